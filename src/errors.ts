@@ -1,0 +1,73 @@
+/**
+ * Typed errors. Every failure a user can cause (bad file, bad config, bad argument, full cache)
+ * is one of these, with a message of the form "what: expected X, got Y" and, where useful, a hint.
+ */
+export type ErrorCode =
+  | 'CONFIG'
+  | 'WEIGHTS_FORMAT'
+  | 'TOKENIZER'
+  | 'SHAPE'
+  | 'CAPACITY'
+  | 'INVALID_ARGUMENT'
+  | 'WASM_FEATURE';
+
+/** Base class of every error spechub throws on purpose. `code` is stable API; messages are too. */
+export class SpechubError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A model config (config.json, llama2.c header, GGUF metadata) that is missing, unknown or inconsistent. */
+export class ConfigError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONFIG', message, options);
+  }
+}
+
+/** A weights file (safetensors, index, GGUF, llama2.c .bin) that is malformed; the message names the file. */
+export class WeightsFormatError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('WEIGHTS_FORMAT', message, options);
+  }
+}
+
+/** A tokenizer file that cannot be used, or draft/target tokenizers that differ. */
+export class TokenizerError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TOKENIZER', message, options);
+  }
+}
+
+/** Arrays whose lengths or shapes do not fit together. */
+export class ShapeError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SHAPE', message, options);
+  }
+}
+
+/** A fixed capacity (KV cache, memory, tree size) would be exceeded. */
+export class CapacityError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CAPACITY', message, options);
+  }
+}
+
+/** A public-API argument out of its domain (negative probability, k < 1, unknown method name, …). */
+export class InvalidArgumentError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('INVALID_ARGUMENT', message, options);
+  }
+}
+
+/** The JavaScript engine lacks a WebAssembly feature spechub needs (SIMD). */
+export class WasmFeatureError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('WASM_FEATURE', message, options);
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Runtime: one WebAssembly.Memory, the kernels instantiated over it, and an arena that plans
+ * that memory. Models, caches and verifiers of one engine share one runtime, so every kernel
+ * can reach every buffer by pointer and, later, several threads can share the same memory.
+ *
+ * Browser-safe: the caller supplies the .wasm bytes (or a compiled module); src/node.ts reads them
+ * from the package's build/ folder.
+ */
+import { instantiate, instantiateSync } from '@assemblyscript/loader';
+import { CapacityError, InvalidArgumentError, WasmFeatureError } from '../errors.js';
+import type { Kernels, WasmBuild } from './kernels.js';
+
+export const PAGE_BYTES = 65536;
+/** wasm32 limit, and the declared maximum of every build. */
+export const MAX_PAGES = 65536;
+
+/** A named, aligned byte range of the runtime memory. Planned at load time, never freed. */
+export interface Region {
+  readonly name: string;
+  /** Byte offset into the memory (what kernels take). */
+  readonly ptr: number;
+  readonly bytes: number;
+}
+
+/**
+ * Bump allocator over the runtime memory. `alloc` may grow the memory, which detaches
+ * (non-shared) or outdates (shared) every typed-array view: `epoch` counts growths so holders of
+ * views can tell when to re-derive them. Nothing is allocated on the decode path.
+ */
+export class Arena {
+  private top: number;
+  private readonly regions: Region[] = [];
+  /** Incremented every time the memory grows. */
+  epoch = 0;
+
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    readonly base: number,
+  ) {
+    this.top = base;
+  }
+
+  /** Bytes handed out so far (from `base`). */
+  get used(): number {
+    return this.top - this.base;
+  }
+
+  /** Reserve `bytes` at an `align`-byte boundary (default 64: a cache line, enough for v128). */
+  alloc(name: string, bytes: number, align = 64): Region {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) {
+      throw new InvalidArgumentError(`arena.alloc(${name}): expected a byte count >= 0, got ${bytes}`);
+    }
+    const ptr = Math.ceil(this.top / align) * align;
+    const end = ptr + bytes;
+    if (end > MAX_PAGES * PAGE_BYTES) {
+      throw new CapacityError(
+        `arena.alloc(${name}): ${bytes} bytes at ${ptr} exceeds the 4 GiB wasm32 memory (in use: ${this.used} bytes)`,
+      );
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      this.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+      this.epoch++;
+    }
+    this.top = end;
+    const region = { name, ptr, bytes };
+    this.regions.push(region);
+    return region;
+  }
+
+  /** Every region allocated so far, in order (for diagnostics and memory reports). */
+  list(): readonly Region[] {
+    return this.regions;
+  }
+}
+
+export interface RuntimeOptions {
+  /** Which build the bytes are (checked against the module's own report). */
+  build: WasmBuild;
+  /** Initial memory in bytes (rounded up to pages). Default 1 MiB above the module's heap base. */
+  initialBytes?: number;
+}
+
+/** Minimal module that uses one v128 instruction: validates only where WASM SIMD exists. */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+/** Minimal module that uses f32x4.relaxed_madd. */
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17, 0, 65, 1, 253, 15, 65, 1, 253, 15, 65, 1,
+  253, 15, 253, 133, 2, 11,
+]);
+
+/** Which WebAssembly features this engine has. */
+export function detectFeatures(): { simd: boolean; relaxedSimd: boolean; threads: boolean } {
+  const simd = WebAssembly.validate(SIMD_PROBE);
+  let relaxedSimd = false;
+  try {
+    relaxedSimd = WebAssembly.validate(RELAXED_PROBE);
+  } catch {
+    relaxedSimd = false;
+  }
+  let threads = false;
+  try {
+    threads = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+  } catch {
+    threads = false;
+  }
+  return { simd, relaxedSimd, threads };
+}
+
+/** Kernels, memory and arena of one engine. */
+export class Runtime {
+  readonly arena: Arena;
+
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly k: Kernels,
+    readonly build: WasmBuild,
+  ) {
+    this.arena = new Arena(memory, k.heap_base());
+  }
+
+  /** Instantiate from .wasm bytes or a compiled module (browsers: any size; async compile). */
+  static async create(source: BufferSource | WebAssembly.Module, options: RuntimeOptions): Promise<Runtime> {
+    const memory = newMemory(options);
+    const { exports } = await instantiate<Record<string, unknown>>(source, { env: { memory } });
+    return Runtime.wrap(memory, exports as unknown as Kernels, options.build);
+  }
+
+  /** Synchronous instantiation (Node, workers; browsers limit sync compile to small modules). */
+  static createSync(source: BufferSource | WebAssembly.Module, options: RuntimeOptions): Runtime {
+    const memory = newMemory(options);
+    const { exports } = instantiateSync<Record<string, unknown>>(source, { env: { memory } });
+    return Runtime.wrap(memory, exports as unknown as Kernels, options.build);
+  }
+
+  private static wrap(memory: WebAssembly.Memory, k: Kernels, build: WasmBuild): Runtime {
+    const relaxed = build.startsWith('relaxed');
+    const threads = build.endsWith('-mt');
+    if ((k.build_relaxed() === 1) !== relaxed || (k.build_threads() === 1) !== threads) {
+      throw new WasmFeatureError(
+        `runtime: the module is not build "${build}" (it reports relaxed=${k.build_relaxed()}, threads=${k.build_threads()})`,
+      );
+    }
+    return new Runtime(memory, k, build);
+  }
+
+  /** Whether the memory is a SharedArrayBuffer (the -mt builds). */
+  get shared(): boolean {
+    return this.build.endsWith('-mt');
+  }
+
+  /** A fresh Float32Array view (never a copy). Re-derive after `arena.epoch` changes. */
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+  /** A fresh Float64Array view (never a copy). */
+  f64(ptr: number, length: number): Float64Array {
+    return new Float64Array(this.memory.buffer, ptr, length);
+  }
+  /** A fresh Int32Array view (never a copy). */
+  i32(ptr: number, length: number): Int32Array {
+    return new Int32Array(this.memory.buffer, ptr, length);
+  }
+  /** A fresh Uint8Array view (never a copy). */
+  u8(ptr: number, length: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, ptr, length);
+  }
+}
+
+function newMemory(options: RuntimeOptions): WebAssembly.Memory {
+  const shared = options.build.endsWith('-mt');
+  const initialBytes = options.initialBytes ?? 2 * 1024 * 1024;
+  const initial = Math.max(2, Math.ceil(initialBytes / PAGE_BYTES));
+  if (initial > MAX_PAGES) {
+    throw new CapacityError(`runtime: initialBytes ${initialBytes} exceeds the 4 GiB wasm32 memory`);
+  }
+  return new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared });
+}
