@@ -12,6 +12,48 @@ export interface Kernels {
   build_relaxed(): number;
   /** 1 if this build imports a shared memory. */
   build_threads(): number;
+
+  // ---- model kernels (assembly/matmul.ts, norm.ts, rope.ts, attention.ts, activations.ts) ----
+  // Linear layers store W ([rows, cols] row-major, rows = out features) in a packed panel layout
+  // (see src/kernels/linear.ts: packedBytesF32 / packF32). outStride lets a thread compute a
+  // block of rows (wPtr advanced to a panel boundary) into the columns of a wider output.
+
+  /** out[i, r] = Σ_c x[i, c]·W[r, c] for i < n, r < rows. out: [n, outStride], x: [n, cols], W packed. */
+  matmul_f32(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_f32_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  /** Pack row-major W [rows, cols] (f32 at srcPtr) into the panel layout at dstPtr. */
+  pack_f32(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
+  /** out[i, :] = x[i, :] / sqrt(mean(x[i, :]²) + eps) · w. out, x: [n, dim], w: [dim]. out may equal x. */
+  rmsnorm_f32(outPtr: number, xPtr: number, wPtr: number, n: number, dim: number, eps: number): void;
+  rmsnorm_f32_ref(outPtr: number, xPtr: number, wPtr: number, n: number, dim: number, eps: number): void;
+  /**
+   * Rotary embedding, Hugging Face rotate-half layout, in place: for each row i < n and head h < nHeads,
+   * (x[j], x[j + headDim/2]) is rotated by angle pos[i]·θ_j, with cos/sin from tables [maxPos, headDim/2].
+   * x: [n, rowStride] (heads at x[i, h·headDim ..]), pos: i32 [n].
+   */
+  rope_f32(xPtr: number, rowStride: number, n: number, nHeads: number, headDim: number, posPtr: number, cosPtr: number, sinPtr: number): void;
+  rope_f32_ref(xPtr: number, rowStride: number, n: number, nHeads: number, headDim: number, posPtr: number, cosPtr: number, sinPtr: number): void;
+  /**
+   * Causal / tree attention for n query rows over one layer's KV cache, heads [h0, h1).
+   * q, out: [n, nHeads·headDim]; k, v: [capacity, nKvHeads·headDim] with rows [0, cacheLen) committed and
+   * rows [cacheLen, cacheLen + n) holding this batch's own keys/values (row i at cacheLen + i).
+   * Row i attends to every committed row and to batch rows j with mask[i·n + j] = 1 (maskPtr = 0: j ≤ i).
+   * Query head h uses KV head h / (nHeads / nKvHeads). scores: f32 scratch [cacheLen + n] per call.
+   * Scale 1/sqrt(headDim); softmax with max subtraction.
+   */
+  attention_f32(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number,
+    n: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number): void;
+  attention_f32_ref(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number,
+    n: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number): void;
+  /** out[j] = silu(gate[j])·up[j] for j < count (SwiGLU). out may equal gate or up. */
+  swiglu_f32(outPtr: number, gatePtr: number, upPtr: number, count: number): void;
+  swiglu_f32_ref(outPtr: number, gatePtr: number, upPtr: number, count: number): void;
+  /** out[j] = a[j] + b[j] (residual add). out may equal a or b. */
+  add_f32(outPtr: number, aPtr: number, bPtr: number, count: number): void;
+  add_f32_ref(outPtr: number, aPtr: number, bPtr: number, count: number): void;
+  /** In-place softmax of each of n rows of length count (max-subtracted). */
+  softmax_f32(xPtr: number, n: number, count: number): void;
+  softmax_f32_ref(xPtr: number, n: number, count: number): void;
 }
 
 /** Names of the WASM builds produced by scripts/build-wasm.mjs (asconfig.json targets). */
