@@ -51,9 +51,12 @@ export interface Kernels {
   /** out[j] = a[j] + b[j] (residual add). out may equal a or b. */
   add_f32(outPtr: number, aPtr: number, bPtr: number, count: number): void;
   add_f32_ref(outPtr: number, aPtr: number, bPtr: number, count: number): void;
-  /** In-place softmax of each of n rows of length count (max-subtracted). */
+  /** In-place softmax of each of n rows of length count (max-subtracted). x: [n, count]. A row of all −∞ becomes zeros. */
   softmax_f32(xPtr: number, n: number, count: number): void;
   softmax_f32_ref(xPtr: number, n: number, count: number): void;
+  /** out[j] = exp(x[j]) for j < count; out may equal x. The SIMD exp used by softmax/attention/swiglu (a few ulp), exposed to test it. */
+  exp_f32(outPtr: number, xPtr: number, count: number): void;
+  exp_f32_ref(outPtr: number, xPtr: number, count: number): void;
 }
 
 /** Names of the WASM builds produced by scripts/build-wasm.mjs (asconfig.json targets). */
