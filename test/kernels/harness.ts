@@ -137,13 +137,14 @@ export function ints(rng: Rng, count: number, m: number): Float32Array {
 export { createRng };
 
 /**
- * Assert |got[i] − want[i]| ≤ tol[i] for every i (NaN anywhere fails), reporting the first few
+ * Assert got[i] = want[i] or |got[i] − want[i]| ≤ tol[i] for every i (NaN fails), reporting the first few
  * violations with their index and the ratio error / tolerance.
  */
 export function assertWithin(got: ArrayLike<number>, want: ArrayLike<number>, tol: ArrayLike<number>, what: string): void {
   assert.equal(got.length, want.length, `${what}: length`);
   const bad: string[] = [];
   for (let i = 0; i < want.length; i++) {
+    if (got[i] === want[i]) continue; // exact, including equal infinities
     const err = Math.abs(got[i] - want[i]);
     if (!(err <= tol[i])) {
       if (bad.length < 5) bad.push(`[${i}] got ${got[i]} want ${want[i]} err ${err.toExponential(3)} tol ${tol[i].toExponential(3)}`);
