@@ -174,7 +174,7 @@ describe('kernels/attention', () => {
           assertWithin(results[0], results[1], tol.map((t) => 2 * t), `${build} attention_f32 vs _ref`);
           pool.checkGuards();
         }),
-        { numRuns: build === 'simd' ? 150 : 60 },
+        { numRuns: build === 'simd' ? 400 : 150 },
       );
     });
   }

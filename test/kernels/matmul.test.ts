@@ -100,7 +100,7 @@ describe('kernels/matmul', () => {
           assertWithin(ref, want, tol, `${build} matmul_f32_ref ${JSON.stringify(c)}`);
           assertWithin(simd, ref, tol.map((t) => 2 * t), `${build} matmul_f32 vs _ref`);
         }),
-        { numRuns: build === 'simd' ? 150 : 60 },
+        { numRuns: build === 'simd' ? 400 : 150 },
       );
     });
 
@@ -114,7 +114,7 @@ describe('kernels/matmul', () => {
           assert.deepEqual(runMatmul(pool, c, w, x, 'matmul_f32'), want);
           assert.deepEqual(runMatmul(pool, c, w, x, 'matmul_f32_ref'), want);
         }),
-        { numRuns: build === 'simd' ? 100 : 40 },
+        { numRuns: build === 'simd' ? 300 : 100 },
       );
     });
   }

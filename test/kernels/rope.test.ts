@@ -80,7 +80,7 @@ describe('kernels/rope', () => {
             pool.checkGuards();
           },
         ),
-        { numRuns: build === 'simd' ? 120 : 50 },
+        { numRuns: build === 'simd' ? 300 : 100 },
       );
     });
   }
