@@ -119,6 +119,27 @@ describe('kernels/matmul', () => {
     });
   }
 
+  test('the shared-memory builds: simd-mt is bit-identical to simd, relaxed-mt within the tolerance', () => {
+    fc.assert(
+      fc.property(caseArb(fc.constant('uniform')), (c) => {
+        const { w, x } = inputs(c);
+        const { want, mag } = matmulF64(x, w, c.n, c.rows, c.cols);
+        const tol = mag.map((m) => (c.cols + 4) * U * m * 1.0001);
+        const base = poolOf('simd');
+        base.reset();
+        const simd = runMatmul(base, c, w, x, 'matmul_f32');
+        const mt = poolOf('simd-mt');
+        mt.reset();
+        assert.ok(mt.rt.memory.buffer instanceof SharedArrayBuffer);
+        assert.deepEqual(runMatmul(mt, c, w, x, 'matmul_f32'), simd);
+        const rmt = poolOf('relaxed-mt');
+        rmt.reset();
+        assertWithin(runMatmul(rmt, c, w, x, 'matmul_f32'), want, tol, `relaxed-mt matmul_f32 ${JSON.stringify(c)}`);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   test('a block of whole panels computed alone equals the same rows of the full call (thread split)', () => {
     const pool = poolOf('simd');
     fc.assert(
