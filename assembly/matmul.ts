@@ -4,7 +4,7 @@
 //   C4 = ceil(cols / 4) k-blocks, P = ceil(rows / 4) panels, panelBytes = 64·C4.
 //   Panel p (rows 4p..4p+3) starts at byte p·panelBytes; inside it, k-block b (cols 4b..4b+3)
 //   is 64 contiguous bytes: W[4p+0, 4b..4b+3], W[4p+1, 4b..], W[4p+2, 4b..], W[4p+3, 4b..].
-//   float index of W[r, c] = (r >> 2)·4·C4·4 + (c >> 2)·16 + (r & 3)·4 + (c & 3).
+//   float index of W[r, c] = (r >> 2)·16·C4 + (c >> 2)·16 + (r & 3)·4 + (c & 3).
 //   Padding rows (≥ rows) and padding cols (≥ cols) are zero. Total bytes = 64·P·C4.
 // One sequential stream per panel is what keeps the hardware prefetcher at DRAM speed (a 4-row
 // row-major kernel reads 4 short streams and runs at ~40 % of it). Panels are independent: a thread

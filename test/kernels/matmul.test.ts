@@ -175,7 +175,7 @@ describe('kernels/matmul', () => {
     );
   });
 
-  test('pack_f32 writes the documented layout: W[r, c] at float (r>>2)·4·C4·4 + (c>>2)·16 + (r&3)·4 + (c&3), zero padding', () => {
+  test('pack_f32 writes the documented layout: W[r, c] at float (r>>2)·16·C4 + (c>>2)·16 + (r&3)·4 + (c&3), zero padding', () => {
     const pool = poolOf('simd');
     for (const [rows, cols] of [[1, 1], [3, 5], [4, 4], [5, 9], [8, 3], [13, 17]]) {
       pool.reset();
