@@ -1,3 +1,8 @@
 // The only export surface of the .wasm: every kernel module is re-exported here.
 // Kernels hold no module state; pointers are byte offsets into the imported memory.
 export * from './memory';
+export * from './matmul';
+export * from './norm';
+export * from './rope';
+export * from './attention';
+export * from './activations';

@@ -8,8 +8,152 @@
   return f32x4.add(f32x4.mul(a, b), acc);
 }
 
-/** Horizontal sum of the four f32 lanes, pairwise. */
+/** Horizontal sum of the four f32 lanes, pairwise: (l0 + l2) + (l1 + l3), the order `sum4` uses per lane. */
 // @ts-ignore: decorator
 @inline export function hsum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 2)) + (f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 3));
+}
+
+/** Horizontal maximum of the four f32 lanes (NaN lanes are ignored unless all are NaN). */
+// @ts-ignore: decorator
+@inline export function hmax(v: v128): f32 {
+  const a = f32x4.extract_lane(v, 0), b = f32x4.extract_lane(v, 1);
+  const c = f32x4.extract_lane(v, 2), d = f32x4.extract_lane(v, 3);
+  const ab = a < b ? b : a, cd = c < d ? d : c;
+  return ab < cd ? cd : ab;
+}
+
+/**
+ * Transpose-and-add of four accumulators: lane r of the result is hsum(a_r).
+ * Turns the per-row partial sums of a 4-row panel into one vector of 4 outputs.
+ */
+// @ts-ignore: decorator
+@inline export function sum4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const s01 = f32x4.add(f32x4.shuffle(a0, a1, 0, 4, 1, 5), f32x4.shuffle(a0, a1, 2, 6, 3, 7)); // [a0.0+a0.2, a1.0+a1.2, a0.1+a0.3, a1.1+a1.3]
+  const s23 = f32x4.add(f32x4.shuffle(a2, a3, 0, 4, 1, 5), f32x4.shuffle(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(f32x4.shuffle(s01, s23, 0, 1, 4, 5), f32x4.shuffle(s01, s23, 2, 3, 6, 7));
+}
+
+/** Load `count` (0..3) f32 from ptr into the low lanes, zeros above: never reads past ptr + 4·count. */
+// @ts-ignore: decorator
+@inline export function loadTail(ptr: usize, count: i32): v128 {
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(ptr));
+  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(ptr, 4));
+  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(ptr, 8));
+  return v;
+}
+
+/** Store the low `count` (1..3) lanes of v at ptr: never writes past ptr + 4·count. */
+// @ts-ignore: decorator
+@inline export function storeTail(ptr: usize, v: v128, count: i32): void {
+  store<f32>(ptr, f32x4.extract_lane(v, 0));
+  if (count > 1) store<f32>(ptr, f32x4.extract_lane(v, 1), 4);
+  if (count > 2) store<f32>(ptr, f32x4.extract_lane(v, 2), 8);
+}
+
+// exp: Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, then a degree-7 Taylor polynomial
+// (truncation error < 6e-9 relative, below f32 rounding), then scaling by 2^n done as two
+// exponent-field multiplies so that results near overflow and in the subnormal range are right.
+// @ts-ignore: decorator
+@lazy const LOG2E: f32 = 1.44269504088896341;
+// @ts-ignore: decorator
+@lazy const LN2_HI: f32 = 0.693359375; // 9 significant bits: n·LN2_HI is exact for |n| < 2^15
+// @ts-ignore: decorator
+@lazy const LN2_LO: f32 = -2.12194440054690583e-4; // ln2 − LN2_HI
+// @ts-ignore: decorator
+@lazy const EXP_LO: f32 = -104.0; // exp(x) rounds to 0 in f32 below about −103.97
+// @ts-ignore: decorator
+@lazy const EXP_HI: f32 = 89.0; // exp(x) overflows f32 above about 88.72
+
+/**
+ * exp of each lane, within a few f32 ulp of the correctly rounded value (tested against Math.exp).
+ * exp(−∞) = 0, exp(+∞) = +∞, exp(NaN) = NaN; results below ~1.2e-38 are subnormal or 0.
+ */
+// @ts-ignore: decorator
+@inline export function exp4(x: v128): v128 {
+  // pmax/pmin keep NaN (their first operand wins when a comparison is false)
+  const xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
+  const nf = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
+  let r = madd(nf, f32x4.splat(-LN2_HI), xc);
+  r = madd(nf, f32x4.splat(-LN2_LO), r);
+  // Horner for Σ_{k≤7} r^k / k!
+  let p = f32x4.splat(1.0 / 5040.0);
+  p = madd(p, r, f32x4.splat(1.0 / 720.0));
+  p = madd(p, r, f32x4.splat(1.0 / 120.0));
+  p = madd(p, r, f32x4.splat(1.0 / 24.0));
+  p = madd(p, r, f32x4.splat(1.0 / 6.0));
+  p = madd(p, r, f32x4.splat(0.5));
+  p = madd(p, r, f32x4.splat(1.0));
+  p = madd(p, r, f32x4.splat(1.0));
+  // 2^n = 2^h · 2^(n−h) with h = n >> 1, each factor a normal f32 for n in [−150, 129]
+  const n = i32x4.trunc_sat_f32x4_s(nf);
+  const h = i32x4.shr_s(n, 1);
+  const bias = i32x4.splat(127);
+  const s1 = i32x4.shl(i32x4.add(h, bias), 23);
+  const s2 = i32x4.shl(i32x4.add(i32x4.sub(n, h), bias), 23);
+  return f32x4.mul(f32x4.mul(p, s1), s2);
+}
+
+/**
+ * Softmax of one row in place: exp(x − max) / Σ. A row with no finite maximum (all −∞) becomes
+ * all zeros: there is nothing to normalise, and zeros are safer downstream than NaN.
+ * Shared by softmax_f32 and attention_f32 (activations.ts, attention.ts).
+ */
+// @ts-ignore: decorator
+@inline export function softmaxRow(x: usize, count: i32): void {
+  const vecEnd = <usize>(count & ~3) << 2;
+  const end = <usize>count << 2;
+  let mv = f32x4.splat(-Infinity);
+  let off: usize = 0;
+  for (; off < vecEnd; off += 16) mv = f32x4.pmax(mv, v128.load(x + off));
+  let m = hmax(mv);
+  for (; off < end; off += 4) {
+    const v = load<f32>(x + off);
+    if (v > m) m = v;
+  }
+  if (m == -Infinity) {
+    for (off = 0; off < end; off += 4) store<f32>(x + off, 0);
+    return;
+  }
+  const ms = f32x4.splat(m);
+  let sv = f32x4.splat(0);
+  for (off = 0; off < vecEnd; off += 16) {
+    const e = exp4(f32x4.sub(v128.load(x + off), ms));
+    v128.store(x + off, e);
+    sv = f32x4.add(sv, e);
+  }
+  const tail = count & 3;
+  let sum = hsum(sv);
+  if (tail) {
+    // zero lanes of the tail vector become exp(−m) ≠ 0: sum only the real lanes
+    const e = exp4(f32x4.sub(loadTail(x + off, tail), ms));
+    storeTail(x + off, e, tail);
+    sum += f32x4.extract_lane(e, 0);
+    if (tail > 1) sum += f32x4.extract_lane(e, 1);
+    if (tail > 2) sum += f32x4.extract_lane(e, 2);
+  }
+  const inv = f32x4.splat(1 / sum);
+  for (off = 0; off < vecEnd; off += 16) v128.store(x + off, f32x4.mul(v128.load(x + off), inv));
+  for (; off < end; off += 4) store<f32>(x + off, load<f32>(x + off) * f32x4.extract_lane(inv, 0));
+}
+
+/** Scalar twin of softmaxRow. */
+// @ts-ignore: decorator
+@inline export function softmaxRowRef(x: usize, count: i32): void {
+  const end = <usize>count << 2;
+  let m: f32 = -Infinity;
+  for (let off: usize = 0; off < end; off += 4) m = max(m, load<f32>(x + off));
+  if (m == -Infinity) {
+    for (let off: usize = 0; off < end; off += 4) store<f32>(x + off, 0);
+    return;
+  }
+  let sum: f32 = 0;
+  for (let off: usize = 0; off < end; off += 4) {
+    const e = Mathf.exp(load<f32>(x + off) - m);
+    store<f32>(x + off, e);
+    sum += e;
+  }
+  const inv: f32 = 1 / sum;
+  for (let off: usize = 0; off < end; off += 4) store<f32>(x + off, load<f32>(x + off) * inv);
 }

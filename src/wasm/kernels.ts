@@ -15,13 +15,19 @@ export interface Kernels {
 
   // ---- model kernels (assembly/matmul.ts, norm.ts, rope.ts, attention.ts, activations.ts) ----
   // Linear layers store W ([rows, cols] row-major, rows = out features) in a packed panel layout
-  // (see src/kernels/linear.ts: packedBytesF32 / packF32). outStride lets a thread compute a
-  // block of rows (wPtr advanced to a panel boundary) into the columns of a wider output.
+  // (src/kernels/linear.ts: packedBytesF32 / panelBytesF32 / packLinearF32): panels of 4 rows, each
+  // 64·ceil(cols/4) bytes; inside a panel, k-block b = 64 bytes = W[4p..4p+3, 4b..4b+3] row by row
+  // (16 bytes per row); padding rows/cols are zero. outStride lets a thread compute a block of whole
+  // panels (wPtr + p·panelBytes, outPtr + 4p·4, rows − 4p) into the columns of a wider output.
 
-  /** out[i, r] = Σ_c x[i, c]·W[r, c] for i < n, r < rows. out: [n, outStride], x: [n, cols], W packed. */
+  /**
+   * out[i, r] = Σ_c x[i, c]·W[r, c] for i < n, r < rows. out: [n, outStride], x: [n, cols], W packed.
+   * Reads x only below cols and writes out only at columns < rows. n = 1 is the streaming matvec;
+   * n ≥ 2 reuses each loaded weight for two rows of x.
+   */
   matmul_f32(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   matmul_f32_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
-  /** Pack row-major W [rows, cols] (f32 at srcPtr) into the panel layout at dstPtr. */
+  /** Pack row-major W [rows, cols] (f32 at srcPtr) into the panel layout at dstPtr (packedBytesF32(rows, cols) bytes). */
   pack_f32(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
   /** out[i, :] = x[i, :] / sqrt(mean(x[i, :]²) + eps) · w. out, x: [n, dim], w: [dim]. out may equal x. */
   rmsnorm_f32(outPtr: number, xPtr: number, wPtr: number, n: number, dim: number, eps: number): void;
@@ -29,7 +35,8 @@ export interface Kernels {
   /**
    * Rotary embedding, Hugging Face rotate-half layout, in place: for each row i < n and head h < nHeads,
    * (x[j], x[j + headDim/2]) is rotated by angle pos[i]·θ_j, with cos/sin from tables [maxPos, headDim/2].
-   * x: [n, rowStride] (heads at x[i, h·headDim ..]), pos: i32 [n].
+   * x: [n, rowStride] (heads at x[i, h·headDim ..]), pos: i32 [n] with pos[i] < maxPos; headDim even.
+   * Tables: src/kernels/rope.ts (createRopeTables).
    */
   rope_f32(xPtr: number, rowStride: number, n: number, nHeads: number, headDim: number, posPtr: number, cosPtr: number, sinPtr: number): void;
   rope_f32_ref(xPtr: number, rowStride: number, n: number, nHeads: number, headDim: number, posPtr: number, cosPtr: number, sinPtr: number): void;
@@ -39,7 +46,8 @@ export interface Kernels {
    * rows [cacheLen, cacheLen + n) holding this batch's own keys/values (row i at cacheLen + i).
    * Row i attends to every committed row and to batch rows j with mask[i·n + j] = 1 (maskPtr = 0: j ≤ i).
    * Query head h uses KV head h / (nHeads / nKvHeads). scores: f32 scratch [cacheLen + n] per call.
-   * Scale 1/sqrt(headDim); softmax with max subtraction.
+   * Scale 1/sqrt(headDim); softmax with max subtraction. Masked batch rows and rows ≥ cacheLen + n
+   * are never read; a row attending to nothing (cacheLen = 0, empty mask row) gets zeros.
    */
   attention_f32(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number,
     n: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number): void;
@@ -51,9 +59,12 @@ export interface Kernels {
   /** out[j] = a[j] + b[j] (residual add). out may equal a or b. */
   add_f32(outPtr: number, aPtr: number, bPtr: number, count: number): void;
   add_f32_ref(outPtr: number, aPtr: number, bPtr: number, count: number): void;
-  /** In-place softmax of each of n rows of length count (max-subtracted). */
+  /** In-place softmax of each of n rows of length count (max-subtracted). x: [n, count]. A row of all −∞ becomes zeros. */
   softmax_f32(xPtr: number, n: number, count: number): void;
   softmax_f32_ref(xPtr: number, n: number, count: number): void;
+  /** out[j] = exp(x[j]) for j < count; out may equal x. The SIMD exp used by softmax/attention/swiglu (a few ulp), exposed to test it. */
+  exp_f32(outPtr: number, xPtr: number, count: number): void;
+  exp_f32_ref(outPtr: number, xPtr: number, count: number): void;
 }
 
 /** Names of the WASM builds produced by scripts/build-wasm.mjs (asconfig.json targets). */

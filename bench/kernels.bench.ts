@@ -1,0 +1,221 @@
+/**
+ * Linear-layer kernel benchmark: matmul_f32 (packed 4-row panels, SIMD) against its scalar twin
+ * matmul_f32_ref (same packed layout) and a plain-JS loop on row-major Float32Arrays, all in one
+ * run, for SmolLM-135M / Llama-2-style shapes and batches n = 1 (decode), 8, 32 (tree verification).
+ *
+ * Weights: shapes whose packed W exceeds COLD_BYTES are "cold" by themselves (they stream from
+ * DRAM each call). Smaller shapes are measured "hot" (one copy, cache-resident) and "cold" (each
+ * call takes the next of several copies spanning a pool larger than L3, as in docs perf.md).
+ *
+ *   node dist/bench/kernels.bench.js [--quick] [--json] [--build simd|relaxed|simd-mt|relaxed-mt]
+ */
+import { createNodeRuntime } from '../src/node.js';
+import { createRng } from '../src/rng.js';
+import { packedBytesF32 } from '../src/kernels/linear.js';
+import type { Runtime } from '../src/wasm/runtime.js';
+import { machineInfo, machineMarkdown, makeLog, markdownTable, parseBenchArgs, sig, timeCases, writeResults, type Timing } from './common.js';
+
+const SHAPES: readonly (readonly [number, number])[] = [[576, 576], [1536, 576], [49152, 576], [768, 768], [32000, 768]];
+const BATCHES = [1, 8, 32];
+const QUICK_CASES: readonly (readonly [number, number, number])[] = [[576, 576, 1], [576, 576, 8], [49152, 576, 1], [49152, 576, 8]];
+/** Packed weights above this do not fit the last-level cache (32 MiB L3, ~16 MiB usable in the VM). */
+const COLD_BYTES = 32 * 2 ** 20;
+
+/** Plain JS: out[i, r] = Σ_c x[i, c]·w[r, c], row-major; 4 accumulators for n = 1, a 2×2 register tile otherwise. */
+function matmulJs(out: Float32Array, w: Float32Array, x: Float32Array, n: number, rows: number, cols: number): void {
+  if (n === 1) {
+    const c4 = cols & ~3;
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let c = 0;
+      for (; c < c4; c += 4) {
+        s0 += w[o + c] * x[c];
+        s1 += w[o + c + 1] * x[c + 1];
+        s2 += w[o + c + 2] * x[c + 2];
+        s3 += w[o + c + 3] * x[c + 3];
+      }
+      for (; c < cols; c++) s0 += w[o + c] * x[c];
+      out[r] = s0 + s1 + s2 + s3;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i += 2) {
+    const i1 = Math.min(i + 1, n - 1); // odd n: the last row is computed twice, written once
+    const xa = i * cols, xb = i1 * cols;
+    for (let r = 0; r < rows; r += 2) {
+      const r1 = Math.min(r + 1, rows - 1);
+      const wa = r * cols, wb = r1 * cols;
+      let s00 = 0, s01 = 0, s10 = 0, s11 = 0;
+      for (let c = 0; c < cols; c++) {
+        const x0 = x[xa + c], x1 = x[xb + c], w0 = w[wa + c], w1 = w[wb + c];
+        s00 += x0 * w0;
+        s01 += x0 * w1;
+        s10 += x1 * w0;
+        s11 += x1 * w1;
+      }
+      out[i * rows + r] = s00;
+      out[i * rows + r1] = s01;
+      out[i1 * rows + r] = s10;
+      out[i1 * rows + r1] = s11;
+    }
+  }
+}
+
+/** Largest |a − b| / tol, tol = 2(cols + 4)·2^-24·max|w|·Σ|x row| (a bound on each output's rounding). */
+function checkClose(what: string, a: Float32Array, b: Float32Array, n: number, rows: number, cols: number, wMax: number, x: Float32Array): void {
+  for (let i = 0; i < n; i++) {
+    let xs = 0;
+    for (let c = 0; c < cols; c++) xs += Math.abs(x[i * cols + c]);
+    const tol = 2 * (cols + 4) * 2 ** -24 * wMax * xs;
+    for (let r = 0; r < rows; r++) {
+      const d = Math.abs(a[i * rows + r] - b[i * rows + r]);
+      if (!(d <= tol)) throw new Error(`validation failed: ${what} at [${i}, ${r}]: ${a[i * rows + r]} vs ${b[i * rows + r]} (tol ${tol})`);
+    }
+  }
+}
+
+interface Row {
+  rows: number;
+  cols: number;
+  n: number;
+  weights: 'hot' | 'cold';
+  copies: number;
+  weightBytes: number;
+  flop: number;
+  simd: Timing;
+  ref: Timing;
+  js: Timing;
+}
+
+/** One runtime per shape (freed with it), holding `copies` row-major and packed copies of one random W. */
+function setupShape(build: Runtime['build'], rows: number, cols: number, copies: number, maxN: number, seed: number) {
+  const packedBytes = packedBytesF32(rows, cols);
+  const rawBytes = rows * cols * 4;
+  const rt = createNodeRuntime({ build, initialBytes: copies * (packedBytes + rawBytes) + 4 * maxN * (rows + cols) * 4 + (8 << 20) });
+  const rng = createRng(seed);
+  const raw = Array.from({ length: copies }, (_, c) => rt.arena.alloc(`w${c}`, rawBytes));
+  const packed = Array.from({ length: copies }, (_, c) => rt.arena.alloc(`p${c}`, packedBytes));
+  const x = rt.arena.alloc('x', maxN * cols * 4);
+  const out = rt.arena.alloc('out', maxN * rows * 4);
+  const outRef = rt.arena.alloc('outRef', maxN * rows * 4);
+  const w0 = rt.f32(raw[0].ptr, rows * cols);
+  for (let j = 0; j < w0.length; j++) w0[j] = 2 * rng.next() - 1;
+  const xs = rt.f32(x.ptr, maxN * cols);
+  for (let j = 0; j < xs.length; j++) xs[j] = 2 * rng.next() - 1;
+  for (let c = 0; c < copies; c++) {
+    if (c > 0) rt.f32(raw[c].ptr, rows * cols).set(w0);
+    rt.k.pack_f32(packed[c].ptr, raw[c].ptr, rows, cols);
+  }
+  return {
+    rt,
+    rawViews: raw.map((r) => rt.f32(r.ptr, rows * cols)),
+    packedPtrs: packed.map((p) => p.ptr),
+    x,
+    xView: xs,
+    out,
+    outRef,
+    outJs: new Float32Array(maxN * rows),
+    packedBytes,
+    rawBytes,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs();
+  const log = makeLog(args);
+  const machine = machineInfo(args.build);
+  const mode = args.quick ? 'quick (short timing, few shapes)' : 'full';
+  log(`# Kernel benchmark: linear layers (f32)\n\n${machineMarkdown(machine, mode)}\n`);
+
+  // (rows, cols) → batches to run
+  const plan = new Map<string, number[]>();
+  if (args.quick) for (const [rows, cols, n] of QUICK_CASES) plan.set(`${rows}x${cols}`, [...(plan.get(`${rows}x${cols}`) ?? []), n]);
+  else for (const [rows, cols] of SHAPES) plan.set(`${rows}x${cols}`, BATCHES);
+  const poolBytes = args.quick ? 64 * 2 ** 20 : 128 * 2 ** 20;
+
+  const results: Row[] = [];
+  let seed = 1;
+  for (const [key, batches] of plan) {
+    const [rows, cols] = key.split('x').map(Number);
+    const packedBytes = packedBytesF32(rows, cols);
+    const variants: ('hot' | 'cold')[] = packedBytes > COLD_BYTES ? ['cold'] : ['hot', 'cold'];
+    for (const weights of variants) {
+      const copies = weights === 'hot' || packedBytes > COLD_BYTES ? 1 : Math.ceil(poolBytes / packedBytes);
+      const maxN = Math.max(...batches);
+      const s = setupShape(args.build, rows, cols, copies, maxN, seed++);
+      const { k } = s.rt;
+      for (const n of batches) {
+        // validate before timing: SIMD vs scalar twin, JS vs scalar twin (llm.c: no timing for a wrong kernel)
+        k.matmul_f32(s.out.ptr, rows, s.packedPtrs[0], s.x.ptr, n, rows, cols);
+        k.matmul_f32_ref(s.outRef.ptr, rows, s.packedPtrs[0], s.x.ptr, n, rows, cols);
+        matmulJs(s.outJs, s.rawViews[0], s.xView, n, rows, cols);
+        const got = s.rt.f32(s.out.ptr, n * rows);
+        const want = s.rt.f32(s.outRef.ptr, n * rows);
+        checkClose(`matmul_f32 ${key} n=${n}`, got, want, n, rows, cols, 1, s.xView);
+        checkClose(`plain JS ${key} n=${n}`, s.outJs, want, n, rows, cols, 1, s.xView);
+
+        let cs = 0, cr = 0, cj = 0;
+        const [simd, ref, js] = await timeCases(`${key} n=${n} ${weights}`, [
+          { name: 'matmul_f32', fn: () => k.matmul_f32(s.out.ptr, rows, s.packedPtrs[cs++ % copies], s.x.ptr, n, rows, cols) },
+          { name: 'matmul_f32_ref', fn: () => k.matmul_f32_ref(s.outRef.ptr, rows, s.packedPtrs[cr++ % copies], s.x.ptr, n, rows, cols) },
+          { name: 'plain JS', fn: () => matmulJs(s.outJs, s.rawViews[cj++ % copies], s.xView, n, rows, cols) },
+        ], { quick: args.quick });
+        const row: Row = { rows, cols, n, weights, copies, weightBytes: packedBytes, flop: 2 * rows * cols * n, simd, ref, js };
+        results.push(row);
+        log(`  ${key} n=${n} ${weights}: simd ${sig(simd.medianMs)} ms, scalar ${sig(ref.medianMs)} ms, js ${sig(js.medianMs)} ms`);
+      }
+    }
+  }
+
+  const gflops = (r: Row, t: Timing) => r.flop / (t.medianMs * 1e-3) / 1e9;
+  const gbps = (r: Row, t: Timing) => r.weightBytes / (t.medianMs * 1e-3) / 1e9;
+  const table = markdownTable(
+    ['shape (rows×cols)', 'n', 'W', 'SIMD ms', 'GFLOP/s', 'GB/s', 'scalar ms', 'GFLOP/s', 'JS ms', 'GFLOP/s', 'SIMD/scalar', 'SIMD/JS'],
+    results.map((r) => [
+      `${r.rows}×${r.cols}`,
+      r.n,
+      r.weights,
+      sig(r.simd.medianMs),
+      sig(gflops(r, r.simd)),
+      sig(gbps(r, r.simd)),
+      sig(r.ref.medianMs),
+      sig(gflops(r, r.ref)),
+      sig(r.js.medianMs),
+      sig(gflops(r, r.js)),
+      `${sig(r.ref.medianMs / r.simd.medianMs)}×`,
+      `${sig(r.js.medianMs / r.simd.medianMs)}×`,
+    ]),
+  );
+  log(`\n${table}\n`);
+  log(
+    'Times are medians of benny samples. GFLOP/s = 2·rows·cols·n / time; GB/s = packed weight bytes / time. ' +
+      '"cold": each call reads a different copy of W (or W alone exceeds the last-level cache), so weights come from DRAM; "hot": one cache-resident copy.',
+  );
+
+  const json = {
+    bench: 'kernels',
+    machine,
+    mode: args.quick ? 'quick' : 'full',
+    results: results.map((r) => ({
+      shape: [r.rows, r.cols],
+      n: r.n,
+      weights: r.weights,
+      copies: r.copies,
+      weightBytes: r.weightBytes,
+      simd: { ...r.simd, gflops: gflops(r, r.simd), gbps: gbps(r, r.simd) },
+      ref: { ...r.ref, gflops: gflops(r, r.ref), gbps: gbps(r, r.ref) },
+      js: { ...r.js, gflops: gflops(r, r.js), gbps: gbps(r, r.js) },
+      simdOverScalar: r.ref.medianMs / r.simd.medianMs,
+      simdOverJs: r.js.medianMs / r.simd.medianMs,
+    })),
+  };
+  const path = writeResults(args.build === 'simd' ? 'kernels.json' : `kernels.${args.build}.json`, json);
+  log(`JSON written to ${path}`);
+  if (args.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`kernels bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});
