@@ -1,20 +1,22 @@
 // Causal / tree attention of a batch of n query rows over one layer's KV cache.
 //
 // k, v: [capacity, kvDim] (kvDim = nKvHeads·headDim). Rows [0, cacheLen) are the committed
-// prefix; rows [cacheLen, cacheLen + n) hold this batch's own keys/values (batch row j at
-// cacheLen + j). Query row i attends to every committed row and to batch rows j with
-// mask[i·n + j] ≠ 0 (maskPtr = 0 means causal: j ≤ i). Masked batch rows are never read.
+// prefix; rows [cacheLen, cacheLen + m) are staged (not yet committed) rows: the n query rows are
+// the last n of them (query row i's own key/value at staged row m − n + i), the first m − n are
+// earlier staged rows (the upper levels of a draft tree being expanded level by level). Query row
+// i attends to every committed row and to staged rows j < m with mask[i·m + j] ≠ 0 (maskPtr = 0
+// means causal: j ≤ m − n + i). Masked staged rows are never read.
 // Query head h reads KV head h / (nHeads / nKvHeads) (grouped-query attention).
 //   scores_t = (q·k_t) / sqrt(headDim); p = softmax(scores); out = Σ_t p_t·v_t
-// Heads [h0, h1) only, so threads can split heads; `scores` is per-call scratch [cacheLen + n].
+// Heads [h0, h1) only, so threads can split heads; `scores` is per-call scratch [cacheLen + m].
 // A row that attends to nothing (cacheLen = 0 and an empty mask row) gets a zero output.
 
 import { madd, hsum, loadTail, softmaxRow, softmaxRowRef } from './simd';
 
-/** Whether batch row i attends batch row j. */
+/** Whether query row i attends staged row j (m staged rows, the queries are the last n). */
 // @ts-ignore: decorator
-@inline function attends(maskPtr: usize, n: i32, i: i32, j: i32): bool {
-  return maskPtr == 0 ? j <= i : load<u8>(maskPtr + <usize>i * <usize>n + <usize>j) != 0;
+@inline function attends(maskPtr: usize, m: i32, first: i32, i: i32, j: i32): bool {
+  return maskPtr == 0 ? j <= first + i : load<u8>(maskPtr + <usize>i * <usize>m + <usize>j) != 0;
 }
 
 /** q·k over headDim floats (SIMD, scalar-free tail). */
@@ -66,17 +68,18 @@ import { madd, hsum, loadTail, softmaxRow, softmaxRowRef } from './simd';
 
 /**
  * Attention for query rows i < n and heads h in [h0, h1).
- * out, q: [n, nHeads·headDim]; k, v: [capacity, nKvHeads·headDim]; mask: u8 [n, n] or 0 (causal);
- * scores: f32 scratch [cacheLen + n]. nHeads is a multiple of nKvHeads.
+ * out, q: [n, nHeads·headDim]; k, v: [capacity, nKvHeads·headDim]; mask: u8 [n, m] or 0 (causal);
+ * scores: f32 scratch [cacheLen + m]. nHeads is a multiple of nKvHeads; n ≤ m.
  */
 export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize,
-  n: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32): void {
+  n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32): void {
+  const first = m - n;
   const group = nHeads / nKvHeads;
   const headBytes = <usize>headDim << 2;
   const qStride = <usize>nHeads * headBytes;
   const kvStride = <usize>nKvHeads * headBytes;
   const scale: f32 = 1 / Mathf.sqrt(<f32>headDim);
-  const total = cacheLen + n;
+  const total = cacheLen + m;
   for (let i = 0; i < n; i++) {
     for (let h = h0; h < h1; h++) {
       const q = qPtr + <usize>i * qStride + <usize>h * headBytes;
@@ -113,22 +116,22 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
       for (; t < cacheLen; t++) {
         store<f32>(scoresPtr + (<usize>t << 2), dot(q, kBase + <usize>t * kvStride, headDim) * scale);
       }
-      // this batch's own rows, as the mask allows
-      for (let j = 0; j < n; j++) {
+      // staged rows, as the mask allows
+      for (let j = 0; j < m; j++) {
         const s = scoresPtr + (<usize>(cacheLen + j) << 2);
-        if (attends(maskPtr, n, i, j)) store<f32>(s, dot(q, kBase + <usize>(cacheLen + j) * kvStride, headDim) * scale);
+        if (attends(maskPtr, m, first, i, j)) store<f32>(s, dot(q, kBase + <usize>(cacheLen + j) * kvStride, headDim) * scale);
         else store<f32>(s, -Infinity);
       }
       softmaxRow(scoresPtr, total);
       const o = outPtr + <usize>i * qStride + <usize>h * headBytes;
       for (let d: usize = 0; d < headBytes; d += 4) store<f32>(o + d, 0);
       accumulateV(o, scoresPtr, vBase, kvStride, 0, cacheLen, headDim);
-      // batch rows: runs of attended rows (causal: one run), never reading masked ones
+      // staged rows: runs of attended rows (causal: one run), never reading masked ones
       let j = 0;
-      while (j < n) {
-        while (j < n && !attends(maskPtr, n, i, j)) j++;
+      while (j < m) {
+        while (j < m && !attends(maskPtr, m, first, i, j)) j++;
         const j0 = j;
-        while (j < n && attends(maskPtr, n, i, j)) j++;
+        while (j < m && attends(maskPtr, m, first, i, j)) j++;
         if (j > j0) accumulateV(o, scoresPtr, vBase, kvStride, cacheLen + j0, cacheLen + j, headDim);
       }
     }
@@ -137,19 +140,20 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
 
 /** Scalar twin of attention_f32: one key at a time, one output element at a time. */
 export function attention_f32_ref(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize,
-  n: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32): void {
+  n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32): void {
+  const first = m - n;
   const group = nHeads / nKvHeads;
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;
   const scale: f32 = 1 / Mathf.sqrt(<f32>headDim);
-  const total = cacheLen + n;
+  const total = cacheLen + m;
   for (let i = 0; i < n; i++) {
     for (let h = h0; h < h1; h++) {
       const kvh = h / group;
       const q = qPtr + ((<usize>i * <usize>qDim + <usize>h * <usize>headDim) << 2);
       for (let t = 0; t < total; t++) {
         let s: f32 = -Infinity;
-        if (t < cacheLen || attends(maskPtr, n, i, t - cacheLen)) {
+        if (t < cacheLen || attends(maskPtr, m, first, i, t - cacheLen)) {
           const k = kPtr + ((<usize>t * <usize>kvDim + <usize>kvh * <usize>headDim) << 2);
           s = 0;
           for (let d = 0; d < headDim; d++) s += load<f32>(q + (<usize>d << 2)) * load<f32>(k + (<usize>d << 2));
@@ -162,7 +166,7 @@ export function attention_f32_ref(outPtr: usize, qPtr: usize, kPtr: usize, vPtr:
       for (let d = 0; d < headDim; d++) {
         let acc: f32 = 0;
         for (let t = 0; t < total; t++) {
-          if (t < cacheLen || attends(maskPtr, n, i, t - cacheLen)) {
+          if (t < cacheLen || attends(maskPtr, m, first, i, t - cacheLen)) {
             acc += load<f32>(scoresPtr + (<usize>t << 2)) * load<f32>(vPtr + ((<usize>t * <usize>kvDim + <usize>kvh * <usize>headDim + <usize>d) << 2));
           }
         }

@@ -43,16 +43,17 @@ export interface Kernels {
   /**
    * Causal / tree attention for n query rows over one layer's KV cache, heads [h0, h1).
    * q, out: [n, nHeads·headDim]; k, v: [capacity, nKvHeads·headDim] with rows [0, cacheLen) committed and
-   * rows [cacheLen, cacheLen + n) holding this batch's own keys/values (row i at cacheLen + i).
-   * Row i attends to every committed row and to batch rows j with mask[i·n + j] = 1 (maskPtr = 0: j ≤ i).
-   * Query head h uses KV head h / (nHeads / nKvHeads). scores: f32 scratch [cacheLen + n] per call.
-   * Scale 1/sqrt(headDim); softmax with max subtraction. Masked batch rows and rows ≥ cacheLen + n
-   * are never read; a row attending to nothing (cacheLen = 0, empty mask row) gets zeros.
+   * rows [cacheLen, cacheLen + m) staged (m ≥ n): the n query rows are the last n staged rows (query i's own
+   * key/value at cacheLen + m − n + i); the first m − n are earlier staged rows (upper levels of a draft tree).
+   * Row i attends to every committed row and to staged rows j < m with mask[i·m + j] = 1
+   * (maskPtr = 0: causal, j ≤ m − n + i). Query head h uses KV head h / (nHeads / nKvHeads).
+   * scores: f32 scratch [cacheLen + m] per call. Scale 1/sqrt(headDim); softmax with max subtraction.
+   * Masked staged rows and rows ≥ cacheLen + m are never read; a row attending to nothing gets zeros.
    */
   attention_f32(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number,
-    n: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number): void;
+    n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number): void;
   attention_f32_ref(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number,
-    n: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number): void;
+    n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number): void;
   /** out[j] = silu(gate[j])·up[j] for j < count (SwiGLU). out may equal gate or up. */
   swiglu_f32(outPtr: number, gatePtr: number, upPtr: number, count: number): void;
   swiglu_f32_ref(outPtr: number, gatePtr: number, upPtr: number, count: number): void;

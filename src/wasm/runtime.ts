@@ -68,6 +68,23 @@ export class Arena {
     return region;
   }
 
+  /** Current top, to hand to `release` later (load-time scratch such as weight staging). */
+  mark(): number {
+    return this.top;
+  }
+
+  /**
+   * Give back everything allocated since `mark` (the memory stays grown, later allocations reuse
+   * the space). Regions allocated after the mark must no longer be used.
+   */
+  release(mark: number): void {
+    if (mark < this.base || mark > this.top) {
+      throw new InvalidArgumentError(`arena.release: expected a mark in [${this.base}, ${this.top}], got ${mark}`);
+    }
+    this.top = mark;
+    while (this.regions.length > 0 && this.regions[this.regions.length - 1]!.ptr >= mark) this.regions.pop();
+  }
+
   /** Every region allocated so far, in order (for diagnostics and memory reports). */
   list(): readonly Region[] {
     return this.regions;

@@ -1,11 +1,12 @@
 // attention_f32 / attention_f32_ref against an f64 attention written here from the contract
-// (src/wasm/kernels.ts): committed rows [0, cacheLen) always, batch rows by mask (0 = causal),
+// (src/wasm/kernels.ts): committed rows [0, cacheLen) always, staged rows [cacheLen, cacheLen + m)
+// by mask (0 = causal; the n queries are the last n staged rows, m − n earlier staged rows first),
 // GQA head map h → h / (nHeads / nKvHeads), heads [h0, h1) only.
 //
 // Tolerance per output element (u = 2^-24, first order, 50 % slack):
 //   (2·(headDim + 5)·S + T + 16)·u·Σ_t p_t·|v_t|
 // where S = max_t scale·Σ_d |q_d·k_td| bounds every score's rounding error ((headDim + 5)·u·S; the
-// softmax sees two such errors), T = cacheLen + n bounds the rounding of the sums, 16u covers exp
+// softmax sees two such errors), T = cacheLen + m bounds the rounding of the sums, 16u covers exp
 // (≤ 4u), 1/Σ, the products and the score scaling.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,8 @@ import { BUILDS, POISON_BITS, U, assertWithin, createRng, poolCache, uniform } f
 
 interface Case {
   n: number;
+  /** Staged rows (m ≥ n): the queries are the last n. */
+  m: number;
   nKvHeads: number;
   group: number; // nHeads / nKvHeads
   headDim: number;
@@ -22,7 +25,7 @@ interface Case {
   maskKind: 'causal' | 'tree' | 'random';
   h0: number;
   h1: number;
-  /** Batch rows that no query row may attend: their K/V rows hold NaN and must never be read. */
+  /** Staged rows that no query row may attend: their K/V rows hold NaN and must never be read. */
   poisonRows: number[];
   seed: number;
 }
@@ -30,6 +33,7 @@ interface Case {
 const caseArb: fc.Arbitrary<Case> = fc
   .record({
     n: fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 14 })),
+    earlier: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 6 })),
     nKvHeads: fc.integer({ min: 1, max: 3 }),
     group: fc.constantFrom(1, 2, 4),
     headDim: fc.oneof(fc.constantFrom(4, 8, 16, 64), fc.integer({ min: 1, max: 40 }).map((h) => 2 * h)),
@@ -47,32 +51,33 @@ const caseArb: fc.Arbitrary<Case> = fc
     const b = r.headB % (nHeads + 1);
     const rng = createRng(r.seed);
     // poisoned rows only make sense when the mask is explicit (causal attends the diagonal)
-    const poisonRows = r.poison && r.maskKind !== 'causal' ? Array.from({ length: r.n }, (_, j) => j).filter(() => rng.next() < 0.3) : [];
-    return { n: r.n, nKvHeads: r.nKvHeads, group: r.group, headDim: r.headDim, cacheLen: r.cacheLen, extraCapacity: r.extraCapacity,
+    const m = r.n + r.earlier;
+    const poisonRows = r.poison && r.maskKind !== 'causal' ? Array.from({ length: m }, (_, j) => j).filter(() => rng.next() < 0.3) : [];
+    return { n: r.n, m, nKvHeads: r.nKvHeads, group: r.group, headDim: r.headDim, cacheLen: r.cacheLen, extraCapacity: r.extraCapacity,
       maskKind: r.maskKind, h0: Math.min(a, b), h1: Math.max(a, b), poisonRows, seed: r.seed };
   });
 
-/** mask[i·n + j]: tree = j is i or an ancestor of i (parents[i] < i); random = arbitrary bits. */
+/** mask[i·m + j] for query i (staged row m − n + i): tree = j is that row or an ancestor (parents[r] < r); random = arbitrary bits. */
 function makeMask(c: Case, rng: ReturnType<typeof createRng>): Uint8Array | null {
-  const { n } = c;
+  const { n, m } = c;
   if (c.maskKind === 'causal') return null;
-  const mask = new Uint8Array(n * n);
+  const mask = new Uint8Array(n * m);
   if (c.maskKind === 'tree') {
-    const parents = Array.from({ length: n }, (_, i) => (i === 0 ? -1 : rng.nextU32() % i));
-    for (let i = 0; i < n; i++) for (let j = i; j !== -1; j = parents[j]) mask[i * n + j] = 1;
+    const parents = Array.from({ length: m }, (_, r) => (r === 0 ? -1 : rng.nextU32() % r));
+    for (let i = 0; i < n; i++) for (let j = m - n + i; j !== -1; j = parents[j]) mask[i * m + j] = 1;
   } else {
-    for (let k = 0; k < n * n; k++) mask[k] = rng.next() < 0.5 ? 1 : 0;
+    for (let k = 0; k < n * m; k++) mask[k] = rng.next() < 0.5 ? 1 : 0;
   }
-  for (const j of c.poisonRows) for (let i = 0; i < n; i++) mask[i * n + j] = 0;
+  for (const j of c.poisonRows) for (let i = 0; i < n; i++) mask[i * m + j] = 0;
   return mask;
 }
 
 /** f64 attention from the contract; rows attending nothing give 0. Returns want and tol for heads [h0, h1). */
 function attentionF64(c: Case, q: Float32Array, k: Float32Array, v: Float32Array, mask: Uint8Array | null) {
-  const { n, nKvHeads, group, headDim, cacheLen } = c;
+  const { n, m, nKvHeads, group, headDim, cacheLen } = c;
   const nHeads = nKvHeads * group;
   const kvDim = nKvHeads * headDim;
-  const T = cacheLen + n;
+  const T = cacheLen + m;
   const scale = 1 / Math.sqrt(headDim);
   const want = new Float64Array(n * nHeads * headDim);
   const tol = new Float64Array(want.length);
@@ -82,7 +87,7 @@ function attentionF64(c: Case, q: Float32Array, k: Float32Array, v: Float32Array
       const attended: number[] = [];
       for (let t = 0; t < T; t++) {
         const j = t - cacheLen;
-        if (t < cacheLen || (mask === null ? j <= i : mask[i * n + j] === 1)) attended.push(t);
+        if (t < cacheLen || (mask === null ? j <= m - n + i : mask[i * m + j] === 1)) attended.push(t);
       }
       const s: number[] = [];
       let S = 0;
@@ -97,8 +102,8 @@ function attentionF64(c: Case, q: Float32Array, k: Float32Array, v: Float32Array
         s.push(dot * scale);
         S = Math.max(S, mag * scale);
       }
-      const m = Math.max(...s);
-      const e = s.map((x) => Math.exp(x - m));
+      const mx = Math.max(...s);
+      const e = s.map((x) => Math.exp(x - mx));
       const z = e.reduce((a, b) => a + b, 0);
       const rel = 1.5 * (2 * (headDim + 5) * S + T + 16) * U;
       for (let d = 0; d < headDim; d++) {
@@ -121,24 +126,24 @@ const poolOf = poolCache();
 
 describe('kernels/attention', () => {
   for (const build of BUILDS) {
-    test(`${build}: attention_f32 and _ref match f64 attention (causal, tree and arbitrary masks, GQA 1/2/4, cacheLen 0 and > 0, head ranges)`, () => {
+    test(`${build}: attention_f32 and _ref match f64 attention (causal, tree and arbitrary masks, earlier staged rows, GQA 1/2/4, cacheLen 0 and > 0, head ranges)`, () => {
       const pool = poolOf(build);
       fc.assert(
         fc.property(caseArb, (c) => {
           pool.reset();
           const rng = createRng(c.seed);
-          const { n, nKvHeads, group, headDim, cacheLen } = c;
+          const { n, m, nKvHeads, group, headDim, cacheLen } = c;
           const nHeads = nKvHeads * group;
           const qDim = nHeads * headDim;
           const kvDim = nKvHeads * headDim;
-          const capacity = cacheLen + n + c.extraCapacity;
+          const capacity = cacheLen + m + c.extraCapacity;
           const q = uniform(rng, n * qDim, -2, 2);
           const k = uniform(rng, capacity * kvDim, -2, 2);
           const v = uniform(rng, capacity * kvDim, -3, 3);
           const mask = makeMask(c, rng);
-          // rows past cacheLen + n, and batch rows nobody attends, are NaN: reading them would show
+          // rows past cacheLen + m, and staged rows nobody attends, are NaN: reading them would show
           const poisonRow = (a: Float32Array, t: number) => a.fill(NaN, t * kvDim, (t + 1) * kvDim);
-          for (let t = cacheLen + n; t < capacity; t++) {
+          for (let t = cacheLen + m; t < capacity; t++) {
             poisonRow(k, t);
             poisonRow(v, t);
           }
@@ -153,9 +158,9 @@ describe('kernels/attention', () => {
           const mb = mask === null ? null : pool.u8From(mask);
           const results: Float64Array[] = [];
           for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
-            const scores = pool.alloc((cacheLen + n) * 4);
+            const scores = pool.alloc((cacheLen + m) * 4);
             const out = pool.alloc(n * qDim * 4, 12);
-            pool.k[kernel](out.ptr, qb.ptr, kb.ptr, vb.ptr, scores.ptr, mb === null ? 0 : mb.ptr, n, nHeads, nKvHeads, headDim, cacheLen, c.h0, c.h1);
+            pool.k[kernel](out.ptr, qb.ptr, kb.ptr, vb.ptr, scores.ptr, mb === null ? 0 : mb.ptr, n, m, nHeads, nKvHeads, headDim, cacheLen, c.h0, c.h1);
             const bits = pool.u32(out);
             const y = pool.f32(out);
             const got = new Float64Array(want.length);
@@ -191,9 +196,9 @@ describe('kernels/attention', () => {
     const out = pool.alloc(12 * 4);
     const emptyMask = pool.u8From([0]);
     for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
-      pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 1, 2, 1, headDim, 1, 0, 2);
+      pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 1, 1, 2, 1, headDim, 1, 0, 2);
       assert.deepEqual(Array.from(pool.f32(out)), [7, -8, 9, 10, 11, -12, 7, -8, 9, 10, 11, -12], kernel);
-      pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 1, 2, 1, headDim, 0, 0, 2);
+      pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 1, 1, 2, 1, headDim, 0, 0, 2);
       assert.deepEqual(Array.from(pool.f32(out)), new Array(12).fill(0), `${kernel} with nothing to attend`);
     }
     pool.checkGuards();

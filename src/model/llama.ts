@@ -1,0 +1,357 @@
+/**
+ * Llama-family forward pass over the WASM kernels (llama2.c's layer loop, batched):
+ *
+ *   x = embed(tokens)                                   // [n, dim]
+ *   for each layer:
+ *     xb = rmsnorm(x)·w_att;  q = xb·Wqᵀ;  k, v = xb·Wkᵀ, xb·Wvᵀ  → staged KV rows
+ *     rope(q, k) at the rows' positions (rotate-half)
+ *     o = attention(q, committed KV + allowed staged rows)      // causal or tree mask
+ *     x += o·Woᵀ
+ *     xb = rmsnorm(x)·w_ffn;  x += (silu(xb·W1ᵀ) ⊙ xb·W3ᵀ)·W2ᵀ
+ *   logits = rmsnorm(x)·w_final · Eᵀ                    // only the rows asked for
+ *
+ * One forward takes a batch of n ≤ maxBatch tokens at arbitrary positions: a prompt (causal), one
+ * decode token, or a draft tree (mask). Memory (weights, KV cache, activations, batch buffers) is
+ * planned once at load; forward allocates nothing.
+ */
+import { kvDim as kvDimOf, type ModelConfig } from '../config.js';
+import { CapacityError, InvalidArgumentError, ShapeError } from '../errors.js';
+import type { Runtime } from '../wasm/runtime.js';
+import { KvCache } from './kv-cache.js';
+import { packedBytesF32 } from '../kernels/linear.js';
+import { fillRopeTables } from '../kernels/rope.js';
+
+/** Where the model's tensors come from: f32 values by Hugging Face tensor name. */
+export interface TensorReader {
+  /** Row-major shape of tensor `name` (throws if absent). */
+  shape(name: string): readonly number[];
+  /** Decode tensor `name` into dest (exactly its element count). */
+  readF32(name: string, dest: Float32Array): Promise<void>;
+}
+
+export interface LlamaLoadOptions {
+  /** Most rows one forward may take (prompt chunk or tree size). Default 64. */
+  maxBatch?: number;
+  /** KV cache positions. Default config.maxSeqLen. */
+  capacity?: number;
+  /** Name prefix for arena regions (diagnostics). */
+  name?: string;
+}
+
+/** A packed linear layer: W [rows, cols] (out × in) in the kernels' panel layout. */
+interface Linear {
+  ptr: number;
+  rows: number;
+  cols: number;
+}
+
+interface LayerPtrs {
+  rmsAtt: number;
+  wq: Linear;
+  wk: Linear;
+  wv: Linear;
+  wo: Linear;
+  rmsFfn: number;
+  w1: Linear;
+  w2: Linear;
+  w3: Linear;
+}
+
+/** Hugging Face tensor names of one Llama layer. */
+export function layerTensorNames(l: number) {
+  const p = `model.layers.${l}`;
+  return {
+    rmsAtt: `${p}.input_layernorm.weight`,
+    wq: `${p}.self_attn.q_proj.weight`,
+    wk: `${p}.self_attn.k_proj.weight`,
+    wv: `${p}.self_attn.v_proj.weight`,
+    wo: `${p}.self_attn.o_proj.weight`,
+    rmsFfn: `${p}.post_attention_layernorm.weight`,
+    w1: `${p}.mlp.gate_proj.weight`,
+    w2: `${p}.mlp.down_proj.weight`,
+    w3: `${p}.mlp.up_proj.weight`,
+  } as const;
+}
+
+export class LlamaModel {
+  readonly cache: KvCache;
+  readonly maxBatch: number;
+  readonly qDim: number;
+  readonly kvDim: number;
+
+  private tokensView: Int32Array; // [maxBatch]
+  private positionsView: Int32Array; // [maxBatch]
+  private maskView: Uint8Array; // [maxBatch · maxBatch]
+
+  private readonly layers: LayerPtrs[] = [];
+  private readonly embedPtr: number; // f32 [vocab, dim] row-major (for the gather)
+  private readonly lmHead: Linear;
+  private readonly rmsFinal: number;
+  private readonly cosPtr: number; // f32 [capacity, headDim/2]
+  private readonly sinPtr: number;
+  private readonly tokensPtr: number;
+  private readonly positionsPtr: number;
+  private readonly maskPtr: number;
+  private readonly act: {
+    x: number; // [maxBatch, dim] residual stream
+    xb: number; // [maxBatch, dim] normed input
+    q: number; // [maxBatch, qDim]
+    att: number; // [maxBatch, qDim] attention output
+    xb2: number; // [maxBatch, dim] projection output
+    hb: number; // [maxBatch, hiddenDim] gate, then SwiGLU
+    hb2: number; // [maxBatch, hiddenDim] up
+    scores: number; // [capacity + maxBatch] attention scratch
+    logits: number; // [maxBatch, vocab]
+  };
+  private heap: Float32Array;
+  private logitsView: Float32Array;
+  private epoch: number;
+  private loaded = false;
+
+  private constructor(
+    readonly rt: Runtime,
+    readonly config: ModelConfig,
+    options: LlamaLoadOptions,
+  ) {
+    const c = config;
+    const name = options.name ?? 'model';
+    this.maxBatch = options.maxBatch ?? 64;
+    const capacity = options.capacity ?? c.maxSeqLen;
+    if (!Number.isSafeInteger(this.maxBatch) || this.maxBatch < 1) {
+      throw new InvalidArgumentError(`${name}: expected maxBatch >= 1, got ${this.maxBatch}`);
+    }
+    if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > c.maxSeqLen) {
+      throw new InvalidArgumentError(`${name}: expected 1 <= capacity <= maxSeqLen (${c.maxSeqLen}), got ${capacity}`);
+    }
+    if (c.headDim % 2 !== 0) throw new ShapeError(`${name}: RoPE needs an even head size, got ${c.headDim}`);
+    this.qDim = c.nHeads * c.headDim;
+    this.kvDim = kvDimOf(c);
+    const a = rt.arena;
+    const f32 = (label: string, count: number) => a.alloc(`${name}.${label}`, count * 4).ptr;
+    const linear = (label: string, rows: number, cols: number): Linear => ({
+      ptr: a.alloc(`${name}.${label}`, packedBytesF32(rows, cols)).ptr,
+      rows,
+      cols,
+    });
+
+    this.embedPtr = f32('embed', c.vocabSize * c.dim);
+    for (let l = 0; l < c.nLayers; l++) {
+      this.layers.push({
+        rmsAtt: f32(`l${l}.rms_att`, c.dim),
+        wq: linear(`l${l}.wq`, this.qDim, c.dim),
+        wk: linear(`l${l}.wk`, this.kvDim, c.dim),
+        wv: linear(`l${l}.wv`, this.kvDim, c.dim),
+        wo: linear(`l${l}.wo`, c.dim, this.qDim),
+        rmsFfn: f32(`l${l}.rms_ffn`, c.dim),
+        w1: linear(`l${l}.w1`, c.hiddenDim, c.dim),
+        w2: linear(`l${l}.w2`, c.dim, c.hiddenDim),
+        w3: linear(`l${l}.w3`, c.hiddenDim, c.dim),
+      });
+    }
+    this.rmsFinal = f32('rms_final', c.dim);
+    this.lmHead = linear('lm_head', c.vocabSize, c.dim);
+    this.cosPtr = f32('rope.cos', (capacity * c.headDim) / 2);
+    this.sinPtr = f32('rope.sin', (capacity * c.headDim) / 2);
+    this.cache = new KvCache(rt, c.nLayers, this.kvDim, capacity, `${name}.kv`);
+    const B = this.maxBatch;
+    this.act = {
+      x: f32('x', B * c.dim),
+      xb: f32('xb', B * c.dim),
+      q: f32('q', B * this.qDim),
+      att: f32('att', B * this.qDim),
+      xb2: f32('xb2', B * c.dim),
+      hb: f32('hb', B * c.hiddenDim),
+      hb2: f32('hb2', B * c.hiddenDim),
+      scores: f32('scores', capacity + B),
+      logits: f32('logits', B * c.vocabSize),
+    };
+    this.tokensPtr = a.alloc(`${name}.tokens`, B * 4).ptr;
+    this.positionsPtr = a.alloc(`${name}.positions`, B * 4).ptr;
+    this.maskPtr = a.alloc(`${name}.mask`, B * B).ptr;
+    this.tokensView = rt.i32(this.tokensPtr, B);
+    this.positionsView = rt.i32(this.positionsPtr, B);
+    this.maskView = rt.u8(this.maskPtr, B * B);
+    this.heap = new Float32Array(rt.memory.buffer);
+    this.logitsView = rt.f32(this.act.logits, B * c.vocabSize);
+    this.epoch = a.epoch;
+    this.fillRope(capacity);
+  }
+
+  /**
+   * Plan the model's memory in `rt` and load its weights from `reader` (packing every matrix).
+   * Tied embeddings use the embedding as the output head.
+   */
+  static async load(rt: Runtime, config: ModelConfig, reader: TensorReader, options: LlamaLoadOptions = {}): Promise<LlamaModel> {
+    const m = new LlamaModel(rt, config, options);
+    await m.loadWeights(reader);
+    return m;
+  }
+
+  private async loadWeights(reader: TensorReader): Promise<void> {
+    const c = this.config;
+    const rt = this.rt;
+    const check = (name: string, want: number[]) => {
+      const got = reader.shape(name);
+      if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
+        throw new ShapeError(`${name}: expected shape [${want}], got [${got}]`);
+      }
+    };
+    // Staging for one row-major matrix at a time; released after loading.
+    const largest = Math.max(c.vocabSize * c.dim, c.hiddenDim * c.dim, this.qDim * c.dim, c.dim * c.dim);
+    const mark = rt.arena.mark();
+    const staging = rt.arena.alloc('load.staging', largest * 4);
+    const vec = async (name: string, ptr: number, count: number) => {
+      check(name, [count]);
+      await reader.readF32(name, rt.f32(ptr, count));
+    };
+    const mat = async (name: string, lin: Linear) => {
+      check(name, [lin.rows, lin.cols]);
+      await reader.readF32(name, rt.f32(staging.ptr, lin.rows * lin.cols));
+      rt.k.pack_f32(lin.ptr, staging.ptr, lin.rows, lin.cols);
+    };
+    const embedName = 'model.embed_tokens.weight';
+    check(embedName, [c.vocabSize, c.dim]);
+    await reader.readF32(embedName, rt.f32(this.embedPtr, c.vocabSize * c.dim));
+    for (let l = 0; l < c.nLayers; l++) {
+      const n = layerTensorNames(l);
+      const L = this.layers[l]!;
+      await vec(n.rmsAtt, L.rmsAtt, c.dim);
+      await mat(n.wq, L.wq);
+      await mat(n.wk, L.wk);
+      await mat(n.wv, L.wv);
+      await mat(n.wo, L.wo);
+      await vec(n.rmsFfn, L.rmsFfn, c.dim);
+      await mat(n.w1, L.w1);
+      await mat(n.w2, L.w2);
+      await mat(n.w3, L.w3);
+    }
+    await vec('model.norm.weight', this.rmsFinal, c.dim);
+    if (c.tiedEmbeddings) {
+      rt.k.pack_f32(this.lmHead.ptr, this.embedPtr, c.vocabSize, c.dim);
+    } else {
+      await mat('lm_head.weight', this.lmHead);
+    }
+    rt.arena.release(mark);
+    this.loaded = true;
+  }
+
+  private fillRope(capacity: number): void {
+    const half = this.config.headDim / 2;
+    fillRopeTables(this.rt.f32(this.cosPtr, capacity * half), this.rt.f32(this.sinPtr, capacity * half),
+      this.config.ropeTheta, this.config.headDim, capacity);
+  }
+
+  /** Batch input, filled by the caller before forward(): token ids [maxBatch]. Re-read after loading other models. */
+  get tokens(): Int32Array {
+    this.refresh();
+    return this.tokensView;
+  }
+
+  /** Batch input: position of each row [maxBatch] (cache.length + depth in a tree). */
+  get positions(): Int32Array {
+    this.refresh();
+    return this.positionsView;
+  }
+
+  /** Batch input: tree mask [n, stagedBefore + n] of the next forward (see forward). */
+  get mask(): Uint8Array {
+    this.refresh();
+    return this.maskView;
+  }
+
+  /** Logits rows written by the last forward: row r (0-based from `logitsFrom`) at [r·vocab, (r+1)·vocab). */
+  get logits(): Float32Array {
+    this.refresh();
+    return this.logitsView;
+  }
+
+  /** Byte pointer of logits row r (for kernels that read logits in place). */
+  logitsPtr(r: number): number {
+    return this.act.logits + r * this.config.vocabSize * 4;
+  }
+
+  /**
+   * Run the n rows of the batch buffers (tokens, positions and, with `tree`, mask) through the model.
+   * Keys/values go to the staged cache rows [cache.length + stagedBefore, … + n): `stagedBefore`
+   * rows staged by earlier calls (upper levels of a draft tree) stay in place and can be attended.
+   * Nothing is committed. Logits are computed for rows [logitsFrom, n) into logits rows [0, n − logitsFrom).
+   * Without `tree`, row i attends to the committed cache and staged rows j ≤ stagedBefore + i
+   * (positions are the caller's; for a prompt they are cache.length + i). With `tree`, the mask is
+   * [n, stagedBefore + n]: mask[i·(stagedBefore + n) + j] = 1 iff row i may attend staged row j.
+   */
+  forward(n: number, logitsFrom = 0, tree = false, stagedBefore = 0): void {
+    const c = this.config;
+    if (!this.loaded) throw new InvalidArgumentError('model: forward before load');
+    if (!(n >= 1 && n <= this.maxBatch)) throw new CapacityError(`model: batch of ${n} rows, expected 1..${this.maxBatch}`);
+    if (!(logitsFrom >= 0 && logitsFrom <= n)) throw new InvalidArgumentError(`model: logitsFrom ${logitsFrom} outside [0, ${n}]`);
+    if (!(stagedBefore >= 0 && stagedBefore + n <= this.maxBatch)) {
+      throw new CapacityError(`model: ${stagedBefore} staged + ${n} new rows exceed the batch capacity ${this.maxBatch}`);
+    }
+    this.cache.reserve(stagedBefore + n);
+    const capacity = this.cache.capacity;
+    this.refresh();
+    const tokens = this.tokensView;
+    const positions = this.positionsView;
+    for (let i = 0; i < n; i++) {
+      const t = tokens[i]!;
+      const p = positions[i]!;
+      if (!(t >= 0 && t < c.vocabSize)) throw new InvalidArgumentError(`model: token ${t} at row ${i} outside [0, ${c.vocabSize})`);
+      if (!(p >= 0 && p < capacity)) throw new CapacityError(`model: position ${p} at row ${i} outside [0, ${capacity})`);
+    }
+    const k = this.rt.k;
+    const heap = this.heap;
+    const { dim, hiddenDim, nHeads, nKvHeads, headDim, normEps } = c;
+    const qDim = this.qDim;
+    const kvDim = this.kvDim;
+    const A = this.act;
+    const committed = this.cache.length;
+    const slot0 = committed + stagedBefore;
+    const m = stagedBefore + n;
+    const maskPtr = tree ? this.maskPtr : 0;
+
+    const emb = this.embedPtr >>> 2;
+    const x = A.x >>> 2;
+    for (let i = 0; i < n; i++) {
+      const src = emb + tokens[i]! * dim;
+      heap.copyWithin(x + i * dim, src, src + dim);
+    }
+    for (let l = 0; l < c.nLayers; l++) {
+      const L = this.layers[l]!;
+      const kRows = this.cache.kPtrs[l]! + slot0 * kvDim * 4;
+      const vRows = this.cache.vPtrs[l]! + slot0 * kvDim * 4;
+      k.rmsnorm_f32(A.xb, A.x, L.rmsAtt, n, dim, normEps);
+      k.matmul_f32(A.q, qDim, L.wq.ptr, A.xb, n, qDim, dim);
+      k.matmul_f32(kRows, kvDim, L.wk.ptr, A.xb, n, kvDim, dim);
+      k.matmul_f32(vRows, kvDim, L.wv.ptr, A.xb, n, kvDim, dim);
+      k.rope_f32(A.q, qDim, n, nHeads, headDim, this.positionsPtr, this.cosPtr, this.sinPtr);
+      k.rope_f32(kRows, kvDim, n, nKvHeads, headDim, this.positionsPtr, this.cosPtr, this.sinPtr);
+      k.attention_f32(A.att, A.q, this.cache.kPtrs[l]!, this.cache.vPtrs[l]!, A.scores, maskPtr,
+        n, m, nHeads, nKvHeads, headDim, committed, 0, nHeads);
+      k.matmul_f32(A.xb2, dim, L.wo.ptr, A.att, n, dim, qDim);
+      k.add_f32(A.x, A.x, A.xb2, n * dim);
+      k.rmsnorm_f32(A.xb, A.x, L.rmsFfn, n, dim, normEps);
+      k.matmul_f32(A.hb, hiddenDim, L.w1.ptr, A.xb, n, hiddenDim, dim);
+      k.matmul_f32(A.hb2, hiddenDim, L.w3.ptr, A.xb, n, hiddenDim, dim);
+      k.swiglu_f32(A.hb, A.hb, A.hb2, n * hiddenDim);
+      k.matmul_f32(A.xb2, dim, L.w2.ptr, A.hb, n, dim, hiddenDim);
+      k.add_f32(A.x, A.x, A.xb2, n * dim);
+    }
+    const rows = n - logitsFrom;
+    if (rows > 0) {
+      const off = logitsFrom * dim * 4;
+      k.rmsnorm_f32(A.xb + off, A.x + off, this.rmsFinal, rows, dim, normEps);
+      k.matmul_f32(A.logits, c.vocabSize, this.lmHead.ptr, A.xb + off, rows, c.vocabSize, dim);
+    }
+  }
+
+  private refresh(): void {
+    if (this.epoch !== this.rt.arena.epoch || this.heap.buffer !== this.rt.memory.buffer) {
+      this.heap = new Float32Array(this.rt.memory.buffer);
+      this.logitsView = this.rt.f32(this.act.logits, this.maxBatch * this.config.vocabSize);
+      this.tokensView = this.rt.i32(this.tokensPtr, this.maxBatch);
+      this.positionsView = this.rt.i32(this.positionsPtr, this.maxBatch);
+      this.maskView = this.rt.u8(this.maskPtr, this.maxBatch * this.maxBatch);
+      this.epoch = this.rt.arena.epoch;
+    }
+  }
+}

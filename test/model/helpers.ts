@@ -1,0 +1,106 @@
+// Shared helpers for model tests: build engine models from reference weights, decode tok512 pieces.
+import { readFileSync } from 'node:fs';
+import type { ModelConfig } from '../../src/config.js';
+import { LlamaModel, type TensorReader } from '../../src/model/llama.js';
+import type { Runtime } from '../../src/wasm/runtime.js';
+import { createRng } from '../../src/rng.js';
+import { parseLlama2cForTest, refWeightsToHfTensors, type RefWeights } from '../reference/llama-ref.js';
+
+export const FIXTURES = new URL('../../../test/fixtures/', import.meta.url);
+
+export function readFixture(path: string): Uint8Array {
+  return new Uint8Array(readFileSync(new URL(path, FIXTURES)));
+}
+
+/** stories260K in the reference oracle's form (llama2.c layout, interleaved RoPE). */
+export function stories260KRef(): RefWeights {
+  return parseLlama2cForTest(readFixture('llama2c/stories260K.bin'));
+}
+
+export function readerFromMap(m: Map<string, { shape: number[]; data: Float32Array }>): TensorReader {
+  return {
+    shape(name) {
+      const t = m.get(name);
+      if (!t) throw new Error(`no tensor ${name}`);
+      return t.shape;
+    },
+    async readF32(name, dest) {
+      const t = m.get(name);
+      if (!t) throw new Error(`no tensor ${name}`);
+      dest.set(t.data);
+    },
+  };
+}
+
+export function configOf(w: RefWeights): ModelConfig {
+  const c = w.config;
+  return {
+    dim: c.dim,
+    hiddenDim: c.hiddenDim,
+    nLayers: c.nLayers,
+    nHeads: c.nHeads,
+    nKvHeads: c.nKvHeads,
+    headDim: c.dim / c.nHeads,
+    vocabSize: c.vocabSize,
+    maxSeqLen: c.maxSeqLen,
+    ropeTheta: c.ropeTheta,
+    normEps: c.normEps,
+    tiedEmbeddings: w.wcls === w.tokenEmbedding,
+    bosTokenId: 1,
+    eosTokenId: 2,
+  };
+}
+
+/** Load reference weights into an engine model (HF layout). */
+export function engineModel(rt: Runtime, w: RefWeights, options: { maxBatch?: number; capacity?: number } = {}): Promise<LlamaModel> {
+  return LlamaModel.load(rt, configOf(w), readerFromMap(refWeightsToHfTensors(w)), options);
+}
+
+/** A random small Llama in reference form with Hugging Face (rotate-half) RoPE. */
+export function randomRefWeights(seed: number, shape: { dim: number; hiddenDim: number; nLayers: number; nHeads: number; nKvHeads: number; vocabSize: number; maxSeqLen: number; tied: boolean }): RefWeights {
+  const rng = createRng(seed);
+  const u = (n: number, s: number) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = (rng.next() * 2 - 1) * s;
+    return a;
+  };
+  const { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, maxSeqLen } = shape;
+  const hd = dim / nHeads;
+  const kvDim = nKvHeads * hd;
+  const emb = u(vocabSize * dim, 1);
+  return {
+    config: { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, maxSeqLen, normEps: 1e-5, ropeTheta: 10000 },
+    ropeStyle: 'halves',
+    tokenEmbedding: emb,
+    layers: Array.from({ length: nLayers }, () => ({
+      rmsAtt: u(dim, 1).map((x) => 1 + 0.5 * x),
+      wq: u(dim * dim, 1 / Math.sqrt(dim)),
+      wk: u(kvDim * dim, 1 / Math.sqrt(dim)),
+      wv: u(kvDim * dim, 1 / Math.sqrt(dim)),
+      wo: u(dim * dim, 1 / Math.sqrt(dim)),
+      rmsFfn: u(dim, 1).map((x) => 1 + 0.5 * x),
+      w1: u(hiddenDim * dim, 1 / Math.sqrt(dim)),
+      w2: u(dim * hiddenDim, 1 / Math.sqrt(hiddenDim)),
+      w3: u(hiddenDim * dim, 1 / Math.sqrt(dim)),
+    })),
+    rmsFinal: u(dim, 1).map((x) => 1 + 0.5 * x),
+    wcls: shape.tied ? emb : u(vocabSize * dim, 1),
+  };
+}
+
+/** Max |a − b| / (1 + max |b|). */
+export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return d / (1 + m);
+}
+
+export function argmax(a: ArrayLike<number>, from = 0, count = a.length): number {
+  let best = from;
+  for (let i = from + 1; i < from + count; i++) if (a[i]! > a[best]!) best = i;
+  return best - from;
+}

@@ -1,0 +1,147 @@
+// Tree verification on the model: one forward over a draft tree (tree mask, positions = prefix
+// length + depth) gives, at every node, the logits of running that node's root-to-node path
+// sequentially; expanding the tree level by level (stagedBefore) gives the same; committing the
+// accepted path (compaction) leaves the cache equal to a plain autoregressive run over those tokens.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { createNodeRuntime } from '../../src/node.js';
+import { DraftTree } from '../../src/draft/tree.js';
+import { createRng } from '../../src/rng.js';
+import { engineModel, randomRefWeights, relDiff, stories260KRef } from './helpers.js';
+import type { LlamaModel } from '../../src/model/llama.js';
+
+const SHAPE = { dim: 32, hiddenDim: 40, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 23, maxSeqLen: 64, tied: false };
+
+function randomTree(seed: number, size: number, V: number): DraftTree {
+  const rng = createRng(seed);
+  const t = new DraftTree(size);
+  t.reset(rng.nextU32() % V);
+  // BFS: each node in order gets 0..3 children until the tree is full
+  const buf = new Int32Array(4);
+  for (let node = 0; node < t.size && t.size < size; node++) {
+    const k = Math.min(1 + (rng.nextU32() % 3), size - t.size);
+    for (let j = 0; j < k; j++) buf[j] = rng.nextU32() % V;
+    t.addChildren(node, buf, k);
+  }
+  return t;
+}
+
+function pathTo(t: DraftTree, node: number): number[] {
+  const p: number[] = [];
+  for (let j = node; j !== -1; j = t.parents[j]!) p.unshift(j);
+  return p;
+}
+
+function prefill(m: LlamaModel, tokens: number[]): void {
+  tokens.forEach((tok, i) => {
+    m.tokens[i] = tok;
+    m.positions[i] = m.cache.length + i;
+  });
+  if (tokens.length > 0) {
+    m.forward(tokens.length);
+    m.cache.commit(tokens.length);
+  }
+}
+
+/** Whole tree in one forward; returns logits per node. */
+function treeForward(m: LlamaModel, t: DraftTree): Float32Array[] {
+  const P = m.cache.length;
+  for (let i = 0; i < t.size; i++) {
+    m.tokens[i] = t.tokens[i]!;
+    m.positions[i] = P + t.depths[i]!;
+  }
+  t.fillMask(m.mask, 0, t.size, 0);
+  m.forward(t.size, 0, true);
+  const V = m.config.vocabSize;
+  return Array.from({ length: t.size }, (_, i) => m.logits.slice(i * V, (i + 1) * V));
+}
+
+describe('model/tree', () => {
+  test('tree forward = sequential forward of each root-to-node path (random trees and prefixes)', async () => {
+    const w = randomRefWeights(11, SHAPE);
+    const rt = createNodeRuntime();
+    const m = await engineModel(rt, w, { maxBatch: 32 });
+    const seq = await engineModel(rt, w, { maxBatch: 32 });
+    const V = SHAPE.vocabSize;
+    fc.assert(
+      fc.property(fc.integer(), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 0, max: 20 }), (seed, size, prefixLen) => {
+        const prefix = Array.from({ length: prefixLen }, (_, i) => (seed + i * 7) & 15);
+        m.cache.truncate(0);
+        prefill(m, prefix);
+        const t = randomTree(seed, size, V);
+        const got = treeForward(m, t);
+        for (let node = 0; node < t.size; node++) {
+          seq.cache.truncate(0);
+          const toks = [...prefix, ...pathTo(t, node).map((j) => t.tokens[j]!)];
+          prefill(seq, toks);
+          const want = seq.logits.subarray((toks.length - 1) * V, toks.length * V);
+          assert.ok(relDiff(got[node]!, want) < 3e-6, `node ${node}: ${relDiff(got[node]!, want)}`);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  test('level-by-level expansion (stagedBefore) = one-shot tree forward', async () => {
+    const w = randomRefWeights(12, SHAPE);
+    const rt = createNodeRuntime();
+    const m = await engineModel(rt, w, { maxBatch: 32 });
+    const V = SHAPE.vocabSize;
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const t = randomTree(seed, 20, V);
+      m.cache.truncate(0);
+      prefill(m, [1, 5, 7]);
+      const oneShot = treeForward(m, t);
+      // levels: nodes with equal depth are contiguous (BFS)
+      const P = m.cache.length;
+      let from = 0;
+      while (from < t.size) {
+        let to = from;
+        while (to < t.size && t.depths[to] === t.depths[from]) to++;
+        for (let i = from; i < to; i++) {
+          m.tokens[i - from] = t.tokens[i]!;
+          m.positions[i - from] = P + t.depths[i]!;
+        }
+        t.fillMask(m.mask, from, to, 0);
+        m.forward(to - from, 0, true, from);
+        for (let i = from; i < to; i++) {
+          const got = m.logits.subarray((i - from) * V, (i - from + 1) * V);
+          assert.ok(relDiff(got, oneShot[i]!) < 3e-6, `seed ${seed} node ${i}`);
+        }
+        from = to;
+      }
+    }
+  });
+
+  test('commitRows(accepted path) leaves the cache equal to an autoregressive run (stories260K)', async () => {
+    const w = stories260KRef();
+    const rt = createNodeRuntime();
+    const m = await engineModel(rt, w, { maxBatch: 32 });
+    const ar = await engineModel(rt, w, { maxBatch: 32 });
+    const prefix = [1, 403, 407, 261, 378];
+    prefill(m, prefix);
+    const t = randomTree(99, 31, 512);
+    treeForward(m, t);
+    const leaf = t.size - 1;
+    const path = pathTo(t, leaf);
+    const rows = Int32Array.from(path);
+    m.cache.commitRows(rows, rows.length);
+    prefill(ar, [...prefix, ...path.map((j) => t.tokens[j]!)]);
+    assert.equal(m.cache.length, ar.cache.length);
+    for (let l = 0; l < w.config.nLayers; l++) {
+      for (let pos = 0; pos < ar.cache.length; pos++) {
+        assert.ok(relDiff(m.cache.row('k', l, pos), ar.cache.row('k', l, pos)) < 3e-6, `k layer ${l} pos ${pos}`);
+        assert.ok(relDiff(m.cache.row('v', l, pos), ar.cache.row('v', l, pos)) < 3e-6, `v layer ${l} pos ${pos}`);
+      }
+    }
+    // and decoding continues identically from the compacted cache
+    const next = 300;
+    for (const model of [m, ar]) {
+      model.tokens[0] = next;
+      model.positions[0] = model.cache.length;
+      model.forward(1);
+    }
+    assert.ok(relDiff(m.logits.subarray(0, 512), ar.logits.subarray(0, 512)) < 3e-6);
+  });
+});

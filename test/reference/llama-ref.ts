@@ -1,0 +1,247 @@
+/**
+ * Test oracle: a plain, scalar Llama forward pass in TypeScript (a port of llama2.c's run.c
+ * forward, f64 arithmetic, one token at a time). It shares no code with the engine: weights are
+ * plain Float32Arrays in [out, in] layout, RoPE can be llama2.c's interleaved pairs or Hugging
+ * Face's rotate-half, so it checks both the engine's forward and the converter's permutation.
+ */
+export interface RefConfig {
+  dim: number;
+  hiddenDim: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  vocabSize: number;
+  maxSeqLen: number;
+  normEps: number;
+  ropeTheta: number;
+}
+
+export interface RefLayer {
+  rmsAtt: Float32Array; // [dim]
+  wq: Float32Array; // [nHeads*headDim, dim]
+  wk: Float32Array; // [kvDim, dim]
+  wv: Float32Array; // [kvDim, dim]
+  wo: Float32Array; // [dim, nHeads*headDim]
+  rmsFfn: Float32Array; // [dim]
+  w1: Float32Array; // [hiddenDim, dim]  gate
+  w2: Float32Array; // [dim, hiddenDim]  down
+  w3: Float32Array; // [hiddenDim, dim]  up
+}
+
+export interface RefWeights {
+  config: RefConfig;
+  ropeStyle: 'interleaved' | 'halves';
+  tokenEmbedding: Float32Array; // [vocab, dim]
+  layers: RefLayer[];
+  rmsFinal: Float32Array; // [dim]
+  wcls: Float32Array; // [vocab, dim]
+}
+
+function matvec(out: Float64Array, w: Float32Array, x: Float64Array, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) s += w[o + c] * x[c];
+    out[r] = s;
+  }
+}
+
+function rmsnorm(out: Float64Array, x: Float64Array, w: Float32Array, eps: number): void {
+  let ss = 0;
+  for (let i = 0; i < x.length; i++) ss += x[i] * x[i];
+  const scale = 1 / Math.sqrt(ss / x.length + eps);
+  for (let i = 0; i < x.length; i++) out[i] = x[i] * scale * w[i];
+}
+
+/** Rotate one head vector in place at position pos. */
+function rope(v: Float64Array, off: number, headDim: number, pos: number, theta: number, style: 'interleaved' | 'halves'): void {
+  const half = headDim / 2;
+  for (let i = 0; i < half; i++) {
+    const freq = 1 / Math.pow(theta, (2 * i) / headDim);
+    const a = pos * freq;
+    const c = Math.cos(a);
+    const s = Math.sin(a);
+    const j0 = style === 'interleaved' ? off + 2 * i : off + i;
+    const j1 = style === 'interleaved' ? off + 2 * i + 1 : off + i + half;
+    const x0 = v[j0];
+    const x1 = v[j1];
+    v[j0] = x0 * c - x1 * s;
+    v[j1] = x0 * s + x1 * c;
+  }
+}
+
+/** One-token-at-a-time reference model with its own KV cache. */
+export class RefModel {
+  private readonly kCache: Float64Array[];
+  private readonly vCache: Float64Array[];
+  readonly headDim: number;
+  readonly kvDim: number;
+
+  constructor(readonly w: RefWeights) {
+    const c = w.config;
+    this.headDim = c.dim / c.nHeads;
+    this.kvDim = c.nKvHeads * this.headDim;
+    this.kCache = w.layers.map(() => new Float64Array(c.maxSeqLen * this.kvDim));
+    this.vCache = w.layers.map(() => new Float64Array(c.maxSeqLen * this.kvDim));
+  }
+
+  /** Logits [vocab] for `token` at `pos`, after feeding positions 0..pos-1 in order. */
+  forward(token: number, pos: number): Float64Array {
+    const c = this.w.config;
+    const { dim, hiddenDim } = c;
+    const hd = this.headDim;
+    const kvDim = this.kvDim;
+    const kvMul = c.nHeads / c.nKvHeads;
+    const x = new Float64Array(dim);
+    for (let i = 0; i < dim; i++) x[i] = this.w.tokenEmbedding[token * dim + i];
+    const xb = new Float64Array(dim);
+    const q = new Float64Array(dim);
+    const k = new Float64Array(kvDim);
+    const v = new Float64Array(kvDim);
+    const att = new Float64Array(pos + 1);
+    const xb2 = new Float64Array(dim);
+    const hb = new Float64Array(hiddenDim);
+    const hb2 = new Float64Array(hiddenDim);
+    for (let l = 0; l < c.nLayers; l++) {
+      const L = this.w.layers[l];
+      rmsnorm(xb, x, L.rmsAtt, c.normEps);
+      matvec(q, L.wq, xb, dim, dim);
+      matvec(k, L.wk, xb, kvDim, dim);
+      matvec(v, L.wv, xb, kvDim, dim);
+      for (let h = 0; h < c.nHeads; h++) rope(q, h * hd, hd, pos, c.ropeTheta, this.w.ropeStyle);
+      for (let h = 0; h < c.nKvHeads; h++) rope(k, h * hd, hd, pos, c.ropeTheta, this.w.ropeStyle);
+      this.kCache[l].set(k, pos * kvDim);
+      this.vCache[l].set(v, pos * kvDim);
+      xb.fill(0);
+      for (let h = 0; h < c.nHeads; h++) {
+        const kvh = Math.floor(h / kvMul);
+        let max = -Infinity;
+        for (let t = 0; t <= pos; t++) {
+          let s = 0;
+          for (let i = 0; i < hd; i++) s += q[h * hd + i] * this.kCache[l][t * kvDim + kvh * hd + i];
+          s /= Math.sqrt(hd);
+          att[t] = s;
+          if (s > max) max = s;
+        }
+        let sum = 0;
+        for (let t = 0; t <= pos; t++) {
+          att[t] = Math.exp(att[t] - max);
+          sum += att[t];
+        }
+        for (let t = 0; t <= pos; t++) {
+          const a = att[t] / sum;
+          for (let i = 0; i < hd; i++) xb[h * hd + i] += a * this.vCache[l][t * kvDim + kvh * hd + i];
+        }
+      }
+      matvec(xb2, L.wo, xb, dim, dim);
+      for (let i = 0; i < dim; i++) x[i] += xb2[i];
+      rmsnorm(xb, x, L.rmsFfn, c.normEps);
+      matvec(hb, L.w1, xb, hiddenDim, dim);
+      matvec(hb2, L.w3, xb, hiddenDim, dim);
+      for (let i = 0; i < hiddenDim; i++) {
+        const g = hb[i];
+        hb[i] = (g / (1 + Math.exp(-g))) * hb2[i];
+      }
+      matvec(xb2, L.w2, hb, dim, hiddenDim);
+      for (let i = 0; i < dim; i++) x[i] += xb2[i];
+    }
+    rmsnorm(x, x, this.w.rmsFinal, c.normEps);
+    const logits = new Float64Array(c.vocabSize);
+    matvec(logits, this.w.wcls, x, c.vocabSize, dim);
+    return logits;
+  }
+}
+
+/**
+ * Parse a llama2.c version-0 checkpoint (test use only; the engine's reader is src/convert).
+ * Layout: 7 × int32 header, then the float32 arrays in llama2.c's order.
+ */
+export function parseLlama2cForTest(bytes: Uint8Array): RefWeights {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const h = Array.from({ length: 7 }, (_, i) => dv.getInt32(i * 4, true));
+  const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabRaw, seqLen] = h as [number, number, number, number, number, number, number];
+  const vocabSize = Math.abs(vocabRaw);
+  const hd = dim / nHeads;
+  const kvDim = nKvHeads * hd;
+  const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 28, bytes.byteOffset + bytes.byteLength));
+  let o = 0;
+  const take = (n: number) => floats.subarray(o, (o += n));
+  const emb = take(vocabSize * dim);
+  const rmsAtt = take(nLayers * dim);
+  const wq = take(nLayers * dim * dim);
+  const wk = take(nLayers * kvDim * dim);
+  const wv = take(nLayers * kvDim * dim);
+  const wo = take(nLayers * dim * dim);
+  const rmsFfn = take(nLayers * dim);
+  const w1 = take(nLayers * hiddenDim * dim);
+  const w2 = take(nLayers * dim * hiddenDim);
+  const w3 = take(nLayers * hiddenDim * dim);
+  const rmsFinal = take(dim);
+  o += seqLen * hd; // freq_cis_real and freq_cis_imag (unused): 2 × seqLen × hd/2
+  const wcls = vocabRaw > 0 ? emb : take(vocabSize * dim);
+  const per = (a: Float32Array, n: number, l: number) => a.subarray(l * n, (l + 1) * n);
+  return {
+    config: { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, maxSeqLen: seqLen, normEps: 1e-5, ropeTheta: 10000 },
+    ropeStyle: 'interleaved',
+    tokenEmbedding: emb,
+    layers: Array.from({ length: nLayers }, (_, l) => ({
+      rmsAtt: per(rmsAtt, dim, l),
+      wq: per(wq, dim * dim, l),
+      wk: per(wk, kvDim * dim, l),
+      wv: per(wv, kvDim * dim, l),
+      wo: per(wo, dim * dim, l),
+      rmsFfn: per(rmsFfn, dim, l),
+      w1: per(w1, hiddenDim * dim, l),
+      w2: per(w2, dim * hiddenDim, l),
+      w3: per(w3, hiddenDim * dim, l),
+    })),
+    rmsFinal,
+    wcls,
+  };
+}
+
+/**
+ * Rows of a q/k projection reordered from llama2.c's interleaved RoPE pairs to Hugging Face's
+ * rotate-half layout (the permutation of HF's convert_llama_weights_to_hf, written independently):
+ * new row h·hd + t·hd/2 + i = old row h·hd + 2i + t.
+ */
+export function permuteInterleavedToHalves(w: Float32Array, heads: number, headDim: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  const half = headDim / 2;
+  for (let h = 0; h < heads; h++) {
+    for (let t = 0; t < 2; t++) {
+      for (let i = 0; i < half; i++) {
+        const dst = (h * headDim + t * half + i) * cols;
+        const src = (h * headDim + 2 * i + t) * cols;
+        out.set(w.subarray(src, src + cols), dst);
+      }
+    }
+  }
+  return out;
+}
+
+/** The same model in Hugging Face layout (names, rotate-half q/k rows) as plain arrays by tensor name. */
+export function refWeightsToHfTensors(w: RefWeights): Map<string, { shape: number[]; data: Float32Array }> {
+  const c = w.config;
+  const hd = c.dim / c.nHeads;
+  const kvDim = c.nKvHeads * hd;
+  const m = new Map<string, { shape: number[]; data: Float32Array }>();
+  const put = (name: string, shape: number[], data: Float32Array) => m.set(name, { shape, data });
+  const perm = (a: Float32Array, heads: number) => (w.ropeStyle === 'interleaved' ? permuteInterleavedToHalves(a, heads, hd, c.dim) : a);
+  put('model.embed_tokens.weight', [c.vocabSize, c.dim], w.tokenEmbedding);
+  w.layers.forEach((L, l) => {
+    const p = `model.layers.${l}`;
+    put(`${p}.input_layernorm.weight`, [c.dim], L.rmsAtt);
+    put(`${p}.self_attn.q_proj.weight`, [c.dim, c.dim], perm(L.wq, c.nHeads));
+    put(`${p}.self_attn.k_proj.weight`, [kvDim, c.dim], perm(L.wk, c.nKvHeads));
+    put(`${p}.self_attn.v_proj.weight`, [kvDim, c.dim], L.wv);
+    put(`${p}.self_attn.o_proj.weight`, [c.dim, c.dim], L.wo);
+    put(`${p}.post_attention_layernorm.weight`, [c.dim], L.rmsFfn);
+    put(`${p}.mlp.gate_proj.weight`, [c.hiddenDim, c.dim], L.w1);
+    put(`${p}.mlp.down_proj.weight`, [c.dim, c.hiddenDim], L.w2);
+    put(`${p}.mlp.up_proj.weight`, [c.hiddenDim, c.dim], L.w3);
+  });
+  put('model.norm.weight', [c.dim], w.rmsFinal);
+  if (w.wcls !== w.tokenEmbedding) put('lm_head.weight', [c.vocabSize, c.dim], w.wcls);
+  return m;
+}
