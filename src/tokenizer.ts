@@ -11,6 +11,8 @@
  * - the library's decode cleans up tokenization spaces (" ." → ".") unless told not to; not used here.
  * - "a b c" merge strings are silently truncated by the library (`split(" ", 2)`); rejected here.
  * - `single_word` added tokens are ignored by the library; rejected here as unsupported.
+ * - the library's ByteFallback decoder drops a U+FEFF that starts a byte run (its TextDecoder eats
+ *   it as a byte order mark); decode here keeps it.
  * - the library's Prepend normalizer also prepends to "" (its encode avoids that, but a direct
  *   normalizer call does not); the raw path here (`parseSpecial: false`) handles "" itself.
  * - streaming decode does not exist in the library; {@link StreamDecoder} provides it.
@@ -115,7 +117,8 @@ export class Tokenizer {
   readonly special: Uint8Array;
 
   private readonly hf: HfTokenizer;
-  private readonly textDecoder = new TextDecoder();
+  // ignoreBOM: a U+FEFF that starts a byte run is text, not a byte order mark (Rust keeps it too)
+  private readonly textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private fingerprintCache: string | null = null;
 
   private constructor(init: {
