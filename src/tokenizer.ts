@@ -11,6 +11,8 @@
  * - the library's decode cleans up tokenization spaces (" ." → ".") unless told not to; not used here.
  * - "a b c" merge strings are silently truncated by the library (`split(" ", 2)`); rejected here.
  * - `single_word` added tokens are ignored by the library; rejected here as unsupported.
+ * - the library's ByteFallback decoder reads "<0x4G>" as byte 4 (parseInt); here only two hex
+ *   digits make a byte token, as in Rust.
  * - the library's ByteFallback decoder drops a U+FEFF that starts a byte run (its TextDecoder eats
  *   it as a byte order mark); decode here keeps it.
  * - the library's Prepend normalizer also prepends to "" (its encode avoids that, but a direct

@@ -8,6 +8,7 @@
 
 const REPLACEMENT = '\uFFFD';
 
+/** Byte-at-a-time UTF-8 decoder (WHATWG error handling, no BOM stripping); see the module comment. */
 export class Utf8ByteDecoder {
   private cp = 0;
   private needed = 0;

@@ -106,6 +106,26 @@ test('decode: keeps a U+FEFF that starts a byte run (tokenizers.js drops it: its
   assert.equal(new HfTokenizer(j.tokenizer, j.config).decode(Array.from(ids), { clean_up_tokenization_spaces: false }), 'x');
 });
 
+test('decode: where tokenizers.js decode differs (empty input, space clean-up, lenient <0xXX> parsing), spechub follows HF Rust', () => {
+  const j = shippedJson('stories260K');
+  const lib = new HfTokenizer(j.tokenizer, {});
+  const tok = tok512();
+  assert.throws(() => lib.decode([]));
+  assert.equal(tok.decode([]), '');
+  // the library cleans " ." into "." unless told not to; HF Llama tokenizers do not
+  const sp = tok.pieceToId('\u2581')!;
+  assert.equal(lib.decode([403, sp, byteId(0x2e)]), 'Once.');
+  assert.equal(tok.decode([403, sp, byteId(0x2e)]), 'Once .');
+  // "<0x4G>" is not a byte token (Rust's u8::from_str_radix rejects it; the library's parseInt reads 4)
+  const edited = structuredClone(j.tokenizer);
+  const piece500 = Object.keys(edited.model.vocab).find((k) => edited.model.vocab[k] === 500)!;
+  delete edited.model.vocab[piece500];
+  edited.model.vocab['<0x4G>'] = 500;
+  edited.model.merges = [];
+  assert.equal(new HfTokenizer(edited, {}).decode([500], { clean_up_tokenization_spaces: false }), '\u0004');
+  assert.equal(Tokenizer.fromJson(edited).decode([500]), '<0x4G>');
+});
+
 test('decode: equals tokenizers.js decode (skip_special_tokens, no clean-up) on random id sequences', () => {
   for (const [tok, folder] of [
     [tok512(), 'stories260K'],
