@@ -13,6 +13,7 @@
  */
 import { CapacityError, InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Region, Runtime } from '../wasm/runtime.js';
+import type { Kernels } from '../wasm/kernels.js';
 
 /** Rows per packed panel. */
 export const PANEL_ROWS = 4;
@@ -100,4 +101,30 @@ export function packLinearF32(
     }
   }
   return { ptr: region.ptr, rows, cols, bytes, dtype: 'f32' };
+}
+
+/**
+ * Compute the output columns of panels [p0, p1) of out = x·Wᵀ for a packed matrix of any dtype:
+ * out[i, 4·p0 ..] for i < n. Threads call it on disjoint panel ranges; a single thread passes
+ * [0, panelCount(lin)). x: [n, lin.cols] f32 (the input prepared for the dtype).
+ */
+export function runLinear(
+  k: Kernels,
+  lin: PackedLinear,
+  outPtr: number, // [n, outStride]
+  outStride: number,
+  xPtr: number, // [n, cols]
+  n: number,
+  p0: number,
+  p1: number,
+): void {
+  const r0 = p0 * PANEL_ROWS;
+  const r1 = Math.min(lin.rows, p1 * PANEL_ROWS);
+  if (r1 <= r0) return;
+  k.matmul_f32(outPtr + r0 * 4, outStride, lin.ptr + p0 * panelBytesF32(lin.cols), xPtr, n, r1 - r0, lin.cols);
+}
+
+/** Number of 4-row panels of a packed matrix. */
+export function panelCount(lin: PackedLinear): number {
+  return Math.ceil(lin.rows / PANEL_ROWS);
 }
