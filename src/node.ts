@@ -49,3 +49,4 @@ export function createNodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
   }
   return Runtime.createSync(readWasm(build), { build, initialBytes: options.initialBytes });
 }
+export { fileByteSource, fsModelSource, FileByteSource } from './node/fs-source.js';

@@ -53,9 +53,10 @@ const ENTRY_FIELDS = ['dtype', 'shape', 'data_offsets'];
  * `prefix` holds at least the first 8 bytes of a file of `fileSize` bytes.
  */
 export function parseHeaderLength(file: string, prefix: Uint8Array, fileSize: number): number {
-  if (fileSize < 8 || prefix.length < 8) {
-    throw new WeightsFormatError(`${file}: expected at least 8 bytes (the header length prefix), got a ${Math.min(fileSize, prefix.length)}-byte file`);
+  if (fileSize < 8) {
+    throw new WeightsFormatError(`${file}: expected at least 8 bytes (the header length prefix), got a ${fileSize}-byte file`);
   }
+  if (prefix.length < 8) throw new WeightsFormatError(`${file}: expected the 8-byte header length prefix, got ${prefix.length} bytes`);
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) {
     throw new WeightsFormatError(`${file}: header length prefix says ${n} bytes; expected at most ${MAX_HEADER_BYTES}`);

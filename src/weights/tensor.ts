@@ -106,6 +106,8 @@ export interface TensorDirectory {
   readTensorF32(name: string, dest: Float32Array, options?: ReadF32Options): Promise<void>; // dest: [elements]
   /** Copy the stored bytes of tensor `name` (exactly `byteLength`) into `dest`. */
   readTensorBytes(name: string, dest: Uint8Array, options?: ReadBytesOptions): Promise<void>; // dest: [byteLength]
+  /** Formats with Q8_0 tensors (GGUF): planar scales and quants (see readQ8_0Planar). */
+  readTensorQ8_0?(name: string, scales: Float32Array, qs: Int8Array, options?: ReadF32Options): Promise<void>; // scales: [rows, cols/32], qs: [rows, cols]
 }
 
 /** Look up `name` in a directory or throw a WeightsFormatError naming the directory. */
