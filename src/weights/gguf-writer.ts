@@ -42,6 +42,7 @@ class Out {
   private buf = new Uint8Array(1024);
   private dv = new DataView(this.buf.buffer);
   len = 0;
+  /** Reserve n bytes and return their offset; may replace buf and dv, so call it before touching them. */
   private room(n: number): number {
     if (this.len + n > this.buf.length) {
       const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
@@ -54,37 +55,48 @@ class Out {
     return at;
   }
   u8(v: number): void {
-    this.dv.setUint8(this.room(1), v);
+    const at = this.room(1);
+    this.dv.setUint8(at, v);
   }
   i8(v: number): void {
-    this.dv.setInt8(this.room(1), v);
+    const at = this.room(1);
+    this.dv.setInt8(at, v);
   }
   u16(v: number): void {
-    this.dv.setUint16(this.room(2), v, true);
+    const at = this.room(2);
+    this.dv.setUint16(at, v, true);
   }
   i16(v: number): void {
-    this.dv.setInt16(this.room(2), v, true);
+    const at = this.room(2);
+    this.dv.setInt16(at, v, true);
   }
   u32(v: number): void {
-    this.dv.setUint32(this.room(4), v, true);
+    const at = this.room(4);
+    this.dv.setUint32(at, v, true);
   }
   i32(v: number): void {
-    this.dv.setInt32(this.room(4), v, true);
+    const at = this.room(4);
+    this.dv.setInt32(at, v, true);
   }
   f32(v: number): void {
-    this.dv.setFloat32(this.room(4), v, true);
+    const at = this.room(4);
+    this.dv.setFloat32(at, v, true);
   }
   f64(v: number): void {
-    this.dv.setFloat64(this.room(8), v, true);
+    const at = this.room(8);
+    this.dv.setFloat64(at, v, true);
   }
   u64(v: bigint | number): void {
-    this.dv.setBigUint64(this.room(8), BigInt(v), true);
+    const at = this.room(8);
+    this.dv.setBigUint64(at, BigInt(v), true);
   }
   i64(v: bigint): void {
-    this.dv.setBigInt64(this.room(8), v, true);
+    const at = this.room(8);
+    this.dv.setBigInt64(at, v, true);
   }
   bytes(b: Uint8Array): void {
-    this.buf.set(b, this.room(b.length));
+    const at = this.room(b.length);
+    this.buf.set(b, at);
   }
   string(s: string): void {
     const b = enc.encode(s);
