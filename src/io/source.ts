@@ -17,7 +17,8 @@ export interface ByteSource {
   readonly size: number;
   /**
    * Exactly `length` bytes starting at `offset`. Throws WeightsFormatError when the range is not
-   * inside [0, size) or the underlying file turns out shorter than `size`.
+   * inside [0, size) or the underlying file turns out shorter than `size`. The result may be a view
+   * of the source's own memory (bytesSource): treat it as read-only.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
   /**

@@ -462,8 +462,11 @@ export class GgufFile implements TensorDirectory {
       } catch (e) {
         if (e !== NEED_MORE) throw e;
       }
-      // NEED_MORE only happens when window < min(size, cap); Cursor.need checks both first.
-      window = Math.min(source.size, MAX_GGUF_HEADER_BYTES, window * 4);
+      // NEED_MORE only happens when window < min(size, cap) (Cursor.need checks both first), so the
+      // window always grows; the guard below turns a logic error into an error instead of a hang.
+      const next = Math.min(source.size, MAX_GGUF_HEADER_BYTES, window * 4);
+      if (next <= window) throw new WeightsFormatError(`${source.name}: header parser needed more than ${window} bytes (internal error)`);
+      window = next;
     }
   }
 

@@ -104,7 +104,7 @@ function expectedOf(t: GgufTensorToWrite): Uint32Array {
   return expectedBits({ name: t.name, dtype: t.type, shape: t.shape, data: t.data as Float32Array & Uint16Array });
 }
 
-test('gguf: random files (every metadata type, nested arrays, F32/F16/BF16/Q8_0, any alignment, v2/v3) round-trip', async () => {
+test('gguf: random files (every metadata type, nested arrays, F32/F16/BF16/Q8_0, any alignment, v2/v3) round-trip', { timeout: 120_000 }, async () => {
   await fc.assert(
     fc.asyncProperty(specArb, async (spec) => {
       const bytes = writeGguf(spec);
@@ -153,7 +153,7 @@ async function openOrReject(bytes: Uint8Array): Promise<'ok' | 'rejected'> {
   return 'ok';
 }
 
-test('gguf: random corruptions of the header, counts and length are rejected or parse consistently', async () => {
+test('gguf: random corruptions of the header, counts and length are rejected or parse consistently', { timeout: 120_000 }, async () => {
   const seen = { ok: 0, rejected: 0 };
   await fc.assert(
     fc.asyncProperty(

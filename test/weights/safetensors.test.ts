@@ -14,7 +14,7 @@ const open = (bytes: Uint8Array, name = F): Promise<SafetensorsFile> => Safetens
 const entry = (dtype: string, shape: number[], begin: number, end: number): string =>
   JSON.stringify({ dtype, shape, data_offsets: [begin, end] });
 
-test('safetensors: random valid files round-trip exactly (every dtype, empty tensors, scalars, NaN/Inf bits)', async () => {
+test('safetensors: random valid files round-trip exactly (every dtype, empty tensors, scalars, NaN/Inf bits)', { timeout: 120_000 }, async () => {
   await fc.assert(
     fc.asyncProperty(tensorsArb(), fc.option(fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 }), { maxKeys: 3 })), async (tensors, meta) => {
       const bytes = writeSafetensors(tensors, meta ?? undefined);
@@ -148,7 +148,7 @@ async function openOrReject(bytes: Uint8Array): Promise<'ok' | 'rejected'> {
   return 'ok';
 }
 
-test('safetensors: structured header corruptions are rejected with WeightsFormatError or stay fully consistent', async () => {
+test('safetensors: structured header corruptions are rejected with WeightsFormatError or stay fully consistent', { timeout: 120_000 }, async () => {
   const seen = { ok: 0, rejected: 0 };
   await fc.assert(
     fc.asyncProperty(tensorsArb(4).filter((t) => t.length > 0), jsonMutation, fc.nat(), async (tensors, m, pick) => {
@@ -163,7 +163,7 @@ test('safetensors: structured header corruptions are rejected with WeightsFormat
   assert.ok(seen.ok > 0 && seen.rejected > 0, `both outcomes should occur: ${JSON.stringify(seen)}`);
 });
 
-test('safetensors: random byte flips, length prefixes and truncations never escape as another exception type', async () => {
+test('safetensors: random byte flips, length prefixes and truncations never escape as another exception type', { timeout: 120_000 }, async () => {
   await fc.assert(
     fc.asyncProperty(
       tensorsArb(3),

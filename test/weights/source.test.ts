@@ -66,6 +66,12 @@ test('source: files on disk are read by offset through a FileHandle; missing, sh
     await rejectsWith(() => src.read(999, 2), [/w.bin: read of 2 bytes at offset 999 ends at 1001, past the end of the file \(1000 bytes\)/]);
     await truncate(join(dir, 'w.bin'), 500); // the file shrinks after it was opened
     await rejectsWith(() => src.read(400, 200), [/w.bin: file ended at 500 bytes while reading 200 bytes at 400 \(it was 1000 bytes when opened\)/]);
+    // Straight into a view of a shared WebAssembly.Memory (the -mt builds), as the model loader does.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const wasmView = new Uint8Array(memory.buffer, 4096, 300);
+    await src.readInto!(200, wasmView);
+    assert.ok(memory.buffer instanceof SharedArrayBuffer);
+    assert.deepEqual(new Uint8Array(wasmView), bytes.subarray(200, 500));
     await src.close!();
     await rejectsWith(() => src.read(0, 1), [/w.bin: read after close/]);
     await rejectsWith(() => fileByteSource(join(dir, 'nope.bin')), [/nope.bin: file not found/]);
