@@ -629,3 +629,17 @@ test('gguf: openGgufModel on a synthetic llama with the wrong tensor set names t
   const f = await metaFile({});
   assert.throws(() => resolveLlamaTensors(llamaConfigFromGguf(f), f), WeightsFormatError);
 });
+
+test('gguf writer: re-writing stories260K.gguf from its parsed metadata and tensors reproduces ggml’s file byte for byte', async () => {
+  const original = readFixture('stories260K.gguf');
+  const f = await open(original, 'stories260K.gguf');
+  const tensors: GgufTensorToWrite[] = [];
+  for (const t of f.tensors.values()) {
+    const d = new Float32Array(t.elements);
+    await f.readTensorF32(t.name, d);
+    tensors.push({ name: t.name, type: t.dtype, shape: t.shape, data: d });
+  }
+  const rewritten = writeGguf({ version: 3, metadata: [...f.metadata], tensors });
+  assert.equal(rewritten.length, original.length);
+  assert.ok(Buffer.compare(rewritten, original) === 0, 'bytes differ');
+});
