@@ -28,3 +28,28 @@ export {
   type ConvertedFile,
   type ConvertLlama2cOptions,
 } from './convert/llama2c.js';
+export { kvDim, parseHfConfig, parseGenerationConfig, parseConfigJson, loadHfConfig, checkModelConfig, HF_LLAMA_DEFAULTS, type ModelConfig, type GenerationConfig } from './config.js';
+export { bytesSource, memoryModelSource, isPlainFileName, MAX_TEXT_BYTES, type ByteSource, type ModelSource } from './io/source.js';
+export { httpByteSource, httpModelSource, type FetchLike } from './io/http-source.js';
+export {
+  f16BitsToF32Bits, f16ToF32, bf16ToF32, f32BitsToF16Bits, f32BitsToBf16Bits, f32ToF16Array, f32ToBf16Array,
+  Q8_0_BLOCK, Q8_0_BLOCK_BYTES, SAFETENSORS_DTYPE_BYTES,
+  type TensorDtype, type SafetensorsDtype, type FloatDtype, type TensorInfo, type TensorDirectory, type ReadF32Options, type ReadBytesOptions, type RowMap,
+} from './weights/tensor.js';
+export { SafetensorsFile, parseSafetensorsHeader, parseHeaderLength, MAX_HEADER_BYTES, type SafetensorsHeader } from './weights/safetensors.js';
+export {
+  ShardedSafetensors, parseSafetensorsIndex, openSafetensorsWeights, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE,
+  type SafetensorsIndex, type SafetensorsWeights,
+} from './weights/safetensors-index.js';
+export { writeSafetensors, type TensorToWrite, type WritableDtype } from './weights/safetensors-writer.js';
+export {
+  GgufFile, GGUF_VALUE_TYPES, MAX_GGUF_HEADER_BYTES,
+  type GgufValue, type GgufArray, type GgufValueType, type GgufTensorInfo, type GgufHeader, type GgmlReadableType,
+} from './weights/gguf.js';
+export { llamaConfigFromGguf, ggufTokenizerData, type GgufTokenizerData } from './weights/gguf-llama.js';
+export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, type GgufWriteSpec, type GgufTensorToWrite } from './weights/gguf-writer.js';
+export {
+  resolveLlamaTensors, expectedLlamaTensors, llamaTensorName, llamaTensorShape, llamaRoles, ggufToHfRopeRow, hfToGgufRopeRow, LLAMA_LAYER_ROLES,
+  type LlamaTensors, type LlamaLayerTensors, type ResolvedTensor, type LlamaRole, type LlamaLayerRole, type TensorScheme, type ExpectedTensor,
+} from './weights/llama-tensors.js';
+export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } from './weights/open-model.js';

@@ -50,3 +50,4 @@ export function createNodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
   return Runtime.createSync(readWasm(build), { build, initialBytes: options.initialBytes });
 }
 export { convertLlama2cFiles, type ConvertFilesOptions, type ConvertFilesResult } from './node/convert.js';
+export { fileByteSource, fsModelSource, FileByteSource } from './node/fs-source.js';

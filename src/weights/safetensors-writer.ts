@@ -19,7 +19,8 @@ const DTYPE_BYTES: Record<WritableDtype, number> = { F32: 4, F16: 2, BF16: 2 };
 
 /** Serialise tensors (and optional string metadata) to safetensors bytes. */
 export function writeSafetensors(tensors: readonly TensorToWrite[], metadata?: Record<string, string>): Uint8Array {
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named "__proto__" must become a key, not replace the prototype.
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
   const seen = new Set<string>();

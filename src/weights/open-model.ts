@@ -1,0 +1,59 @@
+/**
+ * One call from a model location to validated config + role-resolved tensors:
+ * `openHfModel(modelSource)` for a Hugging Face directory (config.json + safetensors, single or
+ * sharded), `openGgufModel(byteSource)` for a llama GGUF (config and tokenizer from its metadata).
+ * Nothing but headers is read; tensors are read later through `tensors`.
+ */
+import { loadHfConfig, type GenerationConfig, type ModelConfig } from '../config.js';
+import type { ByteSource, ModelSource } from '../io/source.js';
+import { GgufFile } from './gguf.js';
+import { ggufTokenizerData, llamaConfigFromGguf, type GgufTokenizerData } from './gguf-llama.js';
+import { resolveLlamaTensors, type LlamaTensors } from './llama-tensors.js';
+import { openSafetensorsWeights, type SafetensorsWeights } from './safetensors-index.js';
+
+/** A model whose headers have been read and validated. Close it to release file handles. */
+export interface OpenedHfModel {
+  readonly config: ModelConfig;
+  /** generation_config.json, when present. */
+  readonly generation: GenerationConfig | null;
+  readonly weights: SafetensorsWeights;
+  readonly tensors: LlamaTensors;
+  close(): Promise<void>;
+}
+
+/** Open a Hugging Face Llama directory: config.json, then model.safetensors or its sharded index. */
+export async function openHfModel(model: ModelSource): Promise<OpenedHfModel> {
+  const { config, generation } = await loadHfConfig(model);
+  const weights = await openSafetensorsWeights(model);
+  try {
+    const tensors = resolveLlamaTensors(config, weights);
+    return { config, generation, weights, tensors, close: () => weights.close() };
+  } catch (e) {
+    await weights.close();
+    throw e;
+  }
+}
+
+/** A GGUF model whose header has been read and validated. */
+export interface OpenedGgufModel {
+  readonly config: ModelConfig;
+  readonly gguf: GgufFile;
+  readonly tensors: LlamaTensors;
+  /** The embedded tokenizer, or null when the file has no tokenizer.ggml.model. */
+  readonly tokenizer: GgufTokenizerData | null;
+  close(): Promise<void>;
+}
+
+/** Open a llama GGUF file: header, ModelConfig from metadata, tensor roles, embedded tokenizer. */
+export async function openGgufModel(source: ByteSource): Promise<OpenedGgufModel> {
+  const gguf = await GgufFile.open(source);
+  try {
+    const config = llamaConfigFromGguf(gguf);
+    const tensors = resolveLlamaTensors(config, gguf);
+    const tokenizer = gguf.metadata.has('tokenizer.ggml.model') ? ggufTokenizerData(gguf) : null;
+    return { config, gguf, tensors, tokenizer, close: () => gguf.close() };
+  } catch (e) {
+    await gguf.close();
+    throw e;
+  }
+}

@@ -1,0 +1,398 @@
+/**
+ * What every weight reader (safetensors, sharded safetensors, GGUF) has in common: tensor dtypes,
+ * the TensorInfo of one stored tensor, the TensorDirectory interface, and the decoders that turn
+ * stored bytes into f32 in bounded chunks, straight into a destination view (e.g. wasm memory).
+ *
+ * Non-finite policy: weights are checked as they are decoded. A NaN or ±Inf anywhere in a tensor
+ * read with readTensorF32 is a WeightsFormatError naming the file, tensor and element, unless the
+ * caller passes `allowNonFinite: true` (for inspection tools). A model with a NaN weight produces
+ * NaN logits for some inputs; refusing it at load time is the only place that error is cheap.
+ */
+import { ShapeError, WeightsFormatError } from '../errors.js';
+import { readInto, type ByteSource } from '../io/source.js';
+
+/** Element types of safetensors (format v1, byte-sized ones). */
+export type SafetensorsDtype =
+  | 'F64'
+  | 'F32'
+  | 'F16'
+  | 'BF16'
+  | 'I64'
+  | 'I32'
+  | 'I16'
+  | 'I8'
+  | 'U64'
+  | 'U32'
+  | 'U16'
+  | 'U8'
+  | 'BOOL'
+  | 'F8_E4M3'
+  | 'F8_E5M2';
+
+/** Every stored element type a reader may report. Only F32, F16, BF16 and Q8_0 decode to f32. */
+export type TensorDtype = SafetensorsDtype | 'Q8_0';
+
+/** The dtypes `readTensorF32` decodes. */
+export type FloatDtype = 'F32' | 'F16' | 'BF16' | 'Q8_0';
+
+/** Bytes per element of each safetensors dtype. */
+export const SAFETENSORS_DTYPE_BYTES: Readonly<Record<SafetensorsDtype, number>> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+};
+
+/** Q8_0 (GGML): blocks of 32 values, each an f16 scale followed by 32 int8: 34 bytes per block. */
+export const Q8_0_BLOCK = 32;
+export const Q8_0_BLOCK_BYTES = 34;
+
+/** One stored tensor. */
+export interface TensorInfo {
+  readonly name: string;
+  readonly dtype: TensorDtype;
+  /** Row-major, outermost first (GGUF's innermost-first dims are reversed into this order). */
+  readonly shape: readonly number[];
+  /** Product of shape (1 for a scalar, shape []). */
+  readonly elements: number;
+  readonly byteLength: number;
+  /** File holding the tensor (as named in errors). */
+  readonly file: string;
+  /** Absolute byte offset of the first element in that file. */
+  readonly offset: number;
+}
+
+/**
+ * Row order of a tensor read: dest row rowMap(r) receives stored row r (a row is the last
+ * dimension). Used to un-permute GGUF's interleaved-RoPE q/k rows; identity when absent.
+ */
+export type RowMap = (storedRow: number) => number;
+
+/** Options of readTensorBytes. */
+export interface ReadBytesOptions {
+  /** Permute whole rows while reading (see RowMap). Must be a permutation of [0, rows). */
+  readonly rowMap?: RowMap;
+}
+
+/** Options of readTensorF32. */
+export interface ReadF32Options extends ReadBytesOptions {
+  /** Accept NaN / ±Inf values (default false: a non-finite weight is a WeightsFormatError). */
+  readonly allowNonFinite?: boolean;
+}
+
+/** A validated set of tensors from one file or a sharded checkpoint. */
+export interface TensorDirectory {
+  /** Name used in messages (a file, or the index file of a sharded checkpoint). */
+  readonly name: string;
+  /** Which naming scheme the tensors use: Hugging Face names (safetensors) or GGUF names. */
+  readonly format: 'safetensors' | 'gguf';
+  /** Every tensor, by name. */
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+  /**
+   * Decode tensor `name` to f32 into `dest` (exactly `elements` long; may be a view into wasm memory).
+   * Reads in bounded chunks; F32 data is read straight into `dest`.
+   */
+  readTensorF32(name: string, dest: Float32Array, options?: ReadF32Options): Promise<void>; // dest: [elements]
+  /** Copy the stored bytes of tensor `name` (exactly `byteLength`) into `dest`. */
+  readTensorBytes(name: string, dest: Uint8Array, options?: ReadBytesOptions): Promise<void>; // dest: [byteLength]
+  /** Formats with Q8_0 tensors (GGUF): planar scales and quants (see readQ8_0Planar). */
+  readTensorQ8_0?(name: string, scales: Float32Array, qs: Int8Array, options?: ReadF32Options): Promise<void>; // scales: [rows, cols/32], qs: [rows, cols]
+}
+
+/** Look up `name` in a directory or throw a WeightsFormatError naming the directory. */
+export function getTensor(dir: { readonly name: string; readonly tensors: ReadonlyMap<string, TensorInfo> }, name: string): TensorInfo {
+  const t = dir.tensors.get(name);
+  if (!t) throw new WeightsFormatError(`${dir.name}: no tensor named ${JSON.stringify(name)}`);
+  return t;
+}
+
+/** "F32[2048, 128]" */
+export function describeTensor(t: Pick<TensorInfo, 'dtype' | 'shape'>): string {
+  return `${t.dtype}[${t.shape.join(', ')}]`;
+}
+
+// ---- scalar conversions ----
+
+/** IEEE binary16 bit pattern → the exact f32 bit pattern (subnormals, ±Inf and NaN payloads kept). */
+export function f16BitsToF32Bits(h: number): number {
+  const s = (h & 0x8000) << 16;
+  const e = (h >>> 10) & 0x1f;
+  let m = h & 0x3ff;
+  if (e === 0x1f) return (s | 0x7f800000 | (m << 13)) >>> 0; // Inf / NaN
+  if (e !== 0) return (s | ((e + 112) << 23) | (m << 13)) >>> 0; // normal: rebias 15 → 127
+  if (m === 0) return s >>> 0; // ±0
+  let e32 = 113; // subnormal m·2^-24: normalise so bit 10 is the implicit one
+  while ((m & 0x400) === 0) {
+    m <<= 1;
+    e32--;
+  }
+  return (s | (e32 << 23) | ((m & 0x3ff) << 13)) >>> 0;
+}
+
+/** IEEE binary16 bit pattern → its value (exact). */
+export function f16ToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return sign * m * 2 ** -24;
+  if (e === 0x1f) return m === 0 ? sign * Infinity : NaN;
+  return sign * (1024 + m) * 2 ** (e - 25);
+}
+
+/** bfloat16 bit pattern → its value (exact). */
+export function bf16ToF32(h: number): number {
+  const b = new DataView(new ArrayBuffer(4));
+  b.setUint32(0, (h & 0xffff) << 16);
+  return b.getFloat32(0);
+}
+
+/** f32 bit pattern → binary16 bit pattern, rounding to nearest even; overflow → ±Inf; NaN stays NaN. */
+export function f32BitsToF16Bits(x: number): number {
+  const s = (x >>> 16) & 0x8000;
+  const e = (x >>> 23) & 0xff;
+  const m = x & 0x7fffff;
+  if (e === 0xff) return s | 0x7c00 | (m !== 0 ? 0x200 | (m >>> 13) : 0);
+  const he = e - 112; // binary16 biased exponent
+  if (he >= 0x1f) return s | 0x7c00;
+  if (he <= 0) {
+    if (he < -10) return s; // below half the smallest subnormal: ±0
+    const mm = m | 0x800000;
+    const shift = 14 - he; // 14..24
+    let h = mm >>> shift;
+    const rem = mm & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && (h & 1) === 1)) h++;
+    return s | h; // a carry into bit 10 is the smallest normal, correctly
+  }
+  let h = (he << 10) | (m >>> 13);
+  const rem = m & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++; // may carry to Inf, correctly
+  return s | h;
+}
+
+/** f32 bit pattern → bfloat16 bit pattern, rounding to nearest even; NaN stays NaN. */
+export function f32BitsToBf16Bits(x: number): number {
+  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff; // quiet NaN
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** Encode f32 values as binary16 bit patterns (round to nearest even). */
+export function f32ToF16Array(src: Float32Array): Uint16Array {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = f32BitsToF16Bits(bits[i]);
+  return out;
+}
+
+/** Encode f32 values as bfloat16 bit patterns (round to nearest even). */
+export function f32ToBf16Array(src: Float32Array): Uint16Array {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = f32BitsToBf16Bits(bits[i]);
+  return out;
+}
+
+// ---- bulk decoding ----
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Largest chunk read at once when a tensor needs decoding (F32 is read straight into dest). */
+export const CHUNK_BYTES = 1 << 22;
+
+/** Stored bytes per decoding unit (an element, or a Q8_0 block) and elements per unit. */
+function unitOf(dtype: FloatDtype): { bytes: number; elements: number } {
+  switch (dtype) {
+    case 'F32':
+      return { bytes: 4, elements: 1 };
+    case 'F16':
+    case 'BF16':
+      return { bytes: 2, elements: 1 };
+    case 'Q8_0':
+      return { bytes: Q8_0_BLOCK_BYTES, elements: Q8_0_BLOCK };
+  }
+}
+
+/** Whether `dtype` decodes to f32. */
+export function isFloatDtype(dtype: TensorDtype): dtype is FloatDtype {
+  return dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || dtype === 'Q8_0';
+}
+
+/**
+ * Decode `count` elements of `dtype` from `src[pos..]` into dest[at..]. `bits` is a Uint32Array
+ * over the same memory as `dest` (f16/bf16 are written as exact bit patterns).
+ */
+function decode(dtype: FloatDtype, src: Uint8Array, pos: number, dest: Float32Array, bits: Uint32Array, at: number, count: number): void {
+  switch (dtype) {
+    case 'F32':
+      new Uint8Array(dest.buffer, dest.byteOffset + at * 4, count * 4).set(src.subarray(pos, pos + count * 4));
+      return;
+    case 'F16':
+      for (let i = 0; i < count; i++, pos += 2) bits[at + i] = f16BitsToF32Bits(src[pos] | (src[pos + 1] << 8));
+      return;
+    case 'BF16':
+      for (let i = 0; i < count; i++, pos += 2) bits[at + i] = ((src[pos] | (src[pos + 1] << 8)) << 16) >>> 0;
+      return;
+    case 'Q8_0':
+      for (let b = 0; b < count; b += Q8_0_BLOCK, pos += Q8_0_BLOCK_BYTES) {
+        const d = f16ToF32(src[pos] | (src[pos + 1] << 8));
+        for (let j = 0; j < Q8_0_BLOCK; j++) dest[at + b + j] = d * ((src[pos + 2 + j] << 24) >> 24); // exact: 11 × 8 bits
+      }
+      return;
+  }
+}
+
+/** Throw if dest[at, at + count) holds a NaN or ±Inf. */
+function checkFinite(file: string, t: TensorInfo, dest: Float32Array, at: number, count: number, firstElement: number): void {
+  for (let i = 0; i < count; i++) {
+    const v = dest[at + i];
+    if (v - v !== 0) {
+      throw new WeightsFormatError(
+        `${file}: tensor ${t.name}: element ${firstElement + i} is ${v}; expected finite weights (pass allowNonFinite to read it anyway)`,
+      );
+    }
+  }
+}
+
+/**
+ * Decode a stored tensor from `src` into `dest` (f32), in chunks of at most CHUNK_BYTES (or one row,
+ * if a row is larger), optionally permuting rows. Validates dtype and dest length first.
+ */
+export async function readF32(
+  src: ByteSource,
+  t: TensorInfo,
+  dest: Float32Array, // [t.elements]
+  options: ReadF32Options = {},
+): Promise<void> {
+  const rowMap = options.rowMap;
+  if (!isFloatDtype(t.dtype)) {
+    throw new WeightsFormatError(`${src.name}: tensor ${t.name} is ${t.dtype}; expected F32, F16, BF16 or Q8_0 to decode to f32`);
+  }
+  if (!(dest instanceof Float32Array) || dest.length !== t.elements) {
+    throw new ShapeError(
+      `${src.name}: tensor ${t.name} ${describeTensor(t)}: expected a Float32Array of ${t.elements} elements, got ${describeArray(dest)}`,
+    );
+  }
+  if (!LITTLE_ENDIAN) throw new WeightsFormatError(`${src.name}: spechub reads weights on little-endian hosts only`);
+  const dtype = t.dtype;
+  const unit = unitOf(dtype);
+  const bits = new Uint32Array(dest.buffer, dest.byteOffset, dest.length);
+  const check = options.allowNonFinite !== true;
+  const cols = t.shape.length === 0 ? 1 : t.shape[t.shape.length - 1];
+  if (t.elements === 0) return;
+
+  if (rowMap === undefined && dtype === 'F32') {
+    // No conversion: read straight into dest (one OS read per GiB), then check.
+    await readInto(src, t.offset, new Uint8Array(dest.buffer, dest.byteOffset, t.byteLength));
+    if (check) checkFinite(src.name, t, dest, 0, t.elements, 0);
+    return;
+  }
+  if (rowMap === undefined) {
+    const units = t.elements / unit.elements;
+    const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / unit.bytes));
+    for (let u0 = 0; u0 < units; u0 += perChunk) {
+      const n = Math.min(perChunk, units - u0);
+      const chunk = await src.read(t.offset + u0 * unit.bytes, n * unit.bytes);
+      const at = u0 * unit.elements;
+      decode(dtype, chunk, 0, dest, bits, at, n * unit.elements);
+      if (check) checkFinite(src.name, t, dest, at, n * unit.elements, at);
+    }
+    return;
+  }
+  // Row-permuted read: whole rows per chunk, each decoded into its destination row.
+  const rows = t.elements / cols;
+  const rowBytes = (cols / unit.elements) * unit.bytes;
+  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / rowBytes));
+  for (let r0 = 0; r0 < rows; r0 += perChunk) {
+    const n = Math.min(perChunk, rows - r0);
+    const chunk = await src.read(t.offset + r0 * rowBytes, n * rowBytes);
+    for (let i = 0; i < n; i++) {
+      const at = rowMap(r0 + i) * cols;
+      decode(dtype, chunk, i * rowBytes, dest, bits, at, cols);
+      if (check) checkFinite(src.name, t, dest, at, cols, (r0 + i) * cols);
+    }
+  }
+}
+
+/** Copy the stored bytes of `t` into `dest`, optionally permuting whole rows (see RowMap). */
+export async function readBytes(src: ByteSource, t: TensorInfo, dest: Uint8Array, options: ReadBytesOptions = {}): Promise<void> {
+  const rowMap = options.rowMap;
+  if (!(dest instanceof Uint8Array) || dest.length !== t.byteLength) {
+    throw new ShapeError(`${src.name}: tensor ${t.name} ${describeTensor(t)}: expected a Uint8Array of ${t.byteLength} bytes, got ${describeArray(dest)}`);
+  }
+  if (rowMap === undefined) {
+    await readInto(src, t.offset, dest);
+    return;
+  }
+  const cols = t.shape.length === 0 ? 1 : t.shape[t.shape.length - 1];
+  const rows = cols === 0 ? 0 : t.elements / cols;
+  if (rows === 0) return;
+  const rowBytes = t.byteLength / rows;
+  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / rowBytes));
+  for (let r0 = 0; r0 < rows; r0 += perChunk) {
+    const n = Math.min(perChunk, rows - r0);
+    const chunk = await src.read(t.offset + r0 * rowBytes, n * rowBytes);
+    for (let i = 0; i < n; i++) dest.set(chunk.subarray(i * rowBytes, (i + 1) * rowBytes), rowMap(r0 + i) * rowBytes);
+  }
+}
+
+/** "Float32Array(12)", "undefined", … for error messages. */
+export function describeArray(a: unknown): string {
+  if (ArrayBuffer.isView(a)) return `${a.constructor.name}(${(a as unknown as { length: number }).length})`;
+  return a === null ? 'null' : typeof a;
+}
+
+/**
+ * Read a Q8_0 tensor [rows, cols] as planar arrays for an int8 kernel: scales[r, b] is the f16
+ * scale of block b of row r (as f32, exact) and qs[r, c] the int8 quant, so that the value is
+ * scales[r, ⌊c/32⌋]·qs[r, c]. Rows may be permuted (see RowMap). Non-finite scales are refused
+ * unless allowNonFinite.
+ */
+export async function readQ8_0Planar(
+  src: ByteSource,
+  t: TensorInfo,
+  scales: Float32Array, // [rows, cols / 32]
+  qs: Int8Array, // [rows, cols]
+  options: ReadF32Options = {},
+): Promise<void> {
+  if (t.dtype !== 'Q8_0') throw new WeightsFormatError(`${src.name}: tensor ${t.name} is ${t.dtype}; expected Q8_0 for a planar int8 read`);
+  const blocks = t.elements / Q8_0_BLOCK;
+  if (!(scales instanceof Float32Array) || scales.length !== blocks || !(qs instanceof Int8Array) || qs.length !== t.elements) {
+    throw new ShapeError(
+      `${src.name}: tensor ${t.name} ${describeTensor(t)}: expected scales Float32Array(${blocks}) and qs Int8Array(${t.elements}), got ${describeArray(scales)} and ${describeArray(qs)}`,
+    );
+  }
+  if (t.elements === 0) return;
+  const cols = t.shape[t.shape.length - 1];
+  const rows = t.elements / cols;
+  const blocksPerRow = cols / Q8_0_BLOCK;
+  const rowBytes = blocksPerRow * Q8_0_BLOCK_BYTES;
+  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / rowBytes));
+  const qu8 = new Uint8Array(qs.buffer, qs.byteOffset, qs.length);
+  for (let r0 = 0; r0 < rows; r0 += perChunk) {
+    const n = Math.min(perChunk, rows - r0);
+    const chunk = await src.read(t.offset + r0 * rowBytes, n * rowBytes);
+    for (let i = 0; i < n; i++) {
+      const r = options.rowMap ? options.rowMap(r0 + i) : r0 + i;
+      for (let b = 0; b < blocksPerRow; b++) {
+        const pos = i * rowBytes + b * Q8_0_BLOCK_BYTES;
+        const d = f16ToF32(chunk[pos] | (chunk[pos + 1] << 8));
+        if (options.allowNonFinite !== true && d - d !== 0) {
+          throw new WeightsFormatError(`${src.name}: tensor ${t.name}: block ${(r0 + i) * blocksPerRow + b} has scale ${d}; expected finite weights`);
+        }
+        scales[r * blocksPerRow + b] = d;
+        qu8.set(chunk.subarray(pos + 2, pos + Q8_0_BLOCK_BYTES), r * cols + b * Q8_0_BLOCK);
+      }
+    }
+  }
+}

@@ -1,0 +1,223 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { WeightsFormatError } from '../../src/errors.js';
+import { parseConfigJson, parseHfConfig, type ModelConfig } from '../../src/config.js';
+import { bytesSource, memoryModelSource } from '../../src/io/source.js';
+import { SafetensorsFile } from '../../src/weights/safetensors.js';
+import { writeSafetensors, type TensorToWrite } from '../../src/weights/safetensors-writer.js';
+import { GgufFile } from '../../src/weights/gguf.js';
+import { dequantizeQ8_0, quantizeQ8_0, writeGguf, type GgufTensorToWrite } from '../../src/weights/gguf-writer.js';
+import {
+  expectedLlamaTensors,
+  ggufToHfRopeRow,
+  hfToGgufRopeRow,
+  llamaRoles,
+  llamaTensorName,
+  resolveLlamaTensors,
+  type LlamaRole,
+} from '../../src/weights/llama-tensors.js';
+import { openHfModel } from '../../src/weights/open-model.js';
+import type { TensorDirectory, TensorInfo } from '../../src/weights/tensor.js';
+import { finiteF32, readFixture, rejectsWith, throwsWith } from './helpers.js';
+
+const tiny: ModelConfig = {
+  dim: 16,
+  hiddenDim: 24,
+  nLayers: 2,
+  nHeads: 4,
+  nKvHeads: 2,
+  headDim: 4,
+  vocabSize: 10,
+  maxSeqLen: 32,
+  ropeTheta: 10000,
+  normEps: 1e-5,
+  tiedEmbeddings: false,
+  bosTokenId: 1,
+  eosTokenId: 2,
+};
+
+/** HF tensors for config c: distinct seeded values per tensor. */
+function hfTensors(c: ModelConfig, skipRoles: LlamaRole[] = []): TensorToWrite[] {
+  return expectedLlamaTensors(c, 'hf')
+    .filter((e) => !skipRoles.includes(e.role))
+    .map((e, i) => ({ name: e.name, dtype: 'F32', shape: e.shape, data: finiteF32(e.shape.reduce((a, d) => a * d, 1), i + 1) }));
+}
+
+async function dirOf(tensors: TensorToWrite[], meta?: Record<string, string>): Promise<SafetensorsFile> {
+  return SafetensorsFile.open(bytesSource('w.safetensors', writeSafetensors(tensors, meta)));
+}
+
+async function read(t: { info: TensorInfo; readF32(d: Float32Array): Promise<void> }): Promise<Float32Array> {
+  const d = new Float32Array(t.info.elements);
+  await t.readF32(d);
+  return d;
+}
+
+test('llama-tensors: a complete untied HF checkpoint resolves every role to its tensor', async () => {
+  const tensors = hfTensors(tiny);
+  const m = resolveLlamaTensors(tiny, await dirOf(tensors));
+  assert.equal(m.all.length, 3 + 9 * tiny.nLayers);
+  assert.deepEqual(m.all.map((t) => t.role), llamaRoles(tiny));
+  for (const t of m.all) {
+    const written = tensors.find((w) => w.name === llamaTensorName('hf', t.role))!;
+    assert.deepEqual(await read(t), written.data, t.role);
+    assert.equal(t.ropeUnpermuted, false);
+  }
+  assert.equal(m.get('layers.1.wq'), m.layers[1].wq);
+  assert.equal(m.layers[1].wq.info.name, 'model.layers.1.self_attn.q_proj.weight');
+  assert.deepEqual(m.layers[0].wk.shape, [8, 16]);
+  assert.deepEqual(m.layers[0].wDown.shape, [16, 24]);
+  assert.equal(m.lmHead.info.name, 'lm_head.weight');
+  assert.deepEqual(m.ignored, []);
+  throwsWith(() => m.get('layers.2.wq'), ['w.safetensors: no tensor role "layers.2.wq" in a 2-layer Llama']);
+});
+
+test('llama-tensors: tied embeddings: the embedding serves as lm_head; a stored lm_head is ignored', async () => {
+  const tied = { ...tiny, tiedEmbeddings: true };
+  const m = resolveLlamaTensors(tied, await dirOf(hfTensors(tied)));
+  assert.equal(m.lmHead.info, m.embed.info);
+  assert.equal(m.embed.info.name, 'model.embed_tokens.weight');
+  const both = hfTensors(tiny); // includes lm_head.weight
+  const m2 = resolveLlamaTensors(tied, await dirOf(both));
+  assert.equal(m2.lmHead.info.name, 'model.embed_tokens.weight');
+  assert.deepEqual(m2.ignored, ['lm_head.weight']);
+});
+
+test('llama-tensors: the TinyStories-656K layout (tied, only lm_head.weight stored, __metadata__ alias)', async () => {
+  const config = parseHfConfig(parseConfigJson(new TextDecoder().decode(readFixture('tinystories-656K/config.json')), 'config.json'), 'config.json');
+  // The real file's tensors, names, shapes and order (SOURCES.md), F32, with its __metadata__.
+  const names: [string, number[]][] = [['lm_head.weight', [2048, 128]]];
+  for (const l of [0, 1]) {
+    const p = `model.layers.${l}.`;
+    names.push(
+      [`${p}input_layernorm.weight`, [128]],
+      [`${p}mlp.down_proj.weight`, [128, 384]],
+      [`${p}mlp.gate_proj.weight`, [384, 128]],
+      [`${p}mlp.up_proj.weight`, [384, 128]],
+      [`${p}post_attention_layernorm.weight`, [128]],
+      [`${p}self_attn.k_proj.weight`, [64, 128]],
+      [`${p}self_attn.o_proj.weight`, [128, 128]],
+      [`${p}self_attn.q_proj.weight`, [128, 128]],
+      [`${p}self_attn.v_proj.weight`, [64, 128]],
+    );
+  }
+  names.push(['model.norm.weight', [128]]);
+  const tensors: TensorToWrite[] = names.map(([name, shape], i) => ({ name, dtype: 'F32', shape, data: finiteF32(shape.reduce((a, d) => a * d, 1), i + 7) }));
+  assert.equal(tensors.reduce((a, t) => a + t.data.length, 0), 656_000);
+  const bytes = writeSafetensors(tensors, { format: 'pt', 'model.embed_tokens.weight': 'lm_head.weight' });
+  const model = await openHfModel(memoryModelSource('ts656k', { 'config.json': readFixture('tinystories-656K/config.json'), 'model.safetensors': bytes }));
+  assert.equal(model.tensors.embed.info.name, 'lm_head.weight');
+  assert.equal(model.tensors.lmHead.info, model.tensors.embed.info);
+  assert.deepEqual(await read(model.tensors.embed), tensors[0].data);
+  assert.deepEqual(model.weights instanceof SafetensorsFile && model.weights.metadata, { format: 'pt', 'model.embed_tokens.weight': 'lm_head.weight' });
+  assert.deepEqual(model.config, config);
+  await model.close();
+});
+
+test('llama-tensors: missing, misshapen and unexpected tensors are all reported in one error', async () => {
+  const tensors = hfTensors(tiny, ['layers.1.wUp', 'lmHead']);
+  const wk = tensors.find((t) => t.name === 'model.layers.0.self_attn.k_proj.weight')!;
+  tensors[tensors.indexOf(wk)] = { ...wk, shape: [16, 8], data: wk.data };
+  tensors.push({ name: 'model.layers.0.self_attn.k_proj.bias', dtype: 'F32', shape: [8], data: new Float32Array(8) });
+  await rejectsWith(async () => resolveLlamaTensors(tiny, await dirOf(tensors)), [
+    'w.safetensors: tensors do not match the model config (4 problems): ',
+    'missing model.layers.1.mlp.up_proj.weight [24, 16]',
+    'model.layers.0.self_attn.k_proj.weight: expected shape [8, 16], got F32[16, 8]',
+    'missing lm_head.weight [10, 16]',
+    'unexpected model.layers.0.self_attn.k_proj.bias F32[8]',
+  ]);
+});
+
+test('llama-tensors: a model with fewer layers than the config, or more, is refused', async () => {
+  const two = hfTensors(tiny);
+  await rejectsWith(async () => resolveLlamaTensors({ ...tiny, nLayers: 3 }, await dirOf(two)), [/\(9 problems\).*missing model\.layers\.2\.input_layernorm\.weight \[16\]/]);
+  await rejectsWith(async () => resolveLlamaTensors({ ...tiny, nLayers: 1 }, await dirOf(two)), [/\(9 problems\).*unexpected model\.layers\.1\./, /… \(1 more\)/]);
+});
+
+test('llama-tensors: rotary inv_freq buffers are ignored; undecodable dtypes are refused', async () => {
+  const tensors = hfTensors(tiny);
+  tensors.push({ name: 'model.layers.0.self_attn.rotary_emb.inv_freq', dtype: 'F32', shape: [2], data: new Float32Array(2) });
+  const m = resolveLlamaTensors(tiny, await dirOf(tensors));
+  assert.deepEqual(m.ignored, ['model.layers.0.self_attn.rotary_emb.inv_freq']);
+
+  // A directory whose norm is stored as I64 (any TensorDirectory works).
+  const base = await dirOf(hfTensors(tiny));
+  const patched = new Map(base.tensors);
+  patched.set('model.norm.weight', { ...patched.get('model.norm.weight')!, dtype: 'I64' });
+  const fake: TensorDirectory = { name: 'fake', format: 'safetensors', tensors: patched, readTensorF32: base.readTensorF32.bind(base), readTensorBytes: base.readTensorBytes.bind(base) };
+  throwsWith(() => resolveLlamaTensors(tiny, fake), ['fake: tensors do not match the model config (1 problems): model.norm.weight: dtype I64 cannot be decoded; expected F32, F16, BF16 or Q8_0']);
+});
+
+test('llama-tensors: the RoPE row maps are inverse permutations that keep each head', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 8 }), (halfDim, heads) => {
+      const hd = 2 * halfDim;
+      const seen = new Set<number>();
+      for (let r = 0; r < heads * hd; r++) {
+        const h = ggufToHfRopeRow(r, hd);
+        assert.equal(Math.floor(h / hd), Math.floor(r / hd));
+        assert.equal(hfToGgufRopeRow(h, hd), r);
+        seen.add(h);
+      }
+      assert.equal(seen.size, heads * hd);
+    }),
+  );
+  // headDim 8: GGUF rows (0..7) hold HF rows 0, 4, 1, 5, 2, 6, 3, 7 (pairs (i, i + 4) interleaved).
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map((r) => ggufToHfRopeRow(r, 8)), [0, 4, 1, 5, 2, 6, 3, 7]);
+});
+
+/** The GGUF equivalent of hfTensors: GGUF names, q/k rows permuted like llama.cpp's converter. */
+function ggufTensorsFrom(c: ModelConfig, hf: TensorToWrite[], q8: boolean): GgufTensorToWrite[] {
+  return expectedLlamaTensors(c, 'gguf').map((e) => {
+    const src = hf.find((t) => t.name === llamaTensorName('hf', e.role))!.data as Float32Array;
+    let data = src;
+    if (/\.w[qk]$/.test(e.role)) {
+      const [rows, cols] = e.shape;
+      data = new Float32Array(src.length);
+      for (let r = 0; r < rows; r++) data.set(src.subarray(r * cols, (r + 1) * cols), hfToGgufRopeRow(r, c.headDim) * cols);
+    }
+    const quantize = q8 && e.shape.length === 2 && e.shape[1] % 32 === 0;
+    return quantize ? { name: e.name, type: 'Q8_0', shape: e.shape, data: quantizeQ8_0(data) } : { name: e.name, type: 'F32', shape: e.shape, data };
+  });
+}
+
+test('llama-tensors: GGUF names resolve to the same roles; q/k rows come back in Hugging Face order', async () => {
+  const c = { ...tiny, dim: 32, nHeads: 4, nKvHeads: 2, headDim: 8, hiddenDim: 64 };
+  const hf = hfTensors(c);
+  for (const q8 of [false, true]) {
+    const gguf = await GgufFile.open(bytesSource('m.gguf', writeGguf({ metadata: [], tensors: ggufTensorsFrom(c, hf, q8) })));
+    const m = resolveLlamaTensors(c, gguf);
+    assert.equal(m.layers[1].wk.info.name, 'blk.1.attn_k.weight');
+    assert.equal(m.lmHead.info.name, 'output.weight');
+    for (const t of m.all) {
+      const want = hf.find((w) => w.name === llamaTensorName('hf', t.role))!.data as Float32Array;
+      const got = await read(t);
+      assert.equal(t.ropeUnpermuted, /\.w[qk]$/.test(t.role));
+      if (t.info.dtype === 'F32') assert.deepEqual(got, want, t.role);
+      else {
+        // Q8_0: the un-permuted dequantized rows equal quantizing the HF rows directly.
+        const direct = dequantizeQ8_0(quantizeQ8_0(want));
+        assert.deepEqual(got, direct, t.role);
+        const [rows, cols] = t.shape;
+        const scales = new Float32Array((rows * cols) / 32);
+        const qs = new Int8Array(rows * cols);
+        await t.readQ8_0(scales, qs);
+        for (let i = 0; i < rows * cols; i++) assert.equal(scales[Math.floor(i / 32)] * qs[i], direct[i]);
+      }
+    }
+  }
+});
+
+test('llama-tensors: GGUF without output.weight is tied; rope_freqs and attn_rot_embd are handled', async () => {
+  const c = { ...tiny, tiedEmbeddings: true };
+  const hf = hfTensors(c);
+  const g = ggufTensorsFrom(c, hf, false);
+  const withRot: GgufTensorToWrite[] = [...g, { name: 'blk.0.attn_rot_embd', type: 'F32', shape: [2], data: new Float32Array(2) }];
+  const m = resolveLlamaTensors(c, await GgufFile.open(bytesSource('t.gguf', writeGguf({ metadata: [], tensors: withRot }))));
+  assert.equal(m.lmHead.info.name, 'token_embd.weight');
+  assert.deepEqual(m.ignored, ['blk.0.attn_rot_embd']);
+  const withFreqs: GgufTensorToWrite[] = [...g, { name: 'rope_freqs.weight', type: 'F32', shape: [2], data: new Float32Array(2) }];
+  const f = await GgufFile.open(bytesSource('f.gguf', writeGguf({ metadata: [], tensors: withFreqs })));
+  assert.throws(() => resolveLlamaTensors(c, f), (e: unknown) => e instanceof WeightsFormatError && e.message.includes('rope_freqs.weight: RoPE frequency scaling (Llama 3.1 style) is not supported'));
+});
