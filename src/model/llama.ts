@@ -18,7 +18,8 @@ import { kvDim as kvDimOf, type ModelConfig } from '../config.js';
 import { CapacityError, InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Runtime } from '../wasm/runtime.js';
 import { KvCache } from './kv-cache.js';
-import { packedBytesF32 } from '../kernels/linear.js';
+import { packedBytesF32, type PackedLinear } from '../kernels/linear.js';
+import { SerialExecutor, type AttentionArgs, type Executor } from './executor.js';
 import { fillRopeTables } from '../kernels/rope.js';
 
 /** Where the model's tensors come from: f32 values by Hugging Face tensor name. */
@@ -36,14 +37,11 @@ export interface LlamaLoadOptions {
   capacity?: number;
   /** Name prefix for arena regions (diagnostics). */
   name?: string;
+  /** How kernels run (serial by default; a threaded executor shares the runtime memory). */
+  executor?: Executor;
 }
 
-/** A packed linear layer: W [rows, cols] (out × in) in the kernels' panel layout. */
-interface Linear {
-  ptr: number;
-  rows: number;
-  cols: number;
-}
+type Linear = PackedLinear;
 
 interface LayerPtrs {
   rmsAtt: number;
@@ -78,6 +76,8 @@ export class LlamaModel {
   readonly maxBatch: number;
   readonly qDim: number;
   readonly kvDim: number;
+  /** Runs the matmuls and attention (one thread or many). */
+  readonly exec: Executor;
 
   private tokensView: Int32Array; // [maxBatch]
   private positionsView: Int32Array; // [maxBatch]
@@ -100,9 +100,10 @@ export class LlamaModel {
     xb2: number; // [maxBatch, dim] projection output
     hb: number; // [maxBatch, hiddenDim] gate, then SwiGLU
     hb2: number; // [maxBatch, hiddenDim] up
-    scores: number; // [capacity + maxBatch] attention scratch
     logits: number; // [maxBatch, vocab]
   };
+  /** Reused argument record for the attention calls (no allocation per forward). */
+  private readonly attArgs: AttentionArgs;
   private heap: Float32Array;
   private logitsView: Float32Array;
   private epoch: number;
@@ -128,11 +129,10 @@ export class LlamaModel {
     this.kvDim = kvDimOf(c);
     const a = rt.arena;
     const f32 = (label: string, count: number) => a.alloc(`${name}.${label}`, count * 4).ptr;
-    const linear = (label: string, rows: number, cols: number): Linear => ({
-      ptr: a.alloc(`${name}.${label}`, packedBytesF32(rows, cols)).ptr,
-      rows,
-      cols,
-    });
+    const linear = (label: string, rows: number, cols: number): Linear => {
+      const bytes = packedBytesF32(rows, cols);
+      return { ptr: a.alloc(`${name}.${label}`, bytes).ptr, rows, cols, bytes, dtype: 'f32' };
+    };
 
     this.embedPtr = f32('embed', c.vocabSize * c.dim);
     for (let l = 0; l < c.nLayers; l++) {
@@ -162,15 +162,18 @@ export class LlamaModel {
       xb2: f32('xb2', B * c.dim),
       hb: f32('hb', B * c.hiddenDim),
       hb2: f32('hb2', B * c.hiddenDim),
-      scores: f32('scores', capacity + B),
       logits: f32('logits', B * c.vocabSize),
     };
+    this.exec = options.executor ?? new SerialExecutor(rt);
+    if (this.exec.rt !== rt) throw new InvalidArgumentError(`${name}: the executor belongs to another runtime`);
+    this.exec.reserveAttention(capacity + B);
     this.tokensPtr = a.alloc(`${name}.tokens`, B * 4).ptr;
     this.positionsPtr = a.alloc(`${name}.positions`, B * 4).ptr;
     this.maskPtr = a.alloc(`${name}.mask`, B * B).ptr;
     this.tokensView = rt.i32(this.tokensPtr, B);
     this.positionsView = rt.i32(this.positionsPtr, B);
     this.maskView = rt.u8(this.maskPtr, B * B);
+    this.attArgs = { outPtr: 0, qPtr: 0, kPtr: 0, vPtr: 0, maskPtr: 0, n: 0, m: 0, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, cacheLen: 0 };
     this.heap = new Float32Array(rt.memory.buffer);
     this.logitsView = rt.f32(this.act.logits, B * c.vocabSize);
     this.epoch = a.epoch;
@@ -308,6 +311,14 @@ export class LlamaModel {
     const slot0 = committed + stagedBefore;
     const m = stagedBefore + n;
     const maskPtr = tree ? this.maskPtr : 0;
+    const ex = this.exec;
+    const att = this.attArgs;
+    att.outPtr = A.att;
+    att.qPtr = A.q;
+    att.maskPtr = maskPtr;
+    att.n = n;
+    att.m = m;
+    att.cacheLen = committed;
 
     const emb = this.embedPtr >>> 2;
     const x = A.x >>> 2;
@@ -320,27 +331,28 @@ export class LlamaModel {
       const kRows = this.cache.kPtrs[l]! + slot0 * kvDim * 4;
       const vRows = this.cache.vPtrs[l]! + slot0 * kvDim * 4;
       k.rmsnorm_f32(A.xb, A.x, L.rmsAtt, n, dim, normEps);
-      k.matmul_f32(A.q, qDim, L.wq.ptr, A.xb, n, qDim, dim);
-      k.matmul_f32(kRows, kvDim, L.wk.ptr, A.xb, n, kvDim, dim);
-      k.matmul_f32(vRows, kvDim, L.wv.ptr, A.xb, n, kvDim, dim);
+      ex.linear(L.wq, A.q, qDim, A.xb, n);
+      ex.linear(L.wk, kRows, kvDim, A.xb, n);
+      ex.linear(L.wv, vRows, kvDim, A.xb, n);
       k.rope_f32(A.q, qDim, n, nHeads, headDim, this.positionsPtr, this.cosPtr, this.sinPtr);
       k.rope_f32(kRows, kvDim, n, nKvHeads, headDim, this.positionsPtr, this.cosPtr, this.sinPtr);
-      k.attention_f32(A.att, A.q, this.cache.kPtrs[l]!, this.cache.vPtrs[l]!, A.scores, maskPtr,
-        n, m, nHeads, nKvHeads, headDim, committed, 0, nHeads);
-      k.matmul_f32(A.xb2, dim, L.wo.ptr, A.att, n, dim, qDim);
+      att.kPtr = this.cache.kPtrs[l]!;
+      att.vPtr = this.cache.vPtrs[l]!;
+      ex.attention(att);
+      ex.linear(L.wo, A.xb2, dim, A.att, n);
       k.add_f32(A.x, A.x, A.xb2, n * dim);
       k.rmsnorm_f32(A.xb, A.x, L.rmsFfn, n, dim, normEps);
-      k.matmul_f32(A.hb, hiddenDim, L.w1.ptr, A.xb, n, hiddenDim, dim);
-      k.matmul_f32(A.hb2, hiddenDim, L.w3.ptr, A.xb, n, hiddenDim, dim);
+      ex.linear(L.w1, A.hb, hiddenDim, A.xb, n);
+      ex.linear(L.w3, A.hb2, hiddenDim, A.xb, n);
       k.swiglu_f32(A.hb, A.hb, A.hb2, n * hiddenDim);
-      k.matmul_f32(A.xb2, dim, L.w2.ptr, A.hb, n, dim, hiddenDim);
+      ex.linear(L.w2, A.xb2, dim, A.hb, n);
       k.add_f32(A.x, A.x, A.xb2, n * dim);
     }
     const rows = n - logitsFrom;
     if (rows > 0) {
       const off = logitsFrom * dim * 4;
       k.rmsnorm_f32(A.xb + off, A.x + off, this.rmsFinal, rows, dim, normEps);
-      k.matmul_f32(A.logits, c.vocabSize, this.lmHead.ptr, A.xb + off, rows, c.vocabSize, dim);
+      ex.linear(this.lmHead, A.logits, c.vocabSize, A.xb + off, rows);
     }
   }
 
