@@ -445,11 +445,11 @@ export class ThreadedExecutor implements Executor {
               resolve();
             },
             error: (err) => {
-              if (!up) reject(new ThreadError(`${where}: worker ${w + 1} of ${options.threads} failed to start: ${describe(err)}`, { cause: err }));
+              if (!up) reject(new ThreadError(`${where}: worker ${w + 1} of ${workers} failed to start: ${describe(err)}`, { cause: err }));
               else ex.workerLost(w, `worker error: ${describe(err)}`);
             },
             exit: (code) => {
-              if (!up) reject(new ThreadError(`${where}: worker ${w + 1} of ${options.threads} exited during start (code ${code})`));
+              if (!up) reject(new ThreadError(`${where}: worker ${w + 1} of ${workers} exited during start (code ${code})`));
               else ex.workerLost(w, `worker exited unexpectedly (code ${code})`);
             },
           };
@@ -457,7 +457,7 @@ export class ThreadedExecutor implements Executor {
           try {
             handle = options.host.spawn(init, events);
           } catch (err) {
-            reject(new ThreadError(`${where}: could not start worker ${w + 1} of ${options.threads}: ${describe(err)}`, { cause: err }));
+            reject(new ThreadError(`${where}: could not start worker ${w + 1} of ${workers}: ${describe(err)}`, { cause: err }));
             return;
           }
           ex.handles.push(handle);
@@ -696,7 +696,7 @@ export class ThreadedExecutor implements Executor {
       const state = Atomics.load(this.ctrl, W_WORKERS + LINE * w + D_STATE);
       if (state >= ST_ERROR) {
         const what = state === ST_DEAD ? 'worker loop died' : 'kernel failed';
-        this.failure = new ThreadError(`ThreadedExecutor: thread ${w + 1} of ${this.threads}: ${what}: ${readMessage(this.control, this.layout, w)}`);
+        this.failure = new ThreadError(`ThreadedExecutor: worker ${w + 1} of ${this.workers}: ${what}: ${readMessage(this.control, this.layout, w)}`);
         throw this.failure;
       }
     }
@@ -706,7 +706,7 @@ export class ThreadedExecutor implements Executor {
   /** A worker ended or errored outside our protocol (seen on the event loop). */
   private workerLost(worker: number, what: string): void {
     if (this.closing !== null) return;
-    if (this.failure === null) this.failure = new ThreadError(`ThreadedExecutor: thread ${worker + 1} of ${this.threads}: ${what}`);
+    if (this.failure === null) this.failure = new ThreadError(`ThreadedExecutor: worker ${worker + 1} of ${this.workers}: ${what}`);
     const line = W_WORKERS + LINE * worker;
     if (Atomics.load(this.ctrl, line + D_STATE) < ST_ERROR) {
       writeMessage(this.control, this.layout, worker, what);

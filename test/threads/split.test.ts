@@ -21,7 +21,7 @@ import { assertSameBits, fillUniform, mtRuntime, poison, randomLinear, threaded 
 const STEALING = ['late', 'never', 'always'] as const;
 
 for (const threads of [2, 3]) {
-  describe(`threads/split: ${threads} threads`, () => {
+  describe(`threads/split: ${threads} threads`, { timeout: 60_000 }, () => {
     let rt: Runtime;
     let serial: SerialExecutor;
     const execs: ThreadedExecutor[] = [];
@@ -153,7 +153,7 @@ for (const threads of [2, 3]) {
   });
 }
 
-describe('threads/split: thresholds and executor creation', () => {
+describe('threads/split: thresholds and executor creation', { timeout: 60_000 }, () => {
   test('default thresholds: below DEFAULT_MIN_*_WORK runs on the caller, at or above splits', async () => {
     const rt = mtRuntime();
     const ex = (await createNodeExecutor(rt, { threads: 2 })) as ThreadedExecutor;
