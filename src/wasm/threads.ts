@@ -381,6 +381,8 @@ export class ThreadedExecutor implements Executor {
   private readonly rec: Kernels;
   /** This thread's kernels by export index (to run a share it stole). */
   private readonly fns: KernelFn[];
+  /** This thread's kernels, unwrapped from the loader's argument-counting wrappers (no array per call). */
+  private readonly k: Kernels;
   private recSlot = 0;
   private recCalls = 0;
   private gen = 0;
@@ -409,8 +411,10 @@ export class ThreadedExecutor implements Executor {
     this.scoresPtrs = new Array<number>(this.threads).fill(0);
     const names = exportNames(rt.module);
     this.rec = this.makeRecorder(names);
-    const k = rt.k as unknown as Record<string, KernelFn>;
-    this.fns = names.map((name) => k[name]!);
+    // the loader wraps each export in (...args) => …, allocating per call; `original` is the export itself
+    const wrapped = rt.k as unknown as Record<string, KernelFn & { original?: KernelFn }>;
+    this.fns = names.map((name) => wrapped[name]!.original ?? wrapped[name]!);
+    this.k = Object.fromEntries(names.map((name, i) => [name, this.fns[i]])) as unknown as Kernels;
   }
 
   /**
@@ -493,7 +497,7 @@ export class ThreadedExecutor implements Executor {
     const parts = Math.min(this.threads, P);
     if (parts < 2 || lin.rows * lin.cols * n < this.minLinearWork) {
       this.stats.serial++;
-      runLinear(this.rt.k, lin, outPtr, outStride, xPtr, n, 0, P);
+      runLinear(this.k, lin, outPtr, outStride, xPtr, n, 0, P);
       return;
     }
     this.stats.parallel++;
@@ -507,7 +511,7 @@ export class ThreadedExecutor implements Executor {
     this.dispatch(parts);
     let mainError: unknown = undefined;
     try {
-      runLinear(this.rt.k, lin, outPtr, outStride, xPtr, n, 0, splitPoint(P, parts, 1, align));
+      runLinear(this.k, lin, outPtr, outStride, xPtr, n, 0, splitPoint(P, parts, 1, align));
     } catch (err) {
       mainError = err;
     }
@@ -517,7 +521,7 @@ export class ThreadedExecutor implements Executor {
   /** Attention split by heads over min(T, nHeads) threads (each with its own scores scratch) when big enough. */
   attention(a: AttentionArgs): void {
     this.usable();
-    const k = this.rt.k;
+    const k = this.k;
     const parts = Math.min(this.threads, a.nHeads);
     if (parts < 2 || a.n * a.nHeads * (a.cacheLen + a.m) * a.headDim < this.minAttentionWork) {
       this.stats.serial++;

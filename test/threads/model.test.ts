@@ -107,9 +107,12 @@ describe('threads/model: threaded forward is bit-identical to serial', { timeout
     const w = randomRefWeights(2024, { dim: 256, hiddenDim: 512, nLayers: 2, nHeads: 8, nKvHeads: 4, vocabSize: 300, maxSeqLen: 64, tied: false });
     const rt = mtRuntime('simd-mt', 16 << 20);
     const ex = await threaded(rt, { threads: 2 });
+    const bytesAtStart = rt.memory.buffer.byteLength;
     try {
       const a = await modelOn(rt, w, new SerialExecutor(rt), { maxBatch: 16, capacity: 64 });
       const b = await modelOn(rt, w, ex, { maxBatch: 16, capacity: 64 });
+      // the memory grew after the workers started: their instances must see the new pages
+      assert.ok(rt.memory.buffer.byteLength > bytesAtStart && b.logitsPtr(0) > bytesAtStart);
       lockstep(a, b, Array.from({ length: 16 }, (_, i) => (i * 37 + 5) % 300), 4);
       assert.ok(ex.stats.parallel > 0 && ex.stats.serial > 0, JSON.stringify(ex.stats));
     } finally {
