@@ -105,7 +105,7 @@ describe('threads/model: threaded forward is bit-identical to serial', { timeout
 
   test('random model crossing the default thresholds (dim 256, GQA, untied), 2 threads', async () => {
     const w = randomRefWeights(2024, { dim: 256, hiddenDim: 512, nLayers: 2, nHeads: 8, nKvHeads: 4, vocabSize: 300, maxSeqLen: 64, tied: false });
-    const rt = mtRuntime('simd-mt', 16 << 20);
+    const rt = mtRuntime('simd-mt', 4 << 20);
     const ex = await threaded(rt, { threads: 2 });
     const bytesAtStart = rt.memory.buffer.byteLength;
     try {
