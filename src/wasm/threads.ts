@@ -167,11 +167,13 @@ export function runKernelWorker(init: KernelWorkerInit, signalReady: () => void)
     Atomics.store(ctrl, line + D_STATE, state);
   };
 
-  // pitfall 8: take the current generation before reporting ready, never assume 0
+  // pitfall 8: take the current generation before reporting ready, never assume 0; and a worker
+  // that starts after close() (another worker failed to start) must not wait for a job that never comes
   let last = Atomics.load(ctrl, W_GEN);
   Atomics.store(ctrl, line + D_DONE, last);
   Atomics.store(ctrl, line + D_STATE, ST_READY);
   signalReady();
+  if (Atomics.load(ctrl, W_CMD) === CMD_EXIT) return;
   try {
     for (;;) {
       const gen = awaitGeneration(ctrl, last, spinMs);

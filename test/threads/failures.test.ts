@@ -174,6 +174,24 @@ describe('threads/failures', { timeout: 60_000 }, () => {
     assert.equal(exits, 2, 'both workers are gone');
   });
 
+  test('a worker that starts only after close() (another failed to start) sees EXIT and ends by itself', async () => {
+    const rt = mtRuntime();
+    const plain = createNodeRuntime({ build: 'simd' });
+    const base = nodeWorkerHost();
+    let lateExit: (code: number) => void = () => {};
+    const lateExited = new Promise<number>((resolve) => (lateExit = resolve));
+    const host: WorkerHost = {
+      spawn(init, events) {
+        if (init.worker === 0) return base.spawn({ ...init, module: plain.module }, events); // fails at once
+        // worker 1 starts late, and its handle never terminates it: it must leave on its own
+        setTimeout(() => base.spawn(init, { ready: () => {}, error: () => {}, exit: (code) => lateExit(code) }), 200);
+        return { terminate: async () => {} };
+      },
+    };
+    await assert.rejects(ThreadedExecutor.create(rt, { threads: 3, host }), /worker 1 of 2 (failed to start|exited during start)/);
+    assert.equal(await lateExited, 0, 'exit code 0: the loop returned (a terminated worker exits with 1)');
+  });
+
   test('close() twice, close() without any job, use after close()', async () => {
     const rt = mtRuntime();
     const { lin, x, got } = goodCall(rt);
