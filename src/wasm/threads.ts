@@ -551,6 +551,11 @@ export class ThreadedExecutor implements Executor {
     this.join(parts, mainError);
   }
 
+  /** Workers parked in Atomics.wait right now (idle longer than spinMicros); diagnostics and tests. */
+  get parkedWorkers(): number {
+    return Atomics.load(this.ctrl, W_PARKED);
+  }
+
   /**
    * Run an empty job on every worker and wait until each has taken it (no stealing): the round trip
    * of dispatch + join, and a liveness check.

@@ -192,6 +192,22 @@ describe('threads/failures', { timeout: 60_000 }, () => {
     assert.equal(await lateExited, 0, 'exit code 0: the loop returned (a terminated worker exits with 1)');
   });
 
+  test('idle workers park after spinning (they do not burn a core forever) and wake for the next job', async () => {
+    const rt = mtRuntime();
+    const { lin, x, want, got } = goodCall(rt);
+    const ex = await threaded(rt, { threads: 3, minLinearWork: 0, stealing: 'never', spinMicros: 2000 });
+    try {
+      for (let round = 0; round < 3; round++) {
+        ex.linear(lin, got, 37, x, 2);
+        assertSameBits(rt, want, got, 2 * 37, `round ${round}`);
+        while (ex.parkedWorkers < 2) await new Promise((r) => setTimeout(r, 5)); // ends once both parked
+        ex.ping();
+      }
+    } finally {
+      await ex.close();
+    }
+  });
+
   test('close() twice, close() without any job, use after close()', async () => {
     const rt = mtRuntime();
     const { lin, x, got } = goodCall(rt);
