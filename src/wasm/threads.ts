@@ -46,21 +46,24 @@ import { panelCount, runLinear, type PackedLinear } from '../kernels/linear.js';
 import type { Kernels, WasmBuild } from './kernels.js';
 import type { Runtime } from './runtime.js';
 
-// ---- defaults (measured by bench/threads.bench.ts; see the report in docs) ----
+// ---- defaults (measured by bench/threads.bench.ts on 2 vCPUs, Zen 4, Node 20, a shared VM) ----
 
 /**
  * Matmuls with rows·cols·n below this many multiply-adds run on the calling thread alone.
- * Measured on 2 cores (Zen 4, Node 20): dispatch + join of a job costs ~0.5–1 µs when the workers
- * are spinning, and splitting starts to pay between 16K and 32K multiply-adds; at 64K it gains
- * ~1.3–1.5×. The threshold sits at 64K so a split always wins clearly: every matmul of the shipped
- * 64-dim models at decode (64×64 … 512×64) stays serial, while SmolLM-size layers (576×576 = 332K) split.
+ * Measured: dispatch + join of an empty job ≈ 0.2 µs with the workers spinning (≈ 40–90 µs to wake
+ * a parked one, which the caller never waits for: it runs a share no worker has taken itself).
+ * Splitting a cache-hot matvec breaks even around 8K–32K multiply-adds (0.7–2.4 µs of serial work,
+ * depending on the machine's other load) and gains ×1.7 at 64K. The threshold sits at 64K so a split
+ * wins clearly: every matmul of the shipped 64-dim models at decode (64×64 … 512×64) stays serial,
+ * while SmolLM-size layers (576×576 = 332K) split.
  */
 export const DEFAULT_MIN_LINEAR_WORK = 65536;
 /**
  * Attention calls with n·nHeads·(cacheLen + m)·headDim below this run on the calling thread alone.
- * Attention costs more per unit of this work than a matmul per multiply-add (softmax, exp, two
- * passes), so the same time break-even sits lower: splitting measured ×1.3–1.5 from ~4K up; 32K
- * (≈ 10–20 µs of serial work) keeps a clear margin.
+ * Attention costs more per unit of this work than a matmul per multiply-add (two passes, exp,
+ * softmax): 8 heads × 8 × 65 rows (4K) already take ~2.7 µs and split ×1.25–1.5; 32K (≈ 7–20 µs of
+ * serial work, split ×1.3–1.5) keeps a clear margin, and the 64-dim models' decode stays serial up
+ * to a context of 512.
  */
 export const DEFAULT_MIN_ATTENTION_WORK = 32768;
 /** How long an idle worker (and a joining caller) spins before parking in Atomics.wait. */
@@ -128,7 +131,7 @@ export interface KernelWorkerInit {
   readonly memory: WebAssembly.Memory;
   /** The control block. */
   readonly control: SharedArrayBuffer;
-  /** This worker's index, 0-based (thread worker + 1; thread 0 is the caller). */
+  /** This worker's index, 0-based (messages call it "worker index + 1 of workers"; the caller is not a worker). */
   readonly worker: number;
   readonly workers: number;
   readonly spinMicros: number;
