@@ -62,8 +62,8 @@ export const DEFAULT_MIN_LINEAR_WORK = 65536;
  * Attention calls with n·nHeads·(cacheLen + m)·headDim below this run on the calling thread alone.
  * Attention costs more per unit of this work than a matmul per multiply-add (two passes, exp,
  * softmax): 8 heads × 8 × 65 rows (4K) already take ~2.7 µs and split ×1.25–1.5; 32K (≈ 7–20 µs of
- * serial work, split ×1.3–1.5) keeps a clear margin, and the 64-dim models' decode stays serial up
- * to a context of 512.
+ * serial work, split ×1.3–1.5) keeps a clear margin. The shipped 64-dim models (8 heads of 8)
+ * decode serially below 511 positions of context; only their longest contexts split.
  */
 export const DEFAULT_MIN_ATTENTION_WORK = 32768;
 /** How long an idle worker (and a joining caller) spins before parking in Atomics.wait. */
