@@ -31,8 +31,8 @@ export interface Executor {
   /**
    * out[i, r] = Σ_c x[i, c]·W[r, c] for i < n; out: [n, outStride].
    * Contract with `runLinear` (so executors can split it): `runLinear(k, …, p0, p1)` makes only kernel
-   * calls that depend on panels [p0, p1) alone (at most 4 per range) and never reads what another range
-   * writes. A dtype whose input must be prepared once per call (e.g. x quantized for int8) does that in
+   * calls that depend on panels [p0, p1) alone (at most 4 per range, return values unused) and never
+   * reads what another range writes. A dtype whose input must be prepared once per call (e.g. x quantized for int8) does that in
    * a separate step that every executor runs first, on the calling thread, before splitting panels.
    */
   linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number): void;
