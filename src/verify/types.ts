@@ -56,7 +56,7 @@ export function createNodeMeta(maxK: number): NodeMeta {
     hubs: new Int32Array(maxK),
     xSlot: -1,
     restMass: 0,
-    mass: new Float64Array(maxK),
+    mass: new Float64Array(maxK).fill(1),
   };
 }
 
