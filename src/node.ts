@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Runtime, detectFeatures } from './wasm/runtime.js';
 import { wasmFileName, type WasmBuild } from './wasm/kernels.js';
 import { WasmFeatureError } from './errors.js';
+import { createVerifier as createCoreVerifier, type Verifier, type VerifierOptions } from './verify/api.js';
+import type { VerifierName } from './verify/types.js';
 
 export * from './index.js';
 
@@ -48,4 +50,12 @@ export function createNodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
     throw new WasmFeatureError(`runtime: build "${build}" needs relaxed SIMD, which this engine lacks; use "simd"`);
   }
   return Runtime.createSync(readWasm(build), { build, initialBytes: options.initialBytes });
+}
+
+/**
+ * createVerifier with a default runtime: when `options.runtime` is absent, a new "simd" runtime
+ * over the package's own .wasm is made for this verifier (pass one to share memory and kernels).
+ */
+export function createVerifier(name: VerifierName, options: VerifierOptions = {}): Verifier {
+  return createCoreVerifier(name, { ...options, runtime: options.runtime ?? createNodeRuntime() });
 }
