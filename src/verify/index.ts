@@ -20,7 +20,7 @@ export {
 } from './types.js';
 export { draftLaw, levelOutcome, mathMethod, referenceVerify, sampleOutcome, type MathMethod } from './methods.js';
 export { otmAcceptanceJoint, otmAcceptanceLp, otmIid, OTM_SUBSET_MAX_VOCAB, type OtmLpOptions } from './otm.js';
-export { kseqRho, RHO_TOL, solveRho, type KseqRho } from './kseq.js';
+export { INV_RHO_TOL, kseqRho, solveRho, type KseqRho } from './kseq.js';
 export { hubAcceptance, hubPairState, type HubPairState } from './spechub.js';
 export { RRS_WO_EXACT_BUDGET } from './rrs-wo.js';
 export { createJsProbKernels } from './js-kernels.js';

@@ -3,7 +3,7 @@
  * verifiers.md §5.1), for k i.i.d. drafts from q.
  *
  *   β(ρ) = Σ min(q, p/ρ),  c(ρ) = Σ_{j<k} (1 - β(ρ))^j
- *   ρ* = a root of c(ρ) = ρ in [1, k] (ρ = 1 when c(1) <= 1), found with c(ρ*) <= ρ* guaranteed
+ *   ρ* = the smallest ρ in [1, k] with c(ρ) <= ρ (a unique crossing; see solveRho)
  *   for j = 1..k:  accept x_j if u_j < p(x_j) / (ρ* q(x_j))   (stop at the first accept)
  *   emit y ~ norm(max(p - c(ρ*) min(q, p/ρ*), 0))         (p itself when that mass <= 1e-12)
  *   α = 1 - (1 - β(ρ*))^k  ≥ (1 - 1/e) α*_OTM
@@ -22,8 +22,11 @@ import { accept, emitResidual, type NodeCtx } from './node-ctx.js';
 import { assertDrafted } from './sd.js';
 import type { LevelOutcome, VerifyResult } from './types.js';
 
-/** Bracket width at which the ρ search stops (absolute). α is off its optimum by at most k times this. */
-export const RHO_TOL = 1e-10;
+/**
+ * Bracket width in t = 1/ρ at which the search stops. ρ is then within k²·1e-11 of ρ*, and α
+ * within k times that of its optimum; exactness does not depend on it.
+ */
+export const INV_RHO_TOL = 1e-11;
 
 /** c(β) = Σ_{j<k} (1 - β)^j, summed term by term (stable as β → 0). */
 export function kseqC(beta: number, k: number): number {
@@ -39,59 +42,62 @@ export function kseqC(beta: number, k: number): number {
 /** The solved K-SEQ parameters. */
 export interface KseqRho {
   rho: number;
-  /** c(ρ), with c <= ρ. */
+  /** 1/ρ as the tests and the residual use it (the solver's variable; c·invRho <= 1). */
+  invRho: number;
+  /** c(ρ), with c(ρ) <= ρ. */
   c: number;
   /** β(ρ). */
   beta: number;
 }
 
 /**
- * Finds ρ in [1, k] with c(ρ) <= ρ at (within RHO_TOL of) a crossing of c(ρ) = ρ. `beta(invRho)`
- * returns Σ min(q, p·invRho). Safeguarded false position (Illinois) on g(ρ) = ρ - c(ρ): each step
- * keeps g(lo) < 0 <= g(hi); when a step does not halve the bracket the next one bisects, so the
- * bracket at least halves every two steps. Returns the feasible end `hi`.
+ * Finds ρ* = the smallest ρ in [1, k] with c(ρ) <= ρ. `beta(invRho)` returns Σ min(q, p·invRho).
+ *
+ * Works in t = 1/ρ ∈ [1/k, 1] on h(t) = t·c(β(t)) - 1, which is nondecreasing: β(t) = Σ min(q, t p)
+ * is concave with β(0) = 0, so t/β(t) is nondecreasing, and h(t) + 1 = α(t)·t/β(t) with
+ * α = 1 - (1 - β)^k nondecreasing (h = k t - 1 when the supports are disjoint). So the feasible
+ * set {h <= 0} is [1/k, t*] and ρ* = 1/t*, a unique crossing. Illinois false position keeps
+ * h(lo) <= 0 < h(hi) and returns the feasible end lo (≈ 10 passes over V; bisection needs ~37).
  */
-export function solveRho(beta: (invRho: number) => number, k: number, out: KseqRho = { rho: 1, c: 1, beta: 1 }): KseqRho {
+export function solveRho(beta: (invRho: number) => number, k: number, out: KseqRho = { rho: 1, invRho: 1, c: 1, beta: 1 }): KseqRho {
   const b1 = beta(1);
   const c1 = kseqC(b1, k);
-  if (c1 <= 1 || k === 1) {
-    out.rho = 1;
-    out.c = c1;
-    out.beta = b1;
-    return out;
-  }
-  let lo = 1;
-  let gLo = 1 - c1; // < 0
-  let hi = k;
-  let bHi = beta(1 / k);
-  let cHi = kseqC(bHi, k);
-  let gHi = hi - cHi; // >= 0 (c <= k always)
+  if (k === 1 || c1 <= 1) return setRho(out, 1, c1, b1);
+  let lo = 1 / k;
+  let bLo = beta(lo);
+  let cLo = kseqC(bLo, k);
+  let hLo = lo * cLo - 1; // <= 0 because c <= k
+  let hi = 1;
+  let hHi = c1 - 1; // > 0
   let side = 0;
-  let lastWidth = hi - lo;
-  for (let it = 0; it < 200 && hi - lo > RHO_TOL && gHi > 0; it++) {
-    let m = hi - (gHi * (hi - lo)) / (gHi - gLo);
-    if (!(m > lo && m < hi) || hi - lo > 0.5 * lastWidth) m = 0.5 * (lo + hi);
-    lastWidth = hi - lo;
-    const bM = beta(1 / m);
+  for (let it = 0; it < 200 && hi - lo > INV_RHO_TOL && hLo < 0; it++) {
+    let m = lo - (hLo * (hi - lo)) / (hHi - hLo);
+    if (!(m > lo && m < hi)) m = 0.5 * (lo + hi);
+    const bM = beta(m);
     const cM = kseqC(bM, k);
-    const gM = m - cM;
-    if (gM >= 0) {
-      hi = m;
-      gHi = gM;
-      bHi = bM;
-      cHi = cM;
-      if (side === 1) gLo *= 0.5; // Illinois: the low end was kept twice
+    const hM = m * cM - 1;
+    if (hM <= 0) {
+      lo = m;
+      hLo = hM;
+      bLo = bM;
+      cLo = cM;
+      if (side === 1) hHi *= 0.5; // Illinois: the high end was kept twice
       side = 1;
     } else {
-      lo = m;
-      gLo = gM;
-      if (side === -1) gHi *= 0.5;
+      hi = m;
+      hHi = hM;
+      if (side === -1) hLo *= 0.5;
       side = -1;
     }
   }
-  out.rho = hi;
-  out.c = cHi;
-  out.beta = bHi;
+  return setRho(out, lo, cLo, bLo);
+}
+
+function setRho(out: KseqRho, invRho: number, c: number, beta: number): KseqRho {
+  out.invRho = invRho;
+  out.rho = 1 / invRho;
+  out.c = c;
+  out.beta = beta;
   return out;
 }
 
@@ -124,8 +130,7 @@ export function kseqAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: nu
 export function kseqOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<number>, rho?: number): LevelOutcome {
   const k = drafts.length;
   const solved = kseqRho(p, q, k);
-  const r = rho ?? solved.rho;
-  const invRho = 1 / r;
+  const invRho = rho === undefined ? solved.invRho : 1 / rho;
   const c = rho === undefined ? solved.c : kseqC(betaTs(p, q)(invRho), k);
   const order: number[] = [];
   const ratio: number[] = [];
@@ -175,9 +180,9 @@ export function verifyKseqNode(
       solveRho(beta, count, scratch);
       solved = true;
     }
-    if (u < (px * (1 / scratch.rho)) / qx) return accept(res, j, x);
+    if (u < (px * scratch.invRho) / qx) return accept(res, j, x);
   }
   if (!solved) solveRho(beta, count, scratch);
-  const mass = ctx.kernels.kseq_residual_f64(ctx.rPtr, p.byteOffset, q.byteOffset, p.length, 1 / scratch.rho, scratch.c);
+  const mass = ctx.kernels.kseq_residual_f64(ctx.rPtr, p.byteOffset, q.byteOffset, p.length, scratch.invRho, scratch.c);
   return emitResidual(ctx, p, mass, rng.next(), res);
 }

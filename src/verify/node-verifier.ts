@@ -41,7 +41,7 @@ export class NodeVerifier {
   readonly maxK: number;
   private readonly ctx: NodeCtx;
   private readonly result: VerifyResult = { token: -1, accepted: -1 };
-  private readonly rho: KseqRho = { rho: 1, c: 1, beta: 1 };
+  private readonly rho: KseqRho = { rho: 1, invRho: 1, c: 1, beta: 1 };
   // K-SEQ's β(ρ) over the current (p, q): a bound method reading these fields, made once
   private pPtr = 0;
   private qPtr = 0;

@@ -128,15 +128,15 @@ describe('k-seq: exact for any ρ with c(ρ) <= ρ, biased when c(ρ) > ρ', () 
     const r = exactOutput(kseqAt(1.2), p, q, 2);
     assert.ok(maxAbsDiff(r.out, p) > 1e-3);
   });
-  it('the solver returns the feasible end: c(ρ*) <= ρ*, within 1e-9 of a crossing', () => {
+  it('the solver returns the smallest feasible ρ: c(ρ*)/ρ* <= 1, and no ρ below ρ* - 1e-9 is feasible (grid of 50)', () => {
     fc.assert(
       fc.property(probPair(2, 8), fc.integer({ min: 2, max: 6 }), ([p, q], k) => {
-        const { rho, c } = kseqRho(p, q, k);
-        assert.ok(c <= rho && rho >= 1 && rho <= k);
-        if (rho > 1 + 1e-9) {
-          const lo = rho - 1e-9;
-          const b = q.reduce((acc, v, i) => acc + Math.min(v, p[i]! / lo), 0);
-          assert.ok(kseqC(b, k) > lo - 1e-12, `ρ* - 1e-9 = ${lo} is also feasible: not at a crossing`);
+        const { rho, invRho, c } = kseqRho(p, q, k);
+        assert.ok(c * invRho <= 1 && rho >= 1 && rho <= k + 1e-12);
+        const feasible = (r: number) => kseqC(q.reduce((acc, v, i) => acc + Math.min(v, p[i]! / r), 0), k) <= r;
+        for (let g = 0; g < 50; g++) {
+          const r = 1 + ((rho - 1e-9 - 1) * g) / 49;
+          if (r < rho - 1e-9) assert.ok(!feasible(r), `ρ = ${r} < ρ* = ${rho} is feasible`);
         }
       }),
       { numRuns: 300, seed: 0x5eed08 },
