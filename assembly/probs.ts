@@ -412,7 +412,7 @@ export function sample_except_f64_ref(xPtr: usize, n: i32, target: f64, idxPtr: 
 
 // ---- argmax and top-k ----
 
-/** Index of the largest entry, the lowest index on ties.  x: f64 [n], n >= 1 */
+/** Index of the largest entry, the lowest index on ties; -1 if an entry is NaN.  x: f64 [n], n >= 1 */
 export function argmax_f64(xPtr: usize, n: i32): i32 {
   let mv = f64x2.splat(f64At(xPtr, 0));
   let i = 0;
@@ -426,14 +426,15 @@ export function argmax_f64(xPtr: usize, n: i32): i32 {
     if (v128.any_true(eq)) return i64x2.extract_lane(eq, 0) != 0 ? i : i + 1;
   }
   for (; i < n; i++) if (f64At(xPtr, i) == m) return i;
-  return 0;
+  return -1; // m is NaN: some entry is NaN
 }
 
 export function argmax_f64_ref(xPtr: usize, n: i32): i32 {
   let best = 0;
   let m = f64At(xPtr, 0);
-  for (let i = 1; i < n; i++) {
+  for (let i = 0; i < n; i++) {
     const v = f64At(xPtr, i);
+    if (v != v) return -1;
     if (v > m) {
       m = v;
       best = i;
@@ -514,7 +515,7 @@ export function topk_f64_ref(outPtr: usize, xPtr: usize, n: i32, m: i32): i32 {
   return load<f32>(ptr + (<usize>i << 2));
 }
 
-/** Index of the largest logit, the lowest index on ties.  x: f32 [n], n >= 1 */
+/** Index of the largest logit, the lowest index on ties; -1 if a logit is NaN.  x: f32 [n], n >= 1 */
 export function argmax_f32(xPtr: usize, n: i32): i32 {
   let mv = f32x4.splat(f32At(xPtr, 0));
   let i = 0;
@@ -528,14 +529,15 @@ export function argmax_f32(xPtr: usize, n: i32): i32 {
     if (v128.any_true(eq)) return i + ctz(i32x4.bitmask(eq));
   }
   for (; i < n; i++) if (f32At(xPtr, i) == m) return i;
-  return 0;
+  return -1; // m is NaN: some entry is NaN
 }
 
 export function argmax_f32_ref(xPtr: usize, n: i32): i32 {
   let best = 0;
   let m = f32At(xPtr, 0);
-  for (let i = 1; i < n; i++) {
+  for (let i = 0; i < n; i++) {
     const v = f32At(xPtr, i);
+    if (v != v) return -1;
     if (v > m) {
       m = v;
       best = i;

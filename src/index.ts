@@ -8,3 +8,4 @@ export { Runtime, Arena, detectFeatures, type Region, type RuntimeOptions } from
 export { wasmFileName, type Kernels, type WasmBuild } from './wasm/kernels.js';
 export { PROB_KERNEL_NAMES, type ProbKernels } from './wasm/kernels.js';
 export * from './verify/index.js';
+export * from './sampling.js';

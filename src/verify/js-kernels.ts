@@ -172,7 +172,8 @@ export function createJsProbKernels(memory: WebAssembly.Memory): ProbKernels {
       const x = xPtr >> 3;
       let best = 0;
       let m = f64[x]!;
-      for (let i = 1; i < n; i++) {
+      for (let i = 0; i < n; i++) {
+        if (Number.isNaN(f64[x + i]!)) return -1;
         if (f64[x + i]! > m) {
           m = f64[x + i]!;
           best = i;

@@ -95,7 +95,7 @@ export interface Kernels {
   /** Inverse-CDF draw from x with the indices in idx removed.  x: f64 [n], idx: i32 [m] */
   sample_except_f64(xPtr: number, n: number, target: number, idxPtr: number, m: number): number;
   sample_except_f64_ref(xPtr: number, n: number, target: number, idxPtr: number, m: number): number;
-  /** Index of the largest entry, the lowest index on ties.  x: f64 [n], n >= 1 */
+  /** Index of the largest entry, the lowest index on ties; -1 if an entry is NaN.  x: f64 [n], n >= 1 */
   argmax_f64(xPtr: number, n: number): number;
   argmax_f64_ref(xPtr: number, n: number): number;
   /**
@@ -105,7 +105,7 @@ export interface Kernels {
   topk_f64(outPtr: number, xPtr: number, n: number, m: number): number;
   topk_f64_ref(outPtr: number, xPtr: number, n: number, m: number): number;
 
-  /** Index of the largest logit, the lowest index on ties (greedy decoding).  x: f32 [n], n >= 1 */
+  /** Index of the largest logit, the lowest index on ties (greedy decoding); -1 if a logit is NaN.  x: f32 [n], n >= 1 */
   argmax_f32(xPtr: number, n: number): number;
   argmax_f32_ref(xPtr: number, n: number): number;
   /**
