@@ -28,8 +28,12 @@ function run(logits: number[], params: SamplingParams, out = P): Float64Array {
   return probs;
 }
 
-/** HF order in plain f64 TS: temperature, top-k (ties kept), softmax, top-p (logit desc, index asc). */
-function reference(logits: number[], { temperature, topK = 0, topP = 1 }: SamplingParams): Float64Array {
+/**
+ * HF order in plain f64 TS: temperature, top-k (ties kept), softmax, top-p (logit desc, index asc).
+ * `near[i]` marks tokens whose mass-before lies within 1e-12 of the top-p target (either decision
+ * is correct up to summation order there).
+ */
+function reference(logits: number[], { temperature, topK = 0, topP = 1 }: SamplingParams, near: boolean[] = []): Float64Array {
   const x = logits.map((v) => Math.fround(v));
   const n = x.length;
   const out = new Float64Array(n);
@@ -51,6 +55,7 @@ function reference(logits: number[], { temperature, topK = 0, topP = 1 }: Sampli
     const target = topP * s;
     let kept = 0;
     for (const i of order) {
+      near[i] = Math.abs(before - target) <= 1e-12 * s;
       const keep = before < target;
       before += out[i]!;
       if (keep) kept += out[i]!;
@@ -77,20 +82,19 @@ const paramsArb = fc.record({
 });
 
 describe('sampling: logits → probabilities', () => {
-  it('temperature → top-k → top-p matches the plain HF-order reference (relative 1e-13; top-p boundary ties aside)', () => {
+  it('temperature → top-k → top-p matches the plain HF-order reference (relative 1e-13; the top-p cut agrees except within 1e-12 of the target)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 300 }).chain(logitsArb), paramsArb, (logits, params) => {
         const got = run(logits, params);
-        const want = reference(logits, params);
+        const near: boolean[] = [];
+        const want = reference(logits, params, near);
         let sum = 0;
-        let keptMismatch = 0;
         got.forEach((g, i) => {
           sum += g;
-          if ((g > 0) !== (want[i]! > 0)) keptMismatch++;
+          // a kept/removed disagreement only where top-p's cut lands within rounding of the token
+          if ((g > 0) !== (want[i]! > 0)) assert.ok(near[i], `token ${i}: kernel ${g}, reference ${want[i]}`);
           else assert.ok(Math.abs(g - want[i]!) <= 1e-13 * Math.max(want[i]!, 1e-300) + 1e-300, `probs[${i}] ${g} vs ${want[i]}`);
         });
-        // a kept/removed disagreement can only come from top-p's cut landing within rounding of a token
-        if (keptMismatch > 0) assert.ok((params.topP ?? 1) < 1 && keptMismatch <= 1, `${keptMismatch} tokens disagree`);
         assert.ok(Math.abs(sum - 1) < 1e-12);
       }),
       { numRuns: 400, seed: 0x5a01 },
