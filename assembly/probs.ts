@@ -1,4 +1,6 @@
 // Probability kernels for the verifiers and for sampling (src/verify/*, src/sampling.ts).
+// SIMD clamps use pmax/pmin (one instruction each); they equal max/min on the NaN-free rows these
+// kernels are given (signed zeros included), while max/min cost V8 a NaN-handling sequence.
 // Probability rows are f64 (verifiers.md §4.7: "do all the math in f64"); logits rows are f32.
 // idx arguments are i32 lists, ascending, distinct, < n. Every kernel has a scalar twin `_ref`.
 // Sampling kernels return the first index whose running sum exceeds `target`; when rounding leaves
@@ -89,8 +91,8 @@ export function sum_except_f64_ref(xPtr: usize, n: i32, idxPtr: usize, m: i32): 
   let i = lo;
   for (; i + 4 <= hi; i += 4) {
     const off = <usize>i << 3;
-    const d0 = f64x2.max(f64x2.sub(v128.load(rPtr + off), f64x2.mul(cv, v128.load(qPtr + off))), zero);
-    const d1 = f64x2.max(f64x2.sub(v128.load(rPtr + off, 16), f64x2.mul(cv, v128.load(qPtr + off, 16))), zero);
+    const d0 = f64x2.pmax(zero, f64x2.sub(v128.load(rPtr + off), f64x2.mul(cv, v128.load(qPtr + off))));
+    const d1 = f64x2.pmax(zero, f64x2.sub(v128.load(rPtr + off, 16), f64x2.mul(cv, v128.load(qPtr + off, 16))));
     v128.store(outPtr + off, d0);
     v128.store(outPtr + off, d1, 16);
     a0 = f64x2.add(a0, d0);
@@ -154,8 +156,8 @@ export function overlap_f64(pPtr: usize, qPtr: usize, n: i32, c: f64): f64 {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 3;
-    a0 = f64x2.add(a0, f64x2.min(v128.load(qPtr + off), f64x2.mul(cv, v128.load(pPtr + off))));
-    a1 = f64x2.add(a1, f64x2.min(v128.load(qPtr + off, 16), f64x2.mul(cv, v128.load(pPtr + off, 16))));
+    a0 = f64x2.add(a0, f64x2.pmin(v128.load(qPtr + off), f64x2.mul(cv, v128.load(pPtr + off))));
+    a1 = f64x2.add(a1, f64x2.pmin(v128.load(qPtr + off, 16), f64x2.mul(cv, v128.load(pPtr + off, 16))));
   }
   let s = hsum2(f64x2.add(a0, a1));
   for (; i < n; i++) s += min(f64At(qPtr, i), c * f64At(pPtr, i));
@@ -178,7 +180,7 @@ export function kseq_residual_f64(outPtr: usize, pPtr: usize, qPtr: usize, n: i3
   for (; i + 2 <= n; i += 2) {
     const off = <usize>i << 3;
     const p = v128.load(pPtr + off);
-    const d = f64x2.max(f64x2.sub(p, f64x2.mul(cv, f64x2.min(v128.load(qPtr + off), f64x2.mul(rv, p)))), zero);
+    const d = f64x2.pmax(zero, f64x2.sub(p, f64x2.mul(cv, f64x2.pmin(v128.load(qPtr + off), f64x2.mul(rv, p)))));
     v128.store(outPtr + off, d);
     a0 = f64x2.add(a0, d);
   }
@@ -205,96 +207,83 @@ export function kseq_residual_f64_ref(outPtr: usize, pPtr: usize, qPtr: usize, n
 
 // ---- SpecHub ----
 
-/** Adds Σ max(q - p, 0) and Σ max(w·q - max(p - q, 0), 0) over [lo, hi) to acc (lanes: R1, R2). */
+/**
+ * One pass over [lo, hi): res = max(max(p - q, 0) - w·q, 0) stored, and acc lanes += (R1, R2) terms
+ * max(q - p, 0) and max(w·q - max(p - q, 0), 0); returns Σ res over the range.
+ */
 // @ts-ignore: decorator
-@inline function hubMassesRange(pPtr: usize, qPtr: usize, lo: i32, hi: i32, w: f64, acc: v128): v128 {
+@inline function hubPassRange(resPtr: usize, pPtr: usize, qPtr: usize, lo: i32, hi: i32, w: f64, accPtr: usize): f64 {
   const wv = f64x2.splat(w);
   const zero = f64x2.splat(0);
   let r1 = zero;
   let r2 = zero;
+  let rs = zero;
   let i = lo;
   for (; i + 2 <= hi; i += 2) {
     const off = <usize>i << 3;
     const p = v128.load(pPtr + off);
     const q = v128.load(qPtr + off);
-    r1 = f64x2.add(r1, f64x2.max(f64x2.sub(q, p), zero));
-    r2 = f64x2.add(r2, f64x2.max(f64x2.sub(f64x2.mul(wv, q), f64x2.max(f64x2.sub(p, q), zero)), zero));
+    const wq = f64x2.mul(wv, q);
+    const p1 = f64x2.pmax(zero, f64x2.sub(p, q));
+    const d = f64x2.pmax(zero, f64x2.sub(p1, wq));
+    v128.store(resPtr + off, d);
+    rs = f64x2.add(rs, d);
+    r1 = f64x2.add(r1, f64x2.pmax(zero, f64x2.sub(q, p)));
+    r2 = f64x2.add(r2, f64x2.pmax(zero, f64x2.sub(wq, p1)));
   }
   let s1 = hsum2(r1);
   let s2 = hsum2(r2);
+  let sr = hsum2(rs);
   for (; i < hi; i++) {
     const p = f64At(pPtr, i);
     const q = f64At(qPtr, i);
+    const wq = w * q;
+    const p1 = max(p - q, 0.0);
+    const d = max(p1 - wq, 0.0);
+    store<f64>(resPtr + (<usize>i << 3), d);
+    sr += d;
     s1 += max(q - p, 0.0);
-    s2 += max(w * q - max(p - q, 0.0), 0.0);
+    s2 += max(wq - p1, 0.0);
   }
-  return f64x2.add(acc, f64x2.replace_lane(f64x2.splat(s1), 1, s2));
+  store<f64>(accPtr, load<f64>(accPtr) + s1);
+  store<f64>(accPtr, load<f64>(accPtr, 8) + s2, 8);
+  return sr;
 }
 
-/** SpecHub leftovers over i != hub: out[0] = R1, out[1] = R2.  p, q: f64 [n], out: f64 [2] */
-export function hub_masses_f64(outPtr: usize, pPtr: usize, qPtr: usize, n: i32, hub: i32, w: f64): void {
-  let acc = f64x2.splat(0);
-  acc = hubMassesRange(pPtr, qPtr, 0, hub, w, acc);
-  acc = hubMassesRange(pPtr, qPtr, hub + 1, n, w, acc);
-  v128.store(outPtr, acc);
-}
-
-export function hub_masses_f64_ref(outPtr: usize, pPtr: usize, qPtr: usize, n: i32, hub: i32, w: f64): void {
-  let r1 = 0.0;
-  let r2 = 0.0;
-  for (let i = 0; i < n; i++) {
-    if (i == hub) continue;
-    const p = f64At(pPtr, i);
-    const q = f64At(qPtr, i);
-    r1 += max(q - p, 0.0);
-    r2 += max(w * q - max(p - q, 0.0), 0.0);
-  }
-  store<f64>(outPtr, r1);
-  store<f64>(outPtr, r2, 8);
-}
-
-/** out[lo..hi) = max(max(p - q, 0) - w·q, 0); returns the sum. */
-// @ts-ignore: decorator
-@inline function hubResidualRange(outPtr: usize, pPtr: usize, qPtr: usize, lo: i32, hi: i32, w: f64): f64 {
-  const wv = f64x2.splat(w);
-  const zero = f64x2.splat(0);
-  let a0 = zero;
-  let i = lo;
-  for (; i + 2 <= hi; i += 2) {
-    const off = <usize>i << 3;
-    const q = v128.load(qPtr + off);
-    const d = f64x2.max(f64x2.sub(f64x2.max(f64x2.sub(v128.load(pPtr + off), q), zero), f64x2.mul(wv, q)), zero);
-    v128.store(outPtr + off, d);
-    a0 = f64x2.add(a0, d);
-  }
-  let s = hsum2(a0);
-  for (; i < hi; i++) {
-    const q = f64At(qPtr, i);
-    const d = max(max(f64At(pPtr, i) - q, 0.0) - w * q, 0.0);
-    store<f64>(outPtr + (<usize>i << 3), d);
-    s += d;
-  }
+/**
+ * SpecHub's O(V) pass for hub a (verifiers.md §4.3), fused: the residual
+ * res(i) = max(max(p - q, 0) - w·q, 0) for i != hub, res(hub) = 0 (the caller sets res(a)),
+ * and the pair leftovers out[0] = R1 = Σ_{i≠hub} max(q - p, 0), out[1] = R2 = Σ_{i≠hub} max(w·q - max(p - q, 0), 0).
+ * Returns Σ res.  res, p, q: f64 [n], out: f64 [2]
+ */
+export function hub_pass_f64(resPtr: usize, outPtr: usize, pPtr: usize, qPtr: usize, n: i32, hub: i32, w: f64): f64 {
+  store<f64>(outPtr, 0.0);
+  store<f64>(outPtr, 0.0, 8);
+  let s = hubPassRange(resPtr, pPtr, qPtr, 0, hub, w, outPtr);
+  store<f64>(resPtr + (<usize>hub << 3), 0.0);
+  s += hubPassRange(resPtr, pPtr, qPtr, hub + 1, n, w, outPtr);
   return s;
 }
 
-/** SpecHub residual off the hub, out[hub] = 0; returns Σ out.  out, p, q: f64 [n] */
-export function hub_residual_f64(outPtr: usize, pPtr: usize, qPtr: usize, n: i32, hub: i32, w: f64): f64 {
-  const s = hubResidualRange(outPtr, pPtr, qPtr, 0, hub, w);
-  store<f64>(outPtr + (<usize>hub << 3), 0.0);
-  return s + hubResidualRange(outPtr, pPtr, qPtr, hub + 1, n, w);
-}
-
-export function hub_residual_f64_ref(outPtr: usize, pPtr: usize, qPtr: usize, n: i32, hub: i32, w: f64): f64 {
+export function hub_pass_f64_ref(resPtr: usize, outPtr: usize, pPtr: usize, qPtr: usize, n: i32, hub: i32, w: f64): f64 {
+  let r1 = 0.0;
+  let r2 = 0.0;
   let s = 0.0;
   for (let i = 0; i < n; i++) {
     let d = 0.0;
     if (i != hub) {
+      const p = f64At(pPtr, i);
       const q = f64At(qPtr, i);
-      d = max(max(f64At(pPtr, i) - q, 0.0) - w * q, 0.0);
+      const p1 = max(p - q, 0.0);
+      d = max(p1 - w * q, 0.0);
+      r1 += max(q - p, 0.0);
+      r2 += max(w * q - p1, 0.0);
     }
-    store<f64>(outPtr + (<usize>i << 3), d);
+    store<f64>(resPtr + (<usize>i << 3), d);
     s += d;
   }
+  store<f64>(outPtr, r1);
+  store<f64>(outPtr, r2, 8);
   return s;
 }
 
@@ -414,9 +403,16 @@ export function sample_except_f64_ref(xPtr: usize, n: i32, target: f64, idxPtr: 
 
 /** Index of the largest entry, the lowest index on ties; -1 if an entry is NaN.  x: f64 [n], n >= 1 */
 export function argmax_f64(xPtr: usize, n: i32): i32 {
+  // pmax is one instruction (max's NaN rules cost V8 several); NaN is tracked on the side
   let mv = f64x2.splat(f64At(xPtr, 0));
+  let nan = f64x2.splat(0);
   let i = 0;
-  for (; i + 2 <= n; i += 2) mv = f64x2.max(mv, v128.load(xPtr + (<usize>i << 3)));
+  for (; i + 2 <= n; i += 2) {
+    const v = v128.load(xPtr + (<usize>i << 3));
+    mv = f64x2.pmax(mv, v);
+    nan = v128.or(nan, f64x2.ne(v, v));
+  }
+  if (v128.any_true(nan)) return -1;
   let m = max(f64x2.extract_lane(mv, 0), f64x2.extract_lane(mv, 1));
   for (; i < n; i++) m = max(m, f64At(xPtr, i));
   const target = f64x2.splat(m);
@@ -445,31 +441,55 @@ export function argmax_f64_ref(xPtr: usize, n: i32): i32 {
 
 /**
  * The m largest positive entries of x, largest first, ties by the lower index, into out; returns
- * how many. One pass keeping a sorted list; a SIMD pre-test skips pairs below the current m-th.
- * out: i32 [m], x: f64 [n]
+ * how many. Also writes to rest the sum of every entry NOT selected, summed directly (so the
+ * SpecHub mass 1 - q(G) never cancels). One pass keeping a sorted list: entries that never enter
+ * it, and entries evicted from it, are added to the rest sum; a SIMD pre-test skips pairs below
+ * the current m-th.  out: i32 [m], rest: f64 [1], x: f64 [n]
  */
-export function topk_f64(outPtr: usize, xPtr: usize, n: i32, m: i32): i32 {
-  if (m <= 0) return 0;
+export function topk_f64(outPtr: usize, restPtr: usize, xPtr: usize, n: i32, m: i32): i32 {
+  if (m <= 0) {
+    store<f64>(restPtr, sumRange(xPtr, 0, n));
+    return 0;
+  }
   let count = 0;
   let thr = 0.0; // a candidate must exceed this (strictly: equal values keep the earlier index)
+  let thrV = f64x2.splat(0);
+  let restV = f64x2.splat(0);
+  let rest = 0.0;
   let i = 0;
-  for (; i + 2 <= n; i += 2) {
-    if (!v128.any_true(f64x2.gt(v128.load(xPtr + (<usize>i << 3)), f64x2.splat(thr)))) continue;
-    for (let j = i; j < i + 2; j++) {
+  for (; i + 4 <= n; i += 4) {
+    const p = xPtr + (<usize>i << 3);
+    const a = v128.load(p);
+    const b = v128.load(p, 16);
+    if (!v128.any_true(v128.or(f64x2.gt(a, thrV), f64x2.gt(b, thrV)))) {
+      restV = f64x2.add(restV, f64x2.add(a, b));
+      continue;
+    }
+    for (let j = i; j < i + 4; j++) {
       const v = f64At(xPtr, j);
       if (v > thr) {
+        if (count == m) rest += f64At(xPtr, i32At(outPtr, m - 1)); // evicted
         count = topkInsert(outPtr, xPtr, count, m, j, v);
-        if (count == m) thr = f64At(xPtr, i32At(outPtr, m - 1));
+        if (count == m) {
+          thr = f64At(xPtr, i32At(outPtr, m - 1));
+          thrV = f64x2.splat(thr);
+        }
+      } else {
+        rest += v;
       }
     }
   }
   for (; i < n; i++) {
     const v = f64At(xPtr, i);
     if (v > thr) {
+      if (count == m) rest += f64At(xPtr, i32At(outPtr, m - 1));
       count = topkInsert(outPtr, xPtr, count, m, i, v);
       if (count == m) thr = f64At(xPtr, i32At(outPtr, m - 1));
+    } else {
+      rest += v;
     }
   }
+  store<f64>(restPtr, rest + hsum2(restV));
   return count;
 }
 
@@ -485,7 +505,7 @@ function topkInsert(outPtr: usize, xPtr: usize, count: i32, m: i32, j: i32, v: f
   return count < m ? count + 1 : m;
 }
 
-export function topk_f64_ref(outPtr: usize, xPtr: usize, n: i32, m: i32): i32 {
+export function topk_f64_ref(outPtr: usize, restPtr: usize, xPtr: usize, n: i32, m: i32): i32 {
   // m passes: each picks the largest positive entry not yet chosen (lowest index on ties)
   let count = 0;
   for (let t = 0; t < m; t++) {
@@ -505,6 +525,13 @@ export function topk_f64_ref(outPtr: usize, xPtr: usize, n: i32, m: i32): i32 {
     store<i32>(outPtr + (<usize>count << 2), best);
     count++;
   }
+  let rest = 0.0;
+  for (let i = 0; i < n; i++) {
+    let taken = false;
+    for (let s = 0; s < count; s++) if (i32At(outPtr, s) == i) taken = true;
+    if (!taken) rest += f64At(xPtr, i);
+  }
+  store<f64>(restPtr, rest);
   return count;
 }
 
@@ -518,8 +545,14 @@ export function topk_f64_ref(outPtr: usize, xPtr: usize, n: i32, m: i32): i32 {
 /** Index of the largest logit, the lowest index on ties; -1 if a logit is NaN.  x: f32 [n], n >= 1 */
 export function argmax_f32(xPtr: usize, n: i32): i32 {
   let mv = f32x4.splat(f32At(xPtr, 0));
+  let nan = f32x4.splat(0);
   let i = 0;
-  for (; i + 4 <= n; i += 4) mv = f32x4.max(mv, v128.load(xPtr + (<usize>i << 2)));
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(xPtr + (<usize>i << 2));
+    mv = f32x4.pmax(mv, v);
+    nan = v128.or(nan, f32x4.ne(v, v));
+  }
+  if (v128.any_true(nan)) return -1;
   let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
   for (; i < n; i++) m = max(m, f32At(xPtr, i));
   const target = f32x4.splat(m);
@@ -556,7 +589,7 @@ const EXP_MIN: f64 = -708.0;
 
 // @ts-ignore: decorator
 @inline function expv(z: v128): v128 {
-  const x = f64x2.min(f64x2.max(z, f64x2.splat(EXP_MIN)), f64x2.splat(0));
+  const x = f64x2.pmin(f64x2.pmax(f64x2.splat(EXP_MIN), z), f64x2.splat(0)); // NaN → EXP_MIN (flagged by the caller)
   const k = f64x2.nearest(f64x2.mul(x, f64x2.splat(LOG2E)));
   const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
   let e = f64x2.splat(1.0 / 6227020800.0); // 1/13!

@@ -242,15 +242,19 @@ export function draftSpechubNode(ctx: NodeCtx, q: Float64Array, k: number, rng: 
   const kn = ctx.kernels;
   const n = q.length;
   const qPtr = q.byteOffset;
-  let g = k > 1 ? kn.topk_f64(ctx.idxPtr, qPtr, n, k - 1) : 0; // hub set in slot order, in idx scratch
-  for (let j = 0; j < g; j++) meta.hubs[j] = ctx.idx[j]!;
-  sortIdx(ctx, meta.hubs, g);
-  let s = g > 0 ? kn.sum_except_f64(qPtr, n, ctx.idxPtr, g) : 1;
-  if (!(s > 0)) {
-    // supp q ⊆ G: make min(k, |supp q|) = g drafts, with the top g-1 as hubs.
+  // one pass: the hub set G in slot order (into idx scratch) and s = Σ_{y∉G} q(y) (into out[0])
+  let g = 0;
+  let s = 1;
+  if (k > 1) {
+    g = kn.topk_f64(ctx.idxPtr, ctx.outPtr, qPtr, n, k - 1);
+    s = ctx.out[0]!;
+    for (let j = 0; j < g; j++) meta.hubs[j] = ctx.idx[j]!;
+  }
+  if (g > 0 && !(s > 0)) {
+    // supp q ⊆ G: make min(k, |supp q|) = g drafts, with the top g-1 as hubs; everything
+    // outside G is 0, so the new s is exactly the dropped hub's q.
     g--;
-    sortIdx(ctx, meta.hubs, g);
-    s = g > 0 ? kn.sum_except_f64(qPtr, n, ctx.idxPtr, g) : 1;
+    s = g > 0 ? q[meta.hubs[g]!]! : 1;
   }
   const x1 = kn.sample_f64(qPtr, n, rng.next());
   out[0] = x1;
@@ -262,7 +266,10 @@ export function draftSpechubNode(ctx: NodeCtx, q: Float64Array, k: number, rng: 
     out[j + 1] = h;
     if (h === x1) meta.xSlot = j + 1;
   }
-  if (meta.xSlot > 0) out[meta.xSlot] = kn.sample_except_f64(qPtr, n, rng.next() * s, ctx.idxPtr, g);
+  if (meta.xSlot > 0) {
+    sortIdx(ctx, meta.hubs, g);
+    out[meta.xSlot] = kn.sample_except_f64(qPtr, n, rng.next() * s, ctx.idxPtr, g);
+  }
   meta.count = g + 1;
   return g + 1;
 }
@@ -286,12 +293,11 @@ export function spechubMeta(ctx: NodeCtx, q: Float64Array, drafts: Int32Array, c
     meta.restMass = 1;
     return;
   }
-  const got = kn.topk_f64(ctx.idxPtr, q.byteOffset, q.length, g);
+  const got = kn.topk_f64(ctx.idxPtr, ctx.outPtr, q.byteOffset, q.length, g);
   if (got !== g) throw new InvalidArgumentError(`spechub: expected ${count} drafts for a q with ${got + 1}+ positive entries`);
+  meta.restMass = ctx.out[0]!;
   for (let j = 0; j < g; j++) meta.hubs[j] = ctx.idx[j]!;
   meta.xSlot = findXSlot(drafts.subarray(0, count), meta.hubs.subarray(0, g));
-  sortIdx(ctx, meta.hubs, g);
-  meta.restMass = kn.sum_except_f64(q.byteOffset, q.length, ctx.idxPtr, g);
   if (!(meta.restMass > 0) || meta.xSlot < 0) {
     throw new InvalidArgumentError(`spechub: ${count} drafts need q mass outside the top ${g}, got ${meta.restMass}`);
   }
@@ -324,14 +330,14 @@ function verifyPairNode(ctx: NodeCtx, p: Float64Array, q: Float64Array, drafts: 
   if (!(qi > 0)) assertDrafted(q, i, 'spechub');
   const pi = p[i]!;
   if (caseA ? rng.next() < pi / qi : rng.next() < Math.max(pi - qi, 0) / (w * qi)) return accept(res, slotI, i);
-  kn.hub_masses_f64(ctx.outPtr, p.byteOffset, q.byteOffset, n, a, w);
+  // one fused pass: the residual (into r) and the pair leftovers R1, R2
+  let mass = kn.hub_pass_f64(ctx.rPtr, ctx.outPtr, p.byteOffset, q.byteOffset, n, a, w);
   const r1 = ctx.out[0]!;
   const r2 = ctx.out[1]!;
   const pa = p[a]!;
   // Reaching here makes the denominator positive: R1 >= max(q(i) - p(i), 0) > 0 in case A,
   // R2 >= max(w q(i) - p1(i), 0) > 0 in case B (same float expressions as the kernel).
   if (caseA ? rng.next() < Math.max(pa - r2, 0) / r1 : rng.next() < pa / r2) return accept(res, 1 - slotI, a);
-  let mass = kn.hub_residual_f64(ctx.rPtr, p.byteOffset, q.byteOffset, n, a, w);
   const ra = Math.max(pa - r2 - r1, 0);
   ctx.r[a] = ra;
   mass += ra;

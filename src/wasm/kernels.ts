@@ -81,14 +81,13 @@ export interface Kernels {
   kseq_residual_f64(outPtr: number, pPtr: number, qPtr: number, n: number, invRho: number, c: number): number;
   kseq_residual_f64_ref(outPtr: number, pPtr: number, qPtr: number, n: number, invRho: number, c: number): number;
   /**
-   * SpecHub pair leftovers over i != hub: out[0] = R1 = Σ max(q - p, 0),
-   * out[1] = R2 = Σ max(w·q - max(p - q, 0), 0) with w = q(hub)/Σ_{i≠hub} q(i).  p, q: f64 [n], out: f64 [2]
+   * SpecHub's fused O(V) pass for the hub, with w = q(hub)/Σ_{i≠hub} q(i): writes the residual
+   * res(i) = max(max(p - q, 0) - w·q, 0) for i != hub, res(hub) = 0, and the pair leftovers
+   * out[0] = R1 = Σ_{i≠hub} max(q - p, 0), out[1] = R2 = Σ_{i≠hub} max(w·q - max(p - q, 0), 0);
+   * returns Σ res.  res, p, q: f64 [n], out: f64 [2]
    */
-  hub_masses_f64(outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number): void;
-  hub_masses_f64_ref(outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number): void;
-  /** SpecHub residual: out[i] = max(max(p - q, 0) - w·q, 0) for i != hub, out[hub] = 0; returns Σ out.  f64 [n] */
-  hub_residual_f64(outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number): number;
-  hub_residual_f64_ref(outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number): number;
+  hub_pass_f64(resPtr: number, outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number): number;
+  hub_pass_f64_ref(resPtr: number, outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number): number;
   /** Inverse-CDF draw from x (see above).  x: f64 [n] */
   sample_f64(xPtr: number, n: number, target: number): number;
   sample_f64_ref(xPtr: number, n: number, target: number): number;
@@ -100,10 +99,11 @@ export interface Kernels {
   argmax_f64_ref(xPtr: number, n: number): number;
   /**
    * The m largest positive entries, largest first, ties by the lower index, written to out;
-   * returns how many (fewer than m when x has fewer positive entries).  out: i32 [m], x: f64 [n]
+   * returns how many (fewer than m when x has fewer positive entries). Writes the sum of every
+   * entry not selected to rest, summed directly (never Σx - x(G)).  out: i32 [m], rest: f64 [1], x: f64 [n]
    */
-  topk_f64(outPtr: number, xPtr: number, n: number, m: number): number;
-  topk_f64_ref(outPtr: number, xPtr: number, n: number, m: number): number;
+  topk_f64(outPtr: number, restPtr: number, xPtr: number, n: number, m: number): number;
+  topk_f64_ref(outPtr: number, restPtr: number, xPtr: number, n: number, m: number): number;
 
   /** Index of the largest logit, the lowest index on ties (greedy decoding); -1 if a logit is NaN.  x: f32 [n], n >= 1 */
   argmax_f32(xPtr: number, n: number): number;
@@ -141,8 +141,7 @@ export type ProbKernels = Pick<
   | 'residual_except_f64'
   | 'overlap_f64'
   | 'kseq_residual_f64'
-  | 'hub_masses_f64'
-  | 'hub_residual_f64'
+  | 'hub_pass_f64'
   | 'sample_f64'
   | 'sample_except_f64'
   | 'argmax_f64'
@@ -157,8 +156,7 @@ export const PROB_KERNEL_NAMES = [
   'residual_except_f64',
   'overlap_f64',
   'kseq_residual_f64',
-  'hub_masses_f64',
-  'hub_residual_f64',
+  'hub_pass_f64',
   'sample_f64',
   'sample_except_f64',
   'argmax_f64',
