@@ -92,11 +92,11 @@ export function draftLaw(name: VerifierName, q: Float64Array, k: number, hubs?: 
 
 /**
  * Samples an outcome law with fresh uniforms: one per test in test order, then one for the
- * residual. The fast verifiers consume uniforms identically.
+ * residual. The fast verifiers consume uniforms identically.  drafts: [count]
  */
-export function sampleOutcome(o: LevelOutcome, rng: Rng): VerifyResult {
+export function sampleOutcome(o: LevelOutcome, drafts: ArrayLike<number>, rng: Rng): VerifyResult {
   for (let t = 0; t < o.order.length; t++) {
-    if (rng.next() < o.ratio[t]!) return { token: -2, accepted: o.order[t]! };
+    if (rng.next() < o.ratio[t]!) return { token: drafts[o.order[t]!]!, accepted: o.order[t]! };
   }
   return { token: sampleIndex(o.residual, rng.next()), accepted: -1 };
 }
@@ -110,7 +110,5 @@ export function referenceVerify(
   rng: Rng,
   hubs?: ArrayLike<number>,
 ): VerifyResult {
-  const r = sampleOutcome(levelOutcome(name, p, q, drafts, hubs), rng);
-  if (r.accepted >= 0) r.token = drafts[r.accepted]!;
-  return r;
+  return sampleOutcome(levelOutcome(name, p, q, drafts, hubs), drafts, rng);
 }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createNodeRuntime } from '../../src/node.js';
 import { createJsProbKernels } from '../../src/verify/js-kernels.js';
-import type { Kernels } from '../../src/wasm/kernels.js';
+import { PROB_KERNEL_NAMES, type Kernels } from '../../src/wasm/kernels.js';
 
 const MAX_N = 72;
 const rt = createNodeRuntime();
@@ -59,6 +59,14 @@ function three(name: string, ...args: number[]): [number, number, number] {
 }
 
 describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
+  it('the .wasm exports every declared kernel and its _ref twin; the plain-TS set covers the verifier kernels', () => {
+    const sampling = ['argmax_f32', 'exp_probs_f32', 'scale_f64', 'fill_f64', 'kth_largest_f32', 'topp_mask_f64'];
+    for (const name of [...PROB_KERNEL_NAMES, ...sampling]) {
+      assert.equal(typeof k[name], 'function', name);
+      assert.equal(typeof k[`${name}_ref`], 'function', `${name}_ref`);
+    }
+    for (const name of PROB_KERNEL_NAMES) assert.equal(typeof js[name], 'function', `plain-TS ${name}`);
+  });
   it('sum_f64, sum_except_f64', () => {
     fc.assert(
       fc.property(size.chain((n) => fc.tuple(vec(n), idxSet(n))), ([x, idx]) => {
