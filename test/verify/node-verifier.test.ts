@@ -175,3 +175,32 @@ describe('NodeVerifier: boundaries and the decode-path contract', () => {
     assert.ok(r.token === 2 || r.token === 3);
   });
 });
+
+describe('NodeVerifier on every build', () => {
+  it('simd-mt (shared memory) and relaxed builds decide exactly like simd on the same streams', () => {
+    const [p, q] = [norm([0.3, 0.05, 0.2, 0, 0.25, 0.2]), norm([0.1, 0.35, 0, 0.25, 0.1, 0.2])];
+    const runOn = (build: 'simd' | 'simd-mt' | 'relaxed') => {
+      const r = createNodeRuntime({ build });
+      const pp = r.arena.alloc('p', 8 * p.length).ptr;
+      const qq = r.arena.alloc('q', 8 * q.length).ptr;
+      r.f64(pp, p.length).set(p);
+      r.f64(qq, q.length).set(q);
+      const out: number[] = [];
+      for (const name of VERIFIER_NAMES) {
+        const v = NodeVerifier.create(r, name, { maxVocab: 8, maxK: 4 });
+        const rng = createRng(77);
+        const drafts = new Int32Array(4);
+        const meta = createNodeMeta(4);
+        for (let t = 0; t < 200; t++) {
+          const count = v.draftInto(r.f64(qq, q.length), name === 'sd' ? 1 : 3, rng, drafts, meta);
+          const res = v.verifyNode(r.f64(pp, p.length), r.f64(qq, q.length), drafts, count, meta, rng);
+          out.push(res.token, res.accepted);
+        }
+      }
+      return out;
+    };
+    const base = runOn('simd');
+    assert.deepEqual(runOn('simd-mt'), base);
+    assert.deepEqual(runOn('relaxed'), base);
+  });
+});
