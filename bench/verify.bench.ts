@@ -135,7 +135,7 @@ function sampledAcceptance(rt: Runtime, name: VerifierName, p: Float64Array, q: 
 function acceptanceSuite(): AcceptRow[] {
   const vocabs = QUICK ? [8, 1024, 32000] : [8, 64, 1024, 32000];
   const pairsFor = (n: number) => (QUICK ? (n >= 32000 ? 1 : 3) : n >= 32000 ? 3 : 8);
-  const mcDraws = QUICK ? 2000 : 20000;
+  const mcDraws = QUICK ? 6000 : 40000;
   const rows: AcceptRow[] = [];
   for (const family of ['dirichlet', 'zipf'] as const) {
     for (const divergence of DIVERGENCES) {
