@@ -6,3 +6,4 @@ export * from './norm';
 export * from './rope';
 export * from './attention';
 export * from './activations';
+export * from './probs';

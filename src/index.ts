@@ -58,3 +58,6 @@ export { LlamaModel, type LlamaLoadOptions, type TensorReader } from './model/ll
 export { KvCache } from './model/kv-cache.js';
 export { SerialExecutor, type Executor, type AttentionArgs } from './model/executor.js';
 export { DraftTree, parseTreeShape, treeNodeCount } from './draft/tree.js';
+export { PROB_KERNEL_NAMES, type ProbKernels } from './wasm/kernels.js';
+export * from './verify/index.js';
+export * from './sampling.js';
