@@ -54,12 +54,14 @@ export function validateSamplingParams(params: SamplingParams): Required<Samplin
  */
 export class Sampler {
   private readonly histPtr: number; // 256 × 8 bytes: u32 counts for top-k, f64 masses for top-p
+  private heap: Float32Array; // the whole memory, re-derived after growth
 
   private constructor(
     readonly runtime: Runtime,
     readonly maxVocab: number,
   ) {
     this.histPtr = runtime.arena.alloc('sampling.hist', 256 * 8).ptr;
+    this.heap = new Float32Array(runtime.memory.buffer);
   }
 
   /** A sampler for rows of up to maxVocab entries. */
@@ -79,11 +81,21 @@ export class Sampler {
     this.checkView(logits, 'logits');
     this.checkView(probs, 'probs');
     if (probs.length !== n) throw new ShapeError(`sampling: expected probs of length ${n} like logits, got ${probs.length}`);
+    this.toProbsAt(logits.byteOffset, probs, temperature, topK, topP);
+  }
+
+  /**
+   * The decode-path form of `toProbs`: the logits row by byte address (f32 [probs.length]) and
+   * parameters already checked by `validateSamplingParams` (so nothing is allocated per call).
+   */
+  toProbsAt(logitsPtr: number, probs: Float64Array, temperature: number, topK: number, topP: number): void {
     const k = this.runtime.k;
-    const lPtr = logits.byteOffset;
+    const n = probs.length;
+    const lPtr = logitsPtr;
     const pPtr = probs.byteOffset;
     const best = k.argmax_f32(lPtr, n);
-    const max = best >= 0 ? logits[best]! : NaN;
+    if (this.heap.buffer !== this.runtime.memory.buffer) this.heap = new Float32Array(this.runtime.memory.buffer);
+    const max = best >= 0 ? this.heap[(lPtr >>> 2) + best]! : NaN;
     if (!(max > -Infinity && max < Infinity)) {
       throw new InvalidArgumentError(`sampling: expected finite logits (at least one), got ${best < 0 ? 'NaN' : `max ${max}`}`);
     }
