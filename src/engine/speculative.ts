@@ -132,6 +132,8 @@ export class Stepper {
   private readonly probs: ProbsTransform;
   private readonly qRows: Float64Array[]; // [expandable nodes][V]
   private readonly pRows: Float64Array[]; // [depth + 1][V]
+  private readonly qPtr: number; // byte address of qRows[0]
+  private readonly pPtr: number; // byte address of pRows[0]
   private readonly path: Int32Array; // node ids of the accepted path, root first
   private readonly rows: Int32Array; // scratch for commitRows
   /** Committed tokens the drafter has not seen yet (separate draft model only). */
@@ -176,13 +178,11 @@ export class Stepper {
     this.drafts = new Int32Array(maxK);
     this.probs = new ProbsTransform(rt, V, o.sampling);
     this.rule = o.rule ? o.rule(verifier, this.probs) : defaultRule(verifier, this.probs);
-    const f64Rows = (name: string, count: number) => {
-      const region = rt.arena.alloc(name, Math.max(1, count) * V * 8);
-      return Array.from({ length: count }, (_, i) => rt.f64(region.ptr + i * V * 8, V));
-    };
-    const qRegion = this.drafter ? expandable : 0;
-    this.qRows = f64Rows('spec.q', qRegion);
-    this.pRows = f64Rows('spec.p', depth + 1);
+    const qCount = this.drafter ? expandable : 0;
+    this.qPtr = rt.arena.alloc('spec.q', Math.max(1, qCount) * V * 8).ptr;
+    this.pPtr = rt.arena.alloc('spec.p', (depth + 1) * V * 8).ptr;
+    this.qRows = new Array<Float64Array>(qCount);
+    this.pRows = new Array<Float64Array>(depth + 1);
     this.path = new Int32Array(depth + 2);
     this.rows = new Int32Array(this.maxNodes);
     this.emitted = new Int32Array(depth + 1);
@@ -191,17 +191,13 @@ export class Stepper {
     this.refreshViews();
   }
 
-  /** Re-derive the f64 row views if the memory grew since they were made. */
+  /** (Re-)derive the f64 row views when the memory is not the one they were made over (growth). */
   private refreshViews(): void {
     const buf = this.target.rt.memory.buffer;
-    const fix = (rows: Float64Array[]) => {
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i]!;
-        if (r.buffer !== buf) rows[i] = new Float64Array(buf, r.byteOffset, r.length);
-      }
-    };
-    fix(this.qRows);
-    fix(this.pRows);
+    if (this.pRows[0]?.buffer === buf) return;
+    const V = this.vocabSize;
+    for (let i = 0; i < this.qRows.length; i++) this.qRows[i] = new Float64Array(buf, this.qPtr + i * V * 8, V);
+    for (let i = 0; i < this.pRows.length; i++) this.pRows[i] = new Float64Array(buf, this.pPtr + i * V * 8, V);
   }
 
   /**
