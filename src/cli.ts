@@ -93,7 +93,8 @@ async function generateCommand(argv: string[]): Promise<void> {
       },
     });
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/, ''));
+    // node:util's messages can span lines; the first says what is wrong
+    throw new UsageError((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
   }
   const v = parsed.values;
   if (v.help) {
