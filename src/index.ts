@@ -53,3 +53,11 @@ export {
   type LlamaTensors, type LlamaLayerTensors, type ResolvedTensor, type LlamaRole, type LlamaLayerRole, type TensorScheme, type ExpectedTensor,
 } from './weights/llama-tensors.js';
 export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } from './weights/open-model.js';
+export { loadHfModel, loadGgufModel, ggufTokenizer, type LoadedModel, type LoadModelOptions } from './engine/load.js';
+export { LlamaModel, type LlamaLoadOptions, type TensorReader } from './model/llama.js';
+export { KvCache } from './model/kv-cache.js';
+export { SerialExecutor, type Executor, type AttentionArgs } from './model/executor.js';
+export { DraftTree, parseTreeShape, treeNodeCount } from './draft/tree.js';
+export { PROB_KERNEL_NAMES, type ProbKernels } from './wasm/kernels.js';
+export * from './verify/index.js';
+export * from './sampling.js';

@@ -184,7 +184,7 @@ export class LlamaModel {
     this.lmHead = linear('lm_head', c.vocabSize, c.dim);
     this.cosPtr = f32('rope.cos', (capacity * c.headDim) / 2);
     this.sinPtr = f32('rope.sin', (capacity * c.headDim) / 2);
-    this.cache = new KvCache(rt, c.nLayers, this.kvDim, capacity, `${name}.kv`);
+    this.cache = new KvCache(rt, c.nLayers, this.kvDim, capacity, `${name}.kv`, this.maxBatch);
     const B = this.maxBatch;
     this.act = {
       x: f32('x', B * c.dim),
@@ -331,12 +331,15 @@ export class LlamaModel {
    * Without `tree`, row i attends to the committed cache and staged rows j ≤ stagedBefore + i
    * (positions are the caller's; for a prompt they are cache.length + i). With `tree`, the mask is
    * [n, stagedBefore + n]: mask[i·(stagedBefore + n) + j] = 1 iff row i may attend staged row j.
+   * `layers` < nLayers runs only the first layers then the final norm and head: the early-exit
+   * draft model (its keys/values for those layers equal the full model's, so it shares the cache).
    */
-  forward(n: number, logitsFrom = 0, tree = false, stagedBefore = 0): void {
+  forward(n: number, logitsFrom = 0, tree = false, stagedBefore = 0, layers = this.config.nLayers): void {
     const c = this.config;
     if (!this.loaded) throw new InvalidArgumentError('model: forward before load');
     if (!(n >= 1 && n <= this.maxBatch)) throw new CapacityError(`model: batch of ${n} rows, expected 1..${this.maxBatch}`);
     if (!(logitsFrom >= 0 && logitsFrom <= n)) throw new InvalidArgumentError(`model: logitsFrom ${logitsFrom} outside [0, ${n}]`);
+    if (!(layers >= 1 && layers <= c.nLayers)) throw new InvalidArgumentError(`model: layers ${layers} outside [1, ${c.nLayers}]`);
     if (!(stagedBefore >= 0 && stagedBefore + n <= this.maxBatch)) {
       throw new CapacityError(`model: ${stagedBefore} staged + ${n} new rows exceed the batch capacity ${this.maxBatch}`);
     }
@@ -376,7 +379,7 @@ export class LlamaModel {
       const src = emb + tokens[i]! * dim;
       heap.copyWithin(x + i * dim, src, src + dim);
     }
-    for (let l = 0; l < c.nLayers; l++) {
+    for (let l = 0; l < layers; l++) {
       const L = this.layers[l]!;
       const kRows = this.cache.kPtrs[l]! + slot0 * kvDim * 4;
       const vRows = this.cache.vPtrs[l]! + slot0 * kvDim * 4;
