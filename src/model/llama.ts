@@ -45,9 +45,11 @@ export interface TensorReader {
 
 /**
  * Weight type of the linear layers (every projection and lm_head; the embedding used for the token
- * gather stays f32): f32; bf16 (2 bytes/weight, rounded to nearest even from f32/f16 checkpoints, bits
- * kept from BF16 ones); int8 (q8: 8.5 bits/weight, group-wise f16 scales per 32 columns, activations
- * quantised per call; GGUF Q8_0 tensors kept as stored); int4 (q4: 4.5 bits/weight, same scheme).
+ * gather stays f32): f32; bf16 (2 bytes/weight: bits kept from BF16 checkpoints, rounded to nearest
+ * even from f32 ones, and from f16 ones, which is lossy: 10 → 7 mantissa bits); int8 (q8: 8.5
+ * bits/weight, symmetric int8 with an f16 scale per row per 32 columns, activations quantised to int8
+ * per call (W8A8, as llama.cpp's q8_0); GGUF Q8_0 tensors kept as stored); int4 (q4: 4.5 bits/weight,
+ * same scheme with 4-bit weights, W4A8; lossy, meant for self-drafting). See src/kernels/linear.ts.
  */
 export type WeightDtype = 'f32' | 'bf16' | 'int8' | 'int4';
 
