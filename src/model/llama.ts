@@ -107,6 +107,8 @@ export class LlamaModel {
   readonly exec: Executor;
   /** Weight type of the linear layers. */
   readonly dtype: WeightDtype;
+  /** Whether the linear layers read x quantised (q8/q4 weights): then x is prepared once per shared use. */
+  private readonly quantisedInput: boolean;
 
   private tokensView: Int32Array; // [maxBatch]
   private positionsView: Int32Array; // [maxBatch]
@@ -201,7 +203,8 @@ export class LlamaModel {
     this.exec = options.executor ?? new SerialExecutor(rt);
     if (this.exec.rt !== rt) throw new InvalidArgumentError(`${name}: the executor belongs to another runtime`);
     this.exec.reserveAttention(capacity + B);
-    if (linearInputKind(dtype) !== 'f32') this.exec.reserveLinearInput(B, Math.max(c.dim, this.qDim, c.hiddenDim));
+    this.quantisedInput = linearInputKind(dtype) !== 'f32';
+    if (this.quantisedInput) this.exec.reserveLinearInput(B, Math.max(c.dim, this.qDim, c.hiddenDim));
     this.tokensPtr = a.alloc(`${name}.tokens`, B * 4).ptr;
     this.positionsPtr = a.alloc(`${name}.positions`, B * 4).ptr;
     this.maskPtr = a.alloc(`${name}.mask`, B * B).ptr;
@@ -367,6 +370,7 @@ export class LlamaModel {
     const m = stagedBefore + n;
     const maskPtr = tree ? this.maskPtr : 0;
     const ex = this.exec;
+    const quantised = this.quantisedInput;
     const att = this.attArgs;
     att.outPtr = A.att;
     att.qPtr = A.q;
@@ -386,9 +390,11 @@ export class LlamaModel {
       const kRows = this.cache.kPtrs[l]! + slot0 * kvDim * 4;
       const vRows = this.cache.vPtrs[l]! + slot0 * kvDim * 4;
       k.rmsnorm_f32(A.xb, A.x, L.rmsAtt, n, dim, normEps);
-      ex.linear(L.wq, A.q, qDim, A.xb, n);
-      ex.linear(L.wk, kRows, kvDim, A.xb, n);
-      ex.linear(L.wv, vRows, kvDim, A.xb, n);
+      // q8/q4 weights read x quantised: do it once for the three projections that share it
+      let prep = quantised ? ex.prepareInput(A.xb, n, dim) : 0;
+      ex.linear(L.wq, A.q, qDim, A.xb, n, prep);
+      ex.linear(L.wk, kRows, kvDim, A.xb, n, prep);
+      ex.linear(L.wv, vRows, kvDim, A.xb, n, prep);
       k.rope_f32(A.q, qDim, n, nHeads, headDim, this.positionsPtr, this.cosPtr, this.sinPtr);
       k.rope_f32(kRows, kvDim, n, nKvHeads, headDim, this.positionsPtr, this.cosPtr, this.sinPtr);
       att.kPtr = this.cache.kPtrs[l]!;
@@ -397,8 +403,9 @@ export class LlamaModel {
       ex.linear(L.wo, A.xb2, dim, A.att, n);
       k.add_f32(A.x, A.x, A.xb2, n * dim);
       k.rmsnorm_f32(A.xb, A.x, L.rmsFfn, n, dim, normEps);
-      ex.linear(L.w1, A.hb, hiddenDim, A.xb, n);
-      ex.linear(L.w3, A.hb2, hiddenDim, A.xb, n);
+      prep = quantised ? ex.prepareInput(A.xb, n, dim) : 0;
+      ex.linear(L.w1, A.hb, hiddenDim, A.xb, n, prep);
+      ex.linear(L.w3, A.hb2, hiddenDim, A.xb, n, prep);
       k.swiglu_f32(A.hb, A.hb, A.hb2, n * hiddenDim);
       ex.linear(L.w2, A.xb2, dim, A.hb, n);
       k.add_f32(A.x, A.x, A.xb2, n * dim);
