@@ -9,6 +9,8 @@ import { Runtime, detectFeatures } from './wasm/runtime.js';
 import { wasmFileName, type WasmBuild } from './wasm/kernels.js';
 import { InvalidArgumentError } from './errors.js';
 import { selectBuild } from './wasm/select.js';
+import { createVerifier as createCoreVerifier, type Verifier, type VerifierOptions } from './verify/api.js';
+import type { VerifierName } from './verify/types.js';
 
 export * from './index.js';
 
@@ -80,3 +82,15 @@ export function createNodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
 export { convertLlama2cFiles, type ConvertFilesOptions, type ConvertFilesResult } from './node/convert.js';
 export { fileByteSource, fsModelSource, FileByteSource } from './node/fs-source.js';
 export { createNodeExecutor, nodeWorkerHost, type NodeExecutorOptions } from './node/threads.js';
+export { loadModelFromPath } from './node/load.js';
+
+/** Absolute path of the package's shipped weights/ folder. */
+export const WEIGHTS_DIR = fileURLToPath(new URL('../../weights/', import.meta.url));
+
+/**
+ * createVerifier with a default runtime: when `options.runtime` is absent, a new "simd" runtime
+ * over the package's own .wasm is made for this verifier (pass one to share memory and kernels).
+ */
+export function createVerifier(name: VerifierName, options: VerifierOptions = {}): Verifier {
+  return createCoreVerifier(name, { ...options, runtime: options.runtime ?? createNodeRuntime() });
+}

@@ -46,8 +46,6 @@ export class DraftTree {
   readonly depths: Int32Array; // [capacity]  depths[0] = 0
   readonly firstChild: Int32Array; // [capacity]  -1 for a leaf
   readonly childCount: Int32Array; // [capacity]
-  /** Per-node metadata from the drafting rule at this node (e.g. SpecHub's hub token), -1 if none. */
-  readonly meta: Int32Array; // [capacity]
   /** Index (in the level-ordered list of expanded nodes) of this node's draft distribution row, -1 if none. */
   readonly qRow: Int32Array; // [capacity]
   size = 1;
@@ -61,7 +59,6 @@ export class DraftTree {
     this.depths = new Int32Array(capacity);
     this.firstChild = new Int32Array(capacity);
     this.childCount = new Int32Array(capacity);
-    this.meta = new Int32Array(capacity);
     this.qRow = new Int32Array(capacity);
     this.reset(0);
   }
@@ -74,7 +71,6 @@ export class DraftTree {
     this.depths[0] = 0;
     this.firstChild[0] = -1;
     this.childCount[0] = 0;
-    this.meta[0] = -1;
     this.qRow[0] = -1;
   }
 
@@ -92,7 +88,6 @@ export class DraftTree {
       this.depths[i] = this.depths[parent]! + 1;
       this.firstChild[i] = -1;
       this.childCount[i] = 0;
-      this.meta[i] = -1;
       this.qRow[i] = -1;
     }
   }

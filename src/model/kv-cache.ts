@@ -1,7 +1,9 @@
 /**
- * KV cache of one model: per layer a K and a V region [capacity, kvDim] (f32, keys already rotated
- * by RoPE at their true positions). Rows [0, length) are committed; a forward of n rows writes its
- * keys/values to the staged rows [length, length + n); the caller then keeps all of them
+ * KV cache of one model: per layer a K and a V region [capacity + stagingRows, kvDim] (f32, keys
+ * already rotated by RoPE at their true positions). Rows [0, length) are committed (length ≤
+ * capacity); a forward of n rows writes its keys/values to the staged rows [length, length + n)
+ * (up to stagingRows past the capacity, so a draft tree fits even when the context is almost
+ * full); the caller then keeps all of them
  * (`commit(n)`), a chosen subset in order (`commitRows`, for the accepted path of a draft tree:
  * compaction, no recomputation), or none.
  */
@@ -22,16 +24,21 @@ export class KvCache {
     private readonly rt: Runtime,
     readonly nLayers: number,
     readonly kvDim: number,
-    /** Rows per layer (the longest sequence this cache can hold, tree rows included). */
+    /** Most committed rows (the longest sequence this cache can hold). */
     readonly capacity: number,
     name = 'kv',
+    /** Extra rows for staging beyond the capacity (a model's maxBatch). */
+    readonly stagingRows = 0,
   ) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new InvalidArgumentError(`${name}: expected a capacity >= 1, got ${capacity}`);
     }
     this.kPtrs = new Int32Array(nLayers);
     this.vPtrs = new Int32Array(nLayers);
-    const bytes = capacity * kvDim * 4;
+    if (!Number.isSafeInteger(stagingRows) || stagingRows < 0) {
+      throw new InvalidArgumentError(`${name}: expected stagingRows >= 0, got ${stagingRows}`);
+    }
+    const bytes = (capacity + stagingRows) * kvDim * 4;
     for (let l = 0; l < nLayers; l++) {
       this.kPtrs[l] = rt.arena.alloc(`${name}.k.${l}`, bytes).ptr;
       this.vPtrs[l] = rt.arena.alloc(`${name}.v.${l}`, bytes).ptr;
@@ -45,18 +52,24 @@ export class KvCache {
     return this.capacity - this.length;
   }
 
-  /** Throw unless n more rows fit after the committed ones. */
+  /** Throw unless n rows can be staged after the committed ones. */
   reserve(n: number): void {
-    if (this.length + n > this.capacity) {
+    if (this.length + n > this.capacity + this.stagingRows) {
       throw new CapacityError(
-        `kv cache: ${n} new rows after ${this.length} committed exceed the capacity of ${this.capacity} positions`,
+        `kv cache: ${n} staged rows after ${this.length} committed exceed the ${this.capacity + this.stagingRows} rows (capacity ${this.capacity} + staging ${this.stagingRows})`,
       );
+    }
+  }
+
+  private checkCommit(n: number): void {
+    if (this.length + n > this.capacity) {
+      throw new CapacityError(`kv cache: committing ${n} rows after ${this.length} exceeds the capacity of ${this.capacity} positions`);
     }
   }
 
   /** Keep the first n staged rows (plain decoding and prompt prefill). */
   commit(n: number): void {
-    this.reserve(n);
+    this.checkCommit(n);
     this.length += n;
   }
 
@@ -65,7 +78,7 @@ export class KvCache {
    * moved to [length, length + count) in that order; the other staged rows are dropped.
    */
   commitRows(rows: Int32Array, count: number): void {
-    this.reserve(count);
+    this.checkCommit(count);
     const heap = this.view();
     const w = this.kvDim;
     let prev = -1;

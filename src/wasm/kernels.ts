@@ -29,6 +29,33 @@ export interface Kernels {
   matmul_f32_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   /** Pack row-major W [rows, cols] (f32 at srcPtr) into the panel layout at dstPtr (packedBytesF32(rows, cols) bytes). */
   pack_f32(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
+  // ---- weight dtypes beyond f32 (assembly/matmul_bf16.ts, matmul_q8.ts, matmul_q4.ts, matmul_quant.ts) ----
+  // Same 4-row panel scheme, 16 bytes per row per k-block; exact layouts in src/kernels/linear.ts and the
+  // assembly files. bf16 reads x [n, cols] f32; q8 and q4 read the prepared input of quant_x_q8
+  // (i16 quants [n, 32·G] then f32 scales [n, G], G = ceil(cols/32); 68·G·n bytes).
+
+  /** matmul_f32 with W as bf16 panels (64·ceil(rows/4)·ceil(cols/8) bytes); f32 sums. Same read/write guarantees. */
+  matmul_bf16(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_bf16_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  /** Pack row-major f32 W [rows, cols] at srcPtr into bf16 panels, rounding to nearest even (NaN kept). */
+  pack_bf16(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
+  /** Pack row-major bf16 bit patterns (u16 [rows, cols] at srcPtr) into bf16 panels, bits unchanged. */
+  pack_bf16_bits(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
+  /** out = x·Wᵀ with W as q8 panels (136·ceil(rows/4)·G bytes) and xq the prepared input of n rows of cols. */
+  matmul_q8(outPtr: number, outStride: number, wPtr: number, xqPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q8_ref(outPtr: number, outStride: number, wPtr: number, xqPtr: number, n: number, rows: number, cols: number): void;
+  /** Quantise row-major f32 W into q8 panels (f16 scale per row per 32 columns); −1, or the first bad group r·G + g. */
+  pack_q8(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Pack planar q8 (scales f32 [rows, G], each an f16 value; quants i8 [rows, cols]) into q8 panels; −1 or the first bad group. */
+  pack_q8_planar(dstPtr: number, scalesPtr: number, qsPtr: number, rows: number, cols: number): number;
+  /** out = x·Wᵀ with W as q4 panels (72·ceil(rows/4)·G bytes) and xq the prepared input. */
+  matmul_q4(outPtr: number, outStride: number, wPtr: number, xqPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q4_ref(outPtr: number, outStride: number, wPtr: number, xqPtr: number, n: number, rows: number, cols: number): void;
+  /** Quantise row-major f32 W into q4 panels (4-bit, f16 scale per row per 32 columns); −1 or the first bad group. */
+  pack_q4(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Prepare x [n, cols] f32 for matmul_q8/q4: per row and group of 32, int8 quants (as i16) and an f32 scale. dst: 68·G·n bytes. */
+  quant_x_q8(dstPtr: number, xPtr: number, n: number, cols: number): void;
+  quant_x_q8_ref(dstPtr: number, xPtr: number, n: number, cols: number): void;
   /** out[i, :] = x[i, :] / sqrt(mean(x[i, :]²) + eps) · w. out, x: [n, dim], w: [dim]. out may equal x. */
   rmsnorm_f32(outPtr: number, xPtr: number, wPtr: number, n: number, dim: number, eps: number): void;
   rmsnorm_f32_ref(outPtr: number, xPtr: number, wPtr: number, n: number, dim: number, eps: number): void;
@@ -66,7 +93,114 @@ export interface Kernels {
   /** out[j] = exp(x[j]) for j < count; out may equal x. The SIMD exp used by softmax/attention/swiglu (a few ulp), exposed to test it. */
   exp_f32(outPtr: number, xPtr: number, count: number): void;
   exp_f32_ref(outPtr: number, xPtr: number, count: number): void;
+
+  // ---- probability kernels (assembly/probs.ts): verifiers and sampling ----
+  // Probability rows are f64; logits rows are f32. idx arguments are i32 index lists that are sorted
+  // ascending, distinct and < n. Every kernel has a scalar twin `<name>_ref` with the same signature.
+  // Sampling kernels return the first index whose running sum exceeds `target` (never an index
+  // whose entry is 0); when rounding leaves `target` at or above the total, the last positive index;
+  // -1 only when every entry is 0.
+
+  /** Σ x.  x: f64 [n] */
+  sum_f64(xPtr: number, n: number): number;
+  sum_f64_ref(xPtr: number, n: number): number;
+  /** Σ x[i] over i not in idx (summed directly, so 1 - x(G) never cancels).  x: f64 [n], idx: i32 [m] */
+  sum_except_f64(xPtr: number, n: number, idxPtr: number, m: number): number;
+  sum_except_f64_ref(xPtr: number, n: number, idxPtr: number, m: number): number;
+  /** out = max(r - c·q, 0); returns Σ out. out may equal r.  out, r, q: f64 [n] */
+  residual_f64(outPtr: number, rPtr: number, qPtr: number, n: number, c: number): number;
+  residual_f64_ref(outPtr: number, rPtr: number, qPtr: number, n: number, c: number): number;
+  /** As residual_f64, with out[i] = 0 for i in idx.  out, p, q: f64 [n], idx: i32 [m] */
+  residual_except_f64(outPtr: number, pPtr: number, qPtr: number, n: number, c: number, idxPtr: number, m: number): number;
+  residual_except_f64_ref(outPtr: number, pPtr: number, qPtr: number, n: number, c: number, idxPtr: number, m: number): number;
+  /** Σ min(q, c·p): the overlap Σ min(p, q) at c = 1, K-SEQ's β(ρ) at c = 1/ρ.  p, q: f64 [n] */
+  overlap_f64(pPtr: number, qPtr: number, n: number, c: number): number;
+  overlap_f64_ref(pPtr: number, qPtr: number, n: number, c: number): number;
+  /** K-SEQ residual: out = max(p - c·min(q, p·invRho), 0); returns Σ out.  out, p, q: f64 [n] */
+  kseq_residual_f64(outPtr: number, pPtr: number, qPtr: number, n: number, invRho: number, c: number): number;
+  kseq_residual_f64_ref(outPtr: number, pPtr: number, qPtr: number, n: number, invRho: number, c: number): number;
+  /**
+   * SpecHub's fused O(V) pass for the hub, with w = q(hub)/Σ_{i≠hub} q(i): writes the residual
+   * res(i) = max(max(p - q, 0) - w·q, 0) for i != hub, res(hub) = 0, and the pair leftovers
+   * out[0] = R1 = Σ_{i≠hub} max(q - p, 0), out[1] = R2 = Σ_{i≠hub} max(w·q - max(p - q, 0), 0);
+   * returns Σ res.  res, p, q: f64 [n], out: f64 [2]
+   */
+  hub_pass_f64(resPtr: number, outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number): number;
+  hub_pass_f64_ref(resPtr: number, outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number): number;
+  /** Inverse-CDF draw from x (see above).  x: f64 [n] */
+  sample_f64(xPtr: number, n: number, target: number): number;
+  sample_f64_ref(xPtr: number, n: number, target: number): number;
+  /** Inverse-CDF draw from x with the indices in idx removed.  x: f64 [n], idx: i32 [m] */
+  sample_except_f64(xPtr: number, n: number, target: number, idxPtr: number, m: number): number;
+  sample_except_f64_ref(xPtr: number, n: number, target: number, idxPtr: number, m: number): number;
+  /** Index of the largest entry, the lowest index on ties; -1 if an entry is NaN.  x: f64 [n], n >= 1 */
+  argmax_f64(xPtr: number, n: number): number;
+  argmax_f64_ref(xPtr: number, n: number): number;
+  /**
+   * The m largest positive entries, largest first, ties by the lower index, written to out;
+   * returns how many (fewer than m when x has fewer positive entries). Writes the sum of every
+   * entry not selected to rest, summed directly (never Σx - x(G)).  out: i32 [m], rest: f64 [1], x: f64 [n]
+   */
+  topk_f64(outPtr: number, restPtr: number, xPtr: number, n: number, m: number): number;
+  topk_f64_ref(outPtr: number, restPtr: number, xPtr: number, n: number, m: number): number;
+
+  /** Index of the largest logit, the lowest index on ties (greedy decoding); -1 if a logit is NaN.  x: f32 [n], n >= 1 */
+  argmax_f32(xPtr: number, n: number): number;
+  argmax_f32_ref(xPtr: number, n: number): number;
+  /**
+   * out[i] = exp((x[i] - maxLogit)·invT) if x[i] >= minLogit else 0, in f64; returns Σ out.
+   * out: f64 [n], x: f32 [n]
+   */
+  exp_probs_f32(outPtr: number, xPtr: number, n: number, invT: number, maxLogit: number, minLogit: number): number;
+  exp_probs_f32_ref(outPtr: number, xPtr: number, n: number, invT: number, maxLogit: number, minLogit: number): number;
+  /** x *= s.  x: f64 [n] */
+  scale_f64(xPtr: number, n: number, s: number): void;
+  scale_f64_ref(xPtr: number, n: number, s: number): void;
+  /** x = v.  x: f64 [n] */
+  fill_f64(xPtr: number, n: number, v: number): void;
+  fill_f64_ref(xPtr: number, n: number, v: number): void;
+  /** The k-th largest value of x (1 <= k <= n), counting repeats.  x: f32 [n], hist: u32 [256] scratch */
+  kth_largest_f32(xPtr: number, n: number, k: number, histPtr: number): number;
+  kth_largest_f32_ref(xPtr: number, n: number, k: number, histPtr: number): number;
+  /**
+   * Top-p (nucleus) mask in place: order tokens by logit descending, ties by lower index; keep a
+   * token iff the mass strictly before it is < target; zero the rest; returns the kept mass.
+   * probs: f64 [n] (unnormalised), logits: f32 [n] (same order as probs), hist: f64 [256] scratch
+   */
+  topp_mask_f64(probsPtr: number, logitsPtr: number, n: number, target: number, histPtr: number): number;
+  topp_mask_f64_ref(probsPtr: number, logitsPtr: number, n: number, target: number, histPtr: number): number;
 }
+
+/** The kernels the verifiers use (so a plain TypeScript implementation can stand in for benches). */
+export type ProbKernels = Pick<
+  Kernels,
+  | 'sum_f64'
+  | 'sum_except_f64'
+  | 'residual_f64'
+  | 'residual_except_f64'
+  | 'overlap_f64'
+  | 'kseq_residual_f64'
+  | 'hub_pass_f64'
+  | 'sample_f64'
+  | 'sample_except_f64'
+  | 'argmax_f64'
+  | 'topk_f64'
+>;
+
+/** Names of the ProbKernels members (the SIMD kernels; each has a `_ref` twin). */
+export const PROB_KERNEL_NAMES = [
+  'sum_f64',
+  'sum_except_f64',
+  'residual_f64',
+  'residual_except_f64',
+  'overlap_f64',
+  'kseq_residual_f64',
+  'hub_pass_f64',
+  'sample_f64',
+  'sample_except_f64',
+  'argmax_f64',
+  'topk_f64',
+] as const satisfies readonly (keyof ProbKernels)[];
 
 /** Names of the WASM builds produced by scripts/build-wasm.mjs (asconfig.json targets). */
 export type WasmBuild = 'simd' | 'relaxed' | 'simd-mt' | 'relaxed-mt';

@@ -43,6 +43,7 @@
 import { InvalidArgumentError, ThreadError, WasmFeatureError } from '../errors.js';
 import type { AttentionArgs, Executor } from '../model/executor.js';
 import { panelCount, runLinear, type PackedLinear } from '../kernels/linear.js';
+import { LinearInputs } from '../kernels/linear-input.js';
 import type { Kernels, WasmBuild } from './kernels.js';
 import type { Runtime } from './runtime.js';
 
@@ -394,6 +395,8 @@ export class ThreadedExecutor implements Executor {
   private readonly scoresPtrs: number[]; // per thread: f32 [scoresRows]
   private scoresRows = 0;
   private readonly stealing: 'late' | 'never' | 'always';
+  /** Prepared (quantised) linear inputs: made on this thread, read by every thread. */
+  private readonly inputs: LinearInputs;
   private failure: ThreadError | null = null;
   private closing: Promise<void> | null = null;
   private handles: WorkerHandle[] = [];
@@ -413,6 +416,7 @@ export class ThreadedExecutor implements Executor {
     this.f64 = new Float64Array(control);
     this.blocking = canBlock();
     this.stealing = options.stealing ?? 'late';
+    this.inputs = new LinearInputs(rt);
     this.scoresPtrs = new Array<number>(this.threads).fill(0);
     const names = exportNames(rt.module);
     this.rec = this.makeRecorder(names);
@@ -491,18 +495,30 @@ export class ThreadedExecutor implements Executor {
     this.scoresRows = rows;
   }
 
-  /**
-   * out[i, r] = Σ_c x[i, c]·W[r, c]. Split by panels over min(T, panels) threads when rows·cols·n ≥
-   * minLinearWork, else run here. A dtype whose input needs preparing once per call must do that
-   * here, on this thread, before the split (runLinear itself must only make per-panel calls).
-   */
-  linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number): void {
+  /** Reserve the prepared-input scratch of q8/q4 linears (see Executor). Load time only. */
+  reserveLinearInput(n: number, cols: number): void {
+    this.inputs.reserve(n, cols);
+  }
+
+  /** Quantise x once for several q8/q4 linears, on this thread (see Executor). */
+  prepareInput(xPtr: number, n: number, cols: number): number {
     this.usable();
+    return this.inputs.prepare(xPtr, n, cols);
+  }
+
+  /**
+   * out[i, r] = Σ_c x[i, c]·W[r, c]. The input is prepared for the dtype here first (q8/q4: quantised,
+   * unless `prepared`), then the panels are split over min(T, panels) threads when rows·cols·n ≥
+   * minLinearWork, else run here.
+   */
+  linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number, prepared = 0): void {
+    this.usable();
+    const inPtr = this.inputs.inputFor(lin, xPtr, n, prepared); // [n, cols] f32 or q8x
     const P = panelCount(lin);
     const parts = Math.min(this.threads, P);
     if (parts < 2 || lin.rows * lin.cols * n < this.minLinearWork) {
       this.stats.serial++;
-      runLinear(this.k, lin, outPtr, outStride, xPtr, n, 0, P);
+      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, P);
       return;
     }
     this.stats.parallel++;
@@ -510,13 +526,13 @@ export class ThreadedExecutor implements Executor {
     const align = P >= 16 * parts ? 4 : 1;
     for (let t = 1; t < this.threads; t++) {
       this.beginSlot(t - 1);
-      if (t < parts) runLinear(this.rec, lin, outPtr, outStride, xPtr, n, splitPoint(P, parts, t, align), splitPoint(P, parts, t + 1, align));
+      if (t < parts) runLinear(this.rec, lin, outPtr, outStride, inPtr, n, splitPoint(P, parts, t, align), splitPoint(P, parts, t + 1, align));
       this.endSlot();
     }
     this.dispatch(parts);
     let mainError: unknown = undefined;
     try {
-      runLinear(this.k, lin, outPtr, outStride, xPtr, n, 0, splitPoint(P, parts, 1, align));
+      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, splitPoint(P, parts, 1, align));
     } catch (err) {
       mainError = err;
     }

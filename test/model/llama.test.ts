@@ -84,7 +84,15 @@ describe('model/llama', () => {
     for (let i = 0; i < 4; i++) ref.forward(i + 1, i);
     assert.ok(relDiff(m.logits.subarray(0, 11), ref.forward(5, 4)) < 2e-5);
     m.cache.commit(5);
+    // staging may run past the capacity (tree rows), positions and commits may not
+    m.positions[0] = 5;
+    m.positions[1] = 6;
     assert.throws(() => m.forward(2), CapacityError);
+    m.positions[1] = 5;
+    m.forward(2);
+    assert.throws(() => m.cache.commit(2), CapacityError);
+    m.cache.commit(1);
+    assert.throws(() => m.forward(9), CapacityError);
     m.tokens[0] = 99;
     m.positions[0] = 5;
     assert.throws(() => m.forward(1), /token 99/);

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { createNodeRuntime } from '../../src/node.js';
 import { nodeWorkerHost } from '../../src/node/threads.js';
 import { ThreadedExecutor, type ThreadedExecutorOptions } from '../../src/wasm/threads.js';
-import { packedBytesF32, type PackedLinear } from '../../src/kernels/linear.js';
-import { LlamaModel } from '../../src/model/llama.js';
+import { packLinear, type LinearDtype, type PackedLinear } from '../../src/kernels/linear.js';
+import { LlamaModel, type WeightDtype } from '../../src/model/llama.js';
 import type { Executor } from '../../src/model/executor.js';
 import type { Runtime } from '../../src/wasm/runtime.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
@@ -35,16 +35,11 @@ export function poison(rt: Runtime, ptr: number, count: number): void {
   new Uint32Array(rt.memory.buffer, ptr, count).fill(POISON_BITS);
 }
 
-/** A random W [rows, cols], packed into the arena. */
-export function randomLinear(rt: Runtime, rng: Rng, rows: number, cols: number, name = 'w'): PackedLinear {
-  const bytes = packedBytesF32(rows, cols);
-  const region = rt.arena.alloc(name, bytes);
-  const mark = rt.arena.mark();
-  const raw = rt.arena.alloc(`${name}.raw`, rows * cols * 4); // [rows, cols]
+/** A random W [rows, cols] (uniform in [−1, 1)), packed into the arena in `dtype`. */
+export function randomLinear(rt: Runtime, rng: Rng, rows: number, cols: number, name = 'w', dtype: LinearDtype = 'f32'): PackedLinear {
+  const raw = rt.arena.alloc(`${name}.raw`, rows * cols * 4); // [rows, cols], left behind (tests release by mark)
   fillUniform(rt, rng, raw.ptr, rows * cols);
-  rt.k.pack_f32(region.ptr, raw.ptr, rows, cols);
-  rt.arena.release(mark);
-  return { ptr: region.ptr, rows, cols, bytes, dtype: 'f32' };
+  return packLinear(rt, name, dtype, rt.f32(raw.ptr, rows * cols), rows, cols);
 }
 
 /** Assert `count` 32-bit words at a and b are identical (first differences reported). */
@@ -67,6 +62,6 @@ export function assertSameArrays(a: Float32Array, b: Float32Array, what: string)
 }
 
 /** Load reference weights into an engine model that runs on `executor`. */
-export function modelOn(rt: Runtime, w: RefWeights, executor: Executor, options: { maxBatch?: number; capacity?: number } = {}): Promise<LlamaModel> {
+export function modelOn(rt: Runtime, w: RefWeights, executor: Executor, options: { maxBatch?: number; capacity?: number; dtype?: WeightDtype } = {}): Promise<LlamaModel> {
   return LlamaModel.load(rt, configOf(w), readerFromMap(refWeightsToHfTensors(w)), { ...options, executor });
 }

@@ -82,6 +82,22 @@ describe('threads/model: threaded forward is bit-identical to serial', { timeout
     });
   }
 
+  for (const dtype of ['bf16', 'int8', 'int4'] as const) {
+    test(`stories260K with ${dtype} weights, every kernel split, 2 threads`, async () => {
+      const w = stories260KRef();
+      const rt = mtRuntime();
+      const ex = await threaded(rt, { threads: 2, minLinearWork: 0, minAttentionWork: 0 });
+      try {
+        const a = await modelOn(rt, w, new SerialExecutor(rt), { maxBatch: 16, capacity: 64, dtype });
+        const b = await modelOn(rt, w, ex, { maxBatch: 16, capacity: 64, dtype });
+        lockstep(a, b, [1, 403, 407, 261, 378, 434, 271, 260], 6);
+        assert.equal(ex.stats.serial, 0);
+      } finally {
+        await ex.close();
+      }
+    });
+  }
+
   test('stories260K with the default thresholds: decode runs entirely on the calling thread', async () => {
     const w = stories260KRef();
     const rt = mtRuntime();

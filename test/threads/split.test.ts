@@ -41,18 +41,20 @@ for (const threads of [2, 3]) {
       fillUniform(rt, createRng(1), x, MAX_N * MAX_COLS);
       serial.reserveAttention(64); // attention cases below have at most 40 + 3 + 6 rows
       for (const e of execs) e.reserveAttention(64);
+      serial.reserveLinearInput(MAX_N, MAX_COLS);
+      for (const e of execs) e.reserveLinearInput(MAX_N, MAX_COLS);
     });
     after(async () => {
       for (const e of execs) await e.close();
     });
 
-    function check(lin: PackedLinear, n: number, outStride: number, colOffset: number, what: string): void {
+    function check(lin: PackedLinear, n: number, outStride: number, colOffset: number, what: string, prepare = false): void {
       const count = n * outStride;
       for (const ex of execs) {
         poison(rt, outA, count);
         poison(rt, outB, count);
-        serial.linear(lin, outA + colOffset * 4, outStride, x, n);
-        ex.linear(lin, outB + colOffset * 4, outStride, x, n);
+        serial.linear(lin, outA + colOffset * 4, outStride, x, n, prepare ? serial.prepareInput(x, n, lin.cols) : 0);
+        ex.linear(lin, outB + colOffset * 4, outStride, x, n, prepare ? ex.prepareInput(x, n, lin.cols) : 0);
         assertSameBits(rt, outA, outB, count, `${what} (${threads} threads)`);
       }
     }
@@ -81,6 +83,24 @@ for (const threads of [2, 3]) {
         for (const n of [1, 4]) check(lin, n, rows, 0, `${rows}×37 n=${n}`);
       }
       rt.arena.release(mark);
+    });
+
+    test('bf16, q8 and q4 weights (input quantised per call or prepared once) are bit-identical to serial', () => {
+      const rng = createRng(20 + threads);
+      for (const dtype of ['bf16', 'q8', 'q4'] as const) {
+        for (let panels = 1; panels <= 2 * threads + 1; panels++) {
+          for (const [rows, cols] of [[4 * panels, 64], [4 * panels - 3, 37], [4 * panels - 1, MAX_COLS]] as const) {
+            if (rows < 1) continue;
+            const mark = rt.arena.mark();
+            const lin = randomLinear(rt, rng, rows, cols, 'w', dtype);
+            for (const n of [1, 3]) {
+              check(lin, n, rows, 0, `${dtype} ${rows}×${cols} n=${n}`);
+              if (dtype !== 'bf16') check(lin, n, rows + 2, 1, `${dtype} ${rows}×${cols} n=${n} prepared`, true);
+            }
+            rt.arena.release(mark);
+          }
+        }
+      }
     });
 
     test('random shapes into a wider output: bit-identical, cells outside the columns untouched', () => {

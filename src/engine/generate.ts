@@ -1,0 +1,249 @@
+/**
+ * Text generation: prompt → prefill → steps (plain or speculative, see speculative.ts) → streamed
+ * text, with per-run statistics. Browser-safe; yields to the event loop between steps every few
+ * milliseconds so pages stay responsive.
+ */
+import { InvalidArgumentError, TokenizerError } from '../errors.js';
+import { createRng, type Rng } from '../rng.js';
+import type { LoadedModel } from './load.js';
+import { Stepper, type Drafter, type StepStats } from './speculative.js';
+import { validateSamplingParams, type SamplingParams } from '../sampling.js';
+import { VERIFIER_NAMES, type VerifierName } from '../verify/types.js';
+import { parseTreeShape } from '../draft/tree.js';
+import { TreeTuner, candidateShapes, measureCosts } from './autotune.js';
+
+export interface GeneratorOptions {
+  /** Where drafts come from; null (default) = plain autoregressive decoding. */
+  drafter?: Drafter | null;
+  /** Verifier method (default "spechub"). */
+  method?: VerifierName;
+  /**
+   * Tree branching per level, e.g. [2, 2, 2, 2] or "2,2,2,2" (default [2, 2, 2, 2]); "auto" measures
+   * the target and draft cost curves now and picks, every few steps, the shape (or plain decoding)
+   * with the most expected tokens per second given the acceptance observed so far.
+   */
+  tree?: readonly number[] | string;
+  /** Sampling applied identically to target and draft (default temperature 1, no top-k/top-p). */
+  sampling?: Partial<SamplingParams>;
+}
+
+export interface GenerateRequest {
+  /** Prompt text; "" or omitted starts from BOS alone. */
+  prompt?: string;
+  /** Prompt token ids instead of text (BOS not added). */
+  promptIds?: Int32Array | readonly number[];
+  /** Most tokens to generate (default 256). */
+  maxTokens?: number;
+  /** Stop at the EOS token (default true). The EOS token is not part of the output. */
+  stopAtEos?: boolean;
+  /** Seeded generator; or `seed` to make one (default seed 0). */
+  rng?: Rng;
+  seed?: number;
+  /** Called with each new piece of text as soon as it is complete UTF-8. */
+  onText?: (text: string) => void;
+  /** Called with each new token id. */
+  onToken?: (id: number) => void;
+  /** Stop early when aborted (the result so far is returned). */
+  signal?: AbortSignal;
+}
+
+export type StopReason = 'eos' | 'max_tokens' | 'context' | 'aborted';
+
+export interface GenerationStats {
+  promptTokens: number;
+  generatedTokens: number;
+  /** Target forward passes in the decode phase (one per step). */
+  steps: number;
+  /** generatedTokens / steps: accepted drafts + 1 per target forward (EOS steps count what they emitted). */
+  tokensPerStep: number;
+  /** Per tree level: P(continue into a child at level l | the walk reached level l − 1). */
+  acceptancePerLevel: number[];
+  /** Whether the tree shape was chosen automatically (tree "auto"). */
+  treeAuto: boolean;
+  /** Steps spent on each shape ("" = plain), most used first. */
+  treeChoices: { tree: string; steps: number }[];
+  prefillMs: number;
+  decodeMs: number;
+  /** generatedTokens / decode seconds. */
+  tokensPerSecond: number;
+  targetForwards: number;
+  targetMs: number;
+  draftForwards: number;
+  draftMs: number;
+  verifyMs: number;
+  method: VerifierName | 'none';
+  tree: number[];
+  drafter: string;
+}
+
+export interface GenerationResult {
+  /** Generated token ids (prompt excluded, EOS excluded). */
+  ids: Int32Array;
+  text: string;
+  stopReason: StopReason;
+  stats: GenerationStats;
+}
+
+/** Generates text from a loaded target model, optionally with a drafter. Not re-entrant. */
+export class Generator {
+  readonly target: LoadedModel;
+  readonly stepper: Stepper;
+  readonly method: VerifierName;
+  readonly tree: number[];
+  readonly sampling: Required<SamplingParams>;
+  /** Set with tree "auto". */
+  readonly tuner: TreeTuner | null = null;
+  private busy = false;
+  private readonly choiceSteps = new Map<string, number>();
+
+  constructor(target: LoadedModel, options: GeneratorOptions = {}) {
+    this.target = target;
+    const drafter = options.drafter ?? null;
+    const method = options.method ?? 'spechub';
+    if (!VERIFIER_NAMES.includes(method)) {
+      throw new InvalidArgumentError(`generate: expected a verifier in ${VERIFIER_NAMES.join(', ')}, got ${String(method)}`);
+    }
+    this.method = method;
+    this.sampling = validateSamplingParams({ temperature: 1, topK: 0, topP: 1, ...options.sampling });
+    if (options.tree === 'auto' && drafter) {
+      const maxNodes = Math.min(target.model.maxBatch, 64);
+      const candidates = candidateShapes(maxNodes, 6, 4, method === 'sd');
+      const costs = measureCosts(target.model, drafter, maxNodes);
+      this.tuner = new TreeTuner(costs, candidates, !drafter.sharesTargetCache);
+      const first = this.tuner.choose(null).shape;
+      this.tree = first;
+      this.stepper = new Stepper({ target: target.model, drafter, method, tree: first, altShapes: candidates, sampling: this.sampling });
+    } else {
+      const shape = options.tree === undefined || options.tree === 'auto' ? [2, 2, 2, 2] : parseTreeShape(options.tree);
+      this.tree = drafter ? shape : [];
+      this.stepper = new Stepper({ target: target.model, drafter, method, tree: this.tree, sampling: this.sampling });
+    }
+  }
+
+  /** Encode a request's prompt: BOS + text (or the given ids). Never empty. */
+  promptIds(req: GenerateRequest): Int32Array {
+    const tok = this.target.tokenizer;
+    if (req.promptIds !== undefined) {
+      const ids = Int32Array.from(req.promptIds);
+      if (ids.length === 0) throw new InvalidArgumentError('generate: promptIds is empty; give at least one token (e.g. BOS)');
+      for (const id of ids) {
+        if (!(id >= 0 && id < this.target.config.vocabSize)) {
+          throw new InvalidArgumentError(`generate: prompt token ${id} outside [0, ${this.target.config.vocabSize})`);
+        }
+      }
+      return ids;
+    }
+    if (tok.bosId === null && !req.prompt) throw new TokenizerError('generate: empty prompt and the tokenizer has no BOS token to start from');
+    return tok.encode(req.prompt ?? '', { bos: tok.bosId !== null });
+  }
+
+  /** Generate one completion. */
+  async generate(req: GenerateRequest = {}): Promise<GenerationResult> {
+    if (this.busy) throw new InvalidArgumentError('generate: this Generator is already generating (create one per concurrent stream)');
+    this.busy = true;
+    try {
+      return await this.run(req);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async run(req: GenerateRequest): Promise<GenerationResult> {
+    const maxTokens = req.maxTokens ?? 256;
+    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) {
+      throw new InvalidArgumentError(`generate: expected maxTokens to be an integer >= 0, got ${maxTokens}`);
+    }
+    const rng = req.rng ?? createRng(req.seed ?? 0);
+    const prompt = this.promptIds(req);
+    const capacity = this.target.model.cache.capacity;
+    if (prompt.length > capacity) {
+      throw new InvalidArgumentError(`generate: the prompt has ${prompt.length} tokens; the context holds ${capacity}`);
+    }
+    const st = this.stepper;
+    st.reset();
+    this.choiceSteps.clear();
+    const tokenizer = this.target.tokenizer;
+    const eos = req.stopAtEos === false ? -1 : (tokenizer.eosId ?? -1);
+    const decoder = tokenizer.streamDecoder();
+    for (const id of prompt) decoder.push(id);
+
+    const t0 = performance.now();
+    st.prefill(prompt.subarray(0, prompt.length - 1));
+    const t1 = performance.now();
+    const out = new Int32Array(maxTokens);
+    let count = 0;
+    let root = prompt[prompt.length - 1]!;
+    let stop: StopReason = 'max_tokens';
+    let text = '';
+    let lastYield = performance.now();
+    while (count < maxTokens) {
+      if (req.signal?.aborted) {
+        stop = 'aborted';
+        break;
+      }
+      if (st.room <= 0) {
+        stop = 'context';
+        break;
+      }
+      if (this.tuner && st.stats.targetForwards % 8 === 0) st.setShape(this.tuner.choose(st.stats).shape);
+      const shapeKey = st.shape.join(',');
+      this.choiceSteps.set(shapeKey, (this.choiceSteps.get(shapeKey) ?? 0) + 1);
+      st.step(root, rng, maxTokens - count);
+      let ended = false;
+      for (let j = 0; j < st.emittedCount; j++) {
+        const id = st.emitted[j]!;
+        if (id === eos) {
+          stop = 'eos';
+          ended = true;
+          break;
+        }
+        out[count++] = id;
+        req.onToken?.(id);
+        const piece = decoder.push(id);
+        if (piece) {
+          text += piece;
+          req.onText?.(piece);
+        }
+        root = id;
+        if (count >= maxTokens) break;
+      }
+      if (ended) break;
+      const now = performance.now();
+      if (now - lastYield > 16) {
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        lastYield = performance.now();
+      }
+    }
+    const tail = decoder.flush();
+    if (tail) {
+      text += tail;
+      req.onText?.(tail);
+    }
+    const t2 = performance.now();
+    return { ids: out.slice(0, count), text, stopReason: stop, stats: this.summarize(st.stats, prompt.length, count, t1 - t0, t2 - t1) };
+  }
+
+  private summarize(s: StepStats, promptTokens: number, generated: number, prefillMs: number, decodeMs: number): GenerationStats {
+    const steps = s.targetForwards;
+    return {
+      promptTokens,
+      generatedTokens: generated,
+      steps,
+      tokensPerStep: steps > 0 ? s.tokens / steps : 0,
+      acceptancePerLevel: s.levelReached.map((r, l) => (r > 0 ? s.levelAccepted[l]! / r : 0)),
+      treeAuto: this.tuner !== null,
+      treeChoices: [...this.choiceSteps].sort((a, b) => b[1] - a[1]).map(([tree, steps]) => ({ tree, steps })),
+      prefillMs,
+      decodeMs,
+      tokensPerSecond: decodeMs > 0 ? (generated * 1000) / decodeMs : 0,
+      targetForwards: steps,
+      targetMs: s.targetMs,
+      draftForwards: s.draftForwards,
+      draftMs: s.draftMs,
+      verifyMs: s.verifyMs,
+      method: this.stepper.drafter ? this.method : 'none',
+      tree: [...this.stepper.shape],
+      drafter: this.stepper.drafter?.label ?? 'none',
+    };
+  }
+}

@@ -1,0 +1,466 @@
+/**
+ * One decoding step, plain or speculative, over a target model and an optional drafter.
+ *
+ * Speculative step (verifiers.md §10), with root = the last emitted token (not yet in the target
+ * cache) at position P:
+ *   1. draft: feed the drafter's pending tokens, then the tree level by level — the root, then each
+ *      level's nodes as one batch with a tree mask (staged after the upper levels) — and at every
+ *      expanded node draw its children from q with the method's joint sampler;
+ *   2. target: one forward over [root, every draft node] with the tree mask → p at every node;
+ *   3. walk from the root: at a node with children, the method's verifier emits a token; continue
+ *      into the child holding that token (accepted draft, or a residual sample that happens to equal
+ *      a child — exact, §10), else stop with that token as the correction; at a leaf, emit a bonus
+ *      token from p;
+ *   4. commit: the target cache keeps the root and the accepted path (compaction, no recompute);
+ *      the drafter's cache keeps the path nodes it has seen; the last emitted token is the next root.
+ * A plain step is the same with no drafts: one forward of the root and a sample from p.
+ *
+ * Everything is planned at construction; a step allocates nothing.
+ */
+import { CapacityError, InvalidArgumentError, TokenizerError } from '../errors.js';
+import type { Rng } from '../rng.js';
+import type { Runtime } from '../wasm/runtime.js';
+import { DraftTree, treeNodeCount } from '../draft/tree.js';
+import { NodeVerifier } from '../verify/node-verifier.js';
+import { createNodeMeta, type NodeMeta, type VerifierName, type VerifyResult } from '../verify/types.js';
+import { Sampler, validateSamplingParams, type SamplingParams } from '../sampling.js';
+import type { Tokenizer } from '../tokenizer.js';
+
+/**
+ * What a step needs from a model: batch buffers, a staged forward, logits rows and a KV cache.
+ * LlamaModel is one; tests use table-driven models with exactly known next-token laws.
+ */
+export interface StepModel {
+  readonly rt: Runtime;
+  readonly config: { readonly vocabSize: number; readonly nLayers: number };
+  readonly maxBatch: number;
+  readonly cache: {
+    readonly length: number;
+    readonly capacity: number;
+    commit(n: number): void;
+    commitRows(rows: Int32Array, count: number): void;
+    truncate(length: number): void;
+  };
+  readonly tokens: Int32Array;
+  readonly positions: Int32Array;
+  readonly mask: Uint8Array;
+  forward(n: number, logitsFrom?: number, tree?: boolean, stagedBefore?: number, layers?: number): void;
+  logitsPtr(row: number): number;
+}
+
+/**
+ * The randomness of a step: drafting children at a node, verifying them, sampling from p.
+ * The default rule is the method's NodeVerifier plus inverse-CDF sampling; exact-enumeration
+ * tests substitute a rule that branches over every outcome instead of sampling one.
+ */
+export interface StepRule {
+  draftInto(q: Float64Array, k: number, rng: Rng, out: Int32Array, meta: NodeMeta): number;
+  verifyNode(p: Float64Array, q: Float64Array, drafts: Int32Array, count: number, meta: NodeMeta, rng: Rng): VerifyResult;
+  /** A token from the target row p (bonus token, or a plain step). */
+  sampleTarget(p: Float64Array, rng: Rng): number;
+}
+
+/** Where drafts come from. */
+export interface Drafter {
+  /** The draft model; for early exit, the target model itself. */
+  readonly model: StepModel;
+  /** Layers the draft runs (early exit: fewer than the model has). */
+  readonly layers: number;
+  /** True when the draft runs inside the target's own cache (early exit). */
+  readonly sharesTargetCache: boolean;
+  /** Label for stats ("weights/stories281K-draft", "exit:2", "int4", …). */
+  readonly label: string;
+}
+
+export interface StepStats {
+  /** Target forwards (= steps, one per step). */
+  targetForwards: number;
+  targetMs: number;
+  /** Draft forwards (pending catch-up and one per expanded level). */
+  draftForwards: number;
+  draftMs: number;
+  /** Probability rows and verification. */
+  verifyMs: number;
+  /** Tokens emitted by steps. */
+  tokens: number;
+  /** Per tree level l (1-based index l−1): how often the walk reached level l−1 with children there … */
+  levelReached: number[];
+  /** … and how often it continued into a child at level l. */
+  levelAccepted: number[];
+  /** By a node's child count k (index k): how often a node with k children was verified … */
+  reachedByK: number[];
+  /** … and how often the walk continued into one of its children. */
+  acceptedByK: number[];
+}
+
+export function newStepStats(depth: number, maxK = 8): StepStats {
+  return {
+    reachedByK: new Array<number>(maxK + 1).fill(0),
+    acceptedByK: new Array<number>(maxK + 1).fill(0),
+    targetForwards: 0,
+    targetMs: 0,
+    draftForwards: 0,
+    draftMs: 0,
+    verifyMs: 0,
+    tokens: 0,
+    levelReached: new Array<number>(depth).fill(0),
+    levelAccepted: new Array<number>(depth).fill(0),
+  };
+}
+
+export interface StepperOptions {
+  target: StepModel;
+  drafter: Drafter | null;
+  method: VerifierName;
+  /** Branching per level; [] for plain decoding. */
+  tree: readonly number[];
+  /** Other shapes `setShape` may switch to later (memory is planned for the largest). */
+  altShapes?: readonly (readonly number[])[];
+  sampling: SamplingParams;
+  /** Replace the method's verifier and sampler (tests). */
+  rule?: (verifier: NodeVerifier | null, probs: ProbsTransform) => StepRule;
+}
+
+/** Runs steps of plain or speculative decoding; owns the planned buffers of one generation setup. */
+export class Stepper {
+  readonly target: StepModel;
+  readonly drafter: Drafter | null;
+  readonly method: VerifierName;
+  /** Current tree shape ([] = plain decoding). */
+  shape: readonly number[];
+  readonly vocabSize: number;
+  /** Emitted tokens of the last step, in order. */
+  readonly emitted: Int32Array;
+  emittedCount = 0;
+  stats: StepStats;
+
+  private readonly tree: DraftTree;
+  private readonly rule: StepRule;
+  private readonly metas: NodeMeta[];
+  private readonly drafts: Int32Array;
+  private readonly probs: ProbsTransform;
+  private readonly qRows: Float64Array[]; // [expandable nodes][V]
+  private readonly pRows: Float64Array[]; // [depth + 1][V]
+  private readonly qPtr: number; // byte address of qRows[0]
+  private readonly pPtr: number; // byte address of pRows[0]
+  private readonly path: Int32Array; // node ids of the accepted path, root first
+  private readonly rows: Int32Array; // scratch for commitRows
+  /** Committed tokens the drafter has not seen yet (separate draft model only). */
+  private readonly pending: Int32Array;
+  private pendingCount = 0;
+  /** Set when the draft cache has no room left: the rest of the generation is plain decoding. */
+  private draftStale = false;
+  private readonly maxNodes: number;
+  /** What memory was planned for: any shape within these bounds can be set. */
+  private readonly plan: { depth: number; nodes: number; expandable: number; maxK: number };
+
+  constructor(o: StepperOptions) {
+    this.target = o.target;
+    const anyTree = o.tree.length > 0 || (o.altShapes ?? []).some((x) => x.length > 0);
+    this.drafter = anyTree ? o.drafter : null;
+    this.method = o.method;
+    this.shape = this.drafter ? [...o.tree] : [];
+    if (anyTree && o.drafter === null) throw new InvalidArgumentError('speculative: a tree needs a drafter');
+    const rt = o.target.rt;
+    const V = o.target.config.vocabSize;
+    this.vocabSize = V;
+    if (this.drafter) {
+      const d = this.drafter.model;
+      if (d.rt !== rt) throw new InvalidArgumentError('speculative: draft and target must share one runtime');
+      if (d.config.vocabSize !== V) {
+        throw new TokenizerError(`speculative: the draft has ${d.config.vocabSize} logits, the target ${V}: they must share a vocabulary`);
+      }
+      if (o.method === 'sd' && this.shape.some((k) => k !== 1)) {
+        throw new InvalidArgumentError(`speculative: sd drafts one token per node; use a chain like 1,1,1,1, got ${this.shape.join(',')}`);
+      }
+    }
+    const shapes = this.drafter ? [this.shape, ...(o.altShapes ?? [])] : [[]];
+    const depth = Math.max(...shapes.map((x) => x.length));
+    this.maxNodes = Math.max(...shapes.map((x) => treeNodeCount(x)));
+    if (this.maxNodes > o.target.maxBatch) {
+      throw new CapacityError(`speculative: a tree of ${this.maxNodes} nodes needs a target maxBatch >= ${this.maxNodes}, got ${o.target.maxBatch}`);
+    }
+    const expandable = Math.max(...shapes.map((x) => treeNodeCount(x.slice(0, Math.max(0, x.length - 1)))));
+    if (this.drafter && expandable > this.drafter.model.maxBatch) {
+      throw new CapacityError(`speculative: the draft needs maxBatch >= ${expandable}, got ${this.drafter.model.maxBatch}`);
+    }
+    this.plan = { depth, nodes: this.maxNodes, expandable, maxK: Math.max(1, ...shapes.flat()) };
+    this.tree = new DraftTree(this.maxNodes);
+    const maxK = this.plan.maxK;
+    const verifier = this.drafter ? NodeVerifier.create(rt, o.method, { maxVocab: V, maxK }) : null;
+    this.metas = Array.from({ length: this.drafter ? expandable : 0 }, () => createNodeMeta(maxK));
+    this.drafts = new Int32Array(maxK);
+    this.probs = new ProbsTransform(rt, V, o.sampling);
+    this.rule = o.rule ? o.rule(verifier, this.probs) : defaultRule(verifier, this.probs);
+    const qCount = this.drafter ? expandable : 0;
+    this.qPtr = rt.arena.alloc('spec.q', Math.max(1, qCount) * V * 8).ptr;
+    this.pPtr = rt.arena.alloc('spec.p', (depth + 1) * V * 8).ptr;
+    this.qRows = new Array<Float64Array>(qCount);
+    this.pRows = new Array<Float64Array>(depth + 1);
+    this.path = new Int32Array(depth + 2);
+    this.rows = new Int32Array(this.maxNodes);
+    this.emitted = new Int32Array(depth + 1);
+    this.pending = new Int32Array(depth + 2);
+    this.stats = newStepStats(depth, maxK);
+    this.refreshViews();
+  }
+
+  /** Switch to another tree shape within the planned bounds ([] = plain steps). */
+  setShape(shape: readonly number[]): void {
+    if (shape.length > 0 && this.drafter === null) throw new InvalidArgumentError('speculative: a tree needs a drafter');
+    const p = this.plan;
+    const expandable = treeNodeCount(shape.slice(0, Math.max(0, shape.length - 1)));
+    if (shape.length > p.depth || treeNodeCount(shape) > p.nodes || expandable > p.expandable || shape.some((k) => k > p.maxK)) {
+      throw new CapacityError(`speculative: tree ${shape.join(',')} exceeds the planned ${p.nodes} nodes / depth ${p.depth} / k ${p.maxK}`);
+    }
+    if (this.method === 'sd' && shape.some((k) => k !== 1)) {
+      throw new InvalidArgumentError(`speculative: sd drafts one token per node; use a chain like 1,1,1,1, got ${shape.join(',')}`);
+    }
+    this.shape = [...shape];
+  }
+
+  /** (Re-)derive the f64 row views when the memory is not the one they were made over (growth). */
+  private refreshViews(): void {
+    const buf = this.target.rt.memory.buffer;
+    if (this.pRows[0]?.buffer === buf) return;
+    const V = this.vocabSize;
+    for (let i = 0; i < this.qRows.length; i++) this.qRows[i] = new Float64Array(buf, this.qPtr + i * V * 8, V);
+    for (let i = 0; i < this.pRows.length; i++) this.pRows[i] = new Float64Array(buf, this.pPtr + i * V * 8, V);
+  }
+
+  /**
+   * Prefill: commit `tokens` (the prompt without its last token) into the target cache, and into
+   * the draft's (now, so the first step does not pay for it).
+   */
+  prefill(tokens: Int32Array): void {
+    const t0 = performance.now();
+    feedCausal(this.target, tokens, this.target.config.nLayers);
+    const t1 = performance.now();
+    this.stats.targetMs += t1 - t0;
+    if (this.drafter && !this.drafter.sharesTargetCache) {
+      feedCausal(this.drafter.model, tokens, this.drafter.layers);
+      this.stats.draftMs += performance.now() - t1;
+    }
+  }
+
+  /** Positions left in the target cache (the next root goes at position target.cache.length). */
+  get room(): number {
+    return this.target.cache.capacity - this.target.cache.length;
+  }
+
+  /**
+   * One step from `root` (the last emitted token, at position target.cache.length). Writes the
+   * emitted tokens to `emitted[0..emittedCount)`; commits the root and accepted drafts.
+   * `maxTokens` bounds how many tokens the step may emit (the tree is cut to fit).
+   */
+  step(root: number, rng: Rng, maxTokens: number): void {
+    const target = this.target;
+    const P = target.cache.length;
+    if (P >= target.cache.capacity) throw new CapacityError(`generate: the context of ${target.cache.capacity} positions is full`);
+    this.refreshViews();
+    // depth this step can use: emitted ≤ depth + 1 tokens; every node's position must fit both
+    // models (a node at depth t sits at position P + t; the draft sees depths < depth)
+    let depth = Math.min(this.shape.length, maxTokens - 1, target.cache.capacity - P - 1);
+    const d = this.draftStale ? null : this.drafter;
+    if (d) {
+      const dc = d.model.cache;
+      const draftNext = d.sharesTargetCache ? P : dc.length + this.pendingCount; // position of the root in the draft
+      depth = Math.min(depth, dc.capacity - draftNext);
+    }
+    if (depth < 0) depth = 0;
+    if (d && depth === 0 && this.pendingCount + this.shape.length + 1 > this.pending.length) {
+      // the draft cannot keep up any more (its context is full): finish with plain steps
+      this.draftStale = true;
+    }
+    const tree = this.tree;
+    tree.reset(root);
+    let fed = 0; // tree nodes the drafter has staged (ids [0, fed))
+    if (d && depth > 0) fed = this.draftTree(depth, rng);
+
+    // target: one forward over the whole tree
+    const t0 = performance.now();
+    const n = tree.size;
+    const tk = target.tokens;
+    const pos = target.positions;
+    for (let i = 0; i < n; i++) {
+      tk[i] = tree.tokens[i]!;
+      pos[i] = P + tree.depths[i]!;
+    }
+    if (n > 1) tree.fillMask(target.mask, 0, n, 0);
+    target.forward(n, 0, n > 1);
+    const t1 = performance.now();
+    this.stats.targetMs += t1 - t0;
+    this.stats.targetForwards++;
+
+    // walk
+    const V = this.vocabSize;
+    let node = 0;
+    let len = 0; // path length (nodes)
+    this.emittedCount = 0;
+    for (;;) {
+      this.path[len] = node;
+      const p = this.pRows[len]!;
+      len++;
+      this.probs.apply(target.logitsPtr(node), p);
+      const first = tree.firstChild[node]!;
+      if (first < 0) {
+        this.emitted[this.emittedCount++] = this.rule.sampleTarget(p, rng);
+        break;
+      }
+      const count = tree.childCount[node]!;
+      for (let j = 0; j < count; j++) this.drafts[j] = tree.tokens[first + j]!;
+      const level = tree.depths[node]!;
+      this.stats.levelReached[level]!++;
+      this.stats.reachedByK[count]!++;
+      const res = this.rule.verifyNode(p, this.qRows[tree.qRow[node]!]!, this.drafts, count, this.metas[tree.qRow[node]!]!, rng);
+      const token = res.token;
+      this.emitted[this.emittedCount++] = token;
+      const child = res.accepted >= 0 ? first + res.accepted : tree.childWithToken(node, token);
+      if (child < 0) break;
+      this.stats.levelAccepted[level]!++;
+      this.stats.acceptedByK[count]!++;
+      node = child;
+    }
+    void V;
+    this.stats.verifyMs += performance.now() - t1;
+    this.stats.tokens += this.emittedCount;
+
+    // commit: target keeps the accepted path (root first, node ids = staged rows)
+    for (let j = 0; j < len; j++) this.rows[j] = this.path[j]!;
+    target.cache.commitRows(this.rows, len);
+    if (d && !d.sharesTargetCache && !this.draftStale) {
+      // the drafter staged nodes [0, fed) in id order; keep the path nodes among them
+      let kept = 0;
+      for (let j = 0; j < len && this.path[j]! < fed; j++) this.rows[kept++] = this.path[j]!;
+      if (fed > 0) d.model.cache.commitRows(this.rows, kept);
+      else {
+        // nothing staged this step (no room for a tree): the root is still pending
+        this.pending[this.pendingCount++] = root;
+      }
+      // path nodes the drafter never saw are pending for the next step
+      for (let j = kept; j < len; j++) {
+        if (fed === 0 && j === 0) continue;
+        this.pending[this.pendingCount++] = tree.tokens[this.path[j]!]!;
+      }
+    }
+  }
+
+  /** Build the draft tree (depth ≥ 1 levels). Returns how many nodes the drafter staged. */
+  private draftTree(depth: number, rng: Rng): number {
+    const d = this.drafter!;
+    const dm = d.model;
+    const tree = this.tree;
+    const t0 = performance.now();
+    // catch up on committed tokens the draft has not seen
+    if (this.pendingCount > 0) {
+      feedCausal(dm, this.pending.subarray(0, this.pendingCount), d.layers);
+      this.stats.draftForwards++;
+      this.pendingCount = 0;
+    }
+    const P = d.sharesTargetCache ? this.target.cache.length : dm.cache.length;
+    // level by level: stage nodes [from, to) after the [0, from) staged before
+    let from = 0;
+    let to = 1;
+    let qNext = 0;
+    for (let level = 0; level < depth; level++) {
+      const n = to - from;
+      const tk = dm.tokens;
+      const pos = dm.positions;
+      for (let i = from; i < to; i++) {
+        tk[i - from] = tree.tokens[i]!;
+        pos[i - from] = P + tree.depths[i]!;
+      }
+      tree.fillMask(dm.mask, from, to, 0);
+      dm.forward(n, 0, true, from, d.layers);
+      this.stats.draftForwards++;
+      const k = this.shape[level]!;
+      for (let i = from; i < to; i++) {
+        const qi = qNext++;
+        tree.qRow[i] = qi;
+        const q = this.qRows[qi]!;
+        this.probs.apply(dm.logitsPtr(i - from), q);
+        const count = this.rule.draftInto(q, k, rng, this.drafts, this.metas[qi]!);
+        tree.addChildren(i, this.drafts, count);
+      }
+      from = to;
+      to = tree.size;
+      if (from === to) break; // no children drawn (cannot happen with count ≥ 1, kept for safety)
+    }
+    this.stats.draftMs += performance.now() - t0;
+    return from;
+  }
+
+  /** Forget everything (a new generation on the same models). */
+  reset(): void {
+    this.target.cache.truncate(0);
+    if (this.drafter && !this.drafter.sharesTargetCache) this.drafter.model.cache.truncate(0);
+    this.pendingCount = 0;
+    this.draftStale = false;
+    this.stats = newStepStats(this.plan.depth, this.plan.maxK);
+  }
+
+  /** Roll back both caches to `length` committed tokens (e.g. back to the prompt for another completion). */
+  truncate(length: number): void {
+    this.target.cache.truncate(length);
+    if (this.drafter && !this.drafter.sharesTargetCache) {
+      const dc = this.drafter.model.cache;
+      this.pendingCount = 0;
+      this.draftStale = false;
+      dc.truncate(Math.min(length, dc.length));
+      if (dc.length < length) throw new InvalidArgumentError('speculative: truncate past what the draft has seen');
+    }
+  }
+}
+
+/** The method's NodeVerifier for drafting and verifying, inverse-CDF sampling for p. */
+function defaultRule(verifier: NodeVerifier | null, probs: ProbsTransform): StepRule {
+  const none = (): never => {
+    throw new InvalidArgumentError('speculative: no verifier (plain decoding)');
+  };
+  return {
+    draftInto: verifier ? (q, k, rng, out, meta) => verifier.draftInto(q, k, rng, out, meta) : none,
+    verifyNode: verifier ? (p, q, d, c, meta, rng) => verifier.verifyNode(p, q, d, c, meta, rng) : none,
+    sampleTarget: (p, rng) => probs.sample(p, rng.next()),
+  };
+}
+
+/** Commit `tokens` through `model` as causal batches of up to maxBatch rows (no logits). */
+export function feedCausal(model: StepModel, tokens: Int32Array, layers: number): void {
+  for (let start = 0; start < tokens.length; start += model.maxBatch) {
+    const n = Math.min(model.maxBatch, tokens.length - start);
+    const tk = model.tokens;
+    const pos = model.positions;
+    const base = model.cache.length;
+    for (let i = 0; i < n; i++) {
+      tk[i] = tokens[start + i]!;
+      pos[i] = base + i;
+    }
+    model.forward(n, n, false, 0, layers);
+    model.cache.commit(n);
+  }
+}
+
+/**
+ * Logits rows → probability rows with one validated set of sampling parameters (identical for the
+ * target and the draft, verifiers.md E14), and draws from them. Allocation-free per call.
+ */
+export class ProbsTransform {
+  readonly sampler: Sampler;
+  readonly params: Required<SamplingParams>;
+
+  constructor(rt: Runtime, vocabSize: number, params: SamplingParams) {
+    this.sampler = Sampler.create(rt, vocabSize);
+    this.params = validateSamplingParams(params);
+  }
+
+  /** probs = transform(logits row at logitsPtr). probs: f64 [V] view into the runtime memory. */
+  apply(logitsPtr: number, probs: Float64Array): void {
+    const p = this.params;
+    this.sampler.toProbsAt(logitsPtr, probs, p.temperature, p.topK, p.topP);
+  }
+
+  /** Inverse-CDF draw with uniform u. */
+  sample(probs: Float64Array, u: number): number {
+    return this.sampler.sample(probs, u);
+  }
+}

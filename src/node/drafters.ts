@@ -1,0 +1,35 @@
+/**
+ * Node: the --draft specifications of the CLI: DIR|FILE, int8, int4, exit:N, none.
+ */
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from '../errors.js';
+import type { LoadedModel, LoadModelOptions } from '../engine/load.js';
+import { earlyExitDrafter, modelDrafter } from '../engine/drafters.js';
+import type { Drafter } from '../engine/speculative.js';
+import type { Runtime } from '../wasm/runtime.js';
+import { loadModelFromPath } from './load.js';
+
+const WEIGHTS = fileURLToPath(new URL('../../../weights/', import.meta.url));
+
+/** Default draft of each shipped model (resolved paths). */
+export const DEFAULT_DRAFTS: ReadonlyMap<string, string> = new Map([
+  [resolve(join(WEIGHTS, 'stories260K')), resolve(join(WEIGHTS, 'stories281K-draft'))],
+]);
+
+/**
+ * Resolve a draft spec for `target` (loaded from `targetPath`): "none" → null, "exit:N", "int8",
+ * "int4", or a path to a draft model sharing the tokenizer.
+ */
+export async function resolveDrafter(rt: Runtime, target: LoadedModel, targetPath: string, spec: string, options: LoadModelOptions = {}): Promise<Drafter | null> {
+  if (spec === 'none') return null;
+  const exit = /^exit:(\d+)$/.exec(spec);
+  if (exit) return earlyExitDrafter(target, Number(exit[1]));
+  if (spec.startsWith('exit:')) throw new InvalidArgumentError(`--draft ${spec}: expected exit:N with N a layer count`);
+  if (spec === 'int8' || spec === 'int4') {
+    const draft = await loadModelFromPath(rt, targetPath, { ...options, name: `${target.name}.${spec}`, dtype: spec });
+    return modelDrafter(target, draft, spec);
+  }
+  const draft = await loadModelFromPath(rt, spec, options);
+  return modelDrafter(target, draft, spec);
+}

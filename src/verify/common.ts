@@ -1,0 +1,134 @@
+/**
+ * Plain f64 helpers of the math layer (no RNG, no WASM): categorical sampling by inverse CDF,
+ * sums that avoid cancellation, hub selection, and turning sequential tests into an outcome law.
+ */
+import { RESIDUAL_EPS, type LevelOutcome } from './types.js';
+
+/**
+ * Inverse-CDF draw: the first index i with p[0] + ... + p[i] > target, where target = u * mass.
+ * If rounding leaves the target at or above the total, the last index with p > 0 is returned;
+ * -1 only when every entry is 0. Zero entries are never returned.  probs: [V]
+ */
+export function sampleIndex(probs: ArrayLike<number>, target: number): number {
+  let acc = 0;
+  let last = -1;
+  for (let i = 0; i < probs.length; i++) {
+    const v = probs[i]!;
+    if (v > 0) {
+      acc += v;
+      last = i;
+      if (acc > target) return i;
+    }
+  }
+  return last;
+}
+
+/**
+ * The same draw skipping the indices in `excluded` (any order).  probs: [V]
+ */
+export function sampleIndexExcept(probs: ArrayLike<number>, target: number, excluded: ArrayLike<number>): number {
+  let acc = 0;
+  let last = -1;
+  for (let i = 0; i < probs.length; i++) {
+    const v = probs[i]!;
+    if (v > 0 && !includes(excluded, i)) {
+      acc += v;
+      last = i;
+      if (acc > target) return i;
+    }
+  }
+  return last;
+}
+
+/** Whether `xs` contains `x` (small arrays: drafts, hub sets). */
+export function includes(xs: ArrayLike<number>, x: number): boolean {
+  for (let i = 0; i < xs.length; i++) if (xs[i] === x) return true;
+  return false;
+}
+
+/** Sum of `xs` (in index order).  xs: [V] */
+export function sum(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i]!;
+  return s;
+}
+
+/**
+ * Sum of `xs` outside `excluded`, summed directly (so 1 - q(G) never cancels: verifiers.md E8).
+ */
+export function sumExcept(xs: ArrayLike<number>, excluded: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) if (!includes(excluded, i)) s += xs[i]!;
+  return s;
+}
+
+/** Number of entries > 0. */
+export function supportSize(xs: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < xs.length; i++) if (xs[i]! > 0) n++;
+  return n;
+}
+
+/**
+ * The m largest positive entries of q, largest first, ties broken by the lower index (the same
+ * rule as argmax). Fewer than m when q has fewer positive entries.  q: [V]
+ */
+export function topHubs(q: ArrayLike<number>, m: number): Int32Array {
+  const idx: number[] = [];
+  for (let i = 0; i < q.length; i++) if (q[i]! > 0) idx.push(i);
+  idx.sort((a, b) => q[b]! - q[a]! || a - b);
+  return Int32Array.from(idx.slice(0, m));
+}
+
+/** min(1, max(0, num / den)), and 0 when den <= 0 (a test that cannot be reached). */
+export function clampRatio(num: number, den: number): number {
+  if (!(den > 0)) return 0;
+  const r = num / den;
+  return r >= 1 ? 1 : r > 0 ? r : 0;
+}
+
+/**
+ * Builds the outcome law of sequential tests: test t accepts slot order[t] with conditional
+ * probability ratio[t]. The residual is normalised here; a residual of mass <= RESIDUAL_EPS (or
+ * `fallback`) is replaced by p.  residual, p: [V]
+ */
+export function finishOutcome(
+  count: number,
+  order: readonly number[],
+  ratio: readonly number[],
+  residual: Float64Array,
+  residualMass: number,
+  p: ArrayLike<number>,
+  fallback: boolean,
+): LevelOutcome {
+  const accept = new Float64Array(count);
+  let reach = 1;
+  for (let t = 0; t < order.length; t++) {
+    accept[order[t]!]! += reach * ratio[t]!;
+    reach *= 1 - ratio[t]!;
+  }
+  const useP = fallback || !(residualMass > RESIDUAL_EPS);
+  const out = new Float64Array(p.length);
+  if (useP) {
+    const s = sum(p);
+    for (let i = 0; i < p.length; i++) out[i] = p[i]! / s;
+  } else {
+    for (let i = 0; i < p.length; i++) out[i] = residual[i]! / residualMass;
+  }
+  return {
+    order: Int32Array.from(order),
+    ratio: Float64Array.from(ratio),
+    accept,
+    reject: reach,
+    residual: out,
+    fallback: useP,
+  };
+}
+
+/** A copy of x divided by its sum (f64). */
+export function normalize(x: ArrayLike<number>): Float64Array {
+  const s = sum(x);
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i]! / s;
+  return out;
+}

@@ -1,0 +1,294 @@
+/**
+ * Recursive rejection sampling without replacement (Jeon et al. 2024, "Recursive Speculative
+ * Decoding"; Sequoia; verifiers.md §3).
+ *
+ *   x_j ~ q_j = q restricted to the untried tokens, q_j(y) = q(y) / U_j, U_j = Σ_{untried} q
+ *   (stop early when U_j = 0: fewer than k drafts)
+ *   r = p, M = 1
+ *   for j = 1..k:  c = M / U_j
+ *                  accept x_j if u_j < r(x_j) / (c q(x_j))          (= r̂(x_j) / q_j(x_j))
+ *                  else r = max(r - c q, 0), M = Σ r
+ *   emit y ~ r / M                           (p itself when M <= 1e-12: E10)
+ *
+ * Exact by the same backward induction as RRS, conditional on the tried set: a rejected token has
+ * r(x) = 0 afterwards, so max(r - c q, 0) already vanishes on tried tokens and q needs no mask.
+ * U_j is a direct sum over the untried tokens (never 1 - Σ q(tried)), stored per node by the drafter.
+ */
+import type { Rng } from '../rng.js';
+import { CapacityError, InvalidArgumentError } from '../errors.js';
+import { clampRatio, finishOutcome, includes, sampleIndex, sampleIndexExcept, sumExcept } from './common.js';
+import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
+import { assertDrafted, overlap } from './sd.js';
+import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type NodeMeta, type VerifyResult } from './types.js';
+
+// ---- math layer ----
+
+/** Outcome law of one RRS-w/o step for distinct drafts in slot order.  p, q: [V] */
+export function rrsWoOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<number>): LevelOutcome {
+  const n = p.length;
+  let r = Float64Array.from(p);
+  let mass = 1;
+  const order: number[] = [];
+  const ratio: number[] = [];
+  const tried: number[] = [];
+  for (let j = 0; j < drafts.length; j++) {
+    const x = drafts[j]!;
+    assertDrafted(q, x, 'rrs-wo');
+    if (includes(tried, x)) throw new InvalidArgumentError(`rrs-wo: expected distinct drafts, got ${x} twice`);
+    const untried = j === 0 ? 1 : sumExcept(q, tried);
+    const c = mass / untried;
+    order.push(j);
+    ratio.push(clampRatio(r[x]!, c * q[x]!));
+    const next = new Float64Array(n);
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      next[i] = Math.max(r[i]! - c * q[i]!, 0);
+      m += next[i]!;
+    }
+    r = next;
+    mass = m;
+    tried.push(x);
+    if (!(mass > RESIDUAL_EPS)) return finishOutcome(drafts.length, order, ratio, r, mass, p, true);
+  }
+  return finishOutcome(drafts.length, order, ratio, r, mass, p, false);
+}
+
+/** The successive-sampling law: ordered distinct tuples, stopping early when q is exhausted. */
+export function woLaw(q: Float64Array, k: number): DraftOutcome[] {
+  const out: DraftOutcome[] = [];
+  const tried: number[] = [];
+  const rec = (prob: number): void => {
+    const untried = tried.length === 0 ? 1 : sumExcept(q, tried);
+    if (tried.length === k || !(untried > 0)) {
+      out.push({ drafts: Int32Array.from(tried), prob, hubs: new Int32Array(0) });
+      return;
+    }
+    for (let x = 0; x < q.length; x++) {
+      if (!(q[x]! > 0) || includes(tried, x)) continue;
+      tried.push(x);
+      rec((prob * q[x]!) / untried);
+      tried.pop();
+    }
+  };
+  rec(1);
+  return out;
+}
+
+/** Reference drafting without replacement: one uniform per draft, none once q is exhausted. */
+export function drawWithoutReplacement(q: ArrayLike<number>, k: number, rng: Rng): Int32Array {
+  const tried: number[] = [];
+  for (let j = 0; j < k; j++) {
+    if (j === 0) {
+      tried.push(sampleIndex(q, rng.next()));
+      continue;
+    }
+    const untried = sumExcept(q, tried);
+    if (!(untried > 0)) break;
+    tried.push(sampleIndexExcept(q, rng.next() * untried, tried));
+  }
+  return Int32Array.from(tried);
+}
+
+/** (s, e) with s + e = a + b exactly (Knuth's TwoSum). */
+function twoSum(a: number, b: number): [number, number] {
+  const s = a + b;
+  const bb = s - a;
+  return [s, a - (s - bb) + (b - bb)];
+}
+
+/**
+ * Largest V_support^(k-1) the exact acceptance accepts (its cost is that times log V).
+ * Beyond it, estimate by sampling (bench/verify.bench.ts does).
+ */
+export const RRS_WO_EXACT_BUDGET = 5e7;
+
+/**
+ * Exact acceptance of RRS without replacement, as the path sum of §3e, evaluated in
+ * O(V^(k-1) log V) instead of O(V^k): after the first rejection the residual is always
+ * max(r1 - C q, 0) for r1 = max(p - q, 0) and a scalar C that grows along the path, so with
+ * F(C) = Σ min(r1, C q) (sorted breakpoints r1/q and prefix sums)
+ *   β_j = (F(C + c) - F(C)) / M,  M = Σ max(r1 - C q, 0),  c = M / U_j.
+ * Untried masses U_j use double-double sums (no cancellation when q is concentrated).
+ * @throws CapacityError when V_support^(k-1) exceeds RRS_WO_EXACT_BUDGET.
+ */
+export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
+  const n = p.length;
+  const beta1 = overlap(p, q);
+  if (k === 1) return beta1;
+  const support: number[] = [];
+  for (let i = 0; i < n; i++) if (q[i]! > 0) support.push(i);
+  if (Math.pow(support.length, k - 1) > RRS_WO_EXACT_BUDGET) {
+    throw new CapacityError(
+      `rrs-wo acceptance: exact evaluation needs ${support.length}^${k - 1} paths, more than ${RRS_WO_EXACT_BUDGET}; estimate it by sampling`,
+    );
+  }
+  const r1 = new Float64Array(n);
+  for (let i = 0; i < n; i++) r1[i] = Math.max(p[i]! - q[i]!, 0);
+
+  // Breakpoints b_y = r1(y)/q(y) over the support, ascending, with prefix sums of r1 and q.
+  const sorted = support.slice().sort((a, b) => r1[a]! / q[a]! - r1[b]! / q[b]!);
+  const bp = new Float64Array(sorted.length);
+  const rPre = new Float64Array(sorted.length + 1); // Σ r1 over the first i
+  const qSuf = new Float64Array(sorted.length + 1); // Σ q from i on
+  for (let i = 0; i < sorted.length; i++) {
+    bp[i] = r1[sorted[i]!]! / q[sorted[i]!]!;
+    rPre[i + 1] = rPre[i]! + r1[sorted[i]!]!;
+  }
+  for (let i = sorted.length - 1; i >= 0; i--) qSuf[i] = qSuf[i + 1]! + q[sorted[i]!]!;
+  let r1Off = 0; // r1 mass where q = 0 (never matched by any draft)
+  for (let i = 0; i < n; i++) if (!(q[i]! > 0)) r1Off += r1[i]!;
+  const cut = (c: number): number => {
+    // number of breakpoints <= c
+    let lo = 0;
+    let hi = bp.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (bp[mid]! <= c) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  // F(c2) - F(c1) for c1 <= c2, summed without subtracting the two totals.
+  const deltaF = (c1: number, c2: number): number => {
+    const i1 = cut(c1);
+    const i2 = cut(c2);
+    let mid = 0;
+    for (let i = i1; i < i2; i++) mid += r1[sorted[i]!]! - c1 * q[sorted[i]!]!;
+    return mid + (c2 - c1) * qSuf[i2]!;
+  };
+  // Σ max(r1 - C q, 0)
+  const massAt = (c: number): number => {
+    const i = cut(c);
+    let m = r1Off;
+    for (let t = i; t < sorted.length; t++) m += r1[sorted[t]!]! - c * q[sorted[t]!]!;
+    return m;
+  };
+
+  // Double-double total of q, for untried masses.
+  let totHi = 0;
+  let totLo = 0;
+  for (const y of support) {
+    const [s, e] = twoSum(totHi, q[y]!);
+    totHi = s;
+    totLo += e;
+  }
+  const untriedMass = (tried: readonly number[]): number => {
+    let hi = totHi;
+    let lo = totLo;
+    for (const x of tried) {
+      const [s, e] = twoSum(hi, -q[x]!);
+      hi = s;
+      lo += e;
+    }
+    return hi + lo;
+  };
+
+  const n1 = massAt(0);
+  // Probability of accepting at step >= j, given step j is reached with residual max(r1 - C q, 0)
+  // of mass M after the tokens in `tried` were rejected.
+  const tail = (j: number, cAcc: number, m: number, tried: number[]): number => {
+    const untried = untriedMass(tried);
+    if (!(untried > 0) || !(m > 0)) return 0;
+    const c = m / untried;
+    const beta = deltaF(cAcc, cAcc + c) / m;
+    if (j === k) return beta;
+    const cNext = cAcc + c;
+    const mNext = massAt(cNext);
+    let rest = 0;
+    for (const x of support) {
+      if (includes(tried, x)) continue;
+      const rx = Math.max(r1[x]! - cAcc * q[x]!, 0);
+      const reject = Math.max(c * q[x]! - rx, 0) / m; // P(x drafted and rejected | reached)
+      if (reject > 0) {
+        tried.push(x);
+        rest += reject * tail(j + 1, cNext, mNext, tried);
+        tried.pop();
+      }
+    }
+    return beta + rest;
+  };
+  let rest = 0;
+  for (const x of support) {
+    const reject = Math.max(q[x]! - p[x]!, 0);
+    if (reject > 0) rest += reject * tail(2, 0, n1, [x]);
+  }
+  return beta1 + rest;
+}
+
+// ---- fast layer ----
+
+/** Insert x into the ascending list idx[0..m) (m small). */
+export function insertSorted(idx: Int32Array, m: number, x: number): void {
+  let i = m;
+  while (i > 0 && idx[i - 1]! > x) {
+    idx[i] = idx[i - 1]!;
+    i--;
+  }
+  idx[i] = x;
+}
+
+/**
+ * Up to k distinct drafts from q (successive sampling) into out; the untried masses go to
+ * meta.mass. Returns the count (< k when q's support is exhausted).  q: [V] view in runtime memory
+ */
+export function draftWoNode(ctx: NodeCtx, q: Float64Array, k: number, rng: Rng, out: Int32Array, meta: NodeMeta): number {
+  const n = q.length;
+  const qPtr = q.byteOffset;
+  const idx = ctx.idx;
+  let count = 0;
+  for (let j = 0; j < k; j++) {
+    let untried = 1;
+    if (j > 0) {
+      insertSorted(idx, j - 1, out[j - 1]!);
+      untried = ctx.kernels.sum_except_f64(qPtr, n, ctx.idxPtr, j);
+      if (!(untried > 0)) break;
+    }
+    meta.mass[j] = untried;
+    const x = j === 0 ? ctx.kernels.sample_f64(qPtr, n, rng.next()) : ctx.kernels.sample_except_f64(qPtr, n, rng.next() * untried, ctx.idxPtr, j);
+    if (x < 0) break;
+    out[j] = x;
+    count++;
+  }
+  meta.count = count;
+  return count;
+}
+
+/** Fill meta.mass for given distinct drafts (what draftWoNode records), for callers without meta. */
+export function woMasses(ctx: NodeCtx, q: Float64Array, drafts: Int32Array, count: number, meta: NodeMeta): void {
+  meta.mass[0] = 1;
+  for (let j = 1; j < count; j++) {
+    insertSorted(ctx.idx, j - 1, drafts[j - 1]!);
+    meta.mass[j] = ctx.kernels.sum_except_f64(q.byteOffset, q.length, ctx.idxPtr, j);
+  }
+  meta.count = count;
+}
+
+/** One RRS-w/o verification of count drafts with their untried masses in meta.mass. */
+export function verifyWoNode(
+  ctx: NodeCtx,
+  p: Float64Array,
+  q: Float64Array,
+  drafts: Int32Array,
+  count: number,
+  meta: NodeMeta,
+  rng: Rng,
+  res: VerifyResult,
+): VerifyResult {
+  const n = p.length;
+  const qPtr = q.byteOffset;
+  let r: Float64Array = p;
+  let srcPtr = p.byteOffset;
+  let mass = 1;
+  for (let j = 0; j < count; j++) {
+    const x = drafts[j]!;
+    const qx = q[x]!;
+    if (!(qx > 0)) assertDrafted(q, x, 'rrs-wo');
+    const c = mass / meta.mass[j]!;
+    if (rng.next() < r[x]! / (c * qx)) return accept(res, j, x);
+    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, c);
+    r = ctx.r;
+    srcPtr = ctx.rPtr;
+    if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx, p, rng.next(), res);
+  }
+  return emitResidual(ctx, p, mass, rng.next(), res);
+}

@@ -1,0 +1,127 @@
+/**
+ * Recursive rejection sampling with replacement (SpecInfer's multi-step speculative sampling,
+ * Miao et al. 2024; verifiers.md §2).
+ *
+ *   x_1..x_k i.i.d. ~ q                       (duplicates allowed and NEVER skipped: E11)
+ *   r = p, M = 1                              (r unnormalised, mass M)
+ *   for j = 1..k:  accept x_j if u_j < r(x_j) / (M q(x_j))
+ *                  else r = max(r - M q, 0), M = Σ r      (the same q every time)
+ *   emit y ~ r / M                            (p itself when M <= 1e-12: E10)
+ *   α = 1 - Π_j (1 - β_j),  β_j = Σ min(r_{j-1}, q)      (r_j does not depend on the path)
+ *
+ * Exact by backward induction on the master lemma (§0.1) with t = r_{j-1}, s = q. A rejected token
+ * has r_j(x) = 0 (the test failed only if r(x) < M q(x)), so a duplicate is always rejected, and
+ * the residual update must still run once per copy.
+ */
+import type { Rng } from '../rng.js';
+import { clampRatio, finishOutcome } from './common.js';
+import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
+import { assertDrafted, drawFromQ } from './sd.js';
+import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type VerifyResult } from './types.js';
+
+// ---- math layer ----
+
+/** Outcome law of one RRS step for the drafts in slot order.  p, q: [V] */
+export function rrsOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<number>): LevelOutcome {
+  const n = p.length;
+  let r = Float64Array.from(p);
+  let mass = 1;
+  const order: number[] = [];
+  const ratio: number[] = [];
+  for (let j = 0; j < drafts.length; j++) {
+    const x = drafts[j]!;
+    assertDrafted(q, x, 'rrs');
+    order.push(j);
+    ratio.push(clampRatio(r[x]!, mass * q[x]!));
+    const next = new Float64Array(n);
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      next[i] = Math.max(r[i]! - mass * q[i]!, 0);
+      m += next[i]!;
+    }
+    r = next;
+    mass = m;
+    if (!(mass > RESIDUAL_EPS)) return finishOutcome(drafts.length, order, ratio, r, mass, p, true);
+  }
+  return finishOutcome(drafts.length, order, ratio, r, mass, p, false);
+}
+
+/** Exact acceptance 1 - Π(1 - β_j), computed as 1 - (the final residual mass).  p, q: [V] */
+export function rrsAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
+  let r = Float64Array.from(p);
+  let mass = 1;
+  for (let j = 0; j < k; j++) {
+    let m = 0;
+    for (let i = 0; i < r.length; i++) {
+      r[i] = Math.max(r[i]! - mass * q[i]!, 0);
+      m += r[i]!;
+    }
+    mass = m;
+    if (mass === 0) break;
+  }
+  return 1 - mass;
+}
+
+/** The i.i.d. drafting law q⊗k: every tuple over the support of q, with its probability. */
+export function iidLaw(q: Float64Array, k: number): DraftOutcome[] {
+  const support: number[] = [];
+  for (let i = 0; i < q.length; i++) if (q[i]! > 0) support.push(i);
+  const out: DraftOutcome[] = [];
+  const tuple = new Int32Array(k);
+  const rec = (j: number, prob: number): void => {
+    if (j === k) {
+      out.push({ drafts: tuple.slice(), prob, hubs: new Int32Array(0) });
+      return;
+    }
+    for (const x of support) {
+      tuple[j] = x;
+      rec(j + 1, prob * q[x]!);
+    }
+  };
+  rec(0, 1);
+  return out;
+}
+
+/** Reference i.i.d. drafting: one uniform per draft. */
+export function drawIid(q: ArrayLike<number>, k: number, rng: Rng): Int32Array {
+  const out = new Int32Array(k);
+  for (let j = 0; j < k; j++) out[j] = drawFromQ(q, rng);
+  return out;
+}
+
+// ---- fast layer ----
+
+/** k i.i.d. drafts from q into out; returns k.  q: [V] view in runtime memory */
+export function draftIidNode(ctx: NodeCtx, q: Float64Array, k: number, rng: Rng, out: Int32Array): number {
+  const qPtr = q.byteOffset;
+  for (let j = 0; j < k; j++) out[j] = ctx.kernels.sample_f64(qPtr, q.length, rng.next());
+  return k;
+}
+
+/** One RRS verification of count drafts. */
+export function verifyRrsNode(
+  ctx: NodeCtx,
+  p: Float64Array,
+  q: Float64Array,
+  drafts: Int32Array,
+  count: number,
+  rng: Rng,
+  res: VerifyResult,
+): VerifyResult {
+  const n = p.length;
+  const qPtr = q.byteOffset;
+  let r: Float64Array = p; // the current (unnormalised) residual, p until the first rejection
+  let srcPtr = p.byteOffset;
+  let mass = 1;
+  for (let j = 0; j < count; j++) {
+    const x = drafts[j]!;
+    const qx = q[x]!;
+    if (!(qx > 0)) assertDrafted(q, x, 'rrs');
+    if (rng.next() < r[x]! / (mass * qx)) return accept(res, j, x);
+    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, mass);
+    r = ctx.r;
+    srcPtr = ctx.rPtr;
+    if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx, p, rng.next(), res);
+  }
+  return emitResidual(ctx, p, mass, rng.next(), res);
+}

@@ -1,0 +1,116 @@
+// The command line as users meet it: spawned as a process, stdout/stderr/exit code checked.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('cli', () => {
+  test('--help prints usage with every generate flag; no command is a usage error', () => {
+    const r = run('--help');
+    assert.equal(r.code, 0);
+    for (const flag of ['--model', '--prompt', '--max-tokens', '--temperature', '--top-k', '--top-p', '--seed', '--n', '--json', '--draft', '--verifier', '--tree']) {
+      assert.ok(r.out.includes(flag), `help mentions ${flag}`);
+    }
+    assert.equal(run().code, 2);
+    assert.equal(run('generate', '--help').code, 0);
+  });
+
+  test('wrong flags and values get a one-line error and exit code 2', () => {
+    for (const args of [
+      ['generate', '--bogus'],
+      ['generate', '--temperature', 'hot'],
+      ['generate', '--temperature', '-1'],
+      ['generate', '--top-p', '0'],
+      ['generate', '--max-tokens', '2.5'],
+      ['generate', '--n', '0'],
+      ['generate', '--verifier', 'magic'],
+      ['generate', '--tree', '2,x'],
+      ['generate', '--draft', 'exit:9'],
+      ['frobnicate'],
+    ]) {
+      const r = run(...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}, stderr ${r.err}`);
+      assert.equal(r.err.trim().split('\n').length, 1, `${args.join(' ')}: one line, got ${JSON.stringify(r.err)}`);
+      assert.match(r.err, /^spechub: /);
+      assert.equal(r.out, '');
+    }
+  });
+
+  test('a missing model is a clear error (exit 1)', () => {
+    const r = run('generate', '--model', '/nonexistent/dir');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /ConfigError: .*nonexistent/);
+  });
+
+  test('greedy plain decoding from BOS prints llama2.c\'s text; stats go to stderr', () => {
+    const want = readFileSync(join(ROOT, 'test/fixtures/llama2c-stories260K-greedy-200.txt'), 'utf8');
+    const r = run('generate', '--temperature', '0', '--draft', 'none', '--max-tokens', '200');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, want + '\n');
+    assert.match(r.err, /200 tokens in .* tok\/s/);
+  });
+
+  test('speculative greedy (default: spechub with the shipped draft) prints the same text', () => {
+    const want = readFileSync(join(ROOT, 'test/fixtures/llama2c-stories260K-greedy-200.txt'), 'utf8');
+    const r = run('generate', '--temperature', '0', '--max-tokens', '200');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, want + '\n');
+    assert.match(r.err, /spechub with .*stories281K-draft, tree 2,2,2,2: [\d.]+ tokens\/step/);
+  });
+
+  test('--json --n 3: one object per completion, reproducible by seed, independent completions', () => {
+    const args = ['generate', '--prompt', 'Once upon a time', '--max-tokens', '30', '--seed', '7', '--n', '3', '--json', '--quiet'];
+    const r = run(...args);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 3);
+    for (const [i, o] of lines.entries()) {
+      assert.equal(o.index, i);
+      assert.equal(o.seed, 7);
+      assert.ok(Array.isArray(o.ids) && o.ids.length > 0 && o.ids.length <= 30);
+      assert.equal(typeof o.text, 'string');
+      assert.equal(o.stats.generatedTokens, o.ids.length);
+      assert.equal(o.stats.method, 'spechub');
+    }
+    assert.notDeepEqual(lines[0].ids, lines[1].ids);
+    const again = run(...args).out.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(again.map((o) => [o.ids, o.text]), lines.map((o) => [o.ids, o.text]), 'the same seed reproduces the same output');
+    assert.equal(r.err, '', '--quiet prints no stats');
+  });
+
+  test('every verifier and the early-exit drafter run from the CLI', () => {
+    for (const [v, tree, draft] of [['sd', '1,1,1', 'exit:2'], ['rrs', '2,2', 'none'], ['rrs-wo', '3,1', 'exit:3'], ['k-seq', '2,2,2', 'weights/stories281K-draft']]) {
+      const r = run('generate', '--verifier', v!, '--tree', tree!, '--draft', draft!, '--max-tokens', '20', '--seed', '1', '--prompt', 'Lily');
+      assert.equal(r.code, 0, `${v} ${draft}: ${r.err}`);
+      assert.ok(r.out.length > 0);
+    }
+  });
+
+  test('convert llama2c reproduces the shipped stories260K directory byte for byte', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spechub-convert-'));
+    try {
+      const r = run('convert', 'llama2c', join(ROOT, 'test/fixtures/llama2c/stories260K.bin'), join(ROOT, 'test/fixtures/llama2c/tok512.bin'), dir);
+      assert.equal(r.code, 0, r.err);
+      for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
+        assert.ok(readFileSync(join(dir, f)).equals(readFileSync(join(ROOT, 'weights/stories260K', f))), f);
+      }
+      const bad = run('convert', 'llama2c', join(ROOT, 'test/fixtures/llama2c/tok512.bin'), join(ROOT, 'test/fixtures/llama2c/tok512.bin'), dir);
+      assert.equal(bad.code, 1);
+      assert.match(bad.err, /tok512\.bin/);
+      assert.equal(run('convert', 'gguf', 'a', 'b', 'c').code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,161 @@
+// Speculative generation on the shipped models (issue #4, 5b and 5c):
+//  (b) statistical — over many seeds, the first and second generated tokens after a prompt follow
+//      the target's exact marginals (computed by forwards of the target alone), for every method;
+//  (c) greedy — at temperature 0 every method, tree and drafter reproduces plain greedy decoding.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { createNodeRuntime, loadModelFromPath, WEIGHTS_DIR } from '../../src/node.js';
+import { Generator } from '../../src/engine/generate.js';
+import { earlyExitDrafter, modelDrafter } from '../../src/engine/drafters.js';
+import type { LoadedModel } from '../../src/engine/load.js';
+import type { Drafter } from '../../src/engine/speculative.js';
+import { createRng } from '../../src/rng.js';
+import { TokenizerError } from '../../src/errors.js';
+import type { VerifierName } from '../../src/verify/types.js';
+import { chiSquareTest } from '../verify/stats.js';
+
+const rt = createNodeRuntime();
+const target = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories260K'), { maxBatch: 64 });
+const draft = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories281K-draft'), { maxBatch: 64 });
+const PROMPT = 'Once upon a time';
+
+/** Exact marginals of the first two tokens after the prompt under plain sampling at temperature 1. */
+function exactMarginals(m: LoadedModel, prompt: Int32Array): { first: Float64Array; second: Float64Array } {
+  const V = m.config.vocabSize;
+  const model = m.model;
+  const softmax = (row: Float32Array) => {
+    let max = -Infinity;
+    for (const x of row) max = Math.max(max, x);
+    const p = new Float64Array(V);
+    let s = 0;
+    for (let i = 0; i < V; i++) s += p[i] = Math.exp(row[i]! - max);
+    for (let i = 0; i < V; i++) p[i]! /= s;
+    return p;
+  };
+  model.cache.truncate(0);
+  prompt.forEach((t, i) => {
+    model.tokens[i] = t;
+    model.positions[i] = i;
+  });
+  model.forward(prompt.length, prompt.length - 1);
+  model.cache.commit(prompt.length);
+  const first = softmax(model.logits.slice(0, V));
+  const second = new Float64Array(V);
+  for (let y = 0; y < V; y++) {
+    if (first[y]! < 1e-12) continue;
+    model.tokens[0] = y;
+    model.positions[0] = prompt.length;
+    model.forward(1);
+    const p2 = softmax(model.logits.slice(0, V));
+    for (let z = 0; z < V; z++) second[z]! += first[y]! * p2[z]!;
+  }
+  model.cache.truncate(0);
+  return { first, second };
+}
+
+const CASES: { method: VerifierName; tree: number[]; drafter: 'model' | 'exit' }[] = [
+  { method: 'sd', tree: [1, 1, 1], drafter: 'model' },
+  { method: 'rrs', tree: [2, 2], drafter: 'model' },
+  { method: 'rrs-wo', tree: [2, 2], drafter: 'model' },
+  { method: 'spechub', tree: [2, 2], drafter: 'model' },
+  { method: 'spechub', tree: [3, 2], drafter: 'exit' },
+  { method: 'k-seq', tree: [2, 2], drafter: 'model' },
+];
+
+function drafterOf(kind: 'model' | 'exit'): Drafter {
+  return kind === 'model' ? modelDrafter(target, draft) : earlyExitDrafter(target, 2);
+}
+
+describe('engine/generate on stories260K with the 281K draft', () => {
+  const { first, second } = exactMarginals(target, target.tokenizer.encode(PROMPT));
+  // 2 chi-square tests per case; a correct engine fails one with probability ≤ 1e-6 in total
+  const alpha = 1e-6 / (2 * CASES.length);
+  const N = 2500;
+  for (const c of CASES) {
+    test(`(b) ${c.method} tree ${c.tree.join(',')} (${c.drafter}): first and second tokens follow the target's exact marginals (N=${N}, false failure <= 1e-6 overall)`, async () => {
+      const gen = new Generator(target, { drafter: drafterOf(c.drafter), method: c.method, tree: c.tree, sampling: { temperature: 1 } });
+      const V = target.config.vocabSize;
+      const c1 = new Float64Array(V);
+      const c2 = new Float64Array(V);
+      const base = createRng(20261127);
+      let steps = 0;
+      let tokens = 0;
+      for (let i = 0; i < N; i++) {
+        const r = await gen.generate({ prompt: PROMPT, maxTokens: 4, rng: base.fork(i), stopAtEos: false });
+        c1[r.ids[0]!]!++;
+        c2[r.ids[1]!]!++;
+        steps += r.stats.steps;
+        tokens += r.stats.generatedTokens;
+      }
+      const t1 = chiSquareTest(c1, first, N);
+      const t2 = chiSquareTest(c2, second, N);
+      assert.equal(t1.impossible + t2.impossible, 0, 'a token of target probability 0 was generated');
+      assert.ok(t1.pValue > alpha, `first token: chi2 ${t1.stat.toFixed(1)} on ${t1.df} df, p = ${t1.pValue}`);
+      assert.ok(t2.pValue > alpha, `second token: chi2 ${t2.stat.toFixed(1)} on ${t2.df} df, p = ${t2.pValue}`);
+      // and drafting helped: more than one token per target forward on average
+      assert.ok(tokens / steps > 1.2, `tokens per step ${tokens / steps}`);
+    });
+  }
+
+  test('(c) greedy: every method, tree and drafter reproduces plain greedy decoding token for token', async () => {
+    const plain = await new Generator(target, { drafter: null, sampling: { temperature: 0 } }).generate({ prompt: PROMPT, maxTokens: 120 });
+    assert.equal(plain.ids.length, 120);
+    const trees = [[2, 2, 2, 2], [1, 1, 1, 1], [3, 1, 1], [4], [2, 3]];
+    for (const method of ['sd', 'rrs', 'rrs-wo', 'spechub', 'k-seq'] as const) {
+      for (const tree of method === 'sd' ? [[1, 1, 1, 1], [1]] : trees) {
+        for (const kind of ['model', 'exit'] as const) {
+          const gen = new Generator(target, { drafter: drafterOf(kind), method, tree, sampling: { temperature: 0 } });
+          const r = await gen.generate({ prompt: PROMPT, maxTokens: 120, seed: 5 });
+          assert.deepEqual(Array.from(r.ids), Array.from(plain.ids), `${method} ${tree.join(',')} ${kind}`);
+          assert.equal(r.text, plain.text);
+          assert.ok(r.stats.tokensPerStep >= 1 && r.stats.steps <= plain.stats.steps);
+        }
+      }
+    }
+  });
+
+  test('greedy with top-k / top-p and temperature 0.5 stays identical across methods for a fixed seed only in law, but greedy is seed-free', async () => {
+    const a = await new Generator(target, { drafter: drafterOf('model'), method: 'rrs', tree: [2, 2], sampling: { temperature: 0 } }).generate({ prompt: PROMPT, maxTokens: 40, seed: 1 });
+    const b = await new Generator(target, { drafter: drafterOf('model'), method: 'rrs', tree: [2, 2], sampling: { temperature: 0 } }).generate({ prompt: PROMPT, maxTokens: 40, seed: 2 });
+    assert.deepEqual(Array.from(a.ids), Array.from(b.ids));
+  });
+
+  test('a fixed seed reproduces the same text; stats add up', async () => {
+    const gen = new Generator(target, { drafter: drafterOf('model'), method: 'spechub', tree: [2, 2, 2, 2], sampling: { temperature: 1, topP: 0.9 } });
+    const a = await gen.generate({ prompt: PROMPT, maxTokens: 80, seed: 42 });
+    const b = await gen.generate({ prompt: PROMPT, maxTokens: 80, seed: 42 });
+    assert.deepEqual(Array.from(a.ids), Array.from(b.ids));
+    assert.equal(a.text, b.text);
+    const s = a.stats;
+    assert.equal(s.generatedTokens, a.ids.length);
+    assert.ok(s.steps > 0 && s.steps <= s.generatedTokens + 1);
+    assert.equal(s.acceptancePerLevel.length, 4);
+    assert.ok(s.acceptancePerLevel.every((x) => x >= 0 && x <= 1));
+    assert.ok(s.draftForwards >= s.steps);
+  });
+
+  test('memory growth between generations (another model or verifier planned later) changes nothing', async () => {
+    const gen = new Generator(target, { drafter: drafterOf('model'), method: 'k-seq', tree: [2, 2, 2] });
+    const a = await gen.generate({ prompt: PROMPT, maxTokens: 50, seed: 3 });
+    const before = rt.memory.buffer.byteLength;
+    rt.arena.alloc('test.growth', 8 << 20);
+    assert.ok(rt.memory.buffer.byteLength > before, 'the memory grew (old views are detached)');
+    const b = await gen.generate({ prompt: PROMPT, maxTokens: 50, seed: 3 });
+    assert.deepEqual(Array.from(b.ids), Array.from(a.ids));
+  });
+
+  test('streaming: onText pieces concatenate to the final text; EOS stops without being emitted', async () => {
+    const gen = new Generator(target, { drafter: drafterOf('model'), method: 'spechub', tree: [2, 2] });
+    let streamed = '';
+    const r = await gen.generate({ prompt: '', maxTokens: 400, seed: 9, onText: (t) => (streamed += t) });
+    assert.equal(streamed, r.text);
+    assert.equal(r.text, target.tokenizer.decode(r.ids));
+    if (r.stopReason === 'eos') assert.ok(!Array.from(r.ids).includes(target.tokenizer.eosId!));
+  });
+
+  test('a draft with another vocabulary is refused with a TokenizerError', async () => {
+    const other = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'tinystories-656K'));
+    assert.throws(() => modelDrafter(target, other), TokenizerError);
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * The public API: createVerifier(name) with Node's default runtime, draft / verify / acceptance on
+ * Float32Array and Float64Array inputs, otmAcceptance, determinism for a seed, and a typed error
+ * with an "expected …, got …" message for every kind of bad input.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createVerifier, createNodeRuntime, otmAcceptance } from '../../src/node.js';
+import { createVerifier as createCoreVerifier } from '../../src/index.js';
+import { createRng } from '../../src/rng.js';
+import { CapacityError, InvalidArgumentError, ShapeError } from '../../src/errors.js';
+import { VERIFIER_NAMES, type VerifierName } from '../../src/verify/types.js';
+import { GOLDEN } from './cases.js';
+
+const G1p = Float64Array.from(GOLDEN.G1.p);
+const G1q = Float64Array.from(GOLDEN.G1.q);
+const G1_ALPHA: Record<VerifierName, [number, number]> = {
+  sd: [1, 0.7],
+  rrs: [2, 0.83],
+  'rrs-wo': [2, 0.840179],
+  spechub: [2, 0.866667],
+  'k-seq': [2, 0.84],
+};
+
+describe('public API: createVerifier(name) → draft / verify / acceptance', () => {
+  const rt = createNodeRuntime();
+  for (const name of VERIFIER_NAMES) {
+    it(`${name}: G1 acceptance, drafts from q, verify results in range, deterministic per seed`, () => {
+      const v = createVerifier(name, { runtime: rt });
+      const [k, alpha] = G1_ALPHA[name];
+      assert.ok(Math.abs(v.acceptance(G1p, G1q, k) - alpha) < 1e-6);
+      const run = (seed: number) => {
+        const rng = createRng(seed);
+        const out: number[] = [];
+        for (let t = 0; t < 50; t++) {
+          const d = v.draft(G1q, k, rng);
+          assert.ok(d instanceof Int32Array && d.length === k);
+          for (const x of d) assert.ok(G1q[x]! > 0);
+          const r = v.verify(G1p, G1q, d, rng);
+          assert.ok(r.accepted >= -1 && r.accepted < d.length);
+          if (r.accepted >= 0) assert.equal(r.token, d[r.accepted]);
+          assert.ok(G1p[r.token]! > 0);
+          out.push(r.token, r.accepted);
+        }
+        return out;
+      };
+      assert.deepEqual(run(11), run(11));
+      assert.notDeepEqual(run(11), run(12));
+    });
+  }
+
+  it('works with no options in Node (a default runtime), and on Float32Array inputs', () => {
+    const v = createVerifier('spechub');
+    const p32 = Float32Array.from(GOLDEN.G1.p);
+    const q32 = Float32Array.from(GOLDEN.G1.q);
+    assert.ok(Math.abs(v.acceptance(p32, q32, 2) - 0.866667) < 1e-6);
+    const rng = createRng(3);
+    const d = v.draft(q32, 2, rng);
+    assert.equal(d.length, 2);
+    assert.ok(d.includes(0), 'the hub (argmax q) is always drafted');
+    const r = v.verify(p32, q32, d, rng);
+    assert.ok(r.token >= 0 && r.token < 4);
+  });
+
+  it('grows its rows when a larger vocabulary arrives', () => {
+    const v = createVerifier('rrs', { runtime: rt });
+    const rng = createRng(4);
+    for (const n of [4, 100, 5000, 7]) {
+      const p = new Float64Array(n).fill(1 / n);
+      const d = v.draft(p, 3, rng);
+      assert.equal(v.verify(p, p, d, rng).accepted, 0, 'p = q accepts the first draft');
+    }
+  });
+
+  it('spechub on a q with fewer positive entries than k drafts the support (E5); one-hot q gives one draft', () => {
+    const v = createVerifier('spechub', { runtime: rt });
+    const rng = createRng(5);
+    assert.equal(v.draft(Float64Array.of(0, 1, 0), 2, rng).length, 1);
+    const d = v.draft(Float64Array.of(0.5, 0.3, 0, 0.2), 5, rng);
+    assert.deepEqual(Array.from(d).sort(), [0, 1, 3]);
+    const r = v.verify(Float64Array.of(0.25, 0.25, 0.25, 0.25), Float64Array.of(0.5, 0.3, 0, 0.2), d, rng);
+    assert.ok(r.token >= 0);
+  });
+
+  it('otmAcceptance: the i.i.d. optimum (G1, k = 2: .89; G2: .61)', () => {
+    assert.ok(Math.abs(otmAcceptance(G1p, G1q, 2) - 0.89) < 1e-6);
+    assert.ok(Math.abs(otmAcceptance(Float64Array.from(GOLDEN.G2.p), Float64Array.from(GOLDEN.G2.q), 2) - 0.61) < 1e-6);
+  });
+});
+
+describe('public API: invalid input gets a typed error naming what was expected', () => {
+  const rt = createNodeRuntime();
+  const v = createVerifier('rrs', { runtime: rt });
+  const rng = createRng(1);
+  const cases: [string, () => unknown, new (...a: never[]) => Error, RegExp][] = [
+    ['negative entry', () => v.acceptance(Float64Array.of(0.5, -0.1, 0.6), G1q.subarray(0, 3), 2), InvalidArgumentError, /expected p\[1\] to be a finite probability >= 0, got -0.1/],
+    ['NaN entry', () => v.acceptance(Float64Array.of(0.5, NaN, 0.5), Float64Array.of(0.5, 0.25, 0.25), 2), InvalidArgumentError, /p\[1\].*got NaN/],
+    ['Infinity entry', () => v.draft(Float64Array.of(Infinity, 0), 1, rng), InvalidArgumentError, /q\[0\].*got Infinity/],
+    ['sum far from 1', () => v.acceptance(Float64Array.of(0.5, 0.3), Float64Array.of(0.5, 0.5), 2), InvalidArgumentError, /expected p to sum to 1 .*got 0.8/],
+    ['length mismatch', () => v.acceptance(G1p, Float64Array.of(0.5, 0.5), 2), ShapeError, /same length, got 4 and 2/],
+    ['empty vector', () => v.draft(new Float64Array(0), 1, rng), ShapeError, /at least one entry/],
+    ['plain array instead of a typed array', () => v.acceptance([0.5, 0.5] as unknown as Float64Array, G1q, 1), InvalidArgumentError, /Float32Array or Float64Array, got an array/],
+    ['k < 1', () => v.acceptance(G1p, G1q, 0), InvalidArgumentError, /expected k to be an integer in \[1, 1024\], got number 0/],
+    ['k not an integer', () => v.draft(G1q, 1.5, rng), InvalidArgumentError, /got number 1.5/],
+    ['sd with k = 2', () => createVerifier('sd', { runtime: rt }).acceptance(G1p, G1q, 2), InvalidArgumentError, /sd verifies a single draft, expected k = 1, got 2/],
+    ['rrs-wo with k above the support', () => createVerifier('rrs-wo', { runtime: rt }).draft(Float64Array.of(0.5, 0.5, 0), 3, rng), InvalidArgumentError, /expected k <= 2 .*got 3/],
+    ['draft token out of range', () => v.verify(G1p, G1q, [0, 4], rng), InvalidArgumentError, /drafts\[1\] to be a token in \[0, 4\), got 4/],
+    ['draft token with q = 0 (E1)', () => v.verify(G1p, Float64Array.of(0.5, 0.5, 0, 0), [2], rng), InvalidArgumentError, /drafts\[0\] = 2 has q = 0/],
+    ['no drafts', () => v.verify(G1p, G1q, [], rng), ShapeError, /at least one draft/],
+    ['duplicate rrs-wo drafts', () => createVerifier('rrs-wo', { runtime: rt }).verify(G1p, G1q, [1, 1], rng), InvalidArgumentError, /distinct, got 1 twice/],
+    ['spechub drafts off the hub law', () => createVerifier('spechub', { runtime: rt }).verify(G1p, G1q, [1, 2], rng), InvalidArgumentError, /hub/],
+    ['missing rng', () => v.draft(G1q, 2, undefined as never), InvalidArgumentError, /expected an Rng/],
+    ['unknown method', () => createVerifier('best' as VerifierName), InvalidArgumentError, /expected one of sd, rrs, rrs-wo, spechub, k-seq, got best/],
+    ['core without a runtime', () => createCoreVerifier('rrs'), InvalidArgumentError, /expected options.runtime/],
+    ['otmAcceptance k < 1', () => otmAcceptance(G1p, G1q, 0), InvalidArgumentError, /k/],
+  ];
+  for (const [label, fn, type, message] of cases) {
+    it(label, () => assert.throws(fn, (e: unknown) => e instanceof type && message.test((e as Error).message)));
+  }
+  it('rrs-wo exact acceptance beyond its budget says so (CapacityError), not a hang', () => {
+    const n = 32000;
+    const p = new Float64Array(n).fill(1 / n);
+    assert.throws(() => createVerifier('rrs-wo', { runtime: rt }).acceptance(p, p, 3), CapacityError);
+  });
+});
