@@ -297,9 +297,10 @@ export interface WebWorkerLike {
 
 /**
  * Web Workers: `createWorker()` must start the module script `browser-kernel-worker.js` (next to this
- * file in dist/src/wasm/), e.g. `() => new Worker(new URL('spechub/dist/src/wasm/browser-kernel-worker.js',
- * import.meta.url), { type: 'module' })`. The page must be cross-origin isolated (COOP/COEP headers)
- * for shared memory to exist at all. Browsers report no worker exit.
+ * file in dist/src/wasm/), e.g. `() => new Worker(new URL('./browser-kernel-worker.js', <URL of this
+ * module>), { type: 'module' })` as the bundler serves it. The page must be cross-origin isolated
+ * (COOP/COEP headers) for shared memory to exist at all. Browsers report no worker exit, so a worker
+ * lost outside a job is only seen if its loop ran (DEAD state) or through its error event.
  */
 export function browserWorkerHost(createWorker: () => WebWorkerLike): WorkerHost {
   return {
