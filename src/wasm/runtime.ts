@@ -143,17 +143,19 @@ export class Runtime {
   /** Instantiate from .wasm bytes or a compiled module (browsers: any size; async compile). */
   static async create(source: BufferSource | WebAssembly.Module, options: RuntimeOptions): Promise<Runtime> {
     const memory = newMemory(options);
-    const { exports, module } = await instantiate<Record<string, unknown>>(source, { env: { memory } });
-    return Runtime.wrap(memory, exports as unknown as Kernels, options.build, module);
+    const { instance, module } = await instantiate<Record<string, unknown>>(source, { env: { memory } });
+    return Runtime.wrap(memory, instance.exports as unknown as Kernels, options.build, module);
   }
 
   /** Synchronous instantiation (Node, workers; browsers limit sync compile to small modules). */
   static createSync(source: BufferSource | WebAssembly.Module, options: RuntimeOptions): Runtime {
     const memory = newMemory(options);
-    const { exports, module } = instantiateSync<Record<string, unknown>>(source, { env: { memory } });
-    return Runtime.wrap(memory, exports as unknown as Kernels, options.build, module);
+    const { instance, module } = instantiateSync<Record<string, unknown>>(source, { env: { memory } });
+    return Runtime.wrap(memory, instance.exports as unknown as Kernels, options.build, module);
   }
 
+  // The kernels are the instance's raw exports: the loader's demangled wrappers forward with
+  // (...args), which allocates an array on every call — not acceptable on the decode path.
   private static wrap(memory: WebAssembly.Memory, k: Kernels, build: WasmBuild, module: WebAssembly.Module): Runtime {
     const relaxed = build.startsWith('relaxed');
     const threads = build.endsWith('-mt');
