@@ -94,3 +94,4 @@ export const WEIGHTS_DIR = fileURLToPath(new URL('../../weights/', import.meta.u
 export function createVerifier(name: VerifierName, options: VerifierOptions = {}): Verifier {
   return createCoreVerifier(name, { ...options, runtime: options.runtime ?? createNodeRuntime() });
 }
+export { resolveDrafter, DEFAULT_DRAFTS } from './node/drafters.js';
