@@ -43,7 +43,9 @@ generate options:
                           none      plain autoregressive decoding
                         (default: the shipped draft for the shipped model, else none)
   --verifier NAME       ${VERIFIER_NAMES.join(' | ')} (default spechub)
-  --tree SHAPE          branching per level, e.g. 2,2,2,2 (30 drafts) or 1,1,1,1 (a chain)
+  --tree SHAPE|auto     branching per level, e.g. 2,2,2,2 (30 drafts) or 1,1,1,1 (a chain);
+                        auto measures this machine's forward costs and picks the shape (or plain
+                        decoding) with the most expected tokens/s as acceptance is observed
                         (default 2,2,2,2)
   --max-context N       KV-cache positions (default: the model's max_position_embeddings)
   --quiet               no stats on stderr
@@ -110,9 +112,9 @@ async function generateCommand(argv: string[]): Promise<void> {
   const maxContext = num('max-context', v['max-context'], (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
   const method = (v.verifier ?? 'spechub') as VerifierName;
   if (!VERIFIER_NAMES.includes(method)) throw new UsageError(`--verifier: expected one of ${VERIFIER_NAMES.join(', ')}, got "${v.verifier}"`);
-  let tree: number[];
+  let tree: number[] | 'auto';
   try {
-    tree = parseTreeShape(v.tree ?? '2,2,2,2');
+    tree = v.tree === 'auto' ? 'auto' : parseTreeShape(v.tree ?? '2,2,2,2');
   } catch (e) {
     throw new UsageError(`--tree: ${(e as Error).message}`);
   }
@@ -125,13 +127,13 @@ async function generateCommand(argv: string[]): Promise<void> {
   };
 
   const rt = createNodeRuntime();
-  const maxBatch = Math.max(64, treeNodeCount(tree));
+  const maxBatch = tree === 'auto' ? 64 : Math.max(64, treeNodeCount(tree));
   const loadOpts = { maxBatch, ...(maxContext !== undefined ? { capacity: maxContext } : {}) };
   const target = await loadModelFromPath(rt, modelPath, loadOpts);
   const drafter = await resolveDrafter(rt, target, modelPath, draftSpec, loadOpts);
   log(
     `model ${modelPath} (${target.config.nLayers} layers, dim ${target.config.dim}, vocab ${target.config.vocabSize}) loaded in ${target.loadMs.toFixed(0)} ms` +
-      (drafter ? `; draft ${drafter.label}, verifier ${method}, tree ${tree.join(',')} (${treeNodeCount(tree) - 1} drafts)` : '; plain decoding'),
+      (drafter ? `; draft ${drafter.label}, verifier ${method}, tree ${tree === 'auto' ? 'auto' : `${tree.join(',')} (${treeNodeCount(tree) - 1} drafts)`}` : '; plain decoding'),
   );
   const gen = new Generator(target, { drafter, method, tree, sampling: { temperature, topK, topP } });
   const base = createRng(seed);
@@ -160,7 +162,10 @@ function statsLine(s: GenerationStats, r: GenerationResult, seed: number, i: num
   const head = n > 1 ? `[${i + 1}/${n}] ` : '';
   let line = `${head}${s.generatedTokens} tokens in ${(s.decodeMs / 1000).toFixed(3)} s (${s.tokensPerSecond.toFixed(0)} tok/s), prompt ${s.promptTokens} tokens prefilled in ${s.prefillMs.toFixed(1)} ms, stop: ${r.stopReason}, seed ${seed}`;
   if (s.method !== 'none') {
-    line += `\n${head}${s.method} with ${s.drafter}, tree ${s.tree.join(',')}: ${s.tokensPerStep.toFixed(2)} tokens/step over ${s.steps} steps; acceptance per level ${s.acceptancePerLevel.map((a) => a.toFixed(2)).join(' ')}`;
+    const tree = s.treeAuto
+      ? `auto (${s.treeChoices.slice(0, 4).map((c) => `${c.tree || 'plain'}: ${c.steps} steps`).join(', ')})`
+      : s.tree.join(',');
+    line += `\n${head}${s.method} with ${s.drafter}, tree ${tree}: ${s.tokensPerStep.toFixed(2)} tokens/step over ${s.steps} steps; acceptance per level ${s.acceptancePerLevel.map((a) => a.toFixed(2)).join(' ')}`;
     line += `\n${head}target ${s.targetForwards} forwards ${s.targetMs.toFixed(1)} ms, draft ${s.draftForwards} forwards ${s.draftMs.toFixed(1)} ms, verify ${s.verifyMs.toFixed(1)} ms`;
   }
   return line;

@@ -54,7 +54,8 @@ export {
 } from './weights/llama-tensors.js';
 export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } from './weights/open-model.js';
 export { loadHfModel, loadGgufModel, ggufTokenizer, type LoadedModel, type LoadModelOptions } from './engine/load.js';
-export { LlamaModel, type LlamaLoadOptions, type TensorReader } from './model/llama.js';
+export { LlamaModel, type LlamaLoadOptions, type TensorReader, type WeightDtype } from './model/llama.js';
+export { packedBytes, packLinear, runLinear, prepareLinearInput, type LinearDtype, type PackedLinear } from './kernels/linear.js';
 export { KvCache } from './model/kv-cache.js';
 export { SerialExecutor, type Executor, type AttentionArgs } from './model/executor.js';
 export { DraftTree, parseTreeShape, treeNodeCount } from './draft/tree.js';
