@@ -49,10 +49,13 @@ bench/results/decode.json (decode.quick.json with --quick).
   --runs N          timed runs per decode case (default 3; --quick 1)
   --threads LIST    thread counts, e.g. 1 or 1,2 (default 1,2)
   --only WHAT       decode | kernels (default: both)
+  --dtypes LIST     spechub weight types to run: f32,bf16,int8,int4 (default all this build has; int4
+                    has no llama.cpp counterpart here and is skipped by --quick); each with its llama.cpp peer
   --build NAME      spechub WASM build for 1 thread: ${BUILDS.join(' | ')} (default simd; threads use its -mt twin)
   --no-peers        spechub only (no llama.cpp, no onnxruntime-web)
   --no-install      use peers only if already installed in bench/.peers/
   --cache DIR       model cache (default bench/.cache/)
+  --peers-dir DIR   where peers are installed (default bench/.peers/)
   --help            this text`;
 
 interface Args {
@@ -65,10 +68,12 @@ interface Args {
   peers: boolean;
   install: boolean;
   cacheDir: string;
+  peersDir: string;
+  dtypes: SpechubDtype[] | null;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { quick: false, json: false, runs: 0, threads: [1, 2], only: null, build: 'simd', peers: true, install: true, cacheDir: `${BENCH_DIR}.cache` };
+  const a: Args = { quick: false, json: false, runs: 0, threads: [1, 2], only: null, build: 'simd', peers: true, install: true, cacheDir: `${BENCH_DIR}.cache`, peersDir: `${BENCH_DIR}.peers`, dtypes: null };
   const fail = (msg: string): never => {
     process.stderr.write(`${msg}\n\n${USAGE}\n`);
     process.exit(2);
@@ -124,6 +129,16 @@ function parseArgs(argv: readonly string[]): Args {
         break;
       case '--cache':
         a.cacheDir = value();
+        break;
+      case '--dtypes': {
+        const v = value();
+        const list = v.split(',');
+        if (list.length === 0 || !list.every((d) => ['f32', 'bf16', 'int8', 'int4'].includes(d))) fail(`--dtypes: expected a list of f32, bf16, int8, int4, got ${v}`);
+        a.dtypes = list as SpechubDtype[];
+        break;
+      }
+      case '--peers-dir':
+        a.peersDir = value();
         break;
       default:
         fail(`unknown argument ${arg}`);
@@ -199,7 +214,7 @@ async function main(): Promise<void> {
   progress(`${args.quick ? 'quick' : 'full'} run: ${shape.name}, runs ${args.runs}, threads ${args.threads.join(',')}, build ${args.build}`);
 
   // ---- peers ----
-  const peersDir = `${BENCH_DIR}.peers`;
+  const peersDir = args.peersDir;
   const peers: Record<string, PeerStatus | { ok: false; reason: string }> = {};
   if (args.peers) {
     if (args.only !== 'kernels') peers['node-llama-cpp'] = ensurePeer(peersDir, 'node-llama-cpp', progress, args.install);
@@ -227,7 +242,7 @@ async function main(): Promise<void> {
     files = ensureModelFiles(args.cacheDir, shape, seed, progress);
     const prompt = promptIds(shape, 65, seed + 1);
     const base = { kind: 'decode' as const, prompt, promptTokens: 64, decodeTokens: 64, runs: args.runs, warmupRuns: args.quick ? 1 : 2, contextSize: 1024, peersDir };
-    const pairs = PAIRS.filter((p) => p.llama !== null || !args.quick);
+    const pairs = PAIRS.filter((p) => (args.dtypes === null ? p.llama !== null || !args.quick : args.dtypes.includes(p.spechub)));
     for (const threads of args.threads) {
       for (const p of pairs) {
         const sSpec: DecodeSpec = { ...base, engine: 'spechub', dtype: p.spechub, threads, modelPath: p.spechubPath(files), weightsNote: p.spechubNote, build: args.build };
@@ -280,7 +295,7 @@ async function main(): Promise<void> {
   if (args.only !== 'decode') {
     const timing = args.quick ? { warmup: 3, samples: 3, minSampleMs: 20 } : { warmup: 5, samples: 7, minSampleMs: 100 };
     const kBase = { kind: 'kernels' as const, shapes: kShapes, batches: kBatches, poolMiB: args.quick ? 64 : 128, coldMiB: 32, timing, peersDir, seed };
-    const dtypes = (['f32', 'bf16', 'int8'] as const).filter((d) => hasDtype(d));
+    const dtypes = (args.dtypes ?? ['f32', 'bf16', 'int8']).filter((d) => hasDtype(d));
     for (const threads of args.threads) {
       const label = `kernels spechub T=${threads}`;
       if (threads > 1 && !hasThreads()) kernelResults.push({ engine: 'spechub', threads, outcome: { ok: false, reason: 'no threaded executor in this spechub build', ms: 0 } });
@@ -315,16 +330,18 @@ async function main(): Promise<void> {
 
   if (decodeRows.length > 0) {
     lines.push('## Decode and prefill', '');
+    const notes = new Notes();
     lines.push(
       markdownTable(
         ['engine', 'weights', 'T', 'prefill tok/s', 'decode tok/s', 'decode vs llama.cpp', 'prefill vs llama.cpp', 'ceiling tok/s', '% of ceiling', 'forward loop tok/s'],
         decodeRows.map((r) => {
           const why = r.outcome.ok ? r.outcome.result.unsupported : r.outcome.reason;
           const name = `${r.engine} ${r.dtype}`;
-          if (why !== undefined) return [name, r.weights, r.threads, `skipped: ${why}`, '—', '—', '—', fmt(r.ceiling), '—', '—'];
+          if (why !== undefined) return [name, r.weights, r.threads, `skipped ${notes.mark(why)}`, '—', '—', '—', fmt(r.ceiling), '—', '—'];
           return [name, r.weights, r.threads, fmt(r.prefill), fmt(r.decode), times(r.vsLlamaDecode), times(r.vsLlamaPrefill), fmt(r.ceiling), pct(r.decode !== null && r.ceiling !== null ? r.decode / r.ceiling : null), fmt(r.forwardLoop)];
         }),
       ),
+      ...notes.lines(),
       '',
     );
     lines.push(
@@ -343,11 +360,16 @@ async function main(): Promise<void> {
       const st = s.outcome.result.top;
       const lt = l.outcome.result.top;
       const lp = new Map(lt.map((t) => [t.id, t.p]));
-      const dp = Math.max(...st.map((t) => Math.abs(t.p - (lp.get(t.id) ?? 0))));
+      const rel = Math.max(...st.map((t) => (lp.has(t.id) ? Math.abs(t.p - lp.get(t.id)!) / t.p : Infinity)));
       const same = st[0]?.id === lt[0]?.id;
-      checks.push(`${p.label}: top-1 ${same ? 'agrees' : '**DIFFERS**'} (spechub ${st[0]?.id} p=${fmt(st[0]?.p)}, llama.cpp ${lt[0]?.id} p=${fmt(lt[0]?.p)}), max |Δp| over spechub's top 5: ${dp.toExponential(1)}`);
+      const sameSet = st.every((t) => lp.has(t.id));
+      checks.push(
+        `${p.label}: top-1 ${same ? 'agrees' : '**DIFFERS**'} (id ${st[0]?.id}, p ${fmt(st[0]?.p)} vs ${fmt(lt[0]?.p)}), ` +
+          (sameSet ? `same top 5, largest relative difference in p ${rel.toExponential(1)}` : '**top 5 differ**'),
+      );
     }
-    if (checks.length > 0) lines.push(`Same model in both engines (next-token distribution after the prompt): ${checks.join('; ')}.`, '');
+    if (checks.length > 0) lines.push(`Same model in both engines? Next-token distribution after the prompt, spechub vs llama.cpp: ${checks.join('; ')}.`, '');
+    if (args.quick) lines.push('(--quick: the small model fits in the caches, so the bandwidth ceilings do not bind; only the full run\'s ratios mean anything.)', '');
   }
 
   if (kernelResults.length > 0) {
@@ -365,11 +387,12 @@ async function main(): Promise<void> {
       const one = at(1);
       table.push([shapeName!, `${engine} ${dtype}`, Number(t), fmt(one?.gbps), pct(one && bandwidth(Number(t)) ? one.gbps / bandwidth(Number(t))! : null), ...kBatches.map((n) => fmt(at(n)?.gflops)), engine === 'spechub' && dtype === 'f32' ? times(one && ortAt(one, 1) ? ortAt(one, 1)!.medianMs / one.medianMs : null) : '—', engine === 'spechub' && dtype === 'f32' && at(64) && ortAt(at(64)!, 64) ? times(ortAt(at(64)!, 64)!.medianMs / at(64)!.medianMs) : '—']);
     }
+    const notes = new Notes();
     for (const k of kernelResults) {
-      if (!k.outcome.ok) table.push(['—', k.engine, k.threads, `skipped: ${k.outcome.reason}`, '—', ...kBatches.map(() => '—'), '—', '—']);
-      else for (const [d, why] of Object.entries(k.outcome.result.skipped)) table.push(['—', `${k.engine} ${d}`, k.threads, `skipped: ${why}`, '—', ...kBatches.map(() => '—'), '—', '—']);
+      if (!k.outcome.ok) table.push(['all', k.engine, k.threads, `skipped ${notes.mark(k.outcome.reason)}`, '—', ...kBatches.map(() => '—'), '—', '—']);
+      else for (const [d, why] of Object.entries(k.outcome.result.skipped)) table.push(['all', `${k.engine} ${d}`, k.threads, `skipped ${notes.mark(why)}`, '—', ...kBatches.map(() => '—'), '—', '—']);
     }
-    lines.push(markdownTable(['W (rows×cols)', 'engine', 'T', 'n=1 GB/s', '% of BW', ...kBatches.map((n) => `n=${n} GFLOP/s`), 'vs ORT n=1', 'vs ORT n=64'], table), '');
+    lines.push(markdownTable(['W (rows×cols)', 'engine', 'T', 'n=1 GB/s', '% of BW', ...kBatches.map((n) => `n=${n} GFLOP/s`), 'vs ORT n=1', 'vs ORT n=64'], table), ...notes.lines(), '');
     lines.push('GB/s = weight bytes as stored ÷ time; GFLOP/s = 2·rows·cols·n ÷ time; "% of BW" against the measured read bandwidth at that thread count. Cold: each call reads the next of several copies (a pool larger than the last-level cache) or W alone exceeds it. spechub times the executor\'s `linear` (int8: input quantisation included); ORT-web times one MatMul node (its share of a session of many).', '');
   }
 
@@ -435,6 +458,19 @@ async function main(): Promise<void> {
   const path = writeResults(args.quick ? 'decode.quick.json' : 'decode.json', json);
   progress(`JSON written to ${path}`);
   if (args.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+}
+
+/** Numbered notes under a table (skip reasons), one number per distinct text. */
+class Notes {
+  private readonly texts: string[] = [];
+  mark(text: string): string {
+    let i = this.texts.indexOf(text);
+    if (i < 0) i = this.texts.push(text) - 1;
+    return `[${i + 1}]`;
+  }
+  lines(): string[] {
+    return this.texts.length === 0 ? [] : ['', ...this.texts.map((t, i) => `[${i + 1}] ${t}`)];
+  }
 }
 
 function row(engine: 'spechub' | 'llama.cpp', p: Pair, dtype: string, threads: number, weights: string, outcome: DecodeRow['outcome']): DecodeRow {

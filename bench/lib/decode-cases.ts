@@ -98,10 +98,10 @@ export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> 
   const { rt, exec, build } = await runtimeFor(spec.threads, spec.build);
   try {
     progress(`spechub ${dtype} T=${spec.threads}: loading ${spec.modelPath} (build ${build})`);
-    const options: LoadModelOptions & { dtype?: SpechubDtype } = { capacity: spec.contextSize, maxBatch: 64, executor: exec, dtype };
+    const options: LoadModelOptions = { capacity: spec.contextSize, maxBatch: 64, executor: exec, dtype };
     const loaded = await loadModelFromPath(rt, spec.modelPath, options);
     const model = loaded.model;
-    const got = (model as unknown as { dtype?: string }).dtype ?? 'f32';
+    const got = model.dtype;
     if (got !== dtype) return unsupported(spec, `asked for ${dtype} weights, the model loaded ${got} (the loader ignores dtype)`);
     if (model.exec.threads !== spec.threads) return unsupported(spec, `asked for ${spec.threads} threads, the executor has ${model.exec.threads}`);
     const P = spec.promptTokens;

@@ -105,8 +105,7 @@ export async function runSpechubKernels(spec: KernelSpec): Promise<KernelResult>
     const outPtr = rt.arena.alloc('out', maxN * maxRows * 4).ptr; // [maxN, rows]
     const refPtr = rt.arena.alloc('ref', maxN * maxRows * 4).ptr; // [maxN, rows]
     const scratchPtr = rt.arena.alloc('scratch', 68 * Math.ceil(maxCols / 32) * maxN + 64).ptr;
-    const reserve = (exec as unknown as { reserveLinearInput?: (n: number, cols: number) => void }).reserveLinearInput;
-    reserve?.call(exec, maxN, maxCols);
+    exec.reserveLinearInput(maxN, maxCols);
     fillUniform(rt.f32(xPtr, maxN * maxCols), spec.seed);
     let seed = spec.seed;
     for (const dtypeName of spec.dtypes) {

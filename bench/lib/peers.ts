@@ -73,7 +73,8 @@ export function ensurePeer(dir: string, name: PeerName, log: (s: string) => void
   const t0 = performance.now();
   try {
     const npm = platform() === 'win32' ? 'npm.cmd' : 'npm';
-    execFileSync(npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--save-exact', '--omit=optional', '--loglevel=error', ...pkgs], {
+    const flags = ['--ignore-scripts', '--no-audit', '--no-fund', '--save-exact', '--omit=optional', '--loglevel=error', '--fetch-retries=1', '--fetch-retry-maxtimeout=15000'];
+    execFileSync(npm, ['install', ...flags, ...pkgs], {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 10 * 60_000,
@@ -81,13 +82,23 @@ export function ensurePeer(dir: string, name: PeerName, log: (s: string) => void
     });
   } catch (e) {
     const err = e as { stderr?: string; message?: string };
-    const reason = (err.stderr?.trim() || err.message || String(e)).split('\n').slice(-6).join(' | ');
-    return { ok: false, name, version, reason: `npm install failed: ${reason}` };
+    return { ok: false, name, version, reason: `npm install failed: ${npmReason(err.stderr ?? '', err.message ?? String(e))}` };
   }
   const got = installedVersion(dir, name);
   if (got !== version) return { ok: false, name, version, reason: `npm install finished but ${name} is ${got ?? 'missing'}, expected ${version}` };
   log(`peers: ${name}@${version} installed (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   return { ok: true, name, version, dir, installed: true };
+}
+
+/** The informative part of npm's error output (code, the failed request, the first message line). */
+function npmReason(stderr: string, fallback: string): string {
+  const lines = stderr.split('\n').map((l) => l.replace(/^npm (error|ERR!)\s*/, '').trim()).filter(Boolean);
+  const code = lines.find((l) => /^code\s/.test(l));
+  const msg =
+    lines.find((l) => /request to|network|ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|404|403/.test(l) && !/^code\s/.test(l)) ??
+    lines.find((l) => !/^(code|errno|syscall)\s|^A complete log/.test(l));
+  const text = [code, msg].filter(Boolean).join(': ') || (fallback.split('\n')[0] ?? fallback);
+  return text.length > 240 ? `${text.slice(0, 237)}...` : text;
 }
 
 /**

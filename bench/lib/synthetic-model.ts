@@ -17,7 +17,7 @@
  * GGUF q/k rows are stored in llama.cpp's interleaved RoPE order (hfToGgufRopeRow), so llama.cpp and
  * spechub compute the same function from either file.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createRng } from '../../src/rng.js';
@@ -384,6 +384,15 @@ export function ensureModelFiles(cacheRoot: string, shape: ModelShape, seed: num
     }
   }
   rmSync(dir, { recursive: true, force: true });
+  // other generations of this shape (older generator or seed) are stale: free their disk space
+  if (existsSync(cacheRoot)) {
+    for (const d of readdirSync(cacheRoot)) {
+      if (new RegExp(`^${shape.name}-[0-9a-f]{16}$`).test(d) && existsSync(join(cacheRoot, d, 'manifest.json'))) {
+        log(`models: removing stale ${join(cacheRoot, d)}`);
+        rmSync(join(cacheRoot, d), { recursive: true, force: true });
+      }
+    }
+  }
   mkdirSync(names.hfF32, { recursive: true });
   mkdirSync(names.hfBf16, { recursive: true });
   const t0 = performance.now();
