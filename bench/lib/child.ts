@@ -64,8 +64,10 @@ export function runChild<R>(script: string, spec: unknown, opts: ChildOptions): 
         }
       }
       const why = timedOut ? `timed out after ${Math.round(opts.timeoutMs / 1000)} s (killed)` : signal ? `killed by ${signal}` : `exited with code ${code}`;
-      const last = errTail.filter((l) => l.trim()).slice(-3).join(' | ');
-      resolve({ ok: false, reason: last ? `${why}: ${last}` : why, ms });
+      // the error line of a stack trace says most; else the last line that is not Node's banner
+      const lines = errTail.map((l) => l.trim()).filter((l) => l && !/^Node\.js v/.test(l) && !/^at /.test(l));
+      const last = [...lines].reverse().find((l) => /^(\w*Error|\w+Exception)\b/.test(l)) ?? lines[lines.length - 1];
+      resolve({ ok: false, reason: last ? `${why}: ${last.length > 300 ? `${last.slice(0, 297)}...` : last}` : why, ms });
     });
   });
 }
