@@ -50,6 +50,9 @@ export interface Executor {
   /**
    * out[i, r] = Σ_c x[i, c]·W[r, c] for i < n; out: [n, outStride], x: [n, lin.cols] f32.
    * `prepared` (optional): a prepareInput handle for this x (used by q8/q4 weights, ignored by f32/bf16).
+   * Contract with `runLinear` (so executors can split it): `runLinear(k, …, p0, p1)` makes only kernel
+   * calls that depend on panels [p0, p1) alone (at most 4 per range, return values unused) and never
+   * reads what another range writes; input preparation happens before, on the calling thread.
    */
   linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number, prepared?: number): void;
   /** Causal / tree attention (see attention_f32). */
