@@ -336,6 +336,11 @@ async function main(): Promise<boolean> {
   lines.push(`- Peers: ${peerLine('node-llama-cpp', `${LLAMA_CPP_VERSION} (llama.cpp prebuilt CPU binaries, getLlama({gpu: false, build: 'never'}))`)}; ${peerLine('onnxruntime-web', ORT_WEB_VERSION)}`);
   const bwText = (t: number) => (bandwidth(t) === null ? `n/a (anchor ${t >= 2 ? 50 : 26} GB/s used)` : `${sig(bandwidth(t)!)} GB/s`);
   lines.push(`- Measured WASM read bandwidth: 1 thread ${bwText(1)}, 2 threads ${bwText(2)} (ceiling = bandwidth ÷ weight bytes per token)`, '');
+  const bw1 = bandwidth(1);
+  const bw2 = bandwidth(2);
+  if (bw1 !== null && bw2 !== null && args.threads.some((t) => t >= 2) && bw2 < 1.2 * bw1) {
+    lines.push(`**Warning**: two threads read only ${sig(bw2 / bw1, 2)}× the bandwidth of one (a quiet 2-core machine gives ~1.9×): other work is probably running; the 2-thread rows are unreliable.`, '');
+  }
 
   if (decodeRows.length > 0) {
     lines.push('## Decode and prefill', '');

@@ -11,9 +11,7 @@
  * Both engines also report the next-token distribution after the prompt (top 5), so the bench
  * can check that they compute the same model from the same weights.
  */
-import { loadModelFromPath } from '../../src/node.js';
-import { Generator } from '../../src/engine/generate.js';
-import type { LoadModelOptions } from '../../src/engine/load.js';
+import { Generator, loadModelFromPath, type LoadModelOptions } from '../../src/node.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
 import { importPeer } from './peers.js';
 import { progress } from './child.js';
