@@ -31,7 +31,8 @@ import type { KernelResult, KernelRow, KernelSpec } from './lib/kernel-cases.js'
 import type { Bandwidth } from './lib/bandwidth.js';
 import { ensurePeer, LLAMA_CPP_VERSION, ORT_WEB_VERSION, type PeerStatus } from './lib/peers.js';
 import { ensureModelFiles, linearWeightsPerToken, parameterCount, promptIds, QUICK_SHAPE, SMOLLM_135M, type ModelFiles, type ModelShape } from './lib/synthetic-model.js';
-import { hasDtype, hasThreads, type SpechubDtype } from './lib/spechub-caps.js';
+import { hasDtype, hasThreads, LINEAR_OF, type SpechubDtype } from './lib/spechub-caps.js';
+import { packedBytes } from '../src/kernels/linear.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../../bench/', import.meta.url));
 const CASE_RUNNER = fileURLToPath(new URL('./lib/case-runner.js', import.meta.url));
@@ -174,16 +175,29 @@ const PAIRS: readonly Pair[] = [
  */
 const CROSS_CHECK_TOLERANCE: Readonly<Record<string, number>> = { f32: 1e-3, bf16: 3e-2, int8: 3e-2 };
 
-/** Weight bytes per weight as each engine stores the linear layers. */
-const BYTES_PER_WEIGHT: Readonly<Record<string, number>> = {
-  'spechub f32': 4,
-  'spechub bf16': 2,
-  'spechub int8': 136 / 128, // q8 panel: 4 rows × 32 int8 + 4 f16 scales
-  'spechub int4': 72 / 128, // q4 panel: 4 rows × 32 nibbles + 4 f16 scales
-  'llama.cpp f32': 4,
-  'llama.cpp f16': 2,
-  'llama.cpp q8_0': 34 / 32,
-};
+/** llama.cpp bytes per weight of each GGUF type. */
+const GGUF_BYTES_PER_WEIGHT: Readonly<Record<string, number>> = { f32: 4, f16: 2, q8_0: 34 / 32 };
+
+/**
+ * Weight bytes one decode step streams: every linear layer and the (tied) lm_head, as the engine
+ * stores them (spechub: its packed panels, scales included; llama.cpp: the GGUF type's block size).
+ * The single embedding row and the KV cache are left out (small at short context).
+ */
+function weightBytesPerToken(shape: ModelShape, engine: 'spechub' | 'llama.cpp', dtype: string): number | null {
+  if (engine === 'llama.cpp') {
+    const b = GGUF_BYTES_PER_WEIGHT[dtype];
+    return b === undefined ? null : b * linearWeightsPerToken(shape);
+  }
+  if (!hasDtype(dtype)) return null;
+  const lin = LINEAR_OF[dtype];
+  const hd = shape.dim / shape.nHeads;
+  const q = shape.nHeads * hd;
+  const kv = shape.nKvHeads * hd;
+  const layer =
+    packedBytes(lin, q, shape.dim) + 2 * packedBytes(lin, kv, shape.dim) + packedBytes(lin, shape.dim, q) +
+    2 * packedBytes(lin, shape.hiddenDim, shape.dim) + packedBytes(lin, shape.dim, shape.hiddenDim);
+  return shape.nLayers * layer + packedBytes(lin, shape.vocabSize, shape.dim);
+}
 
 interface DecodeRow {
   readonly engine: 'spechub' | 'llama.cpp';
@@ -286,8 +300,8 @@ async function main(): Promise<boolean> {
         r.decode = median(r.outcome.result.decodeTokS);
         r.forwardLoop = median(r.outcome.result.forwardLoopTokS ?? []);
       }
-      const bpw = BYTES_PER_WEIGHT[`${r.engine} ${r.dtype}`];
-      r.ceiling = bpw === undefined ? null : (bwOrAnchor(r.threads) * 1e9) / (bpw * W);
+      const bytes = weightBytesPerToken(shape, r.engine, r.dtype);
+      r.ceiling = bytes === null ? null : (bwOrAnchor(r.threads) * 1e9) / bytes;
     }
     for (const r of decodeRows) {
       if (r.engine !== 'spechub') continue;
@@ -335,7 +349,11 @@ async function main(): Promise<boolean> {
   };
   lines.push(`- Peers: ${peerLine('node-llama-cpp', `${LLAMA_CPP_VERSION} (llama.cpp prebuilt CPU binaries, getLlama({gpu: false, build: 'never'}))`)}; ${peerLine('onnxruntime-web', ORT_WEB_VERSION)}`);
   const bwText = (t: number) => (bandwidth(t) === null ? `n/a (anchor ${t >= 2 ? 50 : 26} GB/s used)` : `${sig(bandwidth(t)!)} GB/s`);
-  lines.push(`- Measured WASM read bandwidth: 1 thread ${bwText(1)}, 2 threads ${bwText(2)} (ceiling = bandwidth ÷ weight bytes per token)`, '');
+  lines.push(`- Measured WASM read bandwidth: 1 thread ${bwText(1)}, 2 threads ${bwText(2)} (ceiling = bandwidth ÷ weight bytes per token)`);
+  const perToken = (['f32', 'bf16', 'int8', 'int4'] as const)
+    .filter((d) => hasDtype(d))
+    .map((d) => `${d} ${sig(weightBytesPerToken(shape, 'spechub', d)! / 1e6)} MB`);
+  lines.push(`- Weight bytes per decoded token (spechub's packed layers): ${perToken.join(', ')}; llama.cpp q8_0 ${sig(weightBytesPerToken(shape, 'llama.cpp', 'q8_0')! / 1e6)} MB`, '');
   const bw1 = bandwidth(1);
   const bw2 = bandwidth(2);
   if (bw1 !== null && bw2 !== null && args.threads.some((t) => t >= 2) && bw2 < 1.2 * bw1) {
@@ -466,6 +484,7 @@ async function main(): Promise<boolean> {
       prefillTokS: r.prefill,
       decodeTokS: r.decode,
       forwardLoopTokS: r.forwardLoop,
+      weightBytesPerToken: weightBytesPerToken(shape, r.engine, r.dtype),
       ceilingTokS: r.ceiling,
       fractionOfCeiling: r.decode !== null && r.ceiling !== null ? r.decode / r.ceiling : null,
       decodeVsLlamaCpp: r.vsLlamaDecode,

@@ -92,9 +92,6 @@ export function parameterCount(s: ModelShape): number {
   return linearWeightsPerToken(s) + (2 * s.nLayers + 1) * s.dim;
 }
 
-/** Bytes per weight of each storage type (q8_0: 34 bytes per 32; spechub q8: 136 bytes per 4×32). */
-export const BYTES_PER_WEIGHT = { f32: 4, f16: 2, bf16: 2, q8_0: 34 / 32, int8: 34 / 32 } as const;
-
 // ---- vocabulary ----
 
 export interface SyntheticVocab {
