@@ -159,3 +159,53 @@ export async function timeCases(
     console.log = log;
   }
 }
+
+/** A median time without benny (cases that run in child processes, async peers). */
+export interface SimpleTiming {
+  /** Median milliseconds per call. */
+  readonly medianMs: number;
+  /** Milliseconds per call of each sample. */
+  readonly samplesMs: readonly number[];
+  /** Calls per sample. */
+  readonly reps: number;
+}
+
+export interface SimpleTimeOptions {
+  /** Calls before timing (wasm tier-up: Liftoff → TurboFan). Default 5. */
+  readonly warmup?: number;
+  /** Timed samples. Default 7. */
+  readonly samples?: number;
+  /** Each sample repeats the call until it lasts at least this long. Default 50 ms. */
+  readonly minSampleMs?: number;
+}
+
+/** Median per-call time of `fn` (sync or async): warm-up calls, then samples of `reps` calls each. */
+export async function timeMedian(fn: () => void | Promise<void>, opts: SimpleTimeOptions = {}): Promise<SimpleTiming> {
+  const warmup = opts.warmup ?? 5;
+  const samples = opts.samples ?? 7;
+  const minMs = opts.minSampleMs ?? 50;
+  // only async calls are awaited: a microtask per sync call would blur microsecond kernels
+  const call = (): Promise<void> | void => fn();
+  for (let i = 0; i < warmup; i++) {
+    const p = call();
+    if (p) await p;
+  }
+  let t0 = performance.now();
+  const p0 = call();
+  if (p0) await p0;
+  const once = Math.max(performance.now() - t0, 1e-3);
+  const reps = Math.max(1, Math.ceil(minMs / once));
+  const out: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    t0 = performance.now();
+    for (let r = 0; r < reps; r++) {
+      const p = call();
+      if (p) await p;
+    }
+    out.push((performance.now() - t0) / reps);
+  }
+  const sorted = [...out].sort((a, b) => a - b);
+  const n = sorted.length;
+  const medianMs = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  return { medianMs, samplesMs: out, reps };
+}

@@ -1,0 +1,37 @@
+/**
+ * Child-process entry of the decode bench: runs one case given as a JSON argument and prints
+ * `RESULT <json>` (see bench/lib/child.ts). Cases: a decode measurement (spechub or llama.cpp), a
+ * kernel table column (spechub or onnxruntime-web at one thread count), or the read bandwidth.
+ *
+ *   node dist/bench/lib/case-runner.js '<spec json>'     (started by dist/bench/decode.bench.js)
+ */
+import { childMain, progress } from './child.js';
+import { runLlamaDecode, runSpechubDecode, type DecodeSpec } from './decode-cases.js';
+import { runOrtKernels, runSpechubKernels, type KernelSpec } from './kernel-cases.js';
+import { measureBandwidth1, measureBandwidth2, validateReadKernel } from './bandwidth.js';
+
+export interface BandwidthSpec {
+  readonly kind: 'bandwidth';
+  readonly mib: number;
+  readonly passes: number;
+}
+
+export type CaseSpec = DecodeSpec | KernelSpec | BandwidthSpec;
+
+childMain(async (spec: CaseSpec) => {
+  switch (spec.kind) {
+    case 'decode':
+      return spec.engine === 'spechub' ? runSpechubDecode(spec) : runLlamaDecode(spec);
+    case 'kernels':
+      return spec.engine === 'spechub' ? runSpechubKernels(spec) : runOrtKernels(spec);
+    case 'bandwidth': {
+      validateReadKernel();
+      progress(`bandwidth: 1 thread over ${spec.mib} MiB`);
+      const one = measureBandwidth1(spec.mib, spec.passes);
+      progress(`bandwidth: 1 thread ${one.gbps.toFixed(1)} GB/s; 2 threads`);
+      const two = await measureBandwidth2(spec.mib, spec.passes);
+      progress(`bandwidth: 2 threads ${two.gbps.toFixed(1)} GB/s`);
+      return { one, two };
+    }
+  }
+});

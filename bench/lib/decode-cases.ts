@@ -1,0 +1,293 @@
+/**
+ * One model-level measurement (engine × weights × threads), run inside a child process
+ * (bench/lib/case-runner.ts): load, check, warm up, then `runs` timed runs of
+ *   prefill: one forward of the 64-token prompt (one batch);
+ *   decode:  64 greedy tokens, one single-token forward each (sampling included).
+ * spechub runs through `Generator` (drafter null, temperature 0: what a user of the API gets);
+ * the bare forward loop (forward + commit + argmax in JS) is timed too, to show the Generator's
+ * own cost. llama.cpp runs through node-llama-cpp's `sequence.evaluate` (perf.md §4 method):
+ * prefill = until the first generated token, decode = the next 64 tokens.
+ *
+ * Both engines also report the next-token distribution after the prompt (top 5), so the bench
+ * can check that they compute the same model from the same weights.
+ */
+import { Generator, loadModelFromPath, type LoadModelOptions } from '../../src/node.js';
+import type { WasmBuild } from '../../src/wasm/kernels.js';
+import { importPeer } from './peers.js';
+import { progress } from './child.js';
+import { hasDtype, hasThreads, runtimeFor, type SpechubDtype } from './spechub-caps.js';
+
+export interface DecodeSpec {
+  readonly kind: 'decode';
+  readonly engine: 'spechub' | 'llama.cpp';
+  /** spechub: f32 | bf16 | int8 | int4; llama.cpp: f32 | f16 | q8_0. */
+  readonly dtype: string;
+  readonly threads: number;
+  /** Hugging Face directory or .gguf file. */
+  readonly modelPath: string;
+  /** How the weights reach the engine (shown in the table). */
+  readonly weightsNote: string;
+  /** Prompt ids; the first `promptTokens` are the prompt, one more feeds spechub's first decode step. */
+  readonly prompt: readonly number[];
+  readonly promptTokens: number;
+  readonly decodeTokens: number;
+  readonly runs: number;
+  readonly warmupRuns: number;
+  readonly contextSize: number;
+  readonly peersDir?: string;
+  readonly build?: WasmBuild;
+}
+
+export interface TopToken {
+  readonly id: number;
+  readonly p: number;
+}
+
+export interface DecodeResult {
+  readonly engine: string;
+  readonly dtype: string;
+  readonly threads: number;
+  readonly weightsNote: string;
+  /** Set when this build/peer cannot run the case (nothing else is then meaningful). */
+  readonly unsupported?: string;
+  readonly loadMs: number;
+  /** Per timed run. */
+  readonly prefillTokS: readonly number[];
+  readonly decodeTokS: readonly number[];
+  /** spechub: the bare forward loop, per run. */
+  readonly forwardLoopTokS?: readonly number[];
+  /** First generated ids of the last run (greedy). */
+  readonly firstTokens: readonly number[];
+  /** Next-token distribution after the prompt (top 5). */
+  readonly top: readonly TopToken[];
+  readonly info: Record<string, unknown>;
+}
+
+function unsupported(spec: DecodeSpec, why: string): DecodeResult {
+  return { engine: spec.engine, dtype: spec.dtype, threads: spec.threads, weightsNote: spec.weightsNote, unsupported: why, loadMs: 0, prefillTokS: [], decodeTokS: [], firstTokens: [], top: [], info: {} };
+}
+
+function topOf(probs: Iterable<[number, number]>, k: number): TopToken[] {
+  return [...probs].sort((a, b) => b[1] - a[1]).slice(0, k).map(([id, p]) => ({ id, p }));
+}
+
+/** softmax(logits) top k, in f64. */
+function softmaxTop(logits: Float32Array, k: number): TopToken[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
+  const best: [number, number][] = [];
+  for (let i = 0; i < logits.length; i++) {
+    const p = Math.exp(logits[i]! - max) / sum;
+    if (best.length < k || p > best[best.length - 1]![1]) {
+      best.push([i, p]);
+      best.sort((a, b) => b[1] - a[1]);
+      if (best.length > k) best.pop();
+    }
+  }
+  return best.map(([id, p]) => ({ id, p }));
+}
+
+export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> {
+  const dtype = spec.dtype as SpechubDtype;
+  if (!hasDtype(dtype)) return unsupported(spec, `dtype ${dtype} is not available in this spechub build`);
+  if (spec.threads > 1 && !hasThreads()) return unsupported(spec, 'no threaded executor in this spechub build');
+  const { rt, exec, build } = await runtimeFor(spec.threads, spec.build);
+  try {
+    progress(`spechub ${dtype} T=${spec.threads}: loading ${spec.modelPath} (build ${build})`);
+    const options: LoadModelOptions = { capacity: spec.contextSize, maxBatch: 64, executor: exec, dtype };
+    const loaded = await loadModelFromPath(rt, spec.modelPath, options);
+    const model = loaded.model;
+    const got = model.dtype;
+    if (got !== dtype) return unsupported(spec, `asked for ${dtype} weights, the model loaded ${got} (the loader ignores dtype)`);
+    if (model.exec.threads !== spec.threads) return unsupported(spec, `asked for ${spec.threads} threads, the executor has ${model.exec.threads}`);
+    const P = spec.promptTokens;
+    const V = loaded.config.vocabSize;
+
+    // check: the next-token distribution after the prompt, straight from the forward pass
+    const tk = model.tokens;
+    const pos = model.positions;
+    model.cache.truncate(0);
+    for (let i = 0; i < P; i++) {
+      tk[i] = spec.prompt[i]!;
+      pos[i] = i;
+    }
+    model.forward(P, P - 1);
+    const last = model.logits.subarray(0, V);
+    for (let i = 0; i < V; i++) if (!Number.isFinite(last[i]!)) throw new Error(`spechub ${dtype}: logit ${i} after the prompt is ${last[i]}`);
+    const top = softmaxTop(last, 5);
+
+    const gen = new Generator(loaded, { drafter: null, sampling: { temperature: 0 } });
+    const promptIds = spec.prompt.slice(0, P + 1); // prefill P tokens; the last one feeds decode step 1
+    const oneRun = async () => {
+      const r = await gen.generate({ promptIds, maxTokens: spec.decodeTokens, stopAtEos: false });
+      if (r.ids.length !== spec.decodeTokens) throw new Error(`spechub: generated ${r.ids.length} tokens, expected ${spec.decodeTokens} (${r.stopReason})`);
+      return r;
+    };
+    // the bare loop: prefill forward, then forward(1) + commit + argmax
+    const forwardLoop = (): number => {
+      model.cache.truncate(0);
+      const t = model.tokens;
+      const p = model.positions;
+      for (let i = 0; i < P; i++) {
+        t[i] = spec.prompt[i]!;
+        p[i] = i;
+      }
+      model.forward(P, P);
+      model.cache.commit(P);
+      let tok = spec.prompt[P]!;
+      const t0 = performance.now();
+      for (let s = 0; s < spec.decodeTokens; s++) {
+        const tt = model.tokens;
+        tt[0] = tok;
+        model.positions[0] = model.cache.length;
+        model.forward(1, 0);
+        model.cache.commit(1);
+        const lg = model.logits;
+        let best = 0;
+        for (let i = 1; i < V; i++) if (lg[i]! > lg[best]!) best = i;
+        tok = best;
+      }
+      return (spec.decodeTokens * 1000) / (performance.now() - t0);
+    };
+    for (let w = 0; w < spec.warmupRuns; w++) {
+      progress(`spechub ${dtype} T=${spec.threads}: warm-up ${w + 1}/${spec.warmupRuns}`);
+      await oneRun();
+      forwardLoop();
+    }
+    const prefillTokS: number[] = [];
+    const decodeTokS: number[] = [];
+    const forwardLoopTokS: number[] = [];
+    let firstTokens: number[] = [];
+    for (let r = 0; r < spec.runs; r++) {
+      const res = await oneRun();
+      prefillTokS.push((P * 1000) / res.stats.prefillMs);
+      decodeTokS.push(res.stats.tokensPerSecond);
+      forwardLoopTokS.push(forwardLoop());
+      firstTokens = Array.from(res.ids.subarray(0, 8));
+      progress(`spechub ${dtype} T=${spec.threads}: run ${r + 1}/${spec.runs}: prefill ${prefillTokS[r]!.toFixed(1)} tok/s, decode ${decodeTokS[r]!.toFixed(1)} tok/s (forward loop ${forwardLoopTokS[r]!.toFixed(1)})`);
+    }
+    return {
+      engine: 'spechub',
+      dtype,
+      threads: spec.threads,
+      weightsNote: spec.weightsNote,
+      loadMs: loaded.loadMs,
+      prefillTokS,
+      decodeTokS,
+      forwardLoopTokS,
+      firstTokens,
+      top,
+      info: { build, memoryMiB: Math.round(rt.memory.buffer.byteLength / 2 ** 20), executorThreads: model.exec.threads },
+    };
+  } finally {
+    await exec.close();
+  }
+}
+
+// ---- llama.cpp through node-llama-cpp (types: only what is used) ----
+
+interface NlcSequence {
+  evaluate(tokens: number[], options?: { temperature?: number }): AsyncGenerator<number, void, unknown>;
+  evaluateWithMetadata(tokens: number[], metadata: { probabilities: true }, options?: { temperature?: number }): AsyncGenerator<{ token: number; probabilities: Map<number, number> }, void, unknown>;
+  clearHistory(): Promise<void>;
+}
+interface NlcContext {
+  getSequence(): NlcSequence;
+  dispose(): Promise<void>;
+  readonly currentThreads: number;
+  readonly idealThreads: number;
+  readonly batchSize: number;
+  readonly contextSize: number;
+}
+interface NlcModel {
+  createContext(o: Record<string, unknown>): Promise<NlcContext>;
+  dispose(): Promise<void>;
+}
+interface NlcLlama {
+  loadModel(o: Record<string, unknown>): Promise<NlcModel>;
+  dispose(): Promise<void>;
+  readonly gpu: unknown;
+  readonly cpuMathCores: number;
+  readonly maxThreads: number;
+  readonly buildType?: unknown;
+}
+interface NlcModule {
+  getLlama(o: Record<string, unknown>): Promise<NlcLlama>;
+}
+
+export async function runLlamaDecode(spec: DecodeSpec): Promise<DecodeResult> {
+  if (spec.peersDir === undefined) return unsupported(spec, 'no peers directory');
+  const nlc = await importPeer<NlcModule>(spec.peersDir, 'node-llama-cpp');
+  const llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: 'error', maxThreads: spec.threads });
+  let model: NlcModel | null = null;
+  let ctx: NlcContext | null = null;
+  try {
+    progress(`llama.cpp ${spec.dtype} T=${spec.threads}: loading ${spec.modelPath}`);
+    const t0 = performance.now();
+    model = await llama.loadModel({ modelPath: spec.modelPath, gpuLayers: 0 });
+    ctx = await model.createContext({ contextSize: spec.contextSize, batchSize: 512, sequences: 1, threads: { ideal: spec.threads, min: spec.threads } });
+    const loadMs = performance.now() - t0;
+    const seq = ctx.getSequence();
+    const prompt = spec.prompt.slice(0, spec.promptTokens);
+
+    // check: next-token distribution after the prompt
+    await seq.clearHistory();
+    const meta = seq.evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 0 });
+    const first = await meta.next();
+    await meta.return();
+    if (first.done) throw new Error('llama.cpp: no token after the prompt');
+    const top = topOf(first.value.probabilities.entries(), 5);
+
+    const oneRun = async (): Promise<{ prefill: number; decode: number; tokens: number[] }> => {
+      await seq.clearHistory();
+      const tokens: number[] = [];
+      const start = performance.now();
+      const it = seq.evaluate(prompt, { temperature: 0 });
+      let tFirst = 0;
+      try {
+        for (let i = 0; i <= spec.decodeTokens; i++) {
+          const r = await it.next();
+          if (r.done) throw new Error(`llama.cpp: generation ended after ${i} tokens`);
+          tokens.push(r.value);
+          if (i === 0) tFirst = performance.now();
+        }
+      } finally {
+        await it.return();
+      }
+      const end = performance.now();
+      return { prefill: (spec.promptTokens * 1000) / (tFirst - start), decode: (spec.decodeTokens * 1000) / (end - tFirst), tokens };
+    };
+    for (let w = 0; w < spec.warmupRuns; w++) {
+      progress(`llama.cpp ${spec.dtype} T=${spec.threads}: warm-up ${w + 1}/${spec.warmupRuns}`);
+      await oneRun();
+    }
+    const prefillTokS: number[] = [];
+    const decodeTokS: number[] = [];
+    let firstTokens: number[] = [];
+    for (let r = 0; r < spec.runs; r++) {
+      const res = await oneRun();
+      prefillTokS.push(res.prefill);
+      decodeTokS.push(res.decode);
+      firstTokens = res.tokens.slice(0, 8);
+      progress(`llama.cpp ${spec.dtype} T=${spec.threads}: run ${r + 1}/${spec.runs}: prefill ${res.prefill.toFixed(1)} tok/s, decode ${res.decode.toFixed(1)} tok/s`);
+    }
+    return {
+      engine: 'llama.cpp',
+      dtype: spec.dtype,
+      threads: spec.threads,
+      weightsNote: spec.weightsNote,
+      loadMs,
+      prefillTokS,
+      decodeTokS,
+      firstTokens,
+      top,
+      info: { currentThreads: ctx.currentThreads, idealThreads: ctx.idealThreads, batchSize: ctx.batchSize, contextSize: ctx.contextSize, cpuMathCores: llama.cpuMathCores, maxThreads: llama.maxThreads },
+    };
+  } finally {
+    await ctx?.dispose();
+    await model?.dispose();
+    await llama.dispose();
+  }
+}
