@@ -26,8 +26,11 @@ export interface Executor {
   readonly rt: Runtime;
   /** Number of threads kernels run on (1 = this thread only). */
   readonly threads: number;
-  /** Make sure attention scratch covers `rows` scores per thread (load time; may allocate). */
-  reserveAttention(rows: number): void;
+  /**
+   * Make sure each thread has `floats` f32 of attention scratch (load time; may allocate): what
+   * attention_f32 needs as `scores` is 4·(cacheLen + m + headDim) floats.
+   */
+  reserveAttention(floats: number): void;
   /** out[i, r] = Σ_c x[i, c]·W[r, c] for i < n; out: [n, outStride]. */
   linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number): void;
   /** Causal / tree attention (see attention_f32). */
@@ -40,14 +43,14 @@ export interface Executor {
 export class SerialExecutor implements Executor {
   readonly threads = 1;
   private scoresPtr = 0;
-  private scoresRows = 0;
+  private scoresFloats = 0;
 
   constructor(readonly rt: Runtime) {}
 
-  reserveAttention(rows: number): void {
-    if (rows <= this.scoresRows) return;
-    this.scoresPtr = this.rt.arena.alloc('exec.scores', rows * 4).ptr;
-    this.scoresRows = rows;
+  reserveAttention(floats: number): void {
+    if (floats <= this.scoresFloats) return;
+    this.scoresPtr = this.rt.arena.alloc('exec.scores', floats * 4).ptr;
+    this.scoresFloats = floats;
   }
 
   linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number): void {
