@@ -18,10 +18,15 @@
 // no horizontal sums. A block's scores are stored key-major, S[t] = the 4 lanes' scores for key t
 // (scratch [cacheLen + m][4]), next to the block's queries transposed, QT[d] = the 4 lanes' q[d]
 // (scratch [headDim][4]), so the scores of 4 keys are Σ_d splat(k_t[d])·QT[d]: a 4×4 tile per
-// d-step, from broadcast loads of the keys. The last block repeats its last query vector in the
-// unused lanes (same inputs, same output, written twice). Per block: one pass computes the scores
-// and their maximum, one the exps e = exp(s − max) and their sums, then one pass per 8 output
-// floats accumulates Σ_t e_t·v_t (4 lanes × 8 floats in 8 accumulators) and scales by 1/Σ e.
+// d-step, from broadcast loads of the keys. Per block: one pass computes the scores and their
+// maximum, one the exps e = exp(s − max) and their sums, then one pass per 8 output floats
+// accumulates Σ_t e_t·v_t (4 lanes × 8 floats in 8 accumulators) and scales by 1/Σ e.
+// The 1–3 vectors of a group that do not fill a block (all of them in decode, n·group < 4, and in
+// multi-head attention) go one at a time (attendOne): keys in lanes, 4 dot products reduced by one
+// transpose-and-add, as a block with empty lanes would cost more than they do. Which vectors take
+// which path is decided on the whole group (the first ⌊n·group/4⌋·4, row-major, take blocks), so
+// a call split by heads gives the same bits as the whole call; a block left with fewer than 4 of
+// those vectors by the split repeats its last one in the free lanes (same inputs, same output).
 // Staged rows: per key, the lanes that attend it form a lane mask; a key no lane of the block
 // attends is not read (groups of 4 such keys are skipped, QT stands in for a single one), masked
 // lanes get score −∞ (weight 0), and a lane that does not attend a value row another lane attends
@@ -30,7 +35,7 @@
 // 0, which keeps every product weight·value away from subnormals (an x64 subnormal result costs
 // ~40 cycles; exp(−∞) of masked scores used to make exp the most expensive part of attention).
 
-import { madd, expSoftmax4, loadTail, storeTail, softmaxRowRef } from './simd';
+import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef } from './simd';
 
 /** Whether query row i attends staged row j (m staged rows, the queries are the last n). */
 // @ts-ignore: decorator
@@ -208,6 +213,158 @@ import { madd, expSoftmax4, loadTail, storeTail, softmaxRowRef } from './simd';
   }
 }
 
+/** q·k over headDim floats (SIMD, loadTail for the last 1–3), unscaled. */
+// @ts-ignore: decorator
+@inline function dot(q: usize, k: usize, headDim: i32): f32 {
+  const vecEnd = <usize>(headDim & ~3) << 2;
+  let a = f32x4.splat(0);
+  let off: usize = 0;
+  for (; off < vecEnd; off += 16) a = madd(v128.load(q + off), v128.load(k + off), a);
+  const tail = headDim & 3;
+  if (tail) a = madd(loadTail(q + off, tail), loadTail(k + off, tail), a);
+  return hsum(a);
+}
+
+/**
+ * o[c .. c + 4·count) = inv·Σ_t e[t]·v_t[c .. c + 4·count) for one query vector (count 1–4 floats
+ * of the head at byte offset c; count < 4 is loaded and stored lane by lane), over the committed
+ * rows and the staged rows it attends. e: f32 [cacheLen + m] at S. Committed rows two at a time
+ * into two accumulators (two dependency chains).
+ */
+// @ts-ignore: decorator
+@inline function pvOne4(o: usize, S: usize, v: usize, kvStride: usize, c: usize, count: i32, cacheLen: i32, m: i32,
+  maskPtr: usize, mr: usize, lim: i32, inv: f32): void {
+  let a0 = f32x4.splat(0), b0 = a0;
+  let vt = v + c;
+  let p = S;
+  let t = 0;
+  for (; t + 2 <= cacheLen; t += 2) {
+    a0 = madd(v128.load32_splat(p), count == 4 ? v128.load(vt) : loadTail(vt, count), a0);
+    b0 = madd(v128.load32_splat(p, 4), count == 4 ? v128.load(vt + kvStride) : loadTail(vt + kvStride, count), b0);
+    vt += kvStride << 1;
+    p += 8;
+  }
+  if (t < cacheLen) {
+    a0 = madd(v128.load32_splat(p), count == 4 ? v128.load(vt) : loadTail(vt, count), a0);
+    vt += kvStride;
+    p += 4;
+  }
+  for (let j = 0; j < m; j++, vt += kvStride, p += 4) {
+    if (maskPtr == 0 ? j > lim : load<u8>(mr + <usize>j) == 0) continue;
+    a0 = madd(v128.load32_splat(p), count == 4 ? v128.load(vt) : loadTail(vt, count), a0);
+  }
+  const r = f32x4.mul(f32x4.add(a0, b0), f32x4.splat(inv));
+  if (count == 4) v128.store(o + c, r);
+  else storeTail(o + c, r, count);
+}
+
+/** pvOne4 for 8 floats at byte offset c: two committed rows at a time into four accumulators. */
+// @ts-ignore: decorator
+@inline function pvOne8(o: usize, S: usize, v: usize, kvStride: usize, c: usize, cacheLen: i32, m: i32,
+  maskPtr: usize, mr: usize, lim: i32, inv: f32): void {
+  let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0;
+  let vt = v + c;
+  let p = S;
+  let t = 0;
+  for (; t + 2 <= cacheLen; t += 2) {
+    const p0 = v128.load32_splat(p), p1 = v128.load32_splat(p, 4);
+    a0 = madd(p0, v128.load(vt), a0);
+    a1 = madd(p0, v128.load(vt, 16), a1);
+    b0 = madd(p1, v128.load(vt + kvStride), b0);
+    b1 = madd(p1, v128.load(vt + kvStride, 16), b1);
+    vt += kvStride << 1;
+    p += 8;
+  }
+  if (t < cacheLen) {
+    const p0 = v128.load32_splat(p);
+    a0 = madd(p0, v128.load(vt), a0);
+    a1 = madd(p0, v128.load(vt, 16), a1);
+    vt += kvStride;
+    p += 4;
+  }
+  for (let j = 0; j < m; j++, vt += kvStride, p += 4) {
+    if (maskPtr == 0 ? j > lim : load<u8>(mr + <usize>j) == 0) continue;
+    const p0 = v128.load32_splat(p);
+    a0 = madd(p0, v128.load(vt), a0);
+    a1 = madd(p0, v128.load(vt, 16), a1);
+  }
+  const sc = f32x4.splat(inv);
+  v128.store(o + c, f32x4.mul(f32x4.add(a0, b0), sc));
+  v128.store(o + c, f32x4.mul(f32x4.add(a1, b1), sc), 16);
+}
+
+/**
+ * Attention of one query vector q (headDim floats; output o) over KV head rows at kBase / vBase:
+ * the path for query vectors that do not fill a block of 4 lanes (decode, multi-head attention,
+ * the last 1–3 vectors of a KV head). Keys in lanes: 4 dot products at a time, reduced by one
+ * transpose-and-add (sum4); scores then e = exp(s − max) in S (f32 [cacheLen + m] rounded up to a
+ * multiple of 4, padding −∞); out = (Σ e_t·v_t) / Σ e. Staged row j is attended iff j ≤ lim
+ * (causal, maskPtr = 0) or mask byte mr[j] ≠ 0; rows not attended are not read.
+ */
+// @ts-ignore: decorator
+@inline function attendOne(o: usize, q: usize, kBase: usize, vBase: usize, kvStride: usize, S: usize,
+  maskPtr: usize, mr: usize, lim: i32, cacheLen: i32, m: i32, headDim: i32, scale: f32): void {
+  const vecEnd = <usize>(headDim & ~3) << 2;
+  const tail = headDim & 3;
+  const scaleV = f32x4.splat(scale);
+  let mxv = f32x4.splat(-Infinity);
+  let t = 0;
+  for (; t + 4 <= cacheLen; t += 4) {
+    const k0 = kBase + <usize>t * kvStride, k1 = k0 + kvStride, k2 = k1 + kvStride, k3 = k2 + kvStride;
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    let off: usize = 0;
+    for (; off < vecEnd; off += 16) {
+      const qv = v128.load(q + off);
+      a0 = madd(qv, v128.load(k0 + off), a0);
+      a1 = madd(qv, v128.load(k1 + off), a1);
+      a2 = madd(qv, v128.load(k2 + off), a2);
+      a3 = madd(qv, v128.load(k3 + off), a3);
+    }
+    if (tail) {
+      const qv = loadTail(q + off, tail);
+      a0 = madd(qv, loadTail(k0 + off, tail), a0);
+      a1 = madd(qv, loadTail(k1 + off, tail), a1);
+      a2 = madd(qv, loadTail(k2 + off, tail), a2);
+      a3 = madd(qv, loadTail(k3 + off, tail), a3);
+    }
+    const s4 = f32x4.mul(sum4(a0, a1, a2, a3), scaleV);
+    v128.store(S + (<usize>t << 2), s4);
+    mxv = f32x4.pmax(mxv, s4);
+  }
+  let mx = hmax(mxv);
+  for (; t < cacheLen; t++) {
+    const x = dot(q, kBase + <usize>t * kvStride, headDim) * scale;
+    store<f32>(S + (<usize>t << 2), x);
+    if (x > mx) mx = x;
+  }
+  for (let j = 0; j < m; j++) {
+    let x: f32 = -Infinity;
+    if (maskPtr == 0 ? j <= lim : load<u8>(mr + <usize>j) != 0) {
+      x = dot(q, kBase + <usize>(cacheLen + j) * kvStride, headDim) * scale;
+      if (x > mx) mx = x;
+    }
+    store<f32>(S + (<usize>(cacheLen + j) << 2), x);
+  }
+  const total = cacheLen + m;
+  const padded = (total + 3) & ~3;
+  for (let p = total; p < padded; p++) store<f32>(S + (<usize>p << 2), -Infinity);
+  if (mx == -Infinity) mx = 0; // attends nothing: every e is 0
+  const mxs = f32x4.splat(mx);
+  let sumv = f32x4.splat(0);
+  const end = S + (<usize>padded << 2);
+  for (let p = S; p < end; p += 16) {
+    const e = expSoftmax4(f32x4.sub(v128.load(p), mxs));
+    v128.store(p, e);
+    sumv = f32x4.add(sumv, e);
+  }
+  const sum = hsum(sumv);
+  const inv: f32 = sum == 0 ? 0 : 1 / sum;
+  const headBytes = <usize>headDim << 2;
+  let c: usize = 0;
+  for (; c + 32 <= headBytes; c += 32) pvOne8(o, S, vBase, kvStride, c, cacheLen, m, maskPtr, mr, lim, inv);
+  for (; c < headBytes; c += 16) pvOne4(o, S, vBase, kvStride, c, min(4, <i32>((headBytes - c) >> 2)), cacheLen, m, maskPtr, mr, lim, inv);
+}
+
 /**
  * Attention for query rows i < n and heads h in [h0, h1).
  * out, q: [n, nHeads·headDim]; k, v: [capacity, nKvHeads·headDim]; mask: u8 [n, m] or 0 (causal);
@@ -221,7 +378,8 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
   const headBytes = <usize>headDim << 2;
   const qStride = <usize>nHeads * headBytes;
   const kvStride = <usize>nKvHeads * headBytes;
-  const scale = f32x4.splat(1 / Mathf.sqrt(<f32>headDim));
+  const scale1: f32 = 1 / Mathf.sqrt(<f32>headDim);
+  const scale = f32x4.splat(scale1);
   const total = cacheLen + m;
   const S = scoresPtr; // [total][4]: the block's scores, then exp(score − max), key-major
   const QT = scoresPtr + (<usize>total << 4); // [headDim][4]: the block's queries, transposed
@@ -235,9 +393,22 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
     const last = n * nh - 1; // query vectors r = i·nh + (h − ha) read KV head g
     const kBase = kPtr + <usize>g * headBytes;
     const vBase = vPtr + <usize>g * headBytes;
-    for (let r = 0; r <= last; r += 4) {
-      // the block's 4 lanes: query vectors r .. r + 3, the last one repeated past `last`
-      const ra = r, rb = min(r + 1, last), rc = min(r + 2, last), rd = min(r + 3, last);
+    // Lane blocks take the vectors of the whole group's first ⌊n·group/4⌋·4 (row-major), the rest go
+    // one by one: decided on the whole group, not on [h0, h1), so that a vector takes the same path
+    // (and gets the same bits) however the heads are split between calls. In this call's order
+    // those vectors are a prefix, of length `lanes`.
+    const wholeBlocks = (n * group) & ~3;
+    const bi = wholeBlocks / group;
+    const lanes = bi * nh + min(max(g * group + wholeBlocks - bi * group - ha, 0), nh);
+    for (let r = lanes; r <= last; r++) {
+      const i = r / nh;
+      const off = <usize>i * qStride + <usize>(ha + r - i * nh) * headBytes;
+      attendOne(outPtr + off, qPtr + off, kBase, vBase, kvStride, S, maskPtr, maskPtr + <usize>i * mStride, first + i, cacheLen, m, headDim, scale1);
+    }
+    for (let r = 0; r < lanes; r += 4) {
+      // the block's 4 lanes: query vectors r .. r + 3, the last one repeated past lanes − 1
+      const rl = lanes - 1;
+      const ra = r, rb = min(r + 1, rl), rc = min(r + 2, rl), rd = min(r + 3, rl);
       const ia = ra / nh, ib = rb / nh, ic = rc / nh, id = rd / nh;
       const offA = <usize>ia * qStride + <usize>(ha + ra - ia * nh) * headBytes;
       const offB = <usize>ib * qStride + <usize>(ha + rb - ib * nh) * headBytes;

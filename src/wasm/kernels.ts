@@ -51,7 +51,8 @@ export interface Kernels {
    * with max subtraction; the SIMD kernel drops weights exp(s − max) below e^−64 ≈ 1.6e-28 (the scalar twin
    * keeps them). Staged rows no query row attends, and rows ≥ cacheLen + m, are never read; no output depends
    * on a staged row its query row does not attend. A row attending to nothing gets zeros.
-   * SIMD blocking: 4 query vectors (row, head) of one KV head per block, one per lane (assembly/attention.ts).
+   * The result does not depend on how [0, nHeads) is split into calls (bit for bit). SIMD blocking: 4 query
+   * vectors (row, head) of one KV head per block, one per lane; leftovers one at a time (assembly/attention.ts).
    */
   attention_f32(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number,
     n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number): void;

@@ -9,14 +9,16 @@
 // softmax sees two such errors), T = cacheLen + m bounds the rounding of the sums, 16u covers exp
 // (≤ 4u), 1/Σ, the products and the score scaling.
 //
-// attention_f32 works on blocks of 4 query vectors (row, head) of one KV head, one per SIMD lane
-// (assembly/attention.ts): the shapes below make every kind of block (lanes from one or several
-// rows, GQA groups of 1–4 split by head ranges, a last block with 1–3 lanes), odd and even head
-// sizes (4-float chunks with 1–3 float tails, 8-float chunks), committed rows in tiles of 4 with
-// 0–3 left over, and staged rows in groups of 4 with tails. Further tests: the shared-memory builds
-// give the same bits, a call split by heads gives the same bits as the whole call (threads), an
-// output never depends on a staged row its query row does not attend even when another lane of
-// its block does, and the documented flush of weights below e^-64.
+// attention_f32 has two paths (assembly/attention.ts): blocks of 4 query vectors (row, head) of one
+// KV head, one per SIMD lane, and one vector at a time for the 1–3 vectors of a KV head's group
+// that do not fill a block (decode, multi-head attention). The shapes below make every kind of
+// block (lanes from one or several rows, GQA groups of 1–4 split by head ranges, padded lanes when
+// a range splits a group), both paths, odd and even head sizes (4-float chunks with 1–3 float
+// tails, 8-float chunks), committed rows in tiles of 4 with 0–3 left over, and staged rows in
+// groups of 4 with tails. Further tests: the shared-memory builds give the same bits, a call split
+// by heads gives the same bits as the whole call (threads), an output never depends on a staged
+// row its query row does not attend even when another lane of its block does, and the documented
+// flush of weights below e^-64.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -316,27 +318,31 @@ describe('kernels/attention', () => {
     });
   }
 
-  test('attention_f32 drops weights below e^-64 of the largest (documented), the scalar twin keeps them', () => {
+  test('attention_f32 drops weights below e^-64 of the largest (documented; lane blocks and single vectors), the scalar twin keeps them', () => {
     const pool = poolOf('simd');
-    // one query row (headDim 4, scale 1/2) over two cached keys with scores 0 and −gap, then its own
-    // staged row masked out: v0 = 0 in dims 1..3, so those output dims are the small weight times v1
-    for (const gap of [60, 63.5, 64.5, 70]) {
-      pool.reset();
-      const q = pool.f32From([2, 0, 0, 0]);
-      const k = pool.f32From([0, 0, 0, 0, -gap, 0, 0, 0, 9, 9, 9, 9]);
-      const v = pool.f32From([1, 0, 0, 0, 0, 1, -2, 4, 9, 9, 9, 9]);
-      const mask = pool.u8From([0]);
-      const scores = pool.alloc(4 * (2 + 1 + 4) * 4);
-      const out = pool.alloc(4 * 4);
-      const w = Math.exp(-gap) / (1 + Math.exp(-gap));
-      const want = [1 / (1 + Math.exp(-gap)), w, -2 * w, 4 * w];
-      for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
-        pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, mask.ptr, 1, 1, 1, 1, 4, 2, 0, 1);
-        const got = Array.from(pool.f32(out));
-        if (kernel === 'attention_f32' && gap > 64) assert.deepEqual(got, [1, 0, 0, 0], `${kernel} gap ${gap}`);
-        else assertWithin(got, want, want.map((x) => 8 * U * Math.abs(x)), `${kernel} gap ${gap}`);
+    // n identical query rows (headDim 4, scale 1/2) over two cached keys with scores 0 and −gap; their
+    // staged rows are masked out. v0 = 0 in dims 1..3, so those output dims are the small weight
+    // times v1. n = 1 takes the one-vector path, n = 4 fills one block of 4 lanes.
+    for (const n of [1, 4]) {
+      for (const gap of [60, 63.5, 64.5, 70]) {
+        pool.reset();
+        const q = pool.f32From(Array.from({ length: n }, () => [2, 0, 0, 0]).flat());
+        const k = pool.f32From([0, 0, 0, 0, -gap, 0, 0, 0, ...new Array(4 * n).fill(NaN)]);
+        const v = pool.f32From([1, 0, 0, 0, 0, 1, -2, 4, ...new Array(4 * n).fill(NaN)]);
+        const mask = pool.u8From(new Array(n * n).fill(0));
+        const scores = pool.alloc(4 * (2 + n + 4) * 4);
+        const out = pool.alloc(n * 4 * 4);
+        const w = Math.exp(-gap) / (1 + Math.exp(-gap));
+        const row = [1 / (1 + Math.exp(-gap)), w, -2 * w, 4 * w];
+        for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
+          pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, mask.ptr, n, n, 1, 1, 4, 2, 0, 1);
+          const got = Array.from(pool.f32(out));
+          const want = (kernel === 'attention_f32' && gap > 64 ? [1, 0, 0, 0] : row);
+          assertWithin(got, Array(n).fill(want).flat(), Array(n).fill(want.map((x) => 8 * U * Math.abs(x))).flat(), `${kernel} n=${n} gap ${gap}`);
+          if (kernel === 'attention_f32' && gap > 64) assert.deepEqual(got, Array(n).fill([1, 0, 0, 0]).flat(), `${kernel} n=${n} gap ${gap}: exactly v0`);
+        }
+        pool.checkGuards();
       }
-      pool.checkGuards();
     }
   });
 
