@@ -2,6 +2,11 @@
  * Linear-layer kernel benchmark: matmul_f32 (packed 4-row panels, SIMD) against its scalar twin
  * matmul_f32_ref (same packed layout) and a plain-JS loop on row-major Float32Arrays, all in one
  * run, for SmolLM-135M / Llama-2-style shapes and batches n = 1 (decode), 8, 32 (tree verification).
+ * Then the other weight dtypes at the same shapes and batches, each next to its scalar twin and the
+ * f32 kernel of the same run: bf16 (matmul_bf16), int8 W8A8 (matmul_q8), int4 W4A8 (matmul_q4).
+ * GB/s counts the packed bytes each call streams (scales included); GOP/s = 2·rows·cols·n / time.
+ * q8/q4 kernels read the prepared input (quant_x_q8 of x, once per x); its cost is timed separately
+ * ("prep µs") and is not in the kernel times.
  *
  * Weights: shapes whose packed W exceeds COLD_BYTES are "cold" by themselves (they stream from
  * DRAM each call). Smaller shapes are measured "hot" (one copy, cache-resident) and "cold" (each
@@ -11,7 +16,7 @@
  */
 import { createNodeRuntime } from '../src/node.js';
 import { createRng } from '../src/rng.js';
-import { packedBytesF32 } from '../src/kernels/linear.js';
+import { linearInputBytes, packedBytes as packedBytesOf, packedBytesF32, type LinearDtype } from '../src/kernels/linear.js';
 import type { Runtime } from '../src/wasm/runtime.js';
 import { machineInfo, machineMarkdown, makeLog, markdownTable, parseBenchArgs, sig, timeCases, writeResults, type Timing } from './common.js';
 
@@ -75,6 +80,68 @@ function checkClose(what: string, a: Float32Array, b: Float32Array, n: number, r
   }
 }
 
+/** The dtypes measured next to f32, with their kernels (quantised ones read the prepared input). */
+const DTYPE_KERNELS = {
+  bf16: { pack: 'pack_bf16', simd: 'matmul_bf16', ref: 'matmul_bf16_ref', prepared: false },
+  q8: { pack: 'pack_q8', simd: 'matmul_q8', ref: 'matmul_q8_ref', prepared: true },
+  q4: { pack: 'pack_q4', simd: 'matmul_q4', ref: 'matmul_q4_ref', prepared: true },
+} as const;
+type OtherDtype = keyof typeof DTYPE_KERNELS;
+const OTHER_DTYPES = Object.keys(DTYPE_KERNELS) as OtherDtype[];
+type MatmulFn = (outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number) => void;
+
+interface DtypeRow {
+  rows: number;
+  cols: number;
+  n: number;
+  weights: 'hot' | 'cold';
+  dtype: LinearDtype;
+  copies: number;
+  weightBytes: number;
+  flop: number;
+  simd: Timing;
+  ref: Timing;
+  /** matmul_f32 of the same shape, n and weights, from the same run. */
+  f32: Timing;
+  /** quant_x_q8 of x [n, cols] (q8/q4 only). */
+  prep: Timing | null;
+}
+
+/**
+ * One runtime holding `copies` packed copies of the same random W (values as setupShape: seed, [-1, 1))
+ * in `dtype`, x [maxN, cols] and its prepared input.
+ */
+function setupDtype(build: Runtime['build'], dtype: OtherDtype, rows: number, cols: number, copies: number, maxN: number, seed: number) {
+  const bytes = packedBytesOf(dtype, rows, cols);
+  const rawBytes = rows * cols * 4;
+  const prepBytes = linearInputBytes('q8', maxN, cols);
+  const rt = createNodeRuntime({ build, initialBytes: copies * bytes + rawBytes + prepBytes + 4 * maxN * (rows + cols) * 4 + (8 << 20) });
+  const rng = createRng(seed);
+  const raw = rt.arena.alloc('w', rawBytes);
+  const w = rt.f32(raw.ptr, rows * cols);
+  for (let j = 0; j < w.length; j++) w[j] = 2 * rng.next() - 1;
+  const x = rt.arena.alloc('x', maxN * cols * 4);
+  const xs = rt.f32(x.ptr, maxN * cols);
+  for (let j = 0; j < xs.length; j++) xs[j] = 2 * rng.next() - 1;
+  const k = rt.k as unknown as Record<string, (...a: number[]) => number>;
+  const packedPtrs = Array.from({ length: copies }, (_, c) => {
+    const p = rt.arena.alloc(`p${c}`, bytes).ptr;
+    const status = k[DTYPE_KERNELS[dtype].pack](p, raw.ptr, rows, cols);
+    if (dtype !== 'bf16' && status !== -1) throw new Error(`pack ${dtype}: status ${status}`);
+    return p;
+  });
+  return {
+    rt,
+    packedPtrs,
+    x,
+    xView: xs,
+    prep: rt.arena.alloc('prep', prepBytes),
+    out: rt.arena.alloc('out', maxN * rows * 4),
+    outRef: rt.arena.alloc('outRef', maxN * rows * 4),
+    bytes,
+  };
+}
+
 interface Row {
   rows: number;
   cols: number;
@@ -126,7 +193,7 @@ async function main(): Promise<void> {
   const log = makeLog(args);
   const machine = machineInfo(args.build);
   const mode = args.quick ? 'quick (short timing, few shapes)' : 'full';
-  log(`# Kernel benchmark: linear layers (f32)\n\n${machineMarkdown(machine, mode)}\n`);
+  log(`# Kernel benchmark: linear layers (f32, bf16, int8, int4)\n\n${machineMarkdown(machine, mode)}\n`);
 
   // (rows, cols) → batches to run
   const plan = new Map<string, number[]>();
@@ -135,6 +202,7 @@ async function main(): Promise<void> {
   const poolBytes = args.quick ? 64 * 2 ** 20 : 128 * 2 ** 20;
 
   const results: Row[] = [];
+  const dtypeResults: DtypeRow[] = [];
   let seed = 1;
   for (const [key, batches] of plan) {
     const [rows, cols] = key.split('x').map(Number);
@@ -165,6 +233,33 @@ async function main(): Promise<void> {
         results.push(row);
         log(`  ${key} n=${n} ${weights}: simd ${sig(simd.medianMs)} ms, scalar ${sig(ref.medianMs)} ms, js ${sig(js.medianMs)} ms`);
       }
+
+      // the same W in the other dtypes, same batches, same hot/cold regime
+      for (const dtype of OTHER_DTYPES) {
+        const bytes = packedBytesOf(dtype, rows, cols);
+        const dCopies = weights === 'hot' || packedBytes > COLD_BYTES ? 1 : Math.ceil(poolBytes / bytes);
+        const d = setupDtype(args.build, dtype, rows, cols, dCopies, maxN, seed - 1);
+        const kk = d.rt.k as unknown as Record<string, MatmulFn>;
+        const spec = DTYPE_KERNELS[dtype];
+        for (const n of batches) {
+          const inPtr = spec.prepared ? d.prep.ptr : d.x.ptr;
+          if (spec.prepared) d.rt.k.quant_x_q8(d.prep.ptr, d.x.ptr, n, cols);
+          // validate before timing: SIMD vs its scalar twin (equal in the plain build; within rounding in relaxed)
+          kk[spec.simd](d.out.ptr, rows, d.packedPtrs[0], inPtr, n, rows, cols);
+          kk[spec.ref](d.outRef.ptr, rows, d.packedPtrs[0], inPtr, n, rows, cols);
+          checkClose(`${spec.simd} ${key} n=${n}`, d.rt.f32(d.out.ptr, n * rows), d.rt.f32(d.outRef.ptr, n * rows), n, rows, cols, 1.01, d.xView);
+          let cs = 0, cr = 0;
+          const cases: { name: string; fn: () => void }[] = [
+            { name: spec.simd, fn: () => kk[spec.simd](d.out.ptr, rows, d.packedPtrs[cs++ % dCopies], inPtr, n, rows, cols) },
+            { name: spec.ref, fn: () => kk[spec.ref](d.outRef.ptr, rows, d.packedPtrs[cr++ % dCopies], inPtr, n, rows, cols) },
+          ];
+          if (spec.prepared) cases.push({ name: 'quant_x_q8', fn: () => d.rt.k.quant_x_q8(d.prep.ptr, d.x.ptr, n, cols) });
+          const [simd, ref, prep] = await timeCases(`${key} n=${n} ${weights} ${dtype}`, cases, { quick: args.quick });
+          const f32 = results.find((r) => r.rows === rows && r.cols === cols && r.n === n && r.weights === weights)!.simd;
+          dtypeResults.push({ rows, cols, n, weights, dtype, copies: dCopies, weightBytes: bytes, flop: 2 * rows * cols * n, simd, ref, f32, prep: prep ?? null });
+          log(`  ${key} n=${n} ${weights} ${dtype}: simd ${sig(simd.medianMs)} ms, scalar ${sig(ref.medianMs)} ms (f32 simd ${sig(f32.medianMs)} ms)`);
+        }
+      }
     }
   }
 
@@ -192,6 +287,33 @@ async function main(): Promise<void> {
     'Times are medians of benny samples. GFLOP/s = 2·rows·cols·n / time; GB/s = packed weight bytes / time. ' +
       '"cold": each call reads a different copy of W (or W alone exceeds the last-level cache), so weights come from DRAM; "hot": one cache-resident copy.',
   );
+  const dOps = (r: DtypeRow, t: Timing) => r.flop / (t.medianMs * 1e-3) / 1e9;
+  const dBps = (r: DtypeRow, t: Timing) => r.weightBytes / (t.medianMs * 1e-3) / 1e9;
+  const dtypeTable = markdownTable(
+    ['shape (rows×cols)', 'n', 'W', 'dtype', 'B/weight', 'SIMD ms', 'GB/s', 'GOP/s', 'scalar ms', 'GOP/s', 'SIMD/scalar', 'f32 SIMD ms', 'f32 time / dtype time', 'prep µs'],
+    dtypeResults.map((r) => [
+      `${r.rows}×${r.cols}`,
+      r.n,
+      r.weights,
+      r.dtype,
+      sig(r.weightBytes / (r.rows * r.cols)),
+      sig(r.simd.medianMs),
+      sig(dBps(r, r.simd)),
+      sig(dOps(r, r.simd)),
+      sig(r.ref.medianMs),
+      sig(dOps(r, r.ref)),
+      `${sig(r.ref.medianMs / r.simd.medianMs)}×`,
+      sig(r.f32.medianMs),
+      `${sig(r.f32.medianMs / r.simd.medianMs)}×`,
+      r.prep ? sig(r.prep.medianMs * 1e3) : '–',
+    ]),
+  );
+  log(`\n## Weight dtypes (same W, same run)\n\n${dtypeTable}\n`);
+  log(
+    'bf16: 2 bytes/weight, f32 sums. q8: int8 + f16 scale per 32 columns (8.5 bits/weight, as GGUF q8_0), activations quantised to int8 per 32 (W8A8). ' +
+      'q4: 4-bit + f16 scale per 32 (4.5 bits/weight), W4A8. GOP/s counts a multiply-add as 2 ops whatever the dtype. ' +
+      '"f32 time / dtype time" > 1 means the dtype kernel is faster than matmul_f32 on the same shape; "prep µs": quant_x_q8 of x, once per x (shared by the linears reading it), not included in the kernel time.',
+  );
 
   const json = {
     bench: 'kernels',
@@ -208,6 +330,20 @@ async function main(): Promise<void> {
       js: { ...r.js, gflops: gflops(r, r.js), gbps: gbps(r, r.js) },
       simdOverScalar: r.ref.medianMs / r.simd.medianMs,
       simdOverJs: r.js.medianMs / r.simd.medianMs,
+    })),
+    dtypes: dtypeResults.map((r) => ({
+      shape: [r.rows, r.cols],
+      n: r.n,
+      weights: r.weights,
+      dtype: r.dtype,
+      copies: r.copies,
+      weightBytes: r.weightBytes,
+      simd: { ...r.simd, gops: dOps(r, r.simd), gbps: dBps(r, r.simd) },
+      ref: { ...r.ref, gops: dOps(r, r.ref), gbps: dBps(r, r.ref) },
+      f32SimdMs: r.f32.medianMs,
+      speedupOverF32: r.f32.medianMs / r.simd.medianMs,
+      simdOverScalar: r.ref.medianMs / r.simd.medianMs,
+      prepUs: r.prep ? r.prep.medianMs * 1e3 : null,
     })),
   };
   const path = writeResults(args.build === 'simd' ? 'kernels.json' : `kernels.${args.build}.json`, json);

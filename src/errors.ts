@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'SHAPE'
   | 'CAPACITY'
   | 'INVALID_ARGUMENT'
-  | 'WASM_FEATURE';
+  | 'WASM_FEATURE'
+  | 'THREAD';
 
 /** Base class of every error spechub throws on purpose. `code` is stable API; messages are too. */
 export class SpechubError extends Error {
@@ -69,5 +70,15 @@ export class InvalidArgumentError extends SpechubError {
 export class WasmFeatureError extends SpechubError {
   constructor(message: string, options?: ErrorOptions) {
     super('WASM_FEATURE', message, options);
+  }
+}
+
+/**
+ * A worker thread of a threaded executor failed: a kernel trapped on a worker, a worker died, or
+ * the executor was used after such a failure or after close(). The message names the thread.
+ */
+export class ThreadError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('THREAD', message, options);
   }
 }

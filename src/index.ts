@@ -54,10 +54,20 @@ export {
 } from './weights/llama-tensors.js';
 export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } from './weights/open-model.js';
 export { loadHfModel, loadGgufModel, ggufTokenizer, type LoadedModel, type LoadModelOptions } from './engine/load.js';
-export { LlamaModel, type LlamaLoadOptions, type TensorReader } from './model/llama.js';
+export { LlamaModel, type LlamaLoadOptions, type TensorReader, type WeightDtype } from './model/llama.js';
+export { packedBytes, packLinear, runLinear, prepareLinearInput, type LinearDtype, type PackedLinear } from './kernels/linear.js';
 export { KvCache } from './model/kv-cache.js';
 export { SerialExecutor, type Executor, type AttentionArgs } from './model/executor.js';
+export {
+  ThreadedExecutor, browserWorkerHost, runKernelWorker, DEFAULT_MIN_LINEAR_WORK, DEFAULT_MIN_ATTENTION_WORK, DEFAULT_SPIN_MICROS,
+  type ThreadedExecutorOptions, type ThreadStats, type WorkerHost, type WorkerHandle, type WorkerEvents, type WebWorkerLike, type KernelWorkerInit,
+} from './wasm/threads.js';
+export { selectBuild, type BuildRequest, type WasmFeatures } from './wasm/select.js';
 export { DraftTree, parseTreeShape, treeNodeCount } from './draft/tree.js';
 export { PROB_KERNEL_NAMES, type ProbKernels } from './wasm/kernels.js';
 export * from './verify/index.js';
 export * from './sampling.js';
+export { Generator, type GeneratorOptions, type GenerateRequest, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
+export { Stepper, ProbsTransform, feedCausal, type StepModel, type StepRule, type Drafter, type StepStats, type StepperOptions } from './engine/speculative.js';
+export { modelDrafter, earlyExitDrafter } from './engine/drafters.js';
+export { TreeTuner, measureCosts, candidateShapes, type CostCurves, type TuneChoice } from './engine/autotune.js';

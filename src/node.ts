@@ -7,7 +7,8 @@ import { setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { Runtime, detectFeatures } from './wasm/runtime.js';
 import { wasmFileName, type WasmBuild } from './wasm/kernels.js';
-import { WasmFeatureError } from './errors.js';
+import { InvalidArgumentError } from './errors.js';
+import { selectBuild } from './wasm/select.js';
 import { createVerifier as createCoreVerifier, type Verifier, type VerifierOptions } from './verify/api.js';
 import type { VerifierName } from './verify/types.js';
 
@@ -36,23 +37,51 @@ export function readWasm(build: WasmBuild): Uint8Array {
 }
 
 export interface NodeRuntimeOptions {
-  /** Which build; default "simd" (bit-reproducible across engines). */
+  /** Which build, explicitly (overrides `threads` and `relaxed`). */
   build?: WasmBuild;
+  /**
+   * Threads the kernels will run on: > 1 selects a shared-memory (-mt) build, to pass to
+   * `createNodeExecutor(rt, { threads })`. Default 1.
+   */
+  threads?: number;
+  /**
+   * Relaxed SIMD (fused multiply-add, ~30 % faster batched matmuls, last-bit differences between
+   * machines): true = required, 'auto' = where the engine has it, false = never. Default false, so
+   * results are bit-reproducible everywhere (see src/wasm/select.ts). On Node 20 the needed V8 flag is
+   * set here, before anything compiles.
+   */
+  relaxed?: 'auto' | boolean;
   initialBytes?: number;
 }
 
-/** A runtime over the package's own .wasm, compiled synchronously. */
-export function createNodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
-  const build = options.build ?? 'simd';
-  const features = build.startsWith('relaxed') ? { ...detectFeatures(), relaxedSimd: enableRelaxedSimd() } : detectFeatures();
-  if (!features.simd) throw new WasmFeatureError('runtime: this JavaScript engine has no WebAssembly SIMD (needed by every build)');
-  if (build.startsWith('relaxed') && !features.relaxedSimd) {
-    throw new WasmFeatureError(`runtime: build "${build}" needs relaxed SIMD, which this engine lacks; use "simd"`);
+/** The build `createNodeRuntime(options)` would use on this Node (sets Node 20's relaxed-SIMD flag if relaxed is wanted). */
+export function selectNodeBuild(options: Omit<NodeRuntimeOptions, 'initialBytes'> = {}): WasmBuild {
+  if (options.threads !== undefined && !(Number.isSafeInteger(options.threads) && options.threads >= 1)) {
+    throw new InvalidArgumentError(`createNodeRuntime: expected threads to be an integer >= 1, got ${options.threads}`);
   }
+  const relaxed = options.relaxed ?? false;
+  if (relaxed !== 'auto' && relaxed !== true && relaxed !== false) {
+    throw new InvalidArgumentError(`createNodeRuntime: expected relaxed to be true, false or 'auto', got ${String(relaxed)}`);
+  }
+  const wantsRelaxed = options.build !== undefined ? options.build.startsWith('relaxed') : relaxed !== false;
+  const features = wantsRelaxed ? { ...detectFeatures(), relaxedSimd: enableRelaxedSimd() } : detectFeatures();
+  if (options.build !== undefined) {
+    return selectBuild({ threads: options.build.endsWith('-mt') ? 2 : 1, relaxed: options.build.startsWith('relaxed') }, features);
+  }
+  return selectBuild({ threads: options.threads, relaxed }, features);
+}
+
+/**
+ * A runtime over the package's own .wasm, compiled synchronously. The build is `options.build`, or
+ * chosen from `threads` and `relaxed` (default: "simd", one thread, bit-reproducible).
+ */
+export function createNodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
+  const build = selectNodeBuild(options);
   return Runtime.createSync(readWasm(build), { build, initialBytes: options.initialBytes });
 }
 export { convertLlama2cFiles, type ConvertFilesOptions, type ConvertFilesResult } from './node/convert.js';
 export { fileByteSource, fsModelSource, FileByteSource } from './node/fs-source.js';
+export { createNodeExecutor, nodeWorkerHost, type NodeExecutorOptions } from './node/threads.js';
 export { loadModelFromPath } from './node/load.js';
 
 /** Absolute path of the package's shipped weights/ folder. */
@@ -65,3 +94,4 @@ export const WEIGHTS_DIR = fileURLToPath(new URL('../../weights/', import.meta.u
 export function createVerifier(name: VerifierName, options: VerifierOptions = {}): Verifier {
   return createCoreVerifier(name, { ...options, runtime: options.runtime ?? createNodeRuntime() });
 }
+export { resolveDrafter, DEFAULT_DRAFTS } from './node/drafters.js';

@@ -37,6 +37,9 @@ describe('cli', () => {
       ['generate', '--verifier', 'magic'],
       ['generate', '--tree', '2,x'],
       ['generate', '--draft', 'exit:9'],
+      ['generate', '--threads', '0'],
+      ['generate', '--relaxed', 'maybe'],
+      ['generate', '--dtype', 'int3'],
       ['frobnicate'],
     ]) {
       const r = run(...args);
@@ -95,6 +98,17 @@ describe('cli', () => {
       assert.equal(r.code, 0, `${v} ${draft}: ${r.err}`);
       assert.ok(r.out.length > 0);
     }
+  });
+
+  test('--threads, --dtype and --relaxed: greedy output unchanged by threads and build; int8 weights run', () => {
+    const base = run('generate', '--temperature', '0', '--max-tokens', '60', '--draft', 'none', '--threads', '1', '--quiet');
+    const mt = run('generate', '--temperature', '0', '--max-tokens', '60', '--threads', '2', '--relaxed', 'auto');
+    assert.equal(mt.code, 0, mt.err);
+    assert.equal(mt.out, base.out);
+    assert.match(mt.err, /relaxed-mt|simd-mt/);
+    const q = run('generate', '--max-tokens', '40', '--dtype', 'int8', '--draft', 'int4', '--seed', '1');
+    assert.equal(q.code, 0, q.err);
+    assert.match(q.err, /int8\]; draft int4/);
   });
 
   test('convert llama2c reproduces the shipped stories260K directory byte for byte', () => {

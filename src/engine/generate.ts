@@ -10,13 +10,18 @@ import { Stepper, type Drafter, type StepStats } from './speculative.js';
 import { validateSamplingParams, type SamplingParams } from '../sampling.js';
 import { VERIFIER_NAMES, type VerifierName } from '../verify/types.js';
 import { parseTreeShape } from '../draft/tree.js';
+import { TreeTuner, candidateShapes, measureCosts } from './autotune.js';
 
 export interface GeneratorOptions {
   /** Where drafts come from; null (default) = plain autoregressive decoding. */
   drafter?: Drafter | null;
   /** Verifier method (default "spechub"). */
   method?: VerifierName;
-  /** Tree branching per level, e.g. [2, 2, 2, 2] or "2,2,2,2" (default [2, 2, 2, 2]). */
+  /**
+   * Tree branching per level, e.g. [2, 2, 2, 2] or "2,2,2,2" (default [2, 2, 2, 2]); "auto" measures
+   * the target and draft cost curves now and picks, every few steps, the shape (or plain decoding)
+   * with the most expected tokens per second given the acceptance observed so far.
+   */
   tree?: readonly number[] | string;
   /** Sampling applied identically to target and draft (default temperature 1, no top-k/top-p). */
   sampling?: Partial<SamplingParams>;
@@ -53,6 +58,10 @@ export interface GenerationStats {
   tokensPerStep: number;
   /** Per tree level: P(continue into a child at level l | the walk reached level l − 1). */
   acceptancePerLevel: number[];
+  /** Whether the tree shape was chosen automatically (tree "auto"). */
+  treeAuto: boolean;
+  /** Steps spent on each shape ("" = plain), most used first. */
+  treeChoices: { tree: string; steps: number }[];
   prefillMs: number;
   decodeMs: number;
   /** generatedTokens / decode seconds. */
@@ -82,7 +91,10 @@ export class Generator {
   readonly method: VerifierName;
   readonly tree: number[];
   readonly sampling: Required<SamplingParams>;
+  /** Set with tree "auto". */
+  readonly tuner: TreeTuner | null = null;
   private busy = false;
+  private readonly choiceSteps = new Map<string, number>();
 
   constructor(target: LoadedModel, options: GeneratorOptions = {}) {
     this.target = target;
@@ -92,10 +104,20 @@ export class Generator {
       throw new InvalidArgumentError(`generate: expected a verifier in ${VERIFIER_NAMES.join(', ')}, got ${String(method)}`);
     }
     this.method = method;
-    const shape = options.tree === undefined ? [2, 2, 2, 2] : parseTreeShape(options.tree);
-    this.tree = drafter ? shape : [];
     this.sampling = validateSamplingParams({ temperature: 1, topK: 0, topP: 1, ...options.sampling });
-    this.stepper = new Stepper({ target: target.model, drafter, method, tree: this.tree, sampling: this.sampling });
+    if (options.tree === 'auto' && drafter) {
+      const maxNodes = Math.min(target.model.maxBatch, 64);
+      const candidates = candidateShapes(maxNodes, 6, 4, method === 'sd');
+      const costs = measureCosts(target.model, drafter, maxNodes);
+      this.tuner = new TreeTuner(costs, candidates, !drafter.sharesTargetCache);
+      const first = this.tuner.choose(null).shape;
+      this.tree = first;
+      this.stepper = new Stepper({ target: target.model, drafter, method, tree: first, altShapes: candidates, sampling: this.sampling });
+    } else {
+      const shape = options.tree === undefined || options.tree === 'auto' ? [2, 2, 2, 2] : parseTreeShape(options.tree);
+      this.tree = drafter ? shape : [];
+      this.stepper = new Stepper({ target: target.model, drafter, method, tree: this.tree, sampling: this.sampling });
+    }
   }
 
   /** Encode a request's prompt: BOS + text (or the given ids). Never empty. */
@@ -139,6 +161,7 @@ export class Generator {
     }
     const st = this.stepper;
     st.reset();
+    this.choiceSteps.clear();
     const tokenizer = this.target.tokenizer;
     const eos = req.stopAtEos === false ? -1 : (tokenizer.eosId ?? -1);
     const decoder = tokenizer.streamDecoder();
@@ -162,6 +185,9 @@ export class Generator {
         stop = 'context';
         break;
       }
+      if (this.tuner && st.stats.targetForwards % 8 === 0) st.setShape(this.tuner.choose(st.stats).shape);
+      const shapeKey = st.shape.join(',');
+      this.choiceSteps.set(shapeKey, (this.choiceSteps.get(shapeKey) ?? 0) + 1);
       st.step(root, rng, maxTokens - count);
       let ended = false;
       for (let j = 0; j < st.emittedCount; j++) {
@@ -205,6 +231,8 @@ export class Generator {
       steps,
       tokensPerStep: steps > 0 ? s.tokens / steps : 0,
       acceptancePerLevel: s.levelReached.map((r, l) => (r > 0 ? s.levelAccepted[l]! / r : 0)),
+      treeAuto: this.tuner !== null,
+      treeChoices: [...this.choiceSteps].sort((a, b) => b[1] - a[1]).map(([tree, steps]) => ({ tree, steps })),
       prefillMs,
       decodeMs,
       tokensPerSecond: decodeMs > 0 ? (generated * 1000) / decodeMs : 0,
@@ -213,8 +241,8 @@ export class Generator {
       draftForwards: s.draftForwards,
       draftMs: s.draftMs,
       verifyMs: s.verifyMs,
-      method: this.tree.length > 0 ? this.method : 'none',
-      tree: [...this.tree],
+      method: this.stepper.drafter ? this.method : 'none',
+      tree: [...this.stepper.shape],
       drafter: this.stepper.drafter?.label ?? 'none',
     };
   }

@@ -43,6 +43,9 @@ function tensorReader(t: LlamaTensors): TensorReader {
   return {
     shape: (name) => get(name).shape,
     readF32: (name, dest) => get(name).readF32(dest),
+    dtype: (name) => get(name).info.dtype,
+    readBf16: (name, dest) => get(name).readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength)),
+    readQ8_0: (name, scales, qs) => get(name).readQ8_0(scales, qs),
   };
 }
 

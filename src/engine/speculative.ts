@@ -87,10 +87,16 @@ export interface StepStats {
   levelReached: number[];
   /** … and how often it continued into a child at level l. */
   levelAccepted: number[];
+  /** By a node's child count k (index k): how often a node with k children was verified … */
+  reachedByK: number[];
+  /** … and how often the walk continued into one of its children. */
+  acceptedByK: number[];
 }
 
-export function newStepStats(depth: number): StepStats {
+export function newStepStats(depth: number, maxK = 8): StepStats {
   return {
+    reachedByK: new Array<number>(maxK + 1).fill(0),
+    acceptedByK: new Array<number>(maxK + 1).fill(0),
     targetForwards: 0,
     targetMs: 0,
     draftForwards: 0,
@@ -108,6 +114,8 @@ export interface StepperOptions {
   method: VerifierName;
   /** Branching per level; [] for plain decoding. */
   tree: readonly number[];
+  /** Other shapes `setShape` may switch to later (memory is planned for the largest). */
+  altShapes?: readonly (readonly number[])[];
   sampling: SamplingParams;
   /** Replace the method's verifier and sampler (tests). */
   rule?: (verifier: NodeVerifier | null, probs: ProbsTransform) => StepRule;
@@ -118,7 +126,8 @@ export class Stepper {
   readonly target: StepModel;
   readonly drafter: Drafter | null;
   readonly method: VerifierName;
-  readonly shape: readonly number[];
+  /** Current tree shape ([] = plain decoding). */
+  shape: readonly number[];
   readonly vocabSize: number;
   /** Emitted tokens of the last step, in order. */
   readonly emitted: Int32Array;
@@ -142,13 +151,16 @@ export class Stepper {
   /** Set when the draft cache has no room left: the rest of the generation is plain decoding. */
   private draftStale = false;
   private readonly maxNodes: number;
+  /** What memory was planned for: any shape within these bounds can be set. */
+  private readonly plan: { depth: number; nodes: number; expandable: number; maxK: number };
 
   constructor(o: StepperOptions) {
     this.target = o.target;
-    this.drafter = o.tree.length > 0 ? o.drafter : null;
+    const anyTree = o.tree.length > 0 || (o.altShapes ?? []).some((x) => x.length > 0);
+    this.drafter = anyTree ? o.drafter : null;
     this.method = o.method;
     this.shape = this.drafter ? [...o.tree] : [];
-    if (o.tree.length > 0 && o.drafter === null) throw new InvalidArgumentError('speculative: a tree needs a drafter');
+    if (anyTree && o.drafter === null) throw new InvalidArgumentError('speculative: a tree needs a drafter');
     const rt = o.target.rt;
     const V = o.target.config.vocabSize;
     this.vocabSize = V;
@@ -162,17 +174,19 @@ export class Stepper {
         throw new InvalidArgumentError(`speculative: sd drafts one token per node; use a chain like 1,1,1,1, got ${this.shape.join(',')}`);
       }
     }
-    const depth = this.shape.length;
-    this.maxNodes = treeNodeCount(this.shape);
+    const shapes = this.drafter ? [this.shape, ...(o.altShapes ?? [])] : [[]];
+    const depth = Math.max(...shapes.map((x) => x.length));
+    this.maxNodes = Math.max(...shapes.map((x) => treeNodeCount(x)));
     if (this.maxNodes > o.target.maxBatch) {
       throw new CapacityError(`speculative: a tree of ${this.maxNodes} nodes needs a target maxBatch >= ${this.maxNodes}, got ${o.target.maxBatch}`);
     }
-    const expandable = treeNodeCount(this.shape.slice(0, Math.max(0, depth - 1)));
+    const expandable = Math.max(...shapes.map((x) => treeNodeCount(x.slice(0, Math.max(0, x.length - 1)))));
     if (this.drafter && expandable > this.drafter.model.maxBatch) {
       throw new CapacityError(`speculative: the draft needs maxBatch >= ${expandable}, got ${this.drafter.model.maxBatch}`);
     }
+    this.plan = { depth, nodes: this.maxNodes, expandable, maxK: Math.max(1, ...shapes.flat()) };
     this.tree = new DraftTree(this.maxNodes);
-    const maxK = Math.max(1, ...this.shape);
+    const maxK = this.plan.maxK;
     const verifier = this.drafter ? NodeVerifier.create(rt, o.method, { maxVocab: V, maxK }) : null;
     this.metas = Array.from({ length: this.drafter ? expandable : 0 }, () => createNodeMeta(maxK));
     this.drafts = new Int32Array(maxK);
@@ -187,8 +201,22 @@ export class Stepper {
     this.rows = new Int32Array(this.maxNodes);
     this.emitted = new Int32Array(depth + 1);
     this.pending = new Int32Array(depth + 2);
-    this.stats = newStepStats(depth);
+    this.stats = newStepStats(depth, maxK);
     this.refreshViews();
+  }
+
+  /** Switch to another tree shape within the planned bounds ([] = plain steps). */
+  setShape(shape: readonly number[]): void {
+    if (shape.length > 0 && this.drafter === null) throw new InvalidArgumentError('speculative: a tree needs a drafter');
+    const p = this.plan;
+    const expandable = treeNodeCount(shape.slice(0, Math.max(0, shape.length - 1)));
+    if (shape.length > p.depth || treeNodeCount(shape) > p.nodes || expandable > p.expandable || shape.some((k) => k > p.maxK)) {
+      throw new CapacityError(`speculative: tree ${shape.join(',')} exceeds the planned ${p.nodes} nodes / depth ${p.depth} / k ${p.maxK}`);
+    }
+    if (this.method === 'sd' && shape.some((k) => k !== 1)) {
+      throw new InvalidArgumentError(`speculative: sd drafts one token per node; use a chain like 1,1,1,1, got ${shape.join(',')}`);
+    }
+    this.shape = [...shape];
   }
 
   /** (Re-)derive the f64 row views when the memory is not the one they were made over (growth). */
@@ -283,12 +311,14 @@ export class Stepper {
       for (let j = 0; j < count; j++) this.drafts[j] = tree.tokens[first + j]!;
       const level = tree.depths[node]!;
       this.stats.levelReached[level]!++;
+      this.stats.reachedByK[count]!++;
       const res = this.rule.verifyNode(p, this.qRows[tree.qRow[node]!]!, this.drafts, count, this.metas[tree.qRow[node]!]!, rng);
       const token = res.token;
       this.emitted[this.emittedCount++] = token;
       const child = res.accepted >= 0 ? first + res.accepted : tree.childWithToken(node, token);
       if (child < 0) break;
       this.stats.levelAccepted[level]!++;
+      this.stats.acceptedByK[count]!++;
       node = child;
     }
     void V;
@@ -366,7 +396,7 @@ export class Stepper {
     if (this.drafter && !this.drafter.sharesTargetCache) this.drafter.model.cache.truncate(0);
     this.pendingCount = 0;
     this.draftStale = false;
-    this.stats = newStepStats(this.shape.length);
+    this.stats = newStepStats(this.plan.depth, this.plan.maxK);
   }
 
   /** Roll back both caches to `length` committed tokens (e.g. back to the prompt for another completion). */

@@ -1,13 +1,37 @@
 /**
- * Packed linear-layer weights (the layout `matmul_f32` streams; see assembly/matmul.ts).
+ * Packed linear-layer weights: the layouts the matmul kernels stream (assembly/matmul*.ts).
  *
- * W is [rows, cols] row-major, rows = output features. Packed f32 layout:
- *   panels of 4 rows; panel p (rows 4p..4p+3) is `panelBytesF32(cols)` = 64·ceil(cols/4) bytes at
- *   p·panelBytes; inside a panel, k-block b (cols 4b..4b+3) is 64 contiguous bytes holding
- *   W[4p, 4b..4b+3], W[4p+1, 4b..], W[4p+2, 4b..], W[4p+3, 4b..]. Padding rows/cols are zero.
- * A thread can run whole panels [p0, p1): `matmul_f32(out + 4·p0·4, outStride, w.ptr + p0·panelBytes,
- * x, n, min(rows, 4·p1) − 4·p0, cols)`. Later dtypes keep the scheme (4-row panels, 16 bytes per row
- * per k-block: 8 bf16 or 16 int8 weights), with group scales stored per panel after each group.
+ * W is [rows, cols] row-major, rows = output features. Every dtype uses the same scheme: panels of
+ * 4 rows, each one sequential stream in which a k-block holds 16 bytes per row for the 4 rows in
+ * turn; padding rows/cols hold zero weights. A thread can run whole panels [p0, p1) of any dtype:
+ * `runLinear(k, lin, out, outStride, in, n, p0, p1)`.
+ *
+ * | dtype  | weight storage                         | k-block      | panel bytes        | reads x as      |
+ * |--------|----------------------------------------|--------------|--------------------|-----------------|
+ * | `f32`  | f32                                    | 4 cols, 64 B | 64·ceil(cols/4)    | f32 [n, cols]   |
+ * | `bf16` | bf16 (RNE from f32, or bf16 bits kept) | 8 cols, 64 B | 64·ceil(cols/8)    | f32 [n, cols]   |
+ * | `q8`   | int8 + f16 scale per row per 32 cols   | 16 cols      | 136·ceil(cols/32)  | prepared (q8x)  |
+ * | `q4`   | 4-bit + f16 scale per row per 32 cols  | 32 cols      | 72·ceil(cols/32)   | prepared (q8x)  |
+ *
+ * f32: k-block b (cols 4b..4b+3) = 64 bytes: W[4p, 4b..4b+3], W[4p+1, 4b..], W[4p+2, 4b..], W[4p+3, 4b..].
+ * bf16: k-block b (cols 8b..8b+7) = 64 bytes, 16 per row; in a row's 16 bytes, u32 lane l holds
+ *   bf16(W[r, 8b+l]) in its low half and bf16(W[r, 8b+4+l]) in its high half (so `shl 16` and
+ *   `and 0xffff0000` decode columns 8b..8b+3 and 8b+4..8b+7 in x's own order).
+ * q8: group g (cols 32g..32g+31) of a panel = 136 bytes: [0, 64) row rr's quants of cols 32g..32g+15 at
+ *   16·rr, [64, 128) cols 32g+16..32g+31 at 64 + 16·rr, [128, 136) the 4 rows' f16 scales. Quants are
+ *   symmetric int8 (−127..127 when quantised here; GGUF Q8_0 data may hold −128).
+ * q4: group g = 72 bytes: [0, 64) row rr's 16 bytes at 16·rr, byte j = (q[32g+j] + 8) | (q[32g+16+j] + 8) << 4
+ *   with q ∈ [−8, 7] (GGML Q4_0's nibble encoding), [64, 72) the 4 rows' f16 scales.
+ * q8/q4 weight value: d[r, g]·q[r, c]. Quantising at load (pack_q8 / pack_q4): d = the smallest f16 ≥
+ * max|w|/127 (q8) or ≥ max(max⁺/7, max⁻/8) (q4), q = nearest(w/d): |w − d·q| ≤ d/2 for every weight.
+ * Group size 32: GGUF Q8_0's block, so Q8_0 tensors load without re-quantising, and 2 k-blocks of 16
+ * int8 = one 64-byte line of pre-widened x per group. f16 scales: the bytes per weight of q8_0
+ * (8.5 bits for q8, 4.5 for q4) at 7 SIMD ops of decoding per group of 128 weights.
+ *
+ * Prepared input (q8x), for q8/q4: x [n, cols] quantised per row per group of 32 to int8 (stored as i16)
+ * with an f32 scale: i16 [n, 32·G] then f32 [n, G] (68·G·n bytes, G = ceil(cols/32)); see
+ * prepareLinearInput and assembly/matmul_quant.ts. One preparation serves every linear that reads the
+ * same x (Wq, Wk, Wv; W1, W3), and every thread of a split call.
  *
  * Browser-safe.
  */
@@ -17,6 +41,13 @@ import type { Kernels } from '../wasm/kernels.js';
 
 /** Rows per packed panel. */
 export const PANEL_ROWS = 4;
+/** Columns per scale group of the q8 and q4 dtypes (GGUF Q8_0's block size). */
+export const Q_GROUP = 32;
+
+/** Element type of packed weights (see the table at the top of this file). */
+export type LinearDtype = 'f32' | 'bf16' | 'q8' | 'q4';
+/** Every LinearDtype, in order of bytes per weight. */
+export const LINEAR_DTYPES: readonly LinearDtype[] = ['f32', 'bf16', 'q8', 'q4'];
 
 /** A packed weight matrix in the runtime memory. */
 export interface PackedLinear {
@@ -26,16 +57,50 @@ export interface PackedLinear {
   readonly rows: number;
   /** Input features (columns of W, length of x). */
   readonly cols: number;
-  /** Bytes of the packed region: `packedBytesF32(rows, cols)`. */
+  /** Bytes of the packed region: `packedBytes(dtype, rows, cols)`. */
   readonly bytes: number;
-  /** Element type of the packed weights (only f32 so far). */
-  readonly dtype: 'f32';
+  /** Element type of the packed weights. */
+  readonly dtype: LinearDtype;
 }
 
 function checkDims(where: string, rows: number, cols: number): void {
   if (!Number.isSafeInteger(rows) || rows < 1 || !Number.isSafeInteger(cols) || cols < 1) {
     throw new InvalidArgumentError(`${where}: expected rows and cols to be integers >= 1, got ${rows}×${cols}`);
   }
+}
+
+function checkDtype(where: string, dtype: string): asserts dtype is LinearDtype {
+  if (!(LINEAR_DTYPES as readonly string[]).includes(dtype)) {
+    throw new InvalidArgumentError(`${where}: expected a dtype in ${LINEAR_DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`);
+  }
+}
+
+/** Bytes of one packed 4-row panel of `cols` columns for no-check internal use. */
+function panelBytesOf(dtype: LinearDtype, cols: number): number {
+  switch (dtype) {
+    case 'f32':
+      return 64 * Math.ceil(cols / 4);
+    case 'bf16':
+      return 64 * Math.ceil(cols / 8);
+    case 'q8':
+      return 136 * Math.ceil(cols / Q_GROUP);
+    case 'q4':
+      return 72 * Math.ceil(cols / Q_GROUP);
+  }
+}
+
+/** Bytes of one packed 4-row panel of `cols` columns in `dtype` (see the table at the top). */
+export function panelBytes(dtype: LinearDtype, cols: number): number {
+  checkDtype('panelBytes', dtype);
+  checkDims('panelBytes', 1, cols);
+  return panelBytesOf(dtype, cols);
+}
+
+/** Bytes of W [rows, cols] packed in `dtype`: panelBytes(dtype, cols)·ceil(rows/4). */
+export function packedBytes(dtype: LinearDtype, rows: number, cols: number): number {
+  checkDtype('packedBytes', dtype);
+  checkDims('packedBytes', rows, cols);
+  return panelBytesOf(dtype, cols) * Math.ceil(rows / PANEL_ROWS);
 }
 
 /** Bytes of one packed f32 panel (4 rows) of `cols` columns: 64·ceil(cols/4). */
@@ -64,56 +129,170 @@ export function packLinearF32(
   cols: number,
   staging?: Region,
 ): PackedLinear {
-  checkDims(`packLinearF32(${name})`, rows, cols);
+  return packLinear(rt, name, 'f32', src, rows, cols, staging);
+}
+
+/**
+ * Allocate `name` in the runtime's arena and pack row-major f32 `src` ([rows, cols]) into `dtype`:
+ * f32 as is, bf16 rounded to nearest even, q8/q4 quantised group-wise (see the top of this file).
+ * `src` inside the runtime memory is read in place; an outside array goes through `staging`
+ * (≥ 16·cols bytes, 4-byte aligned) a chunk of whole panels at a time. Load time only: this allocates.
+ * Throws InvalidArgumentError when a q8/q4 group scale is not a finite f16 (non-finite weights, or a
+ * group with max |w| beyond 127·65504 resp. 7·65504).
+ */
+export function packLinear(
+  rt: Runtime,
+  name: string,
+  dtype: LinearDtype,
+  src: Float32Array, // [rows, cols]
+  rows: number,
+  cols: number,
+  staging?: Region,
+): PackedLinear {
+  const where = `packLinear(${name})`;
+  checkDtype(where, dtype);
+  checkDims(where, rows, cols);
   if (src.length !== rows * cols) {
-    throw new ShapeError(`packLinearF32(${name}): expected ${rows}×${cols} = ${rows * cols} floats, got ${src.length}`);
+    throw new ShapeError(`${where}: expected ${rows}×${cols} = ${rows * cols} floats, got ${src.length}`);
   }
   const inMemory = src.buffer === rt.memory.buffer;
   const panelSrcBytes = 16 * cols;
-  if (!inMemory) {
-    if (staging === undefined) {
-      throw new InvalidArgumentError(
-        `packLinearF32(${name}): expected a view of the runtime memory or a staging region, got an outside array and no staging`,
-      );
-    }
-    if (staging.ptr % 4 !== 0) {
-      throw new InvalidArgumentError(`packLinearF32(${name}): expected a 4-byte aligned staging region, got ptr ${staging.ptr}`);
-    }
-    if (staging.bytes < panelSrcBytes) {
-      throw new CapacityError(`packLinearF32(${name}): staging needs >= ${panelSrcBytes} bytes (one 4-row panel), has ${staging.bytes}`);
-    }
-  }
+  if (!inMemory) checkStaging(where, staging, panelSrcBytes);
   // read the source address before alloc: growing the memory detaches views of a non-shared buffer
   const srcPtr = src.byteOffset;
-  const bytes = packedBytesF32(rows, cols);
-  const region = rt.arena.alloc(name, bytes, 64);
+  const lin = allocLinear(rt, name, dtype, rows, cols);
   if (inMemory) {
-    rt.k.pack_f32(region.ptr, srcPtr, rows, cols);
+    packLinearFromF32(rt.k, lin, srcPtr, name);
   } else {
     const stage = staging as Region;
     const panelsPerChunk = Math.floor(stage.bytes / panelSrcBytes);
-    const pb = panelBytesF32(cols);
-    const heap = rt.f32(stage.ptr, stage.bytes >>> 2);
     for (let r0 = 0; r0 < rows; r0 += 4 * panelsPerChunk) {
       const r1 = Math.min(rows, r0 + 4 * panelsPerChunk);
-      heap.set(src.subarray(r0 * cols, r1 * cols));
-      rt.k.pack_f32(region.ptr + (r0 / 4) * pb, stage.ptr, r1 - r0, cols);
+      rt.f32(stage.ptr, (r1 - r0) * cols).set(src.subarray(r0 * cols, r1 * cols));
+      packRowsFromF32(rt.k, lin, r0, r1, stage.ptr, name);
     }
   }
-  return { ptr: region.ptr, rows, cols, bytes, dtype: 'f32' };
+  return lin;
+}
+
+function checkStaging(where: string, staging: Region | undefined, need: number): void {
+  if (staging === undefined) {
+    throw new InvalidArgumentError(`${where}: expected a view of the runtime memory or a staging region, got an outside array and no staging`);
+  }
+  if (staging.ptr % 4 !== 0) {
+    throw new InvalidArgumentError(`${where}: expected a 4-byte aligned staging region, got ptr ${staging.ptr}`);
+  }
+  if (staging.bytes < need) {
+    throw new CapacityError(`${where}: staging needs >= ${need} bytes (one 4-row panel), has ${staging.bytes}`);
+  }
+}
+
+/** Allocate (64-byte aligned, not yet filled) the packed region of W [rows, cols] in `dtype`. Load time. */
+export function allocLinear(rt: Runtime, name: string, dtype: LinearDtype, rows: number, cols: number): PackedLinear {
+  const bytes = packedBytes(dtype, rows, cols);
+  return { ptr: rt.arena.alloc(name, bytes, 64).ptr, rows, cols, bytes, dtype };
+}
+
+function badGroup(name: string, lin: PackedLinear, index: number, what: string): InvalidArgumentError {
+  const G = Math.ceil(lin.cols / Q_GROUP);
+  const r = Math.floor(index / G);
+  const g = index % G;
+  return new InvalidArgumentError(
+    `${name}: row ${r}, columns ${g * Q_GROUP}..${Math.min(lin.cols, (g + 1) * Q_GROUP) - 1}: expected ${what}, got a group that has none (non-finite or out of range)`,
+  );
+}
+
+/** Pack rows [r0, r1) (r0 a multiple of 4) of a row-major f32 source at srcPtr (row r0 first) into lin. */
+function packRowsFromF32(k: Kernels, lin: PackedLinear, r0: number, r1: number, srcPtr: number, name: string): void {
+  const dst = lin.ptr + (r0 / PANEL_ROWS) * panelBytesOf(lin.dtype, lin.cols);
+  const rows = r1 - r0;
+  switch (lin.dtype) {
+    case 'f32':
+      k.pack_f32(dst, srcPtr, rows, lin.cols);
+      return;
+    case 'bf16':
+      k.pack_bf16(dst, srcPtr, rows, lin.cols);
+      return;
+    case 'q8':
+    case 'q4': {
+      const bad = lin.dtype === 'q8' ? k.pack_q8(dst, srcPtr, rows, lin.cols) : k.pack_q4(dst, srcPtr, rows, lin.cols);
+      if (bad >= 0) {
+        throw badGroup(name, lin, bad + r0 * Math.ceil(lin.cols / Q_GROUP), `finite weights whose ${lin.dtype} group scale fits an f16`);
+      }
+      return;
+    }
+  }
+}
+
+/**
+ * Fill an allocated `lin` from row-major f32 W [lin.rows, lin.cols] at srcPtr in the runtime memory
+ * (quantising or rounding per lin.dtype). `name` is used in errors. Load time.
+ */
+export function packLinearFromF32(k: Kernels, lin: PackedLinear, srcPtr: number, name: string): void {
+  packRowsFromF32(k, lin, 0, lin.rows, srcPtr, name);
+}
+
+/**
+ * Fill an allocated bf16 `lin` from row-major bf16 bit patterns (u16 [rows, cols] at srcPtr, e.g. a
+ * BF16 checkpoint's bytes): no bit changes, no f32 round trip. Load time.
+ */
+export function packLinearFromBf16Bits(k: Kernels, lin: PackedLinear, srcPtr: number, name: string): void {
+  if (lin.dtype !== 'bf16') throw new InvalidArgumentError(`${name}: expected a bf16 linear for bf16 bits, got ${lin.dtype}`);
+  if (srcPtr % 2 !== 0) throw new InvalidArgumentError(`${name}: expected 2-byte aligned bf16 data, got ptr ${srcPtr}`);
+  k.pack_bf16_bits(lin.ptr, srcPtr, lin.rows, lin.cols);
+}
+
+/**
+ * Fill an allocated q8 `lin` from planar int8 data without re-quantising: scales f32 [rows, G] at
+ * scalesPtr (each must be a finite f16 value, as GGUF Q8_0 scales are) and quants i8 [rows, cols] at
+ * qsPtr — what `readTensorQ8_0` gives. Throws InvalidArgumentError for a scale that is not an f16. Load time.
+ */
+export function packLinearFromQ8Planar(k: Kernels, lin: PackedLinear, scalesPtr: number, qsPtr: number, name: string): void {
+  if (lin.dtype !== 'q8') throw new InvalidArgumentError(`${name}: expected a q8 linear for Q8_0 data, got ${lin.dtype}`);
+  if (scalesPtr % 4 !== 0) throw new InvalidArgumentError(`${name}: expected 4-byte aligned scales, got ptr ${scalesPtr}`);
+  const bad = k.pack_q8_planar(lin.ptr, scalesPtr, qsPtr, lin.rows, lin.cols);
+  if (bad >= 0) throw badGroup(name, lin, bad, 'a finite f16 scale');
+}
+
+// ---- the input of a linear call ----
+
+/** What the kernels of a dtype read for x: f32 rows as they are, or the prepared int8 input (q8x). */
+export type LinearInputKind = 'f32' | 'q8x';
+
+/** The input kind of a dtype: q8 and q4 read the prepared input, f32 and bf16 read x itself. */
+export function linearInputKind(dtype: LinearDtype): LinearInputKind {
+  return dtype === 'q8' || dtype === 'q4' ? 'q8x' : 'f32';
+}
+
+/** Scratch bytes prepareLinearInput needs for n rows of cols (0 for dtypes that read x itself). */
+export function linearInputBytes(dtype: LinearDtype, n: number, cols: number): number {
+  return linearInputKind(dtype) === 'q8x' ? 68 * Math.ceil(cols / Q_GROUP) * n : 0;
+}
+
+/**
+ * Prepare x [n, cols] f32 for the kernels of `dtype` and return the pointer they read: xPtr itself for
+ * f32/bf16; for q8/q4, scratchPtr after quantising x into it (`quant_x_q8`, linearInputBytes(dtype, n,
+ * cols) bytes, 16-byte aligned, not overlapping x). Call it once per x, before splitting panels over
+ * threads; the result serves every linear of the same input kind and cols. Kernels trust it: no checks here.
+ */
+export function prepareLinearInput(k: Kernels, dtype: LinearDtype, xPtr: number, n: number, cols: number, scratchPtr: number): number {
+  if (linearInputKind(dtype) === 'f32') return xPtr;
+  k.quant_x_q8(scratchPtr, xPtr, n, cols);
+  return scratchPtr;
 }
 
 /**
  * Compute the output columns of panels [p0, p1) of out = x·Wᵀ for a packed matrix of any dtype:
  * out[i, 4·p0 ..] for i < n. Threads call it on disjoint panel ranges; a single thread passes
- * [0, panelCount(lin)). x: [n, lin.cols] f32 (the input prepared for the dtype).
+ * [0, panelCount(lin)). inPtr: what prepareLinearInput returned for this dtype (x [n, lin.cols] f32
+ * for f32/bf16, the prepared q8x input for q8/q4).
  */
 export function runLinear(
   k: Kernels,
   lin: PackedLinear,
   outPtr: number, // [n, outStride]
   outStride: number,
-  xPtr: number, // [n, cols]
+  inPtr: number, // [n, cols] f32, or q8x [n, cols]
   n: number,
   p0: number,
   p1: number,
@@ -121,7 +300,22 @@ export function runLinear(
   const r0 = p0 * PANEL_ROWS;
   const r1 = Math.min(lin.rows, p1 * PANEL_ROWS);
   if (r1 <= r0) return;
-  k.matmul_f32(outPtr + r0 * 4, outStride, lin.ptr + p0 * panelBytesF32(lin.cols), xPtr, n, r1 - r0, lin.cols);
+  const w = lin.ptr + p0 * panelBytesOf(lin.dtype, lin.cols);
+  const out = outPtr + r0 * 4;
+  switch (lin.dtype) {
+    case 'f32':
+      k.matmul_f32(out, outStride, w, inPtr, n, r1 - r0, lin.cols);
+      return;
+    case 'bf16':
+      k.matmul_bf16(out, outStride, w, inPtr, n, r1 - r0, lin.cols);
+      return;
+    case 'q8':
+      k.matmul_q8(out, outStride, w, inPtr, n, r1 - r0, lin.cols);
+      return;
+    case 'q4':
+      k.matmul_q4(out, outStride, w, inPtr, n, r1 - r0, lin.cols);
+      return;
+  }
 }
 
 /** Number of 4-row panels of a packed matrix. */

@@ -3,9 +3,18 @@
  * a threaded executor (src/wasm/threads.ts) splits the same calls over workers sharing the
  * runtime's memory (matmul by panels, attention by heads). The model never calls those kernels
  * directly, so it runs unchanged on one thread or many.
+ *
+ * Linear layers of every weight dtype (src/kernels/linear.ts): `linear` finds the pointer the kernels
+ * read with a LinearInputs (src/kernels/linear-input.ts): x itself for f32/bf16, x quantised per row
+ * per 32 columns for q8/q4 (done on the calling thread, before any panel split). Executors reserve
+ * that scratch in `reserveLinearInput`. Callers whose linears share x (Wq/Wk/Wv, W1/W3) may quantise
+ * once with `prepareInput` and pass the handle to each `linear`; without it every call re-quantises.
+ * A threaded executor implements the three methods the same way (delegating to its LinearInputs)
+ * and runs `runLinear(k, lin, out, stride, in, n, p0, p1)` with that `in` on every worker.
  */
 import type { PackedLinear } from '../kernels/linear.js';
 import { panelCount, runLinear } from '../kernels/linear.js';
+import { LinearInputs } from '../kernels/linear-input.js';
 import type { Runtime } from '../wasm/runtime.js';
 
 export interface AttentionArgs {
@@ -31,8 +40,24 @@ export interface Executor {
    * attention_f32 needs as `scores` is 4·(cacheLen + m + headDim) floats.
    */
   reserveAttention(floats: number): void;
-  /** out[i, r] = Σ_c x[i, c]·W[r, c] for i < n; out: [n, outStride]. */
-  linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number): void;
+  /**
+   * Make sure q8/q4 linears can take inputs of n rows of up to cols columns (load time; may allocate).
+   * Models with f32/bf16 weights only need not call it.
+   */
+  reserveLinearInput(n: number, cols: number): void;
+  /**
+   * Quantise x [n, cols] once for several q8/q4 linears reading it; returns a handle for `linear`'s
+   * `prepared`, valid until the next prepareInput or until x is rewritten.
+   */
+  prepareInput(xPtr: number, n: number, cols: number): number;
+  /**
+   * out[i, r] = Σ_c x[i, c]·W[r, c] for i < n; out: [n, outStride], x: [n, lin.cols] f32.
+   * `prepared` (optional): a prepareInput handle for this x (used by q8/q4 weights, ignored by f32/bf16).
+   * Contract with `runLinear` (so executors can split it): `runLinear(k, …, p0, p1)` makes only kernel
+   * calls that depend on panels [p0, p1) alone (at most 4 per range, return values unused) and never
+   * reads what another range writes; input preparation happens before, on the calling thread.
+   */
+  linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number, prepared?: number): void;
   /** Causal / tree attention (see attention_f32). */
   attention(a: AttentionArgs): void;
   /** Stop workers (threaded executors); the serial executor has nothing to stop. */
@@ -45,7 +70,11 @@ export class SerialExecutor implements Executor {
   private scoresPtr = 0;
   private scoresFloats = 0;
 
-  constructor(readonly rt: Runtime) {}
+  private readonly inputs: LinearInputs;
+
+  constructor(readonly rt: Runtime) {
+    this.inputs = new LinearInputs(rt);
+  }
 
   reserveAttention(floats: number): void {
     if (floats <= this.scoresFloats) return;
@@ -53,8 +82,17 @@ export class SerialExecutor implements Executor {
     this.scoresFloats = floats;
   }
 
-  linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number): void {
-    runLinear(this.rt.k, lin, outPtr, outStride, xPtr, n, 0, panelCount(lin));
+  reserveLinearInput(n: number, cols: number): void {
+    this.inputs.reserve(n, cols);
+  }
+
+  prepareInput(xPtr: number, n: number, cols: number): number {
+    return this.inputs.prepare(xPtr, n, cols);
+  }
+
+  linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number, prepared = 0): void {
+    const inPtr = this.inputs.inputFor(lin, xPtr, n, prepared);
+    runLinear(this.rt.k, lin, outPtr, outStride, inPtr, n, 0, panelCount(lin));
   }
 
   attention(a: AttentionArgs): void {

@@ -18,17 +18,42 @@ import { kvDim as kvDimOf, type ModelConfig } from '../config.js';
 import { CapacityError, InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Runtime } from '../wasm/runtime.js';
 import { KvCache } from './kv-cache.js';
-import { packedBytesF32, type PackedLinear } from '../kernels/linear.js';
+import {
+  linearInputKind, packLinearFromBf16Bits, packLinearFromF32, packLinearFromQ8Planar, packedBytes, type LinearDtype, type PackedLinear,
+} from '../kernels/linear.js';
+import type { TensorDtype } from '../weights/tensor.js';
 import { SerialExecutor, type AttentionArgs, type Executor } from './executor.js';
 import { fillRopeTables } from '../kernels/rope.js';
 
-/** Where the model's tensors come from: f32 values by Hugging Face tensor name. */
+/**
+ * Where the model's tensors come from: f32 values by Hugging Face tensor name. The optional methods
+ * let a loader keep weights as stored: BF16 bits for `dtype: 'bf16'`, Q8_0 blocks for `dtype: 'int8'`
+ * (llama.cpp's q8_0 weights, unchanged). Without them every weight goes through readF32.
+ */
 export interface TensorReader {
   /** Row-major shape of tensor `name` (throws if absent). */
   shape(name: string): readonly number[];
   /** Decode tensor `name` into dest (exactly its element count). */
   readF32(name: string, dest: Float32Array): Promise<void>;
+  /** Stored element type of tensor `name`. */
+  dtype?(name: string): TensorDtype;
+  /** A BF16 tensor's bit patterns, row-major (dest: exactly its element count). */
+  readBf16?(name: string, dest: Uint16Array): Promise<void>;
+  /** A Q8_0 tensor as planar scales [rows, cols/32] (f16 values) and quants [rows, cols]. */
+  readQ8_0?(name: string, scales: Float32Array, qs: Int8Array): Promise<void>;
 }
+
+/**
+ * Weight type of the linear layers (every projection and lm_head; the embedding used for the token
+ * gather stays f32): f32; bf16 (2 bytes/weight: bits kept from BF16 checkpoints, rounded to nearest
+ * even from f32 ones, and from f16 ones, which is lossy: 10 → 7 mantissa bits); int8 (q8: 8.5
+ * bits/weight, symmetric int8 with an f16 scale per row per 32 columns, activations quantised to int8
+ * per call (W8A8, as llama.cpp's q8_0); GGUF Q8_0 tensors kept as stored); int4 (q4: 4.5 bits/weight,
+ * same scheme with 4-bit weights, W4A8; lossy, meant for self-drafting). See src/kernels/linear.ts.
+ */
+export type WeightDtype = 'f32' | 'bf16' | 'int8' | 'int4';
+
+const LINEAR_DTYPE_OF: Readonly<Record<WeightDtype, LinearDtype>> = { f32: 'f32', bf16: 'bf16', int8: 'q8', int4: 'q4' };
 
 export interface LlamaLoadOptions {
   /** Most rows one forward may take (prompt chunk or tree size). Default 64. */
@@ -39,6 +64,8 @@ export interface LlamaLoadOptions {
   name?: string;
   /** How kernels run (serial by default; a threaded executor shares the runtime memory). */
   executor?: Executor;
+  /** Weight type of the linear layers and lm_head (default f32; see WeightDtype). */
+  dtype?: WeightDtype;
 }
 
 type Linear = PackedLinear;
@@ -78,6 +105,10 @@ export class LlamaModel {
   readonly kvDim: number;
   /** Runs the matmuls and attention (one thread or many). */
   readonly exec: Executor;
+  /** Weight type of the linear layers. */
+  readonly dtype: WeightDtype;
+  /** Whether the linear layers read x quantised (q8/q4 weights): then x is prepared once per shared use. */
+  private readonly quantisedInput: boolean;
 
   private tokensView: Int32Array; // [maxBatch]
   private positionsView: Int32Array; // [maxBatch]
@@ -125,13 +156,18 @@ export class LlamaModel {
       throw new InvalidArgumentError(`${name}: expected 1 <= capacity <= maxSeqLen (${c.maxSeqLen}), got ${capacity}`);
     }
     if (c.headDim % 2 !== 0) throw new ShapeError(`${name}: RoPE needs an even head size, got ${c.headDim}`);
+    this.dtype = options.dtype ?? 'f32';
+    if (!Object.hasOwn(LINEAR_DTYPE_OF, this.dtype)) {
+      throw new InvalidArgumentError(`${name}: expected dtype f32, bf16, int8 or int4, got ${JSON.stringify(this.dtype)}`);
+    }
+    const dtype = LINEAR_DTYPE_OF[this.dtype];
     this.qDim = c.nHeads * c.headDim;
     this.kvDim = kvDimOf(c);
     const a = rt.arena;
     const f32 = (label: string, count: number) => a.alloc(`${name}.${label}`, count * 4).ptr;
     const linear = (label: string, rows: number, cols: number): Linear => {
-      const bytes = packedBytesF32(rows, cols);
-      return { ptr: a.alloc(`${name}.${label}`, bytes).ptr, rows, cols, bytes, dtype: 'f32' };
+      const bytes = packedBytes(dtype, rows, cols);
+      return { ptr: a.alloc(`${name}.${label}`, bytes).ptr, rows, cols, bytes, dtype };
     };
 
     this.embedPtr = f32('embed', c.vocabSize * c.dim);
@@ -167,6 +203,8 @@ export class LlamaModel {
     this.exec = options.executor ?? new SerialExecutor(rt);
     if (this.exec.rt !== rt) throw new InvalidArgumentError(`${name}: the executor belongs to another runtime`);
     this.exec.reserveAttention(4 * (capacity + B + c.headDim)); // attention_f32 scratch: 4·(cacheLen + m + headDim) f32, cacheLen + m ≤ capacity + B
+    this.quantisedInput = linearInputKind(dtype) !== 'f32';
+    if (this.quantisedInput) this.exec.reserveLinearInput(B, Math.max(c.dim, this.qDim, c.hiddenDim));
     this.tokensPtr = a.alloc(`${name}.tokens`, B * 4).ptr;
     this.positionsPtr = a.alloc(`${name}.positions`, B * 4).ptr;
     this.maskPtr = a.alloc(`${name}.mask`, B * B).ptr;
@@ -207,10 +245,25 @@ export class LlamaModel {
       check(name, [count]);
       await reader.readF32(name, rt.f32(ptr, count));
     };
+    // One matrix at a time through the staging region: BF16 bits kept for bf16, Q8_0 blocks kept for
+    // int8, else f32 values packed (rounded / quantised) into the linear's dtype.
     const mat = async (name: string, lin: Linear) => {
       check(name, [lin.rows, lin.cols]);
-      await reader.readF32(name, rt.f32(staging.ptr, lin.rows * lin.cols));
-      rt.k.pack_f32(lin.ptr, staging.ptr, lin.rows, lin.cols);
+      const count = lin.rows * lin.cols;
+      const stored = reader.dtype?.(name);
+      if (lin.dtype === 'bf16' && stored === 'BF16' && reader.readBf16) {
+        await reader.readBf16(name, new Uint16Array(rt.memory.buffer, staging.ptr, count));
+        packLinearFromBf16Bits(rt.k, lin, staging.ptr, name);
+      } else if (lin.dtype === 'q8' && stored === 'Q8_0' && reader.readQ8_0) {
+        const scalesPtr = staging.ptr; // f32 [rows, cols/32], then i8 [rows, cols]: 1.125 bytes per weight
+        const scaleCount = count / 32;
+        const qsPtr = scalesPtr + scaleCount * 4;
+        await reader.readQ8_0(name, rt.f32(scalesPtr, scaleCount), new Int8Array(rt.memory.buffer, qsPtr, count));
+        packLinearFromQ8Planar(rt.k, lin, scalesPtr, qsPtr, name);
+      } else {
+        await reader.readF32(name, rt.f32(staging.ptr, count));
+        packLinearFromF32(rt.k, lin, staging.ptr, name);
+      }
     };
     const embedName = 'model.embed_tokens.weight';
     check(embedName, [c.vocabSize, c.dim]);
@@ -229,8 +282,10 @@ export class LlamaModel {
       await mat(n.w3, L.w3);
     }
     await vec('model.norm.weight', this.rmsFinal, c.dim);
-    if (c.tiedEmbeddings) {
-      rt.k.pack_f32(this.lmHead.ptr, this.embedPtr, c.vocabSize, c.dim);
+    if (c.tiedEmbeddings && !(this.lmHead.dtype === 'q8' && reader.dtype?.(embedName) === 'Q8_0' && reader.readQ8_0)) {
+      packLinearFromF32(rt.k, this.lmHead, this.embedPtr, embedName);
+    } else if (c.tiedEmbeddings) {
+      await mat(embedName, this.lmHead); // a Q8_0 embedding becomes the int8 head as stored
     } else {
       await mat('lm_head.weight', this.lmHead);
     }
@@ -315,6 +370,7 @@ export class LlamaModel {
     const m = stagedBefore + n;
     const maskPtr = tree ? this.maskPtr : 0;
     const ex = this.exec;
+    const quantised = this.quantisedInput;
     const att = this.attArgs;
     att.outPtr = A.att;
     att.qPtr = A.q;
@@ -334,9 +390,11 @@ export class LlamaModel {
       const kRows = this.cache.kPtrs[l]! + slot0 * kvDim * 4;
       const vRows = this.cache.vPtrs[l]! + slot0 * kvDim * 4;
       k.rmsnorm_f32(A.xb, A.x, L.rmsAtt, n, dim, normEps);
-      ex.linear(L.wq, A.q, qDim, A.xb, n);
-      ex.linear(L.wk, kRows, kvDim, A.xb, n);
-      ex.linear(L.wv, vRows, kvDim, A.xb, n);
+      // q8/q4 weights read x quantised: do it once for the three projections that share it
+      let prep = quantised ? ex.prepareInput(A.xb, n, dim) : 0;
+      ex.linear(L.wq, A.q, qDim, A.xb, n, prep);
+      ex.linear(L.wk, kRows, kvDim, A.xb, n, prep);
+      ex.linear(L.wv, vRows, kvDim, A.xb, n, prep);
       k.rope_f32(A.q, qDim, n, nHeads, headDim, this.positionsPtr, this.cosPtr, this.sinPtr);
       k.rope_f32(kRows, kvDim, n, nKvHeads, headDim, this.positionsPtr, this.cosPtr, this.sinPtr);
       att.kPtr = this.cache.kPtrs[l]!;
@@ -345,8 +403,9 @@ export class LlamaModel {
       ex.linear(L.wo, A.xb2, dim, A.att, n);
       k.add_f32(A.x, A.x, A.xb2, n * dim);
       k.rmsnorm_f32(A.xb, A.x, L.rmsFfn, n, dim, normEps);
-      ex.linear(L.w1, A.hb, hiddenDim, A.xb, n);
-      ex.linear(L.w3, A.hb2, hiddenDim, A.xb, n);
+      prep = quantised ? ex.prepareInput(A.xb, n, dim) : 0;
+      ex.linear(L.w1, A.hb, hiddenDim, A.xb, n, prep);
+      ex.linear(L.w3, A.hb2, hiddenDim, A.xb, n, prep);
       k.swiglu_f32(A.hb, A.hb, A.hb2, n * hiddenDim);
       ex.linear(L.w2, A.xb2, dim, A.hb, n);
       k.add_f32(A.x, A.x, A.xb2, n * dim);

@@ -27,7 +27,8 @@ export async function resolveDrafter(rt: Runtime, target: LoadedModel, targetPat
   if (exit) return earlyExitDrafter(target, Number(exit[1]));
   if (spec.startsWith('exit:')) throw new InvalidArgumentError(`--draft ${spec}: expected exit:N with N a layer count`);
   if (spec === 'int8' || spec === 'int4') {
-    throw new InvalidArgumentError(`--draft ${spec}: quantised self-drafts are not available in this build yet`);
+    const draft = await loadModelFromPath(rt, targetPath, { ...options, name: `${target.name}.${spec}`, dtype: spec });
+    return modelDrafter(target, draft, spec);
   }
   const draft = await loadModelFromPath(rt, spec, options);
   return modelDrafter(target, draft, spec);

@@ -29,6 +29,33 @@ export interface Kernels {
   matmul_f32_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   /** Pack row-major W [rows, cols] (f32 at srcPtr) into the panel layout at dstPtr (packedBytesF32(rows, cols) bytes). */
   pack_f32(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
+  // ---- weight dtypes beyond f32 (assembly/matmul_bf16.ts, matmul_q8.ts, matmul_q4.ts, matmul_quant.ts) ----
+  // Same 4-row panel scheme, 16 bytes per row per k-block; exact layouts in src/kernels/linear.ts and the
+  // assembly files. bf16 reads x [n, cols] f32; q8 and q4 read the prepared input of quant_x_q8
+  // (i16 quants [n, 32·G] then f32 scales [n, G], G = ceil(cols/32); 68·G·n bytes).
+
+  /** matmul_f32 with W as bf16 panels (64·ceil(rows/4)·ceil(cols/8) bytes); f32 sums. Same read/write guarantees. */
+  matmul_bf16(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_bf16_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  /** Pack row-major f32 W [rows, cols] at srcPtr into bf16 panels, rounding to nearest even (NaN kept). */
+  pack_bf16(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
+  /** Pack row-major bf16 bit patterns (u16 [rows, cols] at srcPtr) into bf16 panels, bits unchanged. */
+  pack_bf16_bits(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
+  /** out = x·Wᵀ with W as q8 panels (136·ceil(rows/4)·G bytes) and xq the prepared input of n rows of cols. */
+  matmul_q8(outPtr: number, outStride: number, wPtr: number, xqPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q8_ref(outPtr: number, outStride: number, wPtr: number, xqPtr: number, n: number, rows: number, cols: number): void;
+  /** Quantise row-major f32 W into q8 panels (f16 scale per row per 32 columns); −1, or the first bad group r·G + g. */
+  pack_q8(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Pack planar q8 (scales f32 [rows, G], each an f16 value; quants i8 [rows, cols]) into q8 panels; −1 or the first bad group. */
+  pack_q8_planar(dstPtr: number, scalesPtr: number, qsPtr: number, rows: number, cols: number): number;
+  /** out = x·Wᵀ with W as q4 panels (72·ceil(rows/4)·G bytes) and xq the prepared input. */
+  matmul_q4(outPtr: number, outStride: number, wPtr: number, xqPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q4_ref(outPtr: number, outStride: number, wPtr: number, xqPtr: number, n: number, rows: number, cols: number): void;
+  /** Quantise row-major f32 W into q4 panels (4-bit, f16 scale per row per 32 columns); −1 or the first bad group. */
+  pack_q4(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Prepare x [n, cols] f32 for matmul_q8/q4: per row and group of 32, int8 quants (as i16) and an f32 scale. dst: 68·G·n bytes. */
+  quant_x_q8(dstPtr: number, xPtr: number, n: number, cols: number): void;
+  quant_x_q8_ref(dstPtr: number, xPtr: number, n: number, cols: number): void;
   /** out[i, :] = x[i, :] / sqrt(mean(x[i, :]²) + eps) · w. out, x: [n, dim], w: [dim]. out may equal x. */
   rmsnorm_f32(outPtr: number, xPtr: number, wPtr: number, n: number, dim: number, eps: number): void;
   rmsnorm_f32_ref(outPtr: number, xPtr: number, wPtr: number, n: number, dim: number, eps: number): void;

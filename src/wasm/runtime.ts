@@ -134,6 +134,8 @@ export class Runtime {
     readonly memory: WebAssembly.Memory,
     readonly k: Kernels,
     readonly build: WasmBuild,
+    /** The compiled module (worker threads instantiate it again over the same shared memory). */
+    readonly module: WebAssembly.Module,
   ) {
     this.arena = new Arena(memory, k.heap_base());
   }
@@ -141,18 +143,20 @@ export class Runtime {
   /** Instantiate from .wasm bytes or a compiled module (browsers: any size; async compile). */
   static async create(source: BufferSource | WebAssembly.Module, options: RuntimeOptions): Promise<Runtime> {
     const memory = newMemory(options);
-    const { exports } = await instantiate<Record<string, unknown>>(source, { env: { memory } });
-    return Runtime.wrap(memory, exports as unknown as Kernels, options.build);
+    const { instance, module } = await instantiate<Record<string, unknown>>(source, { env: { memory } });
+    return Runtime.wrap(memory, instance.exports as unknown as Kernels, options.build, module);
   }
 
   /** Synchronous instantiation (Node, workers; browsers limit sync compile to small modules). */
   static createSync(source: BufferSource | WebAssembly.Module, options: RuntimeOptions): Runtime {
     const memory = newMemory(options);
-    const { exports } = instantiateSync<Record<string, unknown>>(source, { env: { memory } });
-    return Runtime.wrap(memory, exports as unknown as Kernels, options.build);
+    const { instance, module } = instantiateSync<Record<string, unknown>>(source, { env: { memory } });
+    return Runtime.wrap(memory, instance.exports as unknown as Kernels, options.build, module);
   }
 
-  private static wrap(memory: WebAssembly.Memory, k: Kernels, build: WasmBuild): Runtime {
+  // The kernels are the instance's raw exports: the loader's demangled wrappers forward with
+  // (...args), which allocates an array on every call — not acceptable on the decode path.
+  private static wrap(memory: WebAssembly.Memory, k: Kernels, build: WasmBuild, module: WebAssembly.Module): Runtime {
     const relaxed = build.startsWith('relaxed');
     const threads = build.endsWith('-mt');
     if ((k.build_relaxed() === 1) !== relaxed || (k.build_threads() === 1) !== threads) {
@@ -160,7 +164,7 @@ export class Runtime {
         `runtime: the module is not build "${build}" (it reports relaxed=${k.build_relaxed()}, threads=${k.build_threads()})`,
       );
     }
-    return new Runtime(memory, k, build);
+    return new Runtime(memory, k, build, module);
   }
 
   /** Whether the memory is a SharedArrayBuffer (the -mt builds). */

@@ -17,7 +17,7 @@ import { Tokenizer } from '../../src/tokenizer.js';
 import { ConfigError, SpechubError, TokenizerError, WeightsFormatError } from '../../src/errors.js';
 import { createRng } from '../../src/rng.js';
 import { FIXTURES, WEIGHTS, readBytes, readSafetensors } from './test-utils.js';
-import { HfLlamaRef, type HfConfig } from './hf-llama-ref.js';
+import { RefModel, matvec64, refWeightsFromHf, rope, type HfConfigJson } from '../reference/llama-ref.js';
 
 const L2C = `${FIXTURES}llama2c/`;
 const model260 = () => readBytes(`${L2C}stories260K.bin`);
@@ -265,18 +265,10 @@ test('llama2c: rotate-half RoPE on the permuted wq/wk gives the same q·k scores
   const half = o.hd / 2;
   // llama2.c run.c: for each pair (2i, 2i+1) of a head, freq = 1 / 10000^(2i / headSize)
   const ropeInterleaved = (v: Float64Array, heads: number, pos: number) => {
-    for (let h = 0; h < heads; h++)
-      for (let i = 0; i < half; i++) {
-        const a = pos * (1 / Math.pow(10000, (2 * i) / o.hd));
-        const [c, s] = [Math.cos(a), Math.sin(a)];
-        const j = h * o.hd + 2 * i;
-        const [x0, x1] = [v[j]!, v[j + 1]!];
-        v[j] = x0 * c - x1 * s;
-        v[j + 1] = x0 * s + x1 * c;
-      }
+    for (let h = 0; h < heads; h++) rope(v, h * o.hd, o.hd, pos, 10000, 'interleaved');
   };
   const ropeHalf = (v: Float64Array, heads: number, pos: number) => {
-    for (let h = 0; h < heads; h++) HfLlamaRef.ropeHalf(v, h * o.hd, o.hd, pos, 10000);
+    for (let h = 0; h < heads; h++) rope(v, h * o.hd, o.hd, pos, 10000, 'halves');
   };
   const perm = (v: Float64Array, heads: number) => {
     // the HF layout of an interleaved vector: [h, j, i] ← [h, i, j]
@@ -295,10 +287,10 @@ test('llama2c: rotate-half RoPE on the permuted wq/wk gives the same q·k scores
       const y = Float64Array.from({ length: o.dim }, () => rng.next() * 2 - 1);
       const m = Math.floor(rng.next() * 512);
       const n = Math.floor(rng.next() * 512);
-      const q = HfLlamaRef.matvec(wq, x, o.dim, o.dim);
-      const k = HfLlamaRef.matvec(wk, y, o.kv, o.dim);
-      const qh = HfLlamaRef.matvec(wqHf, x, o.dim, o.dim);
-      const kh = HfLlamaRef.matvec(wkHf, y, o.kv, o.dim);
+      const q = matvec64(wq, x, o.dim, o.dim);
+      const k = matvec64(wk, y, o.kv, o.dim);
+      const qh = matvec64(wqHf, x, o.dim, o.dim);
+      const kh = matvec64(wkHf, y, o.kv, o.dim);
       ropeInterleaved(q, o.nH, m);
       ropeInterleaved(k, o.nKv, n);
       ropeHalf(qh, o.nH, m);
@@ -321,7 +313,7 @@ test('llama2c: rotate-half RoPE on the permuted wq/wk gives the same q·k scores
   // only the summation order differs
   assert.ok(maxRel < 1e-12, `max relative difference ${maxRel}`);
   // and without the permutation the scores would not match
-  const q = HfLlamaRef.matvec(o.w.wq, Float64Array.from({ length: o.dim }, (_, i) => Math.sin(i)), o.dim, o.dim);
+  const q = matvec64(o.w.wq, Float64Array.from({ length: o.dim }, (_, i) => Math.sin(i)), o.dim, o.dim);
   const q2 = Float64Array.from(q);
   ropeInterleaved(q, o.nH, 7);
   ropeHalf(q2, o.nH, 7);
@@ -330,8 +322,8 @@ test('llama2c: rotate-half RoPE on the permuted wq/wk gives the same q·k scores
 
 test('llama2c: the converted stories260K, run as a Hugging Face Llama, reproduces llama2.c\'s published greedy output', () => {
   const tok = Tokenizer.fromJson(readFileSync(`${WEIGHTS}stories260K/tokenizer.json`, 'utf8'), readFileSync(`${WEIGHTS}stories260K/tokenizer_config.json`, 'utf8'));
-  const cfg = JSON.parse(readFileSync(`${WEIGHTS}stories260K/config.json`, 'utf8')) as HfConfig;
-  const ref = new HfLlamaRef(cfg, readSafetensors(readBytes(`${WEIGHTS}stories260K/model.safetensors`)).tensors);
+  const cfg = JSON.parse(readFileSync(`${WEIGHTS}stories260K/config.json`, 'utf8')) as HfConfigJson;
+  const ref = new RefModel(refWeightsFromHf(cfg, readSafetensors(readBytes(`${WEIGHTS}stories260K/model.safetensors`)).tensors));
   // llama2.c: ./run stories260K.bin -z tok512.bin -t 0.0 -n 200 → 200 positions from BOS
   const ids = ref.greedy([1], 200);
   const expected = readFileSync(`${FIXTURES}llama2c-stories260K-greedy-200.txt`, 'utf8').replace(/\n$/, '');
@@ -341,7 +333,7 @@ test('llama2c: the converted stories260K, run as a Hugging Face Llama, reproduce
 
 test('llama2c: the converted draft (stories281K) and the published 656K give their known greedy tokens (SOURCES.md)', () => {
   const load = (folder: string) =>
-    new HfLlamaRef(JSON.parse(readFileSync(`${WEIGHTS}${folder}/config.json`, 'utf8')), readSafetensors(readBytes(`${WEIGHTS}${folder}/model.safetensors`)).tensors);
+    new RefModel(refWeightsFromHf(JSON.parse(readFileSync(`${WEIGHTS}${folder}/config.json`, 'utf8')), readSafetensors(readBytes(`${WEIGHTS}${folder}/model.safetensors`)).tensors));
   assert.deepEqual(load('stories281K-draft').greedy([1], 21), [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337, 410]);
   // the 656K model is native HF layout: this checks the reference forward itself
   assert.deepEqual(load('tinystories-656K').greedy([1, 80, 147, 201, 282, 57, 8], 8).slice(7), [1137, 117, 1513, 101, 87, 1076, 1005, 361]);

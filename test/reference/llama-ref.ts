@@ -37,13 +37,20 @@ export interface RefWeights {
   wcls: Float32Array; // [vocab, dim]
 }
 
-function matvec(out: Float64Array, w: Float32Array, x: Float64Array, rows: number, cols: number): void {
+function matvec(out: Float64Array, w: ArrayLike<number>, x: ArrayLike<number>, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
     let s = 0;
     const o = r * cols;
-    for (let c = 0; c < cols; c++) s += w[o + c] * x[c];
+    for (let c = 0; c < cols; c++) s += w[o + c]! * x[c]!;
     out[r] = s;
   }
+}
+
+/** y = W x for W [rows, cols] row-major, in f64. */
+export function matvec64(w: ArrayLike<number>, x: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const y = new Float64Array(rows);
+  matvec(y, w, x, rows, cols);
+  return y;
 }
 
 function rmsnorm(out: Float64Array, x: Float64Array, w: Float32Array, eps: number): void {
@@ -53,8 +60,8 @@ function rmsnorm(out: Float64Array, x: Float64Array, w: Float32Array, eps: numbe
   for (let i = 0; i < x.length; i++) out[i] = x[i] * scale * w[i];
 }
 
-/** Rotate one head vector in place at position pos. */
-function rope(v: Float64Array, off: number, headDim: number, pos: number, theta: number, style: 'interleaved' | 'halves'): void {
+/** Rotate one head vector (v[off .. off + headDim)) in place at position pos, in either RoPE layout. */
+export function rope(v: Float64Array, off: number, headDim: number, pos: number, theta: number, style: 'interleaved' | 'halves'): void {
   const half = headDim / 2;
   for (let i = 0; i < half; i++) {
     const freq = 1 / Math.pow(theta, (2 * i) / headDim);
@@ -83,6 +90,20 @@ export class RefModel {
     this.kvDim = c.nKvHeads * this.headDim;
     this.kCache = w.layers.map(() => new Float64Array(c.maxSeqLen * this.kvDim));
     this.vCache = w.layers.map(() => new Float64Array(c.maxSeqLen * this.kvDim));
+  }
+
+  /** Greedy continuation: feeds `prompt`, then `steps` argmax tokens; returns prompt + generated ids. */
+  greedy(prompt: number[], steps: number): number[] {
+    const out = [...prompt];
+    let logits: Float64Array = new Float64Array(0);
+    for (let pos = 0; pos < prompt.length; pos++) logits = this.forward(prompt[pos]!, pos);
+    for (let s = 0; s < steps; s++) {
+      let best = 0;
+      for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+      out.push(best);
+      if (s + 1 < steps) logits = this.forward(best, out.length - 1);
+    }
+    return out;
   }
 
   /** Logits [vocab] for `token` at `pos`, after feeding positions 0..pos-1 in order. */
@@ -244,4 +265,62 @@ export function refWeightsToHfTensors(w: RefWeights): Map<string, { shape: numbe
   put('model.norm.weight', [c.dim], w.rmsFinal);
   if (w.wcls !== w.tokenEmbedding) put('lm_head.weight', [c.vocabSize, c.dim], w.wcls);
   return m;
+}
+
+/** The fields of a Hugging Face LlamaConfig the reference needs. */
+export interface HfConfigJson {
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  vocab_size: number;
+  max_position_embeddings: number;
+  rms_norm_eps: number;
+  rope_theta: number;
+  tie_word_embeddings: boolean;
+}
+
+/**
+ * A Hugging Face Llama (config.json + tensors by name) as reference weights with rotate-half
+ * RoPE. Tied models may store only embed_tokens or only lm_head (TinyStories-656K).
+ */
+export function refWeightsFromHf(c: HfConfigJson, tensors: ReadonlyMap<string, { data: Float32Array }>): RefWeights {
+  const w = (name: string): Float32Array => {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`reference: missing tensor ${name}`);
+    return t.data;
+  };
+  const embed = tensors.get('model.embed_tokens.weight')?.data ?? w('lm_head.weight');
+  return {
+    config: {
+      dim: c.hidden_size,
+      hiddenDim: c.intermediate_size,
+      nLayers: c.num_hidden_layers,
+      nHeads: c.num_attention_heads,
+      nKvHeads: c.num_key_value_heads,
+      vocabSize: c.vocab_size,
+      maxSeqLen: c.max_position_embeddings,
+      normEps: c.rms_norm_eps,
+      ropeTheta: c.rope_theta,
+    },
+    ropeStyle: 'halves',
+    tokenEmbedding: embed,
+    layers: Array.from({ length: c.num_hidden_layers }, (_, l) => {
+      const p = `model.layers.${l}.`;
+      return {
+        rmsAtt: w(p + 'input_layernorm.weight'),
+        wq: w(p + 'self_attn.q_proj.weight'),
+        wk: w(p + 'self_attn.k_proj.weight'),
+        wv: w(p + 'self_attn.v_proj.weight'),
+        wo: w(p + 'self_attn.o_proj.weight'),
+        rmsFfn: w(p + 'post_attention_layernorm.weight'),
+        w1: w(p + 'mlp.gate_proj.weight'),
+        w2: w(p + 'mlp.down_proj.weight'),
+        w3: w(p + 'mlp.up_proj.weight'),
+      };
+    }),
+    rmsFinal: w('model.norm.weight'),
+    wcls: c.tie_word_embeddings ? embed : w('lm_head.weight'),
+  };
 }

@@ -1,0 +1,214 @@
+// bf16 linear layers: out[i, r] = Σ_c x[i, c]·W[r, c] with W stored as bfloat16, x and sums in f32.
+//
+// Packed layout ("bf16"), for W [rows, cols] row-major:
+//   C8 = ceil(cols / 8) k-blocks, P = ceil(rows / 4) panels, panelBytes = 64·C8, total 64·P·C8.
+//   Panel p (rows 4p..4p+3) starts at p·64·C8; its k-block b (cols 8b..8b+7) is 64 bytes at 64·b,
+//   16 bytes per row rr = 0..3 at 16·rr, read as four u32 lanes l = 0..3:
+//     low half of lane l = bf16(W[4p + rr, 8b + l]),  high half = bf16(W[4p + rr, 8b + 4 + l]).
+//   u16 index of W[r, c] = (r >> 2)·32·C8 + (c >> 3)·32 + (r & 3)·8 + 2·(c & 3) + ((c >> 2) & 1).
+//   Padding rows and columns are +0.
+// Decoding is two ops per 8 weights: `shl 16` gives the low halves (columns 8b..8b+3) and
+// `and 0xffff0000` the high halves (8b+4..8b+7) as f32 lanes that line up with two plain loads of x,
+// so x needs no shuffling and no preparation. Panels are independent, as for f32.
+//
+// Per output lane l, every k-block adds (w_lo·x_lo + w_hi·x_hi) to the lane sum (product pairs are
+// combined before the loop-carried add: "4x2t"); lanes are combined as (l0 + l2) + (l1 + l3). The n = 1
+// matvec, the n ≥ 2 tile and the scalar twin all use that order, so the plain-SIMD build equals the
+// twin bit for bit. Kernels never read x beyond cols and never write out beyond rows.
+
+import { madd, sum4, loadTail } from './simd';
+import { storePanel4 } from './matmul_quant';
+
+/** Bytes of one bf16 panel: 64 per k-block of 8 columns. */
+// @ts-ignore: decorator
+@inline function panelBytesBf16(cols: i32): usize {
+  return (<usize>((cols + 7) >> 3)) << 6;
+}
+
+/** The two x vectors of a partial last k-block (tail = cols & 7 columns exist): zeros beyond. */
+// @ts-ignore: decorator
+@inline function tailLo(x: usize, tail: i32): v128 {
+  return tail >= 4 ? v128.load(x) : loadTail(x, tail);
+}
+// @ts-ignore: decorator
+@inline function tailHi(x: usize, tail: i32): v128 {
+  return tail > 4 ? loadTail(x + 16, tail - 4) : f32x4.splat(0);
+}
+
+/** acc + (lo(v)·x0 + hi(v)·x1): one row's k-block of 8 columns. */
+// @ts-ignore: decorator
+@inline function step(acc: v128, v: v128, x0: v128, x1: v128): v128 {
+  return f32x4.add(acc, madd(i32x4.shl(v, 16), x0, f32x4.mul(v128.and(v, i32x4.splat(0xffff0000)), x1)));
+}
+
+/** One panel against one x row (4 accumulators, one loop-carried add per row per k-block). */
+// @ts-ignore: decorator
+@inline function panelDot(wPtr: usize, xPtr: usize, cols: i32): v128 {
+  const full = cols >> 3;
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let w = wPtr, x = xPtr;
+  const wEnd = wPtr + (<usize>full << 6);
+  for (; w < wEnd; w += 64, x += 32) {
+    const x0 = v128.load(x), x1 = v128.load(x, 16);
+    a0 = step(a0, v128.load(w), x0, x1);
+    a1 = step(a1, v128.load(w, 16), x0, x1);
+    a2 = step(a2, v128.load(w, 32), x0, x1);
+    a3 = step(a3, v128.load(w, 48), x0, x1);
+  }
+  const tail = cols & 7;
+  if (tail) {
+    const x0 = tailLo(x, tail), x1 = tailHi(x, tail);
+    a0 = step(a0, v128.load(w), x0, x1);
+    a1 = step(a1, v128.load(w, 16), x0, x1);
+    a2 = step(a2, v128.load(w, 32), x0, x1);
+    a3 = step(a3, v128.load(w, 48), x0, x1);
+  }
+  return sum4(a0, a1, a2, a3);
+}
+
+/**
+ * out[i, r] = Σ_c x[i, c]·W[r, c] for i < n, r < rows. out: [n, outStride] (columns < rows written),
+ * x: [n, cols] f32, W: bf16 panels (see top). n = 1 streams each panel once; n ≥ 2 runs a 4-row ×
+ * 2-x-row tile over each panel while it sits in L1, decoding each weight vector once for two x rows.
+ */
+export function matmul_bf16(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  const pb = panelBytesBf16(cols);
+  const xRowBytes = <usize>cols << 2;
+  const outRowBytes = <usize>outStride << 2;
+  const full = cols >> 3;
+  const tail = cols & 7;
+  let w = wPtr;
+  for (let r = 0; r < rows; r += 4, w += pb) {
+    const valid = rows - r;
+    const o = outPtr + (<usize>r << 2);
+    let i = 0;
+    for (; i + 2 <= n; i += 2) {
+      const xa = xPtr + <usize>i * xRowBytes;
+      const xb = xa + xRowBytes;
+      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+      let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+      let wk = w;
+      let off: usize = 0;
+      const wEnd = w + (<usize>full << 6);
+      // (A two-pass variant, low halves then high halves, runs without spills but no faster on
+      // Zen 4: ~32 GOP/s either way, bound by the FP and shift ports; this one keeps the summation
+      // order of the matvec and the scalar twin.)
+      for (; wk < wEnd; wk += 64, off += 32) {
+        const xa0 = v128.load(xa + off), xa1 = v128.load(xa + off, 16);
+        const xb0 = v128.load(xb + off), xb1 = v128.load(xb + off, 16);
+        let v = v128.load(wk);
+        a0 = step(a0, v, xa0, xa1);
+        b0 = step(b0, v, xb0, xb1);
+        v = v128.load(wk, 16);
+        a1 = step(a1, v, xa0, xa1);
+        b1 = step(b1, v, xb0, xb1);
+        v = v128.load(wk, 32);
+        a2 = step(a2, v, xa0, xa1);
+        b2 = step(b2, v, xb0, xb1);
+        v = v128.load(wk, 48);
+        a3 = step(a3, v, xa0, xa1);
+        b3 = step(b3, v, xb0, xb1);
+      }
+      if (tail) {
+        const xa0 = tailLo(xa + off, tail), xa1 = tailHi(xa + off, tail);
+        const xb0 = tailLo(xb + off, tail), xb1 = tailHi(xb + off, tail);
+        let v = v128.load(wk);
+        a0 = step(a0, v, xa0, xa1);
+        b0 = step(b0, v, xb0, xb1);
+        v = v128.load(wk, 16);
+        a1 = step(a1, v, xa0, xa1);
+        b1 = step(b1, v, xb0, xb1);
+        v = v128.load(wk, 32);
+        a2 = step(a2, v, xa0, xa1);
+        b2 = step(b2, v, xb0, xb1);
+        v = v128.load(wk, 48);
+        a3 = step(a3, v, xa0, xa1);
+        b3 = step(b3, v, xb0, xb1);
+      }
+      const oa = o + <usize>i * outRowBytes;
+      storePanel4(oa, sum4(a0, a1, a2, a3), valid);
+      storePanel4(oa + outRowBytes, sum4(b0, b1, b2, b3), valid);
+    }
+    if (i < n) storePanel4(o + <usize>i * outRowBytes, panelDot(w, xPtr + <usize>i * xRowBytes, cols), valid);
+  }
+}
+
+/** The f32 value of a bf16 bit pattern. */
+// @ts-ignore: decorator
+@inline function bf16(h: u32): f32 {
+  return reinterpret<f32>(h << 16);
+}
+
+/** Scalar twin of matmul_bf16 over the same layout (same summation order, see top). */
+export function matmul_bf16_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  const C8 = (cols + 7) >> 3;
+  const pb = panelBytesBf16(cols);
+  for (let i = 0; i < n; i++) {
+    const x = xPtr + ((<usize>i * <usize>cols) << 2);
+    const o = outPtr + ((<usize>i * <usize>outStride) << 2);
+    for (let r = 0; r < rows; r++) {
+      const wRow = wPtr + <usize>(r >> 2) * pb + (<usize>(r & 3) << 4);
+      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+      for (let b = 0; b < C8; b++) {
+        const wb = wRow + (<usize>b << 6);
+        const c0 = b << 3;
+        // lane l: columns c0 + l (low half) and c0 + 4 + l (high half); x is 0 beyond cols
+        s0 += bf16(load<u16>(wb)) * xAt(x, c0, cols) + bf16(load<u16>(wb, 2)) * xAt(x, c0 + 4, cols);
+        s1 += bf16(load<u16>(wb, 4)) * xAt(x, c0 + 1, cols) + bf16(load<u16>(wb, 6)) * xAt(x, c0 + 5, cols);
+        s2 += bf16(load<u16>(wb, 8)) * xAt(x, c0 + 2, cols) + bf16(load<u16>(wb, 10)) * xAt(x, c0 + 6, cols);
+        s3 += bf16(load<u16>(wb, 12)) * xAt(x, c0 + 3, cols) + bf16(load<u16>(wb, 14)) * xAt(x, c0 + 7, cols);
+      }
+      store<f32>(o + (<usize>r << 2), (s0 + s2) + (s1 + s3));
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function xAt(x: usize, c: i32, cols: i32): f32 {
+  return c < cols ? load<f32>(x + (<usize>c << 2)) : 0;
+}
+
+/** f32 bit pattern → bf16 bit pattern, round to nearest even; NaN stays NaN (quieted), overflow → ±Inf. */
+// @ts-ignore: decorator
+@inline function toBf16(b: u32): u32 {
+  if ((b & 0x7fffffff) > 0x7f800000) return ((b >>> 16) | 0x40) & 0xffff;
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** Store bf16 bits h of W[r, c] at its place in a panel (k-block b = c >> 3 of the panel at `panel`). */
+// @ts-ignore: decorator
+@inline function placeBf16(panel: usize, rr: usize, c: i32, h: u32): void {
+  store<u16>(panel + (<usize>(c >> 3) << 6) + (rr << 4) + (<usize>(c & 3) << 2) + (<usize>((c >> 2) & 1) << 1), <u16>h);
+}
+
+/**
+ * Pack row-major W [rows, cols] (f32 at srcPtr) into the bf16 layout at dstPtr (64·P·C8 bytes),
+ * rounding each weight to nearest even (NaN kept as a quiet NaN), zero-padding rows and columns.
+ */
+export function pack_bf16(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): void {
+  const pb = panelBytesBf16(cols);
+  const padCols = ((cols + 7) >> 3) << 3;
+  for (let r = 0; r < ((rows + 3) & ~3); r++) {
+    const panel = dstPtr + <usize>(r >> 2) * pb;
+    const src = srcPtr + ((<usize>r * <usize>cols) << 2);
+    for (let c = 0; c < padCols; c++) {
+      placeBf16(panel, <usize>(r & 3), c, r < rows && c < cols ? toBf16(load<u32>(src + (<usize>c << 2))) : 0);
+    }
+  }
+}
+
+/**
+ * Pack row-major W [rows, cols] given as bf16 bit patterns (u16 at srcPtr, e.g. a BF16 checkpoint's
+ * bytes) into the bf16 layout at dstPtr without changing any bit; rows and columns zero-padded.
+ */
+export function pack_bf16_bits(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): void {
+  const pb = panelBytesBf16(cols);
+  const padCols = ((cols + 7) >> 3) << 3;
+  for (let r = 0; r < ((rows + 3) & ~3); r++) {
+    const panel = dstPtr + <usize>(r >> 2) * pb;
+    const src = srcPtr + ((<usize>r * <usize>cols) << 1);
+    for (let c = 0; c < padCols; c++) {
+      placeBf16(panel, <usize>(r & 3), c, r < rows && c < cols ? <u32>load<u16>(src + (<usize>c << 1)) : 0);
+    }
+  }
+}

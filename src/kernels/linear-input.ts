@@ -1,0 +1,99 @@
+/**
+ * Scratch for the prepared input of quantised linears, shared by every Executor implementation.
+ *
+ * q8/q4 kernels read x quantised per row per group of 32 (the "q8x" input of prepareLinearInput).
+ * An executor owns one LinearInputs: it reserves the scratch at load time, and on each linear call
+ * asks `inputFor` which pointer the kernels read (x itself for f32/bf16). A threaded executor calls
+ * `inputFor` on the calling thread before it splits panels, then every worker runs
+ * `runLinear(k, lin, out, stride, thatPointer, n, p0, p1)` on its panels.
+ *
+ * Reuse across linears that share x (Wq/Wk/Wv, W1/W3): `prepare(xPtr, n, cols)` quantises once into
+ * a second scratch region and returns a handle; passing that handle as `prepared` makes `inputFor`
+ * skip the quantisation. The handle stays valid until the next `prepare` (or until x is rewritten:
+ * the caller's promise, which nothing here can check). Without a handle every call re-quantises, so
+ * a caller that never prepares is always correct.
+ *
+ * Browser-safe. Nothing here allocates after `reserve`.
+ */
+import { CapacityError, InvalidArgumentError } from '../errors.js';
+import type { Runtime } from '../wasm/runtime.js';
+import { Q_GROUP, linearInputKind, prepareLinearInput, type PackedLinear } from './linear.js';
+
+/** Bytes of q8x input for n rows of cols (68 per group of 32 per row). */
+function q8xBytes(n: number, cols: number): number {
+  return 68 * Math.ceil(cols / Q_GROUP) * n;
+}
+
+export class LinearInputs {
+  private implicitPtr = 0;
+  private explicitPtr = 0;
+  private capacity = 0; // bytes of each region
+  // what the explicit region holds (from the last prepare)
+  private preparedN = 0;
+  private preparedCols = 0;
+
+  constructor(
+    readonly rt: Runtime,
+    readonly name = 'exec.linear-input',
+  ) {}
+
+  /** Bytes reserved per scratch region (0 before reserve). */
+  get reservedBytes(): number {
+    return this.capacity;
+  }
+
+  /**
+   * Make room for inputs of up to n rows of up to cols columns (load time; may allocate). Growing
+   * allocates new regions; the old ones are abandoned (the arena never frees).
+   */
+  reserve(n: number, cols: number): void {
+    if (!Number.isSafeInteger(n) || n < 1 || !Number.isSafeInteger(cols) || cols < 1) {
+      throw new InvalidArgumentError(`${this.name}: expected n and cols to be integers >= 1, got ${n} and ${cols}`);
+    }
+    const bytes = q8xBytes(n, cols);
+    if (bytes <= this.capacity) return;
+    this.implicitPtr = this.rt.arena.alloc(`${this.name}.call`, bytes, 64).ptr;
+    this.explicitPtr = this.rt.arena.alloc(`${this.name}.shared`, bytes, 64).ptr;
+    this.capacity = bytes;
+    this.preparedN = 0;
+    this.preparedCols = 0;
+  }
+
+  /**
+   * Quantise x [n, cols] once for several q8/q4 linears; returns the handle to pass as `prepared`.
+   * Throws CapacityError beyond the reservation.
+   */
+  prepare(xPtr: number, n: number, cols: number): number {
+    this.checkFits(n, cols);
+    prepareLinearInput(this.rt.k, 'q8', xPtr, n, cols, this.explicitPtr);
+    this.preparedN = n;
+    this.preparedCols = cols;
+    return this.explicitPtr;
+  }
+
+  /**
+   * The pointer the kernels of `lin` read for x [n, lin.cols]: xPtr for f32/bf16; for q8/q4 the
+   * `prepared` handle (checked against the n and cols of the last prepare) or, when prepared is 0,
+   * a fresh quantisation of x into the per-call scratch.
+   */
+  inputFor(lin: PackedLinear, xPtr: number, n: number, prepared = 0): number {
+    if (linearInputKind(lin.dtype) === 'f32') return xPtr;
+    if (prepared !== 0) {
+      if (prepared !== this.explicitPtr || this.preparedN !== n || this.preparedCols !== lin.cols) {
+        throw new InvalidArgumentError(
+          `${this.name}: the prepared input does not match this call: expected the handle of prepare(x, ${n}, ${lin.cols}), got ${prepared === this.explicitPtr ? `one for ${this.preparedN} rows of ${this.preparedCols}` : `handle ${prepared}`}`,
+        );
+      }
+      return prepared;
+    }
+    this.checkFits(n, lin.cols);
+    return prepareLinearInput(this.rt.k, lin.dtype, xPtr, n, lin.cols, this.implicitPtr);
+  }
+
+  private checkFits(n: number, cols: number): void {
+    const bytes = q8xBytes(n, cols);
+    if (bytes > this.capacity) {
+      throw new CapacityError(`${this.name}: expected an input within the reserved ${this.capacity} bytes (reserveLinearInput), got ${n} rows × ${cols} columns = ${bytes} bytes`);
+    }
+  }
+}

@@ -1,0 +1,756 @@
+/**
+ * Threaded executor: the model's heavy kernels (matmul panels, attention heads) split over T threads
+ * that share the runtime's WebAssembly memory. Browser-safe core; Node's worker creation lives in
+ * src/node/threads.ts, the browser's in `browserWorkerHost` below.
+ *
+ * Design (measurements in docs: perf.md §3):
+ * - T threads = the calling thread + T − 1 workers. Each worker instantiates the runtime's
+ *   `WebAssembly.Module` over the same shared `WebAssembly.Memory`, so every kernel pointer means the
+ *   same bytes on every thread. Workers get one setup message and never another message.
+ * - A control block (a SharedArrayBuffer, layout below) holds a job generation counter, per-worker
+ *   done/state words and, per worker, a slot of recorded kernel calls (export index + up to 16
+ *   arguments as f64, which hold every i32 and f32 exactly). To fill a worker's slot, the executor
+ *   runs the very code a single thread would run (`runLinear` on a panel range, `attention_f32` on a
+ *   head range) against a *recording* kernel table that stores the calls instead of making them.
+ *   So any dtype `runLinear` learns is split correctly without changes here, and every thread runs
+ *   exactly the kernels the serial executor runs on the same panels or heads: results are
+ *   bit-identical to the serial executor on the same build.
+ * - Dispatch: write the slots, open each participating worker's claim word, bump the generation
+ *   (Atomics.store), notify only if a worker is parked. Workers spin on the generation (Atomics.load)
+ *   for `spinMicros`, then park in Atomics.wait; a woken worker takes its share by compare-exchange on
+ *   its claim word. The calling thread runs its own share (the first panels / heads), then joins: a
+ *   share no worker has taken yet it takes and runs itself (so a descheduled or parked worker on a busy
+ *   machine costs at most the serial time, never a scheduler time slice), and it waits for the taken
+ *   ones by spinning on their done words (parking too after `spinMicros`, where the thread may block).
+ *   No allocation and no postMessage per call.
+ * - Small work runs serially on the calling thread (see `DEFAULT_MIN_LINEAR_WORK`), so threads never
+ *   slow small models down.
+ * - Start race (perf.md pitfall 8): a worker reads the current generation before it reports ready,
+ *   and the executor is only returned once every worker is ready.
+ * - Failures never hang the caller: a kernel that throws on a worker (a trap) is caught there, its
+ *   message written to the control block and the worker's state set to ERROR before its done word;
+ *   any other exception that escapes the worker loop marks the worker DEAD and wakes the caller.
+ *   The join finishes on DONE or DEAD, then the executor throws a ThreadError and stays failed
+ *   (every later call throws; close() still works). A worker that vanishes without running any JS
+ *   (terminated from outside, killed by a resource limit) is seen through its host's exit/error
+ *   event, i.e. when the calling thread next reaches its event loop: the next call then throws.
+ *   One case cannot be seen: such a silent death *during* a job while the calling thread is blocked
+ *   in that job's join (the event cannot be delivered); spechub never terminates a worker that way.
+ * - Shutdown: close() sends EXIT through the control block and terminates every worker; calling it
+ *   twice returns the same promise. Node workers are unref()'d once ready, so a process that forgets
+ *   close() still exits when its own work is done (the idle workers are parked, not spinning).
+ */
+import { InvalidArgumentError, ThreadError, WasmFeatureError } from '../errors.js';
+import type { AttentionArgs, Executor } from '../model/executor.js';
+import { panelCount, runLinear, type PackedLinear } from '../kernels/linear.js';
+import { LinearInputs } from '../kernels/linear-input.js';
+import type { Kernels, WasmBuild } from './kernels.js';
+import type { Runtime } from './runtime.js';
+
+// ---- defaults (measured by bench/threads.bench.ts on 2 vCPUs, Zen 4, Node 20, a shared VM) ----
+
+/**
+ * Matmuls with rows·cols·n below this many multiply-adds run on the calling thread alone.
+ * Measured: dispatch + join of an empty job ≈ 0.2 µs with the workers spinning (≈ 40–90 µs to wake
+ * a parked one, which the caller never waits for: it runs a share no worker has taken itself).
+ * Splitting a cache-hot matvec breaks even around 8K–32K multiply-adds (0.7–2.4 µs of serial work,
+ * depending on the machine's other load) and gains ×1.7 at 64K. The threshold sits at 64K so a split
+ * wins clearly: every matmul of the shipped 64-dim models at decode (64×64 … 512×64) stays serial,
+ * while SmolLM-size layers (576×576 = 332K) split.
+ */
+export const DEFAULT_MIN_LINEAR_WORK = 65536;
+/**
+ * Attention calls with n·nHeads·(cacheLen + m)·headDim below this run on the calling thread alone.
+ * Attention costs more per unit of this work than a matmul per multiply-add (two passes, exp,
+ * softmax): 8 heads × 8 × 65 rows (4K) already take ~2.7 µs and split ×1.25–1.5; 32K (≈ 7–20 µs of
+ * serial work, split ×1.3–1.5) keeps a clear margin. The shipped 64-dim models (8 heads of 8)
+ * decode serially below 511 positions of context; only their longest contexts split.
+ */
+export const DEFAULT_MIN_ATTENTION_WORK = 32768;
+/** How long an idle worker (and a joining caller) spins before parking in Atomics.wait. */
+export const DEFAULT_SPIN_MICROS = 1000;
+
+// ---- control block layout (Int32 words; hot words on their own 64-byte lines) ----
+
+const LINE = 16; // i32 words per 64-byte cache line
+const W_GEN = 0; // job generation (bumped by the caller per job)
+const W_CMD = 1; // what the current generation means (CMD_*)
+const W_FAULT = 2; // worker index for CMD_FAULT (tests only)
+const W_PARKED = LINE; // number of workers parked in Atomics.wait on W_GEN
+const W_MAIN_PARKED = 2 * LINE; // 1 while the caller is parked in its join
+const W_JOIN_SEQ = 2 * LINE + 1; // bumped by workers that finish while the caller is parked
+const W_WORKERS = 3 * LINE; // worker w's line: W_WORKERS + LINE·w
+const D_DONE = 0; // last generation this worker finished
+const D_STATE = 1; // ST_*
+const D_MSG_LEN = 2; // length of the failure message (UTF-16 units)
+const D_CLAIM = 3; // 2·gen: this worker's share of job gen is open; 2·gen + 1: taken (by the worker or stolen by the caller)
+
+const CMD_RUN = 1;
+const CMD_EXIT = 2;
+const CMD_FAULT = 3;
+
+// state 0: starting (the control block starts zeroed)
+const ST_READY = 1;
+const ST_ERROR = 2; // a job failed on this worker (the worker itself lives on)
+const ST_DEAD = 3; // the worker loop ended abnormally
+
+/** Most arguments of a kernel (attention_f32 has 14). */
+const MAX_ARGS = 16;
+/** Most kernel calls one thread's share of one job may make. */
+const MAX_CALLS = 4;
+const CALL_F64 = 1 + MAX_ARGS; // export index, then the arguments
+const SLOT_F64 = 8 * Math.ceil((1 + MAX_CALLS * CALL_F64) / 8); // call count, then calls; a multiple of 64 bytes
+const MSG_CHARS = 512;
+/** Spin iterations between clock reads. */
+const SPIN_CHECK = 1024;
+
+interface Layout {
+  readonly msgByte: number; // Uint16 [workers, MSG_CHARS]
+  readonly slotF64: number; // Float64 index of worker 0's slot: [workers, SLOT_F64]
+  readonly bytes: number;
+}
+
+function controlLayout(workers: number): Layout {
+  const msgByte = (W_WORKERS + LINE * workers) * 4;
+  const slotByte = Math.ceil((msgByte + workers * MSG_CHARS * 2) / 64) * 64;
+  return { msgByte, slotF64: slotByte / 8, bytes: slotByte + workers * SLOT_F64 * 8 };
+}
+
+/** Names of the module's exported functions, in module order (the index a recorded call carries). */
+function exportNames(module: WebAssembly.Module): string[] {
+  return WebAssembly.Module.exports(module)
+    .filter((d) => d.kind === 'function')
+    .map((d) => d.name);
+}
+
+// ---- worker side ----
+
+/** The one message a worker gets: everything it needs (structured-cloneable). */
+export interface KernelWorkerInit {
+  readonly module: WebAssembly.Module;
+  /** The runtime's shared memory. */
+  readonly memory: WebAssembly.Memory;
+  /** The control block. */
+  readonly control: SharedArrayBuffer;
+  /** This worker's index, 0-based (messages call it "worker index + 1 of workers"; the caller is not a worker). */
+  readonly worker: number;
+  readonly workers: number;
+  readonly spinMicros: number;
+  readonly build: WasmBuild;
+}
+
+type KernelFn = (...args: number[]) => unknown;
+
+/**
+ * The worker loop: instantiate the module over the shared memory, report ready, then run jobs until
+ * EXIT. Blocks the worker thread for its lifetime (its event loop never runs again). Used by the
+ * Node worker entry (src/node/kernel-worker.ts) and the browser one (src/wasm/browser-kernel-worker.ts).
+ */
+export function runKernelWorker(init: KernelWorkerInit, signalReady: () => void): void {
+  const { module, memory, control, worker, workers, spinMicros } = init;
+  const imports = { env: { memory, abort: () => { throw new Error('wasm abort'); } } };
+  const instance = new WebAssembly.Instance(module, imports);
+  const exps = instance.exports as Record<string, unknown>;
+  if ((exps.build_threads as () => number)() !== 1) {
+    throw new WasmFeatureError(`kernel worker ${worker}: expected a shared-memory (-mt) build, got "${init.build}"`);
+  }
+  const fns = exportNames(module).map((name) => {
+    const fn = exps[name] as KernelFn;
+    // a recorded call carries MAX_ARGS arguments (the raw exports report their arity as length)
+    if (fn.length > MAX_ARGS) throw new WasmFeatureError(`kernel worker ${worker}: kernel ${name} takes ${fn.length} arguments, more than ${MAX_ARGS}`);
+    return fn;
+  });
+  const ctrl = new Int32Array(control);
+  const f64 = new Float64Array(control);
+  const layout = controlLayout(workers);
+  const line = W_WORKERS + LINE * worker;
+  const slot = layout.slotF64 + worker * SLOT_F64;
+  const spinMs = spinMicros / 1000;
+  const fail = (state: number, err: unknown) => {
+    writeMessage(control, layout, worker, describe(err));
+    Atomics.store(ctrl, line + D_STATE, state);
+  };
+
+  // pitfall 8: take the current generation before reporting ready, never assume 0; and a worker
+  // that starts after close() (another worker failed to start) must not wait for a job that never comes
+  let last = Atomics.load(ctrl, W_GEN);
+  Atomics.store(ctrl, line + D_DONE, last);
+  Atomics.store(ctrl, line + D_STATE, ST_READY);
+  signalReady();
+  if (Atomics.load(ctrl, W_CMD) === CMD_EXIT) return;
+  try {
+    for (;;) {
+      const gen = awaitGeneration(ctrl, last, spinMs);
+      last = gen;
+      const cmd = Atomics.load(ctrl, W_CMD);
+      if (cmd === CMD_EXIT) return;
+      if (cmd === CMD_FAULT && Atomics.load(ctrl, W_FAULT) === worker) {
+        throw new Error('fault injected by the test hook');
+      }
+      // take the share unless the caller stole it (it does when this worker is late)
+      if (cmd !== CMD_RUN || Atomics.compareExchange(ctrl, line + D_CLAIM, gen << 1, (gen << 1) | 1) !== gen << 1) continue;
+      try {
+        replaySlot(fns, f64, slot);
+      } catch (err) {
+        fail(ST_ERROR, err); // state before done: the caller sees both once it sees done
+      }
+      Atomics.store(ctrl, line + D_DONE, gen);
+      if (Atomics.load(ctrl, W_MAIN_PARKED) !== 0) {
+        Atomics.add(ctrl, W_JOIN_SEQ, 1);
+        Atomics.notify(ctrl, W_JOIN_SEQ);
+      }
+    }
+  } catch (err) {
+    fail(ST_DEAD, err);
+    Atomics.add(ctrl, W_JOIN_SEQ, 1);
+    Atomics.notify(ctrl, W_JOIN_SEQ);
+  }
+}
+
+/** Run the kernel calls recorded in the slot at f64 index `slot`. */
+function replaySlot(fns: readonly KernelFn[], f64: Float64Array, slot: number): void {
+  const calls = f64[slot]!;
+  for (let c = 0; c < calls; c++) {
+    const b = slot + 1 + c * CALL_F64;
+    fns[f64[b]!]!(f64[b + 1]!, f64[b + 2]!, f64[b + 3]!, f64[b + 4]!, f64[b + 5]!, f64[b + 6]!, f64[b + 7]!, f64[b + 8]!,
+      f64[b + 9]!, f64[b + 10]!, f64[b + 11]!, f64[b + 12]!, f64[b + 13]!, f64[b + 14]!, f64[b + 15]!, f64[b + 16]!);
+  }
+}
+
+/** Spin until the generation differs from `last`, for up to spinMs, then park until it does. */
+function awaitGeneration(ctrl: Int32Array, last: number, spinMs: number): number {
+  let gen = Atomics.load(ctrl, W_GEN);
+  if (gen !== last) return gen;
+  let deadline = -1;
+  for (;;) {
+    for (let i = 0; i < SPIN_CHECK; i++) {
+      gen = Atomics.load(ctrl, W_GEN);
+      if (gen !== last) return gen;
+    }
+    const now = performance.now();
+    if (deadline < 0) deadline = now + spinMs;
+    else if (now >= deadline) break;
+  }
+  for (;;) {
+    // the caller notifies iff it sees PARKED > 0 after bumping GEN; wait() re-checks GEN atomically
+    Atomics.add(ctrl, W_PARKED, 1);
+    Atomics.wait(ctrl, W_GEN, last);
+    Atomics.sub(ctrl, W_PARKED, 1);
+    gen = Atomics.load(ctrl, W_GEN);
+    if (gen !== last) return gen;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
+
+function writeMessage(control: SharedArrayBuffer, layout: Layout, worker: number, text: string): void {
+  const chars = new Uint16Array(control, layout.msgByte + worker * MSG_CHARS * 2, MSG_CHARS);
+  const len = Math.min(text.length, MSG_CHARS);
+  for (let i = 0; i < len; i++) chars[i] = text.charCodeAt(i);
+  Atomics.store(new Int32Array(control), W_WORKERS + LINE * worker + D_MSG_LEN, len);
+}
+
+function readMessage(control: SharedArrayBuffer, layout: Layout, worker: number): string {
+  const len = Atomics.load(new Int32Array(control), W_WORKERS + LINE * worker + D_MSG_LEN);
+  const chars = new Uint16Array(control, layout.msgByte + worker * MSG_CHARS * 2, len);
+  let s = '';
+  for (let i = 0; i < len; i++) s += String.fromCharCode(chars[i]!);
+  return s;
+}
+
+// ---- worker hosts ----
+
+/** What a host reports about one worker it started. */
+export interface WorkerEvents {
+  /** The worker instantiated the module and entered its loop. */
+  ready(): void;
+  /** An uncaught error (startup failure, or an engine-level failure later). */
+  error(err: unknown): void;
+  /** The worker thread ended (Node; browsers have no such event). */
+  exit(code: number): void;
+}
+
+/** A started worker. */
+export interface WorkerHandle {
+  /** Stop the thread; resolves once it is gone (or at once where that cannot be observed). */
+  terminate(): Promise<void>;
+  /** Let the process exit while this worker lives (Node `worker.unref()`); absent in browsers. */
+  unref?(): void;
+}
+
+/** How to start a kernel worker (Node worker_threads, Web Workers, or a test double). */
+export interface WorkerHost {
+  /** Start a worker that runs `runKernelWorker(init, …)` and report its events. */
+  spawn(init: KernelWorkerInit, events: WorkerEvents): WorkerHandle;
+}
+
+/** Minimal shape of a browser `Worker` (and of test doubles of it). */
+export interface WebWorkerLike {
+  postMessage(message: unknown): void;
+  terminate(): void;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onerror: ((ev: { message?: string; error?: unknown; preventDefault?(): void }) => void) | null;
+}
+
+/**
+ * Web Workers: `createWorker()` must start the module script `browser-kernel-worker.js` (next to this
+ * file in dist/src/wasm/), e.g. `() => new Worker(new URL('./browser-kernel-worker.js', <URL of this
+ * module>), { type: 'module' })` as the bundler serves it. The page must be cross-origin isolated
+ * (COOP/COEP headers) for shared memory to exist at all. Browsers report no worker exit, so a worker
+ * lost outside a job is only seen if its loop ran (DEAD state) or through its error event.
+ */
+export function browserWorkerHost(createWorker: () => WebWorkerLike): WorkerHost {
+  return {
+    spawn(init, events) {
+      const w = createWorker();
+      w.onmessage = (ev) => {
+        const data = ev.data as { type?: string } | null;
+        if (data !== null && typeof data === 'object' && data.type === 'ready') events.ready();
+      };
+      w.onerror = (ev) => {
+        ev.preventDefault?.();
+        events.error(ev.error ?? new Error(ev.message ?? 'worker error'));
+      };
+      w.postMessage(init);
+      return {
+        terminate: async () => w.terminate(),
+      };
+    },
+  };
+}
+
+// ---- the executor ----
+
+/** Options of ThreadedExecutor.create. */
+export interface ThreadedExecutorOptions {
+  /** Threads in all, the calling thread included (≥ 2; more than the cores works but only slows down). */
+  threads: number;
+  /** How workers are started (Node: `nodeWorkerHost()` from the Node entry). */
+  host: WorkerHost;
+  /** Multiply-adds (rows·cols·n) below which a matmul runs on the calling thread. Default DEFAULT_MIN_LINEAR_WORK. */
+  minLinearWork?: number;
+  /** n·nHeads·(cacheLen + m)·headDim below which attention runs on the calling thread. Default DEFAULT_MIN_ATTENTION_WORK. */
+  minAttentionWork?: number;
+  /** Idle spin before a worker (or a joining caller) parks, µs. Default DEFAULT_SPIN_MICROS. */
+  spinMicros?: number;
+  /**
+   * @internal Tests only. Who runs a worker's share: 'late' (default) = the worker, unless it has not
+   * taken it by the time the caller finished its own share; 'never' = always the worker; 'always' =
+   * always the caller (the job is recorded but never published).
+   */
+  stealing?: 'late' | 'never' | 'always';
+}
+
+/** Calls made so far (what ran where). */
+export interface ThreadStats {
+  /** Kernel calls split over threads. */
+  parallel: number;
+  /** Kernel calls run on the calling thread alone (below the thresholds, or too few panels/heads). */
+  serial: number;
+}
+
+/** Whether this thread may block in Atomics.wait (not on a browser's main thread). */
+function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkCount(where: string, name: string, v: number, min: number): void {
+  if (!Number.isSafeInteger(v) || v < min) throw new InvalidArgumentError(`${where}: expected ${name} to be an integer >= ${min}, got ${v}`);
+}
+
+/**
+ * Runs matmuls by panels and attention by heads on T threads over one shared memory; everything
+ * else of the Executor contract as SerialExecutor. Create with `ThreadedExecutor.create` (async:
+ * waits until every worker is ready). Not re-entrant (one call at a time, as everything on a thread).
+ */
+export class ThreadedExecutor implements Executor {
+  readonly threads: number;
+  /** What ran where (for tests and diagnostics). */
+  readonly stats: ThreadStats = { parallel: 0, serial: 0 };
+  readonly minLinearWork: number;
+  readonly minAttentionWork: number;
+
+  private readonly workers: number;
+  private readonly ctrl: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly layout: Layout;
+  private readonly spinMs: number;
+  private readonly blocking: boolean;
+  /** Records kernel calls into the current slot instead of running them. */
+  private readonly rec: Kernels;
+  /** This thread's kernels by export index (to run a share it stole). */
+  private readonly fns: KernelFn[];
+  /** This thread's kernels, unwrapped from the loader's argument-counting wrappers (no array per call). */
+  private readonly k: Kernels;
+  private recSlot = 0;
+  private recCalls = 0;
+  private gen = 0;
+  private readonly scoresPtrs: number[]; // per thread: f32 [scoresRows]
+  private scoresRows = 0;
+  private readonly stealing: 'late' | 'never' | 'always';
+  /** Prepared (quantised) linear inputs: made on this thread, read by every thread. */
+  private readonly inputs: LinearInputs;
+  private failure: ThreadError | null = null;
+  private closing: Promise<void> | null = null;
+  private handles: WorkerHandle[] = [];
+
+  private constructor(
+    readonly rt: Runtime,
+    private readonly control: SharedArrayBuffer,
+    options: ThreadedExecutorOptions,
+  ) {
+    this.threads = options.threads;
+    this.workers = options.threads - 1;
+    this.minLinearWork = options.minLinearWork ?? DEFAULT_MIN_LINEAR_WORK;
+    this.minAttentionWork = options.minAttentionWork ?? DEFAULT_MIN_ATTENTION_WORK;
+    this.spinMs = (options.spinMicros ?? DEFAULT_SPIN_MICROS) / 1000;
+    this.layout = controlLayout(this.workers);
+    this.ctrl = new Int32Array(control);
+    this.f64 = new Float64Array(control);
+    this.blocking = canBlock();
+    this.stealing = options.stealing ?? 'late';
+    this.inputs = new LinearInputs(rt);
+    this.scoresPtrs = new Array<number>(this.threads).fill(0);
+    const names = exportNames(rt.module);
+    this.rec = this.makeRecorder(names);
+    // the loader wraps each export in (...args) => …, allocating per call; `original` is the export itself
+    const wrapped = rt.k as unknown as Record<string, KernelFn & { original?: KernelFn }>;
+    this.fns = names.map((name) => wrapped[name]!.original ?? wrapped[name]!);
+    this.k = Object.fromEntries(names.map((name, i) => [name, this.fns[i]])) as unknown as Kernels;
+  }
+
+  /**
+   * Start `threads − 1` workers over `rt` (a runtime of an -mt build) and wait until each is ready.
+   * If any worker fails to start, the others are terminated and a ThreadError is thrown.
+   */
+  static async create(rt: Runtime, options: ThreadedExecutorOptions): Promise<ThreadedExecutor> {
+    const where = 'ThreadedExecutor';
+    checkCount(where, 'threads', options.threads, 2);
+    if (options.threads > 256) throw new InvalidArgumentError(`${where}: expected threads <= 256, got ${options.threads}`);
+    for (const [name, v] of [['minLinearWork', options.minLinearWork], ['minAttentionWork', options.minAttentionWork], ['spinMicros', options.spinMicros]] as const) {
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new InvalidArgumentError(`${where}: expected ${name} >= 0, got ${v}`);
+    }
+    if (!rt.shared || !(rt.memory.buffer instanceof SharedArrayBuffer)) {
+      throw new WasmFeatureError(`${where}: expected a runtime over a shared memory (build simd-mt or relaxed-mt), got build "${rt.build}"`);
+    }
+    const workers = options.threads - 1;
+    const control = new SharedArrayBuffer(controlLayout(workers).bytes);
+    const ex = new ThreadedExecutor(rt, control, options);
+    Atomics.store(ex.ctrl, W_CMD, CMD_RUN);
+    const started: Promise<void>[] = [];
+    for (let w = 0; w < workers; w++) {
+      started.push(
+        new Promise<void>((resolve, reject) => {
+          let up = false;
+          const init: KernelWorkerInit = {
+            module: rt.module, memory: rt.memory, control, worker: w, workers, spinMicros: options.spinMicros ?? DEFAULT_SPIN_MICROS, build: rt.build,
+          };
+          const events: WorkerEvents = {
+            ready: () => {
+              up = true;
+              resolve();
+            },
+            error: (err) => {
+              if (!up) reject(new ThreadError(`${where}: worker ${w + 1} of ${workers} failed to start: ${describe(err)}`, { cause: err }));
+              else ex.workerLost(w, `worker error: ${describe(err)}`);
+            },
+            exit: (code) => {
+              if (!up) reject(new ThreadError(`${where}: worker ${w + 1} of ${workers} exited during start (code ${code})`));
+              else ex.workerLost(w, `worker exited unexpectedly (code ${code})`);
+            },
+          };
+          let handle: WorkerHandle;
+          try {
+            handle = options.host.spawn(init, events);
+          } catch (err) {
+            reject(new ThreadError(`${where}: could not start worker ${w + 1} of ${workers}: ${describe(err)}`, { cause: err }));
+            return;
+          }
+          ex.handles.push(handle);
+        }),
+      );
+    }
+    try {
+      await Promise.all(started);
+    } catch (err) {
+      await ex.close();
+      throw err;
+    }
+    for (const h of ex.handles) h.unref?.();
+    return ex;
+  }
+
+  /** Allocate one attention scratch per thread (each of `rows` f32; attention_f32 needs 4·(cacheLen + m + headDim)). Load time only. */
+  reserveAttention(rows: number): void {
+    checkCount('ThreadedExecutor.reserveAttention', 'rows', rows, 0);
+    if (rows <= this.scoresRows) return;
+    for (let t = 0; t < this.threads; t++) this.scoresPtrs[t] = this.rt.arena.alloc(`exec.scores.t${t}`, rows * 4).ptr;
+    this.scoresRows = rows;
+  }
+
+  /** Reserve the prepared-input scratch of q8/q4 linears (see Executor). Load time only. */
+  reserveLinearInput(n: number, cols: number): void {
+    this.inputs.reserve(n, cols);
+  }
+
+  /** Quantise x once for several q8/q4 linears, on this thread (see Executor). */
+  prepareInput(xPtr: number, n: number, cols: number): number {
+    this.usable();
+    return this.inputs.prepare(xPtr, n, cols);
+  }
+
+  /**
+   * out[i, r] = Σ_c x[i, c]·W[r, c]. The input is prepared for the dtype here first (q8/q4: quantised,
+   * unless `prepared`), then the panels are split over min(T, panels) threads when rows·cols·n ≥
+   * minLinearWork, else run here.
+   */
+  linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number, prepared = 0): void {
+    this.usable();
+    const inPtr = this.inputs.inputFor(lin, xPtr, n, prepared); // [n, cols] f32 or q8x
+    const P = panelCount(lin);
+    const parts = Math.min(this.threads, P);
+    if (parts < 2 || lin.rows * lin.cols * n < this.minLinearWork) {
+      this.stats.serial++;
+      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, P);
+      return;
+    }
+    this.stats.parallel++;
+    // shares of whole panels; multiples of 4 panels (64 output bytes) when large, against false sharing
+    const align = P >= 16 * parts ? 4 : 1;
+    for (let t = 1; t < this.threads; t++) {
+      this.beginSlot(t - 1);
+      if (t < parts) runLinear(this.rec, lin, outPtr, outStride, inPtr, n, splitPoint(P, parts, t, align), splitPoint(P, parts, t + 1, align));
+      this.endSlot();
+    }
+    this.dispatch(parts);
+    let mainError: unknown = undefined;
+    try {
+      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, splitPoint(P, parts, 1, align));
+    } catch (err) {
+      mainError = err;
+    }
+    this.join(parts, mainError);
+  }
+
+  /** Attention split by heads over min(T, nHeads) threads (each with its own scores scratch) when big enough. */
+  attention(a: AttentionArgs): void {
+    this.usable();
+    const k = this.k;
+    const parts = Math.min(this.threads, a.nHeads);
+    if (parts < 2 || a.n * a.nHeads * (a.cacheLen + a.m) * a.headDim < this.minAttentionWork) {
+      this.stats.serial++;
+      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scoresPtrs[0]!, a.maskPtr,
+        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads);
+      return;
+    }
+    this.stats.parallel++;
+    for (let t = 1; t < this.threads; t++) {
+      this.beginSlot(t - 1);
+      if (t < parts) {
+        this.rec.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scoresPtrs[t]!, a.maskPtr,
+          a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, splitPoint(a.nHeads, parts, t, 1), splitPoint(a.nHeads, parts, t + 1, 1));
+      }
+      this.endSlot();
+    }
+    this.dispatch(parts);
+    let mainError: unknown = undefined;
+    try {
+      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scoresPtrs[0]!, a.maskPtr,
+        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, splitPoint(a.nHeads, parts, 1, 1));
+    } catch (err) {
+      mainError = err;
+    }
+    this.join(parts, mainError);
+  }
+
+  /** Workers parked in Atomics.wait right now (idle longer than spinMicros); diagnostics and tests. */
+  get parkedWorkers(): number {
+    return Atomics.load(this.ctrl, W_PARKED);
+  }
+
+  /**
+   * Run an empty job on every worker and wait until each has taken it (no stealing): the round trip
+   * of dispatch + join, and a liveness check.
+   */
+  ping(): void {
+    this.usable();
+    for (let w = 0; w < this.workers; w++) this.f64[this.layout.slotF64 + w * SLOT_F64] = 0;
+    this.dispatch(this.threads, false);
+    for (let w = 0; w < this.workers; w++) this.awaitWorker(W_WORKERS + LINE * w, this.gen);
+    this.checkStates();
+  }
+
+  /**
+   * Stop every worker (EXIT through the control block, then terminate) and resolve once they are gone.
+   * Idempotent: later calls return the same promise. Any call after close() throws a ThreadError.
+   */
+  close(): Promise<void> {
+    if (this.closing === null) {
+      Atomics.store(this.ctrl, W_CMD, CMD_EXIT);
+      Atomics.store(this.ctrl, W_GEN, (this.gen + 1) | 0);
+      Atomics.notify(this.ctrl, W_GEN);
+      const handles = this.handles;
+      this.closing = Promise.all(handles.map((h) => h.terminate())).then(() => undefined);
+    }
+    return this.closing;
+  }
+
+  /**
+   * @internal Test hook: make worker `worker` (0-based) throw from its loop outside any job, as a
+   * bug in the worker loop would. The next job then fails with a ThreadError instead of hanging.
+   */
+  injectWorkerFault(worker: number): void {
+    this.usable();
+    if (!(Number.isSafeInteger(worker) && worker >= 0 && worker < this.workers)) {
+      throw new InvalidArgumentError(`ThreadedExecutor.injectWorkerFault: expected a worker in [0, ${this.workers}), got ${worker}`);
+    }
+    Atomics.store(this.ctrl, W_FAULT, worker);
+    Atomics.store(this.ctrl, W_CMD, CMD_FAULT);
+    this.dispatch(1, false);
+    this.awaitWorker(W_WORKERS + LINE * worker, this.gen); // returns once the worker is DEAD
+    Atomics.store(this.ctrl, W_CMD, CMD_RUN);
+  }
+
+  // ---- internals ----
+
+  private usable(): void {
+    if (this.closing !== null) throw new ThreadError('ThreadedExecutor: used after close()');
+    if (this.failure !== null) {
+      throw new ThreadError(`ThreadedExecutor: unusable after an earlier failure (${this.failure.message})`, { cause: this.failure });
+    }
+  }
+
+  private beginSlot(worker: number): void {
+    this.recSlot = this.layout.slotF64 + worker * SLOT_F64;
+    this.recCalls = 0;
+  }
+
+  private endSlot(): void {
+    this.f64[this.recSlot] = this.recCalls;
+  }
+
+  private makeRecorder(names: readonly string[]): Kernels {
+    const rec: Record<string, unknown> = {};
+    names.forEach((name, id) => {
+      rec[name] = (a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7: number,
+        a8: number, a9: number, a10: number, a11: number, a12: number, a13: number, a14: number, a15: number) => {
+        if (this.recCalls >= MAX_CALLS) {
+          throw new ThreadError(`ThreadedExecutor: a thread's share of one job makes more than ${MAX_CALLS} kernel calls (${name})`);
+        }
+        const f = this.f64;
+        const b = this.recSlot + 1 + this.recCalls * CALL_F64;
+        f[b] = id;
+        f[b + 1] = a0; f[b + 2] = a1; f[b + 3] = a2; f[b + 4] = a3; f[b + 5] = a4; f[b + 6] = a5; f[b + 7] = a6; f[b + 8] = a7;
+        f[b + 9] = a8; f[b + 10] = a9; f[b + 11] = a10; f[b + 12] = a11; f[b + 13] = a12; f[b + 14] = a13; f[b + 15] = a14; f[b + 16] = a15;
+        this.recCalls++;
+        return 0;
+      };
+    });
+    return rec as unknown as Kernels;
+  }
+
+  /** Publish the slots as job `gen + 1`: shares of workers 0 .. parts − 2 open, the others closed. */
+  private dispatch(parts: number, job = true): void {
+    const ctrl = this.ctrl;
+    const gen = (this.gen = (this.gen + 1) | 0);
+    for (let w = 0; w < this.workers; w++) Atomics.store(ctrl, W_WORKERS + LINE * w + D_CLAIM, w + 1 < parts ? gen << 1 : (gen << 1) | 1);
+    if (job && this.stealing === 'always') return; // workers never see it; join runs every share here
+    Atomics.store(ctrl, W_GEN, gen);
+    if (Atomics.load(ctrl, W_PARKED) !== 0) Atomics.notify(ctrl, W_GEN);
+  }
+
+  /**
+   * After this thread ran its own share: run here every open share no worker has taken yet (a late
+   * or descheduled worker never makes the caller wait), wait for the taken ones, then surface
+   * failures: a worker's as a ThreadError (the executor is failed from then on), else the first
+   * error of a share run here (`mainError`, e.g. a trap, exactly as the serial executor throws it).
+   */
+  private join(parts: number, mainError: unknown): void {
+    const ctrl = this.ctrl;
+    const gen = this.gen;
+    for (let w = 0; w + 1 < parts; w++) {
+      const line = W_WORKERS + LINE * w;
+      if (this.stealing !== 'never' && Atomics.compareExchange(ctrl, line + D_CLAIM, gen << 1, (gen << 1) | 1) === gen << 1) {
+        try {
+          replaySlot(this.fns, this.f64, this.layout.slotF64 + w * SLOT_F64);
+        } catch (err) {
+          if (mainError === undefined) mainError = err;
+        }
+      } else if (Atomics.load(ctrl, line + D_DONE) !== gen) {
+        this.awaitWorker(line, gen);
+      }
+    }
+    this.checkStates();
+    if (mainError !== undefined) throw mainError;
+  }
+
+  /** Throw if a worker reported a failure. */
+  private checkStates(): void {
+    for (let w = 0; w < this.workers; w++) {
+      if (Atomics.load(this.ctrl, W_WORKERS + LINE * w + D_STATE) >= ST_ERROR) this.raise();
+    }
+  }
+
+  private awaitWorker(line: number, gen: number): void {
+    const ctrl = this.ctrl;
+    let deadline = -1;
+    for (;;) {
+      for (let i = 0; i < SPIN_CHECK; i++) {
+        if (Atomics.load(ctrl, line + D_DONE) === gen || Atomics.load(ctrl, line + D_STATE) === ST_DEAD) return;
+      }
+      if (!this.blocking) continue; // a browser main thread can only spin
+      const now = performance.now();
+      if (deadline < 0) deadline = now + this.spinMs;
+      else if (now >= deadline) break;
+    }
+    // park: workers bump JOIN_SEQ (and notify) when they finish or die while MAIN_PARKED is set
+    Atomics.store(ctrl, W_MAIN_PARKED, 1);
+    for (;;) {
+      const seq = Atomics.load(ctrl, W_JOIN_SEQ);
+      if (Atomics.load(ctrl, line + D_DONE) === gen || Atomics.load(ctrl, line + D_STATE) === ST_DEAD) break;
+      Atomics.wait(ctrl, W_JOIN_SEQ, seq);
+    }
+    Atomics.store(ctrl, W_MAIN_PARKED, 0);
+  }
+
+  /** Turn the first failed worker's state into the executor's failure and throw it. */
+  private raise(): never {
+    for (let w = 0; w < this.workers; w++) {
+      const state = Atomics.load(this.ctrl, W_WORKERS + LINE * w + D_STATE);
+      if (state >= ST_ERROR) {
+        const what = state === ST_DEAD ? 'worker loop died' : 'kernel failed';
+        this.failure = new ThreadError(`ThreadedExecutor: worker ${w + 1} of ${this.workers}: ${what}: ${readMessage(this.control, this.layout, w)}`);
+        throw this.failure;
+      }
+    }
+    throw new ThreadError('ThreadedExecutor: a worker reported a failure that vanished'); // unreachable
+  }
+
+  /** A worker ended or errored outside our protocol (seen on the event loop). */
+  private workerLost(worker: number, what: string): void {
+    if (this.closing !== null) return;
+    if (this.failure === null) this.failure = new ThreadError(`ThreadedExecutor: worker ${worker + 1} of ${this.workers}: ${what}`);
+    const line = W_WORKERS + LINE * worker;
+    if (Atomics.load(this.ctrl, line + D_STATE) < ST_ERROR) {
+      writeMessage(this.control, this.layout, worker, what);
+      Atomics.store(this.ctrl, line + D_STATE, ST_DEAD);
+    }
+    Atomics.add(this.ctrl, W_JOIN_SEQ, 1);
+    Atomics.notify(this.ctrl, W_JOIN_SEQ);
+  }
+}
+
+/** Start of share t of `total` items over `parts` shares, rounded down to a multiple of `align` (t = parts → total). */
+function splitPoint(total: number, parts: number, t: number, align: number): number {
+  if (t >= parts) return total;
+  const p = Math.floor((total * t) / parts);
+  return align > 1 ? p - (p % align) : p;
+}

@@ -1,0 +1,93 @@
+// Tree auto-tuning: the candidate set, the expected-tokens model, the choice under cost curves of
+// both regimes (memory-bound: flat in rows → deep trees pay; compute-bound: linear → plain wins),
+// and generation with tree "auto" staying exact (greedy = plain greedy).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { TreeTuner, candidateShapes, measureCosts, type CostCurves } from '../../src/engine/autotune.js';
+import { newStepStats } from '../../src/engine/speculative.js';
+import { treeNodeCount } from '../../src/draft/tree.js';
+import { createNodeRuntime, loadModelFromPath, WEIGHTS_DIR } from '../../src/node.js';
+import { Generator } from '../../src/engine/generate.js';
+import { modelDrafter } from '../../src/engine/drafters.js';
+
+function curves(f: (n: number) => number, d: (n: number) => number, max = 64): CostCurves {
+  const target = new Float64Array(max + 1);
+  const draft = new Float64Array(max + 1);
+  for (let n = 1; n <= max; n++) {
+    target[n] = f(n);
+    draft[n] = d(n);
+  }
+  return { target, draft, context: 128 };
+}
+
+describe('engine/autotune', () => {
+  test('candidates: non-increasing branching, within the node budget, chains only for sd', () => {
+    const c = candidateShapes(31, 6, 4);
+    assert.ok(c.length > 20);
+    for (const s of c) {
+      assert.ok(treeNodeCount(s) <= 31 && s.length >= 1 && s.length <= 6);
+      for (let i = 1; i < s.length; i++) assert.ok(s[i]! <= s[i - 1]!);
+    }
+    assert.ok(c.some((s) => s.join(',') === '2,2,2,2'));
+    assert.ok(candidateShapes(31, 6, 4, true).every((s) => s.every((k) => k === 1)));
+  });
+
+  test('expected tokens per step follow τ = 1 + Σ_d Π_{j≤d} α(k_j) from the counted acceptance', () => {
+    const tuner = new TreeTuner(curves(() => 1, () => 0.1), [[2, 2]], false);
+    const stats = newStepStats(2, 4);
+    stats.reachedByK[2] = 1000;
+    stats.acceptedByK[2] = 600;
+    const a = tuner.alpha(2, stats);
+    assert.ok(Math.abs(a - (600 + 0.6 * 4) / 1004) < 1e-12);
+    const { tokens, ms } = tuner.evaluate([2, 2], stats);
+    assert.ok(Math.abs(tokens - (1 + a + a * a)) < 1e-12);
+    assert.ok(Math.abs(ms - (1 + 0.1 + 0.1)) < 1e-12);
+  });
+
+  test('memory-bound target (flat cost in rows) and a cheap draft: a deep tree wins', () => {
+    const tuner = new TreeTuner(curves((n) => 10 + 0.01 * n, () => 0.5), candidateShapes(64), true);
+    const stats = newStepStats(6, 4);
+    for (let k = 1; k <= 4; k++) {
+      stats.reachedByK[k] = 1000;
+      stats.acceptedByK[k] = 700 + 40 * k;
+    }
+    const c = tuner.choose(stats);
+    assert.ok(c.shape.length >= 3, `chose ${c.shape}`);
+    assert.ok(c.tokensPerStep > 2.5);
+  });
+
+  test('compute-bound target (cost linear in rows) and a draft as costly as the target: plain decoding wins and is never explored', () => {
+    const tuner = new TreeTuner(curves((n) => n, (n) => n), candidateShapes(64), true);
+    for (let i = 0; i < 100; i++) assert.deepEqual(tuner.choose(null).shape, []);
+  });
+
+  test('while plain wins, a tree that could win is still tried now and then to measure α', () => {
+    // trees pay only if α is high; the prior is pessimistic here
+    const tuner = new TreeTuner(curves((n) => 1 + 0.3 * (n - 1), () => 0.2), candidateShapes(64), true);
+    const stats = newStepStats(6, 4);
+    for (let k = 1; k <= 4; k++) {
+      stats.reachedByK[k] = 10000;
+      stats.acceptedByK[k] = 500;
+    }
+    const shapes = Array.from({ length: 64 }, () => tuner.choose(stats).shape.length);
+    assert.ok(shapes.filter((d) => d === 0).length >= 60);
+    assert.ok(shapes.some((d) => d > 0));
+  });
+
+  test('tree "auto" on the shipped models: measured curves are positive and increasing overall; greedy output = plain greedy', async () => {
+    const rt = createNodeRuntime();
+    const target = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories260K'), { maxBatch: 64 });
+    const draft = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories281K-draft'), { maxBatch: 64 });
+    const c = measureCosts(target.model, modelDrafter(target, draft), 32, 64);
+    assert.ok(c.target[1]! > 0 && c.draft[1]! > 0);
+    assert.ok(c.target[32]! > c.target[1]!, 'a 32-row forward costs more than a 1-row forward');
+    assert.equal(target.model.cache.length, 0, 'measuring leaves the caches empty');
+    const plain = await new Generator(target, { sampling: { temperature: 0 } }).generate({ prompt: 'Once upon a time', maxTokens: 80 });
+    const auto = new Generator(target, { drafter: modelDrafter(target, draft), tree: 'auto', sampling: { temperature: 0 } });
+    const r = await auto.generate({ prompt: 'Once upon a time', maxTokens: 80 });
+    assert.deepEqual(Array.from(r.ids), Array.from(plain.ids));
+    assert.equal(r.stats.treeAuto, true);
+    assert.equal(r.stats.treeChoices.reduce((a, x) => a + x.steps, 0), r.stats.steps);
+  });
+});
