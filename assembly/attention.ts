@@ -258,6 +258,48 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
   else storeTail(o + c, r, count);
 }
 
+/** pvOne4 for 16 floats at byte offset c: two committed rows at a time, their products summed before they meet the four accumulators. */
+// @ts-ignore: decorator
+@inline function pvOne16(o: usize, S: usize, v: usize, kvStride: usize, c: usize, cacheLen: i32, m: i32,
+  maskPtr: usize, mr: usize, lim: i32, inv: f32): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let vt = v + c;
+  let p = S;
+  let t = 0;
+  for (; t + 2 <= cacheLen; t += 2) {
+    const p0 = v128.load32_splat(p), p1 = v128.load32_splat(p, 4);
+    const wt = vt + kvStride;
+    a0 = f32x4.add(a0, madd(p0, v128.load(vt), f32x4.mul(p1, v128.load(wt))));
+    a1 = f32x4.add(a1, madd(p0, v128.load(vt, 16), f32x4.mul(p1, v128.load(wt, 16))));
+    a2 = f32x4.add(a2, madd(p0, v128.load(vt, 32), f32x4.mul(p1, v128.load(wt, 32))));
+    a3 = f32x4.add(a3, madd(p0, v128.load(vt, 48), f32x4.mul(p1, v128.load(wt, 48))));
+    vt += kvStride << 1;
+    p += 8;
+  }
+  if (t < cacheLen) {
+    const p0 = v128.load32_splat(p);
+    a0 = madd(p0, v128.load(vt), a0);
+    a1 = madd(p0, v128.load(vt, 16), a1);
+    a2 = madd(p0, v128.load(vt, 32), a2);
+    a3 = madd(p0, v128.load(vt, 48), a3);
+    vt += kvStride;
+    p += 4;
+  }
+  for (let j = 0; j < m; j++, vt += kvStride, p += 4) {
+    if (maskPtr == 0 ? j > lim : load<u8>(mr + <usize>j) == 0) continue;
+    const p0 = v128.load32_splat(p);
+    a0 = madd(p0, v128.load(vt), a0);
+    a1 = madd(p0, v128.load(vt, 16), a1);
+    a2 = madd(p0, v128.load(vt, 32), a2);
+    a3 = madd(p0, v128.load(vt, 48), a3);
+  }
+  const sc = f32x4.splat(inv);
+  v128.store(o + c, f32x4.mul(a0, sc));
+  v128.store(o + c, f32x4.mul(a1, sc), 16);
+  v128.store(o + c, f32x4.mul(a2, sc), 32);
+  v128.store(o + c, f32x4.mul(a3, sc), 48);
+}
+
 /** pvOne4 for 8 floats at byte offset c: two committed rows at a time into four accumulators. */
 // @ts-ignore: decorator
 @inline function pvOne8(o: usize, S: usize, v: usize, kvStride: usize, c: usize, cacheLen: i32, m: i32,
@@ -313,12 +355,21 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
     const k0 = kBase + <usize>t * kvStride, k1 = k0 + kvStride, k2 = k1 + kvStride, k3 = k2 + kvStride;
     let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
     let off: usize = 0;
-    for (; off < vecEnd; off += 16) {
+    // two 4-float chunks summed before they meet the accumulator (half the dependency chain)
+    for (; off + 32 <= vecEnd; off += 32) {
+      const qa = v128.load(q + off), qb = v128.load(q + off, 16);
+      a0 = f32x4.add(a0, madd(qa, v128.load(k0 + off), f32x4.mul(qb, v128.load(k0 + off, 16))));
+      a1 = f32x4.add(a1, madd(qa, v128.load(k1 + off), f32x4.mul(qb, v128.load(k1 + off, 16))));
+      a2 = f32x4.add(a2, madd(qa, v128.load(k2 + off), f32x4.mul(qb, v128.load(k2 + off, 16))));
+      a3 = f32x4.add(a3, madd(qa, v128.load(k3 + off), f32x4.mul(qb, v128.load(k3 + off, 16))));
+    }
+    if (off < vecEnd) {
       const qv = v128.load(q + off);
       a0 = madd(qv, v128.load(k0 + off), a0);
       a1 = madd(qv, v128.load(k1 + off), a1);
       a2 = madd(qv, v128.load(k2 + off), a2);
       a3 = madd(qv, v128.load(k3 + off), a3);
+      off += 16;
     }
     if (tail) {
       const qv = loadTail(q + off, tail);
@@ -361,6 +412,7 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
   const inv: f32 = sum == 0 ? 0 : 1 / sum;
   const headBytes = <usize>headDim << 2;
   let c: usize = 0;
+  for (; c + 64 <= headBytes; c += 64) pvOne16(o, S, vBase, kvStride, c, cacheLen, m, maskPtr, mr, lim, inv);
   for (; c + 32 <= headBytes; c += 32) pvOne8(o, S, vBase, kvStride, c, cacheLen, m, maskPtr, mr, lim, inv);
   for (; c < headBytes; c += 16) pvOne4(o, S, vBase, kvStride, c, min(4, <i32>((headBytes - c) >> 2)), cacheLen, m, maskPtr, mr, lim, inv);
 }
