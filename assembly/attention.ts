@@ -5,13 +5,37 @@
 // the last n of them (query row i's own key/value at staged row m − n + i), the first m − n are
 // earlier staged rows (the upper levels of a draft tree being expanded level by level). Query row
 // i attends to every committed row and to staged rows j < m with mask[i·m + j] ≠ 0 (maskPtr = 0
-// means causal: j ≤ m − n + i). Masked staged rows are never read.
+// means causal: j ≤ m − n + i). Staged rows no query row attends are never read.
 // Query head h reads KV head h / (nHeads / nKvHeads) (grouped-query attention).
 //   scores_t = (q·k_t) / sqrt(headDim); p = softmax(scores); out = Σ_t p_t·v_t
-// Heads [h0, h1) only, so threads can split heads; `scores` is per-call scratch [cacheLen + m].
-// A row that attends to nothing (cacheLen = 0 and an empty mask row) gets a zero output.
+// Heads [h0, h1) only, so threads can split heads. A row that attends to nothing (cacheLen = 0 and
+// an empty mask row) gets a zero output.
+//
+// Blocking (attention_f32). For one KV head, the query vectors that read it, (row i, head h) for
+// every row and every head of the group inside [h0, h1) in row-major order, are taken 4 at a time,
+// one per SIMD lane: each key and value row is loaded once per 4 query vectors, and a score, its
+// exp and the softmax max and sum are computed for 4 query vectors by one vector operation, with
+// no horizontal sums. A block's scores are stored key-major, S[t] = the 4 lanes' scores for key t
+// (scratch [cacheLen + m][4]), next to the block's queries transposed, QT[d] = the 4 lanes' q[d]
+// (scratch [headDim][4]), so the scores of 4 keys are Σ_d splat(k_t[d])·QT[d]: a 4×4 tile per
+// d-step, from broadcast loads of the keys. Per block: one pass computes the scores and their
+// maximum, one the exps e = exp(s − max) and their sums, then one pass per 8 output floats
+// accumulates Σ_t e_t·v_t (4 lanes × 8 floats in 8 accumulators) and scales by 1/Σ e.
+// The 1–3 vectors of a group that do not fill a block (all of them in decode, n·group < 4, and in
+// multi-head attention) go one at a time (attendOne): keys in lanes, 4 dot products reduced by one
+// transpose-and-add, as a block with empty lanes would cost more than they do. Which vectors take
+// which path is decided on the whole group (the first ⌊n·group/4⌋·4, row-major, take blocks), so
+// a call split by heads gives the same bits as the whole call; a block left with fewer than 4 of
+// those vectors by the split repeats its last one in the free lanes (same inputs, same output).
+// Staged rows: per key, the lanes that attend it form a lane mask; a key no lane of the block
+// attends is not read (groups of 4 such keys are skipped, QT stands in for a single one), masked
+// lanes get score −∞ (weight 0), and a lane that does not attend a value row another lane attends
+// sees it as zeros, so no query's output depends on a row it does not attend.
+// exp is expSoftmax4 (simd.ts): weights below e^−64 ≈ 1.6e-28 of the row's largest are flushed to
+// 0, which keeps every product weight·value away from subnormals (an x64 subnormal result costs
+// ~40 cycles; exp(−∞) of masked scores used to make exp the most expensive part of attention).
 
-import { madd, hsum, loadTail, softmaxRow, softmaxRowRef } from './simd';
+import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef } from './simd';
 
 /** Whether query row i attends staged row j (m staged rows, the queries are the last n). */
 // @ts-ignore: decorator
@@ -19,7 +43,177 @@ import { madd, hsum, loadTail, softmaxRow, softmaxRowRef } from './simd';
   return maskPtr == 0 ? j <= first + i : load<u8>(maskPtr + <usize>i * <usize>m + <usize>j) != 0;
 }
 
-/** q·k over headDim floats (SIMD, scalar-free tail). */
+/**
+ * Which of the block's 4 query lanes attend staged row j: lane l is all ones when it does.
+ * Causal (maskPtr = 0): j ≤ lim[l]; else mask row bytes at mr0..mr3 (the lanes' mask rows).
+ */
+// @ts-ignore: decorator
+@inline function laneAttends(maskPtr: usize, j: i32, lim: v128, mr0: usize, mr1: usize, mr2: usize, mr3: usize): v128 {
+  if (maskPtr == 0) return i32x4.le_s(i32x4.splat(j), lim);
+  let b = i32x4.splat(<i32>load<u8>(mr0 + <usize>j));
+  b = i32x4.replace_lane(b, 1, <i32>load<u8>(mr1 + <usize>j));
+  b = i32x4.replace_lane(b, 2, <i32>load<u8>(mr2 + <usize>j));
+  b = i32x4.replace_lane(b, 3, <i32>load<u8>(mr3 + <usize>j));
+  return i32x4.ne(b, i32x4.splat(0));
+}
+
+/**
+ * Scores of the 4 query lanes against 4 keys: S[x] = scale·Σ_d k_x[d]·QT[d] for x < 4, stored at
+ * S + 16x; returns their lane-wise maximum. QT: [headDim][4]; k0..k3: this head's slice of 4 key
+ * rows. Two d-steps are summed before they meet the accumulator, which halves its dependency chain.
+ */
+// @ts-ignore: decorator
+@inline function qk4(S: usize, QT: usize, k0: usize, k1: usize, k2: usize, k3: usize, headDim: i32, scale: v128): v128 {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  const pairEnd = <usize>(headDim & ~1) << 2;
+  let d: usize = 0;
+  for (; d < pairEnd; d += 8) {
+    const x = QT + (d << 2);
+    const qa = v128.load(x), qb = v128.load(x, 16);
+    a0 = f32x4.add(a0, madd(v128.load32_splat(k0 + d), qa, f32x4.mul(v128.load32_splat(k0 + d, 4), qb)));
+    a1 = f32x4.add(a1, madd(v128.load32_splat(k1 + d), qa, f32x4.mul(v128.load32_splat(k1 + d, 4), qb)));
+    a2 = f32x4.add(a2, madd(v128.load32_splat(k2 + d), qa, f32x4.mul(v128.load32_splat(k2 + d, 4), qb)));
+    a3 = f32x4.add(a3, madd(v128.load32_splat(k3 + d), qa, f32x4.mul(v128.load32_splat(k3 + d, 4), qb)));
+  }
+  if (headDim & 1) {
+    const qa = v128.load(QT + (d << 2));
+    a0 = madd(v128.load32_splat(k0 + d), qa, a0);
+    a1 = madd(v128.load32_splat(k1 + d), qa, a1);
+    a2 = madd(v128.load32_splat(k2 + d), qa, a2);
+    a3 = madd(v128.load32_splat(k3 + d), qa, a3);
+  }
+  a0 = f32x4.mul(a0, scale);
+  a1 = f32x4.mul(a1, scale);
+  a2 = f32x4.mul(a2, scale);
+  a3 = f32x4.mul(a3, scale);
+  v128.store(S, a0);
+  v128.store(S, a1, 16);
+  v128.store(S, a2, 32);
+  v128.store(S, a3, 48);
+  return f32x4.pmax(f32x4.pmax(a0, a1), f32x4.pmax(a2, a3));
+}
+
+/** Scores of the 4 query lanes against one key row k: scale·Σ_d k[d]·QT[d]. */
+// @ts-ignore: decorator
+@inline function qk1(QT: usize, k: usize, headDim: i32, scale: v128): v128 {
+  let a0 = f32x4.splat(0), a1 = a0;
+  const pairEnd = <usize>(headDim & ~1) << 2;
+  let d: usize = 0;
+  for (; d < pairEnd; d += 8) {
+    a0 = madd(v128.load32_splat(k + d), v128.load(QT + (d << 2)), a0);
+    a1 = madd(v128.load32_splat(k + d, 4), v128.load(QT + (d << 2), 16), a1);
+  }
+  if (headDim & 1) a0 = madd(v128.load32_splat(k + d), v128.load(QT + (d << 2)), a0);
+  return f32x4.mul(f32x4.add(a0, a1), scale);
+}
+
+/**
+ * out_l[c .. c + 8) = inv_l·Σ_t S[t][l]·v_t[c .. c + 8) for the 4 lanes l (o0..o3: their output
+ * rows), over the committed rows and the staged rows some lane attends (masked lanes see zeros).
+ * v: this head's slice of row 0, c: byte offset inside the head.
+ */
+// @ts-ignore: decorator
+@inline function pv8(S: usize, v: usize, kvStride: usize, c: usize, cacheLen: i32, m: i32,
+  maskPtr: usize, lim: v128, mr0: usize, mr1: usize, mr2: usize, mr3: usize, inv: v128, o0: usize, o1: usize, o2: usize, o3: usize): void {
+  let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+  let vt = v + c;
+  let s = S;
+  for (let t = 0; t < cacheLen; t++) {
+    const x0 = v128.load(vt), x1 = v128.load(vt, 16);
+    const pa = v128.load32_splat(s), pb = v128.load32_splat(s, 4);
+    a0 = madd(pa, x0, a0);
+    a1 = madd(pa, x1, a1);
+    b0 = madd(pb, x0, b0);
+    b1 = madd(pb, x1, b1);
+    const pc = v128.load32_splat(s, 8), pd = v128.load32_splat(s, 12);
+    c0 = madd(pc, x0, c0);
+    c1 = madd(pc, x1, c1);
+    d0 = madd(pd, x0, d0);
+    d1 = madd(pd, x1, d1);
+    vt += kvStride;
+    s += 16;
+  }
+  for (let j = 0; j < m; j++, vt += kvStride, s += 16) {
+    const att = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3);
+    if (!v128.any_true(att)) continue;
+    const x0 = v128.load(vt), x1 = v128.load(vt, 16);
+    if (i32x4.all_true(att)) {
+      a0 = madd(v128.load32_splat(s), x0, a0);
+      a1 = madd(v128.load32_splat(s), x1, a1);
+      b0 = madd(v128.load32_splat(s, 4), x0, b0);
+      b1 = madd(v128.load32_splat(s, 4), x1, b1);
+      c0 = madd(v128.load32_splat(s, 8), x0, c0);
+      c1 = madd(v128.load32_splat(s, 8), x1, c1);
+      d0 = madd(v128.load32_splat(s, 12), x0, d0);
+      d1 = madd(v128.load32_splat(s, 12), x1, d1);
+    } else {
+      const ma = f32x4.shuffle(att, att, 0, 0, 0, 0), mb = f32x4.shuffle(att, att, 1, 1, 1, 1), mc = f32x4.shuffle(att, att, 2, 2, 2, 2), md = f32x4.shuffle(att, att, 3, 3, 3, 3);
+      a0 = madd(v128.load32_splat(s), v128.and(x0, ma), a0);
+      a1 = madd(v128.load32_splat(s), v128.and(x1, ma), a1);
+      b0 = madd(v128.load32_splat(s, 4), v128.and(x0, mb), b0);
+      b1 = madd(v128.load32_splat(s, 4), v128.and(x1, mb), b1);
+      c0 = madd(v128.load32_splat(s, 8), v128.and(x0, mc), c0);
+      c1 = madd(v128.load32_splat(s, 8), v128.and(x1, mc), c1);
+      d0 = madd(v128.load32_splat(s, 12), v128.and(x0, md), d0);
+      d1 = madd(v128.load32_splat(s, 12), v128.and(x1, md), d1);
+    }
+  }
+  const ia = f32x4.splat(f32x4.extract_lane(inv, 0)), ib = f32x4.splat(f32x4.extract_lane(inv, 1));
+  const ic = f32x4.splat(f32x4.extract_lane(inv, 2)), id = f32x4.splat(f32x4.extract_lane(inv, 3));
+  v128.store(o0 + c, f32x4.mul(a0, ia));
+  v128.store(o0 + c, f32x4.mul(a1, ia), 16);
+  v128.store(o1 + c, f32x4.mul(b0, ib));
+  v128.store(o1 + c, f32x4.mul(b1, ib), 16);
+  v128.store(o2 + c, f32x4.mul(c0, ic));
+  v128.store(o2 + c, f32x4.mul(c1, ic), 16);
+  v128.store(o3 + c, f32x4.mul(d0, id));
+  v128.store(o3 + c, f32x4.mul(d1, id), 16);
+}
+
+/**
+ * As pv8 for `count` ≤ 4 floats at byte offset c (count < 4: a head-size tail, loaded and stored
+ * lane by lane so nothing past the head is touched).
+ */
+// @ts-ignore: decorator
+@inline function pv4(S: usize, v: usize, kvStride: usize, c: usize, count: i32, cacheLen: i32, m: i32,
+  maskPtr: usize, lim: v128, mr0: usize, mr1: usize, mr2: usize, mr3: usize, inv: v128, o0: usize, o1: usize, o2: usize, o3: usize): void {
+  let a0 = f32x4.splat(0), b0 = a0, c0 = a0, d0 = a0;
+  let vt = v + c;
+  let s = S;
+  for (let t = 0; t < cacheLen; t++, vt += kvStride, s += 16) {
+    const x0 = count == 4 ? v128.load(vt) : loadTail(vt, count);
+    a0 = madd(v128.load32_splat(s), x0, a0);
+    b0 = madd(v128.load32_splat(s, 4), x0, b0);
+    c0 = madd(v128.load32_splat(s, 8), x0, c0);
+    d0 = madd(v128.load32_splat(s, 12), x0, d0);
+  }
+  for (let j = 0; j < m; j++, vt += kvStride, s += 16) {
+    const att = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3);
+    if (!v128.any_true(att)) continue;
+    const x0 = count == 4 ? v128.load(vt) : loadTail(vt, count);
+    a0 = madd(v128.load32_splat(s), v128.and(x0, f32x4.shuffle(att, att, 0, 0, 0, 0)), a0);
+    b0 = madd(v128.load32_splat(s, 4), v128.and(x0, f32x4.shuffle(att, att, 1, 1, 1, 1)), b0);
+    c0 = madd(v128.load32_splat(s, 8), v128.and(x0, f32x4.shuffle(att, att, 2, 2, 2, 2)), c0);
+    d0 = madd(v128.load32_splat(s, 12), v128.and(x0, f32x4.shuffle(att, att, 3, 3, 3, 3)), d0);
+  }
+  a0 = f32x4.mul(a0, f32x4.splat(f32x4.extract_lane(inv, 0)));
+  b0 = f32x4.mul(b0, f32x4.splat(f32x4.extract_lane(inv, 1)));
+  c0 = f32x4.mul(c0, f32x4.splat(f32x4.extract_lane(inv, 2)));
+  d0 = f32x4.mul(d0, f32x4.splat(f32x4.extract_lane(inv, 3)));
+  if (count == 4) {
+    v128.store(o0 + c, a0);
+    v128.store(o1 + c, b0);
+    v128.store(o2 + c, c0);
+    v128.store(o3 + c, d0);
+  } else {
+    storeTail(o0 + c, a0, count);
+    storeTail(o1 + c, b0, count);
+    storeTail(o2 + c, c0, count);
+    storeTail(o3 + c, d0, count);
+  }
+}
+
+/** q·k over headDim floats (SIMD, loadTail for the last 1–3), unscaled. */
 // @ts-ignore: decorator
 @inline function dot(q: usize, k: usize, headDim: i32): f32 {
   const vecEnd = <usize>(headDim & ~3) << 2;
@@ -31,108 +225,338 @@ import { madd, hsum, loadTail, softmaxRow, softmaxRowRef } from './simd';
   return hsum(a);
 }
 
-/** out[d] = Σ_t p[t]·v_t[d] for t in [t0, t1) of the rows at vBase + t·vStride. Accumulates into out (in registers per 16 floats). */
+/**
+ * o[c .. c + 4·count) = inv·Σ_t e[t]·v_t[c .. c + 4·count) for one query vector (count 1–4 floats
+ * of the head at byte offset c; count < 4 is loaded and stored lane by lane), over the committed
+ * rows and the staged rows it attends. e: f32 [cacheLen + m] at S. Committed rows two at a time
+ * into two accumulators (two dependency chains).
+ */
 // @ts-ignore: decorator
-@inline function accumulateV(out: usize, p: usize, vBase: usize, vStride: usize, t0: i32, t1: i32, headDim: i32): void {
+@inline function pvOne4(o: usize, S: usize, v: usize, kvStride: usize, c: usize, count: i32, cacheLen: i32, m: i32,
+  maskPtr: usize, mr: usize, lim: i32, inv: f32): void {
+  let a0 = f32x4.splat(0), b0 = a0;
+  let vt = v + c;
+  let p = S;
+  let t = 0;
+  for (; t + 2 <= cacheLen; t += 2) {
+    a0 = madd(v128.load32_splat(p), count == 4 ? v128.load(vt) : loadTail(vt, count), a0);
+    b0 = madd(v128.load32_splat(p, 4), count == 4 ? v128.load(vt + kvStride) : loadTail(vt + kvStride, count), b0);
+    vt += kvStride << 1;
+    p += 8;
+  }
+  if (t < cacheLen) {
+    a0 = madd(v128.load32_splat(p), count == 4 ? v128.load(vt) : loadTail(vt, count), a0);
+    vt += kvStride;
+    p += 4;
+  }
+  for (let j = 0; j < m; j++, vt += kvStride, p += 4) {
+    if (maskPtr == 0 ? j > lim : load<u8>(mr + <usize>j) == 0) continue;
+    a0 = madd(v128.load32_splat(p), count == 4 ? v128.load(vt) : loadTail(vt, count), a0);
+  }
+  const r = f32x4.mul(f32x4.add(a0, b0), f32x4.splat(inv));
+  if (count == 4) v128.store(o + c, r);
+  else storeTail(o + c, r, count);
+}
+
+/** pvOne4 for 16 floats at byte offset c: two committed rows at a time, their products summed before they meet the four accumulators. */
+// @ts-ignore: decorator
+@inline function pvOne16(o: usize, S: usize, v: usize, kvStride: usize, c: usize, cacheLen: i32, m: i32,
+  maskPtr: usize, mr: usize, lim: i32, inv: f32): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let vt = v + c;
+  let p = S;
+  let t = 0;
+  for (; t + 2 <= cacheLen; t += 2) {
+    const p0 = v128.load32_splat(p), p1 = v128.load32_splat(p, 4);
+    const wt = vt + kvStride;
+    a0 = f32x4.add(a0, madd(p0, v128.load(vt), f32x4.mul(p1, v128.load(wt))));
+    a1 = f32x4.add(a1, madd(p0, v128.load(vt, 16), f32x4.mul(p1, v128.load(wt, 16))));
+    a2 = f32x4.add(a2, madd(p0, v128.load(vt, 32), f32x4.mul(p1, v128.load(wt, 32))));
+    a3 = f32x4.add(a3, madd(p0, v128.load(vt, 48), f32x4.mul(p1, v128.load(wt, 48))));
+    vt += kvStride << 1;
+    p += 8;
+  }
+  if (t < cacheLen) {
+    const p0 = v128.load32_splat(p);
+    a0 = madd(p0, v128.load(vt), a0);
+    a1 = madd(p0, v128.load(vt, 16), a1);
+    a2 = madd(p0, v128.load(vt, 32), a2);
+    a3 = madd(p0, v128.load(vt, 48), a3);
+    vt += kvStride;
+    p += 4;
+  }
+  for (let j = 0; j < m; j++, vt += kvStride, p += 4) {
+    if (maskPtr == 0 ? j > lim : load<u8>(mr + <usize>j) == 0) continue;
+    const p0 = v128.load32_splat(p);
+    a0 = madd(p0, v128.load(vt), a0);
+    a1 = madd(p0, v128.load(vt, 16), a1);
+    a2 = madd(p0, v128.load(vt, 32), a2);
+    a3 = madd(p0, v128.load(vt, 48), a3);
+  }
+  const sc = f32x4.splat(inv);
+  v128.store(o + c, f32x4.mul(a0, sc));
+  v128.store(o + c, f32x4.mul(a1, sc), 16);
+  v128.store(o + c, f32x4.mul(a2, sc), 32);
+  v128.store(o + c, f32x4.mul(a3, sc), 48);
+}
+
+/** pvOne4 for 8 floats at byte offset c: two committed rows at a time into four accumulators. */
+// @ts-ignore: decorator
+@inline function pvOne8(o: usize, S: usize, v: usize, kvStride: usize, c: usize, cacheLen: i32, m: i32,
+  maskPtr: usize, mr: usize, lim: i32, inv: f32): void {
+  let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0;
+  let vt = v + c;
+  let p = S;
+  let t = 0;
+  for (; t + 2 <= cacheLen; t += 2) {
+    const p0 = v128.load32_splat(p), p1 = v128.load32_splat(p, 4);
+    a0 = madd(p0, v128.load(vt), a0);
+    a1 = madd(p0, v128.load(vt, 16), a1);
+    b0 = madd(p1, v128.load(vt + kvStride), b0);
+    b1 = madd(p1, v128.load(vt + kvStride, 16), b1);
+    vt += kvStride << 1;
+    p += 8;
+  }
+  if (t < cacheLen) {
+    const p0 = v128.load32_splat(p);
+    a0 = madd(p0, v128.load(vt), a0);
+    a1 = madd(p0, v128.load(vt, 16), a1);
+    vt += kvStride;
+    p += 4;
+  }
+  for (let j = 0; j < m; j++, vt += kvStride, p += 4) {
+    if (maskPtr == 0 ? j > lim : load<u8>(mr + <usize>j) == 0) continue;
+    const p0 = v128.load32_splat(p);
+    a0 = madd(p0, v128.load(vt), a0);
+    a1 = madd(p0, v128.load(vt, 16), a1);
+  }
+  const sc = f32x4.splat(inv);
+  v128.store(o + c, f32x4.mul(f32x4.add(a0, b0), sc));
+  v128.store(o + c, f32x4.mul(f32x4.add(a1, b1), sc), 16);
+}
+
+/**
+ * Attention of one query vector q (headDim floats; output o) over KV head rows at kBase / vBase:
+ * the path for query vectors that do not fill a block of 4 lanes (decode, multi-head attention,
+ * the last 1–3 vectors of a KV head). Keys in lanes: 4 dot products at a time, reduced by one
+ * transpose-and-add (sum4); scores then e = exp(s − max) in S (f32 [cacheLen + m] rounded up to a
+ * multiple of 4, padding −∞); out = (Σ e_t·v_t) / Σ e. Staged row j is attended iff j ≤ lim
+ * (causal, maskPtr = 0) or mask byte mr[j] ≠ 0; rows not attended are not read.
+ */
+// @ts-ignore: decorator
+@inline function attendOne(o: usize, q: usize, kBase: usize, vBase: usize, kvStride: usize, S: usize,
+  maskPtr: usize, mr: usize, lim: i32, cacheLen: i32, m: i32, headDim: i32, scale: f32): void {
   const vecEnd = <usize>(headDim & ~3) << 2;
-  let d: usize = 0;
-  for (; d + 64 <= vecEnd; d += 64) {
-    let a0 = v128.load(out + d), a1 = v128.load(out + d, 16), a2 = v128.load(out + d, 32), a3 = v128.load(out + d, 48);
-    for (let t = t0; t < t1; t++) {
-      const pv = v128.load32_splat(p + (<usize>t << 2));
-      const v = vBase + <usize>t * vStride + d;
-      a0 = madd(v128.load(v), pv, a0);
-      a1 = madd(v128.load(v, 16), pv, a1);
-      a2 = madd(v128.load(v, 32), pv, a2);
-      a3 = madd(v128.load(v, 48), pv, a3);
+  const tail = headDim & 3;
+  const scaleV = f32x4.splat(scale);
+  let mxv = f32x4.splat(-Infinity);
+  let t = 0;
+  for (; t + 4 <= cacheLen; t += 4) {
+    const k0 = kBase + <usize>t * kvStride, k1 = k0 + kvStride, k2 = k1 + kvStride, k3 = k2 + kvStride;
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    let off: usize = 0;
+    // two 4-float chunks summed before they meet the accumulator (half the dependency chain)
+    for (; off + 32 <= vecEnd; off += 32) {
+      const qa = v128.load(q + off), qb = v128.load(q + off, 16);
+      a0 = f32x4.add(a0, madd(qa, v128.load(k0 + off), f32x4.mul(qb, v128.load(k0 + off, 16))));
+      a1 = f32x4.add(a1, madd(qa, v128.load(k1 + off), f32x4.mul(qb, v128.load(k1 + off, 16))));
+      a2 = f32x4.add(a2, madd(qa, v128.load(k2 + off), f32x4.mul(qb, v128.load(k2 + off, 16))));
+      a3 = f32x4.add(a3, madd(qa, v128.load(k3 + off), f32x4.mul(qb, v128.load(k3 + off, 16))));
     }
-    v128.store(out + d, a0);
-    v128.store(out + d, a1, 16);
-    v128.store(out + d, a2, 32);
-    v128.store(out + d, a3, 48);
-  }
-  for (; d < vecEnd; d += 16) {
-    let a0 = v128.load(out + d);
-    for (let t = t0; t < t1; t++) {
-      a0 = madd(v128.load(vBase + <usize>t * vStride + d), v128.load32_splat(p + (<usize>t << 2)), a0);
+    if (off < vecEnd) {
+      const qv = v128.load(q + off);
+      a0 = madd(qv, v128.load(k0 + off), a0);
+      a1 = madd(qv, v128.load(k1 + off), a1);
+      a2 = madd(qv, v128.load(k2 + off), a2);
+      a3 = madd(qv, v128.load(k3 + off), a3);
+      off += 16;
     }
-    v128.store(out + d, a0);
+    if (tail) {
+      const qv = loadTail(q + off, tail);
+      a0 = madd(qv, loadTail(k0 + off, tail), a0);
+      a1 = madd(qv, loadTail(k1 + off, tail), a1);
+      a2 = madd(qv, loadTail(k2 + off, tail), a2);
+      a3 = madd(qv, loadTail(k3 + off, tail), a3);
+    }
+    const s4 = f32x4.mul(sum4(a0, a1, a2, a3), scaleV);
+    v128.store(S + (<usize>t << 2), s4);
+    mxv = f32x4.pmax(mxv, s4);
   }
-  const end = <usize>headDim << 2;
-  for (; d < end; d += 4) {
-    let s = load<f32>(out + d);
-    for (let t = t0; t < t1; t++) s += load<f32>(p + (<usize>t << 2)) * load<f32>(vBase + <usize>t * vStride + d);
-    store<f32>(out + d, s);
+  let mx = hmax(mxv);
+  for (; t < cacheLen; t++) {
+    const x = dot(q, kBase + <usize>t * kvStride, headDim) * scale;
+    store<f32>(S + (<usize>t << 2), x);
+    if (x > mx) mx = x;
   }
+  for (let j = 0; j < m; j++) {
+    let x: f32 = -Infinity;
+    if (maskPtr == 0 ? j <= lim : load<u8>(mr + <usize>j) != 0) {
+      x = dot(q, kBase + <usize>(cacheLen + j) * kvStride, headDim) * scale;
+      if (x > mx) mx = x;
+    }
+    store<f32>(S + (<usize>(cacheLen + j) << 2), x);
+  }
+  const total = cacheLen + m;
+  const padded = (total + 3) & ~3;
+  for (let p = total; p < padded; p++) store<f32>(S + (<usize>p << 2), -Infinity);
+  if (mx == -Infinity) mx = 0; // attends nothing: every e is 0
+  const mxs = f32x4.splat(mx);
+  let sumv = f32x4.splat(0);
+  const end = S + (<usize>padded << 2);
+  for (let p = S; p < end; p += 16) {
+    const e = expSoftmax4(f32x4.sub(v128.load(p), mxs));
+    v128.store(p, e);
+    sumv = f32x4.add(sumv, e);
+  }
+  const sum = hsum(sumv);
+  const inv: f32 = sum == 0 ? 0 : 1 / sum;
+  const headBytes = <usize>headDim << 2;
+  let c: usize = 0;
+  for (; c + 64 <= headBytes; c += 64) pvOne16(o, S, vBase, kvStride, c, cacheLen, m, maskPtr, mr, lim, inv);
+  for (; c + 32 <= headBytes; c += 32) pvOne8(o, S, vBase, kvStride, c, cacheLen, m, maskPtr, mr, lim, inv);
+  for (; c < headBytes; c += 16) pvOne4(o, S, vBase, kvStride, c, min(4, <i32>((headBytes - c) >> 2)), cacheLen, m, maskPtr, mr, lim, inv);
 }
 
 /**
  * Attention for query rows i < n and heads h in [h0, h1).
  * out, q: [n, nHeads·headDim]; k, v: [capacity, nKvHeads·headDim]; mask: u8 [n, m] or 0 (causal);
- * scores: f32 scratch [cacheLen + m]. nHeads is a multiple of nKvHeads; n ≤ m.
+ * scores: f32 scratch [4·(cacheLen + m + headDim)]. nHeads is a multiple of nKvHeads; n ≤ m.
  */
 export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize,
   n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32): void {
+  if (h0 >= h1 || n <= 0) return;
   const first = m - n;
   const group = nHeads / nKvHeads;
   const headBytes = <usize>headDim << 2;
   const qStride = <usize>nHeads * headBytes;
   const kvStride = <usize>nKvHeads * headBytes;
-  const scale: f32 = 1 / Mathf.sqrt(<f32>headDim);
+  const scale1: f32 = 1 / Mathf.sqrt(<f32>headDim);
+  const scale = f32x4.splat(scale1);
   const total = cacheLen + m;
-  for (let i = 0; i < n; i++) {
-    for (let h = h0; h < h1; h++) {
-      const q = qPtr + <usize>i * qStride + <usize>h * headBytes;
-      const kBase = kPtr + <usize>(h / group) * headBytes;
-      const vBase = vPtr + <usize>(h / group) * headBytes;
-      // committed rows, 4 keys per step (q loaded once per 4 dot products)
+  const S = scoresPtr; // [total][4]: the block's scores, then exp(score − max), key-major
+  const QT = scoresPtr + (<usize>total << 4); // [headDim][4]: the block's queries, transposed
+  const ninf = f32x4.splat(-Infinity);
+  const zero = f32x4.splat(0);
+  const mStride = <usize>m;
+  const g1 = (h1 - 1) / group;
+  for (let g = h0 / group; g <= g1; g++) {
+    const ha = max(h0, g * group);
+    const nh = min(h1, (g + 1) * group) - ha;
+    const last = n * nh - 1; // query vectors r = i·nh + (h − ha) read KV head g
+    const kBase = kPtr + <usize>g * headBytes;
+    const vBase = vPtr + <usize>g * headBytes;
+    // Lane blocks take the vectors of the whole group's first ⌊n·group/4⌋·4 (row-major), the rest go
+    // one by one: decided on the whole group, not on [h0, h1), so that a vector takes the same path
+    // (and gets the same bits) however the heads are split between calls. In this call's order
+    // those vectors are a prefix, of length `lanes`.
+    const wholeBlocks = (n * group) & ~3;
+    const bi = wholeBlocks / group;
+    const lanes = bi * nh + min(max(g * group + wholeBlocks - bi * group - ha, 0), nh);
+    for (let r = lanes; r <= last; r++) {
+      const i = r / nh;
+      const off = <usize>i * qStride + <usize>(ha + r - i * nh) * headBytes;
+      attendOne(outPtr + off, qPtr + off, kBase, vBase, kvStride, S, maskPtr, maskPtr + <usize>i * mStride, first + i, cacheLen, m, headDim, scale1);
+    }
+    for (let r = 0; r < lanes; r += 4) {
+      // the block's 4 lanes: query vectors r .. r + 3, the last one repeated past lanes − 1
+      const rl = lanes - 1;
+      const ra = r, rb = min(r + 1, rl), rc = min(r + 2, rl), rd = min(r + 3, rl);
+      const ia = ra / nh, ib = rb / nh, ic = rc / nh, id = rd / nh;
+      const offA = <usize>ia * qStride + <usize>(ha + ra - ia * nh) * headBytes;
+      const offB = <usize>ib * qStride + <usize>(ha + rb - ib * nh) * headBytes;
+      const offC = <usize>ic * qStride + <usize>(ha + rc - ic * nh) * headBytes;
+      const offD = <usize>id * qStride + <usize>(ha + rd - id * nh) * headBytes;
+      for (let d: usize = 0; d < headBytes; d += 4) {
+        const x = QT + (d << 2);
+        store<f32>(x, load<f32>(qPtr + offA + d));
+        store<f32>(x, load<f32>(qPtr + offB + d), 4);
+        store<f32>(x, load<f32>(qPtr + offC + d), 8);
+        store<f32>(x, load<f32>(qPtr + offD + d), 12);
+      }
+      let lim = i32x4.splat(first + ia);
+      lim = i32x4.replace_lane(lim, 1, first + ib);
+      lim = i32x4.replace_lane(lim, 2, first + ic);
+      lim = i32x4.replace_lane(lim, 3, first + id);
+      const mr0 = maskPtr + <usize>ia * mStride, mr1 = maskPtr + <usize>ib * mStride;
+      const mr2 = maskPtr + <usize>ic * mStride, mr3 = maskPtr + <usize>id * mStride;
+
+      // scores and their lane-wise maximum: committed rows, 4 keys per tile
+      let mx = ninf;
       let t = 0;
-      const vecEnd = <usize>(headDim & ~3) << 2;
-      const tail = headDim & 3;
       for (; t + 4 <= cacheLen; t += 4) {
-        const k0 = kBase + <usize>t * kvStride, k1 = k0 + kvStride, k2 = k1 + kvStride, k3 = k2 + kvStride;
-        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-        let off: usize = 0;
-        for (; off < vecEnd; off += 16) {
-          const qv = v128.load(q + off);
-          a0 = madd(qv, v128.load(k0 + off), a0);
-          a1 = madd(qv, v128.load(k1 + off), a1);
-          a2 = madd(qv, v128.load(k2 + off), a2);
-          a3 = madd(qv, v128.load(k3 + off), a3);
-        }
-        if (tail) {
-          const qv = loadTail(q + off, tail);
-          a0 = madd(qv, loadTail(k0 + off, tail), a0);
-          a1 = madd(qv, loadTail(k1 + off, tail), a1);
-          a2 = madd(qv, loadTail(k2 + off, tail), a2);
-          a3 = madd(qv, loadTail(k3 + off, tail), a3);
-        }
-        const s = scoresPtr + (<usize>t << 2);
-        store<f32>(s, hsum(a0) * scale);
-        store<f32>(s, hsum(a1) * scale, 4);
-        store<f32>(s, hsum(a2) * scale, 8);
-        store<f32>(s, hsum(a3) * scale, 12);
+        const k0 = kBase + <usize>t * kvStride;
+        mx = f32x4.pmax(mx, qk4(S + (<usize>t << 4), QT, k0, k0 + kvStride, k0 + 2 * kvStride, k0 + 3 * kvStride, headDim, scale));
       }
       for (; t < cacheLen; t++) {
-        store<f32>(scoresPtr + (<usize>t << 2), dot(q, kBase + <usize>t * kvStride, headDim) * scale);
+        const x = qk1(QT, kBase + <usize>t * kvStride, headDim, scale);
+        v128.store(S + (<usize>t << 4), x);
+        mx = f32x4.pmax(mx, x);
       }
-      // staged rows, as the mask allows
-      for (let j = 0; j < m; j++) {
-        const s = scoresPtr + (<usize>(cacheLen + j) << 2);
-        if (attends(maskPtr, m, first, i, j)) store<f32>(s, dot(q, kBase + <usize>(cacheLen + j) * kvStride, headDim) * scale);
-        else store<f32>(s, -Infinity);
-      }
-      softmaxRow(scoresPtr, total);
-      const o = outPtr + <usize>i * qStride + <usize>h * headBytes;
-      for (let d: usize = 0; d < headBytes; d += 4) store<f32>(o + d, 0);
-      accumulateV(o, scoresPtr, vBase, kvStride, 0, cacheLen, headDim);
-      // staged rows: runs of attended rows (causal: one run), never reading masked ones
+      // staged rows: masked lanes −∞; a key no lane attends is not read (QT stands in for it)
       let j = 0;
-      while (j < m) {
-        while (j < m && !attends(maskPtr, m, first, i, j)) j++;
-        const j0 = j;
-        while (j < m && attends(maskPtr, m, first, i, j)) j++;
-        if (j > j0) accumulateV(o, scoresPtr, vBase, kvStride, cacheLen + j0, cacheLen + j, headDim);
+      for (; j + 4 <= m; j += 4) {
+        const s = S + (<usize>(cacheLen + j) << 4);
+        const a0 = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3);
+        const a1 = laneAttends(maskPtr, j + 1, lim, mr0, mr1, mr2, mr3);
+        const a2 = laneAttends(maskPtr, j + 2, lim, mr0, mr1, mr2, mr3);
+        const a3 = laneAttends(maskPtr, j + 3, lim, mr0, mr1, mr2, mr3);
+        if (v128.any_true(v128.or(v128.or(a0, a1), v128.or(a2, a3)))) {
+          const k0 = kBase + <usize>(cacheLen + j) * kvStride;
+          qk4(s, QT, v128.any_true(a0) ? k0 : QT, v128.any_true(a1) ? k0 + kvStride : QT,
+            v128.any_true(a2) ? k0 + 2 * kvStride : QT, v128.any_true(a3) ? k0 + 3 * kvStride : QT, headDim, scale);
+          const x0 = v128.bitselect(v128.load(s), ninf, a0);
+          const x1 = v128.bitselect(v128.load(s, 16), ninf, a1);
+          const x2 = v128.bitselect(v128.load(s, 32), ninf, a2);
+          const x3 = v128.bitselect(v128.load(s, 48), ninf, a3);
+          v128.store(s, x0);
+          v128.store(s, x1, 16);
+          v128.store(s, x2, 32);
+          v128.store(s, x3, 48);
+          mx = f32x4.pmax(mx, f32x4.pmax(f32x4.pmax(x0, x1), f32x4.pmax(x2, x3)));
+        } else {
+          v128.store(s, ninf);
+          v128.store(s, ninf, 16);
+          v128.store(s, ninf, 32);
+          v128.store(s, ninf, 48);
+        }
+      }
+      for (; j < m; j++) {
+        const s = S + (<usize>(cacheLen + j) << 4);
+        const a0 = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3);
+        const x = v128.any_true(a0) ? v128.bitselect(qk1(QT, kBase + <usize>(cacheLen + j) * kvStride, headDim, scale), ninf, a0) : ninf;
+        v128.store(s, x);
+        mx = f32x4.pmax(mx, x);
+      }
+
+      // softmax numerators e = exp(s − max) per lane, and their lane sums
+      mx = v128.bitselect(mx, zero, f32x4.ne(mx, ninf)); // a lane attending nothing: all e = 0
+      let sum = zero;
+      const staged = S + (<usize>cacheLen << 4);
+      for (let s = S; s < staged; s += 16) {
+        const e = expSoftmax4(f32x4.sub(v128.load(s), mx));
+        v128.store(s, e);
+        sum = f32x4.add(sum, e);
+      }
+      const end = S + (<usize>total << 4);
+      for (let s = staged; s < end; s += 16) {
+        const x = v128.load(s);
+        if (v128.any_true(f32x4.ne(x, ninf))) {
+          const e = expSoftmax4(f32x4.sub(x, mx));
+          v128.store(s, e);
+          sum = f32x4.add(sum, e);
+        } else {
+          v128.store(s, zero);
+        }
+      }
+      const inv = v128.bitselect(zero, f32x4.div(f32x4.splat(1), sum), f32x4.eq(sum, zero)); // nothing attended: 0 (NaN stays NaN)
+
+      // out = inv·Σ_t e_t·v_t, 8 then 4 floats of the head at a time
+      const o0 = outPtr + offA, o1 = outPtr + offB, o2 = outPtr + offC, o3 = outPtr + offD;
+      let c: usize = 0;
+      for (; c + 32 <= headBytes; c += 32) pv8(S, vBase, kvStride, c, cacheLen, m, maskPtr, lim, mr0, mr1, mr2, mr3, inv, o0, o1, o2, o3);
+      for (; c < headBytes; c += 16) {
+        const count = min(4, <i32>((headBytes - c) >> 2));
+        pv4(S, vBase, kvStride, c, count, cacheLen, m, maskPtr, lim, mr0, mr1, mr2, mr3, inv, o0, o1, o2, o3);
       }
     }
   }

@@ -55,6 +55,10 @@
 // exp: Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, then a degree-7 Taylor polynomial
 // (truncation error < 6e-9 relative, below f32 rounding), then scaling by 2^n done as two
 // exponent-field multiplies so that results near overflow and in the subnormal range are right.
+// Latency matters more than operation count here (V8 runs exp4 loops latency-bound: the chain of
+// one call is longer than the out-of-order window can hide), so the polynomial is evaluated by
+// Estrin's scheme (depth 3 instead of Horner's 7) and n is read from the bits of m + 1.5·2^23
+// (no float → int conversion, whose wasm saturating form costs V8 five instructions).
 // @ts-ignore: decorator
 @lazy const LOG2E: f32 = 1.44269504088896341;
 // @ts-ignore: decorator
@@ -65,6 +69,10 @@
 @lazy const EXP_LO: f32 = -104.0; // exp(x) rounds to 0 in f32 below about −103.97
 // @ts-ignore: decorator
 @lazy const EXP_HI: f32 = 89.0; // exp(x) overflows f32 above about 88.72
+// @ts-ignore: decorator
+@lazy const ROUND_SHIFT: f32 = 12582912.0; // 1.5·2^23: m + ROUND_SHIFT = round(m) + ROUND_SHIFT for |m| < 2^22
+// @ts-ignore: decorator
+@lazy const ROUND_SHIFT_BITS: i32 = 0x4b400000; // its bit pattern: bits(round(m) + ROUND_SHIFT) − this = round(m)
 
 /**
  * exp of each lane, within a few f32 ulp of the correctly rounded value (tested against Math.exp).
@@ -74,25 +82,60 @@
 @inline export function exp4(x: v128): v128 {
   // pmax/pmin keep NaN (their first operand wins when a comparison is false)
   const xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
-  const nf = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
+  const m = f32x4.mul(xc, f32x4.splat(LOG2E));
+  const nf = f32x4.nearest(m);
   let r = madd(nf, f32x4.splat(-LN2_HI), xc);
   r = madd(nf, f32x4.splat(-LN2_LO), r);
-  // Horner for Σ_{k≤7} r^k / k!
-  let p = f32x4.splat(1.0 / 5040.0);
-  p = madd(p, r, f32x4.splat(1.0 / 720.0));
-  p = madd(p, r, f32x4.splat(1.0 / 120.0));
-  p = madd(p, r, f32x4.splat(1.0 / 24.0));
-  p = madd(p, r, f32x4.splat(1.0 / 6.0));
-  p = madd(p, r, f32x4.splat(0.5));
-  p = madd(p, r, f32x4.splat(1.0));
-  p = madd(p, r, f32x4.splat(1.0));
+  // Σ_{k≤7} r^k / k! = (1 + r + r²(1/2 + r/6)) + r⁴((1/24 + r/120) + r²(1/720 + r/5040))
+  const r2 = f32x4.mul(r, r);
+  const p01 = f32x4.add(r, f32x4.splat(1.0));
+  const p23 = madd(r, f32x4.splat(1.0 / 6.0), f32x4.splat(0.5));
+  const p45 = madd(r, f32x4.splat(1.0 / 120.0), f32x4.splat(1.0 / 24.0));
+  const p67 = madd(r, f32x4.splat(1.0 / 5040.0), f32x4.splat(1.0 / 720.0));
+  const r4 = f32x4.mul(r2, r2);
+  const p03 = madd(r2, p23, p01);
+  const p47 = madd(r2, p67, p45);
+  const p = madd(r4, p47, p03);
   // 2^n = 2^h · 2^(n−h) with h = n >> 1, each factor a normal f32 for n in [−150, 129]
-  const n = i32x4.trunc_sat_f32x4_s(nf);
+  // (m + ROUND_SHIFT rounds m to the integer nearest() gave: both round to nearest, ties to even)
+  const n = i32x4.sub(f32x4.add(m, f32x4.splat(ROUND_SHIFT)), i32x4.splat(ROUND_SHIFT_BITS));
   const h = i32x4.shr_s(n, 1);
   const bias = i32x4.splat(127);
   const s1 = i32x4.shl(i32x4.add(h, bias), 23);
   const s2 = i32x4.shl(i32x4.add(i32x4.sub(n, h), bias), 23);
   return f32x4.mul(f32x4.mul(p, s1), s2);
+}
+
+// @ts-ignore: decorator
+@lazy const EXPS_LO: f32 = -64.0; // exp(−64) ≈ 1.6e-28 ≈ 2^-92.3
+
+/**
+ * exp of each lane for softmax arguments x = s − max ≤ 0: as exp4 on [−64, 0], 0 below −64 and for
+ * −∞, NaN for NaN. Never produces a subnormal, and keeps products weight·value away from them: on
+ * x64 an f32 operation that underflows costs about 40 cycles (a microcode assist), which made
+ * exp(−∞) of masked scores the most expensive part of attention. The weights flushed to 0 are
+ * below 1.6e-28 (2^-92) while the row's largest weight is 1: 2^-68 below the rounding of the
+ * softmax sum. Shorter than exp4: one clamp, one scaling multiply (2^n is normal for n ≥ −93).
+ */
+// @ts-ignore: decorator
+@inline export function expSoftmax4(x: v128): v128 {
+  const xc = f32x4.pmax(x, f32x4.splat(EXPS_LO)); // keeps NaN; −∞ → EXPS_LO (zeroed below)
+  const m = f32x4.mul(xc, f32x4.splat(LOG2E));
+  const nf = f32x4.nearest(m);
+  let r = madd(nf, f32x4.splat(-LN2_HI), xc);
+  r = madd(nf, f32x4.splat(-LN2_LO), r);
+  const r2 = f32x4.mul(r, r);
+  const p01 = f32x4.add(r, f32x4.splat(1.0));
+  const p23 = madd(r, f32x4.splat(1.0 / 6.0), f32x4.splat(0.5));
+  const p45 = madd(r, f32x4.splat(1.0 / 120.0), f32x4.splat(1.0 / 24.0));
+  const p67 = madd(r, f32x4.splat(1.0 / 5040.0), f32x4.splat(1.0 / 720.0));
+  const r4 = f32x4.mul(r2, r2);
+  const p03 = madd(r2, p23, p01);
+  const p47 = madd(r2, p67, p45);
+  const p = madd(r4, p47, p03);
+  const n = i32x4.sub(f32x4.add(m, f32x4.splat(ROUND_SHIFT)), i32x4.splat(ROUND_SHIFT_BITS));
+  const scale = i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23);
+  return v128.andnot(f32x4.mul(p, scale), f32x4.lt(x, f32x4.splat(EXPS_LO)));
 }
 
 /**

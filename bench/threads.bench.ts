@@ -112,8 +112,10 @@ async function main(): Promise<void> {
     }
     const attSweep: { nHeads: number; headDim: number; ctx: number; work: number; serialUs: number; splitUs: number }[] = [];
     const maxCtx = Math.max(...ATT_SWEEP.map((c) => c[2]));
-    serial.reserveAttention(maxCtx + 1); // before the marks below: scratch must outlive the per-case memory
-    forced.reserveAttention(maxCtx + 1);
+    const maxHeadDim = Math.max(...ATT_SWEEP.map((c) => c[1]));
+    // attention_f32 scratch, 4·(cacheLen + m + headDim) f32, before the marks below: it must outlive the per-case memory
+    serial.reserveAttention(4 * (maxCtx + 1 + maxHeadDim));
+    forced.reserveAttention(4 * (maxCtx + 1 + maxHeadDim));
     for (const [nHeads, headDim, ctx] of ATT_SWEEP) {
       const kvDim = nHeads * headDim;
       const mark = rt.arena.mark();

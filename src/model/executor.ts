@@ -35,8 +35,11 @@ export interface Executor {
   readonly rt: Runtime;
   /** Number of threads kernels run on (1 = this thread only). */
   readonly threads: number;
-  /** Make sure attention scratch covers `rows` scores per thread (load time; may allocate). */
-  reserveAttention(rows: number): void;
+  /**
+   * Make sure each thread has `floats` f32 of attention scratch (load time; may allocate): what
+   * attention_f32 needs as `scores` is 4·(cacheLen + m + headDim) floats.
+   */
+  reserveAttention(floats: number): void;
   /**
    * Make sure q8/q4 linears can take inputs of n rows of up to cols columns (load time; may allocate).
    * Models with f32/bf16 weights only need not call it.
@@ -65,7 +68,7 @@ export interface Executor {
 export class SerialExecutor implements Executor {
   readonly threads = 1;
   private scoresPtr = 0;
-  private scoresRows = 0;
+  private scoresFloats = 0;
 
   private readonly inputs: LinearInputs;
 
@@ -73,10 +76,10 @@ export class SerialExecutor implements Executor {
     this.inputs = new LinearInputs(rt);
   }
 
-  reserveAttention(rows: number): void {
-    if (rows <= this.scoresRows) return;
-    this.scoresPtr = this.rt.arena.alloc('exec.scores', rows * 4).ptr;
-    this.scoresRows = rows;
+  reserveAttention(floats: number): void {
+    if (floats <= this.scoresFloats) return;
+    this.scoresPtr = this.rt.arena.alloc('exec.scores', floats * 4).ptr;
+    this.scoresFloats = floats;
   }
 
   reserveLinearInput(n: number, cols: number): void {

@@ -202,7 +202,7 @@ export class LlamaModel {
     };
     this.exec = options.executor ?? new SerialExecutor(rt);
     if (this.exec.rt !== rt) throw new InvalidArgumentError(`${name}: the executor belongs to another runtime`);
-    this.exec.reserveAttention(capacity + B);
+    this.exec.reserveAttention(4 * (capacity + B + c.headDim)); // attention_f32 scratch: 4·(cacheLen + m + headDim) f32, cacheLen + m ≤ capacity + B
     this.quantisedInput = linearInputKind(dtype) !== 'f32';
     if (this.quantisedInput) this.exec.reserveLinearInput(B, Math.max(c.dim, this.qDim, c.hiddenDim));
     this.tokensPtr = a.alloc(`${name}.tokens`, B * 4).ptr;

@@ -74,8 +74,12 @@ export interface Kernels {
    * key/value at cacheLen + m − n + i); the first m − n are earlier staged rows (upper levels of a draft tree).
    * Row i attends to every committed row and to staged rows j < m with mask[i·m + j] = 1
    * (maskPtr = 0: causal, j ≤ m − n + i). Query head h uses KV head h / (nHeads / nKvHeads).
-   * scores: f32 scratch [cacheLen + m] per call. Scale 1/sqrt(headDim); softmax with max subtraction.
-   * Masked staged rows and rows ≥ cacheLen + m are never read; a row attending to nothing gets zeros.
+   * scores: f32 scratch [4·(cacheLen + m + headDim)] per call (per thread). Scale 1/sqrt(headDim); softmax
+   * with max subtraction; the SIMD kernel drops weights exp(s − max) below e^−64 ≈ 1.6e-28 (the scalar twin
+   * keeps them). Staged rows no query row attends, and rows ≥ cacheLen + m, are never read; no output depends
+   * on a staged row its query row does not attend. A row attending to nothing gets zeros.
+   * The result does not depend on how [0, nHeads) is split into calls (bit for bit). SIMD blocking: 4 query
+   * vectors (row, head) of one KV head per block, one per lane; leftovers one at a time (assembly/attention.ts).
    */
   attention_f32(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number,
     n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number): void;

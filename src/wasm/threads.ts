@@ -488,7 +488,7 @@ export class ThreadedExecutor implements Executor {
     return ex;
   }
 
-  /** Allocate one scores scratch per thread (each covers `rows` scores). Load time only. */
+  /** Allocate one attention scratch per thread (each of `rows` f32; attention_f32 needs 4·(cacheLen + m + headDim)). Load time only. */
   reserveAttention(rows: number): void {
     checkCount('ThreadedExecutor.reserveAttention', 'rows', rows, 0);
     if (rows <= this.scoresRows) return;

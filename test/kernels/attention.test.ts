@@ -8,6 +8,17 @@
 // where S = max_t scale·Σ_d |q_d·k_td| bounds every score's rounding error ((headDim + 5)·u·S; the
 // softmax sees two such errors), T = cacheLen + m bounds the rounding of the sums, 16u covers exp
 // (≤ 4u), 1/Σ, the products and the score scaling.
+//
+// attention_f32 has two paths (assembly/attention.ts): blocks of 4 query vectors (row, head) of one
+// KV head, one per SIMD lane, and one vector at a time for the 1–3 vectors of a KV head's group
+// that do not fill a block (decode, multi-head attention). The shapes below make every kind of
+// block (lanes from one or several rows, GQA groups of 1–4 split by head ranges, padded lanes when
+// a range splits a group), both paths, odd and even head sizes (4-float chunks with 1–3 float
+// tails, 8-float chunks), committed rows in tiles of 4 with 0–3 left over, and staged rows in
+// groups of 4 with tails. Further tests: the shared-memory builds give the same bits, a call split
+// by heads gives the same bits as the whole call (threads), an output never depends on a staged
+// row its query row does not attend even when another lane of its block does, and the documented
+// flush of weights below e^-64.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -35,9 +46,9 @@ const caseArb: fc.Arbitrary<Case> = fc
     n: fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 14 })),
     earlier: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 6 })),
     nKvHeads: fc.integer({ min: 1, max: 3 }),
-    group: fc.constantFrom(1, 2, 4),
-    headDim: fc.oneof(fc.constantFrom(4, 8, 16, 64), fc.integer({ min: 1, max: 40 }).map((h) => 2 * h)),
-    cacheLen: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 60 })),
+    group: fc.constantFrom(1, 2, 3, 4),
+    headDim: fc.oneof(fc.constantFrom(4, 8, 16, 64), fc.integer({ min: 1, max: 40 }).map((h) => 2 * h), fc.integer({ min: 0, max: 7 }).map((h) => 2 * h + 1)),
+    cacheLen: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 60 }), fc.integer({ min: 61, max: 200 })),
     extraCapacity: fc.integer({ min: 0, max: 3 }),
     maskKind: fc.constantFrom('causal', 'tree', 'random'),
     headA: fc.nat(),
@@ -123,56 +134,85 @@ function attentionF64(c: Case, q: Float32Array, k: Float32Array, v: Float32Array
 }
 
 const poolOf = poolCache();
+type Pool = ReturnType<typeof poolOf>;
+type Kernel = 'attention_f32' | 'attention_f32_ref';
+
+interface Inputs {
+  q: Float32Array; // [n, nHeads·headDim]
+  k: Float32Array; // [capacity, kvDim]
+  v: Float32Array; // [capacity, kvDim]
+  mask: Uint8Array | null; // [n, m] or causal
+}
+
+/** Random q, k, v and mask for a case; rows past cacheLen + m and the poisoned staged rows hold NaN (reading them would show). */
+function makeInputs(c: Case): Inputs {
+  const rng = createRng(c.seed);
+  const { n, m, nKvHeads, group, headDim, cacheLen } = c;
+  const qDim = nKvHeads * group * headDim;
+  const kvDim = nKvHeads * headDim;
+  const capacity = cacheLen + m + c.extraCapacity;
+  const q = uniform(rng, n * qDim, -2, 2);
+  const k = uniform(rng, capacity * kvDim, -2, 2);
+  const v = uniform(rng, capacity * kvDim, -3, 3);
+  const mask = makeMask(c, rng);
+  const poisonRow = (a: Float32Array, t: number) => a.fill(NaN, t * kvDim, (t + 1) * kvDim);
+  for (let t = cacheLen + m; t < capacity; t++) {
+    poisonRow(k, t);
+    poisonRow(v, t);
+  }
+  for (const j of c.poisonRows) {
+    poisonRow(k, cacheLen + j);
+    poisonRow(v, cacheLen + j);
+  }
+  return { q, k, v, mask };
+}
+
+/**
+ * Run one kernel on heads [h0, h1) with exactly the documented scratch (4·(cacheLen + m + headDim)
+ * f32, guarded) into a poisoned output; returns a copy of the output bits.
+ */
+function runKernel(pool: Pool, c: Case, inp: Inputs, kernel: Kernel, h0 = c.h0, h1 = c.h1): Uint32Array {
+  const { n, m, nKvHeads, group, headDim, cacheLen } = c;
+  const nHeads = nKvHeads * group;
+  const qb = pool.f32From(inp.q, 4);
+  const kb = pool.f32From(inp.k);
+  const vb = pool.f32From(inp.v, 8);
+  const mb = inp.mask === null ? null : pool.u8From(inp.mask);
+  const scores = pool.alloc(4 * (cacheLen + m + headDim) * 4);
+  const out = pool.alloc(n * nHeads * headDim * 4, 12);
+  pool.k[kernel](out.ptr, qb.ptr, kb.ptr, vb.ptr, scores.ptr, mb === null ? 0 : mb.ptr, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1);
+  return pool.u32(out).slice();
+}
+
+/** The outputs of heads [c.h0, c.h1) as numbers (0 elsewhere), after checking no other head was written. */
+function headsOf(c: Case, bits: Uint32Array, what: string): Float64Array {
+  const nHeads = c.nKvHeads * c.group;
+  const y = new Float32Array(bits.buffer, bits.byteOffset, bits.length);
+  const got = new Float64Array(bits.length);
+  for (let i = 0; i < c.n; i++) {
+    for (let h = 0; h < nHeads; h++) {
+      for (let d = 0; d < c.headDim; d++) {
+        const at = (i * nHeads + h) * c.headDim + d;
+        if (h >= c.h0 && h < c.h1) got[at] = y[at];
+        else assert.equal(bits[at], POISON_BITS, `${what} wrote head ${h} outside [${c.h0}, ${c.h1})`);
+      }
+    }
+  }
+  return got;
+}
 
 describe('kernels/attention', () => {
   for (const build of BUILDS) {
-    test(`${build}: attention_f32 and _ref match f64 attention (causal, tree and arbitrary masks, earlier staged rows, GQA 1/2/4, cacheLen 0 and > 0, head ranges)`, () => {
+    test(`${build}: attention_f32 and _ref match f64 attention (causal, tree and arbitrary masks, earlier staged rows, GQA 1–4, odd and even head sizes, cacheLen 0 to 200, head ranges)`, () => {
       const pool = poolOf(build);
       fc.assert(
         fc.property(caseArb, (c) => {
           pool.reset();
-          const rng = createRng(c.seed);
-          const { n, m, nKvHeads, group, headDim, cacheLen } = c;
-          const nHeads = nKvHeads * group;
-          const qDim = nHeads * headDim;
-          const kvDim = nKvHeads * headDim;
-          const capacity = cacheLen + m + c.extraCapacity;
-          const q = uniform(rng, n * qDim, -2, 2);
-          const k = uniform(rng, capacity * kvDim, -2, 2);
-          const v = uniform(rng, capacity * kvDim, -3, 3);
-          const mask = makeMask(c, rng);
-          // rows past cacheLen + m, and staged rows nobody attends, are NaN: reading them would show
-          const poisonRow = (a: Float32Array, t: number) => a.fill(NaN, t * kvDim, (t + 1) * kvDim);
-          for (let t = cacheLen + m; t < capacity; t++) {
-            poisonRow(k, t);
-            poisonRow(v, t);
-          }
-          for (const j of c.poisonRows) {
-            poisonRow(k, cacheLen + j);
-            poisonRow(v, cacheLen + j);
-          }
-          const { want, tol } = attentionF64(c, q, k, v, mask);
-          const qb = pool.f32From(q, 4);
-          const kb = pool.f32From(k);
-          const vb = pool.f32From(v, 8);
-          const mb = mask === null ? null : pool.u8From(mask);
+          const inp = makeInputs(c);
+          const { want, tol } = attentionF64(c, inp.q, inp.k, inp.v, inp.mask);
           const results: Float64Array[] = [];
           for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
-            const scores = pool.alloc((cacheLen + m) * 4);
-            const out = pool.alloc(n * qDim * 4, 12);
-            pool.k[kernel](out.ptr, qb.ptr, kb.ptr, vb.ptr, scores.ptr, mb === null ? 0 : mb.ptr, n, m, nHeads, nKvHeads, headDim, cacheLen, c.h0, c.h1);
-            const bits = pool.u32(out);
-            const y = pool.f32(out);
-            const got = new Float64Array(want.length);
-            for (let i = 0; i < n; i++) {
-              for (let h = 0; h < nHeads; h++) {
-                for (let d = 0; d < headDim; d++) {
-                  const at = (i * nHeads + h) * headDim + d;
-                  if (h >= c.h0 && h < c.h1) got[at] = y[at];
-                  else assert.equal(bits[at], POISON_BITS, `${kernel} wrote head ${h} outside [${c.h0}, ${c.h1})`);
-                }
-              }
-            }
+            const got = headsOf(c, runKernel(pool, c, inp, kernel), `${build} ${kernel}`);
             assertWithin(got, want, tol, `${build} ${kernel} ${JSON.stringify(c)}`);
             results.push(got);
           }
@@ -184,6 +224,128 @@ describe('kernels/attention', () => {
     });
   }
 
+  test('the shared-memory builds give the same bits: simd-mt as simd, relaxed-mt as relaxed', () => {
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const inp = makeInputs(c);
+        for (const [mt, single] of [['simd-mt', 'simd'], ['relaxed-mt', 'relaxed']] as const) {
+          const a = poolOf(mt);
+          a.reset();
+          assert.ok(a.rt.memory.buffer instanceof SharedArrayBuffer);
+          const b = poolOf(single);
+          b.reset();
+          assert.deepEqual(runKernel(a, c, inp, 'attention_f32'), runKernel(b, c, inp, 'attention_f32'), `${mt} ${JSON.stringify(c)}`);
+          a.checkGuards();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  test('a call split by heads (as threads split them, also inside a GQA group) gives the bits of the whole call', () => {
+    const pool = poolOf('simd');
+    fc.assert(
+      fc.property(caseArb, fc.nat(), (c0, splitSeed) => {
+        const nHeads = c0.nKvHeads * c0.group;
+        fc.pre(nHeads > 1);
+        const c = { ...c0, h0: 0, h1: nHeads };
+        const split = 1 + (splitSeed % (nHeads - 1));
+        pool.reset();
+        const inp = makeInputs(c);
+        for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
+          const whole = runKernel(pool, c, inp, kernel);
+          const lo = runKernel(pool, c, inp, kernel, 0, split);
+          const hi = runKernel(pool, c, inp, kernel, split, nHeads);
+          const joined = new Uint32Array(whole.length);
+          for (let at = 0; at < whole.length; at++) joined[at] = Math.floor(at / c.headDim) % nHeads < split ? lo[at] : hi[at];
+          assert.deepEqual(joined, whole, `${kernel} split at head ${split} ${JSON.stringify(c)}`);
+        }
+        pool.checkGuards();
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  for (const build of BUILDS) {
+    test(`${build}: no output depends on a staged row its query row does not attend, even when another query row of its block does`, () => {
+      const pool = poolOf(build);
+      fc.assert(
+        fc.property(caseArb, fc.integer(), (c0, seed) => {
+          fc.pre(c0.n >= 2);
+          const c = { ...c0, poisonRows: [] };
+          const rng = createRng(seed);
+          const inp = makeInputs(c);
+          const { n, m, nKvHeads, group, headDim, cacheLen } = c;
+          const kvDim = nKvHeads * headDim;
+          // some staged rows get a single owner (the only query row attending them) and a NaN key
+          // or value row; causal masks have one such row already: the last one, owned by row n − 1
+          const owners = new Map<number, number>();
+          if (inp.mask === null) owners.set(m - 1, n - 1);
+          else {
+            for (let j = 0; j < m; j++) {
+              if (rng.next() >= 0.4) continue;
+              const owner = rng.nextU32() % n;
+              for (let i = 0; i < n; i++) inp.mask[i * m + j] = i === owner ? 1 : 0;
+              owners.set(j, owner);
+            }
+          }
+          fc.pre(owners.size > 0);
+          const sick = new Set<number>();
+          for (const [j, owner] of owners) {
+            const row = rng.next() < 0.5 ? inp.k : inp.v;
+            row.fill(NaN, (cacheLen + j) * kvDim, (cacheLen + j + 1) * kvDim);
+            sick.add(owner);
+          }
+          pool.reset();
+          const { want, tol } = attentionF64(c, inp.q, inp.k, inp.v, inp.mask);
+          const rowSize = nKvHeads * group * headDim;
+          for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
+            const got = headsOf(c, runKernel(pool, c, inp, kernel), `${build} ${kernel}`);
+            for (let i = 0; i < n; i++) {
+              const at = i * rowSize;
+              const g = got.subarray(at + c.h0 * headDim, at + c.h1 * headDim);
+              if (sick.has(i)) assert.ok(g.every(Number.isNaN), `${build} ${kernel}: row ${i} attends a NaN row, its output must be NaN`);
+              else {
+                const a = at + c.h0 * headDim, b = at + c.h1 * headDim;
+                assertWithin(g, want.subarray(a, b), tol.subarray(a, b), `${build} ${kernel} row ${i} (NaN rows owned by ${[...sick]}) ${JSON.stringify(c)}`);
+              }
+            }
+          }
+          pool.checkGuards();
+        }),
+        { numRuns: build === 'simd' ? 200 : 60 },
+      );
+    });
+  }
+
+  test('attention_f32 drops weights below e^-64 of the largest (documented; lane blocks and single vectors), the scalar twin keeps them', () => {
+    const pool = poolOf('simd');
+    // n identical query rows (headDim 4, scale 1/2) over two cached keys with scores 0 and −gap; their
+    // staged rows are masked out. v0 = 0 in dims 1..3, so those output dims are the small weight
+    // times v1. n = 1 takes the one-vector path, n = 4 fills one block of 4 lanes.
+    for (const n of [1, 4]) {
+      for (const gap of [60, 63.5, 64.5, 70]) {
+        pool.reset();
+        const q = pool.f32From(Array.from({ length: n }, () => [2, 0, 0, 0]).flat());
+        const k = pool.f32From([0, 0, 0, 0, -gap, 0, 0, 0, ...new Array(4 * n).fill(NaN)]);
+        const v = pool.f32From([1, 0, 0, 0, 0, 1, -2, 4, ...new Array(4 * n).fill(NaN)]);
+        const mask = pool.u8From(new Array(n * n).fill(0));
+        const scores = pool.alloc(4 * (2 + n + 4) * 4);
+        const out = pool.alloc(n * 4 * 4);
+        const w = Math.exp(-gap) / (1 + Math.exp(-gap));
+        const row = [1 / (1 + Math.exp(-gap)), w, -2 * w, 4 * w];
+        for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
+          pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, mask.ptr, n, n, 1, 1, 4, 2, 0, 1);
+          const got = Array.from(pool.f32(out));
+          const want = (kernel === 'attention_f32' && gap > 64 ? [1, 0, 0, 0] : row);
+          assertWithin(got, Array(n).fill(want).flat(), Array(n).fill(want.map((x) => 8 * U * Math.abs(x))).flat(), `${kernel} n=${n} gap ${gap}`);
+          if (kernel === 'attention_f32' && gap > 64) assert.deepEqual(got, Array(n).fill([1, 0, 0, 0]).flat(), `${kernel} n=${n} gap ${gap}: exactly v0`);
+        }
+        pool.checkGuards();
+      }
+    }
+  });
+
   test('one query row over a single cached key returns that key\'s value row exactly; no attendable row gives zeros', () => {
     const pool = poolOf('simd');
     pool.reset();
@@ -192,7 +354,7 @@ describe('kernels/attention', () => {
     const q = pool.f32From([1, 2, 3, 4, 5, 6, -1, 0, 1, 0, -1, 2]);
     const k = pool.f32From([0.5, 0.25, 1, 2, 3, 4, 9, 9, 9, 9, 9, 9]);
     const v = pool.f32From([7, -8, 9, 10, 11, -12, 0, 0, 0, 0, 0, 0]);
-    const scores = pool.alloc(2 * 4);
+    const scores = pool.alloc(4 * (1 + 1 + headDim) * 4);
     const out = pool.alloc(12 * 4);
     const emptyMask = pool.u8From([0]);
     for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {

@@ -39,8 +39,9 @@ for (const threads of [2, 3]) {
       outA = rt.arena.alloc('outA', MAX_N * MAX_STRIDE * 4).ptr; // [n, outStride]
       outB = rt.arena.alloc('outB', MAX_N * MAX_STRIDE * 4).ptr;
       fillUniform(rt, createRng(1), x, MAX_N * MAX_COLS);
-      serial.reserveAttention(64); // attention cases below have at most 40 + 3 + 6 rows
-      for (const e of execs) e.reserveAttention(64);
+      // attention_f32 scratch, 4·(cacheLen + m + headDim) f32: cases below have at most 40 + 3 + 6 rows, headDim ≤ 40
+      serial.reserveAttention(4 * (64 + 40));
+      for (const e of execs) e.reserveAttention(4 * (64 + 40));
       serial.reserveLinearInput(MAX_N, MAX_COLS);
       for (const e of execs) e.reserveLinearInput(MAX_N, MAX_COLS);
     });
@@ -193,7 +194,7 @@ describe('threads/split: thresholds and executor creation', { timeout: 60_000 },
       assert.equal(DEFAULT_MIN_ATTENTION_WORK, 32768);
       const kv = rt.arena.alloc('kv', 2 * 512 * 64 * 4).ptr;
       fillUniform(rt, rng, kv, 2 * 512 * 64);
-      ex.reserveAttention(512);
+      ex.reserveAttention(4 * (512 + 64)); // attention_f32 scratch 4·(cacheLen + m + headDim) f32
       const a: AttentionArgs = { outPtr: out, qPtr: x, kPtr: kv, vPtr: kv + 512 * 64 * 4, maskPtr: 0, n: 1, m: 1, nHeads: 8, nKvHeads: 8, headDim: 8, cacheLen: 510 };
       ex.attention(a); // 8·511·8 = 32704
       assert.deepEqual(ex.stats, { parallel: 2, serial: 2 });

@@ -1,0 +1,183 @@
+/**
+ * Attention kernel benchmark: attention_f32 (SIMD) against its scalar twin attention_f32_ref, in one
+ * run, on the shapes the engine meets:
+ *   (a) stories260K tree verification: 8/4 heads, headDim 8, n = m = 31 (full binary tree), cacheLen 200
+ *   (b) stories260K prefill: 64 rows causal, cacheLen 0 and 256
+ *   (c) stories260K decode: n = 1, cacheLen 200
+ *   (d) SmolLM-135M-like: 9/3 heads, headDim 64, cacheLen 512, n = 1 (decode), 8 and 32 (tree)
+ *   (e) multi-head decode (no GQA: every KV head has one query vector), headDim 48, cacheLen 200
+ * Both kernels are validated against an f64 attention on the same inputs before timing. The scratch
+ * is the documented 4·(cacheLen + m + headDim) floats.
+ *
+ *   node dist/bench/attention.bench.js [--quick] [--json] [--build simd|relaxed|simd-mt|relaxed-mt]
+ */
+import { createNodeRuntime } from '../src/node.js';
+import { createRng } from '../src/rng.js';
+import { machineInfo, machineMarkdown, makeLog, markdownTable, parseBenchArgs, sig, timeCases, writeResults, type Timing } from './common.js';
+
+interface Shape {
+  readonly label: string;
+  readonly nHeads: number;
+  readonly nKvHeads: number;
+  readonly headDim: number;
+  readonly n: number;
+  /** Staged rows (the queries are the last n). */
+  readonly m: number;
+  readonly cacheLen: number;
+  readonly mask: 'causal' | 'tree';
+}
+
+const SHAPES: readonly Shape[] = [
+  { label: '(a) stories260K tree verify', nHeads: 8, nKvHeads: 4, headDim: 8, n: 31, m: 31, cacheLen: 200, mask: 'tree' },
+  { label: '(b) stories260K prefill', nHeads: 8, nKvHeads: 4, headDim: 8, n: 64, m: 64, cacheLen: 0, mask: 'causal' },
+  { label: '(b) stories260K prefill', nHeads: 8, nKvHeads: 4, headDim: 8, n: 64, m: 64, cacheLen: 256, mask: 'causal' },
+  { label: '(c) stories260K decode', nHeads: 8, nKvHeads: 4, headDim: 8, n: 1, m: 1, cacheLen: 200, mask: 'causal' },
+  { label: '(d) SmolLM-like decode', nHeads: 9, nKvHeads: 3, headDim: 64, n: 1, m: 1, cacheLen: 512, mask: 'causal' },
+  { label: '(d) SmolLM-like tree verify', nHeads: 9, nKvHeads: 3, headDim: 64, n: 8, m: 8, cacheLen: 512, mask: 'tree' },
+  { label: '(d) SmolLM-like tree verify', nHeads: 9, nKvHeads: 3, headDim: 64, n: 32, m: 32, cacheLen: 512, mask: 'tree' },
+  { label: '(e) multi-head decode (stories15M-like)', nHeads: 6, nKvHeads: 6, headDim: 48, n: 1, m: 1, cacheLen: 200, mask: 'causal' },
+];
+const QUICK = new Set([0, 2, 3, 6, 7]);
+
+/** Tree mask [n, m] of a full binary tree in heap order (parent of node r is (r − 1) >> 1): ancestors and self. */
+function treeMask(n: number, m: number): Uint8Array {
+  const mask = new Uint8Array(n * m);
+  for (let i = 0; i < n; i++) for (let j = m - n + i; j >= 0; j = j === 0 ? -1 : (j - 1) >> 1) mask[i * m + j] = 1;
+  return mask;
+}
+
+/** f64 attention from the contract, for validation. */
+function attentionF64(s: Shape, q: Float32Array, k: Float32Array, v: Float32Array, mask: Uint8Array | null): Float64Array {
+  const { n, m, nHeads, nKvHeads, headDim, cacheLen } = s;
+  const group = nHeads / nKvHeads;
+  const kvDim = nKvHeads * headDim;
+  const out = new Float64Array(n * nHeads * headDim);
+  const scores = new Float64Array(cacheLen + m);
+  for (let i = 0; i < n; i++) {
+    for (let h = 0; h < nHeads; h++) {
+      const g = Math.floor(h / group);
+      let mx = -Infinity;
+      for (let t = 0; t < cacheLen + m; t++) {
+        const j = t - cacheLen;
+        const seen = t < cacheLen || (mask === null ? j <= m - n + i : mask[i * m + j] === 1);
+        let d = -Infinity;
+        if (seen) {
+          d = 0;
+          for (let e = 0; e < headDim; e++) d += q[(i * nHeads + h) * headDim + e] * k[t * kvDim + g * headDim + e];
+          d /= Math.sqrt(headDim);
+        }
+        scores[t] = d;
+        mx = Math.max(mx, d);
+      }
+      let z = 0;
+      for (let t = 0; t < scores.length; t++) z += scores[t] = Math.exp(scores[t] - mx);
+      for (let e = 0; e < headDim; e++) {
+        let o = 0;
+        for (let t = 0; t < scores.length; t++) if (scores[t] > 0) o += (scores[t] / z) * v[t * kvDim + g * headDim + e];
+        out[(i * nHeads + h) * headDim + e] = o;
+      }
+    }
+  }
+  return out;
+}
+
+interface Row {
+  shape: Shape;
+  flop: number;
+  simd: Timing;
+  ref: Timing;
+}
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs();
+  const log = makeLog(args);
+  const machine = machineInfo(args.build);
+  log(`# Kernel benchmark: attention (f32)\n\n${machineMarkdown(machine, args.quick ? 'quick (short timing, fewer shapes)' : 'full')}\n`);
+  const rt = createNodeRuntime({ build: args.build, initialBytes: 16 << 20 });
+  const { k } = rt;
+  const results: Row[] = [];
+  let seed = 1;
+  for (const [idx, s] of SHAPES.entries()) {
+    if (args.quick && !QUICK.has(idx)) continue;
+    const rng = createRng(seed++);
+    const qDim = s.nHeads * s.headDim;
+    const kvDim = s.nKvHeads * s.headDim;
+    const total = s.cacheLen + s.m;
+    const a = rt.arena;
+    const mark = a.mark();
+    const qb = a.alloc('q', s.n * qDim * 4);
+    const kb = a.alloc('k', total * kvDim * 4);
+    const vb = a.alloc('v', total * kvDim * 4);
+    const outB = a.alloc('out', s.n * qDim * 4);
+    const scratch = a.alloc('scratch', 16 * (total + s.headDim)); // f32 [4·(cacheLen + m + headDim)]
+    const maskArr = s.mask === 'tree' ? treeMask(s.n, s.m) : null;
+    const mb = maskArr === null ? null : a.alloc('mask', maskArr.length);
+    const fill = (ptr: number, count: number) => {
+      const view = rt.f32(ptr, count);
+      for (let j = 0; j < count; j++) view[j] = 2 * rng.next() - 1;
+      return view;
+    };
+    const q = fill(qb.ptr, s.n * qDim);
+    const kv = fill(kb.ptr, total * kvDim);
+    const vv = fill(vb.ptr, total * kvDim);
+    if (mb !== null && maskArr !== null) rt.u8(mb.ptr, maskArr.length).set(maskArr);
+    const maskPtr = mb === null ? 0 : mb.ptr;
+    const want = attentionF64(s, q, kv, vv, maskArr);
+    const run = (name: 'attention_f32' | 'attention_f32_ref') => () =>
+      k[name](outB.ptr, qb.ptr, kb.ptr, vb.ptr, scratch.ptr, maskPtr, s.n, s.m, s.nHeads, s.nKvHeads, s.headDim, s.cacheLen, 0, s.nHeads);
+    // validate before timing: every kernel against f64 attention (|q|, |k|, |v| ≤ 1, so 1e-5 is ~100 ulp)
+    for (const name of ['attention_f32', 'attention_f32_ref'] as const) {
+      run(name)();
+      const got = rt.f32(outB.ptr, s.n * qDim);
+      for (let j = 0; j < got.length; j++) {
+        if (!(Math.abs(got[j] - want[j]) <= 1e-5)) throw new Error(`validation failed: ${name} ${s.label} at ${j}: ${got[j]} vs ${want[j]}`);
+      }
+    }
+    const key = `${s.label} n=${s.n} cache=${s.cacheLen}`;
+    const [simd, ref] = await timeCases(key, [
+      { name: 'attention_f32', fn: run('attention_f32') },
+      { name: 'attention_f32_ref', fn: run('attention_f32_ref') },
+    ], { quick: args.quick, warmup: 20 });
+    // attended (query, key) pairs × heads × headDim × 2 (q·k and p·v), 2 flop per multiply-add
+    let pairs = 0;
+    for (let i = 0; i < s.n; i++) {
+      pairs += s.cacheLen;
+      for (let j = 0; j < s.m; j++) if (maskArr === null ? j <= s.m - s.n + i : maskArr[i * s.m + j] === 1) pairs++;
+    }
+    results.push({ shape: s, flop: 4 * pairs * s.nHeads * s.headDim, simd, ref });
+    log(`  ${key}: simd ${sig(simd.medianMs * 1e3)} µs, scalar ${sig(ref.medianMs * 1e3)} µs`);
+    a.release(mark);
+  }
+  const gflops = (r: Row, t: Timing) => r.flop / (t.medianMs * 1e-3) / 1e9;
+  log(`\n${markdownTable(
+    ['shape', 'heads', 'headDim', 'n', 'cacheLen', 'mask', 'SIMD µs', 'GFLOP/s', 'scalar µs', 'GFLOP/s', 'scalar/SIMD'],
+    results.map((r) => [
+      r.shape.label,
+      `${r.shape.nHeads}/${r.shape.nKvHeads}`,
+      r.shape.headDim,
+      r.shape.n,
+      r.shape.cacheLen,
+      r.shape.mask,
+      sig(r.simd.medianMs * 1e3),
+      sig(gflops(r, r.simd)),
+      sig(r.ref.medianMs * 1e3),
+      sig(gflops(r, r.ref)),
+      `${sig(r.ref.medianMs / r.simd.medianMs)}×`,
+    ]),
+  )}\n`);
+  log('Times are medians of benny samples, one call = all heads of one layer. GFLOP/s counts 4·headDim flop per attended (query head, key) pair.');
+  const json = {
+    bench: 'attention',
+    machine,
+    mode: args.quick ? 'quick' : 'full',
+    results: results.map((r) => ({ ...r.shape, flop: r.flop, simd: { ...r.simd, gflops: gflops(r, r.simd) }, ref: { ...r.ref, gflops: gflops(r, r.ref) }, scalarOverSimd: r.ref.medianMs / r.simd.medianMs })),
+  };
+  const path = writeResults(args.build === 'simd' ? 'attention.json' : `attention.${args.build}.json`, json);
+  log(`JSON written to ${path}`);
+  if (args.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`attention bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});
