@@ -53,6 +53,7 @@ bench/results/decode.json (decode.quick.json with --quick).
   --dtypes LIST     spechub weight types to run: f32,bf16,int8,int4 (default all this build has; int4
                     has no llama.cpp counterpart here and is skipped by --quick); each with its llama.cpp peer
   --build NAME      spechub WASM build for 1 thread: ${BUILDS.join(' | ')} (default simd; threads use its -mt twin)
+  --no-speculative  skip the speculative-sampling rows (int8/int4 self-draft, tree auto) of each spechub case
   --no-peers        spechub only (no llama.cpp, no onnxruntime-web)
   --no-install      use peers only if already installed in bench/.peers/
   --cache DIR       model cache (default bench/.cache/)
@@ -71,10 +72,12 @@ interface Args {
   cacheDir: string;
   peersDir: string;
   dtypes: SpechubDtype[] | null;
+  /** Also measure speculative sampling (int4 self-draft, tree auto) on each spechub row. */
+  speculative: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { quick: false, json: false, runs: 0, threads: [1, 2], only: null, build: 'simd', peers: true, install: true, cacheDir: `${BENCH_DIR}.cache`, peersDir: `${BENCH_DIR}.peers`, dtypes: null };
+  const a: Args = { quick: false, json: false, runs: 0, threads: [1, 2], only: null, build: 'simd', peers: true, install: true, cacheDir: `${BENCH_DIR}.cache`, peersDir: `${BENCH_DIR}.peers`, dtypes: null, speculative: true };
   const fail = (msg: string): never => {
     process.stderr.write(`${msg}\n\n${USAGE}\n`);
     process.exit(2);
@@ -122,6 +125,9 @@ function parseArgs(argv: readonly string[]): Args {
         a.build = v as WasmBuild;
         break;
       }
+      case '--no-speculative':
+        a.speculative = false;
+        break;
       case '--no-peers':
         a.peers = false;
         break;
@@ -268,7 +274,11 @@ async function main(): Promise<boolean> {
     const pairs = PAIRS.filter((p) => (args.dtypes === null ? p.llama !== null || !args.quick : args.dtypes.includes(p.spechub)));
     for (const threads of args.threads) {
       for (const p of pairs) {
-        const sSpec: DecodeSpec = { ...base, engine: 'spechub', dtype: p.spechub, threads, modelPath: p.spechubPath(files), weightsNote: p.spechubNote, build: args.build };
+        const sSpec: DecodeSpec = {
+          ...base, engine: 'spechub', dtype: p.spechub, threads, modelPath: p.spechubPath(files), weightsNote: p.spechubNote, build: args.build,
+          // the draft: the cheapest quantised copy that is still cheaper than the target per token
+          ...(args.speculative && p.spechub !== 'int4' ? { speculative: { draftDtype: p.spechub === 'int8' ? ('int4' as const) : ('int8' as const), tokens: 96 } } : {}),
+        };
         const label = `spechub ${p.spechub} T=${threads}`;
         let sOut: DecodeRow['outcome'];
         if (!hasDtype(p.spechub)) sOut = { ok: false, reason: `dtype ${p.spechub} not in this spechub build`, ms: 0 };
@@ -382,6 +392,26 @@ async function main(): Promise<boolean> {
         'spechub int8 reads the same Q8_0 blocks llama.cpp q8_0 does; spechub bf16 and llama.cpp f16 both store 2 bytes per weight.',
       '',
     );
+    // speculative sampling vs plain sampling, same target, same process
+    const specRows = decodeRows.filter((r) => r.outcome.ok && r.outcome.result.spec !== undefined);
+    if (specRows.length > 0) {
+      lines.push('## Speculative sampling with tree auto (temperature 1)', '');
+      lines.push(
+        markdownTable(
+          ['target', 'T', 'draft', 'plain tok/s', 'speculative tok/s', 'speed-up', 'tokens/step', 'trees chosen (steps)'],
+          specRows.map((r) => {
+            const sp = (r.outcome as { ok: true; result: DecodeResult }).result.spec!;
+            const a = median(sp.plainTokS);
+            const b = median(sp.specTokS);
+            const trees = Object.entries(sp.trees).sort((x, y) => y[1] - x[1]).slice(0, 3).map(([t, n]) => `${t || 'plain'}: ${n}`).join(', ');
+            return [`spechub ${r.dtype}`, r.threads, sp.draft, fmt(a), fmt(b), times(a && b ? b / a : null), fmt(median(sp.tokensPerStep)), trees];
+          }),
+        ),
+        '',
+        'Random weights give a nearly flat next-token law, which a quantised copy of the same weights predicts well; the speed-up shows what tree verification buys when a step is memory-bound, not what a real draft/target pair accepts (see bench:accept for that). SpecHub, 96 tokens per run, medians; the tuner measures the forward costs when the generator is created and learns the acceptance across runs.',
+        '',
+      );
+    }
     // cross-check: the same model from the same weights
     const checks: string[] = [];
     for (const p of PAIRS) {

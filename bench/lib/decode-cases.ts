@@ -11,7 +11,7 @@
  * Both engines also report the next-token distribution after the prompt (top 5), so the bench
  * can check that they compute the same model from the same weights.
  */
-import { Generator, loadModelFromPath, type LoadModelOptions } from '../../src/node.js';
+import { Generator, loadModelFromPath, modelDrafter, type LoadModelOptions, type LoadedModel } from '../../src/node.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
 import { importPeer } from './peers.js';
 import { progress } from './child.js';
@@ -36,6 +36,11 @@ export interface DecodeSpec {
   readonly contextSize: number;
   readonly peersDir?: string;
   readonly build?: WasmBuild;
+  /**
+   * spechub only: also measure speculative sampling (temperature 1) with a quantised self-draft of
+   * the same weights and tree "auto", against plain sampling at temperature 1, in the same process.
+   */
+  readonly speculative?: { readonly draftDtype: 'int4' | 'int8'; readonly tokens: number };
 }
 
 export interface TopToken {
@@ -56,6 +61,15 @@ export interface DecodeResult {
   readonly decodeTokS: readonly number[];
   /** spechub: the bare forward loop, per run. */
   readonly forwardLoopTokS?: readonly number[];
+  /** spechub with `speculative`: plain sampling vs speculative sampling (tree auto), per run. */
+  readonly spec?: {
+    readonly draft: string;
+    readonly plainTokS: readonly number[];
+    readonly specTokS: readonly number[];
+    readonly tokensPerStep: readonly number[];
+    /** Steps per tree shape chosen by the tuner ("" = plain), summed over the timed runs. */
+    readonly trees: Record<string, number>;
+  };
   /** First generated ids of the last run (greedy). */
   readonly firstTokens: readonly number[];
   /** Next-token distribution after the prompt (top 5). */
@@ -168,6 +182,7 @@ export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> 
       firstTokens = Array.from(res.ids.subarray(0, 8));
       progress(`spechub ${dtype} T=${spec.threads}: run ${r + 1}/${spec.runs}: prefill ${prefillTokS[r]!.toFixed(1)} tok/s, decode ${decodeTokS[r]!.toFixed(1)} tok/s (forward loop ${forwardLoopTokS[r]!.toFixed(1)})`);
     }
+    const specResult = spec.speculative ? await measureSpeculative(loaded, options, spec) : undefined;
     return {
       engine: 'spechub',
       dtype,
@@ -177,6 +192,7 @@ export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> 
       prefillTokS,
       decodeTokS,
       forwardLoopTokS,
+      ...(specResult ? { spec: specResult } : {}),
       firstTokens,
       top,
       info: { build, memoryMiB: Math.round(rt.memory.buffer.byteLength / 2 ** 20), executorThreads: model.exec.threads },
@@ -184,6 +200,41 @@ export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> 
   } finally {
     await exec.close();
   }
+}
+
+/**
+ * Speculative sampling against plain sampling on the same target: a quantised self-draft loaded
+ * from the same file, SpecHub, tree "auto" (the Generator measures the forward costs when it is
+ * created and learns the acceptance across runs). Runs alternate plain / speculative.
+ */
+async function measureSpeculative(loaded: LoadedModel, options: LoadModelOptions, spec: DecodeSpec): Promise<NonNullable<DecodeResult['spec']>> {
+  const s = spec.speculative!;
+  const label = `spechub ${spec.dtype} T=${spec.threads} speculative (${s.draftDtype} self-draft, tree auto)`;
+  progress(`${label}: loading the draft, measuring forward costs`);
+  const draft = await loadModelFromPath(loaded.model.rt, spec.modelPath, { ...options, dtype: s.draftDtype, name: `draft-${s.draftDtype}` });
+  const plain = new Generator(loaded, { drafter: null, sampling: { temperature: 1 } });
+  const sp = new Generator(loaded, { drafter: modelDrafter(loaded, draft, `${s.draftDtype} self-draft`), method: 'spechub', tree: 'auto', sampling: { temperature: 1 } });
+  const promptIds = spec.prompt.slice(0, spec.promptTokens + 1);
+  const run = async (g: Generator, seed: number) => g.generate({ promptIds, maxTokens: s.tokens, stopAtEos: false, seed });
+  for (let w = 0; w < spec.warmupRuns; w++) {
+    progress(`${label}: warm-up ${w + 1}/${spec.warmupRuns}`);
+    await run(plain, 1000 + w);
+    await run(sp, 1000 + w);
+  }
+  const plainTokS: number[] = [];
+  const specTokS: number[] = [];
+  const tokensPerStep: number[] = [];
+  const trees: Record<string, number> = {};
+  for (let r = 0; r < spec.runs; r++) {
+    const a = await run(plain, r);
+    const b = await run(sp, r);
+    plainTokS.push(a.stats.tokensPerSecond);
+    specTokS.push(b.stats.tokensPerSecond);
+    tokensPerStep.push(b.stats.tokensPerStep);
+    for (const c of b.stats.treeChoices) trees[c.tree] = (trees[c.tree] ?? 0) + c.steps;
+    progress(`${label}: run ${r + 1}/${spec.runs}: plain ${a.stats.tokensPerSecond.toFixed(1)} tok/s, speculative ${b.stats.tokensPerSecond.toFixed(1)} tok/s (${b.stats.tokensPerStep.toFixed(2)} tokens/step)`);
+  }
+  return { draft: `${s.draftDtype} self-draft`, plainTokS, specTokS, tokensPerStep, trees };
 }
 
 // ---- llama.cpp through node-llama-cpp (types: only what is used) ----

@@ -7,11 +7,14 @@
  *   cost:  measured once at start-up: ms of a target forward of n rows and of a draft forward of
  *          n rows (medians, at a realistic context), interpolated in n;
  *   gain:  α(k) = P(continue into a child | a node with k children), counted during generation
- *          (with a prior worth a few observations), so the expected tokens of a step with shape
- *          [k1..kD] are τ = 1 + Σ_d Π_{j≤d} α(k_j) (positional independence, verifiers.md §10);
+ *          and across generations, starting optimistic (α = 1, worth 4 observations) so that a
+ *          tree that could pay is tried at once and dropped quickly if the draft disagrees; the
+ *          expected tokens of a step with shape [k1..kD] are τ = 1 + Σ_d Π_{j≤d} α(k_j)
+ *          (positional independence, verifiers.md §10);
  *   pick:  the shape (or plain decoding) with the most expected tokens per millisecond,
- *          re-evaluated every few steps; while plain decoding wins, a tree is still tried now and
- *          then so that α keeps being measured.
+ *          re-evaluated every few steps; while plain decoding wins, a tree that would win if every
+ *          draft were accepted is still tried now and then so that α keeps being measured. A tree
+ *          that cannot beat plain decoding even then is never tried.
  */
 import { treeNodeCount } from '../draft/tree.js';
 import type { StepModel, Drafter, StepStats } from './speculative.js';
@@ -121,8 +124,7 @@ export interface TuneChoice {
 
 /** Picks tree shapes from measured costs and the acceptance observed so far. */
 export class TreeTuner {
-  /** Prior α(k) and how many observations it is worth. */
-  private static readonly PRIOR = [0, 0.5, 0.6, 0.65, 0.7, 0.72, 0.74, 0.76, 0.78];
+  /** The optimistic prior α = 1 is worth this many observations. */
   private static readonly PRIOR_WEIGHT = 4;
   private sinceExplore = 0;
   current: TuneChoice;
@@ -136,12 +138,11 @@ export class TreeTuner {
     this.current = { shape: [], tokensPerStep: 1, tokensPerMs: 1 / costs.target[1]! };
   }
 
-  /** α(k) from counts plus the prior. */
+  /** α(k) from the counts and the optimistic prior (1, worth PRIOR_WEIGHT observations). */
   alpha(k: number, stats: StepStats | null): number {
-    const prior = TreeTuner.PRIOR[Math.min(k, TreeTuner.PRIOR.length - 1)]!;
-    if (!stats || k >= stats.reachedByK.length) return prior;
+    if (!stats || k >= stats.reachedByK.length) return 1;
     const w = TreeTuner.PRIOR_WEIGHT;
-    return (stats.acceptedByK[k]! + prior * w) / (stats.reachedByK[k]! + w);
+    return (stats.acceptedByK[k]! + w) / (stats.reachedByK[k]! + w);
   }
 
   /** Expected tokens per step and milliseconds per step of a shape. */

@@ -6,7 +6,38 @@
 import { InvalidArgumentError, TokenizerError } from '../errors.js';
 import { createRng, type Rng } from '../rng.js';
 import type { LoadedModel } from './load.js';
-import { Stepper, type Drafter, type StepStats } from './speculative.js';
+import { Stepper, newStepStats, type Drafter, type StepStats } from './speculative.js';
+
+/**
+ * Let other tasks run (UI events, I/O) without the ≥1 ms (Node) / ≥4 ms (browsers) clamp of
+ * setTimeout(0): setImmediate where it exists (Node), else a MessageChannel round trip.
+ */
+const yieldToEventLoop: () => Promise<void> = (() => {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown; MessageChannel?: typeof MessageChannel };
+  if (typeof g.setImmediate === 'function') {
+    const si = g.setImmediate;
+    return () => new Promise<void>((resolve) => void si(resolve));
+  }
+  if (typeof g.MessageChannel === 'function') {
+    const ch = new g.MessageChannel();
+    const waiting: (() => void)[] = [];
+    ch.port1.onmessage = () => waiting.shift()?.();
+    return () =>
+      new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        ch.port2.postMessage(0);
+      });
+  }
+  return () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+})();
+
+/** acc += the acceptance-by-k counts of s. */
+function addCounts(acc: StepStats, s: StepStats): void {
+  for (let k = 0; k < acc.reachedByK.length && k < s.reachedByK.length; k++) {
+    acc.reachedByK[k]! += s.reachedByK[k]!;
+    acc.acceptedByK[k]! += s.acceptedByK[k]!;
+  }
+}
 import { validateSamplingParams, type SamplingParams } from '../sampling.js';
 import { VERIFIER_NAMES, type VerifierName } from '../verify/types.js';
 import { parseTreeShape } from '../draft/tree.js';
@@ -93,6 +124,9 @@ export class Generator {
   readonly sampling: Required<SamplingParams>;
   /** Set with tree "auto". */
   readonly tuner: TreeTuner | null = null;
+  /** Acceptance counts of earlier generations (the tuner learns across calls), and a reused merge buffer. */
+  private readonly pastStats: StepStats | null = null;
+  private readonly tuneStats: StepStats | null = null;
   private busy = false;
   private readonly choiceSteps = new Map<string, number>();
 
@@ -110,12 +144,14 @@ export class Generator {
       const candidates = candidateShapes(maxNodes, 6, 4, method === 'sd');
       const costs = measureCosts(target.model, drafter, maxNodes);
       this.tuner = new TreeTuner(costs, candidates, !drafter.sharesTargetCache);
+      this.pastStats = newStepStats(6, 4);
+      this.tuneStats = newStepStats(6, 4);
       const first = this.tuner.choose(null).shape;
       this.tree = first;
       this.stepper = new Stepper({ target: target.model, drafter, method, tree: first, altShapes: candidates, sampling: this.sampling });
     } else {
-      const shape = options.tree === undefined || options.tree === 'auto' ? [2, 2, 2, 2] : parseTreeShape(options.tree);
-      this.tree = drafter ? shape : [];
+      // plain decoding ignores the tree; a drafter needs a valid one
+      this.tree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? [2, 2, 2, 2] : parseTreeShape(options.tree);
       this.stepper = new Stepper({ target: target.model, drafter, method, tree: this.tree, sampling: this.sampling });
     }
   }
@@ -185,7 +221,7 @@ export class Generator {
         stop = 'context';
         break;
       }
-      if (this.tuner && st.stats.targetForwards % 8 === 0) st.setShape(this.tuner.choose(st.stats).shape);
+      if (this.tuner && st.stats.targetForwards % 8 === 0) st.setShape(this.tuner.choose(this.mergedStats()).shape);
       const shapeKey = st.shape.join(',');
       this.choiceSteps.set(shapeKey, (this.choiceSteps.get(shapeKey) ?? 0) + 1);
       st.step(root, rng, maxTokens - count);
@@ -210,10 +246,11 @@ export class Generator {
       if (ended) break;
       const now = performance.now();
       if (now - lastYield > 16) {
-        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        await yieldToEventLoop();
         lastYield = performance.now();
       }
     }
+    if (this.pastStats) addCounts(this.pastStats, st.stats);
     const tail = decoder.flush();
     if (tail) {
       text += tail;
@@ -221,6 +258,18 @@ export class Generator {
     }
     const t2 = performance.now();
     return { ids: out.slice(0, count), text, stopReason: stop, stats: this.summarize(st.stats, prompt.length, count, t1 - t0, t2 - t1) };
+  }
+
+  /** This generation's acceptance counts plus the earlier ones' (for the tuner). */
+  private mergedStats(): StepStats {
+    const m = this.tuneStats!;
+    const past = this.pastStats!;
+    const now = this.stepper.stats;
+    for (let k = 0; k < m.reachedByK.length; k++) {
+      m.reachedByK[k] = past.reachedByK[k]! + (now.reachedByK[k] ?? 0);
+      m.acceptedByK[k] = past.acceptedByK[k]! + (now.acceptedByK[k] ?? 0);
+    }
+    return m;
   }
 
   private summarize(s: StepStats, promptTokens: number, generated: number, prefillMs: number, decodeMs: number): GenerationStats {

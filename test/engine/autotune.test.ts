@@ -39,7 +39,8 @@ describe('engine/autotune', () => {
     stats.reachedByK[2] = 1000;
     stats.acceptedByK[2] = 600;
     const a = tuner.alpha(2, stats);
-    assert.ok(Math.abs(a - (600 + 0.6 * 4) / 1004) < 1e-12);
+    assert.ok(Math.abs(a - (600 + 4) / 1004) < 1e-12);
+    assert.equal(tuner.alpha(3, stats), 4 / 4, 'no observation yet: optimistic');
     const { tokens, ms } = tuner.evaluate([2, 2], stats);
     assert.ok(Math.abs(tokens - (1 + a + a * a)) < 1e-12);
     assert.ok(Math.abs(ms - (1 + 0.1 + 0.1)) < 1e-12);
@@ -62,9 +63,10 @@ describe('engine/autotune', () => {
     for (let i = 0; i < 100; i++) assert.deepEqual(tuner.choose(null).shape, []);
   });
 
-  test('while plain wins, a tree that could win is still tried now and then to measure α', () => {
-    // trees pay only if α is high; the prior is pessimistic here
+  test('optimistic start: a tree that could pay is tried at once; after a bad draft is seen, plain wins; it is still tried now and then', () => {
+    // trees pay only if α is high
     const tuner = new TreeTuner(curves((n) => 1 + 0.3 * (n - 1), () => 0.2), candidateShapes(64), true);
+    assert.ok(tuner.choose(null).shape.length > 0, 'nothing observed yet: a tree is tried');
     const stats = newStepStats(6, 4);
     for (let k = 1; k <= 4; k++) {
       stats.reachedByK[k] = 10000;
