@@ -93,7 +93,7 @@ interface Row {
   steps: number;
 }
 
-async function runConfig(gen: Generator, temperature: number): Promise<{ tps: number; se: number; levels: number[]; tokS: number; tokens: number; steps: number }> {
+async function runConfig(gen: Generator): Promise<{ tps: number; se: number; levels: number[]; tokS: number; tokens: number; steps: number }> {
   let tokens = 0;
   let steps = 0;
   let ms = 0;
@@ -116,7 +116,6 @@ async function runConfig(gen: Generator, temperature: number): Promise<{ tps: nu
       accepted[l]! += st.levelAccepted[l]!;
     });
   }
-  void temperature;
   const mean = perPrompt.reduce((a, b) => a + b, 0) / perPrompt.length;
   const variance = perPrompt.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, perPrompt.length - 1);
   const depth = gen.tree.length;
@@ -139,15 +138,15 @@ const rows: Row[] = [];
 const plainTokS = new Map<number, number>();
 for (const temperature of temps) {
   const plain = new Generator(target, { drafter: null, sampling: { temperature } });
-  await runConfig(plain, temperature); // warm-up (JIT tiers, caches)
-  const p = await runConfig(plain, temperature);
+  await runConfig(plain); // warm-up (JIT tiers, caches)
+  const p = await runConfig(plain);
   plainTokS.set(temperature, p.tokS);
   rows.push({ draft: 'none', temperature, tree: 'plain', method: 'none', tokensPerStep: 1, stderr: 0, acceptancePerLevel: [], tokensPerSecond: p.tokS, speedup: 1, tokens: p.tokens, steps: p.steps });
   for (const d of drafts) {
     for (const t of TREES) {
       for (const method of t.methods) {
         const gen = new Generator(target, { drafter: d.drafter, method, tree: t.tree, sampling: { temperature } });
-        const r = await runConfig(gen, temperature);
+        const r = await runConfig(gen);
         rows.push({
           draft: d.label,
           temperature,

@@ -33,7 +33,7 @@ function median(xs: number[]): number {
 }
 
 /** Forward cost by rows for `model` running `layers` layers at `context` committed tokens. */
-function measureModel(model: StepModel, layers: number, maxRows: number, context: number, sharedCache: boolean, reps: number): Float64Array {
+function measureModel(model: StepModel, layers: number, maxRows: number, context: number, reps: number): Float64Array {
   const out = new Float64Array(maxRows + 1);
   const V = model.config.vocabSize;
   const base = model.cache.length;
@@ -66,7 +66,8 @@ function measureModel(model: StepModel, layers: number, maxRows: number, context
     at[si] = median(times);
   });
   model.cache.truncate(base);
-  void sharedCache;
+  // a forward of more rows never costs less: the lower envelope from the right removes timing noise
+  for (let i = at.length - 2; i >= 0; i--) at[i] = Math.min(at[i]!, at[i + 1]!);
   // piecewise-linear interpolation over the measured sizes
   let j = 0;
   for (let n = 1; n <= maxRows; n++) {
@@ -85,13 +86,13 @@ function measureModel(model: StepModel, layers: number, maxRows: number, context
  */
 export function measureCosts(target: StepModel, drafter: Drafter | null, maxRows: number, context = 128): CostCurves {
   const ctx = Math.max(0, Math.min(context, target.cache.capacity >> 1));
-  measureModel(target, target.config.nLayers, Math.min(maxRows, 8), 8, false, 2); // warm-up
-  const tc = measureModel(target, target.config.nLayers, maxRows, ctx, false, 3);
+  measureModel(target, target.config.nLayers, Math.min(maxRows, 8), 8, 2); // warm-up
+  const tc = measureModel(target, target.config.nLayers, maxRows, ctx, 5);
   let dc = new Float64Array(maxRows + 1);
   if (drafter) {
     const dm = drafter.model;
     const dRows = Math.min(maxRows, dm.maxBatch);
-    const part = measureModel(dm, drafter.layers, dRows, Math.min(ctx, dm.cache.capacity >> 1), drafter.sharesTargetCache, 3);
+    const part = measureModel(dm, drafter.layers, dRows, Math.min(ctx, dm.cache.capacity >> 1), 5);
     dc = new Float64Array(maxRows + 1);
     for (let n = 1; n <= maxRows; n++) dc[n] = part[Math.min(n, dRows)]!;
   }

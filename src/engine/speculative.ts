@@ -288,7 +288,6 @@ export class Stepper {
     this.stats.targetForwards++;
 
     // walk
-    const V = this.vocabSize;
     let node = 0;
     let len = 0; // path length (nodes)
     this.emittedCount = 0;
@@ -316,7 +315,6 @@ export class Stepper {
       this.stats.acceptedByK[count]!++;
       node = child;
     }
-    void V;
     this.stats.verifyMs += performance.now() - t1;
     this.stats.tokens += this.emittedCount;
 
