@@ -13,6 +13,7 @@
  */
 import { InvalidArgumentError, ShapeError } from './errors.js';
 import type { Runtime } from './wasm/runtime.js';
+import { sampleIndex } from './verify/common.js';
 
 /** How a logits row becomes a probability row. */
 export interface SamplingParams {
@@ -132,17 +133,7 @@ export class Sampler {
 export function sampleCategorical(probs: ArrayLike<number>, u: number): number {
   let total = 0;
   for (let i = 0; i < probs.length; i++) total += probs[i]!;
-  const target = u * total;
-  let acc = 0;
-  let last = -1;
-  for (let i = 0; i < probs.length; i++) {
-    const v = probs[i]!;
-    if (v > 0) {
-      acc += v;
-      last = i;
-      if (acc > target) return i;
-    }
-  }
-  if (last < 0) throw new InvalidArgumentError('sampleCategorical: expected a row with positive mass, got all zeros');
-  return last;
+  const i = sampleIndex(probs, u * total);
+  if (i < 0) throw new InvalidArgumentError('sampleCategorical: expected a row with positive mass, got all zeros');
+  return i;
 }
