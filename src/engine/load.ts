@@ -28,8 +28,8 @@ export interface LoadedModel {
 
 export type LoadModelOptions = LlamaLoadOptions;
 
-/** The model's tensors by Hugging Face name, whatever the file format. */
-function tensorReader(t: LlamaTensors): TensorReader {
+/** The model's tensors by Hugging Face name, whatever the file format (raw BF16/Q8_0 reads included). */
+export function tensorReader(t: LlamaTensors): TensorReader {
   const byName = new Map<string, ResolvedTensor>();
   for (const r of t.all) byName.set(llamaTensorName('hf', r.role), r);
   // tied embeddings: both names resolve to the one stored tensor

@@ -17,7 +17,8 @@ import { createRng } from '../../src/rng.js';
 import { bytesSource } from '../../src/io/source.js';
 import { GgufFile } from '../../src/weights/gguf.js';
 import { openGgufModel } from '../../src/weights/open-model.js';
-import { llamaTensorName, type LlamaTensors, type ResolvedTensor } from '../../src/weights/llama-tensors.js';
+import type { LlamaTensors } from '../../src/weights/llama-tensors.js';
+import { tensorReader as engineTensorReader } from '../../src/engine/load.js';
 import { quantizeQ8_0, writeGguf, type GgufTensorToWrite } from '../../src/weights/gguf-writer.js';
 import { f32ToBf16Array, f32ToF16Array } from '../../src/weights/tensor.js';
 import { InvalidArgumentError } from '../../src/errors.js';
@@ -156,23 +157,15 @@ describe('model with bf16 / int8 / int4 weights (stories260K)', () => {
   });
 });
 
-/** The engine's TensorReader over resolved tensors (as src/engine/load.ts), with the raw-read methods. */
+/** The engine's TensorReader (src/engine/load.ts), logging which kind of read each tensor got. */
 function tensorReader(t: LlamaTensors, reads: string[]): TensorReader {
-  const byName = new Map<string, ResolvedTensor>();
-  for (const r of t.all) byName.set(llamaTensorName('hf', r.role), r);
-  byName.set('model.embed_tokens.weight', t.embed);
-  if (!t.config.tiedEmbeddings) byName.set('lm_head.weight', t.lmHead);
-  const get = (name: string): ResolvedTensor => {
-    const r = byName.get(name);
-    if (!r) throw new Error(`no tensor ${name}`);
-    return r;
-  };
+  const r = engineTensorReader(t);
   return {
-    shape: (name) => get(name).shape,
-    readF32: (name, dest) => (reads.push(`F32 ${name}`), get(name).readF32(dest)),
-    dtype: (name) => get(name).info.dtype,
-    readBf16: (name, dest) => (reads.push(`BF16 ${name}`), get(name).readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength))),
-    readQ8_0: (name, scales, qs) => (reads.push(`Q8_0 ${name}`), get(name).readQ8_0(scales, qs)),
+    shape: r.shape,
+    dtype: r.dtype!,
+    readF32: (name, dest) => (reads.push(`F32 ${name}`), r.readF32(name, dest)),
+    readBf16: (name, dest) => (reads.push(`BF16 ${name}`), r.readBf16!(name, dest)),
+    readQ8_0: (name, scales, qs) => (reads.push(`Q8_0 ${name}`), r.readQ8_0!(name, scales, qs)),
   };
 }
 
