@@ -28,7 +28,7 @@ export interface LoadedModel {
 
 export type LoadModelOptions = LlamaLoadOptions;
 
-/** The model's tensors by Hugging Face name, whatever the file format (raw BF16/Q8_0 reads included). */
+/** The model's tensors by Hugging Face name, whatever the file format (stored bytes included, for types kept as stored). */
 export function tensorReader(t: LlamaTensors): TensorReader {
   const byName = new Map<string, ResolvedTensor>();
   for (const r of t.all) byName.set(llamaTensorName('hf', r.role), r);
@@ -44,8 +44,7 @@ export function tensorReader(t: LlamaTensors): TensorReader {
     shape: (name) => get(name).shape,
     readF32: (name, dest) => get(name).readF32(dest),
     dtype: (name) => get(name).info.dtype,
-    readBf16: (name, dest) => get(name).readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength)),
-    readQ8_0: (name, scales, qs) => get(name).readQ8_0(scales, qs),
+    readRaw: (name, dest) => get(name).readBytes(dest),
   };
 }
 

@@ -19,7 +19,8 @@ import { CapacityError, InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Runtime } from '../wasm/runtime.js';
 import { KvCache } from './kv-cache.js';
 import {
-  linearInputKind, packLinearFromBf16Bits, packLinearFromF32, packLinearFromQ8Planar, packedBytes, type LinearDtype, type PackedLinear,
+  dequantRows, fallbackType, linearInputKind, packLinearFromF32, packLinearFromStored, packedBytes, resolveWeightType, storedBytes, LINEAR_DTYPES,
+  type LinearDtype, type PackedLinear, type WeightDtype,
 } from '../kernels/linear.js';
 import type { TensorDtype } from '../weights/tensor.js';
 import { SerialExecutor, type AttentionArgs, type Executor } from './executor.js';
@@ -27,8 +28,9 @@ import { fillRopeTables } from '../kernels/rope.js';
 
 /**
  * Where the model's tensors come from: f32 values by Hugging Face tensor name. The optional methods
- * let a loader keep weights as stored: BF16 bits for `dtype: 'bf16'`, Q8_0 blocks for `dtype: 'int8'`
- * (llama.cpp's q8_0 weights, unchanged). Without them every weight goes through readF32.
+ * let a loader keep weights as stored: a matrix whose stored type (`dtype`) is the linear's type is
+ * packed from its stored bytes (`readRaw`: F32/F16/BF16 elements or GGML blocks, rows in Hugging Face
+ * order), so no value changes. Without them every weight goes through readF32.
  */
 export interface TensorReader {
   /** Row-major shape of tensor `name` (throws if absent). */
@@ -37,23 +39,21 @@ export interface TensorReader {
   readF32(name: string, dest: Float32Array): Promise<void>;
   /** Stored element type of tensor `name`. */
   dtype?(name: string): TensorDtype;
-  /** A BF16 tensor's bit patterns, row-major (dest: exactly its element count). */
-  readBf16?(name: string, dest: Uint16Array): Promise<void>;
-  /** A Q8_0 tensor as planar scales [rows, cols/32] (f16 values) and quants [rows, cols]. */
-  readQ8_0?(name: string, scales: Float32Array, qs: Int8Array): Promise<void>;
+  /** The stored bytes of tensor `name`, rows in Hugging Face order (dest: exactly its byte length). */
+  readRaw?(name: string, dest: Uint8Array): Promise<void>;
 }
 
 /**
- * Weight type of the linear layers (every projection and lm_head; the embedding used for the token
- * gather stays f32): f32; bf16 (2 bytes/weight: bits kept from BF16 checkpoints, rounded to nearest
- * even from f32 ones, and from f16 ones, which is lossy: 10 → 7 mantissa bits); int8 (q8: 8.5
- * bits/weight, symmetric int8 with an f16 scale per row per 32 columns, activations quantised to int8
- * per call (W8A8, as llama.cpp's q8_0); GGUF Q8_0 tensors kept as stored); int4 (q4: 4.5 bits/weight,
- * same scheme with 4-bit weights, W4A8; lossy, meant for self-drafting). See src/kernels/linear.ts.
+ * Weight type of the linear layers (every projection, lm_head and the token embedding, whose lookup
+ * dequantises rows of the same packed matrix): `auto` (default) keeps each tensor's stored type —
+ * F32, F16, BF16, or its GGML quantised type, repacked without changing a value (a Q4_K_M file stays
+ * Q4_K + Q6_K); any other name converts every matrix to one type (src/kernels/linear.ts
+ * WEIGHT_TYPE_ALIASES: f32, bf16, f16, int8 = Q8_0, int4 = Q4_0, q4_k, …), quantising with ggml's
+ * reference quantisation; a 256-column type on a matrix whose columns it does not divide falls back
+ * as llama.cpp's quantizer does (fallbackType). Quantised weights read activations quantised per call
+ * (int8, per 32 or per 256 columns: W8A8 … W2A8, as llama.cpp's CPU backend).
  */
-export type WeightDtype = 'f32' | 'bf16' | 'int8' | 'int4';
-
-const LINEAR_DTYPE_OF: Readonly<Record<WeightDtype, LinearDtype>> = { f32: 'f32', bf16: 'bf16', int8: 'q8', int4: 'q4' };
+export type { WeightDtype };
 
 export interface LlamaLoadOptions {
   /** Most rows one forward may take (prompt chunk or tree size). Default 64. */
@@ -64,7 +64,7 @@ export interface LlamaLoadOptions {
   name?: string;
   /** How kernels run (serial by default; a threaded executor shares the runtime memory). */
   executor?: Executor;
-  /** Weight type of the linear layers and lm_head (default f32; see WeightDtype). */
+  /** Weight type of the linear layers, lm_head and embedding (default `auto`; see WeightDtype). */
   dtype?: WeightDtype;
 }
 
@@ -105,9 +105,11 @@ export class LlamaModel {
   readonly kvDim: number;
   /** Runs the matmuls and attention (one thread or many). */
   readonly exec: Executor;
-  /** Weight type of the linear layers. */
+  /** Weight type asked for (the option; per-matrix types: `weightTypes`). */
   readonly dtype: WeightDtype;
-  /** Whether the linear layers read x quantised (q8/q4 weights): then x is prepared once per shared use. */
+  /** Bytes of packed weights per type (linear layers, lm_head, embedding). */
+  readonly weightTypes: ReadonlyMap<LinearDtype, number>;
+  /** Whether some linear reads x quantised: then x is prepared once per shared use. */
   private readonly quantisedInput: boolean;
 
   private tokensView: Int32Array; // [maxBatch]
@@ -115,7 +117,7 @@ export class LlamaModel {
   private maskView: Uint8Array; // [maxBatch · maxBatch]
 
   private readonly layers: LayerPtrs[] = [];
-  private readonly embedPtr: number; // f32 [vocab, dim] row-major (for the gather)
+  private readonly embed: Linear; // [vocab, dim]: the token embedding, looked up by dequantising rows (lmHead itself when tied)
   private readonly lmHead: Linear;
   private readonly rmsFinal: number;
   private readonly cosPtr: number; // f32 [capacity, headDim/2]
@@ -144,6 +146,7 @@ export class LlamaModel {
     readonly rt: Runtime,
     readonly config: ModelConfig,
     options: LlamaLoadOptions,
+    reader: TensorReader,
   ) {
     const c = config;
     const name = options.name ?? 'model';
@@ -156,36 +159,46 @@ export class LlamaModel {
       throw new InvalidArgumentError(`${name}: expected 1 <= capacity <= maxSeqLen (${c.maxSeqLen}), got ${capacity}`);
     }
     if (c.headDim % 2 !== 0) throw new ShapeError(`${name}: RoPE needs an even head size, got ${c.headDim}`);
-    this.dtype = options.dtype ?? 'f32';
-    if (!Object.hasOwn(LINEAR_DTYPE_OF, this.dtype)) {
-      throw new InvalidArgumentError(`${name}: expected dtype f32, bf16, int8 or int4, got ${JSON.stringify(this.dtype)}`);
-    }
-    const dtype = LINEAR_DTYPE_OF[this.dtype];
+    this.dtype = options.dtype ?? 'auto';
+    const asked = this.dtype === 'auto' ? null : resolveWeightType(`${name}: dtype`, this.dtype);
+    // the type of each matrix: as stored (auto), or the one asked for (with llama.cpp's fallback)
+    const typeOf = (tensor: string, cols: number): LinearDtype => {
+      if (asked !== null) return fallbackType(asked, cols);
+      const stored = reader.dtype?.(tensor);
+      return stored !== undefined && (LINEAR_DTYPES as readonly string[]).includes(stored) ? (stored as LinearDtype) : 'F32';
+    };
     this.qDim = c.nHeads * c.headDim;
     this.kvDim = kvDimOf(c);
     const a = rt.arena;
     const f32 = (label: string, count: number) => a.alloc(`${name}.${label}`, count * 4).ptr;
-    const linear = (label: string, rows: number, cols: number): Linear => {
+    const types = new Map<LinearDtype, number>();
+    const linear = (label: string, tensor: string, rows: number, cols: number): Linear => {
+      const dtype = typeOf(tensor, cols);
       const bytes = packedBytes(dtype, rows, cols);
+      types.set(dtype, (types.get(dtype) ?? 0) + bytes);
       return { ptr: a.alloc(`${name}.${label}`, bytes).ptr, rows, cols, bytes, dtype };
     };
 
-    this.embedPtr = f32('embed', c.vocabSize * c.dim);
+    const embedName = 'model.embed_tokens.weight';
+    const embed = c.tiedEmbeddings ? null : linear('embed', embedName, c.vocabSize, c.dim);
     for (let l = 0; l < c.nLayers; l++) {
+      const t = layerTensorNames(l);
       this.layers.push({
         rmsAtt: f32(`l${l}.rms_att`, c.dim),
-        wq: linear(`l${l}.wq`, this.qDim, c.dim),
-        wk: linear(`l${l}.wk`, this.kvDim, c.dim),
-        wv: linear(`l${l}.wv`, this.kvDim, c.dim),
-        wo: linear(`l${l}.wo`, c.dim, this.qDim),
+        wq: linear(`l${l}.wq`, t.wq, this.qDim, c.dim),
+        wk: linear(`l${l}.wk`, t.wk, this.kvDim, c.dim),
+        wv: linear(`l${l}.wv`, t.wv, this.kvDim, c.dim),
+        wo: linear(`l${l}.wo`, t.wo, c.dim, this.qDim),
         rmsFfn: f32(`l${l}.rms_ffn`, c.dim),
-        w1: linear(`l${l}.w1`, c.hiddenDim, c.dim),
-        w2: linear(`l${l}.w2`, c.dim, c.hiddenDim),
-        w3: linear(`l${l}.w3`, c.hiddenDim, c.dim),
+        w1: linear(`l${l}.w1`, t.w1, c.hiddenDim, c.dim),
+        w2: linear(`l${l}.w2`, t.w2, c.dim, c.hiddenDim),
+        w3: linear(`l${l}.w3`, t.w3, c.hiddenDim, c.dim),
       });
     }
     this.rmsFinal = f32('rms_final', c.dim);
-    this.lmHead = linear('lm_head', c.vocabSize, c.dim);
+    this.lmHead = linear('lm_head', c.tiedEmbeddings ? embedName : 'lm_head.weight', c.vocabSize, c.dim);
+    this.embed = embed ?? this.lmHead;
+    this.weightTypes = types;
     this.cosPtr = f32('rope.cos', (capacity * c.headDim) / 2);
     this.sinPtr = f32('rope.sin', (capacity * c.headDim) / 2);
     this.cache = new KvCache(rt, c.nLayers, this.kvDim, capacity, `${name}.kv`, this.maxBatch);
@@ -203,7 +216,7 @@ export class LlamaModel {
     this.exec = options.executor ?? new SerialExecutor(rt);
     if (this.exec.rt !== rt) throw new InvalidArgumentError(`${name}: the executor belongs to another runtime`);
     this.exec.reserveAttention(4 * (capacity + B + c.headDim)); // attention_f32 scratch: 4·(cacheLen + m + headDim) f32, cacheLen + m ≤ capacity + B
-    this.quantisedInput = linearInputKind(dtype) !== 'f32';
+    this.quantisedInput = [...types.keys()].some((t) => linearInputKind(t) !== 'f32');
     if (this.quantisedInput) this.exec.reserveLinearInput(B, Math.max(c.dim, this.qDim, c.hiddenDim));
     this.tokensPtr = a.alloc(`${name}.tokens`, B * 4).ptr;
     this.positionsPtr = a.alloc(`${name}.positions`, B * 4).ptr;
@@ -223,7 +236,7 @@ export class LlamaModel {
    * Tied embeddings use the embedding as the output head.
    */
   static async load(rt: Runtime, config: ModelConfig, reader: TensorReader, options: LlamaLoadOptions = {}): Promise<LlamaModel> {
-    const m = new LlamaModel(rt, config, options);
+    const m = new LlamaModel(rt, config, options, reader);
     await m.loadWeights(reader);
     return m;
   }
@@ -245,29 +258,23 @@ export class LlamaModel {
       check(name, [count]);
       await reader.readF32(name, rt.f32(ptr, count));
     };
-    // One matrix at a time through the staging region: BF16 bits kept for bf16, Q8_0 blocks kept for
-    // int8, else f32 values packed (rounded / quantised) into the linear's dtype.
+    // One matrix at a time through the staging region: stored bytes kept when the stored type is the
+    // linear's type (repacked, no value changes), else f32 values packed (rounded / quantised) into it.
     const mat = async (name: string, lin: Linear) => {
       check(name, [lin.rows, lin.cols]);
       const count = lin.rows * lin.cols;
-      const stored = reader.dtype?.(name);
-      if (lin.dtype === 'bf16' && stored === 'BF16' && reader.readBf16) {
-        await reader.readBf16(name, new Uint16Array(rt.memory.buffer, staging.ptr, count));
-        packLinearFromBf16Bits(rt.k, lin, staging.ptr, name);
-      } else if (lin.dtype === 'q8' && stored === 'Q8_0' && reader.readQ8_0) {
-        const scalesPtr = staging.ptr; // f32 [rows, cols/32], then i8 [rows, cols]: 1.125 bytes per weight
-        const scaleCount = count / 32;
-        const qsPtr = scalesPtr + scaleCount * 4;
-        await reader.readQ8_0(name, rt.f32(scalesPtr, scaleCount), new Int8Array(rt.memory.buffer, qsPtr, count));
-        packLinearFromQ8Planar(rt.k, lin, scalesPtr, qsPtr, name);
+      if (reader.dtype?.(name) === lin.dtype && reader.readRaw) {
+        const bytes = storedBytes(lin.dtype, lin.rows, lin.cols);
+        await reader.readRaw(name, new Uint8Array(rt.memory.buffer, staging.ptr, bytes));
+        packLinearFromStored(rt.k, lin, staging.ptr, name);
       } else {
         await reader.readF32(name, rt.f32(staging.ptr, count));
-        packLinearFromF32(rt.k, lin, staging.ptr, name);
+        packLinearFromF32(rt, lin, staging.ptr, name);
       }
     };
     const embedName = 'model.embed_tokens.weight';
     check(embedName, [c.vocabSize, c.dim]);
-    await reader.readF32(embedName, rt.f32(this.embedPtr, c.vocabSize * c.dim));
+    if (!c.tiedEmbeddings) await mat(embedName, this.embed);
     for (let l = 0; l < c.nLayers; l++) {
       const n = layerTensorNames(l);
       const L = this.layers[l]!;
@@ -282,13 +289,7 @@ export class LlamaModel {
       await mat(n.w3, L.w3);
     }
     await vec('model.norm.weight', this.rmsFinal, c.dim);
-    if (c.tiedEmbeddings && !(this.lmHead.dtype === 'q8' && reader.dtype?.(embedName) === 'Q8_0' && reader.readQ8_0)) {
-      packLinearFromF32(rt.k, this.lmHead, this.embedPtr, embedName);
-    } else if (c.tiedEmbeddings) {
-      await mat(embedName, this.lmHead); // a Q8_0 embedding becomes the int8 head as stored
-    } else {
-      await mat('lm_head.weight', this.lmHead);
-    }
+    await mat(c.tiedEmbeddings ? embedName : 'lm_head.weight', this.lmHead); // tied: the embedding is this matrix
     rt.arena.release(mark);
     this.loaded = true;
   }
@@ -360,7 +361,6 @@ export class LlamaModel {
       if (!(p >= 0 && p < capacity)) throw new CapacityError(`model: position ${p} at row ${i} outside [0, ${capacity})`);
     }
     const k = this.rt.k;
-    const heap = this.heap;
     const { dim, hiddenDim, nHeads, nKvHeads, headDim, normEps } = c;
     const qDim = this.qDim;
     const kvDim = this.kvDim;
@@ -379,12 +379,7 @@ export class LlamaModel {
     att.m = m;
     att.cacheLen = committed;
 
-    const emb = this.embedPtr >>> 2;
-    const x = A.x >>> 2;
-    for (let i = 0; i < n; i++) {
-      const src = emb + tokens[i]! * dim;
-      heap.copyWithin(x + i * dim, src, src + dim);
-    }
+    for (let i = 0; i < n; i++) dequantRows(k, this.embed, tokens[i]!, 1, A.x + i * dim * 4);
     for (let l = 0; l < layers; l++) {
       const L = this.layers[l]!;
       const kRows = this.cache.kPtrs[l]! + slot0 * kvDim * 4;

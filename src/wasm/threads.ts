@@ -496,25 +496,25 @@ export class ThreadedExecutor implements Executor {
     this.scoresRows = rows;
   }
 
-  /** Reserve the prepared-input scratch of q8/q4 linears (see Executor). Load time only. */
+  /** Reserve the prepared-input scratch of quantised linears (see Executor). Load time only. */
   reserveLinearInput(n: number, cols: number): void {
     this.inputs.reserve(n, cols);
   }
 
-  /** Quantise x once for several q8/q4 linears, on this thread (see Executor). */
+  /** Quantise x once for several quantised linears, on this thread (see Executor). */
   prepareInput(xPtr: number, n: number, cols: number): number {
     this.usable();
     return this.inputs.prepare(xPtr, n, cols);
   }
 
   /**
-   * out[i, r] = Σ_c x[i, c]·W[r, c]. The input is prepared for the dtype here first (q8/q4: quantised,
+   * out[i, r] = Σ_c x[i, c]·W[r, c]. The input is prepared for the dtype here first (quantised types: quantised,
    * unless `prepared`), then the panels are split over min(T, panels) threads when rows·cols·n ≥
    * minLinearWork, else run here.
    */
   linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number, prepared = 0): void {
     this.usable();
-    const inPtr = this.inputs.inputFor(lin, xPtr, n, prepared); // [n, cols] f32 or q8x
+    const inPtr = this.inputs.inputFor(lin, xPtr, n, prepared); // [n, cols] f32, or the prepared input
     const P = panelCount(lin);
     const parts = Math.min(this.threads, P);
     if (parts < 2 || lin.rows * lin.cols * n < this.minLinearWork) {

@@ -1047,3 +1047,92 @@ export function dequantizeGgml(type: GgmlQuantType, blocks: Uint8Array, dst: Flo
   const n = dst.length / blk.values;
   for (let b = 0; b < n; b++) dq(blocks, at + b * blk.bytes, dst, b * blk.values);
 }
+
+/**
+ * The exact decomposition of `count` values of `type` blocks (from blocks[at ..]): value j =
+ * scale[j]·q[j] − min[j] in real arithmetic, with q the signed integer quant (offset applied, IQ4's table
+ * value) and scale, min the products of the f16 and integer scales (exact in f64). ggml's dequantised
+ * f32 is this value rounded once (dequantizeGgml). For tests and error analysis.
+ */
+export function ggmlTerms(type: GgmlQuantType, blocks: Uint8Array, count: number, at = 0): { scale: Float64Array; q: Int16Array; min: Float64Array } {
+  checkQuant('ggmlTerms', type);
+  const { values, bytes } = GGML_BLOCK[type];
+  const scale = new Float64Array(count);
+  const q = new Int16Array(count);
+  const min = new Float64Array(count);
+  for (let j = 0; j < count; j++) {
+    const b = at + Math.floor(j / values) * bytes;
+    const c = j % values;
+    let s = 0, v = 0, m = 0;
+    switch (type) {
+      case 'Q4_0': case 'Q4_1': case 'IQ4_NL': {
+        const off = type === 'Q4_1' ? 4 : 2;
+        const byte = blocks[b + off + (c & 15)];
+        const u = c < 16 ? byte & 15 : byte >> 4;
+        s = half(blocks, b);
+        v = type === 'Q4_0' ? u - 8 : type === 'IQ4_NL' ? KVALUES_IQ4NL[u] : u;
+        if (type === 'Q4_1') m = -half(blocks, b + 2);
+        break;
+      }
+      case 'Q5_0': case 'Q5_1': {
+        const one = type === 'Q5_1';
+        const qh = (u16(blocks, b + (one ? 4 : 2)) | (u16(blocks, b + (one ? 6 : 4)) << 16)) >>> 0;
+        const byte = blocks[b + (one ? 8 : 6) + (c & 15)];
+        const u = (c < 16 ? byte & 15 : byte >> 4) | (((qh >>> c) & 1) << 4);
+        s = half(blocks, b);
+        v = one ? u : u - 16;
+        if (one) m = -half(blocks, b + 2);
+        break;
+      }
+      case 'Q8_0':
+        s = half(blocks, b);
+        v = (blocks[b + 2 + c] << 24) >> 24;
+        break;
+      case 'Q2_K': {
+        const sc = blocks[b + (c >> 4)];
+        const n = c >> 7, j2 = (c >> 5) & 3, l = c & 31;
+        s = half(blocks, b + 80) * (sc & 15);
+        m = half(blocks, b + 82) * (sc >> 4);
+        v = (blocks[b + 16 + 32 * n + l] >> (2 * j2)) & 3;
+        break;
+      }
+      case 'Q3_K': {
+        const n = c >> 7, j2 = (c >> 5) & 3, l = c & 31;
+        s = half(blocks, b + 108) * (q3kScales(blocks, b + 96)[c >> 4] - 32);
+        const low = (blocks[b + 32 + 32 * n + l] >> (2 * j2)) & 3;
+        v = low - ((blocks[b + l] >> (4 * n + j2)) & 1 ? 0 : 4);
+        break;
+      }
+      case 'Q4_K': case 'Q5_K': {
+        const sub = c >> 5, l = c & 31;
+        const [sc, mn] = kScaleMin(blocks, b + 4, sub);
+        s = half(blocks, b) * sc;
+        m = half(blocks, b + 2) * mn;
+        const qs = b + (type === 'Q4_K' ? 16 : 48) + 32 * (sub >> 1);
+        v = sub & 1 ? blocks[qs + l] >> 4 : blocks[qs + l] & 15;
+        if (type === 'Q5_K') v |= ((blocks[b + 16 + l] >> sub) & 1) << 4;
+        break;
+      }
+      case 'Q6_K': {
+        const n = c >> 7, cc = c & 127, l = cc & 31, quarter = cc >> 5;
+        const ql = blocks[b + 64 * n + l + ((quarter & 1) << 5)];
+        const qh = blocks[b + 128 + 32 * n + l];
+        s = half(blocks, b + 208) * ((blocks[b + 192 + (c >> 4)] << 24) >> 24);
+        v = ((quarter < 2 ? ql & 15 : ql >> 4) | (((qh >> (2 * quarter)) & 3) << 4)) - 32;
+        break;
+      }
+      case 'IQ4_XS': {
+        const ib = c >> 5, j2 = c & 31;
+        const ls = ((blocks[b + 4 + (ib >> 1)] >> (4 * (ib % 2))) & 0xf) | (((u16(blocks, b + 2) >> (2 * ib)) & 3) << 4);
+        s = half(blocks, b) * (ls - 32);
+        const byte = blocks[b + 8 + 16 * ib + (j2 & 15)];
+        v = KVALUES_IQ4NL[j2 < 16 ? byte & 15 : byte >> 4];
+        break;
+      }
+    }
+    scale[j] = s;
+    q[j] = v;
+    min[j] = m;
+  }
+  return { scale, q, min };
+}

@@ -38,6 +38,7 @@ import { WeightsFormatError } from '../errors.js';
 import type { ModelConfig } from '../config.js';
 import {
   describeTensor,
+  FLOAT_DTYPES_TEXT,
   isFloatDtype,
   type ReadBytesOptions,
   type ReadF32Options,
@@ -246,7 +247,7 @@ export function resolveLlamaTensors(config: ModelConfig, dir: TensorDirectory): 
       return null;
     }
     if (!isFloatDtype(t.dtype)) {
-      problems.push(`${name}: dtype ${t.dtype} cannot be decoded; expected F32, F16, BF16 or Q8_0`);
+      problems.push(`${name}: dtype ${t.dtype} cannot be decoded; expected ${FLOAT_DTYPES_TEXT}`);
       return null;
     }
     return t;

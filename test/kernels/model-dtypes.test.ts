@@ -152,7 +152,7 @@ describe('model with bf16 / int8 / int4 weights (stories260K)', () => {
     const w = stories260KRef();
     await assert.rejects(
       load(readerFromMap(refWeightsToHfTensors(w)), configOf(w), { dtype: 'int3' as WeightDtype }),
-      (e: unknown) => e instanceof InvalidArgumentError && /expected dtype f32, bf16, int8 or int4, got "int3"/.test(e.message),
+      (e: unknown) => e instanceof InvalidArgumentError && /dtype: expected a weight type \(auto, f32, bf16, f16, int8, int4, .*\), got "int3"/.test(e.message),
     );
   });
 });
@@ -164,8 +164,7 @@ function tensorReader(t: LlamaTensors, reads: string[]): TensorReader {
     shape: r.shape,
     dtype: r.dtype!,
     readF32: (name, dest) => (reads.push(`F32 ${name}`), r.readF32(name, dest)),
-    readBf16: (name, dest) => (reads.push(`BF16 ${name}`), r.readBf16!(name, dest)),
-    readQ8_0: (name, scales, qs) => (reads.push(`Q8_0 ${name}`), r.readQ8_0!(name, scales, qs)),
+    readRaw: (name, dest) => (reads.push(`${r.dtype!(name)} ${name}`), r.readRaw!(name, dest)),
   };
 }
 
@@ -188,10 +187,7 @@ async function rewriteGguf(type: 'Q8_0' | 'BF16' | 'F16', tied: boolean): Promis
 async function ggufModel(bytes: Uint8Array, dtype: WeightDtype, raw: boolean, reads: string[]): Promise<LlamaModel> {
   const opened = await openGgufModel(bytesSource('m.gguf', bytes));
   const reader = tensorReader(opened.tensors, reads);
-  if (!raw) {
-    delete reader.readBf16;
-    delete reader.readQ8_0;
-  }
+  if (!raw) delete reader.readRaw;
   return load(reader, opened.config, { dtype, capacity: 64 });
 }
 
@@ -207,12 +203,13 @@ describe('loading stored weights as they are', () => {
     assert.deepEqual(reads.filter((r) => r.startsWith('F32') && !/norm|down_proj|embed_tokens/.test(r)), []);
     // the same file through readF32 only: f32 weights equal to the Q8_0 values, and int8 re-quantised from them
     const viaF32 = await ggufModel(bytes, 'f32', true, []);
+    const auto = await ggufModel(bytes, 'auto', true, []); // as stored: Q8_0 matrices, the F32 down_proj
     const requant = await ggufModel(bytes, 'int8', false, []);
     const V = direct.config.vocabSize;
     const seq = greedy(await ggufModel(bytes, 'f32', true, []), 40);
     let worst = 0;
     for (let pos = 0; pos < 40; pos++) {
-      for (const m of [direct, viaF32, requant]) {
+      for (const m of [direct, viaF32, requant, auto]) {
         m.tokens[0] = seq[pos];
         m.positions[0] = pos;
         m.forward(1);
@@ -221,6 +218,8 @@ describe('loading stored weights as they are', () => {
       const a = direct.logits.subarray(0, V), b = viaF32.logits.subarray(0, V), c = requant.logits.subarray(0, V);
       // quantizeQ8_0 blocks always hold a ±127 quant, so re-quantising their values gives the same quants and scales
       assert.deepEqual(c, a, `pos ${pos}: direct Q8_0 vs re-quantised`);
+      const d = auto.logits.subarray(0, V);
+      for (let v = 0; v < V; v++) assert.ok(Math.abs(d[v] - a[v]) <= 0.05 * (1 + Math.abs(a[v])), `pos ${pos}: auto (F32 down_proj) vs int8`);
       let num = 0, den = 0;
       for (let v = 0; v < V; v++) {
         num += (a[v] - b[v]) ** 2;
@@ -231,19 +230,24 @@ describe('loading stored weights as they are', () => {
     assert.ok(worst < 0.05, `int8 (activations quantised) vs f32 on identical weights: rel. L2 ${worst}`);
   });
 
-  test('BF16 GGUF: bf16 keeps the stored bits (no f32 round trip) and equals bf16 packed from f32; F16 → bf16 rounds (lossy) and loads', async () => {
+  test('BF16 GGUF: bf16 keeps the stored bits (no f32 round trip) and equals bf16 packed from f32; F16 → bf16 rounds (lossy) and loads; F16 as stored is exact', async () => {
     const reads: string[] = [];
     const bf16Bytes = await rewriteGguf('BF16', false);
     const direct = await ggufModel(bf16Bytes, 'bf16', true, reads);
     assert.equal(reads.filter((r) => r.startsWith('BF16')).length, 5 * 7 + 1);
     assert.deepEqual(reads.filter((r) => r.startsWith('F32') && !/norm|embed_tokens/.test(r)), []);
     const fromF32 = await ggufModel(bf16Bytes, 'bf16', false, []); // BF16 → f32 (exact) → RNE → the same bits
-    const f16 = await ggufModel(await rewriteGguf('F16', false), 'bf16', true, []);
+    const f16Bytes = await rewriteGguf('F16', false);
+    const f16 = await ggufModel(f16Bytes, 'bf16', true, []);
+    const f16Reads: string[] = [];
+    const f16Auto = await ggufModel(f16Bytes, 'auto', true, f16Reads);
+    assert.equal(f16Reads.filter((r) => r.startsWith('F16')).length, 5 * 7 + 2, 'every F16 matrix (and the untied embedding) read as stored');
+    const f16AsF32 = await ggufModel(f16Bytes, 'f32', true, []); // the same f16 values, f32 kernels
     const f32 = await ggufModel(readFixture('stories260K.gguf'), 'f32', true, []);
     const V = direct.config.vocabSize;
     const seq = greedy(await ggufModel(readFixture('stories260K.gguf'), 'f32', true, []), 30);
     for (let pos = 0; pos < 30; pos++) {
-      for (const m of [direct, fromF32, f16, f32]) {
+      for (const m of [direct, fromF32, f16, f32, f16Auto, f16AsF32]) {
         m.tokens[0] = seq[pos];
         m.positions[0] = pos;
         m.forward(1);
@@ -257,6 +261,9 @@ describe('loading stored weights as they are', () => {
         den += b[v] ** 2;
       }
       assert.ok(Math.sqrt(num / den) < 0.03, `F16 → bf16 vs f32 at pos ${pos}: ${Math.sqrt(num / den)}`);
+      // F16 kept as stored computes with exactly the f16 values: equal to f32 kernels over them up to f32 rounding
+      const e = f16Auto.logits.subarray(0, V), g = f16AsF32.logits.subarray(0, V);
+      for (let v = 0; v < V; v++) assert.ok(Math.abs(e[v] - g[v]) <= 1e-4 * (1 + Math.abs(g[v])), `pos ${pos}: F16 auto vs f32 of the same values`);
     }
   });
 });
