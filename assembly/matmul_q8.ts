@@ -27,6 +27,8 @@ import { f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, 
 @lazy const SCALE_Q8: f32 = 2.028240960365167e31;
 // @ts-ignore: decorator
 @lazy const INV_256: f32 = 0.00390625;
+// @ts-ignore: decorator
+@lazy const F32_MAX: f32 = 3.4028234663852886e38;
 
 /** Bytes of one Q8_0 panel: 136 per group of 32 columns. */
 // @ts-ignore: decorator
@@ -135,11 +137,13 @@ export function pack_q8_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i
       const grp = panel + <usize>g * 136;
       const blk = srcPtr + <usize>(r * G + g) * 34;
       let h: u32 = r < rows ? <u32>load<u16>(blk) : 0;
+      let ok = r < rows;
       if (f16NonFinite(h)) {
         if (bad < 0) bad = r * G + g;
         h = 0;
+        ok = false;
       }
-      for (let j = 0; j < 32; j++) store<i8>(grp + q8Offset(rr, j), h != 0 && r < rows ? load<i8>(blk + 2 + <usize>j) : 0);
+      for (let j = 0; j < 32; j++) store<i8>(grp + q8Offset(rr, j), ok ? load<i8>(blk + 2 + <usize>j) : 0);
       store<u16>(grp + 128 + (rr << 1), <u16>h);
     }
   }
@@ -149,8 +153,8 @@ export function pack_q8_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i
 /**
  * Quantise row-major f32 W [rows, cols] into the Q8_0 layout exactly as ggml's quantize_row_q8_0_ref
  * does (a partial last group as if zero-padded): per group, d = max|w|/127 (f32, stored as f16),
- * q = roundf(w·(1/d)). Returns −1, or the index r·G + g of the first group whose f16 scale is not
- * finite (a NaN/Inf weight, or max|w| beyond 127·65504); that group is stored as zeros.
+ * q = roundf(w·(1/d)). Returns −1, or the index r·G + g of the first group holding a NaN/Inf weight or
+ * whose f16 scale is not finite (max|w| beyond 127·65504); that group is stored as zeros.
  */
 export function quant_q8_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
   const G = (cols + 31) >> 5;
@@ -165,14 +169,16 @@ export function quant_q8_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): 
       const c0 = g << 5;
       const count = r < rows ? min(32, cols - c0) : 0;
       let amax: f32 = 0;
+      let finite = true;
       for (let c = 0; c < count; c++) {
         const a = abs<f32>(load<f32>(src + (<usize>(c0 + c) << 2)));
-        amax = amax > a ? amax : a; // C's MAX(amax, a): a NaN wins
+        if (!(a <= F32_MAX)) finite = false; // NaN / ±Inf: refused (ggml's MAX would let a NaN slip through)
+        amax = amax > a ? amax : a;
       }
       const d: f32 = amax / 127;
       const id: f32 = d != 0 ? <f32>1 / d : 0;
       let h = f32ToF16Bits(d);
-      const ok = !f16NonFinite(h);
+      const ok = finite && !f16NonFinite(h);
       if (!ok) {
         if (bad < 0) bad = r * G + g;
         h = 0;

@@ -35,6 +35,9 @@ import { dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, is
 // @ts-ignore: decorator
 @lazy const IQ4_NL: i32 = 4;
 
+// @ts-ignore: decorator
+@lazy const F32_MAX: f32 = 3.4028234663852886e38;
+
 /** IQ4_NL's 16 values (ggml's kvalues_iq4nl) as bytes, for the table lookup. */
 // @ts-ignore: decorator
 @lazy const KVALUES: v128 = i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
@@ -332,7 +335,7 @@ export function dequant_iq4_nl(dstPtr: usize, wPtr: usize, rows: i32, cols: i32,
  * Quantise row-major f32 W [rows, cols] into the Q4_0 layout exactly as ggml's quantize_row_q4_0_ref
  * (a partial last group as if zero-padded): per group, max = the value of largest magnitude (the first
  * one on ties), d = max/−8 (stored as f16), u = min(15, trunc(w·(1/d) + 8.5)). Returns −1, or the index
- * r·G + g of the first group whose f16 scale is not finite (stored as zeros).
+ * r·G + g of the first group holding a NaN/Inf weight or whose f16 scale is not finite (stored as zeros).
  */
 export function quant_q4_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
   const G = (cols + 31) >> 5;
@@ -346,8 +349,10 @@ export function quant_q4_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): 
       const c0 = g << 5;
       const count = r < rows ? min(32, cols - c0) : 0;
       let amax: f32 = 0, mx: f32 = 0;
+      let finite = true;
       for (let c = 0; c < count; c++) {
         const v = load<f32>(src + (<usize>(c0 + c) << 2));
+        if (!(abs<f32>(v) <= F32_MAX)) finite = false; // NaN / ±Inf: refused
         if (amax < abs<f32>(v)) {
           amax = abs<f32>(v);
           mx = v;
@@ -357,7 +362,7 @@ export function quant_q4_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): 
       const id: f32 = d != 0 ? <f32>1 / d : 0;
       let h = r < rows ? f32ToF16Bits(d) : 0; // padding rows: all zero
       let ok = r < rows;
-      if (f16NonFinite(h)) {
+      if (!finite || f16NonFinite(h)) {
         if (bad < 0) bad = r * G + g;
         h = 0;
         ok = false;

@@ -59,7 +59,9 @@ describe('kernels/quantize', () => {
         const src = pool.u8From(blocks);
         const viaBlocks = allocLinear(pool.rt, 'b', dtype, rows, cols);
         packLinearFromStored(pool.k, { ...viaBlocks, cols: p.cols }, src.ptr, 'b');
-        assert.deepEqual(bytesOf(pool, lin.ptr, lin.bytes), bytesOf(pool, viaBlocks.ptr, viaBlocks.bytes), `${dtype} ${rows}×${cols}`);
+        const a = bytesOf(pool, lin.ptr, lin.bytes), b = bytesOf(pool, viaBlocks.ptr, viaBlocks.bytes);
+        const at = a.findIndex((v, i) => v !== b[i]);
+        assert.equal(at, -1, `${dtype} ${rows}×${cols}: first differing packed byte ${at}: ${a[at]} vs ${b[at]}`);
       }),
       { numRuns: 60 },
     );
