@@ -15,10 +15,13 @@
 //   d    f32 [C/SG]    at 3C           the group scales
 //   bs16 i16 [C/16]    after d (16-byte padded)       Σ q over each 16 columns
 //   bs32 i16 [C/32]    after bs16 (16-byte padded)    Σ q over each 32 columns
+//   s    f32 [C/32]    after bs32 (16-byte padded; section A only)   d·Σ q per group, rounded to f16 as
+//                      llama.cpp's q8_1 stores it: the term Q4_1 / Q5_1 weights multiply their min by
 // Quantisation, per group of SG columns (columns ≥ cols count as 0): amax = max |x|,
-// d = amax/127, q = nearest(x·(127/amax)) ∈ [−127, 127] (ties to even, as llama.cpp's AVX path;
-// llama.cpp stores the q8_0 scale as f16, spechub keeps the f32, so activations are slightly closer
-// to x). A group with amax < 2^-120 (127/amax would overflow) quantises to zeros with d = 0; a group
+// d = amax/127, q = nearest(x·(127/amax)) ∈ [−127, 127] (ties to even): llama.cpp's q8_0 (its AVX
+// path) and q8_K activations. In section A, d is rounded to f16 as q8_0 stores it (kept in f32 only
+// beyond 65504, where llama.cpp would make it Inf), so both engines multiply the same activations. A
+// group with amax < 2^-120 (127/amax would overflow) quantises to zeros with d = 0; a group
 // holding a NaN gets d = NaN (so the outputs become NaN, as an f32 kernel's would); ±Inf gives d = Inf
 // and quants 0. Only x[i, c < cols] is read.
 //
@@ -36,6 +39,8 @@ import { storeTail } from './simd';
 /** Below this a group's 127/amax overflows f32: the group becomes zeros. */
 // @ts-ignore: decorator
 @lazy const X_TINY: f32 = 7.52316384526264e-37; // 2^-120
+// @ts-ignore: decorator
+@lazy const F16_MAX: f32 = 65504;
 
 /**
  * Four finite f16 of either sign (8 bytes at ptr) → f32x4, exactly: sign-extending each to 32 bits
@@ -149,7 +154,7 @@ export function f32ToF16Bits(x: f32): u32 {
 /** Bytes of one section of C columns with scale groups of SG (see the top of this file). */
 // @ts-ignore: decorator
 @inline export function qxSectionBytes(C: i32, SG: i32): i32 {
-  return 3 * C + pad16((C / SG) << 2) + pad16(C >> 3) + pad16(C >> 4);
+  return 3 * C + pad16((C / SG) << 2) + pad16(C >> 3) + pad16(C >> 4) + (SG == 32 ? pad16(C >> 3) : 0);
 }
 
 /** Byte offset of a section's d (f32 [C/SG]) from its start. */
@@ -167,6 +172,11 @@ export function f32ToF16Bits(x: f32): u32 {
 @inline export function qxBs32(C: i32, SG: i32): usize {
   return <usize>(3 * C + pad16((C / SG) << 2) + pad16(C >> 3));
 }
+/** Byte offset of section A's s (f32 [C/32]). */
+// @ts-ignore: decorator
+@inline export function qxS(C: i32): usize {
+  return <usize>(3 * C + pad16(C >> 3) + pad16(C >> 3) + pad16(C >> 4));
+}
 
 /** Bytes of one row's record of the prepared input for x rows of `cols` columns. */
 export function qx_row_bytes(cols: i32): i32 {
@@ -179,11 +189,16 @@ export function qx_offset_k(cols: i32): i32 {
   return qxSectionBytes((cols + 31) & ~31, 32);
 }
 
-/** The scale of a group from its max |x|, and the multiplier that maps x to [−127, 127]. */
+/** amax/127 (0 below 2^-120, NaN kept so it reaches the outputs). */
 // @ts-ignore: decorator
 @inline function groupScale(amax: f32): f32 {
-  if (amax != amax) return amax; // NaN: keep it, so it reaches the outputs
+  if (amax != amax) return amax;
   return amax >= X_TINY ? amax / 127 : 0;
+}
+/** A value rounded to f16 as llama.cpp stores its q8_0/q8_1 fields (nearest even, subnormals too), kept beyond ±65504. */
+// @ts-ignore: decorator
+@inline function asF16(v: f32): f32 {
+  return abs<f32>(v) <= F16_MAX ? f16Value(f32ToF16Bits(v)) : v;
 }
 // @ts-ignore: decorator
 @inline function groupInv(amax: f32): f32 {
@@ -213,7 +228,7 @@ export function qx_offset_k(cols: i32): i32 {
  * (columns relative to the section start): q16, q8, bs16 ×2, bs32. SIMD when all 32 columns exist.
  */
 // @ts-ignore: decorator
-@inline function quantChunk(sec: usize, C: i32, SG: i32, x: usize, cols: i32, c0: i32, inv: f32, simd: bool): void {
+@inline function quantChunk(sec: usize, C: i32, SG: i32, x: usize, cols: i32, c0: i32, inv: f32, simd: bool): i32 {
   const q16 = sec + (<usize>c0 << 1);
   const q8 = sec + (<usize>(2 * C + c0));
   const bs16 = sec + qxBs16(C, SG) + (<usize>(c0 >> 4) << 1);
@@ -236,7 +251,7 @@ export function qx_offset_k(cols: i32): i32 {
     store<i16>(bs16, <i16>s0);
     store<i16>(bs16, <i16>s1, 2);
     store<i16>(bs32, <i16>(s0 + s1));
-    return;
+    return s0 + s1;
   }
   let s0 = 0, s1 = 0;
   for (let j = 0; j < 32; j++) {
@@ -250,6 +265,7 @@ export function qx_offset_k(cols: i32): i32 {
   store<i16>(bs16, <i16>s0);
   store<i16>(bs16, <i16>s1, 2);
   store<i16>(bs32, <i16>(s0 + s1));
+  return s0 + s1;
 }
 
 /** max |x| over columns [c0, c1) of one row (NaN if any is NaN); SIMD over whole 4-column runs. */
@@ -275,9 +291,13 @@ export function qx_offset_k(cols: i32): i32 {
   const dPtr = sec + qxD(C);
   for (let g0 = 0; g0 < C; g0 += SG) {
     const amax = rangeAmax(x, g0, min(g0 + SG, cols), simd);
-    store<f32>(dPtr + (<usize>(g0 / SG) << 2), groupScale(amax));
+    const d = groupScale(amax);
+    store<f32>(dPtr + (<usize>(g0 / SG) << 2), SG == 32 ? asF16(d) : d);
     const inv = groupInv(amax);
-    for (let c0 = g0; c0 < g0 + SG; c0 += 32) quantChunk(sec, C, SG, x, cols, c0, inv, simd);
+    for (let c0 = g0; c0 < g0 + SG; c0 += 32) {
+      const sum = quantChunk(sec, C, SG, x, cols, c0, inv, simd);
+      if (SG == 32) store<f32>(sec + qxS(C) + (<usize>(c0 >> 5) << 2), asF16(d * <f32>sum)); // as q8_1: f16(d·Σq), d unrounded
+    }
   }
 }
 

@@ -19,10 +19,11 @@
 // Kernel: per group and row, the two 16-column planes (low and high nibbles, with the 5th bit or-ed in
 // for Q5: one i32x4.mul by [16, 8, 4, 2] shifts lane L's bits into place) go through dot2 (exact
 // integer sums), a transpose-add gives the 4 rows in one vector, the offset is subtracted as an
-// integer, then acc ← acc + f32(Σ)·(d·s) (and acc ← acc + m·(s·f32(Σqx)) for the _1 types) with
+// integer, then acc ← acc + f32(Σ)·(d·s) (and acc ← acc + m·f16(s·Σqx) for the _1 types, the product
+// rounded as llama.cpp's q8_1 activations store it) with
 // unfused f32 operations: the SIMD kernels equal their scalar twins bit for bit in every build.
 
-import { dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32 } from './matmul_quant';
+import { dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q4_0: i32 = 0;
@@ -108,6 +109,7 @@ import { dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, is
   const rec = <usize>qx_row_bytes(cols);
   const dOff = qxD(CA);
   const bsOff = qxBs32(CA, 32);
+  const sOff = qxS(CA);
   const outRowBytes = <usize>outStride << 2;
   const off = offsetOf(kind);
   let w = wPtr;
@@ -126,7 +128,7 @@ import { dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, is
         if (off != 0) s = i32x4.sub(s, i32x4.splat(off * bs));
         const sx = load<f32>(base + dOff + (<usize>g << 2));
         acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(grp + dAt(kind)), f32x4.splat(sx))));
-        if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(f16x4(grp + dAt(kind) + 8), f32x4.splat(sx * <f32>bs)));
+        if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(f16x4(grp + dAt(kind) + 8), v128.load32_splat(base + sOff + (<usize>g << 2))));
       }
       storePanel4(o + <usize>i * outRowBytes, acc, valid);
     }
@@ -161,6 +163,7 @@ import { dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, is
   const rec = <usize>qx_row_bytes(cols);
   const dOff = qxD(CA);
   const bsOff = qxBs32(CA, 32);
+  const sOff = qxS(CA);
   const off = offsetOf(kind);
   for (let i = 0; i < n; i++) {
     const base = xPtr + <usize>i * rec;
@@ -176,7 +179,7 @@ import { dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, is
         sum -= off * bs;
         const sx = load<f32>(base + dOff + (<usize>g << 2));
         acc = acc + <f32>sum * (f16s(<u32>load<u16>(grp + dAt(kind) + (rr << 1))) * sx);
-        if (hasMin(kind)) acc = acc + f16s(<u32>load<u16>(grp + dAt(kind) + 8 + (rr << 1))) * (sx * <f32>bs);
+        if (hasMin(kind)) acc = acc + f16s(<u32>load<u16>(grp + dAt(kind) + 8 + (rr << 1))) * load<f32>(base + sOff + (<usize>g << 2));
       }
       store<f32>(o + (<usize>r << 2), acc);
     }

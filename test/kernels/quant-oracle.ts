@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 
 export const GROUP = 32;
+import { ggmlFp16ToFp32, ggmlFp32ToFp16 } from '../../src/weights/ggml-quants.js';
+
 const f32 = Math.fround;
 
 /** Round half to even (JS Math.round rounds half up). */
@@ -54,6 +56,11 @@ export interface PreparedX {
 
 const X_TINY = 2 ** -120;
 
+/** Section A's rounding of d and s (as llama.cpp's q8_0 / q8_1 store them): to f16, nearest even, kept beyond ±65504. */
+export function f16Round(d: number): number {
+  return Math.abs(d) <= 65504 ? ggmlFp16ToFp32(ggmlFp32ToFp16(d)) : d;
+}
+
 /** quant_x's section A in plain TS (bit-exact model of the documented rule): quants [n, 32·G], scales [n, G]. */
 export function quantizeX(x: Float32Array, n: number, cols: number): PreparedX {
   const G = Math.ceil(cols / GROUP);
@@ -67,7 +74,7 @@ export function quantizeX(x: Float32Array, n: number, cols: number): PreparedX {
         const v = x[i * cols + c];
         amax = Number.isNaN(v) || Number.isNaN(amax) ? NaN : Math.max(amax, Math.abs(v));
       }
-      s[i * G + g] = Number.isNaN(amax) ? NaN : amax >= X_TINY ? f32(amax / 127) : 0;
+      s[i * G + g] = Number.isNaN(amax) ? NaN : amax >= X_TINY ? f16Round(f32(amax / 127)) : 0;
       const inv = amax >= X_TINY ? f32(127 / amax) : 0;
       for (let c = g * GROUP; c < c1; c++) {
         const t = roundEven(f32(x[i * cols + c] * inv));

@@ -18,6 +18,7 @@ import { BUILDS, POISON_BITS, Pool, U, assertWithin, createRng, poolCache, unifo
 import { QUANT_LINEAR_DTYPES, packedBytes, preparedRowBytes } from '../../src/kernels/linear.js';
 import { GGML_BLOCK, dequantizeGgml, ggmlTerms, quantizeGgml, type GgmlQuantType } from '../../src/weights/ggml-quants.js';
 import { sanitizeScales } from '../weights/ggml-helpers.js';
+import { f16Round } from './quant-oracle.js';
 import { ggmlRefQuantize } from '../tools/ggml-oracle.js';
 import type { Rng } from '../../src/rng.js';
 
@@ -66,6 +67,17 @@ function decodePrepared(pool: Pool, prep: Buf, n: number, cols: number, type: Gg
     const d = new Float32Array(pool.rt.memory.buffer, base + 3 * C, C / sg);
     for (let c = 0; c < cols; c++) out[i * cols + c] = q[c] * d[Math.floor(c / sg)];
   }
+  return out;
+}
+
+/** Section A's s (f32 [n, cols/32]) of the prepared input. */
+function decodePreparedS(pool: Pool, prep: Buf, n: number, cols: number): Float64Array {
+  const rec = preparedRowBytes(cols);
+  const C = Math.ceil(cols / 32) * 32;
+  const pad16 = (b: number) => Math.ceil(b / 16) * 16;
+  const at = 3 * C + pad16(C / 8) + pad16(C / 8) + pad16(C / 16);
+  const out = new Float64Array(n * (C / 32));
+  for (let i = 0; i < n; i++) out.set(new Float32Array(pool.rt.memory.buffer, prep.ptr + i * rec + at, C / 32), i * (C / 32));
   return out;
 }
 
@@ -137,6 +149,8 @@ function checkCase(pool: Pool, c: Case): void {
   pool.checkGuards();
   assert.deepEqual(new Uint32Array(simd.buffer), new Uint32Array(ref.buffer), `matmul_${lower(type)} vs its twin ${JSON.stringify(c)}`);
   const xh = decodePrepared(pool, inp, n, cols, type);
+  // Q4_1 / Q5_1: the min multiplies s = f16(d·Σq) per group (llama.cpp's q8_1 term) in place of Σ x̂
+  const minTerm = type === 'Q4_1' || type === 'Q5_1' ? decodePreparedS(pool, inp, n, cols) : null;
   const terms = ggmlTerms(type, blocks, rows * cols);
   const exact = new Float64Array(n * rows);
   const tol = new Float64Array(n * rows);
@@ -147,8 +161,15 @@ function checkCase(pool: Pool, c: Case): void {
       for (let cc = 0; cc < cols; cc++) {
         const j = r * cols + cc;
         const a = terms.scale[j] * terms.q[j], b = terms.min[j];
-        s += (a - b) * xh[i * cols + cc];
-        mag += (Math.abs(a) + Math.abs(b)) * Math.abs(xh[i * cols + cc]);
+        s += a * xh[i * cols + cc];
+        mag += Math.abs(a) * Math.abs(xh[i * cols + cc]);
+        if (minTerm === null) {
+          s -= b * xh[i * cols + cc];
+          mag += Math.abs(b) * Math.abs(xh[i * cols + cc]);
+        } else if (cc % 32 === 0) {
+          s -= b * minTerm[i * (cols / 32) + cc / 32];
+          mag += Math.abs(b * minTerm[i * (cols / 32) + cc / 32]);
+        }
       }
       exact[i * rows + r] = s;
       tol[i * rows + r] = steps * U * mag + 1e-38;
@@ -190,10 +211,12 @@ describe('quant_x: the prepared input', () => {
   function model(x: Float32Array, cols: number, C: number, sg: number) {
     const q = new Int16Array(C);
     const d = new Float32Array(C / sg);
+    const dRaw = new Float32Array(C / sg);
     for (let g = 0; g < C / sg; g++) {
       let amax = 0;
       for (let c = g * sg; c < Math.min(cols, (g + 1) * sg); c++) amax = Number.isNaN(x[c]) || Number.isNaN(amax) ? NaN : Math.max(amax, Math.abs(x[c]));
-      d[g] = Number.isNaN(amax) ? NaN : amax >= 2 ** -120 ? Math.fround(amax / 127) : 0;
+      dRaw[g] = Number.isNaN(amax) ? NaN : amax >= 2 ** -120 ? Math.fround(amax / 127) : 0;
+      d[g] = sg === 32 ? f16Round(dRaw[g]) : dRaw[g];
       const inv = amax >= 2 ** -120 ? Math.fround(127 / amax) : 0;
       for (let c = g * sg; c < Math.min(cols, (g + 1) * sg); c++) {
         const t = roundEven(Math.fround(x[c] * inv));
@@ -205,7 +228,9 @@ describe('quant_x: the prepared input', () => {
       bs16[c >> 4] += q[c];
       bs32[c >> 5] += q[c];
     }
-    return { q, d, bs16, bs32 };
+    // section A's s: f16(d·Σq) with d = amax/127 before its rounding (llama.cpp's q8_1)
+    const s = Float32Array.from(bs32, (b, g) => f16Round(Math.fround(dRaw[Math.floor((g * 32) / sg)] * b)));
+    return { q, d, bs16, bs32, s };
   }
   function roundEven(v: number): number {
     const r = Math.round(v);
@@ -243,6 +268,7 @@ describe('quant_x: the prepared input', () => {
               const bsAt = base + 3 * C + pad16(4 * (C / sg));
               assert.deepEqual(new Int16Array(buf, bsAt, C / 16), m.bs16, `bs16 sg ${sg}`);
               assert.deepEqual(new Int16Array(buf, bsAt + pad16(C / 8), C / 32), m.bs32, `bs32 sg ${sg}`);
+              if (sg === 32) assert.deepEqual(Array.from(new Float32Array(buf, bsAt + pad16(C / 8) + pad16(C / 16), C / 32)), Array.from(m.s), 's (section A)');
             }
           }
         }),
