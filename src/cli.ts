@@ -17,7 +17,8 @@ import { parseTreeShape, treeNodeCount } from './draft/tree.js';
 import { VERIFIER_NAMES, type VerifierName } from './verify/types.js';
 import type { Runtime } from './wasm/runtime.js';
 import type { Executor } from './model/executor.js';
-import type { WeightDtype } from './model/llama.js';
+import type { LlamaModel, WeightDtype } from './model/llama.js';
+import { WEIGHT_TYPE_ALIASES } from './kernels/linear.js';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -52,7 +53,11 @@ generate options:
                         decoding) with the most expected tokens/s as acceptance is observed
                         (default 2,2,2,2)
   --max-context N       KV-cache positions (default: the model's max_position_embeddings)
-  --dtype TYPE          weights of the linear layers: f32 | bf16 | int8 | int4 (default f32)
+  --dtype TYPE          weight type of every matrix (linear layers, head, embedding): auto keeps each
+                        tensor as stored (a Q4_K_M GGUF stays Q4_K + Q6_K; safetensors: F32, BF16,
+                        F16 as stored); else f32 | bf16 | f16 | int8 (= q8_0) | int4 (= q4_0) | q8_0 |
+                        q4_0 | q4_1 | q5_0 | q5_1 | iq4_nl | q2_k | q3_k | q4_k | q5_k | q6_k | iq4_xs,
+                        quantised as llama.cpp's quantizer does (default auto)
   --threads N           kernel threads over one shared memory (default: the core count; small
                         kernels stay on one thread, so tiny models are never slowed down)
   --relaxed MODE        relaxed SIMD (fused multiply-add, ~30 % faster batched matmuls): auto | on | off
@@ -127,8 +132,10 @@ async function generateCommand(argv: string[]): Promise<void> {
   const relaxedFlag = v.relaxed ?? 'auto';
   if (!['auto', 'on', 'off'].includes(relaxedFlag)) throw new UsageError(`--relaxed: expected auto, on or off, got "${relaxedFlag}"`);
   const relaxed = relaxedFlag === 'auto' ? 'auto' : relaxedFlag === 'on';
-  const dtype = v.dtype ?? 'f32';
-  if (!['f32', 'bf16', 'int8', 'int4'].includes(dtype)) throw new UsageError(`--dtype: expected f32, bf16, int8 or int4, got "${dtype}"`);
+  const dtype = v.dtype ?? 'auto';
+  if (dtype !== 'auto' && !Object.hasOwn(WEIGHT_TYPE_ALIASES, dtype)) {
+    throw new UsageError(`--dtype: expected auto or one of ${Object.keys(WEIGHT_TYPE_ALIASES).join(', ')}, got "${dtype}"`);
+  }
   const method = (v.verifier ?? 'spechub') as VerifierName;
   if (!VERIFIER_NAMES.includes(method)) throw new UsageError(`--verifier: expected one of ${VERIFIER_NAMES.join(', ')}, got "${v.verifier}"`);
   let tree: number[] | 'auto';
@@ -180,7 +187,7 @@ async function generateWith(rt: Runtime, executor: Executor, o: GenerateSetup): 
   const drafter = await resolveDrafter(rt, target, modelPath, draftSpec, loadOpts);
   log(
     `model ${modelPath} (${target.config.nLayers} layers, dim ${target.config.dim}, vocab ${target.config.vocabSize}) loaded in ${target.loadMs.toFixed(0)} ms` +
-      ` [${rt.build}, ${executor.threads} thread${executor.threads > 1 ? 's' : ''}, ${o.dtype}]` +
+      ` [${rt.build}, ${executor.threads} thread${executor.threads > 1 ? 's' : ''}, ${weightSummary(target.model)}]` +
       (drafter ? `; draft ${drafter.label}, verifier ${method}, tree ${tree === 'auto' ? 'auto' : `${tree.join(',')} (${treeNodeCount(tree) - 1} drafts)`}` : '; plain decoding'),
   );
   const gen = new Generator(target, { drafter, method, tree, sampling: { temperature, topK, topP } });
@@ -200,6 +207,12 @@ async function generateWith(rt: Runtime, executor: Executor, o: GenerateSetup): 
     }
     log(statsLine(result.stats, result, seed, i, count));
   }
+}
+
+/** "Q4_K 1.1 GB + Q6_K 0.3 GB": the model's packed weights by type, largest first. */
+function weightSummary(m: LlamaModel): string {
+  const mb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
+  return [...m.weightTypes].sort((a, b) => b[1] - a[1]).map(([t, b]) => `${t} ${mb(b)}`).join(' + ');
 }
 
 function jsonOf(r: GenerationResult, index: number, seed: number) {
