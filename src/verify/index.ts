@@ -31,5 +31,4 @@ export {
 export { INV_RHO_TOL, kseqRho, solveRho, type KseqRho } from './kseq.js';
 export { hubAcceptance, hubPairState, type HubPairState } from './spechub.js';
 export { RRS_WO_EXACT_BUDGET } from './rrs-wo.js';
-export { createJsProbKernels } from './js-kernels.js';
 export { MAX_DRAFTS, PROB_SUM_TOL } from './validate.js';
