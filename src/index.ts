@@ -67,7 +67,7 @@ export { DraftTree, parseTreeShape, treeNodeCount } from './draft/tree.js';
 export { PROB_KERNEL_NAMES, type ProbKernels } from './wasm/kernels.js';
 export * from './verify/index.js';
 export * from './sampling.js';
-export { Generator, type GeneratorOptions, type GenerateRequest, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
+export { Generator, type GeneratorOptions, type GenerateRequest, type StepEvent, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
 export { Stepper, ProbsTransform, feedCausal, type StepModel, type StepRule, type Drafter, type StepStats, type StepperOptions } from './engine/speculative.js';
 export { modelDrafter, earlyExitDrafter } from './engine/drafters.js';
 export { TreeTuner, measureCosts, candidateShapes, type CostCurves, type TuneChoice } from './engine/autotune.js';
