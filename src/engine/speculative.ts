@@ -405,16 +405,50 @@ export class Stepper {
     this.stats = newStepStats(this.plan.depth, this.plan.maxK);
   }
 
-  /** Roll back both caches to `length` committed tokens (e.g. back to the prompt for another completion). */
+  /**
+   * Roll back both caches to the first `length` committed tokens (e.g. back to the prompt for another
+   * completion). A separate draft keeps what it has of them; committed tokens it has not seen yet
+   * stay pending for its next catch-up.
+   */
   truncate(length: number): void {
     this.target.cache.truncate(length);
     if (this.drafter && !this.drafter.sharesTargetCache) {
       const dc = this.drafter.model.cache;
-      this.pendingCount = 0;
-      this.draftStale = false;
-      dc.truncate(Math.min(length, dc.length));
-      if (dc.length < length) throw new InvalidArgumentError('speculative: truncate past what the draft has seen');
+      if (dc.length >= length) {
+        dc.truncate(length);
+        this.pendingCount = 0;
+      } else {
+        // the draft holds target tokens [0, dc.length) and, unless stale, has [dc.length, old length) pending
+        this.pendingCount = this.draftStale ? 0 : Math.min(this.pendingCount, length - dc.length);
+      }
     }
+  }
+
+  /**
+   * Prefill that continues a cache: the first `keep` committed positions of the target already hold
+   * tokens[0..keep) (the caller knows); they stay, the rest of the cache is dropped, and
+   * tokens[keep..) are fed. A separate draft keeps the part of tokens it already holds and catches up
+   * on the rest now; if they do not fit its context, the generation runs on plain steps. Resets the
+   * step statistics, as reset() does.
+   */
+  prefillFrom(tokens: Int32Array, keep: number): void {
+    if (!(Number.isSafeInteger(keep) && keep >= 0 && keep <= tokens.length && keep <= this.target.cache.length)) {
+      throw new InvalidArgumentError(`speculative: prefillFrom expects 0 <= keep <= min(${tokens.length} tokens, ${this.target.cache.length} cached), got ${keep}`);
+    }
+    this.target.cache.truncate(keep);
+    feedCausal(this.target, tokens.subarray(keep), this.target.config.nLayers);
+    this.pendingCount = 0;
+    this.draftStale = false;
+    if (this.drafter && !this.drafter.sharesTargetCache) {
+      const d = this.drafter;
+      const dc = d.model.cache;
+      const dkeep = Math.min(keep, dc.length);
+      dc.truncate(dkeep);
+      // the first step stages the root and at least one level after the prompt
+      if (tokens.length + 2 > dc.capacity) this.draftStale = true;
+      else feedCausal(d.model, tokens.subarray(dkeep), d.layers);
+    }
+    this.stats = newStepStats(this.plan.depth, this.plan.maxK);
   }
 }
 
