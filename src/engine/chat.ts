@@ -272,7 +272,8 @@ export class ChatSession {
    */
   private usable(ids: Int32Array): { keep: number; dropped: number } {
     const n = this.cachedLength;
-    if (this.generator.cacheOwner !== this) return { keep: 0, dropped: n };
+    const g = this.generator;
+    if (g.cacheOwner !== this || !g.stepper.ownsCache || g.target.model.cache.length !== n) return { keep: 0, dropped: n };
     const limit = Math.min(n, ids.length - 1);
     let keep = 0;
     while (keep < limit && this.cached[keep] === ids[keep]) keep++;
