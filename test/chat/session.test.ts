@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { ChatTemplate, encodeChat, type ChatMessage } from '../../src/chat/template.js';
 import { Generator } from '../../src/engine/generate.js';
 import { earlyExitDrafter, modelDrafter } from '../../src/engine/drafters.js';
@@ -13,11 +14,13 @@ import { feedCausal, type Drafter } from '../../src/engine/speculative.js';
 import type { LoadedModel } from '../../src/engine/load.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { createNodeRuntime, loadModelFromPath, WEIGHTS_DIR } from '../../src/node.js';
+import { fixturePath } from '../weights/helpers.js';
 
-const TEMPLATE = new ChatTemplate(
-  "{{ bos_token }}{% for m in messages %}{% if m.role == 'user' %}{{ 'Q: ' + m.content + '\\n' }}{% elif m.role == 'assistant' %}{{ 'A:' + m.content + eos_token + '\\n' }}{% else %}{{ m.content + '\\n' }}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'A:' }}{% endif %}",
-  { source: 'test Q/A template', specialTokens: { bos_token: '<s>', eos_token: '</s>' } },
-);
+// "Q: …\nA:…</s>\n" turns after the system text (test/fixtures/chat-templates/stories-qa.jinja)
+const TEMPLATE = new ChatTemplate(readFileSync(fixturePath('chat-templates/stories-qa.jinja'), 'utf8'), {
+  source: 'stories-qa.jinja',
+  specialTokens: { bos_token: '<s>', eos_token: '</s>' },
+});
 const SYSTEM = 'Lily and Tom were friends.';
 const QUESTIONS = ['Where did they go?', 'What did Lily see?', 'Was Tom happy?'];
 
