@@ -67,7 +67,9 @@ const TEMPLATE_OPTIONS = `  --system TEXT         a system message opening the c
                         (default: the model's own: tokenizer_config.json chat_template,
                         chat_template.jinja, or GGUF tokenizer.chat_template)
   --chat-template-file FILE  a Jinja chat template (Hugging Face conventions: messages,
-                        add_generation_prompt, bos_token, eos_token)`;
+                        add_generation_prompt, bos_token, eos_token)
+  --chat-var NAME=VALUE a template variable (repeatable; VALUE is JSON if it parses, else text),
+                        e.g. --chat-var enable_thinking=false for Qwen3`;
 
 const GENERATE_HELP = `Usage: spechub generate [options]      generate text (streams to stdout, stats to stderr)
 
@@ -154,6 +156,7 @@ const COMMON_FLAGS = {
   system: { type: 'string' },
   'chat-template': { type: 'string' },
   'chat-template-file': { type: 'string' },
+  'chat-var': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -196,6 +199,8 @@ interface CommonSetup {
   system: string | undefined;
   templateName: string | undefined;
   templateFile: string | undefined;
+  /** --chat-var NAME=VALUE pairs. */
+  variables: Record<string, unknown> | undefined;
   quiet: boolean;
   log: (s: string) => void;
 }
@@ -226,6 +231,19 @@ function commonSetup(v: Flags): CommonSetup {
   if (str('chat-template') !== undefined && str('chat-template-file') !== undefined) {
     throw new UsageError('--chat-template and --chat-template-file: expected one of them, got both');
   }
+  let variables: Record<string, unknown> | undefined;
+  for (const pair of (v['chat-var'] as string[] | undefined) ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--chat-var: expected NAME=VALUE, got "${pair}"`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // not JSON: the text itself
+    }
+    (variables ??= {})[pair.slice(0, eq)] = value;
+  }
   const modelPath = resolve(str('model') ?? join(WEIGHTS_DIR, 'stories260K'));
   const quiet = v.quiet === true;
   const sampling: Partial<SamplingParams> = {
@@ -250,6 +268,7 @@ function commonSetup(v: Flags): CommonSetup {
     system: str('system'),
     templateName: str('chat-template'),
     templateFile: str('chat-template-file'),
+    variables,
     quiet,
     log: (s: string) => {
       if (!quiet) process.stderr.write(s + '\n');
@@ -336,7 +355,7 @@ async function generateCommand(argv: string[]): Promise<void> {
   const chat = v.chat === true;
   if (v.prompt !== undefined && v['prompt-file'] !== undefined) throw new UsageError('--prompt and --prompt-file: expected one of them, got both');
   if (!chat) {
-    for (const flag of ['system', 'chat-template', 'chat-template-file']) {
+    for (const flag of ['system', 'chat-template', 'chat-template-file', 'chat-var']) {
       if (v[flag] !== undefined) throw new UsageError(`--${flag}: only with --chat (or spechub chat)`);
     }
   }
@@ -354,7 +373,7 @@ async function generateCommand(argv: string[]): Promise<void> {
     for (let i = 0; i < count; i++) {
       const rng = count === 1 ? base : base.fork(i);
       const result = await generator.generate({
-        ...(messages ? { messages } : { prompt }),
+        ...(messages ? { messages, ...(c.variables ? { chatVariables: c.variables } : {}) } : { prompt }),
         ...(c.maxTokens !== undefined ? { maxTokens: c.maxTokens } : {}),
         stop: c.stop,
         stopAtEos: c.stopAtEos,
@@ -400,7 +419,7 @@ async function chatCommand(argv: string[]): Promise<void> {
   }
   const c = commonSetup(v);
   await withModel(c, async ({ generator, target }) => {
-    const session = generator.chat(c.system !== undefined ? { system: c.system } : {});
+    const session = generator.chat({ ...(c.system !== undefined ? { system: c.system } : {}), ...(c.variables ? { variables: c.variables } : {}) });
     c.log(`chat template: ${session.template.source}; /reset starts over, /exit quits, Ctrl-C stops a reply`);
     // the system message is computed while the user types the first message
     if (c.system !== undefined) await session.preload();
