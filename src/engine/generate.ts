@@ -236,6 +236,10 @@ export function generationDefaults(g: GenerationConfig | null): { sampling: Part
       }
     }
     if (g.maxNewTokens !== undefined) fields.push(`max_new_tokens=${g.maxNewTokens}`);
+    // settings spechub's sampler does not have: named, so that nobody thinks they were applied
+    if (g.doSample !== false) {
+      for (const [k, v] of Object.entries(g.unappliedSampling ?? {})) fields.push(`${k}=${JSON.stringify(v)} (not applied)`);
+    }
   }
   return { sampling, maxTokens: g?.maxNewTokens ?? null, fields };
 }
@@ -249,7 +253,9 @@ export class Generator {
   readonly sampling: Required<SamplingParams>;
   /**
    * The generation_config.json settings this generator uses because the caller left them out, as
-   * "field=value" (e.g. ["temperature=0.6", "top_p=0.9", "max_new_tokens=512"]); [] when none.
+   * "field=value" (e.g. ["temperature=0.6", "top_p=0.9", "max_new_tokens=512"]), then the file's
+   * sampling settings spechub does not apply, as "field=value (not applied)" (e.g.
+   * "repetition_penalty=1.05 (not applied)"); [] when none.
    */
   readonly samplingDefaults: readonly string[];
   /** Every token id that ends generation (see endOfGenerationIds), ascending. */

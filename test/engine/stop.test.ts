@@ -187,14 +187,15 @@ describe('end-of-generation ids and stop strings on stories260K', async () => {
     assert.equal(g1.defaultMaxTokens, 7);
     const r = await g1.generate({ prompt: PROMPT, stopAtEos: false });
     assert.deepEqual(Array.from(r.ids), Array.from(greedy.ids.subarray(0, 7)));
-    const sampled = await storiesWith({}, { do_sample: true, temperature: 0.7, top_k: 20, top_p: 0.9 });
+    // Qwen2.5-Instruct's generation_config.json: repetition_penalty is named as not applied
+    const sampled = await storiesWith({}, { do_sample: true, temperature: 0.7, top_k: 20, top_p: 0.9, repetition_penalty: 1.05, min_p: 0 });
     const g2 = new Generator(sampled);
     assert.deepEqual(g2.sampling, { temperature: 0.7, topK: 20, topP: 0.9 });
-    assert.deepEqual(g2.samplingDefaults, ['temperature=0.7', 'top_k=20', 'top_p=0.9']);
+    assert.deepEqual(g2.samplingDefaults, ['temperature=0.7', 'top_k=20', 'top_p=0.9', 'repetition_penalty=1.05 (not applied)']);
     assert.equal(g2.defaultMaxTokens, 256);
     const g3 = new Generator(sampled, { sampling: { temperature: 1.2, topP: undefined } });
     assert.deepEqual(g3.sampling, { temperature: 1.2, topK: 20, topP: 0.9 });
-    assert.deepEqual(g3.samplingDefaults, ['top_k=20', 'top_p=0.9']);
+    assert.deepEqual(g3.samplingDefaults, ['top_k=20', 'top_p=0.9', 'repetition_penalty=1.05 (not applied)']);
     const g4 = new Generator(sampled, { generationConfig: false });
     assert.deepEqual(g4.sampling, { temperature: 1, topK: 0, topP: 1 });
     assert.deepEqual(g4.samplingDefaults, []);
