@@ -93,6 +93,24 @@ describe('spechub generate: prompt from stdin or a file, --chat, --stop', () => 
     }
   });
 
+  test('generation_config.json supplies the sampling defaults and max_new_tokens; the stats line says so; flags win', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spechub-genconfig-'));
+    try {
+      for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(WEIGHTS_DIR, 'stories260K', f), join(dir, f));
+      writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ do_sample: false, temperature: 0.6, max_new_tokens: 12, repetition_penalty: 1.1 }));
+      const r = run(['generate', '--model', dir, '--prompt', 'Lily saw a big dog', '--draft', 'none']);
+      assert.equal(r.code, 0, r.err);
+      const greedy = run(['generate', '--prompt', 'Lily saw a big dog', '--draft', 'none', '--temperature', '0', '--max-tokens', '12']);
+      assert.equal(r.out, greedy.out);
+      assert.match(r.err, /12 tokens in .*from generation_config\.json: do_sample=false max_new_tokens=12 repetition_penalty=1\.1 \(not applied\)/);
+      const flags = run(['generate', '--model', dir, '--prompt', 'Lily', '--draft', 'none', '--temperature', '1', '--max-tokens', '5', '--seed', '3']);
+      assert.match(flags.err, /5 tokens in .*from generation_config\.json: max_new_tokens=12 repetition_penalty=1\.1 \(not applied\)/);
+      assert.doesNotMatch(flags.err, /do_sample/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('--chat wraps the prompt as one user message (with --system) in the template', async () => {
     const r = run(['generate', '--chat', '--chat-template-file', QA, '--system', SYSTEM, '--prompt', 'Where did they go?', '--temperature', '0', '--max-tokens', '30', '--json', '--quiet']);
     assert.equal(r.code, 0, r.err);

@@ -237,9 +237,7 @@ export function generationDefaults(g: GenerationConfig | null): { sampling: Part
     }
     if (g.maxNewTokens !== undefined) fields.push(`max_new_tokens=${g.maxNewTokens}`);
     // settings spechub's sampler does not have: named, so that nobody thinks they were applied
-    if (g.doSample !== false) {
-      for (const [k, v] of Object.entries(g.unappliedSampling ?? {})) fields.push(`${k}=${JSON.stringify(v)} (not applied)`);
-    }
+    for (const [k, v] of Object.entries(g.unappliedSampling ?? {})) fields.push(`${k}=${JSON.stringify(v)} (not applied)`);
   }
   return { sampling, maxTokens: g?.maxNewTokens ?? null, fields };
 }

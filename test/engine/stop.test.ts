@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { StopStringMatcher, endOfGenerationIds } from '../../src/engine/stop.js';
 import { Generator, generationDefaults } from '../../src/engine/generate.js';
-import { loadHfModel, type LoadedModel } from '../../src/engine/load.js';
+import { loadGgufModel, loadHfModel, type LoadedModel } from '../../src/engine/load.js';
+import { GgufFile } from '../../src/weights/gguf.js';
+import { writeGguf, type GgufTensorToWrite } from '../../src/weights/gguf-writer.js';
+import { bytesSource } from '../../src/io/source.js';
+import { readFixture } from '../weights/helpers.js';
 import { earlyExitDrafter, modelDrafter } from '../../src/engine/drafters.js';
 import { memoryModelSource } from '../../src/io/source.js';
 import { ConfigError, InvalidArgumentError } from '../../src/errors.js';
@@ -137,6 +141,25 @@ describe('end-of-generation ids and stop strings on stories260K', async () => {
         assert.deepEqual(Array.from(off.ids), ids);
       }
     }
+  });
+
+  test('GGUF: tokenizer.ggml.eot_token_id ends generation as well as eos_token_id', async () => {
+    const ids = Array.from(greedy.ids);
+    const f = await GgufFile.open(bytesSource('stories260K.gguf', readFixture('stories260K.gguf')));
+    const tensors: GgufTensorToWrite[] = [];
+    for (const info of f.tensors.values()) {
+      const d = new Float32Array(info.elements);
+      await f.readTensorF32(info.name, d);
+      tensors.push({ name: info.name, type: 'F32', shape: info.shape, data: d });
+    }
+    let at = 8;
+    while (ids.slice(0, at).includes(ids[at]!)) at++;
+    const bytes = writeGguf({ metadata: [...f.metadata, ['tokenizer.ggml.eot_token_id', { type: 'UINT32', value: ids[at]! }]], tensors });
+    const m = await loadGgufModel(rt, bytesSource('eot.gguf', bytes), { maxBatch: 64 });
+    assert.deepEqual(endOfGenerationIds(m), [2, ids[at]!].sort((x, y) => x - y));
+    const r = await new Generator(m, { drafter: earlyExitDrafter(m, 2), tree: [2, 2], sampling: { temperature: 0 } }).generate({ prompt: PROMPT, maxTokens: 60 });
+    assert.equal(r.stopReason, 'eos');
+    assert.deepEqual(Array.from(r.ids), ids.slice(0, at));
   });
 
   test('stop strings across token boundaries: text ends right before the stop, streamed text never shows part of it', async () => {
