@@ -74,7 +74,7 @@ export { Generator, generationDefaults, type GeneratorOptions, type GenerateRequ
 export {
   ChatTemplate, renderChat, encodeChat, encodeChatText, checkChatMessages, chatTemplatesFromTokenizerConfig, specialTokensFromTokenizerConfig, chatTemplateSet,
   BUILTIN_CHAT_TEMPLATES, BUILTIN_CHAT_TEMPLATE_NAMES,
-  type ChatMessage, type ChatRenderOptions, type ChatSpecialTokens, type BuiltinChatTemplate, type ChatTemplateOptions, type ChatTemplateSet, type ChatPrompt,
+  type ChatMessage, type ChatRenderOptions, type ChatSpecialTokens, type BuiltinChatTemplate, type ChatTemplateOptions, type ChatTemplateSet, type ChatPrompt, type ChatEncodeOptions,
 } from './chat/template.js';
 export {
   ChatSession, resolveChatTemplate, chatStops, chatSpecialTokens, NO_STOPS,

@@ -20,7 +20,8 @@
  * Tokenizing a rendered prompt (`encodeChat`): special tokens written by the template (`<|im_start|>`,
  * `<|eot_id|>`, `<s>`, …) are parsed as their ids, as transformers and llama.cpp's server do; BOS is
  * added when the tokenizer adds one, unless the text already starts with the BOS string (no doubled
- * BOS: llama.cpp's rule).
+ * BOS: llama.cpp's rule). Special-token text inside a message's content stays plain text by default
+ * (a user cannot forge the markup); `specialInContent: 'parse'` gives transformers' behaviour.
  */
 import { Template } from '@huggingface/jinja';
 import { ChatTemplateError, InvalidArgumentError } from '../errors.js';
@@ -315,14 +316,114 @@ export interface ChatPrompt {
  * BOS piece).
  */
 export function encodeChatText(tokenizer: Tokenizer, text: string, bosToken?: string | null): ChatPrompt {
-  const bosId = tokenizer.bosId;
-  const bosString = bosToken ?? (bosId !== null ? tokenizer.idToPiece(bosId) : null);
-  const bosAdded = tokenizer.addBos && bosId !== null && !(bosString !== null && bosString.length > 0 && text.startsWith(bosString));
+  const bosAdded = needsBos(tokenizer, text, bosToken);
   const ids = tokenizer.encode(text, { bos: bosAdded, parseSpecial: true });
   return { text, ids, bosAdded };
 }
 
-/** Render `messages` with `template` and tokenize the result (see encodeChatText). */
-export function encodeChat(tokenizer: Tokenizer, template: ChatTemplate, messages: readonly ChatMessage[], options: ChatRenderOptions = {}): ChatPrompt {
-  return encodeChatText(tokenizer, template.render(messages, options), template.bosToken);
+/** Whether a BOS id goes before the tokens of rendered `text` (see encodeChatText). */
+function needsBos(tokenizer: Tokenizer, text: string, bosToken?: string | null): boolean {
+  const bosId = tokenizer.bosId;
+  const bosString = bosToken ?? (bosId !== null ? tokenizer.idToPiece(bosId) : null);
+  return tokenizer.addBos && bosId !== null && !(bosString !== null && bosString.length > 0 && text.startsWith(bosString));
+}
+
+/** Options of {@link encodeChat}. */
+export interface ChatEncodeOptions extends ChatRenderOptions {
+  /**
+   * Special-token text inside a message's content (a user typing "<|im_end|>"): 'plain' (default)
+   * keeps it text, as Tokenizer.encode does for user text, so a message cannot forge the
+   * template's markup; 'parse' turns it into the special token, as Hugging Face's
+   * apply_chat_template and llama.cpp's server do. Conversations without such text tokenize the
+   * same either way.
+   */
+  specialInContent?: 'plain' | 'parse';
+}
+
+/** Per tokenizer: its special-token strings by first character. */
+const specialIndex = new WeakMap<Tokenizer, Map<string, string[]>>();
+
+function specialsByFirstChar(tokenizer: Tokenizer): Map<string, string[]> {
+  let index = specialIndex.get(tokenizer);
+  if (!index) {
+    index = new Map();
+    for (let id = 0; id < tokenizer.vocabSize; id++) {
+      if (!tokenizer.isSpecial(id)) continue;
+      const piece = tokenizer.idToPiece(id);
+      if (piece.length === 0) continue;
+      const list = index.get(piece[0]!) ?? [];
+      list.push(piece);
+      index.set(piece[0]!, list);
+    }
+    specialIndex.set(tokenizer, index);
+  }
+  return index;
+}
+
+/** The first special-token string found in `text`, or null. */
+function findSpecialText(tokenizer: Tokenizer, text: string): string | null {
+  const index = specialsByFirstChar(tokenizer);
+  if (index.size === 0) return null;
+  for (let i = 0; i < text.length; i++) {
+    const list = index.get(text[i]!);
+    if (list) for (const s of list) if (text.startsWith(s, i)) return s;
+  }
+  return null;
+}
+
+/**
+ * Render `messages` with `template` and tokenize the result (see encodeChatText): the template's own
+ * special-token text becomes its ids. Special-token text inside message contents stays plain text
+ * unless `specialInContent: 'parse'`: the rendered text is then tokenized in pieces — the template's
+ * parts with special tokens parsed, those contents without.
+ * @throws ChatTemplateError when such a content cannot be found in the rendering (the template
+ *   rewrote it), so it cannot be kept plain.
+ */
+export function encodeChat(tokenizer: Tokenizer, template: ChatTemplate, messages: readonly ChatMessage[], options: ChatEncodeOptions = {}): ChatPrompt {
+  const text = template.render(messages, options);
+  if (options.specialInContent === 'parse') return encodeChatText(tokenizer, text, template.bosToken);
+  // spans of the rendered text that hold contents with special-token text, in order
+  const spans: [number, number][] = [];
+  let cursor = 0;
+  for (const [i, m] of messages.entries()) {
+    const found = findSpecialText(tokenizer, m.content);
+    if (found === null) continue;
+    let at = text.indexOf(m.content, cursor);
+    let len = m.content.length;
+    if (at < 0) {
+      const trimmed = m.content.trim();
+      at = text.indexOf(trimmed, cursor);
+      len = trimmed.length;
+    }
+    if (at < 0) {
+      throw new ChatTemplateError(
+        `${template.source}: messages[${i}] contains the special-token text ${JSON.stringify(found)} and the template rewrites the message, so it cannot be kept plain text; remove it, or pass specialInContent: 'parse'`,
+      );
+    }
+    spans.push([at, at + len]);
+    cursor = at + len;
+  }
+  if (spans.length === 0) return encodeChatText(tokenizer, text, template.bosToken);
+  const bosAdded = needsBos(tokenizer, text, template.bosToken);
+  const parts: Int32Array[] = [];
+  let from = 0;
+  let first = true;
+  const push = (a: number, b: number, parseSpecial: boolean) => {
+    if (b <= a && !(first && bosAdded)) return;
+    parts.push(tokenizer.encode(text.slice(a, b), { bos: first && bosAdded, parseSpecial }));
+    first = false;
+  };
+  for (const [a, b] of spans) {
+    push(from, a, true);
+    push(a, b, false);
+    from = b;
+  }
+  push(from, text.length, true);
+  const ids = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    ids.set(p, o);
+    o += p.length;
+  }
+  return { text, ids, bosAdded };
 }

@@ -132,6 +132,7 @@ function newSessionStats(): ChatSessionStats {
  * each switch between them recomputes the cache.
  */
 export class ChatSession {
+  /** The Generator whose models, drafter, sampling and KV caches the turns use. */
   readonly generator: Generator;
   /** The template every turn renders with. */
   readonly template: ChatTemplate;
@@ -250,6 +251,7 @@ export class ChatSession {
     const g = this.generator;
     const ids = encodeChat(g.target.tokenizer, this.template, this.history, {
       addGenerationPrompt,
+      specialInContent: g.specialInContent,
       ...(this.variables ? { variables: this.variables } : {}),
     }).ids;
     if (ids.length === 0) throw new ChatTemplateError(`chat: ${this.template.source} rendered the conversation as no tokens`);

@@ -72,6 +72,11 @@ export interface GeneratorOptions {
    * BUILTIN_CHAT_TEMPLATES). Default: the model's own.
    */
   chatTemplate?: ChatTemplate | string;
+  /**
+   * Special-token text inside message contents (`messages` requests and chat sessions): 'plain'
+   * (default) keeps it text; 'parse' makes it the special token (see encodeChat).
+   */
+  specialInContent?: 'plain' | 'parse';
 }
 
 export interface GenerateRequest {
@@ -272,6 +277,8 @@ export class Generator {
   /** 1 at every end-of-generation id [vocabSize]. */
   private readonly eosMask: Uint8Array;
   private readonly chatTemplateOption: ChatTemplate | string | undefined;
+  /** How message contents' special-token text is tokenized (GeneratorOptions.specialInContent). @internal */
+  readonly specialInContent: 'plain' | 'parse';
   private chatTemplateCache: ChatTemplate | null = null;
   /**
    * Who last left tokens in the caches that it may continue from (a ChatSession), or null after a
@@ -303,6 +310,10 @@ export class Generator {
     this.eosMask = new Uint8Array(target.config.vocabSize);
     for (const id of this.eosIds) this.eosMask[id] = 1;
     this.chatTemplateOption = options.chatTemplate;
+    this.specialInContent = options.specialInContent ?? 'plain';
+    if (this.specialInContent !== 'plain' && this.specialInContent !== 'parse') {
+      throw new InvalidArgumentError(`generate: expected specialInContent to be 'plain' or 'parse', got ${String(options.specialInContent)}`);
+    }
     if (options.chatTemplate !== undefined) this.chatTemplateCache = resolveChatTemplate(target, options.chatTemplate);
     if (options.tree === 'auto' && drafter) {
       const maxNodes = Math.min(target.model.maxBatch, 64);
@@ -343,7 +354,11 @@ export class Generator {
     const given = [req.prompt !== undefined, req.promptIds !== undefined, req.messages !== undefined].filter(Boolean).length;
     if (given > 1) throw new InvalidArgumentError('generate: expected one of prompt, promptIds or messages, got several');
     if (req.messages !== undefined) {
-      const ids = encodeChat(tok, this.chatTemplate, req.messages, { addGenerationPrompt: true, ...(req.chatVariables ? { variables: req.chatVariables } : {}) }).ids;
+      const ids = encodeChat(tok, this.chatTemplate, req.messages, {
+        addGenerationPrompt: true,
+        specialInContent: this.specialInContent,
+        ...(req.chatVariables ? { variables: req.chatVariables } : {}),
+      }).ids;
       if (ids.length === 0) throw new ChatTemplateError(`generate: ${this.chatTemplate.source} rendered the conversation as no tokens`);
       return ids;
     }
