@@ -89,7 +89,8 @@ const CHAT_HELP = `Usage: spechub chat [options]          talk with a chat model
 Type a message and press Enter; the reply streams back. The conversation's KV cache is kept, so a
 turn only computes its new tokens. Commands: /reset (start over), /exit (quit), /help.
 Ctrl-C stops a reply; at the prompt, a second Ctrl-C (or Ctrl-D) quits. With stdin piped, every
-line is one user message and the replies are printed one after another.
+line is one user message and the replies are printed one after another. When the conversation
+fills the context, its oldest exchanges are forgotten (the system message stays).
 
 ${TEMPLATE_OPTIONS}
 ${MODEL_OPTIONS}
@@ -419,7 +420,11 @@ async function chatCommand(argv: string[]): Promise<void> {
   }
   const c = commonSetup(v);
   await withModel(c, async ({ generator, target }) => {
-    const session = generator.chat({ ...(c.system !== undefined ? { system: c.system } : {}), ...(c.variables ? { variables: c.variables } : {}) });
+    const session = generator.chat({
+      ...(c.system !== undefined ? { system: c.system } : {}),
+      ...(c.variables ? { variables: c.variables } : {}),
+      overflow: 'drop-oldest',
+    });
     c.log(`chat template: ${session.template.source}; /reset starts over, /exit quits, Ctrl-C stops a reply`);
     // the system message is computed while the user types the first message
     if (c.system !== undefined) await session.preload();
@@ -503,6 +508,7 @@ function chatLoop(session: ChatSession, c: CommonSetup, maxTokens: number, rng: 
         try {
           const r = await session.send(line, { maxTokens, stop: c.stop, stopAtEos: c.stopAtEos, rng, signal: controller.signal, onText: (t) => process.stdout.write(t) });
           process.stdout.write('\n');
+          if (r.droppedMessages > 0) c.log(`(the ${r.droppedMessages} oldest messages were forgotten to fit the context of ${session.generator.target.model.cache.capacity} tokens)`);
           c.log(statsLine(r.stats, r, c.seed, `[turn ${turn}] `, turn === 1 ? session.generator.samplingDefaults : []));
         } catch (e) {
           if (!(e instanceof SpechubError)) {

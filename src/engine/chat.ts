@@ -92,6 +92,13 @@ export interface ChatSessionOptions {
   messages?: readonly ChatMessage[];
   /** Chat-template variables for every turn (e.g. { enable_thinking: false } for Qwen3). */
   variables?: Readonly<Record<string, unknown>>;
+  /**
+   * When the conversation no longer leaves room for a reply in the context: 'error' (default)
+   * refuses the turn with an InvalidArgumentError; 'drop-oldest' forgets the oldest messages after
+   * the system message (whole user/assistant exchanges) until the prompt leaves a quarter of the
+   * context free, or maxTokens if that is less (the cache is then recomputed).
+   */
+  overflow?: 'error' | 'drop-oldest';
 }
 
 /** Options of one turn: a generation request without its prompt. */
@@ -105,6 +112,8 @@ export interface ChatTurnResult extends GenerationResult {
   cacheHit: boolean;
   /** Cached tokens that differed from this turn's rendering and were recomputed (0 on a hit). */
   droppedTokens: number;
+  /** Messages forgotten before this turn to fit the context (overflow 'drop-oldest'), else 0. */
+  droppedMessages: number;
 }
 
 /** Totals over a session's turns (since creation or the last reset()). */
@@ -141,6 +150,7 @@ export class ChatSession {
   /** Totals since creation or the last reset(). */
   stats: ChatSessionStats = newSessionStats();
   private readonly variables: Readonly<Record<string, unknown>> | undefined;
+  private readonly overflow: 'error' | 'drop-oldest';
   private history: ChatMessage[];
   /** Token ids whose keys and values the target cache holds (valid while the generator's cacheOwner is this). */
   private readonly cached: Int32Array;
@@ -156,6 +166,10 @@ export class ChatSession {
     this.template = generator.chatTemplate;
     this.system = options.system ?? null;
     this.variables = options.variables;
+    this.overflow = options.overflow ?? 'error';
+    if (this.overflow !== 'error' && this.overflow !== 'drop-oldest') {
+      throw new InvalidArgumentError(`chat: expected overflow to be 'error' or 'drop-oldest', got ${String(options.overflow)}`);
+    }
     this.history = this.opening();
     this.history.push(...initial.map((m) => ({ ...m })));
     this.cached = new Int32Array(generator.target.model.cache.capacity);
@@ -199,8 +213,7 @@ export class ChatSession {
   async respond(options: ChatTurnOptions = {}): Promise<ChatTurnResult> {
     const g = this.generator;
     return g.exclusive(async () => {
-      const prompt = this.render(true);
-      this.checkFits(prompt.length, 'reply to');
+      const { prompt, droppedMessages } = this.fitted(options.maxTokens);
       const { keep, dropped } = this.usable(prompt);
       this.cachedLength = 0;
       const result = await g.run(options, prompt, keep, chatStops(g.target, this.template), this);
@@ -214,7 +227,7 @@ export class ChatSession {
       s.prefilledTokens += result.stats.prefilledTokens;
       s.generatedTokens += result.stats.generatedTokens;
       if (dropped > 0) s.reprefills++;
-      return { ...result, message: { ...message }, cacheHit: dropped === 0 && keep > 0, droppedTokens: dropped };
+      return { ...result, message: { ...message }, cacheHit: dropped === 0 && keep > 0, droppedTokens: dropped, droppedMessages };
     });
   }
 
@@ -247,15 +260,42 @@ export class ChatSession {
     return this.system !== null ? [{ role: 'system', content: this.system }] : [];
   }
 
-  private render(addGenerationPrompt: boolean): Int32Array {
+  private render(addGenerationPrompt: boolean, history: readonly ChatMessage[] = this.history): Int32Array {
     const g = this.generator;
-    const ids = encodeChat(g.target.tokenizer, this.template, this.history, {
+    const ids = encodeChat(g.target.tokenizer, this.template, history, {
       addGenerationPrompt,
       specialInContent: g.specialInContent,
       ...(this.variables ? { variables: this.variables } : {}),
     }).ids;
     if (ids.length === 0) throw new ChatTemplateError(`chat: ${this.template.source} rendered the conversation as no tokens`);
     return ids;
+  }
+
+  /**
+   * This turn's prompt: the conversation rendered with the generation prompt, after dropping the
+   * oldest exchanges if the overflow policy says so and the context has too little room left.
+   */
+  private fitted(maxTokens: number | undefined): { prompt: Int32Array; droppedMessages: number } {
+    let prompt = this.render(true);
+    let droppedMessages = 0;
+    if (this.overflow === 'drop-oldest') {
+      const capacity = this.generator.target.model.cache.capacity;
+      const room = Math.max(1, Math.min(maxTokens ?? Infinity, Math.floor(capacity / 4)));
+      const first = this.system !== null ? 1 : 0;
+      const history = [...this.history];
+      while (prompt.length + room > capacity && history.length - first > 1) {
+        // forget the oldest message, and the replies up to the next user message with it
+        let n = 1;
+        while (first + n < history.length - 1 && history[first + n]!.role !== 'user') n++;
+        history.splice(first, n);
+        droppedMessages += n;
+        prompt = this.render(true, history);
+      }
+      this.checkFits(prompt.length, 'reply to');
+      this.history = history;
+    }
+    this.checkFits(prompt.length, 'reply to');
+    return { prompt, droppedMessages };
   }
 
   private checkFits(tokens: number, what: string): void {

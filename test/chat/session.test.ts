@@ -181,6 +181,31 @@ describe('ChatSession on stories260K', () => {
     assert.equal(session.stats.reprefills, 3);
   });
 
+  test('overflow "drop-oldest": the oldest exchanges are forgotten to leave room for a reply, the system message stays; the reply is exact', async () => {
+    const small = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories260K'), { maxBatch: 64, capacity: 160 });
+    const gen = new Generator(small, { chatTemplate: TEMPLATE, sampling: { temperature: 0 } });
+    const session = gen.chat({ system: SYSTEM, overflow: 'drop-oldest' });
+    let dropped = 0;
+    for (let i = 0; i < 8 && dropped === 0; i++) {
+      const r = await session.send(QUESTIONS[i % 3]!, { maxTokens: 24 });
+      dropped = r.droppedMessages;
+      if (dropped > 0) {
+        const history = session.messages;
+        assert.deepEqual(history[0], { role: 'system', content: SYSTEM });
+        assert.equal(history[1]!.role, 'user', 'whole exchanges are dropped');
+        assert.ok(r.stats.promptTokens + 40 <= 160, 'a quarter of the context is left for the reply');
+        const fresh = await new Generator(small, { chatTemplate: TEMPLATE, sampling: { temperature: 0 } }).generate({ messages: history.slice(0, -1), maxTokens: 24 });
+        assert.deepEqual(Array.from(r.ids), Array.from(fresh.ids));
+      }
+    }
+    assert.ok(dropped >= 2, 'the conversation outgrew 160 positions');
+    // with the default policy the same conversation is refused once it does not fit
+    const strict = gen.chat({ system: SYSTEM, messages: session.messages });
+    await assert.rejects(async () => {
+      for (let i = 0; i < 8; i++) await strict.send(QUESTIONS[i % 3]!, { maxTokens: 24 });
+    }, /chat: the conversation to reply to has \d+ tokens; the context holds 160/);
+  });
+
   test('abort keeps the partial reply and the cache; reset() starts over with the system message; errors take the turn back', async () => {
     const gen = new Generator(target, { chatTemplate: TEMPLATE, sampling: { temperature: 0 } });
     const session = gen.chat({ system: SYSTEM });
