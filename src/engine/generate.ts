@@ -40,7 +40,7 @@ function addCounts(acc: StepStats, s: StepStats): void {
 }
 import { validateSamplingParams, type SamplingParams } from '../sampling.js';
 import type { GenerationConfig } from '../config.js';
-import { BUILTIN_CHAT_TEMPLATE_NAMES, ChatTemplate, encodeChat, type ChatMessage } from '../chat/template.js';
+import { ChatTemplate, encodeChat, type ChatMessage } from '../chat/template.js';
 import { endOfGenerationIds, StopStringMatcher } from './stop.js';
 import { ChatSession, chatStops, NO_STOPS, resolveChatTemplate, type ChatSessionOptions, type ChatStops } from './chat.js';
 import { VERIFIER_NAMES, type VerifierName } from '../verify/types.js';

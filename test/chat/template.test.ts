@@ -16,10 +16,9 @@ import { bytesSource } from '../../src/io/source.js';
 import { loadGgufModel } from '../../src/engine/load.js';
 import { Generator } from '../../src/engine/generate.js';
 import { resolveChatTemplate } from '../../src/engine/chat.js';
-import { GgufFile } from '../../src/weights/gguf.js';
-import { writeGguf, type GgufTensorToWrite } from '../../src/weights/gguf-writer.js';
 import { createNodeRuntime, loadModelFromPath, WEIGHTS_DIR } from '../../src/node.js';
-import { fixturePath, readFixture } from '../weights/helpers.js';
+import { fixturePath } from '../weights/helpers.js';
+import { storiesGgufWith } from './gguf-fixture.js';
 
 const CONVERSATION: ChatMessage[] = [
   { role: 'system', content: 'You are a helpful assistant.' },
@@ -233,17 +232,10 @@ describe('chat prompts as tokens: special tokens parsed, no doubled BOS, equal t
 
   test('GGUF tokenizer.chat_template: loaded with the vocabulary\'s BOS/EOS, rendered and tokenized as llama.cpp\'s chat machinery does', async () => {
     const template = "{{ bos_token }}{% for m in messages %}{{ '<|' + m['role'] + '|>\\n' + m['content'] + eos_token + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}";
-    const f = await GgufFile.open(bytesSource('stories260K.gguf', readFixture('stories260K.gguf')));
-    const tensors: GgufTensorToWrite[] = [];
-    for (const info of f.tensors.values()) {
-      const d = new Float32Array(info.elements);
-      await f.readTensorF32(info.name, d);
-      tensors.push({ name: info.name, type: 'F32', shape: info.shape, data: d });
-    }
-    const bytes = writeGguf({
-      metadata: [...f.metadata, ['tokenizer.chat_template', { type: 'STRING', value: template }], ['tokenizer.chat_template.short', { type: 'STRING', value: '{{ messages[-1].content }}' }]],
-      tensors,
-    });
+    const bytes = await storiesGgufWith([
+      ['tokenizer.chat_template', { type: 'STRING', value: template }],
+      ['tokenizer.chat_template.short', { type: 'STRING', value: '{{ messages[-1].content }}' }],
+    ]);
     const m = await loadGgufModel(rt, bytesSource('chat.gguf', bytes), { capacity: 64 });
     const ours = m.chatTemplates!.default!;
     assert.deepEqual({ ...ours.specialTokens }, { bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' });

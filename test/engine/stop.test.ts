@@ -9,10 +9,8 @@ import fc from 'fast-check';
 import { StopStringMatcher, endOfGenerationIds } from '../../src/engine/stop.js';
 import { Generator, generationDefaults } from '../../src/engine/generate.js';
 import { loadGgufModel, loadHfModel, type LoadedModel } from '../../src/engine/load.js';
-import { GgufFile } from '../../src/weights/gguf.js';
-import { writeGguf, type GgufTensorToWrite } from '../../src/weights/gguf-writer.js';
 import { bytesSource } from '../../src/io/source.js';
-import { readFixture } from '../weights/helpers.js';
+import { storiesGgufWith } from '../chat/gguf-fixture.js';
 import { earlyExitDrafter, modelDrafter } from '../../src/engine/drafters.js';
 import { memoryModelSource } from '../../src/io/source.js';
 import { ConfigError, InvalidArgumentError } from '../../src/errors.js';
@@ -145,16 +143,9 @@ describe('end-of-generation ids and stop strings on stories260K', async () => {
 
   test('GGUF: tokenizer.ggml.eot_token_id ends generation as well as eos_token_id', async () => {
     const ids = Array.from(greedy.ids);
-    const f = await GgufFile.open(bytesSource('stories260K.gguf', readFixture('stories260K.gguf')));
-    const tensors: GgufTensorToWrite[] = [];
-    for (const info of f.tensors.values()) {
-      const d = new Float32Array(info.elements);
-      await f.readTensorF32(info.name, d);
-      tensors.push({ name: info.name, type: 'F32', shape: info.shape, data: d });
-    }
     let at = 8;
     while (ids.slice(0, at).includes(ids[at]!)) at++;
-    const bytes = writeGguf({ metadata: [...f.metadata, ['tokenizer.ggml.eot_token_id', { type: 'UINT32', value: ids[at]! }]], tensors });
+    const bytes = await storiesGgufWith([['tokenizer.ggml.eot_token_id', { type: 'UINT32', value: ids[at]! }]]);
     const m = await loadGgufModel(rt, bytesSource('eot.gguf', bytes), { maxBatch: 64 });
     assert.deepEqual(endOfGenerationIds(m), [2, ids[at]!].sort((x, y) => x - y));
     const r = await new Generator(m, { drafter: earlyExitDrafter(m, 2), tree: [2, 2], sampling: { temperature: 0 } }).generate({ prompt: PROMPT, maxTokens: 60 });
