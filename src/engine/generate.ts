@@ -353,6 +353,7 @@ export class Generator {
     const tok = this.target.tokenizer;
     const given = [req.prompt !== undefined, req.promptIds !== undefined, req.messages !== undefined].filter(Boolean).length;
     if (given > 1) throw new InvalidArgumentError('generate: expected one of prompt, promptIds or messages, got several');
+    if (req.chatVariables !== undefined && req.messages === undefined) throw new InvalidArgumentError('generate: chatVariables apply to messages, but the request has none');
     if (req.messages !== undefined) {
       const ids = encodeChat(tok, this.chatTemplate, req.messages, {
         addGenerationPrompt: true,

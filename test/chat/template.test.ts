@@ -276,6 +276,7 @@ describe('chat prompts as tokens: special tokens parsed, no doubled BOS, equal t
     assert.equal(zephyr.render(CONVERSATION), ZEPHYR);
     assert.throws(() => resolveChatTemplate(stories, 'nope'), /chat template "nope": expected a built-in one/);
     assert.throws(() => gen.promptIds({ prompt: 'x', messages: CONVERSATION }), /expected one of prompt, promptIds or messages, got several/);
+    assert.throws(() => gen.promptIds({ prompt: 'x', chatVariables: { a: 1 } }), /chatVariables apply to messages/);
   });
 
   after(async () => {
