@@ -83,7 +83,7 @@ let busy = false;
 let mode: Mode = MODES[0]!;
 let nextId = 1;
 
-/** The generation being shown. */
+/** The generation being shown (the running one, or the last one). */
 interface Run {
   id: number;
   steps: StepRecord[];
@@ -359,7 +359,12 @@ function resetView(): void {
 function generateOnce(speculative: boolean): Promise<GenerationSummary | null> {
   resetView();
   const id = nextId++;
-  const req: GenerateRequest = { type: 'generate', id, input: mode.input(), settings: settings(speculative) };
+  const input = mode.input();
+  const req: GenerateRequest = { type: 'generate', id, input, settings: settings(speculative) };
+  const prompt = document.createElement('span');
+  prompt.className = 'prompt';
+  prompt.textContent = input.prompt;
+  ui.output.append(prompt);
   return new Promise((resolve) => {
     run = { id, steps: [], series: new PlotSeries(), resolve, started: performance.now() };
     renderPlot(ui.plot, run.series);
@@ -531,7 +536,12 @@ worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
         const n = r.steps.length;
         ui.stepSlider.max = String(Math.max(0, n - 1));
         ui.stepSlider.disabled = n === 0;
-        if (ui.stepLive.checked || shownStep < 0) showStep(n - 1);
+        if (ui.stepLive.checked || shownStep < 0) {
+          // the last step with drafts (a generation's last step is often cut to a plain one)
+          let k = n - 1;
+          while (k > 0 && r.steps[k]!.tokens.length === 1) k--;
+          showStep(r.steps[k]?.tokens.length === 1 ? n - 1 : k);
+        }
         renderPlot(ui.plot, r.series);
         showStats(r, m.summary);
         const s = m.summary;
@@ -539,8 +549,7 @@ worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
           `${s.stopReason === 'aborted' ? 'Stopped' : 'Done'}: ${s.tokens} tokens in ${s.steps} steps, ${s.tokensPerStep.toFixed(2)} tokens/step, ${s.tokensPerSecond.toFixed(0)} tokens/s (${s.drafter === 'none' ? 'plain decoding' : `${s.method}, tree ${s.tree}, draft ${s.drafter}`}).`);
         ui.genStatus.dataset.steps = String(s.steps);
         ui.genStatus.dataset.tokens = String(s.tokens);
-        run = null;
-        r.resolve(s);
+        r.resolve(s); // the run stays shown: its steps can still be browsed
       }
       break;
     case 'failed':
@@ -549,9 +558,7 @@ worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
         setBusy(false);
       } else if (run?.id === m.id) {
         setStatus(ui.genStatus, 'error', errorText(m.error));
-        const r = run;
-        run = null;
-        r.resolve(null);
+        run.resolve(null);
       }
       break;
   }
