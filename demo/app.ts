@@ -90,6 +90,8 @@ interface Run {
   series: PlotSeries;
   resolve: (s: GenerationSummary | null) => void;
   started: number;
+  /** Set when the worker reported the end. */
+  summary: GenerationSummary | null;
 }
 let run: Run | null = null;
 let shownStep = -1;
@@ -366,7 +368,7 @@ function generateOnce(speculative: boolean): Promise<GenerationSummary | null> {
   prompt.textContent = input.prompt;
   ui.output.append(prompt);
   return new Promise((resolve) => {
-    run = { id, steps: [], series: new PlotSeries(), resolve, started: performance.now() };
+    run = { id, steps: [], series: new PlotSeries(), resolve, started: performance.now(), summary: null };
     renderPlot(ui.plot, run.series);
     send(req);
   });
@@ -486,7 +488,7 @@ function scheduleDraw(): void {
     if (ui.stepLive.checked && n > 0) showStep(n - 1);
     else ui.stepLabel.textContent = `step ${shownStep + 1} of ${n}`;
     renderPlot(ui.plot, run.series);
-    showStats(run, null);
+    showStats(run, run.summary);
   });
 }
 
@@ -543,6 +545,7 @@ worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
           showStep(r.steps[k]?.tokens.length === 1 ? n - 1 : k);
         }
         renderPlot(ui.plot, r.series);
+        r.summary = m.summary;
         showStats(r, m.summary);
         const s = m.summary;
         setStatus(ui.genStatus, s.stopReason === 'aborted' ? 'stopped' : 'done',

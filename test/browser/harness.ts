@@ -44,13 +44,20 @@ export async function launch(): Promise<{ context: BrowserContext; close(): Prom
   };
 }
 
-/** A page whose console errors and uncaught exceptions are collected (tests assert there are none). */
+/**
+ * A page whose uncaught exceptions, console errors and failed responses (status >= 400, with their
+ * URL: "404 /models/x/generation_config.json") are collected; tests assert what they expect there.
+ */
 export async function openPage(context: BrowserContext, url: string): Promise<{ page: Page; errors: string[] }> {
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    // a failed load is reported below with its URL
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`);
+  });
+  context.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`${r.status()} ${new URL(r.url()).pathname}`);
   });
   await page.goto(url);
   return { page, errors };
@@ -110,13 +117,13 @@ const TYPES: Record<string, string> = {
 
 /**
  * A static server on 127.0.0.1 with COOP/COEP and Range support: `routes` maps URL prefixes to
- * folders ("/" → a built page, "/models/" → weights/), `pages` maps paths to HTML strings.
+ * folders ("/" → a built page, "/models/" → weights/), `pages` maps paths to contents (typed by extension).
  */
 export async function staticServer(routes: Record<string, string>, pages: Record<string, string> = {}): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const headers: Record<string, string> = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
-    if (pages[path] !== undefined) return res.writeHead(200, { ...headers, 'Content-Type': 'text/html' }).end(pages[path]);
+    if (pages[path] !== undefined) return res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(path)] ?? 'text/html' }).end(pages[path]);
     const prefix = Object.keys(routes).filter((p) => path.startsWith(p)).sort((a, b) => b.length - a.length)[0];
     if (prefix === undefined) return res.writeHead(404, headers).end();
     const base = resolve(routes[prefix]!);
