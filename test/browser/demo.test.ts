@@ -163,6 +163,47 @@ describe('browser: the demo in Chromium (npm run demo, cross-origin isolated)', 
     assert.match(await page.textContent('#load-status') ?? '', /from the cache, no request/);
     await page.close();
   });
+
+  test('plain vs speculative on the same seed, the stop button, a model by URL', async () => {
+    const { page, errors } = await openPage(browser.context, demo.url);
+    await waitLoaded(page);
+    // the comparison: greedy, so the two texts must be the same
+    await page.fill('#prompt', '');
+    await settings(page, { temperature: '0', tree: '2,2,2', 'max-tokens': '100' }, true);
+    await page.click('#compare-btn');
+    await page.waitForSelector('#compare-card:not([hidden]) table');
+    const table: Record<string, string | number> = await page.$eval('#compare table', (el) => ({ ...(el as HTMLElement).dataset, rows: el.querySelectorAll('tr').length }));
+    assert.equal(table.sameText, 'true');
+    assert.equal(table.rows, 3);
+    assert.ok(Number(table.speedup) > 0);
+    assert.equal(await page.$eval('#gen-status', (el) => (el as HTMLElement).dataset.state), 'done');
+
+    // stop: a long generation with large trees, stopped once its first steps are drawn
+    await page.fill('#prompt', 'Once upon a time');
+    await settings(page, { temperature: '1', tree: '4,4,2', 'max-tokens': '500' }, true);
+    await page.click('#generate-btn');
+    await page.waitForFunction(() => Number((document.getElementById('step-slider') as HTMLInputElement).max) >= 1);
+    await page.click('#stop-btn');
+    await page.waitForSelector('#gen-status:is([data-state="stopped"], [data-state="done"], [data-state="error"])');
+    const stopped: Record<string, string> = await page.$eval('#gen-status', (el) => ({ ...(el as HTMLElement).dataset, text: el.textContent ?? '' }) as Record<string, string>);
+    assert.equal(stopped.state, 'stopped', stopped.text);
+    assert.ok(Number(stopped.tokens) < 500 && Number(stopped.tokens) > 0, stopped.tokens);
+
+    // a model folder by URL (no manifest: each file asked once; this one has every optional file)
+    await page.selectOption('#target-select', 'url');
+    await page.fill('#model-url', `${demo.url}models/tinystories-656K/`);
+    await page.selectOption('#draft-select', 'exit:1');
+    const st = await load(page);
+    assert.equal(st.requests, '5', 'config, generation_config, weights, tokenizer, tokenizer_config');
+    await page.fill('#prompt', '');
+    await settings(page, { temperature: '0', tree: '2,2', 'max-tokens': '60' }, true);
+    const text = await generate(page);
+    const rt = createNodeRuntime({ build: 'simd' });
+    const m656 = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'tinystories-656K'), { maxBatch: 64 });
+    assert.equal(text, (await new Generator(m656, { sampling: { temperature: 0 } }).generate({ maxTokens: 60 })).text);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });
 
 describe('browser: the demo without cross-origin isolation (npm run demo -- --no-isolation)', { timeout: 180_000 }, () => {
