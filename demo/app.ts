@@ -41,6 +41,7 @@ const ui = {
   threads: $<HTMLSelectElement>('threads'),
   context: $<HTMLInputElement>('context'),
   load: $<HTMLButtonElement>('load-btn'),
+  clearCache: $<HTMLButtonElement>('clear-cache-btn'),
   loadBar: $('load-bar'),
   loadStatus: $('load-status'),
   modeTabs: $('mode-tabs'),
@@ -520,6 +521,9 @@ worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
     case 'loaded':
       onLoaded(m);
       break;
+    case 'cache-cleared':
+      setStatus(ui.loadStatus, ui.loadStatus.dataset.state ?? 'idle', m.existed ? 'Model cache cleared: the next load downloads the models again.' : 'The model cache was already empty.');
+      break;
     case 'pieces':
       if (run?.id === m.id) appendPieces(m.pieces);
       break;
@@ -603,6 +607,7 @@ async function init(): Promise<void> {
   mountModes();
   ui.target.onchange = fillDrafts;
   ui.load.onclick = startLoad;
+  ui.clearCache.onclick = () => send({ type: 'clear-cache' });
   ui.generate.onclick = () => void startGenerate();
   ui.compare.onclick = () => void startCompare();
   ui.stop.onclick = () => send({ type: 'stop' });

@@ -62,7 +62,12 @@ export interface GenerateRequest {
   settings: GenerateSettings;
 }
 
-export type PageMessage = LoadRequest | GenerateRequest | { type: 'stop' };
+export type PageMessage =
+  | LoadRequest
+  | GenerateRequest
+  | { type: 'stop' }
+  /** Empty the model cache (the next load downloads again). */
+  | { type: 'clear-cache' };
 
 /** One loaded model, as the page shows it. */
 export interface ModelInfo {
@@ -151,4 +156,5 @@ export type WorkerMessage =
   | { type: 'pieces'; id: number; pieces: TextPiece[] }
   | { type: 'steps'; id: number; steps: StepRecord[] }
   | { type: 'done'; id: number; summary: GenerationSummary }
+  | { type: 'cache-cleared'; existed: boolean }
   | { type: 'failed'; id: number | null; error: ErrorInfo };

@@ -11,6 +11,7 @@ import {
   VERIFIER_NAMES,
   blobByteSource,
   blobModelSource,
+  clearBrowserModelCache,
   createBrowserExecutor,
   createBrowserRuntime,
   defaultBrowserThreads,
@@ -279,7 +280,8 @@ scope.onmessage = (ev) => {
   queue = queue.then(async () => {
     try {
       if (m.type === 'load') await load(m);
-      else await generate(m);
+      else if (m.type === 'generate') await generate(m);
+      else post({ type: 'cache-cleared', existed: await clearBrowserModelCache() });
     } catch (e) {
       post({ type: 'failed', id: m.type === 'generate' ? m.id : null, error: errorInfo(e) });
     }

@@ -135,16 +135,18 @@ class Context {
 
   /** One request, at most `parallel` at a time; network failures become WeightsFormatErrors. */
   async request(url: string, init: { headers?: Record<string, string>; signal?: AbortSignal }) {
+    // a finished request hands its slot to the next waiter directly, so at most `parallel` run
     if (this.active >= this.parallel) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
+    else this.active++;
     try {
       this.stats.requests++;
       return await this.fetch(url, init);
     } catch (e) {
       throw new WeightsFormatError(`${url}: request failed (${e instanceof Error ? e.message : String(e)})`, { cause: e });
     } finally {
-      this.active--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
     }
   }
 

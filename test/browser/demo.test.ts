@@ -161,6 +161,11 @@ describe('browser: the demo in Chromium (npm run demo, cross-origin isolated)', 
     const again = demo.requests.slice(before).filter((l) => l.includes('/models/') && !l.includes('/models/index.json'));
     assert.deepEqual(again, [], 'no model file requested on the second visit');
     assert.match(await page.textContent('#load-status') ?? '', /from the cache, no request/);
+    // "Clear model cache": the next visit downloads again
+    await page.click('#clear-cache-btn');
+    await page.waitForFunction(() => /Model cache cleared/.test(document.getElementById('load-status')!.textContent ?? ''));
+    await page.reload();
+    assert.equal((await waitLoaded(page)).requests, '8');
     await page.close();
   });
 
