@@ -133,16 +133,23 @@ class Context {
     this.options.onProgress?.(this.loaded, this.total);
   }
 
-  /** One request, at most `parallel` at a time; network failures become WeightsFormatErrors. */
-  async request(url: string, init: { headers?: Record<string, string>; signal?: AbortSignal }) {
+  /**
+   * One request and the handling of its response (body included), at most `parallel` at a time;
+   * network failures become WeightsFormatErrors.
+   */
+  async request<T>(url: string, init: { headers?: Record<string, string>; signal?: AbortSignal }, handle: (res: Awaited<ReturnType<FetchLike>>) => Promise<T>): Promise<T> {
     // a finished request hands its slot to the next waiter directly, so at most `parallel` run
     if (this.active >= this.parallel) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.active++;
     try {
       this.stats.requests++;
-      return await this.fetch(url, init);
-    } catch (e) {
-      throw new WeightsFormatError(`${url}: request failed (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+      let res: Awaited<ReturnType<FetchLike>>;
+      try {
+        res = await this.fetch(url, init);
+      } catch (e) {
+        throw new WeightsFormatError(`${url}: request failed (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+      }
+      return await handle(res);
     } finally {
       const next = this.waiting.shift();
       if (next) next();
@@ -227,7 +234,10 @@ class RemoteFile {
 
   /** Whether the file exists; learns its size (once: from the manifest, the cache, or the first block's request). */
   exists(): Promise<boolean> {
-    this.probed ??= this.probe();
+    this.probed ??= this.probe().catch((e: unknown) => {
+      this.probed = null; // a failed probe (network, server) is tried again by the next call
+      throw e;
+    });
     return this.probed;
   }
 
@@ -252,42 +262,45 @@ class RemoteFile {
     // one request answers existence, size and the first block
     const B = ctx.blockBytes;
     const abort = typeof AbortController === 'function' ? new AbortController() : null;
-    const res = await ctx.request(this.url, { headers: { Range: `bytes=0-${B - 1}` }, ...(abort ? { signal: abort.signal } : {}) });
-    if (res.status === 404 || res.status === 410) {
+    const first = await ctx.request(this.url, { headers: { Range: `bytes=0-${B - 1}` }, ...(abort ? { signal: abort.signal } : {}) }, async (res) => {
+      if (res.status === 404 || res.status === 410) return null;
+      let first: Uint8Array;
+      if (res.status === 206) {
+        const range = parseContentRange(res.headers.get('content-range'));
+        if (range === null || range.start !== 0 || range.end !== Math.min(B, range.size) - 1) {
+          const want = range === null ? `0-${B - 1}` : `0-${Math.min(B, range.size) - 1}`;
+          throw new WeightsFormatError(`${this.url}: expected a Content-Range of "bytes ${want}/<size>" for the first block, got ${JSON.stringify(res.headers.get('content-range'))}`);
+        }
+        this.size = range.size;
+        first = await ctx.body(this.url, res);
+        if (first.length !== Math.min(B, this.size)) {
+          throw new WeightsFormatError(`${this.url}: Range request for bytes 0-${B - 1} of a ${this.size}-byte file returned ${first.length} bytes`);
+        }
+      } else if (res.status === 200) {
+        // the server ignores Range: fine for a file of one block, refused for more (no gigabyte downloads)
+        const len = res.headers.get('content-length');
+        if (len !== null && /^\d+$/.test(len.trim()) && Number(len) > B) {
+          abort?.abort();
+          throw new WeightsFormatError(`${this.url}: the server ignores Range requests (HTTP 200 for bytes 0-${B - 1} of a ${len}-byte file); files over one block need them`);
+        }
+        first = await ctx.body(this.url, res);
+        if (first.length > B) {
+          throw new WeightsFormatError(`${this.url}: the server ignores Range requests (HTTP 200 with ${first.length} bytes for bytes 0-${B - 1}); files over one block need them`);
+        }
+        this.size = first.length;
+      } else if (res.status === 416) {
+        const range = res.headers.get('content-range');
+        if (range?.trim() !== 'bytes */0') throw new WeightsFormatError(`${this.url}: HTTP 416 for bytes 0-${B - 1}, Content-Range ${JSON.stringify(range)}`);
+        this.size = 0;
+        first = new Uint8Array(0);
+      } else {
+        throw new WeightsFormatError(`${this.url}: expected HTTP 206 (or 200, 404) for a Range request, got ${res.status}`);
+      }
+      return first;
+    });
+    if (first === null) {
       ctx.store(this.key('meta'), TEXT.encode('missing'));
       return false;
-    }
-    let first: Uint8Array;
-    if (res.status === 206) {
-      const range = parseContentRange(res.headers.get('content-range'));
-      if (range === null || range.start !== 0 || range.end !== Math.min(B, range.size) - 1) {
-        const want = range === null ? `0-${B - 1}` : `0-${Math.min(B, range.size) - 1}`;
-        throw new WeightsFormatError(`${this.url}: expected a Content-Range of "bytes ${want}/<size>" for the first block, got ${JSON.stringify(res.headers.get('content-range'))}`);
-      }
-      this.size = range.size;
-      first = await ctx.body(this.url, res);
-      if (first.length !== Math.min(B, this.size)) {
-        throw new WeightsFormatError(`${this.url}: Range request for bytes 0-${B - 1} of a ${this.size}-byte file returned ${first.length} bytes`);
-      }
-    } else if (res.status === 200) {
-      // the server ignores Range: fine for a file of one block, refused for more (no gigabyte downloads)
-      const len = res.headers.get('content-length');
-      if (len !== null && /^\d+$/.test(len.trim()) && Number(len) > B) {
-        abort?.abort();
-        throw new WeightsFormatError(`${this.url}: the server ignores Range requests (HTTP 200 for bytes 0-${B - 1} of a ${len}-byte file); files over one block need them`);
-      }
-      first = await ctx.body(this.url, res);
-      if (first.length > B) {
-        throw new WeightsFormatError(`${this.url}: the server ignores Range requests (HTTP 200 with ${first.length} bytes for bytes 0-${B - 1}); files over one block need them`);
-      }
-      this.size = first.length;
-    } else if (res.status === 416) {
-      const range = res.headers.get('content-range');
-      if (range?.trim() !== 'bytes */0') throw new WeightsFormatError(`${this.url}: HTTP 416 for bytes 0-${B - 1}, Content-Range ${JSON.stringify(range)}`);
-      this.size = 0;
-      first = new Uint8Array(0);
-    } else {
-      throw new WeightsFormatError(`${this.url}: expected HTTP 206 (or 200, 404) for a Range request, got ${res.status}`);
     }
     ctx.store(this.key('meta'), TEXT.encode(`size ${this.size}`));
     ctx.addTotal(this.size);
@@ -327,21 +340,23 @@ class RemoteFile {
     }
     const a = i * ctx.blockBytes;
     const b = a + len - 1;
-    const res = await ctx.request(this.url, { headers: { Range: `bytes=${a}-${b}` } });
-    const whole = res.status === 200 && i === 0 && len === this.size;
-    if (res.status !== 206 && !whole) {
-      throw new WeightsFormatError(`${this.url}: expected HTTP 206 for a Range request of ${len} bytes at ${a}, got ${res.status}`);
-    }
-    if (res.status === 206) {
-      const range = parseContentRange(res.headers.get('content-range'));
-      if (range !== null && (range.start !== a || range.end !== b || range.size !== this.size)) {
-        throw new WeightsFormatError(`${this.url}: asked for bytes ${a}-${b}/${this.size}, got Content-Range bytes ${range.start}-${range.end}/${range.size} (did the file change?)`);
+    const body = await ctx.request(this.url, { headers: { Range: `bytes=${a}-${b}` } }, async (res) => {
+      const whole = res.status === 200 && i === 0 && len === this.size;
+      if (res.status !== 206 && !whole) {
+        throw new WeightsFormatError(`${this.url}: expected HTTP 206 for a Range request of ${len} bytes at ${a}, got ${res.status}`);
       }
-    }
-    const body = await ctx.body(this.url, res);
-    if (body.length !== len) {
-      throw new WeightsFormatError(`${this.url}: Range request for ${len} bytes at ${a} returned ${body.length} bytes`);
-    }
+      if (res.status === 206) {
+        const range = parseContentRange(res.headers.get('content-range'));
+        if (range !== null && (range.start !== a || range.end !== b || range.size !== this.size)) {
+          throw new WeightsFormatError(`${this.url}: asked for bytes ${a}-${b}/${this.size}, got Content-Range bytes ${range.start}-${range.end}/${range.size} (did the file change?)`);
+        }
+      }
+      const body = await ctx.body(this.url, res);
+      if (body.length !== len) {
+        throw new WeightsFormatError(`${this.url}: Range request for ${len} bytes at ${a} returned ${body.length} bytes`);
+      }
+      return body;
+    });
     ctx.store(key, body);
     this.deliver(i, len);
     return body;
