@@ -150,9 +150,11 @@ function fillTargets(): void {
   if (preferred) ui.target.value = `shipped:${preferred.name}`;
 }
 
-function fillDrafts(): void {
+/** The draft choices for the selected target (`layers`: the target's layer count, when known from a load). */
+function fillDrafts(layers?: number): void {
   const v = ui.target.value;
   const target = v.startsWith('shipped:') ? catalogModel(v.slice(8)) : undefined;
+  const keep = layers !== undefined ? ui.draft.value : null;
   const opts: HTMLOptionElement[] = [option('none', 'none (plain decoding)')];
   let preferred = 'none';
   for (const m of catalog) {
@@ -162,10 +164,10 @@ function fillDrafts(): void {
     }
   }
   opts.push(option('int8', 'int8 copy of the target'), option('int4', 'int4 copy of the target'));
-  const layers = target?.layers ?? 4;
-  for (let k = 1; k < layers; k++) opts.push(option(`exit:${k}`, `early exit: first ${k} layer${k > 1 ? 's' : ''}`));
+  const nLayers = layers ?? target?.layers ?? 4;
+  for (let k = 1; k < nLayers; k++) opts.push(option(`exit:${k}`, `early exit: first ${k} layer${k > 1 ? 's' : ''}`));
   ui.draft.replaceChildren(...opts);
-  ui.draft.value = preferred;
+  ui.draft.value = keep !== null && opts.some((o) => o.value === keep) ? keep : preferred;
   ui.urlRow.hidden = v !== 'url';
   ui.diskRow.hidden = v !== 'disk';
   ui.diskChoice.hidden = v !== 'disk' || diskModel === null;
@@ -305,6 +307,7 @@ function describeLoad(m: ModelInfo): string {
 function onLoaded(m: Extract<WorkerMessage, { type: 'loaded' }>): void {
   loadedTarget = m.target;
   loadedDrafter = m.drafter;
+  if (!ui.target.value.startsWith('shipped:')) fillDrafts(m.target.layers); // early exit up to the real layer count
   pieces = m.pieces;
   ui.loadBar.style.width = '100%';
   const lines = [describeLoad(m.target)];
@@ -605,7 +608,7 @@ async function init(): Promise<void> {
   fillTargets();
   fillDrafts();
   mountModes();
-  ui.target.onchange = fillDrafts;
+  ui.target.onchange = () => fillDrafts();
   ui.load.onclick = startLoad;
   ui.clearCache.onclick = () => send({ type: 'clear-cache' });
   ui.generate.onclick = () => void startGenerate();
