@@ -358,6 +358,7 @@ function resetView(): void {
   ui.stepSlider.value = '0';
   ui.stepSlider.disabled = true;
   ui.stepLabel.textContent = 'no steps yet';
+  ui.stepLive.checked = true; // a new generation is followed live again
   shownStep = -1;
 }
 

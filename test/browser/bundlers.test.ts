@@ -3,7 +3,8 @@
 //    threads) bundled by esbuild and by Vite without a single warning, runs: greedy text = llama2.c's,
 //    kernels split over the threads (the kernel worker was bundled too);
 //  - an unbundled page with the import map the README documents imports the core as it is;
-//  - the prebuilt bundle dist/browser/spechub.js imports in a module worker with no map at all.
+//  - the README's worker example runs as written on the prebuilt bundle dist/browser/spechub.js
+//    (no map at all), 2 threads, with the same text and steps as the library in Node.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
@@ -13,6 +14,9 @@ import { join } from 'node:path';
 import { build as esbuild } from 'esbuild';
 import { build as viteBuild, createLogger } from 'vite';
 import { GREEDY_200, ROOT, launch, openPage, staticServer } from './harness.js';
+import { createNodeRuntime, loadModelFromPath } from '../../src/node.js';
+import { Generator } from '../../src/engine/generate.js';
+import { modelDrafter } from '../../src/engine/drafters.js';
 
 const WANT = readFileSync(GREEDY_200, 'utf8');
 const APP = join(ROOT, 'test', 'browser', 'app');
@@ -24,8 +28,15 @@ let work: string;
 let browser: Awaited<ReturnType<typeof launch>>;
 
 /** Serve `dir` (and the shipped models under /models/), open it, return what the page reported. */
-async function runPage(routes: Record<string, string>, path = '', pages: Record<string, string> = {}, expectedErrors: string[] = []): Promise<Record<string, unknown>> {
-  const server = await staticServer({ ...routes, '/models/': WEIGHTS }, pages);
+async function runPage(
+  routes: Record<string, string>,
+  path = '',
+  pages: Record<string, string> | ((origin: string) => Record<string, string>) = {},
+  expectedErrors: string[] = [],
+): Promise<Record<string, unknown>> {
+  const served: Record<string, string> = {};
+  const server = await staticServer({ ...routes, '/models/': WEIGHTS }, served);
+  Object.assign(served, typeof pages === 'function' ? pages(server.url.replace(/\/$/, '')) : pages);
   try {
     const { page, errors } = await openPage(browser.context, server.url + path);
     await page.waitForSelector('body[data-done="true"]', { timeout: 60_000 });
@@ -104,7 +115,7 @@ describe('browser: bundlers, import map, prebuilt bundle', { timeout: 240_000 },
     checkRun(await runPage({ '/': out }, '', {}, ASKED_ONCE), 2);
   });
 
-  test('an unbundled page with the README\'s import map; the prebuilt dist/browser/spechub.js in a worker with no map', async () => {
+  test('an unbundled page with the README\'s import map; the README\'s worker example on the prebuilt dist/browser/spechub.js', async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const map = /<script type="importmap">([\s\S]*?)<\/script>/.exec(readme);
     assert.ok(map, 'the README documents an import map');
@@ -126,21 +137,37 @@ document.body.dataset.done = 'true';
     const routes = { '/node_modules/spechub/': ROOT, '/node_modules/': join(ROOT, 'node_modules') };
     checkRun(await runPage(routes, 'page.html', { '/page.html': page }, ASKED_ONCE), 1);
 
-    const worker = `import { Generator, createBrowserExecutor, createBrowserRuntime, httpModelSource, loadHfModel } from '/node_modules/spechub/dist/browser/spechub.js';
-try {
-  const rt = await createBrowserRuntime({ threads: 2 });
-  const executor = await createBrowserExecutor(rt, { threads: 2, minLinearWork: 0, minAttentionWork: 0 });
-  const model = await loadHfModel(rt, httpModelSource(location.origin + '/models/stories260K/'), { maxBatch: 8, executor });
-  const r = await new Generator(model, { sampling: { temperature: 0 } }).generate({ maxTokens: 60 });
-  postMessage({ ok: true, text: r.text, build: rt.build, threads: executor.threads, parallel: executor.stats.parallel });
-  await executor.close();
-} catch (e) { postMessage({ ok: false, error: String(e && e.stack || e) }); }`;
+    // the README's worker example, as written, with the prebuilt bundle and this server's models
+    const example = /```js\n(\/\/ in a module Web Worker[\s\S]*?)```/.exec(readme);
+    assert.ok(example, 'the README has the worker example');
+    assert.ok(example[1]!.includes("from 'spechub/browser'") && example[1]!.includes('https://example.org/models/'));
+    const worker = `${example[1]!.replace("from 'spechub/browser'", "from '/node_modules/spechub/dist/browser/spechub.js'")}
+postMessage({ done: true, build: rt.build, threads: executor.threads ?? 1 });`;
     const bundled = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><pre id="out">running</pre>
 <script type="module">
-const w = new Worker('/bundled-worker.js', { type: 'module' });
-w.onmessage = (ev) => { document.getElementById('out').textContent = JSON.stringify(ev.data); document.body.dataset.done = 'true'; };
+const r = { ok: true, text: '', steps: 0, finals: {}, progress: 0 };
+const w = new Worker('/readme-worker.js', { type: 'module' });
+w.onmessage = ({ data }) => {
+  if ('piece' in data) r.text += data.piece;
+  else if ('final' in data) { r.steps++; r.finals[data.final] = (r.finals[data.final] ?? 0) + 1; }
+  else if ('bytes' in data) r.progress = data.bytes / data.total;
+  else if (data.done) { Object.assign(r, data); document.getElementById('out').textContent = JSON.stringify(r); document.body.dataset.done = 'true'; }
+};
 w.onerror = (ev) => { document.getElementById('out').textContent = JSON.stringify({ ok: false, error: ev.message }); document.body.dataset.done = 'true'; };
 </script>`;
-    checkRun(await runPage(routes, 'bundled.html', { '/bundled.html': bundled, '/bundled-worker.js': worker }, ASKED_ONCE), 2);
+    const out = await runPage(routes, 'bundled.html', (origin) => ({ '/bundled.html': bundled, '/readme-worker.js': worker.replaceAll('https://example.org', origin) }), [
+      ...ASKED_ONCE, '404 /models/stories281K-draft/generation_config.json',
+    ]);
+    // the same generation in Node (threads are bit-identical to one thread)
+    const rt = createNodeRuntime({ build: 'simd' });
+    const target = await loadModelFromPath(rt, join(WEIGHTS, 'stories260K'), { maxBatch: 64 });
+    const draft = await loadModelFromPath(rt, join(WEIGHTS, 'stories281K-draft'), { maxBatch: 64 });
+    const ref = await new Generator(target, { drafter: modelDrafter(target, draft), method: 'spechub', tree: [2, 2, 2] }).generate({ prompt: 'Once upon a time', maxTokens: 200, seed: 1 });
+    assert.equal(out.ok, true, String(out.error));
+    assert.equal(out.text, ref.text);
+    assert.equal(out.steps, ref.stats.steps);
+    assert.equal(out.progress, 1);
+    assert.equal(out.build, 'simd-mt');
+    assert.equal(out.threads, 2);
   });
 });
