@@ -11,4 +11,5 @@ export * from './matmul_q8';
 export * from './quant_legacy';
 export * from './quant_k';
 export { quant_x, quant_x_ref, qx_row_bytes, qx_offset_k } from './matmul_quant';
-export * from './probs';
+export * from './verify';
+export * from './sampling';

@@ -22,26 +22,9 @@ import {
   dequantRows, fallbackType, linearInputKind, packLinearFromF32, packLinearFromStored, packedBytes, resolveWeightType, storedBytes, LINEAR_DTYPES,
   type LinearDtype, type PackedLinear, type WeightDtype,
 } from '../kernels/linear.js';
-import type { TensorDtype } from '../weights/tensor.js';
+import { roleShape, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
 import { SerialExecutor, type AttentionArgs, type Executor } from './executor.js';
 import { fillRopeTables } from '../kernels/rope.js';
-
-/**
- * Where the model's tensors come from: f32 values by Hugging Face tensor name. The optional methods
- * let a loader keep weights as stored: a matrix whose stored type (`dtype`) is the linear's type is
- * packed from its stored bytes (`readRaw`: F32/F16/BF16 elements or GGML blocks, rows in Hugging Face
- * order), so no value changes. Without them every weight goes through readF32.
- */
-export interface TensorReader {
-  /** Row-major shape of tensor `name` (throws if absent). */
-  shape(name: string): readonly number[];
-  /** Decode tensor `name` into dest (exactly its element count). */
-  readF32(name: string, dest: Float32Array): Promise<void>;
-  /** Stored element type of tensor `name`. */
-  dtype?(name: string): TensorDtype;
-  /** The stored bytes of tensor `name`, rows in Hugging Face order (dest: exactly its byte length). */
-  readRaw?(name: string, dest: Uint8Array): Promise<void>;
-}
 
 /**
  * Weight type of the linear layers (every projection, lm_head and the token embedding, whose lookup
@@ -80,22 +63,6 @@ interface LayerPtrs {
   w1: Linear;
   w2: Linear;
   w3: Linear;
-}
-
-/** Hugging Face tensor names of one Llama layer. */
-export function layerTensorNames(l: number) {
-  const p = `model.layers.${l}`;
-  return {
-    rmsAtt: `${p}.input_layernorm.weight`,
-    wq: `${p}.self_attn.q_proj.weight`,
-    wk: `${p}.self_attn.k_proj.weight`,
-    wv: `${p}.self_attn.v_proj.weight`,
-    wo: `${p}.self_attn.o_proj.weight`,
-    rmsFfn: `${p}.post_attention_layernorm.weight`,
-    w1: `${p}.mlp.gate_proj.weight`,
-    w2: `${p}.mlp.down_proj.weight`,
-    w3: `${p}.mlp.up_proj.weight`,
-  } as const;
 }
 
 export class LlamaModel {
@@ -146,7 +113,7 @@ export class LlamaModel {
     readonly rt: Runtime,
     readonly config: ModelConfig,
     options: LlamaLoadOptions,
-    reader: TensorReader,
+    reader: RoleReader,
   ) {
     const c = config;
     const name = options.name ?? 'model';
@@ -162,9 +129,9 @@ export class LlamaModel {
     this.dtype = options.dtype ?? 'auto';
     const asked = this.dtype === 'auto' ? null : resolveWeightType(`${name}: dtype`, this.dtype);
     // the type of each matrix: as stored (auto), or the one asked for (with llama.cpp's fallback)
-    const typeOf = (tensor: string, cols: number): LinearDtype => {
+    const typeOf = (role: TensorRole, cols: number): LinearDtype => {
       if (asked !== null) return fallbackType(asked, cols);
-      const stored = reader.dtype?.(tensor);
+      const stored = reader.dtype?.(role);
       return stored !== undefined && (LINEAR_DTYPES as readonly string[]).includes(stored) ? (stored as LinearDtype) : 'F32';
     };
     this.qDim = c.nHeads * c.headDim;
@@ -172,31 +139,29 @@ export class LlamaModel {
     const a = rt.arena;
     const f32 = (label: string, count: number) => a.alloc(`${name}.${label}`, count * 4).ptr;
     const types = new Map<LinearDtype, number>();
-    const linear = (label: string, tensor: string, rows: number, cols: number): Linear => {
-      const dtype = typeOf(tensor, cols);
+    const linear = (label: string, role: TensorRole, rows: number, cols: number): Linear => {
+      const dtype = typeOf(role, cols);
       const bytes = packedBytes(dtype, rows, cols);
       types.set(dtype, (types.get(dtype) ?? 0) + bytes);
       return { ptr: a.alloc(`${name}.${label}`, bytes).ptr, rows, cols, bytes, dtype };
     };
 
-    const embedName = 'model.embed_tokens.weight';
-    const embed = c.tiedEmbeddings ? null : linear('embed', embedName, c.vocabSize, c.dim);
+    const embed = c.tiedEmbeddings ? null : linear('embed', 'embed', c.vocabSize, c.dim);
     for (let l = 0; l < c.nLayers; l++) {
-      const t = layerTensorNames(l);
       this.layers.push({
         rmsAtt: f32(`l${l}.rms_att`, c.dim),
-        wq: linear(`l${l}.wq`, t.wq, this.qDim, c.dim),
-        wk: linear(`l${l}.wk`, t.wk, this.kvDim, c.dim),
-        wv: linear(`l${l}.wv`, t.wv, this.kvDim, c.dim),
-        wo: linear(`l${l}.wo`, t.wo, c.dim, this.qDim),
+        wq: linear(`l${l}.wq`, `layers.${l}.wq`, this.qDim, c.dim),
+        wk: linear(`l${l}.wk`, `layers.${l}.wk`, this.kvDim, c.dim),
+        wv: linear(`l${l}.wv`, `layers.${l}.wv`, this.kvDim, c.dim),
+        wo: linear(`l${l}.wo`, `layers.${l}.wo`, c.dim, this.qDim),
         rmsFfn: f32(`l${l}.rms_ffn`, c.dim),
-        w1: linear(`l${l}.w1`, t.w1, c.hiddenDim, c.dim),
-        w2: linear(`l${l}.w2`, t.w2, c.dim, c.hiddenDim),
-        w3: linear(`l${l}.w3`, t.w3, c.hiddenDim, c.dim),
+        w1: linear(`l${l}.w1`, `layers.${l}.wGate`, c.hiddenDim, c.dim),
+        w2: linear(`l${l}.w2`, `layers.${l}.wDown`, c.dim, c.hiddenDim),
+        w3: linear(`l${l}.w3`, `layers.${l}.wUp`, c.hiddenDim, c.dim),
       });
     }
     this.rmsFinal = f32('rms_final', c.dim);
-    this.lmHead = linear('lm_head', c.tiedEmbeddings ? embedName : 'lm_head.weight', c.vocabSize, c.dim);
+    this.lmHead = linear('lm_head', c.tiedEmbeddings ? 'embed' : 'lmHead', c.vocabSize, c.dim);
     this.embed = embed ?? this.lmHead;
     this.weightTypes = types;
     this.cosPtr = f32('rope.cos', (capacity * c.headDim) / 2);
@@ -232,64 +197,65 @@ export class LlamaModel {
   }
 
   /**
-   * Plan the model's memory in `rt` and load its weights from `reader` (packing every matrix).
-   * Tied embeddings use the embedding as the output head.
+   * Plan the model's memory in `rt` and load its weights from `reader` by role (packing every matrix;
+   * see src/weights/llama-tensors.ts for the roles). Tied embeddings use the embedding as the output head.
    */
-  static async load(rt: Runtime, config: ModelConfig, reader: TensorReader, options: LlamaLoadOptions = {}): Promise<LlamaModel> {
+  static async load(rt: Runtime, config: ModelConfig, reader: RoleReader, options: LlamaLoadOptions = {}): Promise<LlamaModel> {
     const m = new LlamaModel(rt, config, options, reader);
     await m.loadWeights(reader);
     return m;
   }
 
-  private async loadWeights(reader: TensorReader): Promise<void> {
+  private async loadWeights(reader: RoleReader): Promise<void> {
     const c = this.config;
     const rt = this.rt;
-    const check = (name: string, want: number[]) => {
-      const got = reader.shape(name);
+    const check = (role: TensorRole) => {
+      const want = roleShape(c, role);
+      const got = reader.shape(role);
       if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
-        throw new ShapeError(`${name}: expected shape [${want}], got [${got}]`);
+        throw new ShapeError(`${role}: expected shape [${want}], got [${got}]`);
       }
+      return want;
     };
     // Staging for one row-major matrix at a time; released after loading.
     const largest = Math.max(c.vocabSize * c.dim, c.hiddenDim * c.dim, this.qDim * c.dim, c.dim * c.dim);
     const mark = rt.arena.mark();
     const staging = rt.arena.alloc('load.staging', largest * 4);
-    const vec = async (name: string, ptr: number, count: number) => {
-      check(name, [count]);
-      await reader.readF32(name, rt.f32(ptr, count));
+    const vec = async (role: TensorRole, ptr: number) => {
+      const [count] = check(role) as [number];
+      await reader.readF32(role, rt.f32(ptr, count));
     };
     // One matrix at a time through the staging region: stored bytes kept when the stored type is the
     // linear's type (repacked, no value changes), else f32 values packed (rounded / quantised) into it.
-    const mat = async (name: string, lin: Linear) => {
-      check(name, [lin.rows, lin.cols]);
+    const mat = async (role: TensorRole, lin: Linear) => {
+      check(role);
       const count = lin.rows * lin.cols;
-      if (reader.dtype?.(name) === lin.dtype && reader.readRaw) {
+      if (reader.dtype?.(role) === lin.dtype && reader.readBytes) {
         const bytes = storedBytes(lin.dtype, lin.rows, lin.cols);
-        await reader.readRaw(name, new Uint8Array(rt.memory.buffer, staging.ptr, bytes));
-        packLinearFromStored(rt.k, lin, staging.ptr, name);
+        await reader.readBytes(role, new Uint8Array(rt.memory.buffer, staging.ptr, bytes));
+        packLinearFromStored(rt.k, lin, staging.ptr, role);
       } else {
-        await reader.readF32(name, rt.f32(staging.ptr, count));
-        packLinearFromF32(rt, lin, staging.ptr, name);
+        await reader.readF32(role, rt.f32(staging.ptr, count));
+        packLinearFromF32(rt, lin, staging.ptr, role);
       }
     };
-    const embedName = 'model.embed_tokens.weight';
-    check(embedName, [c.vocabSize, c.dim]);
-    if (!c.tiedEmbeddings) await mat(embedName, this.embed);
+    check('embed');
+    if (!c.tiedEmbeddings) await mat('embed', this.embed);
     for (let l = 0; l < c.nLayers; l++) {
-      const n = layerTensorNames(l);
       const L = this.layers[l]!;
-      await vec(n.rmsAtt, L.rmsAtt, c.dim);
-      await mat(n.wq, L.wq);
-      await mat(n.wk, L.wk);
-      await mat(n.wv, L.wv);
-      await mat(n.wo, L.wo);
-      await vec(n.rmsFfn, L.rmsFfn, c.dim);
-      await mat(n.w1, L.w1);
-      await mat(n.w2, L.w2);
-      await mat(n.w3, L.w3);
+      const r = (role: string) => `layers.${l}.${role}` as TensorRole;
+      await vec(r('attnNorm'), L.rmsAtt);
+      await mat(r('wq'), L.wq);
+      await mat(r('wk'), L.wk);
+      await mat(r('wv'), L.wv);
+      await mat(r('wo'), L.wo);
+      await vec(r('ffnNorm'), L.rmsFfn);
+      await mat(r('wGate'), L.w1);
+      await mat(r('wDown'), L.w2);
+      await mat(r('wUp'), L.w3);
     }
-    await vec('model.norm.weight', this.rmsFinal, c.dim);
-    await mat(c.tiedEmbeddings ? embedName : 'lm_head.weight', this.lmHead); // tied: the embedding is this matrix
+    await vec('norm', this.rmsFinal);
+    await mat(c.tiedEmbeddings ? 'embed' : 'lmHead', this.lmHead); // tied: the embedding is this matrix
     rt.arena.release(mark);
     this.loaded = true;
   }

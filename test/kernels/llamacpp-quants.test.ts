@@ -31,14 +31,14 @@ import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp'
 import { createNodeRuntime } from '../../src/node.js';
 import { fileByteSource } from '../../src/node/fs-source.js';
 import { openGgufModel } from '../../src/weights/open-model.js';
-import { tensorReader } from '../../src/engine/load.js';
 import { LlamaModel, type WeightDtype } from '../../src/model/llama.js';
 import { GgufFile } from '../../src/weights/gguf.js';
 import { bytesSource } from '../../src/io/source.js';
 import { GGML_QUANT_TYPES, quantizeGgml, type GgmlQuantType, type GgmlType } from '../../src/weights/ggml-quants.js';
 import { createRng } from '../../src/rng.js';
 import { LLAMA_FTYPE, llamaModelQuantize } from '../tools/ggml-oracle.js';
-import { RANDOM_LLAMA, randomLlamaGguf, randomLlamaTensors, type RawTensor } from './random-llama.js';
+import { RANDOM_LLAMA, randomLlamaGguf, randomLlamaTensors } from './random-llama.js';
+import type { TensorToStore } from '../../src/weights/llama-tensors.js';
 
 const PROMPT = 16;
 const EPS = 1e-4;
@@ -68,7 +68,7 @@ async function spechubModel(path: string, dtype: WeightDtype): Promise<LlamaMode
   const src = await fileByteSource(path);
   try {
     const opened = await openGgufModel(src);
-    return await LlamaModel.load(createNodeRuntime(), opened.config, tensorReader(opened.tensors), { maxBatch: PROMPT, capacity: RANDOM_LLAMA.ctx, dtype });
+    return await LlamaModel.load(createNodeRuntime(), opened.config, opened.tensors, { maxBatch: PROMPT, capacity: RANDOM_LLAMA.ctx, dtype });
   } finally {
     await src.close?.();
   }
@@ -141,7 +141,7 @@ async function llamaDists(llama: Llama, path: string, tokens: readonly number[])
 describe('quantised GGUF files: spechub = llama.cpp on the same file', () => {
   let llama: Llama;
   let dir: string;
-  let tensors: RawTensor[];
+  let tensors: TensorToStore[];
   let f32Path: string;
   let original: LlamaModel;
 

@@ -6,52 +6,38 @@ import { createRng } from '../../src/rng.js';
 import { writeGguf, type GgufTensorToWrite } from '../../src/weights/gguf-writer.js';
 import { quantizeGgml, type GgmlType } from '../../src/weights/ggml-quants.js';
 import { f32ToBf16Array, f32ToF16Array } from '../../src/weights/tensor.js';
-import { hfToGgufRopeRow } from '../../src/weights/llama-tensors.js';
+import { roleShape, tensorsToStore, type TensorRole, type TensorToStore } from '../../src/weights/llama-tensors.js';
+import type { ModelConfig } from '../../src/config.js';
 import type { GgufValue } from '../../src/weights/gguf.js';
 import { syntheticVocab } from '../../bench/lib/synthetic-model.js';
 
 export const RANDOM_LLAMA = { dim: 256, hiddenDim: 512, nLayers: 2, nHeads: 4, nKvHeads: 2, vocab: 512, ctx: 128 } as const;
 
-/** One stored tensor before typing: GGUF name, row-major shape, f32 values (q/k rows already in GGUF order). */
-export interface RawTensor {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly data: Float32Array;
-}
+/** The model's config (what spechub reads back from the file's metadata). */
+export const RANDOM_LLAMA_CONFIG: ModelConfig = {
+  dim: RANDOM_LLAMA.dim, hiddenDim: RANDOM_LLAMA.hiddenDim, nLayers: RANDOM_LLAMA.nLayers, nHeads: RANDOM_LLAMA.nHeads,
+  nKvHeads: RANDOM_LLAMA.nKvHeads, headDim: RANDOM_LLAMA.dim / RANDOM_LLAMA.nHeads, vocabSize: RANDOM_LLAMA.vocab,
+  maxSeqLen: RANDOM_LLAMA.ctx, ropeTheta: 10000, normEps: 1e-5, tiedEmbeddings: false, bosTokenId: 1, eosTokenId: 2,
+};
 
-/** The model's tensors in file order (f32), deterministic for a seed. */
-export function randomLlamaTensors(seed: number): RawTensor[] {
-  const s = RANDOM_LLAMA;
+/** Standard deviation of each matrix role's uniform weights (the head's is large: peaked logits). */
+const STD: Readonly<Record<string, number>> = { embed: 1, wq: 0.08, wk: 0.08, wv: 0.06, wo: 0.06, wGate: 0.06, wUp: 0.06, wDown: 0.05, lmHead: 0.6 };
+
+/**
+ * The model's tensors in file order (f32; GGUF names and q/k row order from the tensor-role table),
+ * deterministic for a seed: uniform weights with the role's STD, norms uniform in [0.8, 1.2).
+ */
+export function randomLlamaTensors(seed: number): TensorToStore[] {
   const rng = createRng(seed);
-  const hd = s.dim / s.nHeads;
-  const uniform = (count: number, std: number) => {
-    const a = std * Math.sqrt(3);
+  return tensorsToStore(RANDOM_LLAMA_CONFIG, 'gguf', (role: TensorRole) => {
+    const count = roleShape(RANDOM_LLAMA_CONFIG, role).reduce((a, b) => a * b, 1);
+    const kind = role.replace(/^layers\.\d+\./, '');
+    if (kind === 'attnNorm' || kind === 'ffnNorm' || kind === 'norm') return Float32Array.from({ length: count }, () => 0.8 + 0.4 * rng.next());
+    const a = STD[kind]! * Math.sqrt(3);
     const out = new Float32Array(count);
     for (let i = 0; i < count; i++) out[i] = (2 * rng.next() - 1) * a;
     return out;
-  };
-  const ropeOrder = (w: Float32Array, rows: number) => {
-    const out = new Float32Array(w.length);
-    for (let r = 0; r < rows; r++) out.set(w.subarray(r * s.dim, (r + 1) * s.dim), hfToGgufRopeRow(r, hd) * s.dim);
-    return out;
-  };
-  const norm = (name: string) => ({ name, shape: [s.dim], data: Float32Array.from({ length: s.dim }, () => 0.8 + 0.4 * rng.next()) });
-  const t: RawTensor[] = [{ name: 'token_embd.weight', shape: [s.vocab, s.dim], data: uniform(s.vocab * s.dim, 1) }];
-  for (let l = 0; l < s.nLayers; l++) {
-    const p = `blk.${l}`;
-    t.push(norm(`${p}.attn_norm.weight`));
-    t.push({ name: `${p}.attn_q.weight`, shape: [s.dim, s.dim], data: ropeOrder(uniform(s.dim * s.dim, 0.08), s.dim) });
-    t.push({ name: `${p}.attn_k.weight`, shape: [s.nKvHeads * hd, s.dim], data: ropeOrder(uniform(s.nKvHeads * hd * s.dim, 0.08), s.nKvHeads * hd) });
-    t.push({ name: `${p}.attn_v.weight`, shape: [s.nKvHeads * hd, s.dim], data: uniform(s.nKvHeads * hd * s.dim, 0.06) });
-    t.push({ name: `${p}.attn_output.weight`, shape: [s.dim, s.dim], data: uniform(s.dim * s.dim, 0.06) });
-    t.push(norm(`${p}.ffn_norm.weight`));
-    t.push({ name: `${p}.ffn_gate.weight`, shape: [s.hiddenDim, s.dim], data: uniform(s.hiddenDim * s.dim, 0.06) });
-    t.push({ name: `${p}.ffn_up.weight`, shape: [s.hiddenDim, s.dim], data: uniform(s.hiddenDim * s.dim, 0.06) });
-    t.push({ name: `${p}.ffn_down.weight`, shape: [s.dim, s.hiddenDim], data: uniform(s.dim * s.hiddenDim, 0.05) });
-  }
-  t.push(norm('output_norm.weight'));
-  t.push({ name: 'output.weight', shape: [s.vocab, s.dim], data: uniform(s.vocab * s.dim, 0.6) });
-  return t;
+  });
 }
 
 /** GGUF metadata of the model (llama.cpp loads it: architecture keys and the embedded tokenizer). */
@@ -89,7 +75,7 @@ function metadata(fileType: number): [string, GgufValue][] {
  * The model as GGUF bytes with each 2-D tensor in typeOf(name) (quantised with spechub's writer,
  * ggml's reference quantisation); norms stay F32. fileType: general.file_type (llama_ftype) to record.
  */
-export function randomLlamaGguf(tensors: readonly RawTensor[], typeOf: (name: string) => GgmlType, fileType = 0): Uint8Array {
+export function randomLlamaGguf(tensors: readonly TensorToStore[], typeOf: (name: string) => GgmlType, fileType = 0): Uint8Array {
   const out: GgufTensorToWrite[] = tensors.map((t) => {
     const type: GgmlType = t.shape.length === 2 ? typeOf(t.name) : 'F32';
     if (type === 'F32') return { name: t.name, type, shape: t.shape, data: t.data };
