@@ -235,7 +235,7 @@ export function kseq_residual_f64_ref(outPtr: usize, pPtr: usize, qPtr: usize, n
 }
 
 /**
- * SpecHub's O(V) pass for hub a (verifiers.md §4.3), fused: the residual
+ * SpecHub's O(V) pass for hub a (docs/verifiers.md §4.3), fused: the residual
  * res(i) = max(max(p - q, 0) - w·q, 0) for i != hub, res(hub) = 0 (the caller sets res(a)),
  * and the pair leftovers out[0] = R1 = Σ_{i≠hub} max(q - p, 0), out[1] = R2 = Σ_{i≠hub} max(w·q - max(p - q, 0), 0).
  * Returns Σ res.  res, p, q: f64 [n], out: f64 [2]

@@ -54,7 +54,7 @@ export function sum(xs: ArrayLike<number>): number {
 }
 
 /**
- * Sum of `xs` outside `excluded`, summed directly (so 1 - q(G) never cancels: verifiers.md E8).
+ * Sum of `xs` outside `excluded`, summed directly (so 1 - q(G) never cancels: docs/verifiers.md E8).
  */
 export function sumExcept(xs: ArrayLike<number>, excluded: ArrayLike<number>): number {
   let s = 0;

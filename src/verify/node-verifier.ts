@@ -11,7 +11,7 @@
  *   const { token, accepted } = v.verifyNode(pRow, qRow, drafts, count, meta, rng);
  *
  * `accepted` is the slot of the accepted draft or -1; `token` is the emitted token either way.
- * A tree walker may continue into any child whose token equals `token` (verifiers.md §10).
+ * A tree walker may continue into any child whose token equals `token` (docs/verifiers.md §10).
  */
 import type { Rng } from '../rng.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';

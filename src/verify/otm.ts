@@ -1,5 +1,5 @@
 /**
- * OTM, optimal transport with membership cost (SpecTr, Sun et al. NeurIPS 2023; verifiers.md
+ * OTM, optimal transport with membership cost (SpecTr, Sun et al. NeurIPS 2023; docs/verifiers.md
  * §0.2, §5): the best acceptance any verifier can reach for a given draft joint Q.
  *
  *   α*(p, Q) = 1 - max_{A ⊆ V} [ Q(every draft ∈ A) - p(A) ]           (max-flow = min-cut)

@@ -1,6 +1,6 @@
 /**
  * Recursive rejection sampling without replacement (Jeon et al. 2024, "Recursive Speculative
- * Decoding"; Sequoia; verifiers.md §3).
+ * Decoding"; Sequoia; docs/verifiers.md §3).
  *
  *   x_j ~ q_j = q restricted to the untried tokens, q_j(y) = q(y) / U_j, U_j = Σ_{untried} q
  *   (stop early when U_j = 0: fewer than k drafts)
@@ -103,7 +103,7 @@ function twoSum(a: number, b: number): [number, number] {
 export const RRS_WO_EXACT_BUDGET = 5e7;
 
 /**
- * Exact acceptance of RRS without replacement, as the path sum of §3e, evaluated in
+ * Exact acceptance of RRS without replacement, as the path sum of docs/verifiers.md §3.5, evaluated in
  * O(V^(k-1) log V) instead of O(V^k): after the first rejection the residual is always
  * max(r1 - C q, 0) for r1 = max(p - q, 0) and a scalar C that grows along the path, so with
  * F(C) = Σ min(r1, C q) (sorted breakpoints r1/q and prefix sums)

@@ -1,6 +1,6 @@
 /**
  * Recursive rejection sampling with replacement (SpecInfer's multi-step speculative sampling,
- * Miao et al. 2024; verifiers.md §2).
+ * Miao et al. 2024; docs/verifiers.md §2).
  *
  *   x_1..x_k i.i.d. ~ q                       (duplicates allowed and NEVER skipped: E11)
  *   r = p, M = 1                              (r unnormalised, mass M)

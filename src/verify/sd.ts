@@ -6,7 +6,7 @@
  *   else emit y ~ norm(max(p - q, 0))                   (p itself when that mass <= 1e-12: E10)
  *   α = Σ min(p, q) = 1 - TV(p, q)
  *
- * Exact by the master lemma (verifiers.md §0.1) with t = p, s = q.
+ * Exact by the master lemma (docs/verifiers.md §0.1) with t = p, s = q.
  */
 import type { Rng } from '../rng.js';
 import { InvalidArgumentError } from '../errors.js';

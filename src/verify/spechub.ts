@@ -1,5 +1,5 @@
 /**
- * SpecHub (Sun, Zhou, Chen, Sun, EMNLP 2024, arXiv 2411.05289; verifiers.md §4), and its
+ * SpecHub (Sun, Zhou, Chen, Sun, EMNLP 2024, arXiv 2411.05289; docs/verifiers.md §4), and its
  * generalisation to k > 2 drafts with a hub set (Hu et al. 2025's greedy law; §4.5, §7.1).
  *
  * k = 2, hub a = argmax q (stored with the node), s = Σ_{i≠a} q(i), w = q(a)/s:

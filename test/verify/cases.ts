@@ -1,5 +1,5 @@
 /**
- * Named inputs: the golden vectors of verifiers.md §11.2 and the edge cases of §11.3 that concern
+ * Named inputs: the golden vectors of docs/verifiers.md §11.2 and the edge cases of §11.3 that concern
  * a single verification step. Vectors are normalised by the consumer.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The OTM bound (verifiers.md §0.2, §5) and the orderings of Oracle E: the O(V log V) prefix
+ * The OTM bound (docs/verifiers.md §0.2, §5) and the orderings of Oracle E: the O(V log V) prefix
  * search equals subset enumeration and the HiGHS LP; every method stays at or below the optimum
  * for its own joint, SpecHub (k = 2) and multi-hub (k = 3) reach it exactly.
  */
@@ -134,7 +134,7 @@ describe('orderings (Oracle E)', () => {
       { numRuns: 100, seed: 0x07a09 },
     );
   });
-  it('observed (not proven, §3e): α_rrs-wo >= α_rrs for k <= 3 on these seeded instances', () => {
+  it('observed (not proven, docs/verifiers.md §3.5): α_rrs-wo >= α_rrs for k <= 3 on these seeded instances', () => {
     fc.assert(
       fc.property(probPair(2, 8), fc.integer({ min: 2, max: 3 }), ([p, q], k) => {
         assert.ok(wo.acceptance(p, q, k) >= rrs.acceptance(p, q, k) - 1e-12);

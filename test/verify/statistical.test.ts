@@ -1,5 +1,5 @@
 /**
- * Oracle C (verifiers.md §11.1): seeded sampling through the WASM NodeVerifier, draft + verify,
+ * Oracle C (docs/verifiers.md §11.1): seeded sampling through the WASM NodeVerifier, draft + verify,
  * for every method. Each test's false-failure probability is at most 1e-6: its m assertions each
  * use the threshold 1e-6 / m (Bonferroni). Seeds are fixed, so CI is deterministic; the bound
  * states how unlikely a failure of a correct implementation would be over seeds.
