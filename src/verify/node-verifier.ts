@@ -99,6 +99,7 @@ export class NodeVerifier {
       meta: createNodeMeta(0),
       rng: NO_RNG,
       res: { token: -1, accepted: -1 },
+      factor: { c: 1, qScale: 1 },
       rho: { rho: 1, invRho: 1, c: 1, beta: 1 },
       // K-SEQ's β(ρ) over the current call's (p, q): one closure over the record, made once
       beta: (invRho: number): number => kernels.overlap_f64(ctx.p.byteOffset, ctx.q.byteOffset, ctx.p.length, invRho),

@@ -112,7 +112,7 @@ export function verifyRrsNode(ctx: NodeCtx): VerifyResult {
     const qx = q[x]!;
     if (!(qx > 0)) assertDrafted(q, x, 'rrs');
     if (rng.next() < r[x]! / (mass * qx)) return accept(ctx, j, x);
-    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, mass);
+    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, mass, 1);
     r = ctx.r;
     srcPtr = ctx.rPtr;
     if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx);

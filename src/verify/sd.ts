@@ -68,6 +68,6 @@ export function verifySdNode(ctx: NodeCtx): VerifyResult {
   const qx = q[x]!;
   if (!(qx > 0)) assertDrafted(q, x, 'sd');
   if (ctx.rng.next() < p[x]! / qx) return accept(ctx, 0, x);
-  const mass = ctx.kernels.residual_f64(ctx.rPtr, p.byteOffset, q.byteOffset, p.length, 1);
+  const mass = ctx.kernels.residual_f64(ctx.rPtr, p.byteOffset, q.byteOffset, p.length, 1, 1);
   return emitResidual(ctx, mass);
 }

@@ -88,6 +88,47 @@ describe('public API: createVerifier(name) → draft / verify / acceptance', () 
   });
 });
 
+describe('public API: f64 subnormal probabilities (issue 11, defect 4)', () => {
+  it('rrs-wo with subnormal q: p = [.5, .5, 0], q = [1, 1e-310, 0] emits tokens ~ p (it gave .750/.250) and acceptance() is 1, not NaN', () => {
+    const p = Float64Array.of(0.5, 0.5, 0);
+    const q = Float64Array.of(1, 1e-310, 0);
+    const v = createVerifier('rrs-wo');
+    assert.equal(v.acceptance(p, q, 2), 1);
+    const rng = createRng(2024);
+    const n = 20000;
+    let token0 = 0;
+    let accepted = 0;
+    for (let t = 0; t < n; t++) {
+      const d = v.draft(q, 2, rng);
+      const r = v.verify(p, q, d, rng);
+      if (r.token === 0) token0++;
+      if (r.accepted >= 0) accepted++;
+    }
+    // P(token 0) = .5: |z| < 5.3 (two-sided 1e-7); every step accepts a draft (α = 1)
+    assert.ok(Math.abs(token0 / n - 0.5) < 5.3 * Math.sqrt(0.25 / n), `P(token 0) ${token0 / n}`);
+    assert.equal(accepted, n);
+  });
+  it('every method: acceptance() is finite and verify() never emits a token with p = 0 on subnormal rows', () => {
+    for (const name of VERIFIER_NAMES) {
+      const v = createVerifier(name);
+      const k = name === 'sd' ? 1 : 2;
+      for (const [p, q] of [
+        [Float64Array.of(0.5, 0.5, 0), Float64Array.of(1, 1e-310, 0)],
+        [Float64Array.of(0.3, 0.3, 0.4, 0), Float64Array.of(0.6, 0.4, 1e-310, 5e-324)],
+        [Float64Array.of(1, 1e-310, 5e-324), Float64Array.of(0.5, 0.25, 0.25)],
+      ] as const) {
+        const a = v.acceptance(p, q, k);
+        assert.ok(a >= 0 && a <= 1 + 1e-12, `${name}: acceptance ${a}`);
+        const rng = createRng(5);
+        for (let t = 0; t < 200; t++) {
+          const r = v.verify(p, q, v.draft(q, k, rng), rng);
+          assert.ok(p[r.token]! > 0, `${name}: emitted token ${r.token} with p = 0`);
+        }
+      }
+    }
+  });
+});
+
 describe('public API: invalid input gets a typed error naming what was expected', () => {
   const rt = createNodeRuntime();
   const v = createVerifier('rrs', { runtime: rt });
