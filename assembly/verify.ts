@@ -66,6 +66,56 @@ export function sum_except_f64_ref(xPtr: usize, n: i32, idxPtr: usize, m: i32): 
   return s;
 }
 
+/**
+ * Σ x when every entry is a probability (finite and >= 0) and the sum is finite, else -1 (an entry
+ * that is NaN, ±Infinity or negative). One pass, the public API's check of a row in memory: NaN
+ * and +Infinity show in the sum, negatives (and -Infinity) in a running minimum. Four sum
+ * accumulators, so the pass runs at load speed rather than at the latency of one add chain.
+ * x: f64 [n]
+ */
+export function checked_sum_f64(xPtr: usize, n: i32): f64 {
+  const zero = f64x2.splat(0);
+  let a0 = zero;
+  let a1 = zero;
+  let a2 = zero;
+  let a3 = zero;
+  let m0 = zero;
+  let m1 = zero;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = xPtr + (<usize>i << 3);
+    const v0 = v128.load(p);
+    const v1 = v128.load(p, 16);
+    const v2 = v128.load(p, 32);
+    const v3 = v128.load(p, 48);
+    a0 = f64x2.add(a0, v0);
+    a1 = f64x2.add(a1, v1);
+    a2 = f64x2.add(a2, v2);
+    a3 = f64x2.add(a3, v3);
+    m0 = f64x2.pmin(m0, f64x2.pmin(v0, v1));
+    m1 = f64x2.pmin(m1, f64x2.pmin(v2, v3));
+  }
+  let s = hsum2(f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)));
+  const m = f64x2.pmin(m0, m1);
+  let lowest = min(f64x2.extract_lane(m, 0), f64x2.extract_lane(m, 1));
+  for (; i < n; i++) {
+    const v = f64At(xPtr, i);
+    s += v;
+    if (v < lowest) lowest = v;
+  }
+  return lowest >= 0 && s < Infinity ? s : -1.0; // s < Infinity is false for NaN
+}
+
+export function checked_sum_f64_ref(xPtr: usize, n: i32): f64 {
+  let s = 0.0;
+  for (let i = 0; i < n; i++) {
+    const v = f64At(xPtr, i);
+    if (!(v >= 0 && v < Infinity)) return -1.0;
+    s += v;
+  }
+  return s < Infinity ? s : -1.0;
+}
+
 // ---- residuals ----
 
 /** out[lo..hi) = max(r - c·(q·qScale), 0); returns the sum. */

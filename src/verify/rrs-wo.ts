@@ -118,9 +118,11 @@ export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: n
   if (k === 1) return beta1;
   const support: number[] = [];
   for (let i = 0; i < n; i++) if (q[i]! > 0) support.push(i);
-  if (Math.pow(support.length, k - 1) > RRS_WO_EXACT_BUDGET) {
+  // paths end when q is exhausted: at most |supp q| drafts are made (E5)
+  const depth = Math.min(k, support.length);
+  if (Math.pow(support.length, depth - 1) > RRS_WO_EXACT_BUDGET) {
     throw new CapacityError(
-      `rrs-wo acceptance: exact evaluation needs ${support.length}^${k - 1} paths, more than ${RRS_WO_EXACT_BUDGET}; estimate it by sampling`,
+      `rrs-wo acceptance: exact evaluation needs ${support.length}^${depth - 1} paths, more than ${RRS_WO_EXACT_BUDGET}; estimate it by sampling`,
     );
   }
   const r1 = new Float64Array(n);

@@ -110,6 +110,9 @@ export interface Kernels {
   /** Σ x[i] over i not in idx (summed directly, so 1 - x(G) never cancels).  x: f64 [n], idx: i32 [m] */
   sum_except_f64(xPtr: number, n: number, idxPtr: number, m: number): number;
   sum_except_f64_ref(xPtr: number, n: number, idxPtr: number, m: number): number;
+  /** Σ x when every entry is finite and >= 0 and the sum is finite, else -1 (the public verifier API's row check).  x: f64 [n] */
+  checked_sum_f64(xPtr: number, n: number): number;
+  checked_sum_f64_ref(xPtr: number, n: number): number;
   /** out = max(r - c·(q·qScale), 0); returns Σ out. out may equal r.  out, r, q: f64 [n] */
   residual_f64(outPtr: number, rPtr: number, qPtr: number, n: number, c: number, qScale: number): number;
   residual_f64_ref(outPtr: number, rPtr: number, qPtr: number, n: number, c: number, qScale: number): number;

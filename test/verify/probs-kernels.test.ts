@@ -62,8 +62,8 @@ function three(name: string, ...args: number[]): [number, number, number] {
 
 describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
   it('the .wasm exports every declared kernel and its _ref twin; the plain-TS set covers the verifier kernels', () => {
-    const sampling = ['argmax_f32', 'exp_probs_f32', 'scale_f64', 'fill_f64', 'kth_largest_f32', 'topp_mask_f64'];
-    for (const name of [...PROB_KERNEL_NAMES, ...sampling]) {
+    const others = ['checked_sum_f64', 'argmax_f32', 'exp_probs_f32', 'scale_f64', 'fill_f64', 'kth_largest_f32', 'topp_mask_f64'];
+    for (const name of [...PROB_KERNEL_NAMES, ...others]) {
       assert.equal(typeof k[name], 'function', name);
       assert.equal(typeof k[`${name}_ref`], 'function', `${name}_ref`);
     }
@@ -80,6 +80,32 @@ describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
         for (const got of three('sum_except_f64', A, x.length, IDX, idx.length)) assert.ok(close(got, wantEx, sumAbs(x)));
       }),
       { numRuns: 300, seed: 0xc0de01 },
+    );
+  });
+
+  it('checked_sum_f64: the sum of a valid row (to 1e-13), -1 when any entry is NaN, ±Infinity or negative', () => {
+    const bad = fc.constantFrom(NaN, Infinity, -Infinity, -1e-300, -0.5);
+    fc.assert(
+      fc.property(
+        size.chain((n) => fc.tuple(vec(n), fc.option(fc.tuple(fc.integer({ min: 0, max: Math.max(0, n - 1) }), bad), { nil: null }))),
+        ([x, poison]) => {
+          const n = x.length;
+          const row = x.slice();
+          if (poison && n > 0) row[poison[0]] = poison[1];
+          put(A, row);
+          const valid = row.every((v) => v >= 0 && v < Infinity);
+          const got = k.checked_sum_f64(A, n);
+          const ref = k.checked_sum_f64_ref(A, n);
+          if (!valid) {
+            assert.equal(got, -1, `SIMD on ${row}`);
+            assert.equal(ref, -1, `_ref on ${row}`);
+            return;
+          }
+          assert.ok(close(ref, row.reduce((t, v) => t + v, 0), sumAbs(row)));
+          assert.ok(close(got, ref, sumAbs(row)));
+        },
+      ),
+      { numRuns: 400, seed: 0xc0de0a },
     );
   });
 
