@@ -224,6 +224,29 @@ function timePerCall(fn: (i: number) => void, batch: number, reps: number, budge
   return samples[Math.floor(samples.length / 2)]!;
 }
 
+/**
+ * Median µs per call of each fn, measured interleaved: every repetition times each fn once in
+ * turn (budgetMs each), so drift in the machine's load hits all of them alike.
+ */
+function timeInterleaved(fns: ((i: number) => void)[], batch: number, reps: number, budgetMs: number): number[] {
+  for (const fn of fns) for (let i = 0; i < batch; i++) fn(i); // warm-up
+  const samples = fns.map(() => [] as number[]);
+  for (let r = 0; r < reps; r++) {
+    fns.forEach((fn, f) => {
+      let calls = 0;
+      const t0 = performance.now();
+      let t1 = t0;
+      while (t1 - t0 < budgetMs) {
+        for (let i = 0; i < batch; i++) fn(i);
+        calls += batch;
+        t1 = performance.now();
+      }
+      samples[f]!.push(((t1 - t0) * 1000) / calls);
+    });
+  }
+  return samples.map((xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
+}
+
 function timingSuite(): TimeRow[] {
   const rows: TimeRow[] = [];
   const budget = QUICK ? 40 : 300;
@@ -309,7 +332,7 @@ interface ApiRow {
 function apiSuite(): ApiRow[] {
   const rows: ApiRow[] = [];
   const budget = QUICK ? 40 : 300;
-  const reps = QUICK ? 3 : 5;
+  const reps = QUICK ? 3 : 9;
   const batch = 32;
   for (const vocab of QUICK ? [32000] : [32000, 128000]) {
     const rt = createNodeRuntime({ initialBytes: 96 * vocab + (8 << 20) });
@@ -356,17 +379,20 @@ function apiSuite(): ApiRow[] {
       }
       const scratchDrafts = new Int32Array(4);
       const scratchMeta = createNodeMeta(4);
-      rows.push({
-        method,
-        vocab,
-        k,
-        decodeDraftUs: timePerCall((i) => node.draftInto(qv, k, streams[i]!.clone(), scratchDrafts, scratchMeta), batch, reps, budget),
-        decodeVerifyUs: timePerCall((i) => node.verifyNode(pv, qv, drafts[i]!, counts[i]!, metas[i]!, streams[i]!.clone()), batch, reps, budget),
-        copyDraftUs: timePerCall((i) => api.draft(q, k, streams[i]!.clone()), batch, reps, budget),
-        copyVerifyUs: timePerCall((i) => api.verify(p, q, publicDrafts[i]!, streams[i]!.clone()), batch, reps, budget),
-        ownDraftUs: timePerCall((i) => api.draft(own.q, k, streams[i]!.clone()), batch, reps, budget),
-        ownVerifyUs: timePerCall((i) => api.verify(own.p, own.q, publicDrafts[i]!, streams[i]!.clone()), batch, reps, budget),
-      });
+      const [decodeDraftUs, decodeVerifyUs, copyDraftUs, copyVerifyUs, ownDraftUs, ownVerifyUs] = timeInterleaved(
+        [
+          (i) => void node.draftInto(qv, k, streams[i]!.clone(), scratchDrafts, scratchMeta),
+          (i) => void node.verifyNode(pv, qv, drafts[i]!, counts[i]!, metas[i]!, streams[i]!.clone()),
+          (i) => void api.draft(q, k, streams[i]!.clone()),
+          (i) => void api.verify(p, q, publicDrafts[i]!, streams[i]!.clone()),
+          (i) => void api.draft(own.q, k, streams[i]!.clone()),
+          (i) => void api.verify(own.p, own.q, publicDrafts[i]!, streams[i]!.clone()),
+        ],
+        batch,
+        reps,
+        budget / 2,
+      );
+      rows.push({ method, vocab, k, decodeDraftUs: decodeDraftUs!, decodeVerifyUs: decodeVerifyUs!, copyDraftUs: copyDraftUs!, copyVerifyUs: copyVerifyUs!, ownDraftUs: ownDraftUs!, ownVerifyUs: ownVerifyUs! });
     }
   }
   return rows;

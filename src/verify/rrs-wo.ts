@@ -108,7 +108,7 @@ export const RRS_WO_EXACT_BUDGET = 5e7;
  * max(r1 - C q, 0) for r1 = max(p - q, 0) and a scalar C that grows along the path, so with
  * F(C) = Σ min(r1, C q) (sorted breakpoints r1/q and prefix sums)
  *   β_j = (F(C + c) - F(C)) / M,  M = Σ max(r1 - C q, 0),  c = M / U_j.
- * Untried masses U_j use double-double sums (no cancellation when q is concentrated). With
+ * Untried masses U_j come from ascending prefix sums (no cancellation when q is concentrated). With
  * subnormal q entries the same sums run on q·2^600, so C and the breakpoints stay finite (E17).
  * @throws CapacityError when V_support^(k-1) exceeds RRS_WO_EXACT_BUDGET.
  */
@@ -175,18 +175,29 @@ export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: n
     return m;
   };
 
-  // Double-double total of q, for untried masses.
-  let totHi = 0;
-  let totLo = 0;
-  for (const y of support) {
-    const [s, e] = twoSum(totHi, q[y]!);
-    totHi = s;
-    totLo += e;
+  // Untried masses without cancellation (E8): with the support sorted by q ascending and prefix
+  // sums of it (double-double), Σ_{untried} q = prefix(j) - Σ_{tried below j} q, where j is the
+  // highest untried position. Every tried token below j has q <= q(j) <= the untried mass, so the
+  // subtraction loses at most log2(k) bits, however small the untried mass is next to the total
+  // (a total minus the tried tokens would lose it all: q = [.99985, 1.3e-4, 6e-19, 6e-64, 2e-73]).
+  const asc = support.slice().sort((a, b) => q[a]! - q[b]! || a - b);
+  const posAsc = new Int32Array(n).fill(-1);
+  asc.forEach((y, i) => (posAsc[y] = i));
+  const preHi = new Float64Array(asc.length + 1);
+  const preLo = new Float64Array(asc.length + 1);
+  for (let i = 0; i < asc.length; i++) {
+    const [s, e] = twoSum(preHi[i]!, q[asc[i]!]!);
+    preHi[i + 1] = s;
+    preLo[i + 1] = preLo[i]! + e;
   }
   const untriedMass = (tried: readonly number[]): number => {
-    let hi = totHi;
-    let lo = totLo;
+    let j = asc.length - 1;
+    while (j >= 0 && includes(tried, asc[j]!)) j--;
+    if (j < 0) return 0;
+    let hi = preHi[j + 1]!;
+    let lo = preLo[j + 1]!;
     for (const x of tried) {
+      if (posAsc[x]! > j) continue;
       const [s, e] = twoSum(hi, -q[x]!);
       hi = s;
       lo += e;

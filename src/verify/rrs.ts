@@ -46,20 +46,27 @@ export function rrsOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<n
   return finishOutcome(drafts.length, order, ratio, r, mass, p, false);
 }
 
-/** Exact acceptance 1 - Π(1 - β_j), computed as 1 - (the final residual mass).  p, q: [V] */
+/**
+ * Exact acceptance 1 - Π(1 - β_j), computed as the sum of what each test accepts,
+ * Σ_j Σ_y min(r_{j-1}(y), M_{j-1} q(y)): a sum of nonnegative terms, so it cannot round below 0
+ * as 1 - (the final residual mass) did on disjoint supports.  p, q: [V]
+ */
 export function rrsAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
-  let r = Float64Array.from(p);
+  const r = Float64Array.from(p);
   let mass = 1;
+  let alpha = 0;
   for (let j = 0; j < k; j++) {
     let m = 0;
     for (let i = 0; i < r.length; i++) {
-      r[i] = Math.max(r[i]! - mass * q[i]!, 0);
+      const t = mass * q[i]!;
+      alpha += Math.min(r[i]!, t);
+      r[i] = Math.max(r[i]! - t, 0);
       m += r[i]!;
     }
     mass = m;
     if (mass === 0) break;
   }
-  return 1 - mass;
+  return Math.min(alpha, 1);
 }
 
 /** The i.i.d. drafting law q⊗k: every tuple over the support of q, with its probability. */

@@ -128,6 +128,26 @@ describe('public API: createVerifier(name) → draft / verify / acceptance', () 
     }
   });
 
+  it('rrs acceptance on disjoint supports is 0, not -6e-14 (found by the verifier fuzz: it was 1 - a residual mass that rounded above 1)', () => {
+    const v = createVerifier('rrs', { runtime: rt });
+    for (const n of [31, 1358, 45574]) {
+      const half = n >> 1;
+      const p = new Float64Array(n);
+      const q = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        if (i < half) p[i] = (1 + (i % 7)) / 10;
+        else q[i] = (1 + (i % 5)) / 10;
+      }
+      const sp = p.reduce((t, x) => t + x, 0);
+      const sq = q.reduce((t, x) => t + x, 0);
+      for (let i = 0; i < n; i++) {
+        p[i]! /= sp;
+        q[i]! /= sq;
+      }
+      for (const k of [1, 2, 6]) assert.equal(v.acceptance(p, q, k), 0, `V ${n}, k ${k}`);
+    }
+  });
+
   it('otmAcceptance: the i.i.d. optimum (G1, k = 2: .89; G2: .61)', () => {
     assert.ok(Math.abs(otmAcceptance(G1p, G1q, 2) - 0.89) < 1e-6);
     assert.ok(Math.abs(otmAcceptance(Float64Array.from(GOLDEN.G2.p), Float64Array.from(GOLDEN.G2.q), 2) - 0.61) < 1e-6);
