@@ -178,7 +178,7 @@ class PublicVerifier implements Verifier {
       if (isP) this.pView = view;
       else this.qView = view;
     }
-    if (!(x.buffer === view.buffer && x.byteOffset === ptr)) view.set(x);
+    if (!(x instanceof Float64Array && x.buffer === view.buffer && x.byteOffset === ptr)) view.set(x);
     let s = this.runtime.k.checked_sum_f64(ptr, n);
     if (!(Math.abs(s - 1) <= PROB_SUM_TOL)) s = checkProbs(x, name, where); // throws, or agrees at the edge
     if (Math.abs(s - 1) > n * Number.EPSILON) this.runtime.k.scale_f64(ptr, n, 1 / s);
