@@ -148,6 +148,20 @@ describe('public API: createVerifier(name) → draft / verify / acceptance', () 
     }
   });
 
+  it('rows move when more drafts arrive than planned (same V): later calls read the new rows, not the old', () => {
+    const v = createVerifier('rrs', { runtime: rt });
+    const rng = createRng(12);
+    const p = Float64Array.of(0.1, 0.2, 0.3, 0.4);
+    const q = Float64Array.of(0.4, 0.3, 0.2, 0.1);
+    const before = v.verify(p, q, [3], rng.clone());
+    const many = Array.from({ length: 40 }, (_, i) => i % 4); // more than the 8 drafts planned at first
+    const r = v.verify(p, q, many, rng.clone());
+    assert.ok(r.token >= 0 && r.token < 4 && (r.accepted < 0 || many[r.accepted] === r.token));
+    const other = Float64Array.of(0, 0, 0, 1);
+    assert.equal(v.verify(other, q, [3], rng.clone()).token, 3, 'the p row in use is the one just written');
+    assert.deepEqual(v.verify(p, q, [3], rng.clone()), before);
+  });
+
   it('otmAcceptance: the i.i.d. optimum (G1, k = 2: .89; G2: .61)', () => {
     assert.ok(Math.abs(otmAcceptance(G1p, G1q, 2) - 0.89) < 1e-6);
     assert.ok(Math.abs(otmAcceptance(Float64Array.from(GOLDEN.G2.p), Float64Array.from(GOLDEN.G2.q), 2) - 0.61) < 1e-6);
