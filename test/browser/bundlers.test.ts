@@ -21,8 +21,8 @@ import { modelDrafter } from '../../src/engine/drafters.js';
 const WANT = readFileSync(GREEDY_200, 'utf8');
 const APP = join(ROOT, 'test', 'browser', 'app');
 const WEIGHTS = join(ROOT, 'weights');
-/** Without a manifest the loader asks once (and only once) for the optional generation_config.json. */
-const ASKED_ONCE = ['404 /models/stories260K/generation_config.json'];
+/** Without a manifest the loader asks once (and only once) for each optional file: generation_config.json, chat_template.jinja. */
+const ASKED_ONCE = ['404 /models/stories260K/generation_config.json', '404 /models/stories260K/chat_template.jinja'];
 
 let work: string;
 let browser: Awaited<ReturnType<typeof launch>>;
@@ -156,7 +156,7 @@ w.onmessage = ({ data }) => {
 w.onerror = (ev) => { document.getElementById('out').textContent = JSON.stringify({ ok: false, error: ev.message }); document.body.dataset.done = 'true'; };
 </script>`;
     const out = await runPage(routes, 'bundled.html', (origin) => ({ '/bundled.html': bundled, '/readme-worker.js': worker.replaceAll('https://example.org', origin) }), [
-      ...ASKED_ONCE, '404 /models/stories281K-draft/generation_config.json',
+      ...ASKED_ONCE, '404 /models/stories281K-draft/generation_config.json', '404 /models/stories281K-draft/chat_template.jinja',
     ]);
     // the same generation in Node (threads are bit-identical to one thread)
     const rt = createNodeRuntime({ build: 'simd' });

@@ -95,13 +95,14 @@ describe('io/http-source', () => {
     assert.ok(s.log.every((l) => l.startsWith('GET ')), s.log.join('\n'));
     const B = 8 * 1024 * 1024 - 1;
     assert.deepEqual([...s.log].sort(), [
+      `GET stories260K/chat_template.jinja bytes=0-${B}`, // optional, asked once
       `GET stories260K/config.json bytes=0-${B}`,
-      `GET stories260K/generation_config.json bytes=0-${B}`, // the one optional file, asked once
+      `GET stories260K/generation_config.json bytes=0-${B}`, // optional, asked once
       `GET stories260K/model.safetensors bytes=0-${B}`,
       `GET stories260K/tokenizer.json bytes=0-${B}`,
       `GET stories260K/tokenizer_config.json bytes=0-${B}`,
     ]);
-    assert.equal(src.stats.requests, 5);
+    assert.equal(src.stats.requests, 6);
   });
 
   test('with a manifest: no request for absent files, 4 requests in all; a second load through the cache requests nothing', async () => {
@@ -122,10 +123,10 @@ describe('io/http-source', () => {
     const cache2 = memoryModelCache();
     s.log.length = 0;
     assert.equal(await greedy(httpModelSource('https://h/stories260K', { fetch: s.fetch, cache: cache2 })), expected);
-    assert.equal(s.log.length, 5);
+    assert.equal(s.log.length, 6);
     s.log.length = 0;
     assert.equal(await greedy(httpModelSource('https://h/stories260K', { fetch: s.fetch, cache: cache2 })), expected);
-    assert.deepEqual(s.log, [], 'no request, not even for the absent generation_config.json');
+    assert.deepEqual(s.log, [], 'no request, not even for the absent optional files');
   });
 
   test('small blocks: parallel Range requests, each block once, progress monotone up to the total', async () => {
