@@ -113,6 +113,49 @@ export function f32ToF16Bits(x: f32): u32 {
   else storeTail(outPtr, v, valid);
 }
 
+// ---- loop constants ----
+
+/**
+ * Vector constants the kernels keep in registers: V8 rematerialises a v128.const at each use inside a
+ * loop (a 64-bit immediate move and a broadcast, or a memory operand through a scratch register),
+ * while a value loaded from memory before the loop is an ordinary loop-invariant register.
+ */
+// @ts-ignore: decorator
+@lazy const KCONST: usize = memory.data<u8>([
+  15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, // K_M15: bytes 0x0f
+  1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, //                 K_ONES16: i16 lanes 1
+  16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, // K_B16: bytes 0x10
+  0xff, 0xff, 0xff, 0x8f, 0xff, 0xff, 0xff, 0x8f, 0xff, 0xff, 0xff, 0x8f, 0xff, 0xff, 0xff, 0x8f, // K_F16MASK: i32 0x8fffffff
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, //                 K_M3: bytes 0x03
+  0, 0xff, 0, 0xff, 0, 0xff, 0, 0xff, 0, 0xff, 0, 0xff, 0, 0xff, 0, 0xff, // K_HI8: i16 0xff00
+  0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, // K_M30: bytes 0x30
+  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, //                 K_B4: bytes 0x04
+  15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, //         K_W15: i16 lanes 0x000f
+  0, 0, 0x80, 0x77, 0, 0, 0x80, 0x77, 0, 0, 0x80, 0x77, 0, 0, 0x80, 0x77, // K_F16SCALE: f32 lanes 2^112
+], 16);
+export const K_M15 = 0;
+export const K_ONES16 = 1;
+export const K_B16 = 2;
+export const K_F16MASK = 3;
+export const K_M3 = 4;
+export const K_HI8 = 5;
+export const K_M30 = 6;
+export const K_B4 = 7;
+export const K_W15 = 8;
+export const K_F16SCALE = 9;
+
+/** Constant `i` of KCONST (load it before a loop, not inside). */
+// @ts-ignore: decorator
+@inline export function kconst(i: i32): v128 {
+  return v128.load(KCONST + (<usize>i << 4));
+}
+
+/** f16x4 with its mask passed in (a register; see kconst). */
+// @ts-ignore: decorator
+@inline export function f16x4m(ptr: usize, mask: v128, scale: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(v128.load16x4_s(ptr), 13), mask), scale);
+}
+
 // ---- integer plane dots ----
 
 /**
@@ -131,11 +174,43 @@ export function f32ToF16Bits(x: f32): u32 {
   return i32x4.add(a, b);
 }
 
+/** dot2 with the i16 ones (kconst(K_ONES16)) passed in a register. */
+// @ts-ignore: decorator
+@inline export function dot2o(p0: v128, p1: v128, q8: usize, q16: usize, ones: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), p0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8, 16), p1)), ones);
+  }
+  return dot2(p0, p1, q8, q16);
+}
+
 /** Σ over 16 columns of u·q as i32x4 partial sums: one plane of unsigned weights ≤ 63 (see dot2). */
 // @ts-ignore: decorator
 @inline export function dot1(p: v128, q8: usize, q16: usize): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), p));
   return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(p), v128.load(q16)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(p), v128.load(q16, 16)));
+}
+
+/**
+ * i16 partial sums of u·q over 16 columns (their lane sum is the total; each lane ≤ 2·63·127 in
+ * magnitude): one plane of unsigned weights u ≤ 63 against the activation quants at q8 / q16. Relaxed:
+ * one i16x8.relaxed_dot_i8x16_i7x16_s (pairs of columns); plain: two i16 multiplies of the widened
+ * plane (columns j and j + 8). Lanes differ between the builds, totals do not.
+ */
+// @ts-ignore: decorator
+@inline export function pdot16(p: v128, q8: usize, q16: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), p);
+  return i16x8.add(i16x8.mul(i16x8.extend_low_i8x16_u(p), v128.load(q16)), i16x8.mul(i16x8.extend_high_i8x16_u(p), v128.load(q16, 16)));
+}
+
+/** The signed byte at p in every i16 lane. */
+// @ts-ignore: decorator
+@inline export function splatS8(p: usize): v128 {
+  return i16x8.shr_s(v128.load8_splat(p), 8);
+}
+/** The unsigned byte at p in every i16 lane. */
+// @ts-ignore: decorator
+@inline export function splatU8(p: usize): v128 {
+  return i16x8.shr_u(v128.load8_splat(p), 8);
 }
 
 /** Σ over 16 columns of w·q as i32x4 partial sums for signed byte weights (both builds: widened to i16). */

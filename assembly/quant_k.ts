@@ -13,33 +13,40 @@
 //
 // Packed layout, for W [rows, cols] (cols a multiple of 256): 4-row panels, S = cols/256 super-blocks
 // per panel, super-block b of panel p at p·PB·S + b·PB (PB below). Rows rr = 0..3 of the panel; f16
-// fields keep their bits; "4 rows" fields hold rows 0..3 in order. Columns are relative to the
-// super-block.
-//   Q4_K (PB 592):  d ×4 f16 @0 · dmin ×4 @8 · sc u8 [8 groups][4 rows] @16 · m u8 [4 rows][8 groups] @48 ·
+// fields keep their bits; "×4" fields hold rows 0..3 in order. Columns are relative to the super-block.
+// Sub-scales (and mins) are bytes, row rr's at 8·rr or 16·rr: a kernel broadcasts one and multiplies
+// it into a row's integer sums with i32x4.dot_i16x8_s. A "plane" is 16 consecutive columns of one row.
+//   Q4_K (PB 592):  d ×4 f16 @0 · dmin ×4 @8 · sc u8 [4 rows][8 groups] @16 · m u8 [4 rows][8] @48 ·
 //                   group j (cols 32j ..) 64 B @80 + 64j: row rr's 16 bytes @16rr, byte t = u(32j + t) | u(32j + 16 + t) << 4
-//   Q5_K (PB 720):  as Q4_K with 80 B per group @80 + 80j: the 64 nibble bytes, then 4 rows × 4 bytes of
-//                   5th bits @64 + 4rr (byte t bit L: column 32j + 4L + t; bit 4 + L: column 32j + 16 + 4L + t)
-//   Q6_K (PB 840):  d ×4 @0 · sc i8 [16 sub-blocks][4 rows] @8 · group j 96 B @72 + 96j: 64 nibble bytes
-//                   (low 4 bits of u, as Q4_K), then 4 rows × 8 bytes of the 2 high bits @64 + 8rr: bytes
-//                   0..3 for columns 32j + 0..15 (byte t bits 2L, 2L+1: column 32j + 4L + t), bytes 4..7
-//                   the same for columns 32j + 16..31
-//   Q3_K (PB 456):  d ×4 @0 · sc i8 (the 6-bit scale − 32) [16][4 rows] @8 · chunk q (cols 64q ..) 96 B
-//                   @72 + 96q: row rr's 16 bytes of 2 low bits @16rr (byte t bits 2k, 2k+1: column 64q + 16k + t),
-//                   then 4 rows × 8 bytes of 3rd bits @64 + 8rr (byte t of the first 4: bit L column
-//                   64q + 4L + t, bit 4 + L column 64q + 16 + 4L + t; the last 4 the same for 64q + 32 ..)
-//   Q2_K (PB 336):  d ×4 @0 · dmin ×4 @8 · sc u8 (scale | min << 4, as stored) [16][4 rows] @16 ·
-//                   chunk q 64 B @80 + 64q: row rr's 16 bytes @16rr (byte t bits 2k, 2k+1: column 64q + 16k + t)
-//   IQ4_XS (PB 552): d ×4 @0 · sc i8 (the 6-bit scale − 32) [8][4 rows] @8 · group j 64 B @40 + 64j (indices
-//                   into KVALUES, nibbles as Q4_K)
+//   Q5_K (PB 720):  as Q4_K up to @80, then half h (cols 128h ..) 320 B @80 + 320h: 4 rows × 16 bytes of
+//                   5th bits @16rr (byte t bit k: column 128h + 16k + t), then its 4 groups as Q4_K's
+//                   (64 B each @64 + 64j': low 4 bits of u)
+//   Q6_K (PB 840):  d ×4 @0 · sc i8 [4 rows][16 sub-blocks] @8 · chunk q (cols 64q ..) 192 B @72 + 192q:
+//                   row rr's 48 bytes @48rr: N0 (byte t: u(64q + t) & 15 | (u(64q + 16 + t) & 15) << 4),
+//                   N1 (the same for columns 64q + 32 ..), H (byte t bits 2k, 2k + 1: u(64q + 16k + t) >> 4)
+//   Q3_K (PB 456):  d ×4 @0 · sc i8 (the 6-bit scale − 32) [4 rows][16] @8 · half h (cols 128h ..) 192 B
+//                   @72 + 192h: row rr's 48 bytes @48rr: L0 (byte t bits 2k, 2k + 1: low 2 bits of column
+//                   128h + 16k + t), L1 (the same for 128h + 64 ..), H (byte t bit m: 3rd bit of 128h + 16m + t)
+//   Q2_K (PB 336):  d ×4 @0 · dmin ×4 @8 · sc u8 (scale | min << 4, as stored) [4 rows][16] @16 ·
+//                   chunk q 64 B @80 + 64q: row rr's 16 bytes @16rr (byte t bits 2k, 2k + 1: column 64q + 16k + t)
+//   IQ4_XS (PB 552): d ×4 @0 · sc i8 (the 6-bit scale − 32) [8 groups][4 rows] @8 · group j 64 B @40 + 64j
+//                   (indices into KVALUES, nibbles as Q4_K)
 // Bytes per weight: 4.625 (Q4_K; 4.5 in the file), 5.625 (5.5), 6.5625 (=), 3.5625 (3.4375), 2.625 (=),
 // 4.3125 (4.25): the scales are unpacked from their 6-bit codes at load so the kernels read bytes.
 //
-// Kernel: per group of 32 columns (or plane of 16) and row, nibble planes (with high bits or-ed in by
-// one i32x4.mul per 16 columns, as in quant_legacy.ts) go through dot2/dot1, a transpose-add gives the
-// 4 rows in one vector, the offset is subtracted and the sub-scale multiplied as integers, and the
-// super-block's integer sums are combined with d·s and dmin·s at its end.
+// Kernel, per super-block, x row and panel: each row rr keeps an i32x4 accumulator. A plane's quants
+// (nibbles and high bits moved into place by shifts and masks: one 16-byte vector holds the high bits
+// of 8 planes (Q5_K, Q3_K) or 4 (Q6_K)) are multiplied with the activation quants into i16 pair sums
+// (pdot16), and i32x4.dot_i16x8_s with the broadcast sub-scale adds them, scaled, to the row's
+// accumulator (Q4_K / Q5_K add a group's two planes first). The offset (Q3_K 4, Q6_K 32) and the mins
+// are Σ_k scale·Σ_{c ∈ k} qx: one dot of the row's scale bytes with the activation's sub-block sums.
+// One transpose-add per super-block gives the 4 rows' exact integer sums, combined with d·s (and
+// dmin·s) in f32 at its end. IQ4_XS (signed table values) widens to i16 and transposes per group.
 
-import { dot1, dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, isum4, storePanel4, qx_row_bytes, qx_offset_k, qxD, qxBs16, qxBs32 } from './matmul_quant';
+import {
+  dot2, dotSigned1, pdot16, splatS8, splatU8, kconst, K_M15, K_M3, K_M30, K_B16, K_B4, K_W15, K_F16MASK, K_F16SCALE, K_ONES16,
+  f16x4m, f16s, f16Value, f16NonFinite, isum4, storePanel4, qx_row_bytes, qx_offset_k, qxD, qxBs16, qxBs32,
+} from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q2_K: i32 = 0;
@@ -66,159 +73,223 @@ import { dot1, dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, isum4, sto
 @inline function hasMin(kind: i32): bool {
   return kind == Q2_K || kind == Q4_K || kind == Q5_K;
 }
-/** Offset of the first group / chunk of quants in a panel super-block. */
+
+/** Address of the sub-scale byte of row-in-panel rr, sub-block k (see the layout). */
 // @ts-ignore: decorator
-@inline function quantsAt(kind: i32): usize {
-  return kind == Q2_K || kind == Q4_K || kind == Q5_K ? 80 : kind == IQ4_XS ? 40 : 72;
-}
-/** Bytes per group (32 columns) or chunk (64 columns, Q2_K / Q3_K). */
-// @ts-ignore: decorator
-@inline function unitBytes(kind: i32): usize {
-  return kind == Q2_K || kind == Q4_K || kind == IQ4_XS ? 64 : kind == Q5_K ? 80 : 96;
-}
-/** Offset of the 4 rows' sub-scales. */
-// @ts-ignore: decorator
-@inline function scAt(kind: i32): usize {
-  return kind == Q2_K || kind == Q4_K || kind == Q5_K ? 16 : 8;
+@inline function scalePtr(kind: i32, sb: usize, rr: usize, k: i32): usize {
+  if (kind == Q4_K || kind == Q5_K) return sb + 16 + (rr << 3) + <usize>k;
+  if (kind == Q2_K) return sb + 16 + (rr << 4) + <usize>k;
+  if (kind == IQ4_XS) return sb + 8 + (<usize>k << 2) + rr;
+  return sb + 8 + (rr << 4) + <usize>k; // Q3_K, Q6_K
 }
 
+/** i16 shift of every lane by s (left for s > 0, right for s < 0; s a constant). */
 // @ts-ignore: decorator
-@inline function sc4u(p: usize): v128 {
-  return i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(p)));
+@inline function shiftBy(v: v128, s: i32): v128 {
+  if (s > 0) return i16x8.shl(v, <u32>s);
+  if (s < 0) return i16x8.shr_u(v, <u32>-s);
+  return v;
 }
+
+/** Q4_K / Q5_K: row acc + sc·Σ over one 32-column group (planes lo, hi), sc the byte at scp. */
+// @ts-ignore: decorator
+@inline function groupAcc(acc: v128, lo: v128, hi: v128, x8: usize, x16: usize, scp: usize): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.add(pdot16(lo, x8, x16), pdot16(hi, x8 + 16, x16 + 32)), splatU8(scp)));
+}
+/** Row acc + sc·Σ over one plane, sc the i16 broadcast scale. */
+// @ts-ignore: decorator
+@inline function planeAcc(acc: v128, p: v128, x8: usize, x16: usize, sc: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(pdot16(p, x8, x16), sc));
+}
+
+/** Q4_K row rr of group j (group at g, x at x8/x16). */
+// @ts-ignore: decorator
+@inline function q4kRow(acc: v128, g: usize, rr: usize, scp: usize, x8: usize, x16: usize, m15: v128): v128 {
+  const v = v128.load(g + (rr << 4));
+  return groupAcc(acc, v128.and(v, m15), v128.and(i16x8.shr_u(v, 4), m15), x8, x16, scp);
+}
+/** Q5_K row rr of group j' (0..3) of a half (half at hp, group at g). */
+// @ts-ignore: decorator
+@inline function q5kRow(acc: v128, hp: usize, g: usize, rr: usize, jj: i32, scp: usize, x8: usize, x16: usize, m15: v128, b16: v128): v128 {
+  const v = v128.load(g + (rr << 4));
+  const h = v128.load(hp + (rr << 4));
+  const lo = v128.or(v128.and(v, m15), v128.and(shiftBy(h, 4 - 2 * jj), b16));
+  const hi = v128.or(v128.and(i16x8.shr_u(v, 4), m15), v128.and(shiftBy(h, 3 - 2 * jj), b16));
+  return groupAcc(acc, lo, hi, x8, x16, scp);
+}
+/** Q6_K row (48 bytes at row) half `second` (columns 0..31 or 32..63 of the chunk); scp: its first sub-scale. */
+// @ts-ignore: decorator
+@inline function q6kRow(acc: v128, row: usize, second: bool, scp: usize, x8: usize, x16: usize, m15: v128, m30: v128): v128 {
+  const v = v128.load(row + (second ? 16 : 0));
+  const h = v128.load(row + 32);
+  const p0 = v128.or(v128.and(v, m15), v128.and(shiftBy(h, second ? 0 : 4), m30));
+  const p1 = v128.or(v128.and(i16x8.shr_u(v, 4), m15), v128.and(shiftBy(h, second ? -2 : 2), m30));
+  return planeAcc(planeAcc(acc, p0, x8, x16, splatS8(scp)), p1, x8 + 16, x16 + 32, splatS8(scp + 1));
+}
+/** Q3_K row (48 bytes at row) of a half: its 8 planes; scp: the half's first sub-scale. */
+// @ts-ignore: decorator
+@inline function q3kRow(acc: v128, row: usize, scp: usize, x8: usize, x16: usize, m3: v128, b4: v128): v128 {
+  const l0 = v128.load(row), l1 = v128.load(row + 16), h = v128.load(row + 32);
+  let a = acc;
+  a = planeAcc(a, v128.or(v128.and(l0, m3), v128.and(shiftBy(h, 2), b4)), x8, x16, splatS8(scp));
+  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l0, 2), m3), v128.and(shiftBy(h, 1), b4)), x8 + 16, x16 + 32, splatS8(scp + 1));
+  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l0, 4), m3), v128.and(h, b4)), x8 + 32, x16 + 64, splatS8(scp + 2));
+  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l0, 6), m3), v128.and(shiftBy(h, -1), b4)), x8 + 48, x16 + 96, splatS8(scp + 3));
+  a = planeAcc(a, v128.or(v128.and(l1, m3), v128.and(shiftBy(h, -2), b4)), x8 + 64, x16 + 128, splatS8(scp + 4));
+  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l1, 2), m3), v128.and(shiftBy(h, -3), b4)), x8 + 80, x16 + 160, splatS8(scp + 5));
+  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l1, 4), m3), v128.and(shiftBy(h, -4), b4)), x8 + 96, x16 + 192, splatS8(scp + 6));
+  return planeAcc(a, v128.or(v128.and(i16x8.shr_u(l1, 6), m3), v128.and(shiftBy(h, -5), b4)), x8 + 112, x16 + 224, splatS8(scp + 7));
+}
+/** Q2_K row (16 bytes at row) of a chunk: its 4 planes; scp: the chunk's first scale byte (low nibble). */
+// @ts-ignore: decorator
+@inline function q2kRow(acc: v128, row: usize, scp: usize, x8: usize, x16: usize, m3: v128, w15: v128): v128 {
+  const l = v128.load(row);
+  let a = acc;
+  a = planeAcc(a, v128.and(l, m3), x8, x16, v128.and(v128.load8_splat(scp), w15));
+  a = planeAcc(a, v128.and(i16x8.shr_u(l, 2), m3), x8 + 16, x16 + 32, v128.and(v128.load8_splat(scp + 1), w15));
+  a = planeAcc(a, v128.and(i16x8.shr_u(l, 4), m3), x8 + 32, x16 + 64, v128.and(v128.load8_splat(scp + 2), w15));
+  return planeAcc(a, v128.and(i16x8.shr_u(l, 6), m3), x8 + 48, x16 + 96, v128.and(v128.load8_splat(scp + 3), w15));
+}
+/** Σ_k sc_k·bs16_k over a row's 16 signed scale bytes at p (i32x4 partial sums). */
+// @ts-ignore: decorator
+@inline function scaleDotS(p: usize, bs16: usize): v128 {
+  const v = v128.load(p);
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), v128.load(bs16)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), v128.load(bs16, 16)));
+}
+/** Q2_K: Σ_k min_k·bs16_k over a row's 16 scale bytes at p (min: the high nibble). */
+// @ts-ignore: decorator
+@inline function minDotQ2(p: usize, bs16: usize, m15: v128): v128 {
+  const v = v128.and(i16x8.shr_u(v128.load(p), 4), m15);
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(v), v128.load(bs16)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(v), v128.load(bs16, 16)));
+}
+
 // @ts-ignore: decorator
 @inline function sc4s(p: usize): v128 {
   return i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(p)));
 }
-
-/** Or bit `target` (4 or 2) of each byte with the high bit of the 16 columns the u32 at hp describes (see quant_legacy.ts). */
+/** IQ4_XS: exact Σ over one row's 32-column group (i32x4 partial sums). */
 // @ts-ignore: decorator
-@inline function highBits(hp: usize, upper: bool, target: i32): v128 {
-  let x = v128.load32_splat(hp);
-  if (upper) x = i32x4.shr_u(x, 4);
-  const y = i32x4.mul(x, i32x4(16, 8, 4, 2)); // lane L: bit 8t + L → 8t + 4
-  return target == 4 ? v128.and(y, i8x16.splat(16)) : v128.and(i32x4.shr_u(y, 2), i8x16.splat(4));
-}
-/** Q6_K: bits 4, 5 of each byte from the 2-bit fields of the u32 at hp (lane L: bits 8t + 2L, +1 → 8t + 4, 5). */
-// @ts-ignore: decorator
-@inline function high2(hp: usize): v128 {
-  return v128.and(i32x4.shr_u(i32x4.mul(v128.load32_splat(hp), i32x4(64, 16, 4, 1)), 2), i8x16.splat(0x30));
-}
-
-/** Exact Σ over one row's 32-column group (Q4_K, Q5_K, IQ4_XS), i32x4 partial sums. */
-// @ts-ignore: decorator
-@inline function rowGroup(kind: i32, grp: usize, rr: usize, q8: usize, q16: usize): v128 {
+@inline function iq4Group(grp: usize, rr: usize, q16: usize, m15: v128): v128 {
   const v = v128.load(grp + (rr << 4));
-  let lo = v128.and(v, i8x16.splat(15));
-  let hi = v128.and(i16x8.shr_u(v, 4), i8x16.splat(15));
-  if (kind == IQ4_XS) {
-    if (ASC_FEATURE_RELAXED_SIMD) return i32x4.add(dotSigned1(i8x16.relaxed_swizzle(KVALUES, lo), q16), dotSigned1(i8x16.relaxed_swizzle(KVALUES, hi), q16 + 32));
-    return i32x4.add(dotSigned1(i8x16.swizzle(KVALUES, lo), q16), dotSigned1(i8x16.swizzle(KVALUES, hi), q16 + 32));
-  }
-  if (kind == Q5_K) {
-    const hp = grp + 64 + (rr << 2);
-    lo = v128.or(lo, highBits(hp, false, 4));
-    hi = v128.or(hi, highBits(hp, true, 4));
-  }
-  return dot2(lo, hi, q8, q16);
-}
-
-/** Q6_K: one row's two 16-column planes of group grp as separate i32x4 partial sums (lo, then hi via out param). */
-// @ts-ignore: decorator
-@inline function q6Lo(grp: usize, rr: usize, q8: usize, q16: usize): v128 {
-  const lo = v128.or(v128.and(v128.load(grp + (rr << 4)), i8x16.splat(15)), high2(grp + 64 + (rr << 3)));
-  return dot1(lo, q8, q16);
-}
-// @ts-ignore: decorator
-@inline function q6Hi(grp: usize, rr: usize, q8: usize, q16: usize): v128 {
-  const hi = v128.or(v128.and(i16x8.shr_u(v128.load(grp + (rr << 4)), 4), i8x16.splat(15)), high2(grp + 68 + (rr << 3)));
-  return dot1(hi, q8 + 16, q16 + 32);
-}
-
-/** Q2_K / Q3_K: plane k (columns 16k .. 16k + 15 of the chunk) of one row, i32x4 partial sums. */
-// @ts-ignore: decorator
-@inline function rowPlane2(kind: i32, ch: usize, rr: usize, k: i32, q8: usize, q16: usize): v128 {
-  let p = v128.load(ch + (rr << 4));
-  if (k > 0) p = i16x8.shr_u(p, <u32>(2 * k));
-  p = v128.and(p, i8x16.splat(3));
-  if (kind == Q3_K) p = v128.or(p, highBits(ch + 64 + (rr << 3) + (k >= 2 ? 4 : 0), (k & 1) == 1, 2));
-  return dot1(p, q8 + (<usize>k << 4), q16 + (<usize>k << 5));
+  const lo = v128.and(v, m15);
+  const hi = v128.and(i16x8.shr_u(v, 4), m15);
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.add(dotSigned1(i8x16.relaxed_swizzle(KVALUES, lo), q16), dotSigned1(i8x16.relaxed_swizzle(KVALUES, hi), q16 + 32));
+  return i32x4.add(dotSigned1(i8x16.swizzle(KVALUES, lo), q16), dotSigned1(i8x16.swizzle(KVALUES, hi), q16 + 32));
 }
 
 // @ts-ignore: decorator
 @inline function matmulK(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
-  const S = cols >> 8;
   const PB = sbBytes(kind);
-  const pb = <usize>S * PB;
+  const pb = <usize>(cols >> 8) * PB;
   const rec = <usize>qx_row_bytes(cols);
   const offB = <usize>qx_offset_k(cols);
-  const q8Off = offB + (<usize>cols << 1);
-  const dOff = offB + qxD(cols);
-  const bs16Off = offB + qxBs16(cols, 256);
-  const bs32Off = offB + qxBs32(cols, 256);
+  const q8Off = <usize>cols << 1;
+  const dOff = qxD(cols);
+  const bs16Off = qxBs16(cols, 256);
+  const bs32Off = qxBs32(cols, 256);
   const outRowBytes = <usize>outStride << 2;
-  const U = unitBytes(kind);
+  const m15 = kconst(K_M15), m3 = kconst(K_M3), m30 = kconst(K_M30), b16 = kconst(K_B16), b4 = kconst(K_B4), w15 = kconst(K_W15);
+  const fmask = kconst(K_F16MASK), f16scale = kconst(K_F16SCALE);
   let w = wPtr;
   for (let r = 0; r < rows; r += 4, w += pb) {
     const valid = rows - r;
     const o = outPtr + (<usize>r << 2);
+    const wEnd = w + pb;
     for (let i = 0; i < n; i++) {
-      const base = xPtr + <usize>i * rec;
+      const base = xPtr + <usize>i * rec + offB; // section B of x row i
       let acc = f32x4.splat(0);
-      let sb = w;
-      for (let b = 0; b < S; b++, sb += PB) {
-        const c0 = b << 8;
-        let ai = i32x4.splat(0);
-        let am = ai;
-        let u = sb + quantsAt(kind);
-        if (kind == Q4_K || kind == Q5_K || kind == IQ4_XS) {
-          for (let j = 0; j < 8; j++, u += U) {
-            const c = c0 + (j << 5);
-            const q8 = base + q8Off + <usize>c, q16 = base + offB + (<usize>c << 1);
-            const t = isum4(rowGroup(kind, u, 0, q8, q16), rowGroup(kind, u, 1, q8, q16), rowGroup(kind, u, 2, q8, q16), rowGroup(kind, u, 3, q8, q16));
-            const sc = kind == IQ4_XS ? sc4s(sb + scAt(kind) + (<usize>j << 2)) : sc4u(sb + scAt(kind) + (<usize>j << 2));
-            ai = i32x4.add(ai, i32x4.mul(t, sc));
+      // x pointers advance with the super-block: q16 by 512 bytes, q8 by 256, d by 4, bs16 by 32, bs32 by 16
+      let x16 = base, x8 = base + q8Off, dx = base + dOff, bs16 = base + bs16Off, bs32 = base + bs32Off;
+      for (let sb = w; sb < wEnd; sb += PB, x16 += 512, x8 += 256, dx += 4, bs16 += 32, bs32 += 16) {
+        let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let am = a0;
+        if (kind == Q4_K) {
+          let g = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
+          for (let j = 0; j < 8; j++, g += 64, scp++, q8 += 32, q16 += 64) {
+            a0 = q4kRow(a0, g, 0, scp, q8, q16, m15);
+            a1 = q4kRow(a1, g, 1, scp + 8, q8, q16, m15);
+            a2 = q4kRow(a2, g, 2, scp + 16, q8, q16, m15);
+            a3 = q4kRow(a3, g, 3, scp + 24, q8, q16, m15);
           }
-          if (kind != IQ4_XS) {
-            const bs = v128.load(base + bs32Off + (<usize>(c0 >> 5) << 1));
-            am = isum4(i32x4.dot_i16x8_s(v128.load8x8_u(sb + 48), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 56), bs),
-              i32x4.dot_i16x8_s(v128.load8x8_u(sb + 64), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 72), bs));
+        } else if (kind == Q5_K) {
+          let hp = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
+          for (let h = 0; h < 2; h++, hp += 320, scp += 4, q8 += 128, q16 += 256) {
+            // the half's 4 groups unrolled: each takes its high bits from a different pair of bits
+            a0 = q5kRow(a0, hp, hp + 64, 0, 0, scp, q8, q16, m15, b16);
+            a1 = q5kRow(a1, hp, hp + 64, 1, 0, scp + 8, q8, q16, m15, b16);
+            a2 = q5kRow(a2, hp, hp + 64, 2, 0, scp + 16, q8, q16, m15, b16);
+            a3 = q5kRow(a3, hp, hp + 64, 3, 0, scp + 24, q8, q16, m15, b16);
+            a0 = q5kRow(a0, hp, hp + 128, 0, 1, scp + 1, q8 + 32, q16 + 64, m15, b16);
+            a1 = q5kRow(a1, hp, hp + 128, 1, 1, scp + 9, q8 + 32, q16 + 64, m15, b16);
+            a2 = q5kRow(a2, hp, hp + 128, 2, 1, scp + 17, q8 + 32, q16 + 64, m15, b16);
+            a3 = q5kRow(a3, hp, hp + 128, 3, 1, scp + 25, q8 + 32, q16 + 64, m15, b16);
+            a0 = q5kRow(a0, hp, hp + 192, 0, 2, scp + 2, q8 + 64, q16 + 128, m15, b16);
+            a1 = q5kRow(a1, hp, hp + 192, 1, 2, scp + 10, q8 + 64, q16 + 128, m15, b16);
+            a2 = q5kRow(a2, hp, hp + 192, 2, 2, scp + 18, q8 + 64, q16 + 128, m15, b16);
+            a3 = q5kRow(a3, hp, hp + 192, 3, 2, scp + 26, q8 + 64, q16 + 128, m15, b16);
+            a0 = q5kRow(a0, hp, hp + 256, 0, 3, scp + 3, q8 + 96, q16 + 192, m15, b16);
+            a1 = q5kRow(a1, hp, hp + 256, 1, 3, scp + 11, q8 + 96, q16 + 192, m15, b16);
+            a2 = q5kRow(a2, hp, hp + 256, 2, 3, scp + 19, q8 + 96, q16 + 192, m15, b16);
+            a3 = q5kRow(a3, hp, hp + 256, 3, 3, scp + 27, q8 + 96, q16 + 192, m15, b16);
           }
         } else if (kind == Q6_K) {
-          for (let j = 0; j < 8; j++, u += U) {
-            const c = c0 + (j << 5);
-            const q8 = base + q8Off + <usize>c, q16 = base + offB + (<usize>c << 1);
-            const bs = base + bs16Off + (<usize>(c >> 4) << 1);
-            let t = isum4(q6Lo(u, 0, q8, q16), q6Lo(u, 1, q8, q16), q6Lo(u, 2, q8, q16), q6Lo(u, 3, q8, q16));
-            t = i32x4.sub(t, i32x4.splat(<i32>load<i16>(bs) << 5));
-            ai = i32x4.add(ai, i32x4.mul(t, sc4s(sb + 8 + (<usize>(2 * j) << 2))));
-            t = isum4(q6Hi(u, 0, q8, q16), q6Hi(u, 1, q8, q16), q6Hi(u, 2, q8, q16), q6Hi(u, 3, q8, q16));
-            t = i32x4.sub(t, i32x4.splat(<i32>load<i16>(bs, 2) << 5));
-            ai = i32x4.add(ai, i32x4.mul(t, sc4s(sb + 8 + (<usize>(2 * j + 1) << 2))));
+          let ch = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
+          for (let q = 0; q < 4; q++, ch += 192, scp += 4, q8 += 64, q16 += 128) {
+            a0 = q6kRow(a0, ch, false, scp, q8, q16, m15, m30);
+            a1 = q6kRow(a1, ch + 48, false, scp + 16, q8, q16, m15, m30);
+            a2 = q6kRow(a2, ch + 96, false, scp + 32, q8, q16, m15, m30);
+            a3 = q6kRow(a3, ch + 144, false, scp + 48, q8, q16, m15, m30);
+            a0 = q6kRow(a0, ch, true, scp + 2, q8 + 32, q16 + 64, m15, m30);
+            a1 = q6kRow(a1, ch + 48, true, scp + 18, q8 + 32, q16 + 64, m15, m30);
+            a2 = q6kRow(a2, ch + 96, true, scp + 34, q8 + 32, q16 + 64, m15, m30);
+            a3 = q6kRow(a3, ch + 144, true, scp + 50, q8 + 32, q16 + 64, m15, m30);
           }
-        } else {
-          // Q2_K, Q3_K: 4 chunks of 64 columns, 4 planes (sub-blocks) each
-          for (let q = 0; q < 4; q++, u += U) {
-            const c = c0 + (q << 6);
-            const q8 = base + q8Off + <usize>c, q16 = base + offB + (<usize>c << 1);
-            for (let k = 0; k < 4; k++) {
-              const sub = (q << 2) + k;
-              let t = isum4(rowPlane2(kind, u, 0, k, q8, q16), rowPlane2(kind, u, 1, k, q8, q16), rowPlane2(kind, u, 2, k, q8, q16), rowPlane2(kind, u, 3, k, q8, q16));
-              const bs = <i32>load<i16>(base + bs16Off + (<usize>((c >> 4) + k) << 1));
-              if (kind == Q3_K) {
-                t = i32x4.sub(t, i32x4.splat(bs << 2));
-                ai = i32x4.add(ai, i32x4.mul(t, sc4s(sb + 8 + (<usize>sub << 2))));
-              } else {
-                const scm = sc4u(sb + 16 + (<usize>sub << 2));
-                ai = i32x4.add(ai, i32x4.mul(t, v128.and(scm, i32x4.splat(15))));
-                am = i32x4.add(am, i32x4.mul(i32x4.shr_u(scm, 4), i32x4.splat(bs)));
-              }
-            }
+        } else if (kind == Q3_K) {
+          let hf = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
+          for (let h = 0; h < 2; h++, hf += 192, scp += 8, q8 += 128, q16 += 256) {
+            a0 = q3kRow(a0, hf, scp, q8, q16, m3, b4);
+            a1 = q3kRow(a1, hf + 48, scp + 16, q8, q16, m3, b4);
+            a2 = q3kRow(a2, hf + 96, scp + 32, q8, q16, m3, b4);
+            a3 = q3kRow(a3, hf + 144, scp + 48, q8, q16, m3, b4);
+          }
+        } else if (kind == Q2_K) {
+          let ch = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
+          for (let q = 0; q < 4; q++, ch += 64, scp += 4, q8 += 64, q16 += 128) {
+            a0 = q2kRow(a0, ch, scp, q8, q16, m3, w15);
+            a1 = q2kRow(a1, ch + 16, scp + 16, q8, q16, m3, w15);
+            a2 = q2kRow(a2, ch + 32, scp + 32, q8, q16, m3, w15);
+            a3 = q2kRow(a3, ch + 48, scp + 48, q8, q16, m3, w15);
           }
         }
-        const dx = f32x4.splat(load<f32>(base + dOff + (<usize>b << 2)));
-        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(ai), f32x4.mul(f16x4(sb), dx)));
-        if (hasMin(kind)) acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(am), f32x4.mul(f16x4(sb + 8), dx)));
+        let ai: v128;
+        if (kind == IQ4_XS) {
+          ai = a0;
+          let g = sb + 40, q16 = x16;
+          for (let j = 0; j < 8; j++, g += 64, q16 += 64) {
+            const t = isum4(iq4Group(g, 0, q16, m15), iq4Group(g, 1, q16, m15), iq4Group(g, 2, q16, m15), iq4Group(g, 3, q16, m15));
+            ai = i32x4.add(ai, i32x4.mul(t, sc4s(sb + 8 + (<usize>j << 2))));
+          }
+        } else {
+          if (kind == Q6_K || kind == Q3_K) {
+            // the offset: a row's sums less off·Σ_k sc_k·bs16_k (exact integers)
+            const sh: u32 = kind == Q6_K ? 5 : 2;
+            a0 = i32x4.sub(a0, i32x4.shl(scaleDotS(sb + 8, bs16), sh));
+            a1 = i32x4.sub(a1, i32x4.shl(scaleDotS(sb + 24, bs16), sh));
+            a2 = i32x4.sub(a2, i32x4.shl(scaleDotS(sb + 40, bs16), sh));
+            a3 = i32x4.sub(a3, i32x4.shl(scaleDotS(sb + 56, bs16), sh));
+          }
+          ai = isum4(a0, a1, a2, a3);
+        }
+        if (kind == Q4_K || kind == Q5_K) {
+          const bs = v128.load(bs32);
+          am = isum4(i32x4.dot_i16x8_s(v128.load8x8_u(sb + 48), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 56), bs),
+            i32x4.dot_i16x8_s(v128.load8x8_u(sb + 64), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 72), bs));
+        } else if (kind == Q2_K) {
+          am = isum4(minDotQ2(sb + 16, bs16, m15), minDotQ2(sb + 32, bs16, m15), minDotQ2(sb + 48, bs16, m15), minDotQ2(sb + 64, bs16, m15));
+        }
+        const sx = v128.load32_splat(dx);
+        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(ai), f32x4.mul(f16x4m(sb, fmask, f16scale), sx)));
+        if (hasMin(kind)) acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(am), f32x4.mul(f16x4m(sb + 8, fmask, f16scale), sx)));
       }
       storePanel4(o + <usize>i * outRowBytes, acc, valid);
     }
@@ -230,38 +301,37 @@ import { dot1, dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, isum4, sto
 /** The stored quant u of row-in-panel rr at super-block column c, in the panel super-block at sb (IQ4_XS: the index). */
 // @ts-ignore: decorator
 @inline function quantAt(kind: i32, sb: usize, rr: usize, c: i32): i32 {
-  if (kind == Q2_K || kind == Q3_K) {
-    const ch = sb + quantsAt(kind) + <usize>(c >> 6) * unitBytes(kind);
+  const t = <usize>(c & 15);
+  if (kind == Q2_K) {
+    return (<i32>load<u8>(sb + 80 + <usize>(c >> 6) * 64 + (rr << 4) + t) >> (2 * ((c >> 4) & 3))) & 3;
+  }
+  if (kind == Q3_K) {
+    const row = sb + 72 + <usize>(c >> 7) * 192 + rr * 48;
+    const cc = c & 127;
+    const low = (<i32>load<u8>(row + <usize>(cc >> 6) * 16 + t) >> (2 * ((cc >> 4) & 3))) & 3;
+    return low | (((<i32>load<u8>(row + 32 + t) >> (cc >> 4)) & 1) << 2);
+  }
+  if (kind == Q6_K) {
+    const row = sb + 72 + <usize>(c >> 6) * 192 + rr * 48;
     const k = (c >> 4) & 3;
-    const t = c & 15;
-    let u = (<i32>load<u8>(ch + (rr << 4) + <usize>t) >> (2 * k)) & 3;
-    if (kind == Q3_K) {
-      const h = <i32>load<u8>(ch + 64 + (rr << 3) + (k >= 2 ? 4 : 0) + <usize>(t & 3));
-      const bit = ((k & 1) << 2) + (t >> 2);
-      u |= ((h >> bit) & 1) << 2;
-    }
-    return u;
+    const nb = <i32>load<u8>(row + <usize>(k >> 1) * 16 + t);
+    return ((k & 1) == 0 ? nb & 15 : nb >> 4) | (((<i32>load<u8>(row + 32 + t) >> (2 * k)) & 3) << 4);
   }
-  const grp = sb + quantsAt(kind) + <usize>(c >> 5) * unitBytes(kind);
-  const j = c & 31;
-  const byte = <i32>load<u8>(grp + (rr << 4) + <usize>(j & 15));
-  let u = j < 16 ? byte & 15 : byte >> 4;
   if (kind == Q5_K) {
-    const h = <i32>load<u8>(grp + 64 + (rr << 2) + <usize>(j & 3));
-    const bit = j < 16 ? j >> 2 : 4 + ((j - 16) >> 2);
-    u |= ((h >> bit) & 1) << 4;
-  } else if (kind == Q6_K) {
-    const jj = j & 15;
-    const h = <i32>load<u8>(grp + 64 + (rr << 3) + (j < 16 ? 0 : 4) + <usize>(jj & 3));
-    u |= ((h >> ((jj >> 2) << 1)) & 3) << 4;
+    const half = sb + 80 + <usize>(c >> 7) * 320;
+    const cc = c & 127;
+    const nb = <i32>load<u8>(half + 64 + <usize>(cc >> 5) * 64 + (rr << 4) + t);
+    return ((cc & 16) == 0 ? nb & 15 : nb >> 4) | (((<i32>load<u8>(half + (rr << 4) + t) >> (cc >> 4)) & 1) << 4);
   }
-  return u;
+  // Q4_K, IQ4_XS
+  const nb = <i32>load<u8>(sb + (kind == Q4_K ? 80 : 40) + <usize>(c >> 5) * 64 + (rr << 4) + t);
+  return (c & 16) == 0 ? nb & 15 : nb >> 4;
 }
 
 /** Sub-scale of row-in-panel rr for sub-block k (of 16 or 32 columns, per type); Q2_K: the low nibble. */
 // @ts-ignore: decorator
 @inline function scaleAt(kind: i32, sb: usize, rr: usize, k: i32): i32 {
-  const p = sb + scAt(kind) + (<usize>k << 2) + rr;
+  const p = scalePtr(kind, sb, rr, k);
   if (kind == Q4_K || kind == Q5_K) return <i32>load<u8>(p);
   if (kind == Q2_K) return <i32>load<u8>(p) & 15;
   return <i32>load<i8>(p);
@@ -269,7 +339,7 @@ import { dot1, dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, isum4, sto
 /** Min of row-in-panel rr for sub-block k (Q2_K: the high nibble; Q4_K/Q5_K: the m byte). */
 // @ts-ignore: decorator
 @inline function minAt(kind: i32, sb: usize, rr: usize, k: i32): i32 {
-  if (kind == Q2_K) return <i32>load<u8>(sb + 16 + (<usize>k << 2) + rr) >> 4;
+  if (kind == Q2_K) return <i32>load<u8>(scalePtr(kind, sb, rr, k)) >> 4;
   return <i32>load<u8>(sb + 48 + (rr << 3) + <usize>k);
 }
 // @ts-ignore: decorator
@@ -416,33 +486,35 @@ import { dot1, dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, isum4, sto
   return j < 16 ? byte & 15 : byte >> 4;
 }
 
+/** Or a byte into memory. */
+// @ts-ignore: decorator
+@inline function orByte(p: usize, v: i32): void {
+  store<u8>(p, load<u8>(p) | <u8>v);
+}
+
 /** Place quant u of row-in-panel rr at super-block column c in the panel super-block at sb (the inverse of quantAt). */
 // @ts-ignore: decorator
 @inline function placeQuant(kind: i32, sb: usize, rr: usize, c: i32, u: i32): void {
-  if (kind == Q2_K || kind == Q3_K) {
-    const ch = sb + quantsAt(kind) + <usize>(c >> 6) * unitBytes(kind);
-    const k = (c >> 4) & 3;
-    const t = c & 15;
-    const p = ch + (rr << 4) + <usize>t;
-    store<u8>(p, load<u8>(p) | <u8>((u & 3) << (2 * k)));
-    if (kind == Q3_K) {
-      const hp = ch + 64 + (rr << 3) + (k >= 2 ? 4 : 0) + <usize>(t & 3);
-      store<u8>(hp, load<u8>(hp) | <u8>(((u >> 2) & 1) << (((k & 1) << 2) + (t >> 2))));
-    }
-    return;
-  }
-  const grp = sb + quantsAt(kind) + <usize>(c >> 5) * unitBytes(kind);
-  const j = c & 31;
-  const p = grp + (rr << 4) + <usize>(j & 15);
-  store<u8>(p, load<u8>(p) | <u8>((u & 15) << (j < 16 ? 0 : 4)));
-  if (kind == Q5_K) {
-    const hp = grp + 64 + (rr << 2) + <usize>(j & 3);
-    const bit = j < 16 ? j >> 2 : 4 + ((j - 16) >> 2);
-    store<u8>(hp, load<u8>(hp) | <u8>(((u >> 4) & 1) << bit));
+  const t = <usize>(c & 15);
+  if (kind == Q2_K) {
+    orByte(sb + 80 + <usize>(c >> 6) * 64 + (rr << 4) + t, (u & 3) << (2 * ((c >> 4) & 3)));
+  } else if (kind == Q3_K) {
+    const row = sb + 72 + <usize>(c >> 7) * 192 + rr * 48;
+    const cc = c & 127;
+    orByte(row + <usize>(cc >> 6) * 16 + t, (u & 3) << (2 * ((cc >> 4) & 3)));
+    orByte(row + 32 + t, ((u >> 2) & 1) << (cc >> 4));
   } else if (kind == Q6_K) {
-    const jj = j & 15;
-    const hp = grp + 64 + (rr << 3) + (j < 16 ? 0 : 4) + <usize>(jj & 3);
-    store<u8>(hp, load<u8>(hp) | <u8>(((u >> 4) & 3) << ((jj >> 2) << 1)));
+    const row = sb + 72 + <usize>(c >> 6) * 192 + rr * 48;
+    const k = (c >> 4) & 3;
+    orByte(row + <usize>(k >> 1) * 16 + t, (u & 15) << ((k & 1) << 2));
+    orByte(row + 32 + t, ((u >> 4) & 3) << (2 * k));
+  } else if (kind == Q5_K) {
+    const half = sb + 80 + <usize>(c >> 7) * 320;
+    const cc = c & 127;
+    orByte(half + 64 + <usize>(cc >> 5) * 64 + (rr << 4) + t, (u & 15) << ((cc & 16) >> 2));
+    orByte(half + (rr << 4) + t, ((u >> 4) & 1) << (cc >> 4));
+  } else {
+    orByte(sb + (kind == Q4_K ? 80 : 40) + <usize>(c >> 5) * 64 + (rr << 4) + t, (u & 15) << ((c & 16) >> 2));
   }
 }
 
@@ -484,7 +556,7 @@ import { dot1, dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, isum4, sto
         else if (kind == Q3_K) sc = q3Scale(blk + 96, k) - 32;
         else if (kind == Q6_K) sc = <i32>load<i8>(blk + 192 + <usize>k);
         else sc = (((<i32>load<u8>(blk + 4 + <usize>(k >> 1)) >> (4 * (k & 1))) & 15) | (((<i32>load<u16>(blk + 2) >> (2 * k)) & 3) << 4)) - 32;
-        store<u8>(sb + scAt(kind) + (<usize>k << 2) + rr, <u8>sc);
+        store<u8>(scalePtr(kind, sb, rr, k), <u8>sc);
       }
       for (let c = 0; c < 256; c++) placeQuant(kind, sb, rr, c, blockQuant(kind, blk, c));
     }

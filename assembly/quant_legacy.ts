@@ -23,7 +23,7 @@
 // rounded as llama.cpp's q8_1 activations store it) with
 // unfused f32 operations: the SIMD kernels equal their scalar twins bit for bit in every build.
 
-import { dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
+import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q4_0: i32 = 0;
@@ -38,6 +38,9 @@ import { dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, is
 
 // @ts-ignore: decorator
 @lazy const F32_MAX: f32 = 3.4028234663852886e38;
+/** 2^112: rescales an f16 shifted into f32 position (see f16x4). */
+// @ts-ignore: decorator
+@lazy const F16_TO_F32: f32 = 5.192296858534828e33;
 
 /** IQ4_NL's 16 values (ggml's kvalues_iq4nl) as bytes, for the table lookup. */
 // @ts-ignore: decorator
@@ -69,18 +72,18 @@ import { dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, is
 
 /** The low plane (columns 0..15) and high plane (16..31) of one row's group, as unsigned bytes. */
 // @ts-ignore: decorator
-@inline function planeLo(kind: i32, row: usize, grp: usize, rr: usize): v128 {
-  const p = v128.and(v128.load(row), i8x16.splat(15));
+@inline function planeLo(kind: i32, row: usize, grp: usize, rr: usize, m15: v128, b16: v128): v128 {
+  const p = v128.and(v128.load(row), m15);
   if (!isQ5(kind)) return p;
   const y = i32x4.mul(v128.load32_splat(grp + 64 + (rr << 2)), i32x4(16, 8, 4, 2));
-  return v128.or(p, v128.and(y, i8x16.splat(16)));
+  return v128.or(p, v128.and(y, b16));
 }
 // @ts-ignore: decorator
-@inline function planeHi(kind: i32, row: usize, grp: usize, rr: usize): v128 {
-  const p = v128.and(i16x8.shr_u(v128.load(row), 4), i8x16.splat(15));
+@inline function planeHi(kind: i32, row: usize, grp: usize, rr: usize, m15: v128, b16: v128): v128 {
+  const p = v128.and(i16x8.shr_u(v128.load(row), 4), m15);
   if (!isQ5(kind)) return p;
   const y = i32x4.mul(i32x4.shr_u(v128.load32_splat(grp + 64 + (rr << 2)), 4), i32x4(16, 8, 4, 2));
-  return v128.or(p, v128.and(y, i8x16.splat(16)));
+  return v128.or(p, v128.and(y, b16));
 }
 
 /** IQ4_NL: 16 indices → their signed table values. */
@@ -92,12 +95,12 @@ import { dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, is
 
 /** Exact Σ over one row's group (i32x4 partial sums). */
 // @ts-ignore: decorator
-@inline function rowGroup(kind: i32, grp: usize, rr: usize, q8: usize, q16: usize): v128 {
+@inline function rowGroup(kind: i32, grp: usize, rr: usize, q8: usize, q16: usize, m15: v128, b16: v128, ones: v128): v128 {
   const row = grp + (rr << 4);
-  const lo = planeLo(kind, row, grp, rr);
-  const hi = planeHi(kind, row, grp, rr);
+  const lo = planeLo(kind, row, grp, rr, m15, b16);
+  const hi = planeHi(kind, row, grp, rr, m15, b16);
   if (kind == IQ4_NL) return i32x4.add(dotSigned1(lookup(lo), q16), dotSigned1(lookup(hi), q16 + 32));
-  return dot2(lo, hi, q8, q16);
+  return dot2o(lo, hi, q8, q16, ones);
 }
 
 // @ts-ignore: decorator
@@ -112,23 +115,23 @@ import { dot2, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, is
   const sOff = qxS(CA);
   const outRowBytes = <usize>outStride << 2;
   const off = offsetOf(kind);
+  const m15 = kconst(K_M15), b16 = kconst(K_B16), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK);
+  const f16scale = f32x4.splat(F16_TO_F32);
   let w = wPtr;
   for (let r = 0; r < rows; r += 4, w += pb) {
     const valid = rows - r;
     const o = outPtr + (<usize>r << 2);
+    const wEnd = w + pb;
     for (let i = 0; i < n; i++) {
       const base = xPtr + <usize>i * rec;
       let acc = f32x4.splat(0);
-      let grp = w;
-      for (let g = 0; g < G; g++, grp += GB) {
-        const q16 = base + (<usize>g << 6);
-        const q8 = base + (<usize>CA << 1) + (<usize>g << 5);
-        let s = isum4(rowGroup(kind, grp, 0, q8, q16), rowGroup(kind, grp, 1, q8, q16), rowGroup(kind, grp, 2, q8, q16), rowGroup(kind, grp, 3, q8, q16));
-        const bs = <i32>load<i16>(base + bsOff + (<usize>g << 1));
-        if (off != 0) s = i32x4.sub(s, i32x4.splat(off * bs));
-        const sx = load<f32>(base + dOff + (<usize>g << 2));
-        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(grp + dAt(kind)), f32x4.splat(sx))));
-        if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(f16x4(grp + dAt(kind) + 8), v128.load32_splat(base + sOff + (<usize>g << 2))));
+      // x pointers advance with the group: q16 by 64 bytes, q8 by 32, bs32 by 2, d and s by 4
+      let q16 = base, q8 = base + (<usize>CA << 1), bs = base + bsOff, dx = base + dOff;
+      for (let grp = w; grp < wEnd; grp += GB, q16 += 64, q8 += 32, bs += 2, dx += 4) {
+        let s = isum4(rowGroup(kind, grp, 0, q8, q16, m15, b16, ones), rowGroup(kind, grp, 1, q8, q16, m15, b16, ones), rowGroup(kind, grp, 2, q8, q16, m15, b16, ones), rowGroup(kind, grp, 3, q8, q16, m15, b16, ones));
+        if (off != 0) s = i32x4.sub(s, i32x4.splat(off * <i32>load<i16>(bs)));
+        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4m(grp + dAt(kind), fmask, f16scale), v128.load32_splat(dx))));
+        if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(f16x4m(grp + dAt(kind) + 8, fmask, f16scale), v128.load32_splat(dx + (sOff - dOff))));
       }
       storePanel4(o + <usize>i * outRowBytes, acc, valid);
     }
