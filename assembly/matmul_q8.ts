@@ -20,11 +20,8 @@
 // are exact; then acc ← acc + f32(256·Σ)·((d·2^-8)·s) with separate multiplies and adds in group
 // order, in every build: the SIMD kernel and _ref agree bit for bit, and so do the plain and relaxed builds.
 
-import { f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD } from './matmul_quant';
+import { kconst, K_HI8, K_F16MASK, K_F16SCALE_Q8, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD } from './matmul_quant';
 
-/** 2^104 = 2^112 / 256: decodes an f16 scale and divides it by the 256 of the widening. */
-// @ts-ignore: decorator
-@lazy const SCALE_Q8: f32 = 2.028240960365167e31;
 // @ts-ignore: decorator
 @lazy const INV_256: f32 = 0.00390625;
 // @ts-ignore: decorator
@@ -38,9 +35,9 @@ import { f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, 
 
 /** acc + exact 256·Σ over one row's 16-column k-block (w: its 16 bytes; x0, x1: the 16 i16 quants). */
 // @ts-ignore: decorator
-@inline function blockDot(acc: v128, w: usize, x0: v128, x1: v128): v128 {
+@inline function blockDot(acc: v128, w: usize, x0: v128, x1: v128, hi8: v128): v128 {
   const a = v128.load(w);
-  return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(i16x8.shl(a, 8), x0), i32x4.dot_i16x8_s(v128.and(a, i16x8.splat(<i16>0xff00)), x1)));
+  return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(i16x8.shl(a, 8), x0), i32x4.dot_i16x8_s(v128.and(a, hi8), x1)));
 }
 
 /**
@@ -50,11 +47,12 @@ import { f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, 
  * and row, 4 pmaddwd on pre-widened i16 give exact integer sums, one transpose-add turns the 4 rows
  * into one vector, and the only loop-carried value across groups is the f32 accumulator.
  */
-export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
   const pb = panelBytesQ8(cols);
   const rec = <usize>qx_row_bytes(cols);
   const dOff = qxD((cols + 31) & ~31);
   const outRowBytes = <usize>outStride << 2;
+  const hi8 = kconst(K_HI8), fmask = kconst(K_F16MASK), s104 = kconst(K_F16SCALE_Q8);
   let w = wPtr;
   for (let r = 0; r < rows; r += 4, w += pb) {
     const valid = rows - r;
@@ -72,13 +70,14 @@ export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: us
         const kEnd = wk + 128;
         for (let wb = wk; wb < kEnd; wb += 64, xq += 32) {
           const x0 = v128.load(xq), x1 = v128.load(xq, 16);
-          a0 = blockDot(a0, wb, x0, x1);
-          a1 = blockDot(a1, wb + 16, x0, x1);
-          a2 = blockDot(a2, wb + 32, x0, x1);
-          a3 = blockDot(a3, wb + 48, x0, x1);
+          a0 = blockDot(a0, wb, x0, x1, hi8);
+          a1 = blockDot(a1, wb + 16, x0, x1, hi8);
+          a2 = blockDot(a2, wb + 32, x0, x1, hi8);
+          a3 = blockDot(a3, wb + 48, x0, x1, hi8);
         }
         const s = isum4(a0, a1, a2, a3);
-        const scale = f32x4.mul(f32x4.mul(f16x4(wk + 128), f32x4.splat(INV_256)), v128.load32_splat(xs));
+        // d·2^-8 (the widening's 256 undone), exactly: the f16 decoded with 2^104 instead of 2^112
+        const scale = f32x4.mul(f16x4m(wk + 128, fmask, s104), v128.load32_splat(xs));
         acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), scale));
       }
       storePanel4(o + <usize>i * outRowBytes, acc, valid);

@@ -132,6 +132,8 @@ export function f32ToF16Bits(x: f32): u32 {
   4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, //                 K_B4: bytes 0x04
   15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, //         K_W15: i16 lanes 0x000f
   0, 0, 0x80, 0x77, 0, 0, 0x80, 0x77, 0, 0, 0x80, 0x77, 0, 0, 0x80, 0x77, // K_F16SCALE: f32 lanes 2^112
+  0, 0, 0x80, 0x73, 0, 0, 0x80, 0x73, 0, 0, 0x80, 0x73, 0, 0, 0x80, 0x73, // K_F16SCALE_Q8: f32 lanes 2^104
+  16, 0, 0, 0, 8, 0, 0, 0, 4, 0, 0, 0, 2, 0, 0, 0, //                 K_MUL5: i32 lanes 16, 8, 4, 2
 ], 16);
 export const K_M15 = 0;
 export const K_ONES16 = 1;
@@ -143,6 +145,8 @@ export const K_M30 = 6;
 export const K_B4 = 7;
 export const K_W15 = 8;
 export const K_F16SCALE = 9;
+export const K_F16SCALE_Q8 = 10;
+export const K_MUL5 = 11;
 
 /** Constant `i` of KCONST (load it before a loop, not inside). */
 // @ts-ignore: decorator

@@ -177,8 +177,206 @@ import {
   return i32x4.add(dotSigned1(i8x16.swizzle(KVALUES, lo), q16), dotSigned1(i8x16.swizzle(KVALUES, hi), q16 + 32));
 }
 
+// ---- the batched path (n ≥ batchMin x rows; needs the per-thread scratch) ----
+//
+// Per panel super-block the 4 rows' planes are unpacked once into the scratch, ready for the dot
+// (relaxed: 16 bytes of u per plane; plain: u widened to i16, 32 bytes), with each sub-scale
+// broadcast to i16 lanes beside them; then every x row runs over them: per plane and row one i16 pair
+// sum and one i32x4.dot_i16x8_s with the scale from the scratch. The integers are the direct path's,
+// combined in the same order: the results are identical.
+// Scratch (quant_scratch_bytes): planes @0 (2048 B) · scales @2048 ([4 rows][NS][i16x8], ≤ 1024 B) ·
+// the f32x4 accumulators of the n x rows @SCRATCH_ACC.
+
+/** Smallest batch that takes the batched path (below it the direct kernel is as fast: measured). */
 // @ts-ignore: decorator
-@inline function matmulK(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+@inline function batchMin(kind: i32): i32 {
+  return kind == Q4_K ? 16 : kind == Q2_K ? 8 : kind == Q6_K ? 6 : 3;
+}
+/** Offset of the accumulators in the scratch. */
+// @ts-ignore: decorator
+@lazy const SCRATCH_ACC: usize = 3328;
+
+/** Bytes of the scratch the quantised kernels need for batches of n x rows (per thread). */
+export function quant_scratch_bytes(n: i32): i32 {
+  return <i32>SCRATCH_ACC + 16 * max(n, 1);
+}
+
+/** Sub-blocks per super-block. */
+// @ts-ignore: decorator
+@inline function subBlocks(kind: i32): i32 {
+  return kind == Q4_K || kind == Q5_K ? 8 : 16;
+}
+
+/** Plane p (columns 16p .. 16p + 15 of the super-block) of row rr as unsigned bytes u (p a constant). */
+// @ts-ignore: decorator
+@inline function planeK(kind: i32, sb: usize, rr: usize, p: i32, m15: v128, m3: v128, m30: v128, b16: v128, b4: v128): v128 {
+  if (kind == Q4_K) {
+    const v = v128.load(sb + 80 + <usize>(64 * (p >> 1)) + (rr << 4));
+    return (p & 1) == 0 ? v128.and(v, m15) : v128.and(i16x8.shr_u(v, 4), m15);
+  }
+  if (kind == Q5_K) {
+    const half = sb + 80 + <usize>(320 * (p >> 3));
+    const pp = p & 7;
+    const v = v128.load(half + 64 + <usize>(64 * (pp >> 1)) + (rr << 4));
+    const nib = (pp & 1) == 0 ? v128.and(v, m15) : v128.and(i16x8.shr_u(v, 4), m15);
+    return v128.or(nib, v128.and(shiftBy(v128.load(half + (rr << 4)), 4 - pp), b16));
+  }
+  if (kind == Q6_K) {
+    const row = sb + 72 + <usize>(192 * (p >> 2)) + rr * 48;
+    const k = p & 3;
+    const v = v128.load(row + <usize>(16 * (k >> 1)));
+    const nib = (k & 1) == 0 ? v128.and(v, m15) : v128.and(i16x8.shr_u(v, 4), m15);
+    return v128.or(nib, v128.and(shiftBy(v128.load(row + 32), 4 - 2 * k), m30));
+  }
+  if (kind == Q3_K) {
+    const row = sb + 72 + <usize>(192 * (p >> 3)) + rr * 48;
+    const m = p & 7;
+    const low = v128.and(shiftBy(v128.load(row + <usize>(16 * (m >> 2))), -2 * (m & 3)), m3);
+    return v128.or(low, v128.and(shiftBy(v128.load(row + 32), 2 - m), b4));
+  }
+  // Q2_K
+  return v128.and(shiftBy(v128.load(sb + 80 + <usize>(64 * (p >> 2)) + (rr << 4)), -2 * (p & 3)), m3);
+}
+
+/** Store plane p of row rr into the scratch (relaxed: bytes; plain: widened to i16). */
+// @ts-ignore: decorator
+@inline function putPlane(dst: usize, rr: usize, p: i32, v: v128): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    v128.store(dst + (rr << 8) + <usize>(p << 4), v);
+  } else {
+    v128.store(dst + (rr << 9) + <usize>(p << 5), i16x8.extend_low_i8x16_u(v));
+    v128.store(dst + (rr << 9) + <usize>(p << 5), i16x8.extend_high_i8x16_u(v), 16);
+  }
+}
+
+/** Unpack one panel super-block into the scratch: 4 rows × 16 planes, and the broadcast sub-scales. */
+// @ts-ignore: decorator
+@inline function unpackK(kind: i32, sb: usize, scratch: usize, m15: v128, m3: v128, m30: v128, b16: v128, b4: v128, w15: v128): void {
+  const NS = subBlocks(kind);
+  for (let rr: usize = 0; rr < 4; rr++) {
+    putPlane(scratch, rr, 0, planeK(kind, sb, rr, 0, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 1, planeK(kind, sb, rr, 1, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 2, planeK(kind, sb, rr, 2, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 3, planeK(kind, sb, rr, 3, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 4, planeK(kind, sb, rr, 4, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 5, planeK(kind, sb, rr, 5, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 6, planeK(kind, sb, rr, 6, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 7, planeK(kind, sb, rr, 7, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 8, planeK(kind, sb, rr, 8, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 9, planeK(kind, sb, rr, 9, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 10, planeK(kind, sb, rr, 10, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 11, planeK(kind, sb, rr, 11, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 12, planeK(kind, sb, rr, 12, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 13, planeK(kind, sb, rr, 13, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 14, planeK(kind, sb, rr, 14, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 15, planeK(kind, sb, rr, 15, m15, m3, m30, b16, b4));
+    const sc = scratch + 2048 + ((rr * <usize>NS) << 4);
+    for (let k = 0; k < NS; k++) {
+      const p = scalePtr(kind, sb, rr, k);
+      let v: v128;
+      if (kind == Q4_K || kind == Q5_K) v = splatU8(p);
+      else if (kind == Q2_K) v = v128.and(v128.load8_splat(p), w15);
+      else v = splatS8(p);
+      v128.store(sc + (<usize>k << 4), v);
+    }
+  }
+}
+
+/** i16 pair sums of one unpacked plane (at pl) with the activation quants (x8 / x16). */
+// @ts-ignore: decorator
+@inline function planeDot(pl: usize, x8: usize, x16: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), v128.load(pl));
+  return i16x8.add(i16x8.mul(v128.load(pl), v128.load(x16)), i16x8.mul(v128.load(pl, 16), v128.load(x16, 16)));
+}
+
+/** Bytes of one unpacked plane in the scratch, and of one row's 16 planes. */
+// @ts-ignore: decorator
+@inline function planeBytes(): usize {
+  return ASC_FEATURE_RELAXED_SIMD ? 16 : 32;
+}
+
+// @ts-ignore: decorator
+@inline function matmulKBatched(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const PB = sbBytes(kind);
+  const S = cols >> 8;
+  const pb = <usize>S * PB;
+  const rec = <usize>qx_row_bytes(cols);
+  const offB = <usize>qx_offset_k(cols);
+  const q8Off = <usize>cols << 1;
+  const dOff = qxD(cols);
+  const bs16Off = qxBs16(cols, 256);
+  const bs32Off = qxBs32(cols, 256);
+  const outRowBytes = <usize>outStride << 2;
+  const NS = subBlocks(kind);
+  const PLB = planeBytes();
+  const RB = PLB << 4; // one row's planes
+  const SRB = <usize>NS << 4; // one row's scales
+  const m15 = kconst(K_M15), m3 = kconst(K_M3), m30 = kconst(K_M30), b16 = kconst(K_B16), b4 = kconst(K_B4), w15 = kconst(K_W15);
+  const fmask = kconst(K_F16MASK), f16scale = kconst(K_F16SCALE);
+  const scales = scratch + 2048;
+  const accs = scratch + SCRATCH_ACC;
+  let w = wPtr;
+  for (let r = 0; r < rows; r += 4, w += pb) {
+    const valid = rows - r;
+    const o = outPtr + (<usize>r << 2);
+    for (let b = 0; b < S; b++) {
+      const sb = w + <usize>b * PB;
+      unpackK(kind, sb, scratch, m15, m3, m30, b16, b4, w15);
+      const d = f16x4m(sb, fmask, f16scale);
+      for (let i = 0; i < n; i++) {
+        const sec = xPtr + <usize>i * rec + offB; // section B of x row i
+        const bs16 = sec + bs16Off + (<usize>b << 5);
+        let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let pl = scratch, sk = scales, q8 = sec + q8Off + (<usize>b << 8), q16 = sec + (<usize>b << 9);
+        if (NS == 16) {
+          for (let k = 0; k < 16; k++, pl += PLB, sk += 16, q8 += 16, q16 += 32) {
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(planeDot(pl, q8, q16), v128.load(sk)));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(planeDot(pl + RB, q8, q16), v128.load(sk + SRB)));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(planeDot(pl + 2 * RB, q8, q16), v128.load(sk + 2 * SRB)));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(planeDot(pl + 3 * RB, q8, q16), v128.load(sk + 3 * SRB)));
+          }
+        } else {
+          for (let k = 0; k < 8; k++, pl += 2 * PLB, sk += 16, q8 += 32, q16 += 64) {
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.add(planeDot(pl, q8, q16), planeDot(pl + PLB, q8 + 16, q16 + 32)), v128.load(sk)));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.add(planeDot(pl + RB, q8, q16), planeDot(pl + RB + PLB, q8 + 16, q16 + 32)), v128.load(sk + SRB)));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.add(planeDot(pl + 2 * RB, q8, q16), planeDot(pl + 2 * RB + PLB, q8 + 16, q16 + 32)), v128.load(sk + 2 * SRB)));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.add(planeDot(pl + 3 * RB, q8, q16), planeDot(pl + 3 * RB + PLB, q8 + 16, q16 + 32)), v128.load(sk + 3 * SRB)));
+          }
+        }
+        if (kind == Q6_K || kind == Q3_K) {
+          const sh: u32 = kind == Q6_K ? 5 : 2;
+          a0 = i32x4.sub(a0, i32x4.shl(scaleDotS(sb + 8, bs16), sh));
+          a1 = i32x4.sub(a1, i32x4.shl(scaleDotS(sb + 24, bs16), sh));
+          a2 = i32x4.sub(a2, i32x4.shl(scaleDotS(sb + 40, bs16), sh));
+          a3 = i32x4.sub(a3, i32x4.shl(scaleDotS(sb + 56, bs16), sh));
+        }
+        const ai = isum4(a0, a1, a2, a3);
+        let am = i32x4.splat(0);
+        if (kind == Q4_K || kind == Q5_K) {
+          const bs = v128.load(sec + bs32Off + (<usize>b << 4));
+          am = isum4(i32x4.dot_i16x8_s(v128.load8x8_u(sb + 48), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 56), bs),
+            i32x4.dot_i16x8_s(v128.load8x8_u(sb + 64), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 72), bs));
+        } else if (kind == Q2_K) {
+          am = isum4(minDotQ2(sb + 16, bs16, m15), minDotQ2(sb + 32, bs16, m15), minDotQ2(sb + 48, bs16, m15), minDotQ2(sb + 64, bs16, m15));
+        }
+        const sx = v128.load32_splat(sec + dOff + (<usize>b << 2));
+        const ap = accs + (<usize>i << 4);
+        let acc = b == 0 ? f32x4.splat(0) : v128.load(ap);
+        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(ai), f32x4.mul(d, sx)));
+        if (hasMin(kind)) acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(am), f32x4.mul(f16x4m(sb + 8, fmask, f16scale), sx)));
+        if (b == S - 1) storePanel4(o + <usize>i * outRowBytes, acc, valid);
+        else v128.store(ap, acc);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function matmulK(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  if (kind != IQ4_XS && scratch != 0 && n >= batchMin(kind)) {
+    matmulKBatched(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
+    return;
+  }
   const PB = sbBytes(kind);
   const pb = <usize>(cols >> 8) * PB;
   const rec = <usize>qx_row_bytes(cols);
@@ -564,8 +762,8 @@ import {
   return bad;
 }
 
-export function matmul_q2_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
-  matmulK(Q2_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+export function matmul_q2_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulK(Q2_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
 }
 export function matmul_q2_k_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   matmulKRef(Q2_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
@@ -576,8 +774,8 @@ export function pack_q2_k(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i
 export function dequant_q2_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantK(Q2_K, dstPtr, wPtr, rows, cols, r0, count);
 }
-export function matmul_q3_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
-  matmulK(Q3_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+export function matmul_q3_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulK(Q3_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
 }
 export function matmul_q3_k_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   matmulKRef(Q3_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
@@ -588,8 +786,8 @@ export function pack_q3_k(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i
 export function dequant_q3_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantK(Q3_K, dstPtr, wPtr, rows, cols, r0, count);
 }
-export function matmul_q4_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
-  matmulK(Q4_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+export function matmul_q4_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulK(Q4_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
 }
 export function matmul_q4_k_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   matmulKRef(Q4_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
@@ -600,8 +798,8 @@ export function pack_q4_k(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i
 export function dequant_q4_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantK(Q4_K, dstPtr, wPtr, rows, cols, r0, count);
 }
-export function matmul_q5_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
-  matmulK(Q5_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+export function matmul_q5_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulK(Q5_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
 }
 export function matmul_q5_k_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   matmulKRef(Q5_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
@@ -612,8 +810,8 @@ export function pack_q5_k(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i
 export function dequant_q5_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantK(Q5_K, dstPtr, wPtr, rows, cols, r0, count);
 }
-export function matmul_q6_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
-  matmulK(Q6_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+export function matmul_q6_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulK(Q6_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
 }
 export function matmul_q6_k_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   matmulKRef(Q6_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
@@ -624,8 +822,8 @@ export function pack_q6_k(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i
 export function dequant_q6_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantK(Q6_K, dstPtr, wPtr, rows, cols, r0, count);
 }
-export function matmul_iq4_xs(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
-  matmulK(IQ4_XS, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+export function matmul_iq4_xs(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulK(IQ4_XS, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
 }
 export function matmul_iq4_xs_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   matmulKRef(IQ4_XS, outPtr, outStride, wPtr, xPtr, n, rows, cols);

@@ -23,7 +23,7 @@
 // rounded as llama.cpp's q8_1 activations store it) with
 // unfused f32 operations: the SIMD kernels equal their scalar twins bit for bit in every build.
 
-import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
+import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q4_0: i32 = 0;
@@ -39,8 +39,11 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, f16x4m, dotSigned1, f
 // @ts-ignore: decorator
 @lazy const F32_MAX: f32 = 3.4028234663852886e38;
 /** 2^112: rescales an f16 shifted into f32 position (see f16x4). */
+/** Smallest batch that takes the batched path (below it the direct kernel is as fast: measured). */
 // @ts-ignore: decorator
-@lazy const F16_TO_F32: f32 = 5.192296858534828e33;
+@inline function batchMin(kind: i32): i32 {
+  return kind == Q4_0 || kind == Q4_1 ? 8 : 3;
+}
 
 /** IQ4_NL's 16 values (ggml's kvalues_iq4nl) as bytes, for the table lookup. */
 // @ts-ignore: decorator
@@ -70,19 +73,22 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, f16x4m, dotSigned1, f
   return kind == Q4_0 ? 8 : kind == Q5_0 ? 16 : 0;
 }
 
-/** The low plane (columns 0..15) and high plane (16..31) of one row's group, as unsigned bytes. */
+/**
+ * The low plane (columns 0..15) and high plane (16..31) of one row's group, as unsigned bytes. Q5: the
+ * 5th bits, lane L of the u32 shifted left by 4 − L (one i32x4.mul by mul5 = [16, 8, 4, 2]), land on bit 4.
+ */
 // @ts-ignore: decorator
-@inline function planeLo(kind: i32, row: usize, grp: usize, rr: usize, m15: v128, b16: v128): v128 {
+@inline function planeLo(kind: i32, row: usize, grp: usize, rr: usize, m15: v128, b16: v128, mul5: v128): v128 {
   const p = v128.and(v128.load(row), m15);
   if (!isQ5(kind)) return p;
-  const y = i32x4.mul(v128.load32_splat(grp + 64 + (rr << 2)), i32x4(16, 8, 4, 2));
+  const y = i32x4.mul(v128.load32_splat(grp + 64 + (rr << 2)), mul5);
   return v128.or(p, v128.and(y, b16));
 }
 // @ts-ignore: decorator
-@inline function planeHi(kind: i32, row: usize, grp: usize, rr: usize, m15: v128, b16: v128): v128 {
+@inline function planeHi(kind: i32, row: usize, grp: usize, rr: usize, m15: v128, b16: v128, mul5: v128): v128 {
   const p = v128.and(i16x8.shr_u(v128.load(row), 4), m15);
   if (!isQ5(kind)) return p;
-  const y = i32x4.mul(i32x4.shr_u(v128.load32_splat(grp + 64 + (rr << 2)), 4), i32x4(16, 8, 4, 2));
+  const y = i32x4.mul(i32x4.shr_u(v128.load32_splat(grp + 64 + (rr << 2)), 4), mul5);
   return v128.or(p, v128.and(y, b16));
 }
 
@@ -95,16 +101,74 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, f16x4m, dotSigned1, f
 
 /** Exact Σ over one row's group (i32x4 partial sums). */
 // @ts-ignore: decorator
-@inline function rowGroup(kind: i32, grp: usize, rr: usize, q8: usize, q16: usize, m15: v128, b16: v128, ones: v128): v128 {
+@inline function rowGroup(kind: i32, grp: usize, rr: usize, q8: usize, q16: usize, m15: v128, b16: v128, ones: v128, mul5: v128): v128 {
   const row = grp + (rr << 4);
-  const lo = planeLo(kind, row, grp, rr, m15, b16);
-  const hi = planeHi(kind, row, grp, rr, m15, b16);
+  const lo = planeLo(kind, row, grp, rr, m15, b16, mul5);
+  const hi = planeHi(kind, row, grp, rr, m15, b16, mul5);
   if (kind == IQ4_NL) return i32x4.add(dotSigned1(lookup(lo), q16), dotSigned1(lookup(hi), q16 + 32));
   return dot2o(lo, hi, q8, q16, ones);
 }
 
+// ---- the batched path (n ≥ batchMin x rows; needs the per-thread scratch) ----
+//
+// Per panel, up to 8 groups at a time are unpacked into the scratch (planes of u ready for the dot:
+// relaxed 16 bytes each, plain and IQ4_NL 16 i16; the 4 rows' d and m decoded to f32), then every x
+// row runs over them. The integers and the f32 steps are the direct path's: identical results.
+// Scratch: planes @0 (≤ 2048 B) · d f32 [8][4] @2048 · m @2176 · the x rows' accumulators @3328
+// (quant_k.ts SCRATCH_ACC; quant_scratch_bytes there).
+
+/** Bytes of one row's two unpacked planes in the scratch. */
 // @ts-ignore: decorator
-@inline function matmulLegacy(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+@inline function rowPlaneBytes(kind: i32): usize {
+  return ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL ? 32 : 64;
+}
+
+/** Unpack groups [g0, g0 + count) of the panel at w into the scratch. */
+// @ts-ignore: decorator
+@inline function unpackLegacy(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, m15: v128, b16: v128, mul5: v128, fmask: v128, f16scale: v128): void {
+  const GB = groupBytes(kind);
+  const RPB = rowPlaneBytes(kind);
+  let grp = w + <usize>g0 * GB;
+  let dst = scratch;
+  for (let j = 0; j < count; j++, grp += GB, dst += RPB << 2) {
+    for (let rr: usize = 0; rr < 4; rr++) {
+      let lo = planeLo(kind, grp + (rr << 4), grp, rr, m15, b16, mul5);
+      let hi = planeHi(kind, grp + (rr << 4), grp, rr, m15, b16, mul5);
+      const p = dst + rr * RPB;
+      if (kind == IQ4_NL) {
+        lo = lookup(lo);
+        hi = lookup(hi);
+        v128.store(p, i16x8.extend_low_i8x16_s(lo));
+        v128.store(p, i16x8.extend_high_i8x16_s(lo), 16);
+        v128.store(p, i16x8.extend_low_i8x16_s(hi), 32);
+        v128.store(p, i16x8.extend_high_i8x16_s(hi), 48);
+      } else if (ASC_FEATURE_RELAXED_SIMD) {
+        v128.store(p, lo);
+        v128.store(p, hi, 16);
+      } else {
+        v128.store(p, i16x8.extend_low_i8x16_u(lo));
+        v128.store(p, i16x8.extend_high_i8x16_u(lo), 16);
+        v128.store(p, i16x8.extend_low_i8x16_u(hi), 32);
+        v128.store(p, i16x8.extend_high_i8x16_u(hi), 48);
+      }
+    }
+    v128.store(scratch + 2048 + (<usize>j << 4), f16x4m(grp + dAt(kind), fmask, f16scale));
+    if (hasMin(kind)) v128.store(scratch + 2176 + (<usize>j << 4), f16x4m(grp + dAt(kind) + 8, fmask, f16scale));
+  }
+}
+
+/** Exact Σ over one row's unpacked group at p (i32x4 partial sums); x: the group's quants. */
+// @ts-ignore: decorator
+@inline function unpackedDot(kind: i32, p: usize, q8: usize, q16: usize, ones: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL) {
+    return i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), v128.load(p)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8, 16), v128.load(p, 16))), ones);
+  }
+  const a = i32x4.add(i32x4.dot_i16x8_s(v128.load(p), v128.load(q16)), i32x4.dot_i16x8_s(v128.load(p, 16), v128.load(q16, 16)));
+  return i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(v128.load(p, 32), v128.load(q16, 32)), i32x4.dot_i16x8_s(v128.load(p, 48), v128.load(q16, 48))));
+}
+
+// @ts-ignore: decorator
+@inline function matmulLegacyBatched(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
   const G = (cols + 31) >> 5;
   const GB = groupBytes(kind);
   const pb = <usize>G * GB;
@@ -115,8 +179,55 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, f16x4m, dotSigned1, f
   const sOff = qxS(CA);
   const outRowBytes = <usize>outStride << 2;
   const off = offsetOf(kind);
-  const m15 = kconst(K_M15), b16 = kconst(K_B16), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK);
-  const f16scale = f32x4.splat(F16_TO_F32);
+  const RPB = rowPlaneBytes(kind);
+  const m15 = kconst(K_M15), b16 = kconst(K_B16), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
+  const f16scale = kconst(K_F16SCALE);
+  const accs = scratch + 3328;
+  let w = wPtr;
+  for (let r = 0; r < rows; r += 4, w += pb) {
+    const valid = rows - r;
+    const o = outPtr + (<usize>r << 2);
+    for (let g0 = 0; g0 < G; g0 += 8) {
+      const count = min(8, G - g0);
+      const last = g0 + count == G;
+      unpackLegacy(kind, w, g0, count, scratch, m15, b16, mul5, fmask, f16scale);
+      for (let i = 0; i < n; i++) {
+        const base = xPtr + <usize>i * rec;
+        const ap = accs + (<usize>i << 4);
+        let acc = g0 == 0 ? f32x4.splat(0) : v128.load(ap);
+        let q16 = base + (<usize>g0 << 6), q8 = base + (<usize>CA << 1) + (<usize>g0 << 5), bs = base + bsOff + (<usize>g0 << 1), dx = base + dOff + (<usize>g0 << 2);
+        let p = scratch, dw = scratch + 2048;
+        for (let j = 0; j < count; j++, p += RPB << 2, dw += 16, q16 += 64, q8 += 32, bs += 2, dx += 4) {
+          let s = isum4(unpackedDot(kind, p, q8, q16, ones), unpackedDot(kind, p + RPB, q8, q16, ones), unpackedDot(kind, p + 2 * RPB, q8, q16, ones), unpackedDot(kind, p + 3 * RPB, q8, q16, ones));
+          if (off != 0) s = i32x4.sub(s, i32x4.splat(off * <i32>load<i16>(bs)));
+          acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(dw), v128.load32_splat(dx))));
+          if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(v128.load(dw, 128), v128.load32_splat(dx + (sOff - dOff))));
+        }
+        if (last) storePanel4(o + <usize>i * outRowBytes, acc, valid);
+        else v128.store(ap, acc);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function matmulLegacy(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const G = (cols + 31) >> 5;
+  const GB = groupBytes(kind);
+  const pb = <usize>G * GB;
+  const CA = G << 5;
+  const rec = <usize>qx_row_bytes(cols);
+  const dOff = qxD(CA);
+  const bsOff = qxBs32(CA, 32);
+  const sOff = qxS(CA);
+  const outRowBytes = <usize>outStride << 2;
+  const off = offsetOf(kind);
+  if (scratch != 0 && n >= batchMin(kind)) {
+    matmulLegacyBatched(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
+    return;
+  }
+  const m15 = kconst(K_M15), b16 = kconst(K_B16), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
+  const f16scale = kconst(K_F16SCALE);
   let w = wPtr;
   for (let r = 0; r < rows; r += 4, w += pb) {
     const valid = rows - r;
@@ -128,7 +239,7 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, f16x4m, dotSigned1, f
       // x pointers advance with the group: q16 by 64 bytes, q8 by 32, bs32 by 2, d and s by 4
       let q16 = base, q8 = base + (<usize>CA << 1), bs = base + bsOff, dx = base + dOff;
       for (let grp = w; grp < wEnd; grp += GB, q16 += 64, q8 += 32, bs += 2, dx += 4) {
-        let s = isum4(rowGroup(kind, grp, 0, q8, q16, m15, b16, ones), rowGroup(kind, grp, 1, q8, q16, m15, b16, ones), rowGroup(kind, grp, 2, q8, q16, m15, b16, ones), rowGroup(kind, grp, 3, q8, q16, m15, b16, ones));
+        let s = isum4(rowGroup(kind, grp, 0, q8, q16, m15, b16, ones, mul5), rowGroup(kind, grp, 1, q8, q16, m15, b16, ones, mul5), rowGroup(kind, grp, 2, q8, q16, m15, b16, ones, mul5), rowGroup(kind, grp, 3, q8, q16, m15, b16, ones, mul5));
         if (off != 0) s = i32x4.sub(s, i32x4.splat(off * <i32>load<i16>(bs)));
         acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4m(grp + dAt(kind), fmask, f16scale), v128.load32_splat(dx))));
         if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(f16x4m(grp + dAt(kind) + 8, fmask, f16scale), v128.load32_splat(dx + (sOff - dOff))));
@@ -272,8 +383,8 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, f16x4m, dotSigned1, f
   }
 }
 
-export function matmul_q4_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
-  matmulLegacy(Q4_0, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+export function matmul_q4_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulLegacy(Q4_0, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
 }
 export function matmul_q4_0_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   matmulLegacyRef(Q4_0, outPtr, outStride, wPtr, xPtr, n, rows, cols);
@@ -285,8 +396,8 @@ export function dequant_q4_0(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r
   dequantLegacy(Q4_0, dstPtr, wPtr, rows, cols, r0, count);
 }
 
-export function matmul_q4_1(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
-  matmulLegacy(Q4_1, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+export function matmul_q4_1(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulLegacy(Q4_1, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
 }
 export function matmul_q4_1_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   matmulLegacyRef(Q4_1, outPtr, outStride, wPtr, xPtr, n, rows, cols);
@@ -298,8 +409,8 @@ export function dequant_q4_1(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r
   dequantLegacy(Q4_1, dstPtr, wPtr, rows, cols, r0, count);
 }
 
-export function matmul_q5_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
-  matmulLegacy(Q5_0, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+export function matmul_q5_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulLegacy(Q5_0, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
 }
 export function matmul_q5_0_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   matmulLegacyRef(Q5_0, outPtr, outStride, wPtr, xPtr, n, rows, cols);
@@ -311,8 +422,8 @@ export function dequant_q5_0(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r
   dequantLegacy(Q5_0, dstPtr, wPtr, rows, cols, r0, count);
 }
 
-export function matmul_q5_1(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
-  matmulLegacy(Q5_1, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+export function matmul_q5_1(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulLegacy(Q5_1, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
 }
 export function matmul_q5_1_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   matmulLegacyRef(Q5_1, outPtr, outStride, wPtr, xPtr, n, rows, cols);
@@ -324,8 +435,8 @@ export function dequant_q5_1(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r
   dequantLegacy(Q5_1, dstPtr, wPtr, rows, cols, r0, count);
 }
 
-export function matmul_iq4_nl(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
-  matmulLegacy(IQ4_NL, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+export function matmul_iq4_nl(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulLegacy(IQ4_NL, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
 }
 export function matmul_iq4_nl_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   matmulLegacyRef(IQ4_NL, outPtr, outStride, wPtr, xPtr, n, rows, cols);

@@ -508,7 +508,9 @@ export function prepareLinearInput(k: Kernels, dtype: LinearDtype, xPtr: number,
  * Compute the output columns of panels [p0, p1) of out = x·Wᵀ for a packed matrix of any dtype:
  * out[i, 4·p0 ..] for i < n. Threads call it on disjoint panel ranges; a single thread passes
  * [0, panelCount(lin)). inPtr: what prepareLinearInput returned for this dtype (x [n, lin.cols] f32
- * for F32/BF16/F16, the prepared input for quantised types).
+ * for F32/BF16/F16, the prepared input for quantised types). scratchPtr: the calling thread's own
+ * linearScratchBytes(k, n) bytes, or 0; quantised kernels use it for batches (from 3 to 16 rows up,
+ * per type: each weight block unpacked once for all rows; the same results either way).
  */
 export function runLinear(
   k: Kernels,
@@ -519,6 +521,7 @@ export function runLinear(
   n: number,
   p0: number,
   p1: number,
+  scratchPtr = 0,
 ): void {
   const r0 = p0 * PANEL_ROWS;
   const r1 = Math.min(lin.rows, p1 * PANEL_ROWS);
@@ -531,19 +534,24 @@ export function runLinear(
     case 'F32': return k.matmul_f32(out, outStride, w, inPtr, n, rows, cols);
     case 'BF16': return k.matmul_bf16(out, outStride, w, inPtr, n, rows, cols);
     case 'F16': return k.matmul_f16(out, outStride, w, inPtr, n, rows, cols);
-    case 'Q8_0': return k.matmul_q8_0(out, outStride, w, inPtr, n, rows, cols);
-    case 'Q4_0': return k.matmul_q4_0(out, outStride, w, inPtr, n, rows, cols);
-    case 'Q4_1': return k.matmul_q4_1(out, outStride, w, inPtr, n, rows, cols);
-    case 'Q5_0': return k.matmul_q5_0(out, outStride, w, inPtr, n, rows, cols);
-    case 'Q5_1': return k.matmul_q5_1(out, outStride, w, inPtr, n, rows, cols);
-    case 'IQ4_NL': return k.matmul_iq4_nl(out, outStride, w, inPtr, n, rows, cols);
-    case 'Q2_K': return k.matmul_q2_k(out, outStride, w, inPtr, n, rows, cols);
-    case 'Q3_K': return k.matmul_q3_k(out, outStride, w, inPtr, n, rows, cols);
-    case 'Q4_K': return k.matmul_q4_k(out, outStride, w, inPtr, n, rows, cols);
-    case 'Q5_K': return k.matmul_q5_k(out, outStride, w, inPtr, n, rows, cols);
-    case 'Q6_K': return k.matmul_q6_k(out, outStride, w, inPtr, n, rows, cols);
-    case 'IQ4_XS': return k.matmul_iq4_xs(out, outStride, w, inPtr, n, rows, cols);
+    case 'Q8_0': return k.matmul_q8_0(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q4_0': return k.matmul_q4_0(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q4_1': return k.matmul_q4_1(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q5_0': return k.matmul_q5_0(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q5_1': return k.matmul_q5_1(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'IQ4_NL': return k.matmul_iq4_nl(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q2_K': return k.matmul_q2_k(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q3_K': return k.matmul_q3_k(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q4_K': return k.matmul_q4_k(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q5_K': return k.matmul_q5_k(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q6_K': return k.matmul_q6_k(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'IQ4_XS': return k.matmul_iq4_xs(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
   }
+}
+
+/** Bytes of the per-thread scratch runLinear's quantised kernels use for batches of up to n rows. */
+export function linearScratchBytes(k: Kernels, n: number): number {
+  return k.quant_scratch_bytes(n);
 }
 
 /** Number of 4-row panels of a packed matrix. */

@@ -11,10 +11,11 @@
  * that scratch in `reserveLinearInput`. Callers whose linears share x (Wq/Wk/Wv, W1/W3) may quantise
  * once with `prepareInput` and pass the handle to each `linear`; without it every call re-quantises.
  * A threaded executor implements the three methods the same way (delegating to its LinearInputs)
- * and runs `runLinear(k, lin, out, stride, in, n, p0, p1)` with that `in` on every worker.
+ * and runs `runLinear(k, lin, out, stride, in, n, p0, p1, scratch)` with that `in` on every worker,
+ * each with its own batch scratch (linearScratchBytes, also reserved by `reserveLinearInput`).
  */
 import type { PackedLinear } from '../kernels/linear.js';
-import { panelCount, runLinear } from '../kernels/linear.js';
+import { linearScratchBytes, panelCount, runLinear } from '../kernels/linear.js';
 import { LinearInputs } from '../kernels/linear-input.js';
 import type { Runtime } from '../wasm/runtime.js';
 
@@ -72,6 +73,10 @@ export class SerialExecutor implements Executor {
   private scoresFloats = 0;
 
   private readonly inputs: LinearInputs;
+  // the quantised kernels' batch scratch (reserveLinearInput), for up to scratchRows x rows
+  private scratchPtr = 0;
+  private scratchBytes = 0;
+  private scratchRows = 0;
 
   constructor(readonly rt: Runtime) {
     this.inputs = new LinearInputs(rt);
@@ -85,6 +90,12 @@ export class SerialExecutor implements Executor {
 
   reserveLinearInput(n: number, cols: number): void {
     this.inputs.reserve(n, cols);
+    const bytes = linearScratchBytes(this.rt.k, n);
+    if (bytes > this.scratchBytes) {
+      this.scratchPtr = this.rt.arena.alloc('exec.linear-scratch', bytes, 64).ptr;
+      this.scratchBytes = bytes;
+      this.scratchRows = n;
+    }
   }
 
   prepareInput(xPtr: number, n: number, cols: number): number {
@@ -93,7 +104,7 @@ export class SerialExecutor implements Executor {
 
   linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number, prepared = 0): void {
     const inPtr = this.inputs.inputFor(lin, xPtr, n, prepared);
-    runLinear(this.rt.k, lin, outPtr, outStride, inPtr, n, 0, panelCount(lin));
+    runLinear(this.rt.k, lin, outPtr, outStride, inPtr, n, 0, panelCount(lin), n <= this.scratchRows ? this.scratchPtr : 0);
   }
 
   attention(a: AttentionArgs): void {

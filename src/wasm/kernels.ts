@@ -38,7 +38,9 @@ export interface Kernels {
   // x row: int8 activations per 32 columns, and per 256 when cols % 256 == 0). Per type T:
   //   matmul_T / matmul_T_ref (out, outStride, w, x, n, rows, cols): out[i, r] = Σ_c x[i, c]·W[r, c] for
   //     i < n, r < rows; out: [n, outStride], only columns < rows written; the SIMD kernel equals its
-  //     scalar twin bit for bit (quantised types: in every build);
+  //     scalar twin bit for bit (quantised types: in every build). The quantised SIMD kernels take one
+  //     more argument, scratchPtr: quant_scratch_bytes(n) bytes of this thread's own, or 0; with it,
+  //     batches (from 3 to 16 rows up, per type) unpack each weight block once for all rows (same results);
   //   pack_T (dst, src, rows, cols) → −1 or the first bad unit: GGUF's row-major bytes of a T tensor →
   //     panels, every value kept (bad: an Inf/NaN scale, or F16 weight);
   //   dequant_T (dst, w, rows, cols, r0, count): rows [r0, r0 + count) as f32 [count, cols], the exact
@@ -57,61 +59,63 @@ export interface Kernels {
   pack_f16_bits(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_f16(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
 
-  matmul_q8_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q8_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q8_0_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q8_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Quantise row-major f32 W into Q8_0 panels as ggml's quantize_row_q8_0_ref; −1 or the first bad group r·G + g. */
   quant_q8_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q8_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
-  matmul_q4_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q4_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q4_0_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q4_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Quantise row-major f32 W into Q4_0 panels as ggml's quantize_row_q4_0_ref; −1 or the first bad group r·G + g. */
   quant_q4_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q4_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
-  matmul_q4_1(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q4_1(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q4_1_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q4_1(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q4_1(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
-  matmul_q5_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q5_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q5_0_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q5_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q5_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
-  matmul_q5_1(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q5_1(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q5_1_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q5_1(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q5_1(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
-  matmul_iq4_nl(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_iq4_nl(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_iq4_nl_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_iq4_nl(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_iq4_nl(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
-  matmul_q2_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q2_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q2_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q2_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q2_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
-  matmul_q3_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q3_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q3_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q3_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q3_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
-  matmul_q4_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q4_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q4_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q4_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q4_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
-  matmul_q5_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q5_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q5_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q5_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q5_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
-  matmul_q6_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_q6_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q6_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q6_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q6_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
-  matmul_iq4_xs(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_iq4_xs(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_iq4_xs_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_iq4_xs(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_iq4_xs(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   /** Prepare x [n, cols] f32 for the quantised kernels (assembly/matmul_quant.ts): n·qx_row_bytes(cols) bytes at dst. */
   quant_x(dstPtr: number, xPtr: number, n: number, cols: number): void;
   quant_x_ref(dstPtr: number, xPtr: number, n: number, cols: number): void;
+  /** Bytes of the per-thread scratch the quantised SIMD kernels use for batches of n x rows. */
+  quant_scratch_bytes(n: number): number;
   /** Bytes of the prepared input of one x row of cols columns. */
   qx_row_bytes(cols: number): number;
   /** Offset of the 256-column section inside a prepared row (cols % 256 == 0). */

@@ -42,7 +42,7 @@
  */
 import { InvalidArgumentError, ThreadError, WasmFeatureError } from '../errors.js';
 import type { AttentionArgs, Executor } from '../model/executor.js';
-import { panelCount, runLinear, type PackedLinear } from '../kernels/linear.js';
+import { linearScratchBytes, panelCount, runLinear, type PackedLinear } from '../kernels/linear.js';
 import { LinearInputs } from '../kernels/linear-input.js';
 import type { Kernels, WasmBuild } from './kernels.js';
 import type { Runtime } from './runtime.js';
@@ -395,6 +395,9 @@ export class ThreadedExecutor implements Executor {
   private gen = 0;
   private readonly scoresPtrs: number[]; // per thread: f32 [scoresRows]
   private scoresRows = 0;
+  /** Per job slot (thread 0 = this one): the quantised kernels' batch scratch, for up to scratchRows x rows. */
+  private readonly scratchPtrs: number[];
+  private scratchRows = 0;
   private readonly stealing: 'late' | 'never' | 'always';
   /** Prepared (quantised) linear inputs: made on this thread, read by every thread. */
   private readonly inputs: LinearInputs;
@@ -419,6 +422,7 @@ export class ThreadedExecutor implements Executor {
     this.stealing = options.stealing ?? 'late';
     this.inputs = new LinearInputs(rt);
     this.scoresPtrs = new Array<number>(this.threads).fill(0);
+    this.scratchPtrs = new Array<number>(this.threads).fill(0);
     const names = exportNames(rt.module);
     this.rec = this.makeRecorder(names);
     // the loader wraps each export in (...args) => …, allocating per call; `original` is the export itself
@@ -502,9 +506,14 @@ export class ThreadedExecutor implements Executor {
     this.scoresRows = rows;
   }
 
-  /** Reserve the prepared-input scratch of quantised linears (see Executor). Load time only. */
+  /** Reserve the prepared-input scratch of quantised linears and each thread's batch scratch (see Executor). Load time only. */
   reserveLinearInput(n: number, cols: number): void {
     this.inputs.reserve(n, cols);
+    if (n > this.scratchRows) {
+      const bytes = linearScratchBytes(this.k, n);
+      for (let t = 0; t < this.threads; t++) this.scratchPtrs[t] = this.rt.arena.alloc(`exec.linear-scratch.t${t}`, bytes, 64).ptr;
+      this.scratchRows = n;
+    }
   }
 
   /** Quantise x once for several quantised linears, on this thread (see Executor). */
@@ -523,9 +532,11 @@ export class ThreadedExecutor implements Executor {
     const inPtr = this.inputs.inputFor(lin, xPtr, n, prepared); // [n, cols] f32, or the prepared input
     const P = panelCount(lin);
     const parts = Math.min(this.threads, P);
+    const batch = n <= this.scratchRows; // each job slot has its own scratch (a stolen slot runs on one thread too)
+    const scratch = (t: number) => (batch ? this.scratchPtrs[t]! : 0);
     if (parts < 2 || lin.rows * lin.cols * n < this.minLinearWork) {
       this.stats.serial++;
-      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, P);
+      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, P, scratch(0));
       return;
     }
     this.stats.parallel++;
@@ -533,13 +544,13 @@ export class ThreadedExecutor implements Executor {
     const align = P >= 16 * parts ? 4 : 1;
     for (let t = 1; t < this.threads; t++) {
       this.beginSlot(t - 1);
-      if (t < parts) runLinear(this.rec, lin, outPtr, outStride, inPtr, n, splitPoint(P, parts, t, align), splitPoint(P, parts, t + 1, align));
+      if (t < parts) runLinear(this.rec, lin, outPtr, outStride, inPtr, n, splitPoint(P, parts, t, align), splitPoint(P, parts, t + 1, align), scratch(t));
       this.endSlot();
     }
     this.dispatch(parts);
     let mainError: unknown = undefined;
     try {
-      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, splitPoint(P, parts, 1, align));
+      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, splitPoint(P, parts, 1, align), scratch(0));
     } catch (err) {
       mainError = err;
     }

@@ -4,7 +4,8 @@
 // and batches, output strides wider than rows and misaligned x / out:
 //  - dequant_T of the packed matrix = ggml's dequantised values of the blocks, bit for bit (the repack
 //    is lossless and the scalar twin decodes as ggml; dequantizeGgml is ggml's own, test/weights/ggml-quants.test.ts);
-//  - matmul_T = matmul_T_ref bit for bit (every build: the integer sums are exact, the f32 steps unfused);
+//  - matmul_T = matmul_T_ref bit for bit (every build: the integer sums are exact, the f32 steps unfused),
+//    without and with the batch scratch (batches of n ≥ 3 then unpack each weight block once for all rows);
 //  - both within (2·units + 8)·u·Σ|terms| of the exact f64 value Σ_c W[r, c]·x̂[i, c], with W the exact
 //    weights (ggmlTerms) and x̂ the activations the kernel reads (the prepared input decoded);
 //  - nothing written beyond rows or outside the buffers; packed regions fully written (they start poisoned).
@@ -107,11 +108,12 @@ function caseArb(type: GgmlQuantType): fc.Arbitrary<Case> {
   });
 }
 
-function runKernel(pool: Pool, kernel: string, c: Case, cols: number, packed: Buf, inp: Buf): Float32Array {
+/** Run matmul `kernel` (scratchPtr: the SIMD kernels' batch scratch, 0 = the direct path; twins take none). */
+function runKernel(pool: Pool, kernel: string, c: Case, cols: number, packed: Buf, inp: Buf, scratchPtr = 0): Float32Array {
   const { n, rows } = c;
   const outStride = rows + c.extraStride;
   const out = pool.alloc(n * outStride * 4, c.misalign);
-  (pool.k as unknown as Record<string, (...a: number[]) => void>)[kernel](out.ptr, outStride, packed.ptr, inp.ptr, n, rows, cols);
+  (pool.k as unknown as Record<string, (...a: number[]) => void>)[kernel](out.ptr, outStride, packed.ptr, inp.ptr, n, rows, cols, scratchPtr);
   const bits = pool.u32(out);
   const vals = pool.f32(out);
   const got = new Float32Array(n * rows);
@@ -145,9 +147,13 @@ function checkCase(pool: Pool, c: Case): void {
   const x = c.xKind === 'uniform' ? uniform(rng, n * cols, -1, 1) : wide(rng, n * cols);
   const inp = prepare(pool, x, n, cols, c.misalign);
   const simd = runKernel(pool, `matmul_${lower(type)}`, c, cols, packed, inp);
+  // with the batch scratch (poisoned): batches of n ≥ 3 take the unpacking path, the same numbers
+  const scratch = pool.alloc(pool.k.quant_scratch_bytes(n));
+  const batched = runKernel(pool, `matmul_${lower(type)}`, c, cols, packed, inp, scratch.ptr);
   const ref = runKernel(pool, `matmul_${lower(type)}_ref`, c, cols, packed, inp);
   pool.checkGuards();
   assert.deepEqual(new Uint32Array(simd.buffer), new Uint32Array(ref.buffer), `matmul_${lower(type)} vs its twin ${JSON.stringify(c)}`);
+  assert.deepEqual(new Uint32Array(batched.buffer), new Uint32Array(ref.buffer), `matmul_${lower(type)} with the batch scratch vs its twin ${JSON.stringify(c)}`);
   const xh = decodePrepared(pool, inp, n, cols, type);
   // Q4_1 / Q5_1: the min multiplies s = f16(d·Σq) per group (llama.cpp's q8_1 term) in place of Σ x̂
   const minTerm = type === 'Q4_1' || type === 'Q5_1' ? decodePreparedS(pool, inp, n, cols) : null;

@@ -28,7 +28,7 @@ for (const threads of [2, 3]) {
     let x: number, outA: number, outB: number;
     const MAX_ROWS = 4 * 70;
     const MAX_COLS = 256;
-    const MAX_N = 9;
+    const MAX_N = 16;
     const MAX_STRIDE = MAX_ROWS + 7;
 
     before(async () => {
@@ -86,16 +86,16 @@ for (const threads of [2, 3]) {
       rt.arena.release(mark);
     });
 
-    test('half and quantised weights (input quantised per call or prepared once) are bit-identical to serial', () => {
+    test('half and quantised weights (input quantised per call or prepared once; direct and batched kernels) are bit-identical to serial', () => {
       const rng = createRng(20 + threads);
-      for (const dtype of ['BF16', 'F16', 'Q8_0', 'Q4_0', 'Q5_1', 'IQ4_NL', 'Q2_K', 'Q4_K', 'Q6_K'] as const) {
+      for (const dtype of ['BF16', 'F16', 'Q8_0', 'Q4_0', 'Q5_0', 'Q5_1', 'IQ4_NL', 'Q2_K', 'Q4_K', 'Q6_K'] as const) {
         for (let panels = 1; panels <= 2 * threads + 1; panels++) {
           const shapes = isSuperBlockType(dtype) ? [[4 * panels, 256], [4 * panels - 3, 256]] : [[4 * panels, 64], [4 * panels - 3, 37], [4 * panels - 1, 80]];
           for (const [rows, cols] of shapes as [number, number][]) {
             if (rows < 1) continue;
             const mark = rt.arena.mark();
             const lin = randomLinear(rt, rng, rows, cols, 'w', dtype);
-            for (const n of [1, 3]) {
+            for (const n of [1, 3, 16]) { // 16: every type's batched path (each thread unpacks into its own scratch)
               check(lin, n, rows, 0, `${dtype} ${rows}×${cols} n=${n}`);
               if (linearInputKind(dtype) !== 'f32') check(lin, n, rows + 2, 1, `${dtype} ${rows}×${cols} n=${n} prepared`, true);
             }
