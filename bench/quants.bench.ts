@@ -7,7 +7,7 @@
  *    bytes, billions of weights per second, and the share of this machine's measured 1-thread read
  *    bandwidth (the ceiling: bytes per weight ÷ bandwidth);
  *  - batched (prefill, tree verification), hot: 1024×1024 at n = 1, 8, 32: GOP/s (2·rows·cols·n / time)
- *    of the SIMD kernel and of its scalar twin, and SIMD / twin.
+ *    of the SIMD kernel (with its batch scratch, as the executors run it) and of its scalar twin, and SIMD / twin.
  *
  * Weights are random blocks (every quant bit pattern; f16 scales set to moderate values): the kernels'
  * speed does not depend on the values. Every kernel is validated against its twin (bit-identical) before
@@ -31,7 +31,8 @@ const BATCHES = [1, 8, 32];
 /** Bytes the cold pool of copies spans: well beyond a 32 MiB last-level cache. */
 const POOL_BYTES = 160 * 2 ** 20;
 
-type Kernel = (outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number) => void;
+/** A matmul kernel; the quantised SIMD ones take the batch scratch last (others ignore an extra argument). */
+type Kernel = (outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr?: number) => void;
 
 /** Offsets of each block type's f16 fields (set to moderate values so no weight is huge or subnormal). */
 const HALF_FIELDS: Readonly<Record<GgmlQuantType, readonly number[]>> = {
@@ -80,6 +81,8 @@ interface Setup {
   input: number; // what the kernel reads: x, or the prepared input
   out: number;
   outRef: number;
+  /** The quantised kernels' batch scratch (quant_scratch_bytes(maxN)). */
+  scratch: number;
 }
 
 function setup(build: Runtime['build'], dtype: LinearDtype, rows: number, cols: number, copies: number, maxN: number, seed: number): Setup {
@@ -97,6 +100,7 @@ function setup(build: Runtime['build'], dtype: LinearDtype, rows: number, cols: 
     input: linearInputKind(dtype) === 'qx' ? prep : x,
     out: rt.arena.alloc('out', maxN * rows * 4).ptr,
     outRef: rt.arena.alloc('outRef', maxN * rows * 4).ptr,
+    scratch: rt.arena.alloc('scratch', rt.k.quant_scratch_bytes(maxN), 64).ptr,
   };
 }
 
@@ -109,7 +113,7 @@ function kernels(rt: Runtime, dtype: LinearDtype): { simd: Kernel; ref: Kernel }
 /** SIMD vs twin on the first copy: bit-identical for quantised types; within f32 rounding for F32 (another summation order) and relaxed half types. */
 function validate(s: Setup, dtype: LinearDtype, n: number, rows: number, cols: number): void {
   const { simd, ref } = kernels(s.rt, dtype);
-  simd(s.out, rows, s.ptrs[0]!, s.input, n, rows, cols);
+  simd(s.out, rows, s.ptrs[0]!, s.input, n, rows, cols, s.scratch);
   ref(s.outRef, rows, s.ptrs[0]!, s.input, n, rows, cols);
   const a = s.rt.f32(s.out, n * rows), b = s.rt.f32(s.outRef, n * rows);
   const exact = linearInputKind(dtype) === 'qx' || (dtype !== 'F32' && !s.rt.build.startsWith('relaxed'));
@@ -144,7 +148,7 @@ async function main(): Promise<void> {
     validate(s, dtype, 1, cr, cc);
     const { simd } = kernels(s.rt, dtype);
     let c = 0;
-    const cases = [{ name: `matmul_${dtype.toLowerCase()}`, fn: () => simd(s.out, cr, s.ptrs[c++ % copies]!, s.input, 1, cr, cc) }];
+    const cases = [{ name: `matmul_${dtype.toLowerCase()}`, fn: () => simd(s.out, cr, s.ptrs[c++ % copies]!, s.input, 1, cr, cc, s.scratch) }];
     if (linearInputKind(dtype) === 'qx') cases.push({ name: 'quant_x', fn: () => s.rt.k.quant_x(s.input, s.x, 1, cc) });
     const [t, prep] = await timeCases(`${dtype} ${cr}×${cc} n=1 cold`, cases, { quick: args.quick });
     const sec = t!.medianMs * 1e-3;
@@ -157,7 +161,7 @@ async function main(): Promise<void> {
     for (const n of BATCHES) {
       validate(h, dtype, n, hr, hc);
       const [ts, tr] = await timeCases(`${dtype} ${hr}×${hc} n=${n} hot`, [
-        { name: 'simd', fn: () => kh.simd(h.out, hr, h.ptrs[0]!, h.input, n, hr, hc) },
+        { name: 'simd', fn: () => kh.simd(h.out, hr, h.ptrs[0]!, h.input, n, hr, hc, h.scratch) },
         { name: 'ref', fn: () => kh.ref(h.outRef, hr, h.ptrs[0]!, h.input, n, hr, hc) },
       ], { quick: args.quick });
       const ops = 2 * hr * hc * n;
