@@ -57,7 +57,7 @@ export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, type GgufWriteSpec,
 export {
   ROLE_TABLE, LAYER_ROLES, GLOBAL_ROLES, resolveTensors, memoryRoleReader, tensorsToStore, roleSpec, roleShape, roleNames, modelRoles,
   ggufToHfRopeRow, hfToGgufRopeRow,
-  type RoleSpec, type StoredAs, type Presence, type RoleKind, type RoleReader, type ModelTensors, type ResolvedTensor, type TensorRole,
+  type RoleSpec, type StoredAs, type Presence, type RoleKind, type RoleReader, type RowRange, type ModelTensors, type ResolvedTensor, type TensorRole,
   type LayerRole, type GlobalRole, type TensorScheme, type TensorToStore,
 } from './weights/llama-tensors.js';
 export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } from './weights/open-model.js';

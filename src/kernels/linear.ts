@@ -401,6 +401,21 @@ export function packLinearFromF32(rt: Runtime, lin: PackedLinear, srcPtr: number
   packRowsFromF32(rt, lin, 0, lin.rows, srcPtr, name);
 }
 
+/**
+ * packLinearFromF32 for rows [r0, r0 + count) of W only (row-major f32 at srcPtr, row r0 first; r0 a
+ * multiple of 4): matrices fill in slices through a small staging region.
+ */
+export function packLinearRowsFromF32(rt: Runtime, lin: PackedLinear, r0: number, count: number, srcPtr: number, name: string): void {
+  checkRowSlice(name, lin, r0, count);
+  packRowsFromF32(rt, lin, r0, r0 + count, srcPtr, name);
+}
+
+function checkRowSlice(name: string, lin: PackedLinear, r0: number, count: number): void {
+  if (!(Number.isSafeInteger(r0) && Number.isSafeInteger(count) && r0 % PANEL_ROWS === 0 && count >= 1 && r0 + count <= lin.rows)) {
+    throw new InvalidArgumentError(`${name}: expected rows [r0, r0 + count) inside [0, ${lin.rows}) with r0 a multiple of ${PANEL_ROWS}, got [${r0}, ${r0 + count})`);
+  }
+}
+
 /** Bytes a tensor of `dtype` [rows, cols] takes as stored (GGUF / safetensors), cols whole blocks. */
 export function storedBytes(dtype: LinearDtype, rows: number, cols: number): number {
   const b = GGML_BLOCK[dtype];
@@ -414,11 +429,18 @@ export function storedBytes(dtype: LinearDtype, rows: number, cols: number): num
  * InvalidArgumentError for an Inf/NaN scale (or F16 weight), which the kernels cannot compute with.
  */
 export function packLinearFromStored(k: Kernels, lin: PackedLinear, srcPtr: number, name: string): void {
+  packLinearRowsFromStored(k, lin, 0, lin.rows, srcPtr, name);
+}
+
+/** packLinearFromStored for rows [r0, r0 + count) only (their stored bytes at srcPtr; r0 a multiple of 4). */
+export function packLinearRowsFromStored(k: Kernels, lin: PackedLinear, r0: number, count: number, srcPtr: number, name: string): void {
+  checkRowSlice(name, lin, r0, count);
   const block = lin.dtype === 'F32' || lin.dtype === 'BF16' || lin.dtype === 'F16' ? 1 : GGML_BLOCK[lin.dtype].values;
   if (lin.cols % block !== 0) throw new ShapeError(`${name}: ${lin.dtype} data needs rows of whole ${block}-value blocks, got ${lin.cols} columns`);
   if (srcPtr % (lin.dtype === 'F32' ? 4 : 2) !== 0) throw new InvalidArgumentError(`${name}: expected aligned ${lin.dtype} data, got ptr ${srcPtr}`);
-  const bad = packFromGgml(k, lin.dtype, lin.ptr, srcPtr, lin.rows, lin.cols);
-  if (bad >= 0) throw badUnit(name, lin, bad, block, block === 1 ? 'a finite f16 weight' : `a ${lin.dtype} block with finite f16 scales`);
+  const dst = lin.ptr + (r0 / PANEL_ROWS) * panelBytesOf(lin.dtype, lin.cols);
+  const bad = packFromGgml(k, lin.dtype, dst, srcPtr, count, lin.cols);
+  if (bad >= 0) throw badUnit(name, lin, bad + r0 * (lin.cols / block), block, block === 1 ? 'a finite f16 weight' : `a ${lin.dtype} block with finite f16 scales`);
 }
 
 /**

@@ -19,7 +19,7 @@ import { CapacityError, InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Runtime } from '../wasm/runtime.js';
 import { KvCache } from './kv-cache.js';
 import {
-  dequantRows, fallbackType, linearInputKind, packLinearFromF32, packLinearFromStored, packedBytes, resolveWeightType, storedBytes, LINEAR_DTYPES,
+  dequantRows, fallbackType, linearInputKind, packLinearRowsFromF32, packLinearRowsFromStored, packedBytes, resolveWeightType, storedBytes, LINEAR_DTYPES,
   type LinearDtype, type PackedLinear, type WeightDtype,
 } from '../kernels/linear.js';
 import { roleShape, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
@@ -38,6 +38,9 @@ import { fillRopeTables } from '../kernels/rope.js';
  */
 export type { WeightDtype };
 
+/** Default bytes of the load-time staging region (a slice of one matrix at a time, as f32). */
+const STAGING_BYTES = 4 << 20;
+
 export interface LlamaLoadOptions {
   /** Most rows one forward may take (prompt chunk or tree size). Default 64. */
   maxBatch?: number;
@@ -49,6 +52,11 @@ export interface LlamaLoadOptions {
   executor?: Executor;
   /** Weight type of the linear layers, lm_head and embedding (default `auto`; see WeightDtype). */
   dtype?: WeightDtype;
+  /**
+   * Bytes of the staging region matrices are read through at load, a slice of rows at a time
+   * (default 4 MiB; at least one slice of lcm(4, headDim) rows of the widest matrix, as f32).
+   */
+  stagingBytes?: number;
 }
 
 type Linear = PackedLinear;
@@ -201,12 +209,16 @@ export class LlamaModel {
    * see src/weights/llama-tensors.ts for the roles). Tied embeddings use the embedding as the output head.
    */
   static async load(rt: Runtime, config: ModelConfig, reader: RoleReader, options: LlamaLoadOptions = {}): Promise<LlamaModel> {
+    const stagingBytes = options.stagingBytes ?? STAGING_BYTES;
+    if (!(Number.isSafeInteger(stagingBytes) && stagingBytes > 0)) {
+      throw new InvalidArgumentError(`${options.name ?? 'model'}: expected stagingBytes to be an integer > 0, got ${stagingBytes}`);
+    }
     const m = new LlamaModel(rt, config, options, reader);
-    await m.loadWeights(reader);
+    await m.loadWeights(reader, stagingBytes);
     return m;
   }
 
-  private async loadWeights(reader: RoleReader): Promise<void> {
+  private async loadWeights(reader: RoleReader, stagingBytes: number): Promise<void> {
     const c = this.config;
     const rt = this.rt;
     const check = (role: TensorRole) => {
@@ -217,26 +229,33 @@ export class LlamaModel {
       }
       return want;
     };
-    // Staging for one row-major matrix at a time; released after loading.
-    const largest = Math.max(c.vocabSize * c.dim, c.hiddenDim * c.dim, this.qDim * c.dim, c.dim * c.dim);
+    // Staging for a slice of rows of one matrix at a time (≤ stagingBytes as f32, whole 4-row panels
+    // and whole heads), released after loading: memory after load is the packed weights, not a matrix more.
+    const maxCols = Math.max(c.dim, this.qDim, c.hiddenDim);
+    const unit = c.headDim % 4 === 0 ? c.headDim : 2 * c.headDim; // lcm(4, headDim): q/k slices keep whole heads
+    const sliceRows = unit * Math.max(1, Math.floor(stagingBytes / (unit * maxCols * 4)));
     const mark = rt.arena.mark();
-    const staging = rt.arena.alloc('load.staging', largest * 4);
+    const staging = rt.arena.alloc('load.staging', sliceRows * maxCols * 4);
     const vec = async (role: TensorRole, ptr: number) => {
       const [count] = check(role) as [number];
       await reader.readF32(role, rt.f32(ptr, count));
     };
-    // One matrix at a time through the staging region: stored bytes kept when the stored type is the
-    // linear's type (repacked, no value changes), else f32 values packed (rounded / quantised) into it.
+    // One matrix at a time, slice by slice through the staging region: stored bytes kept when the
+    // stored type is the linear's type (repacked, no value changes), else f32 values packed (rounded /
+    // quantised) into it.
     const mat = async (role: TensorRole, lin: Linear) => {
       check(role);
-      const count = lin.rows * lin.cols;
-      if (reader.dtype?.(role) === lin.dtype && reader.readBytes) {
-        const bytes = storedBytes(lin.dtype, lin.rows, lin.cols);
-        await reader.readBytes(role, new Uint8Array(rt.memory.buffer, staging.ptr, bytes));
-        packLinearFromStored(rt.k, lin, staging.ptr, role);
-      } else {
-        await reader.readF32(role, rt.f32(staging.ptr, count));
-        packLinearFromF32(rt, lin, staging.ptr, role);
+      const asStored = reader.dtype?.(role) === lin.dtype && reader.readBytes !== undefined;
+      for (let r0 = 0; r0 < lin.rows; r0 += sliceRows) {
+        const count = Math.min(sliceRows, lin.rows - r0);
+        const rows = [r0, count] as const;
+        if (asStored) {
+          await reader.readBytes!(role, new Uint8Array(rt.memory.buffer, staging.ptr, storedBytes(lin.dtype, count, lin.cols)), rows);
+          packLinearRowsFromStored(rt.k, lin, r0, count, staging.ptr, role);
+        } else {
+          await reader.readF32(role, rt.f32(staging.ptr, count * lin.cols), rows);
+          packLinearRowsFromF32(rt, lin, r0, count, staging.ptr, role);
+        }
       }
     };
     check('embed');

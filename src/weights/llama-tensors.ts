@@ -238,6 +238,9 @@ export function hfToGgufRopeRow(row: number, headDim: number): number {
 
 // ---- reading ----
 
+/** Rows [start, start + count) of a role's matrix (dest then holds count rows; q/k: whole heads). */
+export type RowRange = readonly [start: number, count: number];
+
 /**
  * Where the model's tensors come from, by role: what LlamaModel loads from. The optional methods let
  * a loader keep weights as stored: a matrix whose stored type (`dtype`) is the type it is packed into
@@ -250,12 +253,12 @@ export interface RoleReader {
   has(role: TensorRole): boolean;
   /** Row-major shape of `role` (throws WeightsFormatError if absent). */
   shape(role: TensorRole): readonly number[];
-  /** Decode `role` into dest (exactly its element count). */
-  readF32(role: TensorRole, dest: Float32Array): Promise<void>;
+  /** Decode `role` (or only its rows `rows`) into dest (exactly that element count). */
+  readF32(role: TensorRole, dest: Float32Array, rows?: RowRange): Promise<void>;
   /** Stored element type of `role`. */
   dtype?(role: TensorRole): TensorDtype;
-  /** The stored bytes of `role`, rows in Hugging Face order (dest: exactly its stored byte length). */
-  readBytes?(role: TensorRole, dest: Uint8Array): Promise<void>;
+  /** The stored bytes of `role` (or of its rows `rows`), rows in Hugging Face order (dest: exactly that byte length). */
+  readBytes?(role: TensorRole, dest: Uint8Array, rows?: RowRange): Promise<void>;
 }
 
 /** A role resolved to a stored tensor; reads give the engine's layout whatever the file. */
@@ -268,9 +271,9 @@ export interface ResolvedTensor {
   /** Whether reads un-permute GGUF interleaved-RoPE rows into rotate-half order. */
   readonly ropeUnpermuted: boolean;
   /** Decode to f32 into dest ([elements of shape]). */
-  readF32(dest: Float32Array, options?: Omit<ReadF32Options, 'rowMap' | 'rows'>): Promise<void>;
+  readF32(dest: Float32Array, options?: Omit<ReadF32Options, 'rowMap'>): Promise<void>;
   /** The stored bytes, rows in Hugging Face order (Q8_0: 34-byte blocks). */
-  readBytes(dest: Uint8Array): Promise<void>;
+  readBytes(dest: Uint8Array, rows?: RowRange): Promise<void>;
   /** Q8_0 only: planar scales [rows, cols/32] and quants [rows, cols], rows in Hugging Face order. */
   readQ8_0(scales: Float32Array, qs: Int8Array, options?: Omit<ReadF32Options, 'rowMap' | 'rows'>): Promise<void>;
 }
@@ -286,7 +289,7 @@ export interface ModelTensors extends RoleReader {
   /** The tensor of `role`; throws WeightsFormatError for a role this model does not have. */
   get(role: TensorRole): ResolvedTensor;
   dtype(role: TensorRole): TensorDtype;
-  readBytes(role: TensorRole, dest: Uint8Array): Promise<void>;
+  readBytes(role: TensorRole, dest: Uint8Array, rows?: RowRange): Promise<void>;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -306,7 +309,7 @@ function resolved(dir: TensorDirectory, role: TensorRole, info: TensorInfo, shap
     shape,
     ropeUnpermuted: rowMap !== undefined,
     readF32: (dest, options) => dir.readTensorF32(info.name, dest, { ...options, ...base }),
-    readBytes: (dest) => dir.readTensorBytes(info.name, dest, base),
+    readBytes: (dest, rows) => dir.readTensorBytes(info.name, dest, rows ? { ...base, rows } : base),
     readQ8_0: async (scales, qs, options) => {
       if (info.dtype !== 'Q8_0' || !dir.readTensorQ8_0) throw new WeightsFormatError(`${dir.name}: tensor ${info.name} is ${info.dtype}; expected Q8_0`);
       return dir.readTensorQ8_0(info.name, scales, qs, { ...options, ...base });
@@ -392,8 +395,8 @@ export function resolveTensors(config: ModelConfig, dir: TensorDirectory): Model
     has: (role) => byRole.has(role),
     shape: (role) => get(role).shape,
     dtype: (role) => get(role).info.dtype,
-    readF32: (role, dest) => get(role).readF32(dest),
-    readBytes: (role, dest) => get(role).readBytes(dest),
+    readF32: (role, dest, rows) => get(role).readF32(dest, rows ? { rows } : {}),
+    readBytes: (role, dest, rows) => get(role).readBytes(dest, rows),
   };
 }
 
@@ -413,7 +416,13 @@ export function memoryRoleReader(config: ModelConfig, arrays: (role: TensorRole)
   return {
     has: (role) => arrays(role) !== undefined,
     shape: (role) => (get(role), roleShape(config, role)),
-    readF32: async (role, dest) => dest.set(get(role)),
+    readF32: async (role, dest, rows) => {
+      const a = get(role);
+      const cols = roleShape(config, role).at(-1)!;
+      const src = rows ? a.subarray(rows[0] * cols, (rows[0] + rows[1]) * cols) : a;
+      if (src.length !== dest.length) throw new ShapeError(`memory tensors: role ${role}: expected a destination of ${src.length} values, got ${dest.length}`);
+      dest.set(src);
+    },
   };
 }
 

@@ -162,8 +162,8 @@ function tensorReader(t: ModelTensors, reads: string[]): RoleReader {
     has: t.has,
     shape: t.shape,
     dtype: t.dtype,
-    readF32: (role, dest) => (reads.push(`F32 ${role}`), t.readF32(role, dest)),
-    readBytes: (role, dest) => (reads.push(`${t.dtype(role)} ${role}`), t.readBytes(role, dest)),
+    readF32: (role, dest, rows) => (reads.push(`F32 ${role}`), t.readF32(role, dest, rows)),
+    readBytes: (role, dest, rows) => (reads.push(`${t.dtype(role)} ${role}`), t.readBytes(role, dest, rows)),
   };
 }
 
@@ -183,14 +183,40 @@ async function rewriteGguf(type: 'Q8_0' | 'BF16' | 'F16', tied: boolean): Promis
   return writeGguf({ version: 3, metadata: [...f.metadata], tensors });
 }
 
-async function ggufModel(bytes: Uint8Array, dtype: WeightDtype, raw: boolean, reads: string[]): Promise<LlamaModel> {
+async function ggufModel(bytes: Uint8Array, dtype: WeightDtype, raw: boolean, reads: string[], stagingBytes?: number): Promise<LlamaModel> {
   const opened = await openGgufModel(bytesSource('m.gguf', bytes));
   const reader = tensorReader(opened.tensors, reads);
   if (!raw) delete reader.readBytes;
-  return load(reader, opened.config, { dtype, capacity: 64 });
+  return load(reader, opened.config, { dtype, capacity: 64, ...(stagingBytes !== undefined ? { stagingBytes } : {}) });
 }
 
 describe('loading stored weights as they are', () => {
+  test('matrices load slice by slice through a small staging region (whole panels and heads, GGUF q/k rows un-permuted per slice): the same model', async () => {
+    const q8 = await rewriteGguf('Q8_0', false);
+    const bf16 = await rewriteGguf('BF16', false);
+    const f32 = readFixture('stories260K.gguf');
+    // [file, dtype, read as stored]: Q8_0 and BF16 blocks kept, F32 converted to Q4_0 (the kernel quantiser) and Q5_1 (the TS one)
+    const cases: [Uint8Array, WeightDtype, boolean][] = [[q8, 'auto', true], [bf16, 'bf16', true], [f32, 'int4', true], [f32, 'q5_1', true]];
+    for (const [bytes, dtype, raw] of cases) {
+      const oneRead: string[] = [];
+      const slicedReads: string[] = [];
+      const whole = await ggufModel(bytes, dtype, raw, oneRead);
+      const sliced = await ggufModel(bytes, dtype, raw, slicedReads, 1); // slices of lcm(4, headDim = 8) = 8 rows
+      assert.ok(slicedReads.length > 3 * oneRead.length, `${dtype}: ${slicedReads.length} slice reads vs ${oneRead.length} whole reads`);
+      const V = whole.config.vocabSize;
+      const seq = greedy(await ggufModel(bytes, dtype, raw, []), 12);
+      for (let pos = 0; pos < 12; pos++) {
+        for (const m of [whole, sliced]) {
+          m.tokens[0] = seq[pos];
+          m.positions[0] = pos;
+          m.forward(1);
+          m.cache.commit(1);
+        }
+        assert.deepEqual(new Uint32Array(sliced.logits.slice(0, V).buffer), new Uint32Array(whole.logits.slice(0, V).buffer), `${dtype} pos ${pos}`);
+      }
+    }
+  });
+
   test('GGUF Q8_0 (tied head): int8 reads every Q8_0 matrix as stored (never through f32) and matches the f32 model of the same values', async () => {
     const bytes = await rewriteGguf('Q8_0', true);
     const reads: string[] = [];
