@@ -118,7 +118,7 @@ async function runConfig(gen: Generator): Promise<{ tps: number; se: number; lev
   }
   const mean = perPrompt.reduce((a, b) => a + b, 0) / perPrompt.length;
   const variance = perPrompt.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, perPrompt.length - 1);
-  const depth = gen.tree.length;
+  const depth = gen.stepper.stats.levelReached.length;
   return {
     tps: steps > 0 ? tokens / steps : 0,
     se: Math.sqrt(variance / perPrompt.length),

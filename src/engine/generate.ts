@@ -39,21 +39,26 @@ function addCounts(acc: StepStats, s: StepStats): void {
   }
 }
 import { validateSamplingParams, type SamplingParams } from '../sampling.js';
-import { VERIFIER_NAMES, type VerifierName } from '../verify/types.js';
-import { parseTreeShape } from '../draft/tree.js';
+import { METHOD_NAMES, type MethodName } from '../verify/types.js';
+import { parseTreeSpec, treeSpecLabel, type TreeSpec } from '../draft/tree.js';
+import type { DynamicTreeSpec } from '../draft/dynamic.js';
 import { TreeTuner, candidateShapes, measureCosts } from './autotune.js';
 
 export interface GeneratorOptions {
   /** Where drafts come from; null (default) = plain autoregressive decoding. */
   drafter?: Drafter | null;
-  /** Verifier method (default "spechub"). */
-  method?: VerifierName;
   /**
-   * Tree branching per level, e.g. [2, 2, 2, 2] or "2,2,2,2" (default [2, 2, 2, 2]); "auto" measures
-   * the target and draft cost curves now and picks, every few steps, the shape (or plain decoding)
-   * with the most expected tokens per second given the acceptance observed so far.
+   * Verifier method (default "spechub"): a node verifier ('sd', 'rrs', 'rrs-wo', 'spechub', 'k-seq')
+   * or a sequence-level one ('block' on chains, 'traversal', 'spechub-traversal').
    */
-  tree?: readonly number[] | string;
+  method?: MethodName;
+  /**
+   * Tree branching per level, e.g. [2, 2, 2, 2] or "2,2,2,2" (default [2, 2, 2, 2]); a dynamic tree,
+   * "dynamic:16" or { dynamic: 16 }, whose shape the drafter decides each step under a budget of 16
+   * draft nodes; or "auto", which measures the target and draft cost curves now and picks, every few
+   * steps, a fixed shape, a dynamic tree or plain decoding by the tokens per second they give.
+   */
+  tree?: readonly number[] | string | DynamicTreeSpec;
   /** Sampling applied identically to target and draft (default temperature 1, no top-k/top-p). */
   sampling?: Partial<SamplingParams>;
 }
@@ -91,8 +96,10 @@ export interface GenerationStats {
   acceptancePerLevel: number[];
   /** Whether the tree shape was chosen automatically (tree "auto"). */
   treeAuto: boolean;
-  /** Steps spent on each shape ("" = plain), most used first. */
+  /** Steps spent on each tree ("" = plain, "2,2", "dynamic:16"), most used first. */
   treeChoices: { tree: string; steps: number }[];
+  /** Draft nodes per step, averaged over the steps (the tree's size without its root). */
+  draftNodesPerStep: number;
   prefillMs: number;
   decodeMs: number;
   /** generatedTokens / decode seconds. */
@@ -102,8 +109,11 @@ export interface GenerationStats {
   draftForwards: number;
   draftMs: number;
   verifyMs: number;
-  method: VerifierName | 'none';
+  method: MethodName | 'none';
+  /** The fixed tree shape at the end ([] for plain decoding or a dynamic tree). */
   tree: number[];
+  /** The tree at the end as a label: "2,2,2,2", "dynamic:16", or "" for plain decoding. */
+  treeLabel: string;
   drafter: string;
 }
 
@@ -119,8 +129,9 @@ export interface GenerationResult {
 export class Generator {
   readonly target: LoadedModel;
   readonly stepper: Stepper;
-  readonly method: VerifierName;
-  readonly tree: number[];
+  readonly method: MethodName;
+  /** The tree the generator starts with (a shape, [] for plain decoding, or a dynamic tree). */
+  readonly tree: TreeSpec;
   readonly sampling: Required<SamplingParams>;
   /** Set with tree "auto". */
   readonly tuner: TreeTuner | null = null;
@@ -134,14 +145,14 @@ export class Generator {
     this.target = target;
     const drafter = options.drafter ?? null;
     const method = options.method ?? 'spechub';
-    if (!VERIFIER_NAMES.includes(method)) {
-      throw new InvalidArgumentError(`generate: expected a verifier in ${VERIFIER_NAMES.join(', ')}, got ${String(method)}`);
+    if (!METHOD_NAMES.includes(method)) {
+      throw new InvalidArgumentError(`generate: expected a verifier in ${METHOD_NAMES.join(', ')}, got ${String(method)}`);
     }
     this.method = method;
     this.sampling = validateSamplingParams({ temperature: 1, topK: 0, topP: 1, ...options.sampling });
     if (options.tree === 'auto' && drafter) {
       const maxNodes = Math.min(target.model.maxBatch, 64);
-      const candidates = candidateShapes(maxNodes, 6, 4, method === 'sd');
+      const candidates = candidateShapes(maxNodes, 6, 4, method === 'sd' || method === 'block');
       const costs = measureCosts(target.model, drafter, maxNodes);
       this.tuner = new TreeTuner(costs, candidates, !drafter.sharesTargetCache);
       this.pastStats = newStepStats(6, 4);
@@ -151,7 +162,7 @@ export class Generator {
       this.stepper = new Stepper({ target: target.model, drafter, method, tree: first, altShapes: candidates, sampling: this.sampling });
     } else {
       // plain decoding ignores the tree; a drafter needs a valid one
-      this.tree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? [2, 2, 2, 2] : parseTreeShape(options.tree);
+      this.tree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? [2, 2, 2, 2] : parseTreeSpec(options.tree);
       this.stepper = new Stepper({ target: target.model, drafter, method, tree: this.tree, sampling: this.sampling });
     }
   }
@@ -222,7 +233,7 @@ export class Generator {
         break;
       }
       if (this.tuner && st.stats.targetForwards % 8 === 0) st.setShape(this.tuner.choose(this.mergedStats()).shape);
-      const shapeKey = st.shape.join(',');
+      const shapeKey = treeSpecLabel(st.treeSpec);
       this.choiceSteps.set(shapeKey, (this.choiceSteps.get(shapeKey) ?? 0) + 1);
       st.step(root, rng, maxTokens - count);
       let ended = false;
@@ -282,6 +293,7 @@ export class Generator {
       acceptancePerLevel: s.levelReached.map((r, l) => (r > 0 ? s.levelAccepted[l]! / r : 0)),
       treeAuto: this.tuner !== null,
       treeChoices: [...this.choiceSteps].sort((a, b) => b[1] - a[1]).map(([tree, steps]) => ({ tree, steps })),
+      draftNodesPerStep: steps > 0 ? s.draftNodes / steps : 0,
       prefillMs,
       decodeMs,
       tokensPerSecond: decodeMs > 0 ? (generated * 1000) / decodeMs : 0,
@@ -292,6 +304,7 @@ export class Generator {
       verifyMs: s.verifyMs,
       method: this.stepper.drafter ? this.method : 'none',
       tree: [...this.stepper.shape],
+      treeLabel: treeSpecLabel(this.stepper.treeSpec),
       drafter: this.stepper.drafter?.label ?? 'none',
     };
   }

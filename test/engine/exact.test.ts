@@ -3,30 +3,35 @@
 // walk, KV commit, pending tokens, several steps) runs once per combination of outcomes of every
 // random choice, with the method's exact drafting and verification laws (the math layer) in place
 // of sampling. The law of the first emitted tokens must equal that of plain autoregressive
-// decoding of the same target, computed by the same enumeration, to 1e-12.
+// decoding of the same target, computed by the same enumeration, to 1e-12. The sequence-level
+// methods (block, traversal, spechub-traversal) run their real leaf-to-root walker, with every
+// Bernoulli test and residual draw enumerated; dynamic trees run the real planner.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createNodeRuntime } from '../../src/node.js';
-import { Stepper, type Drafter } from '../../src/engine/speculative.js';
+import { Stepper, type Drafter, type StepperOptions } from '../../src/engine/speculative.js';
 import { createRng } from '../../src/rng.js';
-import type { VerifierName } from '../../src/verify/types.js';
+import { METHOD_NAMES, type MethodName } from '../../src/verify/types.js';
+import { treeSpecLabel, type TreeSpec } from '../../src/draft/tree.js';
 import { TableModel, enumerate, enumeratingRule, hashedTable, type Table } from './table-model.js';
 
 const V = 3;
 const PROMPT = Int32Array.of(1, 2);
 
 interface Setup {
-  method: VerifierName;
-  tree: number[];
+  method: MethodName;
+  tree: TreeSpec;
   /** Tokens whose joint law is compared. */
   tokens: number;
   /** Draft from the target's own early exit instead of a separate model. */
   earlyExit?: boolean;
   temperature?: number;
   topK?: number;
+  /** Table seeds to run (default both; the widest enumerations run one). */
+  seeds?: number[];
 }
 
-function lawOf(setup: Setup, target: Table, draft: Table, speculative: boolean): Map<string, number> {
+function lawOf(setup: Setup, target: Table, draft: Table, speculative: boolean, nodeTests?: StepperOptions['nodeTests']): Map<string, number> {
   const rt = createNodeRuntime();
   const t = new TableModel(rt, V, target, 64, 32, draft);
   const d = setup.earlyExit ? null : new TableModel(rt, V, draft, 64, 32);
@@ -43,6 +48,7 @@ function lawOf(setup: Setup, target: Table, draft: Table, speculative: boolean):
     tree: speculative ? setup.tree : [],
     sampling: { temperature: setup.temperature ?? 1, topK: setup.topK ?? 0, topP: 1 },
     rule: enumeratingRule(setup.method, () => choose),
+    ...(nodeTests ? { nodeTests } : {}),
   });
   const rng = createRng(0); // never consumed by the enumerating rule
   return enumerate((c) => {
@@ -92,13 +98,32 @@ const SETUPS: Setup[] = [
   { method: 'spechub', tree: [2, 1], tokens: 2, earlyExit: true },
   { method: 'rrs', tree: [1, 2], tokens: 2, temperature: 0.7, topK: 2 },
   { method: 'spechub', tree: [2], tokens: 3, temperature: 0 },
+  // sequence-level methods
+  { method: 'block', tree: [1, 1], tokens: 3 },
+  { method: 'block', tree: [1, 1, 1], tokens: 2 },
+  { method: 'block', tree: [1, 1], tokens: 2, earlyExit: true },
+  { method: 'block', tree: [1, 1, 1], tokens: 2, temperature: 0.7, topK: 2 },
+  { method: 'traversal', tree: [2], tokens: 3 },
+  { method: 'traversal', tree: [2, 1], tokens: 2 },
+  { method: 'traversal', tree: [2, 2], tokens: 2, seeds: [11] },
+  { method: 'traversal', tree: [1, 2], tokens: 2, temperature: 0.7, topK: 2 },
+  { method: 'traversal', tree: [3], tokens: 2 },
+  { method: 'traversal', tree: [2, 1], tokens: 2, earlyExit: true, seeds: [12] },
+  { method: 'spechub-traversal', tree: [2, 2], tokens: 2 },
+  { method: 'spechub-traversal', tree: [2, 1], tokens: 3, seeds: [11] },
+  { method: 'spechub-traversal', tree: [3, 1], tokens: 2 },
+  { method: 'spechub-traversal', tree: [1, 2], tokens: 2, temperature: 0 },
+  // dynamic trees: every method, the planner deciding each node's children from q
+  ...METHOD_NAMES.map((method): Setup => ({ method, tree: { dynamic: 4 }, tokens: 2 })),
+  { method: 'traversal', tree: { dynamic: 3 }, tokens: 3, seeds: [12] },
+  { method: 'spechub', tree: { dynamic: 5 }, tokens: 2, temperature: 0.7, topK: 2 },
 ];
 
 describe('engine/exact: speculative output law = plain autoregressive law (exact enumeration)', () => {
   for (const s of SETUPS) {
-    const label = `${s.method} tree ${s.tree.join(',')}${s.earlyExit ? ' early exit' : ''}${s.temperature !== undefined ? ` T=${s.temperature}` : ''}${s.topK ? ` top-k ${s.topK}` : ''}: first ${s.tokens} tokens`;
+    const label = `${s.method} tree ${treeSpecLabel(s.tree)}${s.earlyExit ? ' early exit' : ''}${s.temperature !== undefined ? ` T=${s.temperature}` : ''}${s.topK ? ` top-k ${s.topK}` : ''}: first ${s.tokens} tokens`;
     test(label, () => {
-      for (const seed of [11, 12]) {
+      for (const seed of s.seeds ?? [11, 12]) {
         const target = hashedTable(seed, V);
         const draft = hashedTable(seed + 1000, V);
         const plain = lawOf(s, target, draft, false);
