@@ -13,6 +13,9 @@ import { Stepper, type Drafter, type StepperOptions } from '../../src/engine/spe
 import { createRng } from '../../src/rng.js';
 import { METHOD_NAMES, type MethodName } from '../../src/verify/types.js';
 import { treeSpecLabel, type TreeSpec } from '../../src/draft/tree.js';
+import { IidNodeTests } from '../../src/verify/traversal.js';
+import { InvalidArgumentError } from '../../src/errors.js';
+import type { DraftLaw } from '../../src/verify/types.js';
 import { TableModel, enumerate, enumeratingRule, hashedTable, type Table } from './table-model.js';
 
 const V = 3;
@@ -70,6 +73,45 @@ function lawOf(setup: Setup, target: Table, draft: Table, speculative: boolean, 
     }
     return out.slice(0, setup.tokens).join(',');
   });
+}
+
+/** Traversal without its sequence-level residual update: a rejected child leaves its parent's target and weight as they were. */
+class NoResidualUpdate extends IidNodeTests {
+  override fail(d: number): void {
+    const row = this.rows[d]!;
+    const saved = Float64Array.from(row);
+    const mass = this.massV[d]!;
+    super.fail(d);
+    row.set(saved);
+    this.massV[d] = mass;
+    this.exhausted[d] = 0;
+  }
+}
+
+/**
+ * Block verification without its residual correction: the acceptance weights h_i are right, but the
+ * token after the kept drafts is drawn from the target p_τ instead of norm((w_τ p_τ − q_τ)⁺).
+ */
+class NoResidualCorrection extends IidNodeTests {
+  override fail(d: number): void {
+    const row = this.rows[d]!;
+    const saved = Float64Array.from(row);
+    const before = this.massV[d]!;
+    super.fail(d);
+    const scale = before > 0 ? this.massV[d]! / before : 0;
+    for (let i = 0; i < row.length; i++) row[i] = saved[i]! * scale;
+  }
+}
+
+/** RRS tests posing as tests for the hub law: what the law check in the Stepper refuses. */
+class IidTestsOnHubLaw extends IidNodeTests {
+  override readonly laws: readonly DraftLaw[] = ['hub'];
+}
+
+function maxLawDiff(a: Map<string, number>, b: Map<string, number>): number {
+  let maxDiff = 0;
+  for (const k of new Set([...a.keys(), ...b.keys()])) maxDiff = Math.max(maxDiff, Math.abs((a.get(k) ?? 0) - (b.get(k) ?? 0)));
+  return maxDiff;
 }
 
 function assertSameLaw(a: Map<string, number>, b: Map<string, number>, what: string): void {
@@ -175,5 +217,44 @@ describe('engine/exact: speculative output law = plain autoregressive law (exact
     let maxDiff = 0;
     for (const k of new Set([...broken.keys(), ...plain.keys()])) maxDiff = Math.max(maxDiff, Math.abs((broken.get(k) ?? 0) - (plain.get(k) ?? 0)));
     assert.ok(maxDiff > 1e-3, `the broken walk should change the law, max diff ${maxDiff}`);
+  });
+
+  const BROKEN: { what: string; setup: Setup; tests: StepperOptions['nodeTests'] }[] = [
+    { what: 'traversal without its sequence-level residual update', setup: { method: 'traversal', tree: [2, 1], tokens: 2 }, tests: (s, d) => new NoResidualUpdate(s, d) },
+    { what: 'block verification without its residual correction', setup: { method: 'block', tree: [1, 1], tokens: 2 }, tests: (s, d) => new NoResidualCorrection(s, d) },
+    { what: 'traversal with i.i.d. (RRS) tests on SpecHub-drafted siblings', setup: { method: 'spechub-traversal', tree: [2, 1], tokens: 2 }, tests: (s, d) => new IidTestsOnHubLaw(s, d) },
+  ];
+  for (const b of BROKEN) {
+    test(`the enumeration catches ${b.what}`, () => {
+      let worst = 0;
+      for (const seed of [11, 12]) {
+        const target = hashedTable(seed, V);
+        const draft = hashedTable(seed + 1000, V);
+        const broken = lawOf(b.setup, target, draft, true, b.tests);
+        let total = 0;
+        for (const v of broken.values()) total += v;
+        assert.ok(Math.abs(total - 1) < 1e-9, `the broken variant still emits a distribution (total ${total})`);
+        worst = Math.max(worst, maxLawDiff(broken, lawOf(b.setup, target, draft, false)));
+      }
+      assert.ok(worst > 1e-3, `${b.what} should change the output law, max diff ${worst}`);
+    });
+  }
+
+  test('traversal refuses node tests that are not exact for the drafting law (a typed error)', () => {
+    const rt = createNodeRuntime();
+    const t = new TableModel(rt, V, hashedTable(1, V), 64, 32);
+    const d = new TableModel(rt, V, hashedTable(2, V), 64, 32);
+    const make = (method: MethodName, nodeTests?: StepperOptions['nodeTests']) =>
+      new Stepper({
+        target: t,
+        drafter: { model: d, layers: 2, sharesTargetCache: false, label: 'table' },
+        method,
+        tree: [2, 2],
+        sampling: { temperature: 1, topK: 0, topP: 1 },
+        ...(nodeTests ? { nodeTests } : {}),
+      });
+    assert.throws(() => make('spechub-traversal', (s, depth) => new IidNodeTests(s, depth)), (e: unknown) => e instanceof InvalidArgumentError && /hub law/.test(e.message));
+    assert.throws(() => make('block'), (e: unknown) => e instanceof InvalidArgumentError && /chains only/.test(e.message));
+    assert.doesNotThrow(() => make('traversal'));
   });
 });

@@ -12,7 +12,8 @@ import type { LoadedModel } from '../../src/engine/load.js';
 import type { Drafter } from '../../src/engine/speculative.js';
 import { createRng } from '../../src/rng.js';
 import { TokenizerError } from '../../src/errors.js';
-import type { VerifierName } from '../../src/verify/types.js';
+import { METHOD_NAMES, type MethodName } from '../../src/verify/types.js';
+import { treeSpecLabel, type TreeSpec } from '../../src/draft/tree.js';
 import { chiSquareTest } from '../verify/stats.js';
 
 const rt = createNodeRuntime();
@@ -54,13 +55,20 @@ function exactMarginals(m: LoadedModel, prompt: Int32Array): { first: Float64Arr
   return { first, second };
 }
 
-const CASES: { method: VerifierName; tree: number[]; drafter: 'model' | 'exit' }[] = [
+const CASES: { method: MethodName; tree: TreeSpec; drafter: 'model' | 'exit' }[] = [
   { method: 'sd', tree: [1, 1, 1], drafter: 'model' },
   { method: 'rrs', tree: [2, 2], drafter: 'model' },
   { method: 'rrs-wo', tree: [2, 2], drafter: 'model' },
   { method: 'spechub', tree: [2, 2], drafter: 'model' },
   { method: 'spechub', tree: [3, 2], drafter: 'exit' },
   { method: 'k-seq', tree: [2, 2], drafter: 'model' },
+  { method: 'block', tree: [1, 1, 1], drafter: 'model' },
+  { method: 'traversal', tree: [2, 2], drafter: 'model' },
+  { method: 'spechub-traversal', tree: [2, 2], drafter: 'model' },
+  { method: 'spechub-traversal', tree: [3, 2], drafter: 'exit' },
+  { method: 'traversal', tree: { dynamic: 8 }, drafter: 'model' },
+  { method: 'spechub', tree: { dynamic: 8 }, drafter: 'model' },
+  { method: 'rrs-wo', tree: { dynamic: 6 }, drafter: 'model' },
 ];
 
 function drafterOf(kind: 'model' | 'exit'): Drafter {
@@ -73,7 +81,7 @@ describe('engine/generate on stories260K with the 281K draft', () => {
   const alpha = 1e-6 / (2 * CASES.length);
   const N = 2500;
   for (const c of CASES) {
-    test(`(b) ${c.method} tree ${c.tree.join(',')} (${c.drafter}): first and second tokens follow the target's exact marginals (N=${N}, false failure <= 1e-6 overall)`, async () => {
+    test(`(b) ${c.method} tree ${treeSpecLabel(c.tree)} (${c.drafter}): first and second tokens follow the target's exact marginals (N=${N}, false failure <= 1e-6 overall)`, async () => {
       const gen = new Generator(target, { drafter: drafterOf(c.drafter), method: c.method, tree: c.tree, sampling: { temperature: 1 } });
       const V = target.config.vocabSize;
       const c1 = new Float64Array(V);
@@ -101,13 +109,14 @@ describe('engine/generate on stories260K with the 281K draft', () => {
   test('(c) greedy: every method, tree and drafter reproduces plain greedy decoding token for token', async () => {
     const plain = await new Generator(target, { drafter: null, sampling: { temperature: 0 } }).generate({ prompt: PROMPT, maxTokens: 120 });
     assert.equal(plain.ids.length, 120);
-    const trees = [[2, 2, 2, 2], [1, 1, 1, 1], [3, 1, 1], [4], [2, 3]];
-    for (const method of ['sd', 'rrs', 'rrs-wo', 'spechub', 'k-seq'] as const) {
-      for (const tree of method === 'sd' ? [[1, 1, 1, 1], [1]] : trees) {
+    const trees: TreeSpec[] = [[2, 2, 2, 2], [1, 1, 1, 1], [3, 1, 1], [4], [2, 3], { dynamic: 12 }];
+    for (const method of METHOD_NAMES) {
+      const chains = method === 'sd' || method === 'block';
+      for (const tree of chains ? [[1, 1, 1, 1], [1], { dynamic: 5 }] : trees) {
         for (const kind of ['model', 'exit'] as const) {
           const gen = new Generator(target, { drafter: drafterOf(kind), method, tree, sampling: { temperature: 0 } });
           const r = await gen.generate({ prompt: PROMPT, maxTokens: 120, seed: 5 });
-          assert.deepEqual(Array.from(r.ids), Array.from(plain.ids), `${method} ${tree.join(',')} ${kind}`);
+          assert.deepEqual(Array.from(r.ids), Array.from(plain.ids), `${method} ${treeSpecLabel(tree)} ${kind}`);
           assert.equal(r.text, plain.text);
           assert.ok(r.stats.tokensPerStep >= 1 && r.stats.steps <= plain.stats.steps);
         }
