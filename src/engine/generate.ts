@@ -44,6 +44,9 @@ import { parseTreeSpec, treeSpecLabel, type TreeSpec } from '../draft/tree.js';
 import type { DynamicTreeSpec } from '../draft/dynamic.js';
 import { TreeTuner, candidateShapes, measureCosts } from './autotune.js';
 
+/** Dynamic-tree budgets tree "auto" compares with the fixed shapes (those that fit the models' batches). */
+export const AUTO_DYNAMIC_BUDGETS: readonly number[] = [8, 16, 32];
+
 export interface GeneratorOptions {
   /** Where drafts come from; null (default) = plain autoregressive decoding. */
   drafter?: Drafter | null;
@@ -154,12 +157,14 @@ export class Generator {
       const maxNodes = Math.min(target.model.maxBatch, 64);
       const candidates = candidateShapes(maxNodes, 6, 4, method === 'sd' || method === 'block');
       const costs = measureCosts(target.model, drafter, maxNodes);
-      this.tuner = new TreeTuner(costs, candidates, !drafter.sharesTargetCache);
+      const budgets = AUTO_DYNAMIC_BUDGETS.filter((n) => n + 1 <= maxNodes && n <= drafter.model.maxBatch);
+      this.tuner = new TreeTuner(costs, candidates, !drafter.sharesTargetCache, budgets);
       this.pastStats = newStepStats(6, 4);
       this.tuneStats = newStepStats(6, 4);
-      const first = this.tuner.choose(null).shape;
+      const first = this.tuner.choose(null).tree;
       this.tree = first;
-      this.stepper = new Stepper({ target: target.model, drafter, method, tree: first, altShapes: candidates, sampling: this.sampling });
+      const altShapes: TreeSpec[] = [...candidates, ...budgets.map((n) => ({ dynamic: n }))];
+      this.stepper = new Stepper({ target: target.model, drafter, method, tree: first, altShapes, sampling: this.sampling });
     } else {
       // plain decoding ignores the tree; a drafter needs a valid one
       this.tree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? [2, 2, 2, 2] : parseTreeSpec(options.tree);
@@ -232,10 +237,12 @@ export class Generator {
         stop = 'context';
         break;
       }
-      if (this.tuner && st.stats.targetForwards % 8 === 0) st.setShape(this.tuner.choose(this.mergedStats()).shape);
+      if (this.tuner && st.stats.targetForwards % 8 === 0) st.setTree(this.tuner.choose(this.mergedStats()).tree);
       const shapeKey = treeSpecLabel(st.treeSpec);
       this.choiceSteps.set(shapeKey, (this.choiceSteps.get(shapeKey) ?? 0) + 1);
+      const stepStart = this.tuner ? performance.now() : 0;
       st.step(root, rng, maxTokens - count);
+      if (this.tuner) this.tuner.observe(st.emittedCount, performance.now() - stepStart);
       let ended = false;
       for (let j = 0; j < st.emittedCount; j++) {
         const id = st.emitted[j]!;
