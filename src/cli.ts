@@ -13,8 +13,10 @@ import { availableParallelism } from 'node:os';
 import { createNodeExecutor, createNodeRuntime, convertLlama2cFiles, loadModelFromPath, WEIGHTS_DIR } from './node.js';
 import { Generator, type GenerationResult, type GenerationStats } from './engine/generate.js';
 import { resolveDrafter, DEFAULT_DRAFTS } from './node/drafters.js';
-import { parseTreeShape, treeNodeCount } from './draft/tree.js';
-import { VERIFIER_NAMES, type VerifierName } from './verify/types.js';
+import { parseTreeSpec, treeNodeCount, treeSpecLabel, type TreeSpec } from './draft/tree.js';
+import { isDynamicSpec } from './draft/dynamic.js';
+import { checkMethodTree } from './engine/speculative.js';
+import { METHOD_NAMES, type MethodName } from './verify/types.js';
 import type { Runtime } from './wasm/runtime.js';
 import type { Executor } from './model/executor.js';
 import type { WeightDtype } from './model/llama.js';
@@ -46,10 +48,13 @@ generate options:
                           exit:N    the target's first N layers (early exit)
                           none      plain autoregressive decoding
                         (default: the shipped draft for the shipped model, else none)
-  --verifier NAME       ${VERIFIER_NAMES.join(' | ')} (default spechub)
-  --tree SHAPE|auto     branching per level, e.g. 2,2,2,2 (30 drafts) or 1,1,1,1 (a chain);
-                        auto measures this machine's forward costs and picks the shape (or plain
-                        decoding) with the most expected tokens/s as acceptance is observed
+  --verifier NAME       ${METHOD_NAMES.join(' | ')}
+                        (default spechub; block verifies chains only)
+  --tree SHAPE|dynamic:N|auto
+                        branching per level, e.g. 2,2,2,2 (30 drafts) or 1,1,1,1 (a chain);
+                        dynamic:N lets the drafter shape up to N drafts per step from its own
+                        probabilities; auto measures this machine's forward costs and picks a shape,
+                        a dynamic tree or plain decoding by tokens/s as acceptance is observed
                         (default 2,2,2,2)
   --max-context N       KV-cache positions (default: the model's max_position_embeddings)
   --dtype TYPE          weights of the linear layers: f32 | bf16 | int8 | int4 (default f32)
@@ -64,6 +69,7 @@ Examples:
   spechub generate --prompt "Once upon a time" --max-tokens 100
   spechub generate --temperature 0 --draft none
   spechub generate --verifier rrs-wo --tree 3,2,1 --seed 7 --n 3 --json
+  spechub generate --verifier traversal --tree dynamic:16 --prompt "Once upon a time"
 `;
 
 class UsageError extends SpechubError {
@@ -129,13 +135,20 @@ async function generateCommand(argv: string[]): Promise<void> {
   const relaxed = relaxedFlag === 'auto' ? 'auto' : relaxedFlag === 'on';
   const dtype = v.dtype ?? 'f32';
   if (!['f32', 'bf16', 'int8', 'int4'].includes(dtype)) throw new UsageError(`--dtype: expected f32, bf16, int8 or int4, got "${dtype}"`);
-  const method = (v.verifier ?? 'spechub') as VerifierName;
-  if (!VERIFIER_NAMES.includes(method)) throw new UsageError(`--verifier: expected one of ${VERIFIER_NAMES.join(', ')}, got "${v.verifier}"`);
-  let tree: number[] | 'auto';
+  const method = (v.verifier ?? 'spechub') as MethodName;
+  if (!METHOD_NAMES.includes(method)) throw new UsageError(`--verifier: expected one of ${METHOD_NAMES.join(', ')}, got "${v.verifier}"`);
+  let tree: number[] | { dynamic: number } | 'auto';
   try {
-    tree = v.tree === 'auto' ? 'auto' : parseTreeShape(v.tree ?? '2,2,2,2');
+    tree = v.tree === 'auto' ? 'auto' : parseTreeSpec(v.tree ?? '2,2,2,2');
   } catch (e) {
     throw new UsageError(`--tree: ${(e as Error).message}`);
+  }
+  if (tree !== 'auto') {
+    try {
+      checkMethodTree(method, tree);
+    } catch (e) {
+      throw new UsageError(`--verifier ${method} --tree ${v.tree}: ${(e as Error).message.replace(/^speculative: /, '')}`);
+    }
   }
   const modelPath = resolve(v.model ?? join(WEIGHTS_DIR, 'stories260K'));
   const draftSpec = v.draft ?? DEFAULT_DRAFTS.get(modelPath) ?? 'none';
@@ -158,8 +171,8 @@ interface GenerateSetup {
   v: { prompt?: string | undefined };
   modelPath: string;
   draftSpec: string;
-  tree: number[] | 'auto';
-  method: VerifierName;
+  tree: TreeSpec | 'auto';
+  method: MethodName;
   maxContext: number | undefined;
   dtype: WeightDtype;
   temperature: number;
@@ -174,14 +187,14 @@ interface GenerateSetup {
 
 async function generateWith(rt: Runtime, executor: Executor, o: GenerateSetup): Promise<void> {
   const { v, modelPath, draftSpec, tree, method, maxContext, temperature, topK, topP, count, seed, maxTokens, json, log } = o;
-  const maxBatch = tree === 'auto' ? 64 : Math.max(64, treeNodeCount(tree));
+  const maxBatch = tree === 'auto' ? 64 : Math.max(64, isDynamicSpec(tree) ? tree.dynamic + 1 : treeNodeCount(tree));
   const loadOpts = { maxBatch, executor, ...(maxContext !== undefined ? { capacity: maxContext } : {}) };
   const target = await loadModelFromPath(rt, modelPath, { ...loadOpts, dtype: o.dtype });
   const drafter = await resolveDrafter(rt, target, modelPath, draftSpec, loadOpts);
   log(
     `model ${modelPath} (${target.config.nLayers} layers, dim ${target.config.dim}, vocab ${target.config.vocabSize}) loaded in ${target.loadMs.toFixed(0)} ms` +
       ` [${rt.build}, ${executor.threads} thread${executor.threads > 1 ? 's' : ''}, ${o.dtype}]` +
-      (drafter ? `; draft ${drafter.label}, verifier ${method}, tree ${tree === 'auto' ? 'auto' : `${tree.join(',')} (${treeNodeCount(tree) - 1} drafts)`}` : '; plain decoding'),
+      (drafter ? `; draft ${drafter.label}, verifier ${method}, tree ${treeLine(tree)}` : '; plain decoding'),
   );
   const gen = new Generator(target, { drafter, method, tree, sampling: { temperature, topK, topP } });
   const base = createRng(seed);
@@ -202,6 +215,11 @@ async function generateWith(rt: Runtime, executor: Executor, o: GenerateSetup): 
   }
 }
 
+function treeLine(tree: TreeSpec | 'auto'): string {
+  if (tree === 'auto') return 'auto';
+  return isDynamicSpec(tree) ? `${treeSpecLabel(tree)} (up to ${tree.dynamic} drafts per step)` : `${tree.join(',')} (${treeNodeCount(tree) - 1} drafts)`;
+}
+
 function jsonOf(r: GenerationResult, index: number, seed: number) {
   return { index, seed, ids: Array.from(r.ids), text: r.text, stopReason: r.stopReason, stats: r.stats };
 }
@@ -212,8 +230,8 @@ function statsLine(s: GenerationStats, r: GenerationResult, seed: number, i: num
   if (s.method !== 'none') {
     const tree = s.treeAuto
       ? `auto (${s.treeChoices.slice(0, 4).map((c) => `${c.tree || 'plain'}: ${c.steps} steps`).join(', ')})`
-      : s.tree.join(',');
-    line += `\n${head}${s.method} with ${s.drafter}, tree ${tree}: ${s.tokensPerStep.toFixed(2)} tokens/step over ${s.steps} steps; acceptance per level ${s.acceptancePerLevel.map((a) => a.toFixed(2)).join(' ')}`;
+      : s.treeLabel;
+    line += `\n${head}${s.method} with ${s.drafter}, tree ${tree}: ${s.tokensPerStep.toFixed(2)} tokens/step over ${s.steps} steps (${s.draftNodesPerStep.toFixed(1)} drafts per step); acceptance per level ${s.acceptancePerLevel.map((a) => a.toFixed(2)).join(' ')}`;
     line += `\n${head}target ${s.targetForwards} forwards ${s.targetMs.toFixed(1)} ms, draft ${s.draftForwards} forwards ${s.draftMs.toFixed(1)} ms, verify ${s.verifyMs.toFixed(1)} ms`;
   }
   return line;

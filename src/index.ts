@@ -63,11 +63,21 @@ export {
   type ThreadedExecutorOptions, type ThreadStats, type WorkerHost, type WorkerHandle, type WorkerEvents, type WebWorkerLike, type KernelWorkerInit,
 } from './wasm/threads.js';
 export { selectBuild, type BuildRequest, type WasmFeatures } from './wasm/select.js';
-export { DraftTree, parseTreeShape, treeNodeCount } from './draft/tree.js';
+export { DraftTree, parseTreeShape, parseTreeSpec, treeNodeCount, treeSpecLabel, type TreeSpec } from './draft/tree.js';
+export {
+  DynamicPlanner,
+  dynamicDepth,
+  parseDynamicSpec,
+  isDynamicSpec,
+  DYNAMIC_MAX_BUDGET,
+  DYNAMIC_MAX_DEPTH,
+  DYNAMIC_MAX_K,
+  type DynamicTreeSpec,
+} from './draft/dynamic.js';
 export { PROB_KERNEL_NAMES, type ProbKernels } from './wasm/kernels.js';
 export * from './verify/index.js';
 export * from './sampling.js';
-export { Generator, type GeneratorOptions, type GenerateRequest, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
-export { Stepper, ProbsTransform, feedCausal, type StepModel, type StepRule, type Drafter, type StepStats, type StepperOptions } from './engine/speculative.js';
+export { Generator, AUTO_DYNAMIC_BUDGETS, type GeneratorOptions, type GenerateRequest, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
+export { Stepper, ProbsTransform, feedCausal, checkMethodTree, type StepModel, type StepRule, type Drafter, type StepStats, type StepperOptions } from './engine/speculative.js';
 export { modelDrafter, earlyExitDrafter } from './engine/drafters.js';
 export { TreeTuner, measureCosts, candidateShapes, type CostCurves, type TuneChoice } from './engine/autotune.js';

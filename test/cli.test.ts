@@ -36,6 +36,9 @@ describe('cli', () => {
       ['generate', '--n', '0'],
       ['generate', '--verifier', 'magic'],
       ['generate', '--tree', '2,x'],
+      ['generate', '--tree', 'dynamic:0'],
+      ['generate', '--verifier', 'block', '--tree', '2,2'],
+      ['generate', '--verifier', 'sd', '--tree', '1,2'],
       ['generate', '--draft', 'exit:9'],
       ['generate', '--threads', '0'],
       ['generate', '--relaxed', 'maybe'],
@@ -93,7 +96,15 @@ describe('cli', () => {
   });
 
   test('every verifier and the early-exit drafter run from the CLI', () => {
-    for (const [v, tree, draft] of [['sd', '1,1,1', 'exit:2'], ['rrs', '2,2', 'none'], ['rrs-wo', '3,1', 'exit:3'], ['k-seq', '2,2,2', 'weights/stories281K-draft']]) {
+    for (const [v, tree, draft] of [
+      ['sd', '1,1,1', 'exit:2'],
+      ['rrs', '2,2', 'none'],
+      ['rrs-wo', '3,1', 'exit:3'],
+      ['k-seq', '2,2,2', 'weights/stories281K-draft'],
+      ['block', '1,1,1,1', 'int4'],
+      ['traversal', 'dynamic:12', 'weights/stories281K-draft'],
+      ['spechub-traversal', '2,2', 'exit:2'],
+    ]) {
       const r = run('generate', '--verifier', v!, '--tree', tree!, '--draft', draft!, '--max-tokens', '20', '--seed', '1', '--prompt', 'Lily');
       assert.equal(r.code, 0, `${v} ${draft}: ${r.err}`);
       assert.ok(r.out.length > 0);

@@ -290,6 +290,13 @@ export class Generator {
     return m;
   }
 
+  /** P(continue | reached) per level; dynamic and auto trees list only the levels ever reached. */
+  private levelAcceptance(s: StepStats): number[] {
+    let levels = s.levelReached.length;
+    if (this.tuner || this.stepper.dynamic > 0) while (levels > 0 && s.levelReached[levels - 1] === 0) levels--;
+    return s.levelReached.slice(0, levels).map((r, l) => (r > 0 ? s.levelAccepted[l]! / r : 0));
+  }
+
   private summarize(s: StepStats, promptTokens: number, generated: number, prefillMs: number, decodeMs: number): GenerationStats {
     const steps = s.targetForwards;
     return {
@@ -297,7 +304,7 @@ export class Generator {
       generatedTokens: generated,
       steps,
       tokensPerStep: steps > 0 ? s.tokens / steps : 0,
-      acceptancePerLevel: s.levelReached.map((r, l) => (r > 0 ? s.levelAccepted[l]! / r : 0)),
+      acceptancePerLevel: this.levelAcceptance(s),
       treeAuto: this.tuner !== null,
       treeChoices: [...this.choiceSteps].sort((a, b) => b[1] - a[1]).map(([tree, steps]) => ({ tree, steps })),
       draftNodesPerStep: steps > 0 ? s.draftNodes / steps : 0,

@@ -111,6 +111,7 @@ describe('public API: invalid input gets a typed error naming what was expected'
     ['spechub drafts off the hub law', () => createVerifier('spechub', { runtime: rt }).verify(G1p, G1q, [1, 2], rng), InvalidArgumentError, /hub/],
     ['missing rng', () => v.draft(G1q, 2, undefined as never), InvalidArgumentError, /expected an Rng/],
     ['unknown method', () => createVerifier('best' as VerifierName), InvalidArgumentError, /expected one of sd, rrs, rrs-wo, spechub, k-seq, got best/],
+    ['a sequence-level method is not a node verifier', () => createVerifier('traversal' as VerifierName), InvalidArgumentError, /got traversal, which verifies whole draft trees: use it through Generator or Stepper/],
     ['core without a runtime', () => createCoreVerifier('rrs'), InvalidArgumentError, /expected options.runtime/],
     ['otmAcceptance k < 1', () => otmAcceptance(G1p, G1q, 0), InvalidArgumentError, /k/],
   ];
