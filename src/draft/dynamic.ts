@@ -4,31 +4,35 @@
  * step, how many children each node gets — expanding where the draft model is confident, like
  * EAGLE-2's path-probability expansion, Sequoia's budgeted trees and llama.cpp's p_split.
  *
- * The drafter maximises its own estimate of the tokens a step gains, believing the target is the
- * draft (it never sees p):
- *   path probability  P(root) = 1,  P(c) = P(n) · q_n(x_c)        for a child c of n drafted as x_c
- *   coverage          c_j(n) = the chance, under q_n, that the target's next token is covered by the
- *                     j-th child and not by children 1..j−1, for the method's drafting law:
- *                       single / i.i.d.:  Σ_y q(y)² (1 − q(y))^(j−1)
- *                       without replacement:  the j-th largest q
- *                       hub law:  cov(k) − cov(k−1), cov(k) = q(G) + Σ_{y∉G} q(y)² / q(∉G), G = top k−1
- *                     (sums over the 8 largest entries of q_n: the tail adds little and costs O(V))
- *   value of a slot   v(n, j) = P(n) · c_j(n): the believed gain of giving n a j-th child
+ * The drafter maximises an estimate of the tokens a step gains — Sequoia's objective, the sum over
+ * draft nodes of the probability that the accepted path reaches them — steering by its own
+ * confidence like EAGLE-2:
+ *   confidence   b(n) = the bin of max_y q_n(y) (edges .3 .5 .7 .85 .95)
+ *   acceptance   A_k(n) = α(k, b(n)): how often the walk went on from a node of that confidence bin
+ *                with k children, counted over the earlier steps of the generation, shrunk towards
+ *                α(k) of all bins (worth 4 observations), itself shrunk towards 1 − 0.4^k (worth 2);
+ *                made non-decreasing in k
+ *   reach        R(root) = 1,  R(c) = R(n) · A_k(n) · q_n(x_c) / Σ_siblings q_n(x_s)
+ *   value        v(n, j) = R(n) · (A_j(n) − A_{j−1}(n)): the gain of giving n a j-th child
  * At each level, a best-first search over the level's real slots and *predicted* slots of the levels
- * below (a predicted child of value v has slots v · ĝ_j, ĝ_j a running mean of c_j over drafted
- * nodes) spends the remaining budget; the level's nodes get the real slots it picked (a prefix
- * j = 1..k_n per node, since c_j falls with j), the predicted ones only reserve budget and are
- * planned again with real q once their level is drafted.
+ * below (a predicted child of value v has slots v · ĝ_j, ĝ_j a running mean of A_j − A_{j−1} over
+ * drafted nodes) spends the remaining budget; the level's nodes get the real slots it picked (a
+ * prefix j = 1..k_n per node, since the marginal values fall with j), the predicted ones only
+ * reserve budget and are planned again with real q once their level is drafted. A confident draft
+ * that is usually right grows chains; where it hesitates, or is often wrong, the tree widens.
  *
  * Why exactness is kept: the children of a node are still drawn from the method's drafting law,
  * and the number k_n of children of n is fixed before they are drawn, from draft-model quantities
- * only (q of n and of nodes at or above its level, their tokens, and ĝ). So given everything the
+ * of this step only (q of n and of nodes at or above its level, their tokens) and from the
+ * acceptance table α and ĝ, which were fixed before the step began. So given everything the
  * verifier has looked at when it reaches n, n's children are a fresh draw of the law with k_n
  * children — the one property every verifier's proof uses (verifiers.md §10; for traversal, the
- * subtree lemma holds for any shape). The decision may never use p: a shape chosen from the
- * target's probabilities would select drafts the target likes and bias the output. Nor may it use a
- * node's own children (no pruning after drawing): a sibling set kept because of its tokens is not
- * a draw of the law any more.
+ * subtree lemma holds for any shape). The decision never uses this step's p: a shape chosen from
+ * the target's probabilities would select drafts the target likes and bias the output. Nor does it
+ * use a node's own children (no pruning after drawing): a sibling set kept because of its tokens is
+ * not a draw of the law any more. Counts from earlier steps are like the prefix itself: the law of
+ * this step's tokens given them is still the target's (the same holds for `--tree auto`'s α(k) and
+ * Sequoia's offline acceptance vector).
  *
  * The planner is allocation-free: every array is sized at construction for the largest budget.
  */
@@ -51,14 +55,28 @@ export const DYNAMIC_MAX_K = 4;
 /** Largest budget `dynamic:N` accepts. */
 export const DYNAMIC_MAX_BUDGET = 1023;
 
-/** Entries of q the coverage estimates look at. */
-const TOP = 8;
+/** Upper edges of the confidence bins (max q); the last bin is [.95, 1]. */
+const BIN_EDGES = [0.3, 0.5, 0.7, 0.85, 0.95];
+const BINS = BIN_EDGES.length + 1;
 
-/** Prior of ĝ_j (mean coverage of the j-th child) before any node was drafted. */
-const PRIOR = [0.5, 0.12, 0.05, 0.03];
+/** α(k) of all bins before any observation: 1 − (1 − FIRST)^k, worth PRIOR_WEIGHT observations. */
+const FIRST = 0.6;
+const PRIOR_WEIGHT = 2;
+/** α(k, b) is shrunk towards α(k) with this weight (observations). */
+const POOL_WEIGHT = 4;
+
+/** Prior of ĝ_j (mean marginal acceptance of the j-th child) before any node was drafted. */
+const GAIN_PRIOR = [0.6, 0.15, 0.05, 0.03];
 
 /** Weight of one node in the running means ĝ. */
 const RATE = 1 / 16;
+
+/** The confidence bin of a node whose q has largest entry qMax. */
+function binOf(qMax: number): number {
+  let b = 0;
+  while (b < BIN_EDGES.length && qMax >= BIN_EDGES[b]!) b++;
+  return b;
+}
 
 /** Depth of a dynamic tree with budget N: min(N, DYNAMIC_MAX_DEPTH). */
 export function dynamicDepth(budget: number): number {
@@ -96,14 +114,22 @@ export interface PlannerTree {
 }
 
 /**
- * Decides children counts for dynamic trees. One per generation setup; `reset` forgets the running
- * means (the Stepper resets it with every generation, so a seed reproduces its text).
+ * Decides children counts for dynamic trees. One per generation setup; `reset` forgets what it
+ * learned (the Stepper resets it with every generation, so a seed reproduces its text).
  */
 export class DynamicPlanner {
-  /** The draft's path probability of every node of the current tree.  [maxNodes] */
+  /** Reach R of every node of the current tree.  [maxNodes] */
   readonly pathProb: Float64Array;
-  /** Coverage c_j of the nodes of the current level, by node id.  [maxNodes][maxK] */
-  private readonly cov: Float64Array;
+  /** Acceptance A_k of every planned node of the current tree, by node id.  [maxNodes][maxK] */
+  private readonly accept: Float64Array;
+  /** Confidence bin of every planned node.  [maxNodes] */
+  private readonly bin: Uint8Array;
+  /** α's counts by (bin, k): nodes reached with k children, and how often the walk went on.  [BINS][maxK] */
+  private readonly reached: Float64Array;
+  private readonly continued: Float64Array;
+  /** The same counts over all bins.  [maxK] */
+  private readonly reachedAll: Float64Array;
+  private readonly continuedAll: Float64Array;
   /** Running means ĝ_j.  [maxK] */
   private readonly mean: Float64Array;
   // best-first heap over items (a real slot of a level node, or a slot of a predicted node)
@@ -116,10 +142,6 @@ export class DynamicPlanner {
   private readonly predP: Float64Array;
   private readonly predLeft: Int32Array; // levels that may still be added below the predicted node
   private preds = 0;
-  private readonly idxPtr: number; // i32 [TOP]
-  private readonly restPtr: number; // f64 [1]
-  private idx: Int32Array; // [TOP] view of idxPtr (re-derived when the memory grows)
-  private readonly top: Float64Array; // [TOP] values of q's largest entries
   private readonly maxK: number;
   private lastVal = 0; // value of the item `pop` returned last
 
@@ -128,12 +150,17 @@ export class DynamicPlanner {
     readonly maxNodes: number,
     maxK: number,
     readonly law: DraftLaw,
-    private readonly kernels: ProbKernels = runtime.k,
+    private readonly kernels: Pick<ProbKernels, 'argmax_f64'> = runtime.k,
   ) {
     if (!Number.isSafeInteger(maxNodes) || maxNodes < 2) throw new InvalidArgumentError(`dynamic tree: expected room for >= 2 nodes, got ${maxNodes}`);
     this.maxK = law === 'single' ? 1 : Math.max(1, Math.min(maxK, DYNAMIC_MAX_K));
     this.pathProb = new Float64Array(maxNodes);
-    this.cov = new Float64Array(maxNodes * this.maxK);
+    this.accept = new Float64Array(maxNodes * this.maxK);
+    this.bin = new Uint8Array(maxNodes);
+    this.reached = new Float64Array(BINS * this.maxK);
+    this.continued = new Float64Array(BINS * this.maxK);
+    this.reachedAll = new Float64Array(this.maxK);
+    this.continuedAll = new Float64Array(this.maxK);
     this.mean = new Float64Array(this.maxK);
     const cap = 4 * maxNodes + 4;
     this.heapVal = new Float64Array(cap);
@@ -142,10 +169,6 @@ export class DynamicPlanner {
     this.itemJ = new Int32Array(cap);
     this.predP = new Float64Array(cap);
     this.predLeft = new Int32Array(cap);
-    this.idxPtr = runtime.arena.alloc('dynamic.idx', 4 * TOP).ptr;
-    this.restPtr = runtime.arena.alloc('dynamic.rest', 8).ptr;
-    this.idx = new Int32Array(runtime.memory.buffer, this.idxPtr, TOP);
-    this.top = new Float64Array(TOP);
     this.reset();
   }
 
@@ -154,12 +177,44 @@ export class DynamicPlanner {
     return this.maxK;
   }
 
-  /** Forget the running means (a new generation). */
-  reset(): void {
-    for (let j = 0; j < this.maxK; j++) this.mean[j] = PRIOR[Math.min(j, PRIOR.length - 1)]!;
+  /** α(k, b): the estimated chance that the walk goes on from a node of confidence bin b with k children. */
+  acceptance(k: number, b: number): number {
+    const prior = 1 - Math.pow(1 - FIRST, k);
+    const pooled = (this.continuedAll[k - 1]! + PRIOR_WEIGHT * prior) / (this.reachedAll[k - 1]! + PRIOR_WEIGHT);
+    const i = b * this.maxK + k - 1;
+    return (this.continued[i]! + POOL_WEIGHT * pooled) / (this.reached[i]! + POOL_WEIGHT);
   }
 
-  /** Start a tree: the root's path probability is 1. */
+  /** Forget the acceptance counts and running means (a new generation). */
+  reset(): void {
+    for (let j = 0; j < this.maxK; j++) this.mean[j] = GAIN_PRIOR[Math.min(j, GAIN_PRIOR.length - 1)]!;
+    this.reached.fill(0);
+    this.continued.fill(0);
+    this.reachedAll.fill(0);
+    this.continuedAll.fill(0);
+  }
+
+  /**
+   * Counts a verified step: the accepted path (node ids, root first) of the tree this planner
+   * shaped; every path node with children was reached, and the walk went on from all but the last.
+   */
+  observePath(path: Int32Array, length: number, childCount: Int32Array): void {
+    for (let j = 0; j < length; j++) {
+      const node = path[j]!;
+      const k = childCount[node]!;
+      if (k === 0) continue;
+      const kk = Math.min(k, this.maxK) - 1;
+      const i = this.bin[node]! * this.maxK + kk;
+      this.reached[i]!++;
+      this.reachedAll[kk]!++;
+      if (j + 1 < length) {
+        this.continued[i]!++;
+        this.continuedAll[kk]!++;
+      }
+    }
+  }
+
+  /** Start a tree: the root's reach is 1. */
   beginTree(): void {
     this.pathProb[0] = 1;
   }
@@ -176,8 +231,8 @@ export class DynamicPlanner {
     this.preds = 0;
     for (let n = from; n < to; n++) {
       counts[n] = 0;
-      this.coverage(n, qOf(n));
-      const v = this.pathProb[n]! * this.cov[n * K]!;
+      this.model(n, qOf(n));
+      const v = this.pathProb[n]! * this.accept[n * K]!;
       if (levelsLeft >= 1 && v > 0) this.push(v, n, 1);
     }
     let left = budget;
@@ -193,7 +248,7 @@ export class DynamicPlanner {
         counts[node] = j;
         planned++;
         if (j < K) {
-          const next = this.pathProb[node]! * this.cov[node * K + j]!;
+          const next = this.pathProb[node]! * (this.accept[node * K + j]! - this.accept[node * K + j - 1]!);
           if (next > 0) this.push(next, node, j + 1);
         }
         below = levelsLeft - 1;
@@ -203,7 +258,7 @@ export class DynamicPlanner {
         below = this.predLeft[pi]! - 1;
       }
       if (below >= 1) {
-        // the child this slot creates, predicted: its path probability is the slot's value
+        // the child this slot creates, predicted: its reach is the slot's value
         const pi = this.preds++;
         this.predP[pi] = value;
         this.predLeft[pi] = below;
@@ -213,45 +268,28 @@ export class DynamicPlanner {
     return planned;
   }
 
-  /** Path probabilities of the children of `parent` (drafted from q): P(c) = P(parent) q(x_c). */
+  /** Reach of the children of `parent` (drafted from q): R(c) = R(parent) A_k(parent) q(x_c) / Σ_siblings q. */
   recordChildren(parent: number, q: Float64Array, tree: PlannerTree, first: number, count: number): void {
-    const base = this.pathProb[parent]!;
+    if (count === 0) return;
+    let total = 0;
+    for (let c = first; c < first + count; c++) total += q[tree.tokens[c]!]!;
+    const base = (this.pathProb[parent]! * this.accept[parent * this.maxK + Math.min(count, this.maxK) - 1]!) / total;
     for (let c = first; c < first + count; c++) this.pathProb[c] = base * q[tree.tokens[c]!]!;
   }
 
-  /** The coverage c_1..c_K of node n from the largest entries of q, and the running means. */
-  private coverage(n: number, q: Float64Array): void {
+  /** Node n's confidence bin, acceptance A_1..A_K (non-decreasing) and the running means of its gains. */
+  private model(n: number, q: Float64Array): void {
     const K = this.maxK;
-    const got = this.kernels.topk_f64(this.idxPtr, this.restPtr, q.byteOffset, q.length, TOP);
-    if (this.idx.buffer !== this.runtime.memory.buffer) this.idx = new Int32Array(this.runtime.memory.buffer, this.idxPtr, TOP);
-    const idx = this.idx;
-    const top = this.top;
-    for (let m = 0; m < TOP; m++) top[m] = m < got ? q[idx[m]!]! : 0;
-    const out = this.cov;
-    const base = n * K;
-    if (this.law === 'single' || this.law === 'iid') {
-      for (let j = 0; j < K; j++) {
-        let s = 0;
-        for (let m = 0; m < got; m++) s += top[m]! * top[m]! * Math.pow(1 - top[m]!, j);
-        out[base + j] = s;
-      }
-    } else if (this.law === 'wo') {
-      for (let j = 0; j < K; j++) out[base + j] = top[j] ?? 0;
-    } else {
-      let prev = 0;
-      for (let k = 1; k <= K; k++) {
-        // G = the top k−1 entries; cov(k) = q(G) + Σ_{y∉G} q(y)² / q(∉G), the tail beyond TOP ignored
-        let g = 0;
-        for (let m = 0; m < k - 1; m++) g += top[m]!;
-        const rest = 1 - g;
-        let sq = 0;
-        for (let m = k - 1; m < got; m++) sq += top[m]! * top[m]!;
-        const c = rest > 0 ? g + sq / rest : g;
-        out[base + k - 1] = Math.max(c - prev, 0);
-        prev = c;
-      }
+    const best = this.kernels.argmax_f64(q.byteOffset, q.length);
+    const b = binOf(best >= 0 ? q[best]! : 0);
+    this.bin[n] = b;
+    let prev = 0;
+    for (let k = 1; k <= K; k++) {
+      const a = Math.max(prev, this.acceptance(k, b));
+      this.accept[n * K + k - 1] = a;
+      this.mean[k - 1]! += RATE * (a - prev - this.mean[k - 1]!);
+      prev = a;
     }
-    for (let j = 0; j < K; j++) this.mean[j]! += RATE * (out[base + j]! - this.mean[j]!);
   }
 
   private push(value: number, node: number, j: number): void {

@@ -415,6 +415,7 @@ export class Stepper {
     this.stats.targetForwards++;
 
     const len = this.traversal && n > 1 ? this.walkLeafToRoot(rng) : this.walkTopDown(rng);
+    if (this.dynamic > 0 && n > 1) this.planner!.observePath(this.path, len, tree.childCount);
     this.stats.verifyMs += performance.now() - t1;
     this.stats.tokens += this.emittedCount;
 
