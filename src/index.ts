@@ -18,6 +18,7 @@ export {
   llama2cCheckpointBytes,
   llama2cHfConfig,
   llama2cHfTensors,
+  llama2cModelConfig,
   permuteRopeRows,
   unpermuteRopeRows,
   type Llama2cHeader,
@@ -49,12 +50,14 @@ export {
 export { llamaConfigFromGguf, ggufTokenizerData, type GgufTokenizerData } from './weights/gguf-llama.js';
 export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, type GgufWriteSpec, type GgufTensorToWrite } from './weights/gguf-writer.js';
 export {
-  resolveLlamaTensors, expectedLlamaTensors, llamaTensorName, llamaTensorShape, llamaRoles, ggufToHfRopeRow, hfToGgufRopeRow, LLAMA_LAYER_ROLES,
-  type LlamaTensors, type LlamaLayerTensors, type ResolvedTensor, type LlamaRole, type LlamaLayerRole, type TensorScheme, type ExpectedTensor,
+  ROLE_TABLE, LAYER_ROLES, GLOBAL_ROLES, resolveTensors, memoryRoleReader, tensorsToStore, roleSpec, roleShape, roleNames, modelRoles,
+  ggufToHfRopeRow, hfToGgufRopeRow,
+  type RoleSpec, type StoredAs, type Presence, type RoleKind, type RoleReader, type ModelTensors, type ResolvedTensor, type TensorRole,
+  type LayerRole, type GlobalRole, type TensorScheme, type TensorToStore,
 } from './weights/llama-tensors.js';
 export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } from './weights/open-model.js';
 export { loadHfModel, loadGgufModel, ggufTokenizer, type LoadedModel, type LoadModelOptions } from './engine/load.js';
-export { LlamaModel, type LlamaLoadOptions, type TensorReader, type WeightDtype } from './model/llama.js';
+export { LlamaModel, type LlamaLoadOptions, type WeightDtype } from './model/llama.js';
 export { packedBytes, packLinear, runLinear, prepareLinearInput, type LinearDtype, type PackedLinear } from './kernels/linear.js';
 export { KvCache } from './model/kv-cache.js';
 export { SerialExecutor, type Executor, type AttentionArgs } from './model/executor.js';
@@ -77,7 +80,7 @@ export {
 export { PROB_KERNEL_NAMES, type ProbKernels } from './wasm/kernels.js';
 export * from './verify/index.js';
 export * from './sampling.js';
-export { Generator, AUTO_DYNAMIC_BUDGETS, type GeneratorOptions, type GenerateRequest, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
+export { Generator, AUTO_DYNAMIC_BUDGETS, type GeneratorOptions, type GenerateRequest, type StepEvent, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
 export { Stepper, ProbsTransform, feedCausal, checkMethodTree, type StepModel, type StepRule, type Drafter, type StepStats, type StepperOptions } from './engine/speculative.js';
 export { modelDrafter, earlyExitDrafter } from './engine/drafters.js';
 export { TreeTuner, measureCosts, candidateShapes, type CostCurves, type TuneChoice } from './engine/autotune.js';

@@ -84,6 +84,62 @@ export interface GenerateRequest {
   onToken?: (id: number) => void;
   /** Stop early when aborted (the result so far is returned). */
   signal?: AbortSignal;
+  /**
+   * Called after every step (plain or speculative) with what the step did: the draft tree as drawn,
+   * the accepted path, the emitted tokens and how the last one came about, and acceptance so far.
+   * The event is the generator's own reused object (see StepEvent): copy what you keep. Without a
+   * callback nothing is recorded or allocated.
+   */
+  onStep?: (event: StepEvent) => void;
+}
+
+/**
+ * One decoding step as `GenerateRequest.onStep` reports it. The object and every array in it are
+ * the generator's own buffers, overwritten by the next step: read or copy inside the callback.
+ *
+ * The tree is in BFS order (parents[i] < i, siblings contiguous). Node 0 is the root: the last
+ * token emitted before this step (the prompt's last token at step 0), parent −1, depth 0. Node i
+ * at depth d is a draft for the token at generated position (tokens so far) + d − 1.
+ */
+export interface StepEvent {
+  /** 0-based step index in this generation (one target forward per step). */
+  step: number;
+  /** Branching per level the step used; [] for a plain step (no drafter, tree "auto" chose plain decoding, or no room left) and for a dynamic tree. */
+  shape: readonly number[];
+  /** Node budget of the dynamic tree the step used (0 for a fixed shape or a plain step); the drawn tree is in tokens/parents/depths. */
+  dynamic: number;
+  /** Nodes of the drawn tree, root included: tokens[0..size), parents[0..size), depths[0..size). */
+  size: number;
+  /** Token ids [size]. */
+  tokens: Int32Array;
+  /** Parent node ids [size] (−1 for the root). */
+  parents: Int32Array;
+  /** Depth of each node [size] (0 for the root). */
+  depths: Int32Array;
+  /** The accepted path as node ids, root first: path[0..pathLength). pathLength − 1 drafts were accepted. */
+  path: Int32Array;
+  pathLength: number;
+  /**
+   * Tokens the step emitted: emitted[0..emittedCount) = the tokens of path[1..pathLength), then the
+   * final token. All of them, as the step drew them: when one is EOS (or maxTokens is reached) the
+   * generation keeps only the tokens before it.
+   */
+  emitted: Int32Array;
+  emittedCount: number;
+  /**
+   * The final token: 'correction' = drawn from the residual at a node whose drafts were all
+   * rejected; 'bonus' = drawn from p at a leaf of the tree (every draft on the path accepted);
+   * 'plain' = a plain step's token (a tree of the root alone).
+   */
+  final: 'correction' | 'bonus' | 'plain';
+  /** Per tree level l (index l − 1), so far in this generation: times the walk reached level l − 1 with drafts … */
+  levelReached: readonly number[];
+  /** … and times it continued into a draft at level l (acceptance at level l = levelAccepted / levelReached). */
+  levelAccepted: readonly number[];
+  /** Tokens generated so far, this step's included (as the result counts them: EOS excluded). */
+  generated: number;
+  /** Milliseconds since decoding began (prefill excluded), at the end of this step. */
+  elapsedMs: number;
 }
 
 export type StopReason = 'eos' | 'max_tokens' | 'context' | 'aborted';
@@ -143,6 +199,8 @@ export class Generator {
   private readonly tuneStats: StepStats | null = null;
   private busy = false;
   private readonly choiceSteps = new Map<string, number>();
+  /** The one StepEvent object handed to every onStep call (its arrays are the stepper's). */
+  private readonly event: StepEvent;
 
   constructor(target: LoadedModel, options: GeneratorOptions = {}) {
     this.target = target;
@@ -170,6 +228,12 @@ export class Generator {
       this.tree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? [2, 2, 2, 2] : parseTreeSpec(options.tree);
       this.stepper = new Stepper({ target: target.model, drafter, method, tree: this.tree, sampling: this.sampling });
     }
+    const st = this.stepper;
+    this.event = {
+      step: 0, shape: st.shape, dynamic: st.dynamic, size: 0, tokens: st.tree.tokens, parents: st.tree.parents, depths: st.tree.depths,
+      path: st.path, pathLength: 0, emitted: st.emitted, emittedCount: 0, final: 'plain',
+      levelReached: st.stats.levelReached, levelAccepted: st.stats.levelAccepted, generated: 0, elapsedMs: 0,
+    };
   }
 
   /** Encode a request's prompt: BOS + text (or the given ids). Never empty. */
@@ -261,6 +325,7 @@ export class Generator {
         root = id;
         if (count >= maxTokens) break;
       }
+      if (req.onStep) req.onStep(this.stepEvent(count, t1));
       if (ended) break;
       const now = performance.now();
       if (now - lastYield > 16) {
@@ -276,6 +341,24 @@ export class Generator {
     }
     const t2 = performance.now();
     return { ids: out.slice(0, count), text, stopReason: stop, stats: this.summarize(st.stats, prompt.length, count, t1 - t0, t2 - t1) };
+  }
+
+  /** Fill the reused StepEvent from the stepper's last step. */
+  private stepEvent(generated: number, decodeStart: number): StepEvent {
+    const st = this.stepper;
+    const e = this.event;
+    e.step = st.stats.targetForwards - 1;
+    e.shape = st.shape;
+    e.dynamic = st.dynamic;
+    e.size = st.tree.size;
+    e.pathLength = st.pathLength;
+    e.emittedCount = st.emittedCount;
+    e.final = st.tree.size === 1 ? 'plain' : st.lastIsBonus ? 'bonus' : 'correction';
+    e.levelReached = st.stats.levelReached; // reset() replaces the stats object
+    e.levelAccepted = st.stats.levelAccepted;
+    e.generated = generated;
+    e.elapsedMs = performance.now() - decodeStart;
+    return e;
   }
 
   /** This generation's acceptance counts plus the earlier ones' (for the tuner). */

@@ -7,8 +7,7 @@ import type { GenerationConfig, ModelConfig } from '../config.js';
 import { TokenizerError } from '../errors.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { openGgufModel, openHfModel } from '../weights/open-model.js';
-import { llamaTensorName, type LlamaTensors, type ResolvedTensor } from '../weights/llama-tensors.js';
-import { LlamaModel, type LlamaLoadOptions, type TensorReader } from '../model/llama.js';
+import { LlamaModel, type LlamaLoadOptions } from '../model/llama.js';
 import { Tokenizer } from '../tokenizer.js';
 import { sentencePieceBpeToTokenizerJson } from '../convert/sentencepiece-bpe.js';
 import type { GgufTokenizerData } from '../weights/gguf-llama.js';
@@ -28,27 +27,6 @@ export interface LoadedModel {
 
 export type LoadModelOptions = LlamaLoadOptions;
 
-/** The model's tensors by Hugging Face name, whatever the file format (raw BF16/Q8_0 reads included). */
-export function tensorReader(t: LlamaTensors): TensorReader {
-  const byName = new Map<string, ResolvedTensor>();
-  for (const r of t.all) byName.set(llamaTensorName('hf', r.role), r);
-  // tied embeddings: both names resolve to the one stored tensor
-  byName.set('model.embed_tokens.weight', t.embed);
-  if (!t.config.tiedEmbeddings) byName.set('lm_head.weight', t.lmHead);
-  const get = (name: string): ResolvedTensor => {
-    const r = byName.get(name);
-    if (!r) throw new TokenizerError(`model: no tensor ${name}`);
-    return r;
-  };
-  return {
-    shape: (name) => get(name).shape,
-    readF32: (name, dest) => get(name).readF32(dest),
-    dtype: (name) => get(name).info.dtype,
-    readBf16: (name, dest) => get(name).readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength)),
-    readQ8_0: (name, scales, qs) => get(name).readQ8_0(scales, qs),
-  };
-}
-
 /** Load a Hugging Face Llama directory (config.json, model.safetensors[ + index], tokenizer.json). */
 export async function loadHfModel(rt: Runtime, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
@@ -61,7 +39,7 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     const tokenizerConfig = (await source.exists('tokenizer_config.json')) ? await source.readText('tokenizer_config.json') : null;
     const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig);
     checkTokenizerFits(source.name, tokenizer, opened.config);
-    const model = await LlamaModel.load(rt, opened.config, tensorReader(opened.tensors), { name: source.name, ...options });
+    const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
     return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, loadMs: performance.now() - t0 };
   } finally {
     await opened.close();
@@ -78,7 +56,7 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
     }
     const tokenizer = ggufTokenizer(source.name, opened.tokenizer);
     checkTokenizerFits(source.name, tokenizer, opened.config);
-    const model = await LlamaModel.load(rt, opened.config, tensorReader(opened.tensors), { name: source.name, ...options });
+    const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
     return { name: source.name, config: opened.config, model, tokenizer, generation: null, loadMs: performance.now() - t0 };
   } finally {
     await opened.close();

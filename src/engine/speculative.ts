@@ -199,9 +199,18 @@ export class Stepper {
   /** Emitted tokens of the last step, in order. */
   readonly emitted: Int32Array;
   emittedCount = 0;
+  /** The last step's draft tree as drawn (node 0 = its root; a plain step has the root alone). */
+  readonly tree: DraftTree;
+  /** Node ids of the last step's accepted path, root first: path[0..pathLength). */
+  readonly path: Int32Array;
+  pathLength = 0;
+  /**
+   * How the last step's final token came about: at a node with children that none of them matched
+   * (a correction), or at a leaf of the tree (a bonus token from p; in a plain step, the only token).
+   */
+  lastIsBonus = false;
   stats: StepStats;
 
-  private readonly tree: DraftTree;
   private readonly rule: StepRule;
   private readonly metas: NodeMeta[];
   private readonly drafts: Int32Array;
@@ -210,7 +219,6 @@ export class Stepper {
   private readonly pRows: Float64Array[]; // [depth + 1][V]
   private readonly qPtr: number; // byte address of qRows[0]
   private readonly pPtr: number; // byte address of pRows[0]
-  private readonly path: Int32Array; // node ids of the accepted path, root first
   private readonly rows: Int32Array; // scratch for commitRows
   /** Committed tokens the drafter has not seen yet (separate draft model only). */
   private readonly pending: Int32Array;
@@ -418,6 +426,7 @@ export class Stepper {
     if (this.dynamic > 0 && n > 1) this.planner!.observePath(this.path, len, tree.childCount);
     this.stats.verifyMs += performance.now() - t1;
     this.stats.tokens += this.emittedCount;
+    this.pathLength = len;
 
     // commit: target keeps the accepted path (root first, node ids = staged rows)
     for (let j = 0; j < len; j++) this.rows[j] = this.path[j]!;
@@ -457,6 +466,7 @@ export class Stepper {
       const first = tree.firstChild[node]!;
       if (first < 0) {
         this.emitted[this.emittedCount++] = this.rule.sampleTarget(p, rng);
+        this.lastIsBonus = true;
         break;
       }
       const count = tree.childCount[node]!;
@@ -468,7 +478,10 @@ export class Stepper {
       const token = res.token;
       this.emitted[this.emittedCount++] = token;
       const child = res.accepted >= 0 ? first + res.accepted : tree.childWithToken(node, token);
-      if (child < 0) break;
+      if (child < 0) {
+        this.lastIsBonus = false;
+        break;
+      }
       this.stats.levelAccepted[level]!++;
       this.stats.acceptedByK[count]!++;
       node = child;
@@ -501,6 +514,8 @@ export class Stepper {
       }
     }
     this.emitted[this.emittedCount++] = trav.bonus;
+    // the final token is a bonus from p at a leaf of the tree, else a correction from a residual
+    this.lastIsBonus = tree.childCount[trav.path[len - 1]!] === 0;
     return len;
   }
 
