@@ -16,7 +16,7 @@ import { resolveDrafter, DEFAULT_DRAFTS } from './node/drafters.js';
 import { parseTreeSpec, treeNodeCount, treeSpecLabel, type TreeSpec } from './draft/tree.js';
 import { isDynamicSpec } from './draft/dynamic.js';
 import { checkMethodTree } from './engine/speculative.js';
-import { METHOD_NAMES, type MethodName } from './verify/types.js';
+import { METHOD_NAMES, maxChildrenOf, type MethodName } from './verify/types.js';
 import type { Runtime } from './wasm/runtime.js';
 import type { Executor } from './model/executor.js';
 import type { WeightDtype } from './model/llama.js';
@@ -55,7 +55,7 @@ generate options:
                         dynamic:N lets the drafter shape up to N drafts per step from its own
                         probabilities; auto measures this machine's forward costs and picks a shape,
                         a dynamic tree or plain decoding by tokens/s as acceptance is observed
-                        (default 2,2,2,2)
+                        (default 2,2,2,2; 1,1,1,1 for sd and block)
   --max-context N       KV-cache positions (default: the model's max_position_embeddings)
   --dtype TYPE          weights of the linear layers: f32 | bf16 | int8 | int4 (default f32)
   --threads N           kernel threads over one shared memory (default: the core count; small
@@ -139,7 +139,7 @@ async function generateCommand(argv: string[]): Promise<void> {
   if (!METHOD_NAMES.includes(method)) throw new UsageError(`--verifier: expected one of ${METHOD_NAMES.join(', ')}, got "${v.verifier}"`);
   let tree: number[] | { dynamic: number } | 'auto';
   try {
-    tree = v.tree === 'auto' ? 'auto' : parseTreeSpec(v.tree ?? '2,2,2,2');
+    tree = v.tree === 'auto' ? 'auto' : parseTreeSpec(v.tree ?? (maxChildrenOf(method) === 1 ? '1,1,1,1' : '2,2,2,2'));
   } catch (e) {
     throw new UsageError(`--tree: ${(e as Error).message}`);
   }

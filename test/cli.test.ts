@@ -109,6 +109,10 @@ describe('cli', () => {
       assert.equal(r.code, 0, `${v} ${draft}: ${r.err}`);
       assert.ok(r.out.length > 0);
     }
+    // the chain methods default to a chain
+    const chain = run('generate', '--verifier', 'block', '--max-tokens', '10', '--seed', '1');
+    assert.equal(chain.code, 0, chain.err);
+    assert.match(chain.err, /tree 1,1,1,1 \(4 drafts\)/);
   });
 
   test('--threads, --dtype and --relaxed: greedy output unchanged by threads and build; int8 weights run', () => {

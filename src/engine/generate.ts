@@ -39,7 +39,7 @@ function addCounts(acc: StepStats, s: StepStats): void {
   }
 }
 import { validateSamplingParams, type SamplingParams } from '../sampling.js';
-import { METHOD_NAMES, type MethodName } from '../verify/types.js';
+import { METHOD_NAMES, maxChildrenOf, type MethodName } from '../verify/types.js';
 import { parseTreeSpec, treeSpecLabel, type TreeSpec } from '../draft/tree.js';
 import type { DynamicTreeSpec } from '../draft/dynamic.js';
 import { TreeTuner, candidateShapes, measureCosts } from './autotune.js';
@@ -56,7 +56,8 @@ export interface GeneratorOptions {
    */
   method?: MethodName;
   /**
-   * Tree branching per level, e.g. [2, 2, 2, 2] or "2,2,2,2" (default [2, 2, 2, 2]); a dynamic tree,
+   * Tree branching per level, e.g. [2, 2, 2, 2] or "2,2,2,2" (default [2, 2, 2, 2]; [1, 1, 1, 1] for the
+   * chain methods sd and block); a dynamic tree,
    * "dynamic:16" or { dynamic: 16 }, whose shape the drafter decides each step under a budget of 16
    * draft nodes; or "auto", which measures the target and draft cost curves now and picks, every few
    * steps, a fixed shape, a dynamic tree or plain decoding by the tokens per second they give.
@@ -225,7 +226,8 @@ export class Generator {
       this.stepper = new Stepper({ target: target.model, drafter, method, tree: first, altShapes, sampling: this.sampling });
     } else {
       // plain decoding ignores the tree; a drafter needs a valid one
-      this.tree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? [2, 2, 2, 2] : parseTreeSpec(options.tree);
+      const chain = maxChildrenOf(method) === 1;
+      this.tree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? (chain ? [1, 1, 1, 1] : [2, 2, 2, 2]) : parseTreeSpec(options.tree);
       this.stepper = new Stepper({ target: target.model, drafter, method, tree: this.tree, sampling: this.sampling });
     }
     const st = this.stepper;
