@@ -17,6 +17,8 @@
  * draft nodes per step): docs/accept-tokens-per-step.svg after a full run, bench/results/ otherwise.
  *   npm run bench:accept -- [--prompts N] [--quick] [--json] [--drafts model,int4] [--temps 0.6,1.0]
  *                           [--methods rrs,traversal,…] [--trees 2^3,dynamic:16,…]
+ *                           [--from-json bench/results/accept.json] [--svg PATH]
+ * --from-json prints the tables and draws the plot of an earlier run without measuring again.
  */
 import { parseArgs } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,11 +31,11 @@ import type { Drafter } from '../src/engine/speculative.js';
 import type { TreeSpec } from '../src/draft/tree.js';
 import { createRng } from '../src/rng.js';
 import { METHOD_NAMES, type MethodName } from '../src/verify/types.js';
-import { machineInfo, machineMarkdown, markdownTable, writeResults, RESULTS_DIR } from './common.js';
+import { machineInfo, machineMarkdown, markdownTable, writeResults, RESULTS_DIR, type MachineInfo } from './common.js';
 import { renderPlot, type Panel, type Series } from './lib/svg-plot.js';
 
 const USAGE =
-  'usage: npm run bench:accept -- [--prompts N] [--quick] [--json] [--drafts model,int4] [--temps 0.6,1.0] [--methods m1,m2] [--trees label1,label2]';
+  'usage: npm run bench:accept -- [--prompts N] [--quick] [--json] [--drafts model,int4] [--temps 0.6,1.0] [--methods m1,m2] [--trees label1,label2] [--from-json FILE] [--svg PATH]';
 const { values } = parseArgs({
   options: {
     prompts: { type: 'string' },
@@ -43,6 +45,8 @@ const { values } = parseArgs({
     temps: { type: 'string' },
     methods: { type: 'string' },
     trees: { type: 'string' },
+    'from-json': { type: 'string' },
+    svg: { type: 'string' },
     help: { type: 'boolean' },
   },
 });
@@ -52,7 +56,8 @@ if (values.help) {
 }
 const quick = values.quick === true;
 const nPrompts = Number(values.prompts ?? (quick ? 12 : 100));
-const temps = (values.temps ?? '0.6,1.0').split(',').map(Number);
+const saved = values['from-json'] ? (JSON.parse(readFileSync(values['from-json'], 'utf8')) as Saved) : null;
+const temps = saved ? saved.temps : (values.temps ?? '0.6,1.0').split(',').map(Number);
 const draftKinds = (values.drafts ?? 'model,int4').split(',');
 const log = values.json ? (s: string) => process.stderr.write(s + '\n') : (s: string) => process.stdout.write(s + '\n');
 
@@ -87,33 +92,9 @@ for (const m of methodFilter ?? []) if (!METHOD_NAMES.includes(m)) throw new Err
 const treeFilter = values.trees ? values.trees.split(',') : null;
 for (const t of treeFilter ?? []) if (!ALL_TREES.some((x) => x.label === t)) throw new Error(`--trees: expected labels from ${ALL_TREES.map((x) => x.label).join(', ')}, got ${t}`);
 const TREES = ALL_TREES.filter((t) => !treeFilter || treeFilter.includes(t.label))
-  .map((t) => ({ ...t, methods: t.methods.filter((m) => !methodFilter || methodFilter.includes(m)) }))
+  .map((t) => ({ ...t, methods: t.methods.filter((m) => (!methodFilter || methodFilter.includes(m)) && (!saved || saved.rows.some((r) => r.tree === t.label && r.method === m))) }))
   .filter((t) => t.methods.length > 0);
-const fullRun = !quick && values.prompts === undefined && !values.drafts && !values.temps && !methodFilter && !treeFilter;
-
-const rt = createNodeRuntime();
-const targetPath = join(WEIGHTS_DIR, 'stories260K');
-const target = await loadModelFromPath(rt, targetPath, { maxBatch: 64 });
-const drafts: { kind: string; label: string; drafter: Drafter }[] = [];
-for (const kind of draftKinds) {
-  if (kind === 'model') {
-    const d = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories281K-draft'), { maxBatch: 64 });
-    drafts.push({ kind, label: 'stories281K-draft', drafter: modelDrafter(target, d, 'stories281K-draft') });
-  } else if (kind === 'int4' || kind === 'int8') {
-    const d = await loadModelFromPath(rt, targetPath, { maxBatch: 64, name: `stories260K.${kind}`, dtype: kind } as Parameters<typeof loadModelFromPath>[2]);
-    drafts.push({ kind, label: `stories260K ${kind} (self-draft)`, drafter: modelDrafter(target, d, kind) });
-  } else {
-    throw new Error(`--drafts: expected model, int4 or int8, got ${kind}`);
-  }
-}
-
-// prompts: the first nPrompts stories, BOS + the first 127 tokens of each
-const promptFile = fileURLToPath(new URL('../../bench/data/tinystories-prompts.jsonl', import.meta.url));
-const prompts = readFileSync(promptFile, 'utf8')
-  .trim()
-  .split('\n')
-  .slice(0, nPrompts)
-  .map((l) => target.tokenizer.encode(JSON.parse(l).text as string).subarray(0, PROMPT_TOKENS));
+const fullRun = saved ? saved.full === true : !quick && values.prompts === undefined && !values.drafts && !values.temps && !methodFilter && !treeFilter;
 
 interface Row {
   draft: string;
@@ -130,95 +111,138 @@ interface Row {
   steps: number;
 }
 
-interface RunResult {
-  tps: number;
-  se: number;
-  nodes: number;
-  levels: number[];
-  tokS: number;
-  tokens: number;
-  steps: number;
+/** What a run writes to bench/results/accept.json (and --from-json reads). */
+interface Saved {
+  machine: MachineInfo;
+  prompts: number;
+  temps: number[];
+  rows: Row[];
+  /** A run of the whole table (every draft, temperature, tree and method on 100 prompts). */
+  full?: boolean;
 }
 
-async function runConfig(gen: Generator): Promise<RunResult> {
-  let tokens = 0;
-  let steps = 0;
-  let ms = 0;
-  let nodes = 0;
-  const perPrompt: number[] = [];
-  const depth = gen.stepper.stats.levelReached.length;
-  const reached = new Float64Array(depth);
-  const accepted = new Float64Array(depth);
-  const base = createRng(17);
-  for (let i = 0; i < prompts.length; i++) {
-    const promptIds = prompts[i]!;
-    const r = await gen.generate({ promptIds, maxTokens: TOTAL_TOKENS - promptIds.length, rng: base.fork(i) });
-    const s = r.stats;
-    tokens += s.generatedTokens;
-    steps += s.steps;
-    ms += s.decodeMs;
-    nodes += s.draftNodesPerStep * s.steps;
-    if (s.steps > 0) perPrompt.push(s.generatedTokens / s.steps);
-    // pooled per-level acceptance: weight each prompt's rate by the times the level was reached
-    const st = gen.stepper.stats;
-    st.levelReached.forEach((x, l) => {
-      reached[l]! += x;
-      accepted[l]! += st.levelAccepted[l]!;
-    });
+/** Runs every configuration; returns the rows. */
+async function measure(): Promise<{ rows: Row[]; draftLabels: string[]; promptCount: number; machine: MachineInfo }> {
+  const rt = createNodeRuntime();
+  const targetPath = join(WEIGHTS_DIR, 'stories260K');
+  const target = await loadModelFromPath(rt, targetPath, { maxBatch: 64 });
+  const drafts: { kind: string; label: string; drafter: Drafter }[] = [];
+  for (const kind of draftKinds) {
+    if (kind === 'model') {
+      const d = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories281K-draft'), { maxBatch: 64 });
+      drafts.push({ kind, label: 'stories281K-draft', drafter: modelDrafter(target, d, 'stories281K-draft') });
+    } else if (kind === 'int4' || kind === 'int8') {
+      const d = await loadModelFromPath(rt, targetPath, { maxBatch: 64, name: `stories260K.${kind}`, dtype: kind } as Parameters<typeof loadModelFromPath>[2]);
+      drafts.push({ kind, label: `stories260K ${kind} (self-draft)`, drafter: modelDrafter(target, d, kind) });
+    } else {
+      throw new Error(`--drafts: expected model, int4 or int8, got ${kind}`);
+    }
   }
-  const mean = perPrompt.reduce((a, b) => a + b, 0) / perPrompt.length;
-  const variance = perPrompt.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, perPrompt.length - 1);
-  let used = depth;
-  while (used > 0 && reached[used - 1] === 0) used--;
-  return {
-    tps: steps > 0 ? tokens / steps : 0,
-    se: Math.sqrt(variance / perPrompt.length),
-    nodes: steps > 0 ? nodes / steps : 0,
-    levels: Array.from(reached.subarray(0, used), (x, l) => (x > 0 ? accepted[l]! / x : 0)),
-    tokS: (tokens * 1000) / ms,
-    tokens,
-    steps,
-  };
-}
 
-const t0 = performance.now();
-log(`# bench:accept — verifiers on fixed and dynamic trees, stories260K\n`);
-log(machineMarkdown(machineInfo('simd'), quick ? 'quick' : 'full'));
-log(
-  `prompts: ${prompts.length} TinyStories stories truncated to ${PROMPT_TOKENS} tokens (mean ${(prompts.reduce((a, p) => a + p.length, 0) / prompts.length).toFixed(1)}); generate to ${TOTAL_TOKENS} tokens or EOS; top-p 1; seed 17\n`,
-);
+  // prompts: the first nPrompts stories, BOS + the first 127 tokens of each
+  const promptFile = fileURLToPath(new URL('../../bench/data/tinystories-prompts.jsonl', import.meta.url));
+  const prompts = readFileSync(promptFile, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(0, nPrompts)
+    .map((l) => target.tokenizer.encode(JSON.parse(l).text as string).subarray(0, PROMPT_TOKENS));
 
-const rows: Row[] = [];
-for (const temperature of temps) {
-  const plain = new Generator(target, { drafter: null, sampling: { temperature } });
-  await runConfig(plain); // warm-up (JIT tiers, caches)
-  const p = await runConfig(plain);
-  rows.push({ draft: 'none', temperature, tree: 'plain', method: 'none', tokensPerStep: 1, stderr: 0, draftNodesPerStep: 0, acceptancePerLevel: [], tokensPerSecond: p.tokS, speedup: 1, tokens: p.tokens, steps: p.steps });
-  for (const d of drafts) {
-    for (const t of TREES) {
-      for (const method of t.methods) {
-        const gen = new Generator(target, { drafter: d.drafter, method, tree: t.tree, sampling: { temperature } });
-        const r = await runConfig(gen);
-        rows.push({
-          draft: d.label,
-          temperature,
-          tree: t.label,
-          method,
-          tokensPerStep: r.tps,
-          stderr: r.se,
-          draftNodesPerStep: r.nodes,
-          acceptancePerLevel: r.levels,
-          tokensPerSecond: r.tokS,
-          speedup: r.tokS / p.tokS,
-          tokens: r.tokens,
-          steps: r.steps,
-        });
-        process.stderr.write('.');
+
+  interface RunResult {
+    tps: number;
+    se: number;
+    nodes: number;
+    levels: number[];
+    tokS: number;
+    tokens: number;
+    steps: number;
+  }
+
+  async function runConfig(gen: Generator): Promise<RunResult> {
+    let tokens = 0;
+    let steps = 0;
+    let ms = 0;
+    let nodes = 0;
+    const perPrompt: number[] = [];
+    const depth = gen.stepper.stats.levelReached.length;
+    const reached = new Float64Array(depth);
+    const accepted = new Float64Array(depth);
+    const base = createRng(17);
+    for (let i = 0; i < prompts.length; i++) {
+      const promptIds = prompts[i]!;
+      const r = await gen.generate({ promptIds, maxTokens: TOTAL_TOKENS - promptIds.length, rng: base.fork(i) });
+      const s = r.stats;
+      tokens += s.generatedTokens;
+      steps += s.steps;
+      ms += s.decodeMs;
+      nodes += s.draftNodesPerStep * s.steps;
+      if (s.steps > 0) perPrompt.push(s.generatedTokens / s.steps);
+      // pooled per-level acceptance: weight each prompt's rate by the times the level was reached
+      const st = gen.stepper.stats;
+      st.levelReached.forEach((x, l) => {
+        reached[l]! += x;
+        accepted[l]! += st.levelAccepted[l]!;
+      });
+    }
+    const mean = perPrompt.reduce((a, b) => a + b, 0) / perPrompt.length;
+    const variance = perPrompt.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, perPrompt.length - 1);
+    let used = depth;
+    while (used > 0 && reached[used - 1] === 0) used--;
+    return {
+      tps: steps > 0 ? tokens / steps : 0,
+      se: Math.sqrt(variance / perPrompt.length),
+      nodes: steps > 0 ? nodes / steps : 0,
+      levels: Array.from(reached.subarray(0, used), (x, l) => (x > 0 ? accepted[l]! / x : 0)),
+      tokS: (tokens * 1000) / ms,
+      tokens,
+      steps,
+    };
+  }
+
+  log(`# bench:accept — verifiers on fixed and dynamic trees, stories260K\n`);
+  log(machineMarkdown(machineInfo('simd'), quick ? 'quick' : 'full'));
+  log(
+    `prompts: ${prompts.length} TinyStories stories truncated to ${PROMPT_TOKENS} tokens (mean ${(prompts.reduce((a, p) => a + p.length, 0) / prompts.length).toFixed(1)}); generate to ${TOTAL_TOKENS} tokens or EOS; top-p 1; seed 17\n`,
+  );
+
+  const rows: Row[] = [];
+  for (const temperature of temps) {
+    const plain = new Generator(target, { drafter: null, sampling: { temperature } });
+    await runConfig(plain); // warm-up (JIT tiers, caches)
+    const p = await runConfig(plain);
+    rows.push({ draft: 'none', temperature, tree: 'plain', method: 'none', tokensPerStep: 1, stderr: 0, draftNodesPerStep: 0, acceptancePerLevel: [], tokensPerSecond: p.tokS, speedup: 1, tokens: p.tokens, steps: p.steps });
+    for (const d of drafts) {
+      for (const t of TREES) {
+        for (const method of t.methods) {
+          const gen = new Generator(target, { drafter: d.drafter, method, tree: t.tree, sampling: { temperature } });
+          const r = await runConfig(gen);
+          rows.push({
+            draft: d.label,
+            temperature,
+            tree: t.label,
+            method,
+            tokensPerStep: r.tps,
+            stderr: r.se,
+            draftNodesPerStep: r.nodes,
+            acceptancePerLevel: r.levels,
+            tokensPerSecond: r.tokS,
+            speedup: r.tokS / p.tokS,
+            tokens: r.tokens,
+            steps: r.steps,
+          });
+          process.stderr.write('.');
+        }
       }
     }
   }
+  process.stderr.write('\n');
+  return { rows, draftLabels: drafts.map((d) => d.label), promptCount: prompts.length, machine: machineInfo('simd') };
 }
-process.stderr.write('\n');
+
+const t0 = performance.now();
+const { rows, draftLabels, promptCount, machine } = saved
+  ? { rows: saved.rows, draftLabels: [...new Set(saved.rows.filter((r) => r.draft !== 'none').map((r) => r.draft))], promptCount: saved.prompts, machine: saved.machine }
+  : await measure();
 
 const find = (draft: string, temperature: number, tree: string, m: MethodName) => rows.find((x) => x.draft === draft && x.temperature === temperature && x.tree === tree && x.method === m);
 const methodsShown = ORDER.filter((m) => TREES.some((t) => t.methods.includes(m)));
@@ -232,13 +256,13 @@ const nodesLabel = (t: (typeof TREES)[number], draft: string, temperature: numbe
 
 // main tables: tokens/step per tree × method, per draft and temperature
 const margins: { draft: string; temperature: number; tree: string; pair: string; margin: number }[] = [];
-for (const d of drafts) {
+for (const draft of draftLabels) {
   for (const temperature of temps) {
-    log(`## draft ${d.label}, T = ${temperature}: tokens per step (± s.e. over prompts)\n`);
+    log(`## draft ${draft}, T = ${temperature}: tokens per step (± s.e. over prompts)\n`);
     const body = TREES.map((t) => [
-      nodesLabel(t, d.label, temperature),
+      nodesLabel(t, draft, temperature),
       ...methodsShown.map((m) => {
-        const r = find(d.label, temperature, t.label, m);
+        const r = find(draft, temperature, t.label, m);
         return r ? `${r.tokensPerStep.toFixed(2)} ± ${r.stderr.toFixed(2)}` : '–';
       }),
     ]);
@@ -246,9 +270,9 @@ for (const d of drafts) {
     log('');
     for (const t of TREES) {
       for (const [seq, node] of [['block', 'sd'], ['traversal', 'rrs'], ['spechub-traversal', 'spechub']] as const) {
-        const a = find(d.label, temperature, t.label, seq);
-        const b = find(d.label, temperature, t.label, node);
-        if (a && b) margins.push({ draft: d.label, temperature, tree: t.label, pair: `${LABEL[seq]} − ${LABEL[node]}`, margin: a.tokensPerStep - b.tokensPerStep });
+        const a = find(draft, temperature, t.label, seq);
+        const b = find(draft, temperature, t.label, node);
+        if (a && b) margins.push({ draft: draft, temperature, tree: t.label, pair: `${LABEL[seq]} − ${LABEL[node]}`, margin: a.tokensPerStep - b.tokensPerStep });
       }
     }
   }
@@ -291,12 +315,12 @@ for (const temperature of temps) {
   log(
     markdownTable(
       ['draft', 'tree', ...methodsShown.map((m) => LABEL[m])],
-      drafts.flatMap((d) =>
+      draftLabels.flatMap((draft) =>
         TREES.map((t) => [
-          d.label,
+          draft,
           t.label,
           ...methodsShown.map((m) => {
-            const r = find(d.label, temperature, t.label, m);
+            const r = find(draft, temperature, t.label, m);
             return r ? `${r.tokensPerSecond.toFixed(0)}` : '–';
           }),
         ]),
@@ -327,24 +351,24 @@ log(
 
 // the plot: tokens per step against draft nodes per step, one panel per draft and temperature
 const panels: Panel[] = [];
-for (const d of drafts) {
+for (const draft of draftLabels) {
   for (const temperature of temps) {
     const series: Series[] = [];
     for (const m of methodsShown) {
       const at = (dyn: boolean) =>
         rows
-          .filter((r) => r.draft === d.label && r.temperature === temperature && r.method === m && r.tree.startsWith('dynamic') === dyn)
+          .filter((r) => r.draft === draft && r.temperature === temperature && r.method === m && r.tree.startsWith('dynamic') === dyn)
           .map((r) => ({ x: r.draftNodesPerStep, y: r.tokensPerStep }));
       const fixed = at(false);
       const dynamic = at(true);
       if (fixed.length > 0) series.push({ key: m, points: fixed });
       if (dynamic.length > 0) series.push({ key: m, points: dynamic, dashed: true, marker: 'square' });
     }
-    panels.push({ title: `${d.label}, T = ${temperature}`, series });
+    panels.push({ title: `${draft}, T = ${temperature}`, series });
   }
 }
 const svg = renderPlot(panels, {
-  title: `Tokens per step against draft nodes per step (stories260K, ${prompts.length} TinyStories prompts)`,
+  title: `Tokens per step against draft nodes per step (stories260K, ${promptCount} TinyStories prompts)`,
   xLabel: 'draft nodes per step (log scale)',
   yLabel: 'tokens per step',
   columns: Math.min(2, panels.length),
@@ -352,12 +376,16 @@ const svg = renderPlot(panels, {
   legend: methodsShown.map((m) => ({ key: m, label: LABEL[m] })),
   notes: ['solid lines and circles: fixed trees (chain 1×4; binary 2^2 … 2^5); dashed lines and squares: dynamic trees (budgets 8, 16, 32)'],
 });
-const svgPath = fullRun ? fileURLToPath(new URL('../../docs/accept-tokens-per-step.svg', import.meta.url)) : join(RESULTS_DIR, quick ? 'accept.quick.svg' : 'accept.svg');
+const svgPath = values.svg ?? (fullRun ? fileURLToPath(new URL('../../docs/accept-tokens-per-step.svg', import.meta.url)) : join(RESULTS_DIR, quick ? 'accept.quick.svg' : 'accept.svg'));
 mkdirSync(RESULTS_DIR, { recursive: true });
 writeFileSync(svgPath, svg);
 
-log(`\ntotal time ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-const result = { bench: 'accept', machine: machineInfo('simd'), prompts: prompts.length, promptTokens: PROMPT_TOKENS, totalTokens: TOTAL_TOKENS, temps, rows, margins };
-const file = writeResults(quick ? 'accept.quick.json' : 'accept.json', result);
-if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-else log(`JSON: ${file}\nplot: ${svgPath}`);
+if (saved) {
+  log(`\n(from ${values['from-json']}: measured ${machine.date} on ${machine.cpu}; plot: ${svgPath})`);
+} else {
+  log(`\ntotal time ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const result = { bench: 'accept', machine, prompts: promptCount, promptTokens: PROMPT_TOKENS, totalTokens: TOTAL_TOKENS, temps, full: fullRun, rows, margins };
+  const file = writeResults(quick ? 'accept.quick.json' : 'accept.json', result);
+  if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else log(`JSON: ${file}\nplot: ${svgPath}`);
+}

@@ -98,7 +98,7 @@ export function renderPlot(panels: readonly Panel[], o: PlotOptions): string {
       out.push(`<text x="${ox + M.left - 5}" y="${y}" dy="3.5" text-anchor="end">${t}</text>`);
     }
     const xTicks = o.logX
-      ? Array.from({ length: Math.floor(xMax) - Math.ceil(xMin) + 1 }, (_, k) => 2 ** (Math.ceil(xMin) + k))
+      ? Array.from({ length: Math.floor(xMax + xPad) - Math.ceil(xMin - xPad) + 1 }, (_, k) => 2 ** (Math.ceil(xMin - xPad) + k))
       : niceTicks(xMin, xMax);
     for (const t of xTicks) {
       const x = px(t).toFixed(1);
