@@ -258,7 +258,9 @@ export class TreeTraversal {
         if (slot >= 0) {
           const w = tests.ratio[d]!;
           if (!(w > 0)) {
-            tests.fail(d); // a child of weight 0 is rejected without a draw
+            // a child of weight 0 is rejected without walking it (its uniform is still drawn, see settle)
+            rule.bernoulli(0, rng);
+            tests.fail(d);
             continue;
           }
           const child = tree.firstChild[path[d]!]! + slot;
@@ -298,19 +300,23 @@ export class TreeTraversal {
 
   /**
    * The node's own test: with V-mass m and ⊥-mass b of its residual, accept with probability
-   * m / (m + b) and draw the bonus from the residual (the root has b = 0). A residual without mass
-   * (E10) is replaced by the node's augmented target (w p, 1 − w).
+   * m / (m + b) (w for a leaf) and draw the bonus from the residual. A residual without mass (E10)
+   * is replaced by the node's augmented target (w p, 1 − w). Every node but the root draws one
+   * uniform for its test, even when it is certain, and one for the bonus: so a node test consumes
+   * uniforms exactly like the token-level verifier's test it replaces, and a depth-1 tree gives,
+   * seed for seed, the tokens of RRS (SpecHub, SD) itself.
    */
   private settle(source: TraversalSource, tests: NodeTests, rule: TraversalRule, rng: Rng, row: Float64Array, d: number, node: number): boolean {
     let m = tests.massV[d]!;
-    let b = tests.reject[d]!;
+    const b = tests.reject[d]!;
     let fromResidual = this.expanded[d] === 1;
+    let prob = fromResidual ? m / (m + b) : this.weight[d]!;
     if (fromResidual && (tests.exhausted[d] || !(m + b > RESIDUAL_EPS))) {
       fromResidual = false;
       m = this.weight[d]!;
-      b = 1 - m;
+      prob = m;
     }
-    if (b > 0 && !rule.bernoulli(m / (m + b), rng)) return false;
+    if (d > 0 && !rule.bernoulli(prob, rng)) return false;
     if (fromResidual && m > RESIDUAL_EPS) {
       this.bonus = rule.sampleRow(row, m, rng);
     } else {

@@ -124,6 +124,18 @@ describe('engine/generate on stories260K with the 281K draft', () => {
     }
   });
 
+  test('seed for seed, a depth-1 tree gives the same tokens under traversal as under RRS, spechub-traversal as SpecHub, block as SD', async () => {
+    // the leaf-to-root walker draws its uniforms exactly where the token-level verifier does
+    for (const [seq, node, tree] of [['traversal', 'rrs', [3]], ['spechub-traversal', 'spechub', [2]], ['spechub-traversal', 'spechub', [3]], ['block', 'sd', [1]]] as const) {
+      for (const temperature of [0.6, 1]) {
+        const a = await new Generator(target, { drafter: drafterOf('model'), method: seq, tree, sampling: { temperature } }).generate({ prompt: PROMPT, maxTokens: 150, seed: 8 });
+        const b = await new Generator(target, { drafter: drafterOf('model'), method: node, tree, sampling: { temperature } }).generate({ prompt: PROMPT, maxTokens: 150, seed: 8 });
+        assert.deepEqual(Array.from(a.ids), Array.from(b.ids), `${seq} vs ${node} tree ${tree} T ${temperature}`);
+        assert.equal(a.stats.steps, b.stats.steps);
+      }
+    }
+  });
+
   test('greedy with top-k / top-p and temperature 0.5 stays identical across methods for a fixed seed only in law, but greedy is seed-free', async () => {
     const a = await new Generator(target, { drafter: drafterOf('model'), method: 'rrs', tree: [2, 2], sampling: { temperature: 0 } }).generate({ prompt: PROMPT, maxTokens: 40, seed: 1 });
     const b = await new Generator(target, { drafter: drafterOf('model'), method: 'rrs', tree: [2, 2], sampling: { temperature: 0 } }).generate({ prompt: PROMPT, maxTokens: 40, seed: 2 });
