@@ -47,14 +47,16 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Round-number ticks covering [lo, hi]. */
+/** Round-number ticks from at or below lo to at or above hi. */
 function niceTicks(lo: number, hi: number, count = 5): number[] {
   const span = hi - lo || 1;
   const raw = span / count;
   const mag = Math.pow(10, Math.floor(Math.log10(raw)));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => span / s <= count) ?? 10 * mag;
   const out: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-9; t += step) out.push(Number(t.toFixed(10)));
+  const first = Math.floor(lo / step + 1e-9) * step;
+  const last = Math.ceil(hi / step - 1e-9) * step;
+  for (let i = 0; first + i * step <= last + 1e-9; i++) out.push(Number((first + i * step).toFixed(10)));
   return out;
 }
 
@@ -68,16 +70,12 @@ export function renderPlot(panels: readonly Panel[], o: PlotOptions): string {
   const colour = new Map<string, string>();
   o.legend.forEach((l, i) => colour.set(l.key, PALETTE[i % PALETTE.length]!));
   const colourOf = (key: string) => colour.get(key) ?? PALETTE[(colour.size + key.length) % PALETTE.length]!;
-  // shared axis ranges (panels are compared with each other)
+  // a shared x axis; each panel its own y range (panels differ in scale)
   const all = panels.flatMap((p) => p.series.flatMap((s) => s.points));
   const fx = (x: number) => (o.logX ? Math.log2(x) : x);
   const xs = all.map((p) => fx(p.x));
-  const ys = all.map((p) => p.y);
   const xMin = Math.min(...xs);
   const xMax = Math.max(...xs);
-  const yTicks = niceTicks(Math.floor(Math.min(...ys) * 2) / 2, Math.ceil(Math.max(...ys) * 2) / 2);
-  const yMin = yTicks[0]!;
-  const yMax = yTicks[yTicks.length - 1]!;
   const xPad = (xMax - xMin) * 0.04 || 0.5;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
@@ -88,6 +86,10 @@ export function renderPlot(panels: readonly Panel[], o: PlotOptions): string {
     const oy = 34 + Math.floor(i / cols) * H;
     const pw = W - M.left - M.right;
     const ph = H - M.top - M.bottom;
+    const ys = panel.series.flatMap((s) => s.points.map((p) => p.y));
+    const yTicks = niceTicks(Math.min(...ys), Math.max(...ys));
+    const yMin = yTicks[0]!;
+    const yMax = yTicks[yTicks.length - 1]!;
     const px = (x: number) => ox + M.left + ((fx(x) - xMin + xPad) / (xMax - xMin + 2 * xPad)) * pw;
     const py = (y: number) => oy + M.top + (1 - (y - yMin) / (yMax - yMin || 1)) * ph;
     out.push(`<text x="${ox + M.left + pw / 2}" y="${oy + 18}" text-anchor="middle" font-size="12" font-weight="bold">${esc(panel.title)}</text>`);
