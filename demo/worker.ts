@@ -39,8 +39,8 @@ import {
   type ModelSource,
   type Runtime,
   type StepEvent,
-  type Tokenizer,
 } from '../src/index.js';
+import { suggestChatTemplate } from './templates.js';
 import type {
   ChatModelInfo, ChatTurnInfo, DraftSpec, ErrorInfo, GenerateInput, GenerateRequest, LoadRequest, ModelInfo, ModelSpec, PageMessage, PieceKind, StepRecord, TextPiece, WorkerMessage,
 } from './protocol.js';
@@ -195,24 +195,6 @@ async function load(req: LoadRequest): Promise<void> {
   }
 }
 
-/** Turn markers in a vocabulary (as special tokens) and the built-in template that writes them. */
-const TEMPLATE_MARKERS: readonly [string, string][] = [
-  ['<|im_start|>', 'chatml'],
-  ['<|start_header_id|>', 'llama3'],
-  ['<start_of_turn>', 'gemma'],
-  ['<|end|>', 'phi3'],
-  ['[INST]', 'mistral'],
-];
-
-/** The built-in template to offer for a model without one: the one whose turn markers the vocabulary has as special tokens, else ChatML. */
-function suggestTemplate(tok: Tokenizer): { name: string; reason: string } {
-  for (const [marker, name] of TEMPLATE_MARKERS) {
-    const id = tok.pieceToId(marker);
-    if (id !== undefined && tok.isSpecial(id)) return { name, reason: `the vocabulary has ${marker} as a special token` };
-  }
-  return { name: 'chatml', reason: 'no turn markers in the vocabulary; ChatML is the most common format' };
-}
-
 /** The chat templates of a loaded model, and the library's typed error when it has none. */
 function chatInfo(m: LoadedModel): ChatModelInfo {
   let own: string | null = null;
@@ -227,7 +209,7 @@ function chatInfo(m: LoadedModel): ChatModelInfo {
     named: m.chatTemplates ? [...m.chatTemplates.named.keys()].filter((n) => n !== 'default') : [],
     error,
     builtins: BUILTIN_CHAT_TEMPLATE_NAMES.map((name) => ({ name, description: BUILTIN_CHAT_TEMPLATES[name]!.description })),
-    suggested: suggestTemplate(m.tokenizer),
+    suggested: suggestChatTemplate(m.tokenizer),
   };
 }
 

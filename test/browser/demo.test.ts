@@ -307,6 +307,8 @@ describe('browser: the demo in Chromium (npm run demo, cross-origin isolated)', 
       assert.deepEqual(drawn, steps[k], `turn 3, step ${k}`);
       assert.equal(label, `step ${k + 1} of ${steps.length}`);
     }
+    await drawnStep(page, steps.reduce((best, st, k) => (st.path.length > steps[best]!.path.length ? k : best), 0)); // a step that accepted most
+    await page.screenshot({ path: outputPath('demo-chat.png'), fullPage: true });
 
     // a full context: a long reply runs into it ('context'); the next turn forgets the oldest
     // exchanges (the session's 'drop-oldest'), the page greys them out and leaves them out of the
@@ -354,7 +356,6 @@ describe('browser: the demo in Chromium (npm run demo, cross-origin isolated)', 
     const after = await sendChat(page, 'What happened next?');
     expectTurn(after, await chat442.send('What happened next?', { seed: 7, maxTokens: 40 }), 'the turn after the stop');
     assert.ok(Number(after.meta.reused) > 0);
-    await page.screenshot({ path: outputPath('demo-chat.png'), fullPage: true });
     assert.deepEqual(errors, []);
     await page.close();
   });
