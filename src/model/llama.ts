@@ -177,7 +177,7 @@ export class LlamaModel {
     this.tokensView = rt.i32(this.tokensPtr, B);
     this.positionsView = rt.i32(this.positionsPtr, B);
     this.maskView = rt.u8(this.maskPtr, B * B);
-    this.attArgs = { outPtr: 0, qPtr: 0, kPtr: 0, vPtr: 0, maskPtr: 0, n: 0, m: 0, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, cacheLen: 0 };
+    this.attArgs = { outPtr: 0, qPtr: 0, kPtr: 0, vPtr: 0, maskPtr: 0, posPtr: 0, n: 0, m: 0, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, cacheLen: 0, scale: Math.fround(1 / Math.fround(Math.sqrt(c.headDim))), softcap: 0, window: 0 };
     this.heap = new Float32Array(rt.memory.buffer);
     this.logitsView = rt.f32(this.act.logits, B * c.vocabSize);
     this.epoch = a.epoch;
