@@ -23,11 +23,16 @@ export interface LoadedModel {
   readonly generation: GenerationConfig | null;
   /** Milliseconds spent reading and packing the weights. */
   readonly loadMs: number;
+  /**
+   * What the files hold that spechub does not read (config.json fields or GGUF keys that do not change
+   * this architecture's math, ignored tensors), one line each; the CLI prints them once to stderr.
+   */
+  readonly warnings: readonly string[];
 }
 
 export type LoadModelOptions = LlamaLoadOptions;
 
-/** Load a Hugging Face Llama directory (config.json, model.safetensors[ + index], tokenizer.json). */
+/** Load a Hugging Face model directory (config.json, model.safetensors[ + index], tokenizer.json). */
 export async function loadHfModel(rt: Runtime, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const opened = await openHfModel(source);
@@ -40,13 +45,13 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig);
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, loadMs: performance.now() - t0 };
+    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, loadMs: performance.now() - t0, warnings: opened.warnings };
   } finally {
     await opened.close();
   }
 }
 
-/** Load a llama GGUF file with its embedded SentencePiece tokenizer. */
+/** Load a GGUF file with its embedded tokenizer. */
 export async function loadGgufModel(rt: Runtime, source: ByteSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const opened = await openGgufModel(source);
@@ -57,7 +62,7 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
     const tokenizer = ggufTokenizer(source.name, opened.tokenizer);
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: null, loadMs: performance.now() - t0 };
+    return { name: source.name, config: opened.config, model, tokenizer, generation: null, loadMs: performance.now() - t0, warnings: opened.warnings };
   } finally {
     await opened.close();
   }

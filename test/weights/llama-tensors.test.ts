@@ -75,7 +75,7 @@ test('llama-tensors: a complete untied HF checkpoint resolves every role to its 
   assert.deepEqual(m.shape('layers.0.wDown'), [16, 24]);
   assert.equal(m.get('lmHead').info.name, 'lm_head.weight');
   assert.deepEqual(m.ignored, []);
-  throwsWith(() => m.get('layers.2.wq'), ['w.safetensors: no tensor role "layers.2.wq" in this 2-layer model']);
+  throwsWith(() => m.get('layers.2.wq'), ['w.safetensors: no tensor role "layers.2.wq" in this 2-layer llama model']);
   // the engine reads through the RoleReader view of the same table
   const d = new Float32Array(16 * 16);
   await m.readF32('layers.0.wo', d);
@@ -229,7 +229,11 @@ test('llama-tensors: GGUF without output.weight is tied; rope_freqs and attn_rot
   assert.deepEqual(m.ignored, ['blk.0.attn_rot_embd']);
   const withFreqs: GgufTensorToWrite[] = [...g, { name: 'rope_freqs.weight', type: 'F32', shape: [2], data: new Float32Array(2) }];
   const f = await GgufFile.open(bytesSource('f.gguf', writeGguf({ metadata: [], tensors: withFreqs })));
-  assert.throws(() => resolveTensors(c, f), (e: unknown) => e instanceof WeightsFormatError && e.message.includes('rope_freqs.weight: RoPE frequency scaling (Llama 3.1 style) is not supported'));
+  // a config without frequency-factor scaling has no ropeFreqs role: the tensor is refused
+  assert.throws(() => resolveTensors(c, f), (e: unknown) => e instanceof WeightsFormatError && e.message.includes('rope_freqs.weight: RoPE frequency factors are read with a llama config whose ropeScaling is frequencyFactors (this llama config has no scaling)'));
+  // with frequency-factor scaling it is the ropeFreqs role
+  const m2 = resolveTensors({ ...c, ropeScaling: { type: 'frequencyFactors' } }, f);
+  assert.equal(m2.get('ropeFreqs').info.name, 'rope_freqs.weight');
 });
 
 test('llama-tensors: memoryRoleReader checks each role against the table', async () => {
