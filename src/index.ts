@@ -46,7 +46,7 @@ export {
   ShardedSafetensors, parseSafetensorsIndex, openSafetensorsWeights, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE,
   type SafetensorsIndex, type SafetensorsWeights,
 } from './weights/safetensors-index.js';
-export { writeSafetensors, type TensorToWrite, type WritableDtype } from './weights/safetensors-writer.js';
+export { writeSafetensors, safetensorsParts, type TensorToWrite, type WritableDtype } from './weights/safetensors-writer.js';
 export {
   GgufFile, GGUF_VALUE_TYPES, MAX_GGUF_HEADER_BYTES,
   type GgufValue, type GgufArray, type GgufValueType, type GgufTensorInfo, type GgufHeader, type GgmlReadableType,
