@@ -630,7 +630,11 @@ export function parseHfConfigDetailed(json: unknown, fileName: string): ParsedHf
     embedScale = Math.fround(Math.sqrt(dim));
     const scalar = f.opt('query_pre_attn_scalar', 256, isPosFinite, 'a positive number');
     attnScale = Math.fround(scalar ** -0.5);
-    const cap = (k: string, dflt: number | null): number => f.opt<number | null>(k, dflt, isPosFinite, 'a positive number or null') ?? 0;
+    // absent: the config class's default; null: no soft-capping (transformers skips it for None)
+    const cap = (k: string, dflt: number | null): number => {
+      if (!f.has(k)) return dflt ?? 0;
+      return f.opt<number | null>(k, null, isPosFinite, 'a positive number or null') ?? 0;
+    };
     attnSoftcap = cap('attn_logit_softcapping', arch === 'gemma2' ? 50 : null);
     finalSoftcap = cap('final_logit_softcapping', arch === 'gemma2' ? 30 : null);
   }

@@ -360,7 +360,10 @@ export function ggufModelMetadata(c: ModelConfig): [string, GgufValue][] {
       meta.push([`${g}.attention.sliding_window_pattern`, { type: 'ARRAY', value: { itemType: 'BOOL', items: layers } }]);
     } else if (arch === 'gemma2') bad('Gemma-2 files without a sliding window: llama.cpp would apply its default 4096');
     if (c.localRopeTheta !== undefined) meta.push([`${g}.rope.freq_base_swa`, f32(c.localRopeTheta)]);
-    if (arch === 'gemma2') meta.push([`${g}.attn_logit_softcapping`, f32(c.attnSoftcap ?? 0)], [`${g}.final_logit_softcapping`, f32(c.finalSoftcap ?? 0)]);
+    if (arch === 'gemma2') {
+      if (!((c.attnSoftcap ?? 0) > 0 && (c.finalSoftcap ?? 0) > 0)) bad('Gemma-2 without attention and final soft-capping: llama.cpp always applies both');
+      meta.push([`${g}.attn_logit_softcapping`, f32(c.attnSoftcap!)], [`${g}.final_logit_softcapping`, f32(c.finalSoftcap!)]);
+    }
     else if ((c.finalSoftcap ?? 0) > 0) meta.push([`${g}.final_logit_softcapping`, f32(c.finalSoftcap!)]);
   } else if (arch === 'phi3' || arch === 'llama') {
     if (window > 0) meta.push([`${g}.attention.sliding_window`, u32(window)]);
