@@ -177,7 +177,10 @@ async function generateWith(rt: Runtime, executor: Executor, o: GenerateSetup): 
   const maxBatch = tree === 'auto' ? 64 : Math.max(64, treeNodeCount(tree));
   const loadOpts = { maxBatch, executor, ...(maxContext !== undefined ? { capacity: maxContext } : {}) };
   const target = await loadModelFromPath(rt, modelPath, { ...loadOpts, dtype: o.dtype });
-  const drafter = await resolveDrafter(rt, target, modelPath, draftSpec, loadOpts);
+  // what the files hold that spechub does not read (fields that do not change this architecture's math): once, whatever --quiet says
+  const warn = (line: string) => process.stderr.write(`spechub: warning: ${line}\n`);
+  for (const w of target.warnings) warn(`${modelPath}: ${w}`);
+  const drafter = await resolveDrafter(rt, target, modelPath, draftSpec, loadOpts, warn);
   log(
     `model ${modelPath} (${target.config.nLayers} layers, dim ${target.config.dim}, vocab ${target.config.vocabSize}) loaded in ${target.loadMs.toFixed(0)} ms` +
       ` [${rt.build}, ${executor.threads} thread${executor.threads > 1 ? 's' : ''}, ${o.dtype}]` +
