@@ -357,6 +357,34 @@ describe('architectures: every GGUF key that changes the math is honoured', () =
   });
 });
 
+describe('architectures: memory', () => {
+  test('forward allocates nothing: the arena does not move over prefill, decode and tree forwards of every architecture', async () => {
+    for (const arch of Object.keys(BASES)) {
+      const json = { ...BASES[arch]!, ...(arch.startsWith('gemma') || arch === 'mistral' ? { sliding_window: 3 } : {}) };
+      const { model } = await hfModel(json, 3);
+      const arena = model.rt.arena;
+      const used = arena.used;
+      const epoch = arena.epoch;
+      engineRun(model); // prefill
+      model.cache.commit(4);
+      for (let s = 0; s < 3; s++) {
+        model.tokens[0] = 5 + s;
+        model.positions[0] = model.cache.length;
+        model.forward(1);
+        model.cache.commit(1);
+      }
+      for (let i = 0; i < 3; i++) {
+        model.tokens[i] = 9 + i;
+        model.positions[i] = model.cache.length + (i === 0 ? 0 : 1);
+      }
+      model.mask.set([1, 0, 0, 1, 1, 0, 1, 0, 1]);
+      model.forward(3, 0, true);
+      assert.equal(arena.used, used, `${arch}: arena bytes`);
+      assert.equal(arena.epoch, epoch, `${arch}: memory growth`);
+    }
+  });
+});
+
 describe('architectures: fields reported, fields refused', () => {
   test('unknown config.json fields are reported in ignoredFields (the CLI prints them), harmless ones are not', () => {
     const { ignoredFields } = parseHfConfigDetailed({ ...BASES.llama!, torch_dtype: 'bfloat16', use_cache: true, my_custom_scale: 3, rope_interleaved: false }, 'c');
