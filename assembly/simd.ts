@@ -225,3 +225,25 @@
   const signed = v128.or(big, v128.and(x, f32x4.splat(-0.0)));
   return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(TANH_SMALL)));
 }
+
+// ---- f64 / i32 / f32 element access for the probability kernels (verify.ts, sampling.ts) ----
+
+// @ts-ignore: decorator
+@inline export function f64At(ptr: usize, i: i32): f64 {
+  return load<f64>(ptr + (<usize>i << 3));
+}
+
+// @ts-ignore: decorator
+@inline export function i32At(ptr: usize, i: i32): i32 {
+  return load<i32>(ptr + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline export function hsum2(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+// @ts-ignore: decorator
+@inline export function f32At(ptr: usize, i: i32): f32 {
+  return load<f32>(ptr + (<usize>i << 2));
+}

@@ -63,7 +63,7 @@ export {
   type LayerRole, type GlobalRole, type TensorScheme, type TensorToStore,
 } from './weights/llama-tensors.js';
 export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } from './weights/open-model.js';
-export { loadHfModel, loadGgufModel, ggufTokenizer, type LoadedModel, type LoadModelOptions } from './engine/load.js';
+export { loadHfModel, loadGgufModel, ggufTokenizer, ggufChatTemplates, type LoadedModel, type LoadModelOptions } from './engine/load.js';
 export { LlamaModel, type LlamaLoadOptions, type WeightDtype } from './model/llama.js';
 export { packedBytes, packLinear, runLinear, prepareLinearInput, type LinearDtype, type PackedLinear } from './kernels/linear.js';
 export { KvCache } from './model/kv-cache.js';
@@ -77,7 +77,17 @@ export { DraftTree, parseTreeShape, treeNodeCount } from './draft/tree.js';
 export { PROB_KERNEL_NAMES, type ProbKernels } from './wasm/kernels.js';
 export * from './verify/index.js';
 export * from './sampling.js';
-export { Generator, type GeneratorOptions, type GenerateRequest, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
+export { Generator, generationDefaults, type GeneratorOptions, type GenerateRequest, type StepEvent, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
+export {
+  ChatTemplate, renderChat, encodeChat, encodeChatText, checkChatMessages, chatTemplatesFromTokenizerConfig, specialTokensFromTokenizerConfig, chatTemplateSet,
+  BUILTIN_CHAT_TEMPLATES, BUILTIN_CHAT_TEMPLATE_NAMES,
+  type ChatMessage, type ChatRenderOptions, type ChatSpecialTokens, type BuiltinChatTemplate, type ChatTemplateOptions, type ChatTemplateSet, type ChatPrompt, type ChatEncodeOptions,
+} from './chat/template.js';
+export {
+  ChatSession, resolveChatTemplate, chatStops, chatSpecialTokens, NO_STOPS,
+  type ChatSessionOptions, type ChatTurnOptions, type ChatTurnResult, type ChatSessionStats, type ChatStops,
+} from './engine/chat.js';
+export { endOfGenerationIds, StopStringMatcher } from './engine/stop.js';
 export { Stepper, ProbsTransform, feedCausal, type StepModel, type StepRule, type Drafter, type StepStats, type StepperOptions } from './engine/speculative.js';
 export { modelDrafter, earlyExitDrafter } from './engine/drafters.js';
 export { TreeTuner, measureCosts, candidateShapes, type CostCurves, type TuneChoice } from './engine/autotune.js';
