@@ -13,7 +13,8 @@ import { createNodeRuntime } from '../../src/node.js';
 import { bytesSource, memoryModelSource } from '../../src/io/source.js';
 import { openGgufModel, openHfModel } from '../../src/weights/open-model.js';
 import { ggufFormOf, ggufModelMetadata, ropeFreqsOf } from '../../src/weights/gguf-llama.js';
-import { writeGguf } from '../../src/weights/gguf-writer.js';
+import { quantizeQ8_0, writeGguf } from '../../src/weights/gguf-writer.js';
+import { f32ToBf16Array } from '../../src/weights/tensor.js';
 import type { GgufValue } from '../../src/weights/gguf.js';
 import { tensorsToStore, type TensorRole } from '../../src/weights/llama-tensors.js';
 import { writeSafetensors } from '../../src/weights/safetensors-writer.js';
@@ -355,6 +356,41 @@ describe('architectures: every GGUF key that changes the math is honoured', () =
     const b = engineRun(gguf);
     assert.ok(maxAbs(a, b) < 1e-4, `f32 divisors vs f64 frequencies: ${maxAbs(a, b)}`);
   });
+});
+
+describe('architectures: stored dtypes', () => {
+  // Raw reads keep BF16 bits and Q8_0 blocks as stored; through fused tensors (Phi-3's qkv / gate-up
+  // halves, row slices of the stored tensor) they must give what packing the same values from f32 gives.
+  for (const arch of ['phi3', 'gemma2', 'qwen2'] as const) {
+    test(`${arch}: BF16 safetensors with dtype bf16 and Q8_0 GGUF with dtype int8 equal the same values packed from f32`, async () => {
+      const base = arch === 'gemma2' ? { ...BASES.gemma2!, attn_logit_softcapping: 50, final_logit_softcapping: 30 } : BASES[arch]!;
+      const config = parseHfConfigDetailed({ ...base, hidden_size: 64, intermediate_size: 96 }, 'c').config;
+      const roles = randomRoles(config, 21);
+      const load = async (bytes: Uint8Array, kind: 'hf' | 'gguf', dtype: 'bf16' | 'int8', raw: boolean) => {
+        const opened = kind === 'hf'
+          ? await openHfModel(memoryModelSource('m', { 'config.json': JSON.stringify({ ...base, hidden_size: 64, intermediate_size: 96 }), 'model.safetensors': bytes }))
+          : await openGgufModel(bytesSource('m.gguf', bytes));
+        const t = opened.tensors;
+        const reader = raw ? t : { has: t.has, shape: t.shape, readF32: t.readF32 };
+        const m = await LlamaModel.load(createNodeRuntime(), opened.config, reader, { maxBatch: PROMPT.length, capacity: PROMPT.length, dtype });
+        await opened.close();
+        return engineRun(m);
+      };
+      const hf = writeSafetensors(tensorsToStore(config, 'hf', (r) => roles.get(r)!).map((t) => ({
+        name: t.name, shape: t.shape, ...(t.kind === 'matrix' || t.kind === 'embedding' ? { dtype: 'BF16' as const, data: f32ToBf16Array(t.data) } : { dtype: 'F32' as const, data: t.data }),
+      })));
+      assert.deepEqual(await load(hf, 'hf', 'bf16', true), await load(hf, 'hf', 'bf16', false), 'BF16 bits kept = BF16 → f32 → bf16');
+      const g = ggufFormOf(config);
+      const gguf = writeGguf({
+        metadata: ggufModelMetadata(g),
+        tensors: tensorsToStore(g, 'gguf', (r) => roles.get(r)!).map((t) => (t.kind === 'matrix' || t.kind === 'embedding'
+          ? { name: t.name, type: 'Q8_0' as const, shape: t.shape, data: quantizeQ8_0(t.data) }
+          : { name: t.name, type: 'F32' as const, shape: t.shape, data: t.data })),
+      });
+      // quantizeQ8_0 blocks always hold a ±127 quant, so re-quantising their values gives the same blocks
+      assert.deepEqual(await load(gguf, 'gguf', 'int8', true), await load(gguf, 'gguf', 'int8', false), 'Q8_0 blocks kept = Q8_0 → f32 → q8');
+    });
+  }
 });
 
 describe('architectures: memory', () => {
