@@ -174,7 +174,7 @@ describe('spechub = llama.cpp on random-weight models of real architectures', ()
   });
 
   CASES.forEach((c, index) => {
-    test(titleOf(c), async () => {
+    test(titleOf(c), async (t) => {
       const { json } = caseConfig(c);
       const { config, ignoredFields } = parseHfConfigDetailed(json, `${c.folder}/config.json`);
       assert.deepEqual(ignoredFields, c.ignored ?? [], 'every field of the real config is read or known harmless, or reported');
@@ -228,6 +228,7 @@ describe('spechub = llama.cpp on random-weight models of real architectures', ()
         }
         const mean = fromGguf.reduce((a, b) => a + b, 0) / fromGguf.length;
         const spread = fromGguf[argmax(fromGguf)]! - mean;
+        t.diagnostic(`L1 ${l1.toExponential(2)}, max |Δlogit| ${maxDiff.toExponential(2)}, top logit ${spread.toFixed(1)} nats above the mean, top p ${Math.max(...q).toFixed(3)}`);
         assert.ok(spread >= 4, `the distribution is peaked: top logit ${spread.toFixed(2)} nats above the mean`);
         assert.ok(l1 <= 1e-2, `L1(spechub, llama.cpp) = ${l1} (max logit difference ${maxDiff})`);
         assert.equal(argmax(fromGguf), argmax(ref), 'same argmax');
