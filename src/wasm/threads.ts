@@ -439,6 +439,12 @@ export class ThreadedExecutor implements Executor {
     for (const [name, v] of [['minLinearWork', options.minLinearWork], ['minAttentionWork', options.minAttentionWork], ['spinMicros', options.spinMicros]] as const) {
       if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new InvalidArgumentError(`${where}: expected ${name} >= 0, got ${v}`);
     }
+    if (typeof SharedArrayBuffer === 'undefined') {
+      throw new WasmFeatureError(
+        `${where}: SharedArrayBuffer is not defined; browsers define it only on cross-origin-isolated pages ` +
+          '(headers "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"); use one thread',
+      );
+    }
     if (!rt.shared || !(rt.memory.buffer instanceof SharedArrayBuffer)) {
       throw new WasmFeatureError(`${where}: expected a runtime over a shared memory (build simd-mt or relaxed-mt), got build "${rt.build}"`);
     }
