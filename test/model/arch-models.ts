@@ -31,8 +31,9 @@ function fillUniform(out: Float32Array, seed: number, scale: number, offset = 0)
  * Every role's values for config `c` in the engine's form (Hugging Face row order; norm weights as the
  * multipliers the math uses), deterministic in `seed`. Uniform with standard deviation σ = scale/√3:
  * projections σ ≈ gain/√fan_in (q and k with gain 1.5, so attention scores have a spread of a few
- * units), norms 1 ± 0.2, biases ±0.2, and the output head σ = 3/√dim so that the logits of a
- * normalised state have a standard deviation of about 3: a peaked, not near-uniform, distribution.
+ * units), norms 1 ± 0.2 (Gemma's post norms 30 ± 6, see below), biases ±0.2, and the output head
+ * σ = 3/√dim so that the logits of a normalised state have a standard deviation of about 3: a peaked,
+ * neither near-uniform nor one-hot, distribution.
  * A tied model's embedding is that head. `ropeFreqs` (GGUF Llama-3 scaling) comes from the config.
  */
 export function randomRoles(c: ModelConfig, seed: number): Map<TensorRole, Float32Array> {
@@ -46,6 +47,10 @@ export function randomRoles(c: ModelConfig, seed: number): Map<TensorRole, Float
     const r = role.split('.').pop()!;
     const s = seed * 1000 + i;
     if (role === 'embed' || role === 'lmHead') fillUniform(a, s, (sqrt3 * 3) / Math.sqrt(c.dim));
+    // Gemma's post-attention / post-FFN norms (only Gemma has them) around 30: with tied embeddings and
+    // the √dim input scale, the input token's own embedding would otherwise dominate the residual stream
+    // and its logit (≈ 3·√dim / rms of the stream) would take all the probability mass
+    else if (r === 'attnPostNorm' || r === 'ffnPostNorm') fillUniform(a, s, 6, 30);
     else if (kind === 'norm') fillUniform(a, s, 0.2, 1);
     else if (kind === 'bias') fillUniform(a, s, 0.2);
     else if (kind === 'factors') a.set(ropeFreqsOf(c));
