@@ -3,7 +3,7 @@
  * that share the runtime's WebAssembly memory. Browser-safe core; Node's worker creation lives in
  * src/node/threads.ts, the browser's in `browserWorkerHost` below.
  *
- * Design (measurements in docs: perf.md §3):
+ * Design (measurements in docs/performance.md §3):
  * - T threads = the calling thread + T − 1 workers. Each worker instantiates the runtime's
  *   `WebAssembly.Module` over the same shared `WebAssembly.Memory`, so every kernel pointer means the
  *   same bytes on every thread. Workers get one setup message and never another message.
@@ -25,7 +25,7 @@
  *   No allocation and no postMessage per call.
  * - Small work runs serially on the calling thread (see `DEFAULT_MIN_LINEAR_WORK`), so threads never
  *   slow small models down.
- * - Start race (perf.md pitfall 8): a worker reads the current generation before it reports ready,
+ * - Start race (docs/performance.md §6.8): a worker reads the current generation before it reports ready,
  *   and the executor is only returned once every worker is ready.
  * - Failures never hang the caller: a kernel that throws on a worker (a trap) is caught there, its
  *   message written to the control block and the worker's state set to ERROR before its done word;
