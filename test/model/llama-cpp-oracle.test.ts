@@ -1,8 +1,7 @@
 // spechub against llama.cpp (node-llama-cpp, prebuilt CPU binaries) on the real architectures: for each
 // real config.json in test/fixtures/real-configs/ (origins: test/fixtures/real-configs/SOURCES.md), a
 // random-weight model with the real dimensions (1–2 layers) is written as a Hugging Face directory and
-// as an F32 GGUF (our writers,
-// through the tensor-role table); then
+// as an F32 GGUF (our writers, through the tensor-role table); then
 //   - the GGUF's config read back equals the config.json's (in llama.cpp's form: ggufFormOf),
 //   - spechub's logits after a prompt of several tokens are bit-identical between the HF directory and
 //     the GGUF (tolerance only where the GGUF stores Llama-3 scaling as f32 frequency factors),
