@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -95,19 +95,32 @@ describe('cli', () => {
     assert.equal(r.err, '', '--quiet prints no stats');
   });
 
-  test('every verifier and the early-exit drafter run from the CLI', () => {
-    for (const [v, tree, draft] of [
+  test('every verifier runs from the CLI with a drafter (early exit, int4 self-draft, a draft model): the stats show it verified', () => {
+    const cases = [
       ['sd', '1,1,1', 'exit:2'],
-      ['rrs', '2,2', 'none'],
+      ['rrs', '2,2', 'int4'],
       ['rrs-wo', '3,1', 'exit:3'],
+      ['spechub', '2,2', 'int8'],
       ['k-seq', '2,2,2', 'weights/stories281K-draft'],
       ['block', '1,1,1,1', 'int4'],
       ['traversal', 'dynamic:12', 'weights/stories281K-draft'],
       ['spechub-traversal', '2,2', 'exit:2'],
-    ]) {
-      const r = run('generate', '--verifier', v!, '--tree', tree!, '--draft', draft!, '--max-tokens', '20', '--seed', '1', '--prompt', 'Lily');
+    ] as const;
+    for (const [v, tree, draft] of cases) {
+      const r = run('generate', '--verifier', v, '--tree', tree, '--draft', draft, '--max-tokens', '20', '--seed', '1', '--prompt', 'Lily', '--json');
       assert.equal(r.code, 0, `${v} ${draft}: ${r.err}`);
-      assert.ok(r.out.length > 0);
+      const o = JSON.parse(r.out.trim());
+      assert.ok(o.ids.length > 0 && o.text.length > 0);
+      assert.equal(o.stats.method, v, `${v} ${draft}: the verifier that ran`);
+      assert.notEqual(o.stats.drafter, 'none');
+      assert.equal(o.stats.treeLabel, tree);
+      if (!tree.startsWith('dynamic')) {
+        assert.deepEqual(o.stats.tree, tree.split(',').map(Number));
+        assert.equal(o.stats.acceptancePerLevel.length, o.stats.tree.length);
+      } else {
+        assert.ok(o.stats.draftNodesPerStep > 1 && o.stats.draftNodesPerStep <= 12);
+      }
+      assert.ok(o.stats.draftForwards >= o.stats.steps && o.stats.steps > 0, `${v}: ${o.stats.draftForwards} draft forwards over ${o.stats.steps} steps`);
     }
     // the chain methods default to a chain
     const chain = run('generate', '--verifier', 'block', '--max-tokens', '10', '--seed', '1');
@@ -138,6 +151,24 @@ describe('cli', () => {
       assert.equal(bad.code, 1);
       assert.match(bad.err, /tok512\.bin/);
       assert.equal(run('convert', 'gguf', 'a', 'b', 'c').code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('config.json fields spechub does not read are printed once to stderr as a warning (also with --quiet); the shipped models have none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spechub-warn-'));
+    try {
+      cpSync(join(ROOT, 'weights/stories260K'), dir, { recursive: true });
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, my_scale: 3, id2label: { 0: 'a' } }));
+      const r = run('generate', '--model', dir, '--draft', 'none', '--max-tokens', '2', '--temperature', '0', '--quiet');
+      assert.equal(r.code, 0, r.err);
+      const warnings = r.err.split('\n').filter((l) => l.startsWith('spechub: warning:'));
+      assert.deepEqual(warnings, [`spechub: warning: ${dir}: config.json fields not read by spechub (they do not change this architecture's math in transformers / llama.cpp): my_scale, id2label`]);
+      const shipped = run('generate', '--max-tokens', '2', '--temperature', '0');
+      assert.equal(shipped.code, 0, shipped.err);
+      assert.ok(!shipped.err.includes('warning'), shipped.err);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

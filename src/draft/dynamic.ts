@@ -26,7 +26,7 @@
  * of this step only (q of n and of nodes at or above its level, their tokens) and from the
  * acceptance table α and ĝ, which were fixed before the step began. So given everything the
  * verifier has looked at when it reaches n, n's children are a fresh draw of the law with k_n
- * children — the one property every verifier's proof uses (verifiers.md §10; for traversal, the
+ * children — the one property every verifier's proof uses (docs/verifiers.md §10; for traversal, the
  * subtree lemma holds for any shape). The decision never uses this step's p: a shape chosen from
  * the target's probabilities would select drafts the target likes and bias the output. Nor does it
  * use a node's own children (no pruning after drawing): a sibling set kept because of its tokens is

@@ -4,13 +4,15 @@
  * Headers are validated before any tensor is read; a failed load leaves nothing half-usable.
  */
 import type { GenerationConfig, ModelConfig } from '../config.js';
-import { TokenizerError } from '../errors.js';
+import { ChatTemplateError, TokenizerError } from '../errors.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { openGgufModel, openHfModel } from '../weights/open-model.js';
 import { LlamaModel, type LlamaLoadOptions } from '../model/llama.js';
 import { Tokenizer } from '../tokenizer.js';
 import { sentencePieceBpeToTokenizerJson } from '../convert/sentencepiece-bpe.js';
 import type { GgufTokenizerData } from '../weights/gguf-llama.js';
+import type { GgufFile } from '../weights/gguf.js';
+import { chatTemplateSet, chatTemplatesFromTokenizerConfig, type ChatTemplateSet } from '../chat/template.js';
 import type { Runtime } from '../wasm/runtime.js';
 
 /** A model ready to run: the forward pass, its tokenizer and where it came from. */
@@ -21,13 +23,23 @@ export interface LoadedModel {
   readonly tokenizer: Tokenizer;
   /** generation_config.json, when the directory has one. */
   readonly generation: GenerationConfig | null;
+  /**
+   * The chat templates the model ships (chat_template.jinja, tokenizer_config.json chat_template,
+   * or GGUF tokenizer.chat_template), or null when it ships none.
+   */
+  readonly chatTemplates: ChatTemplateSet | null;
   /** Milliseconds spent reading and packing the weights. */
   readonly loadMs: number;
+  /**
+   * What the files hold that spechub does not read (config.json fields or GGUF keys that do not change
+   * this architecture's math, ignored tensors), one line each; the CLI prints them once to stderr.
+   */
+  readonly warnings: readonly string[];
 }
 
 export type LoadModelOptions = LlamaLoadOptions;
 
-/** Load a Hugging Face Llama directory (config.json, model.safetensors[ + index], tokenizer.json). */
+/** Load a Hugging Face model directory (config.json, model.safetensors[ + index], tokenizer.json). */
 export async function loadHfModel(rt: Runtime, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const opened = await openHfModel(source);
@@ -39,14 +51,16 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     const tokenizerConfig = (await source.exists('tokenizer_config.json')) ? await source.readText('tokenizer_config.json') : null;
     const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig);
     checkTokenizerFits(source.name, tokenizer, opened.config);
+    const jinja = (await source.exists('chat_template.jinja')) ? await source.readText('chat_template.jinja') : null;
+    const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : JSON.parse(tokenizerConfig), jinja, `${source.name}/tokenizer_config.json`);
     const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, loadMs: performance.now() - t0 };
+    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0, warnings: opened.warnings };
   } finally {
     await opened.close();
   }
 }
 
-/** Load a llama GGUF file with its embedded SentencePiece tokenizer. */
+/** Load a GGUF file with its embedded tokenizer. */
 export async function loadGgufModel(rt: Runtime, source: ByteSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const opened = await openGgufModel(source);
@@ -56,8 +70,9 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
     }
     const tokenizer = ggufTokenizer(source.name, opened.tokenizer);
     checkTokenizerFits(source.name, tokenizer, opened.config);
+    const chatTemplates = ggufChatTemplates(opened.gguf, opened.tokenizer);
     const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: null, loadMs: performance.now() - t0 };
+    return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0, warnings: opened.warnings };
   } finally {
     await opened.close();
   }
@@ -84,6 +99,26 @@ export function ggufTokenizer(file: string, data: GgufTokenizerData): Tokenizer 
     ...(data.addBos !== null ? { addBos: data.addBos } : {}),
   });
   return Tokenizer.fromJson(files.tokenizerJson, files.tokenizerConfigJson);
+}
+
+/**
+ * The chat templates of a GGUF: tokenizer.chat_template (the default) and tokenizer.chat_template.<name>,
+ * rendering with the vocabulary's BOS/EOS/UNK/PAD pieces as bos_token, eos_token, unk_token, pad_token
+ * (as llama.cpp does). null when the file has none.
+ */
+export function ggufChatTemplates(gguf: GgufFile, tok: GgufTokenizerData): ChatTemplateSet | null {
+  const texts = new Map<string, string>();
+  const prefix = 'tokenizer.chat_template';
+  for (const [key, v] of gguf.metadata) {
+    if (key !== prefix && !key.startsWith(`${prefix}.`)) continue;
+    if (v.type !== 'STRING') throw new ChatTemplateError(`${gguf.name}: ${key}: expected a STRING, got ${v.type}`);
+    texts.set(key === prefix ? 'default' : key.slice(prefix.length + 1), v.value);
+  }
+  if (texts.size === 0) return null;
+  const special: Record<string, string> = {};
+  const ids = { bos_token: tok.bosId, eos_token: tok.eosId, unk_token: tok.unkId, pad_token: tok.padId };
+  for (const [k, id] of Object.entries(ids)) if (id !== null) special[k] = tok.tokens[id]!;
+  return chatTemplateSet(texts, `${gguf.name}: tokenizer.chat_template`, special);
 }
 
 function checkTokenizerFits(file: string, tokenizer: Tokenizer, config: ModelConfig): void {

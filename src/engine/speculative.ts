@@ -1,7 +1,7 @@
 /**
  * One decoding step, plain or speculative, over a target model and an optional drafter.
  *
- * Speculative step (verifiers.md §10), with root = the last emitted token (not yet in the target
+ * Speculative step (docs/verifiers.md §10), with root = the last emitted token (not yet in the target
  * cache) at position P:
  *   1. draft: feed the drafter's pending tokens, then the tree level by level — the root, then each
  *      level's nodes as one batch with a tree mask (staged after the upper levels) — and at every
@@ -186,6 +186,12 @@ export function checkMethodTree(method: MethodName, spec: TreeSpec): void {
   }
 }
 
+/**
+ * The Stepper that last wrote each KV cache (keyed by the cache object). Several Steppers (Generators)
+ * may share a model; a Stepper may only continue a cache that nobody else wrote since.
+ */
+const cacheWriter = new WeakMap<object, Stepper>();
+
 /** Runs steps of plain or speculative decoding; owns the planned buffers of one generation setup. */
 export class Stepper {
   readonly target: StepModel;
@@ -366,6 +372,7 @@ export class Stepper {
    * the draft's (now, so the first step does not pay for it).
    */
   prefill(tokens: Int32Array): void {
+    this.markCaches();
     // (timed by the caller as prefill; the step statistics cover decoding only)
     feedCausal(this.target, tokens, this.target.config.nLayers);
     if (this.drafter && !this.drafter.sharesTargetCache) feedCausal(this.drafter.model, tokens, this.drafter.layers);
@@ -382,6 +389,7 @@ export class Stepper {
    * `maxTokens` bounds how many tokens the step may emit (the tree is cut to fit).
    */
   step(root: number, rng: Rng, maxTokens: number): void {
+    this.markCaches();
     const target = this.target;
     const P = target.cache.length;
     if (P >= target.cache.capacity) throw new CapacityError(`generate: the context of ${target.cache.capacity} positions is full`);
@@ -449,7 +457,7 @@ export class Stepper {
   }
 
   /**
-   * Token-level walk from the root (verifiers.md §10): the method's verifier at each node emits a
+   * Token-level walk from the root (docs/verifiers.md §10): the method's verifier at each node emits a
    * token; continue into the child holding it, else stop; a bonus token from p at a leaf.
    * Leaves the path in `path` and the tokens in `emitted`; returns the path length.
    */
@@ -577,6 +585,16 @@ export class Stepper {
     return from;
   }
 
+  /** Whether this Stepper was the last to write the target cache (so its contents are what it left). */
+  get ownsCache(): boolean {
+    return cacheWriter.get(this.target.cache) === this;
+  }
+
+  private markCaches(): void {
+    cacheWriter.set(this.target.cache, this);
+    if (this.drafter && !this.drafter.sharesTargetCache) cacheWriter.set(this.drafter.model.cache, this);
+  }
+
   /** Forget everything (a new generation on the same models). */
   reset(): void {
     this.target.cache.truncate(0);
@@ -587,16 +605,55 @@ export class Stepper {
     this.planner?.reset();
   }
 
-  /** Roll back both caches to `length` committed tokens (e.g. back to the prompt for another completion). */
+  /**
+   * Roll back both caches to the first `length` committed tokens (e.g. back to the prompt for another
+   * completion). A separate draft keeps what it has of them; committed tokens it has not seen yet
+   * stay pending for its next catch-up.
+   */
   truncate(length: number): void {
     this.target.cache.truncate(length);
     if (this.drafter && !this.drafter.sharesTargetCache) {
       const dc = this.drafter.model.cache;
-      this.pendingCount = 0;
-      this.draftStale = false;
-      dc.truncate(Math.min(length, dc.length));
-      if (dc.length < length) throw new InvalidArgumentError('speculative: truncate past what the draft has seen');
+      if (dc.length >= length) {
+        dc.truncate(length);
+        this.pendingCount = 0;
+      } else {
+        // the draft holds target tokens [0, dc.length) and, unless stale, has [dc.length, old length) pending
+        this.pendingCount = this.draftStale ? 0 : Math.min(this.pendingCount, length - dc.length);
+      }
     }
+  }
+
+  /**
+   * Prefill that continues a cache: the first `keep` committed positions of the target already hold
+   * tokens[0..keep) (the caller knows); they stay, the rest of the cache is dropped, and
+   * tokens[keep..) are fed. A separate draft keeps the part of tokens it already holds and catches up
+   * on the rest now; if they do not fit its context, the generation runs on plain steps. Resets the
+   * step statistics, as reset() does.
+   */
+  prefillFrom(tokens: Int32Array, keep: number): void {
+    if (!(Number.isSafeInteger(keep) && keep >= 0 && keep <= tokens.length && keep <= this.target.cache.length)) {
+      throw new InvalidArgumentError(`speculative: prefillFrom expects 0 <= keep <= min(${tokens.length} tokens, ${this.target.cache.length} cached), got ${keep}`);
+    }
+    // a cache another Stepper wrote since holds someone else's tokens: start it over
+    const own = (c: object) => cacheWriter.get(c) === this;
+    const draftOwned = this.drafter !== null && !this.drafter.sharesTargetCache && own(this.drafter.model.cache);
+    if (!own(this.target.cache) && keep > 0) throw new InvalidArgumentError('speculative: prefillFrom with keep > 0, but another generator wrote the cache since');
+    this.markCaches();
+    this.target.cache.truncate(keep);
+    feedCausal(this.target, tokens.subarray(keep), this.target.config.nLayers);
+    this.pendingCount = 0;
+    this.draftStale = false;
+    if (this.drafter && !this.drafter.sharesTargetCache) {
+      const d = this.drafter;
+      const dc = d.model.cache;
+      const dkeep = draftOwned ? Math.min(keep, dc.length) : 0;
+      dc.truncate(dkeep);
+      // the first step stages the root and at least one level after the prompt
+      if (tokens.length + 2 > dc.capacity) this.draftStale = true;
+      else feedCausal(d.model, tokens.subarray(dkeep), d.layers);
+    }
+    this.stats = newStepStats(this.plan.depth, this.plan.maxK);
   }
 }
 
@@ -632,7 +689,7 @@ export function feedCausal(model: StepModel, tokens: Int32Array, layers: number)
 
 /**
  * Logits rows → probability rows with one validated set of sampling parameters (identical for the
- * target and the draft, verifiers.md E14), and draws from them. Allocation-free per call.
+ * target and the draft, docs/verifiers.md E14), and draws from them. Allocation-free per call.
  */
 export class ProbsTransform {
   readonly sampler: Sampler;

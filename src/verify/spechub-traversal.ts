@@ -25,7 +25,7 @@
  * At the root (w = 1) the step is SpecHub's; below it, a child is entered with weight ρ ≤ 1 instead of
  * being committed to, which is where the sequence-level gain comes from.
  */
-import { clampRatio } from './common.js';
+import { clampRatio, scaledFactor, type ScaledFactor } from './common.js';
 import { insertSorted } from './rrs-wo.js';
 import { assertDrafted } from './sd.js';
 import { NodeTests, type TestScratch } from './traversal.js';
@@ -45,21 +45,27 @@ export class HubNodeTests extends NodeTests {
   private readonly phase: Int32Array;
   /** Multi-hub: the slot of the next hub test. */
   private readonly cursor: Int32Array;
-  /** Pair: hub token, w_a, the non-hub slot, case (i, a), p̃(a) before the pass, R1, R2. */
+  /**
+   * Pair: hub token, w_a = q(a)/s carried as wHub·(q·wScale) (scaledFactor, E17), the non-hub slot,
+   * case (i, a), p̃(a) before the pass, R1, R2.
+   */
   private readonly hub: Int32Array;
   private readonly wHub: Float64Array;
+  private readonly wScale: Float64Array;
   private readonly slotI: Int32Array;
   private readonly caseA: Uint8Array;
   private readonly pa: Float64Array;
   private readonly r1: Float64Array;
   private readonly r2: Float64Array;
-  /** Multi-hub: X's slot, 1/s, and p̃ of the token in each slot (saved before the pass zeroes the hubs).  [depth][maxK] */
+  /** Multi-hub: X's slot, 1/s as invS·(q·invScale), and p̃ of the token in each slot (saved before the pass zeroes the hubs).  [depth][maxK] */
   private readonly xSlot: Int32Array;
   private readonly invS: Float64Array;
+  private readonly invScale: Float64Array;
   private readonly slotP: Float64Array;
   private readonly metas: (NodeMeta | null)[];
   private tokens: Int32Array = new Int32Array(0);
   private readonly maxK: number;
+  private readonly factor: ScaledFactor = { c: 0, qScale: 1 };
 
   constructor(scratch: TestScratch, maxDepth: number) {
     super(scratch, maxDepth);
@@ -72,6 +78,7 @@ export class HubNodeTests extends NodeTests {
     this.cursor = new Int32Array(n);
     this.hub = new Int32Array(n);
     this.wHub = new Float64Array(n);
+    this.wScale = new Float64Array(n);
     this.slotI = new Int32Array(n);
     this.caseA = new Uint8Array(n);
     this.pa = new Float64Array(n);
@@ -79,6 +86,7 @@ export class HubNodeTests extends NodeTests {
     this.r2 = new Float64Array(n);
     this.xSlot = new Int32Array(n);
     this.invS = new Float64Array(n);
+    this.invScale = new Float64Array(n);
     this.slotP = new Float64Array(n * this.maxK);
     this.metas = new Array<NodeMeta | null>(n).fill(null);
   }
@@ -96,14 +104,18 @@ export class HubNodeTests extends NodeTests {
       this.mode[d] = PAIR;
       const a = meta.hubs[0]!;
       this.hub[d] = a;
-      this.wHub[d] = q[a]! / meta.restMass;
+      const f = scaledFactor(q[a]!, meta.restMass, this.factor);
+      this.wHub[d] = f.c;
+      this.wScale[d] = f.qScale;
       const caseA = tokens[first] !== a;
       this.caseA[d] = caseA ? 1 : 0;
       this.slotI[d] = caseA ? 0 : 1;
     } else {
       this.mode[d] = MULTI;
       this.xSlot[d] = meta.xSlot;
-      this.invS[d] = 1 / meta.restMass;
+      const f = scaledFactor(1, meta.restMass, this.factor);
+      this.invS[d] = f.c;
+      this.invScale[d] = f.qScale;
     }
   }
 
@@ -128,7 +140,7 @@ export class HubNodeTests extends NodeTests {
           const qi = q[i]!;
           if (!(qi > 0)) assertDrafted(q, i, 'spechub-traversal');
           const pi = row[i]!;
-          this.ratio[d] = this.caseA[d] ? clampRatio(pi, qi) : clampRatio(Math.max(pi - qi, 0), this.wHub[d]! * qi);
+          this.ratio[d] = this.caseA[d] ? clampRatio(pi, qi) : clampRatio(Math.max(pi - qi, 0), this.wHub[d]! * (qi * this.wScale[d]!));
           return slotI;
         }
         if (ph > 1) return -1;
@@ -141,7 +153,7 @@ export class HubNodeTests extends NodeTests {
         if (ph === 0) {
           const x = this.tokens[first + xSlot]!;
           if (!(q[x]! > 0)) assertDrafted(q, x, 'spechub-traversal');
-          this.ratio[d] = clampRatio(row[x]!, q[x]! * this.invS[d]!);
+          this.ratio[d] = clampRatio(row[x]!, this.invS[d]! * (q[x]! * this.invScale[d]!));
           return xSlot;
         }
         const j = this.cursor[d]!;
@@ -165,7 +177,7 @@ export class HubNodeTests extends NodeTests {
     const n = row.length;
     switch (this.mode[d]) {
       case SINGLE:
-        this.massV[d] = k.residual_f64(row.byteOffset, row.byteOffset, q.byteOffset, n, this.massV[d]! + this.reject[d]!);
+        this.massV[d] = k.residual_f64(row.byteOffset, row.byteOffset, q.byteOffset, n, this.massV[d]! + this.reject[d]!, 1);
         this.checkMass(d);
         return;
       case PAIR: {
@@ -173,7 +185,7 @@ export class HubNodeTests extends NodeTests {
         if (ph === 0) {
           // one fused pass: the residual in place (res(a) = 0 for now) and the pair leftovers R1, R2
           this.pa[d] = row[a]!;
-          this.massV[d] = k.hub_pass_f64(row.byteOffset, this.scratch.outPtr, row.byteOffset, q.byteOffset, n, a, this.wHub[d]!);
+          this.massV[d] = k.hub_pass_f64(row.byteOffset, this.scratch.outPtr, row.byteOffset, q.byteOffset, n, a, this.wHub[d]!, this.wScale[d]!);
           this.r1[d] = this.scratch.out[0]!;
           this.r2[d] = this.scratch.out[1]!;
           return;
@@ -200,7 +212,7 @@ export class HubNodeTests extends NodeTests {
           }
           const g = meta.hubCount;
           for (let j = 0; j < g; j++) insertSorted(this.scratch.idx, j, meta.hubs[j]!);
-          this.massV[d] = k.residual_except_f64(row.byteOffset, row.byteOffset, q.byteOffset, n, this.invS[d]!, this.scratch.idxPtr, g);
+          this.massV[d] = k.residual_except_f64(row.byteOffset, row.byteOffset, q.byteOffset, n, this.invS[d]!, this.invScale[d]!, this.scratch.idxPtr, g);
           this.cursor[d] = xSlot === 0 ? 1 : 0;
           this.checkMass(d, hubs);
           return;

@@ -172,7 +172,7 @@ export abstract class NodeTests {
  * RRS tests for i.i.d. siblings (rrs.ts) on the augmented target: with M = massV + (1 − w) the
  * residual's total mass, child j is walked with weight r(x_j) / (M q(x_j)); when it is rejected,
  * r ← (r − M q)⁺ over V (⊥ has q = 0, so its mass 1 − w stays). Duplicated siblings are walked
- * like any other (never skipped: verifiers.md E11). With one child per node this is single-draft
+ * like any other (never skipped: docs/verifiers.md E11). With one child per node this is single-draft
  * speculative sampling, and the walker on a chain is block verification (block.ts).
  */
 export class IidNodeTests extends NodeTests {
@@ -210,7 +210,8 @@ export class IidNodeTests extends NodeTests {
   fail(d: number): void {
     const row = this.rows[d]!;
     const mass = this.massV[d]! + this.reject[d]!;
-    this.massV[d] = this.scratch.kernels.residual_f64(row.byteOffset, row.byteOffset, this.qs[d]!.byteOffset, row.length, mass);
+    // the multiplier M <= 1 never needs the scaled form of scaledFactor (E17): qScale = 1
+    this.massV[d] = this.scratch.kernels.residual_f64(row.byteOffset, row.byteOffset, this.qs[d]!.byteOffset, row.length, mass, 1);
     this.test[d]!++;
     this.checkMass(d);
   }

@@ -16,9 +16,10 @@ import { treeSpecLabel, type TreeSpec } from '../../src/draft/tree.js';
 import { IidNodeTests } from '../../src/verify/traversal.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import type { DraftLaw } from '../../src/verify/types.js';
+import { EDGE_CASES } from '../verify/cases.js';
 import { TableModel, enumerate, enumeratingRule, hashedTable, type Table } from './table-model.js';
 
-const V = 3;
+let V = 3;
 const PROMPT = Int32Array.of(1, 2);
 
 interface Setup {
@@ -217,6 +218,27 @@ describe('engine/exact: speculative output law = plain autoregressive law (exact
     let maxDiff = 0;
     for (const k of new Set([...broken.keys(), ...plain.keys()])) maxDiff = Math.max(maxDiff, Math.abs((broken.get(k) ?? 0) - (plain.get(k) ?? 0)));
     assert.ok(maxDiff > 1e-3, `the broken walk should change the law, max diff ${maxDiff}`);
+  });
+
+  test('sequence-level methods on the node-level edge cases (E2–E17, zeros, ties, one-hot rows, subnormal q) as constant tables', () => {
+    const saved = V;
+    try {
+      for (const c of EDGE_CASES.filter((e) => e.p.length >= 2 && e.p.length <= 4)) {
+        V = c.p.length;
+        const norm = (x: readonly number[]) => {
+          const s = x.reduce((a, b) => a + b, 0);
+          return Float64Array.from(x, (v) => v / s);
+        };
+        const p = norm(c.p);
+        const q = norm(c.q);
+        for (const [method, tree] of [['traversal', [1, 2]], ['spechub-traversal', [1, 2]], ['spechub-traversal', [3]], ['block', [1, 1]]] as const) {
+          const setup: Setup = { method, tree: [...tree], tokens: 2 };
+          assertSameLaw(lawOf(setup, () => p, () => q, true), lawOf(setup, () => p, () => q, false), `${c.name}: ${method} ${tree}`);
+        }
+      }
+    } finally {
+      V = saved;
+    }
   });
 
   const BROKEN: { what: string; setup: Setup; tests: StepperOptions['nodeTests'] }[] = [
