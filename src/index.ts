@@ -6,7 +6,7 @@ export * from './errors.js';
 export { createRng, type Rng } from './rng.js';
 export { Runtime, Arena, detectFeatures, type Region, type RuntimeOptions } from './wasm/runtime.js';
 export { wasmFileName, type Kernels, type WasmBuild } from './wasm/kernels.js';
-export { Tokenizer, StreamDecoder, type EncodeOptions, type DecodeOptions, type TokenizerShape } from './tokenizer.js';
+export { Tokenizer, StreamDecoder, type EncodeOptions, type DecodeOptions, type TokenizerInfo, type TokenizerKind } from './tokenizer.js';
 export { sha256Hex } from './tokenizer/sha256.js';
 export { sentencePieceBpeToTokenizerJson, sentencePieceMerges, type SentencePieceBpeSpec, type TokenizerFiles } from './convert/sentencepiece-bpe.js';
 export {

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { StreamDecoder, Tokenizer } from '../../src/tokenizer.js';
 import { Utf8ByteDecoder } from '../../src/tokenizer/utf8.js';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError, TokenizerError } from '../../src/errors.js';
 import { ADVERSARIAL, shippedJson, tinyStories, tok512, tok656K } from './fixtures.js';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -172,17 +172,26 @@ function tok512Variant(decoders: (d: any[]) => any[]): Tokenizer {
   return Tokenizer.fromJson({ ...j.tokenizer, decoder: { type: 'Sequence', decoders: decoders(j.tokenizer.decoder.decoders) } }, j.config);
 }
 
-test('decode: other decoder shapes: Strip(start=2), no Strip, no ByteFallback', () => {
+test('decode: follows llama.cpp whatever the SentencePiece decoder chain says; decoders spechub cannot honour are refused', () => {
+  // spechub decodes by llama.cpp's rules (▁ → space, <0xXX> → byte, one dummy-prefix space
+  // removed), so a different Strip count, a missing Strip or ByteFallback do not change the text
   const strip2 = tok512Variant((d) => [...d.slice(0, 3), { type: 'Strip', content: ' ', start: 2, stop: 0 }]);
   const noStrip = tok512Variant((d) => d.slice(0, 3));
   const noBytes = tok512Variant((d) => [d[0], d[2], d[3]]);
   const sp = tok512().pieceToId('\u2581')!;
-  assert.equal(strip2.shape.stripLeading, 2);
-  assert.equal(strip2.decode([sp, sp, 403]), ' Once');
-  assert.equal(strip2.decode([sp, byteId(0x41)]), 'A');
-  assert.equal(noStrip.decode([403]), ' Once');
-  assert.equal(noBytes.shape.decodeBytes, false);
-  assert.equal(noBytes.decode([403, byteId(0x41)]), ' Once<0x41>'.slice(1));
+  for (const t of [strip2, noStrip, noBytes]) {
+    assert.equal(t.decode([sp, sp, 403]), '  Once');
+    assert.equal(t.decode([403, byteId(0x41)]), 'OnceA');
+    assert.equal(t.decode([sp, byteId(0x41)]), 'A');
+  }
+  const j = shippedJson('stories260K');
+  for (const decoder of [{ type: 'ByteLevel' }, { type: 'WordPiece', prefix: '##' }, { type: 'Sequence', decoders: [{ type: 'Fuse' }] }]) {
+    assert.throws(
+      () => Tokenizer.fromJson({ ...j.tokenizer, decoder }, j.config),
+      (e: unknown) => e instanceof TokenizerError && /decoder: expected Replace\("▁" → " "\) or Metaspace/.test(e.message),
+      JSON.stringify(decoder),
+    );
+  }
 });
 
 test('stream: for every prefix of random id sequences (bytes, invalid UTF-8, specials) stream + flush equals decode', () => {

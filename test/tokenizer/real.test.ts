@@ -1,0 +1,155 @@
+/**
+ * The real tokenizers of the models spechub runs, proven against llama.cpp on the committed corpus:
+ * each tokenizer.json becomes a tiny random-weight GGUF through spechub's writer
+ * (tokenizerGgufMetadata + writeGguf); llama.cpp loads it and tokenizes every corpus case with and
+ * without parse_special; spechub's tokenizer from the tokenizer.json and spechub's tokenizer from
+ * the GGUF metadata must give the same ids. decode(encode(x)) = x on the corpus, streaming equals
+ * decode, and every token's attributes and end-of-generation flag equal llama.cpp's.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Tokenizer } from '../../src/tokenizer.js';
+import { ATTR } from '../../src/tokenizer/llama-vocab.js';
+import { sha256Hex } from '../../src/tokenizer/sha256.js';
+import { bytesSource } from '../../src/io/source.js';
+import { GgufFile } from '../../src/weights/gguf.js';
+import { ggufTokenizerData } from '../../src/weights/gguf-llama.js';
+import { tokenizerGgufMetadata } from '../../src/weights/gguf-writer.js';
+import type { Token } from 'node-llama-cpp';
+import { REAL_TOKENIZERS, tokenizerCorpus, type CorpusCase } from './corpus.js';
+import { llamaCppAttributeBits, tinyLlamaGguf, withLlamaCppModel } from './llama-cpp.js';
+
+/** convert_hf_to_gguf.py's text for recognising a pre-tokenizer (get_vocab_base_pre: chktxt). */
+const CHKTXT =
+  "\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n🚀 (normal) 😶\u200d🌫️ (multiple emojis concatenated) ✅ 🦙🦙 3 33 333 3333 33333 333333 3333333 33333333 3.3 3..3 3...3 កាន់តែពិសេសអាច😁 ?我想在apple工作1314151天～ ------======= нещо на Български ''''''```````\"\"\"\"......!!!!!!?????? I've been 'told he's there, 'RE you sure? 'M not sure I'll make it, 'D you like some tea? We'Ve a'lL";
+/**
+ * sha256 of str(tokenizer.encode(CHKTXT)) as llama.cpp's converter lists them (computed there with
+ * Hugging Face's Rust tokenizers) for the models whose tokenizers these families share.
+ */
+const CHKHSH: Readonly<Record<string, string>> = {
+  '855059429035d75a914d1eda9f10a876752e281a054a7a3d421ef0533e5b6249': 'smollm', // HuggingFaceTB/SmolLM-135M
+  '0ef9807a4087ebef797fc749390439009c3b9eda9ad1a097abbe738f486c01e5': 'llama-bpe', // meta-llama/Meta-Llama-3-8B
+  'e636dc30a262dcc0d8c323492e32ae2b70728f4df7dfe9737d9f920a282b8aea': 'qwen2', // Qwen/Qwen1.5-7B
+};
+
+const ATTR_MASK = ATTR.UNKNOWN | ATTR.UNUSED | ATTR.NORMAL | ATTR.CONTROL | ATTR.USER_DEFINED | ATTR.BYTE | ATTR.LSTRIP | ATTR.RSTRIP;
+
+function show(ids: ArrayLike<number>): string {
+  return Array.from(ids).slice(0, 24).join(',') + (ids.length > 24 ? `,… (${ids.length})` : '');
+}
+
+/**
+ * The text decode(encode(x)) gives, by the documented exceptions (src/tokenizer.ts): in
+ * SentencePiece vocabularies "▁" decodes as a space; in byte-level vocabularies, the text of an
+ * added token whose piece llama.cpp's converter renamed is dropped (SmolLM2's "�").
+ */
+function roundTripper(tok: Tokenizer): (x: string) => string {
+  if (tok.info.kind === 'sentencepiece') return (x) => x.replaceAll('\u2581', ' ');
+  const dropped: string[] = [];
+  for (let id = 0; id < tok.vocabSize; id++) if (tok.pieces[id] !== tok.tokens[id] && tok.isSpecial(id)) dropped.push(tok.tokens[id]!);
+  return (x) => dropped.reduce((s, d) => s.replaceAll(d, ''), x);
+}
+
+for (const real of REAL_TOKENIZERS) {
+  test(`${real.name}: token ids equal llama.cpp's on every corpus case, from tokenizer.json and from GGUF; decode inverts encode`, async () => {
+    const tj = JSON.parse(real.tokenizerJson()) as object;
+    const cfg = JSON.parse(real.tokenizerConfigJson()) as object;
+    const tok = Tokenizer.fromJson(tj, cfg);
+    const meta = tokenizerGgufMetadata(tj, cfg, { name: real.ggufName });
+    const gguf = tinyLlamaGguf(meta, tok.vocabSize);
+    const file = await GgufFile.open(bytesSource(`${real.name}.gguf`, gguf));
+    const fromGguf = Tokenizer.fromGguf(ggufTokenizerData(file), file.name);
+    assert.ok(fromGguf.equals(tok), 'the GGUF tokenizer has the same tokens and special flags');
+    assert.equal(fromGguf.fingerprint(), tok.fingerprint());
+    assert.deepEqual([fromGguf.info.kind, fromGguf.info.pre, fromGguf.info.addSpacePrefix], [tok.info.kind, tok.info.pre, tok.info.addSpacePrefix]);
+
+    const { lines, cases } = tokenizerCorpus();
+    assert.ok(lines.length >= 2000, `corpus: ${lines.length} lines`);
+    const failures: string[] = [];
+    let parsedSpecials = 0;
+    await withLlamaCppModel(gguf, (model) => {
+      // special ids, BOS default, attributes and end of generation, id by id
+      const ours = [tok.bosId, tok.eosId, tok.addBos];
+      const theirs = [model.tokens.bos, model.tokens.eos, model.tokens.shouldPrependBosToken];
+      if (JSON.stringify(ours) !== JSON.stringify(theirs)) failures.push(`bos, eos, add_bos: llama.cpp ${JSON.stringify(theirs)}, spechub ${JSON.stringify(ours)}`);
+      // llama.cpp picks its EOT among several candidates by hash-table order (see llama-vocab.ts)
+      const eot = model.tokens.eot;
+      if (eot !== tok.eotId && !(eot !== null && tok.eotId !== null && model.isEogToken(eot) && tok.eogIds.includes(eot) && tok.eogIds.includes(tok.eotId))) {
+        failures.push(`eot: llama.cpp ${eot}, spechub ${tok.eotId}`);
+      }
+      for (let id = 0; id < tok.vocabSize; id++) {
+        const want = llamaCppAttributeBits(model, id);
+        if ((tok.attrs[id]! & ATTR_MASK) !== want || (fromGguf.attrs[id]! & ATTR_MASK) !== want) {
+          failures.push(`attributes of ${id} ${JSON.stringify(tok.tokens[id])}: llama.cpp ${want}, spechub ${tok.attrs[id]}/${fromGguf.attrs[id]}`);
+        }
+        if (model.isEogToken(id as Token) !== tok.eogIds.includes(id)) failures.push(`end of generation ${id} ${JSON.stringify(tok.tokens[id])}: llama.cpp ${model.isEogToken(id as Token)}`);
+        if (failures.length > 10) break;
+      }
+      for (const c of cases) {
+        for (const parseSpecial of [false, true]) {
+          const want = model.tokenize(c.text, parseSpecial);
+          const got = tok.encode(c.text, { parseSpecial, bos: false });
+          const viaGguf = fromGguf.encode(c.text, { parseSpecial, bos: false });
+          if (want.join() !== got.join() || got.join() !== viaGguf.join()) {
+            failures.push(`${c.where} parseSpecial=${parseSpecial} ${JSON.stringify(c.text.slice(0, 60))}\n  llama.cpp ${show(want)}\n  json      ${show(got)}\n  gguf      ${show(viaGguf)}`);
+          }
+          if (parseSpecial && got.some((id) => tok.isSpecial(id))) parsedSpecials++;
+        }
+        if (failures.length > 10) break;
+      }
+    });
+    assert.deepEqual(failures, [], `${failures.length} differences from llama.cpp, first:\n${failures.slice(0, 5).join('\n')}`);
+    assert.ok(parsedSpecials >= 10, `special tokens were parsed in ${parsedSpecials} cases`);
+
+    // decode(encode(x)) = x (the documented exception aside), streaming = decode
+    const rt: string[] = [];
+    const roundTrip = roundTripper(tok);
+    let specialFromText = 0;
+    for (const c of cases) {
+      const ids = tok.encode(c.text);
+      const want = roundTrip(c.text);
+      const body = ids.subarray(tok.addBos ? 1 : 0);
+      if (body.some((id) => tok.isSpecial(id))) {
+        // a special token whose text plain text can spell (SmolLM2's "�"): llama.cpp gives it too,
+        // and decode leaves it out unless asked to keep special tokens
+        specialFromText++;
+        for (const id of body) if (tok.isSpecial(id) && !c.text.includes(tok.tokens[id]!)) rt.push(`${c.where}: special ${id} from text without its string`);
+        if (tok.decode(body, { skipSpecial: false }) !== want) rt.push(`${c.where}: ${JSON.stringify(c.text.slice(0, 60))} (skipSpecial: false)`);
+      } else if (tok.decode(ids) !== want) {
+        rt.push(`${c.where}: ${JSON.stringify(c.text.slice(0, 60))} → ${JSON.stringify(tok.decode(ids).slice(0, 60))}`);
+      }
+      const d = tok.streamDecoder();
+      let streamed = '';
+      for (const id of ids) streamed += d.push(id);
+      streamed += d.flush();
+      if (streamed !== tok.decode(ids)) rt.push(`${c.where}: streaming ${JSON.stringify(streamed.slice(0, 60))} ≠ decode ${JSON.stringify(tok.decode(ids).slice(0, 60))}`);
+    }
+    assert.deepEqual(rt, [], `${rt.length} round-trip failures, first:\n${rt.slice(0, 5).join('\n')}`);
+    assert.ok(specialFromText <= 4, `${specialFromText} cases where plain text became a special token`);
+
+    // the pre-tokenizer name spechub writes is the one llama.cpp's converter finds by hashing
+    if (tok.info.kind === 'byte-level') {
+      const hash = sha256Hex(new TextEncoder().encode(`[${Array.from(tok.encode(CHKTXT)).join(', ')}]`));
+      assert.equal(CHKHSH[hash], tok.info.pre, `chkhsh ${hash}`);
+    }
+  });
+}
+
+test('corpus: every line is valid text and the sets the README lists are there', () => {
+  const { lines } = tokenizerCorpus();
+  const has = (re: RegExp) => lines.filter((c: CorpusCase) => re.test(c.text)).length;
+  assert.ok(lines.length >= 2000);
+  for (const c of lines) assert.ok(!/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(c.text), c.where);
+  assert.ok(has(/\t/) >= 30, 'tabs');
+  assert.ok(has(/ {4,}/) >= 20, 'runs of spaces');
+  assert.ok(has(/\d{5,}/) >= 20, 'digit runs');
+  assert.ok(has(/\p{Script=Han}/u) >= 60, 'CJK');
+  assert.ok(has(/\p{Script=Arabic}/u) >= 15, 'Arabic');
+  assert.ok(has(/\p{Script=Devanagari}/u) >= 12, 'Devanagari');
+  assert.ok(has(/\u200d/) >= 10, 'ZWJ sequences');
+  assert.ok(has(/[\u{1F3FB}-\u{1F3FF}]/u) >= 5, 'skin tones');
+  assert.ok(has(/\p{M}/u) >= 100, 'combining marks');
+  assert.ok(lines.filter((c) => c.text !== c.text.normalize('NFC')).length >= 10, 'text that NFC changes');
+  assert.ok(has(/<\|im_start\|>|<s>|<\|begin_of_text\|>|<start_of_turn>|<\|user\|>/) >= 40, 'special-token strings');
+  assert.ok(has(/^\s+\S/) >= 10 && has(/\S\s+$/) >= 10 && has(/^\s*$/) >= 20, 'leading, trailing and empty-ish');
+});
