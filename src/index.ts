@@ -47,7 +47,7 @@ export {
   type GgufValue, type GgufArray, type GgufValueType, type GgufTensorInfo, type GgufHeader, type GgmlReadableType,
 } from './weights/gguf.js';
 export { llamaConfigFromGguf, ggufTokenizerData, type GgufTokenizerData } from './weights/gguf-llama.js';
-export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, type GgufWriteSpec, type GgufTensorToWrite } from './weights/gguf-writer.js';
+export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, tokenizerGgufMetadata, type GgufWriteSpec, type GgufTensorToWrite, type TokenizerGgufOptions } from './weights/gguf-writer.js';
 export {
   resolveLlamaTensors, expectedLlamaTensors, llamaTensorName, llamaTensorShape, llamaRoles, ggufToHfRopeRow, hfToGgufRopeRow, LLAMA_LAYER_ROLES,
   type LlamaTensors, type LlamaLayerTensors, type ResolvedTensor, type LlamaRole, type LlamaLayerRole, type TensorScheme, type ExpectedTensor,

@@ -310,6 +310,12 @@ export class Tokenizer {
     return this.byteData.subarray(this.byteStart[id]!, this.byteStart[id + 1]!);
   }
 
+  /** The text a token stands for on its own (special tokens: their string), or null when its bytes are not whole UTF-8 (a byte token, part of a character). */
+  tokenText(id: number): string | null {
+    this.checkId(id, 'tokenText');
+    return this.texts[id] ?? null;
+  }
+
   /** The GGUF token type of an id: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte. */
   tokenType(id: number): number {
     this.checkId(id, 'tokenType');
