@@ -20,8 +20,11 @@
  * Decoding (full and streaming) is done here, from each token's bytes: byte-level pieces through
  * the byte map, "▁" as a space, `<0xXX>` tokens as one byte, special tokens as their text (left out
  * by default). It is the exact inverse of encoding: `decode(encode(x)) === x` for any text, with
- * one exception in SentencePiece vocabularies: the character "▁" (U+2581) itself decodes as a
- * space, because the normalizer writes spaces as "▁". Invalid UTF-8 from byte tokens becomes U+FFFD
+ * these exceptions, all shared with llama.cpp: in SentencePiece vocabularies the character "▁"
+ * (U+2581) decodes as a space (the normalizer writes spaces as "▁"); a byte-level vocabulary loses
+ * the bytes it has no piece for (SmolLM2 lacks 21: 04 06 13 14 16 1D C0 C1 F1 F2 F5–FF) and SmolLM2
+ * loses U+FFFD (llama.cpp's converter renames its piece "ï¿½" to the special token "�", after which
+ * BPE cannot end on it). Invalid UTF-8 from byte tokens becomes U+FFFD
  * by the WHATWG rule (each maximal invalid subpart one U+FFFD, as `TextDecoder`), which streams; no
  * "clean-up" of spaces before punctuation is done (Hugging Face's clean_up_tokenization_spaces and
  * llama.cpp's clean_spaces lose text). A SentencePiece dummy prefix is removed from the start of the
