@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tokenizer } from '../../src/tokenizer.js';
-import { ATTR } from '../../src/tokenizer/llama-vocab.js';
+import { ATTR, SpecialPartition } from '../../src/tokenizer/llama-vocab.js';
 import { sha256Hex } from '../../src/tokenizer/sha256.js';
 import { bytesSource } from '../../src/io/source.js';
 import { GgufFile } from '../../src/weights/gguf.js';
@@ -85,8 +85,11 @@ for (const real of REAL_TOKENIZERS) {
         if (model.isEogToken(id as Token) !== tok.eogIds.includes(id)) failures.push(`end of generation ${id} ${JSON.stringify(tok.tokens[id])}: llama.cpp ${model.isEogToken(id as Token)}`);
         if (failures.length > 10) break;
       }
+      // parse_special changes nothing where no control or unknown token's text occurs: those cases are compared once
+      const controls = new SpecialPartition(tok.tokens, tok.attrs.map((a) => (a & (ATTR.CONTROL | ATTR.UNKNOWN) ? a : 0)));
       for (const c of cases) {
-        for (const parseSpecial of [false, true]) {
+        const hasControl = controls.split(c.text, true).some((f) => typeof f === 'number');
+        for (const parseSpecial of hasControl ? [false, true] : [false]) {
           const want = model.tokenize(c.text, parseSpecial);
           const got = tok.encode(c.text, { parseSpecial, bos: false });
           const viaGguf = fromGguf.encode(c.text, { parseSpecial, bos: false });
