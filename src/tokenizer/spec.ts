@@ -17,7 +17,13 @@
  *   add a second space before text that starts with one;
  * - added tokens match the text llama.cpp's converter writes for them: user-defined SentencePiece
  *   tokens with "▁" as spaces (Gemma's "▁▁" matches two spaces), byte-level added tokens through
- *   the byte decoder (SmolLM2's "ï¿½" matches "�").
+ *   the byte decoder (SmolLM2's "ï¿½" matches "�"); BPE runs over those texts too, so it cannot
+ *   end on a renamed piece (llama.cpp then drops the piece's bytes, and so does spechub).
+ *
+ * A GGUF "llama" vocabulary has scores instead of merges: llama.cpp merges the adjacent pair that
+ * makes the highest-scoring token. The equivalent merge list (every split of every token into two
+ * tokens, ranked by the token's score) is derived as transformers' converter does
+ * (sentencePieceMerges), so the library runs it.
  */
 import { TokenizerError } from '../errors.js';
 import { byteLevelPieceBytes } from './byte-level.js';
@@ -194,6 +200,7 @@ export function specFromTokenizerJson(tj: JsonObject, cfg: JsonObject): Tokenize
   // ---- model
   const model = tj.model;
   if (!isObject(model)) throw new TokenizerError(`tokenizer.json: model: expected an object, got ${show(model)}`);
+  // the library also runs WordPiece and Unigram; spechub's decoder and llama.cpp's gpt2/llama GGUF vocabularies are BPE
   if (model.type !== 'BPE') throw new TokenizerError(`tokenizer.json: model.type: expected "BPE", got ${show(model.type)}`);
   // the library ignores dropout (BPE-dropout is random: not the deterministic encoding of a served model)
   if (model.dropout != null && model.dropout !== 0) throw new TokenizerError(`tokenizer.json: model.dropout: expected null (deterministic BPE), got ${show(model.dropout)}`);
@@ -208,6 +215,7 @@ export function specFromTokenizerJson(tj: JsonObject, cfg: JsonObject): Tokenize
   let count = 0;
   for (const piece in vocab) {
     const id = vocab[piece];
+    // the library would store {"x": -1} or {"x": 1.5} as a property of its id array and emit that id
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= MAX_ID) {
       throw new TokenizerError(`tokenizer.json: model.vocab[${show(piece)}]: expected an id in [0, 2^24), got ${show(id)}`);
     }
@@ -229,6 +237,7 @@ export function specFromTokenizerJson(tj: JsonObject, cfg: JsonObject): Tokenize
     }
     // the library ignores single_word, and llama.cpp has no equivalent
     if (t.single_word === true) throw new TokenizerError(`tokenizer.json: added_tokens[${i}] (${show(t.content)}): single_word=true is not supported, got ${show(t)}`);
+    // the library silently lets an added token override the piece of its id, or give a piece a second id
     const prev = byId[t.id];
     if (prev !== undefined && prev !== t.content) throw new TokenizerError(`tokenizer.json: added_tokens[${i}]: id ${t.id} is ${show(prev)} in model.vocab, got content ${show(t.content)}`);
     const other = pieceToId.get(t.content);
@@ -238,6 +247,7 @@ export function specFromTokenizerJson(tj: JsonObject, cfg: JsonObject): Tokenize
     pieceToId.set(t.content, t.id);
     addedById.set(t.id, t);
   }
+  // decode tables are dense (the library would decode a missing id as undefined)
   const n = count;
   for (let id = 0; id < n; id++) {
     if (byId[id] === undefined) throw new TokenizerError(`tokenizer.json: vocabulary: expected ids 0..${n - 1} without gaps, got no token with id ${id} (largest id ${byId.length - 1})`);
@@ -336,6 +346,7 @@ export function specFromTokenizerJson(tj: JsonObject, cfg: JsonObject): Tokenize
     strip[id] = (t.lstrip === true ? ATTR.LSTRIP : 0) | (t.rstrip === true ? ATTR.RSTRIP : 0);
   }
   let unkId: number | null = null;
+  // an unknown token outside the vocabulary makes the library emit the id undefined for unknown text
   if (model.unk_token != null) {
     const u = typeof model.unk_token === 'string' ? pieceToId.get(model.unk_token) : undefined;
     if (u === undefined) throw new TokenizerError(`tokenizer.json: model.unk_token: expected a token of the vocabulary, got ${show(model.unk_token)}`);
@@ -427,10 +438,10 @@ function checkDecoder(dec: Json | undefined, kind: TokenizerKind): void {
  * The pre-tokenizer step as @huggingface/tokenizers should run it. Two library steps differ from
  * Rust tokenizers (and llama.cpp) on some inputs, so they are given as the equivalent Split:
  * - ByteLevel's built-in regex uses JavaScript's \s, which counts U+FEFF as a space and not U+0085
- *   ("a\uFEFFb" splits before U+FEFF; Rust keeps "a\uFEFFb" one word) — Split's regex rewriting
- *   uses \p{White_Space} instead;
- * - Digits uses \d, ASCII digits only, where Rust uses char::is_numeric ("x١٢" keeps "١٢" with
- *   "x"; Rust and llama.cpp split the digits off).
+ *   ("x \u0085y": the library makes " \u0085" one pre-token, Rust and llama.cpp " " and "\u0085")
+ *   — Split's regex rewriting uses \p{White_Space} instead;
+ * - Digits uses \d, ASCII digits only, where Rust uses char::is_numeric (" ١٢": the library keeps
+ *   " ١٢" one pre-token, Rust and llama.cpp split every digit off).
  * Split behaviours other than Isolated and Removed are not implemented by the library (it isolates
  * instead: Split(" ", MergedWithPrevious) on "a b" gives "a", " ", "b" instead of "a ", "b").
  */

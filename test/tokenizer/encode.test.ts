@@ -6,6 +6,7 @@ import { Tokenizer } from '../../src/tokenizer.js';
 import { InvalidArgumentError, TokenizerError } from '../../src/errors.js';
 import { HfBpeRef } from './hf-bpe-ref.js';
 import { ADVERSARIAL, llama2cOracle, shippedJson, tinyStories, tok512, tok656K } from './fixtures.js';
+import { REAL_TOKENIZERS } from './corpus.js';
 
 const ids = (a: Int32Array) => Array.from(a);
 
@@ -169,4 +170,18 @@ test('encode: bad arguments and impossible requests are typed errors', () => {
   assert.equal(noBos.addBos, false);
   assert.deepEqual(ids(noBos.encode('hi')), ids(tok512().encode('hi', { bos: false })));
   assert.throws(() => noBos.encode('hi', { bos: true }), (e: unknown) => e instanceof TokenizerError && /names no BOS/.test(e.message));
+});
+
+test('encode: where tokenizers.js pre-tokenizers differ from Rust and llama.cpp (JavaScript \\s and \\d), spechub runs the equivalent Split', () => {
+  const real = REAL_TOKENIZERS.find((r) => r.name === 'SmolLM2')!;
+  const tj = JSON.parse(real.tokenizerJson());
+  const tok = Tokenizer.fromJson(tj, real.tokenizerConfigJson());
+  const lib = new HfTokenizer(tj, {});
+  const word = (s: string) => lib.encode(s, { add_special_tokens: false }).ids;
+  // U+0085 is White_Space (JavaScript's \s lacks it), U+FEFF is not (JavaScript's \s has it);
+  // Digits: every number character (\p{N}: Arabic-Indic digits, superscripts) is split off, not only 0-9
+  for (const s of ['x \u0085y', 'a  \u0085', ' \u0661\u0662']) assert.notDeepEqual(ids(tok.encode(s)), word(s), JSON.stringify(s));
+  assert.deepEqual(ids(tok.encode(' \u0661\u0662')), [...ids(tok.encode(' ')), ...ids(tok.encode('\u0661')), ...ids(tok.encode('\u0662'))]);
+  // elsewhere the library's own output is spechub's
+  for (const s of ['Hello, world! 123', '  two  spaces\n\ttab', "I'll be there"]) assert.deepEqual(ids(tok.encode(s)), word(s), JSON.stringify(s));
 });
