@@ -117,13 +117,14 @@ function looksSpecial(t: string): boolean {
   );
 }
 
-/** A list of components (normalizers, pre-tokenizers, decoders): a Sequence's members, one, or none. */
-function components(v: Json | undefined, key: string): Json[] {
+/** A list of components (normalizers, pre-tokenizers, decoders): a Sequence's members (flattened), one, or none. */
+function components(v: Json | undefined, key: string, depth = 0): Json[] {
   if (v == null) return [];
   if (isObject(v) && v.type === 'Sequence') {
     const list = v[key];
     if (!Array.isArray(list)) throw new TokenizerError(`tokenizer.json: Sequence.${key}: expected an array, got ${show(list)}`);
-    return list.flatMap((x) => components(x, key));
+    if (depth > 8) throw new TokenizerError(`tokenizer.json: Sequence.${key}: expected at most 8 nested Sequences, got more`);
+    return list.flatMap((x) => components(x, key, depth + 1));
   }
   return [v];
 }
@@ -499,6 +500,11 @@ export function specFromGguf(file: string, data: GgufTokenizerData): TokenizerSp
   const n = data.tokens.length;
   const types = data.tokenTypes === null ? new Int32Array(n).fill(TOKEN_TYPE.NORMAL) : Int32Array.from(data.tokenTypes);
   const tokens = data.tokens;
+  for (let id = 0; id < n; id++) {
+    if (types[id] === TOKEN_TYPE.BYTE && !BYTE_PIECE.test(tokens[id]!)) {
+      throw new TokenizerError(`${file}: tokenizer.ggml.tokens[${id}]: expected "<0xXX>" for a byte token (type 6), got ${show(tokens[id])}`);
+    }
+  }
   const idOf = new Map<string, number>();
   tokens.forEach((t, id) => idOf.set(t, id));
   const inRange = (id: number) => (id < n ? id : null);

@@ -118,6 +118,19 @@ test('fromJson: unsupported tokenizer.json shapes are TokenizerErrors that say w
   rejects(edited((j) => (j.model.unk_token = '<nope>')), /model\.unk_token: expected a token of the vocabulary, got "<nope>"/);
   rejects(base().tokenizer, /tokenizer_config\.json: bos_token: expected a token of the vocabulary, got "<bos>"/, { bos_token: '<bos>' });
   rejects(base().tokenizer, /tokenizer_config\.json: expected JSON text/, '{');
+  let deep: any = { type: 'Sequence', normalizers: [] };
+  for (let i = 0; i < 20; i++) deep = { type: 'Sequence', normalizers: [deep] };
+  rejects(edited((j) => (j.normalizer = deep)), /expected at most 8 nested Sequences/);
+  // merges whose pieces hold spaces are split where both halves and the whole are pieces (TinyLlama's "   " is [" ", " "])
+  const spaced = Tokenizer.fromJson(
+    edited((j) => {
+      j.model.vocab[' '] = 512;
+      j.model.vocab['  '] = 513;
+      j.model.merges = [...j.model.merges.map((m: string[]) => m.join(' ')), '   '];
+    }),
+  );
+  assert.equal(spaced.vocabSize, 514);
+  rejects(edited((j) => ((j.model.vocab[' '] = 512), (j.model.merges = ['   ']))), /model\.merges\[0\]: expected "left right" where both halves.*got "   " \(no such splits\)/);
 });
 
 test('fromJson: accepted variations (Replace before Prepend, no Prepend, mixed merge formats, object inputs are not aliased)', () => {
