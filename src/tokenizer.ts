@@ -34,7 +34,7 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { InvalidArgumentError, TokenizerError } from './errors.js';
 import { sha256Hex } from './tokenizer/sha256.js';
 import { Utf8ByteDecoder } from './tokenizer/utf8.js';
-import { byteLevelPieceBytes } from './tokenizer/byte-level.js';
+import { byteOfChar } from './tokenizer/byte-level.js';
 import { ATTR, SpecialPartition, TOKEN_TYPE } from './tokenizer/llama-vocab.js';
 import { parseJsonInput, specFromGguf, specFromTokenizerJson, type TokenizerKind, type TokenizerSpec } from './tokenizer/spec.js';
 import type { GgufTokenizerData } from './weights/gguf-llama.js';
@@ -74,6 +74,7 @@ export interface TokenizerInfo {
 }
 
 const EMPTY = new Int32Array(0);
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** true when the bytes are valid UTF-8 that ends on a character boundary (the WHATWG decoder needs nothing before or after them). */
 function isWholeUtf8(b: Uint8Array): boolean {
@@ -177,33 +178,51 @@ export class Tokenizer {
     this.partition = new SpecialPartition(spec.tokens, spec.attrs);
     this.special = new Uint8Array(n);
     for (let id = 0; id < n; id++) if ((spec.attrs[id]! & (ATTR.CONTROL | ATTR.UNKNOWN | ATTR.UNUSED)) !== 0) this.special[id] = 1;
-    // every token's bytes (llama.cpp token_to_piece with special = true)
+    // every token's bytes (llama.cpp token_to_piece with special = true), and its text when whole UTF-8
     const enc = new TextEncoder();
-    const parts: Uint8Array[] = new Array<Uint8Array>(n);
-    let total = 0;
-    for (let id = 0; id < n; id++) {
-      const t = spec.types[id]!;
-      const piece = spec.pieces[id]!;
-      let b: Uint8Array;
-      if (t === TOKEN_TYPE.BYTE) b = Uint8Array.of(parseInt(piece.slice(3, 5), 16));
-      else if (t === TOKEN_TYPE.NORMAL || t === TOKEN_TYPE.UNDEFINED) {
-        b = spec.kind === 'byte-level' ? (byteLevelPieceBytes(piece) ?? enc.encode(piece)) : enc.encode(piece.replaceAll('\u2581', ' '));
-      } else b = enc.encode(spec.tokens[id]!);
-      parts[id] = b;
-      total += b.length;
-    }
-    this.byteData = new Uint8Array(total);
-    this.byteStart = new Uint32Array(n + 1);
+    let data = new Uint8Array(n * 8 + 64);
+    const starts = new Uint32Array(n + 1);
     const texts = new Array<string | null>(n);
     let at = 0;
     for (let id = 0; id < n; id++) {
-      const b = parts[id]!;
-      this.byteData.set(b, at);
-      this.byteStart[id] = at;
-      at += b.length;
-      texts[id] = isWholeUtf8(b) ? this.textDecoder.decode(b) : null;
+      const t = spec.types[id]!;
+      const piece = spec.pieces[id]!;
+      const need = Math.max(piece.length, spec.tokens[id]!.length) * 3 + 4; // UTF-8 bytes ≤ 3 per UTF-16 unit
+      if (data.length - at < need) {
+        const grown = new Uint8Array(Math.max(data.length * 2, at + need));
+        grown.set(data.subarray(0, at));
+        data = grown;
+      }
+      starts[id] = at;
+      if (t === TOKEN_TYPE.BYTE) {
+        data[at++] = parseInt(piece.slice(3, 5), 16);
+        texts[id] = null;
+        continue;
+      }
+      if (spec.kind === 'byte-level' && (t === TOKEN_TYPE.NORMAL || t === TOKEN_TYPE.UNDEFINED)) {
+        const from = at;
+        for (let i = 0; i < piece.length; i++) {
+          const b = byteOfChar(piece.charCodeAt(i));
+          if (b < 0) {
+            at = from; // a character outside the byte map: the piece's own UTF-8 (Hugging Face's ByteLevel decoder)
+            break;
+          }
+          data[at++] = b;
+        }
+        if (at > from || piece.length === 0) {
+          const view = data.subarray(from, at);
+          texts[id] = isWholeUtf8(view) ? this.textDecoder.decode(view) : null;
+          continue;
+        }
+      }
+      // text as it is (special tokens: llama.cpp's token text; SentencePiece pieces: "▁" is a space)
+      const text = t === TOKEN_TYPE.NORMAL || t === TOKEN_TYPE.UNDEFINED ? piece.replaceAll('\u2581', ' ') : spec.tokens[id]!;
+      at += enc.encodeInto(text, data.subarray(at)).written;
+      texts[id] = LONE_SURROGATE.test(text) ? null : text;
     }
-    this.byteStart[n] = at;
+    starts[n] = at;
+    this.byteData = data.slice(0, at);
+    this.byteStart = starts;
     this.texts = texts;
   }
 

@@ -356,27 +356,27 @@ export function specFromTokenizerJson(tj: JsonObject, cfg: JsonObject): Tokenize
   }
   const ids = specialIds(tj, cfg, pieceToId, kind);
   const { attrs, eogIds, eotId } = llamaCppAttributes({ tokens, types, eosId: ids.eosId, eotId: ids.eotId, eomId: null, strip: { flags: strip } });
-  // The BPE runs over llama.cpp's token texts: a piece the converter renamed (SmolLM2's "ï¿½" is
-  // "�" in the GGUF) is not in llama.cpp's vocabulary, so BPE cannot end on it (llama.cpp then
-  // drops the piece's bytes, as the library does for a piece outside the vocabulary without an
-  // unknown token); SentencePiece merges that make no token are never applied by llama.cpp, whose
-  // merging only forms vocabulary tokens. (Added tokens outside model.vocab stay out of the
-  // library's vocabulary: no merge of these files makes one, and they are cut out before BPE.)
+  // BPE must behave as over llama.cpp's token texts, where a piece the converter renamed is not a
+  // token. Byte-level (SmolLM2's "ï¿½" is "�" in the GGUF): llama.cpp still applies the merges that
+  // make the piece, then drops its bytes, as the library does for a piece outside its vocabulary
+  // when there is no unknown token — so the piece leaves the library's vocabulary. SentencePiece
+  // (Gemma's "▁▁" is two spaces in the GGUF): llama.cpp only ever merges into tokens, so the merges
+  // that make the piece go. (Added tokens outside model.vocab stay out of the library's vocabulary:
+  // no merge of these files makes one, and they are cut out of the text before BPE.)
   const renamed = new Set<string>();
   for (const [id] of addedById) if (tokens[id] !== pieces[id] && Object.hasOwn(vocab, pieces[id]!)) renamed.add(pieces[id]!);
   let libVocab: JsonObject = vocab;
   let libMerges: [string, string][] = merges;
-  if (renamed.size > 0) {
+  if (renamed.size > 0 && kind === 'byte-level') {
     libVocab = { ...vocab };
     for (const p of renamed) {
       const id = vocab[p] as number;
       delete libVocab[p];
       libVocab[tokens[id]!] = id;
     }
-    if (kind === 'sentencepiece') {
-      const first = new Set([...renamed].map((p) => p.charCodeAt(0)));
-      libMerges = merges.filter(([a, b]) => !(first.has(a.charCodeAt(0)) && renamed.has(a + b)));
-    }
+  } else if (renamed.size > 0) {
+    const first = new Set([...renamed].map((p) => p.charCodeAt(0)));
+    libMerges = merges.filter(([a, b]) => !(first.has(a.charCodeAt(0)) && renamed.has(a + b)));
   }
   const library: JsonObject = {
     version: '1.0',

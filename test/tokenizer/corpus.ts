@@ -12,10 +12,11 @@ export interface CorpusCase {
 }
 
 let cached: { lines: CorpusCase[]; cases: CorpusCase[] } | null = null;
+const MULTILINE = new Set(['code.txt', 'specials.txt', 'misc.txt']);
 
 /**
  * `lines`: every line of the corpus files (the committed corpus: one case per line).
- * `cases`: the lines plus runs of 25 consecutive lines of each .txt file but tinystories.txt, joined with "\n".
+ * `cases`: the lines plus runs of 25 consecutive lines of code.txt, specials.txt and misc.txt joined with "\n".
  */
 export function tokenizerCorpus(): { lines: readonly CorpusCase[]; cases: readonly CorpusCase[] } {
   if (cached !== null) return cached;
@@ -31,8 +32,8 @@ export function tokenizerCorpus(): { lines: readonly CorpusCase[]; cases: readon
     } else if (file.endsWith('.txt')) {
       const ls = text.split('\n').slice(0, -1);
       ls.forEach((l, i) => lines.push({ where: `${file}:${i + 1}`, text: l }));
-      // prose lines are already long; the other files also as multi-line runs
-      if (file !== 'tinystories.txt') for (let i = 0; i < ls.length; i += 25) blocks.push({ where: `${file}:${i + 1}-${Math.min(i + 25, ls.length)}`, text: ls.slice(i, i + 25).join('\n') });
+      // code, markup and special-token text also as multi-line runs (line breaks inside text)
+      if (MULTILINE.has(file)) for (let i = 0; i < ls.length; i += 25) blocks.push({ where: `${file}:${i + 1}-${Math.min(i + 25, ls.length)}`, text: ls.slice(i, i + 25).join('\n') });
     }
   }
   cached = { lines, cases: [...lines, ...blocks] };
