@@ -4,13 +4,14 @@
  * Headers are validated before any tensor is read; a failed load leaves nothing half-usable.
  */
 import type { GenerationConfig, ModelConfig } from '../config.js';
-import { TokenizerError } from '../errors.js';
+import { ChatTemplateError, TokenizerError } from '../errors.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { openGgufModel, openHfModel } from '../weights/open-model.js';
-import { llamaTensorName, type LlamaTensors, type ResolvedTensor } from '../weights/llama-tensors.js';
-import { LlamaModel, type LlamaLoadOptions, type TensorReader } from '../model/llama.js';
+import { LlamaModel, type LlamaLoadOptions } from '../model/llama.js';
 import { Tokenizer } from '../tokenizer.js';
 import type { GgufTokenizerData } from '../weights/gguf-llama.js';
+import type { GgufFile } from '../weights/gguf.js';
+import { chatTemplateSet, chatTemplatesFromTokenizerConfig, type ChatTemplateSet } from '../chat/template.js';
 import type { Runtime } from '../wasm/runtime.js';
 
 /** A model ready to run: the forward pass, its tokenizer and where it came from. */
@@ -21,32 +22,16 @@ export interface LoadedModel {
   readonly tokenizer: Tokenizer;
   /** generation_config.json, when the directory has one. */
   readonly generation: GenerationConfig | null;
+  /**
+   * The chat templates the model ships (chat_template.jinja, tokenizer_config.json chat_template,
+   * or GGUF tokenizer.chat_template), or null when it ships none.
+   */
+  readonly chatTemplates: ChatTemplateSet | null;
   /** Milliseconds spent reading and packing the weights. */
   readonly loadMs: number;
 }
 
 export type LoadModelOptions = LlamaLoadOptions;
-
-/** The model's tensors by Hugging Face name, whatever the file format (raw BF16/Q8_0 reads included). */
-export function tensorReader(t: LlamaTensors): TensorReader {
-  const byName = new Map<string, ResolvedTensor>();
-  for (const r of t.all) byName.set(llamaTensorName('hf', r.role), r);
-  // tied embeddings: both names resolve to the one stored tensor
-  byName.set('model.embed_tokens.weight', t.embed);
-  if (!t.config.tiedEmbeddings) byName.set('lm_head.weight', t.lmHead);
-  const get = (name: string): ResolvedTensor => {
-    const r = byName.get(name);
-    if (!r) throw new TokenizerError(`model: no tensor ${name}`);
-    return r;
-  };
-  return {
-    shape: (name) => get(name).shape,
-    readF32: (name, dest) => get(name).readF32(dest),
-    dtype: (name) => get(name).info.dtype,
-    readBf16: (name, dest) => get(name).readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength)),
-    readQ8_0: (name, scales, qs) => get(name).readQ8_0(scales, qs),
-  };
-}
 
 /** Load a Hugging Face Llama directory (config.json, model.safetensors[ + index], tokenizer.json). */
 export async function loadHfModel(rt: Runtime, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
@@ -60,8 +45,10 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     const tokenizerConfig = (await source.exists('tokenizer_config.json')) ? await source.readText('tokenizer_config.json') : null;
     const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig);
     checkTokenizerFits(source.name, tokenizer, opened.config);
-    const model = await LlamaModel.load(rt, opened.config, tensorReader(opened.tensors), { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, loadMs: performance.now() - t0 };
+    const jinja = (await source.exists('chat_template.jinja')) ? await source.readText('chat_template.jinja') : null;
+    const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : JSON.parse(tokenizerConfig), jinja, `${source.name}/tokenizer_config.json`);
+    const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
+    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0 };
   } finally {
     await opened.close();
   }
@@ -77,8 +64,9 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
     }
     const tokenizer = ggufTokenizer(source.name, opened.tokenizer);
     checkTokenizerFits(source.name, tokenizer, opened.config);
-    const model = await LlamaModel.load(rt, opened.config, tensorReader(opened.tensors), { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: null, loadMs: performance.now() - t0 };
+    const chatTemplates = ggufChatTemplates(opened.gguf, opened.tokenizer);
+    const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
+    return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0 };
   } finally {
     await opened.close();
   }
@@ -87,6 +75,26 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
 /** A Tokenizer from GGUF tokenizer metadata ("llama" SentencePiece or "gpt2" byte-level BPE); see Tokenizer.fromGguf. */
 export function ggufTokenizer(file: string, data: GgufTokenizerData): Tokenizer {
   return Tokenizer.fromGguf(data, file);
+}
+
+/**
+ * The chat templates of a GGUF: tokenizer.chat_template (the default) and tokenizer.chat_template.<name>,
+ * rendering with the vocabulary's BOS/EOS/UNK/PAD pieces as bos_token, eos_token, unk_token, pad_token
+ * (as llama.cpp does). null when the file has none.
+ */
+export function ggufChatTemplates(gguf: GgufFile, tok: GgufTokenizerData): ChatTemplateSet | null {
+  const texts = new Map<string, string>();
+  const prefix = 'tokenizer.chat_template';
+  for (const [key, v] of gguf.metadata) {
+    if (key !== prefix && !key.startsWith(`${prefix}.`)) continue;
+    if (v.type !== 'STRING') throw new ChatTemplateError(`${gguf.name}: ${key}: expected a STRING, got ${v.type}`);
+    texts.set(key === prefix ? 'default' : key.slice(prefix.length + 1), v.value);
+  }
+  if (texts.size === 0) return null;
+  const special: Record<string, string> = {};
+  const ids = { bos_token: tok.bosId, eos_token: tok.eosId, unk_token: tok.unkId, pad_token: tok.padId };
+  for (const [k, id] of Object.entries(ids)) if (id !== null) special[k] = tok.tokens[id]!;
+  return chatTemplateSet(texts, `${gguf.name}: tokenizer.chat_template`, special);
 }
 
 function checkTokenizerFits(file: string, tokenizer: Tokenizer, config: ModelConfig): void {

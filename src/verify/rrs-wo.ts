@@ -1,11 +1,11 @@
 /**
  * Recursive rejection sampling without replacement (Jeon et al. 2024, "Recursive Speculative
- * Decoding"; Sequoia; verifiers.md §3).
+ * Decoding"; Sequoia; docs/verifiers.md §3).
  *
  *   x_j ~ q_j = q restricted to the untried tokens, q_j(y) = q(y) / U_j, U_j = Σ_{untried} q
  *   (stop early when U_j = 0: fewer than k drafts)
  *   r = p, M = 1
- *   for j = 1..k:  c = M / U_j
+ *   for j = 1..k:  c = M / U_j                  (as c·(q·qScale) when U_j is subnormal: E17)
  *                  accept x_j if u_j < r(x_j) / (c q(x_j))          (= r̂(x_j) / q_j(x_j))
  *                  else r = max(r - c q, 0), M = Σ r
  *   emit y ~ r / M                           (p itself when M <= 1e-12: E10)
@@ -16,10 +16,10 @@
  */
 import type { Rng } from '../rng.js';
 import { CapacityError, InvalidArgumentError } from '../errors.js';
-import { clampRatio, finishOutcome, includes, sampleIndex, sampleIndexExcept, sumExcept } from './common.js';
+import { clampRatio, finishOutcome, includes, Q_PRESCALE, sampleIndex, sampleIndexExcept, SCALE_BELOW, scaledFactor, sumExcept } from './common.js';
 import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
 import { assertDrafted, overlap } from './sd.js';
-import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type NodeMeta, type VerifyResult } from './types.js';
+import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type VerifyResult } from './types.js';
 
 // ---- math layer ----
 
@@ -36,13 +36,13 @@ export function rrsWoOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike
     assertDrafted(q, x, 'rrs-wo');
     if (includes(tried, x)) throw new InvalidArgumentError(`rrs-wo: expected distinct drafts, got ${x} twice`);
     const untried = j === 0 ? 1 : sumExcept(q, tried);
-    const c = mass / untried;
+    const { c, qScale } = scaledFactor(mass, untried);
     order.push(j);
-    ratio.push(clampRatio(r[x]!, c * q[x]!));
+    ratio.push(clampRatio(r[x]!, c * (q[x]! * qScale)));
     const next = new Float64Array(n);
     let m = 0;
     for (let i = 0; i < n; i++) {
-      next[i] = Math.max(r[i]! - c * q[i]!, 0);
+      next[i] = Math.max(r[i]! - c * (q[i]! * qScale), 0);
       m += next[i]!;
     }
     r = next;
@@ -103,12 +103,13 @@ function twoSum(a: number, b: number): [number, number] {
 export const RRS_WO_EXACT_BUDGET = 5e7;
 
 /**
- * Exact acceptance of RRS without replacement, as the path sum of §3e, evaluated in
+ * Exact acceptance of RRS without replacement, as the path sum of docs/verifiers.md §3.5, evaluated in
  * O(V^(k-1) log V) instead of O(V^k): after the first rejection the residual is always
  * max(r1 - C q, 0) for r1 = max(p - q, 0) and a scalar C that grows along the path, so with
  * F(C) = Σ min(r1, C q) (sorted breakpoints r1/q and prefix sums)
  *   β_j = (F(C + c) - F(C)) / M,  M = Σ max(r1 - C q, 0),  c = M / U_j.
- * Untried masses U_j use double-double sums (no cancellation when q is concentrated).
+ * Untried masses U_j come from ascending prefix sums (no cancellation when q is concentrated). With
+ * subnormal q entries the same sums run on q·2^600, so C and the breakpoints stay finite (E17).
  * @throws CapacityError when V_support^(k-1) exceeds RRS_WO_EXACT_BUDGET.
  */
 export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
@@ -117,24 +118,34 @@ export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: n
   if (k === 1) return beta1;
   const support: number[] = [];
   for (let i = 0; i < n; i++) if (q[i]! > 0) support.push(i);
-  if (Math.pow(support.length, k - 1) > RRS_WO_EXACT_BUDGET) {
+  // paths end when q is exhausted: at most |supp q| drafts are made (E5)
+  const depth = Math.min(k, support.length);
+  if (Math.pow(support.length, depth - 1) > RRS_WO_EXACT_BUDGET) {
     throw new CapacityError(
-      `rrs-wo acceptance: exact evaluation needs ${support.length}^${k - 1} paths, more than ${RRS_WO_EXACT_BUDGET}; estimate it by sampling`,
+      `rrs-wo acceptance: exact evaluation needs ${support.length}^${depth - 1} paths, more than ${RRS_WO_EXACT_BUDGET}; estimate it by sampling`,
     );
   }
   const r1 = new Float64Array(n);
   for (let i = 0; i < n; i++) r1[i] = Math.max(p[i]! - q[i]!, 0);
+  // The evaluation works on qq = q·qs. With an entry of q below 2^-1000 (E17) the untried masses
+  // can be subnormal, and c = M/U and the breakpoints r1/q overflow; qs = 2^600 (exact) moves C
+  // into range as C/2^600. Otherwise qs = 1 and qq is q.
+  let minQ = Infinity;
+  for (const y of support) minQ = Math.min(minQ, q[y]!);
+  const qs = minQ < SCALE_BELOW ? Q_PRESCALE : 1;
+  const qq = new Float64Array(n);
+  for (let i = 0; i < n; i++) qq[i] = q[i]! * qs;
 
-  // Breakpoints b_y = r1(y)/q(y) over the support, ascending, with prefix sums of r1 and q.
-  const sorted = support.slice().sort((a, b) => r1[a]! / q[a]! - r1[b]! / q[b]!);
+  // Breakpoints b_y = r1(y)/qq(y) over the support, ascending, with prefix sums of r1 and qq.
+  const sorted = support.slice().sort((a, b) => r1[a]! / qq[a]! - r1[b]! / qq[b]!);
   const bp = new Float64Array(sorted.length);
   const rPre = new Float64Array(sorted.length + 1); // Σ r1 over the first i
-  const qSuf = new Float64Array(sorted.length + 1); // Σ q from i on
+  const qSuf = new Float64Array(sorted.length + 1); // Σ qq from i on
   for (let i = 0; i < sorted.length; i++) {
-    bp[i] = r1[sorted[i]!]! / q[sorted[i]!]!;
+    bp[i] = r1[sorted[i]!]! / qq[sorted[i]!]!;
     rPre[i + 1] = rPre[i]! + r1[sorted[i]!]!;
   }
-  for (let i = sorted.length - 1; i >= 0; i--) qSuf[i] = qSuf[i + 1]! + q[sorted[i]!]!;
+  for (let i = sorted.length - 1; i >= 0; i--) qSuf[i] = qSuf[i + 1]! + qq[sorted[i]!]!;
   let r1Off = 0; // r1 mass where q = 0 (never matched by any draft)
   for (let i = 0; i < n; i++) if (!(q[i]! > 0)) r1Off += r1[i]!;
   const cut = (c: number): number => {
@@ -153,29 +164,40 @@ export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: n
     const i1 = cut(c1);
     const i2 = cut(c2);
     let mid = 0;
-    for (let i = i1; i < i2; i++) mid += r1[sorted[i]!]! - c1 * q[sorted[i]!]!;
+    for (let i = i1; i < i2; i++) mid += r1[sorted[i]!]! - c1 * qq[sorted[i]!]!;
     return mid + (c2 - c1) * qSuf[i2]!;
   };
-  // Σ max(r1 - C q, 0)
+  // Σ max(r1 - C qq, 0)
   const massAt = (c: number): number => {
     const i = cut(c);
     let m = r1Off;
-    for (let t = i; t < sorted.length; t++) m += r1[sorted[t]!]! - c * q[sorted[t]!]!;
+    for (let t = i; t < sorted.length; t++) m += r1[sorted[t]!]! - c * qq[sorted[t]!]!;
     return m;
   };
 
-  // Double-double total of q, for untried masses.
-  let totHi = 0;
-  let totLo = 0;
-  for (const y of support) {
-    const [s, e] = twoSum(totHi, q[y]!);
-    totHi = s;
-    totLo += e;
+  // Untried masses without cancellation (E8): with the support sorted by q ascending and prefix
+  // sums of it (double-double), Σ_{untried} q = prefix(j) - Σ_{tried below j} q, where j is the
+  // highest untried position. Every tried token below j has q <= q(j) <= the untried mass, so the
+  // subtraction loses at most log2(k) bits, however small the untried mass is next to the total
+  // (a total minus the tried tokens would lose it all: q = [.99985, 1.3e-4, 6e-19, 6e-64, 2e-73]).
+  const asc = support.slice().sort((a, b) => q[a]! - q[b]! || a - b);
+  const posAsc = new Int32Array(n).fill(-1);
+  asc.forEach((y, i) => (posAsc[y] = i));
+  const preHi = new Float64Array(asc.length + 1);
+  const preLo = new Float64Array(asc.length + 1);
+  for (let i = 0; i < asc.length; i++) {
+    const [s, e] = twoSum(preHi[i]!, q[asc[i]!]!);
+    preHi[i + 1] = s;
+    preLo[i + 1] = preLo[i]! + e;
   }
   const untriedMass = (tried: readonly number[]): number => {
-    let hi = totHi;
-    let lo = totLo;
+    let j = asc.length - 1;
+    while (j >= 0 && includes(tried, asc[j]!)) j--;
+    if (j < 0) return 0;
+    let hi = preHi[j + 1]!;
+    let lo = preLo[j + 1]!;
     for (const x of tried) {
+      if (posAsc[x]! > j) continue;
       const [s, e] = twoSum(hi, -q[x]!);
       hi = s;
       lo += e;
@@ -189,7 +211,7 @@ export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: n
   const tail = (j: number, cAcc: number, m: number, tried: number[]): number => {
     const untried = untriedMass(tried);
     if (!(untried > 0) || !(m > 0)) return 0;
-    const c = m / untried;
+    const c = m / (untried * qs); // M/U on the qq scale
     const beta = deltaF(cAcc, cAcc + c) / m;
     if (j === k) return beta;
     const cNext = cAcc + c;
@@ -197,8 +219,9 @@ export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: n
     let rest = 0;
     for (const x of support) {
       if (includes(tried, x)) continue;
-      const rx = Math.max(r1[x]! - cAcc * q[x]!, 0);
-      const reject = Math.max(c * q[x]! - rx, 0) / m; // P(x drafted and rejected | reached)
+      const rx = Math.max(r1[x]! - cAcc * qq[x]!, 0);
+      // P(x drafted and rejected | reached) = (q(x)/U - r(x)/M)⁺, in a form that cannot overflow
+      const reject = Math.max(q[x]! / untried - rx / m, 0);
       if (reject > 0) {
         tried.push(x);
         rest += reject * tail(j + 1, cNext, mNext, tried);
@@ -228,10 +251,12 @@ export function insertSorted(idx: Int32Array, m: number, x: number): void {
 }
 
 /**
- * Up to k distinct drafts from q (successive sampling) into out; the untried masses go to
- * meta.mass. Returns the count (< k when q's support is exhausted).  q: [V] view in runtime memory
+ * Up to ctx.k distinct drafts from ctx.q (successive sampling) into ctx.drafts; the untried masses
+ * go to ctx.meta.mass. Returns the count (< k when q's support is exhausted).
  */
-export function draftWoNode(ctx: NodeCtx, q: Float64Array, k: number, rng: Rng, out: Int32Array, meta: NodeMeta): number {
+export function draftWoNode(ctx: NodeCtx): number {
+  const { q, k, rng, meta } = ctx;
+  const out = ctx.drafts;
   const n = q.length;
   const qPtr = q.byteOffset;
   const idx = ctx.idx;
@@ -253,8 +278,9 @@ export function draftWoNode(ctx: NodeCtx, q: Float64Array, k: number, rng: Rng, 
   return count;
 }
 
-/** Fill meta.mass for given distinct drafts (what draftWoNode records), for callers without meta. */
-export function woMasses(ctx: NodeCtx, q: Float64Array, drafts: Int32Array, count: number, meta: NodeMeta): void {
+/** Fill ctx.meta.mass for ctx.count given distinct drafts (what draftWoNode records), for callers without meta. */
+export function woMasses(ctx: NodeCtx): void {
+  const { q, drafts, count, meta } = ctx;
   meta.mass[0] = 1;
   for (let j = 1; j < count; j++) {
     insertSorted(ctx.idx, j - 1, drafts[j - 1]!);
@@ -263,19 +289,12 @@ export function woMasses(ctx: NodeCtx, q: Float64Array, drafts: Int32Array, coun
   meta.count = count;
 }
 
-/** One RRS-w/o verification of count drafts with their untried masses in meta.mass. */
-export function verifyWoNode(
-  ctx: NodeCtx,
-  p: Float64Array,
-  q: Float64Array,
-  drafts: Int32Array,
-  count: number,
-  meta: NodeMeta,
-  rng: Rng,
-  res: VerifyResult,
-): VerifyResult {
+/** One RRS-w/o verification of ctx.count drafts with their untried masses in ctx.meta.mass. */
+export function verifyWoNode(ctx: NodeCtx): VerifyResult {
+  const { p, q, drafts, count, meta, rng } = ctx;
   const n = p.length;
   const qPtr = q.byteOffset;
+  const f = ctx.factor;
   let r: Float64Array = p;
   let srcPtr = p.byteOffset;
   let mass = 1;
@@ -283,12 +302,12 @@ export function verifyWoNode(
     const x = drafts[j]!;
     const qx = q[x]!;
     if (!(qx > 0)) assertDrafted(q, x, 'rrs-wo');
-    const c = mass / meta.mass[j]!;
-    if (rng.next() < r[x]! / (c * qx)) return accept(res, j, x);
-    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, c);
+    scaledFactor(mass, meta.mass[j]!, f);
+    if (rng.next() < r[x]! / (f.c * (qx * f.qScale))) return accept(ctx, j, x);
+    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, f.c, f.qScale);
     r = ctx.r;
     srcPtr = ctx.rPtr;
-    if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx, p, rng.next(), res);
+    if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx);
   }
-  return emitResidual(ctx, p, mass, rng.next(), res);
+  return emitResidual(ctx, mass);
 }

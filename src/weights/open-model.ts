@@ -8,7 +8,7 @@ import { loadHfConfig, type GenerationConfig, type ModelConfig } from '../config
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { GgufFile } from './gguf.js';
 import { ggufTokenizerData, llamaConfigFromGguf, type GgufTokenizerData } from './gguf-llama.js';
-import { resolveLlamaTensors, type LlamaTensors } from './llama-tensors.js';
+import { resolveTensors, type ModelTensors } from './llama-tensors.js';
 import { openSafetensorsWeights, type SafetensorsWeights } from './safetensors-index.js';
 
 /** A model whose headers have been read and validated. Close it to release file handles. */
@@ -17,7 +17,7 @@ export interface OpenedHfModel {
   /** generation_config.json, when present. */
   readonly generation: GenerationConfig | null;
   readonly weights: SafetensorsWeights;
-  readonly tensors: LlamaTensors;
+  readonly tensors: ModelTensors;
   close(): Promise<void>;
 }
 
@@ -26,7 +26,7 @@ export async function openHfModel(model: ModelSource): Promise<OpenedHfModel> {
   const { config, generation } = await loadHfConfig(model);
   const weights = await openSafetensorsWeights(model);
   try {
-    const tensors = resolveLlamaTensors(config, weights);
+    const tensors = resolveTensors(config, weights);
     return { config, generation, weights, tensors, close: () => weights.close() };
   } catch (e) {
     await weights.close();
@@ -38,7 +38,7 @@ export async function openHfModel(model: ModelSource): Promise<OpenedHfModel> {
 export interface OpenedGgufModel {
   readonly config: ModelConfig;
   readonly gguf: GgufFile;
-  readonly tensors: LlamaTensors;
+  readonly tensors: ModelTensors;
   /** The embedded tokenizer, or null when the file has no tokenizer.ggml.model. */
   readonly tokenizer: GgufTokenizerData | null;
   close(): Promise<void>;
@@ -49,7 +49,7 @@ export async function openGgufModel(source: ByteSource): Promise<OpenedGgufModel
   const gguf = await GgufFile.open(source);
   try {
     const config = llamaConfigFromGguf(gguf);
-    const tensors = resolveLlamaTensors(config, gguf);
+    const tensors = resolveTensors(config, gguf);
     const tokenizer = gguf.metadata.has('tokenizer.ggml.model') ? ggufTokenizerData(gguf) : null;
     return { config, gguf, tensors, tokenizer, close: () => gguf.close() };
   } catch (e) {

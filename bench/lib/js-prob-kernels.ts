@@ -2,9 +2,10 @@
  * The verifier kernels (ProbKernels) in plain TypeScript over the same WebAssembly memory: the
  * "plain TypeScript version of the same method" that bench/verify.bench.ts times against WASM,
  * and a third implementation the kernel tests compare. Same signatures (byte pointers, counts),
- * same per-element operation order as assembly/probs.ts.
+ * same per-element operation order as assembly/verify.ts and assembly/sampling.ts. It lives with
+ * the benches (the kernel tests import it from here) because nothing in the library runs it.
  */
-import type { ProbKernels } from '../wasm/kernels.js';
+import type { ProbKernels } from '../../src/wasm/kernels.js';
 
 /** max(x, 0) for NaN-free x (a compare: faster in V8 than Math.max, same value for ±0). */
 const pos = (x: number): number => (x > 0 ? x : 0);
@@ -53,20 +54,20 @@ export function createJsProbKernels(memory: WebAssembly.Memory): ProbKernels {
       }
       return s;
     },
-    residual_f64(outPtr, rPtr, qPtr, n, c) {
+    residual_f64(outPtr, rPtr, qPtr, n, c, qScale) {
       views();
       const o = outPtr >> 3;
       const r = rPtr >> 3;
       const q = qPtr >> 3;
       let s = 0;
       for (let i = 0; i < n; i++) {
-        const d = pos(f64[r + i]! - c * f64[q + i]!);
+        const d = pos(f64[r + i]! - c * (f64[q + i]! * qScale));
         f64[o + i] = d;
         s += d;
       }
       return s;
     },
-    residual_except_f64(outPtr, pPtr, qPtr, n, c, idxPtr, m) {
+    residual_except_f64(outPtr, pPtr, qPtr, n, c, qScale, idxPtr, m) {
       views();
       const o = outPtr >> 3;
       const p = pPtr >> 3;
@@ -77,7 +78,7 @@ export function createJsProbKernels(memory: WebAssembly.Memory): ProbKernels {
       for (let i = 0; i < n; i++) {
         let d = 0;
         if (t < m && i32[idx + t] === i) t++;
-        else d = pos(f64[p + i]! - c * f64[q + i]!);
+        else d = pos(f64[p + i]! - c * (f64[q + i]! * qScale));
         f64[o + i] = d;
         s += d;
       }
@@ -111,7 +112,7 @@ export function createJsProbKernels(memory: WebAssembly.Memory): ProbKernels {
       }
       return s;
     },
-    hub_pass_f64(resPtr, outPtr, pPtr, qPtr, n, hub, w) {
+    hub_pass_f64(resPtr, outPtr, pPtr, qPtr, n, hub, w, qScale) {
       views();
       const o = resPtr >> 3;
       const p = pPtr >> 3;
@@ -124,7 +125,7 @@ export function createJsProbKernels(memory: WebAssembly.Memory): ProbKernels {
         if (i !== hub) {
           const pi = f64[p + i]!;
           const qi = f64[q + i]!;
-          const wq = w * qi;
+          const wq = w * (qi * qScale);
           const p1 = pos(pi - qi);
           d = pos(p1 - wq);
           r1 += pos(qi - pi);
