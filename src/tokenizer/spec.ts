@@ -20,6 +20,14 @@
  *   the byte decoder (SmolLM2's "ï¿½" matches "�"); BPE runs over those texts too, so it cannot
  *   end on a renamed piece (llama.cpp then drops the piece's bytes, and so does spechub).
  *
+ * One difference remains, by design: pre-tokenizer regexes classify characters (\p{L}, \p{N},
+ * White_Space) with the JavaScript engine's Unicode data, llama.cpp with its own tables (Unicode
+ * 15.1 in node-llama-cpp 3.22.1). Characters assigned since (Unicode 16 and 17: Garay, Tai Yo, CJK
+ * Extension J, …; Node 20.20 knows Unicode 17) are letters to spechub and unassigned to llama.cpp, so
+ * byte-level ids around them can differ ("\u{1E6F3}<s" splits "<s" off in spechub, "\u{1E6F3}<"
+ * in llama.cpp). Random-string fuzzing of SmolLM2, Qwen3 and Llama-3.1 against llama.cpp found no
+ * other difference.
+ *
  * A GGUF "llama" vocabulary has scores instead of merges: llama.cpp merges the adjacent pair that
  * makes the highest-scoring token. The equivalent merge list (every split of every token into two
  * tokens, ranked by the token's score) is derived as transformers' converter does
