@@ -29,11 +29,16 @@ export interface LoadedModel {
   readonly chatTemplates: ChatTemplateSet | null;
   /** Milliseconds spent reading and packing the weights. */
   readonly loadMs: number;
+  /**
+   * What the files hold that spechub does not read (config.json fields or GGUF keys that do not change
+   * this architecture's math, ignored tensors), one line each; the CLI prints them once to stderr.
+   */
+  readonly warnings: readonly string[];
 }
 
 export type LoadModelOptions = LlamaLoadOptions;
 
-/** Load a Hugging Face Llama directory (config.json, model.safetensors[ + index], tokenizer.json). */
+/** Load a Hugging Face model directory (config.json, model.safetensors[ + index], tokenizer.json). */
 export async function loadHfModel(rt: Runtime, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const opened = await openHfModel(source);
@@ -48,13 +53,13 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     const jinja = (await source.exists('chat_template.jinja')) ? await source.readText('chat_template.jinja') : null;
     const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : JSON.parse(tokenizerConfig), jinja, `${source.name}/tokenizer_config.json`);
     const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0 };
+    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0, warnings: opened.warnings };
   } finally {
     await opened.close();
   }
 }
 
-/** Load a llama GGUF file with its embedded tokenizer. */
+/** Load a GGUF file with its embedded tokenizer. */
 export async function loadGgufModel(rt: Runtime, source: ByteSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const opened = await openGgufModel(source);
@@ -66,7 +71,7 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const chatTemplates = ggufChatTemplates(opened.gguf, opened.tokenizer);
     const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0 };
+    return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0, warnings: opened.warnings };
   } finally {
     await opened.close();
   }
