@@ -24,11 +24,11 @@
  * (U+2581) decodes as a space (the normalizer writes spaces as "▁"); a byte-level vocabulary loses
  * the bytes it has no piece for (SmolLM2 lacks 21: 04 06 13 14 16 1D C0 C1 F1 F2 F5–FF) and SmolLM2
  * loses U+FFFD (llama.cpp's converter renames its piece "ï¿½" to the special token "�", after which
- * BPE cannot end on it). Invalid UTF-8 from byte tokens becomes U+FFFD
- * by the WHATWG rule (each maximal invalid subpart one U+FFFD, as `TextDecoder`), which streams; no
- * "clean-up" of spaces before punctuation is done (Hugging Face's clean_up_tokenization_spaces and
- * llama.cpp's clean_spaces lose text). A SentencePiece dummy prefix is removed from the start of the
- * decoded text (one space), as Hugging Face's Strip decoder does.
+ * BPE cannot end on it). Invalid UTF-8 from byte tokens becomes U+FFFD by the WHATWG rule (each
+ * maximal invalid subpart one U+FFFD, as `TextDecoder`), which streams; no "clean-up" of spaces
+ * before punctuation is done (Hugging Face's clean_up_tokenization_spaces and llama.cpp's
+ * clean_spaces lose text). A SentencePiece dummy prefix is removed from the start of the decoded
+ * text (one space), as Hugging Face's Strip decoder does.
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { InvalidArgumentError, TokenizerError } from './errors.js';
@@ -229,7 +229,7 @@ export class Tokenizer {
   /**
    * Build a tokenizer from the contents of `tokenizer.json` (text, UTF-8 bytes or parsed object)
    * and optionally `tokenizer_config.json` (bos/eos/pad/eot token names, add_bos_token,
-   * add_eos_token).
+   * add_eos_token). Parsed objects are read, never modified, and not kept.
    * @throws TokenizerError when the file is malformed or of a kind spechub does not support; the
    *   message names the field, what was expected and what was found.
    */
