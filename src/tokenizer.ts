@@ -26,6 +26,7 @@
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { InvalidArgumentError, TokenizerError } from './errors.js';
+import { describeJson, jsonDepthProblem, jsonValueDepthProblem } from './io/json.js';
 import { sha256Hex } from './tokenizer/sha256.js';
 import { Utf8ByteDecoder } from './tokenizer/utf8.js';
 
@@ -53,13 +54,7 @@ const SP_SPACE = '\u2581'; // ▁
 const BYTE_PIECE = /^<0x[0-9A-Fa-f]{2}>$/;
 
 function show(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 120 ? s.slice(0, 117) + '...' : s;
+  return describeJson(v, 120);
 }
 
 function isObject(v: unknown): v is JsonObject {
@@ -68,6 +63,9 @@ function isObject(v: unknown): v is JsonObject {
 
 function parseJsonInput(input: unknown, what: string): JsonObject {
   let v: unknown = input;
+  // bounded nesting before anything (JSON.parse, structuredClone, the tokenizers library) walks it
+  const deep = typeof input === 'string' ? jsonDepthProblem(input) : isObject(input) ? jsonValueDepthProblem(input) : null;
+  if (deep !== null) throw new TokenizerError(`${what}: ${deep}`);
   if (typeof input === 'string') {
     try {
       v = JSON.parse(input);
