@@ -5,7 +5,7 @@
  * body) is refused rather than silently downloading gigabytes.
  */
 import { WeightsFormatError } from '../errors.js';
-import { checkPlainFileName, checkRange, decodeUtf8, isPlainFileName, MAX_TEXT_BYTES, type ByteSource, type ModelSource } from './source.js';
+import { checkPlainFileName, checkRange, decodeUtf8, fileError, isPlainFileName, MAX_TEXT_BYTES, textTooLarge, type ByteSource, type ModelSource } from './source.js';
 
 /** The subset of `fetch` used here (inject one in tests, or to add headers). */
 export type FetchLike = (url: string, init?: { method?: string; headers?: Record<string, string> }) => Promise<{
@@ -78,16 +78,12 @@ export function httpModelSource(baseUrl: string, fetchFn: FetchLike = defaultFet
     async readText(file) {
       const u = url(file);
       const res = await call(fetchFn, u, {});
-      if (!res.ok) throw new WeightsFormatError(`${u}: expected HTTP 200, got ${res.status}`);
+      if (!res.ok) throw fileError(file, `${u}: expected HTTP 200, got ${res.status}`);
       const len = Number(res.headers.get('content-length') ?? NaN);
-      if (len > MAX_TEXT_BYTES) {
-        throw new WeightsFormatError(`${u}: expected a text file of at most ${MAX_TEXT_BYTES} bytes, got ${len}`);
-      }
+      if (len > MAX_TEXT_BYTES) throw textTooLarge(u, len);
       const bytes = new Uint8Array(await res.arrayBuffer());
-      if (bytes.length > MAX_TEXT_BYTES) {
-        throw new WeightsFormatError(`${u}: expected a text file of at most ${MAX_TEXT_BYTES} bytes, got ${bytes.length}`);
-      }
-      return decodeUtf8(bytes, u);
+      if (bytes.length > MAX_TEXT_BYTES) throw textTooLarge(u, bytes.length);
+      return decodeUtf8(bytes, u, file);
     },
     open(file) {
       return httpByteSource(url(file), fetchFn);
