@@ -139,6 +139,8 @@ export class LlamaModel {
   private logitsView: Float32Array;
   private epoch: number;
   private loaded = false;
+  /** The arena top right after this model planned its memory and load staging. */
+  private plannedTop = 0;
 
   private constructor(
     readonly rt: Runtime,
@@ -223,9 +225,28 @@ export class LlamaModel {
    * Tied embeddings use the embedding as the output head.
    */
   static async load(rt: Runtime, config: ModelConfig, reader: TensorReader, options: LlamaLoadOptions = {}): Promise<LlamaModel> {
-    const m = new LlamaModel(rt, config, options);
-    await m.loadWeights(reader);
-    return m;
+    // Loads on one runtime run one at a time (Arena.exclusive). A failed load gives back everything
+    // it reserved: weights, cache, activations, staging and executor scratch (executors fall back to
+    // their earlier scratch). The constructor allocates synchronously, so when it throws everything
+    // since `mark` is this load's; after it, only if nothing else was allocated during the reads.
+    const arena = rt.arena;
+    return arena.exclusive(async () => {
+      const mark = arena.mark();
+      let m: LlamaModel;
+      try {
+        m = new LlamaModel(rt, config, options);
+      } catch (e) {
+        arena.release(mark);
+        throw e;
+      }
+      try {
+        await m.loadWeights(reader);
+      } catch (e) {
+        arena.releaseIfTop(mark, m.plannedTop);
+        throw e;
+      }
+      return m;
+    });
   }
 
   private async loadWeights(reader: TensorReader): Promise<void> {
@@ -241,6 +262,7 @@ export class LlamaModel {
     const largest = Math.max(c.vocabSize * c.dim, c.hiddenDim * c.dim, this.qDim * c.dim, c.dim * c.dim);
     const mark = rt.arena.mark();
     const staging = rt.arena.alloc('load.staging', largest * 4);
+    this.plannedTop = rt.arena.mark();
     const vec = async (name: string, ptr: number, count: number) => {
       check(name, [count]);
       await reader.readF32(name, rt.f32(ptr, count));
@@ -289,7 +311,7 @@ export class LlamaModel {
     } else {
       await mat('lm_head.weight', this.lmHead);
     }
-    rt.arena.release(mark);
+    rt.arena.releaseIfTop(mark, this.plannedTop);
     this.loaded = true;
   }
 
