@@ -3,8 +3,8 @@
  * text, with per-run statistics. Browser-safe; yields to the event loop between steps every few
  * milliseconds so pages stay responsive.
  */
-import { InvalidArgumentError, TokenizerError } from '../errors.js';
-import { createRng, type Rng } from '../rng.js';
+import { InvalidArgumentError, NumericError, TokenizerError } from '../errors.js';
+import { checkedRng, createRng, type Rng } from '../rng.js';
 import type { LoadedModel } from './load.js';
 import { Stepper, newStepStats, type Drafter, type StepStats } from './speculative.js';
 
@@ -129,6 +129,7 @@ export class Generator {
   private readonly tuneStats: StepStats | null = null;
   private busy = false;
   private readonly choiceSteps = new Map<string, number>();
+  private unitsPerToken = 0;
 
   constructor(target: LoadedModel, options: GeneratorOptions = {}) {
     this.target = target;
@@ -156,21 +157,55 @@ export class Generator {
     }
   }
 
-  /** Encode a request's prompt: BOS + text (or the given ids). Never empty. */
+  /**
+   * Encode a request's prompt: BOS + text (or the given ids, which must be integers in [0, vocab):
+   * nothing is rounded or coerced). Never empty. A prompt that cannot fit the context is refused
+   * before it is encoded (see maxUnitsPerToken), so a huge text costs nothing.
+   */
   promptIds(req: GenerateRequest): Int32Array {
     const tok = this.target.tokenizer;
+    const capacity = this.target.model.cache.capacity;
+    const V = this.target.config.vocabSize;
     if (req.promptIds !== undefined) {
-      const ids = Int32Array.from(req.promptIds);
-      if (ids.length === 0) throw new InvalidArgumentError('generate: promptIds is empty; give at least one token (e.g. BOS)');
-      for (const id of ids) {
-        if (!(id >= 0 && id < this.target.config.vocabSize)) {
-          throw new InvalidArgumentError(`generate: prompt token ${id} outside [0, ${this.target.config.vocabSize})`);
+      const given: unknown = req.promptIds;
+      if (!(given instanceof Int32Array) && !Array.isArray(given)) {
+        throw new InvalidArgumentError(`generate: expected promptIds to be an Int32Array or an array of token ids, got ${given === null ? 'null' : typeof given}`);
+      }
+      const list = given as ArrayLike<unknown>;
+      if (list.length === 0) throw new InvalidArgumentError('generate: promptIds is empty; give at least one token (e.g. BOS)');
+      if (list.length > capacity) throw new InvalidArgumentError(`generate: the prompt has ${list.length} tokens; the context holds ${capacity}`);
+      for (let i = 0; i < list.length; i++) {
+        const id = list[i];
+        if (!(typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < V)) {
+          throw new InvalidArgumentError(`generate: promptIds[${i}]: expected a token id (an integer in [0, ${V})), got ${typeof id === 'number' ? id : typeof id}`);
         }
       }
-      return ids;
+      return Int32Array.from(list as ArrayLike<number>);
     }
-    if (tok.bosId === null && !req.prompt) throw new TokenizerError('generate: empty prompt and the tokenizer has no BOS token to start from');
-    return tok.encode(req.prompt ?? '', { bos: tok.bosId !== null });
+    const prompt: unknown = req.prompt ?? '';
+    if (typeof prompt !== 'string') throw new InvalidArgumentError(`generate: expected prompt to be a string, got ${prompt === null ? 'null' : typeof prompt}`);
+    if (tok.bosId === null && !prompt) throw new TokenizerError('generate: empty prompt and the tokenizer has no BOS token to start from');
+    const atLeast = Math.ceil(prompt.length / this.maxUnitsPerToken()) + (tok.bosId !== null ? 1 : 0);
+    if (atLeast > capacity) {
+      throw new InvalidArgumentError(`generate: the prompt of ${prompt.length} characters has at least ${atLeast} tokens; the context holds ${capacity}`);
+    }
+    return tok.encode(prompt, { bos: tok.bosId !== null });
+  }
+
+  /**
+   * Most UTF-16 units of prompt text one token can stand for: 4 × the longest piece (a piece covers
+   * at most as many units as it has: "▁" is one space, a byte-level character one byte, a byte
+   * token "<0x41>" one byte; 4 leaves room for normalisers that compose up to 4 units into one
+   * character). A text of L units therefore has at least L / this tokens. Computed once.
+   */
+  private maxUnitsPerToken(): number {
+    if (this.unitsPerToken === 0) {
+      const tok = this.target.tokenizer;
+      let longest = 1;
+      for (let id = 0; id < tok.vocabSize; id++) longest = Math.max(longest, tok.idToPiece(id).length);
+      this.unitsPerToken = 4 * longest;
+    }
+    return this.unitsPerToken;
   }
 
   /** Generate one completion. */
@@ -185,11 +220,13 @@ export class Generator {
   }
 
   private async run(req: GenerateRequest): Promise<GenerationResult> {
+    if (typeof req !== 'object' || req === null) throw new InvalidArgumentError(`generate: expected a request object, got ${req === null ? 'null' : typeof req}`);
     const maxTokens = req.maxTokens ?? 256;
-    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) {
-      throw new InvalidArgumentError(`generate: expected maxTokens to be an integer >= 0, got ${maxTokens}`);
+    if (typeof maxTokens !== 'number' || !Number.isSafeInteger(maxTokens) || maxTokens < 0) {
+      throw new InvalidArgumentError(`generate: expected maxTokens to be an integer >= 0, got ${String(maxTokens)}`);
     }
-    const rng = req.rng ?? createRng(req.seed ?? 0);
+    // a caller's Rng has every draw checked (a draw outside [0, 1) would emit tokens of probability 0)
+    const rng = req.rng !== undefined ? checkedRng(req.rng, 'generate: rng') : createRng(req.seed ?? 0);
     const prompt = this.promptIds(req);
     const capacity = this.target.model.cache.capacity;
     if (prompt.length > capacity) {
@@ -206,7 +243,8 @@ export class Generator {
     const t0 = performance.now();
     st.prefill(prompt.subarray(0, prompt.length - 1));
     const t1 = performance.now();
-    const out = new Int32Array(maxTokens);
+    // at most capacity − prompt + 1 tokens can be produced (each but the last takes a position)
+    const out = new Int32Array(Math.min(maxTokens, capacity - prompt.length + 1));
     let count = 0;
     let root = prompt[prompt.length - 1]!;
     let stop: StopReason = 'max_tokens';
@@ -224,12 +262,22 @@ export class Generator {
       if (this.tuner && st.stats.targetForwards % 8 === 0) st.setShape(this.tuner.choose(this.mergedStats()).shape);
       const shapeKey = st.shape.join(',');
       this.choiceSteps.set(shapeKey, (this.choiceSteps.get(shapeKey) ?? 0) + 1);
-      st.step(root, rng, maxTokens - count);
+      try {
+        st.step(root, rng, maxTokens - count);
+      } catch (e) {
+        throw e instanceof NumericError ? this.numericFailure(e, prompt.length + count) : e;
+      }
       let ended = false;
       for (let j = 0; j < st.emittedCount; j++) {
         const id = st.emitted[j]!;
         if (id === eos) {
           stop = 'eos';
+          ended = true;
+          break;
+        }
+        if (count === out.length) {
+          // out is sized by the context: a token past it cannot have a position (never reached)
+          stop = 'context';
           ended = true;
           break;
         }
@@ -258,6 +306,15 @@ export class Generator {
     }
     const t2 = performance.now();
     return { ids: out.slice(0, count), text, stopReason: stop, stats: this.summarize(st.stats, prompt.length, count, t1 - t0, t2 - t1) };
+  }
+
+  /** A NumericError from a step, restated with the model and the position it happened at. */
+  private numericFailure(e: NumericError, position: number): NumericError {
+    const warned = this.target.warnings?.length ? ` (loading warned: ${this.target.warnings[0]})` : '';
+    return new NumericError(
+      `generate: ${this.target.name} produced non-finite values at position ${position}, so no token can be drawn${warned}: ${e.message}`,
+      { cause: e },
+    );
   }
 
   /** This generation's acceptance counts plus the earlier ones' (for the tuner). */
