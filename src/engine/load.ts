@@ -4,7 +4,8 @@
  * Headers are validated before any tensor is read; a failed load leaves nothing half-usable.
  */
 import type { GenerationConfig, ModelConfig } from '../config.js';
-import { TokenizerError } from '../errors.js';
+import { TokenizerError, WeightsFormatError } from '../errors.js';
+import { checkBf16Values, WeightRange } from '../weights/tensor.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { openGgufModel, openHfModel } from '../weights/open-model.js';
 import { llamaTensorName, type LlamaTensors, type ResolvedTensor } from '../weights/llama-tensors.js';
@@ -24,12 +25,22 @@ export interface LoadedModel {
   readonly generation: GenerationConfig | null;
   /** Milliseconds spent reading and packing the weights. */
   readonly loadMs: number;
+  /**
+   * What loading found suspicious but not wrong, one line each (the CLI prints them): weights
+   * beyond any sane range (|w| > 65504, the f16 range), which will likely make generation stop with
+   * a NumericError. Empty for every real checkpoint.
+   */
+  readonly warnings?: readonly string[];
 }
 
 export type LoadModelOptions = LlamaLoadOptions;
 
-/** The model's tensors by Hugging Face name, whatever the file format (raw BF16/Q8_0 reads included). */
-export function tensorReader(t: LlamaTensors): TensorReader {
+/**
+ * The model's tensors by Hugging Face name, whatever the file format (raw BF16/Q8_0 reads included).
+ * Every value read is checked (non-finite: WeightsFormatError) and, with `range`, values beyond a
+ * sane magnitude are counted there (see WeightRange).
+ */
+export function tensorReader(t: LlamaTensors, range?: WeightRange): TensorReader {
   const byName = new Map<string, ResolvedTensor>();
   for (const r of t.all) byName.set(llamaTensorName('hf', r.role), r);
   // tied embeddings: both names resolve to the one stored tensor
@@ -37,15 +48,19 @@ export function tensorReader(t: LlamaTensors): TensorReader {
   if (!t.config.tiedEmbeddings) byName.set('lm_head.weight', t.lmHead);
   const get = (name: string): ResolvedTensor => {
     const r = byName.get(name);
-    if (!r) throw new TokenizerError(`model: no tensor ${name}`);
+    if (!r) throw new WeightsFormatError(`model: no tensor ${name}`);
     return r;
   };
   return {
     shape: (name) => get(name).shape,
-    readF32: (name, dest) => get(name).readF32(dest),
+    readF32: (name, dest) => get(name).readF32(dest, range ? { range } : {}),
     dtype: (name) => get(name).info.dtype,
-    readBf16: (name, dest) => get(name).readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength)),
-    readQ8_0: (name, scales, qs) => get(name).readQ8_0(scales, qs),
+    readBf16: async (name, dest) => {
+      const r = get(name);
+      await r.readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength));
+      checkBf16Values(r.info.file, r.info.name, dest, range);
+    },
+    readQ8_0: (name, scales, qs) => get(name).readQ8_0(scales, qs, range ? { range } : {}),
   };
 }
 
@@ -59,10 +74,11 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     }
     const tokenizerJson = await source.readText('tokenizer.json');
     const tokenizerConfig = (await source.exists('tokenizer_config.json')) ? await source.readText('tokenizer_config.json') : null;
-    const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig);
+    const tokenizer = namingFile(`${source.name}/`, () => Tokenizer.fromJson(tokenizerJson, tokenizerConfig));
     checkTokenizerFits(source.name, tokenizer, opened.config);
-    const model = await LlamaModel.load(rt, opened.config, tensorReader(opened.tensors), { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, loadMs: performance.now() - t0 };
+    const range = new WeightRange();
+    const model = await LlamaModel.load(rt, opened.config, tensorReader(opened.tensors, range), { name: source.name, ...options });
+    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, loadMs: performance.now() - t0, warnings: warningsOf(range) };
   } finally {
     await opened.close();
   }
@@ -76,10 +92,11 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
     if (opened.tokenizer === null) {
       throw new TokenizerError(`${source.name}: the GGUF file embeds no tokenizer (tokenizer.ggml.model is absent)`);
     }
-    const tokenizer = ggufTokenizer(source.name, opened.tokenizer);
+    const tokenizer = namingFile(`${source.name}: embedded tokenizer: `, () => ggufTokenizer(source.name, opened.tokenizer!));
     checkTokenizerFits(source.name, tokenizer, opened.config);
-    const model = await LlamaModel.load(rt, opened.config, tensorReader(opened.tensors), { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: null, loadMs: performance.now() - t0 };
+    const range = new WeightRange();
+    const model = await LlamaModel.load(rt, opened.config, tensorReader(opened.tensors, range), { name: source.name, ...options });
+    return { name: source.name, config: opened.config, model, tokenizer, generation: null, loadMs: performance.now() - t0, warnings: warningsOf(range) };
   } finally {
     await opened.close();
   }
@@ -106,6 +123,26 @@ export function ggufTokenizer(file: string, data: GgufTokenizerData): Tokenizer 
     ...(data.addBos !== null ? { addBos: data.addBos } : {}),
   });
   return Tokenizer.fromJson(files.tokenizerJson, files.tokenizerConfigJson);
+}
+
+/**
+ * Run `build` (a tokenizer from a file's contents); a TokenizerError whose message does not name
+ * the file yet gets `prefix` (the directory, or the GGUF file) in front, so every error names its file.
+ */
+function namingFile<T>(prefix: string, build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof TokenizerError && !e.message.startsWith(prefix.replace(/: embedded tokenizer: $/, ''))) {
+      throw new TokenizerError(`${prefix}${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+function warningsOf(range: WeightRange): string[] {
+  const w = range.describe();
+  return w === null ? [] : [w];
 }
 
 function checkTokenizerFits(file: string, tokenizer: Tokenizer, config: ModelConfig): void {

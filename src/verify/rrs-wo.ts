@@ -15,7 +15,7 @@
  * U_j is a direct sum over the untried tokens (never 1 - Σ q(tried)), stored per node by the drafter.
  */
 import type { Rng } from '../rng.js';
-import { CapacityError, InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { clampRatio, finishOutcome, includes, sampleIndex, sampleIndexExcept, sumExcept } from './common.js';
 import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
 import { assertDrafted, overlap } from './sd.js';
@@ -109,7 +109,8 @@ export const RRS_WO_EXACT_BUDGET = 5e7;
  * F(C) = Σ min(r1, C q) (sorted breakpoints r1/q and prefix sums)
  *   β_j = (F(C + c) - F(C)) / M,  M = Σ max(r1 - C q, 0),  c = M / U_j.
  * Untried masses U_j use double-double sums (no cancellation when q is concentrated).
- * @throws CapacityError when V_support^(k-1) exceeds RRS_WO_EXACT_BUDGET.
+ * @throws InvalidArgumentError when V_support^(k-1) exceeds RRS_WO_EXACT_BUDGET (the arguments are
+ *   outside what the exact evaluation does; estimate by sampling).
  */
 export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
   const n = p.length;
@@ -118,8 +119,8 @@ export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: n
   const support: number[] = [];
   for (let i = 0; i < n; i++) if (q[i]! > 0) support.push(i);
   if (Math.pow(support.length, k - 1) > RRS_WO_EXACT_BUDGET) {
-    throw new CapacityError(
-      `rrs-wo acceptance: exact evaluation needs ${support.length}^${k - 1} paths, more than ${RRS_WO_EXACT_BUDGET}; estimate it by sampling`,
+    throw new InvalidArgumentError(
+      `rrs-wo acceptance: expected at most ${RRS_WO_EXACT_BUDGET} paths for the exact evaluation, got ${support.length}^${k - 1} (support^(k-1)); estimate it by sampling`,
     );
   }
   const r1 = new Float64Array(n);
