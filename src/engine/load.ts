@@ -4,7 +4,7 @@
  * Headers are validated before any tensor is read; a failed load leaves nothing half-usable.
  */
 import type { GenerationConfig, ModelConfig } from '../config.js';
-import { TokenizerError, WeightsFormatError } from '../errors.js';
+import { SpechubError, TokenizerError, WeightsFormatError } from '../errors.js';
 import { checkBf16Values, WeightRange } from '../weights/tensor.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { openGgufModel, openHfModel } from '../weights/open-model.js';
@@ -74,10 +74,10 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     }
     const tokenizerJson = await source.readText('tokenizer.json');
     const tokenizerConfig = (await source.exists('tokenizer_config.json')) ? await source.readText('tokenizer_config.json') : null;
-    const tokenizer = namingFile(`${source.name}/`, () => Tokenizer.fromJson(tokenizerJson, tokenizerConfig));
+    const tokenizer = await naming(source.name, `${source.name}/`, () => Tokenizer.fromJson(tokenizerJson, tokenizerConfig));
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const range = new WeightRange();
-    const model = await LlamaModel.load(rt, opened.config, tensorReader(opened.tensors, range), { name: source.name, ...options });
+    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, tensorReader(opened.tensors, range), { name: source.name, ...options }));
     return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, loadMs: performance.now() - t0, warnings: warningsOf(range) };
   } finally {
     await opened.close();
@@ -92,10 +92,10 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
     if (opened.tokenizer === null) {
       throw new TokenizerError(`${source.name}: the GGUF file embeds no tokenizer (tokenizer.ggml.model is absent)`);
     }
-    const tokenizer = namingFile(`${source.name}: embedded tokenizer: `, () => ggufTokenizer(source.name, opened.tokenizer!));
+    const tokenizer = await naming(source.name, `${source.name}: embedded tokenizer: `, () => ggufTokenizer(source.name, opened.tokenizer!));
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const range = new WeightRange();
-    const model = await LlamaModel.load(rt, opened.config, tensorReader(opened.tensors, range), { name: source.name, ...options });
+    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, tensorReader(opened.tensors, range), { name: source.name, ...options }));
     return { name: source.name, config: opened.config, model, tokenizer, generation: null, loadMs: performance.now() - t0, warnings: warningsOf(range) };
   } finally {
     await opened.close();
@@ -126,15 +126,17 @@ export function ggufTokenizer(file: string, data: GgufTokenizerData): Tokenizer 
 }
 
 /**
- * Run `build` (a tokenizer from a file's contents); a TokenizerError whose message does not name
- * the file yet gets `prefix` (the directory, or the GGUF file) in front, so every error names its file.
+ * Run `step` (part of loading the model at `name`); a SpechubError whose message does not name the
+ * model yet (a tokenizer built from text, a weight that cannot be packed) is re-thrown, same class,
+ * with `prefix` in front, so every load error names its file.
  */
-function namingFile<T>(prefix: string, build: () => T): T {
+async function naming<T>(name: string, prefix: string, step: () => T | Promise<T>): Promise<T> {
   try {
-    return build();
+    return await step();
   } catch (e) {
-    if (e instanceof TokenizerError && !e.message.startsWith(prefix.replace(/: embedded tokenizer: $/, ''))) {
-      throw new TokenizerError(`${prefix}${e.message}`, { cause: e });
+    if (e instanceof SpechubError && !e.message.includes(name)) {
+      const Class = e.constructor as new (message: string, options?: ErrorOptions) => SpechubError;
+      throw new Class(`${prefix}${e.message}`, { cause: e });
     }
     throw e;
   }

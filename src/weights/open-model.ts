@@ -5,11 +5,26 @@
  * Nothing but headers is read; tensors are read later through `tensors`.
  */
 import { loadHfConfig, type GenerationConfig, type ModelConfig } from '../config.js';
+import { WeightsFormatError } from '../errors.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
+import type { TensorDirectory } from './tensor.js';
 import { GgufFile } from './gguf.js';
 import { ggufTokenizerData, llamaConfigFromGguf, type GgufTokenizerData } from './gguf-llama.js';
 import { resolveLlamaTensors, type LlamaTensors } from './llama-tensors.js';
 import { openSafetensorsWeights, type SafetensorsWeights } from './safetensors-index.js';
+
+/**
+ * Every declared layer has tensors of its own, so a config declaring more layers than the weights
+ * hold tensors is refused here, before anything works layer by layer (2^31 declared layers would
+ * otherwise be named one by one until memory runs out).
+ */
+function checkLayerCount(config: ModelConfig, dir: TensorDirectory, configName: string): void {
+  if (config.nLayers > dir.tensors.size) {
+    throw new WeightsFormatError(
+      `${dir.name}: ${configName} declares ${config.nLayers} layers; expected at most as many as the ${dir.tensors.size} tensors the weights hold (each layer has its own)`,
+    );
+  }
+}
 
 /** A model whose headers have been read and validated. Close it to release file handles. */
 export interface OpenedHfModel {
@@ -26,6 +41,7 @@ export async function openHfModel(model: ModelSource): Promise<OpenedHfModel> {
   const { config, generation } = await loadHfConfig(model);
   const weights = await openSafetensorsWeights(model);
   try {
+    checkLayerCount(config, weights, 'config.json');
     const tensors = resolveLlamaTensors(config, weights);
     return { config, generation, weights, tensors, close: () => weights.close() };
   } catch (e) {
@@ -49,6 +65,7 @@ export async function openGgufModel(source: ByteSource): Promise<OpenedGgufModel
   const gguf = await GgufFile.open(source);
   try {
     const config = llamaConfigFromGguf(gguf);
+    checkLayerCount(config, gguf, 'llama.block_count');
     const tensors = resolveLlamaTensors(config, gguf);
     const tokenizer = gguf.metadata.has('tokenizer.ggml.model') ? ggufTokenizerData(gguf) : null;
     return { config, gguf, tensors, tokenizer, close: () => gguf.close() };
