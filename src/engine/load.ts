@@ -126,15 +126,15 @@ export function ggufTokenizer(file: string, data: GgufTokenizerData): Tokenizer 
 }
 
 /**
- * Run `step` (part of loading the model at `name`); a SpechubError whose message does not name the
- * model yet (a tokenizer built from text, a weight that cannot be packed) is re-thrown, same class,
- * with `prefix` in front, so every load error names its file.
+ * Run `step` (part of loading the model at `name`); a SpechubError whose message does not start with
+ * the model's name (a tokenizer built from text, a weight that cannot be packed) is re-thrown, same
+ * class, with `prefix` in front, so every load error names its file first.
  */
 async function naming<T>(name: string, prefix: string, step: () => T | Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (e) {
-    if (e instanceof SpechubError && !e.message.includes(name)) {
+    if (e instanceof SpechubError && !e.message.startsWith(name)) {
       const Class = e.constructor as new (message: string, options?: ErrorOptions) => SpechubError;
       throw new Class(`${prefix}${e.message}`, { cause: e });
     }

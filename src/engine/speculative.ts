@@ -17,7 +17,7 @@
  *
  * Everything is planned at construction; a step allocates nothing.
  */
-import { CapacityError, InvalidArgumentError, TokenizerError } from '../errors.js';
+import { CapacityError, InvalidArgumentError, NumericError, TokenizerError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import type { Runtime } from '../wasm/runtime.js';
 import { DraftTree, treeNodeCount } from '../draft/tree.js';
@@ -441,13 +441,25 @@ export class ProbsTransform {
   readonly sampler: Sampler;
   readonly params: Required<SamplingParams>;
 
-  constructor(rt: Runtime, vocabSize: number, params: SamplingParams) {
+  constructor(
+    private readonly rt: Runtime,
+    vocabSize: number,
+    params: SamplingParams,
+  ) {
     this.sampler = Sampler.create(rt, vocabSize);
     this.params = validateSamplingParams(params);
   }
 
-  /** probs = transform(logits row at logitsPtr). probs: f64 [V] view into the runtime memory. */
+  /**
+   * probs = transform(logits row at logitsPtr). probs: f64 [V] view into the runtime memory. The row
+   * comes from a model, so every logit must be finite: -Infinity is an f32 overflow there, not a
+   * mask, and would silently give its token probability 0 (NumericError).
+   */
   apply(logitsPtr: number, probs: Float64Array): void {
+    const bad = this.rt.k.first_nonfinite_f32(logitsPtr, probs.length);
+    if (bad >= 0) {
+      throw new NumericError(`sampling: expected finite logits from the model, got ${new Float32Array(this.rt.memory.buffer, logitsPtr + 4 * bad, 1)[0]} for token ${bad}`);
+    }
     const p = this.params;
     this.sampler.toProbsAt(logitsPtr, probs, p.temperature, p.topK, p.topP);
   }
