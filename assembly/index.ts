@@ -10,4 +10,5 @@ export * from './matmul_bf16';
 export * from './matmul_q8';
 export * from './matmul_q4';
 export { quant_x_q8, quant_x_q8_ref } from './matmul_quant';
-export * from './probs';
+export * from './verify';
+export * from './sampling';

@@ -200,3 +200,25 @@
   const inv: f32 = 1 / sum;
   for (let off: usize = 0; off < end; off += 4) store<f32>(x + off, load<f32>(x + off) * inv);
 }
+
+// ---- f64 / i32 / f32 element access for the probability kernels (verify.ts, sampling.ts) ----
+
+// @ts-ignore: decorator
+@inline export function f64At(ptr: usize, i: i32): f64 {
+  return load<f64>(ptr + (<usize>i << 3));
+}
+
+// @ts-ignore: decorator
+@inline export function i32At(ptr: usize, i: i32): i32 {
+  return load<i32>(ptr + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline export function hsum2(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+// @ts-ignore: decorator
+@inline export function f32At(ptr: usize, i: i32): f32 {
+  return load<f32>(ptr + (<usize>i << 2));
+}

@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import { cpus } from 'node:os';
 import { createNodeRuntime } from '../src/node.js';
 import { createRng, type Rng } from '../src/rng.js';
-import { createJsProbKernels } from '../src/verify/js-kernels.js';
+import { createJsProbKernels } from './lib/js-prob-kernels.js';
 import { mathMethod } from '../src/verify/methods.js';
 import { NodeVerifier } from '../src/verify/node-verifier.js';
 import { otmIid } from '../src/verify/otm.js';

@@ -2,45 +2,45 @@
 /**
  * spechub command line. Text streams to stdout as it is produced; statistics go to stderr.
  *   spechub generate [options]
+ *   spechub chat [options]
  *   spechub convert llama2c <model.bin> <tokenizer.bin> <out-dir>
  */
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { SpechubError, InvalidArgumentError } from './errors.js';
-import { createRng } from './rng.js';
+import { createRng, type Rng } from './rng.js';
 import { availableParallelism } from 'node:os';
 import { createNodeExecutor, createNodeRuntime, convertLlama2cFiles, loadModelFromPath, WEIGHTS_DIR } from './node.js';
 import { Generator, type GenerationResult, type GenerationStats } from './engine/generate.js';
+import { chatSpecialTokens, resolveChatTemplate, type ChatSession } from './engine/chat.js';
+import { BUILTIN_CHAT_TEMPLATE_NAMES, ChatTemplate, type ChatMessage } from './chat/template.js';
 import { resolveDrafter, DEFAULT_DRAFTS } from './node/drafters.js';
 import { parseTreeShape, treeNodeCount } from './draft/tree.js';
 import { VERIFIER_NAMES, type VerifierName } from './verify/types.js';
-import { MIN_TEMPERATURE } from './sampling.js';
+import type { LoadedModel } from './engine/load.js';
+import type { Drafter } from './engine/speculative.js';
+import { MIN_TEMPERATURE, type SamplingParams } from './sampling.js';
 import type { Runtime } from './wasm/runtime.js';
 import type { Executor } from './model/executor.js';
 import type { WeightDtype } from './model/llama.js';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
-const HELP = `spechub ${VERSION} — Llama inference in WebAssembly SIMD with exact multi-draft speculative decoding
-
-Usage:
-  spechub generate [options]          generate text (streams to stdout, stats to stderr)
-  spechub convert llama2c <model.bin> <tokenizer.bin> <out-dir>
-                                      convert a llama2.c checkpoint to a Hugging Face directory
-  spechub --help | --version
-
-generate options:
-  --model DIR|FILE      model directory (config.json, model.safetensors, tokenizer.json) or .gguf
+const MODEL_OPTIONS = `  --model DIR|FILE      model directory (config.json, model.safetensors, tokenizer.json) or .gguf
                         (default: weights/stories260K)
-  --prompt TEXT         prompt text (default: empty, start from BOS)
-  --max-tokens N        tokens to generate per completion (default 256)
-  --temperature T       sampling temperature; 0 = greedy (default 1)
-  --top-k K             keep the K most likely tokens; 0 = off (default 0)
-  --top-p P             nucleus sampling mass in (0, 1]; 1 = off (default 1)
+  --max-tokens N        most tokens to generate per completion or reply (default: the model's
+                        generation_config.json max_new_tokens, else 256 for generate and the rest
+                        of the context for chat)
+  --temperature T       sampling temperature; 0 = greedy (default: generation_config.json, else 1)
+  --top-k K             keep the K most likely tokens; 0 = off (default: generation_config.json, else 0)
+  --top-p P             nucleus sampling mass in (0, 1]; 1 = off (default: generation_config.json, else 1)
+                        (generation_config.json's do_sample=false means greedy; the stats say which
+                        settings came from it)
   --seed S              random seed (default: from the clock; printed in the stats)
-  --n COUNT             independent completions of the same prompt (default 1)
-  --json                print one JSON object per completion (ids, text, stats) instead of text
+  --stop STRING         stop when the text contains STRING (repeatable); the text ends before it
+  --ignore-eos          do not stop at end-of-sequence tokens
   --draft SPEC          drafts for speculative decoding:
                           DIR|FILE  a draft model sharing the tokenizer
                           int8|int4 a quantised copy of the target (self-drafting)
@@ -59,12 +59,69 @@ generate options:
   --relaxed MODE        relaxed SIMD (fused multiply-add, ~30 % faster batched matmuls): auto | on | off
                         (default auto: used where the engine has it; off gives results that are
                         bit-identical on every machine)
-  --quiet               no stats on stderr
+  --quiet               no stats on stderr`;
+
+const TEMPLATE_OPTIONS = `  --system TEXT         a system message opening the conversation
+  --chat-template NAME  a template the model ships by name (e.g. tool_use), or a built-in one for
+                        models without: ${BUILTIN_CHAT_TEMPLATE_NAMES.join(' | ')}
+                        (default: the model's own: tokenizer_config.json chat_template,
+                        chat_template.jinja, or GGUF tokenizer.chat_template)
+  --chat-template-file FILE  a Jinja chat template (Hugging Face conventions: messages,
+                        add_generation_prompt, bos_token, eos_token)
+  --chat-var NAME=VALUE a template variable (repeatable; VALUE is JSON if it parses, else text),
+                        e.g. --chat-var enable_thinking=false for Qwen3`;
+
+const GENERATE_HELP = `Usage: spechub generate [options]      generate text (streams to stdout, stats to stderr)
+
+  --prompt TEXT         prompt text (default: empty, start from BOS)
+  --prompt-file FILE    read the prompt from FILE; without --prompt or --prompt-file, a prompt
+                        piped to stdin is read (one trailing newline is dropped from either)
+  --chat                wrap the prompt as one user message in the model's chat template
+                        (with --system and the template options below)
+  --n COUNT             independent completions of the same prompt (default 1)
+  --json                print one JSON object per completion (ids, text, stats) instead of text
+${MODEL_OPTIONS}
+${TEMPLATE_OPTIONS}
+`;
+
+const CHAT_HELP = `Usage: spechub chat [options]          talk with a chat model in the terminal
+
+Type a message and press Enter; the reply streams back. The conversation's KV cache is kept, so a
+turn only computes its new tokens. Commands: /reset (start over), /exit (quit), /help.
+Ctrl-C stops a reply; at the prompt, a second Ctrl-C (or Ctrl-D) quits. With stdin piped, every
+line is one user message and the replies are printed one after another. When the conversation
+fills the context, its oldest exchanges are forgotten (the system message stays).
+
+${TEMPLATE_OPTIONS}
+${MODEL_OPTIONS}
+`;
+
+const HELP = `spechub ${VERSION} — Llama inference in WebAssembly SIMD with exact multi-draft speculative decoding
+
+Usage:
+  spechub generate [options]          generate text (streams to stdout, stats to stderr)
+  spechub chat [options]              interactive chat with a model's chat template
+  spechub convert llama2c <model.bin> <tokenizer.bin> <out-dir>
+                                      convert a llama2.c checkpoint to a Hugging Face directory
+  spechub --help | --version          (spechub COMMAND --help for one command)
+
+generate options:
+  --prompt TEXT         prompt text (default: empty, start from BOS)
+  --prompt-file FILE    read the prompt from FILE (else a piped stdin is read)
+  --chat                wrap the prompt as one user message in the model's chat template
+  --n COUNT             independent completions of the same prompt (default 1)
+  --json                print one JSON object per completion (ids, text, stats) instead of text
+${MODEL_OPTIONS}
+
+chat options: the model options above, and
+${TEMPLATE_OPTIONS}
 
 Examples:
   spechub generate --prompt "Once upon a time" --max-tokens 100
   spechub generate --temperature 0 --draft none
   spechub generate --verifier rrs-wo --tree 3,2,1 --seed 7 --n 3 --json
+  echo "Once upon a time" | spechub generate --stop "." --max-tokens 100
+  spechub chat --model ./SmolLM2-360M-Instruct --draft ./SmolLM2-135M-Instruct --system "Be brief."
 `;
 
 class UsageError extends SpechubError {
@@ -80,7 +137,7 @@ function num(name: string, value: string | undefined, check: (x: number) => bool
   return x;
 }
 
-/** Options of `generate` that take a number (a negative value after them is that value, not an option). */
+/** Flags that take a number (a negative value after them is that value, not an option). */
 const NUMERIC_OPTIONS = new Set(['--max-tokens', '--temperature', '--top-k', '--top-p', '--seed', '--n', '--max-context', '--threads']);
 
 /**
@@ -114,140 +171,276 @@ function capThreads(requested: number, cores: number): { threads: number; warnin
   return { threads: cap, warning: `--threads ${requested}: using ${cap} (twice the ${cores} core${cores === 1 ? '' : 's'} of this machine; more threads only compete for them)` };
 }
 
-async function generateCommand(argv: string[]): Promise<void> {
-  let parsed;
+const COMMON_FLAGS = {
+  model: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  seed: { type: 'string' },
+  stop: { type: 'string', multiple: true },
+  'ignore-eos': { type: 'boolean' },
+  draft: { type: 'string' },
+  verifier: { type: 'string' },
+  tree: { type: 'string' },
+  'max-context': { type: 'string' },
+  dtype: { type: 'string' },
+  threads: { type: 'string' },
+  relaxed: { type: 'string' },
+  quiet: { type: 'boolean' },
+  system: { type: 'string' },
+  'chat-template': { type: 'string' },
+  'chat-template-file': { type: 'string' },
+  'chat-var': { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const GENERATE_FLAGS = {
+  ...COMMON_FLAGS,
+  prompt: { type: 'string' },
+  'prompt-file': { type: 'string' },
+  chat: { type: 'boolean' },
+  n: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+type Flags = Record<string, string | boolean | string[] | undefined>;
+
+function parseFlags(argv: string[], options: typeof COMMON_FLAGS | typeof GENERATE_FLAGS): Flags {
   try {
-    parsed = parseArgs({
-      args: joinNegativeValues(argv),
-      allowPositionals: false,
-      strict: true,
-      options: {
-        model: { type: 'string' },
-        prompt: { type: 'string' },
-        'max-tokens': { type: 'string' },
-        temperature: { type: 'string' },
-        'top-k': { type: 'string' },
-        'top-p': { type: 'string' },
-        seed: { type: 'string' },
-        n: { type: 'string' },
-        json: { type: 'boolean' },
-        draft: { type: 'string' },
-        verifier: { type: 'string' },
-        tree: { type: 'string' },
-        'max-context': { type: 'string' },
-        dtype: { type: 'string' },
-        threads: { type: 'string' },
-        relaxed: { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    return parseArgs({ args: joinNegativeValues(argv), allowPositionals: false, strict: true, options }).values as Flags;
   } catch (e) {
     // node:util's messages can span lines; the first says what is wrong
     throw new UsageError((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
   }
-  const v = parsed.values;
-  if (v.help) {
-    process.stdout.write(HELP);
-    return;
-  }
-  const maxTokens = num('max-tokens', v['max-tokens'], (x) => Number.isSafeInteger(x) && x >= 0, 'an integer >= 0') ?? 256;
-  const temperature = num('temperature', v.temperature, (x) => x === 0 || x >= MIN_TEMPERATURE, `0 (greedy) or a number >= ${MIN_TEMPERATURE}`) ?? 1;
-  const topK = num('top-k', v['top-k'], (x) => Number.isSafeInteger(x) && x >= 0, 'an integer >= 0') ?? 0;
-  const topP = num('top-p', v['top-p'], (x) => x > 0 && x <= 1, 'a number in (0, 1]') ?? 1;
-  const count = num('n', v.n, (x) => Number.isSafeInteger(x) && x >= 1, 'an integer >= 1') ?? 1;
-  const seed = num('seed', v.seed, (x) => Number.isSafeInteger(x), 'an integer') ?? Date.now() % 2 ** 31;
-  const maxContext = num('max-context', v['max-context'], (x) => Number.isSafeInteger(x) && x >= 1, 'an integer >= 1');
-  const cores = availableParallelism();
-  const requestedThreads = num('threads', v.threads, (x) => Number.isInteger(x) && x >= 1 && x <= 256, 'an integer in 1..256') ?? cores;
-  const { threads, warning: threadsWarning } = capThreads(requestedThreads, cores);
-  if (threadsWarning) process.stderr.write(`spechub: warning: ${threadsWarning}\n`);
-  const relaxedFlag = v.relaxed ?? 'auto';
-  if (!['auto', 'on', 'off'].includes(relaxedFlag)) throw new UsageError(`--relaxed: expected auto, on or off, got "${relaxedFlag}"`);
-  const relaxed = relaxedFlag === 'auto' ? 'auto' : relaxedFlag === 'on';
-  const dtype = v.dtype ?? 'f32';
-  if (!['f32', 'bf16', 'int8', 'int4'].includes(dtype)) throw new UsageError(`--dtype: expected f32, bf16, int8 or int4, got "${dtype}"`);
-  const method = (v.verifier ?? 'spechub') as VerifierName;
-  if (!VERIFIER_NAMES.includes(method)) throw new UsageError(`--verifier: expected one of ${VERIFIER_NAMES.join(', ')}, got "${v.verifier}"`);
-  let tree: number[] | 'auto';
-  try {
-    tree = v.tree === 'auto' ? 'auto' : parseTreeShape(v.tree ?? '2,2,2,2');
-  } catch (e) {
-    throw new UsageError(`--tree: ${(e as Error).message}`);
-  }
-  const modelPath = resolve(v.model ?? join(WEIGHTS_DIR, 'stories260K'));
-  const draftSpec = v.draft ?? DEFAULT_DRAFTS.get(modelPath) ?? 'none';
-  const quiet = v.quiet === true;
-  const json = v.json === true;
-  const log = (s: string) => {
-    if (!quiet) process.stderr.write(s + '\n');
-  };
-
-  const rt = createNodeRuntime({ threads, relaxed });
-  const executor = await createNodeExecutor(rt, { threads });
-  try {
-    await generateWith(rt, executor, { v, modelPath, draftSpec, tree, method, maxContext, dtype: dtype as WeightDtype, temperature, topK, topP, count, seed, maxTokens, json, log });
-  } finally {
-    await executor.close();
-  }
 }
 
-interface GenerateSetup {
-  v: { prompt?: string | undefined };
+/** Everything both commands read from the common flags, validated before anything loads. */
+interface CommonSetup {
   modelPath: string;
   draftSpec: string;
   tree: number[] | 'auto';
   method: VerifierName;
   maxContext: number | undefined;
   dtype: WeightDtype;
-  temperature: number;
-  topK: number;
-  topP: number;
-  count: number;
+  threads: number;
+  relaxed: 'auto' | boolean;
+  /** Only the sampling flags given (the rest come from generation_config.json or the defaults). */
+  sampling: Partial<SamplingParams>;
+  maxTokens: number | undefined;
   seed: number;
-  maxTokens: number;
-  json: boolean;
+  stop: string[];
+  stopAtEos: boolean;
+  system: string | undefined;
+  templateName: string | undefined;
+  templateFile: string | undefined;
+  /** --chat-var NAME=VALUE pairs. */
+  variables: Record<string, unknown> | undefined;
+  quiet: boolean;
   log: (s: string) => void;
 }
 
-async function generateWith(rt: Runtime, executor: Executor, o: GenerateSetup): Promise<void> {
-  const { v, modelPath, draftSpec, tree, method, maxContext, temperature, topK, topP, count, seed, maxTokens, json, log } = o;
-  const maxBatch = tree === 'auto' ? 64 : Math.max(64, treeNodeCount(tree));
-  const loadOpts = { maxBatch, executor, ...(maxContext !== undefined ? { capacity: maxContext } : {}) };
-  const target = await loadModelFromPath(rt, modelPath, { ...loadOpts, dtype: o.dtype });
-  for (const w of target.warnings ?? []) process.stderr.write(`spechub: warning: ${modelPath}: ${w}\n`);
-  const drafter = await resolveDrafter(rt, target, modelPath, draftSpec, loadOpts);
-  log(
-    `model ${modelPath} (${target.config.nLayers} layers, dim ${target.config.dim}, vocab ${target.config.vocabSize}) loaded in ${target.loadMs.toFixed(0)} ms` +
-      ` [${rt.build}, ${executor.threads} thread${executor.threads > 1 ? 's' : ''}, ${o.dtype}]` +
-      (drafter ? `; draft ${drafter.label}, verifier ${method}, tree ${tree === 'auto' ? 'auto' : `${tree.join(',')} (${treeNodeCount(tree) - 1} drafts)`}` : '; plain decoding'),
-  );
-  const gen = new Generator(target, { drafter, method, tree, sampling: { temperature, topK, topP } });
-  const base = createRng(seed);
-  for (let i = 0; i < count; i++) {
-    const rng = count === 1 ? base : base.fork(i);
-    const result = await gen.generate({
-      prompt: v.prompt ?? '',
-      maxTokens,
-      rng,
-      ...(json ? {} : { onText: (t: string) => process.stdout.write(t) }),
-    });
-    if (json) {
-      process.stdout.write(JSON.stringify(jsonOf(result, i, seed)) + '\n');
-    } else {
-      process.stdout.write(count > 1 && i < count - 1 ? '\n\n' : '\n');
+function commonSetup(v: Flags): CommonSetup {
+  const str = (k: string) => v[k] as string | undefined;
+  const maxTokens = num('max-tokens', str('max-tokens'), (x) => Number.isSafeInteger(x) && x >= 0, 'an integer >= 0');
+  const temperature = num('temperature', str('temperature'), (x) => x === 0 || x >= MIN_TEMPERATURE, `0 (greedy) or a number >= ${MIN_TEMPERATURE}`);
+  const topK = num('top-k', str('top-k'), (x) => Number.isSafeInteger(x) && x >= 0, 'an integer >= 0');
+  const topP = num('top-p', str('top-p'), (x) => x > 0 && x <= 1, 'a number in (0, 1]');
+  const seed = num('seed', str('seed'), (x) => Number.isSafeInteger(x), 'an integer') ?? Date.now() % 2 ** 31;
+  const maxContext = num('max-context', str('max-context'), (x) => Number.isSafeInteger(x) && x >= 1, 'an integer >= 1');
+  const cores = availableParallelism();
+  const requestedThreads = num('threads', str('threads'), (x) => Number.isInteger(x) && x >= 1 && x <= 256, 'an integer in 1..256') ?? cores;
+  const { threads, warning: threadsWarning } = capThreads(requestedThreads, cores);
+  const relaxedFlag = str('relaxed') ?? 'auto';
+  if (!['auto', 'on', 'off'].includes(relaxedFlag)) throw new UsageError(`--relaxed: expected auto, on or off, got "${relaxedFlag}"`);
+  const dtype = str('dtype') ?? 'f32';
+  if (!['f32', 'bf16', 'int8', 'int4'].includes(dtype)) throw new UsageError(`--dtype: expected f32, bf16, int8 or int4, got "${dtype}"`);
+  const method = (str('verifier') ?? 'spechub') as VerifierName;
+  if (!VERIFIER_NAMES.includes(method)) throw new UsageError(`--verifier: expected one of ${VERIFIER_NAMES.join(', ')}, got "${str('verifier')}"`);
+  let tree: number[] | 'auto';
+  try {
+    tree = str('tree') === 'auto' ? 'auto' : parseTreeShape(str('tree') ?? '2,2,2,2');
+  } catch (e) {
+    throw new UsageError(`--tree: ${(e as Error).message}`);
+  }
+  const stop = (v.stop as string[] | undefined) ?? [];
+  for (const s of stop) if (s === '') throw new UsageError('--stop: expected a non-empty string, got ""');
+  if (str('chat-template') !== undefined && str('chat-template-file') !== undefined) {
+    throw new UsageError('--chat-template and --chat-template-file: expected one of them, got both');
+  }
+  let variables: Record<string, unknown> | undefined;
+  for (const pair of (v['chat-var'] as string[] | undefined) ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--chat-var: expected NAME=VALUE, got "${pair}"`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // not JSON: the text itself
     }
-    log(statsLine(result.stats, result, seed, i, count));
+    (variables ??= {})[pair.slice(0, eq)] = value;
+  }
+  const modelPath = resolve(str('model') ?? join(WEIGHTS_DIR, 'stories260K'));
+  const quiet = v.quiet === true;
+  // every flag is valid: say what was changed
+  if (threadsWarning !== null) process.stderr.write(`spechub: warning: ${threadsWarning}\n`);
+  const sampling: Partial<SamplingParams> = {
+    ...(temperature !== undefined ? { temperature } : {}),
+    ...(topK !== undefined ? { topK } : {}),
+    ...(topP !== undefined ? { topP } : {}),
+  };
+  return {
+    modelPath,
+    draftSpec: str('draft') ?? DEFAULT_DRAFTS.get(modelPath) ?? 'none',
+    tree,
+    method,
+    maxContext,
+    dtype: dtype as WeightDtype,
+    threads,
+    relaxed: relaxedFlag === 'auto' ? 'auto' : relaxedFlag === 'on',
+    sampling,
+    maxTokens,
+    seed,
+    stop,
+    stopAtEos: v['ignore-eos'] !== true,
+    system: str('system'),
+    templateName: str('chat-template'),
+    templateFile: str('chat-template-file'),
+    variables,
+    quiet,
+    log: (s: string) => {
+      if (!quiet) process.stderr.write(s + '\n');
+    },
+  };
+}
+
+/** Read a text file named on the command line (a usage error when it cannot be read). */
+function readTextFile(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new UsageError(`${flag} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'expected a file, got a directory' : `cannot read (${code ?? (e as Error).message})`}`);
   }
 }
 
-function jsonOf(r: GenerationResult, index: number, seed: number) {
-  return { index, seed, ids: Array.from(r.ids), text: r.text, stopReason: r.stopReason, stats: r.stats };
+/** Whether stdin is a pipe, a socket or a redirected file (not a terminal or /dev/null). */
+function stdinIsPiped(): boolean {
+  if (process.stdin.isTTY) return false;
+  try {
+    const s = fstatSync(0);
+    return s.isFIFO() || s.isFile() || s.isSocket();
+  } catch {
+    return false;
+  }
 }
 
-function statsLine(s: GenerationStats, r: GenerationResult, seed: number, i: number, n: number): string {
-  const head = n > 1 ? `[${i + 1}/${n}] ` : '';
-  let line = `${head}${s.generatedTokens} tokens in ${(s.decodeMs / 1000).toFixed(3)} s (${s.tokensPerSecond.toFixed(0)} tok/s), prompt ${s.promptTokens} tokens prefilled in ${s.prefillMs.toFixed(1)} ms, stop: ${r.stopReason}, seed ${seed}`;
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function dropTrailingNewline(s: string): string {
+  return s.endsWith('\r\n') ? s.slice(0, -2) : s.endsWith('\n') ? s.slice(0, -1) : s;
+}
+
+interface Loaded {
+  rt: Runtime;
+  executor: Executor;
+  target: LoadedModel;
+  drafter: Drafter | null;
+  generator: Generator;
+}
+
+/** Create the runtime, load target and draft, make the Generator (with the chat template, if chosen); close the executor after `body`. */
+async function withModel(c: CommonSetup, body: (l: Loaded) => Promise<void>): Promise<void> {
+  const templateText = c.templateFile !== undefined ? readTextFile('--chat-template-file', c.templateFile) : undefined;
+  const rt = createNodeRuntime({ threads: c.threads, relaxed: c.relaxed });
+  const executor = await createNodeExecutor(rt, { threads: c.threads });
+  try {
+    const maxBatch = c.tree === 'auto' ? 64 : Math.max(64, treeNodeCount(c.tree));
+    const loadOpts = { maxBatch, executor, ...(c.maxContext !== undefined ? { capacity: c.maxContext } : {}) };
+    const target = await loadModelFromPath(rt, c.modelPath, { ...loadOpts, dtype: c.dtype });
+    for (const w of target.warnings ?? []) process.stderr.write(`spechub: warning: ${c.modelPath}: ${w}\n`);
+    const drafter = await resolveDrafter(rt, target, c.modelPath, c.draftSpec, loadOpts);
+    const chatTemplate =
+      templateText !== undefined
+        ? new ChatTemplate(templateText, { source: c.templateFile!, specialTokens: chatSpecialTokens(target) })
+        : c.templateName !== undefined
+          ? resolveChatTemplate(target, c.templateName)
+          : undefined;
+    const generator = new Generator(target, { drafter, method: c.method, tree: c.tree, sampling: c.sampling, ...(chatTemplate ? { chatTemplate } : {}) });
+    c.log(
+      `model ${c.modelPath} (${target.config.nLayers} layers, dim ${target.config.dim}, vocab ${target.config.vocabSize}) loaded in ${target.loadMs.toFixed(0)} ms` +
+        ` [${rt.build}, ${executor.threads} thread${executor.threads > 1 ? 's' : ''}, ${c.dtype}]` +
+        (drafter ? `; draft ${drafter.label}, verifier ${c.method}, tree ${c.tree === 'auto' ? 'auto' : `${c.tree.join(',')} (${treeNodeCount(c.tree) - 1} drafts)`}` : '; plain decoding'),
+    );
+    await body({ rt, executor, target, drafter, generator });
+  } finally {
+    await executor.close();
+  }
+}
+
+async function generateCommand(argv: string[]): Promise<void> {
+  const v = parseFlags(argv, GENERATE_FLAGS);
+  if (v.help) {
+    process.stdout.write(GENERATE_HELP);
+    return;
+  }
+  const c = commonSetup(v);
+  const count = num('n', v.n as string | undefined, (x) => Number.isSafeInteger(x) && x >= 1, 'an integer >= 1') ?? 1;
+  const json = v.json === true;
+  const chat = v.chat === true;
+  if (v.prompt !== undefined && v['prompt-file'] !== undefined) throw new UsageError('--prompt and --prompt-file: expected one of them, got both');
+  if (!chat) {
+    for (const flag of ['system', 'chat-template', 'chat-template-file', 'chat-var']) {
+      if (v[flag] !== undefined) throw new UsageError(`--${flag}: only with --chat (or spechub chat)`);
+    }
+  }
+  const prompt =
+    v.prompt !== undefined
+      ? (v.prompt as string)
+      : v['prompt-file'] !== undefined
+        ? dropTrailingNewline(readTextFile('--prompt-file', v['prompt-file'] as string))
+        : stdinIsPiped()
+          ? dropTrailingNewline(await readStdin())
+          : '';
+  await withModel(c, async ({ generator }) => {
+    const messages: ChatMessage[] | null = chat ? [...(c.system !== undefined ? [{ role: 'system', content: c.system }] : []), { role: 'user', content: prompt }] : null;
+    const base = createRng(c.seed);
+    for (let i = 0; i < count; i++) {
+      const rng = count === 1 ? base : base.fork(i);
+      const result = await generator.generate({
+        ...(messages ? { messages, ...(c.variables ? { chatVariables: c.variables } : {}) } : { prompt }),
+        ...(c.maxTokens !== undefined ? { maxTokens: c.maxTokens } : {}),
+        stop: c.stop,
+        stopAtEos: c.stopAtEos,
+        rng,
+        ...(json ? {} : { onText: (t: string) => process.stdout.write(t) }),
+      });
+      if (json) {
+        process.stdout.write(JSON.stringify(jsonOf(result, i, c.seed)) + '\n');
+      } else {
+        process.stdout.write(count > 1 && i < count - 1 ? '\n\n' : '\n');
+      }
+      c.log(statsLine(result.stats, result, c.seed, count > 1 ? `[${i + 1}/${count}] ` : '', generator.samplingDefaults));
+    }
+  });
+}
+
+function jsonOf(r: GenerationResult, index: number, seed: number) {
+  return { index, seed, ids: Array.from(r.ids), text: r.text, stopReason: r.stopReason, stopString: r.stopString, stats: r.stats };
+}
+
+function statsLine(s: GenerationStats, r: GenerationResult, seed: number, head: string, defaults: readonly string[]): string {
+  const prompt =
+    s.reusedTokens > 0
+      ? `prompt ${s.promptTokens} tokens: ${s.reusedTokens} from cache, ${s.prefilledTokens} prefilled in ${s.prefillMs.toFixed(1)} ms`
+      : `prompt ${s.promptTokens} tokens prefilled in ${s.prefillMs.toFixed(1)} ms`;
+  let line = `${head}${s.generatedTokens} tokens in ${(s.decodeMs / 1000).toFixed(3)} s (${s.tokensPerSecond.toFixed(0)} tok/s), ${prompt}, stop: ${r.stopReason}${r.stopString !== null ? ` ${JSON.stringify(r.stopString)}` : ''}, seed ${seed}`;
+  if (defaults.length > 0) line += `, from generation_config.json: ${defaults.join(' ')}`;
   if (s.method !== 'none') {
     const tree = s.treeAuto
       ? `auto (${s.treeChoices.slice(0, 4).map((c) => `${c.tree || 'plain'}: ${c.steps} steps`).join(', ')})`
@@ -256,6 +449,136 @@ function statsLine(s: GenerationStats, r: GenerationResult, seed: number, i: num
     line += `\n${head}target ${s.targetForwards} forwards ${s.targetMs.toFixed(1)} ms, draft ${s.draftForwards} forwards ${s.draftMs.toFixed(1)} ms, verify ${s.verifyMs.toFixed(1)} ms`;
   }
   return line;
+}
+
+async function chatCommand(argv: string[]): Promise<void> {
+  const v = parseFlags(argv, COMMON_FLAGS);
+  if (v.help) {
+    process.stdout.write(CHAT_HELP);
+    return;
+  }
+  const c = commonSetup(v);
+  await withModel(c, async ({ generator, target }) => {
+    const session = generator.chat({
+      ...(c.system !== undefined ? { system: c.system } : {}),
+      ...(c.variables ? { variables: c.variables } : {}),
+      overflow: 'drop-oldest',
+    });
+    c.log(`chat template: ${session.template.source}; /reset starts over, /exit quits, Ctrl-C stops a reply`);
+    // the system message is computed while the user types the first message
+    if (c.system !== undefined) await session.preload();
+    const maxTokens = c.maxTokens ?? target.generation?.maxNewTokens ?? target.model.cache.capacity;
+    await chatLoop(session, c, maxTokens, createRng(c.seed));
+  });
+}
+
+/**
+ * The interactive loop: one user message per input line, replies streamed to stdout. Ctrl-C during
+ * a reply stops the reply; at the prompt the first Ctrl-C says how to quit and a second one quits.
+ * Ctrl-C arrives as readline's SIGINT (a terminal in raw mode) or as the process signal (piped stdin).
+ */
+function chatLoop(session: ChatSession, c: CommonSetup, maxTokens: number, rng: Rng): Promise<void> {
+  const interactive = process.stdin.isTTY === true;
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive, prompt: '> ' });
+  const queue: string[] = [];
+  let replying: AbortController | null = null;
+  let armed = false; // a Ctrl-C at the prompt was seen: the next one quits
+  let closed = false;
+  let finished = false;
+  let turn = 0;
+  return new Promise<void>((resolveLoop, rejectLoop) => {
+    const finish = (error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      process.off('SIGINT', onSigint);
+      rl.close();
+      if (error !== undefined) rejectLoop(error);
+      else resolveLoop();
+    };
+    const prompt = () => {
+      if (interactive && !closed) rl.prompt();
+    };
+    const onSigint = () => {
+      if (replying) {
+        replying.abort();
+        return;
+      }
+      if (armed || !interactive) {
+        if (interactive) process.stdout.write('\n');
+        finish();
+        return;
+      }
+      armed = true;
+      process.stdout.write('\n(Ctrl-C again or /exit to quit)\n');
+      prompt();
+    };
+    const pump = async () => {
+      while (!replying && !finished && queue.length > 0) {
+        const line = queue.shift()!;
+        const text = line.trim();
+        if (text === '') {
+          prompt();
+          continue;
+        }
+        if (text === '/exit' || text === '/quit') {
+          finish();
+          return;
+        }
+        if (text === '/reset') {
+          session.reset();
+          c.log('(conversation reset)');
+          if (c.system !== undefined) await session.preload();
+          prompt();
+          continue;
+        }
+        if (text === '/help') {
+          process.stdout.write('/reset  start a new conversation (the system message stays)\n/exit   quit\nCtrl-C  stop the reply; twice at the prompt to quit\n');
+          prompt();
+          continue;
+        }
+        if (/^\/\w+$/.test(text)) {
+          process.stderr.write(`spechub: unknown command ${text} (/reset, /exit, /help)\n`);
+          prompt();
+          continue;
+        }
+        const controller = new AbortController();
+        replying = controller;
+        turn++;
+        try {
+          const r = await session.send(line, { maxTokens, stop: c.stop, stopAtEos: c.stopAtEos, rng, signal: controller.signal, onText: (t) => process.stdout.write(t) });
+          process.stdout.write('\n');
+          if (r.droppedMessages > 0) c.log(`(the ${r.droppedMessages} oldest messages were forgotten to fit the context of ${session.generator.target.model.cache.capacity} tokens)`);
+          c.log(statsLine(r.stats, r, c.seed, `[turn ${turn}] `, turn === 1 ? session.generator.samplingDefaults : []));
+        } catch (e) {
+          if (!(e instanceof SpechubError)) {
+            finish(e);
+            return;
+          }
+          process.stdout.write('\n');
+          process.stderr.write(`spechub: ${e.name}: ${e.message}\n`);
+        } finally {
+          replying = null;
+        }
+        prompt();
+      }
+      if (closed && !replying && queue.length === 0) finish();
+    };
+    rl.on('line', (line) => {
+      armed = false;
+      queue.push(line);
+      void pump().catch(finish);
+    });
+    rl.on('SIGINT', onSigint);
+    process.on('SIGINT', onSigint);
+    rl.on('close', () => {
+      closed = true;
+      if (!replying && queue.length === 0) {
+        if (interactive) process.stdout.write('\n');
+        finish();
+      }
+    });
+    prompt();
+  });
 }
 
 async function convertCommand(argv: string[]): Promise<void> {
@@ -283,8 +606,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (cmd === 'generate') await generateCommand(rest);
+    else if (cmd === 'chat') await chatCommand(rest);
     else if (cmd === 'convert') await convertCommand(rest);
-    else throw new UsageError(`unknown command "${cmd}" (expected generate or convert; see spechub --help)`);
+    else throw new UsageError(`unknown command "${cmd}" (expected generate, chat or convert; see spechub --help)`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError || e instanceof InvalidArgumentError) {

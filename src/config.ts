@@ -225,7 +225,26 @@ export interface GenerationConfig {
   readonly topP?: number;
   readonly maxLength?: number;
   readonly maxNewTokens?: number;
+  /**
+   * Sampling settings of the file that spechub does not apply (repetition_penalty, min_p, …), by
+   * their file names, when set to something other than their neutral value. Reported, never silently
+   * dropped (see Generator.samplingDefaults).
+   */
+  readonly unappliedSampling?: Readonly<Record<string, unknown>>;
 }
+
+/** generation_config.json fields that change sampling but that spechub does not apply, with their neutral values. */
+const UNAPPLIED_SAMPLING: Readonly<Record<string, unknown>> = {
+  repetition_penalty: 1,
+  presence_penalty: 0,
+  frequency_penalty: 0,
+  min_p: 0,
+  typical_p: 1,
+  epsilon_cutoff: 0,
+  eta_cutoff: 0,
+  no_repeat_ngram_size: 0,
+  top_a: 0,
+};
 
 /**
  * Parse generation_config.json: optional extra information (default stop tokens and sampling
@@ -257,6 +276,12 @@ export function parseGenerationConfig(json: unknown, fileName: string): Generati
   if (maxLength !== undefined) out.maxLength = maxLength as number;
   const maxNewTokens = get('max_new_tokens', isPosInt, 'a positive integer');
   if (maxNewTokens !== undefined) out.maxNewTokens = maxNewTokens as number;
+  const unapplied: Record<string, unknown> = {};
+  for (const [k, neutral] of Object.entries(UNAPPLIED_SAMPLING)) {
+    const v = json[k];
+    if (v !== undefined && v !== null && v !== neutral) unapplied[k] = v;
+  }
+  if (Object.keys(unapplied).length > 0) out.unappliedSampling = unapplied;
   return out;
 }
 

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'WASM_FEATURE'
   | 'THREAD'
+  | 'CHAT_TEMPLATE'
   | 'NUMERIC';
 
 /**
@@ -93,6 +94,17 @@ export class WasmFeatureError extends SpechubError {
 export class ThreadError extends SpechubError {
   constructor(message: string, options?: ErrorOptions) {
     super('THREAD', message, options);
+  }
+}
+
+/**
+ * A chat template that is missing (the model ships none and no fallback was chosen), does not
+ * parse, or refuses the conversation while rendering (the template's own raise_exception, e.g. roles
+ * that do not alternate). The message names where the template came from.
+ */
+export class ChatTemplateError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CHAT_TEMPLATE', message, options);
   }
 }
 

@@ -18,6 +18,7 @@ export {
   llama2cCheckpointBytes,
   llama2cHfConfig,
   llama2cHfTensors,
+  llama2cModelConfig,
   permuteRopeRows,
   unpermuteRopeRows,
   type Llama2cHeader,
@@ -49,12 +50,14 @@ export {
 export { llamaConfigFromGguf, ggufTokenizerData, type GgufTokenizerData } from './weights/gguf-llama.js';
 export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, type GgufWriteSpec, type GgufTensorToWrite } from './weights/gguf-writer.js';
 export {
-  resolveLlamaTensors, expectedLlamaTensors, llamaTensorName, llamaTensorShape, llamaRoles, ggufToHfRopeRow, hfToGgufRopeRow, LLAMA_LAYER_ROLES,
-  type LlamaTensors, type LlamaLayerTensors, type ResolvedTensor, type LlamaRole, type LlamaLayerRole, type TensorScheme, type ExpectedTensor,
+  ROLE_TABLE, LAYER_ROLES, GLOBAL_ROLES, resolveTensors, memoryRoleReader, tensorsToStore, roleSpec, roleShape, roleNames, modelRoles,
+  ggufToHfRopeRow, hfToGgufRopeRow,
+  type RoleSpec, type StoredAs, type Presence, type RoleKind, type RoleReader, type ModelTensors, type ResolvedTensor, type TensorRole,
+  type LayerRole, type GlobalRole, type TensorScheme, type TensorToStore,
 } from './weights/llama-tensors.js';
 export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } from './weights/open-model.js';
-export { loadHfModel, loadGgufModel, ggufTokenizer, type LoadedModel, type LoadModelOptions } from './engine/load.js';
-export { LlamaModel, type LlamaLoadOptions, type TensorReader, type WeightDtype } from './model/llama.js';
+export { loadHfModel, loadGgufModel, ggufTokenizer, ggufChatTemplates, type LoadedModel, type LoadModelOptions } from './engine/load.js';
+export { LlamaModel, type LlamaLoadOptions, type WeightDtype } from './model/llama.js';
 export { packedBytes, packLinear, runLinear, prepareLinearInput, type LinearDtype, type PackedLinear } from './kernels/linear.js';
 export { KvCache } from './model/kv-cache.js';
 export { SerialExecutor, type Executor, type AttentionArgs } from './model/executor.js';
@@ -67,7 +70,17 @@ export { DraftTree, parseTreeShape, treeNodeCount } from './draft/tree.js';
 export { PROB_KERNEL_NAMES, type ProbKernels } from './wasm/kernels.js';
 export * from './verify/index.js';
 export * from './sampling.js';
-export { Generator, type GeneratorOptions, type GenerateRequest, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
+export { Generator, generationDefaults, type GeneratorOptions, type GenerateRequest, type StepEvent, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
+export {
+  ChatTemplate, renderChat, encodeChat, encodeChatText, checkChatMessages, chatTemplatesFromTokenizerConfig, specialTokensFromTokenizerConfig, chatTemplateSet,
+  BUILTIN_CHAT_TEMPLATES, BUILTIN_CHAT_TEMPLATE_NAMES,
+  type ChatMessage, type ChatRenderOptions, type ChatSpecialTokens, type BuiltinChatTemplate, type ChatTemplateOptions, type ChatTemplateSet, type ChatPrompt, type ChatEncodeOptions,
+} from './chat/template.js';
+export {
+  ChatSession, resolveChatTemplate, chatStops, chatSpecialTokens, NO_STOPS,
+  type ChatSessionOptions, type ChatTurnOptions, type ChatTurnResult, type ChatSessionStats, type ChatStops,
+} from './engine/chat.js';
+export { endOfGenerationIds, StopStringMatcher } from './engine/stop.js';
 export { Stepper, ProbsTransform, feedCausal, type StepModel, type StepRule, type Drafter, type StepStats, type StepperOptions } from './engine/speculative.js';
 export { modelDrafter, earlyExitDrafter } from './engine/drafters.js';
 export { TreeTuner, measureCosts, candidateShapes, type CostCurves, type TuneChoice } from './engine/autotune.js';

@@ -9,7 +9,7 @@
  *
  * Probabilities below e^-708 (3e-308) of the largest one are 0: exp underflows there anyway.
  * Logits rows are f32 and probability rows f64, both views into the runtime memory; the work runs
- * in WASM kernels (assembly/probs.ts) with no allocation. `sampleCategorical` draws a token.
+ * in WASM kernels (assembly/sampling.ts) with no allocation. `sampleCategorical` draws a token.
  */
 import { InvalidArgumentError, NumericError, ShapeError } from './errors.js';
 import type { Runtime } from './wasm/runtime.js';

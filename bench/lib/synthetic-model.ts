@@ -14,8 +14,8 @@
  * (specials, 256 byte pieces, single characters, then pieces built by merging two existing pieces),
  * so both tokenizers (llama.cpp's and spechub's) load it as they would a real one.
  *
- * GGUF q/k rows are stored in llama.cpp's interleaved RoPE order (hfToGgufRopeRow), so llama.cpp and
- * spechub compute the same function from either file.
+ * Names, shapes and the GGUF q/k row order (llama.cpp's interleaved RoPE) come from the tensor-role
+ * table (tensorsToStore), so llama.cpp and spechub compute the same function from either file.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +24,8 @@ import { createRng } from '../../src/rng.js';
 import { f32ToBf16Array, f32ToF16Array } from '../../src/weights/tensor.js';
 import { ggufParts, quantizeQ8_0, type GgufTensorToWrite } from '../../src/weights/gguf-writer.js';
 import type { GgufValue } from '../../src/weights/gguf.js';
-import { hfToGgufRopeRow } from '../../src/weights/llama-tensors.js';
+import { modelRoles, roleShape, roleSpec, tensorsToStore, type TensorRole } from '../../src/weights/llama-tensors.js';
+import type { ModelConfig } from '../../src/config.js';
 import { sentencePieceBpeToTokenizerJson } from '../../src/convert/sentencepiece-bpe.js';
 
 /** Model shape (Hugging Face LlamaConfig fields in spechub's names). */
@@ -161,57 +162,39 @@ export function syntheticVocab(size: number, seed: number): SyntheticVocab {
 
 // ---- weights ----
 
-/** One tensor, Hugging Face name and layout (q/k rows in HF rotate-half order). */
-export interface NamedTensor {
-  readonly hf: string;
-  readonly gguf: string;
-  readonly shape: readonly number[];
-  readonly data: Float32Array;
-  /** q/k projections: rows permuted for GGUF. */
-  readonly rope: boolean;
-  readonly isNorm: boolean;
+/** The ModelConfig of a shape (tied embeddings, BOS 1, EOS 2). */
+export function shapeConfig(s: ModelShape): ModelConfig {
+  return {
+    dim: s.dim,
+    hiddenDim: s.hiddenDim,
+    nLayers: s.nLayers,
+    nHeads: s.nHeads,
+    nKvHeads: s.nKvHeads,
+    headDim: headDimOf(s),
+    vocabSize: s.vocabSize,
+    maxSeqLen: s.maxSeqLen,
+    ropeTheta: s.ropeTheta,
+    normEps: s.normEps,
+    tiedEmbeddings: true,
+    bosTokenId: 1,
+    eosTokenId: 2,
+  };
 }
 
-/** All tensors of the model, in file order: embedding, layers, final norm (tied lm_head not stored). */
-export function syntheticWeights(s: ModelShape, seed: number): NamedTensor[] {
+/** Every role's values (engine form, Hugging Face row order), drawn in load order (tensor-role table). */
+export function syntheticWeights(s: ModelShape, seed: number): Map<TensorRole, Float32Array> {
   const rng = createRng(seed);
   const a = INIT_STD * Math.sqrt(3); // uniform [-a, a] has standard deviation INIT_STD
   const scale = (2 * a) / 2 ** 32;
-  const uniform = (count: number): Float32Array => {
-    const out = new Float32Array(count);
-    for (let i = 0; i < count; i++) out[i] = rng.nextU32() * scale - a;
-    return out;
-  };
-  const ones = (count: number) => new Float32Array(count).fill(1);
-  const hd = headDimOf(s);
-  const q = s.nHeads * hd;
-  const kv = s.nKvHeads * hd;
-  const t: NamedTensor[] = [];
-  const mat = (hf: string, gguf: string, rows: number, cols: number, rope = false) =>
-    t.push({ hf, gguf, shape: [rows, cols], data: uniform(rows * cols), rope, isNorm: false });
-  const norm = (hf: string, gguf: string) => t.push({ hf, gguf, shape: [s.dim], data: ones(s.dim), rope: false, isNorm: true });
-  mat('model.embed_tokens.weight', 'token_embd.weight', s.vocabSize, s.dim);
-  for (let l = 0; l < s.nLayers; l++) {
-    const p = `model.layers.${l}`;
-    const g = `blk.${l}`;
-    norm(`${p}.input_layernorm.weight`, `${g}.attn_norm.weight`);
-    mat(`${p}.self_attn.q_proj.weight`, `${g}.attn_q.weight`, q, s.dim, true);
-    mat(`${p}.self_attn.k_proj.weight`, `${g}.attn_k.weight`, kv, s.dim, true);
-    mat(`${p}.self_attn.v_proj.weight`, `${g}.attn_v.weight`, kv, s.dim);
-    mat(`${p}.self_attn.o_proj.weight`, `${g}.attn_output.weight`, s.dim, q);
-    norm(`${p}.post_attention_layernorm.weight`, `${g}.ffn_norm.weight`);
-    mat(`${p}.mlp.gate_proj.weight`, `${g}.ffn_gate.weight`, s.hiddenDim, s.dim);
-    mat(`${p}.mlp.up_proj.weight`, `${g}.ffn_up.weight`, s.hiddenDim, s.dim);
-    mat(`${p}.mlp.down_proj.weight`, `${g}.ffn_down.weight`, s.dim, s.hiddenDim);
+  const c = shapeConfig(s);
+  const out = new Map<TensorRole, Float32Array>();
+  for (const role of modelRoles(c)) {
+    const count = roleShape(c, role).reduce((x, d) => x * d, 1);
+    const data = new Float32Array(count);
+    if (roleSpec(role).spec.kind === 'norm') data.fill(1);
+    else for (let i = 0; i < count; i++) data[i] = rng.nextU32() * scale - a;
+    out.set(role, data);
   }
-  norm('model.norm.weight', 'output_norm.weight');
-  return t;
-}
-
-/** Rows of a q/k matrix moved to GGUF's interleaved RoPE order (llama.cpp's converter permutation). */
-function ggufRopeOrder(w: Float32Array, rows: number, cols: number, headDim: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) out.set(w.subarray(r * cols, (r + 1) * cols), hfToGgufRopeRow(r, headDim) * cols);
   return out;
 }
 
@@ -400,6 +383,8 @@ export function ensureModelFiles(cacheRoot: string, shape: ModelShape, seed: num
     pieces: vocab.pieces, scores: vocab.scores, bosId: vocab.bosId, eosId: vocab.eosId, unkId: vocab.unkId, byteFallback: true,
   });
   const weights = syntheticWeights(shape, seed);
+  const data = (role: TensorRole) => weights.get(role)!;
+  const hfTensors = tensorsToStore(shapeConfig(shape), 'hf', data);
   log(`models: weights and vocabulary ready (${since()})`);
   const sizes: Record<string, number> = {};
   const put = (rel: string, parts: Iterable<Uint8Array>) => {
@@ -411,17 +396,16 @@ export function ensureModelFiles(cacheRoot: string, shape: ModelShape, seed: num
     put(`${sub}/tokenizer.json`, text(tok.tokenizerJson));
     put(`${sub}/tokenizer_config.json`, text(tok.tokenizerConfigJson));
   }
-  put('hf-f32/model.safetensors', safetensorsParts(weights.map((w) => ({ name: w.hf, dtype: 'F32' as const, shape: w.shape, data: w.data }))));
+  put('hf-f32/model.safetensors', safetensorsParts(hfTensors.map((w) => ({ name: w.name, dtype: 'F32' as const, shape: w.shape, data: w.data }))));
   log(`models: hf-f32 written (${since()})`);
-  put('hf-bf16/model.safetensors', safetensorsParts(weights.map((w) => ({ name: w.hf, dtype: 'BF16' as const, shape: w.shape, data: f32ToBf16Array(w.data) }))));
+  put('hf-bf16/model.safetensors', safetensorsParts(hfTensors.map((w) => ({ name: w.name, dtype: 'BF16' as const, shape: w.shape, data: f32ToBf16Array(w.data) }))));
   log(`models: hf-bf16 written (${since()})`);
-  const hd = headDimOf(shape);
-  const ggufOrder = weights.map((w) => (w.rope ? { ...w, data: ggufRopeOrder(w.data, w.shape[0]!, w.shape[1]!, hd) } : w));
+  const ggufTensors = tensorsToStore(shapeConfig(shape), 'gguf', data); // q/k rows in llama.cpp's interleaved RoPE order
   for (const kind of ['f32', 'f16', 'q8_0'] as const) {
-    const tensors: GgufTensorToWrite[] = ggufOrder.map((w) => {
-      if (w.isNorm || kind === 'f32') return { name: w.gguf, type: 'F32', shape: w.shape, data: w.data };
-      if (kind === 'f16') return { name: w.gguf, type: 'F16', shape: w.shape, data: f32ToF16Array(w.data) };
-      return { name: w.gguf, type: 'Q8_0', shape: w.shape, data: quantizeQ8_0(w.data) };
+    const tensors: GgufTensorToWrite[] = ggufTensors.map((w) => {
+      if (w.kind === 'norm' || kind === 'f32') return { name: w.name, type: 'F32', shape: w.shape, data: w.data };
+      if (kind === 'f16') return { name: w.name, type: 'F16', shape: w.shape, data: f32ToF16Array(w.data) };
+      return { name: w.name, type: 'Q8_0', shape: w.shape, data: quantizeQ8_0(w.data) };
     });
     put(`model-${kind}.gguf`, ggufParts({ metadata: ggufMetadata(shape, vocab, kind), tensors }).parts);
     log(`models: model-${kind}.gguf written (${since()})`);

@@ -18,7 +18,9 @@
  * convert_llama_weights_to_hf.py does, so that the HF model computes the same attention scores.
  */
 import { ConfigError, TokenizerError, WeightsFormatError } from '../errors.js';
+import type { ModelConfig } from '../config.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/safetensors-writer.js';
+import { tensorsToStore, type LayerRole, type TensorRole } from '../weights/llama-tensors.js';
 import { sentencePieceBpeToTokenizerJson } from './sentencepiece-bpe.js';
 
 /** The header of a llama2.c checkpoint, with derived sizes. */
@@ -310,29 +312,53 @@ export function llama2cHfConfig(h: Llama2cHeader): Record<string, unknown> {
   };
 }
 
-/** Hugging Face tensors (F32, [out, in]) for llama2.c weights, wq/wk permuted for rotate-half RoPE. */
+/** The ModelConfig of a llama2.c header (llama2.c's fixed rms_norm_eps 1e-5, rope_theta 10000, BOS 1, EOS 2). */
+export function llama2cModelConfig(h: Llama2cHeader): ModelConfig {
+  return {
+    dim: h.dim,
+    hiddenDim: h.hiddenDim,
+    nLayers: h.nLayers,
+    nHeads: h.nHeads,
+    nKvHeads: h.nKvHeads,
+    headDim: h.headDim,
+    vocabSize: h.vocabSize,
+    maxSeqLen: h.seqLen,
+    ropeTheta: 10000,
+    normEps: 1e-5,
+    tiedEmbeddings: h.sharedClassifier,
+    bosTokenId: 1,
+    eosTokenId: 2,
+  };
+}
+
+/**
+ * Hugging Face tensors (F32, [out, in]) for llama2.c weights, named and ordered by the tensor-role
+ * table (src/weights/llama-tensors.ts), wq/wk permuted for rotate-half RoPE.
+ */
 export function llama2cHfTensors(w: Llama2cWeights): TensorToWrite[] {
-  const { dim, hiddenDim, nLayers, nHeads, nKvHeads, headDim, kvDim, vocabSize } = w.header;
-  const t = (name: string, shape: number[], data: Float32Array): TensorToWrite => ({ name, dtype: 'F32', shape, data });
+  const { dim, hiddenDim, nHeads, nKvHeads, headDim, kvDim } = w.header;
   const layer = (a: Float32Array, l: number, n: number) => a.subarray(l * n, (l + 1) * n);
-  const tensors: TensorToWrite[] = [t('model.embed_tokens.weight', [vocabSize, dim], w.tokenEmbedding)];
-  for (let l = 0; l < nLayers; l++) {
-    const p = `model.layers.${l}.`;
-    tensors.push(
-      t(p + 'input_layernorm.weight', [dim], layer(w.rmsAtt, l, dim)),
-      t(p + 'self_attn.q_proj.weight', [dim, dim], permuteRopeRows(layer(w.wq, l, dim * dim), nHeads, headDim, dim)),
-      t(p + 'self_attn.k_proj.weight', [kvDim, dim], permuteRopeRows(layer(w.wk, l, kvDim * dim), nKvHeads, headDim, dim)),
-      t(p + 'self_attn.v_proj.weight', [kvDim, dim], layer(w.wv, l, kvDim * dim)),
-      t(p + 'self_attn.o_proj.weight', [dim, dim], layer(w.wo, l, dim * dim)),
-      t(p + 'post_attention_layernorm.weight', [dim], layer(w.rmsFfn, l, dim)),
-      t(p + 'mlp.gate_proj.weight', [hiddenDim, dim], layer(w.w1, l, hiddenDim * dim)),
-      t(p + 'mlp.up_proj.weight', [hiddenDim, dim], layer(w.w3, l, hiddenDim * dim)),
-      t(p + 'mlp.down_proj.weight', [dim, hiddenDim], layer(w.w2, l, dim * hiddenDim)),
-    );
-  }
-  tensors.push(t('model.norm.weight', [dim], w.rmsFinal));
-  if (w.wcls !== null) tensors.push(t('lm_head.weight', [vocabSize, dim], w.wcls));
-  return tensors;
+  const perLayer: Record<LayerRole, (l: number) => Float32Array> = {
+    attnNorm: (l) => layer(w.rmsAtt, l, dim),
+    wq: (l) => permuteRopeRows(layer(w.wq, l, dim * dim), nHeads, headDim, dim),
+    wk: (l) => permuteRopeRows(layer(w.wk, l, kvDim * dim), nKvHeads, headDim, dim),
+    wv: (l) => layer(w.wv, l, kvDim * dim),
+    wo: (l) => layer(w.wo, l, dim * dim),
+    ffnNorm: (l) => layer(w.rmsFfn, l, dim),
+    wGate: (l) => layer(w.w1, l, hiddenDim * dim),
+    wUp: (l) => layer(w.w3, l, hiddenDim * dim),
+    wDown: (l) => layer(w.w2, l, dim * hiddenDim),
+  };
+  const data = (role: TensorRole): Float32Array => {
+    if (role === 'embed') return w.tokenEmbedding;
+    if (role === 'norm') return w.rmsFinal;
+    if (role === 'lmHead') return w.wcls!;
+    const [, l, r] = role.split('.');
+    const get = perLayer[r as LayerRole];
+    if (get === undefined) throw new WeightsFormatError(`llama2.c: no weights for role ${role}`);
+    return get(Number(l));
+  };
+  return tensorsToStore(llama2cModelConfig(w.header), 'hf', data).map((t) => ({ name: t.name, dtype: 'F32', shape: [...t.shape], data: t.data }));
 }
 
 /** One output file. */

@@ -3,7 +3,7 @@
  * text, with per-run statistics. Browser-safe; yields to the event loop between steps every few
  * milliseconds so pages stay responsive.
  */
-import { InvalidArgumentError, NumericError, TokenizerError } from '../errors.js';
+import { ChatTemplateError, InvalidArgumentError, NumericError, TokenizerError } from '../errors.js';
 import { checkedRng, createRng, type Rng } from '../rng.js';
 import type { LoadedModel } from './load.js';
 import { Stepper, newStepStats, type Drafter, type StepStats } from './speculative.js';
@@ -39,6 +39,10 @@ function addCounts(acc: StepStats, s: StepStats): void {
   }
 }
 import { validateSamplingParams, type SamplingParams } from '../sampling.js';
+import type { GenerationConfig } from '../config.js';
+import { ChatTemplate, encodeChat, type ChatMessage } from '../chat/template.js';
+import { endOfGenerationIds, StopStringMatcher } from './stop.js';
+import { ChatSession, chatStops, NO_STOPS, resolveChatTemplate, type ChatSessionOptions, type ChatStops } from './chat.js';
 import { VERIFIER_NAMES, type VerifierName } from '../verify/types.js';
 import { parseTreeShape } from '../draft/tree.js';
 import { TreeTuner, candidateShapes, measureCosts } from './autotune.js';
@@ -54,8 +58,25 @@ export interface GeneratorOptions {
    * with the most expected tokens per second given the acceptance observed so far.
    */
   tree?: readonly number[] | string;
-  /** Sampling applied identically to target and draft (default temperature 1, no top-k/top-p). */
+  /**
+   * Sampling applied identically to target and draft. Fields left out come from the model's
+   * generation_config.json (do_sample false ⇒ temperature 0, temperature, top_k, top_p), else
+   * temperature 1, no top-k, no top-p. See Generator.samplingDefaults for what was taken.
+   */
   sampling?: Partial<SamplingParams>;
+  /** Take sampling defaults and max_new_tokens from generation_config.json (default true). */
+  generationConfig?: boolean;
+  /**
+   * The chat template of `messages` requests and chat sessions: a ChatTemplate, the name of one the
+   * model ships (e.g. "tool_use"), or of a built-in one (chatml, llama3, …; see
+   * BUILTIN_CHAT_TEMPLATES). Default: the model's own.
+   */
+  chatTemplate?: ChatTemplate | string;
+  /**
+   * Special-token text inside message contents (`messages` requests and chat sessions): 'plain'
+   * (default) keeps it text; 'parse' makes it the special token (see encodeChat).
+   */
+  specialInContent?: 'plain' | 'parse';
 }
 
 export interface GenerateRequest {
@@ -63,10 +84,27 @@ export interface GenerateRequest {
   prompt?: string;
   /** Prompt token ids instead of text (BOS not added). */
   promptIds?: Int32Array | readonly number[];
-  /** Most tokens to generate (default 256). */
+  /**
+   * A conversation instead of a prompt: rendered with the chat template (with the generation
+   * prompt, so the output is the assistant's reply) and tokenized with its special tokens.
+   */
+  messages?: readonly ChatMessage[];
+  /** Extra chat-template variables for `messages` (e.g. { enable_thinking: false }). */
+  chatVariables?: Readonly<Record<string, unknown>>;
+  /** Most tokens to generate (default: generation_config.json's max_new_tokens, else 256). */
   maxTokens?: number;
-  /** Stop at the EOS token (default true). The EOS token is not part of the output. */
+  /**
+   * Stop at an end-of-generation token (default true): any EOS id of the model (see
+   * endOfGenerationIds), and with `messages` the chat template's end-of-turn token. It is not part
+   * of the output.
+   */
   stopAtEos?: boolean;
+  /**
+   * Stop strings: generation ends when the text contains one. The text stops right before it;
+   * streamed text never shows a part of one (only a possible start of a stop string is held back
+   * until it is decided). `ids` keeps the tokens up to the one that completed the stop string.
+   */
+  stop?: readonly string[];
   /** Seeded generator; or `seed` to make one (default seed 0). */
   rng?: Rng;
   seed?: number;
@@ -76,12 +114,75 @@ export interface GenerateRequest {
   onToken?: (id: number) => void;
   /** Stop early when aborted (the result so far is returned). */
   signal?: AbortSignal;
+  /**
+   * Called after every step (plain or speculative) with what the step did: the draft tree as drawn,
+   * the accepted path, the emitted tokens and how the last one came about, and acceptance so far.
+   * The event is the generator's own reused object (see StepEvent): copy what you keep. Without a
+   * callback nothing is recorded or allocated.
+   */
+  onStep?: (event: StepEvent) => void;
 }
 
-export type StopReason = 'eos' | 'max_tokens' | 'context' | 'aborted';
+/**
+ * One decoding step as `GenerateRequest.onStep` reports it. The object and every array in it are
+ * the generator's own buffers, overwritten by the next step: read or copy inside the callback.
+ *
+ * The tree is in BFS order (parents[i] < i, siblings contiguous). Node 0 is the root: the last
+ * token emitted before this step (the prompt's last token at step 0), parent −1, depth 0. Node i
+ * at depth d is a draft for the token at generated position (tokens so far) + d − 1.
+ */
+export interface StepEvent {
+  /** 0-based step index in this generation (one target forward per step). */
+  step: number;
+  /** Branching per level the step used; [] for a plain step (no drafter, tree "auto" chose plain decoding, or no room left). */
+  shape: readonly number[];
+  /** Nodes of the drawn tree, root included: tokens[0..size), parents[0..size), depths[0..size). */
+  size: number;
+  /** Token ids [size]. */
+  tokens: Int32Array;
+  /** Parent node ids [size] (−1 for the root). */
+  parents: Int32Array;
+  /** Depth of each node [size] (0 for the root). */
+  depths: Int32Array;
+  /** The accepted path as node ids, root first: path[0..pathLength). pathLength − 1 drafts were accepted. */
+  path: Int32Array;
+  pathLength: number;
+  /**
+   * Tokens the step emitted: emitted[0..emittedCount) = the tokens of path[1..pathLength), then the
+   * final token. All of them, as the step drew them: when one is EOS (or maxTokens is reached) the
+   * generation keeps only the tokens before it.
+   */
+  emitted: Int32Array;
+  emittedCount: number;
+  /**
+   * The final token: 'correction' = drawn from the residual at a node whose drafts were all
+   * rejected; 'bonus' = drawn from p at a leaf of the tree (every draft on the path accepted);
+   * 'plain' = a plain step's token (a tree of the root alone).
+   */
+  final: 'correction' | 'bonus' | 'plain';
+  /** Per tree level l (index l − 1), so far in this generation: times the walk reached level l − 1 with drafts … */
+  levelReached: readonly number[];
+  /** … and times it continued into a draft at level l (acceptance at level l = levelAccepted / levelReached). */
+  levelAccepted: readonly number[];
+  /** Tokens generated so far, this step's included (as the result counts them: EOS excluded). */
+  generated: number;
+  /** Milliseconds since decoding began (prefill excluded), at the end of this step. */
+  elapsedMs: number;
+}
+
+/** Why generation ended: an end-of-generation token, a stop string, maxTokens, a full context, or the abort signal. */
+export type StopReason = 'eos' | 'stop' | 'max_tokens' | 'context' | 'aborted';
 
 export interface GenerationStats {
+  /** Tokens of the prompt (for a chat turn: the whole rendered conversation). */
   promptTokens: number;
+  /** Prompt tokens whose keys and values were already in the cache (a chat session's earlier turns). */
+  reusedTokens: number;
+  /**
+   * Prompt tokens run in the prefill: promptTokens − reusedTokens − 1 (the prompt's last token is
+   * the first decoding step's input).
+   */
+  prefilledTokens: number;
   generatedTokens: number;
   /** Target forward passes in the decode phase (one per step). */
   steps: number;
@@ -112,7 +213,38 @@ export interface GenerationResult {
   ids: Int32Array;
   text: string;
   stopReason: StopReason;
+  /** The stop string that ended generation (stopReason "stop"), else null. */
+  stopString: string | null;
   stats: GenerationStats;
+}
+
+/** The sampling settings and max_new_tokens a generation_config.json asks for, and the fields they came from. */
+export function generationDefaults(g: GenerationConfig | null): { sampling: Partial<SamplingParams>; maxTokens: number | null; fields: string[] } {
+  const sampling: Partial<SamplingParams> = {};
+  const fields: string[] = [];
+  if (g) {
+    if (g.doSample === false) {
+      sampling.temperature = 0;
+      fields.push('do_sample=false');
+    } else {
+      if (g.temperature !== undefined) {
+        sampling.temperature = g.temperature;
+        fields.push(`temperature=${g.temperature}`);
+      }
+      if (g.topK !== undefined) {
+        sampling.topK = g.topK;
+        fields.push(`top_k=${g.topK}`);
+      }
+      if (g.topP !== undefined) {
+        sampling.topP = g.topP;
+        fields.push(`top_p=${g.topP}`);
+      }
+    }
+    if (g.maxNewTokens !== undefined) fields.push(`max_new_tokens=${g.maxNewTokens}`);
+    // settings spechub's sampler does not have: named, so that nobody thinks they were applied
+    for (const [k, v] of Object.entries(g.unappliedSampling ?? {})) fields.push(`${k}=${JSON.stringify(v)} (not applied)`);
+  }
+  return { sampling, maxTokens: g?.maxNewTokens ?? null, fields };
 }
 
 /** Generates text from a loaded target model, optionally with a drafter. Not re-entrant. */
@@ -122,6 +254,17 @@ export class Generator {
   readonly method: VerifierName;
   readonly tree: number[];
   readonly sampling: Required<SamplingParams>;
+  /**
+   * The generation_config.json settings this generator uses because the caller left them out, as
+   * "field=value" (e.g. ["temperature=0.6", "top_p=0.9", "max_new_tokens=512"]), then the file's
+   * sampling settings spechub does not apply, as "field=value (not applied)" (e.g.
+   * "repetition_penalty=1.05 (not applied)"); [] when none.
+   */
+  readonly samplingDefaults: readonly string[];
+  /** Every token id that ends generation (see endOfGenerationIds), ascending. */
+  readonly eosIds: readonly number[];
+  /** Default maxTokens of a request (generation_config.json's max_new_tokens, else 256). */
+  readonly defaultMaxTokens: number;
   /** Set with tree "auto". */
   readonly tuner: TreeTuner | null = null;
   /** Acceptance counts of earlier generations (the tuner learns across calls), and a reused merge buffer. */
@@ -130,6 +273,20 @@ export class Generator {
   private busy = false;
   private readonly choiceSteps = new Map<string, number>();
   private unitsPerToken = 0;
+  /** The one StepEvent object handed to every onStep call (its arrays are the stepper's). */
+  private readonly event: StepEvent;
+  /** 1 at every end-of-generation id [vocabSize]. */
+  private readonly eosMask: Uint8Array;
+  private readonly chatTemplateOption: ChatTemplate | string | undefined;
+  /** How message contents' special-token text is tokenized (GeneratorOptions.specialInContent). @internal */
+  readonly specialInContent: 'plain' | 'parse';
+  private chatTemplateCache: ChatTemplate | null = null;
+  /**
+   * Who last left tokens in the caches that it may continue from (a ChatSession), or null after a
+   * one-shot generation. A session that does not own the caches re-prefills.
+   * @internal
+   */
+  cacheOwner: object | null = null;
 
   constructor(target: LoadedModel, options: GeneratorOptions = {}) {
     this.target = target;
@@ -139,7 +296,26 @@ export class Generator {
       throw new InvalidArgumentError(`generate: expected a verifier in ${VERIFIER_NAMES.join(', ')}, got ${String(method)}`);
     }
     this.method = method;
-    this.sampling = validateSamplingParams({ temperature: 1, topK: 0, topP: 1, ...options.sampling });
+    const defaults = generationDefaults(options.generationConfig === false ? null : target.generation);
+    const given = Object.fromEntries(Object.entries(options.sampling ?? {}).filter(([, v]) => v !== undefined)) as Partial<SamplingParams>;
+    this.sampling = validateSamplingParams({ temperature: 1, topK: 0, topP: 1, ...defaults.sampling, ...given });
+    this.samplingDefaults = defaults.fields.filter((f) => {
+      const key = f.slice(0, f.indexOf('='));
+      if (key === 'do_sample' || key === 'temperature') return given.temperature === undefined;
+      if (key === 'top_k') return given.topK === undefined;
+      if (key === 'top_p') return given.topP === undefined;
+      return true;
+    });
+    this.defaultMaxTokens = defaults.maxTokens ?? 256;
+    this.eosIds = endOfGenerationIds(target);
+    this.eosMask = new Uint8Array(target.config.vocabSize);
+    for (const id of this.eosIds) this.eosMask[id] = 1;
+    this.chatTemplateOption = options.chatTemplate;
+    this.specialInContent = options.specialInContent ?? 'plain';
+    if (this.specialInContent !== 'plain' && this.specialInContent !== 'parse') {
+      throw new InvalidArgumentError(`generate: expected specialInContent to be 'plain' or 'parse', got ${String(options.specialInContent)}`);
+    }
+    if (options.chatTemplate !== undefined) this.chatTemplateCache = resolveChatTemplate(target, options.chatTemplate);
     if (options.tree === 'auto' && drafter) {
       const maxNodes = Math.min(target.model.maxBatch, 64);
       const candidates = candidateShapes(maxNodes, 6, 4, method === 'sd');
@@ -155,23 +331,53 @@ export class Generator {
       this.tree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? [2, 2, 2, 2] : parseTreeShape(options.tree);
       this.stepper = new Stepper({ target: target.model, drafter, method, tree: this.tree, sampling: this.sampling });
     }
+    const st = this.stepper;
+    this.event = {
+      step: 0, shape: st.shape, size: 0, tokens: st.tree.tokens, parents: st.tree.parents, depths: st.tree.depths,
+      path: st.path, pathLength: 0, emitted: st.emitted, emittedCount: 0, final: 'plain',
+      levelReached: st.stats.levelReached, levelAccepted: st.stats.levelAccepted, generated: 0, elapsedMs: 0,
+    };
   }
 
   /**
-   * Encode a request's prompt: BOS + text (or the given ids, which must be integers in [0, vocab):
-   * nothing is rounded or coerced). Never empty. A prompt that cannot fit the context is refused
-   * before it is encoded (see maxUnitsPerToken), so a huge text costs nothing.
+   * The chat template `messages` requests and chat sessions use (GeneratorOptions.chatTemplate, else
+   * the model's own).
+   * @throws ChatTemplateError when the model ships none and none was chosen.
+   */
+  get chatTemplate(): ChatTemplate {
+    if (this.chatTemplateCache === null) this.chatTemplateCache = resolveChatTemplate(this.target, this.chatTemplateOption);
+    return this.chatTemplateCache;
+  }
+
+  /**
+   * Encode a request's prompt: BOS + text, the given ids (which must be integers in [0, vocab):
+   * nothing is rounded or coerced), or the rendered conversation. Never empty. A text prompt that
+   * cannot fit the context is refused before it is encoded (see maxUnitsPerToken), so a huge text
+   * costs nothing.
    */
   promptIds(req: GenerateRequest): Int32Array {
+    if (typeof req !== 'object' || req === null) throw new InvalidArgumentError(`generate: expected a request object, got ${req === null ? 'null' : typeof req}`);
     const tok = this.target.tokenizer;
     const capacity = this.target.model.cache.capacity;
     const V = this.target.config.vocabSize;
+    const given = [req.prompt !== undefined, req.promptIds !== undefined, req.messages !== undefined].filter(Boolean).length;
+    if (given > 1) throw new InvalidArgumentError('generate: expected one of prompt, promptIds or messages, got several');
+    if (req.chatVariables !== undefined && req.messages === undefined) throw new InvalidArgumentError('generate: chatVariables apply to messages, but the request has none');
+    if (req.messages !== undefined) {
+      const ids = encodeChat(tok, this.chatTemplate, req.messages, {
+        addGenerationPrompt: true,
+        specialInContent: this.specialInContent,
+        ...(req.chatVariables ? { variables: req.chatVariables } : {}),
+      }).ids;
+      if (ids.length === 0) throw new ChatTemplateError(`generate: ${this.chatTemplate.source} rendered the conversation as no tokens`);
+      return ids;
+    }
     if (req.promptIds !== undefined) {
-      const given: unknown = req.promptIds;
-      if (!(given instanceof Int32Array) && !Array.isArray(given)) {
-        throw new InvalidArgumentError(`generate: expected promptIds to be an Int32Array or an array of token ids, got ${given === null ? 'null' : typeof given}`);
+      const raw: unknown = req.promptIds;
+      if (!(raw instanceof Int32Array) && !Array.isArray(raw)) {
+        throw new InvalidArgumentError(`generate: expected promptIds to be an Int32Array or an array of token ids, got ${raw === null ? 'null' : typeof raw}`);
       }
-      const list = given as ArrayLike<unknown>;
+      const list = raw as ArrayLike<unknown>;
       if (list.length === 0) throw new InvalidArgumentError('generate: promptIds is empty; give at least one token (e.g. BOS)');
       if (list.length > capacity) throw new InvalidArgumentError(`generate: the prompt has ${list.length} tokens; the context holds ${capacity}`);
       for (let i = 0; i < list.length; i++) {
@@ -210,45 +416,82 @@ export class Generator {
 
   /** Generate one completion. */
   async generate(req: GenerateRequest = {}): Promise<GenerationResult> {
+    return this.exclusive(() => {
+      const prompt = this.promptIds(req);
+      const extra = req.messages !== undefined ? chatStops(this.target, this.chatTemplate) : NO_STOPS;
+      return this.run(req, prompt, null, extra, null);
+    });
+  }
+
+  /**
+   * A chat session over this generator: a conversation whose KV cache is kept between turns, so
+   * that a turn prefills only its new tokens (see ChatSession).
+   */
+  chat(options: ChatSessionOptions = {}): ChatSession {
+    return new ChatSession(this, options);
+  }
+
+  /** Run `fn` as this generator's one active generation. @internal */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     if (this.busy) throw new InvalidArgumentError('generate: this Generator is already generating (create one per concurrent stream)');
     this.busy = true;
     try {
-      return await this.run(req);
+      return await fn();
     } finally {
       this.busy = false;
     }
   }
 
-  private async run(req: GenerateRequest): Promise<GenerationResult> {
-    if (typeof req !== 'object' || req === null) throw new InvalidArgumentError(`generate: expected a request object, got ${req === null ? 'null' : typeof req}`);
-    const maxTokens = req.maxTokens ?? 256;
+  /**
+   * Prefill `prompt` (all but its last token, which is the first step's root) and decode. With
+   * `keep` null the caches start empty; otherwise their first `keep` positions already hold
+   * prompt[0..keep) (a chat session's earlier turns) and only the rest is prefilled. Afterwards the
+   * caches hold the prompt and the generated tokens up to the stop (at most all but the last).
+   * @internal
+   */
+  async run(req: GenerateRequest, prompt: Int32Array, keep: number | null, extra: ChatStops, owner: object | null): Promise<GenerationResult> {
+    const maxTokens = req.maxTokens ?? this.defaultMaxTokens;
     if (typeof maxTokens !== 'number' || !Number.isSafeInteger(maxTokens) || maxTokens < 0) {
       throw new InvalidArgumentError(`generate: expected maxTokens to be an integer >= 0, got ${String(maxTokens)}`);
     }
+    const stops = new StopStringMatcher([...(req.stop ?? []), ...extra.strings]);
     // a caller's Rng has every draw checked (a draw outside [0, 1) would emit tokens of probability 0)
     const rng = req.rng !== undefined ? checkedRng(req.rng, 'generate: rng') : createRng(req.seed ?? 0);
-    const prompt = this.promptIds(req);
     const capacity = this.target.model.cache.capacity;
     if (prompt.length > capacity) {
       throw new InvalidArgumentError(`generate: the prompt has ${prompt.length} tokens; the context holds ${capacity}`);
     }
     const st = this.stepper;
-    st.reset();
+    this.cacheOwner = null;
+    const t0 = performance.now();
+    if (keep === null) {
+      st.reset();
+      st.prefill(prompt.subarray(0, prompt.length - 1));
+    } else {
+      st.prefillFrom(prompt.subarray(0, prompt.length - 1), keep);
+    }
+    const t1 = performance.now();
     this.choiceSteps.clear();
     const tokenizer = this.target.tokenizer;
-    const eos = req.stopAtEos === false ? -1 : (tokenizer.eosId ?? -1);
+    const useEos = req.stopAtEos !== false;
+    const eosMask = this.eosMask;
+    const extraIds = extra.ids;
     const decoder = tokenizer.streamDecoder();
     for (const id of prompt) decoder.push(id);
 
-    const t0 = performance.now();
-    st.prefill(prompt.subarray(0, prompt.length - 1));
-    const t1 = performance.now();
-    // at most capacity − prompt + 1 tokens can be produced (each but the last takes a position)
-    const out = new Int32Array(Math.min(maxTokens, capacity - prompt.length + 1));
+    // at most capacity − prompt + 1 tokens can be produced (each but the last takes a position); + 1 spare
+    const out = new Int32Array(Math.min(maxTokens, capacity - prompt.length + 2));
     let count = 0;
     let root = prompt[prompt.length - 1]!;
     let stop: StopReason = 'max_tokens';
     let text = '';
+    const emit = (piece: string) => {
+      const shown = stops.push(piece);
+      if (shown) {
+        text += shown;
+        req.onText?.(shown);
+      }
+    };
     let lastYield = performance.now();
     while (count < maxTokens) {
       if (req.signal?.aborted) {
@@ -270,7 +513,7 @@ export class Generator {
       let ended = false;
       for (let j = 0; j < st.emittedCount; j++) {
         const id = st.emitted[j]!;
-        if (id === eos) {
+        if (useEos && (eosMask[id] === 1 || (extraIds.length > 0 && extraIds.includes(id)))) {
           stop = 'eos';
           ended = true;
           break;
@@ -284,13 +527,16 @@ export class Generator {
         out[count++] = id;
         req.onToken?.(id);
         const piece = decoder.push(id);
-        if (piece) {
-          text += piece;
-          req.onText?.(piece);
-        }
+        if (piece) emit(piece);
         root = id;
+        if (stops.matched !== null) {
+          stop = 'stop';
+          ended = true;
+          break;
+        }
         if (count >= maxTokens) break;
       }
+      if (req.onStep) req.onStep(this.stepEvent(count, t1));
       if (ended) break;
       const now = performance.now();
       if (now - lastYield > 16) {
@@ -299,13 +545,46 @@ export class Generator {
       }
     }
     if (this.pastStats) addCounts(this.pastStats, st.stats);
-    const tail = decoder.flush();
-    if (tail) {
-      text += tail;
-      req.onText?.(tail);
+    if (stops.matched === null) {
+      const tail = decoder.flush();
+      if (tail) emit(tail);
+      if (stops.matched !== null) stop = 'stop';
+      else {
+        const held = stops.flush();
+        if (held) {
+          text += held;
+          req.onText?.(held);
+        }
+      }
     }
+    // the caches keep the prompt and the generated tokens, nothing past the stop
+    st.truncate(Math.min(this.target.model.cache.length, prompt.length + count));
+    this.cacheOwner = owner;
     const t2 = performance.now();
-    return { ids: out.slice(0, count), text, stopReason: stop, stats: this.summarize(st.stats, prompt.length, count, t1 - t0, t2 - t1) };
+    return {
+      ids: out.slice(0, count),
+      text,
+      stopReason: stop,
+      stopString: stops.matched,
+      stats: this.summarize(st.stats, prompt.length, keep ?? 0, count, t1 - t0, t2 - t1),
+    };
+  }
+
+  /** Fill the reused StepEvent from the stepper's last step. */
+  private stepEvent(generated: number, decodeStart: number): StepEvent {
+    const st = this.stepper;
+    const e = this.event;
+    e.step = st.stats.targetForwards - 1;
+    e.shape = st.shape;
+    e.size = st.tree.size;
+    e.pathLength = st.pathLength;
+    e.emittedCount = st.emittedCount;
+    e.final = st.tree.size === 1 ? 'plain' : st.lastIsBonus ? 'bonus' : 'correction';
+    e.levelReached = st.stats.levelReached; // reset() replaces the stats object
+    e.levelAccepted = st.stats.levelAccepted;
+    e.generated = generated;
+    e.elapsedMs = performance.now() - decodeStart;
+    return e;
   }
 
   /** A NumericError from a step, restated with the model and the position it happened at. */
@@ -329,10 +608,12 @@ export class Generator {
     return m;
   }
 
-  private summarize(s: StepStats, promptTokens: number, generated: number, prefillMs: number, decodeMs: number): GenerationStats {
+  private summarize(s: StepStats, promptTokens: number, reused: number, generated: number, prefillMs: number, decodeMs: number): GenerationStats {
     const steps = s.targetForwards;
     return {
       promptTokens,
+      reusedTokens: reused,
+      prefilledTokens: Math.max(0, promptTokens - 1 - reused),
       generatedTokens: generated,
       steps,
       tokensPerStep: steps > 0 ? s.tokens / steps : 0,

@@ -4,15 +4,17 @@
  * Headers are validated before any tensor is read; a failed load leaves nothing half-usable.
  */
 import type { GenerationConfig, ModelConfig } from '../config.js';
-import { SpechubError, TokenizerError, WeightsFormatError } from '../errors.js';
+import { ChatTemplateError, SpechubError, TokenizerError } from '../errors.js';
 import { checkBf16Values, WeightRange } from '../weights/tensor.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { openGgufModel, openHfModel } from '../weights/open-model.js';
-import { llamaTensorName, type LlamaTensors, type ResolvedTensor } from '../weights/llama-tensors.js';
-import { LlamaModel, type LlamaLoadOptions, type TensorReader } from '../model/llama.js';
+import { LlamaModel, type LlamaLoadOptions } from '../model/llama.js';
+import type { ModelTensors, RoleReader } from '../weights/llama-tensors.js';
 import { Tokenizer } from '../tokenizer.js';
 import { sentencePieceBpeToTokenizerJson } from '../convert/sentencepiece-bpe.js';
 import type { GgufTokenizerData } from '../weights/gguf-llama.js';
+import type { GgufFile } from '../weights/gguf.js';
+import { chatTemplateSet, chatTemplatesFromTokenizerConfig, type ChatTemplateSet } from '../chat/template.js';
 import type { Runtime } from '../wasm/runtime.js';
 
 /** A model ready to run: the forward pass, its tokenizer and where it came from. */
@@ -23,6 +25,11 @@ export interface LoadedModel {
   readonly tokenizer: Tokenizer;
   /** generation_config.json, when the directory has one. */
   readonly generation: GenerationConfig | null;
+  /**
+   * The chat templates the model ships (chat_template.jinja, tokenizer_config.json chat_template,
+   * or GGUF tokenizer.chat_template), or null when it ships none.
+   */
+  readonly chatTemplates: ChatTemplateSet | null;
   /** Milliseconds spent reading and packing the weights. */
   readonly loadMs: number;
   /**
@@ -36,31 +43,22 @@ export interface LoadedModel {
 export type LoadModelOptions = LlamaLoadOptions;
 
 /**
- * The model's tensors by Hugging Face name, whatever the file format (raw BF16/Q8_0 reads included).
- * Every value read is checked (non-finite: WeightsFormatError) and, with `range`, values beyond a
- * sane magnitude are counted there (see WeightRange).
+ * `t` as LlamaModel reads it, every value checked: non-finite weights are a WeightsFormatError
+ * (BF16 bits kept as stored included), and finite values beyond a sane magnitude are counted in
+ * `range` (see WeightRange) for the load's warnings.
  */
-export function tensorReader(t: LlamaTensors, range?: WeightRange): TensorReader {
-  const byName = new Map<string, ResolvedTensor>();
-  for (const r of t.all) byName.set(llamaTensorName('hf', r.role), r);
-  // tied embeddings: both names resolve to the one stored tensor
-  byName.set('model.embed_tokens.weight', t.embed);
-  if (!t.config.tiedEmbeddings) byName.set('lm_head.weight', t.lmHead);
-  const get = (name: string): ResolvedTensor => {
-    const r = byName.get(name);
-    if (!r) throw new WeightsFormatError(`model: no tensor ${name}`);
-    return r;
-  };
+export function checkedReader(t: ModelTensors, range: WeightRange): RoleReader {
   return {
-    shape: (name) => get(name).shape,
-    readF32: (name, dest) => get(name).readF32(dest, range ? { range } : {}),
-    dtype: (name) => get(name).info.dtype,
-    readBf16: async (name, dest) => {
-      const r = get(name);
+    has: (role) => t.has(role),
+    shape: (role) => t.shape(role),
+    dtype: (role) => t.dtype(role),
+    readF32: (role, dest) => t.get(role).readF32(dest, { range }),
+    readBf16: async (role, dest) => {
+      const r = t.get(role);
       await r.readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength));
       checkBf16Values(r.info.file, r.info.name, dest, range);
     },
-    readQ8_0: (name, scales, qs) => get(name).readQ8_0(scales, qs, range ? { range } : {}),
+    readQ8_0: (role, scales, qs) => t.get(role).readQ8_0(scales, qs, { range }),
   };
 }
 
@@ -76,9 +74,11 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     const tokenizerConfig = (await source.exists('tokenizer_config.json')) ? await source.readText('tokenizer_config.json') : null;
     const tokenizer = await naming(source.name, `${source.name}/`, () => Tokenizer.fromJson(tokenizerJson, tokenizerConfig));
     checkTokenizerFits(source.name, tokenizer, opened.config);
+    const jinja = (await source.exists('chat_template.jinja')) ? await source.readText('chat_template.jinja') : null;
+    const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : JSON.parse(tokenizerConfig), jinja, `${source.name}/tokenizer_config.json`);
     const range = new WeightRange();
-    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, tensorReader(opened.tensors, range), { name: source.name, ...options }));
-    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, loadMs: performance.now() - t0, warnings: warningsOf(range) };
+    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range), { name: source.name, ...options }));
+    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0, warnings: warningsOf(range) };
   } finally {
     await opened.close();
   }
@@ -94,9 +94,10 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
     }
     const tokenizer = await naming(source.name, `${source.name}: embedded tokenizer: `, () => ggufTokenizer(source.name, opened.tokenizer!));
     checkTokenizerFits(source.name, tokenizer, opened.config);
+    const chatTemplates = ggufChatTemplates(opened.gguf, opened.tokenizer);
     const range = new WeightRange();
-    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, tensorReader(opened.tensors, range), { name: source.name, ...options }));
-    return { name: source.name, config: opened.config, model, tokenizer, generation: null, loadMs: performance.now() - t0, warnings: warningsOf(range) };
+    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range), { name: source.name, ...options }));
+    return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0, warnings: warningsOf(range) };
   } finally {
     await opened.close();
   }
@@ -123,6 +124,26 @@ export function ggufTokenizer(file: string, data: GgufTokenizerData): Tokenizer 
     ...(data.addBos !== null ? { addBos: data.addBos } : {}),
   });
   return Tokenizer.fromJson(files.tokenizerJson, files.tokenizerConfigJson);
+}
+
+/**
+ * The chat templates of a GGUF: tokenizer.chat_template (the default) and tokenizer.chat_template.<name>,
+ * rendering with the vocabulary's BOS/EOS/UNK/PAD pieces as bos_token, eos_token, unk_token, pad_token
+ * (as llama.cpp does). null when the file has none.
+ */
+export function ggufChatTemplates(gguf: GgufFile, tok: GgufTokenizerData): ChatTemplateSet | null {
+  const texts = new Map<string, string>();
+  const prefix = 'tokenizer.chat_template';
+  for (const [key, v] of gguf.metadata) {
+    if (key !== prefix && !key.startsWith(`${prefix}.`)) continue;
+    if (v.type !== 'STRING') throw new ChatTemplateError(`${gguf.name}: ${key}: expected a STRING, got ${v.type}`);
+    texts.set(key === prefix ? 'default' : key.slice(prefix.length + 1), v.value);
+  }
+  if (texts.size === 0) return null;
+  const special: Record<string, string> = {};
+  const ids = { bos_token: tok.bosId, eos_token: tok.eosId, unk_token: tok.unkId, pad_token: tok.padId };
+  for (const [k, id] of Object.entries(ids)) if (id !== null) special[k] = tok.tokens[id]!;
+  return chatTemplateSet(texts, `${gguf.name}: tokenizer.chat_template`, special);
 }
 
 /**

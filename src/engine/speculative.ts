@@ -127,6 +127,12 @@ export interface StepperOptions {
   rule?: (verifier: NodeVerifier | null, probs: ProbsTransform) => StepRule;
 }
 
+/**
+ * The Stepper that last wrote each KV cache (keyed by the cache object). Several Steppers (Generators)
+ * may share a model; a Stepper may only continue a cache that nobody else wrote since.
+ */
+const cacheWriter = new WeakMap<object, Stepper>();
+
 /** Runs steps of plain or speculative decoding; owns the planned buffers of one generation setup. */
 export class Stepper {
   readonly target: StepModel;
@@ -138,9 +144,18 @@ export class Stepper {
   /** Emitted tokens of the last step, in order. */
   readonly emitted: Int32Array;
   emittedCount = 0;
+  /** The last step's draft tree as drawn (node 0 = its root; a plain step has the root alone). */
+  readonly tree: DraftTree;
+  /** Node ids of the last step's accepted path, root first: path[0..pathLength). */
+  readonly path: Int32Array;
+  pathLength = 0;
+  /**
+   * How the last step's final token came about: at a node with children that none of them matched
+   * (a correction), or at a leaf of the tree (a bonus token from p; in a plain step, the only token).
+   */
+  lastIsBonus = false;
   stats: StepStats;
 
-  private readonly tree: DraftTree;
   private readonly rule: StepRule;
   private readonly metas: NodeMeta[];
   private readonly drafts: Int32Array;
@@ -149,7 +164,6 @@ export class Stepper {
   private readonly pRows: Float64Array[]; // [depth + 1][V]
   private readonly qPtr: number; // byte address of qRows[0]
   private readonly pPtr: number; // byte address of pRows[0]
-  private readonly path: Int32Array; // node ids of the accepted path, root first
   private readonly rows: Int32Array; // scratch for commitRows
   /** Committed tokens the drafter has not seen yet (separate draft model only). */
   private readonly pending: Int32Array;
@@ -239,6 +253,7 @@ export class Stepper {
    * the draft's (now, so the first step does not pay for it).
    */
   prefill(tokens: Int32Array): void {
+    this.markCaches();
     // (timed by the caller as prefill; the step statistics cover decoding only)
     feedCausal(this.target, tokens, this.target.config.nLayers);
     if (this.drafter && !this.drafter.sharesTargetCache) feedCausal(this.drafter.model, tokens, this.drafter.layers);
@@ -255,6 +270,7 @@ export class Stepper {
    * `maxTokens` bounds how many tokens the step may emit (the tree is cut to fit).
    */
   step(root: number, rng: Rng, maxTokens: number): void {
+    this.markCaches();
     const target = this.target;
     const P = target.cache.length;
     if (P >= target.cache.capacity) throw new CapacityError(`generate: the context of ${target.cache.capacity} positions is full`);
@@ -305,6 +321,7 @@ export class Stepper {
       const first = tree.firstChild[node]!;
       if (first < 0) {
         this.emitted[this.emittedCount++] = this.rule.sampleTarget(p, rng);
+        this.lastIsBonus = true;
         break;
       }
       const count = tree.childCount[node]!;
@@ -316,13 +333,17 @@ export class Stepper {
       const token = res.token;
       this.emitted[this.emittedCount++] = token;
       const child = res.accepted >= 0 ? first + res.accepted : tree.childWithToken(node, token);
-      if (child < 0) break;
+      if (child < 0) {
+        this.lastIsBonus = false;
+        break;
+      }
       this.stats.levelAccepted[level]!++;
       this.stats.acceptedByK[count]!++;
       node = child;
     }
     this.stats.verifyMs += performance.now() - t1;
     this.stats.tokens += this.emittedCount;
+    this.pathLength = len;
 
     // commit: target keeps the accepted path (root first, node ids = staged rows)
     for (let j = 0; j < len; j++) this.rows[j] = this.path[j]!;
@@ -389,6 +410,16 @@ export class Stepper {
     return from;
   }
 
+  /** Whether this Stepper was the last to write the target cache (so its contents are what it left). */
+  get ownsCache(): boolean {
+    return cacheWriter.get(this.target.cache) === this;
+  }
+
+  private markCaches(): void {
+    cacheWriter.set(this.target.cache, this);
+    if (this.drafter && !this.drafter.sharesTargetCache) cacheWriter.set(this.drafter.model.cache, this);
+  }
+
   /** Forget everything (a new generation on the same models). */
   reset(): void {
     this.target.cache.truncate(0);
@@ -398,16 +429,55 @@ export class Stepper {
     this.stats = newStepStats(this.plan.depth, this.plan.maxK);
   }
 
-  /** Roll back both caches to `length` committed tokens (e.g. back to the prompt for another completion). */
+  /**
+   * Roll back both caches to the first `length` committed tokens (e.g. back to the prompt for another
+   * completion). A separate draft keeps what it has of them; committed tokens it has not seen yet
+   * stay pending for its next catch-up.
+   */
   truncate(length: number): void {
     this.target.cache.truncate(length);
     if (this.drafter && !this.drafter.sharesTargetCache) {
       const dc = this.drafter.model.cache;
-      this.pendingCount = 0;
-      this.draftStale = false;
-      dc.truncate(Math.min(length, dc.length));
-      if (dc.length < length) throw new InvalidArgumentError('speculative: truncate past what the draft has seen');
+      if (dc.length >= length) {
+        dc.truncate(length);
+        this.pendingCount = 0;
+      } else {
+        // the draft holds target tokens [0, dc.length) and, unless stale, has [dc.length, old length) pending
+        this.pendingCount = this.draftStale ? 0 : Math.min(this.pendingCount, length - dc.length);
+      }
     }
+  }
+
+  /**
+   * Prefill that continues a cache: the first `keep` committed positions of the target already hold
+   * tokens[0..keep) (the caller knows); they stay, the rest of the cache is dropped, and
+   * tokens[keep..) are fed. A separate draft keeps the part of tokens it already holds and catches up
+   * on the rest now; if they do not fit its context, the generation runs on plain steps. Resets the
+   * step statistics, as reset() does.
+   */
+  prefillFrom(tokens: Int32Array, keep: number): void {
+    if (!(Number.isSafeInteger(keep) && keep >= 0 && keep <= tokens.length && keep <= this.target.cache.length)) {
+      throw new InvalidArgumentError(`speculative: prefillFrom expects 0 <= keep <= min(${tokens.length} tokens, ${this.target.cache.length} cached), got ${keep}`);
+    }
+    // a cache another Stepper wrote since holds someone else's tokens: start it over
+    const own = (c: object) => cacheWriter.get(c) === this;
+    const draftOwned = this.drafter !== null && !this.drafter.sharesTargetCache && own(this.drafter.model.cache);
+    if (!own(this.target.cache) && keep > 0) throw new InvalidArgumentError('speculative: prefillFrom with keep > 0, but another generator wrote the cache since');
+    this.markCaches();
+    this.target.cache.truncate(keep);
+    feedCausal(this.target, tokens.subarray(keep), this.target.config.nLayers);
+    this.pendingCount = 0;
+    this.draftStale = false;
+    if (this.drafter && !this.drafter.sharesTargetCache) {
+      const d = this.drafter;
+      const dc = d.model.cache;
+      const dkeep = draftOwned ? Math.min(keep, dc.length) : 0;
+      dc.truncate(dkeep);
+      // the first step stages the root and at least one level after the prompt
+      if (tokens.length + 2 > dc.capacity) this.draftStale = true;
+      else feedCausal(d.model, tokens.subarray(dkeep), d.layers);
+    }
+    this.stats = newStepStats(this.plan.depth, this.plan.maxK);
   }
 }
 

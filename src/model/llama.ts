@@ -21,27 +21,9 @@ import { KvCache } from './kv-cache.js';
 import {
   linearInputKind, packLinearFromBf16Bits, packLinearFromF32, packLinearFromQ8Planar, packedBytes, type LinearDtype, type PackedLinear,
 } from '../kernels/linear.js';
-import type { TensorDtype } from '../weights/tensor.js';
+import { roleShape, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
 import { SerialExecutor, type AttentionArgs, type Executor } from './executor.js';
 import { fillRopeTables } from '../kernels/rope.js';
-
-/**
- * Where the model's tensors come from: f32 values by Hugging Face tensor name. The optional methods
- * let a loader keep weights as stored: BF16 bits for `dtype: 'bf16'`, Q8_0 blocks for `dtype: 'int8'`
- * (llama.cpp's q8_0 weights, unchanged). Without them every weight goes through readF32.
- */
-export interface TensorReader {
-  /** Row-major shape of tensor `name` (throws if absent). */
-  shape(name: string): readonly number[];
-  /** Decode tensor `name` into dest (exactly its element count). */
-  readF32(name: string, dest: Float32Array): Promise<void>;
-  /** Stored element type of tensor `name`. */
-  dtype?(name: string): TensorDtype;
-  /** A BF16 tensor's bit patterns, row-major (dest: exactly its element count). */
-  readBf16?(name: string, dest: Uint16Array): Promise<void>;
-  /** A Q8_0 tensor as planar scales [rows, cols/32] (f16 values) and quants [rows, cols]. */
-  readQ8_0?(name: string, scales: Float32Array, qs: Int8Array): Promise<void>;
-}
 
 /**
  * Weight type of the linear layers (every projection and lm_head; the embedding used for the token
@@ -80,22 +62,6 @@ interface LayerPtrs {
   w1: Linear;
   w2: Linear;
   w3: Linear;
-}
-
-/** Hugging Face tensor names of one Llama layer. */
-export function layerTensorNames(l: number) {
-  const p = `model.layers.${l}`;
-  return {
-    rmsAtt: `${p}.input_layernorm.weight`,
-    wq: `${p}.self_attn.q_proj.weight`,
-    wk: `${p}.self_attn.k_proj.weight`,
-    wv: `${p}.self_attn.v_proj.weight`,
-    wo: `${p}.self_attn.o_proj.weight`,
-    rmsFfn: `${p}.post_attention_layernorm.weight`,
-    w1: `${p}.mlp.gate_proj.weight`,
-    w2: `${p}.mlp.down_proj.weight`,
-    w3: `${p}.mlp.up_proj.weight`,
-  } as const;
 }
 
 export class LlamaModel {
@@ -221,10 +187,10 @@ export class LlamaModel {
   }
 
   /**
-   * Plan the model's memory in `rt` and load its weights from `reader` (packing every matrix).
-   * Tied embeddings use the embedding as the output head.
+   * Plan the model's memory in `rt` and load its weights from `reader` by role (packing every matrix;
+   * see src/weights/llama-tensors.ts for the roles). Tied embeddings use the embedding as the output head.
    */
-  static async load(rt: Runtime, config: ModelConfig, reader: TensorReader, options: LlamaLoadOptions = {}): Promise<LlamaModel> {
+  static async load(rt: Runtime, config: ModelConfig, reader: RoleReader, options: LlamaLoadOptions = {}): Promise<LlamaModel> {
     // Loads on one runtime run one at a time (Arena.exclusive). A failed load gives back everything
     // it reserved: weights, cache, activations, staging and executor scratch (executors fall back to
     // their earlier scratch). The constructor allocates synchronously, so when it throws everything
@@ -249,67 +215,68 @@ export class LlamaModel {
     });
   }
 
-  private async loadWeights(reader: TensorReader): Promise<void> {
+  private async loadWeights(reader: RoleReader): Promise<void> {
     const c = this.config;
     const rt = this.rt;
-    const check = (name: string, want: number[]) => {
-      const got = reader.shape(name);
+    const check = (role: TensorRole) => {
+      const want = roleShape(c, role);
+      const got = reader.shape(role);
       if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
-        throw new ShapeError(`${name}: expected shape [${want}], got [${got}]`);
+        throw new ShapeError(`${role}: expected shape [${want}], got [${got}]`);
       }
+      return want;
     };
     // Staging for one row-major matrix at a time; released after loading.
     const largest = Math.max(c.vocabSize * c.dim, c.hiddenDim * c.dim, this.qDim * c.dim, c.dim * c.dim);
     const mark = rt.arena.mark();
     const staging = rt.arena.alloc('load.staging', largest * 4);
     this.plannedTop = rt.arena.mark();
-    const vec = async (name: string, ptr: number, count: number) => {
-      check(name, [count]);
-      await reader.readF32(name, rt.f32(ptr, count));
+    const vec = async (role: TensorRole, ptr: number) => {
+      const [count] = check(role) as [number];
+      await reader.readF32(role, rt.f32(ptr, count));
     };
     // One matrix at a time through the staging region: BF16 bits kept for bf16, Q8_0 blocks kept for
     // int8, else f32 values packed (rounded / quantised) into the linear's dtype.
-    const mat = async (name: string, lin: Linear) => {
-      check(name, [lin.rows, lin.cols]);
+    const mat = async (role: TensorRole, lin: Linear) => {
+      check(role);
       const count = lin.rows * lin.cols;
-      const stored = reader.dtype?.(name);
+      const stored = reader.dtype?.(role);
       if (lin.dtype === 'bf16' && stored === 'BF16' && reader.readBf16) {
-        await reader.readBf16(name, new Uint16Array(rt.memory.buffer, staging.ptr, count));
-        packLinearFromBf16Bits(rt.k, lin, staging.ptr, name);
+        await reader.readBf16(role, new Uint16Array(rt.memory.buffer, staging.ptr, count));
+        packLinearFromBf16Bits(rt.k, lin, staging.ptr, role);
       } else if (lin.dtype === 'q8' && stored === 'Q8_0' && reader.readQ8_0) {
         const scalesPtr = staging.ptr; // f32 [rows, cols/32], then i8 [rows, cols]: 1.125 bytes per weight
         const scaleCount = count / 32;
         const qsPtr = scalesPtr + scaleCount * 4;
-        await reader.readQ8_0(name, rt.f32(scalesPtr, scaleCount), new Int8Array(rt.memory.buffer, qsPtr, count));
-        packLinearFromQ8Planar(rt.k, lin, scalesPtr, qsPtr, name);
+        await reader.readQ8_0(role, rt.f32(scalesPtr, scaleCount), new Int8Array(rt.memory.buffer, qsPtr, count));
+        packLinearFromQ8Planar(rt.k, lin, scalesPtr, qsPtr, role);
       } else {
-        await reader.readF32(name, rt.f32(staging.ptr, count));
-        packLinearFromF32(rt.k, lin, staging.ptr, name);
+        await reader.readF32(role, rt.f32(staging.ptr, count));
+        packLinearFromF32(rt.k, lin, staging.ptr, role);
       }
     };
-    const embedName = 'model.embed_tokens.weight';
-    check(embedName, [c.vocabSize, c.dim]);
-    await reader.readF32(embedName, rt.f32(this.embedPtr, c.vocabSize * c.dim));
+    check('embed');
+    await reader.readF32('embed', rt.f32(this.embedPtr, c.vocabSize * c.dim));
     for (let l = 0; l < c.nLayers; l++) {
-      const n = layerTensorNames(l);
       const L = this.layers[l]!;
-      await vec(n.rmsAtt, L.rmsAtt, c.dim);
-      await mat(n.wq, L.wq);
-      await mat(n.wk, L.wk);
-      await mat(n.wv, L.wv);
-      await mat(n.wo, L.wo);
-      await vec(n.rmsFfn, L.rmsFfn, c.dim);
-      await mat(n.w1, L.w1);
-      await mat(n.w2, L.w2);
-      await mat(n.w3, L.w3);
+      const r = (role: string) => `layers.${l}.${role}` as TensorRole;
+      await vec(r('attnNorm'), L.rmsAtt);
+      await mat(r('wq'), L.wq);
+      await mat(r('wk'), L.wk);
+      await mat(r('wv'), L.wv);
+      await mat(r('wo'), L.wo);
+      await vec(r('ffnNorm'), L.rmsFfn);
+      await mat(r('wGate'), L.w1);
+      await mat(r('wDown'), L.w2);
+      await mat(r('wUp'), L.w3);
     }
-    await vec('model.norm.weight', this.rmsFinal, c.dim);
-    if (c.tiedEmbeddings && !(this.lmHead.dtype === 'q8' && reader.dtype?.(embedName) === 'Q8_0' && reader.readQ8_0)) {
-      packLinearFromF32(rt.k, this.lmHead, this.embedPtr, embedName);
+    await vec('norm', this.rmsFinal);
+    if (c.tiedEmbeddings && !(this.lmHead.dtype === 'q8' && reader.dtype?.('embed') === 'Q8_0' && reader.readQ8_0)) {
+      packLinearFromF32(rt.k, this.lmHead, this.embedPtr, 'embed');
     } else if (c.tiedEmbeddings) {
-      await mat(embedName, this.lmHead); // a Q8_0 embedding becomes the int8 head as stored
+      await mat('embed', this.lmHead); // a Q8_0 embedding becomes the int8 head as stored
     } else {
-      await mat('lm_head.weight', this.lmHead);
+      await mat('lmHead', this.lmHead);
     }
     rt.arena.releaseIfTop(mark, this.plannedTop);
     this.loaded = true;

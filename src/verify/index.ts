@@ -19,17 +19,8 @@ export {
   type VerifyResult,
 } from './types.js';
 export { draftLaw, levelOutcome, mathMethod, referenceVerify, sampleOutcome, type MathMethod } from './methods.js';
-export {
-  createOtmLpSolver,
-  otmAcceptanceJoint,
-  otmAcceptanceLp,
-  otmIid,
-  OTM_SUBSET_MAX_VOCAB,
-  type OtmLpOptions,
-  type OtmLpSolver,
-} from './otm.js';
+export { otmAcceptanceJoint, otmIid, OTM_SUBSET_MAX_VOCAB } from './otm.js';
 export { INV_RHO_TOL, kseqRho, solveRho, type KseqRho } from './kseq.js';
 export { hubAcceptance, hubPairState, type HubPairState } from './spechub.js';
 export { RRS_WO_EXACT_BUDGET } from './rrs-wo.js';
-export { createJsProbKernels } from './js-kernels.js';
 export { MAX_DRAFTS, PROB_SUM_TOL } from './validate.js';

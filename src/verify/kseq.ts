@@ -16,7 +16,6 @@
  * it returns the end with c(ρ) <= ρ, and its tolerance costs acceptance (|Δα| <= k |Δρ|), never
  * exactness.
  */
-import type { Rng } from '../rng.js';
 import { clampRatio, finishOutcome } from './common.js';
 import { accept, emitResidual, type NodeCtx } from './node-ctx.js';
 import { assertDrafted } from './sd.js';
@@ -152,21 +151,14 @@ export function kseqOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<
 // ---- fast layer ----
 
 /**
- * One K-SEQ verification of count i.i.d. drafts. ρ* is solved lazily: a test whose uniform is
+ * One K-SEQ verification of ctx.count i.i.d. drafts. ρ* is solved lazily: a test whose uniform is
  * below p/(k q) accepts and one at or above p/q rejects for every ρ in [1, k], so ρ* is only
- * computed when a test needs it or a residual is emitted. `scratch` holds the solved ρ.
+ * computed when a test needs it or a residual is emitted. ctx.rho holds the solved ρ; ctx.beta
+ * evaluates β over the call's p and q.
  */
-export function verifyKseqNode(
-  ctx: NodeCtx,
-  p: Float64Array,
-  q: Float64Array,
-  drafts: Int32Array,
-  count: number,
-  rng: Rng,
-  res: VerifyResult,
-  scratch: KseqRho,
-  beta: (invRho: number) => number,
-): VerifyResult {
+export function verifyKseqNode(ctx: NodeCtx): VerifyResult {
+  const { p, q, drafts, count, rng, beta } = ctx;
+  const scratch = ctx.rho;
   let solved = false;
   for (let j = 0; j < count; j++) {
     const x = drafts[j]!;
@@ -174,15 +166,15 @@ export function verifyKseqNode(
     if (!(qx > 0)) assertDrafted(q, x, 'k-seq');
     const u = rng.next();
     const px = p[x]!;
-    if (u < (px * (1 / count)) / qx) return accept(res, j, x); // below the ratio at ρ = k
+    if (u < (px * (1 / count)) / qx) return accept(ctx, j, x); // below the ratio at ρ = k
     if (u >= px / qx) continue; // at or above the ratio at ρ = 1
     if (!solved) {
       solveRho(beta, count, scratch);
       solved = true;
     }
-    if (u < (px * scratch.invRho) / qx) return accept(res, j, x);
+    if (u < (px * scratch.invRho) / qx) return accept(ctx, j, x);
   }
   if (!solved) solveRho(beta, count, scratch);
   const mass = ctx.kernels.kseq_residual_f64(ctx.rPtr, p.byteOffset, q.byteOffset, p.length, scratch.invRho, scratch.c);
-  return emitResidual(ctx, p, mass, rng.next(), res);
+  return emitResidual(ctx, mass);
 }

@@ -18,12 +18,24 @@ import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Runtime } from '../wasm/runtime.js';
 import type { ProbKernels } from '../wasm/kernels.js';
 import { refreshCtx, type NodeCtx } from './node-ctx.js';
-import { verifyKseqNode, type KseqRho } from './kseq.js';
+import { verifyKseqNode } from './kseq.js';
 import { draftIidNode, verifyRrsNode } from './rrs.js';
 import { draftWoNode, verifyWoNode, woMasses } from './rrs-wo.js';
 import { verifySdNode } from './sd.js';
 import { draftSpechubNode, spechubMeta, verifySpechubNode } from './spechub.js';
-import { VERIFIER_NAMES, type NodeMeta, type VerifierName, type VerifyResult } from './types.js';
+import { createNodeMeta, VERIFIER_NAMES, type NodeMeta, type VerifierName, type VerifyResult } from './types.js';
+
+/** Placeholder of the record's rng between calls: a call always sets the caller's. */
+const NO_RNG: Rng = {
+  next: () => {
+    throw new Error('NodeVerifier: no rng set for this call');
+  },
+  nextU32: () => {
+    throw new Error('NodeVerifier: no rng set for this call');
+  },
+  fork: () => NO_RNG,
+  clone: () => NO_RNG,
+};
 
 /** Capacity of a NodeVerifier. */
 export interface NodeVerifierOptions {
@@ -39,14 +51,8 @@ export interface NodeVerifierOptions {
 export class NodeVerifier {
   readonly maxVocab: number;
   readonly maxK: number;
+  /** The argument record of every fast-layer call, refilled per call (never reallocated). */
   private readonly ctx: NodeCtx;
-  private readonly result: VerifyResult = { token: -1, accepted: -1 };
-  private readonly rho: KseqRho = { rho: 1, invRho: 1, c: 1, beta: 1 };
-  // K-SEQ's β(ρ) over the current (p, q): a bound method reading these fields, made once
-  private pPtr = 0;
-  private qPtr = 0;
-  private n = 0;
-  private readonly beta = (invRho: number): number => this.ctx.kernels.overlap_f64(this.pPtr, this.qPtr, this.n, invRho);
 
   private constructor(
     readonly runtime: Runtime,
@@ -72,8 +78,10 @@ export class NodeVerifier {
     const idx = arena.alloc(`verify.${method}.idx`, 4 * maxK); // i32 [maxK]
     const out = arena.alloc(`verify.${method}.out`, 16); // f64 [2]
     const buffer = runtime.memory.buffer;
+    const kernels = options.kernels ?? runtime.k;
+    const empty = new Float64Array(0);
     const ctx: NodeCtx = {
-      kernels: options.kernels ?? runtime.k,
+      kernels,
       memory: runtime.memory,
       rPtr: r.ptr,
       idxPtr: idx.ptr,
@@ -83,6 +91,17 @@ export class NodeVerifier {
       out: new Float64Array(buffer, out.ptr, 2),
       maxVocab,
       maxK,
+      p: empty,
+      q: empty,
+      drafts: new Int32Array(0),
+      count: 0,
+      k: 0,
+      meta: createNodeMeta(0),
+      rng: NO_RNG,
+      res: { token: -1, accepted: -1 },
+      rho: { rho: 1, invRho: 1, c: 1, beta: 1 },
+      // K-SEQ's β(ρ) over the current call's (p, q): one closure over the record, made once
+      beta: (invRho: number): number => kernels.overlap_f64(ctx.p.byteOffset, ctx.q.byteOffset, ctx.p.length, invRho),
     };
     return new NodeVerifier(runtime, method, ctx);
   }
@@ -98,14 +117,20 @@ export class NodeVerifier {
     if (!(Number.isInteger(k) && k >= 1 && k <= this.maxK)) throw new InvalidArgumentError(`draftInto: expected 1 <= k <= ${this.maxK}, got ${k}`);
     if (this.method === 'sd' && k !== 1) throw new InvalidArgumentError(`draftInto: sd drafts k = 1, got ${k}`);
     if (out.length < k) throw new ShapeError(`draftInto: expected out with room for ${k} drafts, got length ${out.length}`);
-    refreshCtx(this.ctx);
+    const ctx = this.ctx;
+    refreshCtx(ctx);
+    ctx.q = q;
+    ctx.k = k;
+    ctx.rng = rng;
+    ctx.drafts = out;
+    ctx.meta = meta;
     switch (this.method) {
       case 'rrs-wo':
-        return draftWoNode(this.ctx, q, k, rng, out, meta);
+        return draftWoNode(ctx);
       case 'spechub':
-        return draftSpechubNode(this.ctx, q, k, rng, out, meta);
+        return draftSpechubNode(ctx);
       default:
-        meta.count = draftIidNode(this.ctx, q, k, rng, out);
+        meta.count = draftIidNode(ctx);
         return meta.count;
     }
   }
@@ -122,22 +147,25 @@ export class NodeVerifier {
     if (!(count >= 1 && count <= drafts.length && count <= this.maxK)) {
       throw new InvalidArgumentError(`verifyNode: expected 1 <= count <= ${Math.min(drafts.length, this.maxK)}, got ${count}`);
     }
-    refreshCtx(this.ctx);
-    const res = this.result;
+    const ctx = this.ctx;
+    refreshCtx(ctx);
+    ctx.p = p;
+    ctx.q = q;
+    ctx.drafts = drafts;
+    ctx.count = count;
+    ctx.meta = meta;
+    ctx.rng = rng;
     switch (this.method) {
       case 'sd':
-        return verifySdNode(this.ctx, p, q, drafts, rng, res);
+        return verifySdNode(ctx);
       case 'rrs':
-        return verifyRrsNode(this.ctx, p, q, drafts, count, rng, res);
+        return verifyRrsNode(ctx);
       case 'rrs-wo':
-        return verifyWoNode(this.ctx, p, q, drafts, count, meta, rng, res);
+        return verifyWoNode(ctx);
       case 'spechub':
-        return verifySpechubNode(this.ctx, p, q, drafts, count, meta, rng, res);
+        return verifySpechubNode(ctx);
       case 'k-seq':
-        this.pPtr = p.byteOffset;
-        this.qPtr = q.byteOffset;
-        this.n = p.length;
-        return verifyKseqNode(this.ctx, p, q, drafts, count, rng, res, this.rho, this.beta);
+        return verifyKseqNode(ctx);
     }
   }
 
@@ -147,10 +175,15 @@ export class NodeVerifier {
    */
   inferMeta(q: Float64Array, drafts: Int32Array, count: number, meta: NodeMeta): void {
     this.checkRow(q, 'q');
-    refreshCtx(this.ctx);
+    const ctx = this.ctx;
+    refreshCtx(ctx);
+    ctx.q = q;
+    ctx.drafts = drafts;
+    ctx.count = count;
+    ctx.meta = meta;
     meta.count = count;
-    if (this.method === 'rrs-wo') woMasses(this.ctx, q, drafts, count, meta);
-    else if (this.method === 'spechub') spechubMeta(this.ctx, q, drafts, count, meta);
+    if (this.method === 'rrs-wo') woMasses(ctx);
+    else if (this.method === 'spechub') spechubMeta(ctx);
   }
 
   private checkRow(x: Float64Array, name: string): void {

@@ -19,7 +19,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { clampRatio, finishOutcome, includes, sampleIndex, sampleIndexExcept, sumExcept } from './common.js';
 import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
 import { assertDrafted, overlap } from './sd.js';
-import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type NodeMeta, type VerifyResult } from './types.js';
+import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type VerifyResult } from './types.js';
 
 // ---- math layer ----
 
@@ -229,10 +229,12 @@ export function insertSorted(idx: Int32Array, m: number, x: number): void {
 }
 
 /**
- * Up to k distinct drafts from q (successive sampling) into out; the untried masses go to
- * meta.mass. Returns the count (< k when q's support is exhausted).  q: [V] view in runtime memory
+ * Up to ctx.k distinct drafts from ctx.q (successive sampling) into ctx.drafts; the untried masses
+ * go to ctx.meta.mass. Returns the count (< k when q's support is exhausted).
  */
-export function draftWoNode(ctx: NodeCtx, q: Float64Array, k: number, rng: Rng, out: Int32Array, meta: NodeMeta): number {
+export function draftWoNode(ctx: NodeCtx): number {
+  const { q, k, rng, meta } = ctx;
+  const out = ctx.drafts;
   const n = q.length;
   const qPtr = q.byteOffset;
   const idx = ctx.idx;
@@ -254,8 +256,9 @@ export function draftWoNode(ctx: NodeCtx, q: Float64Array, k: number, rng: Rng, 
   return count;
 }
 
-/** Fill meta.mass for given distinct drafts (what draftWoNode records), for callers without meta. */
-export function woMasses(ctx: NodeCtx, q: Float64Array, drafts: Int32Array, count: number, meta: NodeMeta): void {
+/** Fill ctx.meta.mass for ctx.count given distinct drafts (what draftWoNode records), for callers without meta. */
+export function woMasses(ctx: NodeCtx): void {
+  const { q, drafts, count, meta } = ctx;
   meta.mass[0] = 1;
   for (let j = 1; j < count; j++) {
     insertSorted(ctx.idx, j - 1, drafts[j - 1]!);
@@ -264,17 +267,9 @@ export function woMasses(ctx: NodeCtx, q: Float64Array, drafts: Int32Array, coun
   meta.count = count;
 }
 
-/** One RRS-w/o verification of count drafts with their untried masses in meta.mass. */
-export function verifyWoNode(
-  ctx: NodeCtx,
-  p: Float64Array,
-  q: Float64Array,
-  drafts: Int32Array,
-  count: number,
-  meta: NodeMeta,
-  rng: Rng,
-  res: VerifyResult,
-): VerifyResult {
+/** One RRS-w/o verification of ctx.count drafts with their untried masses in ctx.meta.mass. */
+export function verifyWoNode(ctx: NodeCtx): VerifyResult {
+  const { p, q, drafts, count, meta, rng } = ctx;
   const n = p.length;
   const qPtr = q.byteOffset;
   let r: Float64Array = p;
@@ -285,11 +280,11 @@ export function verifyWoNode(
     const qx = q[x]!;
     if (!(qx > 0)) assertDrafted(q, x, 'rrs-wo');
     const c = mass / meta.mass[j]!;
-    if (rng.next() < r[x]! / (c * qx)) return accept(res, j, x);
+    if (rng.next() < r[x]! / (c * qx)) return accept(ctx, j, x);
     mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, c);
     r = ctx.r;
     srcPtr = ctx.rPtr;
-    if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx, p, rng.next(), res);
+    if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx);
   }
-  return emitResidual(ctx, p, mass, rng.next(), res);
+  return emitResidual(ctx, mass);
 }

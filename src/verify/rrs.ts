@@ -91,23 +91,17 @@ export function drawIid(q: ArrayLike<number>, k: number, rng: Rng): Int32Array {
 
 // ---- fast layer ----
 
-/** k i.i.d. drafts from q into out; returns k.  q: [V] view in runtime memory */
-export function draftIidNode(ctx: NodeCtx, q: Float64Array, k: number, rng: Rng, out: Int32Array): number {
+/** ctx.k i.i.d. drafts from ctx.q into ctx.drafts; returns k.  q: [V] view in runtime memory */
+export function draftIidNode(ctx: NodeCtx): number {
+  const { q, k, rng, drafts } = ctx;
   const qPtr = q.byteOffset;
-  for (let j = 0; j < k; j++) out[j] = ctx.kernels.sample_f64(qPtr, q.length, rng.next());
+  for (let j = 0; j < k; j++) drafts[j] = ctx.kernels.sample_f64(qPtr, q.length, rng.next());
   return k;
 }
 
-/** One RRS verification of count drafts. */
-export function verifyRrsNode(
-  ctx: NodeCtx,
-  p: Float64Array,
-  q: Float64Array,
-  drafts: Int32Array,
-  count: number,
-  rng: Rng,
-  res: VerifyResult,
-): VerifyResult {
+/** One RRS verification of ctx.count drafts. */
+export function verifyRrsNode(ctx: NodeCtx): VerifyResult {
+  const { p, q, drafts, count, rng } = ctx;
   const n = p.length;
   const qPtr = q.byteOffset;
   let r: Float64Array = p; // the current (unnormalised) residual, p until the first rejection
@@ -117,11 +111,11 @@ export function verifyRrsNode(
     const x = drafts[j]!;
     const qx = q[x]!;
     if (!(qx > 0)) assertDrafted(q, x, 'rrs');
-    if (rng.next() < r[x]! / (mass * qx)) return accept(res, j, x);
+    if (rng.next() < r[x]! / (mass * qx)) return accept(ctx, j, x);
     mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, mass);
     r = ctx.r;
     srcPtr = ctx.rPtr;
-    if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx, p, rng.next(), res);
+    if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx);
   }
-  return emitResidual(ctx, p, mass, rng.next(), res);
+  return emitResidual(ctx, mass);
 }

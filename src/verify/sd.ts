@@ -61,19 +61,13 @@ export function drawFromQ(q: ArrayLike<number>, rng: Rng): number {
 
 // ---- fast layer (kernels over runtime memory, no allocation) ----
 
-/** One SD verification of drafts[slot] against p, q (views into runtime memory). */
-export function verifySdNode(
-  ctx: NodeCtx,
-  p: Float64Array,
-  q: Float64Array,
-  drafts: Int32Array,
-  rng: Rng,
-  res: VerifyResult,
-): VerifyResult {
-  const x = drafts[0]!;
+/** One SD verification of ctx.drafts[0] against ctx.p, ctx.q (views into runtime memory). */
+export function verifySdNode(ctx: NodeCtx): VerifyResult {
+  const { p, q } = ctx;
+  const x = ctx.drafts[0]!;
   const qx = q[x]!;
   if (!(qx > 0)) assertDrafted(q, x, 'sd');
-  if (rng.next() < p[x]! / qx) return accept(res, 0, x);
+  if (ctx.rng.next() < p[x]! / qx) return accept(ctx, 0, x);
   const mass = ctx.kernels.residual_f64(ctx.rPtr, p.byteOffset, q.byteOffset, p.length, 1);
-  return emitResidual(ctx, p, mass, rng.next(), res);
+  return emitResidual(ctx, mass);
 }

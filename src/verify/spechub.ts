@@ -31,7 +31,7 @@ import {
 import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
 import { insertSorted } from './rrs-wo.js';
 import { assertDrafted, overlap, sdOutcome, verifySdNode } from './sd.js';
-import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type NodeMeta, type VerifyResult } from './types.js';
+import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type VerifyResult } from './types.js';
 
 // ---- math layer ----
 
@@ -235,10 +235,12 @@ export function drawSpechub(q: Float64Array, k: number, rng: Rng, hubs?: ArrayLi
 // ---- fast layer ----
 
 /**
- * SpecHub drafts into out, the hub set (slot order), X's slot and s into meta.
- * Returns min(k, |supp q|) drafts.  q: [V] view in runtime memory
+ * SpecHub drafts from ctx.q into ctx.drafts, the hub set (slot order), X's slot and s into
+ * ctx.meta. Returns min(k, |supp q|) drafts.
  */
-export function draftSpechubNode(ctx: NodeCtx, q: Float64Array, k: number, rng: Rng, out: Int32Array, meta: NodeMeta): number {
+export function draftSpechubNode(ctx: NodeCtx): number {
+  const { q, k, rng, meta } = ctx;
+  const out = ctx.drafts;
   const kn = ctx.kernels;
   const n = q.length;
   const qPtr = q.byteOffset;
@@ -283,7 +285,8 @@ function sortIdx(ctx: NodeCtx, hubs: Int32Array, g: number): void {
  * Hub metadata for drafts made by the default rule, for callers that kept no meta (the public
  * API): hubs = top count-1 of q, X's slot, s. Throws if the drafts do not follow the hub law.
  */
-export function spechubMeta(ctx: NodeCtx, q: Float64Array, drafts: Int32Array, count: number, meta: NodeMeta): void {
+export function spechubMeta(ctx: NodeCtx): void {
+  const { q, drafts, count, meta } = ctx;
   const kn = ctx.kernels;
   const g = count - 1;
   meta.count = count;
@@ -303,22 +306,15 @@ export function spechubMeta(ctx: NodeCtx, q: Float64Array, drafts: Int32Array, c
   }
 }
 
-/** One SpecHub verification with the node's stored hub set. */
-export function verifySpechubNode(
-  ctx: NodeCtx,
-  p: Float64Array,
-  q: Float64Array,
-  drafts: Int32Array,
-  count: number,
-  meta: NodeMeta,
-  rng: Rng,
-  res: VerifyResult,
-): VerifyResult {
-  if (count === 1) return verifySdNode(ctx, p, q, drafts, rng, res);
-  return count === 2 ? verifyPairNode(ctx, p, q, drafts, meta, rng, res) : verifyMultiHubNode(ctx, p, q, drafts, count, meta, rng, res);
+/** One SpecHub verification of ctx.count drafts with the node's stored hub set (ctx.meta). */
+export function verifySpechubNode(ctx: NodeCtx): VerifyResult {
+  const count = ctx.count;
+  if (count === 1) return verifySdNode(ctx);
+  return count === 2 ? verifyPairNode(ctx) : verifyMultiHubNode(ctx);
 }
 
-function verifyPairNode(ctx: NodeCtx, p: Float64Array, q: Float64Array, drafts: Int32Array, meta: NodeMeta, rng: Rng, res: VerifyResult): VerifyResult {
+function verifyPairNode(ctx: NodeCtx): VerifyResult {
+  const { p, q, drafts, meta, rng } = ctx;
   const kn = ctx.kernels;
   const n = p.length;
   const a = meta.hubs[0]!;
@@ -329,7 +325,7 @@ function verifyPairNode(ctx: NodeCtx, p: Float64Array, q: Float64Array, drafts: 
   const qi = q[i]!;
   if (!(qi > 0)) assertDrafted(q, i, 'spechub');
   const pi = p[i]!;
-  if (caseA ? rng.next() < pi / qi : rng.next() < Math.max(pi - qi, 0) / (w * qi)) return accept(res, slotI, i);
+  if (caseA ? rng.next() < pi / qi : rng.next() < Math.max(pi - qi, 0) / (w * qi)) return accept(ctx, slotI, i);
   // one fused pass: the residual (into r) and the pair leftovers R1, R2
   let mass = kn.hub_pass_f64(ctx.rPtr, ctx.outPtr, p.byteOffset, q.byteOffset, n, a, w);
   const r1 = ctx.out[0]!;
@@ -337,41 +333,33 @@ function verifyPairNode(ctx: NodeCtx, p: Float64Array, q: Float64Array, drafts: 
   const pa = p[a]!;
   // Reaching here makes the denominator positive: R1 >= max(q(i) - p(i), 0) > 0 in case A,
   // R2 >= max(w q(i) - p1(i), 0) > 0 in case B (same float expressions as the kernel).
-  if (caseA ? rng.next() < Math.max(pa - r2, 0) / r1 : rng.next() < pa / r2) return accept(res, 1 - slotI, a);
+  if (caseA ? rng.next() < Math.max(pa - r2, 0) / r1 : rng.next() < pa / r2) return accept(ctx, 1 - slotI, a);
   const ra = Math.max(pa - r2 - r1, 0);
   ctx.r[a] = ra;
   mass += ra;
-  return emitResidual(ctx, p, mass, rng.next(), res);
+  return emitResidual(ctx, mass);
 }
 
-function verifyMultiHubNode(
-  ctx: NodeCtx,
-  p: Float64Array,
-  q: Float64Array,
-  drafts: Int32Array,
-  count: number,
-  meta: NodeMeta,
-  rng: Rng,
-  res: VerifyResult,
-): VerifyResult {
+function verifyMultiHubNode(ctx: NodeCtx): VerifyResult {
+  const { p, q, drafts, count, meta, rng } = ctx;
   const n = p.length;
   const xSlot = meta.xSlot;
   const invS = 1 / meta.restMass;
   const x = drafts[xSlot]!;
   const qx = q[x]!;
   if (!(qx > 0)) assertDrafted(q, x, 'spechub');
-  if (rng.next() < p[x]! / (qx * invS)) return accept(res, xSlot, x);
+  if (rng.next() < p[x]! / (qx * invS)) return accept(ctx, xSlot, x);
   sortIdx(ctx, meta.hubs, meta.hubCount);
   const mass = ctx.kernels.residual_except_f64(ctx.rPtr, p.byteOffset, q.byteOffset, n, invS, ctx.idxPtr, meta.hubCount);
   let total = mass;
   for (let j = 0; j < count; j++) if (j !== xSlot) total += p[drafts[j]!]!;
-  if (!(total > RESIDUAL_EPS)) return emitTarget(ctx, p, rng.next(), res);
+  if (!(total > RESIDUAL_EPS)) return emitTarget(ctx);
   for (let j = 0; j < count; j++) {
     if (j === xSlot) continue;
     let remaining = mass;
     for (let t = j; t < count; t++) if (t !== xSlot) remaining += p[drafts[t]!]!;
     const g = drafts[j]!;
-    if (rng.next() < p[g]! / remaining) return accept(res, j, g);
+    if (rng.next() < p[g]! / remaining) return accept(ctx, j, g);
   }
-  return emitResidual(ctx, p, mass, rng.next(), res);
+  return emitResidual(ctx, mass);
 }

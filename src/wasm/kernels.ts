@@ -98,12 +98,9 @@ export interface Kernels {
   exp_f32(outPtr: number, xPtr: number, count: number): void;
   exp_f32_ref(outPtr: number, xPtr: number, count: number): void;
 
-  // ---- probability kernels (assembly/probs.ts): verifiers and sampling ----
-  // Probability rows are f64; logits rows are f32. idx arguments are i32 index lists that are sorted
-  // ascending, distinct and < n. Every kernel has a scalar twin `<name>_ref` with the same signature.
-  // Sampling kernels return the first index whose running sum exceeds `target` (never an index
-  // whose entry is 0); when rounding leaves `target` at or above the total, the last positive index;
-  // -1 only when every entry is 0.
+  // ---- verifier passes (assembly/verify.ts) ----
+  // Probability rows are f64. idx arguments are i32 index lists that are sorted ascending, distinct
+  // and < n. Every kernel has a scalar twin `<name>_ref` with the same signature.
 
   /** Σ x.  x: f64 [n] */
   sum_f64(xPtr: number, n: number): number;
@@ -131,12 +128,6 @@ export interface Kernels {
    */
   hub_pass_f64(resPtr: number, outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number): number;
   hub_pass_f64_ref(resPtr: number, outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number): number;
-  /** Inverse-CDF draw from x (see above).  x: f64 [n] */
-  sample_f64(xPtr: number, n: number, target: number): number;
-  sample_f64_ref(xPtr: number, n: number, target: number): number;
-  /** Inverse-CDF draw from x with the indices in idx removed.  x: f64 [n], idx: i32 [m] */
-  sample_except_f64(xPtr: number, n: number, target: number, idxPtr: number, m: number): number;
-  sample_except_f64_ref(xPtr: number, n: number, target: number, idxPtr: number, m: number): number;
   /** Index of the largest entry, the lowest index on ties; -1 if an entry is NaN.  x: f64 [n], n >= 1 */
   argmax_f64(xPtr: number, n: number): number;
   argmax_f64_ref(xPtr: number, n: number): number;
@@ -148,6 +139,17 @@ export interface Kernels {
   topk_f64(outPtr: number, restPtr: number, xPtr: number, n: number, m: number): number;
   topk_f64_ref(outPtr: number, restPtr: number, xPtr: number, n: number, m: number): number;
 
+  // ---- sampling passes (assembly/sampling.ts) ----
+  // Probability rows are f64; logits rows are f32. Sampling kernels return the first index whose
+  // running sum exceeds `target` (never an index whose entry is 0); when rounding leaves `target`
+  // at or above the total, the last positive index; -1 only when every entry is 0.
+
+  /** Inverse-CDF draw from x (see above).  x: f64 [n] */
+  sample_f64(xPtr: number, n: number, target: number): number;
+  sample_f64_ref(xPtr: number, n: number, target: number): number;
+  /** Inverse-CDF draw from x with the indices in idx removed.  x: f64 [n], idx: i32 [m] */
+  sample_except_f64(xPtr: number, n: number, target: number, idxPtr: number, m: number): number;
+  sample_except_f64_ref(xPtr: number, n: number, target: number, idxPtr: number, m: number): number;
   /** Index of the largest logit, the lowest index on ties (greedy decoding); -1 if a logit is NaN.  x: f32 [n], n >= 1 */
   argmax_f32(xPtr: number, n: number): number;
   argmax_f32_ref(xPtr: number, n: number): number;

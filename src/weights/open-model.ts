@@ -10,7 +10,7 @@ import type { ByteSource, ModelSource } from '../io/source.js';
 import type { TensorDirectory } from './tensor.js';
 import { GgufFile } from './gguf.js';
 import { ggufTokenizerData, llamaConfigFromGguf, type GgufTokenizerData } from './gguf-llama.js';
-import { resolveLlamaTensors, type LlamaTensors } from './llama-tensors.js';
+import { resolveTensors, type ModelTensors } from './llama-tensors.js';
 import { openSafetensorsWeights, type SafetensorsWeights } from './safetensors-index.js';
 
 /**
@@ -32,7 +32,7 @@ export interface OpenedHfModel {
   /** generation_config.json, when present. */
   readonly generation: GenerationConfig | null;
   readonly weights: SafetensorsWeights;
-  readonly tensors: LlamaTensors;
+  readonly tensors: ModelTensors;
   close(): Promise<void>;
 }
 
@@ -42,7 +42,7 @@ export async function openHfModel(model: ModelSource): Promise<OpenedHfModel> {
   const weights = await openSafetensorsWeights(model);
   try {
     checkLayerCount(config, weights, 'config.json');
-    const tensors = resolveLlamaTensors(config, weights);
+    const tensors = resolveTensors(config, weights);
     return { config, generation, weights, tensors, close: () => weights.close() };
   } catch (e) {
     await weights.close();
@@ -54,7 +54,7 @@ export async function openHfModel(model: ModelSource): Promise<OpenedHfModel> {
 export interface OpenedGgufModel {
   readonly config: ModelConfig;
   readonly gguf: GgufFile;
-  readonly tensors: LlamaTensors;
+  readonly tensors: ModelTensors;
   /** The embedded tokenizer, or null when the file has no tokenizer.ggml.model. */
   readonly tokenizer: GgufTokenizerData | null;
   close(): Promise<void>;
@@ -66,7 +66,7 @@ export async function openGgufModel(source: ByteSource): Promise<OpenedGgufModel
   try {
     const config = llamaConfigFromGguf(gguf);
     checkLayerCount(config, gguf, 'llama.block_count');
-    const tensors = resolveLlamaTensors(config, gguf);
+    const tensors = resolveTensors(config, gguf);
     const tokenizer = gguf.metadata.has('tokenizer.ggml.model') ? ggufTokenizerData(gguf) : null;
     return { config, gguf, tensors, tokenizer, close: () => gguf.close() };
   } catch (e) {

@@ -81,6 +81,12 @@ export type RowMap = (storedRow: number) => number;
 
 /** Options of readTensorBytes. */
 export interface ReadBytesOptions {
+  /**
+   * Read only the stored rows [start, start + count) (a row is the last dimension), as if they were the
+   * whole tensor: dest holds count rows, and rowMap (if any) maps row indices inside the slice. Used to
+   * split fused tensors (Phi-3's qkv_proj and gate_up_proj) into their parts without a copy.
+   */
+  readonly rows?: readonly [start: number, count: number];
   /** Permute whole rows while reading (see RowMap). Must be a permutation of [0, rows). */
   readonly rowMap?: RowMap;
 }
@@ -260,6 +266,28 @@ function unitOf(dtype: FloatDtype): { bytes: number; elements: number } {
   }
 }
 
+/**
+ * The stored rows [start, start + count) of `t` as a tensor of their own (same dtype and file, the
+ * offset moved to the first row), for ReadBytesOptions.rows. Throws ShapeError for a slice outside the
+ * tensor or a tensor without rows.
+ */
+export function rowSlice(file: string, t: TensorInfo, rows: readonly [number, number]): TensorInfo {
+  const [start, count] = rows;
+  const outer = t.shape.length < 2 ? 0 : t.shape[0]!;
+  if (!(Number.isSafeInteger(start) && Number.isSafeInteger(count) && start >= 0 && count >= 0 && start + count <= outer)) {
+    throw new ShapeError(`${file}: tensor ${t.name} ${describeTensor(t)}: expected a row slice inside [0, ${outer}), got rows [${start}, ${start + count})`);
+  }
+  const rowElements = t.elements / outer;
+  const rowBytes = t.byteLength / outer;
+  return {
+    ...t,
+    shape: [count, ...t.shape.slice(1)],
+    elements: count * rowElements,
+    byteLength: count * rowBytes,
+    offset: t.offset + start * rowBytes,
+  };
+}
+
 /** Whether `dtype` decodes to f32. */
 export function isFloatDtype(dtype: TensorDtype): dtype is FloatDtype {
   return dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || dtype === 'Q8_0';
@@ -336,6 +364,10 @@ export async function readF32(
   dest: Float32Array, // [t.elements]
   options: ReadF32Options = {},
 ): Promise<void> {
+  if (options.rows !== undefined) {
+    const { rows, ...rest } = options;
+    return readF32(src, rowSlice(src.name, t, rows), dest, rest);
+  }
   const rowMap = options.rowMap;
   if (!isFloatDtype(t.dtype)) {
     throw new WeightsFormatError(`${src.name}: tensor ${t.name} is ${t.dtype}; expected F32, F16, BF16 or Q8_0 to decode to f32`);
@@ -390,6 +422,10 @@ export async function readF32(
 
 /** Copy the stored bytes of `t` into `dest`, optionally permuting whole rows (see RowMap). */
 export async function readBytes(src: ByteSource, t: TensorInfo, dest: Uint8Array, options: ReadBytesOptions = {}): Promise<void> {
+  if (options.rows !== undefined) {
+    const { rows, ...rest } = options;
+    return readBytes(src, rowSlice(src.name, t, rows), dest, rest);
+  }
   const rowMap = options.rowMap;
   if (!(dest instanceof Uint8Array) || dest.length !== t.byteLength) {
     throw new ShapeError(`${src.name}: tensor ${t.name} ${describeTensor(t)}: expected a Uint8Array of ${t.byteLength} bytes, got ${describeArray(dest)}`);
@@ -429,6 +465,10 @@ export async function readQ8_0Planar(
   qs: Int8Array, // [rows, cols]
   options: ReadF32Options = {},
 ): Promise<void> {
+  if (options.rows !== undefined) {
+    const { rows, ...rest } = options;
+    return readQ8_0Planar(src, rowSlice(src.name, t, rows), scales, qs, rest);
+  }
   if (t.dtype !== 'Q8_0') throw new WeightsFormatError(`${src.name}: tensor ${t.name} is ${t.dtype}; expected Q8_0 for a planar int8 read`);
   const blocks = t.elements / Q8_0_BLOCK;
   if (!(scales instanceof Float32Array) || scales.length !== blocks || !(qs instanceof Int8Array) || qs.length !== t.elements) {

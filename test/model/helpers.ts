@@ -1,10 +1,11 @@
 // Shared helpers for model tests: build engine models from reference weights, decode tok512 pieces.
 import { readFileSync } from 'node:fs';
 import type { ModelConfig } from '../../src/config.js';
-import { LlamaModel, type TensorReader } from '../../src/model/llama.js';
+import { LlamaModel } from '../../src/model/llama.js';
+import { memoryRoleReader, type RoleReader } from '../../src/weights/llama-tensors.js';
 import type { Runtime } from '../../src/wasm/runtime.js';
 import { createRng } from '../../src/rng.js';
-import { parseLlama2cForTest, refWeightsToHfTensors, type RefWeights } from '../reference/llama-ref.js';
+import { parseLlama2cForTest, refModelConfig, refWeightsToRoles, type RefWeights } from '../reference/llama-ref.js';
 
 export const FIXTURES = new URL('../../../test/fixtures/', import.meta.url);
 
@@ -17,43 +18,19 @@ export function stories260KRef(): RefWeights {
   return parseLlama2cForTest(readFixture('llama2c/stories260K.bin'));
 }
 
-export function readerFromMap(m: Map<string, { shape: number[]; data: Float32Array }>): TensorReader {
-  return {
-    shape(name) {
-      const t = m.get(name);
-      if (!t) throw new Error(`no tensor ${name}`);
-      return t.shape;
-    },
-    async readF32(name, dest) {
-      const t = m.get(name);
-      if (!t) throw new Error(`no tensor ${name}`);
-      dest.set(t.data);
-    },
-  };
+/** The engine's view of reference weights: a RoleReader over their arrays (tensor-role table). */
+export function refReader(w: RefWeights): RoleReader {
+  const roles = refWeightsToRoles(w);
+  return memoryRoleReader(refModelConfig(w), (role) => roles.get(role));
 }
 
 export function configOf(w: RefWeights): ModelConfig {
-  const c = w.config;
-  return {
-    dim: c.dim,
-    hiddenDim: c.hiddenDim,
-    nLayers: c.nLayers,
-    nHeads: c.nHeads,
-    nKvHeads: c.nKvHeads,
-    headDim: c.dim / c.nHeads,
-    vocabSize: c.vocabSize,
-    maxSeqLen: c.maxSeqLen,
-    ropeTheta: c.ropeTheta,
-    normEps: c.normEps,
-    tiedEmbeddings: w.wcls === w.tokenEmbedding,
-    bosTokenId: 1,
-    eosTokenId: 2,
-  };
+  return refModelConfig(w);
 }
 
 /** Load reference weights into an engine model (HF layout). */
 export function engineModel(rt: Runtime, w: RefWeights, options: { maxBatch?: number; capacity?: number } = {}): Promise<LlamaModel> {
-  return LlamaModel.load(rt, configOf(w), readerFromMap(refWeightsToHfTensors(w)), options);
+  return LlamaModel.load(rt, configOf(w), refReader(w), options);
 }
 
 /** A random small Llama in reference form with Hugging Face (rotate-half) RoPE. */

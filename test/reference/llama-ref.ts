@@ -3,7 +3,10 @@
  * forward, f64 arithmetic, one token at a time). It shares no code with the engine: weights are
  * plain Float32Arrays in [out, in] layout, RoPE can be llama2.c's interleaved pairs or Hugging
  * Face's rotate-half, so it checks both the engine's forward and the converter's permutation.
+ * (Only the helpers that hand its weights to the engine use the engine's tensor-role table.)
  */
+import type { ModelConfig } from '../../src/config.js';
+import { tensorsToStore, type TensorRole } from '../../src/weights/llama-tensors.js';
 export interface RefConfig {
   dim: number;
   hiddenDim: number;
@@ -241,29 +244,54 @@ export function permuteInterleavedToHalves(w: Float32Array, heads: number, headD
   return out;
 }
 
-/** The same model in Hugging Face layout (names, rotate-half q/k rows) as plain arrays by tensor name. */
-export function refWeightsToHfTensors(w: RefWeights): Map<string, { shape: number[]; data: Float32Array }> {
+/** The engine's ModelConfig of reference weights (BOS 1, EOS 2, tied iff wcls is the embedding). */
+export function refModelConfig(w: RefWeights): ModelConfig {
+  const c = w.config;
+  return {
+    dim: c.dim,
+    hiddenDim: c.hiddenDim,
+    nLayers: c.nLayers,
+    nHeads: c.nHeads,
+    nKvHeads: c.nKvHeads,
+    headDim: c.dim / c.nHeads,
+    vocabSize: c.vocabSize,
+    maxSeqLen: c.maxSeqLen,
+    ropeTheta: c.ropeTheta,
+    normEps: c.normEps,
+    tiedEmbeddings: w.wcls === w.tokenEmbedding,
+    bosTokenId: 1,
+    eosTokenId: 2,
+  };
+}
+
+/** The same model by tensor role, in the engine's form (rotate-half q/k rows). */
+export function refWeightsToRoles(w: RefWeights): Map<TensorRole, Float32Array> {
   const c = w.config;
   const hd = c.dim / c.nHeads;
-  const kvDim = c.nKvHeads * hd;
-  const m = new Map<string, { shape: number[]; data: Float32Array }>();
-  const put = (name: string, shape: number[], data: Float32Array) => m.set(name, { shape, data });
   const perm = (a: Float32Array, heads: number) => (w.ropeStyle === 'interleaved' ? permuteInterleavedToHalves(a, heads, hd, c.dim) : a);
-  put('model.embed_tokens.weight', [c.vocabSize, c.dim], w.tokenEmbedding);
+  const m = new Map<TensorRole, Float32Array>([['embed', w.tokenEmbedding]]);
   w.layers.forEach((L, l) => {
-    const p = `model.layers.${l}`;
-    put(`${p}.input_layernorm.weight`, [c.dim], L.rmsAtt);
-    put(`${p}.self_attn.q_proj.weight`, [c.dim, c.dim], perm(L.wq, c.nHeads));
-    put(`${p}.self_attn.k_proj.weight`, [kvDim, c.dim], perm(L.wk, c.nKvHeads));
-    put(`${p}.self_attn.v_proj.weight`, [kvDim, c.dim], L.wv);
-    put(`${p}.self_attn.o_proj.weight`, [c.dim, c.dim], L.wo);
-    put(`${p}.post_attention_layernorm.weight`, [c.dim], L.rmsFfn);
-    put(`${p}.mlp.gate_proj.weight`, [c.hiddenDim, c.dim], L.w1);
-    put(`${p}.mlp.down_proj.weight`, [c.dim, c.hiddenDim], L.w2);
-    put(`${p}.mlp.up_proj.weight`, [c.hiddenDim, c.dim], L.w3);
+    const r = (role: string) => `layers.${l}.${role}` as TensorRole;
+    m.set(r('attnNorm'), L.rmsAtt);
+    m.set(r('wq'), perm(L.wq, c.nHeads));
+    m.set(r('wk'), perm(L.wk, c.nKvHeads));
+    m.set(r('wv'), L.wv);
+    m.set(r('wo'), L.wo);
+    m.set(r('ffnNorm'), L.rmsFfn);
+    m.set(r('wGate'), L.w1);
+    m.set(r('wDown'), L.w2);
+    m.set(r('wUp'), L.w3);
   });
-  put('model.norm.weight', [c.dim], w.rmsFinal);
-  if (w.wcls !== w.tokenEmbedding) put('lm_head.weight', [c.vocabSize, c.dim], w.wcls);
+  m.set('norm', w.rmsFinal);
+  if (w.wcls !== w.tokenEmbedding) m.set('lmHead', w.wcls);
+  return m;
+}
+
+/** The same model as Hugging Face tensors by name (names from the tensor-role table). */
+export function refWeightsToHfTensors(w: RefWeights): Map<string, { shape: number[]; data: Float32Array }> {
+  const roles = refWeightsToRoles(w);
+  const m = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const t of tensorsToStore(refModelConfig(w), 'hf', (role) => roles.get(role)!)) m.set(t.name, { shape: [...t.shape], data: t.data });
   return m;
 }
 

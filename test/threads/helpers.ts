@@ -10,8 +10,8 @@ import type { Executor } from '../../src/model/executor.js';
 import type { Runtime } from '../../src/wasm/runtime.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
 import type { Rng } from '../../src/rng.js';
-import { configOf, readerFromMap } from '../model/helpers.js';
-import { refWeightsToHfTensors, type RefWeights } from '../reference/llama-ref.js';
+import { configOf, refReader } from '../model/helpers.js';
+import type { RefWeights } from '../reference/llama-ref.js';
 
 /** A quiet NaN with a recognisable payload, for cells no kernel may write. */
 export const POISON_BITS = 0x7fa5a5a5;
@@ -63,5 +63,5 @@ export function assertSameArrays(a: Float32Array, b: Float32Array, what: string)
 
 /** Load reference weights into an engine model that runs on `executor`. */
 export function modelOn(rt: Runtime, w: RefWeights, executor: Executor, options: { maxBatch?: number; capacity?: number; dtype?: WeightDtype } = {}): Promise<LlamaModel> {
-  return LlamaModel.load(rt, configOf(w), readerFromMap(refWeightsToHfTensors(w)), { ...options, executor });
+  return LlamaModel.load(rt, configOf(w), refReader(w), { ...options, executor });
 }

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { createNodeRuntime } from '../../src/node.js';
 import { createRng, type Rng } from '../../src/rng.js';
 import { InvalidArgumentError, ShapeError } from '../../src/errors.js';
-import { createJsProbKernels } from '../../src/verify/js-kernels.js';
+import { createJsProbKernels } from '../../bench/lib/js-prob-kernels.js';
 import { mathMethod, referenceVerify } from '../../src/verify/methods.js';
 import { NodeVerifier } from '../../src/verify/node-verifier.js';
 import { createNodeMeta, VERIFIER_NAMES, type VerifierName } from '../../src/verify/types.js';

@@ -1,15 +1,16 @@
 /**
- * assembly/probs.ts: every SIMD kernel against its scalar `_ref` twin, the plain-TS kernels
- * (src/verify/js-kernels.ts) and an independent TS oracle, over random shapes (n = 0..67, so
- * every tail length), unaligned pointers, and values with exact zeros, ties and wide magnitudes.
- * Per-element kernels must agree bit for bit; sums to 1e-13 relative; draws exactly, except when
- * the target sits within 1e-12 of a boundary of the running sum (summation order differs).
+ * assembly/verify.ts and assembly/sampling.ts: every SIMD kernel against its scalar `_ref` twin,
+ * the plain-TS kernels (bench/lib/js-prob-kernels.ts) and an independent TS oracle, over random
+ * shapes (n = 0..67, so every tail length), unaligned pointers, and values with exact zeros, ties
+ * and wide magnitudes. Per-element kernels must agree bit for bit; sums to 1e-13 relative; draws
+ * exactly, except when the target sits within 1e-12 of a boundary of the running sum (summation
+ * order differs).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createNodeRuntime } from '../../src/node.js';
-import { createJsProbKernels } from '../../src/verify/js-kernels.js';
+import { createJsProbKernels } from '../../bench/lib/js-prob-kernels.js';
 import { PROB_KERNEL_NAMES, type Kernels } from '../../src/wasm/kernels.js';
 
 const MAX_N = 72;

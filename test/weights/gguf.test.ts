@@ -6,7 +6,7 @@ import { bytesSource, type ByteSource } from '../../src/io/source.js';
 import { GGUF_VALUE_TYPES, GgufFile, MAX_GGUF_HEADER_BYTES, type GgufArray, type GgufValue, type GgufValueType } from '../../src/weights/gguf.js';
 import { ggufTokenizerData, llamaConfigFromGguf } from '../../src/weights/gguf-llama.js';
 import { dequantizeQ8_0, ggufParts, quantizeQ8_0, writeGguf, type GgufTensorToWrite, type GgufWriteSpec } from '../../src/weights/gguf-writer.js';
-import { ggufToHfRopeRow, hfToGgufRopeRow, llamaTensorName, resolveLlamaTensors } from '../../src/weights/llama-tensors.js';
+import { ggufToHfRopeRow, hfToGgufRopeRow, roleNames, resolveTensors } from '../../src/weights/llama-tensors.js';
 import { openGgufModel } from '../../src/weights/open-model.js';
 import { f16ToF32 } from '../../src/weights/tensor.js';
 import { expectedBits, parseLlama2c, readFixture, rejectsWith, throwsWith } from './helpers.js';
@@ -439,7 +439,7 @@ test('gguf: stories260K.gguf: header, config and every tensor equal to llama2.c 
 
   // Through the role map, wq/wk come back row-permuted: HF row ggufToHfRopeRow(r) = stored row r.
   const wq = new Float32Array(dim * dim);
-  await model.tensors.layers[2].wq.readF32(wq);
+  await model.tensors.get('layers.2.wq').readF32(wq);
   const binWq = layerSlice(bin.arrays.wq, 2, dim * dim);
   for (let r = 0; r < dim; r++) {
     assert.deepEqual(wq.subarray(ggufToHfRopeRow(r, 8) * dim, (ggufToHfRopeRow(r, 8) + 1) * dim), binWq.subarray(r * dim, (r + 1) * dim));
@@ -485,8 +485,8 @@ test('gguf: un-permuted q/k with rotate-half RoPE give exactly llama2.c’s atte
     await gguf.readTensorF32(`blk.${l}.attn_k.weight`, storedK);
     const hfQ = new Float32Array(c.dim * c.dim);
     const hfK = new Float32Array(kvDim * c.dim);
-    await tensors.layers[l].wq.readF32(hfQ);
-    await tensors.layers[l].wk.readF32(hfK);
+    await tensors.get(`layers.${l}.wq`).readF32(hfQ);
+    await tensors.get(`layers.${l}.wk`).readF32(hfK);
     // The inverse permutation (a plausible mistake): must NOT reproduce the scores.
     const wrongQ = new Float32Array(c.dim * c.dim);
     for (let r = 0; r < c.dim; r++) wrongQ.set(storedQ.subarray(r * c.dim, (r + 1) * c.dim), hfToGgufRopeRow(r, c.headDim) * c.dim);
@@ -625,9 +625,9 @@ test('gguf: openGgufModel on a synthetic llama with the wrong tensor set names t
   await rejectsWith(() => openGgufModel(bytesSource('partial.gguf', writeGguf({ metadata: llamaMeta(), tensors }))), [
     /partial.gguf: tensors do not match the model config \(10 problems\): missing blk\.0\.attn_norm\.weight \[16\]/,
   ]);
-  assert.equal(llamaTensorName('gguf', 'layers.0.wo'), 'blk.0.attn_output.weight');
   const f = await metaFile({});
-  assert.throws(() => resolveLlamaTensors(llamaConfigFromGguf(f), f), WeightsFormatError);
+  assert.deepEqual(roleNames(llamaConfigFromGguf(f), 'gguf', 'layers.0.wo'), ['blk.0.attn_output.weight']);
+  assert.throws(() => resolveTensors(llamaConfigFromGguf(f), f), WeightsFormatError);
 });
 
 test('gguf writer: re-writing stories260K.gguf from its parsed metadata and tensors reproduces ggml’s file byte for byte', async () => {

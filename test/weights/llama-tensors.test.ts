@@ -4,18 +4,20 @@ import fc from 'fast-check';
 import { WeightsFormatError } from '../../src/errors.js';
 import { parseConfigJson, parseHfConfig, type ModelConfig } from '../../src/config.js';
 import { bytesSource, memoryModelSource } from '../../src/io/source.js';
+import { roleShape } from '../../src/weights/llama-tensors.js';
 import { SafetensorsFile } from '../../src/weights/safetensors.js';
 import { writeSafetensors, type TensorToWrite } from '../../src/weights/safetensors-writer.js';
 import { GgufFile } from '../../src/weights/gguf.js';
 import { dequantizeQ8_0, quantizeQ8_0, writeGguf, type GgufTensorToWrite } from '../../src/weights/gguf-writer.js';
 import {
-  expectedLlamaTensors,
   ggufToHfRopeRow,
   hfToGgufRopeRow,
-  llamaRoles,
-  llamaTensorName,
-  resolveLlamaTensors,
-  type LlamaRole,
+  memoryRoleReader,
+  modelRoles,
+  resolveTensors,
+  roleNames,
+  tensorsToStore,
+  type TensorRole,
 } from '../../src/weights/llama-tensors.js';
 import { openHfModel } from '../../src/weights/open-model.js';
 import type { TensorDirectory, TensorInfo } from '../../src/weights/tensor.js';
@@ -37,11 +39,15 @@ const tiny: ModelConfig = {
   eosTokenId: 2,
 };
 
-/** HF tensors for config c: distinct seeded values per tensor. */
-function hfTensors(c: ModelConfig, skipRoles: LlamaRole[] = []): TensorToWrite[] {
-  return expectedLlamaTensors(c, 'hf')
+/** The first Hugging Face name of `role` (what tensorsToStore writes). */
+const hfName = (c: ModelConfig, role: TensorRole): string => roleNames(c, 'hf', role)[0]!;
+
+/** HF tensors for config c: distinct seeded values per tensor, named by the role table. */
+function hfTensors(c: ModelConfig, skipRoles: TensorRole[] = []): TensorToWrite[] {
+  const roles = modelRoles(c);
+  return tensorsToStore(c, 'hf', (role) => finiteF32(roleShape(c, role).reduce((a, d) => a * d, 1), roles.indexOf(role) + 1))
     .filter((e) => !skipRoles.includes(e.role))
-    .map((e, i) => ({ name: e.name, dtype: 'F32', shape: e.shape, data: finiteF32(e.shape.reduce((a, d) => a * d, 1), i + 1) }));
+    .map((e) => ({ name: e.name, dtype: 'F32', shape: [...e.shape], data: e.data }));
 }
 
 async function dirOf(tensors: TensorToWrite[], meta?: Record<string, string>): Promise<SafetensorsFile> {
@@ -56,31 +62,35 @@ async function read(t: { info: TensorInfo; readF32(d: Float32Array): Promise<voi
 
 test('llama-tensors: a complete untied HF checkpoint resolves every role to its tensor', async () => {
   const tensors = hfTensors(tiny);
-  const m = resolveLlamaTensors(tiny, await dirOf(tensors));
+  const m = resolveTensors(tiny, await dirOf(tensors));
   assert.equal(m.all.length, 3 + 9 * tiny.nLayers);
-  assert.deepEqual(m.all.map((t) => t.role), llamaRoles(tiny));
+  assert.deepEqual(m.all.map((t) => t.role), modelRoles(tiny));
   for (const t of m.all) {
-    const written = tensors.find((w) => w.name === llamaTensorName('hf', t.role))!;
+    const written = tensors.find((w) => w.name === hfName(tiny, t.role))!;
     assert.deepEqual(await read(t), written.data, t.role);
     assert.equal(t.ropeUnpermuted, false);
   }
-  assert.equal(m.get('layers.1.wq'), m.layers[1].wq);
-  assert.equal(m.layers[1].wq.info.name, 'model.layers.1.self_attn.q_proj.weight');
-  assert.deepEqual(m.layers[0].wk.shape, [8, 16]);
-  assert.deepEqual(m.layers[0].wDown.shape, [16, 24]);
-  assert.equal(m.lmHead.info.name, 'lm_head.weight');
+  assert.equal(m.get('layers.1.wq').info.name, 'model.layers.1.self_attn.q_proj.weight');
+  assert.deepEqual(m.shape('layers.0.wk'), [8, 16]);
+  assert.deepEqual(m.shape('layers.0.wDown'), [16, 24]);
+  assert.equal(m.get('lmHead').info.name, 'lm_head.weight');
   assert.deepEqual(m.ignored, []);
-  throwsWith(() => m.get('layers.2.wq'), ['w.safetensors: no tensor role "layers.2.wq" in a 2-layer Llama']);
+  throwsWith(() => m.get('layers.2.wq'), ['w.safetensors: no tensor role "layers.2.wq" in this 2-layer model']);
+  // the engine reads through the RoleReader view of the same table
+  const d = new Float32Array(16 * 16);
+  await m.readF32('layers.0.wo', d);
+  assert.deepEqual(d, tensors.find((w) => w.name === 'model.layers.0.self_attn.o_proj.weight')!.data);
 });
 
 test('llama-tensors: tied embeddings: the embedding serves as lm_head; a stored lm_head is ignored', async () => {
   const tied = { ...tiny, tiedEmbeddings: true };
-  const m = resolveLlamaTensors(tied, await dirOf(hfTensors(tied)));
-  assert.equal(m.lmHead.info, m.embed.info);
-  assert.equal(m.embed.info.name, 'model.embed_tokens.weight');
+  const m = resolveTensors(tied, await dirOf(hfTensors(tied)));
+  assert.equal(m.has('lmHead'), false);
+  assert.equal(m.get('embed').info.name, 'model.embed_tokens.weight');
+  assert.deepEqual(hfTensors(tied).map((t) => t.name).filter((n) => n.startsWith('lm_head')), [], 'a tied model stores no head');
   const both = hfTensors(tiny); // includes lm_head.weight
-  const m2 = resolveLlamaTensors(tied, await dirOf(both));
-  assert.equal(m2.lmHead.info.name, 'model.embed_tokens.weight');
+  const m2 = resolveTensors(tied, await dirOf(both));
+  assert.equal(m2.get('embed').info.name, 'model.embed_tokens.weight');
   assert.deepEqual(m2.ignored, ['lm_head.weight']);
 });
 
@@ -107,9 +117,9 @@ test('llama-tensors: the TinyStories-656K layout (tied, only lm_head.weight stor
   assert.equal(tensors.reduce((a, t) => a + t.data.length, 0), 656_000);
   const bytes = writeSafetensors(tensors, { format: 'pt', 'model.embed_tokens.weight': 'lm_head.weight' });
   const model = await openHfModel(memoryModelSource('ts656k', { 'config.json': readFixture('tinystories-656K/config.json'), 'model.safetensors': bytes }));
-  assert.equal(model.tensors.embed.info.name, 'lm_head.weight');
-  assert.equal(model.tensors.lmHead.info, model.tensors.embed.info);
-  assert.deepEqual(await read(model.tensors.embed), tensors[0].data);
+  assert.equal(model.tensors.get('embed').info.name, 'lm_head.weight');
+  assert.equal(model.tensors.has('lmHead'), false);
+  assert.deepEqual(await read(model.tensors.get('embed')), tensors[0].data);
   assert.deepEqual(model.weights instanceof SafetensorsFile && model.weights.metadata, { format: 'pt', 'model.embed_tokens.weight': 'lm_head.weight' });
   assert.deepEqual(model.config, config);
   await model.close();
@@ -120,7 +130,7 @@ test('llama-tensors: missing, misshapen and unexpected tensors are all reported 
   const wk = tensors.find((t) => t.name === 'model.layers.0.self_attn.k_proj.weight')!;
   tensors[tensors.indexOf(wk)] = { ...wk, shape: [16, 8], data: wk.data };
   tensors.push({ name: 'model.layers.0.self_attn.k_proj.bias', dtype: 'F32', shape: [8], data: new Float32Array(8) });
-  await rejectsWith(async () => resolveLlamaTensors(tiny, await dirOf(tensors)), [
+  await rejectsWith(async () => resolveTensors(tiny, await dirOf(tensors)), [
     'w.safetensors: tensors do not match the model config (4 problems): ',
     'missing model.layers.1.mlp.up_proj.weight [24, 16]',
     'model.layers.0.self_attn.k_proj.weight: expected shape [8, 16], got F32[16, 8]',
@@ -131,14 +141,14 @@ test('llama-tensors: missing, misshapen and unexpected tensors are all reported 
 
 test('llama-tensors: a model with fewer layers than the config, or more, is refused', async () => {
   const two = hfTensors(tiny);
-  await rejectsWith(async () => resolveLlamaTensors({ ...tiny, nLayers: 3 }, await dirOf(two)), [/\(9 problems\).*missing model\.layers\.2\.input_layernorm\.weight \[16\]/]);
-  await rejectsWith(async () => resolveLlamaTensors({ ...tiny, nLayers: 1 }, await dirOf(two)), [/\(9 problems\).*unexpected model\.layers\.1\./, /… \(1 more\)/]);
+  await rejectsWith(async () => resolveTensors({ ...tiny, nLayers: 3 }, await dirOf(two)), [/\(9 problems\).*missing model\.layers\.2\.input_layernorm\.weight \[16\]/]);
+  await rejectsWith(async () => resolveTensors({ ...tiny, nLayers: 1 }, await dirOf(two)), [/\(9 problems\).*unexpected model\.layers\.1\./, /… \(1 more\)/]);
 });
 
 test('llama-tensors: rotary inv_freq buffers are ignored; undecodable dtypes are refused', async () => {
   const tensors = hfTensors(tiny);
   tensors.push({ name: 'model.layers.0.self_attn.rotary_emb.inv_freq', dtype: 'F32', shape: [2], data: new Float32Array(2) });
-  const m = resolveLlamaTensors(tiny, await dirOf(tensors));
+  const m = resolveTensors(tiny, await dirOf(tensors));
   assert.deepEqual(m.ignored, ['model.layers.0.self_attn.rotary_emb.inv_freq']);
 
   // A directory whose norm is stored as I64 (any TensorDirectory works).
@@ -146,7 +156,7 @@ test('llama-tensors: rotary inv_freq buffers are ignored; undecodable dtypes are
   const patched = new Map(base.tensors);
   patched.set('model.norm.weight', { ...patched.get('model.norm.weight')!, dtype: 'I64' });
   const fake: TensorDirectory = { name: 'fake', format: 'safetensors', tensors: patched, readTensorF32: base.readTensorF32.bind(base), readTensorBytes: base.readTensorBytes.bind(base) };
-  throwsWith(() => resolveLlamaTensors(tiny, fake), ['fake: tensors do not match the model config (1 problems): model.norm.weight: dtype I64 cannot be decoded; expected F32, F16, BF16 or Q8_0']);
+  throwsWith(() => resolveTensors(tiny, fake), ['fake: tensors do not match the model config (1 problems): model.norm.weight: dtype I64 cannot be decoded; expected F32, F16, BF16 or Q8_0']);
 });
 
 test('llama-tensors: the RoPE row maps are inverse permutations that keep each head', () => {
@@ -169,16 +179,15 @@ test('llama-tensors: the RoPE row maps are inverse permutations that keep each h
 
 /** The GGUF equivalent of hfTensors: GGUF names, q/k rows permuted like llama.cpp's converter. */
 function ggufTensorsFrom(c: ModelConfig, hf: TensorToWrite[], q8: boolean): GgufTensorToWrite[] {
-  return expectedLlamaTensors(c, 'gguf').map((e) => {
-    const src = hf.find((t) => t.name === llamaTensorName('hf', e.role))!.data as Float32Array;
-    let data = src;
+  return tensorsToStore(c, 'gguf', (role) => hf.find((t) => t.name === hfName(c, role))!.data as Float32Array).map((e) => {
     if (/\.w[qk]$/.test(e.role)) {
-      const [rows, cols] = e.shape;
-      data = new Float32Array(src.length);
-      for (let r = 0; r < rows; r++) data.set(src.subarray(r * cols, (r + 1) * cols), hfToGgufRopeRow(r, c.headDim) * cols);
+      // the table's permutation is llama.cpp's: GGUF row hfToGgufRopeRow(r) holds HF row r
+      const [rows, cols] = e.shape as [number, number];
+      const src = hf.find((t) => t.name === hfName(c, e.role))!.data as Float32Array;
+      for (let r = 0; r < rows; r++) assert.deepEqual(e.data.subarray(hfToGgufRopeRow(r, c.headDim) * cols, (hfToGgufRopeRow(r, c.headDim) + 1) * cols), src.subarray(r * cols, (r + 1) * cols));
     }
-    const quantize = q8 && e.shape.length === 2 && e.shape[1] % 32 === 0;
-    return quantize ? { name: e.name, type: 'Q8_0', shape: e.shape, data: quantizeQ8_0(data) } : { name: e.name, type: 'F32', shape: e.shape, data };
+    const quantize = q8 && e.shape.length === 2 && e.shape[1]! % 32 === 0;
+    return quantize ? { name: e.name, type: 'Q8_0', shape: e.shape, data: quantizeQ8_0(e.data) } : { name: e.name, type: 'F32', shape: e.shape, data: e.data };
   });
 }
 
@@ -187,11 +196,11 @@ test('llama-tensors: GGUF names resolve to the same roles; q/k rows come back in
   const hf = hfTensors(c);
   for (const q8 of [false, true]) {
     const gguf = await GgufFile.open(bytesSource('m.gguf', writeGguf({ metadata: [], tensors: ggufTensorsFrom(c, hf, q8) })));
-    const m = resolveLlamaTensors(c, gguf);
-    assert.equal(m.layers[1].wk.info.name, 'blk.1.attn_k.weight');
-    assert.equal(m.lmHead.info.name, 'output.weight');
+    const m = resolveTensors(c, gguf);
+    assert.equal(m.get('layers.1.wk').info.name, 'blk.1.attn_k.weight');
+    assert.equal(m.get('lmHead').info.name, 'output.weight');
     for (const t of m.all) {
-      const want = hf.find((w) => w.name === llamaTensorName('hf', t.role))!.data as Float32Array;
+      const want = hf.find((w) => w.name === hfName(c, t.role))!.data as Float32Array;
       const got = await read(t);
       assert.equal(t.ropeUnpermuted, /\.w[qk]$/.test(t.role));
       if (t.info.dtype === 'F32') assert.deepEqual(got, want, t.role);
@@ -199,7 +208,7 @@ test('llama-tensors: GGUF names resolve to the same roles; q/k rows come back in
         // Q8_0: the un-permuted dequantized rows equal quantizing the HF rows directly.
         const direct = dequantizeQ8_0(quantizeQ8_0(want));
         assert.deepEqual(got, direct, t.role);
-        const [rows, cols] = t.shape;
+        const [rows, cols] = t.shape as [number, number];
         const scales = new Float32Array((rows * cols) / 32);
         const qs = new Int8Array(rows * cols);
         await t.readQ8_0(scales, qs);
@@ -214,10 +223,28 @@ test('llama-tensors: GGUF without output.weight is tied; rope_freqs and attn_rot
   const hf = hfTensors(c);
   const g = ggufTensorsFrom(c, hf, false);
   const withRot: GgufTensorToWrite[] = [...g, { name: 'blk.0.attn_rot_embd', type: 'F32', shape: [2], data: new Float32Array(2) }];
-  const m = resolveLlamaTensors(c, await GgufFile.open(bytesSource('t.gguf', writeGguf({ metadata: [], tensors: withRot }))));
-  assert.equal(m.lmHead.info.name, 'token_embd.weight');
+  const m = resolveTensors(c, await GgufFile.open(bytesSource('t.gguf', writeGguf({ metadata: [], tensors: withRot }))));
+  assert.equal(m.get('embed').info.name, 'token_embd.weight');
+  assert.equal(m.has('lmHead'), false);
   assert.deepEqual(m.ignored, ['blk.0.attn_rot_embd']);
   const withFreqs: GgufTensorToWrite[] = [...g, { name: 'rope_freqs.weight', type: 'F32', shape: [2], data: new Float32Array(2) }];
   const f = await GgufFile.open(bytesSource('f.gguf', writeGguf({ metadata: [], tensors: withFreqs })));
-  assert.throws(() => resolveLlamaTensors(c, f), (e: unknown) => e instanceof WeightsFormatError && e.message.includes('rope_freqs.weight: RoPE frequency scaling (Llama 3.1 style) is not supported'));
+  assert.throws(() => resolveTensors(c, f), (e: unknown) => e instanceof WeightsFormatError && e.message.includes('rope_freqs.weight: RoPE frequency scaling (Llama 3.1 style) is not supported'));
+});
+
+test('llama-tensors: memoryRoleReader checks each role against the table', async () => {
+  const roles = modelRoles(tiny);
+  const arrays = new Map<TensorRole, Float32Array>(roles.map((r, i) => [r, finiteF32(roleShape(tiny, r).reduce((a, d) => a * d, 1), i + 3)]));
+  const reader = memoryRoleReader(tiny, (r) => arrays.get(r));
+  assert.equal(reader.has('layers.1.wUp'), true);
+  assert.deepEqual(reader.shape('layers.1.wUp'), [24, 16]);
+  const d = new Float32Array(24 * 16);
+  await reader.readF32('layers.1.wUp', d);
+  assert.deepEqual(d, arrays.get('layers.1.wUp'));
+  arrays.set('layers.0.wq', new Float32Array(3));
+  throwsWith(() => reader.shape('layers.0.wq'), ['memory tensors: role layers.0.wq: expected 256 values [16, 16], got 3']);
+  arrays.delete('norm');
+  assert.equal(reader.has('norm'), false);
+  throwsWith(() => reader.shape('norm'), ['memory tensors: no tensor for role "norm"']);
+  throwsWith(() => roleShape(tiny, 'layers.0.nope' as TensorRole), ['expected a role such as "embed" or "layers.0.wq", got "layers.0.nope"']);
 });

@@ -2,9 +2,10 @@
  * The verifier kernels (ProbKernels) in plain TypeScript over the same WebAssembly memory: the
  * "plain TypeScript version of the same method" that bench/verify.bench.ts times against WASM,
  * and a third implementation the kernel tests compare. Same signatures (byte pointers, counts),
- * same per-element operation order as assembly/probs.ts.
+ * same per-element operation order as assembly/verify.ts and assembly/sampling.ts. It lives with
+ * the benches (the kernel tests import it from here) because nothing in the library runs it.
  */
-import type { ProbKernels } from '../wasm/kernels.js';
+import type { ProbKernels } from '../../src/wasm/kernels.js';
 
 /** max(x, 0) for NaN-free x (a compare: faster in V8 than Math.max, same value for ±0). */
 const pos = (x: number): number => (x > 0 ? x : 0);
