@@ -54,8 +54,9 @@ const MODEL_OPTIONS = `  --model DIR|FILE      model directory (config.json, mod
                         (default 2,2,2,2)
   --max-context N       KV-cache positions (default: the model's max_position_embeddings)
   --dtype TYPE          weights of the linear layers: f32 | bf16 | int8 | int4 (default f32)
-  --threads N           kernel threads over one shared memory (default: the core count; small
-                        kernels stay on one thread, so tiny models are never slowed down)
+  --threads N           kernel threads over one shared memory (default: the core count; at most
+                        twice the core count; small kernels stay on one thread, so tiny models
+                        are never slowed down)
   --relaxed MODE        relaxed SIMD (fused multiply-add, ~30 % faster batched matmuls): auto | on | off
                         (default auto: used where the engine has it; off gives results that are
                         bit-identical on every machine)
