@@ -78,3 +78,25 @@ export async function ggufAs(type: 'F16' | 'BF16' | 'Q8_0'): Promise<Uint8Array>
   }
   return writeGguf({ metadata: [...f.metadata], tensors });
 }
+
+/** The shipped safetensors split in two shards with their index (model.safetensors.index.json). */
+export async function safetensorsSharded(): Promise<{ index: string; shards: [string, Uint8Array][] }> {
+  const f = await SafetensorsFile.open(bytesSource('model.safetensors', safetensorsF32()));
+  const all = [...f.tensors.values()];
+  const names = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+  const halves = [all.slice(0, all.length >> 1), all.slice(all.length >> 1)];
+  const shards: [string, Uint8Array][] = [];
+  const weightMap: Record<string, string> = {};
+  for (let i = 0; i < 2; i++) {
+    const tensors: TensorToWrite[] = [];
+    for (const t of halves[i]!) {
+      const v = new Float32Array(t.elements);
+      await f.readTensorF32(t.name, v);
+      tensors.push({ name: t.name, dtype: 'F32', shape: t.shape, data: v });
+      weightMap[t.name] = names[i]!;
+    }
+    shards.push([names[i]!, writeSafetensors(tensors, { format: 'pt' })]);
+  }
+  const totalSize = shards.reduce((n, [, b]) => n + b.length, 0);
+  return { index: JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2), shards };
+}

@@ -4,17 +4,18 @@
  * generated from. Mutations: the 8-byte header length lies; the JSON header mutated as JSON (dtypes,
  * shapes, data_offsets, duplicate keys, unknown fields, depth and size bombs) and re-framed, or
  * damaged as bytes (bit flips, truncation, invalid UTF-8); the data area given NaN, infinite and
- * huge-but-finite weights, flipped bits, or cut short.
+ * huge-but-finite weights, flipped bits, or cut short. One case in five uses the model split in two
+ * shards instead, and mutates the index (model.safetensors.index.json, as JSON) or one shard.
  */
 import { loadHfModel } from '../../../src/engine/load.js';
 import { memoryModelSource } from '../../../src/io/source.js';
 import { createRng } from '../../../src/rng.js';
 import type { WeightDtype } from '../../../src/model/llama.js';
 import {
-  append, damageJsonText, deleteBytes, Draw, flipBits, insertBytes, lieAbout, mutateJson, readUint, setBytes, setFloats, splice, truncate, writeUint,
+  append, damageJsonText, deleteBytes, Draw, flipBits, insertBytes, lieAbout, mutateJson, mutateJsonFile, readUint, setBytes, setFloats, splice, truncate, writeUint,
 } from '../mutate.js';
 import { runModelCase } from '../model-case.js';
-import { modelTexts, safetensorsAs, safetensorsF32, type ModelTexts } from '../seeds.js';
+import { modelTexts, safetensorsAs, safetensorsF32, safetensorsSharded, type ModelTexts } from '../seeds.js';
 import type { CaseReport, FuzzTarget } from '../types.js';
 
 const DIR = 'fuzz-model';
@@ -28,6 +29,7 @@ interface Seed {
 
 let seeds: Seed[] = [];
 let texts: ModelTexts;
+let sharded: { index: string; shards: [string, Seed][] };
 
 function seedOf(label: string, bytes: Uint8Array): Seed {
   const n = Number(readUint(bytes, 0, 8));
@@ -90,19 +92,39 @@ export const target: FuzzTarget = {
   async setup() {
     texts = modelTexts();
     seeds = [seedOf('F32', safetensorsF32()), seedOf('F16', await safetensorsAs('F16')), seedOf('BF16', await safetensorsAs('BF16'))];
+    const sh = await safetensorsSharded();
+    sharded = { index: sh.index, shards: sh.shards.map(([name, bytes]) => [name, seedOf(name, bytes)]) };
   },
   async runCase(seed: number, index: number): Promise<CaseReport> {
     const d = new Draw(createRng(seed).fork(index));
-    const s = d.pick(seeds);
     const dtype = d.weighted<WeightDtype>([[5, 'f32'], [2, 'bf16'], [1, 'int8'], [1, 'int4']]);
-    const [bytes, label] = mutate(d, s);
-    const mutation = `${s.label} seed: ${label}; dtype ${dtype}`;
-    const source = memoryModelSource(DIR, {
+    const files: Record<string, string | Uint8Array> = {
       'config.json': texts.config,
       'tokenizer.json': texts.tokenizer,
       'tokenizer_config.json': texts.tokenizerConfig,
-      'model.safetensors': bytes,
-    });
+    };
+    let label: string;
+    if (d.chance(0.2)) {
+      files['model.safetensors.index.json'] = sharded.index;
+      for (const [name, shard] of sharded.shards) files[name] = shard.bytes;
+      if (d.chance(0.5)) {
+        const [text, l] = mutateJsonFile(d, sharded.index);
+        files['model.safetensors.index.json'] = text;
+        label = `index: ${l}`;
+      } else {
+        const [name, shard] = d.pick(sharded.shards);
+        const [bytes, l] = mutate(d, shard);
+        files[name] = bytes;
+        label = `${name}: ${l}`;
+      }
+    } else {
+      const s = d.pick(seeds);
+      const [bytes, l] = mutate(d, s);
+      files['model.safetensors'] = bytes;
+      label = `${s.label} seed: ${l}`;
+    }
+    const mutation = `${label}; dtype ${dtype}`;
+    const source = memoryModelSource(DIR, files);
     return runModelCase(mutation, [DIR], (rt) => loadHfModel(rt, source, { dtype, maxBatch: 8 }));
   },
 };
