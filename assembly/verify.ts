@@ -6,6 +6,9 @@
 // kernels are given (signed zeros included), while max/min cost V8 a NaN-handling sequence.
 // Operation order inside each element matches the TS math layer (src/verify/*.ts) exactly, so a
 // test and its residual agree: a draft rejected by `u < r/(c·q)` gets max(r - c·q, 0) = 0.
+// Passes that scale q by a multiplier c read it as c·(q·qScale): qScale is 1, or a power of two
+// when c = num/den would overflow because den is subnormal (src/verify/common.ts `scaledFactor`,
+// docs/verifiers.md E17); q·qScale is exact, so qScale = 1 gives c·q bit for bit.
 
 import { f64At, i32At, hsum2 } from './simd';
 
@@ -63,20 +66,71 @@ export function sum_except_f64_ref(xPtr: usize, n: i32, idxPtr: usize, m: i32): 
   return s;
 }
 
+/**
+ * Σ x when every entry is a probability (finite and >= 0) and the sum is finite, else -1 (an entry
+ * that is NaN, ±Infinity or negative). One pass, the public API's check of a row in memory: NaN
+ * and +Infinity show in the sum, negatives (and -Infinity) in a running minimum. Four sum
+ * accumulators, so the pass runs at load speed rather than at the latency of one add chain.
+ * x: f64 [n]
+ */
+export function checked_sum_f64(xPtr: usize, n: i32): f64 {
+  const zero = f64x2.splat(0);
+  let a0 = zero;
+  let a1 = zero;
+  let a2 = zero;
+  let a3 = zero;
+  let m0 = zero;
+  let m1 = zero;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = xPtr + (<usize>i << 3);
+    const v0 = v128.load(p);
+    const v1 = v128.load(p, 16);
+    const v2 = v128.load(p, 32);
+    const v3 = v128.load(p, 48);
+    a0 = f64x2.add(a0, v0);
+    a1 = f64x2.add(a1, v1);
+    a2 = f64x2.add(a2, v2);
+    a3 = f64x2.add(a3, v3);
+    m0 = f64x2.pmin(m0, f64x2.pmin(v0, v1));
+    m1 = f64x2.pmin(m1, f64x2.pmin(v2, v3));
+  }
+  let s = hsum2(f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)));
+  const m = f64x2.pmin(m0, m1);
+  let lowest = min(f64x2.extract_lane(m, 0), f64x2.extract_lane(m, 1));
+  for (; i < n; i++) {
+    const v = f64At(xPtr, i);
+    s += v;
+    if (v < lowest) lowest = v;
+  }
+  return lowest >= 0 && s < Infinity ? s : -1.0; // s < Infinity is false for NaN
+}
+
+export function checked_sum_f64_ref(xPtr: usize, n: i32): f64 {
+  let s = 0.0;
+  for (let i = 0; i < n; i++) {
+    const v = f64At(xPtr, i);
+    if (!(v >= 0 && v < Infinity)) return -1.0;
+    s += v;
+  }
+  return s < Infinity ? s : -1.0;
+}
+
 // ---- residuals ----
 
-/** out[lo..hi) = max(r - c·q, 0); returns the sum. */
+/** out[lo..hi) = max(r - c·(q·qScale), 0); returns the sum. */
 // @ts-ignore: decorator
-@inline function residualRange(outPtr: usize, rPtr: usize, qPtr: usize, lo: i32, hi: i32, c: f64): f64 {
+@inline function residualRange(outPtr: usize, rPtr: usize, qPtr: usize, lo: i32, hi: i32, c: f64, qScale: f64): f64 {
   const cv = f64x2.splat(c);
+  const sv = f64x2.splat(qScale);
   const zero = f64x2.splat(0);
   let a0 = zero;
   let a1 = zero;
   let i = lo;
   for (; i + 4 <= hi; i += 4) {
     const off = <usize>i << 3;
-    const d0 = f64x2.pmax(zero, f64x2.sub(v128.load(rPtr + off), f64x2.mul(cv, v128.load(qPtr + off))));
-    const d1 = f64x2.pmax(zero, f64x2.sub(v128.load(rPtr + off, 16), f64x2.mul(cv, v128.load(qPtr + off, 16))));
+    const d0 = f64x2.pmax(zero, f64x2.sub(v128.load(rPtr + off), f64x2.mul(cv, f64x2.mul(v128.load(qPtr + off), sv))));
+    const d1 = f64x2.pmax(zero, f64x2.sub(v128.load(rPtr + off, 16), f64x2.mul(cv, f64x2.mul(v128.load(qPtr + off, 16), sv))));
     v128.store(outPtr + off, d0);
     v128.store(outPtr + off, d1, 16);
     a0 = f64x2.add(a0, d0);
@@ -84,48 +138,48 @@ export function sum_except_f64_ref(xPtr: usize, n: i32, idxPtr: usize, m: i32): 
   }
   let s = hsum2(f64x2.add(a0, a1));
   for (; i < hi; i++) {
-    const d = max(f64At(rPtr, i) - c * f64At(qPtr, i), 0.0);
+    const d = max(f64At(rPtr, i) - c * (f64At(qPtr, i) * qScale), 0.0);
     store<f64>(outPtr + (<usize>i << 3), d);
     s += d;
   }
   return s;
 }
 
-/** out = max(r - c·q, 0); returns Σ out. out may equal r.  out, r, q: f64 [n] */
-export function residual_f64(outPtr: usize, rPtr: usize, qPtr: usize, n: i32, c: f64): f64 {
-  return residualRange(outPtr, rPtr, qPtr, 0, n, c);
+/** out = max(r - c·(q·qScale), 0); returns Σ out. out may equal r.  out, r, q: f64 [n] */
+export function residual_f64(outPtr: usize, rPtr: usize, qPtr: usize, n: i32, c: f64, qScale: f64): f64 {
+  return residualRange(outPtr, rPtr, qPtr, 0, n, c, qScale);
 }
 
-export function residual_f64_ref(outPtr: usize, rPtr: usize, qPtr: usize, n: i32, c: f64): f64 {
+export function residual_f64_ref(outPtr: usize, rPtr: usize, qPtr: usize, n: i32, c: f64, qScale: f64): f64 {
   let s = 0.0;
   for (let i = 0; i < n; i++) {
-    const d = max(f64At(rPtr, i) - c * f64At(qPtr, i), 0.0);
+    const d = max(f64At(rPtr, i) - c * (f64At(qPtr, i) * qScale), 0.0);
     store<f64>(outPtr + (<usize>i << 3), d);
     s += d;
   }
   return s;
 }
 
-/** out = max(p - c·q, 0) with out[i] = 0 for i in idx; returns Σ out.  f64 [n], idx: i32 [m] */
-export function residual_except_f64(outPtr: usize, pPtr: usize, qPtr: usize, n: i32, c: f64, idxPtr: usize, m: i32): f64 {
+/** out = max(p - c·(q·qScale), 0) with out[i] = 0 for i in idx; returns Σ out.  f64 [n], idx: i32 [m] */
+export function residual_except_f64(outPtr: usize, pPtr: usize, qPtr: usize, n: i32, c: f64, qScale: f64, idxPtr: usize, m: i32): f64 {
   let s = 0.0;
   let lo = 0;
   for (let t = 0; t < m; t++) {
     const e = i32At(idxPtr, t);
-    s += residualRange(outPtr, pPtr, qPtr, lo, e, c);
+    s += residualRange(outPtr, pPtr, qPtr, lo, e, c, qScale);
     store<f64>(outPtr + (<usize>e << 3), 0.0);
     lo = e + 1;
   }
-  return s + residualRange(outPtr, pPtr, qPtr, lo, n, c);
+  return s + residualRange(outPtr, pPtr, qPtr, lo, n, c, qScale);
 }
 
-export function residual_except_f64_ref(outPtr: usize, pPtr: usize, qPtr: usize, n: i32, c: f64, idxPtr: usize, m: i32): f64 {
+export function residual_except_f64_ref(outPtr: usize, pPtr: usize, qPtr: usize, n: i32, c: f64, qScale: f64, idxPtr: usize, m: i32): f64 {
   let s = 0.0;
   let t = 0;
   for (let i = 0; i < n; i++) {
     let d = 0.0;
     if (t < m && i32At(idxPtr, t) == i) t++;
-    else d = max(f64At(pPtr, i) - c * f64At(qPtr, i), 0.0);
+    else d = max(f64At(pPtr, i) - c * (f64At(qPtr, i) * qScale), 0.0);
     store<f64>(outPtr + (<usize>i << 3), d);
     s += d;
   }
@@ -192,12 +246,13 @@ export function kseq_residual_f64_ref(outPtr: usize, pPtr: usize, qPtr: usize, n
 // ---- SpecHub ----
 
 /**
- * One pass over [lo, hi): res = max(max(p - q, 0) - w·q, 0) stored, and acc lanes += (R1, R2) terms
- * max(q - p, 0) and max(w·q - max(p - q, 0), 0); returns Σ res over the range.
+ * One pass over [lo, hi), with wq = w·(q·qScale): res = max(max(p - q, 0) - wq, 0) stored, and acc
+ * lanes += (R1, R2) terms max(q - p, 0) and max(wq - max(p - q, 0), 0); returns Σ res over the range.
  */
 // @ts-ignore: decorator
-@inline function hubPassRange(resPtr: usize, pPtr: usize, qPtr: usize, lo: i32, hi: i32, w: f64, accPtr: usize): f64 {
+@inline function hubPassRange(resPtr: usize, pPtr: usize, qPtr: usize, lo: i32, hi: i32, w: f64, qScale: f64, accPtr: usize): f64 {
   const wv = f64x2.splat(w);
+  const sv = f64x2.splat(qScale);
   const zero = f64x2.splat(0);
   let r1 = zero;
   let r2 = zero;
@@ -207,7 +262,7 @@ export function kseq_residual_f64_ref(outPtr: usize, pPtr: usize, qPtr: usize, n
     const off = <usize>i << 3;
     const p = v128.load(pPtr + off);
     const q = v128.load(qPtr + off);
-    const wq = f64x2.mul(wv, q);
+    const wq = f64x2.mul(wv, f64x2.mul(q, sv));
     const p1 = f64x2.pmax(zero, f64x2.sub(p, q));
     const d = f64x2.pmax(zero, f64x2.sub(p1, wq));
     v128.store(resPtr + off, d);
@@ -221,7 +276,7 @@ export function kseq_residual_f64_ref(outPtr: usize, pPtr: usize, qPtr: usize, n
   for (; i < hi; i++) {
     const p = f64At(pPtr, i);
     const q = f64At(qPtr, i);
-    const wq = w * q;
+    const wq = w * (q * qScale);
     const p1 = max(p - q, 0.0);
     const d = max(p1 - wq, 0.0);
     store<f64>(resPtr + (<usize>i << 3), d);
@@ -235,21 +290,21 @@ export function kseq_residual_f64_ref(outPtr: usize, pPtr: usize, qPtr: usize, n
 }
 
 /**
- * SpecHub's O(V) pass for hub a (verifiers.md §4.3), fused: the residual
- * res(i) = max(max(p - q, 0) - w·q, 0) for i != hub, res(hub) = 0 (the caller sets res(a)),
- * and the pair leftovers out[0] = R1 = Σ_{i≠hub} max(q - p, 0), out[1] = R2 = Σ_{i≠hub} max(w·q - max(p - q, 0), 0).
+ * SpecHub's O(V) pass for hub a (docs/verifiers.md §4.3), fused, with wq = w·(q·qScale): the residual
+ * res(i) = max(max(p - q, 0) - wq, 0) for i != hub, res(hub) = 0 (the caller sets res(a)),
+ * and the pair leftovers out[0] = R1 = Σ_{i≠hub} max(q - p, 0), out[1] = R2 = Σ_{i≠hub} max(wq - max(p - q, 0), 0).
  * Returns Σ res.  res, p, q: f64 [n], out: f64 [2]
  */
-export function hub_pass_f64(resPtr: usize, outPtr: usize, pPtr: usize, qPtr: usize, n: i32, hub: i32, w: f64): f64 {
+export function hub_pass_f64(resPtr: usize, outPtr: usize, pPtr: usize, qPtr: usize, n: i32, hub: i32, w: f64, qScale: f64): f64 {
   store<f64>(outPtr, 0.0);
   store<f64>(outPtr, 0.0, 8);
-  let s = hubPassRange(resPtr, pPtr, qPtr, 0, hub, w, outPtr);
+  let s = hubPassRange(resPtr, pPtr, qPtr, 0, hub, w, qScale, outPtr);
   store<f64>(resPtr + (<usize>hub << 3), 0.0);
-  s += hubPassRange(resPtr, pPtr, qPtr, hub + 1, n, w, outPtr);
+  s += hubPassRange(resPtr, pPtr, qPtr, hub + 1, n, w, qScale, outPtr);
   return s;
 }
 
-export function hub_pass_f64_ref(resPtr: usize, outPtr: usize, pPtr: usize, qPtr: usize, n: i32, hub: i32, w: f64): f64 {
+export function hub_pass_f64_ref(resPtr: usize, outPtr: usize, pPtr: usize, qPtr: usize, n: i32, hub: i32, w: f64, qScale: f64): f64 {
   let r1 = 0.0;
   let r2 = 0.0;
   let s = 0.0;
@@ -259,9 +314,10 @@ export function hub_pass_f64_ref(resPtr: usize, outPtr: usize, pPtr: usize, qPtr
       const p = f64At(pPtr, i);
       const q = f64At(qPtr, i);
       const p1 = max(p - q, 0.0);
-      d = max(p1 - w * q, 0.0);
+      const wq = w * (q * qScale);
+      d = max(p1 - wq, 0.0);
       r1 += max(q - p, 0.0);
-      r2 += max(w * q - p1, 0.0);
+      r2 += max(wq - p1, 0.0);
     }
     store<f64>(resPtr + (<usize>i << 3), d);
     s += d;

@@ -259,7 +259,7 @@ async function main(): Promise<boolean> {
   progress('measuring read bandwidth (ceilings)');
   const bw = await runChild<{ one: Bandwidth; two: Bandwidth }>(CASE_RUNNER, { kind: 'bandwidth', mib: args.quick ? 128 : 256, passes: args.quick ? 3 : 9 }, { timeoutMs: 5 * 60_000, label: 'bandwidth' });
   const bandwidth = (t: number): number | null => (bw.ok ? (t >= 2 ? bw.result.two.gbps : bw.result.one.gbps) : null);
-  if (!bw.ok) progress(`bandwidth: failed (${bw.reason}); ceilings use perf.md's anchors`);
+  if (!bw.ok) progress(`bandwidth: failed (${bw.reason}); ceilings use the anchors of docs/performance.md §1`);
   const bwOrAnchor = (t: number) => bandwidth(t) ?? (t >= 2 ? 50 : 26);
 
   // ---- decode ----

@@ -10,7 +10,7 @@
  *
  * Weights: shapes whose packed W exceeds COLD_BYTES are "cold" by themselves (they stream from
  * DRAM each call). Smaller shapes are measured "hot" (one copy, cache-resident) and "cold" (each
- * call takes the next of several copies spanning a pool larger than L3, as in docs perf.md).
+ * call takes the next of several copies spanning a pool larger than L3, as in docs/performance.md §2).
  *
  *   node dist/bench/kernels.bench.js [--quick] [--json] [--build simd|relaxed|simd-mt|relaxed-mt]
  */

@@ -31,7 +31,12 @@ export {
 } from './convert/llama2c.js';
 export { kvDim, parseHfConfig, parseGenerationConfig, parseConfigJson, loadHfConfig, checkModelConfig, HF_LLAMA_DEFAULTS, type ModelConfig, type GenerationConfig } from './config.js';
 export { bytesSource, memoryModelSource, isPlainFileName, MAX_TEXT_BYTES, type ByteSource, type ModelSource } from './io/source.js';
-export { httpByteSource, httpModelSource, type FetchLike } from './io/http-source.js';
+export {
+  httpByteSource, httpModelSource, DEFAULT_BLOCK_BYTES, DEFAULT_PARALLEL,
+  type FetchLike, type HttpSourceOptions, type HttpSourceStats, type HttpModelSource, type HttpByteSource,
+} from './io/http-source.js';
+export { browserModelCache, clearBrowserModelCache, memoryModelCache, MODEL_CACHE_NAME, type ModelCache } from './io/model-cache.js';
+export { blobByteSource, blobModelSource, type BlobLike } from './io/blob-source.js';
 export {
   f16BitsToF32Bits, f16ToF32, bf16ToF32, f32BitsToF16Bits, f32BitsToBf16Bits, f32ToF16Array, f32ToBf16Array,
   Q8_0_BLOCK, Q8_0_BLOCK_BYTES, SAFETENSORS_DTYPE_BYTES,
@@ -66,6 +71,10 @@ export {
   type ThreadedExecutorOptions, type ThreadStats, type WorkerHost, type WorkerHandle, type WorkerEvents, type WebWorkerLike, type KernelWorkerInit,
 } from './wasm/threads.js';
 export { selectBuild, type BuildRequest, type WasmFeatures } from './wasm/select.js';
+export {
+  createBrowserRuntime, createBrowserExecutor, threadsUnavailableReason, defaultBrowserThreads,
+  type BrowserRuntimeOptions, type BrowserExecutorOptions,
+} from './wasm/browser.js';
 export { DraftTree, parseTreeShape, treeNodeCount } from './draft/tree.js';
 export { PROB_KERNEL_NAMES, type ProbKernels } from './wasm/kernels.js';
 export * from './verify/index.js';

@@ -1,5 +1,5 @@
 /**
- * Logits → probabilities for the target and the draft model alike (verifiers.md E14: the same
+ * Logits → probabilities for the target and the draft model alike (docs/verifiers.md E14: the same
  * transform for p and q), in Hugging Face's warper order:
  *
  *   temperature = 0:  one-hot at argmax (lowest index on ties), so verifiers need no greedy branch

@@ -92,11 +92,24 @@ describe('cli', () => {
     assert.equal(r.err, '', '--quiet prints no stats');
   });
 
-  test('every verifier and the early-exit drafter run from the CLI', () => {
-    for (const [v, tree, draft] of [['sd', '1,1,1', 'exit:2'], ['rrs', '2,2', 'none'], ['rrs-wo', '3,1', 'exit:3'], ['k-seq', '2,2,2', 'weights/stories281K-draft']]) {
-      const r = run('generate', '--verifier', v!, '--tree', tree!, '--draft', draft!, '--max-tokens', '20', '--seed', '1', '--prompt', 'Lily');
+  test('every verifier runs from the CLI with a drafter (early exit, int4 self-draft, a draft model): the stats show it verified', () => {
+    const cases = [
+      ['sd', '1,1,1', 'exit:2'],
+      ['rrs', '2,2', 'int4'],
+      ['rrs-wo', '3,1', 'exit:3'],
+      ['spechub', '2,2', 'int8'],
+      ['k-seq', '2,2,2', 'weights/stories281K-draft'],
+    ] as const;
+    for (const [v, tree, draft] of cases) {
+      const r = run('generate', '--verifier', v, '--tree', tree, '--draft', draft, '--max-tokens', '20', '--seed', '1', '--prompt', 'Lily', '--json');
       assert.equal(r.code, 0, `${v} ${draft}: ${r.err}`);
-      assert.ok(r.out.length > 0);
+      const o = JSON.parse(r.out.trim());
+      assert.ok(o.ids.length > 0 && o.text.length > 0);
+      assert.equal(o.stats.method, v, `${v} ${draft}: the verifier that ran`);
+      assert.notEqual(o.stats.drafter, 'none');
+      assert.deepEqual(o.stats.tree, tree.split(',').map(Number));
+      assert.equal(o.stats.acceptancePerLevel.length, o.stats.tree.length);
+      assert.ok(o.stats.draftForwards >= o.stats.steps && o.stats.steps > 0, `${v}: ${o.stats.draftForwards} draft forwards over ${o.stats.steps} steps`);
     }
   });
 

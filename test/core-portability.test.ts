@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const DIST = fileURLToPath(new URL('../src/', import.meta.url));
@@ -22,6 +22,9 @@ function resolveBare(spec: string): string | null {
   return typeof entry === 'string' ? join(dir, entry) : null;
 }
 
+/** Bare specifiers (packages) the core imports, by the file that imports them. */
+const bareImports = new Map<string, string>();
+
 test('core: the import graph of dist/src/index.js uses no node: module, Buffer or process', () => {
   const seen = new Set<string>();
   const todo = [join(DIST, 'index.js')];
@@ -38,6 +41,7 @@ test('core: the import graph of dist/src/index.js uses no node: module, Buffer o
         problems.push(`${file}: imports ${spec}`);
         continue;
       }
+      if (!spec.startsWith('.')) bareImports.set(spec, file);
       const next = spec.startsWith('.') ? resolve(dirname(file), spec) : resolveBare(spec);
       if (next && existsSync(next)) todo.push(next);
     }
@@ -45,4 +49,19 @@ test('core: the import graph of dist/src/index.js uses no node: module, Buffer o
   assert.ok(seen.size > 40, `walked ${seen.size} files`);
   assert.ok(![...seen].some((f) => f.includes(`${join('dist', 'src', 'node')}`) || f.endsWith('cli.js')), 'the core reaches a Node entry point');
   assert.deepEqual(problems, []);
+});
+
+test('core: every package the core imports is in the README\'s import map (an unbundled page resolves all of them)', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const m = /<script type="importmap">([\s\S]*?)<\/script>/.exec(readme);
+  assert.ok(m, 'the README documents an import map');
+  const imports = (JSON.parse(m[1]!) as { imports: Record<string, string> }).imports;
+  assert.ok(bareImports.size >= 2, [...bareImports.keys()].join(', '));
+  for (const [spec, file] of bareImports) {
+    assert.ok(Object.hasOwn(imports, spec), `${file} imports ${spec}, which the README's import map does not map`);
+    // the mapped file is the package's browser entry, as node_modules/ lays it out
+    const resolved = resolveBare(spec);
+    assert.equal(imports[spec], `/node_modules/${resolved!.slice(join(ROOT, 'node_modules').length + 1).split(sep).join('/')}`, spec);
+  }
+  assert.equal(imports['spechub/core'], '/node_modules/spechub/dist/src/index.js');
 });

@@ -1,6 +1,6 @@
 /**
  * Measured read bandwidth of this machine from WebAssembly, the physical ceiling of decode
- * (perf.md §1: one core tops out near 26 GB/s, two near 50). A tiny hand-assembled module sums a
+ * (docs/performance.md §1: one core tops out near 26 GB/s, two near 50). A tiny hand-assembled module sums a
  * buffer far larger than the last-level cache with v128 loads (128 bytes per loop iteration, four
  * i32x4 accumulators); one thread reads its own 256 MiB, two threads (this one + a worker) each
  * read their own buffer at the same time. GB/s = bytes read / time, median of several passes.

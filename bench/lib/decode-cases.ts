@@ -5,7 +5,7 @@
  *   decode:  64 greedy tokens, one single-token forward each (sampling included).
  * spechub runs through `Generator` (drafter null, temperature 0: what a user of the API gets);
  * the bare forward loop (forward + commit + argmax in JS) is timed too, to show the Generator's
- * own cost. llama.cpp runs through node-llama-cpp's `sequence.evaluate` (perf.md §4 method):
+ * own cost. llama.cpp runs through node-llama-cpp's `sequence.evaluate` (docs/performance.md §4):
  * prefill = until the first generated token, decode = the next 64 tokens.
  *
  * Both engines also report the next-token distribution after the prompt (top 5), so the bench

@@ -54,20 +54,20 @@ export function createJsProbKernels(memory: WebAssembly.Memory): ProbKernels {
       }
       return s;
     },
-    residual_f64(outPtr, rPtr, qPtr, n, c) {
+    residual_f64(outPtr, rPtr, qPtr, n, c, qScale) {
       views();
       const o = outPtr >> 3;
       const r = rPtr >> 3;
       const q = qPtr >> 3;
       let s = 0;
       for (let i = 0; i < n; i++) {
-        const d = pos(f64[r + i]! - c * f64[q + i]!);
+        const d = pos(f64[r + i]! - c * (f64[q + i]! * qScale));
         f64[o + i] = d;
         s += d;
       }
       return s;
     },
-    residual_except_f64(outPtr, pPtr, qPtr, n, c, idxPtr, m) {
+    residual_except_f64(outPtr, pPtr, qPtr, n, c, qScale, idxPtr, m) {
       views();
       const o = outPtr >> 3;
       const p = pPtr >> 3;
@@ -78,7 +78,7 @@ export function createJsProbKernels(memory: WebAssembly.Memory): ProbKernels {
       for (let i = 0; i < n; i++) {
         let d = 0;
         if (t < m && i32[idx + t] === i) t++;
-        else d = pos(f64[p + i]! - c * f64[q + i]!);
+        else d = pos(f64[p + i]! - c * (f64[q + i]! * qScale));
         f64[o + i] = d;
         s += d;
       }
@@ -112,7 +112,7 @@ export function createJsProbKernels(memory: WebAssembly.Memory): ProbKernels {
       }
       return s;
     },
-    hub_pass_f64(resPtr, outPtr, pPtr, qPtr, n, hub, w) {
+    hub_pass_f64(resPtr, outPtr, pPtr, qPtr, n, hub, w, qScale) {
       views();
       const o = resPtr >> 3;
       const p = pPtr >> 3;
@@ -125,7 +125,7 @@ export function createJsProbKernels(memory: WebAssembly.Memory): ProbKernels {
         if (i !== hub) {
           const pi = f64[p + i]!;
           const qi = f64[q + i]!;
-          const wq = w * qi;
+          const wq = w * (qi * qScale);
           const p1 = pos(pi - qi);
           d = pos(p1 - wq);
           r1 += pos(qi - pi);

@@ -2,7 +2,7 @@
  * The kernel table, one engine × thread count per child process (bench/lib/case-runner.ts):
  * out = x·Wᵀ for W [rows, cols] at batches n (n = 1: matrix–vector, the decode case; n > 1: batched
  * matmul, the verification case), weights "cold" (each call reads the next of several copies
- * spanning a pool larger than the last-level cache, or W alone exceeds it), as in perf.md §2.
+ * spanning a pool larger than the last-level cache, or W alone exceeds it), as in docs/performance.md §2.
  *
  *   spechub: the executor's `linear` (the path the model takes: input preparation for int8
  *            included, split over the threads for T > 1), each dtype checked against the scalar

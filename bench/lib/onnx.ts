@@ -2,7 +2,7 @@
  * A minimal ONNX model writer for the kernel table: `copies` independent MatMul nodes
  * Y_i = X · W_i (X [B, K] with a symbolic batch B, W_i [K, M] f32 initializers), so one session
  * serves every batch and a pool of copies larger than the last-level cache gives "cold" weights
- * (perf.md §2: the small shapes ran as parallel MatMul nodes, each with its own weights).
+ * (docs/performance.md §2.1: the small shapes ran as parallel MatMul nodes, each with its own weights).
  *
  * Only the protobuf fields this needs are written (onnx.proto3 field numbers):
  *   ModelProto     ir_version 1, opset_import 8, producer_name 2, graph 7

@@ -10,7 +10,7 @@
  *          and across generations, starting optimistic (α = 1, worth 4 observations) so that a
  *          tree that could pay is tried at once and dropped quickly if the draft disagrees; the
  *          expected tokens of a step with shape [k1..kD] are τ = 1 + Σ_d Π_{j≤d} α(k_j)
- *          (positional independence, verifiers.md §10);
+ *          (positional independence, docs/verifiers.md §10);
  *   pick:  the shape (or plain decoding) with the most expected tokens per millisecond,
  *          re-evaluated every few steps; while plain decoding wins, a tree that would win if every
  *          draft were accepted is still tried now and then so that α keeps being measured. A tree

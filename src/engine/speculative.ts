@@ -1,7 +1,7 @@
 /**
  * One decoding step, plain or speculative, over a target model and an optional drafter.
  *
- * Speculative step (verifiers.md §10), with root = the last emitted token (not yet in the target
+ * Speculative step (docs/verifiers.md §10), with root = the last emitted token (not yet in the target
  * cache) at position P:
  *   1. draft: feed the drafter's pending tokens, then the tree level by level — the root, then each
  *      level's nodes as one batch with a tree mask (staged after the upper levels) — and at every
@@ -511,7 +511,7 @@ export function feedCausal(model: StepModel, tokens: Int32Array, layers: number)
 
 /**
  * Logits rows → probability rows with one validated set of sampling parameters (identical for the
- * target and the draft, verifiers.md E14), and draws from them. Allocation-free per call.
+ * target and the draft, docs/verifiers.md E14), and draws from them. Allocation-free per call.
  */
 export class ProbsTransform {
   readonly sampler: Sampler;

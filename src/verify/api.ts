@@ -1,8 +1,11 @@
 /**
- * The public verifier API: `createVerifier(name, { runtime })` → { draft, verify, acceptance },
- * over user arrays (Float32Array or Float64Array probability vectors). Inputs are validated,
- * converted to f64, renormalised and copied into the runtime memory, then handed to the
- * allocation-free NodeVerifier, so this API and the decode path run the same code.
+ * The public verifier API: `createVerifier(name, { runtime })` → { draft, verify, acceptance, rows },
+ * over user arrays (Float32Array or Float64Array probability vectors). A row is copied into the
+ * runtime memory (a typed-array copy; Float32Array converts to f64 on the way), checked and summed
+ * in one WASM pass (`checked_sum_f64`), and renormalised there only when its sum is off by more
+ * than f64 rounding; then the allocation-free NodeVerifier runs, so this API and the decode path run
+ * the same code. Rows obtained from `rows(V)` are already in the runtime memory and skip the copy.
+ * A row that fails the check is re-examined in TypeScript to name the bad entry in the error.
  *
  * In Node, `import { createVerifier } from 'spechub'` supplies a runtime when none is given.
  * In browsers (the core, `spechub/core`), create one first and pass it:
@@ -17,14 +20,15 @@ import { mathMethod } from './methods.js';
 import { NodeVerifier } from './node-verifier.js';
 import { otmIid } from './otm.js';
 import { createNodeMeta, VERIFIER_NAMES, type NodeMeta, type ProbVector, type VerifierName, type VerifyResult } from './types.js';
-import { checkDrafts, checkK, checkProbs, checkRng, checkSameLength, MAX_DRAFTS } from './validate.js';
+import { checkDrafts, checkK, checkProbs, checkRng, checkSameLength, MAX_DRAFTS, PROB_SUM_TOL } from './validate.js';
 
 /** A verifier method behind the public API. */
 export interface Verifier {
   readonly name: VerifierName;
   /**
    * Drafts children from q with this method's joint law. Returns min(k, what q allows) tokens:
-   * k, except SpecHub on a q with fewer than k positive entries (E5).  q: [V]
+   * k, except that SpecHub and RRS without replacement draft only the tokens q has when it has
+   * fewer than k positive entries (E5).  q: [V]
    * @throws InvalidArgumentError / ShapeError on invalid input (see the README).
    */
   draft(q: ProbVector, k: number, rng: Rng): Int32Array;
@@ -33,8 +37,19 @@ export interface Verifier {
    * accepted draft, or -1 when the token came from the residual.  p, q: [V]
    */
   verify(p: ProbVector, q: ProbVector, drafts: ArrayLike<number>, rng: Rng): VerifyResult;
-  /** Exact probability that verification accepts a draft, for k requested drafts.  p, q: [V] */
+  /**
+   * Exact probability that verification accepts a draft, for k requested drafts (of which
+   * SpecHub and RRS without replacement make at most |supp q|).  p, q: [V]
+   */
   acceptance(p: ProbVector, q: ProbVector, k: number): number;
+  /**
+   * Input rows in the runtime memory for `vocab` tokens: write p and q into them and pass them to
+   * draft / verify, which then read them in place instead of copying (the fast way to call this
+   * API; a copy of two rows costs about as much as a verification). A row whose sum is off by more
+   * than f64 rounding is renormalised in place. The views stay valid until the runtime memory
+   * grows (loading a model, planning anything); call rows() again after that.  p, q: f64 [vocab]
+   */
+  rows(vocab: number): { p: Float64Array; q: Float64Array };
 }
 
 /** Options of createVerifier. */
@@ -65,7 +80,7 @@ export function otmAcceptance(p: ProbVector, q: ProbVector, k: number): number {
   const sp = checkProbs(p, 'p', where);
   const sq = checkProbs(q, 'q', where);
   checkSameLength(p, q, where);
-  checkK('rrs', k, q, where);
+  checkK('rrs', k, where);
   return otmIid(normalized(p, sp), normalized(q, sq), k);
 }
 
@@ -82,6 +97,9 @@ class PublicVerifier implements Verifier {
   private qPtr = 0;
   private meta: NodeMeta = createNodeMeta(1);
   private drafts = new Int32Array(1);
+  // cached views of the p and q rows at the last length used (re-derived after memory growth)
+  private pView: Float64Array = new Float64Array(0);
+  private qView: Float64Array = new Float64Array(0);
 
   constructor(
     readonly name: VerifierName,
@@ -90,25 +108,25 @@ class PublicVerifier implements Verifier {
 
   draft(q: ProbVector, k: number, rng: Rng): Int32Array {
     const where = `${this.name}.draft`;
-    const sq = checkProbs(q, 'q', where);
-    checkK(this.name, k, q, where);
+    checkK(this.name, k, where);
     checkRng(rng, where);
-    const node = this.ensure(q.length, k);
-    const qv = this.copy(this.qPtr, q, sq);
+    const n = rowLength(q, 'q', where);
+    const node = this.ensure(n, k);
+    const qv = this.load(false, q, 'q', where);
     const count = node.draftInto(qv, k, rng, this.drafts, this.meta);
     return this.drafts.slice(0, count);
   }
 
   verify(p: ProbVector, q: ProbVector, drafts: ArrayLike<number>, rng: Rng): VerifyResult {
     const where = `${this.name}.verify`;
-    const sp = checkProbs(p, 'p', where);
-    const sq = checkProbs(q, 'q', where);
+    const n = rowLength(p, 'p', where);
+    rowLength(q, 'q', where);
     checkSameLength(p, q, where);
     checkRng(rng, where);
-    const node = this.ensure(q.length, Math.min(MAX_DRAFTS, Math.max(1, (drafts as ArrayLike<number> | undefined)?.length ?? 1)));
-    const count = checkDrafts(this.name, drafts, q, this.drafts, where);
-    const pv = this.copy(this.pPtr, p, sp);
-    const qv = this.copy(this.qPtr, q, sq);
+    const node = this.ensure(n, Math.min(MAX_DRAFTS, Math.max(1, (drafts as ArrayLike<number> | undefined)?.length ?? 1)));
+    const pv = this.load(true, p, 'p', where);
+    const qv = this.load(false, q, 'q', where);
+    const count = checkDrafts(this.name, drafts, qv, this.drafts, where);
     node.inferMeta(qv, this.drafts, count, this.meta);
     const r = node.verifyNode(pv, qv, this.drafts, count, this.meta, rng);
     return { token: r.token, accepted: r.accepted };
@@ -119,8 +137,14 @@ class PublicVerifier implements Verifier {
     const sp = checkProbs(p, 'p', where);
     const sq = checkProbs(q, 'q', where);
     checkSameLength(p, q, where);
-    checkK(this.name, k, q, where);
+    checkK(this.name, k, where);
     return mathMethod(this.name).acceptance(normalized(p, sp), normalized(q, sq), k);
+  }
+
+  rows(vocab: number): { p: Float64Array; q: Float64Array } {
+    if (!Number.isSafeInteger(vocab) || vocab < 1) throw new InvalidArgumentError(`${this.name}.rows: expected a vocabulary size >= 1, got ${String(vocab)}`);
+    this.ensure(vocab, MAX_DRAFTS); // room for any call, so no later call grows the memory under them
+    return { p: this.runtime.f64(this.pPtr, vocab), q: this.runtime.f64(this.qPtr, vocab) };
   }
 
   /** A NodeVerifier and p, q rows for at least V tokens and k drafts (grown by doubling). */
@@ -139,10 +163,31 @@ class PublicVerifier implements Verifier {
     return this.node;
   }
 
-  /** x / s converted to f64 into the runtime row at ptr; returns the view. */
-  private copy(ptr: number, x: ProbVector, s: number): Float64Array {
-    const view = this.runtime.f64(ptr, x.length);
-    for (let i = 0; i < x.length; i++) view[i] = x[i]! / s;
+  /**
+   * x as a normalised f64 row in the runtime memory (the p row or the q row): copied unless x is
+   * that row already (from `rows()`), checked and summed in one WASM pass, and scaled by 1/Σx
+   * unless Σx is 1 up to the rounding of an f64 sum (n·2^-52, the tolerance the decode path's
+   * Sampler rows have too). A failed check re-runs the TypeScript check for its message.
+   */
+  private load(isP: boolean, x: ProbVector, name: string, where: string): Float64Array {
+    const n = x.length;
+    const ptr = isP ? this.pPtr : this.qPtr;
+    let view = isP ? this.pView : this.qView;
+    if (view.length !== n || view.byteOffset !== ptr || view.buffer !== this.runtime.memory.buffer) {
+      view = this.runtime.f64(ptr, n);
+      if (isP) this.pView = view;
+      else this.qView = view;
+    }
+    if (!(x instanceof Float64Array && x.buffer === view.buffer && x.byteOffset === ptr)) view.set(x);
+    let s = this.runtime.k.checked_sum_f64(ptr, n);
+    if (!(Math.abs(s - 1) <= PROB_SUM_TOL)) s = checkProbs(x, name, where); // throws, or agrees at the edge
+    if (Math.abs(s - 1) > n * Number.EPSILON) this.runtime.k.scale_f64(ptr, n, 1 / s);
     return view;
   }
+}
+
+/** The length of a probability row, after the cheap checks (type, non-empty). */
+function rowLength(x: unknown, name: string, where: string): number {
+  if (!(x instanceof Float64Array || x instanceof Float32Array) || x.length < 1) checkProbs(x, name, where); // throws
+  return (x as ProbVector).length;
 }

@@ -54,7 +54,7 @@ export function sum(xs: ArrayLike<number>): number {
 }
 
 /**
- * Sum of `xs` outside `excluded`, summed directly (so 1 - q(G) never cancels: verifiers.md E8).
+ * Sum of `xs` outside `excluded`, summed directly (so 1 - q(G) never cancels: docs/verifiers.md E8).
  */
 export function sumExcept(xs: ArrayLike<number>, excluded: ArrayLike<number>): number {
   let s = 0;
@@ -80,11 +80,45 @@ export function topHubs(q: ArrayLike<number>, m: number): Int32Array {
   return Int32Array.from(idx.slice(0, m));
 }
 
-/** min(1, max(0, num / den)), and 0 when den <= 0 (a test that cannot be reached). */
+/**
+ * min(1, max(0, num / den)) for num, den >= 0. A zero denominator gives 1 when num > 0 and 0 when
+ * num = 0, as the fast path's `u < num / den` decides (num/0 = Infinity accepts, 0/0 = NaN
+ * rejects): a product like M·q(x) can underflow to 0 only when the true ratio exceeds 1 (E17).
+ */
 export function clampRatio(num: number, den: number): number {
-  if (!(den > 0)) return 0;
+  if (!(den > 0)) return num > 0 ? 1 : 0;
   const r = num / den;
   return r >= 1 ? 1 : r > 0 ? r : 0;
+}
+
+/**
+ * A multiplier c = num/den of the draft row, carried as (c, qScale) with c·(q·qScale) = num·q/den:
+ * qScale = 1 and c = num/den, unless den is so small (below 2^-1000, e.g. a subnormal untried mass)
+ * that num/den could overflow to Infinity — then qScale = 2^600 and c = num/(den·2^600). Scaling by
+ * a power of two is exact, so the first form is c·q bit for bit, and the second never makes the
+ * Infinity·0 = NaN that an overflowed c would make on tokens with q = 0 (E17). num must be <= ~1
+ * (a residual mass, q(a), 1).
+ */
+export interface ScaledFactor {
+  c: number;
+  qScale: number;
+}
+
+/** Denominators below this take the scaled form of `scaledFactor`. */
+export const SCALE_BELOW = 2 ** -1000;
+/** The power of two q is scaled by in that form. */
+export const Q_PRESCALE = 2 ** 600;
+
+/** (c, qScale) for c = num/den (see ScaledFactor), written into `out` (no allocation). */
+export function scaledFactor(num: number, den: number, out: ScaledFactor = { c: 0, qScale: 1 }): ScaledFactor {
+  if (den >= SCALE_BELOW) {
+    out.c = num / den;
+    out.qScale = 1;
+  } else {
+    out.c = num / (den * Q_PRESCALE);
+    out.qScale = Q_PRESCALE;
+  }
+  return out;
 }
 
 /**

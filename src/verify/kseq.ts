@@ -1,6 +1,6 @@
 /**
  * K-SEQ, SpecTr's practical verifier (Sun, Suresh, Ro, Beirami, Jain, Yu, NeurIPS 2023;
- * verifiers.md §5.1), for k i.i.d. drafts from q.
+ * docs/verifiers.md §5.1), for k i.i.d. drafts from q.
  *
  *   β(ρ) = Σ min(q, p/ρ),  c(ρ) = Σ_{j<k} (1 - β(ρ))^j
  *   ρ* = the smallest ρ in [1, k] with c(ρ) <= ρ (a unique crossing; see solveRho)

@@ -1,5 +1,5 @@
 /**
- * The math layer of every method behind one interface (verifiers.md §11.1): the exact drafting
+ * The math layer of every method behind one interface (docs/verifiers.md §11.1): the exact drafting
  * law, the exact outcome law of one step, the exact acceptance, and a thin reference sampler that
  * consumes uniforms in the same order as the fast (WASM) verifiers, so the two can be compared
  * decision by decision.

@@ -8,6 +8,7 @@
 import type { Rng } from '../rng.js';
 import type { ProbKernels } from '../wasm/kernels.js';
 import type { KseqRho } from './kseq.js';
+import type { ScaledFactor } from './common.js';
 import { RESIDUAL_EPS, type NodeMeta, type VerifyResult } from './types.js';
 
 /** Scratch regions and views of one node verifier, and the current call's arguments. */
@@ -46,6 +47,8 @@ export interface NodeCtx {
   rng: Rng;
   /** The reused result of verification. */
   readonly res: VerifyResult;
+  /** A multiplier of q and its prescale (RRS without replacement, SpecHub; see scaledFactor). */
+  readonly factor: ScaledFactor;
   /** K-SEQ: the solved ρ of the current call. */
   readonly rho: KseqRho;
   /** K-SEQ: β(invRho) = Σ min(q, p·invRho) over the current p and q (a closure made once). */

@@ -11,7 +11,7 @@
  *   const { token, accepted } = v.verifyNode(pRow, qRow, drafts, count, meta, rng);
  *
  * `accepted` is the slot of the accepted draft or -1; `token` is the emitted token either way.
- * A tree walker may continue into any child whose token equals `token` (verifiers.md §10).
+ * A tree walker may continue into any child whose token equals `token` (docs/verifiers.md §10).
  */
 import type { Rng } from '../rng.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
@@ -99,6 +99,7 @@ export class NodeVerifier {
       meta: createNodeMeta(0),
       rng: NO_RNG,
       res: { token: -1, accepted: -1 },
+      factor: { c: 1, qScale: 1 },
       rho: { rho: 1, invRho: 1, c: 1, beta: 1 },
       // K-SEQ's β(ρ) over the current call's (p, q): one closure over the record, made once
       beta: (invRho: number): number => kernels.overlap_f64(ctx.p.byteOffset, ctx.q.byteOffset, ctx.p.length, invRho),

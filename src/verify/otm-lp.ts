@@ -1,5 +1,5 @@
 /**
- * The OTM optimum α*(p, Q) as a linear program solved by HiGHS (verifiers.md §0.2): the reference
+ * The OTM optimum α*(p, Q) as a linear program solved by HiGHS (docs/verifiers.md §0.2): the reference
  * for any joint Q given as a list of outcomes, beside the closed forms of ./otm.ts.
  *
  * Not part of the core: HiGHS is a 3.5 MB Emscripten module whose Node build imports Node

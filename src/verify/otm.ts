@@ -1,5 +1,5 @@
 /**
- * OTM, optimal transport with membership cost (SpecTr, Sun et al. NeurIPS 2023; verifiers.md
+ * OTM, optimal transport with membership cost (SpecTr, Sun et al. NeurIPS 2023; docs/verifiers.md
  * §0.2, §5): the best acceptance any verifier can reach for a given draft joint Q.
  *
  *   α*(p, Q) = 1 - max_{A ⊆ V} [ Q(every draft ∈ A) - p(A) ]           (max-flow = min-cut)
@@ -23,7 +23,12 @@ import type { DraftOutcome } from './types.js';
 export function otmIid(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
   const idx: number[] = [];
   for (let i = 0; i < q.length; i++) if (q[i]! > 0) idx.push(i); // q = 0 tokens never help A
-  idx.sort((a, b) => p[a]! / q[a]! - p[b]! / q[b]!);
+  idx.sort((a, b) => {
+    // compared, not subtracted: p/q is Infinity for a subnormal q
+    const ra = p[a]! / q[a]!;
+    const rb = p[b]! / q[b]!;
+    return ra < rb ? -1 : ra > rb ? 1 : 0;
+  });
   let qa = 0;
   let pa = 0;
   let best = 0; // A = ∅

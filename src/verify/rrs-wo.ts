@@ -1,11 +1,11 @@
 /**
  * Recursive rejection sampling without replacement (Jeon et al. 2024, "Recursive Speculative
- * Decoding"; Sequoia; verifiers.md §3).
+ * Decoding"; Sequoia; docs/verifiers.md §3).
  *
  *   x_j ~ q_j = q restricted to the untried tokens, q_j(y) = q(y) / U_j, U_j = Σ_{untried} q
  *   (stop early when U_j = 0: fewer than k drafts)
  *   r = p, M = 1
- *   for j = 1..k:  c = M / U_j
+ *   for j = 1..k:  c = M / U_j                  (as c·(q·qScale) when U_j is subnormal: E17)
  *                  accept x_j if u_j < r(x_j) / (c q(x_j))          (= r̂(x_j) / q_j(x_j))
  *                  else r = max(r - c q, 0), M = Σ r
  *   emit y ~ r / M                           (p itself when M <= 1e-12: E10)
@@ -16,7 +16,7 @@
  */
 import type { Rng } from '../rng.js';
 import { InvalidArgumentError } from '../errors.js';
-import { clampRatio, finishOutcome, includes, sampleIndex, sampleIndexExcept, sumExcept } from './common.js';
+import { clampRatio, finishOutcome, includes, Q_PRESCALE, sampleIndex, sampleIndexExcept, SCALE_BELOW, scaledFactor, sumExcept } from './common.js';
 import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
 import { assertDrafted, overlap } from './sd.js';
 import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type VerifyResult } from './types.js';
@@ -36,13 +36,13 @@ export function rrsWoOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike
     assertDrafted(q, x, 'rrs-wo');
     if (includes(tried, x)) throw new InvalidArgumentError(`rrs-wo: expected distinct drafts, got ${x} twice`);
     const untried = j === 0 ? 1 : sumExcept(q, tried);
-    const c = mass / untried;
+    const { c, qScale } = scaledFactor(mass, untried);
     order.push(j);
-    ratio.push(clampRatio(r[x]!, c * q[x]!));
+    ratio.push(clampRatio(r[x]!, c * (q[x]! * qScale)));
     const next = new Float64Array(n);
     let m = 0;
     for (let i = 0; i < n; i++) {
-      next[i] = Math.max(r[i]! - c * q[i]!, 0);
+      next[i] = Math.max(r[i]! - c * (q[i]! * qScale), 0);
       m += next[i]!;
     }
     r = next;
@@ -103,14 +103,15 @@ function twoSum(a: number, b: number): [number, number] {
 export const RRS_WO_EXACT_BUDGET = 5e7;
 
 /**
- * Exact acceptance of RRS without replacement, as the path sum of §3e, evaluated in
+ * Exact acceptance of RRS without replacement, as the path sum of docs/verifiers.md §3.5, evaluated in
  * O(V^(k-1) log V) instead of O(V^k): after the first rejection the residual is always
  * max(r1 - C q, 0) for r1 = max(p - q, 0) and a scalar C that grows along the path, so with
  * F(C) = Σ min(r1, C q) (sorted breakpoints r1/q and prefix sums)
  *   β_j = (F(C + c) - F(C)) / M,  M = Σ max(r1 - C q, 0),  c = M / U_j.
- * Untried masses U_j use double-double sums (no cancellation when q is concentrated).
+ * Untried masses U_j come from ascending prefix sums (no cancellation when q is concentrated). With
+ * subnormal q entries the same sums run on q·2^600, so C and the breakpoints stay finite (E17).
  * @throws InvalidArgumentError when V_support^(k-1) exceeds RRS_WO_EXACT_BUDGET (the arguments are
- *   outside what the exact evaluation does; estimate by sampling).
+ *   outside what the exact evaluation does, as the README documents for verifier input; estimate by sampling).
  */
 export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
   const n = p.length;
@@ -118,24 +119,34 @@ export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: n
   if (k === 1) return beta1;
   const support: number[] = [];
   for (let i = 0; i < n; i++) if (q[i]! > 0) support.push(i);
-  if (Math.pow(support.length, k - 1) > RRS_WO_EXACT_BUDGET) {
+  // paths end when q is exhausted: at most |supp q| drafts are made (E5)
+  const depth = Math.min(k, support.length);
+  if (Math.pow(support.length, depth - 1) > RRS_WO_EXACT_BUDGET) {
     throw new InvalidArgumentError(
-      `rrs-wo acceptance: expected at most ${RRS_WO_EXACT_BUDGET} paths for the exact evaluation, got ${support.length}^${k - 1} (support^(k-1)); estimate it by sampling`,
+      `rrs-wo acceptance: expected at most ${RRS_WO_EXACT_BUDGET} paths for the exact evaluation, got ${support.length}^${depth - 1} (support^(k-1)); estimate it by sampling`,
     );
   }
   const r1 = new Float64Array(n);
   for (let i = 0; i < n; i++) r1[i] = Math.max(p[i]! - q[i]!, 0);
+  // The evaluation works on qq = q·qs. With an entry of q below 2^-1000 (E17) the untried masses
+  // can be subnormal, and c = M/U and the breakpoints r1/q overflow; qs = 2^600 (exact) moves C
+  // into range as C/2^600. Otherwise qs = 1 and qq is q.
+  let minQ = Infinity;
+  for (const y of support) minQ = Math.min(minQ, q[y]!);
+  const qs = minQ < SCALE_BELOW ? Q_PRESCALE : 1;
+  const qq = new Float64Array(n);
+  for (let i = 0; i < n; i++) qq[i] = q[i]! * qs;
 
-  // Breakpoints b_y = r1(y)/q(y) over the support, ascending, with prefix sums of r1 and q.
-  const sorted = support.slice().sort((a, b) => r1[a]! / q[a]! - r1[b]! / q[b]!);
+  // Breakpoints b_y = r1(y)/qq(y) over the support, ascending, with prefix sums of r1 and qq.
+  const sorted = support.slice().sort((a, b) => r1[a]! / qq[a]! - r1[b]! / qq[b]!);
   const bp = new Float64Array(sorted.length);
   const rPre = new Float64Array(sorted.length + 1); // Σ r1 over the first i
-  const qSuf = new Float64Array(sorted.length + 1); // Σ q from i on
+  const qSuf = new Float64Array(sorted.length + 1); // Σ qq from i on
   for (let i = 0; i < sorted.length; i++) {
-    bp[i] = r1[sorted[i]!]! / q[sorted[i]!]!;
+    bp[i] = r1[sorted[i]!]! / qq[sorted[i]!]!;
     rPre[i + 1] = rPre[i]! + r1[sorted[i]!]!;
   }
-  for (let i = sorted.length - 1; i >= 0; i--) qSuf[i] = qSuf[i + 1]! + q[sorted[i]!]!;
+  for (let i = sorted.length - 1; i >= 0; i--) qSuf[i] = qSuf[i + 1]! + qq[sorted[i]!]!;
   let r1Off = 0; // r1 mass where q = 0 (never matched by any draft)
   for (let i = 0; i < n; i++) if (!(q[i]! > 0)) r1Off += r1[i]!;
   const cut = (c: number): number => {
@@ -154,29 +165,40 @@ export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: n
     const i1 = cut(c1);
     const i2 = cut(c2);
     let mid = 0;
-    for (let i = i1; i < i2; i++) mid += r1[sorted[i]!]! - c1 * q[sorted[i]!]!;
+    for (let i = i1; i < i2; i++) mid += r1[sorted[i]!]! - c1 * qq[sorted[i]!]!;
     return mid + (c2 - c1) * qSuf[i2]!;
   };
-  // Σ max(r1 - C q, 0)
+  // Σ max(r1 - C qq, 0)
   const massAt = (c: number): number => {
     const i = cut(c);
     let m = r1Off;
-    for (let t = i; t < sorted.length; t++) m += r1[sorted[t]!]! - c * q[sorted[t]!]!;
+    for (let t = i; t < sorted.length; t++) m += r1[sorted[t]!]! - c * qq[sorted[t]!]!;
     return m;
   };
 
-  // Double-double total of q, for untried masses.
-  let totHi = 0;
-  let totLo = 0;
-  for (const y of support) {
-    const [s, e] = twoSum(totHi, q[y]!);
-    totHi = s;
-    totLo += e;
+  // Untried masses without cancellation (E8): with the support sorted by q ascending and prefix
+  // sums of it (double-double), Σ_{untried} q = prefix(j) - Σ_{tried below j} q, where j is the
+  // highest untried position. Every tried token below j has q <= q(j) <= the untried mass, so the
+  // subtraction loses at most log2(k) bits, however small the untried mass is next to the total
+  // (a total minus the tried tokens would lose it all: q = [.99985, 1.3e-4, 6e-19, 6e-64, 2e-73]).
+  const asc = support.slice().sort((a, b) => q[a]! - q[b]! || a - b);
+  const posAsc = new Int32Array(n).fill(-1);
+  asc.forEach((y, i) => (posAsc[y] = i));
+  const preHi = new Float64Array(asc.length + 1);
+  const preLo = new Float64Array(asc.length + 1);
+  for (let i = 0; i < asc.length; i++) {
+    const [s, e] = twoSum(preHi[i]!, q[asc[i]!]!);
+    preHi[i + 1] = s;
+    preLo[i + 1] = preLo[i]! + e;
   }
   const untriedMass = (tried: readonly number[]): number => {
-    let hi = totHi;
-    let lo = totLo;
+    let j = asc.length - 1;
+    while (j >= 0 && includes(tried, asc[j]!)) j--;
+    if (j < 0) return 0;
+    let hi = preHi[j + 1]!;
+    let lo = preLo[j + 1]!;
     for (const x of tried) {
+      if (posAsc[x]! > j) continue;
       const [s, e] = twoSum(hi, -q[x]!);
       hi = s;
       lo += e;
@@ -190,7 +212,7 @@ export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: n
   const tail = (j: number, cAcc: number, m: number, tried: number[]): number => {
     const untried = untriedMass(tried);
     if (!(untried > 0) || !(m > 0)) return 0;
-    const c = m / untried;
+    const c = m / (untried * qs); // M/U on the qq scale
     const beta = deltaF(cAcc, cAcc + c) / m;
     if (j === k) return beta;
     const cNext = cAcc + c;
@@ -198,8 +220,9 @@ export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: n
     let rest = 0;
     for (const x of support) {
       if (includes(tried, x)) continue;
-      const rx = Math.max(r1[x]! - cAcc * q[x]!, 0);
-      const reject = Math.max(c * q[x]! - rx, 0) / m; // P(x drafted and rejected | reached)
+      const rx = Math.max(r1[x]! - cAcc * qq[x]!, 0);
+      // P(x drafted and rejected | reached) = (q(x)/U - r(x)/M)⁺, in a form that cannot overflow
+      const reject = Math.max(q[x]! / untried - rx / m, 0);
       if (reject > 0) {
         tried.push(x);
         rest += reject * tail(j + 1, cNext, mNext, tried);
@@ -272,6 +295,7 @@ export function verifyWoNode(ctx: NodeCtx): VerifyResult {
   const { p, q, drafts, count, meta, rng } = ctx;
   const n = p.length;
   const qPtr = q.byteOffset;
+  const f = ctx.factor;
   let r: Float64Array = p;
   let srcPtr = p.byteOffset;
   let mass = 1;
@@ -279,9 +303,9 @@ export function verifyWoNode(ctx: NodeCtx): VerifyResult {
     const x = drafts[j]!;
     const qx = q[x]!;
     if (!(qx > 0)) assertDrafted(q, x, 'rrs-wo');
-    const c = mass / meta.mass[j]!;
-    if (rng.next() < r[x]! / (c * qx)) return accept(ctx, j, x);
-    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, c);
+    scaledFactor(mass, meta.mass[j]!, f);
+    if (rng.next() < r[x]! / (f.c * (qx * f.qScale))) return accept(ctx, j, x);
+    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, f.c, f.qScale);
     r = ctx.r;
     srcPtr = ctx.rPtr;
     if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx);

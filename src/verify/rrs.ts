@@ -1,6 +1,6 @@
 /**
  * Recursive rejection sampling with replacement (SpecInfer's multi-step speculative sampling,
- * Miao et al. 2024; verifiers.md §2).
+ * Miao et al. 2024; docs/verifiers.md §2).
  *
  *   x_1..x_k i.i.d. ~ q                       (duplicates allowed and NEVER skipped: E11)
  *   r = p, M = 1                              (r unnormalised, mass M)
@@ -46,20 +46,27 @@ export function rrsOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<n
   return finishOutcome(drafts.length, order, ratio, r, mass, p, false);
 }
 
-/** Exact acceptance 1 - Π(1 - β_j), computed as 1 - (the final residual mass).  p, q: [V] */
+/**
+ * Exact acceptance 1 - Π(1 - β_j), computed as the sum of what each test accepts,
+ * Σ_j Σ_y min(r_{j-1}(y), M_{j-1} q(y)): a sum of nonnegative terms, so it cannot round below 0
+ * as 1 - (the final residual mass) did on disjoint supports.  p, q: [V]
+ */
 export function rrsAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
-  let r = Float64Array.from(p);
+  const r = Float64Array.from(p);
   let mass = 1;
+  let alpha = 0;
   for (let j = 0; j < k; j++) {
     let m = 0;
     for (let i = 0; i < r.length; i++) {
-      r[i] = Math.max(r[i]! - mass * q[i]!, 0);
+      const t = mass * q[i]!;
+      alpha += Math.min(r[i]!, t);
+      r[i] = Math.max(r[i]! - t, 0);
       m += r[i]!;
     }
     mass = m;
     if (mass === 0) break;
   }
-  return 1 - mass;
+  return Math.min(alpha, 1);
 }
 
 /** The i.i.d. drafting law q⊗k: every tuple over the support of q, with its probability. */
@@ -112,7 +119,7 @@ export function verifyRrsNode(ctx: NodeCtx): VerifyResult {
     const qx = q[x]!;
     if (!(qx > 0)) assertDrafted(q, x, 'rrs');
     if (rng.next() < r[x]! / (mass * qx)) return accept(ctx, j, x);
-    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, mass);
+    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, mass, 1);
     r = ctx.r;
     srcPtr = ctx.rPtr;
     if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx);

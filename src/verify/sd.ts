@@ -6,7 +6,7 @@
  *   else emit y ~ norm(max(p - q, 0))                   (p itself when that mass <= 1e-12: E10)
  *   α = Σ min(p, q) = 1 - TV(p, q)
  *
- * Exact by the master lemma (verifiers.md §0.1) with t = p, s = q.
+ * Exact by the master lemma (docs/verifiers.md §0.1) with t = p, s = q.
  */
 import type { Rng } from '../rng.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -68,6 +68,6 @@ export function verifySdNode(ctx: NodeCtx): VerifyResult {
   const qx = q[x]!;
   if (!(qx > 0)) assertDrafted(q, x, 'sd');
   if (ctx.rng.next() < p[x]! / qx) return accept(ctx, 0, x);
-  const mass = ctx.kernels.residual_f64(ctx.rPtr, p.byteOffset, q.byteOffset, p.length, 1);
+  const mass = ctx.kernels.residual_f64(ctx.rPtr, p.byteOffset, q.byteOffset, p.length, 1, 1);
   return emitResidual(ctx, mass);
 }

@@ -1,5 +1,5 @@
 /**
- * SpecHub (Sun, Zhou, Chen, Sun, EMNLP 2024, arXiv 2411.05289; verifiers.md §4), and its
+ * SpecHub (Sun, Zhou, Chen, Sun, EMNLP 2024, arXiv 2411.05289; docs/verifiers.md §4), and its
  * generalisation to k > 2 drafts with a hub set (Hu et al. 2025's greedy law; §4.5, §7.1).
  *
  * k = 2, hub a = argmax q (stored with the node), s = Σ_{i≠a} q(i), w = q(a)/s:
@@ -24,6 +24,7 @@ import {
   includes,
   sampleIndex,
   sampleIndexExcept,
+  scaledFactor,
   sumExcept,
   supportSize,
   topHubs,
@@ -67,8 +68,10 @@ export function spechubOutcome(
 export interface HubPairState {
   /** Σ_{i≠a} q(i), summed directly (E8). */
   s: number;
-  /** q(a)/s, so Q(a, i) = w q(i). */
+  /** q(a)/s, so Q(a, i) = w q(i); computed as w·(q·qScale) (see scaledFactor, E17). */
   w: number;
+  /** 1, or the power of two q is prescaled by when s is subnormal. */
+  qScale: number;
   /** Σ_{i≠a} max(q - p, 0): unused mass of the pairs (i, a). */
   r1: number;
   /** Σ_{i≠a} max(w q - max(p - q, 0), 0): unused mass of the pairs (a, i). */
@@ -84,26 +87,26 @@ export function hubPairState(p: ArrayLike<number>, q: ArrayLike<number>, a: numb
   const n = p.length;
   const s = sumExcept(q, [a]);
   if (!(s > 0)) throw new InvalidArgumentError(`spechub: expected q mass outside the hub ${a}, got 0 (use one draft)`);
-  const w = q[a]! / s;
+  const { c: w, qScale } = scaledFactor(q[a]!, s);
   let r1 = 0;
   let r2 = 0;
   for (let y = 0; y < n; y++) {
     if (y === a) continue;
     r1 += Math.max(q[y]! - p[y]!, 0);
-    r2 += Math.max(w * q[y]! - Math.max(p[y]! - q[y]!, 0), 0);
+    r2 += Math.max(w * (q[y]! * qScale) - Math.max(p[y]! - q[y]!, 0), 0);
   }
   const res = new Float64Array(n);
   let mass = 0;
   for (let y = 0; y < n; y++) {
-    res[y] = y === a ? Math.max(p[a]! - r2 - r1, 0) : Math.max(Math.max(p[y]! - q[y]!, 0) - w * q[y]!, 0);
+    res[y] = y === a ? Math.max(p[a]! - r2 - r1, 0) : Math.max(Math.max(p[y]! - q[y]!, 0) - w * (q[y]! * qScale), 0);
     mass += res[y]!;
   }
-  return { s, w, r1, r2, res, mass };
+  return { s, w, qScale, r1, r2, res, mass };
 }
 
 /** The paper's k = 2 verifier, in the authors' transport order (§4.3). */
 function pairOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<number>, a: number): LevelOutcome {
-  const { w, r1, r2, res, mass } = hubPairState(p, q, a);
+  const { w, qScale, r1, r2, res, mass } = hubPairState(p, q, a);
   const caseA = drafts[0] !== a;
   const i = caseA ? drafts[0]! : drafts[1]!;
   if ((caseA && drafts[1] !== a) || i === a) {
@@ -113,7 +116,7 @@ function pairOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<number>
   const order = caseA ? [0, 1] : [1, 0];
   const ratio = caseA
     ? [clampRatio(p[i]!, q[i]!), clampRatio(Math.max(p[a]! - r2, 0), r1)]
-    : [clampRatio(Math.max(p[i]! - q[i]!, 0), w * q[i]!), clampRatio(p[a]!, r2)];
+    : [clampRatio(Math.max(p[i]! - q[i]!, 0), w * (q[i]! * qScale)), clampRatio(p[a]!, r2)];
   return finishOutcome(2, order, ratio, res, mass, p, false);
 }
 
@@ -147,15 +150,15 @@ function multiHubOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<num
   const xSlot = findXSlot(drafts, hubs);
   const s = sumExcept(q, hubs);
   if (!(s > 0)) throw new InvalidArgumentError(`spechub: expected q mass outside the hub set, got 0 (use fewer drafts)`);
-  const invS = 1 / s;
+  const { c: invS, qScale } = scaledFactor(1, s); // m(y) = invS·(q(y)·qScale) = q(y)/s
   const x = drafts[xSlot]!;
   assertDrafted(q, x, 'spechub');
   const order: number[] = [xSlot];
-  const ratio: number[] = [clampRatio(p[x]!, q[x]! * invS)];
+  const ratio: number[] = [clampRatio(p[x]!, invS * (q[x]! * qScale))];
   const res = new Float64Array(n);
   let mass = 0;
   for (let y = 0; y < n; y++) {
-    res[y] = includes(hubs, y) ? 0 : Math.max(p[y]! - q[y]! * invS, 0);
+    res[y] = includes(hubs, y) ? 0 : Math.max(p[y]! - invS * (q[y]! * qScale), 0);
     mass += res[y]!;
   }
   let total = mass;
@@ -318,16 +321,16 @@ function verifyPairNode(ctx: NodeCtx): VerifyResult {
   const kn = ctx.kernels;
   const n = p.length;
   const a = meta.hubs[0]!;
-  const w = q[a]! / meta.restMass;
+  const f = scaledFactor(q[a]!, meta.restMass, ctx.factor); // w = q(a)/s, as w·(q·qScale)
   const caseA = drafts[0] !== a;
   const slotI = caseA ? 0 : 1;
   const i = drafts[slotI]!;
   const qi = q[i]!;
   if (!(qi > 0)) assertDrafted(q, i, 'spechub');
   const pi = p[i]!;
-  if (caseA ? rng.next() < pi / qi : rng.next() < Math.max(pi - qi, 0) / (w * qi)) return accept(ctx, slotI, i);
+  if (caseA ? rng.next() < pi / qi : rng.next() < Math.max(pi - qi, 0) / (f.c * (qi * f.qScale))) return accept(ctx, slotI, i);
   // one fused pass: the residual (into r) and the pair leftovers R1, R2
-  let mass = kn.hub_pass_f64(ctx.rPtr, ctx.outPtr, p.byteOffset, q.byteOffset, n, a, w);
+  let mass = kn.hub_pass_f64(ctx.rPtr, ctx.outPtr, p.byteOffset, q.byteOffset, n, a, f.c, f.qScale);
   const r1 = ctx.out[0]!;
   const r2 = ctx.out[1]!;
   const pa = p[a]!;
@@ -344,13 +347,13 @@ function verifyMultiHubNode(ctx: NodeCtx): VerifyResult {
   const { p, q, drafts, count, meta, rng } = ctx;
   const n = p.length;
   const xSlot = meta.xSlot;
-  const invS = 1 / meta.restMass;
+  const f = scaledFactor(1, meta.restMass, ctx.factor); // m = q/s, as invS·(q·qScale)
   const x = drafts[xSlot]!;
   const qx = q[x]!;
   if (!(qx > 0)) assertDrafted(q, x, 'spechub');
-  if (rng.next() < p[x]! / (qx * invS)) return accept(ctx, xSlot, x);
+  if (rng.next() < p[x]! / (f.c * (qx * f.qScale))) return accept(ctx, xSlot, x);
   sortIdx(ctx, meta.hubs, meta.hubCount);
-  const mass = ctx.kernels.residual_except_f64(ctx.rPtr, p.byteOffset, q.byteOffset, n, invS, ctx.idxPtr, meta.hubCount);
+  const mass = ctx.kernels.residual_except_f64(ctx.rPtr, p.byteOffset, q.byteOffset, n, f.c, f.qScale, ctx.idxPtr, meta.hubCount);
   let total = mass;
   for (let j = 0; j < count; j++) if (j !== xSlot) total += p[drafts[j]!]!;
   if (!(total > RESIDUAL_EPS)) return emitTarget(ctx);

@@ -1,5 +1,5 @@
 /**
- * Shared vocabulary of the verifiers (see docs: verifiers.md §0). p is the target distribution at a
+ * Shared vocabulary of the verifiers (see docs/verifiers.md §0). p is the target distribution at a
  * tree node, q the draft distribution, k the number of drafts (children), u a uniform in [0, 1).
  */
 
@@ -14,7 +14,7 @@ export type ProbVector = Float32Array | Float64Array;
 
 /**
  * A residual whose mass is at most this is treated as empty: the verifier emits a sample of p
- * instead (verifiers.md §4.7, E10). The branch is reached with probability at most this mass, so
+ * instead (docs/verifiers.md §4.7, E10). The branch is reached with probability at most this mass, so
  * the error this introduces is bounded by 1e-12 in total variation, and there is never a NaN.
  */
 export const RESIDUAL_EPS = 1e-12;
@@ -22,7 +22,7 @@ export const RESIDUAL_EPS = 1e-12;
 /**
  * What a verification step did. `token` is the emitted token; `accepted` is the slot of the
  * accepted draft, or -1 when the token came from the residual (or from p in the E10 fallback).
- * A tree walker may continue into any child whose token equals `token` (verifiers.md §10).
+ * A tree walker may continue into any child whose token equals `token` (docs/verifiers.md §10).
  */
 export interface VerifyResult {
   token: number;
@@ -30,7 +30,7 @@ export interface VerifyResult {
 }
 
 /**
- * Per-node metadata a drafter writes for its verifier (verifiers.md §10 "keep, per node ...").
+ * Per-node metadata a drafter writes for its verifier (docs/verifiers.md §10 "keep, per node ...").
  * Reused: create one per tree node at plan time with `createNodeMeta(maxK)`.
  */
 export interface NodeMeta {

@@ -40,25 +40,15 @@ export function checkSameLength(p: ProbVector, q: ProbVector, where: string): vo
   if (p.length !== q.length) throw new ShapeError(`${where}: expected p and q of the same length, got ${p.length} and ${q.length}`);
 }
 
-/** Number of entries > 0. */
-export function support(x: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < x.length; i++) if (x[i]! > 0) n++;
-  return n;
-}
-
-/** k must be an integer >= 1; sd takes k = 1; rrs-wo needs k distinct tokens with q > 0. */
-export function checkK(name: VerifierName, k: unknown, q: ProbVector, where: string): number {
+/**
+ * k must be an integer in [1, MAX_DRAFTS]; sd takes k = 1. (A k above the number of tokens q has
+ * is allowed: SpecHub and RRS without replacement then draft the tokens there are, E5.)
+ */
+export function checkK(name: VerifierName, k: unknown, where: string): number {
   if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 1 || k > MAX_DRAFTS) {
     throw new InvalidArgumentError(`${where}: expected k to be an integer in [1, ${MAX_DRAFTS}], got ${describe(k)}`);
   }
   if (name === 'sd' && k !== 1) throw new InvalidArgumentError(`${where}: sd verifies a single draft, expected k = 1, got ${k}`);
-  if (name === 'rrs-wo') {
-    const s = support(q);
-    if (k > s) {
-      throw new InvalidArgumentError(`${where}: rrs-wo draws k distinct tokens, expected k <= ${s} (tokens with q > 0), got ${k}`);
-    }
-  }
   return k;
 }
 

@@ -100,7 +100,9 @@ export interface Kernels {
 
   // ---- verifier passes (assembly/verify.ts) ----
   // Probability rows are f64. idx arguments are i32 index lists that are sorted ascending, distinct
-  // and < n. Every kernel has a scalar twin `<name>_ref` with the same signature.
+  // and < n. Every kernel has a scalar twin `<name>_ref` with the same signature. A multiplier c
+  // of q comes with qScale: the pass uses c·(q·qScale), where qScale is 1 or a power of two that
+  // keeps c finite when it is a ratio with a subnormal denominator (verify/common.ts scaledFactor).
 
   /** Σ x.  x: f64 [n] */
   sum_f64(xPtr: number, n: number): number;
@@ -108,12 +110,15 @@ export interface Kernels {
   /** Σ x[i] over i not in idx (summed directly, so 1 - x(G) never cancels).  x: f64 [n], idx: i32 [m] */
   sum_except_f64(xPtr: number, n: number, idxPtr: number, m: number): number;
   sum_except_f64_ref(xPtr: number, n: number, idxPtr: number, m: number): number;
-  /** out = max(r - c·q, 0); returns Σ out. out may equal r.  out, r, q: f64 [n] */
-  residual_f64(outPtr: number, rPtr: number, qPtr: number, n: number, c: number): number;
-  residual_f64_ref(outPtr: number, rPtr: number, qPtr: number, n: number, c: number): number;
+  /** Σ x when every entry is finite and >= 0 and the sum is finite, else -1 (the public verifier API's row check).  x: f64 [n] */
+  checked_sum_f64(xPtr: number, n: number): number;
+  checked_sum_f64_ref(xPtr: number, n: number): number;
+  /** out = max(r - c·(q·qScale), 0); returns Σ out. out may equal r.  out, r, q: f64 [n] */
+  residual_f64(outPtr: number, rPtr: number, qPtr: number, n: number, c: number, qScale: number): number;
+  residual_f64_ref(outPtr: number, rPtr: number, qPtr: number, n: number, c: number, qScale: number): number;
   /** As residual_f64, with out[i] = 0 for i in idx.  out, p, q: f64 [n], idx: i32 [m] */
-  residual_except_f64(outPtr: number, pPtr: number, qPtr: number, n: number, c: number, idxPtr: number, m: number): number;
-  residual_except_f64_ref(outPtr: number, pPtr: number, qPtr: number, n: number, c: number, idxPtr: number, m: number): number;
+  residual_except_f64(outPtr: number, pPtr: number, qPtr: number, n: number, c: number, qScale: number, idxPtr: number, m: number): number;
+  residual_except_f64_ref(outPtr: number, pPtr: number, qPtr: number, n: number, c: number, qScale: number, idxPtr: number, m: number): number;
   /** Σ min(q, c·p): the overlap Σ min(p, q) at c = 1, K-SEQ's β(ρ) at c = 1/ρ.  p, q: f64 [n] */
   overlap_f64(pPtr: number, qPtr: number, n: number, c: number): number;
   overlap_f64_ref(pPtr: number, qPtr: number, n: number, c: number): number;
@@ -121,13 +126,13 @@ export interface Kernels {
   kseq_residual_f64(outPtr: number, pPtr: number, qPtr: number, n: number, invRho: number, c: number): number;
   kseq_residual_f64_ref(outPtr: number, pPtr: number, qPtr: number, n: number, invRho: number, c: number): number;
   /**
-   * SpecHub's fused O(V) pass for the hub, with w = q(hub)/Σ_{i≠hub} q(i): writes the residual
-   * res(i) = max(max(p - q, 0) - w·q, 0) for i != hub, res(hub) = 0, and the pair leftovers
-   * out[0] = R1 = Σ_{i≠hub} max(q - p, 0), out[1] = R2 = Σ_{i≠hub} max(w·q - max(p - q, 0), 0);
+   * SpecHub's fused O(V) pass for the hub, with wq = w·(q·qScale) = q(hub)·q/Σ_{i≠hub} q(i): writes
+   * the residual res(i) = max(max(p - q, 0) - wq, 0) for i != hub, res(hub) = 0, and the pair
+   * leftovers out[0] = R1 = Σ_{i≠hub} max(q - p, 0), out[1] = R2 = Σ_{i≠hub} max(wq - max(p - q, 0), 0);
    * returns Σ res.  res, p, q: f64 [n], out: f64 [2]
    */
-  hub_pass_f64(resPtr: number, outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number): number;
-  hub_pass_f64_ref(resPtr: number, outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number): number;
+  hub_pass_f64(resPtr: number, outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number, qScale: number): number;
+  hub_pass_f64_ref(resPtr: number, outPtr: number, pPtr: number, qPtr: number, n: number, hub: number, w: number, qScale: number): number;
   /** Index of the largest entry, the lowest index on ties; -1 if an entry is NaN.  x: f64 [n], n >= 1 */
   argmax_f64(xPtr: number, n: number): number;
   argmax_f64_ref(xPtr: number, n: number): number;

@@ -14,7 +14,7 @@
  * not depending on the engine and hardware (implementation-defined), which changes the last bits of
  * sums: logits then differ slightly between machines and, in rare near-ties, greedy or sampled tokens
  * can differ. It is ~30 % faster on batched matmuls (tree verification is compute-bound) and neutral
- * on single-token decode (docs perf.md §2b, pitfall 3). Reproducibility is the default; ask for
+ * on single-token decode (docs/performance.md §2.2, §6.3). Reproducibility is the default; ask for
  * `relaxed: 'auto'` for speed. Threads never change results (the threaded executor is bit-identical
  * to the serial one on the same build); the -mt builds differ from their plain twins only in
  * importing a shared memory.

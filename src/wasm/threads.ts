@@ -3,7 +3,7 @@
  * that share the runtime's WebAssembly memory. Browser-safe core; Node's worker creation lives in
  * src/node/threads.ts, the browser's in `browserWorkerHost` below.
  *
- * Design (measurements in docs: perf.md §3):
+ * Design (measurements in docs/performance.md §3):
  * - T threads = the calling thread + T − 1 workers. Each worker instantiates the runtime's
  *   `WebAssembly.Module` over the same shared `WebAssembly.Memory`, so every kernel pointer means the
  *   same bytes on every thread. Workers get one setup message and never another message.
@@ -25,7 +25,7 @@
  *   No allocation and no postMessage per call.
  * - Small work runs serially on the calling thread (see `DEFAULT_MIN_LINEAR_WORK`), so threads never
  *   slow small models down.
- * - Start race (perf.md pitfall 8): a worker reads the current generation before it reports ready,
+ * - Start race (docs/performance.md §6.8): a worker reads the current generation before it reports ready,
  *   and the executor is only returned once every worker is ready.
  * - Failures never hang the caller: a kernel that throws on a worker (a trap) is caught there, its
  *   message written to the control block and the worker's state set to ERROR before its done word;
@@ -436,6 +436,12 @@ export class ThreadedExecutor implements Executor {
     if (options.threads > 256) throw new InvalidArgumentError(`${where}: expected threads <= 256, got ${options.threads}`);
     for (const [name, v] of [['minLinearWork', options.minLinearWork], ['minAttentionWork', options.minAttentionWork], ['spinMicros', options.spinMicros]] as const) {
       if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new InvalidArgumentError(`${where}: expected ${name} >= 0, got ${v}`);
+    }
+    if (typeof SharedArrayBuffer === 'undefined') {
+      throw new WasmFeatureError(
+        `${where}: SharedArrayBuffer is not defined; browsers define it only on cross-origin-isolated pages ` +
+          '(headers "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"); use one thread',
+      );
     }
     if (!rt.shared || !(rt.memory.buffer instanceof SharedArrayBuffer)) {
       throw new WasmFeatureError(`${where}: expected a runtime over a shared memory (build simd-mt or relaxed-mt), got build "${rt.build}"`);

@@ -331,7 +331,7 @@ test('llama2c: the converted stories260K, run as a Hugging Face Llama, reproduce
   assert.deepEqual(ids.slice(0, 13), [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421]);
 });
 
-test('llama2c: the converted draft (stories281K) and the published 656K give their known greedy tokens (SOURCES.md)', () => {
+test('llama2c: the converted draft (stories281K) and the published 656K give their known greedy tokens', () => {
   const load = (folder: string) =>
     new RefModel(refWeightsFromHf(JSON.parse(readFileSync(`${WEIGHTS}${folder}/config.json`, 'utf8')), readSafetensors(readBytes(`${WEIGHTS}${folder}/model.safetensors`)).tensors));
   assert.deepEqual(load('stories281K-draft').greedy([1], 21), [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337, 410]);

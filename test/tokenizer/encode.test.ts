@@ -9,7 +9,7 @@ import { ADVERSARIAL, llama2cOracle, shippedJson, tinyStories, tok512, tok656K }
 
 const ids = (a: Int32Array) => Array.from(a);
 
-test('encode: known encodings of the published models (SOURCES.md)', () => {
+test('encode: known encodings of the published models', () => {
   assert.deepEqual(ids(tok512().encode('Once upon a time')), [1, 403, 407, 261, 378]);
   assert.deepEqual(llama2cOracle().encode('Once upon a time', true, false), [1, 403, 407, 261, 378]);
   assert.deepEqual(ids(tok656K().encode('Once upon a time,')), [1, 80, 147, 201, 282, 57, 8]);

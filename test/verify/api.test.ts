@@ -11,6 +11,8 @@ import { createRng } from '../../src/rng.js';
 import { InvalidArgumentError, ShapeError } from '../../src/errors.js';
 import { VERIFIER_NAMES, type VerifierName } from '../../src/verify/types.js';
 import { GOLDEN } from './cases.js';
+import { mathMethod } from '../../src/verify/methods.js';
+import { exactOutput } from './oracle.js';
 
 const G1p = Float64Array.from(GOLDEN.G1.p);
 const G1q = Float64Array.from(GOLDEN.G1.q);
@@ -82,9 +84,128 @@ describe('public API: createVerifier(name) → draft / verify / acceptance', () 
     assert.ok(r.token >= 0);
   });
 
+  it('rrs-wo with k above the support of q drafts the tokens q has; acceptance() is that of those drafts (it threw)', () => {
+    const v = createVerifier('rrs-wo', { runtime: rt });
+    const rng = createRng(6);
+    const p = Float64Array.of(0.2, 0.3, 0.5);
+    const q = Float64Array.of(0.5, 0.5, 0);
+    for (let t = 0; t < 20; t++) {
+      const d = v.draft(q, 3, rng);
+      assert.deepEqual(Array.from(d).sort(), [0, 1]);
+      const r = v.verify(p, q, d, rng);
+      assert.ok(p[r.token]! > 0);
+    }
+    const enumerated = exactOutput(mathMethod('rrs-wo'), p, q, 3).alpha;
+    assert.ok(Math.abs(v.acceptance(p, q, 3) - enumerated) < 1e-12, `acceptance ${v.acceptance(p, q, 3)} vs enumeration ${enumerated}`);
+    assert.equal(v.acceptance(p, q, 3), v.acceptance(p, q, 2));
+    const oneHot = Float64Array.of(0, 1, 0);
+    assert.deepEqual(Array.from(v.draft(oneHot, 8, rng)), [1]);
+    assert.ok(Math.abs(v.acceptance(p, oneHot, 8) - 0.3) < 1e-15, 'one draft: α = Σ min(p, q)');
+    // k = 1024 on a three-token q is a small exact evaluation, not refused as over budget
+    assert.equal(v.acceptance(p, q, 1024), v.acceptance(p, q, 2));
+  });
+
+  it('rows(V): draft / verify read the verifier\'s own rows in place and decide as with copied inputs; a row off by more than rounding is renormalised in place, a user array never', () => {
+    for (const name of VERIFIER_NAMES) {
+      const v = createVerifier(name, { runtime: rt });
+      const k = name === 'sd' ? 1 : 2;
+      const own = v.rows(4);
+      own.p.set(G1p);
+      own.q.set(G1q);
+      for (let seed = 0; seed < 40; seed++) {
+        const a = v.draft(own.q, k, createRng(seed));
+        assert.deepEqual(Array.from(a), Array.from(v.draft(G1q, k, createRng(seed))));
+        assert.deepEqual(v.verify(own.p, own.q, a, createRng(seed + 100)), v.verify(G1p, G1q, a, createRng(seed + 100)));
+      }
+      assert.deepEqual(Array.from(own.p), Array.from(G1p), 'a row summing to 1 up to rounding is used as it is');
+      const loose = G1p.map((x) => x * (1 + 5e-5));
+      own.p.set(loose);
+      v.verify(own.p, own.q, v.draft(own.q, k, createRng(1)), createRng(2));
+      assert.ok(Math.abs(own.p.reduce((t, x) => t + x, 0) - 1) < 1e-15, 'own row renormalised in place');
+      const user = loose.slice();
+      v.verify(user, G1q, v.draft(G1q, k, createRng(1)), createRng(2));
+      assert.deepEqual(Array.from(user), Array.from(loose), 'a user array is not modified');
+    }
+  });
+
+  it('rrs acceptance on disjoint supports is 0, not -6e-14 (found by the verifier fuzz: it was 1 - a residual mass that rounded above 1)', () => {
+    const v = createVerifier('rrs', { runtime: rt });
+    for (const n of [31, 1358, 45574]) {
+      const half = n >> 1;
+      const p = new Float64Array(n);
+      const q = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        if (i < half) p[i] = (1 + (i % 7)) / 10;
+        else q[i] = (1 + (i % 5)) / 10;
+      }
+      const sp = p.reduce((t, x) => t + x, 0);
+      const sq = q.reduce((t, x) => t + x, 0);
+      for (let i = 0; i < n; i++) {
+        p[i]! /= sp;
+        q[i]! /= sq;
+      }
+      for (const k of [1, 2, 6]) assert.equal(v.acceptance(p, q, k), 0, `V ${n}, k ${k}`);
+    }
+  });
+
+  it('rows move when more drafts arrive than planned (same V): later calls read the new rows, not the old', () => {
+    const v = createVerifier('rrs', { runtime: rt });
+    const rng = createRng(12);
+    const p = Float64Array.of(0.1, 0.2, 0.3, 0.4);
+    const q = Float64Array.of(0.4, 0.3, 0.2, 0.1);
+    const before = v.verify(p, q, [3], rng.clone());
+    const many = Array.from({ length: 40 }, (_, i) => i % 4); // more than the 8 drafts planned at first
+    const r = v.verify(p, q, many, rng.clone());
+    assert.ok(r.token >= 0 && r.token < 4 && (r.accepted < 0 || many[r.accepted] === r.token));
+    const other = Float64Array.of(0, 0, 0, 1);
+    assert.equal(v.verify(other, q, [3], rng.clone()).token, 3, 'the p row in use is the one just written');
+    assert.deepEqual(v.verify(p, q, [3], rng.clone()), before);
+  });
+
   it('otmAcceptance: the i.i.d. optimum (G1, k = 2: .89; G2: .61)', () => {
     assert.ok(Math.abs(otmAcceptance(G1p, G1q, 2) - 0.89) < 1e-6);
     assert.ok(Math.abs(otmAcceptance(Float64Array.from(GOLDEN.G2.p), Float64Array.from(GOLDEN.G2.q), 2) - 0.61) < 1e-6);
+  });
+});
+
+describe('public API: f64 subnormal probabilities (issue 11, defect 4)', () => {
+  it('rrs-wo with subnormal q: p = [.5, .5, 0], q = [1, 1e-310, 0] emits tokens ~ p (it gave .750/.250) and acceptance() is 1, not NaN', () => {
+    const p = Float64Array.of(0.5, 0.5, 0);
+    const q = Float64Array.of(1, 1e-310, 0);
+    const v = createVerifier('rrs-wo');
+    assert.equal(v.acceptance(p, q, 2), 1);
+    const rng = createRng(2024);
+    const n = 20000;
+    let token0 = 0;
+    let accepted = 0;
+    for (let t = 0; t < n; t++) {
+      const d = v.draft(q, 2, rng);
+      const r = v.verify(p, q, d, rng);
+      if (r.token === 0) token0++;
+      if (r.accepted >= 0) accepted++;
+    }
+    // P(token 0) = .5: |z| < 5.3 (two-sided 1e-7); every step accepts a draft (α = 1)
+    assert.ok(Math.abs(token0 / n - 0.5) < 5.3 * Math.sqrt(0.25 / n), `P(token 0) ${token0 / n}`);
+    assert.equal(accepted, n);
+  });
+  it('every method: acceptance() is finite and verify() never emits a token with p = 0 on subnormal rows', () => {
+    for (const name of VERIFIER_NAMES) {
+      const v = createVerifier(name);
+      const k = name === 'sd' ? 1 : 2;
+      for (const [p, q] of [
+        [Float64Array.of(0.5, 0.5, 0), Float64Array.of(1, 1e-310, 0)],
+        [Float64Array.of(0.3, 0.3, 0.4, 0), Float64Array.of(0.6, 0.4, 1e-310, 5e-324)],
+        [Float64Array.of(1, 1e-310, 5e-324), Float64Array.of(0.5, 0.25, 0.25)],
+      ] as const) {
+        const a = v.acceptance(p, q, k);
+        assert.ok(a >= 0 && a <= 1 + 1e-12, `${name}: acceptance ${a}`);
+        const rng = createRng(5);
+        for (let t = 0; t < 200; t++) {
+          const r = v.verify(p, q, v.draft(q, k, rng), rng);
+          assert.ok(p[r.token]! > 0, `${name}: emitted token ${r.token} with p = 0`);
+        }
+      }
+    }
   });
 });
 
@@ -103,7 +224,6 @@ describe('public API: invalid input gets a typed error naming what was expected'
     ['k < 1', () => v.acceptance(G1p, G1q, 0), InvalidArgumentError, /expected k to be an integer in \[1, 1024\], got number 0/],
     ['k not an integer', () => v.draft(G1q, 1.5, rng), InvalidArgumentError, /got number 1.5/],
     ['sd with k = 2', () => createVerifier('sd', { runtime: rt }).acceptance(G1p, G1q, 2), InvalidArgumentError, /sd verifies a single draft, expected k = 1, got 2/],
-    ['rrs-wo with k above the support', () => createVerifier('rrs-wo', { runtime: rt }).draft(Float64Array.of(0.5, 0.5, 0), 3, rng), InvalidArgumentError, /expected k <= 2 .*got 3/],
     ['draft token out of range', () => v.verify(G1p, G1q, [0, 4], rng), InvalidArgumentError, /drafts\[1\] to be a token in \[0, 4\), got 4/],
     ['draft token with q = 0 (E1)', () => v.verify(G1p, Float64Array.of(0.5, 0.5, 0, 0), [2], rng), InvalidArgumentError, /drafts\[0\] = 2 has q = 0/],
     ['no drafts', () => v.verify(G1p, G1q, [], rng), ShapeError, /at least one draft/],

@@ -1,5 +1,5 @@
 /**
- * Oracle A must catch the known ways to get a verifier wrong (verifiers.md §2 pitfall, E9, E11,
+ * Oracle A must catch the known ways to get a verifier wrong (docs/verifiers.md §2.4, E9, E11,
  * E15): each deliberately broken variant below is fed to the same check the real methods pass,
  * and the check must fail, with the biased law the reference gives where it gives one.
  */

@@ -1,5 +1,5 @@
 /**
- * Named inputs: the golden vectors of verifiers.md §11.2 and the edge cases of §11.3 that concern
+ * Named inputs: the golden vectors of docs/verifiers.md §11.2 and the edge cases of §11.3 that concern
  * a single verification step. Vectors are normalised by the consumer.
  */
 
@@ -20,7 +20,20 @@ export const GOLDEN: Record<'G1' | 'G2' | 'G3' | 'G4' | 'G5' | 'G6', NamedCase> 
   G6: { name: 'G6 (one-hot p)', p: [0, 1, 0, 0], q: [0.5, 0.2, 0.2, 0.1] },
 };
 
-/** The single-step edge cases of §11.3, by name. */
+/**
+ * E17: f64 subnormal entries (below 2.2e-308). Untried masses, the rest of a hub set and ratios
+ * built on them overflow unless guarded; the first case is the rrs-wo defect of issue 11 (it
+ * emitted [.75, .25] and its acceptance was NaN).
+ */
+export const SUBNORMAL_CASES: NamedCase[] = [
+  { name: 'E17 subnormal q(1): p = [.5, .5, 0], q = [1, 1e-310, 0]', p: [0.5, 0.5, 0], q: [1, 1e-310, 0] },
+  { name: 'E17 subnormal q(1), p mass where q = 0', p: [0.4, 0.4, 0.2], q: [1, 1e-310, 0] },
+  { name: 'E17 several subnormal q entries, down to 3e-320', p: [0.3, 0.3, 0.2, 0.2], q: [1, 2e-310, 1e-310, 3e-320] },
+  { name: 'E17 subnormal mass outside a two-token hub set', p: [0.3, 0.3, 0.4, 0], q: [0.6, 0.4, 1e-310, 0] },
+  { name: 'E17 subnormal entries in p', p: [1, 1e-310, 5e-324], q: [0.5, 0.25, 0.25] },
+];
+
+/** The single-step edge cases of docs/verifiers.md §11.3, by name. */
 export const EDGE_CASES: NamedCase[] = [
   { name: 'E2 zeros in p (a drafted p = 0 token) and q (G3)', p: [0, 0.6, 0.4, 0], q: [0.5, 0, 0.25, 0.25] },
   { name: 'E3 q = p (G4)', p: [0.25, 0.25, 0.3, 0.2], q: [0.25, 0.25, 0.3, 0.2] },
@@ -38,6 +51,7 @@ export const EDGE_CASES: NamedCase[] = [
   { name: 'E13 V = 1', p: [1], q: [1] },
   { name: 'E13 V = 2', p: [0.3, 0.7], q: [0.8, 0.2] },
   { name: 'E14 truncated rows with many zeros', p: [0, 0, 0.7, 0, 0.3, 0, 0, 0], q: [0, 0.5, 0.25, 0, 0, 0.25, 0, 0] },
+  ...SUBNORMAL_CASES,
   { name: 'G1', p: GOLDEN.G1.p, q: GOLDEN.G1.q },
   { name: 'G2', p: GOLDEN.G2.p, q: GOLDEN.G2.q },
 ];

@@ -1,5 +1,5 @@
 /**
- * The verifier contract, written once and run for every method (style.md §2.1 principle 8):
+ * The verifier contract, written once and run for every method (so a new method gets every check):
  * Oracle A (the emitted token is distributed exactly as p), Oracle B (the enumerated acceptance
  * equals the method's closed form), and the residual facts of Oracle E.
  */
@@ -11,7 +11,7 @@ import type { VerifierName } from '../../src/verify/types.js';
 import { EDGE_CASES, softmax } from './cases.js';
 import { exactOutput, fmt, maxAbsDiff, norm, probPair, type ExactResult, type LawAndOutcome } from './oracle.js';
 
-/** Exactness tolerance of Oracle A (verifiers.md §11.1). */
+/** Exactness tolerance of Oracle A (docs/verifiers.md §11.1). */
 export const EXACT_TOL = 1e-12;
 
 /**

@@ -60,7 +60,7 @@ describe('spechub: any stored hub is exact (E7)', () => {
   });
 });
 
-describe('spechub: drafting law (§4.1)', () => {
+describe('spechub: drafting law (docs/verifiers.md §4.1)', () => {
   it('k = 2: first-draft marginal is q, drafts distinct, hub always drafted, pair mass q(i)/(1 - q(a))', () => {
     fc.assert(
       fc.property(probPair(2, 8), ([, q]) => {

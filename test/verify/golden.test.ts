@@ -1,5 +1,5 @@
 /**
- * Golden vectors G1–G6 (verifiers.md §11.2): every listed acceptance, for every method, from the
+ * Golden vectors G1–G6 (docs/verifiers.md §11.2): every listed acceptance, for every method, from the
  * closed form AND from exact enumeration of the verifier (Oracle B), to 1e-6; SpecHub's internals.
  */
 import { describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Oracle A and B of verifiers.md §11.1: enumerate every drafting outcome with its probability,
+ * Oracle A and B of docs/verifiers.md §11.1: enumerate every drafting outcome with its probability,
  * push it through the math layer, and collect the exact output law and acceptance.
  */
 import fc from 'fast-check';

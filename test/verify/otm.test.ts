@@ -1,5 +1,5 @@
 /**
- * The OTM bound (verifiers.md §0.2, §5) and the orderings of Oracle E: the O(V log V) prefix
+ * The OTM bound (docs/verifiers.md §0.2, §5) and the orderings of Oracle E: the O(V log V) prefix
  * search equals subset enumeration and the HiGHS LP; every method stays at or below the optimum
  * for its own joint, SpecHub (k = 2) and multi-hub (k = 3) reach it exactly.
  */
@@ -12,7 +12,7 @@ import { createOtmLpSolver, otmAcceptanceLp } from '../../src/lp.js';
 import { iidLaw } from '../../src/verify/rrs.js';
 import { rrsWoAcceptance, woLaw } from '../../src/verify/rrs-wo.js';
 import { spechubLaw } from '../../src/verify/spechub.js';
-import { exactOutput, probPair } from './oracle.js';
+import { exactOutput, norm, probPair } from './oracle.js';
 
 const sd = mathMethod('sd');
 const rrs = mathMethod('rrs');
@@ -135,13 +135,22 @@ describe('orderings (Oracle E)', () => {
       { numRuns: 100, seed: 0x07a09 },
     );
   });
-  it('observed (not proven, §3e): α_rrs-wo >= α_rrs for k <= 3 on these seeded instances', () => {
+  it('observed (not proven, docs/verifiers.md §3.5): α_rrs-wo >= α_rrs for k <= 3 on these seeded instances', () => {
     fc.assert(
       fc.property(probPair(2, 8), fc.integer({ min: 2, max: 3 }), ([p, q], k) => {
         assert.ok(wo.acceptance(p, q, k) >= rrs.acceptance(p, q, k) - 1e-12);
       }),
       { numRuns: 300, seed: 0x07a0a },
     );
+  });
+  it('rrs-wo exact acceptance with untried masses of 1e-19 … 1e-73 beside 0.99985 = enumeration for k = 2..6 (found by the verifier fuzz: a total minus the tried tokens cancelled them, and k >= 4 stopped adding)', () => {
+    const p = norm([0.0007563624775243969, 0.0010525573849958522, 0.8089659122626696, 0.18922474630434838, 4.2157046173524235e-7]);
+    const q = norm([6.173320625577558e-19, 2.1416091166987486e-73, 0.00012691920743326603, 0.999845069833808, 5.6967558447042735e-64]);
+    for (let k = 2; k <= 6; k++) {
+      const a = rrsWoAcceptance(p, q, k);
+      const b = exactOutput(wo, p, q, k).alpha;
+      assert.ok(Math.abs(a - b) < 1e-12, `k = ${k}: formula ${a} vs enumeration ${b}`);
+    }
   });
   it('rrs-wo exact acceptance (O(V^(k-1) log V)) = enumeration at V = 12..20, k = 2, 3', () => {
     fc.assert(

@@ -27,13 +27,14 @@ const IDX = rt.arena.alloc('test.idx', 4 * MAX_N).ptr;
 const HIST = rt.arena.alloc('test.hist', 8 * 256).ptr;
 const f64 = (ptr: number, n: number) => rt.f64(ptr, n);
 
-/** A nonnegative f64 vector with zeros, ties and magnitudes from 1e-12 to 1. */
+/** A nonnegative f64 vector with zeros, ties, magnitudes from 1e-12 to 1 and f64 subnormals. */
 const vec = (n: number) =>
   fc.array(
     fc.oneof(
       { arbitrary: fc.constant(0), weight: 2 },
       { arbitrary: fc.constant(0.125), weight: 1 },
       { arbitrary: fc.double({ min: 1e-12, max: 1, noNaN: true }), weight: 5 },
+      { arbitrary: fc.double({ min: Number.MIN_VALUE, max: 2.2e-308, noNaN: true }), weight: 1 },
     ),
     { minLength: n, maxLength: n },
   );
@@ -61,8 +62,8 @@ function three(name: string, ...args: number[]): [number, number, number] {
 
 describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
   it('the .wasm exports every declared kernel and its _ref twin; the plain-TS set covers the verifier kernels', () => {
-    const sampling = ['argmax_f32', 'first_nonfinite_f32', 'exp_probs_f32', 'scale_f64', 'fill_f64', 'kth_largest_f32', 'topp_mask_f64'];
-    for (const name of [...PROB_KERNEL_NAMES, ...sampling]) {
+    const others = ['checked_sum_f64', 'argmax_f32', 'first_nonfinite_f32', 'exp_probs_f32', 'scale_f64', 'fill_f64', 'kth_largest_f32', 'topp_mask_f64'];
+    for (const name of [...PROB_KERNEL_NAMES, ...others]) {
       assert.equal(typeof k[name], 'function', name);
       assert.equal(typeof k[`${name}_ref`], 'function', `${name}_ref`);
     }
@@ -82,11 +83,40 @@ describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
     );
   });
 
-  it('residual_f64 (also in place), residual_except_f64: outputs bit-identical, sums to 1e-13', () => {
+  it('checked_sum_f64: the sum of a valid row (to 1e-13), -1 when any entry is NaN, ±Infinity or negative', () => {
+    const bad = fc.constantFrom(NaN, Infinity, -Infinity, -1e-300, -0.5);
     fc.assert(
-      fc.property(pair, fc.double({ min: 0, max: 3, noNaN: true }), fc.boolean(), ([r, q], c, inPlace) => {
+      fc.property(
+        size.chain((n) => fc.tuple(vec(n), fc.option(fc.tuple(fc.integer({ min: 0, max: Math.max(0, n - 1) }), bad), { nil: null }))),
+        ([x, poison]) => {
+          const n = x.length;
+          const row = x.slice();
+          if (poison && n > 0) row[poison[0]] = poison[1];
+          put(A, row);
+          const valid = row.every((v) => v >= 0 && v < Infinity);
+          const got = k.checked_sum_f64(A, n);
+          const ref = k.checked_sum_f64_ref(A, n);
+          if (!valid) {
+            assert.equal(got, -1, `SIMD on ${row}`);
+            assert.equal(ref, -1, `_ref on ${row}`);
+            return;
+          }
+          assert.ok(close(ref, row.reduce((t, v) => t + v, 0), sumAbs(row)));
+          assert.ok(close(got, ref, sumAbs(row)));
+        },
+      ),
+      { numRuns: 400, seed: 0xc0de0a },
+    );
+  });
+
+  /** A multiplier of q with its prescale: (c, 1), or (c/2^600, 2^600) as for a subnormal denominator. */
+  const factor = fc.tuple(fc.double({ min: 0, max: 3, noNaN: true }), fc.boolean()).map(([c, scaled]) => (scaled ? [c / 2 ** 600, 2 ** 600] : [c, 1]));
+
+  it('residual_f64 (also in place), residual_except_f64: outputs bit-identical, sums to 1e-13, q prescaled or not', () => {
+    fc.assert(
+      fc.property(pair, factor, fc.boolean(), ([r, q], [c, qs], inPlace) => {
         const n = r.length;
-        const want = r.map((v, i) => Math.max(v - c * q[i]!, 0));
+        const want = r.map((v, i) => Math.max(v - c! * (q[i]! * qs!), 0));
         const sums: number[] = [];
         for (const [fn, out] of [
           [k.residual_f64, OUT1],
@@ -96,7 +126,7 @@ describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
           put(A, r);
           put(B, q);
           const dst = inPlace ? A : out;
-          sums.push(fn(dst, A, B, n, c));
+          sums.push(fn(dst, A, B, n, c!, qs!));
           assert.deepEqual(Array.from(f64(dst, n)), want);
         }
         for (const s of sums) assert.ok(close(s, want.reduce((a, b) => a + b, 0), sumAbs(want)));
@@ -104,16 +134,16 @@ describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
       { numRuns: 300, seed: 0xc0de02 },
     );
     fc.assert(
-      fc.property(size.chain((n) => fc.tuple(vec(n), vec(n), idxSet(n))), fc.double({ min: 0, max: 3, noNaN: true }), ([p, q, idx], c) => {
+      fc.property(size.chain((n) => fc.tuple(vec(n), vec(n), idxSet(n))), factor, ([p, q, idx], [c, qs]) => {
         const n = p.length;
         put(A, p);
         put(B, q);
         putIdx(idx);
-        const want = p.map((v, i) => (idx.includes(i) ? 0 : Math.max(v - c * q[i]!, 0)));
+        const want = p.map((v, i) => (idx.includes(i) ? 0 : Math.max(v - c! * (q[i]! * qs!), 0)));
         const outs = [OUT1, OUT2, OUT3];
         const fns = [k.residual_except_f64, k.residual_except_f64_ref, js.residual_except_f64!];
         fns.forEach((fn, t) => {
-          const s = fn(outs[t]!, A, B, n, c, IDX, idx.length);
+          const s = fn(outs[t]!, A, B, n, c!, qs!, IDX, idx.length);
           assert.deepEqual(Array.from(f64(outs[t]!, n)), want);
           assert.ok(close(s, want.reduce((a, b) => a + b, 0), sumAbs(want)));
         });
@@ -143,13 +173,15 @@ describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
     );
   });
 
-  it('hub_pass_f64: residual bit-identical, R1 and R2 to 1e-13 (hub anywhere, including the ends)', () => {
+  it('hub_pass_f64: residual bit-identical, R1 and R2 to 1e-13 (hub anywhere, including the ends; q prescaled or not)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 67 }).chain((n) => fc.tuple(vec(n), vec(n), fc.integer({ min: 0, max: n - 1 }))),
-        fc.double({ min: 0, max: 50, noNaN: true }),
-        ([p, q, hub], w) => {
+        fc.tuple(fc.double({ min: 0, max: 50, noNaN: true }), fc.boolean()).map(([w, scaled]) => (scaled ? [w / 2 ** 600, 2 ** 600] : [w, 1])),
+        ([p, q, hub], [w0, qs0]) => {
           const n = p.length;
+          const w = w0!;
+          const qs = qs0!;
           put(A, p);
           put(B, q);
           let r1 = 0;
@@ -157,17 +189,17 @@ describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
           p.forEach((pi, i) => {
             if (i === hub) return;
             r1 += Math.max(q[i]! - pi, 0);
-            r2 += Math.max(w * q[i]! - Math.max(pi - q[i]!, 0), 0);
+            r2 += Math.max(w * (q[i]! * qs) - Math.max(pi - q[i]!, 0), 0);
           });
-          const want = p.map((pi, i) => (i === hub ? 0 : Math.max(Math.max(pi - q[i]!, 0) - w * q[i]!, 0)));
+          const want = p.map((pi, i) => (i === hub ? 0 : Math.max(Math.max(pi - q[i]!, 0) - w * (q[i]! * qs), 0)));
           const fns = [k.hub_pass_f64, k.hub_pass_f64_ref, js.hub_pass_f64!];
           const outs = [OUT1, OUT2, OUT3];
           fns.forEach((fn, t) => {
-            const s = fn(outs[t]!, HIST, A, B, n, hub, w);
+            const s = fn(outs[t]!, HIST, A, B, n, hub, w, qs);
             assert.deepEqual(Array.from(f64(outs[t]!, n)), want);
             assert.ok(close(s, want.reduce((a, b) => a + b, 0), sumAbs(want) + 1e-300));
             const [g1, g2] = f64(HIST, 2);
-            assert.ok(close(g1!, r1, sumAbs(q)) && close(g2!, r2, w * sumAbs(q) + 1), `R1 ${g1} vs ${r1}, R2 ${g2} vs ${r2}`);
+            assert.ok(close(g1!, r1, sumAbs(q)) && close(g2!, r2, w * qs * sumAbs(q) + 1), `R1 ${g1} vs ${r1}, R2 ${g2} vs ${r2}`);
           });
         },
       ),

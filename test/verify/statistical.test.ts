@@ -1,5 +1,5 @@
 /**
- * Oracle C (verifiers.md §11.1): seeded sampling through the WASM NodeVerifier, draft + verify,
+ * Oracle C (docs/verifiers.md §11.1): seeded sampling through the WASM NodeVerifier, draft + verify,
  * for every method. Each test's false-failure probability is at most 1e-6: its m assertions each
  * use the threshold 1e-6 / m (Bonferroni). Seeds are fixed, so CI is deterministic; the bound
  * states how unlikely a failure of a correct implementation would be over seeds.
@@ -17,7 +17,7 @@ import { mathMethod, sampleOutcome } from '../../src/verify/methods.js';
 import { NodeVerifier } from '../../src/verify/node-verifier.js';
 import { iidLaw } from '../../src/verify/rrs.js';
 import { createNodeMeta, VERIFIER_NAMES, type VerifierName } from '../../src/verify/types.js';
-import { softmax } from './cases.js';
+import { softmax, SUBNORMAL_CASES } from './cases.js';
 import { norm } from './oracle.js';
 import { chiSquareSurvival, chiSquareTest, normalTwoSided } from './stats.js';
 import { clampRatio, finishOutcome, includes } from '../../src/verify/common.js';
@@ -167,6 +167,37 @@ describe('Oracle C: sampled output law of the WASM verifiers (false-failure prob
       assert.equal(tok.impossible, 0, 'a token with p = 0 was emitted');
       assert.ok(tok.pValue > each, `tokens: χ² = ${tok.stat.toFixed(1)}, df ${tok.df}, p-value ${tok.pValue}`);
       assert.ok(rateP(accepted, n, alpha) > each, `accept rate ${accepted / n} vs α ${alpha}`);
+    });
+  }
+});
+
+describe('Oracle C on f64 subnormal rows (E17; false-failure probability <= 1e-6 per test)', () => {
+  for (const name of VERIFIER_NAMES) {
+    const k = name === 'sd' ? 1 : 3;
+    it(`${name}: every subnormal case, k = ${k}, N = 20 000: tokens ~ p, accepted slots ~ the exact per-slot law, rate = α`, () => {
+      const n = 20000;
+      const each = FALSE_FAIL / (3 * SUBNORMAL_CASES.length);
+      SUBNORMAL_CASES.forEach((c, ci) => {
+        const p = norm(c.p);
+        const q = norm(c.q);
+        const { tokens, slots, accepted } = sample(name, p, q, k, n, 99 + ci);
+        const m = mathMethod(name);
+        const slotLaw = new Float64Array(k + 1);
+        for (const t of m.law(q, k)) {
+          const o = m.outcome(p, q, t.drafts, t.hubs.length ? t.hubs : undefined);
+          o.accept.forEach((a, j) => (slotLaw[j]! += t.prob * a));
+          slotLaw[k]! += t.prob * o.reject;
+        }
+        const alpha = m.acceptance(p, q, k);
+        assert.ok(Number.isFinite(alpha), `${c.name}: acceptance ${alpha}`);
+        const tok = chiSquareTest(tokens, p, n);
+        assert.equal(tok.impossible, 0, `${c.name}: a token with p = 0 was emitted`);
+        assert.ok(tok.pValue > each, `${c.name}: tokens ${Array.from(tokens)}: χ² = ${tok.stat.toFixed(1)}, p-value ${tok.pValue}`);
+        const sl = chiSquareTest(slots, slotLaw, n);
+        assert.equal(sl.impossible, 0, `${c.name}: a slot with probability 0 was accepted`);
+        assert.ok(sl.pValue > each, `${c.name}: slots ${Array.from(slots)} vs ${Array.from(slotLaw)}: p-value ${sl.pValue}`);
+        assert.ok(rateP(accepted, n, alpha) > each, `${c.name}: accept rate ${accepted / n} vs α ${alpha}`);
+      });
     });
   }
 });

@@ -1,5 +1,5 @@
 /**
- * Goodness-of-fit tests for the seeded statistical tests (verifiers.md §11.1 Oracle C): Pearson
+ * Goodness-of-fit tests for the seeded statistical tests (docs/verifiers.md §11.1 Oracle C): Pearson
  * chi-square with bins merged to expected counts >= 5, and its p-value from the regularised
  * upper incomplete gamma function (Numerical Recipes' series / continued fraction).
  */

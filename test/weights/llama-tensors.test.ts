@@ -96,7 +96,7 @@ test('llama-tensors: tied embeddings: the embedding serves as lm_head; a stored 
 
 test('llama-tensors: the TinyStories-656K layout (tied, only lm_head.weight stored, __metadata__ alias)', async () => {
   const config = parseHfConfig(parseConfigJson(new TextDecoder().decode(readFixture('tinystories-656K/config.json')), 'config.json'), 'config.json');
-  // The real file's tensors, names, shapes and order (SOURCES.md), F32, with its __metadata__.
+  // The real file's tensors, names, shapes and order (test/fixtures/README.md), F32, with its __metadata__.
   const names: [string, number[]][] = [['lm_head.weight', [2048, 128]]];
   for (const l of [0, 1]) {
     const p = `model.layers.${l}.`;

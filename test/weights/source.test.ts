@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, truncate, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WeightsFormatError } from '../../src/errors.js';
 import { bytesSource, isPlainFileName, memoryModelSource, readInto } from '../../src/io/source.js';
-import { httpByteSource, httpModelSource, type FetchLike } from '../../src/io/http-source.js';
 import { fileByteSource, fsModelSource } from '../../src/node/fs-source.js';
 import { rejectsWith } from './helpers.js';
 
@@ -78,55 +76,4 @@ test('source: files on disk are read by offset through a FileHandle; missing, sh
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-});
-
-/** A fake HTTP server over a few files; `rangeSupport` false answers 200 with the whole body. */
-function fakeFetch(files: Record<string, Uint8Array>, rangeSupport = true): FetchLike & { calls: string[] } {
-  const calls: string[] = [];
-  const f = (async (url: string, init?: { method?: string; headers?: Record<string, string> }) => {
-    const body = files[url];
-    const range = init?.headers?.Range;
-    calls.push(`${init?.method ?? 'GET'} ${url}${range ? ` ${range}` : ''}`);
-    const headers = new Map<string, string>();
-    if (!body) return { ok: false, status: 404, headers: { get: () => null }, arrayBuffer: async () => new ArrayBuffer(0) };
-    if (init?.method === 'HEAD') {
-      headers.set('content-length', String(body.length));
-      return { ok: true, status: 200, headers: { get: (h: string) => headers.get(h.toLowerCase()) ?? null }, arrayBuffer: async () => new ArrayBuffer(0) };
-    }
-    if (range && rangeSupport) {
-      const [, a, b] = /bytes=(\d+)-(\d+)/.exec(range)!;
-      const part = body.slice(Number(a), Number(b) + 1);
-      return { ok: true, status: 206, headers: { get: () => null }, arrayBuffer: async () => part.buffer };
-    }
-    return { ok: true, status: 200, headers: { get: (h: string) => (h.toLowerCase() === 'content-length' ? String(body.length) : null) }, arrayBuffer: async () => body.slice().buffer };
-  }) as FetchLike & { calls: string[] };
-  f.calls = calls;
-  return f;
-}
-
-test('source: HTTP sources read with Range requests and refuse servers that ignore them', async () => {
-  const data = new Uint8Array(100).map((_, i) => i);
-  const fetch = fakeFetch({ 'https://h/m/w.bin': data, 'https://h/m/config.json': new TextEncoder().encode('{"k": 1}') });
-  const m = httpModelSource('https://h/m/', fetch);
-  assert.equal(await m.exists('w.bin'), true);
-  assert.equal(await m.exists('nope'), false);
-  assert.equal(await m.readText('config.json'), '{"k": 1}');
-  const src = await m.open('w.bin');
-  assert.equal(src.size, 100);
-  assert.deepEqual(await src.read(10, 5), data.subarray(10, 15));
-  assert.ok(fetch.calls.includes('GET https://h/m/w.bin bytes=10-14'));
-  await rejectsWith(() => src.read(98, 5), [/https:\/\/h\/m\/w.bin: read of 5 bytes at offset 98/]);
-  await rejectsWith(() => m.readText('nope'), ['https://h/m/nope: expected HTTP 200, got 404']);
-  await rejectsWith(() => httpByteSource('https://h/m/nope', fetch), ['https://h/m/nope: expected HTTP 200 for HEAD, got 404']);
-
-  const noRange = await httpByteSource('https://h/m/w.bin', fakeFetch({ 'https://h/m/w.bin': data }, false));
-  await rejectsWith(() => noRange.read(0, 4), ['https://h/m/w.bin: expected HTTP 206 for a Range request of 4 bytes at 0, got 200']);
-
-  const failing: FetchLike = async () => {
-    throw new Error('network down');
-  };
-  await rejectsWith(() => httpByteSource('https://x/y', failing), ['https://x/y: request failed (network down)']);
-  const noLength: FetchLike = async () => ({ ok: true, status: 200, headers: { get: () => null }, arrayBuffer: async () => new ArrayBuffer(0) });
-  await rejectsWith(() => httpByteSource('https://x/y', noLength), [/expected a Content-Length header with the file size, got null/]);
-  assert.throws(() => httpModelSource('https://h/m', fetch).open('../secret'), WeightsFormatError);
 });

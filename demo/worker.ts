@@ -1,0 +1,297 @@
+/**
+ * The demo's generation worker (a module Web Worker, bundled with the core by esbuild): loads
+ * models, runs Generator.generate() and streams text pieces and step records to the page, so the
+ * page never blocks. Kernel threads, when the page is cross-origin isolated, are further workers
+ * started by createBrowserExecutor.
+ */
+import {
+  Generator,
+  SpechubError,
+  WasmFeatureError,
+  VERIFIER_NAMES,
+  blobByteSource,
+  blobModelSource,
+  clearBrowserModelCache,
+  createBrowserExecutor,
+  createBrowserRuntime,
+  defaultBrowserThreads,
+  earlyExitDrafter,
+  httpByteSource,
+  httpModelSource,
+  loadGgufModel,
+  loadHfConfig,
+  loadHfModel,
+  modelDrafter,
+  openGgufModel,
+  threadsUnavailableReason,
+  type ByteSource,
+  type Drafter,
+  type Executor,
+  type GenerationResult,
+  type LoadedModel,
+  type ModelSource,
+  type Runtime,
+  type StepEvent,
+} from '../src/index.js';
+import type { DraftSpec, ErrorInfo, GenerateRequest, LoadRequest, ModelInfo, ModelSpec, PageMessage, PieceKind, StepRecord, TextPiece, WorkerMessage } from './protocol.js';
+
+interface Scope {
+  postMessage(message: WorkerMessage): void;
+  onmessage: ((ev: { data: PageMessage }) => void) | null;
+}
+const scope = globalThis as unknown as Scope;
+const post = (m: WorkerMessage): void => scope.postMessage(m);
+
+/** Where the .wasm builds are served (the demo server maps build/ there). */
+const WASM_BASE = new URL('/build/', location.href);
+/** Rows one forward may take: the largest tree the page offers, and prompt chunks. */
+const MAX_BATCH = 64;
+
+interface Loaded {
+  rt: Runtime;
+  executor: Executor;
+  target: LoadedModel;
+  drafter: Drafter | null;
+  /** Generators by settings (each plans its buffers in the runtime's memory once). */
+  generators: Map<string, Generator>;
+}
+
+let loaded: Loaded | null = null;
+let abort: AbortController | null = null;
+
+function errorInfo(e: unknown): ErrorInfo {
+  if (e instanceof SpechubError) return { name: e.name, code: e.code, message: e.message };
+  if (e instanceof Error) return { name: e.name, code: null, message: e.message };
+  return { name: 'Error', code: null, message: String(e) };
+}
+
+/** Byte counters of one model load, whatever the source. */
+interface Counters {
+  requests: number;
+  networkBytes: number;
+  cacheBytes: number;
+  localBytes: number;
+}
+
+/** A ModelSource that keeps the text files it read (config.json is read twice: for the context cap, then by the loader). */
+function rememberText(src: ModelSource): ModelSource {
+  const texts = new Map<string, Promise<string>>();
+  return {
+    name: src.name,
+    exists: (f) => src.exists(f),
+    open: (f) => src.open(f),
+    readText(f) {
+      let t = texts.get(f);
+      if (t === undefined) {
+        t = src.readText(f);
+        texts.set(f, t);
+      }
+      return t;
+    },
+  };
+}
+
+async function loadModel(rt: Runtime, executor: Executor, spec: ModelSpec, context: number, which: 'target' | 'draft', dtype?: 'int8' | 'int4'): Promise<{ model: LoadedModel; counters: Counters }> {
+  const counters: Counters = { requests: 0, networkBytes: 0, cacheBytes: 0, localBytes: 0 };
+  const onProgress = (l: number, t: number) => post({ type: 'progress', which, loaded: l, total: t });
+  const opts = (maxSeqLen: number) => ({ maxBatch: MAX_BATCH, executor, capacity: Math.min(context, maxSeqLen), ...(dtype ? { dtype, name: `${which}.${dtype}` } : {}) });
+  if (spec.kind === 'url' || spec.kind === 'folder') {
+    let http: ReturnType<typeof httpModelSource> | null = null;
+    let src: ModelSource;
+    if (spec.kind === 'url') {
+      http = httpModelSource(spec.url, { ...(spec.files ? { files: spec.files } : {}), onProgress });
+      src = rememberText(http);
+    } else {
+      src = rememberText(blobModelSource(spec.name, spec.files));
+      counters.localBytes = Object.values(spec.files).reduce((a, f) => a + f.size, 0);
+    }
+    const { config } = await loadHfConfig(src);
+    const model = await loadHfModel(rt, src, opts(config.maxSeqLen));
+    if (http) Object.assign(counters, { requests: http.stats.requests, networkBytes: http.stats.networkBytes, cacheBytes: http.stats.cacheBytes });
+    return { model, counters };
+  }
+  let source: ByteSource;
+  if (spec.kind === 'gguf-url') source = await httpByteSource(spec.url, { onProgress });
+  else {
+    source = blobByteSource(spec.file.name, spec.file);
+    counters.localBytes = spec.file.size;
+  }
+  const header = await openGgufModel(source);
+  const maxSeqLen = header.config.maxSeqLen;
+  const model = await loadGgufModel(rt, source, opts(maxSeqLen));
+  const stats = (source as { stats?: { requests: number; networkBytes: number; cacheBytes: number } }).stats;
+  if (stats) Object.assign(counters, { requests: stats.requests, networkBytes: stats.networkBytes, cacheBytes: stats.cacheBytes });
+  await source.close?.();
+  return { model, counters };
+}
+
+function info(m: LoadedModel, c: Counters): ModelInfo {
+  return {
+    name: m.name,
+    layers: m.config.nLayers,
+    dim: m.config.dim,
+    vocabSize: m.config.vocabSize,
+    context: m.model.cache.capacity,
+    loadMs: m.loadMs,
+    ...c,
+  };
+}
+
+async function load(req: LoadRequest): Promise<void> {
+  if (loaded) await loaded.executor.close();
+  loaded = null;
+  // threads: the page asks; a page without cross-origin isolation gets the library's typed error,
+  // shown as it is, and one thread
+  let threads = req.threads;
+  let threadsFallback: ErrorInfo | null = null;
+  let rt: Runtime;
+  try {
+    rt = await createBrowserRuntime({ threads, wasmBaseUrl: WASM_BASE });
+  } catch (e) {
+    if (!(e instanceof WasmFeatureError) || threads === 1) throw e;
+    threadsFallback = errorInfo(e);
+    threads = 1;
+    rt = await createBrowserRuntime({ threads: 1, wasmBaseUrl: WASM_BASE });
+  }
+  const executor = await createBrowserExecutor(rt, { threads, workerUrl: new URL('./browser-kernel-worker.js', import.meta.url) });
+  try {
+    const t = await loadModel(rt, executor, req.target, req.context, 'target');
+    let drafter: Drafter | null = null;
+    let draftInfo: ModelInfo | null = null;
+    const d: DraftSpec = req.draft;
+    if (d.kind === 'model') {
+      const m = await loadModel(rt, executor, d.model, req.context, 'draft');
+      drafter = modelDrafter(t.model, m.model, m.model.name.split('/').filter(Boolean).pop() ?? m.model.name);
+      draftInfo = info(m.model, m.counters);
+    } else if (d.kind === 'quant') {
+      const m = await loadModel(rt, executor, req.target, req.context, 'draft', d.dtype);
+      drafter = modelDrafter(t.model, m.model, d.dtype);
+      draftInfo = info(m.model, m.counters);
+    } else if (d.kind === 'exit') {
+      drafter = earlyExitDrafter(t.model, d.layers);
+    }
+    loaded = { rt, executor, target: t.model, drafter, generators: new Map() };
+    const tok = t.model.tokenizer;
+    const pieces = Array.from({ length: tok.vocabSize }, (_, i) => tok.idToPiece(i));
+    post({
+      type: 'loaded', target: info(t.model, t.counters), draft: draftInfo, drafter: drafter?.label ?? 'none',
+      build: rt.build, threads, threadsFallback, pieces, eosId: tok.eosId,
+    });
+  } catch (e) {
+    await executor.close();
+    throw e;
+  }
+}
+
+function generatorFor(l: Loaded, req: GenerateRequest): Generator {
+  const s = req.settings;
+  const drafter = s.speculative ? l.drafter : null;
+  const key = JSON.stringify([drafter ? s.method : 'none', drafter ? s.tree : '', s.temperature, s.topK, s.topP]);
+  let g = l.generators.get(key);
+  if (g === undefined) {
+    g = new Generator(l.target, {
+      drafter,
+      method: s.method as never,
+      tree: s.tree.trim() === 'auto' ? 'auto' : s.tree,
+      sampling: { temperature: s.temperature, topK: s.topK, topP: s.topP },
+    });
+    l.generators.set(key, g);
+  }
+  return g;
+}
+
+async function generate(req: GenerateRequest): Promise<void> {
+  if (!loaded) throw new WasmFeatureError('generate: load a model first');
+  const l = loaded;
+  const gen = generatorFor(l, req);
+  const id = req.id;
+  // pieces of text wait for their step's record (which says how each token was produced)
+  let pending: { text: string; index: number }[] = [];
+  let tokenIndex = 0; // tokens kept in this step so far
+  let outPieces: TextPiece[] = [];
+  let outSteps: StepRecord[] = [];
+  let lastFlush = performance.now();
+  const flush = () => {
+    if (outPieces.length > 0) post({ type: 'pieces', id, pieces: outPieces });
+    if (outSteps.length > 0) post({ type: 'steps', id, steps: outSteps });
+    outPieces = [];
+    outSteps = [];
+    lastFlush = performance.now();
+  };
+  const onStep = (e: StepEvent) => {
+    const kindOf = (j: number): PieceKind => (j < e.emittedCount - 1 ? 'accepted' : e.final);
+    for (const p of pending) outPieces.push({ text: p.text, kind: kindOf(p.index), step: e.step });
+    pending = [];
+    tokenIndex = 0;
+    const acceptance = e.levelReached.map((r, i) => (r > 0 ? e.levelAccepted[i]! / r : NaN));
+    outSteps.push({
+      step: e.step,
+      shape: [...e.shape],
+      tokens: Array.from(e.tokens.subarray(0, e.size)),
+      parents: Array.from(e.parents.subarray(0, e.size)),
+      path: Array.from(e.path.subarray(0, e.pathLength)),
+      emitted: Array.from(e.emitted.subarray(0, e.emittedCount)),
+      final: e.final,
+      acceptance,
+      generated: e.generated,
+      elapsedMs: e.elapsedMs,
+    });
+    if (performance.now() - lastFlush > 50) flush();
+  };
+  abort = new AbortController();
+  let result: GenerationResult;
+  try {
+    result = await gen.generate({
+      prompt: req.input.prompt,
+      maxTokens: req.settings.maxTokens,
+      seed: req.settings.seed,
+      signal: abort.signal,
+      onToken: () => void tokenIndex++,
+      onText: (text) => pending.push({ text, index: tokenIndex - 1 }),
+      onStep,
+    });
+  } finally {
+    abort = null;
+  }
+  // the decoder's tail (an incomplete character at the end) arrives after the last step
+  for (const p of pending) outPieces.push({ text: p.text, kind: 'plain', step: -1 });
+  flush();
+  const st = result.stats;
+  post({
+    type: 'done',
+    id,
+    summary: {
+      text: result.text, stopReason: result.stopReason, tokens: st.generatedTokens, steps: st.steps, tokensPerStep: st.tokensPerStep,
+      tokensPerSecond: st.tokensPerSecond, decodeMs: st.decodeMs, prefillMs: st.prefillMs, acceptancePerLevel: st.acceptancePerLevel,
+      method: st.method, tree: st.treeAuto ? 'auto' : st.tree.join(','), treeChoices: st.treeChoices, drafter: st.drafter,
+    },
+  });
+}
+
+let queue: Promise<void> = Promise.resolve();
+
+scope.onmessage = (ev) => {
+  const m = ev.data;
+  if (m.type === 'stop') {
+    abort?.abort();
+    return;
+  }
+  // one request at a time, in order
+  queue = queue.then(async () => {
+    try {
+      if (m.type === 'load') await load(m);
+      else if (m.type === 'generate') await generate(m);
+      else post({ type: 'cache-cleared', existed: await clearBrowserModelCache() });
+    } catch (e) {
+      post({ type: 'failed', id: m.type === 'generate' ? m.id : null, error: errorInfo(e) });
+    }
+  });
+};
+
+post({
+  type: 'hello',
+  isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+  threadsAvailable: defaultBrowserThreads(),
+  threadsReason: threadsUnavailableReason(),
+  verifiers: [...VERIFIER_NAMES],
+});
