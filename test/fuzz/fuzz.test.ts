@@ -7,14 +7,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { countsTable, runTarget } from './runner.js';
-import { TARGET_NAMES } from './targets/index.js';
+import { FILE_TARGETS } from './targets/index.js';
 import { FAILURE_CLASSES } from './types.js';
 
 const SEED = 11;
 const CASES = 2000;
 
 describe('fuzz (seeded CI slice)', () => {
-  for (const name of TARGET_NAMES) {
+  for (const name of FILE_TARGETS) {
     test(`${name}: ${CASES} mutated cases (seed ${SEED}) end in a typed one-line error naming the file, or load and generate finite output; no crash, hang or leak`, async (t) => {
       const s = await runTarget({ target: name, cases: CASES, seed: SEED, workers: Math.min(2, availableParallelism()), timeoutMs: 30_000 });
       t.diagnostic(countsTable([s]).split('\n').slice(2).join(''));

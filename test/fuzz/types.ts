@@ -16,16 +16,18 @@
  *   bad-error  a SpechubError whose message spans lines, is empty, or (for file targets) does not
  *              name the file
  *   unwarned   generation stopped with a NumericError but loading gave no warning
+ *   wrong      an API returned a wrong answer (verifier target: a token outside the support, an
+ *              impossible value, a valid input refused, an output law that is not p)
  */
 
 /** What happened in one case. */
-export type CaseClass = 'typed' | 'ok' | 'typed-late' | 'crash' | 'hang' | 'leak' | 'nonfinite' | 'bad-error' | 'unwarned';
+export type CaseClass = 'typed' | 'ok' | 'typed-late' | 'crash' | 'hang' | 'leak' | 'nonfinite' | 'bad-error' | 'unwarned' | 'wrong';
 
 /** Classes that are failures. */
-export const FAILURE_CLASSES: ReadonlySet<CaseClass> = new Set(['crash', 'hang', 'leak', 'nonfinite', 'bad-error', 'unwarned']);
+export const FAILURE_CLASSES: ReadonlySet<CaseClass> = new Set(['crash', 'hang', 'leak', 'nonfinite', 'bad-error', 'unwarned', 'wrong']);
 
 /** Every class, in report order. */
-export const CASE_CLASSES: readonly CaseClass[] = ['typed', 'typed-late', 'ok', 'crash', 'hang', 'leak', 'nonfinite', 'bad-error', 'unwarned'];
+export const CASE_CLASSES: readonly CaseClass[] = ['typed', 'typed-late', 'ok', 'crash', 'hang', 'leak', 'nonfinite', 'bad-error', 'unwarned', 'wrong'];
 
 /** A case's result as a target reports it (the runner adds crash and hang itself). */
 export interface CaseReport {

@@ -7,7 +7,11 @@ export const TARGET_MODULES: Readonly<Record<string, string>> = {
   gguf: './gguf.js',
   config: './config.js',
   tokenizer: './tokenizer.js',
+  verify: './verify.js',
 };
+
+/** The model-file targets (npm test runs their slice in fuzz.test.ts; the verifier slice runs in test/fuzz/verify). */
+export const FILE_TARGETS: readonly string[] = ['safetensors', 'gguf', 'config', 'tokenizer'];
 
 /** Target names in report order. */
 export const TARGET_NAMES: readonly string[] = Object.keys(TARGET_MODULES);
