@@ -364,8 +364,11 @@ async function withModel(c: CommonSetup, body: (l: Loaded) => Promise<void>): Pr
     const maxBatch = c.tree === 'auto' ? 64 : Math.max(64, treeNodeCount(c.tree));
     const loadOpts = { maxBatch, executor, ...(c.maxContext !== undefined ? { capacity: c.maxContext } : {}) };
     const target = await loadModelFromPath(rt, c.modelPath, { ...loadOpts, dtype: c.dtype });
-    for (const w of target.warnings ?? []) process.stderr.write(`spechub: warning: ${c.modelPath}: ${w}\n`);
-    const drafter = await resolveDrafter(rt, target, c.modelPath, c.draftSpec, loadOpts);
+    // what the files hold that spechub does not read (fields that do not change this architecture's math),
+    // weights beyond any sane range: once, whatever --quiet says
+    const warn = (line: string) => process.stderr.write(`spechub: warning: ${line}\n`);
+    for (const w of target.warnings) warn(`${c.modelPath}: ${w}`);
+    const drafter = await resolveDrafter(rt, target, c.modelPath, c.draftSpec, loadOpts, warn);
     const chatTemplate =
       templateText !== undefined
         ? new ChatTemplate(templateText, { source: c.templateFile!, specialTokens: chatSpecialTokens(target) })

@@ -29,7 +29,11 @@ export {
   type ConvertedFile,
   type ConvertLlama2cOptions,
 } from './convert/llama2c.js';
-export { kvDim, parseHfConfig, parseGenerationConfig, parseConfigJson, loadHfConfig, checkModelConfig, HF_LLAMA_DEFAULTS, type ModelConfig, type GenerationConfig } from './config.js';
+export {
+  kvDim, qDim, parseHfConfig, parseHfConfigDetailed, parseGenerationConfig, parseConfigJson, loadHfConfig, checkModelConfig, canonicalConfig,
+  defaultAttnScale, isSlidingLayer, ARCHITECTURES, HARMLESS_HF_FIELDS, HF_LLAMA_DEFAULTS,
+  type ModelConfig, type GenerationConfig, type Architecture, type RopeScaling, type ParsedHfConfig,
+} from './config.js';
 export { bytesSource, memoryModelSource, isPlainFileName, MAX_TEXT_BYTES, type ByteSource, type ModelSource } from './io/source.js';
 export {
   httpByteSource, httpModelSource, DEFAULT_BLOCK_BYTES, DEFAULT_PARALLEL,
@@ -47,15 +51,18 @@ export {
   ShardedSafetensors, parseSafetensorsIndex, openSafetensorsWeights, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE,
   type SafetensorsIndex, type SafetensorsWeights,
 } from './weights/safetensors-index.js';
-export { writeSafetensors, type TensorToWrite, type WritableDtype } from './weights/safetensors-writer.js';
+export { writeSafetensors, safetensorsParts, type TensorToWrite, type WritableDtype } from './weights/safetensors-writer.js';
 export {
   GgufFile, GGUF_VALUE_TYPES, MAX_GGUF_HEADER_BYTES,
   type GgufValue, type GgufArray, type GgufValueType, type GgufTensorInfo, type GgufHeader, type GgmlReadableType,
 } from './weights/gguf.js';
-export { llamaConfigFromGguf, ggufTokenizerData, type GgufTokenizerData } from './weights/gguf-llama.js';
+export {
+  configFromGguf, configFromGgufDetailed, llamaConfigFromGguf, ggufModelMetadata, ggufFormOf, ropeFreqsOf, ggufTokenizerData,
+  type GgufModelConfig, type GgufTokenizerData,
+} from './weights/gguf-llama.js';
 export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, type GgufWriteSpec, type GgufTensorToWrite } from './weights/gguf-writer.js';
 export {
-  ROLE_TABLE, LAYER_ROLES, GLOBAL_ROLES, resolveTensors, memoryRoleReader, tensorsToStore, roleSpec, roleShape, roleNames, modelRoles,
+  ROLE_TABLE, LAYER_ROLES, GLOBAL_ROLES, resolveTensors, memoryRoleReader, tensorsToStore, roleSpec, roleShape, roleNames, roleSources, modelRoles,
   ggufToHfRopeRow, hfToGgufRopeRow,
   type RoleSpec, type StoredAs, type Presence, type RoleKind, type RoleReader, type ModelTensors, type ResolvedTensor, type TensorRole,
   type LayerRole, type GlobalRole, type TensorScheme, type TensorToStore,

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -136,6 +136,24 @@ describe('cli', () => {
       assert.equal(bad.code, 1);
       assert.match(bad.err, /tok512\.bin/);
       assert.equal(run('convert', 'gguf', 'a', 'b', 'c').code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('config.json fields spechub does not read are printed once to stderr as a warning (also with --quiet); the shipped models have none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spechub-warn-'));
+    try {
+      cpSync(join(ROOT, 'weights/stories260K'), dir, { recursive: true });
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, my_scale: 3, id2label: { 0: 'a' } }));
+      const r = run('generate', '--model', dir, '--draft', 'none', '--max-tokens', '2', '--temperature', '0', '--quiet');
+      assert.equal(r.code, 0, r.err);
+      const warnings = r.err.split('\n').filter((l) => l.startsWith('spechub: warning:'));
+      assert.deepEqual(warnings, [`spechub: warning: ${dir}: config.json fields not read by spechub (they do not change this architecture's math in transformers / llama.cpp): my_scale, id2label`]);
+      const shipped = run('generate', '--max-tokens', '2', '--temperature', '0');
+      assert.equal(shipped.code, 0, shipped.err);
+      assert.ok(!shipped.err.includes('warning'), shipped.err);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

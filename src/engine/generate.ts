@@ -5,6 +5,7 @@
  */
 import { ChatTemplateError, InvalidArgumentError, NumericError, TokenizerError } from '../errors.js';
 import { checkedRng, createRng, type Rng } from '../rng.js';
+import { isWeightRangeWarning } from '../weights/tensor.js';
 import type { LoadedModel } from './load.js';
 import { Stepper, newStepStats, type Drafter, type StepStats } from './speculative.js';
 
@@ -589,7 +590,8 @@ export class Generator {
 
   /** A NumericError from a step, restated with the model and the position it happened at. */
   private numericFailure(e: NumericError, position: number): NumericError {
-    const warned = this.target.warnings?.length ? ` (loading warned: ${this.target.warnings[0]})` : '';
+    const range = this.target.warnings.find(isWeightRangeWarning);
+    const warned = range !== undefined ? ` (loading warned: ${range})` : '';
     return new NumericError(
       `generate: ${this.target.name} produced non-finite values at position ${position}, so no token can be drawn${warned}: ${e.message}`,
       { cause: e },

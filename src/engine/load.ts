@@ -33,11 +33,13 @@ export interface LoadedModel {
   /** Milliseconds spent reading and packing the weights. */
   readonly loadMs: number;
   /**
-   * What loading found suspicious but not wrong, one line each (the CLI prints them): weights
-   * beyond any sane range (|w| > 65504, the f16 range), which will likely make generation stop with
-   * a NumericError. Empty for every real checkpoint.
+   * What loading found worth saying but not wrong, one line each; the CLI prints them once to
+   * stderr: what the files hold that spechub does not read (config.json fields or GGUF keys that do
+   * not change this architecture's math, ignored tensors), and weights beyond any sane range
+   * (|w| > 65504, the f16 range; see isWeightRangeWarning), which will likely make generation stop
+   * with a NumericError.
    */
-  readonly warnings?: readonly string[];
+  readonly warnings: readonly string[];
 }
 
 export type LoadModelOptions = LlamaLoadOptions;
@@ -62,7 +64,7 @@ export function checkedReader(t: ModelTensors, range: WeightRange): RoleReader {
   };
 }
 
-/** Load a Hugging Face Llama directory (config.json, model.safetensors[ + index], tokenizer.json). */
+/** Load a Hugging Face model directory (config.json, model.safetensors[ + index], tokenizer.json). */
 export async function loadHfModel(rt: Runtime, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const opened = await openHfModel(source);
@@ -78,13 +80,13 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : JSON.parse(tokenizerConfig), jinja, `${source.name}/tokenizer_config.json`);
     const range = new WeightRange();
     const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range), { name: source.name, ...options }));
-    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0, warnings: warningsOf(range) };
+    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0, warnings: [...opened.warnings, ...warningsOf(range)] };
   } finally {
     await opened.close();
   }
 }
 
-/** Load a llama GGUF file with its embedded SentencePiece tokenizer. */
+/** Load a GGUF file with its embedded tokenizer. */
 export async function loadGgufModel(rt: Runtime, source: ByteSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const opened = await openGgufModel(source);
@@ -97,7 +99,7 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
     const chatTemplates = ggufChatTemplates(opened.gguf, opened.tokenizer);
     const range = new WeightRange();
     const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range), { name: source.name, ...options }));
-    return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0, warnings: warningsOf(range) };
+    return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0, warnings: [...opened.warnings, ...warningsOf(range)] };
   } finally {
     await opened.close();
   }

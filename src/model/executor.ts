@@ -17,18 +17,26 @@ import { panelCount, runLinear } from '../kernels/linear.js';
 import { LinearInputs } from '../kernels/linear-input.js';
 import { Scratch, type Runtime } from '../wasm/runtime.js';
 
+/** The arguments of one attention call (see Kernels.attention_f32); a reused record, no allocation per call. */
 export interface AttentionArgs {
   outPtr: number; // [n, nHeads·headDim]
   qPtr: number; // [n, nHeads·headDim]
   kPtr: number; // [capacity, kvDim]
   vPtr: number; // [capacity, kvDim]
   maskPtr: number; // u8 [n, m] or 0 (causal)
+  posPtr: number; // i32 [m] positions of the staged rows (read when window > 0)
   n: number;
   m: number;
   nHeads: number;
   nKvHeads: number;
   headDim: number;
   cacheLen: number;
+  /** Multiplies q·k (1/sqrt(headDim), or Gemma's query_pre_attn_scalar^-1/2). */
+  scale: number;
+  /** Attention logit soft-capping (0: none). */
+  softcap: number;
+  /** Sliding window in positions (0: none). */
+  window: number;
 }
 
 export interface Executor {
@@ -94,8 +102,8 @@ export class SerialExecutor implements Executor {
   }
 
   attention(a: AttentionArgs): void {
-    this.rt.k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores.ptr, a.maskPtr,
-      a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads);
+    this.rt.k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores.ptr, a.maskPtr, a.posPtr,
+      a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads, a.scale, a.softcap, a.window);
   }
 
   async close(): Promise<void> {}

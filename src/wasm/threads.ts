@@ -8,7 +8,7 @@
  *   `WebAssembly.Module` over the same shared `WebAssembly.Memory`, so every kernel pointer means the
  *   same bytes on every thread. Workers get one setup message and never another message.
  * - A control block (a SharedArrayBuffer, layout below) holds a job generation counter, per-worker
- *   done/state words and, per worker, a slot of recorded kernel calls (export index + up to 16
+ *   done/state words and, per worker, a slot of recorded kernel calls (export index + up to 20
  *   arguments as f64, which hold every i32 and f32 exactly). To fill a worker's slot, the executor
  *   runs the very code a single thread would run (`runLinear` on a panel range, `attention_f32` on a
  *   head range) against a *recording* kernel table that stores the calls instead of making them.
@@ -94,8 +94,8 @@ const ST_READY = 1;
 const ST_ERROR = 2; // a job failed on this worker (the worker itself lives on)
 const ST_DEAD = 3; // the worker loop ended abnormally
 
-/** Most arguments of a kernel (attention_f32 has 14). */
-const MAX_ARGS = 16;
+/** Most arguments of a kernel (attention_f32 has 18). */
+const MAX_ARGS = 20;
 /** Most kernel calls one thread's share of one job may make. */
 const MAX_CALLS = 4;
 const CALL_F64 = 1 + MAX_ARGS; // export index, then the arguments
@@ -213,7 +213,8 @@ function replaySlot(fns: readonly KernelFn[], f64: Float64Array, slot: number): 
   for (let c = 0; c < calls; c++) {
     const b = slot + 1 + c * CALL_F64;
     fns[f64[b]!]!(f64[b + 1]!, f64[b + 2]!, f64[b + 3]!, f64[b + 4]!, f64[b + 5]!, f64[b + 6]!, f64[b + 7]!, f64[b + 8]!,
-      f64[b + 9]!, f64[b + 10]!, f64[b + 11]!, f64[b + 12]!, f64[b + 13]!, f64[b + 14]!, f64[b + 15]!, f64[b + 16]!);
+      f64[b + 9]!, f64[b + 10]!, f64[b + 11]!, f64[b + 12]!, f64[b + 13]!, f64[b + 14]!, f64[b + 15]!, f64[b + 16]!,
+      f64[b + 17]!, f64[b + 18]!, f64[b + 19]!, f64[b + 20]!);
   }
 }
 
@@ -550,24 +551,25 @@ export class ThreadedExecutor implements Executor {
     const parts = Math.min(this.threads, a.nHeads);
     if (parts < 2 || a.n * a.nHeads * (a.cacheLen + a.m) * a.headDim < this.minAttentionWork) {
       this.stats.serial++;
-      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr,
-        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads);
+      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr, a.posPtr,
+        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads, a.scale, a.softcap, a.window);
       return;
     }
     this.stats.parallel++;
     for (let t = 1; t < this.threads; t++) {
       this.beginSlot(t - 1);
       if (t < parts) {
-        this.rec.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[t]!.ptr, a.maskPtr,
-          a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, splitPoint(a.nHeads, parts, t, 1), splitPoint(a.nHeads, parts, t + 1, 1));
+        this.rec.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[t]!.ptr, a.maskPtr, a.posPtr,
+          a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, splitPoint(a.nHeads, parts, t, 1), splitPoint(a.nHeads, parts, t + 1, 1),
+          a.scale, a.softcap, a.window);
       }
       this.endSlot();
     }
     this.dispatch(parts);
     let mainError: unknown = undefined;
     try {
-      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr,
-        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, splitPoint(a.nHeads, parts, 1, 1));
+      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr, a.posPtr,
+        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, splitPoint(a.nHeads, parts, 1, 1), a.scale, a.softcap, a.window);
     } catch (err) {
       mainError = err;
     }
@@ -644,7 +646,8 @@ export class ThreadedExecutor implements Executor {
     const rec: Record<string, unknown> = {};
     names.forEach((name, id) => {
       rec[name] = (a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7: number,
-        a8: number, a9: number, a10: number, a11: number, a12: number, a13: number, a14: number, a15: number) => {
+        a8: number, a9: number, a10: number, a11: number, a12: number, a13: number, a14: number, a15: number,
+        a16: number, a17: number, a18: number, a19: number) => {
         if (this.recCalls >= MAX_CALLS) {
           throw new ThreadError(`ThreadedExecutor: a thread's share of one job makes more than ${MAX_CALLS} kernel calls (${name})`);
         }
@@ -653,6 +656,7 @@ export class ThreadedExecutor implements Executor {
         f[b] = id;
         f[b + 1] = a0; f[b + 2] = a1; f[b + 3] = a2; f[b + 4] = a3; f[b + 5] = a4; f[b + 6] = a5; f[b + 7] = a6; f[b + 8] = a7;
         f[b + 9] = a8; f[b + 10] = a9; f[b + 11] = a10; f[b + 12] = a11; f[b + 13] = a12; f[b + 14] = a13; f[b + 15] = a14; f[b + 16] = a15;
+        f[b + 17] = a16; f[b + 18] = a17; f[b + 19] = a18; f[b + 20] = a19;
         this.recCalls++;
         return 0;
       };

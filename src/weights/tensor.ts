@@ -106,6 +106,11 @@ export interface ReadF32Options extends ReadBytesOptions {
  */
 export const SANE_WEIGHT_LIMIT = 65504;
 
+/** Whether a load warning is WeightRange's (weights beyond the sane range), among a model's other warnings. */
+export function isWeightRangeWarning(warning: string): boolean {
+  return /^\d+ weights? beyond ±/.test(warning);
+}
+
 /** Finite weights beyond a limit, counted while tensors are read (see ReadF32Options.range). */
 export class WeightRange {
   /** Values beyond the limit. */
@@ -127,7 +132,7 @@ export class WeightRange {
     }
   }
 
-  /** One line for a load warning, or null when every value was within the limit. */
+  /** One line for a load warning (see isWeightRangeWarning), or null when every value was within the limit. */
   describe(): string | null {
     if (this.count === 0) return null;
     return `${this.count} weight${this.count === 1 ? '' : 's'} beyond ±${this.limit} (the f16 range), the largest ${this.maxAbs.toPrecision(3)} in ${this.maxTensor}: out of any sane range; generation will likely stop with non-finite values`;
