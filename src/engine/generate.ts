@@ -81,7 +81,11 @@ export interface GeneratorOptions {
 }
 
 export interface GenerateRequest {
-  /** Prompt text; "" or omitted starts from BOS alone. */
+  /**
+   * Prompt text, BOS first when the tokenizer adds one; special-token strings in it are plain text
+   * (encode with `parseSpecial: true` and pass `promptIds` for a rendered chat). "" or omitted
+   * starts from BOS alone.
+   */
   prompt?: string;
   /** Prompt token ids instead of text (BOS not added). */
   promptIds?: Int32Array | readonly number[];
@@ -392,11 +396,13 @@ export class Generator {
     const prompt: unknown = req.prompt ?? '';
     if (typeof prompt !== 'string') throw new InvalidArgumentError(`generate: expected prompt to be a string, got ${prompt === null ? 'null' : typeof prompt}`);
     if (tok.bosId === null && !prompt) throw new TokenizerError('generate: empty prompt and the tokenizer has no BOS token to start from');
-    const atLeast = Math.ceil(prompt.length / this.maxUnitsPerToken()) + (tok.bosId !== null ? 1 : 0);
+    // BOS as the tokenizer files say (llama.cpp's add_bos); an empty prompt starts from BOS
+    const bos = tok.addBos || !prompt;
+    const atLeast = Math.ceil(prompt.length / this.maxUnitsPerToken()) + (bos ? 1 : 0);
     if (atLeast > capacity) {
       throw new InvalidArgumentError(`generate: the prompt of ${prompt.length} characters has at least ${atLeast} tokens; the context holds ${capacity}`);
     }
-    return tok.encode(prompt, { bos: tok.bosId !== null });
+    return tok.encode(prompt, { bos });
   }
 
   /**
