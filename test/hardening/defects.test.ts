@@ -382,12 +382,12 @@ describe('issue 11: defects found by fuzzing', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    // a GGUF whose embedded tokenizer is broken (a piece repeated): the error names the file
+    // a GGUF whose embedded tokenizer is broken (a byte token that is not <0xXX>): the error names the file
     const g = await GgufFile.open(bytesSource('x.gguf', bytes(GGUF)));
     const meta = [...g.metadata].map(([k, v]): [string, typeof v] => {
       if (k !== 'tokenizer.ggml.tokens' || v.type !== 'ARRAY') return [k, v];
       const items = [...(v.value.items as string[])];
-      items[300] = items[299]!;
+      items[10] = 'abc'; // token 10 is the byte token <0x07> (type 6)
       return [k, { type: 'ARRAY', value: { itemType: 'STRING', items } }];
     });
     const tensors = await Promise.all([...g.tensors.values()].map(async (t) => {
@@ -396,7 +396,7 @@ describe('issue 11: defects found by fuzzing', () => {
       return { name: t.name, type: 'F32' as const, shape: t.shape, data };
     }));
     const broken = writeGguf({ metadata: meta, tensors });
-    await rejectsWith(loadGgufModel(rt, bytesSource('broken.gguf', broken)), TokenizerError, /^broken\.gguf: embedded tokenizer: /);
+    await rejectsWith(loadGgufModel(rt, bytesSource('broken.gguf', broken)), TokenizerError, /^broken\.gguf: /, /tokenizer\.ggml\.tokens\[10\]: expected "<0xXX>" for a byte token/);
     // rrs-wo exact acceptance beyond its budget: an argument problem, as for every verifier
     const p = new Float64Array(64).fill(1 / 64);
     assert.throws(() => createVerifier('rrs-wo', { runtime: rt }).acceptance(p, p, 6), InvalidArgumentError);
