@@ -25,7 +25,7 @@ import { checkMethodTree } from './engine/speculative.js';
 import { METHOD_NAMES, maxChildrenOf, type MethodName } from './verify/types.js';
 import type { LoadedModel } from './engine/load.js';
 import type { Drafter } from './engine/speculative.js';
-import type { SamplingParams } from './sampling.js';
+import { MIN_TEMPERATURE, type SamplingParams } from './sampling.js';
 import type { Runtime } from './wasm/runtime.js';
 import type { Executor } from './model/executor.js';
 import type { WeightDtype } from './model/llama.js';
@@ -61,8 +61,9 @@ const MODEL_OPTIONS = `  --model DIR|FILE      model directory (config.json, mod
                         (default 2,2,2,2; 1,1,1,1 for sd and block)
   --max-context N       KV-cache positions (default: the model's max_position_embeddings)
   --dtype TYPE          weights of the linear layers: f32 | bf16 | int8 | int4 (default f32)
-  --threads N           kernel threads over one shared memory (default: the core count; small
-                        kernels stay on one thread, so tiny models are never slowed down)
+  --threads N           kernel threads over one shared memory (default: the core count; at most
+                        twice the core count; small kernels stay on one thread, so tiny models
+                        are never slowed down)
   --relaxed MODE        relaxed SIMD (fused multiply-add, ~30 % faster batched matmuls): auto | on | off
                         (default auto: used where the engine has it; off gives results that are
                         bit-identical on every machine)
@@ -156,6 +157,40 @@ function num(name: string, value: string | undefined, check: (x: number) => bool
   return x;
 }
 
+/** Flags that take a number (a negative value after them is that value, not an option). */
+const NUMERIC_OPTIONS = new Set(['--max-tokens', '--temperature', '--top-k', '--top-p', '--seed', '--n', '--max-context', '--threads']);
+
+/**
+ * `--seed -1` as `--seed=-1`: node:util's parseArgs takes a value that starts with a dash for an
+ * option ("argument is ambiguous"); after a numeric option a negative number is always its value,
+ * so that it gets checked like any other (and `--seed -1` works as `--seed=-1` does).
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (NUMERIC_OPTIONS.has(a) && next !== undefined && /^-(\d|\.\d|Infinity$)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/**
+ * Threads worth starting on this machine: `requested`, capped at twice the cores (more only compete
+ * for them: 256 threads on 2 cores took 17.6 s and 2.2 GB to start). Returns the count and, when
+ * capped, the warning to print.
+ */
+function capThreads(requested: number, cores: number): { threads: number; warning: string | null } {
+  const cap = Math.max(1, 2 * cores);
+  if (requested <= cap) return { threads: requested, warning: null };
+  return { threads: cap, warning: `--threads ${requested}: using ${cap} (twice the ${cores} core${cores === 1 ? '' : 's'} of this machine; more threads only compete for them)` };
+}
+
 const COMMON_FLAGS = {
   model: { type: 'string' },
   'max-tokens': { type: 'string' },
@@ -193,7 +228,7 @@ type Flags = Record<string, string | boolean | string[] | undefined>;
 
 function parseFlags(argv: string[], options: typeof COMMON_FLAGS | typeof GENERATE_FLAGS): Flags {
   try {
-    return parseArgs({ args: argv, allowPositionals: false, strict: true, options }).values as Flags;
+    return parseArgs({ args: joinNegativeValues(argv), allowPositionals: false, strict: true, options }).values as Flags;
   } catch (e) {
     // node:util's messages can span lines; the first says what is wrong
     throw new UsageError((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
@@ -227,13 +262,15 @@ interface CommonSetup {
 
 function commonSetup(v: Flags): CommonSetup {
   const str = (k: string) => v[k] as string | undefined;
-  const maxTokens = num('max-tokens', str('max-tokens'), (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
-  const temperature = num('temperature', str('temperature'), (x) => x >= 0, 'a number >= 0');
-  const topK = num('top-k', str('top-k'), (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
+  const maxTokens = num('max-tokens', str('max-tokens'), (x) => Number.isSafeInteger(x) && x >= 0, 'an integer >= 0');
+  const temperature = num('temperature', str('temperature'), (x) => x === 0 || x >= MIN_TEMPERATURE, `0 (greedy) or a number >= ${MIN_TEMPERATURE}`);
+  const topK = num('top-k', str('top-k'), (x) => Number.isSafeInteger(x) && x >= 0, 'an integer >= 0');
   const topP = num('top-p', str('top-p'), (x) => x > 0 && x <= 1, 'a number in (0, 1]');
   const seed = num('seed', str('seed'), (x) => Number.isSafeInteger(x), 'an integer') ?? Date.now() % 2 ** 31;
-  const maxContext = num('max-context', str('max-context'), (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
-  const threads = num('threads', str('threads'), (x) => Number.isInteger(x) && x >= 1 && x <= 256, 'an integer in 1..256') ?? availableParallelism();
+  const maxContext = num('max-context', str('max-context'), (x) => Number.isSafeInteger(x) && x >= 1, 'an integer >= 1');
+  const cores = availableParallelism();
+  const requestedThreads = num('threads', str('threads'), (x) => Number.isInteger(x) && x >= 1 && x <= 256, 'an integer in 1..256') ?? cores;
+  const { threads, warning: threadsWarning } = capThreads(requestedThreads, cores);
   const relaxedFlag = str('relaxed') ?? 'auto';
   if (!['auto', 'on', 'off'].includes(relaxedFlag)) throw new UsageError(`--relaxed: expected auto, on or off, got "${relaxedFlag}"`);
   const dtype = str('dtype') ?? 'f32';
@@ -273,6 +310,8 @@ function commonSetup(v: Flags): CommonSetup {
   }
   const modelPath = resolve(str('model') ?? join(WEIGHTS_DIR, 'stories260K'));
   const quiet = v.quiet === true;
+  // every flag is valid: say what was changed
+  if (threadsWarning !== null) process.stderr.write(`spechub: warning: ${threadsWarning}\n`);
   const sampling: Partial<SamplingParams> = {
     ...(temperature !== undefined ? { temperature } : {}),
     ...(topK !== undefined ? { topK } : {}),
@@ -351,7 +390,8 @@ async function withModel(c: CommonSetup, body: (l: Loaded) => Promise<void>): Pr
     const maxBatch = c.tree === 'auto' ? 64 : Math.max(64, isDynamicSpec(c.tree) ? c.tree.dynamic + 1 : treeNodeCount(c.tree));
     const loadOpts = { maxBatch, executor, ...(c.maxContext !== undefined ? { capacity: c.maxContext } : {}) };
     const target = await loadModelFromPath(rt, c.modelPath, { ...loadOpts, dtype: c.dtype });
-    // what the files hold that spechub does not read (fields that do not change this architecture's math): once, whatever --quiet says
+    // what the files hold that spechub does not read (fields that do not change this architecture's math),
+    // weights beyond any sane range: once, whatever --quiet says
     const warn = (line: string) => process.stderr.write(`spechub: warning: ${line}\n`);
     for (const w of target.warnings) warn(`${c.modelPath}: ${w}`);
     const drafter = await resolveDrafter(rt, target, c.modelPath, c.draftSpec, loadOpts, warn);
@@ -380,7 +420,7 @@ async function generateCommand(argv: string[]): Promise<void> {
     return;
   }
   const c = commonSetup(v);
-  const count = num('n', v.n as string | undefined, (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1') ?? 1;
+  const count = num('n', v.n as string | undefined, (x) => Number.isSafeInteger(x) && x >= 1, 'an integer >= 1') ?? 1;
   const json = v.json === true;
   const chat = v.chat === true;
   if (v.prompt !== undefined && v['prompt-file'] !== undefined) throw new UsageError('--prompt and --prompt-file: expected one of them, got both');

@@ -11,16 +11,29 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'WASM_FEATURE'
   | 'THREAD'
-  | 'CHAT_TEMPLATE';
+  | 'CHAT_TEMPLATE'
+  | 'NUMERIC';
 
-/** Base class of every error spechub throws on purpose. `code` is stable API; messages are too. */
+/**
+ * `text` on one line: line breaks (\n, \r, U+2028, U+2029) become the escapes JSON would write. Every
+ * SpechubError message goes through it, so a message quoting a file (V8's JSON snippets do) or a
+ * user's string can never span lines in a log or a terminal.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/[\n\r\u2028\u2029]/g, (br) => (br === '\n' ? '\\n' : br === '\r' ? '\\r' : `\\u${br.charCodeAt(0).toString(16)}`));
+}
+
+/**
+ * Base class of every error spechub throws on purpose. `code` is stable API; messages are too, and
+ * always one line (see oneLine).
+ */
 export class SpechubError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(oneLine(String(message)), options);
     this.name = new.target.name;
   }
 }
@@ -92,5 +105,17 @@ export class ThreadError extends SpechubError {
 export class ChatTemplateError extends SpechubError {
   constructor(message: string, options?: ErrorOptions) {
     super('CHAT_TEMPLATE', message, options);
+  }
+}
+
+/**
+ * Numbers out of the range spechub can compute with, coming from a model rather than from an
+ * argument: a forward pass that produced NaN or infinite logits (weights or activations beyond f32,
+ * which loading warns about: LoadedModel.warnings), or weights too large for the chosen quantisation
+ * (a q8/q4 group whose scale does not fit an f16). The message names the model or tensor.
+ */
+export class NumericError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('NUMERIC', message, options);
   }
 }

@@ -3,8 +3,9 @@
  * text, with per-run statistics. Browser-safe; yields to the event loop between steps every few
  * milliseconds so pages stay responsive.
  */
-import { ChatTemplateError, InvalidArgumentError, TokenizerError } from '../errors.js';
-import { createRng, type Rng } from '../rng.js';
+import { ChatTemplateError, InvalidArgumentError, NumericError, TokenizerError } from '../errors.js';
+import { checkedRng, createRng, type Rng } from '../rng.js';
+import { isWeightRangeWarning } from '../weights/tensor.js';
 import type { LoadedModel } from './load.js';
 import { Stepper, newStepStats, type Drafter, type StepStats } from './speculative.js';
 
@@ -293,6 +294,7 @@ export class Generator {
   private readonly tuneStats: StepStats | null = null;
   private busy = false;
   private readonly choiceSteps = new Map<string, number>();
+  private unitsPerToken = 0;
   /** The one StepEvent object handed to every onStep call (its arrays are the stepper's). */
   private readonly event: StepEvent;
   /** 1 at every end-of-generation id [vocabSize]. */
@@ -372,9 +374,17 @@ export class Generator {
     return this.chatTemplateCache;
   }
 
-  /** Encode a request's prompt: BOS + text, the given ids, or the rendered conversation. Never empty. */
+  /**
+   * Encode a request's prompt: BOS + text, the given ids (which must be integers in [0, vocab):
+   * nothing is rounded or coerced), or the rendered conversation. Never empty. A text prompt that
+   * cannot fit the context is refused before it is encoded (see maxUnitsPerToken), so a huge text
+   * costs nothing.
+   */
   promptIds(req: GenerateRequest): Int32Array {
+    if (typeof req !== 'object' || req === null) throw new InvalidArgumentError(`generate: expected a request object, got ${req === null ? 'null' : typeof req}`);
     const tok = this.target.tokenizer;
+    const capacity = this.target.model.cache.capacity;
+    const V = this.target.config.vocabSize;
     const given = [req.prompt !== undefined, req.promptIds !== undefined, req.messages !== undefined].filter(Boolean).length;
     if (given > 1) throw new InvalidArgumentError('generate: expected one of prompt, promptIds or messages, got several');
     if (req.chatVariables !== undefined && req.messages === undefined) throw new InvalidArgumentError('generate: chatVariables apply to messages, but the request has none');
@@ -388,18 +398,47 @@ export class Generator {
       return ids;
     }
     if (req.promptIds !== undefined) {
-      const ids = Int32Array.from(req.promptIds);
-      if (ids.length === 0) throw new InvalidArgumentError('generate: promptIds is empty; give at least one token (e.g. BOS)');
-      for (const id of ids) {
-        if (!(id >= 0 && id < this.target.config.vocabSize)) {
-          throw new InvalidArgumentError(`generate: prompt token ${id} outside [0, ${this.target.config.vocabSize})`);
+      const raw: unknown = req.promptIds;
+      if (!(raw instanceof Int32Array) && !Array.isArray(raw)) {
+        throw new InvalidArgumentError(`generate: expected promptIds to be an Int32Array or an array of token ids, got ${raw === null ? 'null' : typeof raw}`);
+      }
+      const list = raw as ArrayLike<unknown>;
+      if (list.length === 0) throw new InvalidArgumentError('generate: promptIds is empty; give at least one token (e.g. BOS)');
+      if (list.length > capacity) throw new InvalidArgumentError(`generate: the prompt has ${list.length} tokens; the context holds ${capacity}`);
+      for (let i = 0; i < list.length; i++) {
+        const id = list[i];
+        if (!(typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < V)) {
+          throw new InvalidArgumentError(`generate: promptIds[${i}]: expected a token id (an integer in [0, ${V})), got ${typeof id === 'number' ? id : typeof id}`);
         }
       }
-      return ids;
+      return Int32Array.from(list as ArrayLike<number>);
     }
-    if (tok.bosId === null && !req.prompt) throw new TokenizerError('generate: empty prompt and the tokenizer has no BOS token to start from');
+    const prompt: unknown = req.prompt ?? '';
+    if (typeof prompt !== 'string') throw new InvalidArgumentError(`generate: expected prompt to be a string, got ${prompt === null ? 'null' : typeof prompt}`);
+    if (tok.bosId === null && !prompt) throw new TokenizerError('generate: empty prompt and the tokenizer has no BOS token to start from');
     // BOS as the tokenizer files say (llama.cpp's add_bos); an empty prompt starts from BOS
-    return tok.encode(req.prompt ?? '', { bos: tok.addBos || !req.prompt });
+    const bos = tok.addBos || !prompt;
+    const atLeast = Math.ceil(prompt.length / this.maxUnitsPerToken()) + (bos ? 1 : 0);
+    if (atLeast > capacity) {
+      throw new InvalidArgumentError(`generate: the prompt of ${prompt.length} characters has at least ${atLeast} tokens; the context holds ${capacity}`);
+    }
+    return tok.encode(prompt, { bos });
+  }
+
+  /**
+   * Most UTF-16 units of prompt text one token can stand for: 4 × the longest piece (a piece covers
+   * at most as many units as it has: "▁" is one space, a byte-level character one byte, a byte
+   * token "<0x41>" one byte; 4 leaves room for normalisers that compose up to 4 units into one
+   * character). A text of L units therefore has at least L / this tokens. Computed once.
+   */
+  private maxUnitsPerToken(): number {
+    if (this.unitsPerToken === 0) {
+      const tok = this.target.tokenizer;
+      let longest = 1;
+      for (let id = 0; id < tok.vocabSize; id++) longest = Math.max(longest, tok.idToPiece(id).length);
+      this.unitsPerToken = 4 * longest;
+    }
+    return this.unitsPerToken;
   }
 
   /** Generate one completion. */
@@ -439,11 +478,12 @@ export class Generator {
    */
   async run(req: GenerateRequest, prompt: Int32Array, keep: number | null, extra: ChatStops, owner: object | null): Promise<GenerationResult> {
     const maxTokens = req.maxTokens ?? this.defaultMaxTokens;
-    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) {
-      throw new InvalidArgumentError(`generate: expected maxTokens to be an integer >= 0, got ${maxTokens}`);
+    if (typeof maxTokens !== 'number' || !Number.isSafeInteger(maxTokens) || maxTokens < 0) {
+      throw new InvalidArgumentError(`generate: expected maxTokens to be an integer >= 0, got ${String(maxTokens)}`);
     }
     const stops = new StopStringMatcher([...(req.stop ?? []), ...extra.strings]);
-    const rng = req.rng ?? createRng(req.seed ?? 0);
+    // a caller's Rng has every draw checked (a draw outside [0, 1) would emit tokens of probability 0)
+    const rng = req.rng !== undefined ? checkedRng(req.rng, 'generate: rng') : createRng(req.seed ?? 0);
     const capacity = this.target.model.cache.capacity;
     if (prompt.length > capacity) {
       throw new InvalidArgumentError(`generate: the prompt has ${prompt.length} tokens; the context holds ${capacity}`);
@@ -466,6 +506,7 @@ export class Generator {
     const decoder = tokenizer.streamDecoder();
     for (const id of prompt) decoder.push(id);
 
+    // at most capacity − prompt + 1 tokens can be produced (each but the last takes a position); + 1 spare
     const out = new Int32Array(Math.min(maxTokens, capacity - prompt.length + 2));
     let count = 0;
     let root = prompt[prompt.length - 1]!;
@@ -492,13 +533,23 @@ export class Generator {
       const shapeKey = treeSpecLabel(st.treeSpec);
       this.choiceSteps.set(shapeKey, (this.choiceSteps.get(shapeKey) ?? 0) + 1);
       const stepStart = this.tuner ? performance.now() : 0;
-      st.step(root, rng, maxTokens - count);
+      try {
+        st.step(root, rng, maxTokens - count);
+      } catch (e) {
+        throw e instanceof NumericError ? this.numericFailure(e, prompt.length + count) : e;
+      }
       if (this.tuner) this.tuner.observe(st.emittedCount, performance.now() - stepStart);
       let ended = false;
       for (let j = 0; j < st.emittedCount; j++) {
         const id = st.emitted[j]!;
         if (useEos && (eosMask[id] === 1 || (extraIds.length > 0 && extraIds.includes(id)))) {
           stop = 'eos';
+          ended = true;
+          break;
+        }
+        if (count === out.length) {
+          // out is sized by the context: a token past it cannot have a position (never reached)
+          stop = 'context';
           ended = true;
           break;
         }
@@ -564,6 +615,16 @@ export class Generator {
     e.generated = generated;
     e.elapsedMs = performance.now() - decodeStart;
     return e;
+  }
+
+  /** A NumericError from a step, restated with the model and the position it happened at. */
+  private numericFailure(e: NumericError, position: number): NumericError {
+    const range = this.target.warnings.find(isWeightRangeWarning);
+    const warned = range !== undefined ? ` (loading warned: ${range})` : '';
+    return new NumericError(
+      `generate: ${this.target.name} produced non-finite values at position ${position}, so no token can be drawn${warned}: ${e.message}`,
+      { cause: e },
+    );
   }
 
   /** This generation's acceptance counts plus the earlier ones' (for the tuner). */

@@ -4,10 +4,12 @@
  * Headers are validated before any tensor is read; a failed load leaves nothing half-usable.
  */
 import type { GenerationConfig, ModelConfig } from '../config.js';
-import { ChatTemplateError, TokenizerError } from '../errors.js';
+import { ChatTemplateError, SpechubError, TokenizerError } from '../errors.js';
+import { checkBf16Values, WeightRange } from '../weights/tensor.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { openGgufModel, openHfModel } from '../weights/open-model.js';
 import { LlamaModel, type LlamaLoadOptions } from '../model/llama.js';
+import type { ModelTensors, RoleReader } from '../weights/llama-tensors.js';
 import { Tokenizer } from '../tokenizer.js';
 import type { GgufTokenizerData } from '../weights/gguf-llama.js';
 import type { GgufFile } from '../weights/gguf.js';
@@ -30,13 +32,36 @@ export interface LoadedModel {
   /** Milliseconds spent reading and packing the weights. */
   readonly loadMs: number;
   /**
-   * What the files hold that spechub does not read (config.json fields or GGUF keys that do not change
-   * this architecture's math, ignored tensors), one line each; the CLI prints them once to stderr.
+   * What loading found worth saying but not wrong, one line each; the CLI prints them once to
+   * stderr: what the files hold that spechub does not read (config.json fields or GGUF keys that do
+   * not change this architecture's math, ignored tensors), and weights beyond any sane range
+   * (|w| > 65504, the f16 range; see isWeightRangeWarning), which will likely make generation stop
+   * with a NumericError.
    */
   readonly warnings: readonly string[];
 }
 
 export type LoadModelOptions = LlamaLoadOptions;
+
+/**
+ * `t` as LlamaModel reads it, every value checked: non-finite weights are a WeightsFormatError
+ * (BF16 bits kept as stored included), and finite values beyond a sane magnitude are counted in
+ * `range` (see WeightRange) for the load's warnings.
+ */
+export function checkedReader(t: ModelTensors, range: WeightRange): RoleReader {
+  return {
+    has: (role) => t.has(role),
+    shape: (role) => t.shape(role),
+    dtype: (role) => t.dtype(role),
+    readF32: (role, dest) => t.get(role).readF32(dest, { range }),
+    readBf16: async (role, dest) => {
+      const r = t.get(role);
+      await r.readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength));
+      checkBf16Values(r.info.file, r.info.name, dest, range);
+    },
+    readQ8_0: (role, scales, qs) => t.get(role).readQ8_0(scales, qs, { range }),
+  };
+}
 
 /** Load a Hugging Face model directory (config.json, model.safetensors[ + index], tokenizer.json). */
 export async function loadHfModel(rt: Runtime, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
@@ -48,12 +73,13 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     }
     const tokenizerJson = await source.readText('tokenizer.json');
     const tokenizerConfig = (await source.exists('tokenizer_config.json')) ? await source.readText('tokenizer_config.json') : null;
-    const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig);
+    const tokenizer = await naming(source.name, `${source.name}/`, () => Tokenizer.fromJson(tokenizerJson, tokenizerConfig));
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const jinja = (await source.exists('chat_template.jinja')) ? await source.readText('chat_template.jinja') : null;
     const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : JSON.parse(tokenizerConfig), jinja, `${source.name}/tokenizer_config.json`);
-    const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0, warnings: opened.warnings };
+    const range = new WeightRange();
+    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range), { name: source.name, ...options }));
+    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0, warnings: [...opened.warnings, ...warningsOf(range)] };
   } finally {
     await opened.close();
   }
@@ -67,11 +93,12 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
     if (opened.tokenizer === null) {
       throw new TokenizerError(`${source.name}: the GGUF file embeds no tokenizer (tokenizer.ggml.model is absent)`);
     }
-    const tokenizer = ggufTokenizer(source.name, opened.tokenizer);
+    const tokenizer = await naming(source.name, `${source.name}: embedded tokenizer: `, () => ggufTokenizer(source.name, opened.tokenizer!));
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const chatTemplates = ggufChatTemplates(opened.gguf, opened.tokenizer);
-    const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0, warnings: opened.warnings };
+    const range = new WeightRange();
+    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range), { name: source.name, ...options }));
+    return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0, warnings: [...opened.warnings, ...warningsOf(range)] };
   } finally {
     await opened.close();
   }
@@ -100,6 +127,28 @@ export function ggufChatTemplates(gguf: GgufFile, tok: GgufTokenizerData): ChatT
   const ids = { bos_token: tok.bosId, eos_token: tok.eosId, unk_token: tok.unkId, pad_token: tok.padId };
   for (const [k, id] of Object.entries(ids)) if (id !== null) special[k] = tok.tokens[id]!;
   return chatTemplateSet(texts, `${gguf.name}: tokenizer.chat_template`, special);
+}
+
+/**
+ * Run `step` (part of loading the model at `name`); a SpechubError whose message does not start with
+ * the model's name (a tokenizer built from text, a weight that cannot be packed) is re-thrown, same
+ * class, with `prefix` in front, so every load error names its file first.
+ */
+async function naming<T>(name: string, prefix: string, step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    if (e instanceof SpechubError && !e.message.startsWith(name)) {
+      const Class = e.constructor as new (message: string, options?: ErrorOptions) => SpechubError;
+      throw new Class(`${prefix}${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+function warningsOf(range: WeightRange): string[] {
+  const w = range.describe();
+  return w === null ? [] : [w];
 }
 
 function checkTokenizerFits(file: string, tokenizer: Tokenizer, config: ModelConfig): void {

@@ -22,7 +22,7 @@
  *
  * Everything is planned at construction; a step allocates nothing.
  */
-import { CapacityError, InvalidArgumentError, TokenizerError } from '../errors.js';
+import { CapacityError, InvalidArgumentError, NumericError, TokenizerError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import type { Runtime } from '../wasm/runtime.js';
 import { DraftTree, treeNodeCount, treeSpecLabel, type TreeSpec } from '../draft/tree.js';
@@ -64,6 +64,12 @@ export interface StepModel {
   readonly mask: Uint8Array;
   forward(n: number, logitsFrom?: number, tree?: boolean, stagedBefore?: number, layers?: number): void;
   logitsPtr(row: number): number;
+  /**
+   * True when the model writes −∞ logits on purpose (tokens of probability 0, as a log-probability
+   * table does). Otherwise (LlamaModel) every logit must be finite: −∞ from a forward pass is an f32
+   * overflow, and NaN or ±∞ logits stop generation with a NumericError.
+   */
+  readonly maskedLogits?: boolean;
 }
 
 /**
@@ -284,7 +290,7 @@ export class Stepper {
     const verifier = this.drafter ? NodeVerifier.create(rt, draftingMethod(o.method), { maxVocab: V, maxK }) : null;
     this.metas = Array.from({ length: this.drafter ? plan.qRows : 0 }, () => createNodeMeta(maxK));
     this.drafts = new Int32Array(maxK);
-    this.probs = new ProbsTransform(rt, V, o.sampling);
+    this.probs = new ProbsTransform(rt, V, o.sampling, !(o.target.maskedLogits || this.drafter?.model.maskedLogits));
     this.rule = o.rule ? o.rule(verifier, this.probs) : defaultRule(verifier, this.probs);
     const qCount = this.drafter ? plan.qRows : 0;
     this.qPtr = rt.arena.alloc('spec.q', Math.max(1, qCount) * V * 8).ptr;
@@ -695,13 +701,27 @@ export class ProbsTransform {
   readonly sampler: Sampler;
   readonly params: Required<SamplingParams>;
 
-  constructor(rt: Runtime, vocabSize: number, params: SamplingParams) {
+  constructor(
+    private readonly rt: Runtime,
+    vocabSize: number,
+    params: SamplingParams,
+    /** Refuse any non-finite logit (models whose logits are never −∞ on purpose; see StepModel.maskedLogits). */
+    private readonly finiteLogits = true,
+  ) {
     this.sampler = Sampler.create(rt, vocabSize);
     this.params = validateSamplingParams(params);
   }
 
-  /** probs = transform(logits row at logitsPtr). probs: f64 [V] view into the runtime memory. */
+  /**
+   * probs = transform(logits row at logitsPtr). probs: f64 [V] view into the runtime memory. With
+   * `finiteLogits` every logit must be finite (NumericError otherwise): from a LlamaModel, −∞ is an
+   * f32 overflow, not a mask, and would silently give its token probability 0.
+   */
   apply(logitsPtr: number, probs: Float64Array): void {
+    const bad = this.finiteLogits ? this.rt.k.first_nonfinite_f32(logitsPtr, probs.length) : -1;
+    if (bad >= 0) {
+      throw new NumericError(`sampling: expected finite logits from the model, got ${new Float32Array(this.rt.memory.buffer, logitsPtr + 4 * bad, 1)[0]} for token ${bad}`);
+    }
     const p = this.params;
     this.sampler.toProbsAt(logitsPtr, probs, p.temperature, p.topK, p.topP);
   }

@@ -35,7 +35,7 @@
  *
  * Browser-safe.
  */
-import { CapacityError, InvalidArgumentError, ShapeError } from '../errors.js';
+import { CapacityError, InvalidArgumentError, NumericError, ShapeError } from '../errors.js';
 import type { Region, Runtime } from '../wasm/runtime.js';
 import type { Kernels } from '../wasm/kernels.js';
 
@@ -137,7 +137,7 @@ export function packLinearF32(
  * f32 as is, bf16 rounded to nearest even, q8/q4 quantised group-wise (see the top of this file).
  * `src` inside the runtime memory is read in place; an outside array goes through `staging`
  * (≥ 16·cols bytes, 4-byte aligned) a chunk of whole panels at a time. Load time only: this allocates.
- * Throws InvalidArgumentError when a q8/q4 group scale is not a finite f16 (non-finite weights, or a
+ * Throws NumericError when a q8/q4 group scale is not a finite f16 (non-finite weights, or a
  * group with max |w| beyond 127·65504 resp. 7·65504).
  */
 export function packLinear(
@@ -193,11 +193,11 @@ export function allocLinear(rt: Runtime, name: string, dtype: LinearDtype, rows:
   return { ptr: rt.arena.alloc(name, bytes, 64).ptr, rows, cols, bytes, dtype };
 }
 
-function badGroup(name: string, lin: PackedLinear, index: number, what: string): InvalidArgumentError {
+function badGroup(name: string, lin: PackedLinear, index: number, what: string): NumericError {
   const G = Math.ceil(lin.cols / Q_GROUP);
   const r = Math.floor(index / G);
   const g = index % G;
-  return new InvalidArgumentError(
+  return new NumericError(
     `${name}: row ${r}, columns ${g * Q_GROUP}..${Math.min(lin.cols, (g + 1) * Q_GROUP) - 1}: expected ${what}, got a group that has none (non-finite or out of range)`,
   );
 }

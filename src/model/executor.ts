@@ -15,7 +15,7 @@
 import type { PackedLinear } from '../kernels/linear.js';
 import { panelCount, runLinear } from '../kernels/linear.js';
 import { LinearInputs } from '../kernels/linear-input.js';
-import type { Runtime } from '../wasm/runtime.js';
+import { Scratch, type Runtime } from '../wasm/runtime.js';
 
 /** The arguments of one attention call (see Kernels.attention_f32); a reused record, no allocation per call. */
 export interface AttentionArgs {
@@ -75,19 +75,17 @@ export interface Executor {
 /** Runs every kernel on the calling thread. */
 export class SerialExecutor implements Executor {
   readonly threads = 1;
-  private scoresPtr = 0;
-  private scoresFloats = 0;
+  private readonly scores: Scratch;
 
   private readonly inputs: LinearInputs;
 
   constructor(readonly rt: Runtime) {
     this.inputs = new LinearInputs(rt);
+    this.scores = new Scratch(rt.arena, 'exec.scores');
   }
 
   reserveAttention(floats: number): void {
-    if (floats <= this.scoresFloats) return;
-    this.scoresPtr = this.rt.arena.alloc('exec.scores', floats * 4).ptr;
-    this.scoresFloats = floats;
+    this.scores.reserve(floats * 4);
   }
 
   reserveLinearInput(n: number, cols: number): void {
@@ -104,7 +102,7 @@ export class SerialExecutor implements Executor {
   }
 
   attention(a: AttentionArgs): void {
-    this.rt.k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scoresPtr, a.maskPtr, a.posPtr,
+    this.rt.k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores.ptr, a.maskPtr, a.posPtr,
       a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads, a.scale, a.softcap, a.window);
   }
 

@@ -134,6 +134,8 @@ export class LlamaModel {
   private logitsView: Float32Array;
   private epoch: number;
   private loaded = false;
+  /** The arena top right after this model planned its memory and load staging. */
+  private plannedTop = 0;
 
   private constructor(
     readonly rt: Runtime,
@@ -255,9 +257,28 @@ export class LlamaModel {
    * see src/weights/llama-tensors.ts for the roles). Tied embeddings use the embedding as the output head.
    */
   static async load(rt: Runtime, config: ModelConfig, reader: RoleReader, options: LlamaLoadOptions = {}): Promise<LlamaModel> {
-    const m = new LlamaModel(rt, config, options);
-    await m.loadWeights(reader);
-    return m;
+    // Loads on one runtime run one at a time (Arena.exclusive). A failed load gives back everything
+    // it reserved: weights, cache, activations, staging and executor scratch (executors fall back to
+    // their earlier scratch). The constructor allocates synchronously, so when it throws everything
+    // since `mark` is this load's; after it, only if nothing else was allocated during the reads.
+    const arena = rt.arena;
+    return arena.exclusive(async () => {
+      const mark = arena.mark();
+      let m: LlamaModel;
+      try {
+        m = new LlamaModel(rt, config, options);
+      } catch (e) {
+        arena.release(mark);
+        throw e;
+      }
+      try {
+        await m.loadWeights(reader);
+      } catch (e) {
+        arena.releaseIfTop(mark, m.plannedTop);
+        throw e;
+      }
+      return m;
+    });
   }
 
   private async loadWeights(reader: RoleReader): Promise<void> {
@@ -275,6 +296,7 @@ export class LlamaModel {
     const largest = Math.max(c.vocabSize * c.dim, c.hiddenDim * c.dim, this.qDim * c.dim, c.dim * c.dim);
     const mark = rt.arena.mark();
     const staging = rt.arena.alloc('load.staging', largest * 4);
+    this.plannedTop = rt.arena.mark();
     const vec = async (role: TensorRole, ptr: number) => {
       const [count] = check(role) as [number];
       await reader.readF32(role, rt.f32(ptr, count));
@@ -331,7 +353,7 @@ export class LlamaModel {
     } else if (c.tiedEmbeddings) {
       await mat('embed', this.lmHead); // a Q8_0 embedding becomes the int8 head as stored
     }
-    rt.arena.release(mark);
+    rt.arena.releaseIfTop(mark, this.plannedTop);
     this.fillRope(freqFactors);
     this.loaded = true;
   }

@@ -1,7 +1,7 @@
 /**
  * Node: load a model from a path — a Hugging Face directory or a `.gguf` file.
  */
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError, TokenizerError } from '../errors.js';
 import { loadGgufModel, loadHfModel, type LoadedModel, type LoadModelOptions } from '../engine/load.js';
@@ -17,8 +17,15 @@ export async function loadModelFromPath(rt: Runtime, path: string, options: Load
   let info;
   try {
     info = await stat(full);
-  } catch {
-    throw new ConfigError(`${path}: no such model directory or file (expected a Hugging Face directory or a .gguf file)`);
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code === 'ENOENT') {
+      const link = await lstat(full).catch(() => null);
+      if (link?.isSymbolicLink()) throw new ConfigError(`${path}: a symbolic link to nothing (dangling link); expected a Hugging Face directory or a .gguf file`);
+      throw new ConfigError(`${path}: no such model directory or file (expected a Hugging Face directory or a .gguf file)`);
+    }
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ELOOP' ? 'a loop of symbolic links' : String(code ?? e);
+    throw new ConfigError(`${path}: cannot open the model (${why})`, { cause: e });
   }
   if (info.isDirectory()) return loadHfModel(rt, fsModelSource(full), options);
   if (full.toLowerCase().endsWith('.gguf')) {

@@ -34,6 +34,7 @@
  * (sentencePieceMerges), so the library runs it.
  */
 import { TokenizerError } from '../errors.js';
+import { describeJson, jsonDepthProblem, jsonValueDepthProblem } from '../io/json.js';
 import { byteLevelPieceBytes } from './byte-level.js';
 import { ATTR, llamaCppAttributes, PRE_REGEX, preTokenizerJson, preTokenizerSpec, TOKEN_TYPE } from './llama-vocab.js';
 import type { GgufTokenizerData } from '../weights/gguf-llama.js';
@@ -87,14 +88,9 @@ const SP = '\u2581';
 const BYTE_PIECE = /^<0x[0-9A-Fa-f]{2}>$/;
 const MAX_ID = 2 ** 24;
 
+/** A bounded description of a JSON value (iterative: any depth, size or cycle; see describeJson). */
 function show(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 120 ? s.slice(0, 117) + '...' : s;
+  return describeJson(v, 120);
 }
 
 function isObject(v: unknown): v is JsonObject {
@@ -104,6 +100,10 @@ function isObject(v: unknown): v is JsonObject {
 /** Parse a JSON input given as text, UTF-8 bytes or an object (objects are not copied: callers must not mutate them). */
 export function parseJsonInput(input: unknown, what: string): JsonObject {
   let v: unknown = input;
+  // bounded nesting (128, serde_json's limit) before anything walks it: JSON.parse is iterative, but
+  // our checks and @huggingface/tokenizers recurse (5,000 nested Sequence normalizers overflow its stack)
+  const deep = typeof input === 'string' ? jsonDepthProblem(input) : typeof input === 'object' && input !== null && !(input instanceof Uint8Array) ? jsonValueDepthProblem(input) : null;
+  if (deep !== null) throw new TokenizerError(`${what}: ${deep}`);
   if (typeof input === 'string') {
     try {
       v = JSON.parse(input);

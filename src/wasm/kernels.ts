@@ -179,6 +179,9 @@ export interface Kernels {
   /** Index of the largest logit, the lowest index on ties (greedy decoding); -1 if a logit is NaN.  x: f32 [n], n >= 1 */
   argmax_f32(xPtr: number, n: number): number;
   argmax_f32_ref(xPtr: number, n: number): number;
+  /** Index of the first NaN or ±Infinity entry, -1 when every entry is finite.  x: f32 [n] */
+  first_nonfinite_f32(xPtr: number, n: number): number;
+  first_nonfinite_f32_ref(xPtr: number, n: number): number;
   /**
    * out[i] = exp((x[i] - maxLogit)·invT) if x[i] >= minLogit else 0, in f64; returns Σ out.
    * out: f64 [n], x: f32 [n]

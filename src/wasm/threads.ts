@@ -45,7 +45,7 @@ import type { AttentionArgs, Executor } from '../model/executor.js';
 import { panelCount, runLinear, type PackedLinear } from '../kernels/linear.js';
 import { LinearInputs } from '../kernels/linear-input.js';
 import type { Kernels, WasmBuild } from './kernels.js';
-import type { Runtime } from './runtime.js';
+import { Scratch, type Runtime } from './runtime.js';
 
 // ---- defaults (measured by bench/threads.bench.ts on 2 vCPUs, Zen 4, Node 20, a shared VM) ----
 
@@ -394,8 +394,7 @@ export class ThreadedExecutor implements Executor {
   private recSlot = 0;
   private recCalls = 0;
   private gen = 0;
-  private readonly scoresPtrs: number[]; // per thread: f32 [scoresRows]
-  private scoresRows = 0;
+  private readonly scores: Scratch[]; // per thread: f32 [rows of the largest reserveAttention]
   private readonly stealing: 'late' | 'never' | 'always';
   /** Prepared (quantised) linear inputs: made on this thread, read by every thread. */
   private readonly inputs: LinearInputs;
@@ -419,7 +418,7 @@ export class ThreadedExecutor implements Executor {
     this.blocking = canBlock();
     this.stealing = options.stealing ?? 'late';
     this.inputs = new LinearInputs(rt);
-    this.scoresPtrs = new Array<number>(this.threads).fill(0);
+    this.scores = Array.from({ length: this.threads }, (_, t) => new Scratch(rt.arena, `exec.scores.t${t}`));
     const names = exportNames(rt.module);
     this.rec = this.makeRecorder(names);
     // the loader wraps each export in (...args) => …, allocating per call; `original` is the export itself
@@ -498,9 +497,7 @@ export class ThreadedExecutor implements Executor {
   /** Allocate one attention scratch per thread (each of `rows` f32; attention_f32 needs 4·(cacheLen + m + headDim)). Load time only. */
   reserveAttention(rows: number): void {
     checkCount('ThreadedExecutor.reserveAttention', 'rows', rows, 0);
-    if (rows <= this.scoresRows) return;
-    for (let t = 0; t < this.threads; t++) this.scoresPtrs[t] = this.rt.arena.alloc(`exec.scores.t${t}`, rows * 4).ptr;
-    this.scoresRows = rows;
+    for (const s of this.scores) s.reserve(rows * 4);
   }
 
   /** Reserve the prepared-input scratch of q8/q4 linears (see Executor). Load time only. */
@@ -554,7 +551,7 @@ export class ThreadedExecutor implements Executor {
     const parts = Math.min(this.threads, a.nHeads);
     if (parts < 2 || a.n * a.nHeads * (a.cacheLen + a.m) * a.headDim < this.minAttentionWork) {
       this.stats.serial++;
-      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scoresPtrs[0]!, a.maskPtr, a.posPtr,
+      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr, a.posPtr,
         a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads, a.scale, a.softcap, a.window);
       return;
     }
@@ -562,7 +559,7 @@ export class ThreadedExecutor implements Executor {
     for (let t = 1; t < this.threads; t++) {
       this.beginSlot(t - 1);
       if (t < parts) {
-        this.rec.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scoresPtrs[t]!, a.maskPtr, a.posPtr,
+        this.rec.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[t]!.ptr, a.maskPtr, a.posPtr,
           a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, splitPoint(a.nHeads, parts, t, 1), splitPoint(a.nHeads, parts, t + 1, 1),
           a.scale, a.softcap, a.window);
       }
@@ -571,7 +568,7 @@ export class ThreadedExecutor implements Executor {
     this.dispatch(parts);
     let mainError: unknown = undefined;
     try {
-      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scoresPtrs[0]!, a.maskPtr, a.posPtr,
+      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr, a.posPtr,
         a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, splitPoint(a.nHeads, parts, 1, 1), a.scale, a.softcap, a.window);
     } catch (err) {
       mainError = err;

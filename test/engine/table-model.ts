@@ -15,6 +15,8 @@ export type Table = (prefix: readonly number[]) => Float64Array;
 
 export class TableModel implements StepModel {
   readonly config: { vocabSize: number; nLayers: number };
+  /** Zero-probability tokens get −∞ logits (ln 0) on purpose. */
+  readonly maskedLogits = true;
   readonly committed: number[] = [];
   private readonly staged: number[] = [];
   private readonly logitsBase: number;

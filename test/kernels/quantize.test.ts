@@ -12,7 +12,7 @@ import { f16ToF32, f32BitsToBf16Bits } from '../../src/weights/tensor.js';
 import { dequantizeQ8_0, quantizeQ8_0, writeGguf } from '../../src/weights/gguf-writer.js';
 import { GgufFile } from '../../src/weights/gguf.js';
 import { bytesSource } from '../../src/io/source.js';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { NumericError } from '../../src/errors.js';
 
 const poolOf = poolCache();
 const bytesOf = (pool: Pool, ptr: number, n: number) => new Uint8Array(pool.rt.memory.buffer, ptr, n);
@@ -101,7 +101,7 @@ describe('kernels/quantize', () => {
     assert.deepEqual(Array.from(q.subarray(0, 5)), [-8, 7, 7, 0, 2]);
   });
 
-  test('pack_q8 / pack_q4 refuse non-finite weights and scales beyond f16 (status = first bad group; packLinear names it)', () => {
+  test('pack_q8 / pack_q4 refuse non-finite weights and scales beyond f16 (status = first bad group; packLinear names it in a NumericError)', () => {
     const pool = poolOf('simd');
     const rows = 6, cols = 70, G = 3;
     for (const dtype of ['q8', 'q4'] as const) {
@@ -124,7 +124,7 @@ describe('kernels/quantize', () => {
         const staging = pool.rt.arena.alloc('stage', 16 * cols * 2);
         assert.throws(
           () => packLinear(pool.rt, 'blk.4.w', dtype, w, rows, cols, staging),
-          (e: unknown) => e instanceof InvalidArgumentError && e.message.startsWith(`blk.4.w: row 4, columns 32..63: expected finite weights whose ${dtype} group scale fits an f16`),
+          (e: unknown) => e instanceof NumericError && e.message.startsWith(`blk.4.w: row 4, columns 32..63: expected finite weights whose ${dtype} group scale fits an f16`),
         );
       }
     }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createVerifier, createNodeRuntime, otmAcceptance } from '../../src/node.js';
 import { createVerifier as createCoreVerifier } from '../../src/index.js';
 import { createRng } from '../../src/rng.js';
-import { CapacityError, InvalidArgumentError, ShapeError } from '../../src/errors.js';
+import { InvalidArgumentError, ShapeError } from '../../src/errors.js';
 import { VERIFIER_NAMES, type VerifierName } from '../../src/verify/types.js';
 import { GOLDEN } from './cases.js';
 import { mathMethod } from '../../src/verify/methods.js';
@@ -101,7 +101,7 @@ describe('public API: createVerifier(name) → draft / verify / acceptance', () 
     const oneHot = Float64Array.of(0, 1, 0);
     assert.deepEqual(Array.from(v.draft(oneHot, 8, rng)), [1]);
     assert.ok(Math.abs(v.acceptance(p, oneHot, 8) - 0.3) < 1e-15, 'one draft: α = Σ min(p, q)');
-    // k = 1024 on a three-token q is a small exact evaluation, not a CapacityError
+    // k = 1024 on a three-token q is a small exact evaluation, not refused as over budget
     assert.equal(v.acceptance(p, q, 1024), v.acceptance(p, q, 2));
   });
 
@@ -238,9 +238,9 @@ describe('public API: invalid input gets a typed error naming what was expected'
   for (const [label, fn, type, message] of cases) {
     it(label, () => assert.throws(fn, (e: unknown) => e instanceof type && message.test((e as Error).message)));
   }
-  it('rrs-wo exact acceptance beyond its budget says so (CapacityError), not a hang', () => {
+  it('rrs-wo exact acceptance beyond its budget says so (InvalidArgumentError, as the README documents for bad verifier input), not a hang', () => {
     const n = 32000;
     const p = new Float64Array(n).fill(1 / n);
-    assert.throws(() => createVerifier('rrs-wo', { runtime: rt }).acceptance(p, p, 3), CapacityError);
+    assert.throws(() => createVerifier('rrs-wo', { runtime: rt }).acceptance(p, p, 3), (e: unknown) => e instanceof InvalidArgumentError && /estimate it by sampling/.test((e as Error).message));
   });
 });
