@@ -431,7 +431,7 @@ async function chatCommand(argv: string[]): Promise<void> {
     c.log(`chat template: ${session.template.source}; /reset starts over, /exit quits, Ctrl-C stops a reply`);
     // the system message is computed while the user types the first message
     if (c.system !== undefined) await session.preload();
-    const maxTokens = c.maxTokens ?? target.generation?.maxNewTokens ?? target.model.cache.capacity;
+    const maxTokens = c.maxTokens ?? target.generation?.maxNewTokens ?? session.generator.context.cache.capacity;
     await chatLoop(session, c, maxTokens, createRng(c.seed));
   });
 }
@@ -511,7 +511,7 @@ function chatLoop(session: ChatSession, c: CommonSetup, maxTokens: number, rng: 
         try {
           const r = await session.send(line, { maxTokens, stop: c.stop, stopAtEos: c.stopAtEos, rng, signal: controller.signal, onText: (t) => process.stdout.write(t) });
           process.stdout.write('\n');
-          if (r.droppedMessages > 0) c.log(`(the ${r.droppedMessages} oldest messages were forgotten to fit the context of ${session.generator.target.model.cache.capacity} tokens)`);
+          if (r.droppedMessages > 0) c.log(`(the ${r.droppedMessages} oldest messages were forgotten to fit the context of ${session.generator.context.cache.capacity} tokens)`);
           c.log(statsLine(r.stats, r, c.seed, `[turn ${turn}] `, turn === 1 ? session.generator.samplingDefaults : []));
         } catch (e) {
           if (!(e instanceof SpechubError)) {

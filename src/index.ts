@@ -69,7 +69,12 @@ export {
 } from './weights/llama-tensors.js';
 export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } from './weights/open-model.js';
 export { loadHfModel, loadGgufModel, ggufTokenizer, ggufChatTemplates, type LoadedModel, type LoadModelOptions } from './engine/load.js';
-export { LlamaModel, type LlamaLoadOptions, type WeightDtype } from './model/llama.js';
+export { LlamaModel, planLoad, type LlamaLoadOptions, type WeightDtype } from './model/llama.js';
+export { LlamaContext, type ContextOptions } from './model/context.js';
+export {
+  planModelMemory, contextMemory, checkMemoryPlan, memoryAdvice, formatBytes, DEFAULT_CONTEXT,
+  type MemoryPlan, type MemoryPlanOptions, type ContextMemory, type LinearTypeOf, type DtypeChoice, type MemoryCheck,
+} from './model/memory-plan.js';
 export { packedBytes, packLinear, runLinear, prepareLinearInput, type LinearDtype, type PackedLinear } from './kernels/linear.js';
 export { KvCache } from './model/kv-cache.js';
 export { SerialExecutor, type Executor, type AttentionArgs } from './model/executor.js';
@@ -98,5 +103,5 @@ export {
 } from './engine/chat.js';
 export { endOfGenerationIds, StopStringMatcher } from './engine/stop.js';
 export { Stepper, ProbsTransform, feedCausal, type StepModel, type StepRule, type Drafter, type StepStats, type StepperOptions } from './engine/speculative.js';
-export { modelDrafter, earlyExitDrafter } from './engine/drafters.js';
+export { modelDrafter, earlyExitDrafter, type ModelDrafterOptions } from './engine/drafters.js';
 export { TreeTuner, measureCosts, candidateShapes, type CostCurves, type TuneChoice } from './engine/autotune.js';

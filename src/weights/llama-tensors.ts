@@ -310,6 +310,14 @@ function hasRole(c: ModelConfig, spec: RoleSpec): boolean {
   return p === 'required' || (p === 'optional' && (spec.enabled?.(c) ?? false));
 }
 
+/**
+ * The per-layer roles config `c` has (every layer has the same ones), in table order, and their kinds:
+ * without naming any layer, so it costs the same for 1 layer or 2^31 (memory plans, early checks).
+ */
+export function layerRoleKinds(c: ModelConfig): { role: LayerRole; kind: RoleKind }[] {
+  return ROLE_TABLE.filter((s) => s.perLayer && hasRole(c, s)).map((s) => ({ role: s.role as LayerRole, kind: s.kind }));
+}
+
 /** The row-major shape of `role` for config `c`. */
 export function roleShape(c: ModelConfig, role: TensorRole): number[] {
   return roleSpec(role).spec.shape(c);
