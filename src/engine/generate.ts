@@ -488,7 +488,10 @@ export class Generator {
     const eosMask = this.eosMask;
     const extraIds = extra.ids;
     const decoder = tokenizer.streamDecoder();
-    for (const id of prompt) decoder.push(id);
+    // ids past the tokenizer's vocabulary (a model's embedding padding rows, e.g. Qwen2.5's 151665…151935)
+    // have no text: they stay in `ids` and decode to nothing, as transformers decodes them
+    const texted = tokenizer.vocabSize;
+    for (const id of prompt) if (id < texted) decoder.push(id);
 
     const out = new Int32Array(Math.min(maxTokens, this.context.cache.capacity - prompt.length + 2));
     let count = 0;
@@ -526,7 +529,7 @@ export class Generator {
         }
         out[count++] = id;
         req.onToken?.(id);
-        const piece = decoder.push(id);
+        const piece = id < texted ? decoder.push(id) : '';
         if (piece) emit(piece);
         root = id;
         if (stops.matched !== null) {

@@ -64,7 +64,7 @@ export class LlamaContext {
   readonly maxBatch: number;
   /** This stream's KV cache: capacity committed positions + maxBatch staging rows per layer. */
   readonly cache: KvCache;
-  /** Bytes this context took from the runtime memory (KV cache, activations, batch buffers). */
+  /** Bytes this context took from the runtime memory (KV cache, activations, batch buffers; each region 64-byte aligned). */
   readonly bytes: number;
   /** @internal */
   readonly act: ContextActivations;
@@ -103,7 +103,8 @@ export class LlamaContext {
     this.name = name;
     this.maxBatch = maxBatch;
     const a = rt.arena;
-    const before = a.used;
+    const at64 = (top: number) => Math.ceil(top / 64) * 64;
+    const before = at64(a.mark());
     const B = maxBatch;
     const f32 = (label: string, count: number) => a.alloc(`${name}.${label}`, count * 4).ptr;
     this.cache = new KvCache(rt, c.nLayers, model.kvDim, capacity, `${name}.kv`, B);
@@ -121,7 +122,7 @@ export class LlamaContext {
     this.positionsPtr = a.alloc(`${name}.positions`, B * 4).ptr;
     this.stagedPosPtr = a.alloc(`${name}.staged_positions`, B * 4).ptr;
     this.maskPtr = a.alloc(`${name}.mask`, B * B).ptr;
-    this.bytes = a.used - before;
+    this.bytes = at64(a.mark()) - before;
     this.attArgs = {
       outPtr: 0, qPtr: 0, kPtr: 0, vPtr: 0, maskPtr: 0, posPtr: this.stagedPosPtr, n: 0, m: 0, nHeads: c.nHeads, nKvHeads: c.nKvHeads,
       headDim: c.headDim, cacheLen: 0, scale: 0, softcap: 0, window: 0,
