@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { fstatSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { SpechubError, InvalidArgumentError } from './errors.js';
+import { SpechubError, InvalidArgumentError, MemoryPlanError } from './errors.js';
+import { memoryAdvice } from './model/memory-plan.js';
 import { createRng, type Rng } from './rng.js';
 import { availableParallelism } from 'node:os';
 import { createNodeExecutor, createNodeRuntime, convertLlama2cFiles, loadModelFromPath, WEIGHTS_DIR } from './node.js';
@@ -52,7 +53,8 @@ const MODEL_OPTIONS = `  --model DIR|FILE      model directory (config.json, mod
                         auto measures this machine's forward costs and picks the shape (or plain
                         decoding) with the most expected tokens/s as acceptance is observed
                         (default 2,2,2,2)
-  --max-context N       KV-cache positions (default: the model's max_position_embeddings)
+  --max-context N       KV-cache positions (default: the model's max_position_embeddings, at
+                        most 4096)
   --dtype TYPE          weights of the linear layers: f32 | bf16 | int8 | int4 (default f32)
   --threads N           kernel threads over one shared memory (default: the core count; small
                         kernels stay on one thread, so tiny models are never slowed down)
@@ -578,6 +580,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError || e instanceof InvalidArgumentError) {
       process.stderr.write(`spechub: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof MemoryPlanError) {
+      // the library's advice (dtype, capacity) as this command's flags
+      process.stderr.write(`spechub: ${e.name}: ${e.summary}; ${memoryAdvice(e.fits, 'flags')}\n`);
+      return 1;
     }
     if (e instanceof SpechubError) {
       process.stderr.write(`spechub: ${e.name}: ${e.message}\n`);

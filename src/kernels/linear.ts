@@ -233,6 +233,39 @@ export function packLinearFromF32(k: Kernels, lin: PackedLinear, srcPtr: number,
 }
 
 /**
+ * Fill rows [r0, r1) of an allocated `lin` (r0 a multiple of 4; r1 a multiple of 4 or lin.rows) from
+ * row-major f32 at srcPtr holding those rows (row r0 first): what a loader streaming a matrix in
+ * chunks of rows calls, so that no staging buffer holds a whole matrix. Load time.
+ */
+export function packLinearRowsFromF32(k: Kernels, lin: PackedLinear, r0: number, r1: number, srcPtr: number, name: string): void {
+  checkRowRange(name, lin, r0, r1);
+  packRowsFromF32(k, lin, r0, r1, srcPtr, name);
+}
+
+/** packLinearFromBf16Bits for rows [r0, r1) only (see packLinearRowsFromF32). */
+export function packLinearRowsFromBf16Bits(k: Kernels, lin: PackedLinear, r0: number, r1: number, srcPtr: number, name: string): void {
+  checkRowRange(name, lin, r0, r1);
+  if (lin.dtype !== 'bf16') throw new InvalidArgumentError(`${name}: expected a bf16 linear for bf16 bits, got ${lin.dtype}`);
+  if (srcPtr % 2 !== 0) throw new InvalidArgumentError(`${name}: expected 2-byte aligned bf16 data, got ptr ${srcPtr}`);
+  k.pack_bf16_bits(lin.ptr + (r0 / PANEL_ROWS) * panelBytesOf(lin.dtype, lin.cols), srcPtr, r1 - r0, lin.cols);
+}
+
+/** packLinearFromQ8Planar for rows [r0, r1) only (scales and quants of those rows; see packLinearRowsFromF32). */
+export function packLinearRowsFromQ8Planar(k: Kernels, lin: PackedLinear, r0: number, r1: number, scalesPtr: number, qsPtr: number, name: string): void {
+  checkRowRange(name, lin, r0, r1);
+  if (lin.dtype !== 'q8') throw new InvalidArgumentError(`${name}: expected a q8 linear for Q8_0 data, got ${lin.dtype}`);
+  if (scalesPtr % 4 !== 0) throw new InvalidArgumentError(`${name}: expected 4-byte aligned scales, got ptr ${scalesPtr}`);
+  const bad = k.pack_q8_planar(lin.ptr + (r0 / PANEL_ROWS) * panelBytesOf(lin.dtype, lin.cols), scalesPtr, qsPtr, r1 - r0, lin.cols);
+  if (bad >= 0) throw badGroup(name, lin, bad + r0 * Math.ceil(lin.cols / Q_GROUP), 'a finite f16 scale');
+}
+
+function checkRowRange(name: string, lin: PackedLinear, r0: number, r1: number): void {
+  if (!(Number.isSafeInteger(r0) && Number.isSafeInteger(r1) && r0 >= 0 && r0 < r1 && r1 <= lin.rows && r0 % PANEL_ROWS === 0 && (r1 % PANEL_ROWS === 0 || r1 === lin.rows))) {
+    throw new InvalidArgumentError(`${name}: expected rows [r0, r1) of ${lin.rows} with r0 and r1 on 4-row panels (or r1 = ${lin.rows}), got [${r0}, ${r1})`);
+  }
+}
+
+/**
  * Fill an allocated bf16 `lin` from row-major bf16 bit patterns (u16 [rows, cols] at srcPtr, e.g. a
  * BF16 checkpoint's bytes): no bit changes, no f32 round trip. Load time.
  */

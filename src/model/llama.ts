@@ -30,10 +30,10 @@ import { MAX_PAGES, PAGE_BYTES, type Runtime } from '../wasm/runtime.js';
 import type { KvCache } from './kv-cache.js';
 import { LlamaContext, type ContextOptions } from './context.js';
 import {
-  checkMemoryPlan, contextMemory, DEFAULT_CONTEXT, formatBytes, memoryAdvice, planModelMemory, stagingBytesFor, type DtypeChoice, type MemoryPlan, type MemoryPlanOptions,
+  checkMemoryPlan, contextMemory, DEFAULT_CONTEXT, formatBytes, loadRowUnit, memoryAdvice, planModelMemory, stagingBytesFor, type DtypeChoice, type MemoryPlan, type MemoryPlanOptions,
 } from './memory-plan.js';
 import {
-  linearInputKind, packLinearFromBf16Bits, packLinearFromF32, packLinearFromQ8Planar, packedBytes, type LinearDtype, type PackedLinear,
+  linearInputKind, packLinearFromF32, packLinearRowsFromBf16Bits, packLinearRowsFromF32, packLinearRowsFromQ8Planar, packedBytes, type LinearDtype, type PackedLinear,
 } from '../kernels/linear.js';
 import { layerRoleKinds, modelRoles, roleShape, type LayerRole, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
 import { SerialExecutor, type Executor } from './executor.js';
@@ -66,10 +66,30 @@ export interface LlamaLoadOptions {
   /** Weight type of the linear layers and lm_head (default f32; see WeightDtype). */
   dtype?: WeightDtype;
   /**
+   * Called as the weights are read: bytes of the files read so far, of `total`, and the tensor being
+   * read (after every chunk of a matrix, ~8 MiB, and every vector; first with bytes 0). The CLI draws a
+   * progress line from it.
+   */
+  onProgress?: (progress: LoadProgress) => void;
+  /**
+   * Bytes of rows a load reads and packs at once (default LOAD_CHUNK_BYTES, 8 MiB): the size of its
+   * staging buffer, released when the load ends. At least one row unit of the widest matrix is read at
+   * a time whatever this says (see stagingBytesFor).
+   */
+  chunkBytes?: number;
+  /**
    * Make the model's own context at load (default true). false: the model has weights only, and every
    * stream makes its own with createContext (a service that sizes contexts per user).
    */
   defaultContext?: boolean;
+}
+
+/** Where a load is: `bytes` of the model's weight files read, of `total`, and the stored tensor being read. */
+export interface LoadProgress {
+  readonly bytes: number;
+  readonly total: number;
+  /** Stored name of the tensor just read (e.g. "model.layers.3.mlp.up_proj.weight"); "" before the first. */
+  readonly tensor: string;
 }
 
 /** The weight types a load may be asked for, largest first (what-would-fit advice walks down it). */
@@ -85,18 +105,29 @@ function dtypeChoice(dtype: WeightDtype): DtypeChoice {
  * The memory plan of loading `config` with `options` (what LlamaModel.load will allocate, in bytes by
  * part; see src/model/memory-plan.ts). Allocates nothing.
  */
-export function planLoad(config: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'executor' | 'defaultContext'> = {}): MemoryPlan {
+export function planLoad(config: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'executor' | 'defaultContext' | 'chunkBytes' | 'name'> = {}): MemoryPlan {
   return planModelMemory(config, planOptions(config, options));
 }
 
-function planOptions(c: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'executor' | 'defaultContext'>): MemoryPlanOptions {
+function planOptions(c: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'executor' | 'defaultContext' | 'chunkBytes' | 'name'>): MemoryPlanOptions {
   const dtype = options.dtype ?? 'f32';
+  const name = options.name ?? 'model';
+  const chunk = options.chunkBytes;
+  if (chunk !== undefined && !(Number.isSafeInteger(chunk) && chunk >= 1)) {
+    throw new InvalidArgumentError(`${name}: expected chunkBytes to be an integer >= 1, got ${chunk}`);
+  }
+  const maxBatch = options.maxBatch ?? 64;
+  if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new InvalidArgumentError(`${name}: expected maxBatch >= 1, got ${maxBatch}`);
+  const capacity = options.capacity ?? Math.min(c.maxSeqLen, DEFAULT_CONTEXT);
+  if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > c.maxSeqLen) {
+    throw new InvalidArgumentError(`${name}: expected 1 <= capacity <= maxSeqLen (${c.maxSeqLen}), got ${capacity}`);
+  }
   return {
     linearType: dtypeChoice(Object.hasOwn(LINEAR_DTYPE_OF, dtype) ? dtype : 'f32').linearType,
-    capacity: options.defaultContext === false ? 0 : (options.capacity ?? Math.min(c.maxSeqLen, DEFAULT_CONTEXT)),
-    maxBatch: options.maxBatch ?? 64,
+    capacity: options.defaultContext === false ? 0 : capacity,
+    maxBatch,
     threads: options.executor?.threads ?? 1,
-    stagingBytes: stagingBytesFor(c),
+    stagingBytes: stagingBytesFor(c, options.chunkBytes),
   };
 }
 
@@ -202,12 +233,8 @@ export class LlamaModel {
     // the plan first: a load that does not fit fails here, in one line, before anything is allocated
     const a = rt.arena;
     const planOpts = planOptions(c, options);
-    this.memoryPlan = planModelMemory(c, planOpts);
-    const smaller = DTYPE_ORDER.slice(DTYPE_ORDER.indexOf(this.dtype) + 1).map(dtypeChoice);
-    const check = (free: number, reason?: string) =>
-      checkMemoryPlan({ name, config: c, plan: this.memoryPlan, options: planOpts, dtype: this.dtype, smaller, free, limit: MAX_PAGES * PAGE_BYTES, ...(reason ? { reason } : {}) });
-    check(a.free);
-    const startTop = a.used + a.base;
+    this.memoryPlan = LlamaModel.checkMemory(rt, c, options);
+    const startTop = a.mark();
     try {
       const f32 = (label: string, count: number) => a.alloc(`${name}.${label}`, count * 4).ptr;
       const linear = (label: string, rows: number, cols: number): Linear => {
@@ -266,10 +293,40 @@ export class LlamaModel {
       // the engine would not grow the memory as far as the plan needs: the plan's message, with that limit
       const have = rt.memory.buffer.byteLength;
       if (e instanceof CapacityError && !(e instanceof MemoryPlanError) && this.memoryPlan.total > have - startTop) {
-        check(Math.max(0, have - startTop), `the engine refused to grow the WebAssembly memory past ${formatBytes(have)} (${formatBytes(Math.max(0, have - startTop))} were free for this load)`);
+        const free = Math.max(0, have - startTop);
+        LlamaModel.checkMemory(rt, c, options, { free, reason: `the engine refused to grow the WebAssembly memory past ${formatBytes(have)} (${formatBytes(free)} were free for this load)` });
       }
       throw e;
     }
+  }
+
+  /**
+   * The memory plan of loading `config` with `options` into `rt`, checked against the memory the
+   * runtime has left: throws a MemoryPlanError (one line: weights, KV cache, activations and scratch,
+   * what is free, what would fit) when it does not fit. Loaders call it as soon as the config is known,
+   * before reading anything else. Allocates nothing. (`limit` overrides what is free, for messages
+   * after the engine refused to grow.)
+   */
+  static checkMemory(rt: Runtime, config: ModelConfig, options: LlamaLoadOptions = {}, limit?: { free: number; reason: string }): MemoryPlan {
+    const dtype = options.dtype ?? 'f32';
+    if (!Object.hasOwn(LINEAR_DTYPE_OF, dtype)) {
+      throw new InvalidArgumentError(`${options.name ?? 'model'}: expected dtype f32, bf16, int8 or int4, got ${JSON.stringify(dtype)}`);
+    }
+    checkModelConfig(config, options.name ?? 'model');
+    const planOpts = planOptions(config, options);
+    const plan = planModelMemory(config, planOpts);
+    checkMemoryPlan({
+      name: options.name ?? 'model',
+      config,
+      plan,
+      options: planOpts,
+      dtype,
+      smaller: DTYPE_ORDER.slice(DTYPE_ORDER.indexOf(dtype) + 1).map(dtypeChoice),
+      free: limit?.free ?? rt.arena.free,
+      limit: MAX_PAGES * PAGE_BYTES,
+      ...(limit ? { reason: limit.reason } : {}),
+    });
+    return plan;
   }
 
   /**
@@ -278,11 +335,11 @@ export class LlamaModel {
    */
   static async load(rt: Runtime, config: ModelConfig, reader: RoleReader, options: LlamaLoadOptions = {}): Promise<LlamaModel> {
     const m = new LlamaModel(rt, config, options);
-    await m.loadWeights(reader);
+    await m.loadWeights(reader, options.onProgress, options.chunkBytes);
     return m;
   }
 
-  private async loadWeights(reader: RoleReader): Promise<void> {
+  private async loadWeights(reader: RoleReader, onProgress?: (p: LoadProgress) => void, chunkBytes?: number): Promise<void> {
     const c = this.config;
     const rt = this.rt;
     const check = (role: TensorRole) => {
@@ -293,44 +350,72 @@ export class LlamaModel {
       }
       return want;
     };
-    // Staging for one row-major matrix at a time; released after loading.
-    const largest = Math.max(c.vocabSize * c.dim, c.hiddenDim * c.dim, this.qDim * c.dim, c.dim * c.dim);
+    // Progress: bytes of the files read so far, of every role the load reads (a tied Q8_0 embedding twice)
+    const roles = modelRoles(c);
+    const storedBytes = (role: TensorRole) => reader.storedBytes?.(role) ?? 4 * roleShape(c, role).reduce((x, d) => x * d, 1);
+    const tiedQ8 = c.tiedEmbeddings && this.lmHead.dtype === 'q8' && reader.dtype?.('embed') === 'Q8_0' && reader.readQ8_0 !== undefined;
+    const progress = { bytes: 0, total: roles.reduce((t, r) => t + storedBytes(r), 0) + (tiedQ8 ? storedBytes('embed') : 0), tensor: '' };
+    const report = (role: TensorRole, bytes: number) => {
+      if (!onProgress) return;
+      progress.bytes += bytes;
+      progress.tensor = reader.tensorName?.(role) ?? role;
+      onProgress({ ...progress });
+    };
+    onProgress?.({ ...progress });
+    // Staging for a chunk of rows of one matrix at a time (LOAD_CHUNK_BYTES, never a whole matrix);
+    // released after loading.
+    const stagingBytes = stagingBytesFor(c, chunkBytes);
+    const unit = loadRowUnit(c);
     const mark = rt.arena.mark();
-    const staging = rt.arena.alloc('load.staging', largest * 4);
+    const staging = rt.arena.alloc('load.staging', stagingBytes);
     const vec = async (role: TensorRole, ptr: number) => {
       const [count] = check(role) as [number];
       await reader.readF32(role, rt.f32(ptr, count));
+      report(role, storedBytes(role));
     };
-    // One matrix at a time through the staging region: BF16 bits kept for bf16, Q8_0 blocks kept for
-    // int8, else f32 values packed (rounded / quantised) into the linear's dtype.
+    // One matrix at a time, streamed through the staging region in chunks of whole rows: BF16 bits kept
+    // for bf16, Q8_0 blocks kept for int8, else f32 values packed (rounded / quantised) into the linear's
+    // dtype, each chunk into its place in the packed matrix.
     const mat = async (role: TensorRole, lin: Linear) => {
       check(role);
-      const count = lin.rows * lin.cols;
+      const cols = lin.cols;
       const stored = reader.dtype?.(role);
-      if (lin.dtype === 'bf16' && stored === 'BF16' && reader.readBf16) {
-        await reader.readBf16(role, new Uint16Array(rt.memory.buffer, staging.ptr, count));
-        packLinearFromBf16Bits(rt.k, lin, staging.ptr, role);
-      } else if (lin.dtype === 'q8' && stored === 'Q8_0' && reader.readQ8_0) {
-        const scalesPtr = staging.ptr; // f32 [rows, cols/32], then i8 [rows, cols]: 1.125 bytes per weight
-        const scaleCount = count / 32;
-        const qsPtr = scalesPtr + scaleCount * 4;
-        await reader.readQ8_0(role, rt.f32(scalesPtr, scaleCount), new Int8Array(rt.memory.buffer, qsPtr, count));
-        packLinearFromQ8Planar(rt.k, lin, scalesPtr, qsPtr, role);
-      } else {
-        await reader.readF32(role, rt.f32(staging.ptr, count));
-        packLinearFromF32(rt.k, lin, staging.ptr, role);
+      const bits = lin.dtype === 'bf16' && stored === 'BF16' && reader.readBf16 !== undefined;
+      const q8 = lin.dtype === 'q8' && stored === 'Q8_0' && reader.readQ8_0 !== undefined;
+      const rowBytes = bits ? 2 * cols : q8 ? cols + cols / 8 : 4 * cols; // Q8_0 planar: f32 scale per 32 + i8 per weight
+      const chunk = lin.rows <= unit ? lin.rows : Math.max(unit, Math.floor(stagingBytes / rowBytes / unit) * unit);
+      const whole = storedBytes(role);
+      for (let r0 = 0; r0 < lin.rows; r0 += chunk) {
+        const n = Math.min(chunk, lin.rows - r0);
+        const rows = n === lin.rows ? undefined : ([r0, n] as const);
+        if (bits) {
+          await reader.readBf16!(role, new Uint16Array(rt.memory.buffer, staging.ptr, n * cols), rows);
+          packLinearRowsFromBf16Bits(rt.k, lin, r0, r0 + n, staging.ptr, role);
+        } else if (q8) {
+          const scalesPtr = staging.ptr; // f32 [n, cols/32], then i8 [n, cols]
+          const scaleCount = (n * cols) / 32;
+          const qsPtr = scalesPtr + scaleCount * 4;
+          await reader.readQ8_0!(role, rt.f32(scalesPtr, scaleCount), new Int8Array(rt.memory.buffer, qsPtr, n * cols), rows);
+          packLinearRowsFromQ8Planar(rt.k, lin, r0, r0 + n, scalesPtr, qsPtr, role);
+        } else {
+          await reader.readF32(role, rt.f32(staging.ptr, n * cols), rows);
+          packLinearRowsFromF32(rt.k, lin, r0, r0 + n, staging.ptr, role);
+        }
+        report(role, (whole * n) / lin.rows);
       }
     };
     let freqFactors: Float32Array | undefined;
     // every role the table gives this config, in its load order
-    for (const role of modelRoles(c)) {
+    for (const role of roles) {
       if (role === 'embed') {
         check('embed');
         await reader.readF32('embed', rt.f32(this.embedPtr, c.vocabSize * c.dim));
+        report('embed', storedBytes('embed'));
       } else if (role === 'ropeFreqs') {
         const [count] = check(role) as [number];
         freqFactors = new Float32Array(count);
         await reader.readF32(role, freqFactors);
+        report(role, storedBytes(role));
       } else if (role === 'norm') {
         await vec('norm', this.rmsFinal);
       } else if (role === 'lmHead') {
@@ -348,7 +433,7 @@ export class LlamaModel {
         else await mat(role, t);
       }
     }
-    if (c.tiedEmbeddings && !(this.lmHead.dtype === 'q8' && reader.dtype?.('embed') === 'Q8_0' && reader.readQ8_0)) {
+    if (c.tiedEmbeddings && !tiedQ8) {
       packLinearFromF32(rt.k, this.lmHead, this.embedPtr, 'embed');
     } else if (c.tiedEmbeddings) {
       await mat('embed', this.lmHead); // a Q8_0 embedding becomes the int8 head as stored

@@ -71,6 +71,8 @@ export interface MemoryPlan {
   kvCache: number;
   activations: number;
   scratch: number;
+  /** Of scratch: the load's staging buffer (given back when the load ends). */
+  staging: number;
   /** weights + kvCache + activations + scratch. */
   total: number;
   /** The default context's positions and rows the plan was made for. */
@@ -80,9 +82,25 @@ export interface MemoryPlan {
   linearBytes: ReadonlyMap<LinearDtype, number>;
 }
 
-/** Bytes of the f32 staging a load reads one matrix into (today: the largest matrix, f32). */
-export function stagingBytesFor(c: ModelConfig): number {
-  return aligned(4 * Math.max(c.vocabSize * c.dim, c.hiddenDim * c.dim, qDimOf(c) * c.dim, c.dim * c.dim));
+/** What a load streams a matrix through: about this many bytes of rows at a time. */
+export const LOAD_CHUNK_BYTES = 8 << 20;
+
+/**
+ * Rows of a matrix a load reads at once come in multiples of this: whole 4-row panels and, for GGUF
+ * llama q/k matrices (whose rows are un-permuted per head while read), whole heads: lcm(4, headDim).
+ */
+export function loadRowUnit(c: ModelConfig): number {
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  return (4 * c.headDim) / gcd(4, c.headDim);
+}
+
+/**
+ * Bytes of the staging buffer a load streams every matrix through, a chunk of whole rows at a time
+ * (LOAD_CHUNK_BYTES, or one row unit of the widest matrix as f32 if that is more): no buffer the size of
+ * a whole matrix (Llama-3's embedding alone is 1 GiB as f32).
+ */
+export function stagingBytesFor(c: ModelConfig, chunkBytes = LOAD_CHUNK_BYTES): number {
+  return aligned(Math.max(chunkBytes, 4 * loadRowUnit(c) * Math.max(c.dim, qDimOf(c), c.hiddenDim)));
 }
 
 /** The memory plan of loading config `c` (see the module comment). Never allocates. */
@@ -111,10 +129,11 @@ export function planModelMemory(c: ModelConfig, o: MemoryPlanOptions): MemoryPla
   const attention = o.capacity > 0 ? threads * f32(4 * (o.capacity + o.maxBatch + c.headDim)) : 0;
   const quantised = o.quantisedInput ?? [...byType.keys()].some((t) => t === 'q8' || t === 'q4');
   const maxCols = Math.max(c.dim, qDimOf(c), c.hiddenDim);
-  const linearInput = quantised ? 2 * aligned(68 * Math.ceil(maxCols / 32) * o.maxBatch) : 0;
-  const scratch = ropeTables + attention + linearInput + (o.stagingBytes ?? stagingBytesFor(c));
+  const linearInput = quantised && o.capacity > 0 ? 2 * aligned(68 * Math.ceil(maxCols / 32) * o.maxBatch) : 0; // reserved with the first context
+  const staging = o.stagingBytes ?? stagingBytesFor(c);
+  const scratch = ropeTables + attention + linearInput + staging;
   const total = weights + ctx.kvCache + ctx.activations + scratch;
-  return { weights, kvCache: ctx.kvCache, activations: ctx.activations, scratch, total, capacity: o.capacity, maxBatch: o.maxBatch, linearBytes: byType };
+  return { weights, kvCache: ctx.kvCache, activations: ctx.activations, scratch, staging, total, capacity: o.capacity, maxBatch: o.maxBatch, linearBytes: byType };
 }
 
 /** "1.50 GiB", "320 MiB", "12.0 KiB", "512 B". */
@@ -215,7 +234,7 @@ export function memoryAdvice(fits: readonly MemoryFit[], style: 'options' | 'fla
       f.capacity !== undefined ? (style === 'flags' ? `--max-context ${f.capacity}` : `capacity ${f.capacity}`) : '',
     ]
       .filter(Boolean)
-      .join(' ') + ` (${formatBytes(f.total)} in all)`;
+      .join(style === 'flags' ? ' ' : ' with ') + ` (${formatBytes(f.total)} in all)`;
   return `would fit: ${fits.map(one).join(', or ')}`;
 }
 

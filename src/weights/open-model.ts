@@ -6,11 +6,26 @@
  * files hold that nothing reads (config.json fields, GGUF keys, ignored tensors), for the CLI to print once.
  */
 import { loadHfConfig, type GenerationConfig, type ModelConfig } from '../config.js';
+import { WeightsFormatError } from '../errors.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
+import type { TensorDirectory } from './tensor.js';
 import { GgufFile } from './gguf.js';
 import { configFromGgufDetailed, ggufTokenizerData, type GgufTokenizerData } from './gguf-llama.js';
 import { resolveTensors, type ModelTensors } from './llama-tensors.js';
 import { openSafetensorsWeights, type SafetensorsWeights } from './safetensors-index.js';
+
+/**
+ * Every declared layer has tensors of its own, so a config declaring more layers than the weights
+ * hold tensors is refused here, before anything works layer by layer (2^31 declared layers would
+ * otherwise be named one by one until memory runs out).
+ */
+function checkLayerCount(config: ModelConfig, dir: TensorDirectory, configName: string): void {
+  if (config.nLayers > dir.tensors.size) {
+    throw new WeightsFormatError(
+      `${dir.name}: ${configName} declares ${config.nLayers} layers; expected at most as many as the ${dir.tensors.size} tensors the weights hold (each layer has its own)`,
+    );
+  }
+}
 
 /** A model whose headers have been read and validated. Close it to release file handles. */
 export interface OpenedHfModel {
@@ -36,6 +51,7 @@ export async function openHfModel(model: ModelSource): Promise<OpenedHfModel> {
   const { config, generation, ignoredFields } = await loadHfConfig(model);
   const weights = await openSafetensorsWeights(model);
   try {
+    checkLayerCount(config, weights, 'config.json');
     const tensors = resolveTensors(config, weights);
     const warnings = warningsOf(ignoredFields, 'config.json fields', tensors);
     return { config, generation, weights, tensors, warnings, close: () => weights.close() };
@@ -62,6 +78,7 @@ export async function openGgufModel(source: ByteSource): Promise<OpenedGgufModel
   const gguf = await GgufFile.open(source);
   try {
     const { config, ignoredKeys } = configFromGgufDetailed(gguf);
+    checkLayerCount(config, gguf, `${String(gguf.metadata.get('general.architecture')?.value ?? 'llama')}.block_count`);
     const tensors = resolveTensors(config, gguf);
     const tokenizer = gguf.metadata.has('tokenizer.ggml.model') ? ggufTokenizerData(gguf) : null;
     const warnings = warningsOf(ignoredKeys, 'GGUF keys', tensors);

@@ -161,9 +161,9 @@ function tensorReader(t: ModelTensors, reads: string[]): RoleReader {
     has: t.has,
     shape: t.shape,
     dtype: t.dtype,
-    readF32: (role, dest) => (reads.push(`F32 ${role}`), t.readF32(role, dest)),
-    readBf16: (role, dest) => (reads.push(`BF16 ${role}`), t.readBf16(role, dest)),
-    readQ8_0: (role, scales, qs) => (reads.push(`Q8_0 ${role}`), t.readQ8_0(role, scales, qs)),
+    readF32: (role, dest, rows) => (reads.push(`F32 ${role}`), t.readF32(role, dest, rows)),
+    readBf16: (role, dest, rows) => (reads.push(`BF16 ${role}`), t.readBf16(role, dest, rows)),
+    readQ8_0: (role, scales, qs, rows) => (reads.push(`Q8_0 ${role}`), t.readQ8_0(role, scales, qs, rows)),
   };
 }
 
