@@ -3,6 +3,7 @@
  * spechub command line. Text streams to stdout as it is produced; statistics go to stderr.
  *   spechub generate [options]
  *   spechub chat [options]
+ *   spechub tokenize --model M (--text T | --text-file F | piped stdin) [--json] [--parse-special] [--no-bos]
  *   spechub convert llama2c <model.bin> <tokenizer.bin> <out-dir>
  */
 import { parseArgs } from 'node:util';
@@ -13,7 +14,8 @@ import { SpechubError, InvalidArgumentError, MemoryPlanError } from './errors.js
 import { memoryAdvice } from './model/memory-plan.js';
 import { createRng, type Rng } from './rng.js';
 import { availableParallelism } from 'node:os';
-import { createNodeExecutor, createNodeRuntime, convertLlama2cFiles, loadModelFromPath, WEIGHTS_DIR } from './node.js';
+import { createNodeExecutor, createNodeRuntime, convertLlama2cFiles, loadModelFromPath, loadTokenizerFromPath, WEIGHTS_DIR } from './node.js';
+import type { Tokenizer } from './tokenizer.js';
 import { Generator, type GenerationResult, type GenerationStats } from './engine/generate.js';
 import { chatSpecialTokens, resolveChatTemplate, type ChatSession } from './engine/chat.js';
 import { BUILTIN_CHAT_TEMPLATE_NAMES, ChatTemplate, type ChatMessage } from './chat/template.js';
@@ -103,6 +105,7 @@ const HELP = `spechub ${VERSION} — Llama inference in WebAssembly SIMD with ex
 Usage:
   spechub generate [options]          generate text (streams to stdout, stats to stderr)
   spechub chat [options]              interactive chat with a model's chat template
+  spechub tokenize --model M [options] the token ids and pieces of a text (reads no weights)
   spechub convert llama2c <model.bin> <tokenizer.bin> <out-dir>
                                       convert a llama2.c checkpoint to a Hugging Face directory
   spechub --help | --version          (spechub COMMAND --help for one command)
@@ -118,10 +121,20 @@ ${MODEL_OPTIONS}
 chat options: the model options above, and
 ${TEMPLATE_OPTIONS}
 
+tokenize options:
+  --model DIR|FILE      model directory (tokenizer.json, tokenizer_config.json) or .gguf (its
+                        tokenizer metadata) (default: weights/stories260K)
+  --text TEXT           the text; or --text-file FILE (UTF-8), or piped standard input
+  --parse-special       recognise special-token strings such as <|im_start|> as their ids
+                        (default: they are ordinary text, as llama.cpp without --parse-special)
+  --no-bos              do not put BOS first (default: as the tokenizer files say)
+  --json                one JSON object: ids and, per token, id, piece, text
+
 Examples:
   spechub generate --prompt "Once upon a time" --max-tokens 100
   spechub generate --temperature 0 --draft none
   spechub generate --verifier rrs-wo --tree 3,2,1 --seed 7 --n 3 --json
+  spechub tokenize --model path/to/SmolLM2-360M-Instruct --text "Hello, world!"
   echo "Once upon a time" | spechub generate --stop "." --max-tokens 100
   spechub chat --model ./SmolLM2-360M-Instruct --draft ./SmolLM2-135M-Instruct --system "Be brief."
 `;
@@ -417,6 +430,85 @@ function statsLine(s: GenerationStats, r: GenerationResult, seed: number, head: 
   return line;
 }
 
+/** A token's text for display, as llama-tokenize prints it: quoted, escapes for control characters, \xNN for bytes that are not whole UTF-8. */
+function quotePiece(tok: Tokenizer, id: number): string {
+  const text = tok.tokenText(id);
+  const body =
+    text === null
+      ? Array.from(tok.tokenBytes(id), (b) => `\\x${b.toString(16).padStart(2, '0')}`).join('')
+      : text.replace(/[\\'\u0000-\u001f\u007f]/g, (c) => ({ '\\': '\\\\', "'": "\\'", '\n': '\\n', '\t': '\\t', '\r': '\\r' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `'${body}'`;
+}
+
+async function readStdinBytes(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function strictUtf8(bytes: Uint8Array, what: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new UsageError(`${what}: expected UTF-8 text, got invalid UTF-8`);
+  }
+}
+
+async function tokenizeCommand(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        model: { type: 'string' },
+        text: { type: 'string' },
+        'text-file': { type: 'string' },
+        'parse-special': { type: 'boolean' },
+        'no-bos': { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (v.text !== undefined && v['text-file'] !== undefined) throw new UsageError('tokenize: expected one of --text and --text-file, got both');
+  let text: string;
+  if (v.text !== undefined) text = v.text;
+  else if (v['text-file'] !== undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(v['text-file']);
+    } catch (e) {
+      throw new UsageError(`--text-file: cannot read ${v['text-file']} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    text = strictUtf8(bytes, `--text-file ${v['text-file']}`);
+  } else if (stdinIsPiped()) text = strictUtf8(await readStdinBytes(), 'standard input');
+  else throw new UsageError('tokenize: expected --text TEXT, --text-file FILE or text piped to standard input');
+  const tok = await loadTokenizerFromPath(resolve(v.model ?? join(WEIGHTS_DIR, 'stories260K')));
+  const ids = tok.encode(text, { parseSpecial: v['parse-special'] === true, ...(v['no-bos'] ? { bos: false } : {}) });
+  if (v.json) {
+    const tokens = Array.from(ids, (id) => {
+      const t = tok.tokenText(id);
+      return t === null
+        ? { id, piece: tok.idToPiece(id), text: null, bytes: Array.from(tok.tokenBytes(id), (b) => b.toString(16).padStart(2, '0')).join('') }
+        : { id, piece: tok.idToPiece(id), text: t };
+    });
+    process.stdout.write(JSON.stringify({ count: ids.length, ids: Array.from(ids), tokens }) + '\n');
+    return;
+  }
+  let out = '';
+  for (const id of ids) out += `${String(id).padStart(6)} -> ${quotePiece(tok, id)}\n`;
+  process.stdout.write(out);
+}
+
 async function chatCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, COMMON_FLAGS);
   if (v.help) {
@@ -573,8 +665,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (cmd === 'generate') await generateCommand(rest);
     else if (cmd === 'chat') await chatCommand(rest);
+    else if (cmd === 'tokenize') await tokenizeCommand(rest);
     else if (cmd === 'convert') await convertCommand(rest);
-    else throw new UsageError(`unknown command "${cmd}" (expected generate, chat or convert; see spechub --help)`);
+    else throw new UsageError(`unknown command "${cmd}" (expected generate, chat, tokenize or convert; see spechub --help)`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError || e instanceof InvalidArgumentError) {

@@ -6,7 +6,7 @@ export * from './errors.js';
 export { createRng, type Rng } from './rng.js';
 export { Runtime, Arena, detectFeatures, type Region, type RuntimeOptions } from './wasm/runtime.js';
 export { wasmFileName, type Kernels, type WasmBuild } from './wasm/kernels.js';
-export { Tokenizer, StreamDecoder, type EncodeOptions, type DecodeOptions, type TokenizerShape } from './tokenizer.js';
+export { Tokenizer, StreamDecoder, type EncodeOptions, type DecodeOptions, type TokenizerInfo, type TokenizerKind } from './tokenizer.js';
 export { sha256Hex } from './tokenizer/sha256.js';
 export { sentencePieceBpeToTokenizerJson, sentencePieceMerges, type SentencePieceBpeSpec, type TokenizerFiles } from './convert/sentencepiece-bpe.js';
 export {
@@ -60,7 +60,7 @@ export {
   configFromGguf, configFromGgufDetailed, llamaConfigFromGguf, ggufModelMetadata, ggufFormOf, ropeFreqsOf, ggufTokenizerData,
   type GgufModelConfig, type GgufTokenizerData,
 } from './weights/gguf-llama.js';
-export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, type GgufWriteSpec, type GgufTensorToWrite } from './weights/gguf-writer.js';
+export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, tokenizerGgufMetadata, type GgufWriteSpec, type GgufTensorToWrite, type TokenizerGgufOptions } from './weights/gguf-writer.js';
 export {
   ROLE_TABLE, LAYER_ROLES, GLOBAL_ROLES, resolveTensors, memoryRoleReader, tensorsToStore, roleSpec, roleShape, roleNames, roleSources, modelRoles, layerRoleKinds,
   ggufToHfRopeRow, hfToGgufRopeRow,

@@ -58,7 +58,7 @@ describe('spechub chat with piped stdin', () => {
     const none = run(['chat'], 'hello\n');
     assert.equal(none.code, 1);
     assert.match(none.err, /ChatTemplateError: .*has no chat template.*--chat-template chatml\|llama3/);
-    const builtin = run(['chat', '--chat-template', 'zephyr', '--max-tokens', '5', '--quiet'], '/nope\nhi\n');
+    const builtin = run(['chat', '--chat-template', 'zephyr', '--max-tokens', '5', '--quiet', '--seed', '1'], '/nope\nhi\n');
     assert.equal(builtin.code, 0, builtin.err);
     assert.match(builtin.err, /unknown command \/nope/);
     assert.equal(builtin.out.split('\n').length, 2, 'one reply line');

@@ -92,7 +92,11 @@ export interface GeneratorOptions {
 }
 
 export interface GenerateRequest {
-  /** Prompt text; "" or omitted starts from BOS alone. */
+  /**
+   * Prompt text, BOS first when the tokenizer adds one; special-token strings in it are plain text
+   * (encode with `parseSpecial: true` and pass `promptIds` for a rendered chat). "" or omitted
+   * starts from BOS alone.
+   */
   prompt?: string;
   /** Prompt token ids instead of text (BOS not added). */
   promptIds?: Int32Array | readonly number[];
@@ -409,7 +413,8 @@ export class Generator {
       return ids;
     }
     if (tok.bosId === null && !req.prompt) throw new TokenizerError('generate: empty prompt and the tokenizer has no BOS token to start from');
-    return tok.encode(req.prompt ?? '', { bos: tok.bosId !== null });
+    // BOS as the tokenizer files say (llama.cpp's add_bos); an empty prompt starts from BOS
+    return tok.encode(req.prompt ?? '', { bos: tok.addBos || !req.prompt });
   }
 
   /** Generate one completion. */

@@ -9,7 +9,6 @@ import type { ByteSource, ModelSource } from '../io/source.js';
 import { openGgufModel, openHfModel } from '../weights/open-model.js';
 import { LlamaModel, type LlamaLoadOptions } from '../model/llama.js';
 import { Tokenizer } from '../tokenizer.js';
-import { sentencePieceBpeToTokenizerJson } from '../convert/sentencepiece-bpe.js';
 import type { GgufTokenizerData } from '../weights/gguf-llama.js';
 import type { GgufFile } from '../weights/gguf.js';
 import { chatTemplateSet, chatTemplatesFromTokenizerConfig, type ChatTemplateSet } from '../chat/template.js';
@@ -81,27 +80,9 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
   }
 }
 
-/** A Tokenizer from GGUF tokenizer metadata (SentencePiece "llama" models only). */
+/** A Tokenizer from GGUF tokenizer metadata ("llama" SentencePiece or "gpt2" byte-level BPE); see Tokenizer.fromGguf. */
 export function ggufTokenizer(file: string, data: GgufTokenizerData): Tokenizer {
-  if (data.model !== 'llama') {
-    throw new TokenizerError(`${file}: tokenizer.ggml.model is "${data.model}"; only SentencePiece ("llama") tokenizers are supported`);
-  }
-  if (data.scores === null) throw new TokenizerError(`${file}: tokenizer.ggml.scores is missing`);
-  if (data.unkId === null) throw new TokenizerError(`${file}: tokenizer.ggml.unknown_token_id is missing`);
-  const types = data.tokenTypes;
-  const byteFallback = types !== null && types.some((t) => t === 6);
-  const specialIds = types === null ? undefined : Array.from(types.keys()).filter((i) => types[i] === 2 || types[i] === 3);
-  const files = sentencePieceBpeToTokenizerJson({
-    pieces: data.tokens,
-    scores: Array.from(data.scores),
-    bosId: data.bosId,
-    eosId: data.eosId,
-    unkId: data.unkId,
-    byteFallback,
-    ...(specialIds ? { specialIds } : {}),
-    ...(data.addBos !== null ? { addBos: data.addBos } : {}),
-  });
-  return Tokenizer.fromJson(files.tokenizerJson, files.tokenizerConfigJson);
+  return Tokenizer.fromGguf(data, file);
 }
 
 /**

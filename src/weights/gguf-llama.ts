@@ -434,6 +434,10 @@ export interface GgufTokenizerData {
   readonly padId: number | null;
   readonly sepId: number | null;
   readonly eotId: number | null;
+  /** tokenizer.ggml.eom_token_id (end of message, Llama-3.1 tool calls), or null. */
+  readonly eomId: number | null;
+  /** general.name: llama.cpp derives the rstrip attribute of Phi-3's special tokens from it. */
+  readonly modelName: string | null;
   /** tokenizer.ggml.add_bos_token / add_eos_token / add_space_prefix, or null when absent. */
   readonly addBos: boolean | null;
   readonly addEos: boolean | null;
@@ -477,6 +481,8 @@ export function ggufTokenizerData(f: GgufFile): GgufTokenizerData {
     padId: id('tokenizer.ggml.padding_token_id'),
     sepId: id('tokenizer.ggml.seperator_token_id'), // sic: llama.cpp's key spelling
     eotId: id('tokenizer.ggml.eot_token_id'),
+    eomId: id('tokenizer.ggml.eom_token_id'),
+    modelName: stringOf(f, 'general.name', TokenizerError) ?? null,
     addBos: boolOf(f, 'tokenizer.ggml.add_bos_token', TokenizerError) ?? null,
     addEos: boolOf(f, 'tokenizer.ggml.add_eos_token', TokenizerError) ?? null,
     addSpacePrefix: boolOf(f, 'tokenizer.ggml.add_space_prefix', TokenizerError) ?? null,
