@@ -33,19 +33,20 @@ import {
   checkMemoryPlan, contextMemory, DEFAULT_CONTEXT, formatBytes, loadRowUnit, memoryAdvice, planModelMemory, stagingBytesFor, type DtypeChoice, type MemoryPlan, type MemoryPlanOptions,
 } from './memory-plan.js';
 import {
-  linearInputKind, packLinearFromF32, packLinearRowsFromBf16Bits, packLinearRowsFromF32, packLinearRowsFromQ8Planar, packedBytes, type LinearDtype, type PackedLinear,
+  linearInputKind, PackedRows, packLinearRowsFromBf16Bits, packLinearRowsFromF32, packLinearRowsFromQ8Planar, packedBytes, type LinearDtype, type PackedLinear,
 } from '../kernels/linear.js';
 import { layerRoleKinds, modelRoles, roleShape, type LayerRole, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
 import { SerialExecutor, type Executor } from './executor.js';
 import { fillRopeTablesFrom, ropeFrequencies } from '../kernels/rope.js';
 
 /**
- * Weight type of the linear layers (every projection and lm_head; the embedding used for the token
- * gather stays f32): f32; bf16 (2 bytes/weight: bits kept from BF16 checkpoints, rounded to nearest
- * even from f32 ones, and from f16 ones, which is lossy: 10 → 7 mantissa bits); int8 (q8: 8.5
- * bits/weight, symmetric int8 with an f16 scale per row per 32 columns, activations quantised to int8
- * per call (W8A8, as llama.cpp's q8_0); GGUF Q8_0 tensors kept as stored); int4 (q4: 4.5 bits/weight,
- * same scheme with 4-bit weights, W4A8; lossy, meant for self-drafting). See src/kernels/linear.ts.
+ * Weight type of the model's matrices (every projection, lm_head and the token embedding, whose rows
+ * are read back from the packed matrix; tied models keep one matrix for both): f32; bf16 (2
+ * bytes/weight: bits kept from BF16 checkpoints, rounded to nearest even from f32 ones, and from f16
+ * ones, which is lossy: 10 → 7 mantissa bits); int8 (q8: 8.5 bits/weight, symmetric int8 with an f16
+ * scale per row per 32 columns, activations quantised to int8 per call (W8A8, as llama.cpp's q8_0);
+ * GGUF Q8_0 tensors kept as stored); int4 (q4: 4.5 bits/weight, same scheme with 4-bit weights, W4A8;
+ * lossy, meant for self-drafting). See src/kernels/linear.ts.
  */
 export type WeightDtype = 'f32' | 'bf16' | 'int8' | 'int4';
 
@@ -63,7 +64,7 @@ export interface LlamaLoadOptions {
   name?: string;
   /** How kernels run (serial by default; a threaded executor shares the runtime memory). */
   executor?: Executor;
-  /** Weight type of the linear layers and lm_head (default f32; see WeightDtype). */
+  /** Weight type of the matrices: linear layers, lm_head and the token embedding (default f32; see WeightDtype). */
   dtype?: WeightDtype;
   /**
    * Called as the weights are read: bytes of the files read so far, of `total`, and the tensor being
@@ -183,8 +184,10 @@ export class LlamaModel {
   private readonly quantisedInput: boolean;
 
   private readonly layers: LayerPtrs[] = [];
-  private readonly embedPtr: number; // f32 [vocab, dim] row-major (for the gather)
+  /** The token embedding [vocab, dim], packed in the weight type; a token's row is read back by `rows` (tied: lmHead itself). */
+  private readonly embed: Linear;
   private readonly lmHead: Linear;
+  private readonly rows: PackedRows;
   private readonly rmsFinal: number;
   /**
    * RoPE tables, f32 [ropeCapacity, headDim/2] each: global (every layer) and local (Gemma-3's sliding
@@ -245,7 +248,7 @@ export class LlamaModel {
       const roles = new Set(layerRoleKinds(c).map((r) => r.role));
       const opt = (role: LayerRole, label: string, count: number) => (roles.has(role) ? f32(label, count) : 0);
 
-      this.embedPtr = f32('embed', c.vocabSize * c.dim);
+      const embed = c.tiedEmbeddings ? null : linear('embed', c.vocabSize, c.dim);
       this.rope = { cos: 0, sin: 0, localCos: 0, localSin: 0 };
       for (let l = 0; l < c.nLayers; l++) {
         const sliding = isSlidingLayer(c, l);
@@ -278,6 +281,8 @@ export class LlamaModel {
       }
       this.rmsFinal = f32('rms_final', c.dim);
       this.lmHead = linear('lm_head', c.vocabSize, c.dim);
+      this.embed = embed ?? this.lmHead;
+      this.rows = new PackedRows(rt);
       this.spec = {
         embedScale: c.embedScale ?? 1,
         finalSoftcap: c.finalSoftcap ?? 0,
@@ -350,11 +355,10 @@ export class LlamaModel {
       }
       return want;
     };
-    // Progress: bytes of the files read so far, of every role the load reads (a tied Q8_0 embedding twice)
+    // Progress: bytes of the files read so far, of every role the load reads
     const roles = modelRoles(c);
     const storedBytes = (role: TensorRole) => reader.storedBytes?.(role) ?? 4 * roleShape(c, role).reduce((x, d) => x * d, 1);
-    const tiedQ8 = c.tiedEmbeddings && this.lmHead.dtype === 'q8' && reader.dtype?.('embed') === 'Q8_0' && reader.readQ8_0 !== undefined;
-    const progress = { bytes: 0, total: roles.reduce((t, r) => t + storedBytes(r), 0) + (tiedQ8 ? storedBytes('embed') : 0), tensor: '' };
+    const progress = { bytes: 0, total: roles.reduce((t, r) => t + storedBytes(r), 0), tensor: '' };
     const report = (role: TensorRole, bytes: number) => {
       if (!onProgress) return;
       progress.bytes += bytes;
@@ -408,9 +412,7 @@ export class LlamaModel {
     // every role the table gives this config, in its load order
     for (const role of roles) {
       if (role === 'embed') {
-        check('embed');
-        await reader.readF32('embed', rt.f32(this.embedPtr, c.vocabSize * c.dim));
-        report('embed', storedBytes('embed'));
+        await mat('embed', this.embed); // tied: the output head is this matrix
       } else if (role === 'ropeFreqs') {
         const [count] = check(role) as [number];
         freqFactors = new Float32Array(count);
@@ -432,11 +434,6 @@ export class LlamaModel {
         if (typeof t === 'number') await vec(role, t);
         else await mat(role, t);
       }
-    }
-    if (c.tiedEmbeddings && !tiedQ8) {
-      packLinearFromF32(rt.k, this.lmHead, this.embedPtr, 'embed');
-    } else if (c.tiedEmbeddings) {
-      await mat('embed', this.lmHead); // a Q8_0 embedding becomes the int8 head as stored
     }
     rt.arena.release(mark);
     this.freqFactors = freqFactors;
@@ -620,7 +617,7 @@ export class LlamaModel {
     const capacity = cache.capacity;
     const tokens = ctx.tokens;
     const positions = ctx.positions;
-    const { stagedPos, heap } = ctx.views();
+    const { stagedPos } = ctx.views();
     for (let i = 0; i < n; i++) {
       const t = tokens[i]!;
       const p = positions[i]!;
@@ -650,12 +647,7 @@ export class LlamaModel {
     att.m = m;
     att.cacheLen = committed;
 
-    const emb = this.embedPtr >>> 2;
-    const x = A.x >>> 2;
-    for (let i = 0; i < n; i++) {
-      const src = emb + tokens[i]! * dim;
-      heap.copyWithin(x + i * dim, src, src + dim);
-    }
+    for (let i = 0; i < n; i++) this.rows.read(this.embed, tokens[i]!, A.x + i * dim * 4);
     if (S.embedScale !== 1) k.scale_f32(A.x, A.x, n * dim, S.embedScale);
     for (let l = 0; l < layers; l++) {
       const L = this.layers[l]!;

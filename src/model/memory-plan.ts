@@ -1,8 +1,8 @@
 /**
  * The memory plan of a model load, computed from the config alone before anything is allocated:
  *
- *   weights      every packed matrix in its weight type (packedBytes), the f32 token embedding, norms
- *                and biases
+ *   weights      every packed matrix in its weight type (packedBytes): projections, the output head and
+ *                the token embedding (one matrix when tied); f32 norms and biases
  *   KV cache     2 · nLayers · (capacity + maxBatch) · kvDim · 4 bytes: K and V per layer, committed
  *                positions plus the staging rows of a draft tree (the default context's)
  *   activations  maxBatch · (3·dim + 2·qDim + 2·hiddenDim + vocab) · 4 bytes and the batch buffers (the
@@ -114,14 +114,14 @@ export function planModelMemory(c: ModelConfig, o: MemoryPlanOptions): MemoryPla
     return bytes;
   };
   const f32 = (count: number) => aligned(count * 4);
-  let weights = f32(c.vocabSize * c.dim); // the token embedding (f32, gathered by row)
+  let weights = c.tiedEmbeddings ? 0 : matrix('embed', 1); // the token embedding, packed (tied: the head below)
   for (const { role, kind } of layerRoleKinds(c)) {
     const r = `layers.0.${role}` as TensorRole;
     if (kind === 'matrix') weights += matrix(r, c.nLayers);
     else weights += c.nLayers * f32(roleShape(c, r).reduce((a, b) => a * b, 1));
   }
   weights += f32(c.dim); // final norm
-  weights += matrix(c.tiedEmbeddings ? 'embed' : 'lmHead', 1); // the output head (packed from the embedding when tied)
+  weights += matrix(c.tiedEmbeddings ? 'embed' : 'lmHead', 1); // the output head (tied: also the embedding)
   const ctx = o.capacity > 0 ? contextMemory(c, o.capacity, o.maxBatch) : { kvCache: 0, activations: 0 };
   const half = c.headDim / 2;
   const ropeTables = (c.localRopeTheta !== undefined && (c.slidingWindow ?? 0) > 0 ? 4 : 2) * f32(Math.max(1, o.capacity) * half);
@@ -200,12 +200,14 @@ export function checkMemoryPlan(m: MemoryCheck): void {
     return lo;
   };
   const fits: MemoryFit[] = [];
+  // the first smaller weight type that fits at this context; the longest context at this weight type;
+  // if there is none, a type between the two (e.g. int8 when int4 fits) with a shorter context
   const byType = m.smaller.find((d) => replan(d.linearType, plan.capacity).total <= free);
   if (byType) fits.push({ dtype: byType.name, total: replan(byType.linearType, plan.capacity).total });
   const here = plan.capacity > 0 ? longest(m.options.linearType) : 0;
   if (here > 0) fits.push({ capacity: roundDown(here), total: replan(m.options.linearType, roundDown(here)).total });
-  else if (!byType && plan.capacity > 0) {
-    for (const d of m.smaller) {
+  else if (plan.capacity > 0) {
+    for (const d of byType ? m.smaller.slice(0, m.smaller.indexOf(byType)) : m.smaller) {
       const n = longest(d.linearType);
       if (n > 0) {
         fits.push({ dtype: d.name, capacity: roundDown(n), total: replan(d.linearType, roundDown(n)).total });
