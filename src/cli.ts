@@ -12,6 +12,8 @@ import { fstatSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { SpechubError, InvalidArgumentError, MemoryPlanError } from './errors.js';
 import { memoryAdvice } from './model/memory-plan.js';
+import { terminalProgress } from './node/progress.js';
+import type { LoadProgress } from './model/llama.js';
 import { createRng, type Rng } from './rng.js';
 import { availableParallelism } from 'node:os';
 import { createNodeExecutor, createNodeRuntime, convertLlama2cFiles, loadModelFromPath, loadTokenizerFromPath, WEIGHTS_DIR } from './node.js';
@@ -339,11 +341,23 @@ async function withModel(c: CommonSetup, body: (l: Loaded) => Promise<void>): Pr
   try {
     const maxBatch = c.tree === 'auto' ? 64 : Math.max(64, treeNodeCount(c.tree));
     const loadOpts = { maxBatch, executor, ...(c.maxContext !== undefined ? { capacity: c.maxContext } : {}) };
-    const target = await loadModelFromPath(rt, c.modelPath, { ...loadOpts, dtype: c.dtype });
+    // a progress line on a terminal while a model of more than a few MB loads (erased when done)
+    const progress = (label: string) => (c.quiet ? null : terminalProgress(process.stderr, label));
+    const withProgress = async <T>(label: string, load: (onProgress?: (p: LoadProgress) => void) => Promise<T>): Promise<T> => {
+      const line = progress(label);
+      try {
+        return await load(line?.onProgress);
+      } finally {
+        line?.done();
+      }
+    };
+    const target = await withProgress(c.modelPath, (onProgress) => loadModelFromPath(rt, c.modelPath, { ...loadOpts, dtype: c.dtype, ...(onProgress ? { onProgress } : {}) }));
     // what the files hold that spechub does not read (fields that do not change this architecture's math): once, whatever --quiet says
     const warn = (line: string) => process.stderr.write(`spechub: warning: ${line}\n`);
     for (const w of target.warnings) warn(`${c.modelPath}: ${w}`);
-    const drafter = await resolveDrafter(rt, target, c.modelPath, c.draftSpec, loadOpts, warn);
+    const drafter = await withProgress(`draft ${c.draftSpec}`, (onProgress) =>
+      resolveDrafter(rt, target, c.modelPath, c.draftSpec, { ...loadOpts, ...(onProgress ? { onProgress } : {}) }, warn),
+    );
     const chatTemplate =
       templateText !== undefined
         ? new ChatTemplate(templateText, { source: c.templateFile!, specialTokens: chatSpecialTokens(target) })

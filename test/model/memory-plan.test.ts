@@ -38,7 +38,7 @@ const WASM_MEMORY = 4 * GiB;
 const REAL = new URL('../../../test/fixtures/real-configs/', import.meta.url);
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
-/** A real config.json (test/fixtures/real-configs, origins in SOURCES.md), with `patch` applied. */
+/** A real config.json (origins in test/fixtures/real-configs/SOURCES.md), with `patch` applied. */
 function realJson(folder: string, patch: Record<string, unknown> = {}): Record<string, unknown> {
   return { ...JSON.parse(readFileSync(new URL(`${folder}/config.json`, REAL), 'utf8')), ...patch };
 }
