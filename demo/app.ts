@@ -541,7 +541,7 @@ worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
       const loaded = progress.target[0]! + progress.draft[0]!;
       const total = progress.target[1]! + progress.draft[1]!;
       if (total > 0) ui.loadBar.style.width = `${Math.min(100, (100 * loaded) / total).toFixed(1)}%`;
-      setStatus(ui.loadStatus, 'loading', `Loading ${m.which}: ${bytes(m.loaded)} of ${bytes(m.total)}…`);
+      setStatus(ui.loadStatus, 'loading', `Loading ${m.which}: ${bytes(m.loaded)} of ${bytes(m.total)}${m.tensor ? ` (${m.tensor})` : ''}…`);
       break;
     }
     case 'loaded':

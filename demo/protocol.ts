@@ -195,7 +195,8 @@ export interface GenerationSummary {
 export type WorkerMessage =
   /** Sent once at start: what this page can do. */
   | { type: 'hello'; isolated: boolean; threadsAvailable: number; threadsReason: string | null; verifiers: string[] }
-  | { type: 'progress'; which: 'target' | 'draft'; loaded: number; total: number }
+  /** Weights read so far (bytes of the model's files), and the tensor just read. */
+  | { type: 'progress'; which: 'target' | 'draft'; loaded: number; total: number; tensor: string }
   | {
       type: 'loaded';
       target: ModelInfo;

@@ -36,6 +36,7 @@ import {
   type Executor,
   type GenerationResult,
   type LoadedModel,
+  type LoadProgress,
   type ModelSource,
   type Runtime,
   type StepEvent,
@@ -105,13 +106,14 @@ function rememberText(src: ModelSource): ModelSource {
 
 async function loadModel(rt: Runtime, executor: Executor, spec: ModelSpec, context: number, which: 'target' | 'draft', dtype?: 'int8' | 'int4'): Promise<{ model: LoadedModel; counters: Counters }> {
   const counters: Counters = { requests: 0, networkBytes: 0, cacheBytes: 0, localBytes: 0 };
-  const onProgress = (l: number, t: number) => post({ type: 'progress', which, loaded: l, total: t });
-  const opts = (maxSeqLen: number) => ({ maxBatch: MAX_BATCH, executor, capacity: Math.min(context, maxSeqLen), ...(dtype ? { dtype, name: `${which}.${dtype}` } : {}) });
+  // the bar follows the weights as the engine reads them (from the network, the cache or a local file alike)
+  const onProgress = (p: LoadProgress) => post({ type: 'progress', which, loaded: p.bytes, total: p.total, tensor: p.tensor });
+  const opts = (maxSeqLen: number) => ({ maxBatch: MAX_BATCH, executor, capacity: Math.min(context, maxSeqLen), onProgress, ...(dtype ? { dtype, name: `${which}.${dtype}` } : {}) });
   if (spec.kind === 'url' || spec.kind === 'folder') {
     let http: ReturnType<typeof httpModelSource> | null = null;
     let src: ModelSource;
     if (spec.kind === 'url') {
-      http = httpModelSource(spec.url, { ...(spec.files ? { files: spec.files } : {}), onProgress });
+      http = httpModelSource(spec.url, { ...(spec.files ? { files: spec.files } : {}) });
       src = rememberText(http);
     } else {
       src = rememberText(blobModelSource(spec.name, spec.files));
@@ -123,7 +125,7 @@ async function loadModel(rt: Runtime, executor: Executor, spec: ModelSpec, conte
     return { model, counters };
   }
   let source: ByteSource;
-  if (spec.kind === 'gguf-url') source = await httpByteSource(spec.url, { onProgress });
+  if (spec.kind === 'gguf-url') source = await httpByteSource(spec.url);
   else {
     source = blobByteSource(spec.file.name, spec.file);
     counters.localBytes = spec.file.size;

@@ -10,7 +10,10 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { fstatSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { SpechubError, InvalidArgumentError } from './errors.js';
+import { SpechubError, InvalidArgumentError, MemoryPlanError } from './errors.js';
+import { memoryAdvice } from './model/memory-plan.js';
+import { terminalProgress } from './node/progress.js';
+import type { LoadProgress } from './model/llama.js';
 import { createRng, type Rng } from './rng.js';
 import { availableParallelism } from 'node:os';
 import { createNodeExecutor, createNodeRuntime, convertLlama2cFiles, loadModelFromPath, loadTokenizerFromPath, WEIGHTS_DIR } from './node.js';
@@ -59,7 +62,8 @@ const MODEL_OPTIONS = `  --model DIR|FILE      model directory (config.json, mod
                         probabilities; auto measures this machine's forward costs and picks a shape,
                         a dynamic tree or plain decoding by tokens/s as acceptance is observed
                         (default 2,2,2,2; 1,1,1,1 for sd and block)
-  --max-context N       KV-cache positions (default: the model's max_position_embeddings)
+  --max-context N       KV-cache positions (default: the model's max_position_embeddings, at
+                        most 4096)
   --dtype TYPE          weights of the linear layers: f32 | bf16 | int8 | int4 (default f32)
   --threads N           kernel threads over one shared memory (default: the core count; at most
                         twice the core count; small kernels stay on one thread, so tiny models
@@ -389,12 +393,24 @@ async function withModel(c: CommonSetup, body: (l: Loaded) => Promise<void>): Pr
   try {
     const maxBatch = c.tree === 'auto' ? 64 : Math.max(64, isDynamicSpec(c.tree) ? c.tree.dynamic + 1 : treeNodeCount(c.tree));
     const loadOpts = { maxBatch, executor, ...(c.maxContext !== undefined ? { capacity: c.maxContext } : {}) };
-    const target = await loadModelFromPath(rt, c.modelPath, { ...loadOpts, dtype: c.dtype });
+    // a progress line on a terminal while a model of more than a few MB loads (erased when done)
+    const progress = (label: string) => (c.quiet ? null : terminalProgress(process.stderr, label));
+    const withProgress = async <T>(label: string, load: (onProgress?: (p: LoadProgress) => void) => Promise<T>): Promise<T> => {
+      const line = progress(label);
+      try {
+        return await load(line?.onProgress);
+      } finally {
+        line?.done();
+      }
+    };
+    const target = await withProgress(c.modelPath, (onProgress) => loadModelFromPath(rt, c.modelPath, { ...loadOpts, dtype: c.dtype, ...(onProgress ? { onProgress } : {}) }));
     // what the files hold that spechub does not read (fields that do not change this architecture's math),
     // weights beyond any sane range: once, whatever --quiet says
     const warn = (line: string) => process.stderr.write(`spechub: warning: ${line}\n`);
     for (const w of target.warnings) warn(`${c.modelPath}: ${w}`);
-    const drafter = await resolveDrafter(rt, target, c.modelPath, c.draftSpec, loadOpts, warn);
+    const drafter = await withProgress(`draft ${c.draftSpec}`, (onProgress) =>
+      resolveDrafter(rt, target, c.modelPath, c.draftSpec, { ...loadOpts, ...(onProgress ? { onProgress } : {}) }, warn),
+    );
     const chatTemplate =
       templateText !== undefined
         ? new ChatTemplate(templateText, { source: c.templateFile!, specialTokens: chatSpecialTokens(target) })
@@ -581,7 +597,7 @@ async function chatCommand(argv: string[]): Promise<void> {
     c.log(`chat template: ${session.template.source}; /reset starts over, /exit quits, Ctrl-C stops a reply`);
     // the system message is computed while the user types the first message
     if (c.system !== undefined) await session.preload();
-    const maxTokens = c.maxTokens ?? target.generation?.maxNewTokens ?? target.model.cache.capacity;
+    const maxTokens = c.maxTokens ?? target.generation?.maxNewTokens ?? session.generator.context.cache.capacity;
     await chatLoop(session, c, maxTokens, createRng(c.seed));
   });
 }
@@ -661,7 +677,7 @@ function chatLoop(session: ChatSession, c: CommonSetup, maxTokens: number, rng: 
         try {
           const r = await session.send(line, { maxTokens, stop: c.stop, stopAtEos: c.stopAtEos, rng, signal: controller.signal, onText: (t) => process.stdout.write(t) });
           process.stdout.write('\n');
-          if (r.droppedMessages > 0) c.log(`(the ${r.droppedMessages} oldest messages were forgotten to fit the context of ${session.generator.target.model.cache.capacity} tokens)`);
+          if (r.droppedMessages > 0) c.log(`(the ${r.droppedMessages} oldest messages were forgotten to fit the context of ${session.generator.context.cache.capacity} tokens)`);
           c.log(statsLine(r.stats, r, c.seed, `[turn ${turn}] `, turn === 1 ? session.generator.samplingDefaults : []));
         } catch (e) {
           if (!(e instanceof SpechubError)) {
@@ -729,6 +745,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError || e instanceof InvalidArgumentError) {
       process.stderr.write(`spechub: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof MemoryPlanError) {
+      // the library's advice (dtype, capacity) as this command's flags
+      process.stderr.write(`spechub: ${e.name}: ${e.summary}; ${memoryAdvice(e.fits, 'flags')}\n`);
+      return 1;
     }
     if (e instanceof SpechubError) {
       process.stderr.write(`spechub: ${e.name}: ${e.message}\n`);

@@ -129,6 +129,13 @@ export interface ModelConfig {
   readonly slidingLayers?: readonly boolean[];
 }
 
+/**
+ * Most layers a config may declare (config.json num_hidden_layers, GGUF <arch>.block_count). The
+ * largest published models have a few hundred; a count beyond this is a broken or hostile file, refused
+ * before anything is built per layer.
+ */
+export const MAX_LAYERS = 65536;
+
 /** kvDim = nKvHeads * headDim: the width of one K or V row. */
 export function kvDim(c: ModelConfig): number {
   return c.nKvHeads * c.headDim;
@@ -484,6 +491,7 @@ export function parseHfConfigDetailed(json: unknown, fileName: string): ParsedHf
   const dim = f.req('hidden_size');
   const hiddenDim = f.req('intermediate_size');
   const nLayers = f.req('num_hidden_layers');
+  if (nLayers > MAX_LAYERS) f.fail('num_hidden_layers', `at most ${MAX_LAYERS} layers (every layer has tensors of its own; checked before any per-layer work)`);
   const nHeads = f.req('num_attention_heads');
   const vocabSize = f.req('vocab_size');
   const nKvHeads = f.opt('num_key_value_heads', nHeads, isPosInt, 'a positive integer');

@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'WASM_FEATURE'
   | 'THREAD'
   | 'CHAT_TEMPLATE'
-  | 'NUMERIC';
+  | 'NUMERIC'
+  | 'BUSY';
 
 /**
  * `text` on one line: line breaks (\n, \r, U+2028, U+2029) become the escapes JSON would write. Every
@@ -70,6 +71,52 @@ export class ShapeError extends SpechubError {
 export class CapacityError extends SpechubError {
   constructor(message: string, options?: ErrorOptions) {
     super('CAPACITY', message, options);
+  }
+}
+
+/** One way a load that does not fit would fit: a smaller weight type, a shorter context, or both. */
+export interface MemoryFit {
+  /** The weight type (`dtype` option, `--dtype`), when it differs from the one asked for. */
+  readonly dtype?: string;
+  /** KV-cache positions (`capacity` option, `--max-context`), when shorter than asked for. */
+  readonly capacity?: number;
+  /** Bytes the load would then need. */
+  readonly total: number;
+}
+
+/**
+ * A model load (or a context) that does not fit the runtime's memory, refused before anything large
+ * is allocated. The message is one line: the bytes of weights, KV cache, activations and scratch,
+ * what is free, and what would fit (`fits`; in the message in library terms, dtype and capacity;
+ * `memoryAdvice(fits, 'flags')` words it as command-line flags).
+ */
+export class MemoryPlanError extends CapacityError {
+  /** Bytes by part (weights, kvCache, activations, scratch, total) and the context planned for. */
+  readonly plan: { readonly weights: number; readonly kvCache: number; readonly activations: number; readonly scratch: number; readonly total: number; readonly capacity: number };
+  /** Bytes the runtime could still hand out. */
+  readonly free: number;
+  /** What would fit, best first (empty when nothing does). */
+  readonly fits: readonly MemoryFit[];
+  /** The message without the advice (what is needed and what is free). */
+  readonly summary: string;
+
+  constructor(message: string, summary: string, details: { plan: MemoryPlanError['plan']; free: number; fits: readonly MemoryFit[] }, options?: ErrorOptions) {
+    super(message, options);
+    this.summary = summary;
+    this.plan = details.plan;
+    this.free = details.free;
+    this.fits = details.fits;
+  }
+}
+
+/**
+ * A KV-cache context (or a Generator) that is already running a generation: two generations at the
+ * same time on one context would overwrite each other's cache. Create one context per concurrent
+ * stream (`model.createContext()`, GeneratorOptions.context) or wait for the running one to finish.
+ */
+export class ContextBusyError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BUSY', message, options);
   }
 }
 

@@ -31,7 +31,7 @@ export {
 } from './convert/llama2c.js';
 export {
   kvDim, qDim, parseHfConfig, parseHfConfigDetailed, parseGenerationConfig, parseConfigJson, loadHfConfig, checkModelConfig, canonicalConfig,
-  defaultAttnScale, isSlidingLayer, ARCHITECTURES, HARMLESS_HF_FIELDS, HF_LLAMA_DEFAULTS,
+  defaultAttnScale, isSlidingLayer, ARCHITECTURES, HARMLESS_HF_FIELDS, HF_LLAMA_DEFAULTS, MAX_LAYERS,
   type ModelConfig, type GenerationConfig, type Architecture, type RopeScaling, type ParsedHfConfig,
 } from './config.js';
 export { bytesSource, memoryModelSource, isPlainFileName, MAX_TEXT_BYTES, type ByteSource, type ModelSource } from './io/source.js';
@@ -62,15 +62,23 @@ export {
 } from './weights/gguf-llama.js';
 export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, tokenizerGgufMetadata, type GgufWriteSpec, type GgufTensorToWrite, type TokenizerGgufOptions } from './weights/gguf-writer.js';
 export {
-  ROLE_TABLE, LAYER_ROLES, GLOBAL_ROLES, resolveTensors, memoryRoleReader, tensorsToStore, roleSpec, roleShape, roleNames, roleSources, modelRoles,
+  ROLE_TABLE, LAYER_ROLES, GLOBAL_ROLES, resolveTensors, memoryRoleReader, tensorsToStore, roleSpec, roleShape, roleNames, roleSources, modelRoles, layerRoleKinds,
   ggufToHfRopeRow, hfToGgufRopeRow,
   type RoleSpec, type StoredAs, type Presence, type RoleKind, type RoleReader, type ModelTensors, type ResolvedTensor, type TensorRole,
-  type LayerRole, type GlobalRole, type TensorScheme, type TensorToStore,
+  type LayerRole, type GlobalRole, type TensorScheme, type TensorToStore, type RoleRows,
 } from './weights/llama-tensors.js';
 export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } from './weights/open-model.js';
 export { loadHfModel, loadGgufModel, ggufTokenizer, ggufChatTemplates, type LoadedModel, type LoadModelOptions } from './engine/load.js';
-export { LlamaModel, type LlamaLoadOptions, type WeightDtype } from './model/llama.js';
-export { packedBytes, packLinear, runLinear, prepareLinearInput, type LinearDtype, type PackedLinear } from './kernels/linear.js';
+export { LlamaModel, planLoad, type LlamaLoadOptions, type LoadProgress, type WeightDtype } from './model/llama.js';
+export { LlamaContext, type ContextOptions } from './model/context.js';
+export {
+  planModelMemory, contextMemory, checkMemoryPlan, memoryAdvice, formatBytes, stagingBytesFor, loadRowUnit, DEFAULT_CONTEXT, LOAD_CHUNK_BYTES,
+  type MemoryPlan, type MemoryPlanOptions, type ContextMemory, type LinearTypeOf, type DtypeChoice, type MemoryCheck,
+} from './model/memory-plan.js';
+export {
+  packedBytes, packLinear, runLinear, prepareLinearInput, packLinearRowsFromF32, packLinearRowsFromBf16Bits, packLinearRowsFromQ8Planar,
+  type LinearDtype, type PackedLinear,
+} from './kernels/linear.js';
 export { KvCache } from './model/kv-cache.js';
 export { SerialExecutor, type Executor, type AttentionArgs } from './model/executor.js';
 export {
@@ -108,5 +116,5 @@ export {
 } from './engine/chat.js';
 export { endOfGenerationIds, StopStringMatcher } from './engine/stop.js';
 export { Stepper, ProbsTransform, feedCausal, checkMethodTree, type StepModel, type StepRule, type Drafter, type StepStats, type StepperOptions } from './engine/speculative.js';
-export { modelDrafter, earlyExitDrafter } from './engine/drafters.js';
+export { modelDrafter, earlyExitDrafter, type ModelDrafterOptions } from './engine/drafters.js';
 export { TreeTuner, measureCosts, candidateShapes, type CostCurves, type TuneChoice } from './engine/autotune.js';

@@ -3,11 +3,12 @@
  * text, with per-run statistics. Browser-safe; yields to the event loop between steps every few
  * milliseconds so pages stay responsive.
  */
-import { ChatTemplateError, InvalidArgumentError, NumericError, TokenizerError } from '../errors.js';
+import { ChatTemplateError, ContextBusyError, InvalidArgumentError, NumericError, TokenizerError } from '../errors.js';
 import { checkedRng, createRng, type Rng } from '../rng.js';
 import { isWeightRangeWarning } from '../weights/tensor.js';
 import type { LoadedModel } from './load.js';
-import { Stepper, newStepStats, type Drafter, type StepStats } from './speculative.js';
+import { Stepper, newStepStats, type Drafter, type StepModel, type StepStats } from './speculative.js';
+import { LlamaContext } from '../model/context.js';
 
 /**
  * Let other tasks run (UI events, I/O) without the ≥1 ms (Node) / ≥4 ms (browsers) clamp of
@@ -53,7 +54,18 @@ import { TreeTuner, candidateShapes, measureCosts } from './autotune.js';
 export const AUTO_DYNAMIC_BUDGETS: readonly number[] = [8, 16, 32];
 
 export interface GeneratorOptions {
-  /** Where drafts come from; null (default) = plain autoregressive decoding. */
+  /**
+   * The context (KV cache, activations, batch buffers) the target runs in: one made with
+   * `target.model.createContext()` (a Node service: one per concurrent stream), or by default the
+   * model's own. Generators on different contexts of one model may generate at the same time; two
+   * generations on one context at the same time are refused (ContextBusyError).
+   */
+  context?: StepModel;
+  /**
+   * Where drafts come from; null (default) = plain autoregressive decoding. A separate draft model
+   * runs in the context the drafter names (modelDrafter's `context` option, else the draft model's
+   * own); an early-exit drafter runs in this generator's target context, whatever it was made with.
+   */
   drafter?: Drafter | null;
   /**
    * Verifier method (default "spechub"): a node verifier ('sd', 'rrs', 'rrs-wo', 'spechub', 'k-seq')
@@ -268,9 +280,24 @@ export function generationDefaults(g: GenerationConfig | null): { sampling: Part
   return { sampling, maxTokens: g?.maxNewTokens ?? null, fields };
 }
 
+/**
+ * An early-exit drafter (sharing the target's cache) runs in the generator's own target context; it
+ * must be made from the same weights.
+ */
+function sharedCacheDrafter(drafter: Drafter | null, context: StepModel): Drafter | null {
+  if (drafter === null || !drafter.sharesTargetCache || drafter.model === context) return drafter;
+  const weights = (m: StepModel) => (m instanceof LlamaContext ? m.model : m);
+  if (weights(drafter.model) !== weights(context)) {
+    throw new InvalidArgumentError(`generate: the drafter ${drafter.label} shares the cache of another model than the target`);
+  }
+  return { ...drafter, model: context };
+}
+
 /** Generates text from a loaded target model, optionally with a drafter. Not re-entrant. */
 export class Generator {
   readonly target: LoadedModel;
+  /** The context the target runs in (GeneratorOptions.context, else the model's own). */
+  readonly context: StepModel;
   readonly stepper: Stepper;
   readonly method: MethodName;
   /** The tree the generator starts with (a shape, [] for plain decoding, or a dynamic tree). */
@@ -312,7 +339,15 @@ export class Generator {
 
   constructor(target: LoadedModel, options: GeneratorOptions = {}) {
     this.target = target;
-    const drafter = options.drafter ?? null;
+    const context = options.context ?? target.model;
+    if (context instanceof LlamaContext && context.model !== target.model) {
+      throw new InvalidArgumentError(`generate: the context ${context.name} belongs to another model than ${target.name}`);
+    }
+    if (context.config.vocabSize !== target.config.vocabSize) {
+      throw new InvalidArgumentError(`generate: the context has ${context.config.vocabSize} logits, the model ${target.config.vocabSize}`);
+    }
+    this.context = context;
+    const drafter = sharedCacheDrafter(options.drafter ?? null, context);
     const method = options.method ?? 'spechub';
     if (!METHOD_NAMES.includes(method)) {
       throw new InvalidArgumentError(`generate: expected a verifier in ${METHOD_NAMES.join(', ')}, got ${String(method)}`);
@@ -339,9 +374,9 @@ export class Generator {
     }
     if (options.chatTemplate !== undefined) this.chatTemplateCache = resolveChatTemplate(target, options.chatTemplate);
     if (options.tree === 'auto' && drafter) {
-      const maxNodes = Math.min(target.model.maxBatch, 64);
+      const maxNodes = Math.min(context.maxBatch, 64);
       const candidates = candidateShapes(maxNodes, 6, 4, method === 'sd' || method === 'block');
-      const costs = measureCosts(target.model, drafter, maxNodes);
+      const costs = measureCosts(context, drafter, maxNodes);
       const budgets = AUTO_DYNAMIC_BUDGETS.filter((n) => n + 1 <= maxNodes && n <= drafter.model.maxBatch);
       this.tuner = new TreeTuner(costs, candidates, !drafter.sharesTargetCache, budgets);
       this.pastStats = newStepStats(6, 4);
@@ -349,12 +384,12 @@ export class Generator {
       const first = this.tuner.choose(null).tree;
       this.tree = first;
       const altShapes: TreeSpec[] = [...candidates, ...budgets.map((n) => ({ dynamic: n }))];
-      this.stepper = new Stepper({ target: target.model, drafter, method, tree: first, altShapes, sampling: this.sampling });
+      this.stepper = new Stepper({ target: context, drafter, method, tree: first, altShapes, sampling: this.sampling });
     } else {
       // plain decoding ignores the tree; a drafter needs a valid one
       const chain = maxChildrenOf(method) === 1;
       this.tree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? (chain ? [1, 1, 1, 1] : [2, 2, 2, 2]) : parseTreeSpec(options.tree);
-      this.stepper = new Stepper({ target: target.model, drafter, method, tree: this.tree, sampling: this.sampling });
+      this.stepper = new Stepper({ target: context, drafter, method, tree: this.tree, sampling: this.sampling });
     }
     const st = this.stepper;
     this.event = {
@@ -383,7 +418,7 @@ export class Generator {
   promptIds(req: GenerateRequest): Int32Array {
     if (typeof req !== 'object' || req === null) throw new InvalidArgumentError(`generate: expected a request object, got ${req === null ? 'null' : typeof req}`);
     const tok = this.target.tokenizer;
-    const capacity = this.target.model.cache.capacity;
+    const capacity = this.context.cache.capacity;
     const V = this.target.config.vocabSize;
     const given = [req.prompt !== undefined, req.promptIds !== undefined, req.messages !== undefined].filter(Boolean).length;
     if (given > 1) throw new InvalidArgumentError('generate: expected one of prompt, promptIds or messages, got several');
@@ -460,7 +495,9 @@ export class Generator {
 
   /** Run `fn` as this generator's one active generation. @internal */
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.busy) throw new InvalidArgumentError('generate: this Generator is already generating (create one per concurrent stream)');
+    if (this.busy) {
+      throw new ContextBusyError('generate: this Generator is already generating (create one Generator, on its own context, per concurrent stream)');
+    }
     this.busy = true;
     try {
       return await fn();
@@ -484,10 +521,22 @@ export class Generator {
     const stops = new StopStringMatcher([...(req.stop ?? []), ...extra.strings]);
     // a caller's Rng has every draw checked (a draw outside [0, 1) would emit tokens of probability 0)
     const rng = req.rng !== undefined ? checkedRng(req.rng, 'generate: rng') : createRng(req.seed ?? 0);
-    const capacity = this.target.model.cache.capacity;
+    const capacity = this.context.cache.capacity;
     if (prompt.length > capacity) {
       throw new InvalidArgumentError(`generate: the prompt has ${prompt.length} tokens; the context holds ${capacity}`);
     }
+    const st = this.stepper;
+    st.begin(); // the caches are this generation's until it ends (others get a ContextBusyError)
+    try {
+      return await this.decode(req, prompt, keep, extra, owner, maxTokens, stops, rng);
+    } finally {
+      st.end();
+    }
+  }
+
+  private async decode(
+    req: GenerateRequest, prompt: Int32Array, keep: number | null, extra: ChatStops, owner: object | null, maxTokens: number, stops: StopStringMatcher, rng: Rng,
+  ): Promise<GenerationResult> {
     const st = this.stepper;
     this.cacheOwner = null;
     const t0 = performance.now();
@@ -504,10 +553,13 @@ export class Generator {
     const eosMask = this.eosMask;
     const extraIds = extra.ids;
     const decoder = tokenizer.streamDecoder();
-    for (const id of prompt) decoder.push(id);
+    // ids past the tokenizer's vocabulary (a model's embedding padding rows, e.g. Qwen2.5's 151665…151935)
+    // have no text: they stay in `ids` and decode to nothing, as transformers decodes them
+    const texted = tokenizer.vocabSize;
+    for (const id of prompt) if (id < texted) decoder.push(id);
 
     // at most capacity − prompt + 1 tokens can be produced (each but the last takes a position); + 1 spare
-    const out = new Int32Array(Math.min(maxTokens, capacity - prompt.length + 2));
+    const out = new Int32Array(Math.min(maxTokens, this.context.cache.capacity - prompt.length + 2));
     let count = 0;
     let root = prompt[prompt.length - 1]!;
     let stop: StopReason = 'max_tokens';
@@ -555,7 +607,7 @@ export class Generator {
         }
         out[count++] = id;
         req.onToken?.(id);
-        const piece = decoder.push(id);
+        const piece = id < texted ? decoder.push(id) : '';
         if (piece) emit(piece);
         root = id;
         if (stops.matched !== null) {
@@ -587,7 +639,7 @@ export class Generator {
       }
     }
     // the caches keep the prompt and the generated tokens, nothing past the stop
-    st.truncate(Math.min(this.target.model.cache.length, prompt.length + count));
+    st.truncate(Math.min(this.context.cache.length, prompt.length + count));
     this.cacheOwner = owner;
     const t2 = performance.now();
     return {

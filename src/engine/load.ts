@@ -68,6 +68,8 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
   const t0 = performance.now();
   const opened = await openHfModel(source);
   try {
+    // a model that cannot fit is refused now, before its tokenizer or any weight is read
+    LlamaModel.checkMemory(rt, opened.config, { name: source.name, ...options });
     if (!(await source.exists('tokenizer.json'))) {
       throw new TokenizerError(`${source.name}: expected tokenizer.json next to config.json, found none`);
     }
@@ -90,6 +92,7 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
   const t0 = performance.now();
   const opened = await openGgufModel(source);
   try {
+    LlamaModel.checkMemory(rt, opened.config, { name: source.name, ...options });
     if (opened.tokenizer === null) {
       throw new TokenizerError(`${source.name}: the GGUF file embeds no tokenizer (tokenizer.ggml.model is absent)`);
     }

@@ -22,7 +22,7 @@
  *
  * Everything is planned at construction; a step allocates nothing.
  */
-import { CapacityError, InvalidArgumentError, NumericError, TokenizerError } from '../errors.js';
+import { CapacityError, ContextBusyError, InvalidArgumentError, NumericError, TokenizerError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import type { Runtime } from '../wasm/runtime.js';
 import { DraftTree, treeNodeCount, treeSpecLabel, type TreeSpec } from '../draft/tree.js';
@@ -46,10 +46,13 @@ import type { Tokenizer } from '../tokenizer.js';
 
 /**
  * What a step needs from a model: batch buffers, a staged forward, logits rows and a KV cache.
- * LlamaModel is one; tests use table-driven models with exactly known next-token laws.
+ * A LlamaContext is one (and a LlamaModel, through its own context); tests use table-driven models
+ * with exactly known next-token laws.
  */
 export interface StepModel {
   readonly rt: Runtime;
+  /** For messages (a LlamaContext's name). */
+  readonly name?: string;
   readonly config: { readonly vocabSize: number; readonly nLayers: number };
   readonly maxBatch: number;
   readonly cache: {
@@ -197,6 +200,12 @@ export function checkMethodTree(method: MethodName, spec: TreeSpec): void {
  * may share a model; a Stepper may only continue a cache that nobody else wrote since.
  */
 const cacheWriter = new WeakMap<object, Stepper>();
+/**
+ * The Stepper running a generation on each KV cache right now (between `begin()` and `end()`), keyed
+ * by the cache object. While one holds a cache, every other Stepper's use of it is refused
+ * (ContextBusyError): interleaved on the event loop, the two would overwrite each other's tokens.
+ */
+const cacheHolder = new WeakMap<object, Stepper>();
 
 /** Runs steps of plain or speculative decoding; owns the planned buffers of one generation setup. */
 export class Stepper {
@@ -228,6 +237,7 @@ export class Stepper {
   private readonly drafts: Int32Array;
   private readonly probs: ProbsTransform;
   private readonly qRows: Float64Array[]; // [plan.qRows][V]
+  private readonly qDraftRows: Float64Array[]; // qRows[i][0..draftVocab) (a draft with fewer rows than V)
   private readonly pRows: Float64Array[]; // [depth + 1][V]
   private readonly qPtr: number; // byte address of qRows[0]
   private readonly pPtr: number; // byte address of pRows[0]
@@ -235,6 +245,8 @@ export class Stepper {
   /** Committed tokens the drafter has not seen yet (separate draft model only). */
   private readonly pending: Int32Array;
   private pendingCount = 0;
+  /** Ids the draft has logits for that the target has too: min(V, draft rows); q is 0 past it. */
+  private draftVocab = 0;
   /** Set when the draft cache has no room left: the rest of the generation is plain decoding. */
   private draftStale = false;
   private readonly maxNodes: number;
@@ -263,8 +275,12 @@ export class Stepper {
     if (this.drafter) {
       const d = this.drafter.model;
       if (d.rt !== rt) throw new InvalidArgumentError('speculative: draft and target must share one runtime');
-      if (d.config.vocabSize !== V) {
-        throw new TokenizerError(`speculative: the draft has ${d.config.vocabSize} logits, the target ${V}: they must share a vocabulary`);
+      // the models may have different numbers of embedding rows (Qwen2.5: 151936 vs 152064) for one
+      // tokenizer (modelDrafter checks it is the same): q covers the target's V ids, from the draft's
+      // first min(V, Vd) logits, and is 0 past the draft's rows (see draftTree)
+      this.draftVocab = Math.min(V, d.config.vocabSize);
+      if (d.config.vocabSize < 1) {
+        throw new TokenizerError(`speculative: the draft has ${d.config.vocabSize} logits`);
       }
     }
     const bounds = this.drafter ? specs.map((x) => treeBounds(x, o.method)) : [treeBounds([], o.method)];
@@ -296,6 +312,7 @@ export class Stepper {
     this.qPtr = rt.arena.alloc('spec.q', Math.max(1, qCount) * V * 8).ptr;
     this.pPtr = rt.arena.alloc('spec.p', (depth + 1) * V * 8).ptr;
     this.qRows = new Array<Float64Array>(qCount);
+    this.qDraftRows = new Array<Float64Array>(qCount);
     this.pRows = new Array<Float64Array>(depth + 1);
     this.path = new Int32Array(depth + 2);
     this.rows = new Int32Array(this.maxNodes);
@@ -369,8 +386,42 @@ export class Stepper {
     const buf = this.target.rt.memory.buffer;
     if (this.pRows[0]?.buffer === buf) return;
     const V = this.vocabSize;
-    for (let i = 0; i < this.qRows.length; i++) this.qRows[i] = new Float64Array(buf, this.qPtr + i * V * 8, V);
+    for (let i = 0; i < this.qRows.length; i++) {
+      this.qRows[i] = new Float64Array(buf, this.qPtr + i * V * 8, V);
+      this.qDraftRows[i] = this.qRows[i]!.subarray(0, this.draftVocab);
+    }
     for (let i = 0; i < this.pRows.length; i++) this.pRows[i] = new Float64Array(buf, this.pPtr + i * V * 8, V);
+  }
+
+  /**
+   * Hold the target's and the draft's KV caches for one generation (until `end()`): any other Stepper
+   * that touches them meanwhile gets a ContextBusyError, and so does this one's `begin()` when another
+   * holds them. Generator.generate and chat turns call it around each generation.
+   */
+  begin(): void {
+    this.checkFree();
+    cacheHolder.set(this.target.cache, this);
+    if (this.drafter && !this.drafter.sharesTargetCache) cacheHolder.set(this.drafter.model.cache, this);
+  }
+
+  /** Let go of the caches held by `begin()`. */
+  end(): void {
+    for (const c of [this.target.cache, this.drafter?.model.cache]) if (c && cacheHolder.get(c) === this) cacheHolder.delete(c);
+  }
+
+  /** Throw ContextBusyError when another Stepper is running a generation on one of this one's caches. */
+  private checkFree(): void {
+    const busy = (m: StepModel, what: string) => {
+      const holder = cacheHolder.get(m.cache);
+      if (holder !== undefined && holder !== this) {
+        throw new ContextBusyError(
+          `generate: the ${what} context${m.name ? ` ${m.name}` : ''} is running another generation; a context runs one at a time ` +
+            '(give each concurrent stream its own: model.createContext(), GeneratorOptions.context)',
+        );
+      }
+    };
+    busy(this.target, 'target');
+    if (this.drafter && !this.drafter.sharesTargetCache) busy(this.drafter.model, 'draft');
   }
 
   /**
@@ -378,10 +429,11 @@ export class Stepper {
    * the draft's (now, so the first step does not pay for it).
    */
   prefill(tokens: Int32Array): void {
+    this.checkFree();
     this.markCaches();
     // (timed by the caller as prefill; the step statistics cover decoding only)
     feedCausal(this.target, tokens, this.target.config.nLayers);
-    if (this.drafter && !this.drafter.sharesTargetCache) feedCausal(this.drafter.model, tokens, this.drafter.layers);
+    if (this.drafter && !this.drafter.sharesTargetCache) feedCausal(this.drafter.model, tokens, this.drafter.layers, this.drafter.model.config.vocabSize);
   }
 
   /** Positions left in the target cache (the next root goes at position target.cache.length). */
@@ -395,6 +447,7 @@ export class Stepper {
    * `maxTokens` bounds how many tokens the step may emit (the tree is cut to fit).
    */
   step(root: number, rng: Rng, maxTokens: number): void {
+    this.checkFree();
     this.markCaches();
     const target = this.target;
     const P = target.cache.length;
@@ -542,7 +595,7 @@ export class Stepper {
     const t0 = performance.now();
     // catch up on committed tokens the draft has not seen
     if (this.pendingCount > 0) {
-      feedCausal(dm, this.pending.subarray(0, this.pendingCount), d.layers);
+      feedCausal(dm, this.pending.subarray(0, this.pendingCount), d.layers, dm.config.vocabSize);
       this.stats.draftForwards++;
       this.pendingCount = 0;
     }
@@ -557,8 +610,10 @@ export class Stepper {
       const n = to - from;
       const tk = dm.tokens;
       const pos = dm.positions;
+      const rows = dm.config.vocabSize;
       for (let i = from; i < to; i++) {
-        tk[i - from] = tree.tokens[i]!;
+        const t = tree.tokens[i]!;
+        tk[i - from] = t < rows ? t : 0; // the root may be a target padding id the draft has no row for (see feedCausal)
         pos[i - from] = P + tree.depths[i]!;
       }
       tree.fillMask(dm.mask, from, to, 0);
@@ -567,7 +622,12 @@ export class Stepper {
       for (let i = from; i < to; i++) {
         const qi = qNext++;
         tree.qRow[i] = qi;
-        this.probs.apply(dm.logitsPtr(i - from), this.qRows[qi]!);
+        const q = this.qRows[qi]!;
+        if (this.draftVocab < this.vocabSize) {
+          // a draft with fewer rows than the target: its law over its own ids, 0 for the rest
+          this.probs.apply(dm.logitsPtr(i - from), this.qDraftRows[qi]!);
+          q.fill(0, this.draftVocab);
+        } else this.probs.apply(dm.logitsPtr(i - from), q);
       }
       // children counts: the fixed branching, or the planner's choice from q alone (never p)
       if (planner) planner.planLevel(from, to, this.qOf, budget, depth - level, this.counts);
@@ -603,6 +663,7 @@ export class Stepper {
 
   /** Forget everything (a new generation on the same models). */
   reset(): void {
+    this.checkFree();
     this.target.cache.truncate(0);
     if (this.drafter && !this.drafter.sharesTargetCache) this.drafter.model.cache.truncate(0);
     this.pendingCount = 0;
@@ -617,6 +678,7 @@ export class Stepper {
    * stay pending for its next catch-up.
    */
   truncate(length: number): void {
+    this.checkFree();
     this.target.cache.truncate(length);
     if (this.drafter && !this.drafter.sharesTargetCache) {
       const dc = this.drafter.model.cache;
@@ -641,6 +703,7 @@ export class Stepper {
     if (!(Number.isSafeInteger(keep) && keep >= 0 && keep <= tokens.length && keep <= this.target.cache.length)) {
       throw new InvalidArgumentError(`speculative: prefillFrom expects 0 <= keep <= min(${tokens.length} tokens, ${this.target.cache.length} cached), got ${keep}`);
     }
+    this.checkFree();
     // a cache another Stepper wrote since holds someone else's tokens: start it over
     const own = (c: object) => cacheWriter.get(c) === this;
     const draftOwned = this.drafter !== null && !this.drafter.sharesTargetCache && own(this.drafter.model.cache);
@@ -657,7 +720,7 @@ export class Stepper {
       dc.truncate(dkeep);
       // the first step stages the root and at least one level after the prompt
       if (tokens.length + 2 > dc.capacity) this.draftStale = true;
-      else feedCausal(d.model, tokens.subarray(dkeep), d.layers);
+      else feedCausal(d.model, tokens.subarray(dkeep), d.layers, d.model.config.vocabSize);
     }
     this.stats = newStepStats(this.plan.depth, this.plan.maxK);
   }
@@ -677,15 +740,21 @@ function defaultRule(verifier: NodeVerifier | null, probs: ProbsTransform): Step
   };
 }
 
-/** Commit `tokens` through `model` as causal batches of up to maxBatch rows (no logits). */
-export function feedCausal(model: StepModel, tokens: Int32Array, layers: number): void {
+/**
+ * Commit `tokens` through `model` as causal batches of up to maxBatch rows (no logits). With
+ * `draftRows` (a draft model's row count), an id the draft has no embedding row for (a padding row of
+ * a target with more rows) is fed as id 0: that only changes what the draft proposes next, never the
+ * law of the output (verification uses the target's p).
+ */
+export function feedCausal(model: StepModel, tokens: Int32Array, layers: number, draftRows = Infinity): void {
   for (let start = 0; start < tokens.length; start += model.maxBatch) {
     const n = Math.min(model.maxBatch, tokens.length - start);
     const tk = model.tokens;
     const pos = model.positions;
     const base = model.cache.length;
     for (let i = 0; i < n; i++) {
-      tk[i] = tokens[start + i]!;
+      const t = tokens[start + i]!;
+      tk[i] = t < draftRows ? t : 0;
       pos[i] = base + i;
     }
     model.forward(n, n, false, 0, layers);

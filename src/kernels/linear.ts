@@ -18,10 +18,12 @@
  *   bf16(W[r, 8b+l]) in its low half and bf16(W[r, 8b+4+l]) in its high half (so `shl 16` and
  *   `and 0xffff0000` decode columns 8b..8b+3 and 8b+4..8b+7 in x's own order).
  * q8: group g (cols 32g..32g+31) of a panel = 136 bytes: [0, 64) row rr's quants of cols 32g..32g+15 at
- *   16·rr, [64, 128) cols 32g+16..32g+31 at 64 + 16·rr, [128, 136) the 4 rows' f16 scales. Quants are
- *   symmetric int8 (−127..127 when quantised here; GGUF Q8_0 data may hold −128).
- * q4: group g = 72 bytes: [0, 64) row rr's 16 bytes at 16·rr, byte j = (q[32g+j] + 8) | (q[32g+16+j] + 8) << 4
- *   with q ∈ [−8, 7] (GGML Q4_0's nibble encoding), [64, 72) the 4 rows' f16 scales.
+ *   16·rr, [64, 128) cols 32g+16..32g+31 at 64 + 16·rr (in a row's 16 bytes, byte 2i is column +i and
+ *   byte 2i + 1 column +8 + i), [128, 136) the 4 rows' f16 scales. Quants are symmetric int8
+ *   (−127..127 when quantised here; GGUF Q8_0 data may hold −128).
+ * q4: group g = 72 bytes: [0, 64) row rr's 16 bytes at 16·rr, byte 8h + i = q[32g + 16h + i] in its low
+ *   nibble and q[32g + 16h + 8 + i] in its high nibble, 4-bit two's complement, q ∈ [−8, 7]; [64, 72) the
+ *   4 rows' f16 scales. (test/kernels/quant-oracle.ts decodes both independently.)
  * q8/q4 weight value: d[r, g]·q[r, c]. Quantising at load (pack_q8 / pack_q4): d = the smallest f16 ≥
  * max|w|/127 (q8) or ≥ max(max⁺/7, max⁻/8) (q4), q = nearest(w/d): |w − d·q| ≤ d/2 for every weight.
  * Group size 32: GGUF Q8_0's block, so Q8_0 tensors load without re-quantising, and 2 k-blocks of 16
@@ -38,6 +40,7 @@
 import { CapacityError, InvalidArgumentError, NumericError, ShapeError } from '../errors.js';
 import type { Region, Runtime } from '../wasm/runtime.js';
 import type { Kernels } from '../wasm/kernels.js';
+import { f16ToF32 } from '../weights/tensor.js';
 
 /** Rows per packed panel. */
 export const PANEL_ROWS = 4;
@@ -233,6 +236,39 @@ export function packLinearFromF32(k: Kernels, lin: PackedLinear, srcPtr: number,
 }
 
 /**
+ * Fill rows [r0, r1) of an allocated `lin` (r0 a multiple of 4; r1 a multiple of 4 or lin.rows) from
+ * row-major f32 at srcPtr holding those rows (row r0 first): what a loader streaming a matrix in
+ * chunks of rows calls, so that no staging buffer holds a whole matrix. Load time.
+ */
+export function packLinearRowsFromF32(k: Kernels, lin: PackedLinear, r0: number, r1: number, srcPtr: number, name: string): void {
+  checkRowRange(name, lin, r0, r1);
+  packRowsFromF32(k, lin, r0, r1, srcPtr, name);
+}
+
+/** packLinearFromBf16Bits for rows [r0, r1) only (see packLinearRowsFromF32). */
+export function packLinearRowsFromBf16Bits(k: Kernels, lin: PackedLinear, r0: number, r1: number, srcPtr: number, name: string): void {
+  checkRowRange(name, lin, r0, r1);
+  if (lin.dtype !== 'bf16') throw new InvalidArgumentError(`${name}: expected a bf16 linear for bf16 bits, got ${lin.dtype}`);
+  if (srcPtr % 2 !== 0) throw new InvalidArgumentError(`${name}: expected 2-byte aligned bf16 data, got ptr ${srcPtr}`);
+  k.pack_bf16_bits(lin.ptr + (r0 / PANEL_ROWS) * panelBytesOf(lin.dtype, lin.cols), srcPtr, r1 - r0, lin.cols);
+}
+
+/** packLinearFromQ8Planar for rows [r0, r1) only (scales and quants of those rows; see packLinearRowsFromF32). */
+export function packLinearRowsFromQ8Planar(k: Kernels, lin: PackedLinear, r0: number, r1: number, scalesPtr: number, qsPtr: number, name: string): void {
+  checkRowRange(name, lin, r0, r1);
+  if (lin.dtype !== 'q8') throw new InvalidArgumentError(`${name}: expected a q8 linear for Q8_0 data, got ${lin.dtype}`);
+  if (scalesPtr % 4 !== 0) throw new InvalidArgumentError(`${name}: expected 4-byte aligned scales, got ptr ${scalesPtr}`);
+  const bad = k.pack_q8_planar(lin.ptr + (r0 / PANEL_ROWS) * panelBytesOf(lin.dtype, lin.cols), scalesPtr, qsPtr, r1 - r0, lin.cols);
+  if (bad >= 0) throw badGroup(name, lin, bad + r0 * Math.ceil(lin.cols / Q_GROUP), 'a finite f16 scale');
+}
+
+function checkRowRange(name: string, lin: PackedLinear, r0: number, r1: number): void {
+  if (!(Number.isSafeInteger(r0) && Number.isSafeInteger(r1) && r0 >= 0 && r0 < r1 && r1 <= lin.rows && r0 % PANEL_ROWS === 0 && (r1 % PANEL_ROWS === 0 || r1 === lin.rows))) {
+    throw new InvalidArgumentError(`${name}: expected rows [r0, r1) of ${lin.rows} with r0 and r1 on 4-row panels (or r1 = ${lin.rows}), got [${r0}, ${r1})`);
+  }
+}
+
+/**
  * Fill an allocated bf16 `lin` from row-major bf16 bit patterns (u16 [rows, cols] at srcPtr, e.g. a
  * BF16 checkpoint's bytes): no bit changes, no f32 round trip. Load time.
  */
@@ -252,6 +288,89 @@ export function packLinearFromQ8Planar(k: Kernels, lin: PackedLinear, scalesPtr:
   if (scalesPtr % 4 !== 0) throw new InvalidArgumentError(`${name}: expected 4-byte aligned scales, got ptr ${scalesPtr}`);
   const bad = k.pack_q8_planar(lin.ptr, scalesPtr, qsPtr, lin.rows, lin.cols);
   if (bad >= 0) throw badGroup(name, lin, bad, 'a finite f16 scale');
+}
+
+// ---- reading rows back ----
+
+/**
+ * Rows of a packed matrix read back as f32, in any dtype: what the packed weights hold (f32 as stored,
+ * bf16 widened, q8/q4 as d·q with the group's f16 scale d). A model whose token embedding is packed in
+ * its weight type (tied: the output head itself) looks its rows up with this: `cols` values per token,
+ * decoded in TypeScript (a few µs per row; a forward's matmuls take milliseconds). Allocation-free after
+ * construction; its views follow the memory when it grows.
+ */
+export class PackedRows {
+  private buffer: ArrayBufferLike | null = null;
+  private f32!: Float32Array;
+  private u32!: Uint32Array;
+  private u16!: Uint16Array;
+  private u8!: Uint8Array;
+  private i8!: Int8Array;
+
+  constructor(private readonly rt: Runtime) {}
+
+  /** f32 [lin.cols] at dstPtr (4-byte aligned) ← row r of lin. */
+  read(lin: PackedLinear, r: number, dstPtr: number): void {
+    const buf = this.rt.memory.buffer;
+    if (buf !== this.buffer) {
+      this.buffer = buf;
+      this.f32 = new Float32Array(buf);
+      this.u32 = new Uint32Array(buf);
+      this.u16 = new Uint16Array(buf);
+      this.u8 = new Uint8Array(buf);
+      this.i8 = new Int8Array(buf);
+    }
+    const cols = lin.cols;
+    const rr = r & 3;
+    const base = lin.ptr + (r >>> 2) * panelBytesOf(lin.dtype, cols);
+    const out = dstPtr >>> 2;
+    const f32 = this.f32;
+    switch (lin.dtype) {
+      case 'f32': {
+        // k-block b (cols 4b..4b+3): 64 bytes, row rr's 4 floats at 16·rr
+        for (let c = 0; c < cols; c++) f32[out + c] = f32[((base + (c >>> 2) * 64 + rr * 16) >>> 2) + (c & 3)]!;
+        return;
+      }
+      case 'bf16': {
+        // k-block b (cols 8b..8b+7): 64 bytes, row rr's 16 at 16·rr; lane l: col 8b+l low, 8b+4+l high
+        const u32 = this.u32;
+        for (let c = 0; c < cols; c++) {
+          const lane = u32[((base + (c >>> 3) * 64 + rr * 16) >>> 2) + (c & 3)]!;
+          u32[out + c] = (c & 4) === 0 ? lane << 16 : lane & 0xffff0000;
+        }
+        return;
+      }
+      case 'q8': {
+        // group g (cols 32g..32g+31): 136 bytes; k-block kb (cols 32g + 16kb ..) of row rr at 64kb + 16rr,
+        // byte 2i = column + i, byte 2i + 1 = column + 8 + i; the rows' f16 scales at 128 + 2rr
+        const i8 = this.i8;
+        for (let g = 0, c0 = 0; c0 < cols; g++, c0 += Q_GROUP) {
+          const at = base + g * 136;
+          const d = f16ToF32(this.u16[(at + 128 + 2 * rr) >>> 1]!);
+          for (let j = 0; j < Q_GROUP && c0 + j < cols; j++) {
+            const c = j & 15;
+            f32[out + c0 + j] = d * i8[at + 64 * (j >>> 4) + 16 * rr + (c < 8 ? 2 * c : 2 * (c - 8) + 1)]!;
+          }
+        }
+        return;
+      }
+      case 'q4': {
+        // group g: 72 bytes; row rr's 16 bytes at 16rr, byte 8h + i = column 16h + i (low nibble) and
+        // 16h + 8 + i (high nibble), 4-bit two's complement; the rows' f16 scales at 64 + 2rr
+        const u8 = this.u8;
+        for (let g = 0, c0 = 0; c0 < cols; g++, c0 += Q_GROUP) {
+          const at = base + g * 72;
+          const d = f16ToF32(this.u16[(at + 64 + 2 * rr) >>> 1]!);
+          for (let j = 0; j < Q_GROUP && c0 + j < cols; j++) {
+            const byte = u8[at + 16 * rr + 8 * (j >>> 4) + (j & 7)]!;
+            const nib = (j & 8) === 0 ? byte & 15 : byte >>> 4;
+            f32[out + c0 + j] = d * (nib >= 8 ? nib - 16 : nib);
+          }
+        }
+        return;
+      }
+    }
+  }
 }
 
 // ---- the input of a linear call ----

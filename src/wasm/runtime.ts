@@ -47,6 +47,11 @@ export class Arena {
     return this.top - this.base;
   }
 
+  /** Bytes still available below the 4 GiB wasm32 limit (the engine may refuse to grow before it). */
+  get free(): number {
+    return Math.max(0, MAX_PAGES * PAGE_BYTES - Math.ceil(this.top / 64) * 64);
+  }
+
   /** Reserve `bytes` at an `align`-byte boundary (default 64: a cache line, enough for v128). */
   alloc(name: string, bytes: number, align = 64): Region {
     if (!Number.isSafeInteger(bytes) || bytes < 0) {
@@ -61,7 +66,15 @@ export class Arena {
     }
     const have = this.memory.buffer.byteLength;
     if (end > have) {
-      this.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+      try {
+        this.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+      } catch (e) {
+        // the engine's own limit (a browser tab, a memory cap) can be below the 4 GiB of wasm32
+        throw new CapacityError(
+          `arena.alloc(${name}): the engine refused to grow the WebAssembly memory from ${have} to ${end} bytes (in use: ${this.used} bytes)`,
+          { cause: e },
+        );
+      }
       this.epoch++;
     }
     this.top = end;

@@ -35,7 +35,7 @@
  * attention, …). Any other <a>.* key is returned in `ignoredKeys` (reported, not refused).
  */
 import { ConfigError, InvalidArgumentError, TokenizerError } from '../errors.js';
-import { canonicalConfig, checkModelConfig, defaultAttnScale, isSlidingLayer, type Architecture, type ModelConfig, type RopeScaling } from '../config.js';
+import { canonicalConfig, checkModelConfig, defaultAttnScale, isSlidingLayer, MAX_LAYERS, type Architecture, type ModelConfig, type RopeScaling } from '../config.js';
 import type { GgufArray, GgufFile, GgufValue } from './gguf.js';
 
 type ErrorCtor = new (message: string) => Error;
@@ -155,6 +155,7 @@ export function configFromGgufDetailed(f: GgufFile): GgufModelConfig {
   const dim = req('embedding_length');
   const hiddenDim = req('feed_forward_length');
   const nLayers = req('block_count');
+  if (nLayers > MAX_LAYERS) refuse('block_count', `expected at most ${MAX_LAYERS} layers (every layer has tensors of its own; checked before any per-layer work)`);
   const nHeads = req('attention.head_count');
   const nKvHeads = optUint('attention.head_count_kv') ?? nHeads;
   const maxSeqLen = req('context_length');

@@ -55,7 +55,7 @@
  *   Reads of Gemma norm weights from Hugging Face files add 1 (in f32, as transformers does), so both
  *   formats give the engine the multiplier 1 + w.
  */
-import { ShapeError, WeightsFormatError } from '../errors.js';
+import { InvalidArgumentError, ShapeError, WeightsFormatError } from '../errors.js';
 import type { Architecture, ModelConfig } from '../config.js';
 import {
   describeTensor,
@@ -310,6 +310,14 @@ function hasRole(c: ModelConfig, spec: RoleSpec): boolean {
   return p === 'required' || (p === 'optional' && (spec.enabled?.(c) ?? false));
 }
 
+/**
+ * The per-layer roles config `c` has (every layer has the same ones), in table order, and their kinds:
+ * without naming any layer, so it costs the same for 1 layer or 2^31 (memory plans, early checks).
+ */
+export function layerRoleKinds(c: ModelConfig): { role: LayerRole; kind: RoleKind }[] {
+  return ROLE_TABLE.filter((s) => s.perLayer && hasRole(c, s)).map((s) => ({ role: s.role as LayerRole, kind: s.kind }));
+}
+
 /** The row-major shape of `role` for config `c`. */
 export function roleShape(c: ModelConfig, role: TensorRole): number[] {
   return roleSpec(role).spec.shape(c);
@@ -375,15 +383,26 @@ export interface RoleReader {
   has(role: TensorRole): boolean;
   /** Row-major shape of `role` (throws WeightsFormatError if absent). */
   shape(role: TensorRole): readonly number[];
-  /** Decode `role` into dest (exactly its element count). */
-  readF32(role: TensorRole, dest: Float32Array): Promise<void>;
+  /**
+   * Decode `role` into dest (exactly its element count), or with `rows` = [start, count] only those
+   * rows of a matrix role (dest: count rows), so that a loader can stream a matrix in chunks (for a
+   * GGUF llama q/k matrix, start and count are multiples of headDim).
+   */
+  readF32(role: TensorRole, dest: Float32Array, rows?: RoleRows): Promise<void>;
   /** Stored element type of `role`. */
   dtype?(role: TensorRole): TensorDtype;
-  /** A BF16 tensor's bit patterns, row-major (dest: exactly its element count). */
-  readBf16?(role: TensorRole, dest: Uint16Array): Promise<void>;
-  /** A Q8_0 tensor as planar scales [rows, cols/32] (f16 values) and quants [rows, cols]. */
-  readQ8_0?(role: TensorRole, scales: Float32Array, qs: Int8Array): Promise<void>;
+  /** Bytes `role` takes in its file (for load progress); elements · 4 when absent. */
+  storedBytes?(role: TensorRole): number;
+  /** The stored tensor's name (for load progress); the role when absent. */
+  tensorName?(role: TensorRole): string;
+  /** A BF16 tensor's bit patterns, row-major (dest: exactly its element count, or `rows` of it). */
+  readBf16?(role: TensorRole, dest: Uint16Array, rows?: RoleRows): Promise<void>;
+  /** A Q8_0 tensor as planar scales [rows, cols/32] (f16 values) and quants [rows, cols] (or `rows` of them). */
+  readQ8_0?(role: TensorRole, scales: Float32Array, qs: Int8Array, rows?: RoleRows): Promise<void>;
 }
+
+/** Rows [start, start + count) of a matrix role. */
+export type RoleRows = readonly [start: number, count: number];
 
 /** A role resolved to a stored tensor; reads give the engine's layout whatever the file. */
 export interface ResolvedTensor {
@@ -394,12 +413,17 @@ export interface ResolvedTensor {
   readonly shape: readonly number[];
   /** Whether reads un-permute GGUF interleaved-RoPE rows into rotate-half order. */
   readonly ropeUnpermuted: boolean;
-  /** Decode to f32 into dest ([elements of shape]). */
-  readF32(dest: Float32Array, options?: Omit<ReadF32Options, 'rowMap' | 'rows'>): Promise<void>;
-  /** The stored bytes, rows in Hugging Face order (Q8_0: 34-byte blocks). */
-  readBytes(dest: Uint8Array): Promise<void>;
-  /** Q8_0 only: planar scales [rows, cols/32] and quants [rows, cols], rows in Hugging Face order. */
-  readQ8_0(scales: Float32Array, qs: Int8Array, options?: Omit<ReadF32Options, 'rowMap' | 'rows'>): Promise<void>;
+  /** Bytes of the role in its file (a fused tensor's share of it). */
+  readonly bytes: number;
+  /**
+   * Decode to f32 into dest ([elements of shape]). `rows`: only rows [start, start + count) of the
+   * role (dest: count rows; for un-permuted GGUF q/k rows, start and count multiples of headDim).
+   */
+  readF32(dest: Float32Array, options?: Omit<ReadF32Options, 'rowMap'>): Promise<void>;
+  /** The stored bytes, rows in Hugging Face order (Q8_0: 34-byte blocks); `rows` as in readF32. */
+  readBytes(dest: Uint8Array, options?: Pick<ReadBytesOptions, 'rows'>): Promise<void>;
+  /** Q8_0 only: planar scales [rows, cols/32] and quants [rows, cols], rows in Hugging Face order; `rows` as in readF32. */
+  readQ8_0(scales: Float32Array, qs: Int8Array, options?: Omit<ReadF32Options, 'rowMap'>): Promise<void>;
 }
 
 /** A directory resolved against a config: every role the config has → one stored tensor. */
@@ -413,8 +437,10 @@ export interface ModelTensors extends RoleReader {
   /** The tensor of `role`; throws WeightsFormatError for a role this model does not have. */
   get(role: TensorRole): ResolvedTensor;
   dtype(role: TensorRole): TensorDtype;
-  readBf16(role: TensorRole, dest: Uint16Array): Promise<void>;
-  readQ8_0(role: TensorRole, scales: Float32Array, qs: Int8Array): Promise<void>;
+  storedBytes(role: TensorRole): number;
+  tensorName(role: TensorRole): string;
+  readBf16(role: TensorRole, dest: Uint16Array, rows?: RoleRows): Promise<void>;
+  readQ8_0(role: TensorRole, scales: Float32Array, qs: Int8Array, rows?: RoleRows): Promise<void>;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -442,29 +468,47 @@ function resolved(dir: TensorDirectory, role: TensorRole, info: TensorInfo, shap
   // matrices permute whole rows while reading; a bias is one row, its elements are permuted after
   const rowMap: RowMap | undefined = hd !== undefined && !vector ? (r) => ggufToHfRopeRow(r, hd) : undefined;
   const base: ReadBytesOptions = { ...(plan.rows ? { rows: plan.rows } : {}), ...(rowMap ? { rowMap } : {}) };
+  // rows [start, start + count) of the role: the stored rows after the fused offset; the RoPE
+  // un-permutation is periodic in headDim, so it maps rows inside a head-aligned slice the same way
+  const sliced = (rows: readonly [number, number] | undefined): ReadBytesOptions => {
+    if (rows === undefined) return base;
+    const [start, count] = rows;
+    const total = shape[0]!;
+    if (vector || !(Number.isSafeInteger(start) && Number.isSafeInteger(count) && start >= 0 && count >= 1 && start + count <= total)) {
+      throw new InvalidArgumentError(`${dir.name}: tensor ${info.name} (role ${role}): expected a row slice of a matrix inside [0, ${total}), got [${start}, ${start + count})`);
+    }
+    if (hd !== undefined && (start % hd !== 0 || count % hd !== 0)) {
+      throw new InvalidArgumentError(`${dir.name}: tensor ${info.name} (role ${role}): expected a row slice in whole heads of ${hd} rows, got [${start}, ${start + count})`);
+    }
+    return { rows: [(plan.rows?.[0] ?? 0) + start, count], ...(rowMap ? { rowMap } : {}) };
+  };
   const raw = (what: string) => {
     if (plan.shift !== 0 || (hd !== undefined && vector)) {
       throw new WeightsFormatError(`${dir.name}: tensor ${info.name} (role ${role}) is transformed when read; expected a ${what} read of a weight matrix`);
     }
   };
+  const storedRows = info.shape.length > 0 ? info.shape[0]! : 1;
   return {
     role,
     info,
     shape,
+    bytes: plan.rows ? (info.byteLength / storedRows) * plan.rows[1] : info.byteLength,
     ropeUnpermuted: hd !== undefined,
-    readF32: async (dest, options) => {
-      await dir.readTensorF32(info.name, dest, { ...options, ...base });
+    readF32: async (dest, options = {}) => {
+      const { rows, ...rest } = options;
+      await dir.readTensorF32(info.name, dest, { ...rest, ...sliced(rows) });
       if (hd !== undefined && vector) {
         const stored = dest.slice();
         for (let i = 0; i < stored.length; i++) dest[ggufToHfRopeRow(i, hd)] = stored[i]!;
       }
       if (plan.shift !== 0) for (let i = 0; i < dest.length; i++) dest[i] = dest[i]! + plan.shift;
     },
-    readBytes: (dest) => (raw('raw'), dir.readTensorBytes(info.name, dest, base)),
-    readQ8_0: async (scales, qs, options) => {
+    readBytes: (dest, options = {}) => (raw('raw'), dir.readTensorBytes(info.name, dest, sliced(options.rows))),
+    readQ8_0: async (scales, qs, options = {}) => {
       raw('Q8_0');
       if (info.dtype !== 'Q8_0' || !dir.readTensorQ8_0) throw new WeightsFormatError(`${dir.name}: tensor ${info.name} is ${info.dtype}; expected Q8_0`);
-      return dir.readTensorQ8_0(info.name, scales, qs, { ...options, ...base });
+      const { rows, ...rest } = options;
+      return dir.readTensorQ8_0(info.name, scales, qs, { ...rest, ...sliced(rows) });
     },
   };
 }
@@ -562,9 +606,11 @@ export function resolveTensors(config: ModelConfig, dir: TensorDirectory): Model
     has: (role) => byRole.has(role),
     shape: (role) => get(role).shape,
     dtype: (role) => get(role).info.dtype,
-    readF32: (role, dest) => get(role).readF32(dest),
-    readBf16: (role, dest) => get(role).readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength)),
-    readQ8_0: (role, scales, qs) => get(role).readQ8_0(scales, qs),
+    storedBytes: (role) => get(role).bytes,
+    tensorName: (role) => get(role).info.name,
+    readF32: (role, dest, rows) => get(role).readF32(dest, rows ? { rows } : {}),
+    readBf16: (role, dest, rows) => get(role).readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength), rows ? { rows } : {}),
+    readQ8_0: (role, scales, qs, rows) => get(role).readQ8_0(scales, qs, rows ? { rows } : {}),
   };
 }
 
@@ -584,7 +630,12 @@ export function memoryRoleReader(config: ModelConfig, arrays: (role: TensorRole)
   return {
     has: (role) => arrays(role) !== undefined,
     shape: (role) => (get(role), roleShape(config, role)),
-    readF32: async (role, dest) => dest.set(get(role)),
+    readF32: async (role, dest, rows) => {
+      const a = get(role);
+      if (rows === undefined) return dest.set(a);
+      const cols = roleShape(config, role).slice(1).reduce((x, d) => x * d, 1);
+      dest.set(a.subarray(rows[0] * cols, (rows[0] + rows[1]) * cols));
+    },
   };
 }
 

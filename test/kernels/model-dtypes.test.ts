@@ -161,9 +161,9 @@ function tensorReader(t: ModelTensors, reads: string[]): RoleReader {
     has: t.has,
     shape: t.shape,
     dtype: t.dtype,
-    readF32: (role, dest) => (reads.push(`F32 ${role}`), t.readF32(role, dest)),
-    readBf16: (role, dest) => (reads.push(`BF16 ${role}`), t.readBf16(role, dest)),
-    readQ8_0: (role, scales, qs) => (reads.push(`Q8_0 ${role}`), t.readQ8_0(role, scales, qs)),
+    readF32: (role, dest, rows) => (reads.push(`F32 ${role}`), t.readF32(role, dest, rows)),
+    readBf16: (role, dest, rows) => (reads.push(`BF16 ${role}`), t.readBf16(role, dest, rows)),
+    readQ8_0: (role, scales, qs, rows) => (reads.push(`Q8_0 ${role}`), t.readQ8_0(role, scales, qs, rows)),
   };
 }
 
@@ -233,7 +233,7 @@ describe('loading stored weights as they are', () => {
     const reads: string[] = [];
     const bf16Bytes = await rewriteGguf('BF16', false);
     const direct = await ggufModel(bf16Bytes, 'bf16', true, reads);
-    assert.equal(reads.filter((r) => r.startsWith('BF16')).length, 5 * 7 + 1);
+    assert.equal(reads.filter((r) => r.startsWith('BF16')).length, 5 * 7 + 2); // every matrix, the head and the embedding (packed in the weight type too)
     assert.deepEqual(reads.filter((r) => r.startsWith('F32') && !/Norm|norm|embed/.test(r)), []);
     const fromF32 = await ggufModel(bf16Bytes, 'bf16', false, []); // BF16 → f32 (exact) → RNE → the same bits
     const f16 = await ggufModel(await rewriteGguf('F16', false), 'bf16', true, []);
