@@ -53,13 +53,15 @@ export function checkedReader(t: ModelTensors, range: WeightRange): RoleReader {
     has: (role) => t.has(role),
     shape: (role) => t.shape(role),
     dtype: (role) => t.dtype(role),
-    readF32: (role, dest) => t.get(role).readF32(dest, { range }),
-    readBf16: async (role, dest) => {
+    storedBytes: (role) => t.get(role).bytes,
+    tensorName: (role) => t.get(role).info.name,
+    readF32: (role, dest, rows) => t.get(role).readF32(dest, { range, ...(rows ? { rows } : {}) }),
+    readBf16: async (role, dest, rows) => {
       const r = t.get(role);
-      await r.readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength));
+      await r.readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength), rows ? { rows } : {});
       checkBf16Values(r.info.file, r.info.name, dest, range);
     },
-    readQ8_0: (role, scales, qs) => t.get(role).readQ8_0(scales, qs, { range }),
+    readQ8_0: (role, scales, qs, rows) => t.get(role).readQ8_0(scales, qs, { range, ...(rows ? { rows } : {}) }),
   };
 }
 

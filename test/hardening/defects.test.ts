@@ -98,6 +98,16 @@ function rawSafetensors(header: string): Uint8Array {
   return out;
 }
 
+
+/** An instance of any SpechubError class with `message` (MemoryPlanError also takes its plan). */
+function makeError(Class: new (...args: never[]) => SpechubError, message: string): SpechubError {
+  if (Class === (errors.MemoryPlanError as unknown)) {
+    const plan = { weights: 0, kvCache: 0, activations: 0, scratch: 0, total: 0, capacity: 0 };
+    return new errors.MemoryPlanError(message, message, { plan, free: 0, fits: [] });
+  }
+  return new (Class as new (m: string) => SpechubError)(message);
+}
+
 describe('issue 11: defects found by fuzzing', () => {
   test('defect 3: JSON nested 5,000 deep in config.json, tokenizer.json, a safetensors header or the shard index is a typed error naming the file, not a stack overflow', async () => {
     const rt = createNodeRuntime();
@@ -181,7 +191,8 @@ describe('issue 11: defects found by fuzzing', () => {
     };
     const kinds: [string, () => Promise<LoadedModel>][] = [
       ['a NaN in the last tensor (after every other weight is packed)', () => loadHfModel(rt, memoryModelSource('m', { ...FILES, 'model.safetensors': safetensorsWithLast(NaN) }))],
-      ['a KV cache that does not fit 4 GiB (after the weights are planned)', () => loadHfModel(rt, memoryModelSource('m', { ...FILES, 'config.json': config.replace('"max_position_embeddings": 512', '"max_position_embeddings": 16777216') }))],
+      // the context defaults to at most 4096 positions: ask for all of them (the memory plan refuses it)
+      ['a KV cache that does not fit 4 GiB', () => loadHfModel(rt, memoryModelSource('m', { ...FILES, 'config.json': config.replace('"max_position_embeddings": 512', '"max_position_embeddings": 16777216') }), { capacity: 16_777_216 })],
       ['a read that fails midway', () => {
         readsLeft = 20;
         const source = memoryModelSource('m', FILES);
@@ -205,7 +216,7 @@ describe('issue 11: defects found by fuzzing', () => {
       assert.equal(rt.arena.used, used, `after ${what} (load ${i + 1}), arena memory is back`);
       assert.equal(rt.arena.list().length, regions);
     }
-    assert.deepEqual([...seen].sort(), ['CapacityError', 'InvalidArgumentError', 'NumericError', 'TokenizerError', 'WeightsFormatError']);
+    assert.deepEqual([...seen].sort(), ['InvalidArgumentError', 'MemoryPlanError', 'NumericError', 'TokenizerError', 'WeightsFormatError']);
     const good = await loadHfModel(rt, memoryModelSource('m', FILES));
     const fresh = await loadHfModel(createNodeRuntime(), memoryModelSource('m', FILES));
     const run = async (m: LoadedModel) => (await new Generator(m, { sampling: { temperature: 0.8 } }).generate({ maxTokens: 60, seed: 3 })).text;
@@ -274,7 +285,7 @@ describe('issue 11: defects found by fuzzing', () => {
     const classes = (Object.values(errors) as unknown[]).filter((v) => typeof v === 'function' && v.prototype instanceof SpechubError) as (new (m: string) => SpechubError)[];
     assert.ok(classes.length >= 10);
     for (const Class of classes) {
-      const e = new Class('a\nb\r\nc\u2028d\u2029e');
+      const e = makeError(Class, 'a\nb\r\nc\u2028d\u2029e');
       assert.equal(e.message, 'a\\nb\\r\\nc\\u2028d\\u2029e', Class.name);
       assert.ok(e instanceof SpechubError);
     }
@@ -421,7 +432,7 @@ describe('issue 11: defects found by fuzzing', () => {
     assert.ok(Object.keys(classes).length >= 10);
     assert.deepEqual(rows.map(([name]) => name).sort(), Object.keys(classes).sort());
     for (const [name, code, exit] of rows) {
-      const e = new classes[name]!('x');
+      const e = makeError(classes[name]!, 'x');
       assert.equal(e.code, code, name);
       assert.equal(exit, name === 'InvalidArgumentError' ? 2 : 1, `${name}: exit code`);
     }
