@@ -7,7 +7,14 @@
 // i attends to every committed row and to staged rows j < m with mask[i·m + j] ≠ 0 (maskPtr = 0
 // means causal: j ≤ m − n + i). Staged rows no query row attends are never read.
 // Query head h reads KV head h / (nHeads / nKvHeads) (grouped-query attention).
-//   scores_t = (q·k_t) / sqrt(headDim); p = softmax(scores); out = Σ_t p_t·v_t
+//   scores_t = scale·(q·k_t), then cap·tanh(scores_t/cap) when softcap = cap > 0 (Gemma-2);
+//   p = softmax(scores); out = Σ_t p_t·v_t
+// Sliding window (window = W > 0, Mistral / Gemma local layers): positions are committed row t → t,
+// staged row j → pos[j] (i32 [m]; the query row i is staged row m − n + i, so it has position
+// pos[m − n + i]); a query at position P attends only keys at positions p with P − p < W, on top of
+// the mask. Committed rows before the window are not read (the loops start at the first row any
+// query of the block or vector sees); rows inside the window of some lanes only are read with weight 0
+// for the others (committed rows are finite).
 // Heads [h0, h1) only, so threads can split heads. A row that attends to nothing (cacheLen = 0 and
 // an empty mask row) gets a zero output.
 //
@@ -35,7 +42,7 @@
 // 0, which keeps every product weight·value away from subnormals (an x64 subnormal result costs
 // ~40 cycles; exp(−∞) of masked scores used to make exp the most expensive part of attention).
 
-import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef } from './simd';
+import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softmaxRowRef } from './simd';
 
 /** Whether query row i attends staged row j (m staged rows, the queries are the last n). */
 // @ts-ignore: decorator
@@ -48,13 +55,41 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
  * Causal (maskPtr = 0): j ≤ lim[l]; else mask row bytes at mr0..mr3 (the lanes' mask rows).
  */
 // @ts-ignore: decorator
-@inline function laneAttends(maskPtr: usize, j: i32, lim: v128, mr0: usize, mr1: usize, mr2: usize, mr3: usize): v128 {
-  if (maskPtr == 0) return i32x4.le_s(i32x4.splat(j), lim);
-  let b = i32x4.splat(<i32>load<u8>(mr0 + <usize>j));
-  b = i32x4.replace_lane(b, 1, <i32>load<u8>(mr1 + <usize>j));
-  b = i32x4.replace_lane(b, 2, <i32>load<u8>(mr2 + <usize>j));
-  b = i32x4.replace_lane(b, 3, <i32>load<u8>(mr3 + <usize>j));
-  return i32x4.ne(b, i32x4.splat(0));
+@inline function laneAttends(maskPtr: usize, j: i32, lim: v128, mr0: usize, mr1: usize, mr2: usize, mr3: usize,
+  window: i32, posPtr: usize, wlo: v128): v128 {
+  let a: v128;
+  if (maskPtr == 0) a = i32x4.le_s(i32x4.splat(j), lim);
+  else {
+    let b = i32x4.splat(<i32>load<u8>(mr0 + <usize>j));
+    b = i32x4.replace_lane(b, 1, <i32>load<u8>(mr1 + <usize>j));
+    b = i32x4.replace_lane(b, 2, <i32>load<u8>(mr2 + <usize>j));
+    b = i32x4.replace_lane(b, 3, <i32>load<u8>(mr3 + <usize>j));
+    a = i32x4.ne(b, i32x4.splat(0));
+  }
+  // sliding window: lane l sees key position p iff p ≥ wlo[l] = P_l − W + 1
+  if (window > 0) a = v128.and(a, i32x4.ge_s(i32x4.splat(load<i32>(posPtr + (<usize>j << 2))), wlo));
+  return a;
+}
+
+/** Whether the single query vector (mask row mr, causal limit lim, position P) attends staged row j. */
+// @ts-ignore: decorator
+@inline function attendsOne(maskPtr: usize, mr: usize, lim: i32, j: i32, window: i32, posPtr: usize, P: i32): bool {
+  if (maskPtr == 0 ? j > lim : load<u8>(mr + <usize>j) == 0) return false;
+  return window == 0 || P - load<i32>(posPtr + (<usize>j << 2)) < window;
+}
+
+/** capped() of one score. */
+// @ts-ignore: decorator
+@inline function cappedOne(x: f32, cap: f32): f32 {
+  if (cap <= 0) return x;
+  return f32x4.extract_lane(capped(f32x4.splat(x), cap), 0);
+}
+
+/** Soft-capped scores: cap·tanh(x/cap) per lane when cap > 0, else x. */
+// @ts-ignore: decorator
+@inline function capped(x: v128, cap: f32): v128 {
+  if (cap <= 0) return x;
+  return f32x4.mul(f32x4.splat(cap), tanh4(f32x4.mul(x, f32x4.splat(1 / cap))));
 }
 
 /**
@@ -63,7 +98,7 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
  * rows. Two d-steps are summed before they meet the accumulator, which halves its dependency chain.
  */
 // @ts-ignore: decorator
-@inline function qk4(S: usize, QT: usize, k0: usize, k1: usize, k2: usize, k3: usize, headDim: i32, scale: v128): v128 {
+@inline function qk4(S: usize, QT: usize, k0: usize, k1: usize, k2: usize, k3: usize, headDim: i32, scale: v128, cap: f32): v128 {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   const pairEnd = <usize>(headDim & ~1) << 2;
   let d: usize = 0;
@@ -82,10 +117,10 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
     a2 = madd(v128.load32_splat(k2 + d), qa, a2);
     a3 = madd(v128.load32_splat(k3 + d), qa, a3);
   }
-  a0 = f32x4.mul(a0, scale);
-  a1 = f32x4.mul(a1, scale);
-  a2 = f32x4.mul(a2, scale);
-  a3 = f32x4.mul(a3, scale);
+  a0 = capped(f32x4.mul(a0, scale), cap);
+  a1 = capped(f32x4.mul(a1, scale), cap);
+  a2 = capped(f32x4.mul(a2, scale), cap);
+  a3 = capped(f32x4.mul(a3, scale), cap);
   v128.store(S, a0);
   v128.store(S, a1, 16);
   v128.store(S, a2, 32);
@@ -93,9 +128,9 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
   return f32x4.pmax(f32x4.pmax(a0, a1), f32x4.pmax(a2, a3));
 }
 
-/** Scores of the 4 query lanes against one key row k: scale·Σ_d k[d]·QT[d]. */
+/** Scores of the 4 query lanes against one key row k: scale·Σ_d k[d]·QT[d] (soft-capped when cap > 0). */
 // @ts-ignore: decorator
-@inline function qk1(QT: usize, k: usize, headDim: i32, scale: v128): v128 {
+@inline function qk1(QT: usize, k: usize, headDim: i32, scale: v128, cap: f32): v128 {
   let a0 = f32x4.splat(0), a1 = a0;
   const pairEnd = <usize>(headDim & ~1) << 2;
   let d: usize = 0;
@@ -104,7 +139,7 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
     a1 = madd(v128.load32_splat(k + d, 4), v128.load(QT + (d << 2), 16), a1);
   }
   if (headDim & 1) a0 = madd(v128.load32_splat(k + d), v128.load(QT + (d << 2)), a0);
-  return f32x4.mul(f32x4.add(a0, a1), scale);
+  return capped(f32x4.mul(f32x4.add(a0, a1), scale), cap);
 }
 
 /**
@@ -113,12 +148,13 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
  * v: this head's slice of row 0, c: byte offset inside the head.
  */
 // @ts-ignore: decorator
-@inline function pv8(S: usize, v: usize, kvStride: usize, c: usize, cacheLen: i32, m: i32,
-  maskPtr: usize, lim: v128, mr0: usize, mr1: usize, mr2: usize, mr3: usize, inv: v128, o0: usize, o1: usize, o2: usize, o3: usize): void {
+@inline function pv8(S: usize, v: usize, kvStride: usize, c: usize, t0: i32, cacheLen: i32, m: i32,
+  maskPtr: usize, lim: v128, mr0: usize, mr1: usize, mr2: usize, mr3: usize, window: i32, posPtr: usize, wlo: v128,
+  inv: v128, o0: usize, o1: usize, o2: usize, o3: usize): void {
   let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
-  let vt = v + c;
-  let s = S;
-  for (let t = 0; t < cacheLen; t++) {
+  let vt = v + c + <usize>t0 * kvStride;
+  let s = S + (<usize>t0 << 4);
+  for (let t = t0; t < cacheLen; t++) {
     const x0 = v128.load(vt), x1 = v128.load(vt, 16);
     const pa = v128.load32_splat(s), pb = v128.load32_splat(s, 4);
     a0 = madd(pa, x0, a0);
@@ -134,7 +170,7 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
     s += 16;
   }
   for (let j = 0; j < m; j++, vt += kvStride, s += 16) {
-    const att = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3);
+    const att = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo);
     if (!v128.any_true(att)) continue;
     const x0 = v128.load(vt), x1 = v128.load(vt, 16);
     if (i32x4.all_true(att)) {
@@ -175,12 +211,13 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
  * lane by lane so nothing past the head is touched).
  */
 // @ts-ignore: decorator
-@inline function pv4(S: usize, v: usize, kvStride: usize, c: usize, count: i32, cacheLen: i32, m: i32,
-  maskPtr: usize, lim: v128, mr0: usize, mr1: usize, mr2: usize, mr3: usize, inv: v128, o0: usize, o1: usize, o2: usize, o3: usize): void {
+@inline function pv4(S: usize, v: usize, kvStride: usize, c: usize, count: i32, t0: i32, cacheLen: i32, m: i32,
+  maskPtr: usize, lim: v128, mr0: usize, mr1: usize, mr2: usize, mr3: usize, window: i32, posPtr: usize, wlo: v128,
+  inv: v128, o0: usize, o1: usize, o2: usize, o3: usize): void {
   let a0 = f32x4.splat(0), b0 = a0, c0 = a0, d0 = a0;
-  let vt = v + c;
-  let s = S;
-  for (let t = 0; t < cacheLen; t++, vt += kvStride, s += 16) {
+  let vt = v + c + <usize>t0 * kvStride;
+  let s = S + (<usize>t0 << 4);
+  for (let t = t0; t < cacheLen; t++, vt += kvStride, s += 16) {
     const x0 = count == 4 ? v128.load(vt) : loadTail(vt, count);
     a0 = madd(v128.load32_splat(s), x0, a0);
     b0 = madd(v128.load32_splat(s, 4), x0, b0);
@@ -188,7 +225,7 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
     d0 = madd(v128.load32_splat(s, 12), x0, d0);
   }
   for (let j = 0; j < m; j++, vt += kvStride, s += 16) {
-    const att = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3);
+    const att = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo);
     if (!v128.any_true(att)) continue;
     const x0 = count == 4 ? v128.load(vt) : loadTail(vt, count);
     a0 = madd(v128.load32_splat(s), v128.and(x0, f32x4.shuffle(att, att, 0, 0, 0, 0)), a0);
@@ -232,12 +269,12 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
  * into two accumulators (two dependency chains).
  */
 // @ts-ignore: decorator
-@inline function pvOne4(o: usize, S: usize, v: usize, kvStride: usize, c: usize, count: i32, cacheLen: i32, m: i32,
-  maskPtr: usize, mr: usize, lim: i32, inv: f32): void {
+@inline function pvOne4(o: usize, S: usize, v: usize, kvStride: usize, c: usize, count: i32, t0: i32, cacheLen: i32, m: i32,
+  maskPtr: usize, mr: usize, lim: i32, window: i32, posPtr: usize, P: i32, inv: f32): void {
   let a0 = f32x4.splat(0), b0 = a0;
-  let vt = v + c;
-  let p = S;
-  let t = 0;
+  let vt = v + c + <usize>t0 * kvStride;
+  let p = S + (<usize>t0 << 2);
+  let t = t0;
   for (; t + 2 <= cacheLen; t += 2) {
     a0 = madd(v128.load32_splat(p), count == 4 ? v128.load(vt) : loadTail(vt, count), a0);
     b0 = madd(v128.load32_splat(p, 4), count == 4 ? v128.load(vt + kvStride) : loadTail(vt + kvStride, count), b0);
@@ -250,7 +287,7 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
     p += 4;
   }
   for (let j = 0; j < m; j++, vt += kvStride, p += 4) {
-    if (maskPtr == 0 ? j > lim : load<u8>(mr + <usize>j) == 0) continue;
+    if (!attendsOne(maskPtr, mr, lim, j, window, posPtr, P)) continue;
     a0 = madd(v128.load32_splat(p), count == 4 ? v128.load(vt) : loadTail(vt, count), a0);
   }
   const r = f32x4.mul(f32x4.add(a0, b0), f32x4.splat(inv));
@@ -260,12 +297,12 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
 
 /** pvOne4 for 16 floats at byte offset c: two committed rows at a time, their products summed before they meet the four accumulators. */
 // @ts-ignore: decorator
-@inline function pvOne16(o: usize, S: usize, v: usize, kvStride: usize, c: usize, cacheLen: i32, m: i32,
-  maskPtr: usize, mr: usize, lim: i32, inv: f32): void {
+@inline function pvOne16(o: usize, S: usize, v: usize, kvStride: usize, c: usize, t0: i32, cacheLen: i32, m: i32,
+  maskPtr: usize, mr: usize, lim: i32, window: i32, posPtr: usize, P: i32, inv: f32): void {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-  let vt = v + c;
-  let p = S;
-  let t = 0;
+  let vt = v + c + <usize>t0 * kvStride;
+  let p = S + (<usize>t0 << 2);
+  let t = t0;
   for (; t + 2 <= cacheLen; t += 2) {
     const p0 = v128.load32_splat(p), p1 = v128.load32_splat(p, 4);
     const wt = vt + kvStride;
@@ -286,7 +323,7 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
     p += 4;
   }
   for (let j = 0; j < m; j++, vt += kvStride, p += 4) {
-    if (maskPtr == 0 ? j > lim : load<u8>(mr + <usize>j) == 0) continue;
+    if (!attendsOne(maskPtr, mr, lim, j, window, posPtr, P)) continue;
     const p0 = v128.load32_splat(p);
     a0 = madd(p0, v128.load(vt), a0);
     a1 = madd(p0, v128.load(vt, 16), a1);
@@ -302,12 +339,12 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
 
 /** pvOne4 for 8 floats at byte offset c: two committed rows at a time into four accumulators. */
 // @ts-ignore: decorator
-@inline function pvOne8(o: usize, S: usize, v: usize, kvStride: usize, c: usize, cacheLen: i32, m: i32,
-  maskPtr: usize, mr: usize, lim: i32, inv: f32): void {
+@inline function pvOne8(o: usize, S: usize, v: usize, kvStride: usize, c: usize, t0: i32, cacheLen: i32, m: i32,
+  maskPtr: usize, mr: usize, lim: i32, window: i32, posPtr: usize, P: i32, inv: f32): void {
   let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0;
-  let vt = v + c;
-  let p = S;
-  let t = 0;
+  let vt = v + c + <usize>t0 * kvStride;
+  let p = S + (<usize>t0 << 2);
+  let t = t0;
   for (; t + 2 <= cacheLen; t += 2) {
     const p0 = v128.load32_splat(p), p1 = v128.load32_splat(p, 4);
     a0 = madd(p0, v128.load(vt), a0);
@@ -325,7 +362,7 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
     p += 4;
   }
   for (let j = 0; j < m; j++, vt += kvStride, p += 4) {
-    if (maskPtr == 0 ? j > lim : load<u8>(mr + <usize>j) == 0) continue;
+    if (!attendsOne(maskPtr, mr, lim, j, window, posPtr, P)) continue;
     const p0 = v128.load32_splat(p);
     a0 = madd(p0, v128.load(vt), a0);
     a1 = madd(p0, v128.load(vt, 16), a1);
@@ -345,12 +382,15 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
  */
 // @ts-ignore: decorator
 @inline function attendOne(o: usize, q: usize, kBase: usize, vBase: usize, kvStride: usize, S: usize,
-  maskPtr: usize, mr: usize, lim: i32, cacheLen: i32, m: i32, headDim: i32, scale: f32): void {
+  maskPtr: usize, mr: usize, lim: i32, cacheLen: i32, m: i32, headDim: i32, scale: f32, cap: f32,
+  window: i32, posPtr: usize, P: i32): void {
   const vecEnd = <usize>(headDim & ~3) << 2;
   const tail = headDim & 3;
   const scaleV = f32x4.splat(scale);
   let mxv = f32x4.splat(-Infinity);
-  let t = 0;
+  // sliding window: committed rows before P − W + 1 are not read (S is indexed from row 0 all the same)
+  const t0 = window > 0 ? min(max(P - window + 1, 0), cacheLen) : 0;
+  let t = t0;
   for (; t + 4 <= cacheLen; t += 4) {
     const k0 = kBase + <usize>t * kvStride, k1 = k0 + kvStride, k2 = k1 + kvStride, k3 = k2 + kvStride;
     let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
@@ -378,32 +418,32 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
       a2 = madd(qv, loadTail(k2 + off, tail), a2);
       a3 = madd(qv, loadTail(k3 + off, tail), a3);
     }
-    const s4 = f32x4.mul(sum4(a0, a1, a2, a3), scaleV);
+    const s4 = capped(f32x4.mul(sum4(a0, a1, a2, a3), scaleV), cap);
     v128.store(S + (<usize>t << 2), s4);
     mxv = f32x4.pmax(mxv, s4);
   }
   let mx = hmax(mxv);
   for (; t < cacheLen; t++) {
-    const x = dot(q, kBase + <usize>t * kvStride, headDim) * scale;
+    const x = cappedOne(dot(q, kBase + <usize>t * kvStride, headDim) * scale, cap);
     store<f32>(S + (<usize>t << 2), x);
     if (x > mx) mx = x;
   }
   for (let j = 0; j < m; j++) {
     let x: f32 = -Infinity;
-    if (maskPtr == 0 ? j <= lim : load<u8>(mr + <usize>j) != 0) {
-      x = dot(q, kBase + <usize>(cacheLen + j) * kvStride, headDim) * scale;
+    if (attendsOne(maskPtr, mr, lim, j, window, posPtr, P)) {
+      x = cappedOne(dot(q, kBase + <usize>(cacheLen + j) * kvStride, headDim) * scale, cap);
       if (x > mx) mx = x;
     }
     store<f32>(S + (<usize>(cacheLen + j) << 2), x);
   }
   const total = cacheLen + m;
-  const padded = (total + 3) & ~3;
+  const padded = t0 + ((total - t0 + 3) & ~3);
   for (let p = total; p < padded; p++) store<f32>(S + (<usize>p << 2), -Infinity);
   if (mx == -Infinity) mx = 0; // attends nothing: every e is 0
   const mxs = f32x4.splat(mx);
   let sumv = f32x4.splat(0);
   const end = S + (<usize>padded << 2);
-  for (let p = S; p < end; p += 16) {
+  for (let p = S + (<usize>t0 << 2); p < end; p += 16) {
     const e = expSoftmax4(f32x4.sub(v128.load(p), mxs));
     v128.store(p, e);
     sumv = f32x4.add(sumv, e);
@@ -412,25 +452,27 @@ import { madd, hsum, hmax, sum4, expSoftmax4, loadTail, storeTail, softmaxRowRef
   const inv: f32 = sum == 0 ? 0 : 1 / sum;
   const headBytes = <usize>headDim << 2;
   let c: usize = 0;
-  for (; c + 64 <= headBytes; c += 64) pvOne16(o, S, vBase, kvStride, c, cacheLen, m, maskPtr, mr, lim, inv);
-  for (; c + 32 <= headBytes; c += 32) pvOne8(o, S, vBase, kvStride, c, cacheLen, m, maskPtr, mr, lim, inv);
-  for (; c < headBytes; c += 16) pvOne4(o, S, vBase, kvStride, c, min(4, <i32>((headBytes - c) >> 2)), cacheLen, m, maskPtr, mr, lim, inv);
+  for (; c + 64 <= headBytes; c += 64) pvOne16(o, S, vBase, kvStride, c, t0, cacheLen, m, maskPtr, mr, lim, window, posPtr, P, inv);
+  for (; c + 32 <= headBytes; c += 32) pvOne8(o, S, vBase, kvStride, c, t0, cacheLen, m, maskPtr, mr, lim, window, posPtr, P, inv);
+  for (; c < headBytes; c += 16) pvOne4(o, S, vBase, kvStride, c, min(4, <i32>((headBytes - c) >> 2)), t0, cacheLen, m, maskPtr, mr, lim, window, posPtr, P, inv);
 }
 
 /**
  * Attention for query rows i < n and heads h in [h0, h1).
  * out, q: [n, nHeads·headDim]; k, v: [capacity, nKvHeads·headDim]; mask: u8 [n, m] or 0 (causal);
+ * pos: i32 [m] positions of the staged rows (read only when window > 0);
  * scores: f32 scratch [4·(cacheLen + m + headDim)]. nHeads is a multiple of nKvHeads; n ≤ m.
+ * scale multiplies q·k; softcap > 0 caps scores to softcap·tanh(s/softcap); window > 0 is the
+ * sliding window in positions (see the file comment).
  */
-export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize,
-  n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32): void {
+export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize, posPtr: usize,
+  n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32, scale1: f32, softcap: f32, window: i32): void {
   if (h0 >= h1 || n <= 0) return;
   const first = m - n;
   const group = nHeads / nKvHeads;
   const headBytes = <usize>headDim << 2;
   const qStride = <usize>nHeads * headBytes;
   const kvStride = <usize>nKvHeads * headBytes;
-  const scale1: f32 = 1 / Mathf.sqrt(<f32>headDim);
   const scale = f32x4.splat(scale1);
   const total = cacheLen + m;
   const S = scoresPtr; // [total][4]: the block's scores, then exp(score − max), key-major
@@ -455,7 +497,9 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
     for (let r = lanes; r <= last; r++) {
       const i = r / nh;
       const off = <usize>i * qStride + <usize>(ha + r - i * nh) * headBytes;
-      attendOne(outPtr + off, qPtr + off, kBase, vBase, kvStride, S, maskPtr, maskPtr + <usize>i * mStride, first + i, cacheLen, m, headDim, scale1);
+      const P = window > 0 ? load<i32>(posPtr + (<usize>(first + i) << 2)) : 0;
+      attendOne(outPtr + off, qPtr + off, kBase, vBase, kvStride, S, maskPtr, maskPtr + <usize>i * mStride, first + i, cacheLen, m, headDim, scale1, softcap,
+        window, posPtr, P);
     }
     for (let r = 0; r < lanes; r += 4) {
       // the block's 4 lanes: query vectors r .. r + 3, the last one repeated past lanes − 1
@@ -479,16 +523,37 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
       lim = i32x4.replace_lane(lim, 3, first + id);
       const mr0 = maskPtr + <usize>ia * mStride, mr1 = maskPtr + <usize>ib * mStride;
       const mr2 = maskPtr + <usize>ic * mStride, mr3 = maskPtr + <usize>id * mStride;
+      // sliding window: lane l sees key positions ≥ wlo[l] = P_l − W + 1; committed rows before the
+      // smallest of them are not read, rows before the largest are masked per lane
+      let wlo = i32x4.splat(0);
+      let t0 = 0, tMask = 0;
+      if (window > 0) {
+        const pa = load<i32>(posPtr + (<usize>(first + ia) << 2)), pb = load<i32>(posPtr + (<usize>(first + ib) << 2));
+        const pc = load<i32>(posPtr + (<usize>(first + ic) << 2)), pd = load<i32>(posPtr + (<usize>(first + id) << 2));
+        wlo = i32x4.replace_lane(i32x4.splat(pa - window + 1), 1, pb - window + 1);
+        wlo = i32x4.replace_lane(wlo, 2, pc - window + 1);
+        wlo = i32x4.replace_lane(wlo, 3, pd - window + 1);
+        t0 = min(max(min(min(pa, pb), min(pc, pd)) - window + 1, 0), cacheLen);
+        tMask = min(max(max(max(pa, pb), max(pc, pd)) - window + 1, 0), cacheLen);
+      }
 
-      // scores and their lane-wise maximum: committed rows, 4 keys per tile
+      // scores and their lane-wise maximum: committed rows, 4 keys per tile. Tiles stay at multiples of 4
+      // whatever the window, so a key takes the same path (same bits) in every block; keys of the first
+      // tile before t0 are not read (QT stands in for them) and get −∞.
       let mx = ninf;
-      let t = 0;
+      let t = t0 & ~3;
       for (; t + 4 <= cacheLen; t += 4) {
         const k0 = kBase + <usize>t * kvStride;
-        mx = f32x4.pmax(mx, qk4(S + (<usize>t << 4), QT, k0, k0 + kvStride, k0 + 2 * kvStride, k0 + 3 * kvStride, headDim, scale));
+        const s = S + (<usize>t << 4);
+        const tileMax = t >= t0
+          ? qk4(s, QT, k0, k0 + kvStride, k0 + 2 * kvStride, k0 + 3 * kvStride, headDim, scale, softcap)
+          : qk4(s, QT, QT, t + 1 < t0 ? QT : k0 + kvStride, t + 2 < t0 ? QT : k0 + 2 * kvStride, t + 3 < t0 ? QT : k0 + 3 * kvStride, headDim, scale, softcap);
+        if (t < tMask) mx = f32x4.pmax(mx, windowTile(s, t, wlo));
+        else mx = f32x4.pmax(mx, tileMax);
       }
-      for (; t < cacheLen; t++) {
-        const x = qk1(QT, kBase + <usize>t * kvStride, headDim, scale);
+      for (t = max(t, t0); t < cacheLen; t++) {
+        let x = qk1(QT, kBase + <usize>t * kvStride, headDim, scale, softcap);
+        if (t < tMask) x = v128.bitselect(x, ninf, i32x4.ge_s(i32x4.splat(t), wlo));
         v128.store(S + (<usize>t << 4), x);
         mx = f32x4.pmax(mx, x);
       }
@@ -496,14 +561,14 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
       let j = 0;
       for (; j + 4 <= m; j += 4) {
         const s = S + (<usize>(cacheLen + j) << 4);
-        const a0 = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3);
-        const a1 = laneAttends(maskPtr, j + 1, lim, mr0, mr1, mr2, mr3);
-        const a2 = laneAttends(maskPtr, j + 2, lim, mr0, mr1, mr2, mr3);
-        const a3 = laneAttends(maskPtr, j + 3, lim, mr0, mr1, mr2, mr3);
+        const a0 = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo);
+        const a1 = laneAttends(maskPtr, j + 1, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo);
+        const a2 = laneAttends(maskPtr, j + 2, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo);
+        const a3 = laneAttends(maskPtr, j + 3, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo);
         if (v128.any_true(v128.or(v128.or(a0, a1), v128.or(a2, a3)))) {
           const k0 = kBase + <usize>(cacheLen + j) * kvStride;
           qk4(s, QT, v128.any_true(a0) ? k0 : QT, v128.any_true(a1) ? k0 + kvStride : QT,
-            v128.any_true(a2) ? k0 + 2 * kvStride : QT, v128.any_true(a3) ? k0 + 3 * kvStride : QT, headDim, scale);
+            v128.any_true(a2) ? k0 + 2 * kvStride : QT, v128.any_true(a3) ? k0 + 3 * kvStride : QT, headDim, scale, softcap);
           const x0 = v128.bitselect(v128.load(s), ninf, a0);
           const x1 = v128.bitselect(v128.load(s, 16), ninf, a1);
           const x2 = v128.bitselect(v128.load(s, 32), ninf, a2);
@@ -522,8 +587,8 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
       }
       for (; j < m; j++) {
         const s = S + (<usize>(cacheLen + j) << 4);
-        const a0 = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3);
-        const x = v128.any_true(a0) ? v128.bitselect(qk1(QT, kBase + <usize>(cacheLen + j) * kvStride, headDim, scale), ninf, a0) : ninf;
+        const a0 = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo);
+        const x = v128.any_true(a0) ? v128.bitselect(qk1(QT, kBase + <usize>(cacheLen + j) * kvStride, headDim, scale, softcap), ninf, a0) : ninf;
         v128.store(s, x);
         mx = f32x4.pmax(mx, x);
       }
@@ -532,7 +597,7 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
       mx = v128.bitselect(mx, zero, f32x4.ne(mx, ninf)); // a lane attending nothing: all e = 0
       let sum = zero;
       const staged = S + (<usize>cacheLen << 4);
-      for (let s = S; s < staged; s += 16) {
+      for (let s = S + (<usize>t0 << 4); s < staged; s += 16) {
         const e = expSoftmax4(f32x4.sub(v128.load(s), mx));
         v128.store(s, e);
         sum = f32x4.add(sum, e);
@@ -553,35 +618,54 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
       // out = inv·Σ_t e_t·v_t, 8 then 4 floats of the head at a time
       const o0 = outPtr + offA, o1 = outPtr + offB, o2 = outPtr + offC, o3 = outPtr + offD;
       let c: usize = 0;
-      for (; c + 32 <= headBytes; c += 32) pv8(S, vBase, kvStride, c, cacheLen, m, maskPtr, lim, mr0, mr1, mr2, mr3, inv, o0, o1, o2, o3);
+      for (; c + 32 <= headBytes; c += 32) pv8(S, vBase, kvStride, c, t0, cacheLen, m, maskPtr, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo, inv, o0, o1, o2, o3);
       for (; c < headBytes; c += 16) {
         const count = min(4, <i32>((headBytes - c) >> 2));
-        pv4(S, vBase, kvStride, c, count, cacheLen, m, maskPtr, lim, mr0, mr1, mr2, mr3, inv, o0, o1, o2, o3);
+        pv4(S, vBase, kvStride, c, count, t0, cacheLen, m, maskPtr, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo, inv, o0, o1, o2, o3);
       }
     }
   }
 }
 
+/**
+ * The 4 score vectors of committed keys t .. t + 3 at S (stored by qk4) with lanes outside their
+ * sliding window set to −∞ (lane l sees key t + x iff t + x ≥ wlo[l]); returns their lane-wise maximum.
+ */
+// @ts-ignore: decorator
+@inline function windowTile(S: usize, t: i32, wlo: v128): v128 {
+  const ninf = f32x4.splat(-Infinity);
+  const x0 = v128.bitselect(v128.load(S), ninf, i32x4.ge_s(i32x4.splat(t), wlo));
+  const x1 = v128.bitselect(v128.load(S, 16), ninf, i32x4.ge_s(i32x4.splat(t + 1), wlo));
+  const x2 = v128.bitselect(v128.load(S, 32), ninf, i32x4.ge_s(i32x4.splat(t + 2), wlo));
+  const x3 = v128.bitselect(v128.load(S, 48), ninf, i32x4.ge_s(i32x4.splat(t + 3), wlo));
+  v128.store(S, x0);
+  v128.store(S, x1, 16);
+  v128.store(S, x2, 32);
+  v128.store(S, x3, 48);
+  return f32x4.pmax(f32x4.pmax(x0, x1), f32x4.pmax(x2, x3));
+}
+
 /** Scalar twin of attention_f32: one key at a time, one output element at a time. */
-export function attention_f32_ref(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize,
-  n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32): void {
+export function attention_f32_ref(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize, posPtr: usize,
+  n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32, scale: f32, softcap: f32, window: i32): void {
   const first = m - n;
   const group = nHeads / nKvHeads;
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;
-  const scale: f32 = 1 / Mathf.sqrt(<f32>headDim);
   const total = cacheLen + m;
   for (let i = 0; i < n; i++) {
+    const P = window > 0 ? load<i32>(posPtr + (<usize>(first + i) << 2)) : 0;
     for (let h = h0; h < h1; h++) {
       const kvh = h / group;
       const q = qPtr + ((<usize>i * <usize>qDim + <usize>h * <usize>headDim) << 2);
       for (let t = 0; t < total; t++) {
         let s: f32 = -Infinity;
-        if (t < cacheLen || attends(maskPtr, m, first, i, t - cacheLen)) {
+        if (visibleRef(maskPtr, posPtr, m, first, i, t, cacheLen, window, P)) {
           const k = kPtr + ((<usize>t * <usize>kvDim + <usize>kvh * <usize>headDim) << 2);
           s = 0;
           for (let d = 0; d < headDim; d++) s += load<f32>(q + (<usize>d << 2)) * load<f32>(k + (<usize>d << 2));
           s *= scale;
+          if (softcap > 0) s = softcap * Mathf.tanh(s / softcap);
         }
         store<f32>(scoresPtr + (<usize>t << 2), s);
       }
@@ -590,7 +674,7 @@ export function attention_f32_ref(outPtr: usize, qPtr: usize, kPtr: usize, vPtr:
       for (let d = 0; d < headDim; d++) {
         let acc: f32 = 0;
         for (let t = 0; t < total; t++) {
-          if (t < cacheLen || attends(maskPtr, m, first, i, t - cacheLen)) {
+          if (visibleRef(maskPtr, posPtr, m, first, i, t, cacheLen, window, P)) {
             acc += load<f32>(scoresPtr + (<usize>t << 2)) * load<f32>(vPtr + ((<usize>t * <usize>kvDim + <usize>kvh * <usize>headDim + <usize>d) << 2));
           }
         }
@@ -598,4 +682,13 @@ export function attention_f32_ref(outPtr: usize, qPtr: usize, kPtr: usize, vPtr:
       }
     }
   }
+}
+
+/** Whether query row i (position P) sees key row t (committed t < cacheLen at position t, else staged t − cacheLen). */
+// @ts-ignore: decorator
+@inline function visibleRef(maskPtr: usize, posPtr: usize, m: i32, first: i32, i: i32, t: i32, cacheLen: i32, window: i32, P: i32): bool {
+  if (t >= cacheLen && !attends(maskPtr, m, first, i, t - cacheLen)) return false;
+  if (window <= 0) return true;
+  const p = t < cacheLen ? t : load<i32>(posPtr + (<usize>(t - cacheLen) << 2));
+  return P - p < window;
 }

@@ -160,6 +160,31 @@ export function argmax_f32_ref(xPtr: usize, n: i32): i32 {
   return best;
 }
 
+/**
+ * Index of the first entry that is NaN or ±Infinity, or -1 when all are finite (a model's logits
+ * row must be: -Infinity from a forward pass is an overflow, not a mask).  x: f32 [n]
+ */
+export function first_nonfinite_f32(xPtr: usize, n: i32): i32 {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(xPtr + (<usize>i << 2));
+    const bad = f32x4.ne(f32x4.sub(v, v), f32x4.splat(0)); // x − x is 0 exactly for finite x
+    if (v128.any_true(bad)) return i + ctz(i32x4.bitmask(bad));
+  }
+  for (; i < n; i++) {
+    const v = f32At(xPtr, i);
+    if (v - v != 0) return i;
+  }
+  return -1;
+}
+
+export function first_nonfinite_f32_ref(xPtr: usize, n: i32): i32 {
+  for (let i = 0; i < n; i++) {
+    if (!isFinite(f32At(xPtr, i))) return i;
+  }
+  return -1;
+}
+
 // exp(z) for z <= 0 on f64x2: Cody–Waite reduction z = k ln2 + r, |r| <= ln2/2, Taylor to r^13
 // (truncation < 1e-17 relative), then scaling by 2^k through the exponent bits. z < -708 gives 0
 // (those probabilities are below 1e-307 of the largest one).

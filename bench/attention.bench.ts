@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     const maskPtr = mb === null ? 0 : mb.ptr;
     const want = attentionF64(s, q, kv, vv, maskArr);
     const run = (name: 'attention_f32' | 'attention_f32_ref') => () =>
-      k[name](outB.ptr, qb.ptr, kb.ptr, vb.ptr, scratch.ptr, maskPtr, s.n, s.m, s.nHeads, s.nKvHeads, s.headDim, s.cacheLen, 0, s.nHeads);
+      k[name](outB.ptr, qb.ptr, kb.ptr, vb.ptr, scratch.ptr, maskPtr, 0, s.n, s.m, s.nHeads, s.nKvHeads, s.headDim, s.cacheLen, 0, s.nHeads, 1 / Math.sqrt(s.headDim), 0, 0);
     // validate before timing: every kernel against f64 attention (|q|, |k|, |v| ≤ 1, so 1e-5 is ~100 ulp)
     for (const name of ['attention_f32', 'attention_f32_ref'] as const) {
       run(name)();

@@ -121,8 +121,8 @@ async function main(): Promise<void> {
       const mark = rt.arena.mark();
       const kv = rt.arena.alloc('kv', 2 * (ctx + 1) * kvDim * 4);
       fillRandom(rt, kv.ptr, 2 * (ctx + 1) * kvDim, ctx);
-      const a: AttentionArgs = { outPtr: outA.ptr, qPtr: x.ptr, kPtr: kv.ptr, vPtr: kv.ptr + (ctx + 1) * kvDim * 4, maskPtr: 0,
-        n: 1, m: 1, nHeads, nKvHeads: nHeads, headDim, cacheLen: ctx };
+      const a: AttentionArgs = { outPtr: outA.ptr, qPtr: x.ptr, kPtr: kv.ptr, vPtr: kv.ptr + (ctx + 1) * kvDim * 4, maskPtr: 0, posPtr: 0,
+        n: 1, m: 1, nHeads, nKvHeads: nHeads, headDim, cacheLen: ctx, scale: 1 / Math.sqrt(headDim), softcap: 0, window: 0 };
       const b = { ...a, outPtr: outB.ptr };
       serial.attention(a);
       forced.attention(b);

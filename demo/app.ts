@@ -1,10 +1,10 @@
 /**
- * The demo page: model picker, settings, streamed text, the live step view, the plot and the
- * plain-vs-speculative comparison. All model work happens in ./worker.ts (a module Web Worker);
- * this file only builds the UI and draws what the worker reports.
+ * The demo page: model picker, prompt or chat (./modes.ts), settings, streamed text, the live step
+ * view, the plot and the plain-vs-speculative comparison. All model work happens in ./worker.ts (a
+ * module Web Worker); this file only builds the UI and draws what the worker reports.
  */
 import type {
-  DraftSpec, ErrorInfo, GenerateRequest, GenerateSettings, GenerationSummary, LoadRequest, ModelInfo, ModelSpec, PageMessage, StepRecord, TextPiece, WorkerMessage,
+  DraftSpec, ErrorInfo, GenerateInput, GenerateRequest, GenerateSettings, GenerationSummary, LoadRequest, ModelInfo, ModelSpec, PageMessage, StepRecord, TextPiece, WorkerMessage,
 } from './protocol.js';
 import { MODES, type Mode } from './modes.js';
 import { PlotSeries, renderPlot } from './views/plot.js';
@@ -58,6 +58,7 @@ const ui = {
   stop: $<HTMLButtonElement>('stop-btn'),
   compare: $<HTMLButtonElement>('compare-btn'),
   genStatus: $('gen-status'),
+  outputTitle: $('output-title'),
   output: $('output'),
   stats: $('stats'),
   stepPrev: $<HTMLButtonElement>('step-prev'),
@@ -95,6 +96,8 @@ interface Run {
   summary: GenerationSummary | null;
 }
 let run: Run | null = null;
+/** Where the running generation's text goes (the output card, or a chat reply's bubble). */
+let textTarget: HTMLElement | null = null;
 let shownStep = -1;
 let drawPending = false;
 
@@ -128,8 +131,10 @@ function option(value: string, text: string): HTMLOptionElement {
 
 function setBusy(b: boolean): void {
   busy = b;
+  ui.modeTabs.querySelectorAll('button').forEach((t) => (t.disabled = b));
   ui.load.disabled = b;
   ui.generate.disabled = b || loadedTarget === null;
+  ui.generate.textContent = mode.action;
   ui.compare.disabled = b || loadedTarget === null || loadedDrafter === 'none';
   ui.stop.disabled = !b;
 }
@@ -330,6 +335,7 @@ function onLoaded(m: Extract<WorkerMessage, { type: 'loaded' }>): void {
     setStatus(ui.threadsStatus, 'threads', `Cross-origin isolated: ${m.threads} kernel threads (${m.build}).`);
   }
   ui.speculative.checked = m.drafter !== 'none';
+  for (const md of MODES) md.onLoaded?.({ chat: m.chat, context: m.target.context });
   setBusy(false);
 }
 
@@ -349,7 +355,6 @@ function settings(speculative: boolean): GenerateSettings {
 }
 
 function resetView(): void {
-  ui.output.replaceChildren();
   ui.stats.replaceChildren();
   ui.treeView.replaceChildren();
   ui.stepDetail.textContent = '';
@@ -362,16 +367,12 @@ function resetView(): void {
   shownStep = -1;
 }
 
-/** Run one generation; resolves with its summary (null when it failed). */
-function generateOnce(speculative: boolean): Promise<GenerationSummary | null> {
+/** Run one generation of `input`; resolves with its summary (null when it failed). */
+function generateOnce(input: GenerateInput, speculative: boolean): Promise<GenerationSummary | null> {
   resetView();
   const id = nextId++;
-  const input = mode.input();
   const req: GenerateRequest = { type: 'generate', id, input, settings: settings(speculative) };
-  const prompt = document.createElement('span');
-  prompt.className = 'prompt';
-  prompt.textContent = input.prompt;
-  ui.output.append(prompt);
+  textTarget = mode.begin(ui.output, input);
   return new Promise((resolve) => {
     run = { id, steps: [], series: new PlotSeries(), resolve, started: performance.now(), summary: null };
     renderPlot(ui.plot, run.series);
@@ -379,27 +380,46 @@ function generateOnce(speculative: boolean): Promise<GenerationSummary | null> {
   });
 }
 
+/** The current mode's input, or null (the reason shown) when its inputs are not ready. */
+function modeInput(): GenerateInput | null {
+  try {
+    return mode.input();
+  } catch (e) {
+    setStatus(ui.genStatus, 'error', (e as Error).message);
+    return null;
+  }
+}
+
 async function startGenerate(): Promise<void> {
-  if (busy) return;
+  if (busy || loadedTarget === null) return;
+  const input = modeInput();
+  if (input === null) return;
   setBusy(true);
   ui.compareCard.hidden = true;
   setStatus(ui.genStatus, 'running', 'Generating…');
-  const summary = await generateOnce(ui.speculative.checked);
+  const summary = await generateOnce(input, ui.speculative.checked);
   setBusy(false);
   if (summary) mode.onDone?.(summary);
+  else mode.onFailed?.();
 }
 
+/** The same input twice, plain then speculative; a chat keeps the speculative reply. */
 async function startCompare(): Promise<void> {
-  if (busy) return;
+  if (busy || loadedTarget === null) return;
+  const input = modeInput();
+  if (input === null) return;
   setBusy(true);
   setStatus(ui.genStatus, 'running', 'Comparing: plain decoding…');
-  const plain = await generateOnce(false);
+  const plain = await generateOnce(input, false);
   let spec: GenerationSummary | null = null;
   if (plain && plain.stopReason !== 'aborted') {
     setStatus(ui.genStatus, 'running', 'Comparing: speculative decoding…');
-    spec = await generateOnce(true);
+    spec = await generateOnce(input, true);
   }
   setBusy(false);
+  const kept = spec ?? (plain?.stopReason === 'aborted' ? plain : null);
+  if (kept) mode.onDone?.(kept);
+  else mode.onFailed?.();
   if (plain && spec) showComparison(plain, spec);
 }
 
@@ -434,7 +454,7 @@ function appendPieces(list: TextPiece[]): void {
     if (p.step >= 0) span.dataset.step = String(p.step);
     frag.append(span);
   }
-  ui.output.append(frag);
+  (textTarget ?? ui.output).append(frag);
   ui.output.scrollTop = ui.output.scrollHeight;
 }
 
@@ -455,6 +475,7 @@ function showStats(r: Run, summary: GenerationSummary | null): void {
     stat(tps > 0 ? tps.toFixed(0) : '–', 'tokens / s', 'tokens-per-second'),
     stat(acc !== undefined && Number.isFinite(acc) ? `${(acc * 100).toFixed(0)}%` : '–', 'drafts accepted', 'acceptance'),
     summary ? stat(summary.stopReason, 'stopped by', 'stop') : '',
+    summary?.chat ? stat(`${summary.chat.reusedTokens} / ${summary.chat.prefilledTokens}`, 'reused from the KV cache / prefilled', 'cache') : '',
     summary && summary.tree === 'auto' ? stat(summary.treeChoices.slice(0, 3).map((c) => `${c.tree || 'plain'}×${c.steps}`).join(' '), 'shapes chosen', 'shapes') : '',
   ].join('');
 }
@@ -490,7 +511,8 @@ function scheduleDraw(): void {
     const n = run.steps.length;
     ui.stepSlider.max = String(Math.max(0, n - 1));
     ui.stepSlider.disabled = n === 0;
-    if (ui.stepLive.checked && n > 0) showStep(n - 1);
+    // once the run is done, its 'done' handler has chosen the step to show (the last one with drafts)
+    if (ui.stepLive.checked && n > 0 && run.summary === null) showStep(n - 1);
     else ui.stepLabel.textContent = `step ${shownStep + 1} of ${n}`;
     renderPlot(ui.plot, run.series);
     showStats(run, run.summary);
@@ -519,7 +541,7 @@ worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
       const loaded = progress.target[0]! + progress.draft[0]!;
       const total = progress.target[1]! + progress.draft[1]!;
       if (total > 0) ui.loadBar.style.width = `${Math.min(100, (100 * loaded) / total).toFixed(1)}%`;
-      setStatus(ui.loadStatus, 'loading', `Loading ${m.which}: ${bytes(m.loaded)} of ${bytes(m.total)}…`);
+      setStatus(ui.loadStatus, 'loading', `Loading ${m.which}: ${bytes(m.loaded)} of ${bytes(m.total)}${m.tensor ? ` (${m.tensor})` : ''}…`);
       break;
     }
     case 'loaded':
@@ -556,8 +578,9 @@ worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
         r.summary = m.summary;
         showStats(r, m.summary);
         const s = m.summary;
+        const cache = s.chat ? ` Prompt: ${s.chat.promptTokens} tokens, ${s.chat.reusedTokens} reused from the KV cache, ${s.chat.prefilledTokens} prefilled in ${s.prefillMs.toFixed(1)} ms.` : '';
         setStatus(ui.genStatus, s.stopReason === 'aborted' ? 'stopped' : 'done',
-          `${s.stopReason === 'aborted' ? 'Stopped' : 'Done'}: ${s.tokens} tokens in ${s.steps} steps, ${s.tokensPerStep.toFixed(2)} tokens/step, ${s.tokensPerSecond.toFixed(0)} tokens/s (${s.drafter === 'none' ? 'plain decoding' : `${s.method}, tree ${s.tree}, draft ${s.drafter}`}).`);
+          `${s.stopReason === 'aborted' ? 'Stopped' : 'Done'}: ${s.tokens} tokens in ${s.steps} steps, ${s.tokensPerStep.toFixed(2)} tokens/step, ${s.tokensPerSecond.toFixed(0)} tokens/s (${s.drafter === 'none' ? 'plain decoding' : `${s.method}, tree ${s.tree}, draft ${s.drafter}`}).${cache}`);
         ui.genStatus.dataset.steps = String(s.steps);
         ui.genStatus.dataset.tokens = String(s.tokens);
         r.resolve(s); // the run stays shown: its steps can still be browsed
@@ -589,13 +612,22 @@ function mountModes(): void {
       b.textContent = m.label;
       b.setAttribute('role', 'tab');
       b.setAttribute('aria-selected', String(m === mode));
+      b.dataset.mode = m.id;
+      b.disabled = busy; // the running generation belongs to the mode that started it
       b.onclick = () => {
+        if (busy || m === mode) return;
         mode = m;
         mountModes();
+        resetView();
+        ui.compareCard.hidden = true;
+        setStatus(ui.genStatus, 'idle', '');
+        mode.show(ui.output);
       };
       return b;
     }),
   );
+  ui.outputTitle.textContent = mode.outputTitle;
+  ui.generate.textContent = mode.action;
   mode.mount(ui.modePanel, () => void startGenerate());
 }
 

@@ -49,11 +49,29 @@ export interface GenerateSettings {
   speculative: boolean;
 }
 
+/** One message of a conversation as the page keeps it (the system message travels apart). */
+export interface ChatTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
 /**
- * What to generate from. Only prompts today; a chat mode adds `{ kind: 'chat', messages }` here and
- * a Mode in app.ts, and the worker applies the model's chat template.
+ * What to generate from: a prompt to complete, or a conversation to answer. A chat request carries
+ * the whole conversation; the worker continues its chat session (and the session's KV cache) when
+ * the conversation extends the session's by this one user message, with the same generator, and
+ * starts a new session otherwise (settings, template or system message changed, a reset, a model load).
  */
-export type GenerateInput = { kind: 'prompt'; prompt: string };
+export type GenerateInput =
+  | { kind: 'prompt'; prompt: string }
+  | {
+      kind: 'chat';
+      /** The system message; '' = none. */
+      system: string;
+      /** The conversation, user and assistant in turn, ending with the user's new message. */
+      messages: ChatTurn[];
+      /** The chat template: null = the model's own; else a name the model ships or a built-in one (chatml, llama3, …). */
+      template: string | null;
+    };
 
 export interface GenerateRequest {
   type: 'generate';
@@ -120,6 +138,42 @@ export interface ErrorInfo {
   message: string;
 }
 
+/** The chat templates of a loaded model, as the chat mode's picker offers them. */
+export interface ChatModelInfo {
+  /** Where the model's own default template comes from (e.g. "…/tokenizer_config.json chat_template"); null when it has none. */
+  own: string | null;
+  /** Other templates the model ships, by name (e.g. "tool_use"). */
+  named: string[];
+  /** The typed error (ChatTemplateError) the library gives for the model's own template when it has none. */
+  error: ErrorInfo | null;
+  /** The built-in templates (for models without one, or to override it). */
+  builtins: { name: string; description: string }[];
+  /** The built-in template to preselect when the model has none, and why. */
+  suggested: { name: string; reason: string };
+}
+
+/** What one chat turn did with the KV cache (the library's ChatTurnResult and its stats). */
+export interface ChatTurnInfo {
+  /** Where the template came from (ChatTemplate.source). */
+  template: string;
+  /** Tokens of the rendered conversation. */
+  promptTokens: number;
+  /** Of those, tokens whose keys and values were already in the cache (earlier turns). */
+  reusedTokens: number;
+  /** Tokens run in this turn's prefill. */
+  prefilledTokens: number;
+  /** Whether the cache held a prefix of this turn's tokens. */
+  cacheHit: boolean;
+  /** Cached tokens that differed from this turn's rendering and were recomputed. */
+  droppedTokens: number;
+  /** Oldest messages forgotten to fit the context (the page greys them out and stops sending them). */
+  droppedMessages: number;
+  /** Whether the worker started a new chat session for this turn (so nothing could be reused). */
+  newSession: boolean;
+  /** The conversation as the template rendered it for this turn: what the model read. */
+  rendered: string;
+}
+
 export interface GenerationSummary {
   text: string;
   stopReason: string;
@@ -134,12 +188,15 @@ export interface GenerationSummary {
   tree: string;
   treeChoices: { tree: string; steps: number }[];
   drafter: string;
+  /** Set for a chat turn. */
+  chat: ChatTurnInfo | null;
 }
 
 export type WorkerMessage =
   /** Sent once at start: what this page can do. */
   | { type: 'hello'; isolated: boolean; threadsAvailable: number; threadsReason: string | null; verifiers: string[] }
-  | { type: 'progress'; which: 'target' | 'draft'; loaded: number; total: number }
+  /** Weights read so far (bytes of the model's files), and the tensor just read. */
+  | { type: 'progress'; which: 'target' | 'draft'; loaded: number; total: number; tensor: string }
   | {
       type: 'loaded';
       target: ModelInfo;
@@ -152,6 +209,8 @@ export type WorkerMessage =
       /** id → token piece, for labels. */
       pieces: string[];
       eosId: number | null;
+      /** The target's chat templates. */
+      chat: ChatModelInfo;
     }
   | { type: 'pieces'; id: number; pieces: TextPiece[] }
   | { type: 'steps'; id: number; steps: StepRecord[] }

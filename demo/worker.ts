@@ -1,11 +1,15 @@
 /**
  * The demo's generation worker (a module Web Worker, bundled with the core by esbuild): loads
- * models, runs Generator.generate() and streams text pieces and step records to the page, so the
- * page never blocks. Kernel threads, when the page is cross-origin isolated, are further workers
- * started by createBrowserExecutor.
+ * models, runs Generator.generate() for prompts and a ChatSession for conversations (its KV cache
+ * kept between turns), and streams text pieces and step records to the page, so the page never
+ * blocks. Kernel threads, when the page is cross-origin isolated, are further workers started by
+ * createBrowserExecutor.
  */
 import {
+  BUILTIN_CHAT_TEMPLATES,
+  BUILTIN_CHAT_TEMPLATE_NAMES,
   Generator,
+  InvalidArgumentError,
   SpechubError,
   WasmFeatureError,
   VERIFIER_NAMES,
@@ -23,17 +27,24 @@ import {
   loadHfModel,
   modelDrafter,
   openGgufModel,
+  resolveChatTemplate,
   threadsUnavailableReason,
   type ByteSource,
+  type ChatSession,
+  type ChatTurnOptions,
   type Drafter,
   type Executor,
   type GenerationResult,
   type LoadedModel,
+  type LoadProgress,
   type ModelSource,
   type Runtime,
   type StepEvent,
 } from '../src/index.js';
-import type { DraftSpec, ErrorInfo, GenerateRequest, LoadRequest, ModelInfo, ModelSpec, PageMessage, PieceKind, StepRecord, TextPiece, WorkerMessage } from './protocol.js';
+import { suggestChatTemplate } from './templates.js';
+import type {
+  ChatModelInfo, ChatTurnInfo, DraftSpec, ErrorInfo, GenerateInput, GenerateRequest, LoadRequest, ModelInfo, ModelSpec, PageMessage, PieceKind, StepRecord, TextPiece, WorkerMessage,
+} from './protocol.js';
 
 interface Scope {
   postMessage(message: WorkerMessage): void;
@@ -54,6 +65,8 @@ interface Loaded {
   drafter: Drafter | null;
   /** Generators by settings (each plans its buffers in the runtime's memory once). */
   generators: Map<string, Generator>;
+  /** The conversation of the chat mode, on the generator of its settings (null before the first turn). */
+  chat: ChatSession | null;
 }
 
 let loaded: Loaded | null = null;
@@ -93,13 +106,14 @@ function rememberText(src: ModelSource): ModelSource {
 
 async function loadModel(rt: Runtime, executor: Executor, spec: ModelSpec, context: number, which: 'target' | 'draft', dtype?: 'int8' | 'int4'): Promise<{ model: LoadedModel; counters: Counters }> {
   const counters: Counters = { requests: 0, networkBytes: 0, cacheBytes: 0, localBytes: 0 };
-  const onProgress = (l: number, t: number) => post({ type: 'progress', which, loaded: l, total: t });
-  const opts = (maxSeqLen: number) => ({ maxBatch: MAX_BATCH, executor, capacity: Math.min(context, maxSeqLen), ...(dtype ? { dtype, name: `${which}.${dtype}` } : {}) });
+  // the bar follows the weights as the engine reads them (from the network, the cache or a local file alike)
+  const onProgress = (p: LoadProgress) => post({ type: 'progress', which, loaded: p.bytes, total: p.total, tensor: p.tensor });
+  const opts = (maxSeqLen: number) => ({ maxBatch: MAX_BATCH, executor, capacity: Math.min(context, maxSeqLen), onProgress, ...(dtype ? { dtype, name: `${which}.${dtype}` } : {}) });
   if (spec.kind === 'url' || spec.kind === 'folder') {
     let http: ReturnType<typeof httpModelSource> | null = null;
     let src: ModelSource;
     if (spec.kind === 'url') {
-      http = httpModelSource(spec.url, { ...(spec.files ? { files: spec.files } : {}), onProgress });
+      http = httpModelSource(spec.url, { ...(spec.files ? { files: spec.files } : {}) });
       src = rememberText(http);
     } else {
       src = rememberText(blobModelSource(spec.name, spec.files));
@@ -111,7 +125,7 @@ async function loadModel(rt: Runtime, executor: Executor, spec: ModelSpec, conte
     return { model, counters };
   }
   let source: ByteSource;
-  if (spec.kind === 'gguf-url') source = await httpByteSource(spec.url, { onProgress });
+  if (spec.kind === 'gguf-url') source = await httpByteSource(spec.url);
   else {
     source = blobByteSource(spec.file.name, spec.file);
     counters.localBytes = spec.file.size;
@@ -170,12 +184,12 @@ async function load(req: LoadRequest): Promise<void> {
     } else if (d.kind === 'exit') {
       drafter = earlyExitDrafter(t.model, d.layers);
     }
-    loaded = { rt, executor, target: t.model, drafter, generators: new Map() };
+    loaded = { rt, executor, target: t.model, drafter, generators: new Map(), chat: null };
     const tok = t.model.tokenizer;
     const pieces = Array.from({ length: tok.vocabSize }, (_, i) => tok.idToPiece(i));
     post({
       type: 'loaded', target: info(t.model, t.counters), draft: draftInfo, drafter: drafter?.label ?? 'none',
-      build: rt.build, threads, threadsFallback, pieces, eosId: tok.eosId,
+      build: rt.build, threads, threadsFallback, pieces, eosId: tok.eosId, chat: chatInfo(t.model),
     });
   } catch (e) {
     await executor.close();
@@ -183,10 +197,30 @@ async function load(req: LoadRequest): Promise<void> {
   }
 }
 
+/** The chat templates of a loaded model, and the library's typed error when it has none. */
+function chatInfo(m: LoadedModel): ChatModelInfo {
+  let own: string | null = null;
+  let error: ErrorInfo | null = null;
+  try {
+    own = resolveChatTemplate(m).source;
+  } catch (e) {
+    error = errorInfo(e);
+  }
+  return {
+    own,
+    named: m.chatTemplates ? [...m.chatTemplates.named.keys()].filter((n) => n !== 'default') : [],
+    error,
+    builtins: BUILTIN_CHAT_TEMPLATE_NAMES.map((name) => ({ name, description: BUILTIN_CHAT_TEMPLATES[name]!.description })),
+    suggested: suggestChatTemplate(m.tokenizer),
+  };
+}
+
 function generatorFor(l: Loaded, req: GenerateRequest): Generator {
   const s = req.settings;
   const drafter = s.speculative ? l.drafter : null;
-  const key = JSON.stringify([drafter ? s.method : 'none', drafter ? s.tree : '', s.temperature, s.topK, s.topP]);
+  // a chat turn's template is the generator's (null: the model's own, which prompts may share)
+  const template = req.input.kind === 'chat' ? req.input.template : null;
+  const key = JSON.stringify([drafter ? s.method : 'none', drafter ? s.tree : '', s.temperature, s.topK, s.topP, template]);
   let g = l.generators.get(key);
   if (g === undefined) {
     g = new Generator(l.target, {
@@ -194,10 +228,32 @@ function generatorFor(l: Loaded, req: GenerateRequest): Generator {
       method: s.method as never,
       tree: s.tree.trim() === 'auto' ? 'auto' : s.tree,
       sampling: { temperature: s.temperature, topK: s.topK, topP: s.topP },
+      ...(template !== null ? { chatTemplate: template } : {}),
     });
     l.generators.set(key, g);
   }
   return g;
+}
+
+/**
+ * The chat session to answer `input` with: the current one when it runs on `gen` and holds exactly
+ * the conversation before the new user message (so its KV cache is reused), else a new one with
+ * that conversation. The session forgets the oldest exchanges when the context fills up (the CLI's
+ * policy); the page is told how many.
+ */
+function sessionFor(l: Loaded, gen: Generator, input: Extract<GenerateInput, { kind: 'chat' }>): { session: ChatSession; fresh: boolean } {
+  const last = input.messages[input.messages.length - 1];
+  if (last?.role !== 'user') throw new InvalidArgumentError(`chat: expected the conversation to end with a user message, got ${last ? `a ${last.role} message` : 'none'}`);
+  const prior = input.messages.slice(0, -1).map((m) => ({ role: m.role, content: m.content }));
+  const want = input.system !== '' ? [{ role: 'system', content: input.system }, ...prior] : prior;
+  const s = l.chat;
+  if (s !== null && s.generator === gen) {
+    const have = s.messages;
+    if (have.length === want.length && have.every((m, i) => m.role === want[i]!.role && m.content === want[i]!.content)) return { session: s, fresh: false };
+  }
+  const session = gen.chat({ ...(input.system !== '' ? { system: input.system } : {}), messages: prior, overflow: 'drop-oldest' });
+  l.chat = session;
+  return { session, fresh: true };
 }
 
 async function generate(req: GenerateRequest): Promise<void> {
@@ -239,17 +295,30 @@ async function generate(req: GenerateRequest): Promise<void> {
     if (performance.now() - lastFlush > 50) flush();
   };
   abort = new AbortController();
+  const options: ChatTurnOptions = {
+    maxTokens: req.settings.maxTokens,
+    seed: req.settings.seed,
+    signal: abort.signal,
+    onToken: () => void tokenIndex++,
+    onText: (text) => pending.push({ text, index: tokenIndex - 1 }),
+    onStep,
+  };
   let result: GenerationResult;
+  let chat: ChatTurnInfo | null = null;
+  const input = req.input;
   try {
-    result = await gen.generate({
-      prompt: req.input.prompt,
-      maxTokens: req.settings.maxTokens,
-      seed: req.settings.seed,
-      signal: abort.signal,
-      onToken: () => void tokenIndex++,
-      onText: (text) => pending.push({ text, index: tokenIndex - 1 }),
-      onStep,
-    });
+    if (input.kind === 'prompt') result = await gen.generate({ prompt: input.prompt, ...options });
+    else {
+      const { session, fresh } = sessionFor(l, gen, input);
+      const turn = await session.send(input.messages[input.messages.length - 1]!.content, options);
+      result = turn;
+      const read = session.messages.slice(0, -1); // the conversation the reply answered (after any forgetting)
+      chat = {
+        template: session.template.source, promptTokens: turn.stats.promptTokens, reusedTokens: turn.stats.reusedTokens,
+        prefilledTokens: turn.stats.prefilledTokens, cacheHit: turn.cacheHit, droppedTokens: turn.droppedTokens,
+        droppedMessages: turn.droppedMessages, newSession: fresh, rendered: session.template.render(read, { addGenerationPrompt: true }),
+      };
+    }
   } finally {
     abort = null;
   }
@@ -263,7 +332,7 @@ async function generate(req: GenerateRequest): Promise<void> {
     summary: {
       text: result.text, stopReason: result.stopReason, tokens: st.generatedTokens, steps: st.steps, tokensPerStep: st.tokensPerStep,
       tokensPerSecond: st.tokensPerSecond, decodeMs: st.decodeMs, prefillMs: st.prefillMs, acceptancePerLevel: st.acceptancePerLevel,
-      method: st.method, tree: st.treeAuto ? 'auto' : st.tree.join(','), treeChoices: st.treeChoices, drafter: st.drafter,
+      method: st.method, tree: st.treeAuto ? 'auto' : st.tree.join(','), treeChoices: st.treeChoices, drafter: st.drafter, chat,
     },
   });
 }

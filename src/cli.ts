@@ -3,25 +3,32 @@
  * spechub command line. Text streams to stdout as it is produced; statistics go to stderr.
  *   spechub generate [options]
  *   spechub chat [options]
+ *   spechub tokenize --model M (--text T | --text-file F | piped stdin) [--json] [--parse-special] [--no-bos]
  *   spechub convert llama2c <model.bin> <tokenizer.bin> <out-dir>
  */
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { fstatSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { SpechubError, InvalidArgumentError } from './errors.js';
+import { SpechubError, InvalidArgumentError, MemoryPlanError } from './errors.js';
+import { memoryAdvice } from './model/memory-plan.js';
+import { terminalProgress } from './node/progress.js';
+import type { LoadProgress } from './model/llama.js';
 import { createRng, type Rng } from './rng.js';
 import { availableParallelism } from 'node:os';
-import { createNodeExecutor, createNodeRuntime, convertLlama2cFiles, loadModelFromPath, WEIGHTS_DIR } from './node.js';
+import { createNodeExecutor, createNodeRuntime, convertLlama2cFiles, loadModelFromPath, loadTokenizerFromPath, WEIGHTS_DIR } from './node.js';
+import type { Tokenizer } from './tokenizer.js';
 import { Generator, type GenerationResult, type GenerationStats } from './engine/generate.js';
 import { chatSpecialTokens, resolveChatTemplate, type ChatSession } from './engine/chat.js';
 import { BUILTIN_CHAT_TEMPLATE_NAMES, ChatTemplate, type ChatMessage } from './chat/template.js';
 import { resolveDrafter, DEFAULT_DRAFTS } from './node/drafters.js';
-import { parseTreeShape, treeNodeCount } from './draft/tree.js';
-import { VERIFIER_NAMES, type VerifierName } from './verify/types.js';
+import { parseTreeSpec, treeNodeCount, treeSpecLabel, type TreeSpec } from './draft/tree.js';
+import { isDynamicSpec } from './draft/dynamic.js';
+import { checkMethodTree } from './engine/speculative.js';
+import { METHOD_NAMES, maxChildrenOf, type MethodName } from './verify/types.js';
 import type { LoadedModel } from './engine/load.js';
 import type { Drafter } from './engine/speculative.js';
-import type { SamplingParams } from './sampling.js';
+import { MIN_TEMPERATURE, type SamplingParams } from './sampling.js';
 import type { Runtime } from './wasm/runtime.js';
 import type { Executor } from './model/executor.js';
 import type { LlamaModel, WeightDtype } from './model/llama.js';
@@ -48,19 +55,24 @@ const MODEL_OPTIONS = `  --model DIR|FILE      model directory (config.json, mod
                           exit:N    the target's first N layers (early exit)
                           none      plain autoregressive decoding
                         (default: the shipped draft for the shipped model, else none)
-  --verifier NAME       ${VERIFIER_NAMES.join(' | ')} (default spechub)
-  --tree SHAPE|auto     branching per level, e.g. 2,2,2,2 (30 drafts) or 1,1,1,1 (a chain);
-                        auto measures this machine's forward costs and picks the shape (or plain
-                        decoding) with the most expected tokens/s as acceptance is observed
-                        (default 2,2,2,2)
-  --max-context N       KV-cache positions (default: the model's max_position_embeddings)
+  --verifier NAME       ${METHOD_NAMES.join(' | ')}
+                        (default spechub; block verifies chains only)
+  --tree SHAPE|dynamic:N|auto
+                        branching per level, e.g. 2,2,2,2 (30 drafts) or 1,1,1,1 (a chain);
+                        dynamic:N lets the drafter shape up to N drafts per step from its own
+                        probabilities; auto measures this machine's forward costs and picks a shape,
+                        a dynamic tree or plain decoding by tokens/s as acceptance is observed
+                        (default 2,2,2,2; 1,1,1,1 for sd and block)
+  --max-context N       KV-cache positions (default: the model's max_position_embeddings, at
+                        most 4096)
   --dtype TYPE          weight type of every matrix (linear layers, head, embedding): auto keeps each
                         tensor as stored (a Q4_K_M GGUF stays Q4_K + Q6_K; safetensors: F32, BF16,
                         F16 as stored); else f32 | bf16 | f16 | int8 (= q8_0) | int4 (= q4_0) | q8_0 |
                         q4_0 | q4_1 | q5_0 | q5_1 | iq4_nl | q2_k | q3_k | q4_k | q5_k | q6_k | iq4_xs,
                         quantised as llama.cpp's quantizer does (default auto)
-  --threads N           kernel threads over one shared memory (default: the core count; small
-                        kernels stay on one thread, so tiny models are never slowed down)
+  --threads N           kernel threads over one shared memory (default: the core count; at most
+                        twice the core count; small kernels stay on one thread, so tiny models
+                        are never slowed down)
   --relaxed MODE        relaxed SIMD (fused multiply-add, ~30 % faster batched matmuls): auto | on | off
                         (default auto: used where the engine has it; off gives results that are
                         bit-identical on every machine)
@@ -106,6 +118,7 @@ const HELP = `spechub ${VERSION} — Llama inference in WebAssembly SIMD with ex
 Usage:
   spechub generate [options]          generate text (streams to stdout, stats to stderr)
   spechub chat [options]              interactive chat with a model's chat template
+  spechub tokenize --model M [options] the token ids and pieces of a text (reads no weights)
   spechub convert llama2c <model.bin> <tokenizer.bin> <out-dir>
                                       convert a llama2.c checkpoint to a Hugging Face directory
   spechub --help | --version          (spechub COMMAND --help for one command)
@@ -121,10 +134,21 @@ ${MODEL_OPTIONS}
 chat options: the model options above, and
 ${TEMPLATE_OPTIONS}
 
+tokenize options:
+  --model DIR|FILE      model directory (tokenizer.json, tokenizer_config.json) or .gguf (its
+                        tokenizer metadata) (default: weights/stories260K)
+  --text TEXT           the text; or --text-file FILE (UTF-8), or piped standard input
+  --parse-special       recognise special-token strings such as <|im_start|> as their ids
+                        (default: they are ordinary text, as llama.cpp without --parse-special)
+  --no-bos              do not put BOS first (default: as the tokenizer files say)
+  --json                one JSON object: ids and, per token, id, piece, text
+
 Examples:
   spechub generate --prompt "Once upon a time" --max-tokens 100
   spechub generate --temperature 0 --draft none
   spechub generate --verifier rrs-wo --tree 3,2,1 --seed 7 --n 3 --json
+  spechub generate --verifier traversal --tree dynamic:16 --prompt "Once upon a time"
+  spechub tokenize --model path/to/SmolLM2-360M-Instruct --text "Hello, world!"
   echo "Once upon a time" | spechub generate --stop "." --max-tokens 100
   spechub chat --model ./SmolLM2-360M-Instruct --draft ./SmolLM2-135M-Instruct --system "Be brief."
 `;
@@ -140,6 +164,40 @@ function num(name: string, value: string | undefined, check: (x: number) => bool
   const x = Number(value);
   if (value.trim() === '' || !Number.isFinite(x) || !check(x)) throw new UsageError(`--${name}: expected ${what}, got "${value}"`);
   return x;
+}
+
+/** Flags that take a number (a negative value after them is that value, not an option). */
+const NUMERIC_OPTIONS = new Set(['--max-tokens', '--temperature', '--top-k', '--top-p', '--seed', '--n', '--max-context', '--threads']);
+
+/**
+ * `--seed -1` as `--seed=-1`: node:util's parseArgs takes a value that starts with a dash for an
+ * option ("argument is ambiguous"); after a numeric option a negative number is always its value,
+ * so that it gets checked like any other (and `--seed -1` works as `--seed=-1` does).
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (NUMERIC_OPTIONS.has(a) && next !== undefined && /^-(\d|\.\d|Infinity$)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/**
+ * Threads worth starting on this machine: `requested`, capped at twice the cores (more only compete
+ * for them: 256 threads on 2 cores took 17.6 s and 2.2 GB to start). Returns the count and, when
+ * capped, the warning to print.
+ */
+function capThreads(requested: number, cores: number): { threads: number; warning: string | null } {
+  const cap = Math.max(1, 2 * cores);
+  if (requested <= cap) return { threads: requested, warning: null };
+  return { threads: cap, warning: `--threads ${requested}: using ${cap} (twice the ${cores} core${cores === 1 ? '' : 's'} of this machine; more threads only compete for them)` };
 }
 
 const COMMON_FLAGS = {
@@ -179,7 +237,7 @@ type Flags = Record<string, string | boolean | string[] | undefined>;
 
 function parseFlags(argv: string[], options: typeof COMMON_FLAGS | typeof GENERATE_FLAGS): Flags {
   try {
-    return parseArgs({ args: argv, allowPositionals: false, strict: true, options }).values as Flags;
+    return parseArgs({ args: joinNegativeValues(argv), allowPositionals: false, strict: true, options }).values as Flags;
   } catch (e) {
     // node:util's messages can span lines; the first says what is wrong
     throw new UsageError((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
@@ -190,8 +248,8 @@ function parseFlags(argv: string[], options: typeof COMMON_FLAGS | typeof GENERA
 interface CommonSetup {
   modelPath: string;
   draftSpec: string;
-  tree: number[] | 'auto';
-  method: VerifierName;
+  tree: TreeSpec | 'auto';
+  method: MethodName;
   maxContext: number | undefined;
   dtype: WeightDtype;
   threads: number;
@@ -213,26 +271,35 @@ interface CommonSetup {
 
 function commonSetup(v: Flags): CommonSetup {
   const str = (k: string) => v[k] as string | undefined;
-  const maxTokens = num('max-tokens', str('max-tokens'), (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
-  const temperature = num('temperature', str('temperature'), (x) => x >= 0, 'a number >= 0');
-  const topK = num('top-k', str('top-k'), (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
+  const maxTokens = num('max-tokens', str('max-tokens'), (x) => Number.isSafeInteger(x) && x >= 0, 'an integer >= 0');
+  const temperature = num('temperature', str('temperature'), (x) => x === 0 || x >= MIN_TEMPERATURE, `0 (greedy) or a number >= ${MIN_TEMPERATURE}`);
+  const topK = num('top-k', str('top-k'), (x) => Number.isSafeInteger(x) && x >= 0, 'an integer >= 0');
   const topP = num('top-p', str('top-p'), (x) => x > 0 && x <= 1, 'a number in (0, 1]');
   const seed = num('seed', str('seed'), (x) => Number.isSafeInteger(x), 'an integer') ?? Date.now() % 2 ** 31;
-  const maxContext = num('max-context', str('max-context'), (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
-  const threads = num('threads', str('threads'), (x) => Number.isInteger(x) && x >= 1 && x <= 256, 'an integer in 1..256') ?? availableParallelism();
+  const maxContext = num('max-context', str('max-context'), (x) => Number.isSafeInteger(x) && x >= 1, 'an integer >= 1');
+  const cores = availableParallelism();
+  const requestedThreads = num('threads', str('threads'), (x) => Number.isInteger(x) && x >= 1 && x <= 256, 'an integer in 1..256') ?? cores;
+  const { threads, warning: threadsWarning } = capThreads(requestedThreads, cores);
   const relaxedFlag = str('relaxed') ?? 'auto';
   if (!['auto', 'on', 'off'].includes(relaxedFlag)) throw new UsageError(`--relaxed: expected auto, on or off, got "${relaxedFlag}"`);
   const dtype = str('dtype') ?? 'auto';
   if (dtype !== 'auto' && !Object.hasOwn(WEIGHT_TYPE_ALIASES, dtype)) {
     throw new UsageError(`--dtype: expected auto or one of ${Object.keys(WEIGHT_TYPE_ALIASES).join(', ')}, got "${dtype}"`);
   }
-  const method = (str('verifier') ?? 'spechub') as VerifierName;
-  if (!VERIFIER_NAMES.includes(method)) throw new UsageError(`--verifier: expected one of ${VERIFIER_NAMES.join(', ')}, got "${str('verifier')}"`);
-  let tree: number[] | 'auto';
+  const method = (str('verifier') ?? 'spechub') as MethodName;
+  if (!METHOD_NAMES.includes(method)) throw new UsageError(`--verifier: expected one of ${METHOD_NAMES.join(', ')}, got "${str('verifier')}"`);
+  let tree: TreeSpec | 'auto';
   try {
-    tree = str('tree') === 'auto' ? 'auto' : parseTreeShape(str('tree') ?? '2,2,2,2');
+    tree = str('tree') === 'auto' ? 'auto' : parseTreeSpec(str('tree') ?? (maxChildrenOf(method) === 1 ? '1,1,1,1' : '2,2,2,2'));
   } catch (e) {
     throw new UsageError(`--tree: ${(e as Error).message}`);
+  }
+  if (tree !== 'auto') {
+    try {
+      checkMethodTree(method, tree);
+    } catch (e) {
+      throw new UsageError(`--verifier ${method} --tree ${str('tree') ?? treeSpecLabel(tree)}: ${(e as Error).message.replace(/^speculative: /, '')}`);
+    }
   }
   const stop = (v.stop as string[] | undefined) ?? [];
   for (const s of stop) if (s === '') throw new UsageError('--stop: expected a non-empty string, got ""');
@@ -254,6 +321,8 @@ function commonSetup(v: Flags): CommonSetup {
   }
   const modelPath = resolve(str('model') ?? join(WEIGHTS_DIR, 'stories260K'));
   const quiet = v.quiet === true;
+  // every flag is valid: say what was changed
+  if (threadsWarning !== null) process.stderr.write(`spechub: warning: ${threadsWarning}\n`);
   const sampling: Partial<SamplingParams> = {
     ...(temperature !== undefined ? { temperature } : {}),
     ...(topK !== undefined ? { topK } : {}),
@@ -329,10 +398,26 @@ async function withModel(c: CommonSetup, body: (l: Loaded) => Promise<void>): Pr
   const rt = createNodeRuntime({ threads: c.threads, relaxed: c.relaxed });
   const executor = await createNodeExecutor(rt, { threads: c.threads });
   try {
-    const maxBatch = c.tree === 'auto' ? 64 : Math.max(64, treeNodeCount(c.tree));
+    const maxBatch = c.tree === 'auto' ? 64 : Math.max(64, isDynamicSpec(c.tree) ? c.tree.dynamic + 1 : treeNodeCount(c.tree));
     const loadOpts = { maxBatch, executor, ...(c.maxContext !== undefined ? { capacity: c.maxContext } : {}) };
-    const target = await loadModelFromPath(rt, c.modelPath, { ...loadOpts, dtype: c.dtype });
-    const drafter = await resolveDrafter(rt, target, c.modelPath, c.draftSpec, loadOpts);
+    // a progress line on a terminal while a model of more than a few MB loads (erased when done)
+    const progress = (label: string) => (c.quiet ? null : terminalProgress(process.stderr, label));
+    const withProgress = async <T>(label: string, load: (onProgress?: (p: LoadProgress) => void) => Promise<T>): Promise<T> => {
+      const line = progress(label);
+      try {
+        return await load(line?.onProgress);
+      } finally {
+        line?.done();
+      }
+    };
+    const target = await withProgress(c.modelPath, (onProgress) => loadModelFromPath(rt, c.modelPath, { ...loadOpts, dtype: c.dtype, ...(onProgress ? { onProgress } : {}) }));
+    // what the files hold that spechub does not read (fields that do not change this architecture's math),
+    // weights beyond any sane range: once, whatever --quiet says
+    const warn = (line: string) => process.stderr.write(`spechub: warning: ${line}\n`);
+    for (const w of target.warnings) warn(`${c.modelPath}: ${w}`);
+    const drafter = await withProgress(`draft ${c.draftSpec}`, (onProgress) =>
+      resolveDrafter(rt, target, c.modelPath, c.draftSpec, { ...loadOpts, ...(onProgress ? { onProgress } : {}) }, warn),
+    );
     const chatTemplate =
       templateText !== undefined
         ? new ChatTemplate(templateText, { source: c.templateFile!, specialTokens: chatSpecialTokens(target) })
@@ -343,7 +428,7 @@ async function withModel(c: CommonSetup, body: (l: Loaded) => Promise<void>): Pr
     c.log(
       `model ${c.modelPath} (${target.config.nLayers} layers, dim ${target.config.dim}, vocab ${target.config.vocabSize}) loaded in ${target.loadMs.toFixed(0)} ms` +
         ` [${rt.build}, ${executor.threads} thread${executor.threads > 1 ? 's' : ''}, ${weightSummary(target.model)}]` +
-        (drafter ? `; draft ${drafter.label}, verifier ${c.method}, tree ${c.tree === 'auto' ? 'auto' : `${c.tree.join(',')} (${treeNodeCount(c.tree) - 1} drafts)`}` : '; plain decoding'),
+        (drafter ? `; draft ${drafter.label}, verifier ${c.method}, tree ${treeLine(c.tree)}` : '; plain decoding'),
     );
     await body({ rt, executor, target, drafter, generator });
   } finally {
@@ -358,7 +443,7 @@ async function generateCommand(argv: string[]): Promise<void> {
     return;
   }
   const c = commonSetup(v);
-  const count = num('n', v.n as string | undefined, (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1') ?? 1;
+  const count = num('n', v.n as string | undefined, (x) => Number.isSafeInteger(x) && x >= 1, 'an integer >= 1') ?? 1;
   const json = v.json === true;
   const chat = v.chat === true;
   if (v.prompt !== undefined && v['prompt-file'] !== undefined) throw new UsageError('--prompt and --prompt-file: expected one of them, got both');
@@ -404,6 +489,11 @@ function weightSummary(m: LlamaModel): string {
   return [...m.weightTypes].sort((a, b) => b[1] - a[1]).map(([t, b]) => `${t} ${mb(b)}`).join(' + ');
 }
 
+function treeLine(tree: TreeSpec | 'auto'): string {
+  if (tree === 'auto') return 'auto';
+  return isDynamicSpec(tree) ? `${treeSpecLabel(tree)} (up to ${tree.dynamic} drafts per step)` : `${tree.join(',')} (${treeNodeCount(tree) - 1} drafts)`;
+}
+
 function jsonOf(r: GenerationResult, index: number, seed: number) {
   return { index, seed, ids: Array.from(r.ids), text: r.text, stopReason: r.stopReason, stopString: r.stopString, stats: r.stats };
 }
@@ -418,11 +508,90 @@ function statsLine(s: GenerationStats, r: GenerationResult, seed: number, head: 
   if (s.method !== 'none') {
     const tree = s.treeAuto
       ? `auto (${s.treeChoices.slice(0, 4).map((c) => `${c.tree || 'plain'}: ${c.steps} steps`).join(', ')})`
-      : s.tree.join(',');
-    line += `\n${head}${s.method} with ${s.drafter}, tree ${tree}: ${s.tokensPerStep.toFixed(2)} tokens/step over ${s.steps} steps; acceptance per level ${s.acceptancePerLevel.map((a) => a.toFixed(2)).join(' ')}`;
+      : s.treeLabel;
+    line += `\n${head}${s.method} with ${s.drafter}, tree ${tree}: ${s.tokensPerStep.toFixed(2)} tokens/step over ${s.steps} steps (${s.draftNodesPerStep.toFixed(1)} drafts per step); acceptance per level ${s.acceptancePerLevel.map((a) => a.toFixed(2)).join(' ')}`;
     line += `\n${head}target ${s.targetForwards} forwards ${s.targetMs.toFixed(1)} ms, draft ${s.draftForwards} forwards ${s.draftMs.toFixed(1)} ms, verify ${s.verifyMs.toFixed(1)} ms`;
   }
   return line;
+}
+
+/** A token's text for display, as llama-tokenize prints it: quoted, escapes for control characters, \xNN for bytes that are not whole UTF-8. */
+function quotePiece(tok: Tokenizer, id: number): string {
+  const text = tok.tokenText(id);
+  const body =
+    text === null
+      ? Array.from(tok.tokenBytes(id), (b) => `\\x${b.toString(16).padStart(2, '0')}`).join('')
+      : text.replace(/[\\'\u0000-\u001f\u007f]/g, (c) => ({ '\\': '\\\\', "'": "\\'", '\n': '\\n', '\t': '\\t', '\r': '\\r' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `'${body}'`;
+}
+
+async function readStdinBytes(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function strictUtf8(bytes: Uint8Array, what: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new UsageError(`${what}: expected UTF-8 text, got invalid UTF-8`);
+  }
+}
+
+async function tokenizeCommand(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        model: { type: 'string' },
+        text: { type: 'string' },
+        'text-file': { type: 'string' },
+        'parse-special': { type: 'boolean' },
+        'no-bos': { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (v.text !== undefined && v['text-file'] !== undefined) throw new UsageError('tokenize: expected one of --text and --text-file, got both');
+  let text: string;
+  if (v.text !== undefined) text = v.text;
+  else if (v['text-file'] !== undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(v['text-file']);
+    } catch (e) {
+      throw new UsageError(`--text-file: cannot read ${v['text-file']} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    text = strictUtf8(bytes, `--text-file ${v['text-file']}`);
+  } else if (stdinIsPiped()) text = strictUtf8(await readStdinBytes(), 'standard input');
+  else throw new UsageError('tokenize: expected --text TEXT, --text-file FILE or text piped to standard input');
+  const tok = await loadTokenizerFromPath(resolve(v.model ?? join(WEIGHTS_DIR, 'stories260K')));
+  const ids = tok.encode(text, { parseSpecial: v['parse-special'] === true, ...(v['no-bos'] ? { bos: false } : {}) });
+  if (v.json) {
+    const tokens = Array.from(ids, (id) => {
+      const t = tok.tokenText(id);
+      return t === null
+        ? { id, piece: tok.idToPiece(id), text: null, bytes: Array.from(tok.tokenBytes(id), (b) => b.toString(16).padStart(2, '0')).join('') }
+        : { id, piece: tok.idToPiece(id), text: t };
+    });
+    process.stdout.write(JSON.stringify({ count: ids.length, ids: Array.from(ids), tokens }) + '\n');
+    return;
+  }
+  let out = '';
+  for (const id of ids) out += `${String(id).padStart(6)} -> ${quotePiece(tok, id)}\n`;
+  process.stdout.write(out);
 }
 
 async function chatCommand(argv: string[]): Promise<void> {
@@ -441,7 +610,7 @@ async function chatCommand(argv: string[]): Promise<void> {
     c.log(`chat template: ${session.template.source}; /reset starts over, /exit quits, Ctrl-C stops a reply`);
     // the system message is computed while the user types the first message
     if (c.system !== undefined) await session.preload();
-    const maxTokens = c.maxTokens ?? target.generation?.maxNewTokens ?? target.model.cache.capacity;
+    const maxTokens = c.maxTokens ?? target.generation?.maxNewTokens ?? session.generator.context.cache.capacity;
     await chatLoop(session, c, maxTokens, createRng(c.seed));
   });
 }
@@ -521,7 +690,7 @@ function chatLoop(session: ChatSession, c: CommonSetup, maxTokens: number, rng: 
         try {
           const r = await session.send(line, { maxTokens, stop: c.stop, stopAtEos: c.stopAtEos, rng, signal: controller.signal, onText: (t) => process.stdout.write(t) });
           process.stdout.write('\n');
-          if (r.droppedMessages > 0) c.log(`(the ${r.droppedMessages} oldest messages were forgotten to fit the context of ${session.generator.target.model.cache.capacity} tokens)`);
+          if (r.droppedMessages > 0) c.log(`(the ${r.droppedMessages} oldest messages were forgotten to fit the context of ${session.generator.context.cache.capacity} tokens)`);
           c.log(statsLine(r.stats, r, c.seed, `[turn ${turn}] `, turn === 1 ? session.generator.samplingDefaults : []));
         } catch (e) {
           if (!(e instanceof SpechubError)) {
@@ -581,13 +750,19 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (cmd === 'generate') await generateCommand(rest);
     else if (cmd === 'chat') await chatCommand(rest);
+    else if (cmd === 'tokenize') await tokenizeCommand(rest);
     else if (cmd === 'convert') await convertCommand(rest);
-    else throw new UsageError(`unknown command "${cmd}" (expected generate, chat or convert; see spechub --help)`);
+    else throw new UsageError(`unknown command "${cmd}" (expected generate, chat, tokenize or convert; see spechub --help)`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError || e instanceof InvalidArgumentError) {
       process.stderr.write(`spechub: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof MemoryPlanError) {
+      // the library's advice (dtype, capacity) as this command's flags
+      process.stderr.write(`spechub: ${e.name}: ${e.summary}; ${memoryAdvice(e.fits, 'flags')}\n`);
+      return 1;
     }
     if (e instanceof SpechubError) {
       process.stderr.write(`spechub: ${e.name}: ${e.message}\n`);

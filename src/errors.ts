@@ -11,16 +11,30 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'WASM_FEATURE'
   | 'THREAD'
-  | 'CHAT_TEMPLATE';
+  | 'CHAT_TEMPLATE'
+  | 'NUMERIC'
+  | 'BUSY';
 
-/** Base class of every error spechub throws on purpose. `code` is stable API; messages are too. */
+/**
+ * `text` on one line: line breaks (\n, \r, U+2028, U+2029) become the escapes JSON would write. Every
+ * SpechubError message goes through it, so a message quoting a file (V8's JSON snippets do) or a
+ * user's string can never span lines in a log or a terminal.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/[\n\r\u2028\u2029]/g, (br) => (br === '\n' ? '\\n' : br === '\r' ? '\\r' : `\\u${br.charCodeAt(0).toString(16)}`));
+}
+
+/**
+ * Base class of every error spechub throws on purpose. `code` is stable API; messages are too, and
+ * always one line (see oneLine).
+ */
 export class SpechubError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(oneLine(String(message)), options);
     this.name = new.target.name;
   }
 }
@@ -60,6 +74,52 @@ export class CapacityError extends SpechubError {
   }
 }
 
+/** One way a load that does not fit would fit: a smaller weight type, a shorter context, or both. */
+export interface MemoryFit {
+  /** The weight type (`dtype` option, `--dtype`), when it differs from the one asked for. */
+  readonly dtype?: string;
+  /** KV-cache positions (`capacity` option, `--max-context`), when shorter than asked for. */
+  readonly capacity?: number;
+  /** Bytes the load would then need. */
+  readonly total: number;
+}
+
+/**
+ * A model load (or a context) that does not fit the runtime's memory, refused before anything large
+ * is allocated. The message is one line: the bytes of weights, KV cache, activations and scratch,
+ * what is free, and what would fit (`fits`; in the message in library terms, dtype and capacity;
+ * `memoryAdvice(fits, 'flags')` words it as command-line flags).
+ */
+export class MemoryPlanError extends CapacityError {
+  /** Bytes by part (weights, kvCache, activations, scratch, total) and the context planned for. */
+  readonly plan: { readonly weights: number; readonly kvCache: number; readonly activations: number; readonly scratch: number; readonly total: number; readonly capacity: number };
+  /** Bytes the runtime could still hand out. */
+  readonly free: number;
+  /** What would fit, best first (empty when nothing does). */
+  readonly fits: readonly MemoryFit[];
+  /** The message without the advice (what is needed and what is free). */
+  readonly summary: string;
+
+  constructor(message: string, summary: string, details: { plan: MemoryPlanError['plan']; free: number; fits: readonly MemoryFit[] }, options?: ErrorOptions) {
+    super(message, options);
+    this.summary = summary;
+    this.plan = details.plan;
+    this.free = details.free;
+    this.fits = details.fits;
+  }
+}
+
+/**
+ * A KV-cache context (or a Generator) that is already running a generation: two generations at the
+ * same time on one context would overwrite each other's cache. Create one context per concurrent
+ * stream (`model.createContext()`, GeneratorOptions.context) or wait for the running one to finish.
+ */
+export class ContextBusyError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BUSY', message, options);
+  }
+}
+
 /** A public-API argument out of its domain (negative probability, k < 1, unknown method name, …). */
 export class InvalidArgumentError extends SpechubError {
   constructor(message: string, options?: ErrorOptions) {
@@ -92,5 +152,17 @@ export class ThreadError extends SpechubError {
 export class ChatTemplateError extends SpechubError {
   constructor(message: string, options?: ErrorOptions) {
     super('CHAT_TEMPLATE', message, options);
+  }
+}
+
+/**
+ * Numbers out of the range spechub can compute with, coming from a model rather than from an
+ * argument: a forward pass that produced NaN or infinite logits (weights or activations beyond f32,
+ * which loading warns about: LoadedModel.warnings), or weights too large for the chosen quantisation
+ * (a q8/q4 group whose scale does not fit an f16). The message names the model or tensor.
+ */
+export class NumericError extends SpechubError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('NUMERIC', message, options);
   }
 }

@@ -6,7 +6,7 @@ export * from './errors.js';
 export { createRng, type Rng } from './rng.js';
 export { Runtime, Arena, detectFeatures, type Region, type RuntimeOptions } from './wasm/runtime.js';
 export { wasmFileName, type Kernels, type WasmBuild } from './wasm/kernels.js';
-export { Tokenizer, StreamDecoder, type EncodeOptions, type DecodeOptions, type TokenizerShape } from './tokenizer.js';
+export { Tokenizer, StreamDecoder, type EncodeOptions, type DecodeOptions, type TokenizerInfo, type TokenizerKind } from './tokenizer.js';
 export { sha256Hex } from './tokenizer/sha256.js';
 export { sentencePieceBpeToTokenizerJson, sentencePieceMerges, type SentencePieceBpeSpec, type TokenizerFiles } from './convert/sentencepiece-bpe.js';
 export {
@@ -29,7 +29,11 @@ export {
   type ConvertedFile,
   type ConvertLlama2cOptions,
 } from './convert/llama2c.js';
-export { kvDim, parseHfConfig, parseGenerationConfig, parseConfigJson, loadHfConfig, checkModelConfig, HF_LLAMA_DEFAULTS, type ModelConfig, type GenerationConfig } from './config.js';
+export {
+  kvDim, qDim, parseHfConfig, parseHfConfigDetailed, parseGenerationConfig, parseConfigJson, loadHfConfig, checkModelConfig, canonicalConfig,
+  defaultAttnScale, isSlidingLayer, ARCHITECTURES, HARMLESS_HF_FIELDS, HF_LLAMA_DEFAULTS, MAX_LAYERS,
+  type ModelConfig, type GenerationConfig, type Architecture, type RopeScaling, type ParsedHfConfig,
+} from './config.js';
 export { bytesSource, memoryModelSource, isPlainFileName, MAX_TEXT_BYTES, type ByteSource, type ModelSource } from './io/source.js';
 export {
   httpByteSource, httpModelSource, DEFAULT_BLOCK_BYTES, DEFAULT_PARALLEL,
@@ -47,23 +51,34 @@ export {
   ShardedSafetensors, parseSafetensorsIndex, openSafetensorsWeights, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE,
   type SafetensorsIndex, type SafetensorsWeights,
 } from './weights/safetensors-index.js';
-export { writeSafetensors, type TensorToWrite, type WritableDtype } from './weights/safetensors-writer.js';
+export { writeSafetensors, safetensorsParts, type TensorToWrite, type WritableDtype } from './weights/safetensors-writer.js';
 export {
   GgufFile, GGUF_VALUE_TYPES, MAX_GGUF_HEADER_BYTES,
   type GgufValue, type GgufArray, type GgufValueType, type GgufTensorInfo, type GgufHeader, type GgmlReadableType,
 } from './weights/gguf.js';
-export { llamaConfigFromGguf, ggufTokenizerData, type GgufTokenizerData } from './weights/gguf-llama.js';
-export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, type GgufWriteSpec, type GgufTensorToWrite } from './weights/gguf-writer.js';
 export {
-  ROLE_TABLE, LAYER_ROLES, GLOBAL_ROLES, resolveTensors, memoryRoleReader, tensorsToStore, roleSpec, roleShape, roleNames, modelRoles,
+  configFromGguf, configFromGgufDetailed, llamaConfigFromGguf, ggufModelMetadata, ggufFormOf, ropeFreqsOf, ggufTokenizerData,
+  type GgufModelConfig, type GgufTokenizerData,
+} from './weights/gguf-llama.js';
+export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, tokenizerGgufMetadata, type GgufWriteSpec, type GgufTensorToWrite, type TokenizerGgufOptions } from './weights/gguf-writer.js';
+export {
+  ROLE_TABLE, LAYER_ROLES, GLOBAL_ROLES, resolveTensors, memoryRoleReader, tensorsToStore, roleSpec, roleShape, roleNames, roleSources, modelRoles, layerRoleKinds,
   ggufToHfRopeRow, hfToGgufRopeRow,
-  type RoleSpec, type StoredAs, type Presence, type RoleKind, type RoleReader, type RowRange, type ModelTensors, type ResolvedTensor, type TensorRole,
-  type LayerRole, type GlobalRole, type TensorScheme, type TensorToStore,
+  type RoleSpec, type StoredAs, type Presence, type RoleKind, type RoleReader, type ModelTensors, type ResolvedTensor, type TensorRole,
+  type LayerRole, type GlobalRole, type TensorScheme, type TensorToStore, type RoleRows,
 } from './weights/llama-tensors.js';
 export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } from './weights/open-model.js';
 export { loadHfModel, loadGgufModel, ggufTokenizer, ggufChatTemplates, type LoadedModel, type LoadModelOptions } from './engine/load.js';
-export { LlamaModel, type LlamaLoadOptions, type WeightDtype } from './model/llama.js';
-export { packedBytes, packLinear, runLinear, prepareLinearInput, type LinearDtype, type PackedLinear } from './kernels/linear.js';
+export { LlamaModel, planLoad, type LlamaLoadOptions, type LoadProgress, type WeightDtype } from './model/llama.js';
+export { LlamaContext, type ContextOptions } from './model/context.js';
+export {
+  planModelMemory, contextMemory, checkMemoryPlan, memoryAdvice, formatBytes, stagingBytesFor, loadRowUnit, DEFAULT_CONTEXT, LOAD_CHUNK_BYTES,
+  type MemoryPlan, type MemoryPlanOptions, type ContextMemory, type LinearTypeOf, type DtypeChoice, type MemoryCheck,
+} from './model/memory-plan.js';
+export {
+  packedBytes, packLinear, runLinear, prepareLinearInput, packLinearRowsFromF32, packLinearRowsFromStored, dequantRows, resolveWeightType,
+  LINEAR_DTYPES, WEIGHT_TYPE_ALIASES, type LinearDtype, type PackedLinear,
+} from './kernels/linear.js';
 export { KvCache } from './model/kv-cache.js';
 export { SerialExecutor, type Executor, type AttentionArgs } from './model/executor.js';
 export {
@@ -75,11 +90,21 @@ export {
   createBrowserRuntime, createBrowserExecutor, threadsUnavailableReason, defaultBrowserThreads,
   type BrowserRuntimeOptions, type BrowserExecutorOptions,
 } from './wasm/browser.js';
-export { DraftTree, parseTreeShape, treeNodeCount } from './draft/tree.js';
+export { DraftTree, parseTreeShape, parseTreeSpec, treeNodeCount, treeSpecLabel, type TreeSpec } from './draft/tree.js';
+export {
+  DynamicPlanner,
+  dynamicDepth,
+  parseDynamicSpec,
+  isDynamicSpec,
+  DYNAMIC_MAX_BUDGET,
+  DYNAMIC_MAX_DEPTH,
+  DYNAMIC_MAX_K,
+  type DynamicTreeSpec,
+} from './draft/dynamic.js';
 export { PROB_KERNEL_NAMES, type ProbKernels } from './wasm/kernels.js';
 export * from './verify/index.js';
 export * from './sampling.js';
-export { Generator, generationDefaults, type GeneratorOptions, type GenerateRequest, type StepEvent, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
+export { Generator, generationDefaults, AUTO_DYNAMIC_BUDGETS, type GeneratorOptions, type GenerateRequest, type StepEvent, type GenerationResult, type GenerationStats, type StopReason } from './engine/generate.js';
 export {
   ChatTemplate, renderChat, encodeChat, encodeChatText, checkChatMessages, chatTemplatesFromTokenizerConfig, specialTokensFromTokenizerConfig, chatTemplateSet,
   BUILTIN_CHAT_TEMPLATES, BUILTIN_CHAT_TEMPLATE_NAMES,
@@ -90,6 +115,6 @@ export {
   type ChatSessionOptions, type ChatTurnOptions, type ChatTurnResult, type ChatSessionStats, type ChatStops,
 } from './engine/chat.js';
 export { endOfGenerationIds, StopStringMatcher } from './engine/stop.js';
-export { Stepper, ProbsTransform, feedCausal, type StepModel, type StepRule, type Drafter, type StepStats, type StepperOptions } from './engine/speculative.js';
-export { modelDrafter, earlyExitDrafter } from './engine/drafters.js';
+export { Stepper, ProbsTransform, feedCausal, checkMethodTree, type StepModel, type StepRule, type Drafter, type StepStats, type StepperOptions } from './engine/speculative.js';
+export { modelDrafter, earlyExitDrafter, type ModelDrafterOptions } from './engine/drafters.js';
 export { TreeTuner, measureCosts, candidateShapes, type CostCurves, type TuneChoice } from './engine/autotune.js';

@@ -82,7 +82,7 @@ export function createNodeRuntime(options: NodeRuntimeOptions = {}): Runtime {
 export { convertLlama2cFiles, type ConvertFilesOptions, type ConvertFilesResult } from './node/convert.js';
 export { fileByteSource, fsModelSource, FileByteSource } from './node/fs-source.js';
 export { createNodeExecutor, nodeWorkerHost, type NodeExecutorOptions } from './node/threads.js';
-export { loadModelFromPath } from './node/load.js';
+export { loadModelFromPath, loadTokenizerFromPath } from './node/load.js';
 
 /** Absolute path of the package's shipped weights/ folder. */
 export const WEIGHTS_DIR = fileURLToPath(new URL('../../weights/', import.meta.url));

@@ -99,3 +99,65 @@ export function createRng(seed: number): Rng {
   const hi = Math.floor(seed / TWO_POW_32) >>> 0;
   return new Xoshiro128(lo, hi);
 }
+
+/** Whether `rng` is one of spechub's own generators (createRng, fork, clone): its draws need no check. */
+export function isBuiltinRng(rng: unknown): rng is Rng {
+  return rng instanceof Xoshiro128;
+}
+
+/**
+ * A caller's Rng with every draw checked: `next()` must return a number in [0, 1) and `nextU32()` an
+ * integer in [0, 2^32), else InvalidArgumentError naming `where` and the value. A draw outside
+ * [0, 1) would pick tokens of probability 0 (an inverse-CDF draw at u ≥ 1 lands past the last
+ * positive entry), so it is refused rather than clamped. One comparison per draw, no allocation.
+ */
+class CheckedRng implements Rng {
+  constructor(
+    private readonly inner: Rng,
+    private readonly where: string,
+  ) {}
+
+  next(): number {
+    const u = this.inner.next();
+    if (typeof u === 'number' && u >= 0 && u < 1) return u;
+    throw new InvalidArgumentError(`${this.where}: expected rng.next() to return a number in [0, 1), got ${describeDraw(u)}`);
+  }
+
+  nextU32(): number {
+    const x = this.method('nextU32').call(this.inner);
+    if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < TWO_POW_32) return x;
+    throw new InvalidArgumentError(`${this.where}: expected rng.nextU32() to return an integer in [0, 2^32), got ${describeDraw(x)}`);
+  }
+
+  fork(stream: number): Rng {
+    return checkedRng(this.method('fork').call(this.inner, stream), this.where);
+  }
+
+  clone(): Rng {
+    return checkedRng(this.method('clone').call(this.inner), this.where);
+  }
+
+  private method(name: 'nextU32' | 'fork' | 'clone'): (...args: unknown[]) => unknown {
+    const f = (this.inner as unknown as Record<string, unknown>)[name];
+    if (typeof f !== 'function') throw new InvalidArgumentError(`${this.where}: expected the Rng to have a ${name}() method, got ${typeof f}`);
+    return f as (...args: unknown[]) => unknown;
+  }
+}
+
+function describeDraw(v: unknown): string {
+  return typeof v === 'number' ? String(v) : typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : typeof v;
+}
+
+/**
+ * `rng` made safe for sampling at an API boundary (`where` names the API for messages): spechub's own
+ * generators are returned as they are; any other object must have a `next` method (and `nextU32`,
+ * `fork`, `clone` are checked when called) and comes back wrapped so that every draw is checked
+ * (see CheckedRng). Throws InvalidArgumentError when `rng` is not an object with a `next` method.
+ */
+export function checkedRng(rng: unknown, where: string): Rng {
+  if (isBuiltinRng(rng) || rng instanceof CheckedRng) return rng;
+  if (typeof rng !== 'object' || rng === null || typeof (rng as { next?: unknown }).next !== 'function') {
+    throw new InvalidArgumentError(`${where}: expected an Rng (an object with next(); e.g. createRng(seed)), got ${rng === null ? 'null' : Array.isArray(rng) ? 'an array' : typeof rng === 'object' ? 'an object without next()' : typeof rng}`);
+  }
+  return new CheckedRng(rng as Rng, where);
+}

@@ -11,7 +11,7 @@
  * Logits rows are f32 and probability rows f64, both views into the runtime memory; the work runs
  * in WASM kernels (assembly/sampling.ts) with no allocation. `sampleCategorical` draws a token.
  */
-import { InvalidArgumentError, ShapeError } from './errors.js';
+import { InvalidArgumentError, NumericError, ShapeError } from './errors.js';
 import type { Runtime } from './wasm/runtime.js';
 import { sampleIndex } from './verify/common.js';
 
@@ -24,6 +24,13 @@ export interface SamplingParams {
   /** Nucleus mass in (0, 1]; 1 (default) disables. */
   topP?: number;
 }
+
+/**
+ * Smallest positive temperature. Logits are scaled by 1/T in f64, which is infinite below about
+ * 5.6e-309 (and ∞·0 = NaN at the largest logit); 1e-300 keeps a round margin. Anything this cold
+ * is greedy in effect: use 0.
+ */
+export const MIN_TEMPERATURE = 1e-300;
 
 /** Greedy decoding. */
 export const GREEDY: Readonly<SamplingParams> = Object.freeze({ temperature: 0 });
@@ -39,6 +46,10 @@ export function validateSamplingParams(params: SamplingParams): Required<Samplin
   const { temperature, topK = 0, topP = 1 } = params;
   if (typeof temperature !== 'number' || !(temperature >= 0) || !Number.isFinite(temperature)) {
     throw new InvalidArgumentError(`sampling: expected temperature to be a finite number >= 0, got ${String(temperature)}`);
+  }
+  if (temperature > 0 && !(temperature >= MIN_TEMPERATURE)) {
+    // logits are scaled by 1/T: below this 1/T is infinite (and 0·∞ = NaN at the largest logit)
+    throw new InvalidArgumentError(`sampling: expected temperature 0 (greedy) or at least ${MIN_TEMPERATURE} (1/T must be finite), got ${temperature}`);
   }
   if (typeof topK !== 'number' || !Number.isSafeInteger(topK) || topK < 0) {
     throw new InvalidArgumentError(`sampling: expected topK to be an integer >= 0 (0 disables), got ${String(topK)}`);
@@ -74,7 +85,7 @@ export class Sampler {
   /**
    * Writes the probabilities of `logits` under `params` into `probs` (normalised, f64).
    * logits: f32 [V], probs: f64 [V], both views into the runtime memory.
-   * @throws InvalidArgumentError for bad params or a row with NaN / +Infinity / no finite logit.
+   * @throws InvalidArgumentError for bad params; NumericError for a row with NaN / +Infinity / no finite logit.
    */
   toProbs(logits: Float32Array, probs: Float64Array, params: SamplingParams): void {
     const { temperature, topK, topP } = validateSamplingParams(params);
@@ -98,7 +109,7 @@ export class Sampler {
     if (this.heap.buffer !== this.runtime.memory.buffer) this.heap = new Float32Array(this.runtime.memory.buffer);
     const max = best >= 0 ? this.heap[(lPtr >>> 2) + best]! : NaN;
     if (!(max > -Infinity && max < Infinity)) {
-      throw new InvalidArgumentError(`sampling: expected finite logits (at least one), got ${best < 0 ? 'NaN' : `max ${max}`}`);
+      throw new NumericError(`sampling: expected finite logits (at least one), got ${best < 0 ? 'NaN' : `max ${max}`}`);
     }
     if (temperature === 0) {
       k.fill_f64(pPtr, n, 0);
@@ -107,7 +118,7 @@ export class Sampler {
     }
     const minLogit = topK > 0 && topK < n ? k.kth_largest_f32(lPtr, n, topK, this.histPtr) : -Infinity;
     let mass = k.exp_probs_f32(pPtr, lPtr, n, 1 / temperature, max, minLogit);
-    if (!(mass >= 1 && mass < Infinity)) throw new InvalidArgumentError(`sampling: expected logits without NaN, got a row whose softmax sum is ${mass}`);
+    if (!(mass >= 1 && mass < Infinity)) throw new NumericError(`sampling: expected logits without NaN, got a row whose softmax sum is ${mass}`);
     if (topP < 1) mass = k.topp_mask_f64(pPtr, lPtr, n, topP * mass, this.histPtr);
     k.scale_f64(pPtr, n, 1 / mass);
   }

@@ -58,7 +58,7 @@ describe('spechub chat with piped stdin', () => {
     const none = run(['chat'], 'hello\n');
     assert.equal(none.code, 1);
     assert.match(none.err, /ChatTemplateError: .*has no chat template.*--chat-template chatml\|llama3/);
-    const builtin = run(['chat', '--chat-template', 'zephyr', '--max-tokens', '5', '--quiet'], '/nope\nhi\n');
+    const builtin = run(['chat', '--chat-template', 'zephyr', '--max-tokens', '5', '--quiet', '--seed', '1'], '/nope\nhi\n');
     assert.equal(builtin.code, 0, builtin.err);
     assert.match(builtin.err, /unknown command \/nope/);
     assert.equal(builtin.out.split('\n').length, 2, 'one reply line');
@@ -139,7 +139,7 @@ describe('spechub chat in a pseudo-terminal', () => {
     const which = spawnSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' });
     assert.equal(which.status, 0, 'this test needs script(1) from util-linux (Debian: bsdutils) to give spechub chat a terminal');
     const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    const cmd = [process.execPath, CLI, 'chat', '--model', dir, '--chat-template-file', QA, '--system', SYSTEM, '--ignore-eos', '--max-tokens', '4000', '--draft', 'none', '--threads', '1']
+    const cmd = [process.execPath, CLI, 'chat', '--model', dir, '--chat-template-file', QA, '--system', SYSTEM, '--ignore-eos', '--max-tokens', '4000', '--draft', 'none', '--threads', '1', '--temperature', '0']
       .map(quote)
       .join(' ');
     const p = spawn('script', ['-q', '-f', '-e', '-c', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -171,8 +171,10 @@ describe('spechub chat in a pseudo-terminal', () => {
       const t1 = await turn('Where did they go?', 1);
       assert.ok(t1.generated < 4000, 'the reply was cut short');
       const t2 = await turn('What did Lily see?', 2);
-      // the interrupted reply is part of the conversation, and came from the cache
-      assert.ok(t2.cached >= t1.prompt + t1.generated - 2, JSON.stringify({ t1, t2 }));
+      // the interrupted reply is part of the conversation and came from the cache: everything up to where the
+      // re-rendered text first tokenizes differently from the sampled tokens (where Ctrl-C cut a word, say) is
+      // reused; the exact count depends on when the interrupt lands, so only 'past the first turn's prompt' is fixed
+      assert.ok(t2.cached > t1.prompt && t2.cached <= t1.prompt + t1.generated, JSON.stringify({ t1, t2 }));
       let mark = out.length;
       p.stdin.write('/reset\r');
       await wait(/\(conversation reset\)/, mark, '/reset');

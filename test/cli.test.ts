@@ -2,7 +2,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { writeGguf, tokenizerGgufMetadata } from '../src/weights/gguf-writer.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +13,11 @@ const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return runWithInput('', ...args);
+}
+
+function runWithInput(input: string | Uint8Array, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, input });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -36,6 +42,9 @@ describe('cli', () => {
       ['generate', '--n', '0'],
       ['generate', '--verifier', 'magic'],
       ['generate', '--tree', '2,x'],
+      ['generate', '--tree', 'dynamic:0'],
+      ['generate', '--verifier', 'block', '--tree', '2,2'],
+      ['generate', '--verifier', 'sd', '--tree', '1,2'],
       ['generate', '--draft', 'exit:9'],
       ['generate', '--threads', '0'],
       ['generate', '--relaxed', 'maybe'],
@@ -99,6 +108,9 @@ describe('cli', () => {
       ['rrs-wo', '3,1', 'exit:3'],
       ['spechub', '2,2', 'int8'],
       ['k-seq', '2,2,2', 'weights/stories281K-draft'],
+      ['block', '1,1,1,1', 'int4'],
+      ['traversal', 'dynamic:12', 'weights/stories281K-draft'],
+      ['spechub-traversal', '2,2', 'exit:2'],
     ] as const;
     for (const [v, tree, draft] of cases) {
       const r = run('generate', '--verifier', v, '--tree', tree, '--draft', draft, '--max-tokens', '20', '--seed', '1', '--prompt', 'Lily', '--json');
@@ -107,10 +119,19 @@ describe('cli', () => {
       assert.ok(o.ids.length > 0 && o.text.length > 0);
       assert.equal(o.stats.method, v, `${v} ${draft}: the verifier that ran`);
       assert.notEqual(o.stats.drafter, 'none');
-      assert.deepEqual(o.stats.tree, tree.split(',').map(Number));
-      assert.equal(o.stats.acceptancePerLevel.length, o.stats.tree.length);
+      assert.equal(o.stats.treeLabel, tree);
+      if (!tree.startsWith('dynamic')) {
+        assert.deepEqual(o.stats.tree, tree.split(',').map(Number));
+        assert.equal(o.stats.acceptancePerLevel.length, o.stats.tree.length);
+      } else {
+        assert.ok(o.stats.draftNodesPerStep > 1 && o.stats.draftNodesPerStep <= 12);
+      }
       assert.ok(o.stats.draftForwards >= o.stats.steps && o.stats.steps > 0, `${v}: ${o.stats.draftForwards} draft forwards over ${o.stats.steps} steps`);
     }
+    // the chain methods default to a chain
+    const chain = run('generate', '--verifier', 'block', '--max-tokens', '10', '--seed', '1');
+    assert.equal(chain.code, 0, chain.err);
+    assert.match(chain.err, /tree 1,1,1,1 \(4 drafts\)/);
   });
 
   test('--threads, --dtype and --relaxed: greedy output unchanged by threads and build; int8 weights run', () => {
@@ -136,6 +157,91 @@ describe('cli', () => {
       assert.equal(bad.code, 1);
       assert.match(bad.err, /tok512\.bin/);
       assert.equal(run('convert', 'gguf', 'a', 'b', 'c').code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('tokenize: ids and pieces like llama-tokenize, or JSON; text from --text, --text-file or stdin; --parse-special, --no-bos', () => {
+    const help = run('tokenize', '--help');
+    assert.equal(help.code, 0);
+    for (const flag of ['tokenize', '--text', '--text-file', '--parse-special', '--no-bos', '--json']) assert.ok(help.out.includes(flag), flag);
+    const r = run('tokenize', '--text', 'Once upon a time');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, "     1 -> '<s>'\n   403 -> ' Once'\n   407 -> ' upon'\n   261 -> ' a'\n   378 -> ' time'\n");
+    const json = JSON.parse(run('tokenize', '--text', 'Once 😀', '--json').out);
+    assert.deepEqual(json.ids, [1, 403, 410, 243, 162, 155, 131]);
+    assert.deepEqual(json.tokens[1], { id: 403, piece: '\u2581Once', text: ' Once' });
+    assert.deepEqual(json.tokens[3], { id: 243, piece: '<0xF0>', text: null, bytes: 'f0' });
+    assert.equal(json.count, 7);
+    assert.match(run('tokenize', '--text', '😀').out, /243 -> '\\xf0'/);
+    // special-token strings: text by default, ids with --parse-special; BOS off with --no-bos
+    const ids = (...a: string[]) => JSON.parse(run('tokenize', '--json', ...a).out).ids as number[];
+    assert.ok(!ids('--text', '<s>x</s>', '--no-bos').includes(1));
+    assert.deepEqual(ids('--text', '<s>', '--no-bos', '--parse-special'), [1]);
+    assert.deepEqual(ids('--text', 'x\ty', '--no-bos'), ids('--text', 'x\ty').slice(1));
+    // standard input and --text-file give the same ids as --text
+    const viaStdin = runWithInput('Once upon a time\n', 'tokenize', '--json');
+    assert.equal(viaStdin.code, 0, viaStdin.err);
+    assert.deepEqual(JSON.parse(viaStdin.out).ids, ids('--text', 'Once upon a time\n'));
+    const dir = mkdtempSync(join(tmpdir(), 'spechub-tokenize-'));
+    try {
+      writeFileSync(join(dir, 'text.txt'), 'Once upon a time');
+      assert.deepEqual(ids('--text-file', join(dir, 'text.txt')), [1, 403, 407, 261, 378]);
+      writeFileSync(join(dir, 'bad.txt'), Uint8Array.of(0x41, 0xff, 0x42));
+      for (const args of [['--text-file', join(dir, 'bad.txt')], ['--text', 'a', '--text-file', join(dir, 'text.txt')], ['--text-file', join(dir, 'missing.txt')], ['--bogus']]) {
+        const e = run('tokenize', ...args);
+        assert.equal(e.code, 2, args.join(' '));
+        assert.equal(e.err.trim().split('\n').length, 1, e.err);
+      }
+      const noModel = run('tokenize', '--model', join(dir, 'nothing'), '--text', 'x');
+      assert.equal(noModel.code, 1);
+      assert.match(noModel.err, /ConfigError: .*nothing/);
+      const noTokenizer = run('tokenize', '--model', dir, '--text', 'x');
+      assert.equal(noTokenizer.code, 1);
+      assert.match(noTokenizer.err, /TokenizerError: .*expected tokenizer\.json/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('tokenize reads only the tokenizer: a directory of tokenizer files, and a GGUF of metadata without tensors, give the same ids', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spechub-tokenize-'));
+    try {
+      const fixture = (f: string) => gunzipSync(readFileSync(join(ROOT, 'test/fixtures/tokenizers/smollm2-360m-instruct-resaved', f + '.gz')));
+      writeFileSync(join(dir, 'tokenizer.json'), fixture('tokenizer.json'));
+      writeFileSync(join(dir, 'tokenizer_config.json'), fixture('tokenizer_config.json'));
+      const meta = tokenizerGgufMetadata(fixture('tokenizer.json'), fixture('tokenizer_config.json'));
+      writeFileSync(join(dir, 'tokenizer-only.gguf'), writeGguf({ metadata: [['general.architecture', { type: 'STRING', value: 'llama' }], ...meta], tensors: [] }));
+      const text = '<|im_start|>user\nHello, world! 12345<|im_end|>';
+      for (const parse of [[], ['--parse-special']]) {
+        const a = run('tokenize', '--model', dir, '--text', text, '--json', ...parse);
+        const b = run('tokenize', '--model', join(dir, 'tokenizer-only.gguf'), '--text', text, '--json', ...parse);
+        assert.equal(a.code, 0, a.err);
+        assert.equal(b.code, 0, b.err);
+        assert.deepEqual(JSON.parse(b.out).ids, JSON.parse(a.out).ids);
+        assert.equal(JSON.parse(a.out).ids.includes(1), parse.length > 0);
+      }
+      const lines = run('tokenize', '--model', dir, '--text', 'Hello world').out;
+      assert.equal(lines, " 19556 -> 'Hello'\n   905 -> ' world'\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('config.json fields spechub does not read are printed once to stderr as a warning (also with --quiet); the shipped models have none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spechub-warn-'));
+    try {
+      cpSync(join(ROOT, 'weights/stories260K'), dir, { recursive: true });
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, my_scale: 3, id2label: { 0: 'a' } }));
+      const r = run('generate', '--model', dir, '--draft', 'none', '--max-tokens', '2', '--temperature', '0', '--quiet');
+      assert.equal(r.code, 0, r.err);
+      const warnings = r.err.split('\n').filter((l) => l.startsWith('spechub: warning:'));
+      assert.deepEqual(warnings, [`spechub: warning: ${dir}: config.json fields not read by spechub (they do not change this architecture's math in transformers / llama.cpp): my_scale, id2label`]);
+      const shipped = run('generate', '--max-tokens', '2', '--temperature', '0');
+      assert.equal(shipped.code, 0, shipped.err);
+      assert.ok(!shipped.err.includes('warning'), shipped.err);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

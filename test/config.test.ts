@@ -52,6 +52,7 @@ test('config: the real TinyStories-656K config.json', () => {
     bosTokenId: 1,
     eosTokenId: 2,
     eosTokenIds: [2],
+    architecture: 'llama',
   };
   assert.deepEqual(c, expected);
   assert.equal(kvDim(c), 64);
@@ -88,34 +89,42 @@ test('config: an eos list keeps every id, eosTokenId is the first', () => {
   assert.deepEqual(c.eosTokenIds, [7, 2, 9]);
 });
 
-test('config: an explicit head_dim consistent with hidden_size, and transformers v5 rope_parameters', () => {
+test('config: an explicit head_dim (also one wider than hidden_size / heads), and transformers v5 rope_parameters', () => {
   assert.equal(parseHfConfig({ ...base(), head_dim: 8 }, F).headDim, 8);
+  assert.equal(parseHfConfig({ ...base(), head_dim: 16 }, F).headDim, 16); // attention 8 × 16 = 128 wide over a 64-wide stream
   const c = parseHfConfig({ ...base(), rope_parameters: { rope_type: 'default', rope_theta: 500000 } }, F);
   assert.equal(c.ropeTheta, 500000);
   assert.equal(parseHfConfig({ ...base(), rope_theta: 5e5, rope_parameters: { rope_theta: 5e5 } }, F).ropeTheta, 5e5);
 });
 
 const errors: [string, Record<string, unknown>, RegExp | string, string[]?][] = [
-  ['another architecture', { architectures: ['MistralForCausalLM'] }, 'architectures: expected LlamaForCausalLM (the only architecture spechub runs), got ["MistralForCausalLM"]'],
+  ['another architecture', { architectures: ['FalconForCausalLM'] }, 'architectures: expected one of LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM (the causal LMs spechub runs), got ["FalconForCausalLM"]'],
+  ['a sequence classifier', { architectures: ['LlamaForSequenceClassification'] }, 'architectures: expected one of LlamaForCausalLM, '],
   ['architectures not a list', { architectures: 'LlamaForCausalLM' }, 'architectures: expected a list of class names, got "LlamaForCausalLM"'],
-  ['another model_type', { model_type: 'mistral' }, 'model_type: expected "llama", got "mistral"'],
-  ['no architecture at all', {}, 'expected model_type "llama" or architectures ["LlamaForCausalLM"], got neither', ['architectures', 'model_type']],
+  ['another model_type', { model_type: 'falcon' }, 'model_type: expected one of "llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "gemma3_text", got "falcon"'],
+  ['model_type disagreeing with architectures', { model_type: 'mistral' }, 'expected model_type and architectures to agree, got model_type "mistral" and architectures ["LlamaForCausalLM"]'],
+  ['the multimodal Gemma-3', { model_type: 'gemma3', architectures: null }, 'model_type: "gemma3" is the multimodal Gemma-3'],
+  ['no architecture at all', {}, 'expected model_type or architectures naming the model class, got neither', ['architectures', 'model_type']],
   ['a missing size', {}, 'hidden_size: expected a positive integer, got nothing (required)', ['hidden_size']],
   ['a zero size', { num_hidden_layers: 0 }, 'num_hidden_layers: expected a positive integer, got 0'],
   ['a fractional size', { intermediate_size: 171.5 }, 'intermediate_size: expected a positive integer, got 171.5'],
   ['a string size', { vocab_size: '512' }, 'vocab_size: expected a positive integer, got "512"'],
   ['a negative KV head count', { num_key_value_heads: -4 }, 'num_key_value_heads: expected a positive integer, got -4'],
   ['hidden_size not divisible by heads', { num_attention_heads: 6 }, 'expected hidden_size divisible by num_attention_heads, got 64 and 6'],
-  ['an inconsistent head_dim', { head_dim: 16 }, 'head_dim: expected num_attention_heads × head_dim = hidden_size, got 8 × 16 ≠ 64'],
+  ['a Phi-3 head_dim unlike hidden_size / heads', { model_type: 'phi3', architectures: ['Phi3ForCausalLM'], head_dim: 16 }, 'head_dim: expected hidden_size / num_attention_heads = 8 (Phi-3 has no separate head_dim), got 16'],
   ['KV heads not dividing heads', { num_key_value_heads: 3 }, 'num_key_value_heads: expected a divisor of num_attention_heads (8), got 3'],
   ['an odd head dimension', { hidden_size: 56, num_attention_heads: 8 }, 'expected an even head dimension (RoPE rotates pairs), got 7'],
   ['another activation', { hidden_act: 'gelu' }, 'hidden_act: expected "silu" (SwiGLU), got "gelu"'],
-  ['attention bias', { attention_bias: true }, "attention_bias: expected false (spechub's Llama has no bias terms), got true"],
-  ['MLP bias', { mlp_bias: true }, "mlp_bias: expected false (spechub's Llama has no bias terms), got true"],
+  ['attention bias on Phi-3', { model_type: 'phi3', architectures: ['Phi3ForCausalLM'], attention_bias: true }, 'attention_bias: expected false (phi3 has no attention biases), got true'],
+  ['MLP bias on Mistral', { model_type: 'mistral', architectures: ['MistralForCausalLM'], mlp_bias: true }, 'mlp_bias: expected false (mistral has no MLP biases), got true'],
   ['a non-boolean bias flag', { mlp_bias: 'no' }, 'mlp_bias: expected true or false, got "no"'],
-  ['RoPE scaling', { rope_scaling: { rope_type: 'llama3', factor: 8 } }, 'rope_scaling: expected null (plain RoPE), got type "llama3", which spechub does not support'],
-  ['old-style RoPE scaling', { rope_scaling: { type: 'linear', factor: 2 } }, 'got type "linear"'],
-  ['rope_parameters with scaling', { rope_parameters: { rope_type: 'yarn', rope_theta: 1e4 } }, 'rope_parameters.rope_type: expected "default" (plain RoPE), got "yarn"'],
+  ['llama3 RoPE scaling without its frequency factors', { rope_scaling: { rope_type: 'llama3', factor: 8 } }, 'rope_scaling.low_freq_factor: expected a positive number for "llama3" scaling, got nothing (required)'],
+  ['dynamic NTK RoPE scaling', { rope_scaling: { type: 'dynamic', factor: 2 } }, 'rope_scaling: type "dynamic" is not supported (spechub honours default, linear, llama3 and yarn RoPE scaling)'],
+  ['LongRoPE', { rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [2] } }, 'rope_scaling: type "longrope" (LongRoPE, Phi-3\'s 128k-context scaling) is not supported'],
+  ['rope_parameters with an incomplete yarn', { rope_parameters: { rope_type: 'yarn', rope_theta: 1e4 } }, 'rope_parameters.factor: expected a positive number for "yarn" scaling, got nothing (required)'],
+  ['an unknown RoPE scaling field', { rope_scaling: { type: 'linear', factor: 2, smoothing: 3 } }, 'rope_scaling.smoothing: not a field of "linear" RoPE scaling in llama (it would change RoPE), got 3'],
+  ['DeepSeek-style YaRN mscale', { rope_scaling: { type: 'yarn', factor: 4, mscale: 0.7 } }, 'rope_scaling.mscale: DeepSeek-style YaRN magnitude scaling is not supported, got 0.7'],
+  ['partial rotary embeddings', { partial_rotary_factor: 0.5 }, 'partial_rotary_factor: expected 1 (partial rotary embeddings are not supported), got 0.5'],
   ['rope_parameters disagreeing with rope_theta', { rope_theta: 1e4, rope_parameters: { rope_theta: 5e5 } }, 'expected rope_theta and rope_parameters.rope_theta to agree, got 10000 and 500000'],
   ['a zero rms_norm_eps', { rms_norm_eps: 0 }, 'rms_norm_eps: expected a positive finite number, got 0'],
   ['a negative rope_theta', { rope_theta: -1 }, 'rope_theta: expected a positive finite number, got -1'],

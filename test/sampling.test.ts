@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createNodeRuntime } from '../src/node.js';
 import { GREEDY, Sampler, sampleCategorical, validateSamplingParams, type SamplingParams } from '../src/sampling.js';
-import { InvalidArgumentError, ShapeError } from '../src/errors.js';
+import { InvalidArgumentError, NumericError, ShapeError } from '../src/errors.js';
 import { mathMethod } from '../src/verify/methods.js';
 import { VERIFIER_NAMES } from '../src/verify/types.js';
 import { checkMethod } from './verify/contracts.js';
@@ -158,7 +158,7 @@ describe('sampling: logits → probabilities', () => {
     );
   });
 
-  it('rejects bad params, NaN or +Infinity logits, foreign buffers and shape mismatches with typed errors', () => {
+  it('rejects bad params (InvalidArgumentError), NaN or +Infinity logits (NumericError: they come from a model), foreign buffers and shape mismatches with typed errors', () => {
     const l = rt.f32(L, 3);
     const p = rt.f64(P, 3);
     l.set([0, 1, 2]);
@@ -170,6 +170,7 @@ describe('sampling: logits → probabilities', () => {
       [{ temperature: 1, topP: 0 }, /topP in \(0, 1\] .* got 0/],
       [{ temperature: 1, topP: 1.5 }, /topP/],
       [{} as SamplingParams, /temperature/],
+      [{ temperature: 1e-320 }, /temperature 0 \(greedy\) or at least 1e-300 \(1\/T must be finite\), got 1e-320/],
     ];
     for (const [params, msg] of bad) {
       assert.throws(() => sampler.toProbs(l, p, params), (e: unknown) => e instanceof InvalidArgumentError && msg.test((e as Error).message));
@@ -177,7 +178,7 @@ describe('sampling: logits → probabilities', () => {
     }
     for (const row of [[0, NaN, 1], [0, Infinity, 1], [-Infinity, -Infinity, -Infinity]]) {
       l.set(row);
-      for (const t of [0, 1]) assert.throws(() => sampler.toProbs(l, p, { temperature: t }), InvalidArgumentError);
+      for (const t of [0, 1]) assert.throws(() => sampler.toProbs(l, p, { temperature: t }), NumericError);
     }
     assert.throws(() => sampler.toProbs(new Float32Array(3), p, GREEDY), InvalidArgumentError);
     assert.throws(() => sampler.toProbs(l, rt.f64(P, 2), GREEDY), ShapeError);

@@ -338,7 +338,7 @@ export function llama2cModelConfig(h: Llama2cHeader): ModelConfig {
 export function llama2cHfTensors(w: Llama2cWeights): TensorToWrite[] {
   const { dim, hiddenDim, nHeads, nKvHeads, headDim, kvDim } = w.header;
   const layer = (a: Float32Array, l: number, n: number) => a.subarray(l * n, (l + 1) * n);
-  const perLayer: Record<LayerRole, (l: number) => Float32Array> = {
+  const perLayer: Partial<Record<LayerRole, (l: number) => Float32Array>> = {
     attnNorm: (l) => layer(w.rmsAtt, l, dim),
     wq: (l) => permuteRopeRows(layer(w.wq, l, dim * dim), nHeads, headDim, dim),
     wk: (l) => permuteRopeRows(layer(w.wk, l, kvDim * dim), nKvHeads, headDim, dim),

@@ -8,6 +8,25 @@
  * [1, 1, 1, 1] a chain (single-draft speculative decoding); [3, 1, 1] three chains of length 3.
  */
 import { CapacityError, InvalidArgumentError } from '../errors.js';
+import { checkDynamicSpec, isDynamicSpec, parseDynamicSpec, type DynamicTreeSpec } from './dynamic.js';
+
+/** A tree option: a fixed branching per level ([] = plain decoding) or a dynamic tree under a node budget. */
+export type TreeSpec = readonly number[] | DynamicTreeSpec;
+
+/**
+ * Parses a tree option: "2,2,2" / [2, 2, 2] (fixed branching per level), "dynamic:16" /
+ * { dynamic: 16 } (the drafter shapes up to 16 nodes per step, src/draft/dynamic.ts).
+ */
+export function parseTreeSpec(spec: string | TreeSpec): number[] | DynamicTreeSpec {
+  if (typeof spec === 'string') return parseDynamicSpec(spec) ?? parseTreeShape(spec);
+  if (isDynamicSpec(spec)) return checkDynamicSpec(spec);
+  return parseTreeShape(spec);
+}
+
+/** "2,2,2", "dynamic:16", or "" for plain decoding. */
+export function treeSpecLabel(spec: TreeSpec): string {
+  return isDynamicSpec(spec) ? `dynamic:${spec.dynamic}` : spec.join(',');
+}
 
 /** Parse "2,2,2,2" (or an array) into a validated branching list. */
 export function parseTreeShape(spec: string | readonly number[]): number[] {

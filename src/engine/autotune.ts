@@ -15,8 +15,18 @@
  *          re-evaluated every few steps; while plain decoding wins, a tree that would win if every
  *          draft were accepted is still tried now and then so that α keeps being measured. A tree
  *          that cannot beat plain decoding even then is never tried.
+ *
+ * Dynamic trees (`{ dynamic: N }`, src/draft/dynamic.ts) have no fixed shape for the α model to
+ * score, so the tuner treats them, and the model's own pick, as arms of a bandit judged by measured
+ * speed: every decision period (the steps between two re-evaluations) run on an arm adds its
+ * tokens per millisecond to that arm's running mean. Each dynamic arm that could beat plain
+ * decoding at all (a full chain of its depth, every draft accepted) is tried for MIN_PERIODS periods
+ * once the model arm has been measured as long; then the fastest arm is used, and every
+ * REVISIT re-evaluations the arm measured least recently is run for one period again, so the
+ * means follow the acceptance as it changes.
  */
-import { treeNodeCount } from '../draft/tree.js';
+import { treeNodeCount, type TreeSpec } from '../draft/tree.js';
+import { dynamicDepth } from '../draft/dynamic.js';
 import type { StepModel, Drafter, StepStats } from './speculative.js';
 
 /** Milliseconds of one forward by rows, index n = rows (index 0 unused). */
@@ -116,12 +126,21 @@ export function candidateShapes(maxNodes: number, maxDepth = 6, maxK = 4, chains
 }
 
 export interface TuneChoice {
-  /** The shape to use ([] = plain decoding). */
+  /** The tree to use: a fixed shape ([] = plain decoding) or a dynamic tree. */
+  tree: TreeSpec;
+  /** The fixed shape to use ([] = plain decoding, and for a dynamic tree). */
   shape: number[];
-  /** Expected tokens per step and per millisecond of that choice. */
+  /** Expected (fixed shapes) or measured (dynamic trees) tokens per step and per millisecond. */
   tokensPerStep: number;
   tokensPerMs: number;
 }
+
+/** Decision periods each arm is measured for before the tuner compares arms. */
+const MIN_PERIODS = 2;
+/** Re-evaluations between two revisits of the least recently measured arm. */
+const REVISIT = 24;
+/** Weight of one period in an arm's running mean of tokens per millisecond. */
+const RATE_WEIGHT = 0.3;
 
 /** Picks tree shapes from measured costs and the acceptance observed so far. */
 export class TreeTuner {
@@ -129,14 +148,48 @@ export class TreeTuner {
   private static readonly PRIOR_WEIGHT = 4;
   private sinceExplore = 0;
   current: TuneChoice;
+  /** Arm 0 is the α model's pick; arm i > 0 the dynamic tree with budget dynamicBudgets[i − 1]. */
+  private readonly armRate: Float64Array;
+  private readonly armPeriods: Int32Array;
+  private readonly armSeen: Int32Array; // re-evaluation at which the arm last ran
+  private readonly armTried: Uint8Array; // 1 when a dynamic arm could pay at all
+  private arm = 0;
+  private periodTokens = 0;
+  private periodMs = 0;
+  private evaluations = 0;
 
   constructor(
     readonly costs: CostCurves,
     readonly candidates: readonly number[][],
     /** Draft forwards of pending tokens ride along with the first level when the draft has its own cache. */
     readonly separateDraftCache: boolean,
+    /** Node budgets of the dynamic trees to compare with the model's pick by measured speed. */
+    readonly dynamicBudgets: readonly number[] = [],
   ) {
-    this.current = { shape: [], tokensPerStep: 1, tokensPerMs: 1 / costs.target[1]! };
+    this.current = { tree: [], shape: [], tokensPerStep: 1, tokensPerMs: 1 / costs.target[1]! };
+    const arms = 1 + dynamicBudgets.length;
+    this.armRate = new Float64Array(arms);
+    this.armPeriods = new Int32Array(arms);
+    this.armSeen = new Int32Array(arms);
+    this.armTried = new Uint8Array(arms);
+    const plainRate = 1 / costs.target[1]!;
+    dynamicBudgets.forEach((n, i) => {
+      // best case: a chain of the tree's depth, every draft accepted, one draft forward per level
+      const depth = dynamicDepth(n);
+      const ms = costs.target[Math.min(n + 1, costs.target.length - 1)]! + depth * costs.draft[1]!;
+      this.armTried[i + 1] = (depth + 1) / ms > plainRate ? 1 : 0;
+    });
+  }
+
+  /** Records a step run with the current choice: tokens it emitted and its wall-clock milliseconds. */
+  observe(tokens: number, ms: number): void {
+    this.periodTokens += tokens;
+    this.periodMs += ms;
+  }
+
+  /** Measured tokens per millisecond of each arm so far (0 = not measured).  [1 + dynamic budgets] */
+  get measuredRates(): readonly number[] {
+    return Array.from(this.armRate);
   }
 
   /** α(k) from the counts and the optimistic prior (1, worth PRIOR_WEIGHT observations). */
@@ -167,14 +220,66 @@ export class TreeTuner {
     return { tokens, ms };
   }
 
-  /** The best choice given the statistics so far (null before any step). */
+  /**
+   * The next choice (every few steps): the α model's pick among fixed shapes and plain decoding,
+   * or a dynamic tree when one has measured faster (see the header). stats: acceptance so far.
+   */
   choose(stats: StepStats | null): TuneChoice {
+    this.closePeriod();
+    this.evaluations++;
+    const model = this.chooseModel(stats);
+    if (this.dynamicBudgets.length === 0) return this.use(0, model);
+    const arms = this.armRate.length;
+    const ready = this.armPeriods[0]! >= MIN_PERIODS;
+    for (let a = 1; a < arms && ready; a++) {
+      if (this.armTried[a] && this.armPeriods[a]! < MIN_PERIODS) return this.use(a, model);
+    }
+    let best = 0;
+    for (let a = 1; a < arms; a++) if (this.armTried[a] && this.armRate[a]! > this.armRate[best]!) best = a;
+    if (ready && this.evaluations % REVISIT === 0) {
+      let stale = -1;
+      for (let a = 0; a < arms; a++) {
+        if (a === best || (a > 0 && !this.armTried[a])) continue;
+        if (stale < 0 || this.armSeen[a]! < this.armSeen[stale]!) stale = a;
+      }
+      if (stale >= 0) return this.use(stale, model);
+    }
+    return this.use(best, model);
+  }
+
+  /** Adds the finished period's measured speed to its arm's running mean. */
+  private closePeriod(): void {
+    if (this.periodMs > 0) {
+      const a = this.arm;
+      const rate = this.periodTokens / this.periodMs;
+      this.armRate[a] = this.armPeriods[a] === 0 ? rate : this.armRate[a]! + RATE_WEIGHT * (rate - this.armRate[a]!);
+      this.armPeriods[a]!++;
+    }
+    this.periodTokens = 0;
+    this.periodMs = 0;
+  }
+
+  /** Switch to arm a (0: the model's pick). */
+  private use(a: number, model: TuneChoice): TuneChoice {
+    this.arm = a;
+    this.armSeen[a] = this.evaluations;
+    if (a === 0) {
+      this.current = model;
+      return model;
+    }
+    const n = this.dynamicBudgets[a - 1]!;
+    this.current = { tree: { dynamic: n }, shape: [], tokensPerStep: Number.NaN, tokensPerMs: this.armRate[a]! };
+    return this.current;
+  }
+
+  /** The α model's best fixed shape or plain decoding given the statistics so far (null before any step). */
+  private chooseModel(stats: StepStats | null): TuneChoice {
     const plainRate = 1 / this.costs.target[1]!;
-    let best: TuneChoice = { shape: [], tokensPerStep: 1, tokensPerMs: plainRate };
+    let best: TuneChoice = { tree: [], shape: [], tokensPerStep: 1, tokensPerMs: plainRate };
     let bestTree: TuneChoice | null = null;
     for (const s of this.candidates) {
       const { tokens, ms } = this.evaluate(s, stats);
-      const c = { shape: s, tokensPerStep: tokens, tokensPerMs: tokens / ms };
+      const c = { tree: s, shape: s, tokensPerStep: tokens, tokensPerMs: tokens / ms };
       if (c.tokensPerMs > best.tokensPerMs) best = c;
       // a tree worth exploring: one that would beat plain decoding if every draft were accepted
       if ((s.length + 1) / ms > plainRate && (!bestTree || c.tokensPerMs > bestTree.tokensPerMs)) bestTree = c;
@@ -183,10 +288,8 @@ export class TreeTuner {
     // 32 re-evaluations
     if (best.shape.length === 0 && bestTree && ++this.sinceExplore >= 32) {
       this.sinceExplore = 0;
-      this.current = bestTree;
       return bestTree;
     }
-    this.current = best;
     return best;
   }
 }

@@ -172,7 +172,7 @@ export class ChatSession {
     }
     this.history = this.opening();
     this.history.push(...initial.map((m) => ({ ...m })));
-    this.cached = new Int32Array(generator.target.model.cache.capacity);
+    this.cached = new Int32Array(generator.context.cache.capacity);
   }
 
   /** The conversation so far (copies), system message first. */
@@ -279,7 +279,7 @@ export class ChatSession {
     let prompt = this.render(true);
     let droppedMessages = 0;
     if (this.overflow === 'drop-oldest') {
-      const capacity = this.generator.target.model.cache.capacity;
+      const capacity = this.generator.context.cache.capacity;
       const room = Math.max(1, Math.min(maxTokens ?? Infinity, Math.floor(capacity / 4)));
       const first = this.system !== null ? 1 : 0;
       const history = [...this.history];
@@ -299,7 +299,7 @@ export class ChatSession {
   }
 
   private checkFits(tokens: number, what: string): void {
-    const capacity = this.generator.target.model.cache.capacity;
+    const capacity = this.generator.context.cache.capacity;
     if (tokens >= capacity) {
       throw new InvalidArgumentError(
         `chat: the conversation to ${what} has ${tokens} tokens; the context holds ${capacity} (reset() the session, shorten it, or load the model with a larger context)`,
@@ -315,7 +315,7 @@ export class ChatSession {
   private usable(ids: Int32Array): { keep: number; dropped: number } {
     const n = this.cachedLength;
     const g = this.generator;
-    if (g.cacheOwner !== this || !g.stepper.ownsCache || g.target.model.cache.length !== n) return { keep: 0, dropped: n };
+    if (g.cacheOwner !== this || !g.stepper.ownsCache || g.context.cache.length !== n) return { keep: 0, dropped: n };
     const limit = Math.min(n, ids.length - 1);
     let keep = 0;
     while (keep < limit && this.cached[keep] === ids[keep]) keep++;
@@ -324,7 +324,7 @@ export class ChatSession {
 
   /** Record what the target cache now holds: (prompt ++ generated)[0..cache length). */
   private remember(prompt: Int32Array, generated: Int32Array): void {
-    const len = this.generator.target.model.cache.length;
+    const len = this.generator.context.cache.length;
     const fromPrompt = Math.min(len, prompt.length);
     this.cached.set(prompt.subarray(0, fromPrompt), 0);
     if (len > fromPrompt) this.cached.set(generated.subarray(0, len - fromPrompt), fromPrompt);

@@ -3,10 +3,12 @@
  * text, with per-run statistics. Browser-safe; yields to the event loop between steps every few
  * milliseconds so pages stay responsive.
  */
-import { ChatTemplateError, InvalidArgumentError, TokenizerError } from '../errors.js';
-import { createRng, type Rng } from '../rng.js';
+import { ChatTemplateError, ContextBusyError, InvalidArgumentError, NumericError, TokenizerError } from '../errors.js';
+import { checkedRng, createRng, type Rng } from '../rng.js';
+import { isWeightRangeWarning } from '../weights/tensor.js';
 import type { LoadedModel } from './load.js';
-import { Stepper, newStepStats, type Drafter, type StepStats } from './speculative.js';
+import { Stepper, newStepStats, type Drafter, type StepModel, type StepStats } from './speculative.js';
+import { LlamaContext } from '../model/context.js';
 
 /**
  * Let other tasks run (UI events, I/O) without the ≥1 ms (Node) / ≥4 ms (browsers) clamp of
@@ -43,21 +45,41 @@ import type { GenerationConfig } from '../config.js';
 import { ChatTemplate, encodeChat, type ChatMessage } from '../chat/template.js';
 import { endOfGenerationIds, StopStringMatcher } from './stop.js';
 import { ChatSession, chatStops, NO_STOPS, resolveChatTemplate, type ChatSessionOptions, type ChatStops } from './chat.js';
-import { VERIFIER_NAMES, type VerifierName } from '../verify/types.js';
-import { parseTreeShape } from '../draft/tree.js';
+import { METHOD_NAMES, maxChildrenOf, type MethodName } from '../verify/types.js';
+import { parseTreeSpec, treeSpecLabel, type TreeSpec } from '../draft/tree.js';
+import type { DynamicTreeSpec } from '../draft/dynamic.js';
 import { TreeTuner, candidateShapes, measureCosts } from './autotune.js';
 
+/** Dynamic-tree budgets tree "auto" compares with the fixed shapes (those that fit the models' batches). */
+export const AUTO_DYNAMIC_BUDGETS: readonly number[] = [8, 16, 32];
+
 export interface GeneratorOptions {
-  /** Where drafts come from; null (default) = plain autoregressive decoding. */
-  drafter?: Drafter | null;
-  /** Verifier method (default "spechub"). */
-  method?: VerifierName;
   /**
-   * Tree branching per level, e.g. [2, 2, 2, 2] or "2,2,2,2" (default [2, 2, 2, 2]); "auto" measures
-   * the target and draft cost curves now and picks, every few steps, the shape (or plain decoding)
-   * with the most expected tokens per second given the acceptance observed so far.
+   * The context (KV cache, activations, batch buffers) the target runs in: one made with
+   * `target.model.createContext()` (a Node service: one per concurrent stream), or by default the
+   * model's own. Generators on different contexts of one model may generate at the same time; two
+   * generations on one context at the same time are refused (ContextBusyError).
    */
-  tree?: readonly number[] | string;
+  context?: StepModel;
+  /**
+   * Where drafts come from; null (default) = plain autoregressive decoding. A separate draft model
+   * runs in the context the drafter names (modelDrafter's `context` option, else the draft model's
+   * own); an early-exit drafter runs in this generator's target context, whatever it was made with.
+   */
+  drafter?: Drafter | null;
+  /**
+   * Verifier method (default "spechub"): a node verifier ('sd', 'rrs', 'rrs-wo', 'spechub', 'k-seq')
+   * or a sequence-level one ('block' on chains, 'traversal', 'spechub-traversal').
+   */
+  method?: MethodName;
+  /**
+   * Tree branching per level, e.g. [2, 2, 2, 2] or "2,2,2,2" (default [2, 2, 2, 2]; [1, 1, 1, 1] for the
+   * chain methods sd and block); a dynamic tree,
+   * "dynamic:16" or { dynamic: 16 }, whose shape the drafter decides each step under a budget of 16
+   * draft nodes; or "auto", which measures the target and draft cost curves now and picks, every few
+   * steps, a fixed shape, a dynamic tree or plain decoding by the tokens per second they give.
+   */
+  tree?: readonly number[] | string | DynamicTreeSpec;
   /**
    * Sampling applied identically to target and draft. Fields left out come from the model's
    * generation_config.json (do_sample false ⇒ temperature 0, temperature, top_k, top_p), else
@@ -80,7 +102,11 @@ export interface GeneratorOptions {
 }
 
 export interface GenerateRequest {
-  /** Prompt text; "" or omitted starts from BOS alone. */
+  /**
+   * Prompt text, BOS first when the tokenizer adds one; special-token strings in it are plain text
+   * (encode with `parseSpecial: true` and pass `promptIds` for a rendered chat). "" or omitted
+   * starts from BOS alone.
+   */
   prompt?: string;
   /** Prompt token ids instead of text (BOS not added). */
   promptIds?: Int32Array | readonly number[];
@@ -134,8 +160,10 @@ export interface GenerateRequest {
 export interface StepEvent {
   /** 0-based step index in this generation (one target forward per step). */
   step: number;
-  /** Branching per level the step used; [] for a plain step (no drafter, tree "auto" chose plain decoding, or no room left). */
+  /** Branching per level the step used; [] for a plain step (no drafter, tree "auto" chose plain decoding, or no room left) and for a dynamic tree. */
   shape: readonly number[];
+  /** Node budget of the dynamic tree the step used (0 for a fixed shape or a plain step); the drawn tree is in tokens/parents/depths. */
+  dynamic: number;
   /** Nodes of the drawn tree, root included: tokens[0..size), parents[0..size), depths[0..size). */
   size: number;
   /** Token ids [size]. */
@@ -192,8 +220,10 @@ export interface GenerationStats {
   acceptancePerLevel: number[];
   /** Whether the tree shape was chosen automatically (tree "auto"). */
   treeAuto: boolean;
-  /** Steps spent on each shape ("" = plain), most used first. */
+  /** Steps spent on each tree ("" = plain, "2,2", "dynamic:16"), most used first. */
   treeChoices: { tree: string; steps: number }[];
+  /** Draft nodes per step, averaged over the steps (the tree's size without its root). */
+  draftNodesPerStep: number;
   prefillMs: number;
   decodeMs: number;
   /** generatedTokens / decode seconds. */
@@ -203,8 +233,11 @@ export interface GenerationStats {
   draftForwards: number;
   draftMs: number;
   verifyMs: number;
-  method: VerifierName | 'none';
+  method: MethodName | 'none';
+  /** The fixed tree shape at the end ([] for plain decoding or a dynamic tree). */
   tree: number[];
+  /** The tree at the end as a label: "2,2,2,2", "dynamic:16", or "" for plain decoding. */
+  treeLabel: string;
   drafter: string;
 }
 
@@ -247,12 +280,28 @@ export function generationDefaults(g: GenerationConfig | null): { sampling: Part
   return { sampling, maxTokens: g?.maxNewTokens ?? null, fields };
 }
 
+/**
+ * An early-exit drafter (sharing the target's cache) runs in the generator's own target context; it
+ * must be made from the same weights.
+ */
+function sharedCacheDrafter(drafter: Drafter | null, context: StepModel): Drafter | null {
+  if (drafter === null || !drafter.sharesTargetCache || drafter.model === context) return drafter;
+  const weights = (m: StepModel) => (m instanceof LlamaContext ? m.model : m);
+  if (weights(drafter.model) !== weights(context)) {
+    throw new InvalidArgumentError(`generate: the drafter ${drafter.label} shares the cache of another model than the target`);
+  }
+  return { ...drafter, model: context };
+}
+
 /** Generates text from a loaded target model, optionally with a drafter. Not re-entrant. */
 export class Generator {
   readonly target: LoadedModel;
+  /** The context the target runs in (GeneratorOptions.context, else the model's own). */
+  readonly context: StepModel;
   readonly stepper: Stepper;
-  readonly method: VerifierName;
-  readonly tree: number[];
+  readonly method: MethodName;
+  /** The tree the generator starts with (a shape, [] for plain decoding, or a dynamic tree). */
+  readonly tree: TreeSpec;
   readonly sampling: Required<SamplingParams>;
   /**
    * The generation_config.json settings this generator uses because the caller left them out, as
@@ -272,6 +321,7 @@ export class Generator {
   private readonly tuneStats: StepStats | null = null;
   private busy = false;
   private readonly choiceSteps = new Map<string, number>();
+  private unitsPerToken = 0;
   /** The one StepEvent object handed to every onStep call (its arrays are the stepper's). */
   private readonly event: StepEvent;
   /** 1 at every end-of-generation id [vocabSize]. */
@@ -289,10 +339,18 @@ export class Generator {
 
   constructor(target: LoadedModel, options: GeneratorOptions = {}) {
     this.target = target;
-    const drafter = options.drafter ?? null;
+    const context = options.context ?? target.model;
+    if (context instanceof LlamaContext && context.model !== target.model) {
+      throw new InvalidArgumentError(`generate: the context ${context.name} belongs to another model than ${target.name}`);
+    }
+    if (context.config.vocabSize !== target.config.vocabSize) {
+      throw new InvalidArgumentError(`generate: the context has ${context.config.vocabSize} logits, the model ${target.config.vocabSize}`);
+    }
+    this.context = context;
+    const drafter = sharedCacheDrafter(options.drafter ?? null, context);
     const method = options.method ?? 'spechub';
-    if (!VERIFIER_NAMES.includes(method)) {
-      throw new InvalidArgumentError(`generate: expected a verifier in ${VERIFIER_NAMES.join(', ')}, got ${String(method)}`);
+    if (!METHOD_NAMES.includes(method)) {
+      throw new InvalidArgumentError(`generate: expected a verifier in ${METHOD_NAMES.join(', ')}, got ${String(method)}`);
     }
     this.method = method;
     const defaults = generationDefaults(options.generationConfig === false ? null : target.generation);
@@ -316,23 +374,26 @@ export class Generator {
     }
     if (options.chatTemplate !== undefined) this.chatTemplateCache = resolveChatTemplate(target, options.chatTemplate);
     if (options.tree === 'auto' && drafter) {
-      const maxNodes = Math.min(target.model.maxBatch, 64);
-      const candidates = candidateShapes(maxNodes, 6, 4, method === 'sd');
-      const costs = measureCosts(target.model, drafter, maxNodes);
-      this.tuner = new TreeTuner(costs, candidates, !drafter.sharesTargetCache);
+      const maxNodes = Math.min(context.maxBatch, 64);
+      const candidates = candidateShapes(maxNodes, 6, 4, method === 'sd' || method === 'block');
+      const costs = measureCosts(context, drafter, maxNodes);
+      const budgets = AUTO_DYNAMIC_BUDGETS.filter((n) => n + 1 <= maxNodes && n <= drafter.model.maxBatch);
+      this.tuner = new TreeTuner(costs, candidates, !drafter.sharesTargetCache, budgets);
       this.pastStats = newStepStats(6, 4);
       this.tuneStats = newStepStats(6, 4);
-      const first = this.tuner.choose(null).shape;
+      const first = this.tuner.choose(null).tree;
       this.tree = first;
-      this.stepper = new Stepper({ target: target.model, drafter, method, tree: first, altShapes: candidates, sampling: this.sampling });
+      const altShapes: TreeSpec[] = [...candidates, ...budgets.map((n) => ({ dynamic: n }))];
+      this.stepper = new Stepper({ target: context, drafter, method, tree: first, altShapes, sampling: this.sampling });
     } else {
       // plain decoding ignores the tree; a drafter needs a valid one
-      this.tree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? [2, 2, 2, 2] : parseTreeShape(options.tree);
-      this.stepper = new Stepper({ target: target.model, drafter, method, tree: this.tree, sampling: this.sampling });
+      const chain = maxChildrenOf(method) === 1;
+      this.tree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? (chain ? [1, 1, 1, 1] : [2, 2, 2, 2]) : parseTreeSpec(options.tree);
+      this.stepper = new Stepper({ target: context, drafter, method, tree: this.tree, sampling: this.sampling });
     }
     const st = this.stepper;
     this.event = {
-      step: 0, shape: st.shape, size: 0, tokens: st.tree.tokens, parents: st.tree.parents, depths: st.tree.depths,
+      step: 0, shape: st.shape, dynamic: st.dynamic, size: 0, tokens: st.tree.tokens, parents: st.tree.parents, depths: st.tree.depths,
       path: st.path, pathLength: 0, emitted: st.emitted, emittedCount: 0, final: 'plain',
       levelReached: st.stats.levelReached, levelAccepted: st.stats.levelAccepted, generated: 0, elapsedMs: 0,
     };
@@ -348,9 +409,17 @@ export class Generator {
     return this.chatTemplateCache;
   }
 
-  /** Encode a request's prompt: BOS + text, the given ids, or the rendered conversation. Never empty. */
+  /**
+   * Encode a request's prompt: BOS + text, the given ids (which must be integers in [0, vocab):
+   * nothing is rounded or coerced), or the rendered conversation. Never empty. A text prompt that
+   * cannot fit the context is refused before it is encoded (see maxUnitsPerToken), so a huge text
+   * costs nothing.
+   */
   promptIds(req: GenerateRequest): Int32Array {
+    if (typeof req !== 'object' || req === null) throw new InvalidArgumentError(`generate: expected a request object, got ${req === null ? 'null' : typeof req}`);
     const tok = this.target.tokenizer;
+    const capacity = this.context.cache.capacity;
+    const V = this.target.config.vocabSize;
     const given = [req.prompt !== undefined, req.promptIds !== undefined, req.messages !== undefined].filter(Boolean).length;
     if (given > 1) throw new InvalidArgumentError('generate: expected one of prompt, promptIds or messages, got several');
     if (req.chatVariables !== undefined && req.messages === undefined) throw new InvalidArgumentError('generate: chatVariables apply to messages, but the request has none');
@@ -364,17 +433,47 @@ export class Generator {
       return ids;
     }
     if (req.promptIds !== undefined) {
-      const ids = Int32Array.from(req.promptIds);
-      if (ids.length === 0) throw new InvalidArgumentError('generate: promptIds is empty; give at least one token (e.g. BOS)');
-      for (const id of ids) {
-        if (!(id >= 0 && id < this.target.config.vocabSize)) {
-          throw new InvalidArgumentError(`generate: prompt token ${id} outside [0, ${this.target.config.vocabSize})`);
+      const raw: unknown = req.promptIds;
+      if (!(raw instanceof Int32Array) && !Array.isArray(raw)) {
+        throw new InvalidArgumentError(`generate: expected promptIds to be an Int32Array or an array of token ids, got ${raw === null ? 'null' : typeof raw}`);
+      }
+      const list = raw as ArrayLike<unknown>;
+      if (list.length === 0) throw new InvalidArgumentError('generate: promptIds is empty; give at least one token (e.g. BOS)');
+      if (list.length > capacity) throw new InvalidArgumentError(`generate: the prompt has ${list.length} tokens; the context holds ${capacity}`);
+      for (let i = 0; i < list.length; i++) {
+        const id = list[i];
+        if (!(typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < V)) {
+          throw new InvalidArgumentError(`generate: promptIds[${i}]: expected a token id (an integer in [0, ${V})), got ${typeof id === 'number' ? id : typeof id}`);
         }
       }
-      return ids;
+      return Int32Array.from(list as ArrayLike<number>);
     }
-    if (tok.bosId === null && !req.prompt) throw new TokenizerError('generate: empty prompt and the tokenizer has no BOS token to start from');
-    return tok.encode(req.prompt ?? '', { bos: tok.bosId !== null });
+    const prompt: unknown = req.prompt ?? '';
+    if (typeof prompt !== 'string') throw new InvalidArgumentError(`generate: expected prompt to be a string, got ${prompt === null ? 'null' : typeof prompt}`);
+    if (tok.bosId === null && !prompt) throw new TokenizerError('generate: empty prompt and the tokenizer has no BOS token to start from');
+    // BOS as the tokenizer files say (llama.cpp's add_bos); an empty prompt starts from BOS
+    const bos = tok.addBos || !prompt;
+    const atLeast = Math.ceil(prompt.length / this.maxUnitsPerToken()) + (bos ? 1 : 0);
+    if (atLeast > capacity) {
+      throw new InvalidArgumentError(`generate: the prompt of ${prompt.length} characters has at least ${atLeast} tokens; the context holds ${capacity}`);
+    }
+    return tok.encode(prompt, { bos });
+  }
+
+  /**
+   * Most UTF-16 units of prompt text one token can stand for: 4 × the longest piece (a piece covers
+   * at most as many units as it has: "▁" is one space, a byte-level character one byte, a byte
+   * token "<0x41>" one byte; 4 leaves room for normalisers that compose up to 4 units into one
+   * character). A text of L units therefore has at least L / this tokens. Computed once.
+   */
+  private maxUnitsPerToken(): number {
+    if (this.unitsPerToken === 0) {
+      const tok = this.target.tokenizer;
+      let longest = 1;
+      for (let id = 0; id < tok.vocabSize; id++) longest = Math.max(longest, tok.idToPiece(id).length);
+      this.unitsPerToken = 4 * longest;
+    }
+    return this.unitsPerToken;
   }
 
   /** Generate one completion. */
@@ -396,7 +495,9 @@ export class Generator {
 
   /** Run `fn` as this generator's one active generation. @internal */
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.busy) throw new InvalidArgumentError('generate: this Generator is already generating (create one per concurrent stream)');
+    if (this.busy) {
+      throw new ContextBusyError('generate: this Generator is already generating (create one Generator, on its own context, per concurrent stream)');
+    }
     this.busy = true;
     try {
       return await fn();
@@ -414,15 +515,28 @@ export class Generator {
    */
   async run(req: GenerateRequest, prompt: Int32Array, keep: number | null, extra: ChatStops, owner: object | null): Promise<GenerationResult> {
     const maxTokens = req.maxTokens ?? this.defaultMaxTokens;
-    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) {
-      throw new InvalidArgumentError(`generate: expected maxTokens to be an integer >= 0, got ${maxTokens}`);
+    if (typeof maxTokens !== 'number' || !Number.isSafeInteger(maxTokens) || maxTokens < 0) {
+      throw new InvalidArgumentError(`generate: expected maxTokens to be an integer >= 0, got ${String(maxTokens)}`);
     }
     const stops = new StopStringMatcher([...(req.stop ?? []), ...extra.strings]);
-    const rng = req.rng ?? createRng(req.seed ?? 0);
-    const capacity = this.target.model.cache.capacity;
+    // a caller's Rng has every draw checked (a draw outside [0, 1) would emit tokens of probability 0)
+    const rng = req.rng !== undefined ? checkedRng(req.rng, 'generate: rng') : createRng(req.seed ?? 0);
+    const capacity = this.context.cache.capacity;
     if (prompt.length > capacity) {
       throw new InvalidArgumentError(`generate: the prompt has ${prompt.length} tokens; the context holds ${capacity}`);
     }
+    const st = this.stepper;
+    st.begin(); // the caches are this generation's until it ends (others get a ContextBusyError)
+    try {
+      return await this.decode(req, prompt, keep, extra, owner, maxTokens, stops, rng);
+    } finally {
+      st.end();
+    }
+  }
+
+  private async decode(
+    req: GenerateRequest, prompt: Int32Array, keep: number | null, extra: ChatStops, owner: object | null, maxTokens: number, stops: StopStringMatcher, rng: Rng,
+  ): Promise<GenerationResult> {
     const st = this.stepper;
     this.cacheOwner = null;
     const t0 = performance.now();
@@ -439,9 +553,13 @@ export class Generator {
     const eosMask = this.eosMask;
     const extraIds = extra.ids;
     const decoder = tokenizer.streamDecoder();
-    for (const id of prompt) decoder.push(id);
+    // ids past the tokenizer's vocabulary (a model's embedding padding rows, e.g. Qwen2.5's 151665…151935)
+    // have no text: they stay in `ids` and decode to nothing, as transformers decodes them
+    const texted = tokenizer.vocabSize;
+    for (const id of prompt) if (id < texted) decoder.push(id);
 
-    const out = new Int32Array(Math.min(maxTokens, capacity - prompt.length + 2));
+    // at most capacity − prompt + 1 tokens can be produced (each but the last takes a position); + 1 spare
+    const out = new Int32Array(Math.min(maxTokens, this.context.cache.capacity - prompt.length + 2));
     let count = 0;
     let root = prompt[prompt.length - 1]!;
     let stop: StopReason = 'max_tokens';
@@ -463,10 +581,16 @@ export class Generator {
         stop = 'context';
         break;
       }
-      if (this.tuner && st.stats.targetForwards % 8 === 0) st.setShape(this.tuner.choose(this.mergedStats()).shape);
-      const shapeKey = st.shape.join(',');
+      if (this.tuner && st.stats.targetForwards % 8 === 0) st.setTree(this.tuner.choose(this.mergedStats()).tree);
+      const shapeKey = treeSpecLabel(st.treeSpec);
       this.choiceSteps.set(shapeKey, (this.choiceSteps.get(shapeKey) ?? 0) + 1);
-      st.step(root, rng, maxTokens - count);
+      const stepStart = this.tuner ? performance.now() : 0;
+      try {
+        st.step(root, rng, maxTokens - count);
+      } catch (e) {
+        throw e instanceof NumericError ? this.numericFailure(e, prompt.length + count) : e;
+      }
+      if (this.tuner) this.tuner.observe(st.emittedCount, performance.now() - stepStart);
       let ended = false;
       for (let j = 0; j < st.emittedCount; j++) {
         const id = st.emitted[j]!;
@@ -475,9 +599,15 @@ export class Generator {
           ended = true;
           break;
         }
+        if (count === out.length) {
+          // out is sized by the context: a token past it cannot have a position (never reached)
+          stop = 'context';
+          ended = true;
+          break;
+        }
         out[count++] = id;
         req.onToken?.(id);
-        const piece = decoder.push(id);
+        const piece = id < texted ? decoder.push(id) : '';
         if (piece) emit(piece);
         root = id;
         if (stops.matched !== null) {
@@ -509,7 +639,7 @@ export class Generator {
       }
     }
     // the caches keep the prompt and the generated tokens, nothing past the stop
-    st.truncate(Math.min(this.target.model.cache.length, prompt.length + count));
+    st.truncate(Math.min(this.context.cache.length, prompt.length + count));
     this.cacheOwner = owner;
     const t2 = performance.now();
     return {
@@ -527,6 +657,7 @@ export class Generator {
     const e = this.event;
     e.step = st.stats.targetForwards - 1;
     e.shape = st.shape;
+    e.dynamic = st.dynamic;
     e.size = st.tree.size;
     e.pathLength = st.pathLength;
     e.emittedCount = st.emittedCount;
@@ -536,6 +667,16 @@ export class Generator {
     e.generated = generated;
     e.elapsedMs = performance.now() - decodeStart;
     return e;
+  }
+
+  /** A NumericError from a step, restated with the model and the position it happened at. */
+  private numericFailure(e: NumericError, position: number): NumericError {
+    const range = this.target.warnings.find(isWeightRangeWarning);
+    const warned = range !== undefined ? ` (loading warned: ${range})` : '';
+    return new NumericError(
+      `generate: ${this.target.name} produced non-finite values at position ${position}, so no token can be drawn${warned}: ${e.message}`,
+      { cause: e },
+    );
   }
 
   /** This generation's acceptance counts plus the earlier ones' (for the tuner). */
@@ -550,6 +691,13 @@ export class Generator {
     return m;
   }
 
+  /** P(continue | reached) per level; dynamic and auto trees list only the levels ever reached. */
+  private levelAcceptance(s: StepStats): number[] {
+    let levels = s.levelReached.length;
+    if (this.tuner || this.stepper.dynamic > 0) while (levels > 0 && s.levelReached[levels - 1] === 0) levels--;
+    return s.levelReached.slice(0, levels).map((r, l) => (r > 0 ? s.levelAccepted[l]! / r : 0));
+  }
+
   private summarize(s: StepStats, promptTokens: number, reused: number, generated: number, prefillMs: number, decodeMs: number): GenerationStats {
     const steps = s.targetForwards;
     return {
@@ -559,9 +707,10 @@ export class Generator {
       generatedTokens: generated,
       steps,
       tokensPerStep: steps > 0 ? s.tokens / steps : 0,
-      acceptancePerLevel: s.levelReached.map((r, l) => (r > 0 ? s.levelAccepted[l]! / r : 0)),
+      acceptancePerLevel: this.levelAcceptance(s),
       treeAuto: this.tuner !== null,
       treeChoices: [...this.choiceSteps].sort((a, b) => b[1] - a[1]).map(([tree, steps]) => ({ tree, steps })),
+      draftNodesPerStep: steps > 0 ? s.draftNodes / steps : 0,
       prefillMs,
       decodeMs,
       tokensPerSecond: decodeMs > 0 ? (generated * 1000) / decodeMs : 0,
@@ -572,6 +721,7 @@ export class Generator {
       verifyMs: s.verifyMs,
       method: this.stepper.drafter ? this.method : 'none',
       tree: [...this.stepper.shape],
+      treeLabel: treeSpecLabel(this.stepper.treeSpec),
       drafter: this.stepper.drafter?.label ?? 'none',
     };
   }

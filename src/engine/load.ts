@@ -4,12 +4,13 @@
  * Headers are validated before any tensor is read; a failed load leaves nothing half-usable.
  */
 import type { GenerationConfig, ModelConfig } from '../config.js';
-import { ChatTemplateError, TokenizerError } from '../errors.js';
+import { ChatTemplateError, SpechubError, TokenizerError } from '../errors.js';
+import { checkBf16Values, WeightRange } from '../weights/tensor.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { openGgufModel, openHfModel } from '../weights/open-model.js';
 import { LlamaModel, type LlamaLoadOptions } from '../model/llama.js';
+import type { ModelTensors, RoleReader } from '../weights/llama-tensors.js';
 import { Tokenizer } from '../tokenizer.js';
-import { sentencePieceBpeToTokenizerJson } from '../convert/sentencepiece-bpe.js';
 import type { GgufTokenizerData } from '../weights/gguf-llama.js';
 import type { GgufFile } from '../weights/gguf.js';
 import { chatTemplateSet, chatTemplatesFromTokenizerConfig, type ChatTemplateSet } from '../chat/template.js';
@@ -30,70 +31,91 @@ export interface LoadedModel {
   readonly chatTemplates: ChatTemplateSet | null;
   /** Milliseconds spent reading and packing the weights. */
   readonly loadMs: number;
+  /**
+   * What loading found worth saying but not wrong, one line each; the CLI prints them once to
+   * stderr: what the files hold that spechub does not read (config.json fields or GGUF keys that do
+   * not change this architecture's math, ignored tensors), and weights beyond any sane range
+   * (|w| > 65504, the f16 range; see isWeightRangeWarning), which will likely make generation stop
+   * with a NumericError.
+   */
+  readonly warnings: readonly string[];
 }
 
 export type LoadModelOptions = LlamaLoadOptions;
 
-/** Load a Hugging Face Llama directory (config.json, model.safetensors[ + index], tokenizer.json). */
+/**
+ * `t` as LlamaModel reads it, every value checked: non-finite weights are a WeightsFormatError
+ * (BF16 bits kept as stored included), and finite values beyond a sane magnitude are counted in
+ * `range` (see WeightRange) for the load's warnings.
+ */
+export function checkedReader(t: ModelTensors, range: WeightRange): RoleReader {
+  return {
+    has: (role) => t.has(role),
+    shape: (role) => t.shape(role),
+    dtype: (role) => t.dtype(role),
+    storedBytes: (role) => t.get(role).bytes,
+    tensorName: (role) => t.get(role).info.name,
+    readF32: (role, dest, rows) => t.get(role).readF32(dest, { range, ...(rows ? { rows } : {}) }),
+    // the stored bytes (kept when the engine computes in the stored type), checked as readF32 checks
+    // values: F32 is read as f32 (the same bytes), BF16 bits are scanned; F16 and GGML blocks cannot
+    // exceed the range, and a non-finite value or scale is refused when packed
+    readBytes: async (role, dest, rows) => {
+      const r = t.get(role);
+      const opts = rows ? { rows } : {};
+      if (r.info.dtype === 'F32') return r.readF32(new Float32Array(dest.buffer, dest.byteOffset, dest.byteLength / 4), { range, ...opts });
+      await r.readBytes(dest, opts);
+      if (r.info.dtype === 'BF16') checkBf16Values(r.info.file, r.info.name, new Uint16Array(dest.buffer, dest.byteOffset, dest.byteLength / 2), range);
+    },
+  };
+}
+
+/** Load a Hugging Face model directory (config.json, model.safetensors[ + index], tokenizer.json). */
 export async function loadHfModel(rt: Runtime, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const opened = await openHfModel(source);
   try {
+    // a model that cannot fit is refused now, before its tokenizer or any weight is read
+    LlamaModel.checkMemory(rt, opened.config, { name: source.name, storedTypes: (role) => opened.tensors.dtype(role), ...options });
     if (!(await source.exists('tokenizer.json'))) {
       throw new TokenizerError(`${source.name}: expected tokenizer.json next to config.json, found none`);
     }
     const tokenizerJson = await source.readText('tokenizer.json');
     const tokenizerConfig = (await source.exists('tokenizer_config.json')) ? await source.readText('tokenizer_config.json') : null;
-    const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig);
+    const tokenizer = await naming(source.name, `${source.name}/`, () => Tokenizer.fromJson(tokenizerJson, tokenizerConfig));
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const jinja = (await source.exists('chat_template.jinja')) ? await source.readText('chat_template.jinja') : null;
     const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : JSON.parse(tokenizerConfig), jinja, `${source.name}/tokenizer_config.json`);
-    const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0 };
+    const range = new WeightRange();
+    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range), { name: source.name, ...options }));
+    return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0, warnings: [...opened.warnings, ...warningsOf(range)] };
   } finally {
     await opened.close();
   }
 }
 
-/** Load a llama GGUF file with its embedded SentencePiece tokenizer. */
+/** Load a GGUF file with its embedded tokenizer. */
 export async function loadGgufModel(rt: Runtime, source: ByteSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const opened = await openGgufModel(source);
   try {
+    LlamaModel.checkMemory(rt, opened.config, { name: source.name, storedTypes: (role) => opened.tensors.dtype(role), ...options });
     if (opened.tokenizer === null) {
       throw new TokenizerError(`${source.name}: the GGUF file embeds no tokenizer (tokenizer.ggml.model is absent)`);
     }
-    const tokenizer = ggufTokenizer(source.name, opened.tokenizer);
+    const tokenizer = await naming(source.name, `${source.name}: embedded tokenizer: `, () => ggufTokenizer(source.name, opened.tokenizer!));
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const chatTemplates = ggufChatTemplates(opened.gguf, opened.tokenizer);
-    const model = await LlamaModel.load(rt, opened.config, opened.tensors, { name: source.name, ...options });
-    return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0 };
+    const range = new WeightRange();
+    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range), { name: source.name, ...options }));
+    return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0, warnings: [...opened.warnings, ...warningsOf(range)] };
   } finally {
     await opened.close();
   }
 }
 
-/** A Tokenizer from GGUF tokenizer metadata (SentencePiece "llama" models only). */
+/** A Tokenizer from GGUF tokenizer metadata ("llama" SentencePiece or "gpt2" byte-level BPE); see Tokenizer.fromGguf. */
 export function ggufTokenizer(file: string, data: GgufTokenizerData): Tokenizer {
-  if (data.model !== 'llama') {
-    throw new TokenizerError(`${file}: tokenizer.ggml.model is "${data.model}"; only SentencePiece ("llama") tokenizers are supported`);
-  }
-  if (data.scores === null) throw new TokenizerError(`${file}: tokenizer.ggml.scores is missing`);
-  if (data.unkId === null) throw new TokenizerError(`${file}: tokenizer.ggml.unknown_token_id is missing`);
-  const types = data.tokenTypes;
-  const byteFallback = types !== null && types.some((t) => t === 6);
-  const specialIds = types === null ? undefined : Array.from(types.keys()).filter((i) => types[i] === 2 || types[i] === 3);
-  const files = sentencePieceBpeToTokenizerJson({
-    pieces: data.tokens,
-    scores: Array.from(data.scores),
-    bosId: data.bosId,
-    eosId: data.eosId,
-    unkId: data.unkId,
-    byteFallback,
-    ...(specialIds ? { specialIds } : {}),
-    ...(data.addBos !== null ? { addBos: data.addBos } : {}),
-  });
-  return Tokenizer.fromJson(files.tokenizerJson, files.tokenizerConfigJson);
+  return Tokenizer.fromGguf(data, file);
 }
 
 /**
@@ -114,6 +136,28 @@ export function ggufChatTemplates(gguf: GgufFile, tok: GgufTokenizerData): ChatT
   const ids = { bos_token: tok.bosId, eos_token: tok.eosId, unk_token: tok.unkId, pad_token: tok.padId };
   for (const [k, id] of Object.entries(ids)) if (id !== null) special[k] = tok.tokens[id]!;
   return chatTemplateSet(texts, `${gguf.name}: tokenizer.chat_template`, special);
+}
+
+/**
+ * Run `step` (part of loading the model at `name`); a SpechubError whose message does not start with
+ * the model's name (a tokenizer built from text, a weight that cannot be packed) is re-thrown, same
+ * class, with `prefix` in front, so every load error names its file first.
+ */
+async function naming<T>(name: string, prefix: string, step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    if (e instanceof SpechubError && !e.message.startsWith(name)) {
+      const Class = e.constructor as new (message: string, options?: ErrorOptions) => SpechubError;
+      throw new Class(`${prefix}${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+function warningsOf(range: WeightRange): string[] {
+  const w = range.describe();
+  return w === null ? [] : [w];
 }
 
 function checkTokenizerFits(file: string, tokenizer: Tokenizer, config: ModelConfig): void {

@@ -2,7 +2,9 @@
  * What ends a generation — the one place that decides it:
  *   - end-of-generation token ids (`endOfGenerationIds`): the tokenizer's EOS, every id of
  *     config.json's `eos_token_id` (a list for Llama-3.x and others), generation_config.json's
- *     `eos_token_id`, and a GGUF's `tokenizer.ggml.eos_token_id` and `eot_token_id`;
+ *     `eos_token_id`, a GGUF's `tokenizer.ggml.eos_token_id` and `eot_token_id`, and the tokenizer's
+ *     end-of-generation set (`Tokenizer.eogIds`: the ids llama.cpp stops on, "<|im_end|>", "<|eot_id|>",
+ *     "<end_of_turn>", … — so a chat model stops where llama.cpp stops even without a generation_config.json);
  *   - stop strings (`StopStringMatcher`), found in the streamed text across token boundaries.
  * Browser-safe.
  */
@@ -12,13 +14,14 @@ import type { LoadedModel } from './load.js';
 /**
  * Every token id that ends generation for `model`, ascending and without repeats: the tokenizer's
  * EOS id, config.json / GGUF ids (eosTokenId, eosTokenIds: the file's eos list, a GGUF's eos and
- * eot) and generation_config.json's eos_token_id.
+ * eot), generation_config.json's eos_token_id and the tokenizer's end-of-generation set (eogIds).
  * @throws ConfigError when generation_config.json names an id outside the vocabulary.
  */
 export function endOfGenerationIds(model: Pick<LoadedModel, 'name' | 'config' | 'tokenizer' | 'generation'>): number[] {
   const ids = new Set<number>();
   const V = model.config.vocabSize;
   if (model.tokenizer.eosId !== null) ids.add(model.tokenizer.eosId);
+  for (const id of model.tokenizer.eogIds) ids.add(id);
   if (model.config.eosTokenId !== null) ids.add(model.config.eosTokenId);
   for (const id of model.config.eosTokenIds ?? []) ids.add(id);
   for (const id of model.generation?.eosTokenIds ?? []) {

@@ -21,7 +21,7 @@
  * length) and every failure is a WeightsFormatError naming the URL.
  */
 import { InvalidArgumentError, WeightsFormatError } from '../errors.js';
-import { checkPlainFileName, checkRange, decodeUtf8, isPlainFileName, MAX_TEXT_BYTES, type ByteSource, type ModelSource } from './source.js';
+import { checkPlainFileName, checkRange, decodeUtf8, fileError, isPlainFileName, MAX_TEXT_BYTES, textTooLarge, type ByteSource, type ModelSource } from './source.js';
 import { browserModelCache, type ModelCache } from './model-cache.js';
 
 /** The subset of `fetch` used here (inject one in tests, or to add headers). */
@@ -506,9 +506,9 @@ export function httpModelSource(baseUrl: string, options: HttpSourceOptions | Fe
     },
     async readText(name) {
       const f = get(name);
-      if (!(await f.exists())) throw new WeightsFormatError(`${f.url}: expected the file, got HTTP 404${manifest ? ' (not in the manifest)' : ''}`);
-      if (f.size > MAX_TEXT_BYTES) throw new WeightsFormatError(`${f.url}: expected a text file of at most ${MAX_TEXT_BYTES} bytes, got ${f.size}`);
-      const text = decodeUtf8(await f.read(0, f.size), f.url);
+      if (!(await f.exists())) throw fileError(name, `${f.url}: expected the file, got HTTP 404${manifest ? ' (not in the manifest)' : ''}`);
+      if (f.size > MAX_TEXT_BYTES) throw textTooLarge(f.url, f.size);
+      const text = decodeUtf8(await f.read(0, f.size), f.url, name);
       await ctx.flush();
       return text;
     },

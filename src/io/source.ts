@@ -7,7 +7,7 @@
  * HTTP Range requests in src/io/http-source.ts. Readers never ask for a whole multi-GB file at once:
  * they read a header, then tensors in bounded chunks (or straight into a destination view).
  */
-import { WeightsFormatError } from '../errors.js';
+import { ConfigError, TokenizerError, WeightsFormatError, type SpechubError } from '../errors.js';
 
 /** One random-access file. Offsets and lengths are byte counts (safe integers). */
 export interface ByteSource {
@@ -73,13 +73,45 @@ export async function readInto(src: ByteSource, offset: number, dest: Uint8Array
   dest.set(bytes);
 }
 
-/** Decode UTF-8 strictly; invalid sequences are a WeightsFormatError naming `where`. */
-export function decodeUtf8(bytes: Uint8Array, where: string): string {
+/** Files whose problems are ConfigErrors (model configuration). */
+const CONFIG_FILES = new Set(['config.json', 'generation_config.json']);
+/** Files whose problems are TokenizerErrors. */
+const TOKENIZER_FILES = new Set(['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.model']);
+
+/** The last component of a path or URL ("dir/config.json" → "config.json"). */
+function baseName(path: string): string {
+  const cut = path.replace(/[?#].*$/, '').replace(/[/\\]+$/, '');
+  return cut.slice(Math.max(cut.lastIndexOf('/'), cut.lastIndexOf('\\')) + 1);
+}
+
+/**
+ * The typed error for a problem with the model file at `path` (a path, URL or plain name), whatever
+ * went wrong with it (missing, unreadable, not a regular file, not UTF-8, too large): a ConfigError
+ * for config.json / generation_config.json, a TokenizerError for the tokenizer files, a
+ * WeightsFormatError for everything else (weights, shard index, .gguf). The message is used as is.
+ */
+export function fileError(path: string, message: string, options?: ErrorOptions): SpechubError {
+  const file = baseName(path);
+  if (CONFIG_FILES.has(file)) return new ConfigError(message, options);
+  if (TOKENIZER_FILES.has(file)) return new TokenizerError(message, options);
+  return new WeightsFormatError(message, options);
+}
+
+/**
+ * Decode UTF-8 strictly; invalid sequences are an error naming `where`, of the class `fileError`
+ * gives `file` (default `where`): a ConfigError for config.json, a TokenizerError for tokenizer.json.
+ */
+export function decodeUtf8(bytes: Uint8Array, where: string, file = where): string {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    throw new WeightsFormatError(`${where}: expected valid UTF-8 text, got invalid byte sequences`);
+    throw fileError(file, `${where}: expected valid UTF-8 text, got invalid byte sequences`);
   }
+}
+
+/** The error for a text file of `size` bytes, over MAX_TEXT_BYTES (of the class `fileError` gives `path`). */
+export function textTooLarge(path: string, size: number): SpechubError {
+  return fileError(path, `${path}: expected a text file of at most ${MAX_TEXT_BYTES} bytes, got ${size}`);
 }
 
 /** A ByteSource over bytes already in memory (a fetched ArrayBuffer, a test fixture). Views, no copies. */
@@ -134,7 +166,7 @@ export function memoryModelSource(name: string, files: Readonly<Record<string, U
   const get = (file: string): Uint8Array => {
     checkPlainFileName(name, file);
     const bytes = table.get(file);
-    if (!bytes) throw new WeightsFormatError(`${name}: file ${file} not found`);
+    if (!bytes) throw fileError(file, `${name}: file ${file} not found`);
     return bytes;
   };
   return {
@@ -144,9 +176,7 @@ export function memoryModelSource(name: string, files: Readonly<Record<string, U
     },
     async readText(file) {
       const bytes = get(file);
-      if (bytes.length > MAX_TEXT_BYTES) {
-        throw new WeightsFormatError(`${name}/${file}: expected a text file of at most ${MAX_TEXT_BYTES} bytes, got ${bytes.length}`);
-      }
+      if (bytes.length > MAX_TEXT_BYTES) throw textTooLarge(`${name}/${file}`, bytes.length);
       return decodeUtf8(bytes, `${name}/${file}`);
     },
     async open(file) {

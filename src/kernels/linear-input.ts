@@ -16,30 +16,47 @@
  * Browser-safe. Nothing here allocates after `reserve`.
  */
 import { CapacityError, InvalidArgumentError } from '../errors.js';
-import type { Runtime } from '../wasm/runtime.js';
+import { Scratch, type Runtime } from '../wasm/runtime.js';
 import { linearInputKind, prepareLinearInput, preparedInputBytes, preparedInputCapacity, type PackedLinear } from './linear.js';
 
 export class LinearInputs {
-  private implicitPtr = 0;
-  private explicitPtr = 0;
-  private capacity = 0; // bytes of each region
+  private readonly implicit: Scratch; // per-call quantisation
+  private readonly explicit: Scratch; // shared by the linears of one prepare
   // what the explicit region holds (from the last prepare)
   private preparedN = 0;
   private preparedCols = 0;
+  private preparedPtr = 0;
 
   constructor(
     readonly rt: Runtime,
     readonly name = 'exec.linear-input',
-  ) {}
+  ) {
+    this.implicit = new Scratch(rt.arena, `${name}.call`);
+    this.explicit = new Scratch(rt.arena, `${name}.shared`);
+  }
 
   /** Bytes reserved per scratch region (0 before reserve). */
   get reservedBytes(): number {
     return this.capacity;
   }
 
+  /** Bytes of each region (both are reserved together, so they agree). */
+  private get capacity(): number {
+    return Math.min(this.implicit.bytes, this.explicit.bytes);
+  }
+
+  private get implicitPtr(): number {
+    return this.implicit.ptr;
+  }
+
+  private get explicitPtr(): number {
+    return this.explicit.ptr;
+  }
+
   /**
    * Make room for inputs of up to n rows of up to cols columns (load time; may allocate). Growing
-   * allocates new regions; the old ones are abandoned (the arena never frees).
+   * allocates new regions; the old ones stay reserved, to fall back to if an arena release (a
+   * failed load) gives the new ones back.
    */
   reserve(n: number, cols: number): void {
     if (!Number.isSafeInteger(n) || n < 1 || !Number.isSafeInteger(cols) || cols < 1) {
@@ -47,9 +64,8 @@ export class LinearInputs {
     }
     const bytes = preparedInputCapacity(n, cols);
     if (bytes <= this.capacity) return;
-    this.implicitPtr = this.rt.arena.alloc(`${this.name}.call`, bytes, 64).ptr;
-    this.explicitPtr = this.rt.arena.alloc(`${this.name}.shared`, bytes, 64).ptr;
-    this.capacity = bytes;
+    this.implicit.reserve(bytes);
+    this.explicit.reserve(bytes);
     this.preparedN = 0;
     this.preparedCols = 0;
   }
@@ -60,10 +76,12 @@ export class LinearInputs {
    */
   prepare(xPtr: number, n: number, cols: number): number {
     this.checkFits(n, cols);
-    prepareLinearInput(this.rt.k, 'Q8_0', xPtr, n, cols, this.explicitPtr);
+    const ptr = this.explicitPtr;
+    prepareLinearInput(this.rt.k, 'Q8_0', xPtr, n, cols, ptr);
     this.preparedN = n;
     this.preparedCols = cols;
-    return this.explicitPtr;
+    this.preparedPtr = ptr;
+    return ptr;
   }
 
   /**
@@ -74,7 +92,7 @@ export class LinearInputs {
   inputFor(lin: PackedLinear, xPtr: number, n: number, prepared = 0): number {
     if (linearInputKind(lin.dtype) === 'f32') return xPtr;
     if (prepared !== 0) {
-      if (prepared !== this.explicitPtr || this.preparedN !== n || this.preparedCols !== lin.cols) {
+      if (prepared !== this.preparedPtr || prepared !== this.explicitPtr || this.preparedN !== n || this.preparedCols !== lin.cols) {
         throw new InvalidArgumentError(
           `${this.name}: the prepared input does not match this call: expected the handle of prepare(x, ${n}, ${lin.cols}), got ${prepared === this.explicitPtr ? `one for ${this.preparedN} rows of ${this.preparedCols}` : `handle ${prepared}`}`,
         );

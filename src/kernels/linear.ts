@@ -41,7 +41,7 @@
  *
  * Browser-safe.
  */
-import { CapacityError, InvalidArgumentError, ShapeError } from '../errors.js';
+import { CapacityError, InvalidArgumentError, NumericError, ShapeError, WeightsFormatError } from '../errors.js';
 import type { Region, Runtime } from '../wasm/runtime.js';
 import type { Kernels } from '../wasm/kernels.js';
 import { GGML_BLOCK, quantizeGgml, type GgmlQuantType } from '../weights/ggml-quants.js';
@@ -276,12 +276,15 @@ export function allocLinear(rt: Runtime, name: string, dtype: LinearDtype, rows:
 }
 
 /** The error for a packing kernel's "first bad unit" index (a block, a group or an element). */
-function badUnit(name: string, lin: PackedLinear, index: number, unitCols: number, what: string): InvalidArgumentError {
+function badUnit(name: string, lin: PackedLinear, index: number, unitCols: number, what: string, stored = false): NumericError | WeightsFormatError {
   const perRow = Math.ceil(lin.cols / unitCols);
   const r = Math.floor(index / perRow);
   const u = index % perRow;
   const cols = unitCols === 1 ? `column ${u}` : `columns ${u * unitCols}..${Math.min(lin.cols, (u + 1) * unitCols) - 1}`;
-  return new InvalidArgumentError(`${name}: row ${r}, ${cols}: expected ${what}, got none (non-finite or out of range)`);
+  // weights a type cannot hold are a numeric problem of the conversion; stored data that no kernel can
+  // compute with (an Inf/NaN scale) is a broken file
+  const message = `${name}: row ${r}, ${cols}: expected ${what}, got none (non-finite or out of range)`;
+  return stored ? new WeightsFormatError(message) : new NumericError(message);
 }
 
 /** Pack rows [r0, r1) (r0 a multiple of 4) of a row-major f32 source at srcPtr (row r0 first) into lin. */
@@ -440,7 +443,7 @@ export function packLinearRowsFromStored(k: Kernels, lin: PackedLinear, r0: numb
   if (srcPtr % (lin.dtype === 'F32' ? 4 : 2) !== 0) throw new InvalidArgumentError(`${name}: expected aligned ${lin.dtype} data, got ptr ${srcPtr}`);
   const dst = lin.ptr + (r0 / PANEL_ROWS) * panelBytesOf(lin.dtype, lin.cols);
   const bad = packFromGgml(k, lin.dtype, dst, srcPtr, count, lin.cols);
-  if (bad >= 0) throw badUnit(name, lin, bad + r0 * (lin.cols / block), block, block === 1 ? 'a finite f16 weight' : `a ${lin.dtype} block with finite f16 scales`);
+  if (bad >= 0) throw badUnit(name, lin, bad + r0 * (lin.cols / block), block, block === 1 ? 'a finite f16 weight' : `a ${lin.dtype} block with finite f16 scales`, true);
 }
 
 /**
@@ -468,6 +471,7 @@ export function dequantRows(k: Kernels, lin: PackedLinear, r0: number, count: nu
     case 'IQ4_XS': return k.dequant_iq4_xs(...args);
   }
 }
+
 
 // ---- the input of a linear call ----
 

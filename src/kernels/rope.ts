@@ -1,13 +1,16 @@
 /**
  * Rotary-embedding tables for `rope_f32` (Hugging Face rotate-half layout).
  *
- * cos[pos, j] = cos(pos·θ_j), sin[pos, j] = sin(pos·θ_j), θ_j = theta^(−2j/headDim), j < headDim/2,
- * each table [maxPos, headDim/2] f32. Angles and their cos/sin are computed in f64 and rounded once,
- * so they are more exact than Hugging Face's f32 `inv_freq·pos` (which loses ~1e-4 rad at pos 2048).
+ * cos[pos, j] = a·cos(pos·θ_j), sin[pos, j] = a·sin(pos·θ_j), j < headDim/2, each table [maxPos, headDim/2]
+ * f32, with θ_j = theta^(−2j/headDim) (a = 1) or the scaled frequencies of a RopeScaling (ropeFrequencies:
+ * linear, llama3, yarn with its attention factor a, or per-frequency divisors). Angles and their cos/sin
+ * are computed in f64 and rounded once, so they are more exact than Hugging Face's f32 `inv_freq·pos`
+ * (which loses ~1e-4 rad at pos 2048) and llama.cpp's f32 powers.
  *
  * Browser-safe.
  */
 import { InvalidArgumentError } from '../errors.js';
+import type { RopeScaling } from '../config.js';
 import type { Runtime } from '../wasm/runtime.js';
 
 /** cos/sin tables in the runtime memory. */
@@ -41,8 +44,101 @@ export function ropeTableBytes(headDim: number, maxPos: number): number {
   return 2 * maxPos * (headDim / 2) * 4;
 }
 
+/** RoPE frequencies f_j [headDim/2] (f64) and the factor `attention` multiplying cos and sin. */
+export interface RopeFrequencies {
+  readonly inv: Float64Array;
+  readonly attention: number;
+}
+
 /**
- * Fill cos and sin ([maxPos, headDim/2] each, row-major) for base `theta`.
+ * The rotation frequencies for base `theta` and an optional scaling (see RopeScaling in src/config.ts
+ * for the formulas, those of transformers' modeling_rope_utils and llama.cpp's ggml_rope_yarn):
+ * `freqFactors` [headDim/2] are the divisors of a "frequencyFactors" scaling (GGUF rope_freqs.weight).
+ */
+export function ropeFrequencies(theta: number, headDim: number, scaling?: RopeScaling, freqFactors?: ArrayLike<number>): RopeFrequencies {
+  check(theta, headDim, 1);
+  const half = headDim / 2;
+  const inv = new Float64Array(half);
+  for (let j = 0; j < half; j++) inv[j] = Math.pow(theta, (-2 * j) / headDim);
+  let attention = 1;
+  switch (scaling?.type) {
+    case undefined:
+      break;
+    case 'linear':
+      for (let j = 0; j < half; j++) inv[j] = inv[j]! / scaling.factor;
+      break;
+    case 'llama3': {
+      const L = scaling.originalMaxPositions;
+      const lowWavelen = L / scaling.lowFreqFactor;
+      const highWavelen = L / scaling.highFreqFactor;
+      for (let j = 0; j < half; j++) {
+        const f = inv[j]!;
+        const wavelen = (2 * Math.PI) / f;
+        if (wavelen > lowWavelen) inv[j] = f / scaling.factor;
+        else if (wavelen >= highWavelen) {
+          const s = (L / wavelen - scaling.lowFreqFactor) / (scaling.highFreqFactor - scaling.lowFreqFactor);
+          inv[j] = ((1 - s) * f) / scaling.factor + s * f;
+        }
+      }
+      break;
+    }
+    case 'yarn': {
+      const L = scaling.originalMaxPositions;
+      const corr = (rotations: number) => (headDim * Math.log(L / (rotations * 2 * Math.PI))) / (2 * Math.log(theta));
+      const lo = Math.max(Math.floor(corr(scaling.betaFast)), 0);
+      let hi = Math.min(Math.ceil(corr(scaling.betaSlow)), headDim - 1);
+      if (hi === lo) hi += 0.001;
+      for (let j = 0; j < half; j++) {
+        const extrapolation = 1 - Math.min(1, Math.max(0, (j - lo) / (hi - lo)));
+        inv[j] = (inv[j]! / scaling.factor) * (1 - extrapolation) + inv[j]! * extrapolation;
+      }
+      attention = scaling.attentionFactor ?? (scaling.factor <= 1 ? 1 : 0.1 * Math.log(scaling.factor) + 1);
+      break;
+    }
+    case 'frequencyFactors':
+      if (freqFactors === undefined || freqFactors.length !== half) {
+        throw new InvalidArgumentError(`rope: expected ${half} frequency factors, got ${freqFactors === undefined ? 'none' : freqFactors.length}`);
+      }
+      for (let j = 0; j < half; j++) {
+        const d = freqFactors[j]!;
+        if (!(Number.isFinite(d) && d > 0)) throw new InvalidArgumentError(`rope: frequency factor ${j}: expected a positive finite number, got ${d}`);
+        inv[j] = inv[j]! / d;
+      }
+      break;
+  }
+  return { inv, attention };
+}
+
+/**
+ * Fill cos and sin ([maxPos, headDim/2] each, row-major) from frequencies: cos[pos, j] = a·cos(pos·f_j).
+ * Angles are formed in f64.
+ */
+export function fillRopeTablesFrom(
+  cos: Float32Array, // [maxPos, headDim/2]
+  sin: Float32Array, // [maxPos, headDim/2]
+  freqs: RopeFrequencies,
+  maxPos: number,
+): void {
+  const half = freqs.inv.length;
+  check(1, 2 * half, maxPos);
+  if (cos.length < maxPos * half || sin.length < maxPos * half) {
+    throw new InvalidArgumentError(
+      `rope: expected tables of >= ${maxPos * half} floats, got cos ${cos.length} and sin ${sin.length}`,
+    );
+  }
+  const a = freqs.attention;
+  for (let pos = 0; pos < maxPos; pos++) {
+    const row = pos * half;
+    for (let j = 0; j < half; j++) {
+      const angle = pos * freqs.inv[j]!;
+      cos[row + j] = a * Math.cos(angle);
+      sin[row + j] = a * Math.sin(angle);
+    }
+  }
+}
+
+/**
+ * Fill cos and sin ([maxPos, headDim/2] each, row-major) for base `theta`, no scaling.
  * Angles pos·theta^(−2j/headDim) are formed in f64.
  */
 export function fillRopeTables(
@@ -53,22 +149,7 @@ export function fillRopeTables(
   maxPos: number,
 ): void {
   check(theta, headDim, maxPos);
-  const half = headDim / 2;
-  if (cos.length < maxPos * half || sin.length < maxPos * half) {
-    throw new InvalidArgumentError(
-      `rope: expected tables of >= ${maxPos * half} floats, got cos ${cos.length} and sin ${sin.length}`,
-    );
-  }
-  const invFreq = new Float64Array(half);
-  for (let j = 0; j < half; j++) invFreq[j] = Math.pow(theta, (-2 * j) / headDim);
-  for (let pos = 0; pos < maxPos; pos++) {
-    const row = pos * half;
-    for (let j = 0; j < half; j++) {
-      const angle = pos * invFreq[j];
-      cos[row + j] = Math.cos(angle);
-      sin[row + j] = Math.sin(angle);
-    }
-  }
+  fillRopeTablesFrom(cos, sin, ropeFrequencies(theta, headDim), maxPos);
 }
 
 /** Allocate `name` in the runtime's arena (cos then sin) and fill it. Load time only: this allocates. */

@@ -17,20 +17,28 @@
 import type { PackedLinear } from '../kernels/linear.js';
 import { linearScratchBytes, panelCount, runLinear } from '../kernels/linear.js';
 import { LinearInputs } from '../kernels/linear-input.js';
-import type { Runtime } from '../wasm/runtime.js';
+import { Scratch, type Runtime } from '../wasm/runtime.js';
 
+/** The arguments of one attention call (see Kernels.attention_f32); a reused record, no allocation per call. */
 export interface AttentionArgs {
   outPtr: number; // [n, nHeads·headDim]
   qPtr: number; // [n, nHeads·headDim]
   kPtr: number; // [capacity, kvDim]
   vPtr: number; // [capacity, kvDim]
   maskPtr: number; // u8 [n, m] or 0 (causal)
+  posPtr: number; // i32 [m] positions of the staged rows (read when window > 0)
   n: number;
   m: number;
   nHeads: number;
   nKvHeads: number;
   headDim: number;
   cacheLen: number;
+  /** Multiplies q·k (1/sqrt(headDim), or Gemma's query_pre_attn_scalar^-1/2). */
+  scale: number;
+  /** Attention logit soft-capping (0: none). */
+  softcap: number;
+  /** Sliding window in positions (0: none). */
+  window: number;
 }
 
 export interface Executor {
@@ -69,33 +77,25 @@ export interface Executor {
 /** Runs every kernel on the calling thread. */
 export class SerialExecutor implements Executor {
   readonly threads = 1;
-  private scoresPtr = 0;
-  private scoresFloats = 0;
+  private readonly scores: Scratch;
 
   private readonly inputs: LinearInputs;
-  // the quantised kernels' batch scratch (reserveLinearInput), for up to scratchRows x rows
-  private scratchPtr = 0;
-  private scratchBytes = 0;
-  private scratchRows = 0;
+  // the quantised kernels' batch scratch (reserveLinearInput); a batch it cannot hold runs without it
+  private readonly batchScratch: Scratch;
 
   constructor(readonly rt: Runtime) {
     this.inputs = new LinearInputs(rt);
+    this.scores = new Scratch(rt.arena, 'exec.scores');
+    this.batchScratch = new Scratch(rt.arena, 'exec.linear-scratch');
   }
 
   reserveAttention(floats: number): void {
-    if (floats <= this.scoresFloats) return;
-    this.scoresPtr = this.rt.arena.alloc('exec.scores', floats * 4).ptr;
-    this.scoresFloats = floats;
+    this.scores.reserve(floats * 4);
   }
 
   reserveLinearInput(n: number, cols: number): void {
     this.inputs.reserve(n, cols);
-    const bytes = linearScratchBytes(this.rt.k, n);
-    if (bytes > this.scratchBytes) {
-      this.scratchPtr = this.rt.arena.alloc('exec.linear-scratch', bytes, 64).ptr;
-      this.scratchBytes = bytes;
-      this.scratchRows = n;
-    }
+    this.batchScratch.reserve(linearScratchBytes(this.rt.k, n));
   }
 
   prepareInput(xPtr: number, n: number, cols: number): number {
@@ -104,12 +104,12 @@ export class SerialExecutor implements Executor {
 
   linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number, prepared = 0): void {
     const inPtr = this.inputs.inputFor(lin, xPtr, n, prepared);
-    runLinear(this.rt.k, lin, outPtr, outStride, inPtr, n, 0, panelCount(lin), n <= this.scratchRows ? this.scratchPtr : 0);
+    runLinear(this.rt.k, lin, outPtr, outStride, inPtr, n, 0, panelCount(lin), linearScratchBytes(this.rt.k, n) <= this.batchScratch.bytes ? this.batchScratch.ptr : 0);
   }
 
   attention(a: AttentionArgs): void {
-    this.rt.k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scoresPtr, a.maskPtr,
-      a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads);
+    this.rt.k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores.ptr, a.maskPtr, a.posPtr,
+      a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads, a.scale, a.softcap, a.window);
   }
 
   async close(): Promise<void> {}

@@ -1,80 +1,192 @@
 /**
- * Llama-family forward pass over the WASM kernels (llama2.c's layer loop, batched):
+ * Llama-family forward pass over the WASM kernels (llama2.c's layer loop, batched), with the
+ * variations of every supported architecture as config switches (src/config.ts; [·] = optional):
  *
- *   x = embed(tokens)                                   // [n, dim]
+ *   x = embed(tokens) [· embedScale]                               // [n, dim]; Gemma: √dim
  *   for each layer:
- *     xb = rmsnorm(x)·w_att;  q = xb·Wqᵀ;  k, v = xb·Wkᵀ, xb·Wvᵀ  → staged KV rows
- *     rope(q, k) at the rows' positions (rotate-half)
- *     o = attention(q, committed KV + allowed staged rows)      // causal or tree mask
- *     x += o·Woᵀ
- *     xb = rmsnorm(x)·w_ffn;  x += (silu(xb·W1ᵀ) ⊙ xb·W3ᵀ)·W2ᵀ
- *   logits = rmsnorm(x)·w_final · Eᵀ                    // only the rows asked for
+ *     xb = rmsnorm(x)·w_att;  q = xb·Wqᵀ [+ bq];  k, v = xb·Wkᵀ [+ bk], xb·Wvᵀ [+ bv]  → staged KV rows
+ *     [q, k = per-head rmsnorm(q)·w_qn, rmsnorm(k)·w_kn]           // Qwen3, Gemma-3
+ *     rope(q, k) at the rows' positions (rotate-half; the layer's table: global or local, scaled or not)
+ *     o = attention(q, committed KV + allowed staged rows)        // causal or tree mask; scale,
+ *                                                                 // [soft-cap], [sliding window]
+ *     o = o·Woᵀ [+ bo];  [o = rmsnorm(o)·w_post_att];  x += o     // Gemma's post norms
+ *     xb = rmsnorm(x)·w_ffn;  f = (act(xb·Wgᵀ [+ bg]) ⊙ (xb·Wuᵀ [+ bu]))·Wdᵀ [+ bd]   // act: silu | gelu_tanh
+ *     [f = rmsnorm(f)·w_post_ffn];  x += f
+ *   logits = rmsnorm(x)·w_final · Eᵀ [→ cap·tanh(logits/cap)]    // only the rows asked for
  *
+ * Weights come by role from a RoleReader (the tensor-role table decides names, shapes and transforms,
+ * e.g. Gemma's (1 + w) norms); which roles a model has, and so which steps run, follows the config.
  * One forward takes a batch of n ≤ maxBatch tokens at arbitrary positions: a prompt (causal), one
- * decode token, or a draft tree (mask). Memory (weights, KV cache, activations, batch buffers) is
- * planned once at load; forward allocates nothing.
+ * decode token, or a draft tree (mask). The model holds what every stream shares (packed weights,
+ * RoPE tables, the executor); a LlamaContext (src/model/context.ts) holds what one stream owns (KV
+ * cache, activations, batch buffers). The model makes its own context at load and delegates
+ * `forward`, `cache`, `tokens`, … to it; `createContext()` makes more (one per concurrent stream).
+ * Memory is planned before anything is allocated (src/model/memory-plan.ts: a load that does not fit
+ * fails with one line); forward allocates nothing.
  */
-import { kvDim as kvDimOf, type ModelConfig } from '../config.js';
-import { CapacityError, InvalidArgumentError, ShapeError } from '../errors.js';
-import type { Runtime } from '../wasm/runtime.js';
-import { KvCache } from './kv-cache.js';
+import { checkModelConfig, defaultAttnScale, isSlidingLayer, kvDim as kvDimOf, type ModelConfig } from '../config.js';
+import { CapacityError, InvalidArgumentError, MemoryPlanError, ShapeError } from '../errors.js';
+import { MAX_PAGES, PAGE_BYTES, type Runtime } from '../wasm/runtime.js';
+import type { KvCache } from './kv-cache.js';
+import { LlamaContext, type ContextOptions } from './context.js';
+import {
+  checkMemoryPlan, contextMemory, DEFAULT_CONTEXT, formatBytes, loadRowUnit, memoryAdvice, planModelMemory, stagingBytesFor, type DtypeChoice, type MemoryPlan, type MemoryPlanOptions,
+} from './memory-plan.js';
 import {
   dequantRows, fallbackType, linearInputKind, packLinearRowsFromF32, packLinearRowsFromStored, packedBytes, resolveWeightType, storedBytes, LINEAR_DTYPES,
   type LinearDtype, type PackedLinear, type WeightDtype,
 } from '../kernels/linear.js';
-import { roleShape, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
-import { SerialExecutor, type AttentionArgs, type Executor } from './executor.js';
-import { fillRopeTables } from '../kernels/rope.js';
+import type { TensorDtype } from '../weights/tensor.js';
+import { layerRoleKinds, modelRoles, roleShape, type LayerRole, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
+import { SerialExecutor, type Executor } from './executor.js';
+import { fillRopeTablesFrom, ropeFrequencies } from '../kernels/rope.js';
 
 /**
- * Weight type of the linear layers (every projection, lm_head and the token embedding, whose lookup
- * dequantises rows of the same packed matrix): `auto` (default) keeps each tensor's stored type —
- * F32, F16, BF16, or its GGML quantised type, repacked without changing a value (a Q4_K_M file stays
- * Q4_K + Q6_K); any other name converts every matrix to one type (src/kernels/linear.ts
- * WEIGHT_TYPE_ALIASES: f32, bf16, f16, int8 = Q8_0, int4 = Q4_0, q4_k, …), quantising with ggml's
- * reference quantisation; a 256-column type on a matrix whose columns it does not divide falls back
- * as llama.cpp's quantizer does (fallbackType). Quantised weights read activations quantised per call
- * (int8, per 32 or per 256 columns: W8A8 … W2A8, as llama.cpp's CPU backend).
+ * Weight type of the model's matrices (every projection, lm_head and the token embedding, whose rows
+ * are read back dequantised from the packed matrix; tied models keep one matrix for both): `auto`
+ * (default) keeps each tensor's stored type — F32, F16, BF16, or its GGML quantised type, repacked
+ * without changing a value (a Q4_K_M file stays Q4_K + Q6_K); any other name converts every matrix to
+ * one type (src/kernels/linear.ts WEIGHT_TYPE_ALIASES: f32, bf16, f16, int8 = Q8_0, int4 = Q4_0, q4_k,
+ * …), quantising with ggml's reference quantisation; a 256-column type on a matrix whose columns it
+ * does not divide falls back as llama.cpp's quantizer does (fallbackType). Quantised weights read
+ * activations quantised per call (int8, per 32 or per 256 columns: W8A8 … W2A8, as llama.cpp's CPU
+ * backend).
  */
 export type { WeightDtype };
 
-/** Default bytes of the load-time staging region (a slice of one matrix at a time, as f32). */
-const STAGING_BYTES = 4 << 20;
-
 export interface LlamaLoadOptions {
-  /** Most rows one forward may take (prompt chunk or tree size). Default 64. */
+  /** Most rows one forward of the model's own context may take (prompt chunk or tree size); the default of createContext. Default 64. */
   maxBatch?: number;
-  /** KV cache positions. Default config.maxSeqLen. */
+  /**
+   * KV-cache positions of the model's own context, and the default of createContext. Default:
+   * min(config.maxSeqLen, DEFAULT_CONTEXT = 4096); at most config.maxSeqLen.
+   */
   capacity?: number;
   /** Name prefix for arena regions (diagnostics). */
   name?: string;
   /** How kernels run (serial by default; a threaded executor shares the runtime memory). */
   executor?: Executor;
-  /** Weight type of the linear layers, lm_head and embedding (default `auto`; see WeightDtype). */
+  /** Weight type of the matrices: linear layers, lm_head and the token embedding (default `auto`; see WeightDtype). */
   dtype?: WeightDtype;
   /**
-   * Bytes of the staging region matrices are read through at load, a slice of rows at a time
-   * (default 4 MiB; at least one slice of lcm(4, headDim) rows of the widest matrix, as f32).
+   * The type each role is stored in (what `dtype: 'auto'` keeps; F32 where this says nothing or the
+   * type is not a weight type). LlamaModel.load takes it from its reader; give it to planLoad to plan
+   * a file's load exactly.
    */
-  stagingBytes?: number;
+  storedTypes?: (role: TensorRole) => TensorDtype | undefined;
+  /**
+   * Called as the weights are read: bytes of the files read so far, of `total`, and the tensor being
+   * read (after every chunk of a matrix, ~8 MiB, and every vector; first with bytes 0). The CLI draws a
+   * progress line from it.
+   */
+  onProgress?: (progress: LoadProgress) => void;
+  /**
+   * Bytes of rows a load reads and packs at once (default LOAD_CHUNK_BYTES, 8 MiB): the size of its
+   * staging buffer, released when the load ends. At least one row unit of the widest matrix is read at
+   * a time whatever this says (see stagingBytesFor).
+   */
+  chunkBytes?: number;
+  /**
+   * Make the model's own context at load (default true). false: the model has weights only, and every
+   * stream makes its own with createContext (a service that sizes contexts per user).
+   */
+  defaultContext?: boolean;
+}
+
+/** Where a load is: `bytes` of the model's weight files read, of `total`, and the stored tensor being read. */
+export interface LoadProgress {
+  readonly bytes: number;
+  readonly total: number;
+  /** Stored name of the tensor just read (e.g. "model.layers.3.mlp.up_proj.weight"); "" before the first. */
+  readonly tensor: string;
+}
+
+/** The weight types what-would-fit advice suggests, largest first. */
+const DTYPE_ORDER: readonly WeightDtype[] = ['f32', 'bf16', 'int8', 'int4'];
+
+/**
+ * How `dtype` packs every matrix: as stored (`auto`; see WeightDtype), or the one type asked for with
+ * llama.cpp's fallback for 256-column types. Throws InvalidArgumentError for an unknown name.
+ */
+function linearTypeOf(name: string, dtype: WeightDtype, stored?: (role: TensorRole) => TensorDtype | undefined): (role: TensorRole, rows: number, cols: number) => LinearDtype {
+  const asked = dtype === 'auto' ? null : resolveWeightType(`${name}: dtype`, dtype);
+  return (role, _rows, cols) => {
+    if (asked !== null) return fallbackType(asked, cols);
+    const t = stored?.(role);
+    return t !== undefined && (LINEAR_DTYPES as readonly string[]).includes(t) ? (t as LinearDtype) : 'F32';
+  };
+}
+
+/** The plan-time description of how `dtype` packs every matrix. */
+function dtypeChoice(dtype: WeightDtype, stored?: (role: TensorRole) => TensorDtype | undefined): DtypeChoice {
+  return { name: dtype, linearType: linearTypeOf('model', dtype, stored) };
+}
+
+/**
+ * The memory plan of loading `config` with `options` (what LlamaModel.load will allocate, in bytes by
+ * part; see src/model/memory-plan.ts). Allocates nothing.
+ */
+export function planLoad(config: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'storedTypes' | 'executor' | 'defaultContext' | 'chunkBytes' | 'name'> = {}): MemoryPlan {
+  return planModelMemory(config, planOptions(config, options));
+}
+
+function planOptions(c: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'storedTypes' | 'executor' | 'defaultContext' | 'chunkBytes' | 'name'>): MemoryPlanOptions {
+  const dtype = options.dtype ?? 'auto';
+  const name = options.name ?? 'model';
+  const chunk = options.chunkBytes;
+  if (chunk !== undefined && !(Number.isSafeInteger(chunk) && chunk >= 1)) {
+    throw new InvalidArgumentError(`${name}: expected chunkBytes to be an integer >= 1, got ${chunk}`);
+  }
+  const maxBatch = options.maxBatch ?? 64;
+  if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new InvalidArgumentError(`${name}: expected maxBatch >= 1, got ${maxBatch}`);
+  const capacity = options.capacity ?? Math.min(c.maxSeqLen, DEFAULT_CONTEXT);
+  if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > c.maxSeqLen) {
+    throw new InvalidArgumentError(`${name}: expected 1 <= capacity <= maxSeqLen (${c.maxSeqLen}), got ${capacity}`);
+  }
+  return {
+    linearType: linearTypeOf(name, dtype, options.storedTypes),
+    capacity: options.defaultContext === false ? 0 : capacity,
+    maxBatch,
+    threads: options.executor?.threads ?? 1,
+    stagingBytes: stagingBytesFor(c, options.chunkBytes),
+  };
 }
 
 type Linear = PackedLinear;
 
+/** One layer's weights in the runtime memory (0: the model has no such tensor). */
 interface LayerPtrs {
-  rmsAtt: number;
+  rmsAtt: number; // f32 [dim]
   wq: Linear;
   wk: Linear;
   wv: Linear;
+  bq: number; // f32 [qDim]
+  bk: number; // f32 [kvDim]
+  bv: number; // f32 [kvDim]
+  qNorm: number; // f32 [headDim]
+  kNorm: number; // f32 [headDim]
   wo: Linear;
-  rmsFfn: number;
-  w1: Linear;
-  w2: Linear;
-  w3: Linear;
+  bo: number; // f32 [dim]
+  postAtt: number; // f32 [dim]
+  rmsFfn: number; // f32 [dim]
+  w1: Linear; // gate
+  w3: Linear; // up
+  w2: Linear; // down
+  b1: number; // f32 [hiddenDim]
+  b3: number; // f32 [hiddenDim]
+  b2: number; // f32 [dim]
+  postFfn: number; // f32 [dim]
+  /** RoPE tables of this layer (the local ones on Gemma-3's sliding layers). */
+  cos: number;
+  sin: number;
+  /** Whether this layer attends through the sliding window (and, on Gemma-3, rotates with the local tables). */
+  sliding: boolean;
+  /** Sliding window of this layer (0: full attention). */
+  window: number;
 }
 
 export class LlamaModel {
-  readonly cache: KvCache;
+  /** Rows per forward of the model's own context, and the default of createContext. */
   readonly maxBatch: number;
   readonly qDim: number;
   readonly kvDim: number;
@@ -82,126 +194,166 @@ export class LlamaModel {
   readonly exec: Executor;
   /** Weight type asked for (the option; per-matrix types: `weightTypes`). */
   readonly dtype: WeightDtype;
+  /** KV positions of a context made without `capacity` (the load's `capacity`, else min(maxSeqLen, 4096)). */
+  readonly defaultCapacity: number;
+  /** The memory plan this load was checked against (bytes by part). */
+  readonly memoryPlan: MemoryPlan;
+  /** Name of the model (prefix of its arena regions). */
+  readonly name: string;
   /** Bytes of packed weights per type (linear layers, lm_head, embedding). */
   readonly weightTypes: ReadonlyMap<LinearDtype, number>;
   /** Whether some linear reads x quantised: then x is prepared once per shared use. */
   private readonly quantisedInput: boolean;
 
-  private tokensView: Int32Array; // [maxBatch]
-  private positionsView: Int32Array; // [maxBatch]
-  private maskView: Uint8Array; // [maxBatch · maxBatch]
-
   private readonly layers: LayerPtrs[] = [];
-  private readonly embed: Linear; // [vocab, dim]: the token embedding, looked up by dequantising rows (lmHead itself when tied)
+  /** The token embedding [vocab, dim], packed in its weight type; a token's row is read back dequantised (tied: lmHead itself). */
+  private readonly embed: Linear;
   private readonly lmHead: Linear;
   private readonly rmsFinal: number;
-  private readonly cosPtr: number; // f32 [capacity, headDim/2]
-  private readonly sinPtr: number;
-  private readonly tokensPtr: number;
-  private readonly positionsPtr: number;
-  private readonly maskPtr: number;
-  private readonly act: {
-    x: number; // [maxBatch, dim] residual stream
-    xb: number; // [maxBatch, dim] normed input
-    q: number; // [maxBatch, qDim]
-    att: number; // [maxBatch, qDim] attention output
-    xb2: number; // [maxBatch, dim] projection output
-    hb: number; // [maxBatch, hiddenDim] gate, then SwiGLU
-    hb2: number; // [maxBatch, hiddenDim] up
-    logits: number; // [maxBatch, vocab]
-  };
-  /** Reused argument record for the attention calls (no allocation per forward). */
-  private readonly attArgs: AttentionArgs;
-  private heap: Float32Array;
-  private logitsView: Float32Array;
-  private epoch: number;
+  /**
+   * RoPE tables, f32 [ropeCapacity, headDim/2] each: global (every layer) and local (Gemma-3's sliding
+   * layers, or 0). Shared by every context; a context longer than them makes larger ones (the layers
+   * then point to those: the first positions are the same values).
+   */
+  private rope: { cos: number; sin: number; localCos: number; localSin: number };
+  private ropeCapacity = 0;
+  /** The GGUF rope_freqs factors, kept to fill larger RoPE tables later. */
+  private freqFactors: Float32Array | undefined;
+  /** The config's switches, resolved once (see ModelConfig for the defaults). */
+  private readonly spec: { embedScale: number; finalSoftcap: number; gelu: boolean; postNorms: boolean; qkNorm: boolean; attnScale: number; attnSoftcap: number };
   private loaded = false;
+  /** The arena top right after this model planned its memory and load staging. */
+  private plannedTop = 0;
+  private ownContext: LlamaContext | null = null;
+  private contexts = 0;
 
   private constructor(
     readonly rt: Runtime,
     readonly config: ModelConfig,
     options: LlamaLoadOptions,
-    reader: RoleReader,
   ) {
     const c = config;
     const name = options.name ?? 'model';
+    this.name = name;
+    checkModelConfig(c, name);
     this.maxBatch = options.maxBatch ?? 64;
-    const capacity = options.capacity ?? c.maxSeqLen;
+    const capacity = options.capacity ?? Math.min(c.maxSeqLen, DEFAULT_CONTEXT);
     if (!Number.isSafeInteger(this.maxBatch) || this.maxBatch < 1) {
       throw new InvalidArgumentError(`${name}: expected maxBatch >= 1, got ${this.maxBatch}`);
     }
     if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > c.maxSeqLen) {
       throw new InvalidArgumentError(`${name}: expected 1 <= capacity <= maxSeqLen (${c.maxSeqLen}), got ${capacity}`);
     }
+    this.defaultCapacity = capacity;
     if (c.headDim % 2 !== 0) throw new ShapeError(`${name}: RoPE needs an even head size, got ${c.headDim}`);
     this.dtype = options.dtype ?? 'auto';
-    const asked = this.dtype === 'auto' ? null : resolveWeightType(`${name}: dtype`, this.dtype);
     // the type of each matrix: as stored (auto), or the one asked for (with llama.cpp's fallback)
-    const typeOf = (role: TensorRole, cols: number): LinearDtype => {
-      if (asked !== null) return fallbackType(asked, cols);
-      const stored = reader.dtype?.(role);
-      return stored !== undefined && (LINEAR_DTYPES as readonly string[]).includes(stored) ? (stored as LinearDtype) : 'F32';
-    };
+    const typeOf = linearTypeOf(name, this.dtype, options.storedTypes);
     this.qDim = c.nHeads * c.headDim;
     this.kvDim = kvDimOf(c);
-    const a = rt.arena;
-    const f32 = (label: string, count: number) => a.alloc(`${name}.${label}`, count * 4).ptr;
-    const types = new Map<LinearDtype, number>();
-    const linear = (label: string, role: TensorRole, rows: number, cols: number): Linear => {
-      const dtype = typeOf(role, cols);
-      const bytes = packedBytes(dtype, rows, cols);
-      types.set(dtype, (types.get(dtype) ?? 0) + bytes);
-      return { ptr: a.alloc(`${name}.${label}`, bytes).ptr, rows, cols, bytes, dtype };
-    };
-
-    const embed = c.tiedEmbeddings ? null : linear('embed', 'embed', c.vocabSize, c.dim);
-    for (let l = 0; l < c.nLayers; l++) {
-      this.layers.push({
-        rmsAtt: f32(`l${l}.rms_att`, c.dim),
-        wq: linear(`l${l}.wq`, `layers.${l}.wq`, this.qDim, c.dim),
-        wk: linear(`l${l}.wk`, `layers.${l}.wk`, this.kvDim, c.dim),
-        wv: linear(`l${l}.wv`, `layers.${l}.wv`, this.kvDim, c.dim),
-        wo: linear(`l${l}.wo`, `layers.${l}.wo`, c.dim, this.qDim),
-        rmsFfn: f32(`l${l}.rms_ffn`, c.dim),
-        w1: linear(`l${l}.w1`, `layers.${l}.wGate`, c.hiddenDim, c.dim),
-        w2: linear(`l${l}.w2`, `layers.${l}.wDown`, c.dim, c.hiddenDim),
-        w3: linear(`l${l}.w3`, `layers.${l}.wUp`, c.hiddenDim, c.dim),
-      });
-    }
-    this.rmsFinal = f32('rms_final', c.dim);
-    this.lmHead = linear('lm_head', c.tiedEmbeddings ? 'embed' : 'lmHead', c.vocabSize, c.dim);
-    this.embed = embed ?? this.lmHead;
-    this.weightTypes = types;
-    this.cosPtr = f32('rope.cos', (capacity * c.headDim) / 2);
-    this.sinPtr = f32('rope.sin', (capacity * c.headDim) / 2);
-    this.cache = new KvCache(rt, c.nLayers, this.kvDim, capacity, `${name}.kv`, this.maxBatch);
-    const B = this.maxBatch;
-    this.act = {
-      x: f32('x', B * c.dim),
-      xb: f32('xb', B * c.dim),
-      q: f32('q', B * this.qDim),
-      att: f32('att', B * this.qDim),
-      xb2: f32('xb2', B * c.dim),
-      hb: f32('hb', B * c.hiddenDim),
-      hb2: f32('hb2', B * c.hiddenDim),
-      logits: f32('logits', B * c.vocabSize),
-    };
     this.exec = options.executor ?? new SerialExecutor(rt);
     if (this.exec.rt !== rt) throw new InvalidArgumentError(`${name}: the executor belongs to another runtime`);
-    this.exec.reserveAttention(4 * (capacity + B + c.headDim)); // attention_f32 scratch: 4·(cacheLen + m + headDim) f32, cacheLen + m ≤ capacity + B
-    this.quantisedInput = [...types.keys()].some((t) => linearInputKind(t) !== 'f32');
-    if (this.quantisedInput) this.exec.reserveLinearInput(B, Math.max(c.dim, this.qDim, c.hiddenDim));
-    this.tokensPtr = a.alloc(`${name}.tokens`, B * 4).ptr;
-    this.positionsPtr = a.alloc(`${name}.positions`, B * 4).ptr;
-    this.maskPtr = a.alloc(`${name}.mask`, B * B).ptr;
-    this.tokensView = rt.i32(this.tokensPtr, B);
-    this.positionsView = rt.i32(this.positionsPtr, B);
-    this.maskView = rt.u8(this.maskPtr, B * B);
-    this.attArgs = { outPtr: 0, qPtr: 0, kPtr: 0, vPtr: 0, maskPtr: 0, n: 0, m: 0, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, cacheLen: 0 };
-    this.heap = new Float32Array(rt.memory.buffer);
-    this.logitsView = rt.f32(this.act.logits, B * c.vocabSize);
-    this.epoch = a.epoch;
-    this.fillRope(capacity);
+    // the plan first: a load that does not fit fails here, in one line, before anything is allocated
+    const a = rt.arena;
+    const planOpts = planOptions(c, options);
+    this.memoryPlan = LlamaModel.checkMemory(rt, c, options);
+    const startTop = a.mark();
+    try {
+      const f32 = (label: string, count: number) => a.alloc(`${name}.${label}`, count * 4).ptr;
+      const types = new Map<LinearDtype, number>();
+      const linear = (label: string, role: TensorRole, rows: number, cols: number): Linear => {
+        const dtype = typeOf(role, rows, cols);
+        const bytes = packedBytes(dtype, rows, cols);
+        types.set(dtype, (types.get(dtype) ?? 0) + bytes);
+        return { ptr: a.alloc(`${name}.${label}`, bytes).ptr, rows, cols, bytes, dtype };
+      };
+      // which optional tensors this model has: the tensor-role table's answer for this config
+      const roles = new Set(layerRoleKinds(c).map((r) => r.role));
+      const opt = (role: LayerRole, label: string, count: number) => (roles.has(role) ? f32(label, count) : 0);
+
+      const embed = c.tiedEmbeddings ? null : linear('embed', 'embed', c.vocabSize, c.dim);
+      this.rope = { cos: 0, sin: 0, localCos: 0, localSin: 0 };
+      for (let l = 0; l < c.nLayers; l++) {
+        const sliding = isSlidingLayer(c, l);
+        this.layers.push({
+          rmsAtt: f32(`l${l}.rms_att`, c.dim),
+          wq: linear(`l${l}.wq`, `layers.${l}.wq`, this.qDim, c.dim),
+          wk: linear(`l${l}.wk`, `layers.${l}.wk`, this.kvDim, c.dim),
+          wv: linear(`l${l}.wv`, `layers.${l}.wv`, this.kvDim, c.dim),
+          bq: opt('bq', `l${l}.bq`, this.qDim),
+          bk: opt('bk', `l${l}.bk`, this.kvDim),
+          bv: opt('bv', `l${l}.bv`, this.kvDim),
+          qNorm: opt('qNorm', `l${l}.q_norm`, c.headDim),
+          kNorm: opt('kNorm', `l${l}.k_norm`, c.headDim),
+          wo: linear(`l${l}.wo`, `layers.${l}.wo`, c.dim, this.qDim),
+          bo: opt('bo', `l${l}.bo`, c.dim),
+          postAtt: opt('attnPostNorm', `l${l}.post_att`, c.dim),
+          rmsFfn: f32(`l${l}.rms_ffn`, c.dim),
+          w1: linear(`l${l}.w1`, `layers.${l}.wGate`, c.hiddenDim, c.dim),
+          w3: linear(`l${l}.w3`, `layers.${l}.wUp`, c.hiddenDim, c.dim),
+          w2: linear(`l${l}.w2`, `layers.${l}.wDown`, c.dim, c.hiddenDim),
+          b1: opt('bGate', `l${l}.b1`, c.hiddenDim),
+          b3: opt('bUp', `l${l}.b3`, c.hiddenDim),
+          b2: opt('bDown', `l${l}.b2`, c.dim),
+          postFfn: opt('ffnPostNorm', `l${l}.post_ffn`, c.dim),
+          cos: 0,
+          sin: 0,
+          sliding,
+          window: sliding ? c.slidingWindow! : 0,
+        });
+      }
+      this.rmsFinal = f32('rms_final', c.dim);
+      this.lmHead = linear('lm_head', c.tiedEmbeddings ? 'embed' : 'lmHead', c.vocabSize, c.dim);
+      this.embed = embed ?? this.lmHead;
+      this.weightTypes = types;
+      this.quantisedInput = [...types.keys()].some((t) => linearInputKind(t) !== 'f32');
+      this.spec = {
+        embedScale: c.embedScale ?? 1,
+        finalSoftcap: c.finalSoftcap ?? 0,
+        gelu: c.activation === 'gelu_tanh',
+        postNorms: c.postNorms === true,
+        qkNorm: c.qkNorm === true,
+        attnScale: c.attnScale ?? defaultAttnScale(c.headDim),
+        attnSoftcap: c.attnSoftcap ?? 0,
+      };
+      this.allocRope(Math.max(1, planOpts.capacity));
+      if (options.defaultContext !== false) this.ownContext = this.makeContext({ capacity, maxBatch: this.maxBatch }, name);
+    } catch (e) {
+      // the engine would not grow the memory as far as the plan needs: the plan's message, with that limit
+      const have = rt.memory.buffer.byteLength;
+      if (e instanceof CapacityError && !(e instanceof MemoryPlanError) && this.memoryPlan.total > have - startTop) {
+        const free = Math.max(0, have - startTop);
+        LlamaModel.checkMemory(rt, c, options, { free, reason: `the engine refused to grow the WebAssembly memory past ${formatBytes(have)} (${formatBytes(free)} were free for this load)` });
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The memory plan of loading `config` with `options` into `rt`, checked against the memory the
+   * runtime has left: throws a MemoryPlanError (one line: weights, KV cache, activations and scratch,
+   * what is free, what would fit) when it does not fit. Loaders call it as soon as the config is known,
+   * before reading anything else. Allocates nothing. (`limit` overrides what is free, for messages
+   * after the engine refused to grow.)
+   */
+  static checkMemory(rt: Runtime, config: ModelConfig, options: LlamaLoadOptions = {}, limit?: { free: number; reason: string }): MemoryPlan {
+    const dtype = options.dtype ?? 'auto';
+    linearTypeOf(options.name ?? 'model', dtype); // an unknown name is refused here
+    checkModelConfig(config, options.name ?? 'model');
+    const planOpts = planOptions(config, options);
+    const plan = planModelMemory(config, planOpts);
+    checkMemoryPlan({
+      name: options.name ?? 'model',
+      config,
+      plan,
+      options: planOpts,
+      dtype,
+      smaller: DTYPE_ORDER.slice(DTYPE_ORDER.indexOf(dtype) + 1).map((d) => dtypeChoice(d, options.storedTypes)),
+      free: limit?.free ?? rt.arena.free,
+      limit: MAX_PAGES * PAGE_BYTES,
+      ...(limit ? { reason: limit.reason } : {}),
+    });
+    return plan;
   }
 
   /**
@@ -209,16 +361,33 @@ export class LlamaModel {
    * see src/weights/llama-tensors.ts for the roles). Tied embeddings use the embedding as the output head.
    */
   static async load(rt: Runtime, config: ModelConfig, reader: RoleReader, options: LlamaLoadOptions = {}): Promise<LlamaModel> {
-    const stagingBytes = options.stagingBytes ?? STAGING_BYTES;
-    if (!(Number.isSafeInteger(stagingBytes) && stagingBytes > 0)) {
-      throw new InvalidArgumentError(`${options.name ?? 'model'}: expected stagingBytes to be an integer > 0, got ${stagingBytes}`);
-    }
-    const m = new LlamaModel(rt, config, options, reader);
-    await m.loadWeights(reader, stagingBytes);
-    return m;
+    // Loads on one runtime run one at a time (Arena.exclusive). A failed load gives back everything
+    // it reserved: weights, cache, activations, staging and executor scratch (executors fall back to
+    // their earlier scratch). The constructor allocates synchronously, so when it throws everything
+    // since `mark` is this load's; after it, only if nothing else was allocated during the reads.
+    const arena = rt.arena;
+    return arena.exclusive(async () => {
+      const mark = arena.mark();
+      let m: LlamaModel;
+      try {
+        // dtype auto keeps each matrix in the type the reader stores it in
+        m = new LlamaModel(rt, config, { ...options, storedTypes: options.storedTypes ?? ((role) => reader.dtype?.(role)) });
+        m.plannedTop = arena.mark();
+      } catch (e) {
+        arena.release(mark);
+        throw e;
+      }
+      try {
+        await m.loadWeights(reader, options.onProgress, options.chunkBytes);
+      } catch (e) {
+        arena.releaseIfTop(mark, m.plannedTop);
+        throw e;
+      }
+      return m;
+    });
   }
 
-  private async loadWeights(reader: RoleReader, stagingBytes: number): Promise<void> {
+  private async loadWeights(reader: RoleReader, onProgress?: (p: LoadProgress) => void, chunkBytes?: number): Promise<void> {
     const c = this.config;
     const rt = this.rt;
     const check = (role: TensorRole) => {
@@ -229,89 +398,228 @@ export class LlamaModel {
       }
       return want;
     };
-    // Staging for a slice of rows of one matrix at a time (≤ stagingBytes as f32, whole 4-row panels
-    // and whole heads), released after loading: memory after load is the packed weights, not a matrix more.
-    const maxCols = Math.max(c.dim, this.qDim, c.hiddenDim);
-    const unit = c.headDim % 4 === 0 ? c.headDim : 2 * c.headDim; // lcm(4, headDim): q/k slices keep whole heads
-    const sliceRows = unit * Math.max(1, Math.floor(stagingBytes / (unit * maxCols * 4)));
+    // Progress: bytes of the files read so far, of every role the load reads
+    const roles = modelRoles(c);
+    const fileBytes = (role: TensorRole) => reader.storedBytes?.(role) ?? 4 * roleShape(c, role).reduce((x, d) => x * d, 1);
+    const progress = { bytes: 0, total: roles.reduce((t, r) => t + fileBytes(r), 0), tensor: '' };
+    const report = (role: TensorRole, bytes: number) => {
+      if (!onProgress) return;
+      progress.bytes += bytes;
+      progress.tensor = reader.tensorName?.(role) ?? role;
+      onProgress({ ...progress });
+    };
+    onProgress?.({ ...progress });
+    // Staging for a chunk of rows of one matrix at a time (LOAD_CHUNK_BYTES, never a whole matrix);
+    // released after loading.
+    const stagingBytes = stagingBytesFor(c, chunkBytes);
+    const unit = loadRowUnit(c);
     const mark = rt.arena.mark();
-    const staging = rt.arena.alloc('load.staging', sliceRows * maxCols * 4);
+    const staging = rt.arena.alloc('load.staging', stagingBytes);
+    this.plannedTop = rt.arena.mark();
     const vec = async (role: TensorRole, ptr: number) => {
       const [count] = check(role) as [number];
       await reader.readF32(role, rt.f32(ptr, count));
+      report(role, fileBytes(role));
     };
-    // One matrix at a time, slice by slice through the staging region: stored bytes kept when the
-    // stored type is the linear's type (repacked, no value changes), else f32 values packed (rounded /
-    // quantised) into it.
+    // One matrix at a time, streamed through the staging region in chunks of whole rows: the stored
+    // bytes when the stored type is the matrix's type (repacked, no value changes: F16/BF16 bits, GGML
+    // blocks), else f32 values packed (rounded / quantised) into it, each chunk into its place.
     const mat = async (role: TensorRole, lin: Linear) => {
       check(role);
+      const cols = lin.cols;
       const asStored = reader.dtype?.(role) === lin.dtype && reader.readBytes !== undefined;
-      for (let r0 = 0; r0 < lin.rows; r0 += sliceRows) {
-        const count = Math.min(sliceRows, lin.rows - r0);
-        const rows = [r0, count] as const;
+      const rowBytes = asStored ? storedBytes(lin.dtype, 1, cols) : 4 * cols;
+      const chunk = lin.rows <= unit ? lin.rows : Math.max(unit, Math.floor(stagingBytes / rowBytes / unit) * unit);
+      const whole = fileBytes(role);
+      for (let r0 = 0; r0 < lin.rows; r0 += chunk) {
+        const n = Math.min(chunk, lin.rows - r0);
+        const rows = n === lin.rows ? undefined : ([r0, n] as const);
         if (asStored) {
-          await reader.readBytes!(role, new Uint8Array(rt.memory.buffer, staging.ptr, storedBytes(lin.dtype, count, lin.cols)), rows);
-          packLinearRowsFromStored(rt.k, lin, r0, count, staging.ptr, role);
+          await reader.readBytes!(role, new Uint8Array(rt.memory.buffer, staging.ptr, storedBytes(lin.dtype, n, cols)), rows);
+          packLinearRowsFromStored(rt.k, lin, r0, n, staging.ptr, role);
         } else {
-          await reader.readF32(role, rt.f32(staging.ptr, count * lin.cols), rows);
-          packLinearRowsFromF32(rt, lin, r0, count, staging.ptr, role);
+          await reader.readF32(role, rt.f32(staging.ptr, n * cols), rows);
+          packLinearRowsFromF32(rt, lin, r0, n, staging.ptr, role);
         }
+        report(role, (whole * n) / lin.rows);
       }
     };
-    check('embed');
-    if (!c.tiedEmbeddings) await mat('embed', this.embed);
-    for (let l = 0; l < c.nLayers; l++) {
-      const L = this.layers[l]!;
-      const r = (role: string) => `layers.${l}.${role}` as TensorRole;
-      await vec(r('attnNorm'), L.rmsAtt);
-      await mat(r('wq'), L.wq);
-      await mat(r('wk'), L.wk);
-      await mat(r('wv'), L.wv);
-      await mat(r('wo'), L.wo);
-      await vec(r('ffnNorm'), L.rmsFfn);
-      await mat(r('wGate'), L.w1);
-      await mat(r('wDown'), L.w2);
-      await mat(r('wUp'), L.w3);
+    let freqFactors: Float32Array | undefined;
+    // every role the table gives this config, in its load order
+    for (const role of roles) {
+      if (role === 'embed') {
+        await mat('embed', this.embed); // tied: the output head is this matrix
+      } else if (role === 'ropeFreqs') {
+        const [count] = check(role) as [number];
+        freqFactors = new Float32Array(count);
+        await reader.readF32(role, freqFactors);
+        report(role, fileBytes(role));
+      } else if (role === 'norm') {
+        await vec('norm', this.rmsFinal);
+      } else if (role === 'lmHead') {
+        await mat('lmHead', this.lmHead);
+      } else {
+        const [, l, r] = role.split('.') as [string, string, LayerRole];
+        const L = this.layers[Number(l)]!;
+        const target: Record<LayerRole, number | Linear> = {
+          attnNorm: L.rmsAtt, wq: L.wq, wk: L.wk, wv: L.wv, bq: L.bq, bk: L.bk, bv: L.bv, qNorm: L.qNorm, kNorm: L.kNorm,
+          wo: L.wo, bo: L.bo, attnPostNorm: L.postAtt, ffnNorm: L.rmsFfn, wGate: L.w1, wUp: L.w3, wDown: L.w2,
+          bGate: L.b1, bUp: L.b3, bDown: L.b2, ffnPostNorm: L.postFfn,
+        };
+        const t = target[r];
+        if (typeof t === 'number') await vec(role, t);
+        else await mat(role, t);
+      }
     }
-    await vec('norm', this.rmsFinal);
-    await mat(c.tiedEmbeddings ? 'embed' : 'lmHead', this.lmHead); // tied: the embedding is this matrix
-    rt.arena.release(mark);
+    rt.arena.releaseIfTop(mark, this.plannedTop);
+    this.freqFactors = freqFactors;
+    this.fillRope();
     this.loaded = true;
   }
 
-  private fillRope(capacity: number): void {
-    const half = this.config.headDim / 2;
-    fillRopeTables(this.rt.f32(this.cosPtr, capacity * half), this.rt.f32(this.sinPtr, capacity * half),
-      this.config.ropeTheta, this.config.headDim, capacity);
+  /**
+   * Allocate RoPE tables for `positions` positions and point every layer at them (the global ones, or
+   * Gemma-3's local ones on its sliding layers). Filled by fillRope (at load, or right away later).
+   */
+  private allocRope(positions: number): void {
+    const c = this.config;
+    const half = c.headDim / 2;
+    const local = c.localRopeTheta !== undefined && (c.slidingWindow ?? 0) > 0;
+    const f32 = (label: string) => this.rt.arena.alloc(`${this.name}.${label}`, positions * half * 4).ptr;
+    this.rope = {
+      cos: f32('rope.cos'),
+      sin: f32('rope.sin'),
+      localCos: local ? f32('rope.local_cos') : 0,
+      localSin: local ? f32('rope.local_sin') : 0,
+    };
+    this.ropeCapacity = positions;
+    for (const L of this.layers) {
+      const own = L.sliding && local;
+      L.cos = own ? this.rope.localCos : this.rope.cos;
+      L.sin = own ? this.rope.localSin : this.rope.sin;
+    }
   }
 
-  /** Batch input, filled by the caller before forward(): token ids [maxBatch]. Re-read after loading other models. */
+  /** RoPE tables: the global one (scaled as the config says), and the local one of Gemma-3's sliding layers (unscaled). */
+  private fillRope(): void {
+    const c = this.config;
+    const n = this.ropeCapacity;
+    const count = n * (c.headDim / 2);
+    const global = ropeFrequencies(c.ropeTheta, c.headDim, c.ropeScaling, this.freqFactors);
+    fillRopeTablesFrom(this.rt.f32(this.rope.cos, count), this.rt.f32(this.rope.sin, count), global, n);
+    if (this.rope.localCos !== 0) {
+      const local = ropeFrequencies(c.localRopeTheta!, c.headDim);
+      fillRopeTablesFrom(this.rt.f32(this.rope.localCos, count), this.rt.f32(this.rope.localSin, count), local, n);
+    }
+  }
+
+  /**
+   * A new context over this model's weights: its own KV cache of `capacity` positions, activations and
+   * batch buffers of `maxBatch` rows (see src/model/context.ts for what it costs). Generations on
+   * different contexts of one model may run at the same time (interleaved on the event loop); each
+   * sees only its own tokens. Allocates in the runtime (not on a decode path); throws a
+   * MemoryPlanError (one line, with the longest context that would fit) when the memory has no room.
+   */
+  createContext(options: ContextOptions = {}): LlamaContext {
+    if (!this.loaded) throw new InvalidArgumentError(`${this.name}: createContext before the weights are loaded`);
+    const name = options.name ?? `${this.name}.ctx${++this.contexts}`;
+    return this.makeContext(options, name);
+  }
+
+  /** Bytes a context of `capacity` positions and `maxBatch` rows takes (KV cache + activations; see contextMemory). */
+  contextBytes(options: ContextOptions = {}): number {
+    const m = contextMemory(this.config, options.capacity ?? this.defaultCapacity, options.maxBatch ?? this.maxBatch);
+    return m.kvCache + m.activations;
+  }
+
+  private makeContext(options: ContextOptions, name: string): LlamaContext {
+    const c = this.config;
+    const capacity = options.capacity ?? this.defaultCapacity;
+    const maxBatch = options.maxBatch ?? this.maxBatch;
+    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new InvalidArgumentError(`${name}: expected maxBatch >= 1, got ${maxBatch}`);
+    if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > c.maxSeqLen) {
+      throw new InvalidArgumentError(`${name}: expected 1 <= capacity <= maxSeqLen (${c.maxSeqLen}), got ${capacity}`);
+    }
+    if (this.loaded) this.checkContextFits(name, capacity, maxBatch);
+    if (capacity > this.ropeCapacity) {
+      this.allocRope(capacity);
+      if (this.loaded) this.fillRope();
+    }
+    this.exec.reserveAttention(4 * (capacity + maxBatch + c.headDim)); // attention_f32 scratch: 4·(cacheLen + m + headDim) f32, cacheLen + m ≤ capacity + maxBatch
+    if (this.quantisedInput) this.exec.reserveLinearInput(maxBatch, Math.max(c.dim, this.qDim, c.hiddenDim));
+    return new LlamaContext(this, capacity, maxBatch, name);
+  }
+
+  /** A context that does not fit the free memory is refused before it allocates (MemoryPlanError, with the capacity that fits). */
+  private checkContextFits(name: string, capacity: number, maxBatch: number): void {
+    const c = this.config;
+    const half = c.headDim / 2;
+    const tables = this.rope.localCos !== 0 ? 4 : 2;
+    const need = (cap: number) => {
+      const m = contextMemory(c, cap, maxBatch);
+      const rope = cap > this.ropeCapacity ? tables * Math.ceil((cap * half * 4) / 64) * 64 : 0;
+      const scratch = rope + this.exec.threads * Math.ceil((16 * (cap + maxBatch + c.headDim)) / 64) * 64;
+      return { ...m, scratch, total: m.kvCache + m.activations + scratch };
+    };
+    const free = this.rt.arena.free;
+    const want = need(capacity);
+    if (want.total <= free) return;
+    let lo = 0;
+    let hi = capacity;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (need(mid).total <= free) lo = mid;
+      else hi = mid - 1;
+    }
+    const fits = lo > 0 ? [{ capacity: lo >= 256 ? Math.floor(lo / 256) * 256 : lo, total: need(lo >= 256 ? Math.floor(lo / 256) * 256 : lo).total }] : [];
+    const summary =
+      `${name}: a context needs ${formatBytes(want.total)}: KV cache ${formatBytes(want.kvCache)} (${capacity} positions), activations ${formatBytes(want.activations)}, ` +
+      `scratch ${formatBytes(want.scratch)}; ${formatBytes(free)} free of the ${formatBytes(MAX_PAGES * PAGE_BYTES)} WebAssembly memory`;
+    throw new MemoryPlanError(`${summary}; ${memoryAdvice(fits, 'options')}`, summary, {
+      plan: { weights: 0, kvCache: want.kvCache, activations: want.activations, scratch: want.scratch, total: want.total, capacity },
+      free,
+      fits,
+    });
+  }
+
+  /**
+   * The model's own context (made at load with the load's capacity and maxBatch), which `forward`,
+   * `cache`, `tokens`, `positions`, `mask`, `logits` and `logitsPtr` use. Throws when the model was
+   * loaded with `defaultContext: false`.
+   */
+  get context(): LlamaContext {
+    if (this.ownContext === null) throw new InvalidArgumentError(`${this.name}: loaded without a context of its own (defaultContext: false); use createContext()`);
+    return this.ownContext;
+  }
+
+  /** The KV cache of the model's own context. */
+  get cache(): KvCache {
+    return this.context.cache;
+  }
+
+  /** Batch input of the model's own context, filled by the caller before forward(): token ids [maxBatch]. */
   get tokens(): Int32Array {
-    this.refresh();
-    return this.tokensView;
+    return this.context.tokens;
   }
 
-  /** Batch input: position of each row [maxBatch] (cache.length + depth in a tree). */
+  /** Batch input of the model's own context: position of each row [maxBatch] (cache.length + depth in a tree). */
   get positions(): Int32Array {
-    this.refresh();
-    return this.positionsView;
+    return this.context.positions;
   }
 
-  /** Batch input: tree mask [n, stagedBefore + n] of the next forward (see forward). */
+  /** Batch input of the model's own context: tree mask [n, stagedBefore + n] of the next forward (see forward). */
   get mask(): Uint8Array {
-    this.refresh();
-    return this.maskView;
+    return this.context.mask;
   }
 
-  /** Logits rows written by the last forward: row r (0-based from `logitsFrom`) at [r·vocab, (r+1)·vocab). */
+  /** Logits rows written by the last forward of the model's own context: row r (0-based from `logitsFrom`) at [r·vocab, (r+1)·vocab). */
   get logits(): Float32Array {
-    this.refresh();
-    return this.logitsView;
+    return this.context.logits;
   }
 
-  /** Byte pointer of logits row r (for kernels that read logits in place). */
+  /** Byte pointer of logits row r of the model's own context (for kernels that read logits in place). */
   logitsPtr(r: number): number {
-    return this.act.logits + r * this.config.vocabSize * 4;
+    return this.context.logitsPtr(r);
   }
 
   /**
@@ -326,37 +634,48 @@ export class LlamaModel {
    * draft model (its keys/values for those layers equal the full model's, so it shares the cache).
    */
   forward(n: number, logitsFrom = 0, tree = false, stagedBefore = 0, layers = this.config.nLayers): void {
+    this.context.forward(n, logitsFrom, tree, stagedBefore, layers);
+  }
+
+  /** The forward pass of `ctx` (see forward); LlamaContext.forward calls it. @internal */
+  forwardIn(ctx: LlamaContext, n: number, logitsFrom: number, tree: boolean, stagedBefore: number, layers: number): void {
     const c = this.config;
+    if (ctx.model !== this) throw new InvalidArgumentError(`${this.name}: forward of a context of another model (${ctx.name})`);
     if (!this.loaded) throw new InvalidArgumentError('model: forward before load');
-    if (!(n >= 1 && n <= this.maxBatch)) throw new CapacityError(`model: batch of ${n} rows, expected 1..${this.maxBatch}`);
+    if (!(n >= 1 && n <= ctx.maxBatch)) throw new CapacityError(`model: batch of ${n} rows, expected 1..${ctx.maxBatch}`);
     if (!(logitsFrom >= 0 && logitsFrom <= n)) throw new InvalidArgumentError(`model: logitsFrom ${logitsFrom} outside [0, ${n}]`);
     if (!(layers >= 1 && layers <= c.nLayers)) throw new InvalidArgumentError(`model: layers ${layers} outside [1, ${c.nLayers}]`);
-    if (!(stagedBefore >= 0 && stagedBefore + n <= this.maxBatch)) {
-      throw new CapacityError(`model: ${stagedBefore} staged + ${n} new rows exceed the batch capacity ${this.maxBatch}`);
+    if (!(stagedBefore >= 0 && stagedBefore + n <= ctx.maxBatch)) {
+      throw new CapacityError(`model: ${stagedBefore} staged + ${n} new rows exceed the batch capacity ${ctx.maxBatch}`);
     }
-    this.cache.reserve(stagedBefore + n);
-    const capacity = this.cache.capacity;
-    this.refresh();
-    const tokens = this.tokensView;
-    const positions = this.positionsView;
+    const cache = ctx.cache;
+    cache.reserve(stagedBefore + n);
+    const capacity = cache.capacity;
+    const tokens = ctx.tokens;
+    const positions = ctx.positions;
+    const { stagedPos } = ctx.views();
     for (let i = 0; i < n; i++) {
       const t = tokens[i]!;
       const p = positions[i]!;
       if (!(t >= 0 && t < c.vocabSize)) throw new InvalidArgumentError(`model: token ${t} at row ${i} outside [0, ${c.vocabSize})`);
       if (!(p >= 0 && p < capacity)) throw new CapacityError(`model: position ${p} at row ${i} outside [0, ${capacity})`);
+      stagedPos[stagedBefore + i] = p; // staged row stagedBefore + i sits at position p (sliding windows read it)
     }
     const k = this.rt.k;
     const { dim, hiddenDim, nHeads, nKvHeads, headDim, normEps } = c;
     const qDim = this.qDim;
     const kvDim = this.kvDim;
-    const A = this.act;
-    const committed = this.cache.length;
+    const A = ctx.act;
+    const S = this.spec;
+    const committed = cache.length;
     const slot0 = committed + stagedBefore;
     const m = stagedBefore + n;
-    const maskPtr = tree ? this.maskPtr : 0;
+    const maskPtr = tree ? ctx.maskPtr : 0;
     const ex = this.exec;
     const quantised = this.quantisedInput;
-    const att = this.attArgs;
+    const att = ctx.attArgs;
+    att.scale = S.attnScale;
+    att.softcap = S.attnSoftcap;
     att.outPtr = A.att;
     att.qPtr = A.q;
     att.maskPtr = maskPtr;
@@ -365,29 +684,50 @@ export class LlamaModel {
     att.cacheLen = committed;
 
     for (let i = 0; i < n; i++) dequantRows(k, this.embed, tokens[i]!, 1, A.x + i * dim * 4);
+    if (S.embedScale !== 1) k.scale_f32(A.x, A.x, n * dim, S.embedScale);
     for (let l = 0; l < layers; l++) {
       const L = this.layers[l]!;
-      const kRows = this.cache.kPtrs[l]! + slot0 * kvDim * 4;
-      const vRows = this.cache.vPtrs[l]! + slot0 * kvDim * 4;
+      const kRows = cache.kPtrs[l]! + slot0 * kvDim * 4;
+      const vRows = cache.vPtrs[l]! + slot0 * kvDim * 4;
       k.rmsnorm_f32(A.xb, A.x, L.rmsAtt, n, dim, normEps);
       // q8/q4 weights read x quantised: do it once for the three projections that share it
       let prep = quantised ? ex.prepareInput(A.xb, n, dim) : 0;
       ex.linear(L.wq, A.q, qDim, A.xb, n, prep);
       ex.linear(L.wk, kRows, kvDim, A.xb, n, prep);
       ex.linear(L.wv, vRows, kvDim, A.xb, n, prep);
-      k.rope_f32(A.q, qDim, n, nHeads, headDim, this.positionsPtr, this.cosPtr, this.sinPtr);
-      k.rope_f32(kRows, kvDim, n, nKvHeads, headDim, this.positionsPtr, this.cosPtr, this.sinPtr);
-      att.kPtr = this.cache.kPtrs[l]!;
-      att.vPtr = this.cache.vPtrs[l]!;
+      if (L.bq !== 0) {
+        k.add_bias_f32(A.q, L.bq, n, qDim);
+        k.add_bias_f32(kRows, L.bk, n, kvDim);
+        k.add_bias_f32(vRows, L.bv, n, kvDim);
+      }
+      if (S.qkNorm) {
+        // per-head RMSNorm: rows of [n·heads, headDim], one [headDim] weight
+        k.rmsnorm_f32(A.q, A.q, L.qNorm, n * nHeads, headDim, normEps);
+        k.rmsnorm_f32(kRows, kRows, L.kNorm, n * nKvHeads, headDim, normEps);
+      }
+      k.rope_f32(A.q, qDim, n, nHeads, headDim, ctx.positionsPtr, L.cos, L.sin);
+      k.rope_f32(kRows, kvDim, n, nKvHeads, headDim, ctx.positionsPtr, L.cos, L.sin);
+      att.kPtr = cache.kPtrs[l]!;
+      att.vPtr = cache.vPtrs[l]!;
+      att.window = L.window;
       ex.attention(att);
       ex.linear(L.wo, A.xb2, dim, A.att, n);
+      if (L.bo !== 0) k.add_bias_f32(A.xb2, L.bo, n, dim);
+      if (S.postNorms) k.rmsnorm_f32(A.xb2, A.xb2, L.postAtt, n, dim, normEps);
       k.add_f32(A.x, A.x, A.xb2, n * dim);
       k.rmsnorm_f32(A.xb, A.x, L.rmsFfn, n, dim, normEps);
       prep = quantised ? ex.prepareInput(A.xb, n, dim) : 0;
       ex.linear(L.w1, A.hb, hiddenDim, A.xb, n, prep);
       ex.linear(L.w3, A.hb2, hiddenDim, A.xb, n, prep);
-      k.swiglu_f32(A.hb, A.hb, A.hb2, n * hiddenDim);
+      if (L.b1 !== 0) {
+        k.add_bias_f32(A.hb, L.b1, n, hiddenDim);
+        k.add_bias_f32(A.hb2, L.b3, n, hiddenDim);
+      }
+      if (S.gelu) k.geglu_tanh_f32(A.hb, A.hb, A.hb2, n * hiddenDim);
+      else k.swiglu_f32(A.hb, A.hb, A.hb2, n * hiddenDim);
       ex.linear(L.w2, A.xb2, dim, A.hb, n);
+      if (L.b2 !== 0) k.add_bias_f32(A.xb2, L.b2, n, dim);
+      if (S.postNorms) k.rmsnorm_f32(A.xb2, A.xb2, L.postFfn, n, dim, normEps);
       k.add_f32(A.x, A.x, A.xb2, n * dim);
     }
     const rows = n - logitsFrom;
@@ -395,17 +735,7 @@ export class LlamaModel {
       const off = logitsFrom * dim * 4;
       k.rmsnorm_f32(A.xb + off, A.x + off, this.rmsFinal, rows, dim, normEps);
       ex.linear(this.lmHead, A.logits, c.vocabSize, A.xb + off, rows);
-    }
-  }
-
-  private refresh(): void {
-    if (this.epoch !== this.rt.arena.epoch || this.heap.buffer !== this.rt.memory.buffer) {
-      this.heap = new Float32Array(this.rt.memory.buffer);
-      this.logitsView = this.rt.f32(this.act.logits, this.maxBatch * this.config.vocabSize);
-      this.tokensView = this.rt.i32(this.tokensPtr, this.maxBatch);
-      this.positionsView = this.rt.i32(this.positionsPtr, this.maxBatch);
-      this.maskView = this.rt.u8(this.maskPtr, this.maxBatch * this.maxBatch);
-      this.epoch = this.rt.arena.epoch;
+      if (S.finalSoftcap > 0) k.softcap_f32(A.logits, rows * c.vocabSize, S.finalSoftcap);
     }
   }
 }

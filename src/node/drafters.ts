@@ -19,9 +19,11 @@ export const DEFAULT_DRAFTS: ReadonlyMap<string, string> = new Map([
 
 /**
  * Resolve a draft spec for `target` (loaded from `targetPath`): "none" → null, "exit:N", "int8",
- * "int4", or a path to a draft model sharing the tokenizer.
+ * "int4", or a path to a draft model sharing the tokenizer (its load warnings go to `warn`).
  */
-export async function resolveDrafter(rt: Runtime, target: LoadedModel, targetPath: string, spec: string, options: LoadModelOptions = {}): Promise<Drafter | null> {
+export async function resolveDrafter(
+  rt: Runtime, target: LoadedModel, targetPath: string, spec: string, options: LoadModelOptions = {}, warn?: (line: string) => void,
+): Promise<Drafter | null> {
   if (spec === 'none') return null;
   const exit = /^exit:(\d+)$/.exec(spec);
   if (exit) return earlyExitDrafter(target, Number(exit[1]));
@@ -31,5 +33,6 @@ export async function resolveDrafter(rt: Runtime, target: LoadedModel, targetPat
     return modelDrafter(target, draft, spec);
   }
   const draft = await loadModelFromPath(rt, spec, options);
+  for (const w of draft.warnings) warn?.(`${spec}: ${w}`);
   return modelDrafter(target, draft, spec);
 }

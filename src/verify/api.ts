@@ -19,7 +19,7 @@ import type { Runtime } from '../wasm/runtime.js';
 import { mathMethod } from './methods.js';
 import { NodeVerifier } from './node-verifier.js';
 import { otmIid } from './otm.js';
-import { createNodeMeta, VERIFIER_NAMES, type NodeMeta, type ProbVector, type VerifierName, type VerifyResult } from './types.js';
+import { createNodeMeta, SEQUENCE_METHODS, VERIFIER_NAMES, type NodeMeta, type ProbVector, type VerifierName, type VerifyResult } from './types.js';
 import { checkDrafts, checkK, checkProbs, checkRng, checkSameLength, MAX_DRAFTS, PROB_SUM_TOL } from './validate.js';
 
 /** A verifier method behind the public API. */
@@ -64,6 +64,11 @@ export interface VerifierOptions {
  */
 export function createVerifier(name: VerifierName, options: VerifierOptions = {}): Verifier {
   if (!VERIFIER_NAMES.includes(name)) {
+    if ((SEQUENCE_METHODS as readonly string[]).includes(name)) {
+      throw new InvalidArgumentError(
+        `createVerifier: expected a node verifier (${VERIFIER_NAMES.join(', ')}), got ${name}, which verifies whole draft trees: use it through Generator or Stepper ({ method: '${name}' })`,
+      );
+    }
     throw new InvalidArgumentError(`createVerifier: expected one of ${VERIFIER_NAMES.join(', ')}, got ${String(name)}`);
   }
   if (!options.runtime) {

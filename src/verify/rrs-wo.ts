@@ -15,7 +15,7 @@
  * U_j is a direct sum over the untried tokens (never 1 - Σ q(tried)), stored per node by the drafter.
  */
 import type { Rng } from '../rng.js';
-import { CapacityError, InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { clampRatio, finishOutcome, includes, Q_PRESCALE, sampleIndex, sampleIndexExcept, SCALE_BELOW, scaledFactor, sumExcept } from './common.js';
 import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
 import { assertDrafted, overlap } from './sd.js';
@@ -110,7 +110,8 @@ export const RRS_WO_EXACT_BUDGET = 5e7;
  *   β_j = (F(C + c) - F(C)) / M,  M = Σ max(r1 - C q, 0),  c = M / U_j.
  * Untried masses U_j come from ascending prefix sums (no cancellation when q is concentrated). With
  * subnormal q entries the same sums run on q·2^600, so C and the breakpoints stay finite (E17).
- * @throws CapacityError when V_support^(k-1) exceeds RRS_WO_EXACT_BUDGET.
+ * @throws InvalidArgumentError when V_support^(k-1) exceeds RRS_WO_EXACT_BUDGET (the arguments are
+ *   outside what the exact evaluation does, as the README documents for verifier input; estimate by sampling).
  */
 export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
   const n = p.length;
@@ -121,8 +122,8 @@ export function rrsWoAcceptance(p: ArrayLike<number>, q: ArrayLike<number>, k: n
   // paths end when q is exhausted: at most |supp q| drafts are made (E5)
   const depth = Math.min(k, support.length);
   if (Math.pow(support.length, depth - 1) > RRS_WO_EXACT_BUDGET) {
-    throw new CapacityError(
-      `rrs-wo acceptance: exact evaluation needs ${support.length}^${depth - 1} paths, more than ${RRS_WO_EXACT_BUDGET}; estimate it by sampling`,
+    throw new InvalidArgumentError(
+      `rrs-wo acceptance: expected at most ${RRS_WO_EXACT_BUDGET} paths for the exact evaluation, got ${support.length}^${depth - 1} (support^(k-1)); estimate it by sampling`,
     );
   }
   const r1 = new Float64Array(n);

@@ -6,8 +6,73 @@
 /** Names of the verifier methods. */
 export type VerifierName = 'sd' | 'rrs' | 'rrs-wo' | 'spechub' | 'k-seq';
 
-/** Every method, in the order tables print them. */
+/** Every node-level method, in the order tables print them. */
 export const VERIFIER_NAMES: readonly VerifierName[] = ['sd', 'rrs', 'rrs-wo', 'spechub', 'k-seq'];
+
+/**
+ * Sequence-level methods (docs/verifiers-sequence.md): they decide whole root-to-node paths of a
+ * draft tree at once, so they exist only inside the engine (the Stepper), not as node verifiers.
+ * block: chains only (Sun et al., ICLR 2025); traversal: i.i.d. siblings (Weng et al., NeurIPS
+ * 2025); spechub-traversal: traversal over SpecHub's hub law and its transport verifier.
+ */
+export type SequenceMethod = 'block' | 'traversal' | 'spechub-traversal';
+
+/** Every sequence-level method, in the order tables print them. */
+export const SEQUENCE_METHODS: readonly SequenceMethod[] = ['block', 'traversal', 'spechub-traversal'];
+
+/** A method the engine can decode with: a node verifier or a sequence-level one. */
+export type MethodName = VerifierName | SequenceMethod;
+
+/** Every method the engine takes, in the order tables print them. */
+export const METHOD_NAMES: readonly MethodName[] = [...VERIFIER_NAMES, ...SEQUENCE_METHODS];
+
+/**
+ * How a method drafts the children of one node: 'single' one draft x ~ q; 'iid' k independent
+ * draws from q; 'wo' k distinct draws (successive sampling); 'hub' SpecHub's hub law.
+ */
+export type DraftLaw = 'single' | 'iid' | 'wo' | 'hub';
+
+/** Whether a method name is one of the sequence-level methods. */
+export function isSequenceMethod(name: MethodName): name is SequenceMethod {
+  return (SEQUENCE_METHODS as readonly string[]).includes(name);
+}
+
+/** The drafting law of a method. */
+export function draftLawOf(name: MethodName): DraftLaw {
+  switch (name) {
+    case 'sd':
+    case 'block':
+      return 'single';
+    case 'rrs':
+    case 'k-seq':
+    case 'traversal':
+      return 'iid';
+    case 'rrs-wo':
+      return 'wo';
+    case 'spechub':
+    case 'spechub-traversal':
+      return 'hub';
+  }
+}
+
+/** The node method whose drafter draws a method's children (sequence methods draft like SD, RRS, SpecHub). */
+export function draftingMethod(name: MethodName): VerifierName {
+  switch (name) {
+    case 'block':
+      return 'sd';
+    case 'traversal':
+      return 'rrs';
+    case 'spechub-traversal':
+      return 'spechub';
+    default:
+      return name;
+  }
+}
+
+/** Largest children count a method drafts per node (Infinity: no limit but the plan). */
+export function maxChildrenOf(name: MethodName): number {
+  return draftLawOf(name) === 'single' ? 1 : Infinity;
+}
 
 /** A probability vector as the public API accepts it. */
 export type ProbVector = Float32Array | Float64Array;

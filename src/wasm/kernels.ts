@@ -120,7 +120,10 @@ export interface Kernels {
   qx_row_bytes(cols: number): number;
   /** Offset of the 256-column section inside a prepared row (cols % 256 == 0). */
   qx_offset_k(cols: number): number;
-  /** out[i, :] = x[i, :] / sqrt(mean(x[i, :]²) + eps) · w. out, x: [n, dim], w: [dim]. out may equal x. */
+  /**
+   * out[i, :] = x[i, :] / sqrt(mean(x[i, :]²) + eps) · w. out, x: [n, dim], w: [dim]. out may equal x.
+   * Also the per-head norm of Qwen3/Gemma-3 (q_norm, k_norm): rows of [n·heads, headDim] with w [headDim].
+   */
   rmsnorm_f32(outPtr: number, xPtr: number, wPtr: number, n: number, dim: number, eps: number): void;
   rmsnorm_f32_ref(outPtr: number, xPtr: number, wPtr: number, n: number, dim: number, eps: number): void;
   /**
@@ -138,20 +141,38 @@ export interface Kernels {
    * key/value at cacheLen + m − n + i); the first m − n are earlier staged rows (upper levels of a draft tree).
    * Row i attends to every committed row and to staged rows j < m with mask[i·m + j] = 1
    * (maskPtr = 0: causal, j ≤ m − n + i). Query head h uses KV head h / (nHeads / nKvHeads).
-   * scores: f32 scratch [4·(cacheLen + m + headDim)] per call (per thread). Scale 1/sqrt(headDim); softmax
-   * with max subtraction; the SIMD kernel drops weights exp(s − max) below e^−64 ≈ 1.6e-28 (the scalar twin
-   * keeps them). Staged rows no query row attends, and rows ≥ cacheLen + m, are never read; no output depends
-   * on a staged row its query row does not attend. A row attending to nothing gets zeros.
+   * Scores: scale·(q·k) (1/sqrt(headDim) for most models), then softcap·tanh(s/softcap) when softcap > 0
+   * (Gemma-2's attention logit soft-capping). Sliding window (window > 0): committed row t has position t,
+   * staged row j position pos[j] (pos: i32 [m], read only when window > 0; query i is staged row m − n + i);
+   * a query at position P attends only keys at positions p with P − p < window, on top of the mask.
+   * scores: f32 scratch [4·(cacheLen + m + headDim)] per call (per thread). Softmax with max subtraction;
+   * the SIMD kernel drops weights exp(s − max) below e^−64 ≈ 1.6e-28 (the scalar twin keeps them). Staged
+   * rows no query row attends, committed rows before every query's window, and rows ≥ cacheLen + m are never
+   * read; no output depends on a staged row its query row does not attend. A row attending to nothing gets zeros.
    * The result does not depend on how [0, nHeads) is split into calls (bit for bit). SIMD blocking: 4 query
    * vectors (row, head) of one KV head per block, one per lane; leftovers one at a time (assembly/attention.ts).
    */
-  attention_f32(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number,
-    n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number): void;
-  attention_f32_ref(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number,
-    n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number): void;
+  attention_f32(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number, posPtr: number,
+    n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number,
+    scale: number, softcap: number, window: number): void;
+  attention_f32_ref(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number, posPtr: number,
+    n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number,
+    scale: number, softcap: number, window: number): void;
   /** out[j] = silu(gate[j])·up[j] for j < count (SwiGLU). out may equal gate or up. */
   swiglu_f32(outPtr: number, gatePtr: number, upPtr: number, count: number): void;
   swiglu_f32_ref(outPtr: number, gatePtr: number, upPtr: number, count: number): void;
+  /** out[j] = gelu_tanh(gate[j])·up[j] for j < count (GeGLU with PyTorch's tanh GELU: Gemma). out may equal gate or up. */
+  geglu_tanh_f32(outPtr: number, gatePtr: number, upPtr: number, count: number): void;
+  geglu_tanh_f32_ref(outPtr: number, gatePtr: number, upPtr: number, count: number): void;
+  /** x[j] = cap·tanh(x[j]/cap) in place for j < count (final logit soft-capping); cap > 0. */
+  softcap_f32(xPtr: number, count: number, cap: number): void;
+  softcap_f32_ref(xPtr: number, count: number, cap: number): void;
+  /** out[j] = x[j]·s for j < count (Gemma's √dim embedding scale). out may equal x. */
+  scale_f32(outPtr: number, xPtr: number, count: number, s: number): void;
+  scale_f32_ref(outPtr: number, xPtr: number, count: number, s: number): void;
+  /** x[i, c] += b[c] for i < n, c < cols (linear-layer bias). x: [n, cols], b: [cols]. */
+  add_bias_f32(xPtr: number, bPtr: number, n: number, cols: number): void;
+  add_bias_f32_ref(xPtr: number, bPtr: number, n: number, cols: number): void;
   /** out[j] = a[j] + b[j] (residual add). out may equal a or b. */
   add_f32(outPtr: number, aPtr: number, bPtr: number, count: number): void;
   add_f32_ref(outPtr: number, aPtr: number, bPtr: number, count: number): void;
@@ -222,6 +243,9 @@ export interface Kernels {
   /** Index of the largest logit, the lowest index on ties (greedy decoding); -1 if a logit is NaN.  x: f32 [n], n >= 1 */
   argmax_f32(xPtr: number, n: number): number;
   argmax_f32_ref(xPtr: number, n: number): number;
+  /** Index of the first NaN or ±Infinity entry, -1 when every entry is finite.  x: f32 [n] */
+  first_nonfinite_f32(xPtr: number, n: number): number;
+  first_nonfinite_f32_ref(xPtr: number, n: number): number;
   /**
    * out[i] = exp((x[i] - maxLogit)·invT) if x[i] >= minLogit else 0, in f64; returns Σ out.
    * out: f64 [n], x: f32 [n]

@@ -30,6 +30,8 @@ export interface Region {
 export class Arena {
   private top: number;
   private readonly regions: Region[] = [];
+  private readonly releaseListeners = new Set<(mark: number) => void>();
+  private queue: Promise<unknown> = Promise.resolve();
   /** Incremented every time the memory grows. */
   epoch = 0;
 
@@ -43,6 +45,11 @@ export class Arena {
   /** Bytes handed out so far (from `base`). */
   get used(): number {
     return this.top - this.base;
+  }
+
+  /** Bytes still available below the 4 GiB wasm32 limit (the engine may refuse to grow before it). */
+  get free(): number {
+    return Math.max(0, MAX_PAGES * PAGE_BYTES - Math.ceil(this.top / 64) * 64);
   }
 
   /** Reserve `bytes` at an `align`-byte boundary (default 64: a cache line, enough for v128). */
@@ -59,7 +66,15 @@ export class Arena {
     }
     const have = this.memory.buffer.byteLength;
     if (end > have) {
-      this.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+      try {
+        this.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+      } catch (e) {
+        // the engine's own limit (a browser tab, a memory cap) can be below the 4 GiB of wasm32
+        throw new CapacityError(
+          `arena.alloc(${name}): the engine refused to grow the WebAssembly memory from ${have} to ${end} bytes (in use: ${this.used} bytes)`,
+          { cause: e },
+        );
+      }
       this.epoch++;
     }
     this.top = end;
@@ -83,11 +98,88 @@ export class Arena {
     }
     this.top = mark;
     while (this.regions.length > 0 && this.regions[this.regions.length - 1]!.ptr >= mark) this.regions.pop();
+    for (const listener of [...this.releaseListeners]) listener(mark);
+  }
+
+  /**
+   * `release(mark)` only if the top is still `top` — nothing was allocated since the caller's own
+   * last allocation (another model or generator planned during an await would be freed too).
+   * Returns whether it released. A failed load calls it with the top it left, so what it reserved
+   * goes back unless someone else has built on it meanwhile (then it stays, unused but safe).
+   */
+  releaseIfTop(mark: number, top: number): boolean {
+    if (this.top !== top) return false;
+    this.release(mark);
+    return true;
+  }
+
+  /**
+   * Call `listener(mark)` after every release, so that holders of growable scratch (executors)
+   * drop the regions that went back. Returns the function that unregisters it.
+   */
+  onRelease(listener: (mark: number) => void): () => void {
+    this.releaseListeners.add(listener);
+    return () => this.releaseListeners.delete(listener);
+  }
+
+  /**
+   * Run `fn` after every earlier `exclusive` call on this arena has settled: loads on one runtime
+   * run one at a time, so one load's release (its staging, or everything after a failure) never
+   * frees memory another load planned while the first was reading its files.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /** Every region allocated so far, in order (for diagnostics and memory reports). */
   list(): readonly Region[] {
     return this.regions;
+  }
+}
+
+/**
+ * A growable scratch region in an arena (attention scores, quantised inputs): `reserve(bytes)`
+ * allocates a larger region when needed. It keeps its earlier regions' history, so when a release
+ * (a failed load's) gives back the current region it falls back to the largest earlier one still
+ * allocated, or to none, instead of pointing into freed memory.
+ */
+export class Scratch {
+  private readonly history: Region[] = [];
+  private unlisten: (() => void) | null = null;
+
+  constructor(
+    private readonly arena: Arena,
+    readonly name: string,
+    private readonly align = 64,
+  ) {}
+
+  /** Byte offset of the current region (0 when none). */
+  get ptr(): number {
+    return this.history.length > 0 ? this.history[this.history.length - 1]!.ptr : 0;
+  }
+
+  /** Bytes of the current region (0 when none). */
+  get bytes(): number {
+    return this.history.length > 0 ? this.history[this.history.length - 1]!.bytes : 0;
+  }
+
+  /** Make the region at least `bytes` long; returns whether it allocated a new one. */
+  reserve(bytes: number): boolean {
+    if (bytes <= this.bytes) return false;
+    const region = this.arena.alloc(this.name, bytes, this.align);
+    this.history.push(region);
+    this.unlisten ??= this.arena.onRelease((mark) => this.released(mark));
+    return true;
+  }
+
+  private released(mark: number): void {
+    while (this.history.length > 0 && this.history[this.history.length - 1]!.ptr >= mark) this.history.pop();
+    if (this.history.length === 0 && this.unlisten) {
+      this.unlisten();
+      this.unlisten = null;
+    }
   }
 }
 

@@ -8,7 +8,7 @@
  *   `WebAssembly.Module` over the same shared `WebAssembly.Memory`, so every kernel pointer means the
  *   same bytes on every thread. Workers get one setup message and never another message.
  * - A control block (a SharedArrayBuffer, layout below) holds a job generation counter, per-worker
- *   done/state words and, per worker, a slot of recorded kernel calls (export index + up to 16
+ *   done/state words and, per worker, a slot of recorded kernel calls (export index + up to 20
  *   arguments as f64, which hold every i32 and f32 exactly). To fill a worker's slot, the executor
  *   runs the very code a single thread would run (`runLinear` on a panel range, `attention_f32` on a
  *   head range) against a *recording* kernel table that stores the calls instead of making them.
@@ -45,7 +45,7 @@ import type { AttentionArgs, Executor } from '../model/executor.js';
 import { linearScratchBytes, panelCount, runLinear, type PackedLinear } from '../kernels/linear.js';
 import { LinearInputs } from '../kernels/linear-input.js';
 import type { Kernels, WasmBuild } from './kernels.js';
-import type { Runtime } from './runtime.js';
+import { Scratch, type Runtime } from './runtime.js';
 
 // ---- defaults (measured by bench/threads.bench.ts on 2 vCPUs, Zen 4, Node 20, a shared VM) ----
 
@@ -94,8 +94,8 @@ const ST_READY = 1;
 const ST_ERROR = 2; // a job failed on this worker (the worker itself lives on)
 const ST_DEAD = 3; // the worker loop ended abnormally
 
-/** Most arguments of a kernel (attention_f32 has 14). */
-const MAX_ARGS = 16;
+/** Most arguments of a kernel (attention_f32 has 18). */
+const MAX_ARGS = 20;
 /** Most kernel calls one thread's share of one job may make. */
 const MAX_CALLS = 4;
 const CALL_F64 = 1 + MAX_ARGS; // export index, then the arguments
@@ -213,7 +213,8 @@ function replaySlot(fns: readonly KernelFn[], f64: Float64Array, slot: number): 
   for (let c = 0; c < calls; c++) {
     const b = slot + 1 + c * CALL_F64;
     fns[f64[b]!]!(f64[b + 1]!, f64[b + 2]!, f64[b + 3]!, f64[b + 4]!, f64[b + 5]!, f64[b + 6]!, f64[b + 7]!, f64[b + 8]!,
-      f64[b + 9]!, f64[b + 10]!, f64[b + 11]!, f64[b + 12]!, f64[b + 13]!, f64[b + 14]!, f64[b + 15]!, f64[b + 16]!);
+      f64[b + 9]!, f64[b + 10]!, f64[b + 11]!, f64[b + 12]!, f64[b + 13]!, f64[b + 14]!, f64[b + 15]!, f64[b + 16]!,
+      f64[b + 17]!, f64[b + 18]!, f64[b + 19]!, f64[b + 20]!);
   }
 }
 
@@ -393,11 +394,9 @@ export class ThreadedExecutor implements Executor {
   private recSlot = 0;
   private recCalls = 0;
   private gen = 0;
-  private readonly scoresPtrs: number[]; // per thread: f32 [scoresRows]
-  private scoresRows = 0;
-  /** Per job slot (thread 0 = this one): the quantised kernels' batch scratch, for up to scratchRows x rows. */
-  private readonly scratchPtrs: number[];
-  private scratchRows = 0;
+  private readonly scores: Scratch[]; // per thread: f32 [rows of the largest reserveAttention]
+  /** Per job slot (thread 0 = this one): the quantised kernels' batch scratch (a batch it cannot hold runs without it). */
+  private readonly batchScratch: Scratch[];
   private readonly stealing: 'late' | 'never' | 'always';
   /** Prepared (quantised) linear inputs: made on this thread, read by every thread. */
   private readonly inputs: LinearInputs;
@@ -421,8 +420,8 @@ export class ThreadedExecutor implements Executor {
     this.blocking = canBlock();
     this.stealing = options.stealing ?? 'late';
     this.inputs = new LinearInputs(rt);
-    this.scoresPtrs = new Array<number>(this.threads).fill(0);
-    this.scratchPtrs = new Array<number>(this.threads).fill(0);
+    this.scores = Array.from({ length: this.threads }, (_, t) => new Scratch(rt.arena, `exec.scores.t${t}`));
+    this.batchScratch = Array.from({ length: this.threads }, (_, t) => new Scratch(rt.arena, `exec.linear-scratch.t${t}`));
     const names = exportNames(rt.module);
     this.rec = this.makeRecorder(names);
     // the loader wraps each export in (...args) => …, allocating per call; `original` is the export itself
@@ -501,19 +500,14 @@ export class ThreadedExecutor implements Executor {
   /** Allocate one attention scratch per thread (each of `rows` f32; attention_f32 needs 4·(cacheLen + m + headDim)). Load time only. */
   reserveAttention(rows: number): void {
     checkCount('ThreadedExecutor.reserveAttention', 'rows', rows, 0);
-    if (rows <= this.scoresRows) return;
-    for (let t = 0; t < this.threads; t++) this.scoresPtrs[t] = this.rt.arena.alloc(`exec.scores.t${t}`, rows * 4).ptr;
-    this.scoresRows = rows;
+    for (const s of this.scores) s.reserve(rows * 4);
   }
 
   /** Reserve the prepared-input scratch of quantised linears and each thread's batch scratch (see Executor). Load time only. */
   reserveLinearInput(n: number, cols: number): void {
     this.inputs.reserve(n, cols);
-    if (n > this.scratchRows) {
-      const bytes = linearScratchBytes(this.k, n);
-      for (let t = 0; t < this.threads; t++) this.scratchPtrs[t] = this.rt.arena.alloc(`exec.linear-scratch.t${t}`, bytes, 64).ptr;
-      this.scratchRows = n;
-    }
+    const bytes = linearScratchBytes(this.k, n);
+    for (const s of this.batchScratch) s.reserve(bytes);
   }
 
   /** Quantise x once for several quantised linears, on this thread (see Executor). */
@@ -532,8 +526,9 @@ export class ThreadedExecutor implements Executor {
     const inPtr = this.inputs.inputFor(lin, xPtr, n, prepared); // [n, cols] f32, or the prepared input
     const P = panelCount(lin);
     const parts = Math.min(this.threads, P);
-    const batch = n <= this.scratchRows; // each job slot has its own scratch (a stolen slot runs on one thread too)
-    const scratch = (t: number) => (batch ? this.scratchPtrs[t]! : 0);
+    // each job slot has its own scratch (a stolen slot runs on one thread too); all are reserved alike
+    const batch = linearScratchBytes(this.k, n) <= this.batchScratch[0]!.bytes;
+    const scratch = (t: number) => (batch ? this.batchScratch[t]!.ptr : 0);
     if (parts < 2 || lin.rows * lin.cols * n < this.minLinearWork) {
       this.stats.serial++;
       runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, P, scratch(0));
@@ -564,24 +559,25 @@ export class ThreadedExecutor implements Executor {
     const parts = Math.min(this.threads, a.nHeads);
     if (parts < 2 || a.n * a.nHeads * (a.cacheLen + a.m) * a.headDim < this.minAttentionWork) {
       this.stats.serial++;
-      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scoresPtrs[0]!, a.maskPtr,
-        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads);
+      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr, a.posPtr,
+        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads, a.scale, a.softcap, a.window);
       return;
     }
     this.stats.parallel++;
     for (let t = 1; t < this.threads; t++) {
       this.beginSlot(t - 1);
       if (t < parts) {
-        this.rec.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scoresPtrs[t]!, a.maskPtr,
-          a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, splitPoint(a.nHeads, parts, t, 1), splitPoint(a.nHeads, parts, t + 1, 1));
+        this.rec.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[t]!.ptr, a.maskPtr, a.posPtr,
+          a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, splitPoint(a.nHeads, parts, t, 1), splitPoint(a.nHeads, parts, t + 1, 1),
+          a.scale, a.softcap, a.window);
       }
       this.endSlot();
     }
     this.dispatch(parts);
     let mainError: unknown = undefined;
     try {
-      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scoresPtrs[0]!, a.maskPtr,
-        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, splitPoint(a.nHeads, parts, 1, 1));
+      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr, a.posPtr,
+        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, splitPoint(a.nHeads, parts, 1, 1), a.scale, a.softcap, a.window);
     } catch (err) {
       mainError = err;
     }
@@ -658,7 +654,8 @@ export class ThreadedExecutor implements Executor {
     const rec: Record<string, unknown> = {};
     names.forEach((name, id) => {
       rec[name] = (a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7: number,
-        a8: number, a9: number, a10: number, a11: number, a12: number, a13: number, a14: number, a15: number) => {
+        a8: number, a9: number, a10: number, a11: number, a12: number, a13: number, a14: number, a15: number,
+        a16: number, a17: number, a18: number, a19: number) => {
         if (this.recCalls >= MAX_CALLS) {
           throw new ThreadError(`ThreadedExecutor: a thread's share of one job makes more than ${MAX_CALLS} kernel calls (${name})`);
         }
@@ -667,6 +664,7 @@ export class ThreadedExecutor implements Executor {
         f[b] = id;
         f[b + 1] = a0; f[b + 2] = a1; f[b + 3] = a2; f[b + 4] = a3; f[b + 5] = a4; f[b + 6] = a5; f[b + 7] = a6; f[b + 8] = a7;
         f[b + 9] = a8; f[b + 10] = a9; f[b + 11] = a10; f[b + 12] = a11; f[b + 13] = a12; f[b + 14] = a13; f[b + 15] = a14; f[b + 16] = a15;
+        f[b + 17] = a16; f[b + 18] = a17; f[b + 19] = a18; f[b + 20] = a19;
         this.recCalls++;
         return 0;
       };

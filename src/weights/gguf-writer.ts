@@ -12,10 +12,12 @@
  * Llama q/k weights must be stored in GGUF's interleaved RoPE row order: permute Hugging Face rows
  * with hfToGgufRopeRow (src/weights/llama-tensors.ts) before writing, as llama.cpp's converter does.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, TokenizerError } from '../errors.js';
 import { GGML_TYPE_CODES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, GGUF_VALUE_TYPES, ggmlTypeBytes } from './gguf.js';
 import type { GgmlReadableType, GgufArray, GgufValue, GgufValueType } from './gguf.js';
 import { GGML_BLOCK, dequantizeGgml, quantizeGgml } from './ggml-quants.js';
+import { parseJsonInput, specFromTokenizerJson, type TokenizerSpec } from '../tokenizer/spec.js';
+import { ATTR, llamaCppAttributes, TOKEN_TYPE } from '../tokenizer/llama-vocab.js';
 
 /** One tensor to write. */
 export interface GgufTensorToWrite {
@@ -259,4 +261,109 @@ export function dequantizeQ8_0(blocks: Uint8Array): Float32Array {
   const out = new Float32Array((blocks.length / 34) * 32);
   dequantizeGgml('Q8_0', blocks, out);
   return out;
+}
+
+/** Options of {@link tokenizerGgufMetadata}. */
+export interface TokenizerGgufOptions {
+  /**
+   * general.name to write with the tokenizer. llama.cpp derives the rstrip attribute of Phi-3's
+   * special tokens from it (a name containing "phi-3" or "phi3"): a tokenizer.json whose added
+   * tokens strip spaces can only be written with such a name.
+   */
+  readonly name?: string;
+}
+
+/**
+ * The tokenizer.ggml.* metadata that llama.cpp's convert_hf_to_gguf.py writes for a tokenizer.json
+ * (+ tokenizer_config.json), so that llama.cpp tokenizes a GGUF made with {@link writeGguf} as
+ * spechub tokenizes the tokenizer.json:
+ * - byte-level vocabularies: model "gpt2", `pre` named from the pre-tokenizer (llama-bpe, qwen2,
+ *   smollm, gpt-2, dbrx), the pieces, token types, merges as "left right";
+ * - SentencePiece-style vocabularies: model "llama", pre "default", scores that order the pieces as
+ *   the merges do (minus the rank of the first merge that makes a piece; the converter's -1000 for
+ *   added tokens and 0 for byte and unknown tokens), add_space_prefix;
+ * - token types as the converter sets them (added special-looking tokens control, other added
+ *   tokens user-defined with "▁" written as spaces), BOS/EOS/EOT/UNK/PAD ids, add_bos_token,
+ *   add_eos_token, and tokenizer.chat_template when tokenizer_config.json has one.
+ * @returns metadata entries in order, to be written with other keys by writeGguf.
+ * @throws TokenizerError when the tokenizer cannot be written for llama.cpp: a byte-level
+ *   pre-tokenizer llama.cpp has no name for, merges llama.cpp would read differently (a piece with
+ *   a space), or lstrip/rstrip flags llama.cpp would not reproduce from `options.name`.
+ */
+export function tokenizerGgufMetadata(
+  tokenizerJson: string | Uint8Array | object,
+  tokenizerConfigJson?: string | Uint8Array | object | null,
+  options: TokenizerGgufOptions = {},
+): [string, GgufValue][] {
+  const cfg = tokenizerConfigJson == null ? {} : parseJsonInput(tokenizerConfigJson, 'tokenizer_config.json');
+  const spec = specFromTokenizerJson(parseJsonInput(tokenizerJson, 'tokenizer.json'), cfg);
+  checkStripFlags(spec, options.name ?? null);
+  const str = (value: string): GgufValue => ({ type: 'STRING', value });
+  const u32 = (value: number): GgufValue => ({ type: 'UINT32', value });
+  const bool = (value: boolean): GgufValue => ({ type: 'BOOL', value });
+  const out: [string, GgufValue][] = [];
+  if (options.name !== undefined) out.push(['general.name', str(options.name)]);
+  if (spec.kind === 'byte-level') {
+    if (spec.pre === null) {
+      throw new TokenizerError('tokenizer.json: pre_tokenizer: expected one llama.cpp names (GPT-2 ByteLevel, SmolLM Digits + ByteLevel, Llama-3 or Qwen2 Split + ByteLevel), got another');
+    }
+    out.push(['tokenizer.ggml.model', str('gpt2')], ['tokenizer.ggml.pre', str(spec.pre)]);
+  } else {
+    out.push(['tokenizer.ggml.model', str('llama')], ['tokenizer.ggml.pre', str('default')]);
+  }
+  out.push(['tokenizer.ggml.tokens', { type: 'ARRAY', value: { itemType: 'STRING', items: spec.tokens } }]);
+  if (spec.kind === 'sentencepiece') out.push(['tokenizer.ggml.scores', { type: 'ARRAY', value: { itemType: 'FLOAT32', items: sentencePieceScores(spec) } }]);
+  out.push(['tokenizer.ggml.token_type', { type: 'ARRAY', value: { itemType: 'INT32', items: spec.types } }]);
+  if (spec.kind === 'byte-level') {
+    const merges = spec.merges.map(([a, b], i) => {
+      // llama.cpp splits "left right" at the first space after the first character
+      if (a.length === 0 || a.includes(' ') || b.length === 0) throw new TokenizerError(`tokenizer.json: model.merges[${i}]: ${JSON.stringify([a, b])} cannot be written as "left right" for llama.cpp`);
+      return `${a} ${b}`;
+    });
+    out.push(['tokenizer.ggml.merges', { type: 'ARRAY', value: { itemType: 'STRING', items: merges } }]);
+  }
+  const ids: [string, number | null][] = [
+    ['bos', spec.bosId],
+    ['eos', spec.eosId],
+    ['eot', spec.fileEotId],
+    ['unknown', spec.unkId],
+    ['padding', spec.padId],
+  ];
+  for (const [k, id] of ids) if (id !== null) out.push([`tokenizer.ggml.${k}_token_id`, u32(id)]);
+  out.push(['tokenizer.ggml.add_bos_token', bool(spec.addBos)], ['tokenizer.ggml.add_eos_token', bool(spec.addEos)]);
+  if (spec.kind === 'sentencepiece') out.push(['tokenizer.ggml.add_space_prefix', bool(spec.addSpacePrefix)]);
+  if (typeof cfg.chat_template === 'string') out.push(['tokenizer.chat_template', str(cfg.chat_template)]);
+  return out;
+}
+
+/** SentencePiece scores that rank pieces as the merges do (see tokenizerGgufMetadata). */
+function sentencePieceScores(spec: TokenizerSpec): Float32Array {
+  const firstRank = new Map<string, number>();
+  spec.merges.forEach(([a, b], rank) => {
+    const p = a + b;
+    if (!firstRank.has(p)) firstRank.set(p, rank);
+  });
+  const n = spec.pieces.length;
+  const scores = new Float32Array(n);
+  for (let id = 0; id < n; id++) {
+    const t = spec.types[id]!;
+    if (t === TOKEN_TYPE.CONTROL || t === TOKEN_TYPE.USER_DEFINED) scores[id] = -1000;
+    else if (t === TOKEN_TYPE.NORMAL) scores[id] = -(firstRank.get(spec.pieces[id]!) ?? spec.merges.length + id);
+  }
+  return scores;
+}
+
+/** lstrip/rstrip of added tokens survive in a GGUF only as llama.cpp's Phi-3 rule derives them from general.name. */
+function checkStripFlags(spec: TokenizerSpec, name: string | null): void {
+  const mask = ATTR.LSTRIP | ATTR.RSTRIP;
+  if (!spec.attrs.some((a) => (a & mask) !== 0)) return;
+  const derived = llamaCppAttributes({ tokens: spec.tokens, types: spec.types, eosId: spec.eosId, eotId: spec.eotId, eomId: null, strip: { modelName: name } }).attrs;
+  for (let id = 0; id < spec.attrs.length; id++) {
+    if ((spec.attrs[id]! & mask) !== (derived[id]! & mask) && (spec.attrs[id]! & (ATTR.CONTROL | ATTR.USER_DEFINED | ATTR.UNKNOWN)) !== 0) {
+      const what = (a: number) => [a & ATTR.LSTRIP ? 'lstrip' : '', a & ATTR.RSTRIP ? 'rstrip' : ''].filter(Boolean).join('+') || 'no strip';
+      throw new TokenizerError(
+        `tokenizer.json: added token ${JSON.stringify(spec.tokens[id])} (id ${id}): ${what(spec.attrs[id]!)} cannot be written to GGUF: llama.cpp derives it from general.name (${JSON.stringify(name)} gives ${what(derived[id]!)})`,
+      );
+    }
+  }
 }

@@ -1,31 +1,42 @@
 /**
  * The tensor-role table: the one place that knows which tensors a model has, their shapes, their
- * names in Hugging Face (safetensors) and GGUF files, and the transforms between the stored form and
- * the form the engine computes with. Loading (`resolveTensors`), packing (LlamaModel asks for roles,
- * never names) and writing (`tensorsToStore`: our safetensors/GGUF writers in tests and benches, the
- * llama2.c converter) all read it.
+ * names in Hugging Face (safetensors) and GGUF files, which architectures have them, and the
+ * transforms between the stored form and the form the engine computes with. Loading
+ * (`resolveTensors`), packing (LlamaModel asks for roles, never names) and writing (`tensorsToStore`:
+ * our safetensors/GGUF writers in tests and benches, the llama2.c converter) all read it.
  *
- *   role        shape                      Hugging Face name                               GGUF name
- *   embed       [vocabSize, dim]           model.embed_tokens.weight                       token_embd.weight
- *   per layer L:
- *   attnNorm    [dim]                      model.layers.L.input_layernorm.weight           blk.L.attn_norm.weight
- *   wq          [nHeads·headDim, dim]      model.layers.L.self_attn.q_proj.weight          blk.L.attn_q.weight   (rows un-permuted)
- *   wk          [nKvHeads·headDim, dim]    model.layers.L.self_attn.k_proj.weight          blk.L.attn_k.weight   (rows un-permuted)
- *   wv          [nKvHeads·headDim, dim]    model.layers.L.self_attn.v_proj.weight          blk.L.attn_v.weight
- *   wo          [dim, nHeads·headDim]      model.layers.L.self_attn.o_proj.weight          blk.L.attn_output.weight
- *   ffnNorm     [dim]                      model.layers.L.post_attention_layernorm.weight  blk.L.ffn_norm.weight
- *   wGate       [hiddenDim, dim]           model.layers.L.mlp.gate_proj.weight             blk.L.ffn_gate.weight
- *   wUp         [hiddenDim, dim]           model.layers.L.mlp.up_proj.weight               blk.L.ffn_up.weight
- *   wDown       [dim, hiddenDim]           model.layers.L.mlp.down_proj.weight             blk.L.ffn_down.weight
- *   norm        [dim]                      model.norm.weight                               output_norm.weight
- *   lmHead      [vocabSize, dim]           lm_head.weight                                  output.weight
+ *   role         shape                    Hugging Face name (model.layers.L.…)        GGUF name (blk.L.…)
+ *   embed        [vocab, dim]             model.embed_tokens.weight                   token_embd.weight
+ *   attnNorm     [dim]                    input_layernorm.weight                      attn_norm.weight
+ *   wq           [nHeads·headDim, dim]    self_attn.q_proj.weight  (phi3: qkv_proj)    attn_q.weight  (or attn_qkv)
+ *   wk, wv       [nKvHeads·headDim, dim]  self_attn.k_proj/v_proj  (phi3: qkv_proj)    attn_k / attn_v (or attn_qkv)
+ *   bq, bk, bv   [q or kv dim]            self_attn.q/k/v_proj.bias                   attn_q/k/v.bias (or attn_qkv.bias)
+ *   qNorm, kNorm [headDim]                self_attn.q_norm / k_norm.weight            attn_q_norm / attn_k_norm.weight
+ *   wo           [dim, nHeads·headDim]    self_attn.o_proj.weight                     attn_output.weight
+ *   bo           [dim]                    self_attn.o_proj.bias                       attn_output.bias
+ *   attnPostNorm [dim]                    post_attention_layernorm.weight (Gemma)     post_attention_norm.weight
+ *   ffnNorm      [dim]                    post_attention_layernorm.weight             ffn_norm.weight
+ *                                         (Gemma: pre_feedforward_layernorm.weight)
+ *   wGate, wUp   [hiddenDim, dim]         mlp.gate_proj / up_proj  (phi3: gate_up_proj) ffn_gate / ffn_up (phi3: ffn_up holds both)
+ *   wDown        [dim, hiddenDim]         mlp.down_proj.weight                        ffn_down.weight
+ *   bGate, bUp, bDown                     mlp.*_proj.bias                             ffn_*.bias
+ *   ffnPostNorm  [dim]                    post_feedforward_layernorm.weight           post_ffw_norm.weight
+ *   norm         [dim]                    model.norm.weight                           output_norm.weight
+ *   lmHead       [vocab, dim]             lm_head.weight                              output.weight
+ *   ropeFreqs    [headDim/2]              (none: config.json rope_scaling)            rope_freqs.weight
  *
- * Presence: every role is required, optional (present iff the config says so: `enabled`) or absent
- * for an architecture. lmHead is optional: absent when config.tiedEmbeddings (the embedding serves as
- * the head). Tied checkpoints may store the embedding under lm_head.weight only (TinyStories-656K,
- * with __metadata__ aliasing model.embed_tokens.weight to it): embed's second Hugging Face name. A
- * stored lm_head.weight / output.weight of a tied model is ignored (transformers' tie_weights does
- * the same).
+ * Presence (RoleSpec.presence): required, optional (present iff the config says so: `enabled`) or
+ * absent, per architecture:
+ *   bq/bk/bv: qwen2 required; llama, qwen3, gemma optional (qkvBias)    bo: llama, qwen3, gemma optional (outBias)
+ *   bGate/bUp/bDown: llama optional (mlpBias)    qNorm/kNorm: qwen3, gemma3    attnPostNorm/ffnPostNorm: gemma2, gemma3
+ *   ropeFreqs: llama, when ropeScaling is frequencyFactors    lmHead: optional everywhere (absent when tiedEmbeddings)
+ * Tied checkpoints may store the embedding under lm_head.weight only (TinyStories-656K, with
+ * __metadata__ aliasing model.embed_tokens.weight to it): embed's second Hugging Face name. A stored
+ * lm_head.weight / output.weight of a tied model is ignored (transformers' tie_weights does the same).
+ *
+ * Fused tensors: a role may be a row range of a stored tensor (StoredAs.fused): Phi-3's qkv_proj holds
+ * q, k, v rows in that order and gate_up_proj gate then up rows (GGUF: attn_qkv and phi3's double-height
+ * ffn_up). Reads take just the role's rows (ReadBytesOptions.rows); writers concatenate them.
  *
  * Ignored extras (harmless, listed in `ignored`): model.layers.L.self_attn.rotary_emb.inv_freq
  * (RoPE frequencies old transformers saved as buffers), blk.L.attn_rot_embd(.weight) (their GGUF
@@ -34,14 +45,18 @@
  * WeightsFormatError naming the file, the tensor and the expected shape.
  *
  * Transforms (applied by reads, inverted by tensorsToStore):
- * - RoPE row order (roles marked `ropeRows`, GGUF files of llama): the engine rotates Hugging Face
- *   style (x[i], x[i + headDim/2]); llama.cpp's converter permutes q/k rows of every head into the
- *   interleaved order (x[2i], x[2i+1]):
+ * - RoPE row order (wq, wk, bq, bk of GGUF llama files, Mistral's included): the engine rotates Hugging
+ *   Face style (x[i], x[i + headDim/2]); llama.cpp's converter permutes q/k rows of every head into the
+ *   interleaved order (x[2i], x[2i+1]) that llama.cpp's "normal" RoPE rotates:
  *     HF row  h·headDim + half·headDim/2 + i   is stored at GGUF row   h·headDim + 2i + half
- *   (i < headDim/2, half ∈ {0, 1}). Reads un-permute (ggufToHfRopeRow), so both formats give the same matrix.
+ *   (i < headDim/2, half ∈ {0, 1}). Reads un-permute (ggufToHfRopeRow), so both formats give the same
+ *   matrix. The other architectures use llama.cpp's "neox" RoPE, the Hugging Face order: no permutation.
+ * - Gemma's RMSNorm computes x̂·(1 + w) and Hugging Face stores w; llama.cpp's converter stores 1 + w.
+ *   Reads of Gemma norm weights from Hugging Face files add 1 (in f32, as transformers does), so both
+ *   formats give the engine the multiplier 1 + w.
  */
-import { ShapeError, WeightsFormatError } from '../errors.js';
-import type { ModelConfig } from '../config.js';
+import { InvalidArgumentError, ShapeError, WeightsFormatError } from '../errors.js';
+import type { Architecture, ModelConfig } from '../config.js';
 import {
   describeTensor,
   FLOAT_DTYPES_TEXT,
@@ -55,23 +70,28 @@ import {
 } from './tensor.js';
 
 /** Roles every layer may have, in load order. */
-export const LAYER_ROLES = ['attnNorm', 'wq', 'wk', 'wv', 'wo', 'ffnNorm', 'wGate', 'wUp', 'wDown'] as const;
+export const LAYER_ROLES = [
+  'attnNorm', 'wq', 'wk', 'wv', 'bq', 'bk', 'bv', 'qNorm', 'kNorm', 'wo', 'bo', 'attnPostNorm',
+  'ffnNorm', 'wGate', 'wUp', 'wDown', 'bGate', 'bUp', 'bDown', 'ffnPostNorm',
+] as const;
 export type LayerRole = (typeof LAYER_ROLES)[number];
 /** Roles outside the layers. */
-export const GLOBAL_ROLES = ['embed', 'norm', 'lmHead'] as const;
+export const GLOBAL_ROLES = ['embed', 'norm', 'lmHead', 'ropeFreqs'] as const;
 export type GlobalRole = (typeof GLOBAL_ROLES)[number];
-/** "embed", "norm", "lmHead" or "layers.<L>.<layer role>". */
+/** "embed", "norm", "lmHead", "ropeFreqs" or "layers.<L>.<layer role>". */
 export type TensorRole = GlobalRole | `layers.${number}.${LayerRole}`;
 /** Naming scheme: Hugging Face (safetensors) or GGUF. */
 export type TensorScheme = 'hf' | 'gguf';
 /** Whether an architecture has a role: always, when the config says so (RoleSpec.enabled), or never. */
 export type Presence = 'required' | 'optional' | 'absent';
-/** What a role's values are (writers store norms and biases as F32, llama.cpp's convention). */
-export type RoleKind = 'embedding' | 'matrix' | 'norm';
+/** What a role's values are (writers store norms, biases and factors as F32, llama.cpp's convention). */
+export type RoleKind = 'embedding' | 'matrix' | 'norm' | 'bias' | 'factors';
 
-/** Where a role is stored: a tensor name ("{L}" = layer index). */
+/** Where a role is stored: a tensor name ("{L}" = layer index), or a row range of one (fused). */
 export interface StoredAs {
   readonly name: string;
+  /** Part of a fused tensor: the stored tensor has `rows(c)` rows, this role is rows [start, start + count). */
+  readonly fused?: { readonly rows: (c: ModelConfig) => number; readonly range: (c: ModelConfig) => readonly [start: number, count: number] };
 }
 
 /** One row of the role table. */
@@ -82,92 +102,186 @@ export interface RoleSpec {
   readonly kind: RoleKind;
   /** Row-major shape for a config. */
   readonly shape: (c: ModelConfig) => number[];
-  /** Presence per architecture (spechub's Llama is the only one so far). */
-  readonly presence: Presence;
+  /** Presence per architecture. */
+  readonly presence: Readonly<Record<Architecture, Presence>>;
   /** For optional roles: whether this config has it. */
   readonly enabled?: (c: ModelConfig) => boolean;
   /** Hugging Face names, first found wins (several: alternative layouts of the same role). */
   readonly hf: (c: ModelConfig) => readonly StoredAs[];
   /** GGUF names, first found wins. */
   readonly gguf: (c: ModelConfig) => readonly StoredAs[];
-  /** q/k projections: GGUF llama files store their rows in interleaved RoPE order. */
+  /** q/k projections and biases: GGUF llama files store their rows in interleaved RoPE order. */
   readonly ropeRows?: boolean;
 }
 
 const at = (name: string): readonly StoredAs[] => [{ name }];
 const qDimOf = (c: ModelConfig): number => c.nHeads * c.headDim;
 const kvDimOf = (c: ModelConfig): number => c.nKvHeads * c.headDim;
+const archOf = (c: ModelConfig): Architecture => c.architecture ?? 'llama';
+const isGemma = (c: ModelConfig): boolean => archOf(c) === 'gemma2' || archOf(c) === 'gemma3';
+
+/** Presence maps: every architecture, or the listed ones. */
+const ALL_ARCHS: readonly Architecture[] = ['llama', 'mistral', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3'];
+function presence(required: readonly Architecture[], optional: readonly Architecture[] = []): Record<Architecture, Presence> {
+  return Object.fromEntries(ALL_ARCHS.map((a) => [a, required.includes(a) ? 'required' : optional.includes(a) ? 'optional' : 'absent'])) as Record<Architecture, Presence>;
+}
+const EVERY = presence(ALL_ARCHS);
+
+/** The q, k or v rows of a fused [q + 2·kv] tensor. */
+function qkvPart(name: string, part: 0 | 1 | 2): StoredAs {
+  return {
+    name,
+    fused: {
+      rows: (c) => qDimOf(c) + 2 * kvDimOf(c),
+      range: (c) => (part === 0 ? [0, qDimOf(c)] : part === 1 ? [qDimOf(c), kvDimOf(c)] : [qDimOf(c) + kvDimOf(c), kvDimOf(c)]),
+    },
+  };
+}
+/** The gate (first) or up (second) half of a fused [2·hiddenDim] tensor. */
+function gateUpPart(name: string, part: 0 | 1): StoredAs {
+  return { name, fused: { rows: (c) => 2 * c.hiddenDim, range: (c) => [part * c.hiddenDim, c.hiddenDim] } };
+}
+const hfAttn = (proj: 'q' | 'k' | 'v', suffix: 'weight' | 'bias', part: 0 | 1 | 2) => (c: ModelConfig): readonly StoredAs[] =>
+  archOf(c) === 'phi3' ? [qkvPart(`model.layers.{L}.self_attn.qkv_proj.${suffix}`, part)] : at(`model.layers.{L}.self_attn.${proj}_proj.${suffix}`);
+const ggufAttn = (proj: 'q' | 'k' | 'v', suffix: 'weight' | 'bias', part: 0 | 1 | 2) => (): readonly StoredAs[] =>
+  [{ name: `blk.{L}.attn_${proj}.${suffix}` }, qkvPart(`blk.{L}.attn_qkv.${suffix}`, part)];
 
 /** The role table (see the module comment). Order: load order within a layer / the model. */
 export const ROLE_TABLE: readonly RoleSpec[] = [
   {
-    role: 'embed', perLayer: false, kind: 'embedding', presence: 'required',
+    role: 'embed', perLayer: false, kind: 'embedding', presence: EVERY,
     shape: (c) => [c.vocabSize, c.dim],
     hf: (c) => (c.tiedEmbeddings ? [{ name: 'model.embed_tokens.weight' }, { name: 'lm_head.weight' }] : at('model.embed_tokens.weight')),
     gguf: () => at('token_embd.weight'),
   },
   {
-    role: 'attnNorm', perLayer: true, kind: 'norm', presence: 'required',
+    role: 'ropeFreqs', perLayer: false, kind: 'factors', presence: presence([], ['llama']),
+    enabled: (c) => c.ropeScaling?.type === 'frequencyFactors',
+    shape: (c) => [c.headDim / 2],
+    hf: () => [],
+    gguf: () => at('rope_freqs.weight'),
+  },
+  {
+    role: 'attnNorm', perLayer: true, kind: 'norm', presence: EVERY,
     shape: (c) => [c.dim],
     hf: () => at('model.layers.{L}.input_layernorm.weight'),
     gguf: () => at('blk.{L}.attn_norm.weight'),
   },
   {
-    role: 'wq', perLayer: true, kind: 'matrix', presence: 'required', ropeRows: true,
+    role: 'wq', perLayer: true, kind: 'matrix', presence: EVERY, ropeRows: true,
     shape: (c) => [qDimOf(c), c.dim],
-    hf: () => at('model.layers.{L}.self_attn.q_proj.weight'),
-    gguf: () => at('blk.{L}.attn_q.weight'),
+    hf: hfAttn('q', 'weight', 0),
+    gguf: ggufAttn('q', 'weight', 0),
   },
   {
-    role: 'wk', perLayer: true, kind: 'matrix', presence: 'required', ropeRows: true,
+    role: 'wk', perLayer: true, kind: 'matrix', presence: EVERY, ropeRows: true,
     shape: (c) => [kvDimOf(c), c.dim],
-    hf: () => at('model.layers.{L}.self_attn.k_proj.weight'),
-    gguf: () => at('blk.{L}.attn_k.weight'),
+    hf: hfAttn('k', 'weight', 1),
+    gguf: ggufAttn('k', 'weight', 1),
   },
   {
-    role: 'wv', perLayer: true, kind: 'matrix', presence: 'required',
+    role: 'wv', perLayer: true, kind: 'matrix', presence: EVERY,
     shape: (c) => [kvDimOf(c), c.dim],
-    hf: () => at('model.layers.{L}.self_attn.v_proj.weight'),
-    gguf: () => at('blk.{L}.attn_v.weight'),
+    hf: hfAttn('v', 'weight', 2),
+    gguf: ggufAttn('v', 'weight', 2),
   },
   {
-    role: 'wo', perLayer: true, kind: 'matrix', presence: 'required',
+    role: 'bq', perLayer: true, kind: 'bias', presence: presence(['qwen2'], ['llama', 'qwen3', 'gemma2', 'gemma3']), ropeRows: true,
+    enabled: (c) => c.qkvBias === true,
+    shape: (c) => [qDimOf(c)],
+    hf: hfAttn('q', 'bias', 0),
+    gguf: ggufAttn('q', 'bias', 0),
+  },
+  {
+    role: 'bk', perLayer: true, kind: 'bias', presence: presence(['qwen2'], ['llama', 'qwen3', 'gemma2', 'gemma3']), ropeRows: true,
+    enabled: (c) => c.qkvBias === true,
+    shape: (c) => [kvDimOf(c)],
+    hf: hfAttn('k', 'bias', 1),
+    gguf: ggufAttn('k', 'bias', 1),
+  },
+  {
+    role: 'bv', perLayer: true, kind: 'bias', presence: presence(['qwen2'], ['llama', 'qwen3', 'gemma2', 'gemma3']),
+    enabled: (c) => c.qkvBias === true,
+    shape: (c) => [kvDimOf(c)],
+    hf: hfAttn('v', 'bias', 2),
+    gguf: ggufAttn('v', 'bias', 2),
+  },
+  {
+    role: 'qNorm', perLayer: true, kind: 'norm', presence: presence(['qwen3', 'gemma3']),
+    shape: (c) => [c.headDim],
+    hf: () => at('model.layers.{L}.self_attn.q_norm.weight'),
+    gguf: () => at('blk.{L}.attn_q_norm.weight'),
+  },
+  {
+    role: 'kNorm', perLayer: true, kind: 'norm', presence: presence(['qwen3', 'gemma3']),
+    shape: (c) => [c.headDim],
+    hf: () => at('model.layers.{L}.self_attn.k_norm.weight'),
+    gguf: () => at('blk.{L}.attn_k_norm.weight'),
+  },
+  {
+    role: 'wo', perLayer: true, kind: 'matrix', presence: EVERY,
     shape: (c) => [c.dim, qDimOf(c)],
     hf: () => at('model.layers.{L}.self_attn.o_proj.weight'),
     gguf: () => at('blk.{L}.attn_output.weight'),
   },
   {
-    role: 'ffnNorm', perLayer: true, kind: 'norm', presence: 'required',
+    role: 'bo', perLayer: true, kind: 'bias', presence: presence([], ['llama', 'qwen3', 'gemma2', 'gemma3']),
+    enabled: (c) => c.outBias === true,
+    shape: (c) => [c.dim],
+    hf: () => at('model.layers.{L}.self_attn.o_proj.bias'),
+    gguf: () => at('blk.{L}.attn_output.bias'),
+  },
+  {
+    role: 'attnPostNorm', perLayer: true, kind: 'norm', presence: presence(['gemma2', 'gemma3']),
     shape: (c) => [c.dim],
     hf: () => at('model.layers.{L}.post_attention_layernorm.weight'),
+    gguf: () => at('blk.{L}.post_attention_norm.weight'),
+  },
+  {
+    role: 'ffnNorm', perLayer: true, kind: 'norm', presence: EVERY,
+    shape: (c) => [c.dim],
+    hf: (c) => at(isGemma(c) ? 'model.layers.{L}.pre_feedforward_layernorm.weight' : 'model.layers.{L}.post_attention_layernorm.weight'),
     gguf: () => at('blk.{L}.ffn_norm.weight'),
   },
   {
-    role: 'wGate', perLayer: true, kind: 'matrix', presence: 'required',
+    role: 'wGate', perLayer: true, kind: 'matrix', presence: EVERY,
     shape: (c) => [c.hiddenDim, c.dim],
-    hf: () => at('model.layers.{L}.mlp.gate_proj.weight'),
-    gguf: () => at('blk.{L}.ffn_gate.weight'),
+    hf: (c) => (archOf(c) === 'phi3' ? [gateUpPart('model.layers.{L}.mlp.gate_up_proj.weight', 0)] : at('model.layers.{L}.mlp.gate_proj.weight')),
+    gguf: (c) => (archOf(c) === 'phi3' ? [gateUpPart('blk.{L}.ffn_up.weight', 0)] : at('blk.{L}.ffn_gate.weight')),
   },
   {
-    role: 'wUp', perLayer: true, kind: 'matrix', presence: 'required',
+    role: 'wUp', perLayer: true, kind: 'matrix', presence: EVERY,
     shape: (c) => [c.hiddenDim, c.dim],
-    hf: () => at('model.layers.{L}.mlp.up_proj.weight'),
-    gguf: () => at('blk.{L}.ffn_up.weight'),
+    hf: (c) => (archOf(c) === 'phi3' ? [gateUpPart('model.layers.{L}.mlp.gate_up_proj.weight', 1)] : at('model.layers.{L}.mlp.up_proj.weight')),
+    gguf: (c) => (archOf(c) === 'phi3' ? [gateUpPart('blk.{L}.ffn_up.weight', 1)] : at('blk.{L}.ffn_up.weight')),
   },
   {
-    role: 'wDown', perLayer: true, kind: 'matrix', presence: 'required',
+    role: 'wDown', perLayer: true, kind: 'matrix', presence: EVERY,
     shape: (c) => [c.dim, c.hiddenDim],
     hf: () => at('model.layers.{L}.mlp.down_proj.weight'),
     gguf: () => at('blk.{L}.ffn_down.weight'),
   },
+  ...(['Gate', 'Up', 'Down'] as const).map((p): RoleSpec => ({
+    role: `b${p}`, perLayer: true, kind: 'bias', presence: presence([], ['llama']),
+    enabled: (c) => c.mlpBias === true,
+    shape: (c) => [p === 'Down' ? c.dim : c.hiddenDim],
+    hf: () => at(`model.layers.{L}.mlp.${p.toLowerCase()}_proj.bias`),
+    gguf: () => at(`blk.{L}.ffn_${p.toLowerCase()}.bias`),
+  })),
   {
-    role: 'norm', perLayer: false, kind: 'norm', presence: 'required',
+    role: 'ffnPostNorm', perLayer: true, kind: 'norm', presence: presence(['gemma2', 'gemma3']),
+    shape: (c) => [c.dim],
+    hf: () => at('model.layers.{L}.post_feedforward_layernorm.weight'),
+    gguf: () => at('blk.{L}.post_ffw_norm.weight'),
+  },
+  {
+    role: 'norm', perLayer: false, kind: 'norm', presence: EVERY,
     shape: (c) => [c.dim],
     hf: () => at('model.norm.weight'),
     gguf: () => at('output_norm.weight'),
   },
   {
-    role: 'lmHead', perLayer: false, kind: 'matrix', presence: 'optional',
+    role: 'lmHead', perLayer: false, kind: 'matrix', presence: presence([], ALL_ARCHS),
     enabled: (c) => !c.tiedEmbeddings,
     shape: (c) => [c.vocabSize, c.dim],
     hf: () => at('lm_head.weight'),
@@ -193,7 +307,16 @@ export function roleSpec(role: TensorRole): { spec: RoleSpec; layer: number | nu
 
 /** Whether config `c` has `spec`'s role. */
 function hasRole(c: ModelConfig, spec: RoleSpec): boolean {
-  return spec.presence === 'required' || (spec.presence === 'optional' && (spec.enabled?.(c) ?? false));
+  const p = spec.presence[archOf(c)];
+  return p === 'required' || (p === 'optional' && (spec.enabled?.(c) ?? false));
+}
+
+/**
+ * The per-layer roles config `c` has (every layer has the same ones), in table order, and their kinds:
+ * without naming any layer, so it costs the same for 1 layer or 2^31 (memory plans, early checks).
+ */
+export function layerRoleKinds(c: ModelConfig): { role: LayerRole; kind: RoleKind }[] {
+  return ROLE_TABLE.filter((s) => s.perLayer && hasRole(c, s)).map((s) => ({ role: s.role as LayerRole, kind: s.kind }));
 }
 
 /** The row-major shape of `role` for config `c`. */
@@ -201,26 +324,38 @@ export function roleShape(c: ModelConfig, role: TensorRole): number[] {
   return roleSpec(role).spec.shape(c);
 }
 
-/** Every role config `c` has, in load order: embed, layer 0 … layer n−1, norm, lmHead. */
+/** Every role config `c` has, in load order: embed, ropeFreqs, layer 0 … layer n−1, norm, lmHead. */
 export function modelRoles(c: ModelConfig): TensorRole[] {
   const roles: TensorRole[] = [];
-  for (const s of ROLE_TABLE) if (!s.perLayer && s.role === 'embed' && hasRole(c, s)) roles.push('embed');
+  const globals = ROLE_TABLE.filter((s) => !s.perLayer && hasRole(c, s));
+  const first = globals.filter((s) => s.role === 'embed' || s.role === 'ropeFreqs');
+  for (const s of first) roles.push(s.role as GlobalRole);
   for (let l = 0; l < c.nLayers; l++) {
     for (const s of ROLE_TABLE) if (s.perLayer && hasRole(c, s)) roles.push(`layers.${l}.${s.role as LayerRole}`);
   }
-  for (const s of ROLE_TABLE) if (!s.perLayer && s.role !== 'embed' && hasRole(c, s)) roles.push(s.role as GlobalRole);
+  for (const s of globals) if (!first.includes(s)) roles.push(s.role as GlobalRole);
   return roles;
+}
+
+/** Where `role` may be stored in `scheme`, first choice first, with "{L}" filled in. */
+export function roleSources(c: ModelConfig, scheme: TensorScheme, role: TensorRole): StoredAs[] {
+  const { spec, layer } = roleSpec(role);
+  return (scheme === 'hf' ? spec.hf(c) : spec.gguf(c)).map((s) => ({ ...s, name: s.name.replace('{L}', String(layer)) }));
 }
 
 /** The names `role` may be stored under in `scheme`, first choice first. */
 export function roleNames(c: ModelConfig, scheme: TensorScheme, role: TensorRole): string[] {
-  const { spec, layer } = roleSpec(role);
-  return (scheme === 'hf' ? spec.hf(c) : spec.gguf(c)).map((s) => s.name.replace('{L}', String(layer)));
+  return roleSources(c, scheme, role).map((s) => s.name);
 }
 
-/** Whether reads of `spec` from a `scheme` file un-permute interleaved RoPE rows. */
-function ropeUnpermuted(spec: RoleSpec, scheme: TensorScheme): boolean {
-  return spec.ropeRows === true && scheme === 'gguf';
+/** Whether reads of `spec` from a `scheme` file un-permute interleaved RoPE rows (GGUF llama files). */
+function ropeUnpermuted(c: ModelConfig, spec: RoleSpec, scheme: TensorScheme): boolean {
+  return spec.ropeRows === true && scheme === 'gguf' && (archOf(c) === 'llama' || archOf(c) === 'mistral');
+}
+
+/** What reads of `spec` from a `scheme` file add to every value: 1 for Gemma norms in Hugging Face files. */
+function valueShift(c: ModelConfig, spec: RoleSpec, scheme: TensorScheme): number {
+  return spec.kind === 'norm' && scheme === 'hf' && isGemma(c) ? 1 : 0;
 }
 
 /** GGUF q/k row (interleaved RoPE pairs) → Hugging Face row (rotate-half), within heads of `headDim`. */
@@ -238,9 +373,6 @@ export function hfToGgufRopeRow(row: number, headDim: number): number {
 
 // ---- reading ----
 
-/** Rows [start, start + count) of a role's matrix (dest then holds count rows; q/k: whole heads). */
-export type RowRange = readonly [start: number, count: number];
-
 /**
  * Where the model's tensors come from, by role: what LlamaModel loads from. The optional methods let
  * a loader keep weights as stored: a matrix whose stored type (`dtype`) is the type it is packed into
@@ -253,13 +385,27 @@ export interface RoleReader {
   has(role: TensorRole): boolean;
   /** Row-major shape of `role` (throws WeightsFormatError if absent). */
   shape(role: TensorRole): readonly number[];
-  /** Decode `role` (or only its rows `rows`) into dest (exactly that element count). */
-  readF32(role: TensorRole, dest: Float32Array, rows?: RowRange): Promise<void>;
+  /**
+   * Decode `role` into dest (exactly its element count), or with `rows` = [start, count] only those
+   * rows of a matrix role (dest: count rows), so that a loader can stream a matrix in chunks (for a
+   * GGUF llama q/k matrix, start and count are multiples of headDim).
+   */
+  readF32(role: TensorRole, dest: Float32Array, rows?: RoleRows): Promise<void>;
   /** Stored element type of `role`. */
   dtype?(role: TensorRole): TensorDtype;
-  /** The stored bytes of `role` (or of its rows `rows`), rows in Hugging Face order (dest: exactly that byte length). */
-  readBytes?(role: TensorRole, dest: Uint8Array, rows?: RowRange): Promise<void>;
+  /** Bytes `role` takes in its file (for load progress); elements · 4 when absent. */
+  storedBytes?(role: TensorRole): number;
+  /** The stored tensor's name (for load progress); the role when absent. */
+  tensorName?(role: TensorRole): string;
+  /**
+   * The stored bytes of `role` (or of its rows `rows`), rows in Hugging Face order (dest: exactly that
+   * byte length): what a loader keeps when the engine computes in the stored type (F16, BF16, GGML blocks).
+   */
+  readBytes?(role: TensorRole, dest: Uint8Array, rows?: RoleRows): Promise<void>;
 }
+
+/** Rows [start, start + count) of a matrix role. */
+export type RoleRows = readonly [start: number, count: number];
 
 /** A role resolved to a stored tensor; reads give the engine's layout whatever the file. */
 export interface ResolvedTensor {
@@ -270,12 +416,17 @@ export interface ResolvedTensor {
   readonly shape: readonly number[];
   /** Whether reads un-permute GGUF interleaved-RoPE rows into rotate-half order. */
   readonly ropeUnpermuted: boolean;
-  /** Decode to f32 into dest ([elements of shape]). */
+  /** Bytes of the role in its file (a fused tensor's share of it). */
+  readonly bytes: number;
+  /**
+   * Decode to f32 into dest ([elements of shape]). `rows`: only rows [start, start + count) of the
+   * role (dest: count rows; for un-permuted GGUF q/k rows, start and count multiples of headDim).
+   */
   readF32(dest: Float32Array, options?: Omit<ReadF32Options, 'rowMap'>): Promise<void>;
-  /** The stored bytes, rows in Hugging Face order (Q8_0: 34-byte blocks). */
-  readBytes(dest: Uint8Array, rows?: RowRange): Promise<void>;
-  /** Q8_0 only: planar scales [rows, cols/32] and quants [rows, cols], rows in Hugging Face order. */
-  readQ8_0(scales: Float32Array, qs: Int8Array, options?: Omit<ReadF32Options, 'rowMap' | 'rows'>): Promise<void>;
+  /** The stored bytes, rows in Hugging Face order (Q8_0: 34-byte blocks); `rows` as in readF32. */
+  readBytes(dest: Uint8Array, options?: Pick<ReadBytesOptions, 'rows'>): Promise<void>;
+  /** Q8_0 only: planar scales [rows, cols/32] and quants [rows, cols], rows in Hugging Face order; `rows` as in readF32. */
+  readQ8_0(scales: Float32Array, qs: Int8Array, options?: Omit<ReadF32Options, 'rowMap'>): Promise<void>;
 }
 
 /** A directory resolved against a config: every role the config has → one stored tensor. */
@@ -289,7 +440,9 @@ export interface ModelTensors extends RoleReader {
   /** The tensor of `role`; throws WeightsFormatError for a role this model does not have. */
   get(role: TensorRole): ResolvedTensor;
   dtype(role: TensorRole): TensorDtype;
-  readBytes(role: TensorRole, dest: Uint8Array, rows?: RowRange): Promise<void>;
+  storedBytes(role: TensorRole): number;
+  tensorName(role: TensorRole): string;
+  readBytes(role: TensorRole, dest: Uint8Array, rows?: RoleRows): Promise<void>;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -301,32 +454,85 @@ function list(items: string[]): string {
   return items.length <= LIST_MAX ? items.join('; ') : `${items.slice(0, LIST_MAX).join('; ')}; … (${items.length - LIST_MAX} more)`;
 }
 
-function resolved(dir: TensorDirectory, role: TensorRole, info: TensorInfo, shape: readonly number[], rowMap: RowMap | undefined): ResolvedTensor {
-  const base: ReadBytesOptions = rowMap ? { rowMap } : {};
+/** How reads of one resolved role transform the stored tensor (see the module comment). */
+interface ReadPlan {
+  /** Fused tensors: the role's rows of the stored tensor. */
+  readonly rows?: readonly [number, number];
+  /** GGUF llama q/k: un-permute interleaved RoPE rows (matrices) or elements (biases). */
+  readonly ropeHeadDim?: number;
+  /** Added to every value (Gemma norms in Hugging Face files). */
+  readonly shift: number;
+}
+
+function resolved(dir: TensorDirectory, role: TensorRole, info: TensorInfo, shape: readonly number[], plan: ReadPlan): ResolvedTensor {
+  const hd = plan.ropeHeadDim;
+  const vector = shape.length === 1;
+  // matrices permute whole rows while reading; a bias is one row, its elements are permuted after
+  const rowMap: RowMap | undefined = hd !== undefined && !vector ? (r) => ggufToHfRopeRow(r, hd) : undefined;
+  const base: ReadBytesOptions = { ...(plan.rows ? { rows: plan.rows } : {}), ...(rowMap ? { rowMap } : {}) };
+  // rows [start, start + count) of the role: the stored rows after the fused offset; the RoPE
+  // un-permutation is periodic in headDim, so it maps rows inside a head-aligned slice the same way
+  const sliced = (rows: readonly [number, number] | undefined): ReadBytesOptions => {
+    if (rows === undefined) return base;
+    const [start, count] = rows;
+    const total = shape[0]!;
+    if (vector || !(Number.isSafeInteger(start) && Number.isSafeInteger(count) && start >= 0 && count >= 1 && start + count <= total)) {
+      throw new InvalidArgumentError(`${dir.name}: tensor ${info.name} (role ${role}): expected a row slice of a matrix inside [0, ${total}), got [${start}, ${start + count})`);
+    }
+    if (hd !== undefined && (start % hd !== 0 || count % hd !== 0)) {
+      throw new InvalidArgumentError(`${dir.name}: tensor ${info.name} (role ${role}): expected a row slice in whole heads of ${hd} rows, got [${start}, ${start + count})`);
+    }
+    return { rows: [(plan.rows?.[0] ?? 0) + start, count], ...(rowMap ? { rowMap } : {}) };
+  };
+  const raw = (what: string) => {
+    if (plan.shift !== 0 || (hd !== undefined && vector)) {
+      throw new WeightsFormatError(`${dir.name}: tensor ${info.name} (role ${role}) is transformed when read; expected a ${what} read of a weight matrix`);
+    }
+  };
+  const storedRows = info.shape.length > 0 ? info.shape[0]! : 1;
   return {
     role,
     info,
     shape,
-    ropeUnpermuted: rowMap !== undefined,
-    readF32: (dest, options) => dir.readTensorF32(info.name, dest, { ...options, ...base }),
-    readBytes: (dest, rows) => dir.readTensorBytes(info.name, dest, rows ? { ...base, rows } : base),
-    readQ8_0: async (scales, qs, options) => {
+    bytes: plan.rows ? (info.byteLength / storedRows) * plan.rows[1] : info.byteLength,
+    ropeUnpermuted: hd !== undefined,
+    readF32: async (dest, options = {}) => {
+      const { rows, ...rest } = options;
+      await dir.readTensorF32(info.name, dest, { ...rest, ...sliced(rows) });
+      if (hd !== undefined && vector) {
+        const stored = dest.slice();
+        for (let i = 0; i < stored.length; i++) dest[ggufToHfRopeRow(i, hd)] = stored[i]!;
+      }
+      if (plan.shift !== 0) for (let i = 0; i < dest.length; i++) dest[i] = dest[i]! + plan.shift;
+    },
+    readBytes: (dest, options = {}) => (raw('raw'), dir.readTensorBytes(info.name, dest, sliced(options.rows))),
+    readQ8_0: async (scales, qs, options = {}) => {
+      raw('Q8_0');
       if (info.dtype !== 'Q8_0' || !dir.readTensorQ8_0) throw new WeightsFormatError(`${dir.name}: tensor ${info.name} is ${info.dtype}; expected Q8_0`);
-      return dir.readTensorQ8_0(info.name, scales, qs, { ...options, ...base });
+      const { rows, ...rest } = options;
+      return dir.readTensorQ8_0(info.name, scales, qs, { ...rest, ...sliced(rows) });
     },
   };
 }
 
+/** Stored tensors refused with a reason rather than as "unexpected". */
+const REFUSED_TENSORS: Readonly<Record<string, string>> = {
+  'rope_factors_long.weight': 'LongRoPE frequency factors (Phi-3 128k) are not supported',
+  'rope_factors_short.weight': 'LongRoPE frequency factors (Phi-3 128k) are not supported',
+};
+
 /**
  * Resolve `dir` against `config`: check that it holds exactly the tensors of the config's roles
  * (names from dir.format: "gguf" → GGUF names, else Hugging Face names) with the right shapes and
- * decodable dtypes, and map every role to its tensor. Throws one WeightsFormatError naming the
- * file and listing every missing (with its expected shape), misshapen, undecodable and unexpected tensor.
+ * decodable dtypes, and map every role to its tensor (a fused tensor serves several roles). Throws one
+ * WeightsFormatError naming the file and listing every missing (with its expected shape), misshapen,
+ * undecodable and unexpected tensor.
  */
 export function resolveTensors(config: ModelConfig, dir: TensorDirectory): ModelTensors {
   const scheme: TensorScheme = dir.format === 'gguf' ? 'gguf' : 'hf';
   const problems: string[] = [];
   const used = new Set<string>();
+  const checked = new Set<string>();
   const ignored: string[] = [];
   const byRole = new Map<TensorRole, ResolvedTensor>();
   const roles = modelRoles(config);
@@ -334,28 +540,33 @@ export function resolveTensors(config: ModelConfig, dir: TensorDirectory): Model
   for (const role of roles) {
     const { spec } = roleSpec(role);
     const shape = spec.shape(config);
-    const names = roleNames(config, scheme, role);
-    const name = names.find((n) => dir.tensors.has(n));
-    if (name === undefined) {
-      problems.push(`missing ${names[0]} [${shape.join(', ')}]`);
+    const sources = roleSources(config, scheme, role);
+    const src = sources.find((s) => dir.tensors.has(s.name));
+    if (src === undefined) {
+      const first = sources[0]!;
+      const want = first.fused ? [first.fused.rows(config), ...shape.slice(1)] : shape;
+      problems.push(`missing ${first.name} [${want.join(', ')}]${first.fused ? ` (holding ${role})` : ''}`);
       continue;
     }
-    const t = dir.tensors.get(name)!;
-    used.add(name);
-    if (!sameShape(t.shape, shape)) {
-      problems.push(`${name}: expected shape [${shape.join(', ')}], got ${describeTensor(t)}`);
+    const t = dir.tensors.get(src.name)!;
+    used.add(src.name);
+    const storedShape = src.fused ? [src.fused.rows(config), ...shape.slice(1)] : shape;
+    if (!sameShape(t.shape, storedShape)) {
+      if (!checked.has(src.name)) problems.push(`${src.name}: expected shape [${storedShape.join(', ')}], got ${describeTensor(t)}`);
+      checked.add(src.name);
       continue;
     }
     if (!isFloatDtype(t.dtype)) {
-      problems.push(`${name}: dtype ${t.dtype} cannot be decoded; expected ${FLOAT_DTYPES_TEXT}`);
+      if (!checked.has(src.name)) problems.push(`${src.name}: dtype ${t.dtype} cannot be decoded; expected ${FLOAT_DTYPES_TEXT}`);
+      checked.add(src.name);
       continue;
     }
-    let rowMap: RowMap | undefined;
-    if (ropeUnpermuted(spec, scheme)) {
-      const hd = config.headDim;
-      rowMap = (r) => ggufToHfRopeRow(r, hd);
-    }
-    byRole.set(role, resolved(dir, role, t, shape, rowMap));
+    const plan: ReadPlan = {
+      ...(src.fused ? { rows: src.fused.range(config) } : {}),
+      ...(ropeUnpermuted(config, spec, scheme) ? { ropeHeadDim: config.headDim } : {}),
+      shift: valueShift(config, spec, scheme),
+    };
+    byRole.set(role, resolved(dir, role, t, shape, plan));
   }
 
   // A tied model's stored head is shadowed by the embedding (transformers' tie_weights does the same).
@@ -371,8 +582,10 @@ export function resolveTensors(config: ModelConfig, dir: TensorDirectory): Model
     if (used.has(name)) continue;
     if (IGNORED[scheme].test(name)) {
       ignored.push(name);
+    } else if (scheme === 'gguf' && REFUSED_TENSORS[name] !== undefined) {
+      problems.push(`${name}: ${REFUSED_TENSORS[name]}`);
     } else if (scheme === 'gguf' && name === 'rope_freqs.weight') {
-      problems.push('rope_freqs.weight: RoPE frequency scaling (Llama 3.1 style) is not supported');
+      problems.push(`rope_freqs.weight: RoPE frequency factors are read with a llama config whose ropeScaling is frequencyFactors (this ${archOf(config)} config has ${config.ropeScaling?.type ?? 'no'} scaling)`);
     } else {
       problems.push(`unexpected ${name} ${describeTensor(dir.tensors.get(name)!)}`);
     }
@@ -383,7 +596,7 @@ export function resolveTensors(config: ModelConfig, dir: TensorDirectory): Model
 
   const get = (role: TensorRole): ResolvedTensor => {
     const t = byRole.get(role);
-    if (!t) throw new WeightsFormatError(`${dir.name}: no tensor role ${JSON.stringify(role)} in this ${config.nLayers}-layer model`);
+    if (!t) throw new WeightsFormatError(`${dir.name}: no tensor role ${JSON.stringify(role)} in this ${config.nLayers}-layer ${archOf(config)} model`);
     return t;
   };
   return {
@@ -395,8 +608,10 @@ export function resolveTensors(config: ModelConfig, dir: TensorDirectory): Model
     has: (role) => byRole.has(role),
     shape: (role) => get(role).shape,
     dtype: (role) => get(role).info.dtype,
+    storedBytes: (role) => get(role).bytes,
+    tensorName: (role) => get(role).info.name,
     readF32: (role, dest, rows) => get(role).readF32(dest, rows ? { rows } : {}),
-    readBytes: (role, dest, rows) => get(role).readBytes(dest, rows),
+    readBytes: (role, dest, rows) => get(role).readBytes(dest, rows ? { rows } : {}),
   };
 }
 
@@ -418,7 +633,7 @@ export function memoryRoleReader(config: ModelConfig, arrays: (role: TensorRole)
     shape: (role) => (get(role), roleShape(config, role)),
     readF32: async (role, dest, rows) => {
       const a = get(role);
-      const cols = roleShape(config, role).at(-1)!;
+      const cols = roleShape(config, role).slice(1).reduce((x, d) => x * d, 1);
       const src = rows ? a.subarray(rows[0] * cols, (rows[0] + rows[1]) * cols) : a;
       if (src.length !== dest.length) throw new ShapeError(`memory tensors: role ${role}: expected a destination of ${src.length} values, got ${dest.length}`);
       dest.set(src);
@@ -430,11 +645,13 @@ export function memoryRoleReader(config: ModelConfig, arrays: (role: TensorRole)
 
 /** One tensor as a file stores it (see tensorsToStore). */
 export interface TensorToStore {
-  /** The role stored here. */
+  /** The roles stored here (several for a fused tensor, in row order). */
+  readonly roles: readonly TensorRole[];
+  /** The first of `roles`. */
   readonly role: TensorRole;
   readonly name: string;
   readonly shape: readonly number[];
-  /** f32 values in the file's layout (GGUF llama q/k rows permuted). */
+  /** f32 values in the file's layout (GGUF llama q/k rows permuted, Gemma HF norms as w = multiplier − 1). */
   readonly data: Float32Array;
   readonly kind: RoleKind;
 }
@@ -442,22 +659,48 @@ export interface TensorToStore {
 /**
  * The tensors a `scheme` file of config `c` stores, in load order, from each role's values in the
  * engine's form (`data(role)`: row-major, roleShape elements): the read transforms inverted (GGUF
- * llama q/k rows permuted into interleaved RoPE order, as llama.cpp's converter does). A tied model
- * stores no head. Writers choose dtypes (e.g. norms F32) by `kind`.
+ * llama q/k rows permuted into interleaved RoPE order, as llama.cpp's converter does; Gemma norms
+ * stored as w = multiplier − 1 in Hugging Face files) and fused tensors (Phi-3) concatenated. A tied
+ * model stores no head. Writers choose dtypes (e.g. norms F32) by `kind`.
  */
 export function tensorsToStore(c: ModelConfig, scheme: TensorScheme, data: (role: TensorRole) => Float32Array): TensorToStore[] {
-  return modelRoles(c).map((role) => {
+  const out: { roles: TensorRole[]; name: string; shape: number[]; data: Float32Array; kind: RoleKind; filled: number }[] = [];
+  const byName = new Map<string, (typeof out)[number]>();
+  for (const role of modelRoles(c)) {
     const { spec } = roleSpec(role);
     const shape = spec.shape(c);
     let values = data(role);
     const n = shape.reduce((x, d) => x * d, 1);
     if (values.length !== n) throw new ShapeError(`tensorsToStore: role ${role}: expected ${n} values [${shape.join(', ')}], got ${values.length}`);
-    if (ropeUnpermuted(spec, scheme)) {
-      const [rows, cols] = shape as [number, number];
-      const out = new Float32Array(values.length);
-      for (let r = 0; r < rows; r++) out.set(values.subarray(r * cols, (r + 1) * cols), hfToGgufRopeRow(r, c.headDim) * cols);
-      values = out;
+    if (ropeUnpermuted(c, spec, scheme)) {
+      const cols = shape.length === 1 ? 1 : shape[1]!;
+      const rows = shape[0]!;
+      const permuted = new Float32Array(values.length);
+      for (let r = 0; r < rows; r++) permuted.set(values.subarray(r * cols, (r + 1) * cols), hfToGgufRopeRow(r, c.headDim) * cols);
+      values = permuted;
     }
-    return { role, name: roleNames(c, scheme, role)[0]!, shape, data: values, kind: spec.kind };
-  });
+    const shift = valueShift(c, spec, scheme);
+    if (shift !== 0) values = values.map((v) => v - shift);
+    const src = roleSources(c, scheme, role)[0]!;
+    if (!src.fused) {
+      out.push({ roles: [role], name: src.name, shape, data: values, kind: spec.kind, filled: values.length });
+      continue;
+    }
+    const rowSize = n / shape[0]!;
+    let t = byName.get(src.name);
+    if (t === undefined) {
+      const rows = src.fused.rows(c);
+      t = { roles: [], name: src.name, shape: [rows, ...shape.slice(1)], data: new Float32Array(rows * rowSize), kind: spec.kind, filled: 0 };
+      byName.set(src.name, t);
+      out.push(t);
+    }
+    const [start] = src.fused.range(c);
+    t.data.set(values, start * rowSize);
+    t.roles.push(role);
+    t.filled += values.length;
+  }
+  for (const t of out) {
+    if (t.filled !== t.data.length) throw new ShapeError(`tensorsToStore: fused tensor ${t.name}: its roles ${t.roles.join(', ')} fill ${t.filled} of ${t.data.length} values`);
+  }
+  return out.map(({ roles, name, shape, data, kind }) => ({ roles, role: roles[0]!, name, shape, data, kind }));
 }

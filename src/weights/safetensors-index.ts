@@ -45,13 +45,17 @@ export function parseSafetensorsIndex(text: string, file: string): SafetensorsIn
   if (!isJsonObject(map)) throw new WeightsFormatError(`${file}: weight_map: expected an object of tensor name → shard file, got ${describeJson(map)}`);
   const weightMap = new Map<string, string>();
   const shards: string[] = [];
+  const seen = new Set<string>(); // shards by name: linear in the size of a hostile weight_map
   for (const [name, shard] of Object.entries(map)) {
     if (typeof shard !== 'string') {
       throw new WeightsFormatError(`${file}: weight_map[${JSON.stringify(name)}]: expected a shard file name, got ${describeJson(shard)}`);
     }
     checkPlainFileName(`${file}: weight_map[${JSON.stringify(name)}]`, shard);
     weightMap.set(name, shard);
-    if (!shards.includes(shard)) shards.push(shard);
+    if (!seen.has(shard)) {
+      seen.add(shard);
+      shards.push(shard);
+    }
   }
   if (weightMap.size === 0) throw new WeightsFormatError(`${file}: weight_map: expected at least one tensor, got none`);
   return { weightMap, shards, metadata: meta };

@@ -2,6 +2,8 @@
  * Writes a safetensors file (https://github.com/huggingface/safetensors, format v1): an 8-byte
  * little-endian header length, a JSON header padded with spaces to a multiple of 8 bytes, then the
  * tensor bytes back to back in the order given. Used by the llama2.c converter and by tests.
+ * `safetensorsParts` gives the same file as pieces (header, then views of each tensor's data), so
+ * multi-GB files can be streamed to disk; `writeSafetensors` concatenates them.
  */
 import { InvalidArgumentError } from '../errors.js';
 
@@ -17,8 +19,8 @@ export interface TensorToWrite {
 
 const DTYPE_BYTES: Record<WritableDtype, number> = { F32: 4, F16: 2, BF16: 2 };
 
-/** Serialise tensors (and optional string metadata) to safetensors bytes. */
-export function writeSafetensors(tensors: readonly TensorToWrite[], metadata?: Record<string, string>): Uint8Array {
+/** The file as pieces: the length and header bytes, then each tensor's bytes (views of `data`); totalBytes is their sum. */
+export function safetensorsParts(tensors: readonly TensorToWrite[], metadata?: Record<string, string>): { readonly totalBytes: number; readonly parts: readonly Uint8Array[] } {
   // No prototype: a tensor named "__proto__" must become a key, not replace the prototype.
   const header: Record<string, unknown> = Object.create(null);
   if (metadata) header.__metadata__ = metadata;
@@ -51,16 +53,22 @@ export function writeSafetensors(tensors: readonly TensorToWrite[], metadata?: R
     json += ' '.repeat(padded - headerBytes.length);
     headerBytes = enc.encode(json);
   }
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let pos = 8 + headerBytes.length;
-  for (const t of tensors) {
-    // Typed arrays are little-endian on every platform spechub supports (wasm is little-endian too).
-    const src = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    out.set(src, pos);
-    pos += src.length;
+  const head = new Uint8Array(8 + headerBytes.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  head.set(headerBytes, 8);
+  // Typed arrays are little-endian on every platform spechub supports (wasm is little-endian too).
+  const parts = [head, ...tensors.map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
+  return { totalBytes: head.length + offset, parts };
+}
+
+/** Serialise tensors (and optional string metadata) to safetensors bytes. */
+export function writeSafetensors(tensors: readonly TensorToWrite[], metadata?: Record<string, string>): Uint8Array {
+  const { totalBytes, parts } = safetensorsParts(tensors, metadata);
+  const out = new Uint8Array(totalBytes);
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
   }
   return out;
 }

@@ -99,6 +99,48 @@ export interface ReadBytesOptions {
 export interface ReadF32Options extends ReadBytesOptions {
   /** Accept NaN / ±Inf values (default false: a non-finite weight is a WeightsFormatError). */
   readonly allowNonFinite?: boolean;
+  /** Record finite values beyond `range.limit` here (at no cost for values within it). */
+  readonly range?: WeightRange;
+}
+
+/**
+ * Largest weight magnitude a sane checkpoint has: the f16 range. Real models stay orders of
+ * magnitude below it (fp16 inference would overflow otherwise); files beyond it are corrupt or
+ * hostile, and their forward passes overflow f32 (NaN logits) sooner or later.
+ */
+export const SANE_WEIGHT_LIMIT = 65504;
+
+/** Whether a load warning is WeightRange's (weights beyond the sane range), among a model's other warnings. */
+export function isWeightRangeWarning(warning: string): boolean {
+  return /^\d+ weights? beyond ±/.test(warning);
+}
+
+/** Finite weights beyond a limit, counted while tensors are read (see ReadF32Options.range). */
+export class WeightRange {
+  /** Values beyond the limit. */
+  count = 0;
+  /** The largest magnitude seen beyond the limit (0 when none). */
+  maxAbs = 0;
+  /** The tensor that holds it. */
+  maxTensor = '';
+
+  constructor(readonly limit = SANE_WEIGHT_LIMIT) {}
+
+  /** Count `v` of tensor `tensor` (a value already known to be beyond the limit). */
+  note(tensor: string, v: number): void {
+    this.count++;
+    const a = Math.abs(v);
+    if (a > this.maxAbs) {
+      this.maxAbs = a;
+      this.maxTensor = tensor;
+    }
+  }
+
+  /** One line for a load warning (see isWeightRangeWarning), or null when every value was within the limit. */
+  describe(): string | null {
+    if (this.count === 0) return null;
+    return `${this.count} weight${this.count === 1 ? '' : 's'} beyond ±${this.limit} (the f16 range), the largest ${this.maxAbs.toPrecision(3)} in ${this.maxTensor}: out of any sane range; generation will likely stop with non-finite values`;
+  }
 }
 
 /** A validated set of tensors from one file or a sharded checkpoint. */
@@ -281,14 +323,39 @@ function decode(dtype: FloatDtype, src: Uint8Array, pos: number, dest: Float32Ar
   }
 }
 
-/** Throw if dest[at, at + count) holds a NaN or ±Inf. */
-function checkFinite(file: string, t: TensorInfo, dest: Float32Array, at: number, count: number, firstElement: number): void {
+/**
+ * Throw if dest[at, at + count) holds a NaN or ±Inf (when `check`); note values beyond
+ * `range.limit` in `range`. One comparison per value when everything is in range.
+ */
+function checkValues(file: string, t: TensorInfo, dest: Float32Array, at: number, count: number, firstElement: number, check: boolean, range: WeightRange | undefined): void {
+  const limit = range?.limit ?? Number.MAX_VALUE; // ±Inf is beyond MAX_VALUE
   for (let i = 0; i < count; i++) {
     const v = dest[at + i];
-    if (v - v !== 0) {
-      throw new WeightsFormatError(
-        `${file}: tensor ${t.name}: element ${firstElement + i} is ${v}; expected finite weights (pass allowNonFinite to read it anyway)`,
-      );
+    if (!(v <= limit && v >= -limit)) {
+      if (v - v === 0) range?.note(t.name, v);
+      else if (check) {
+        throw new WeightsFormatError(
+          `${file}: tensor ${t.name}: element ${firstElement + i} is ${v}; expected finite weights (pass allowNonFinite to read it anyway)`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Check bfloat16 bit patterns (a raw BF16 read): a NaN or ±Inf is a WeightsFormatError naming the
+ * file and tensor (as readF32 refuses them); finite values beyond `range.limit` are noted in `range`.
+ */
+export function checkBf16Values(file: string, tensor: string, bits: Uint16Array, range?: WeightRange): void {
+  // |x| ≤ limit ⇔ magnitude bits ≤ limitBits: the limit's f32 bits truncated to bf16 (or the largest finite)
+  const limitBits = range ? Math.min(0x7f7f, new Uint32Array(new Float32Array([range.limit]).buffer)[0]! >>> 16) : 0x7f7f;
+  for (let i = 0; i < bits.length; i++) {
+    const m = bits[i]! & 0x7fff;
+    if (m > limitBits) {
+      if (m >= 0x7f80) {
+        throw new WeightsFormatError(`${file}: tensor ${tensor}: element ${i} is ${m === 0x7f80 ? 'infinite' : 'NaN'}; expected finite weights`);
+      }
+      range?.note(tensor, bf16ToF32(bits[i]!));
     }
   }
 }
@@ -321,13 +388,15 @@ export async function readF32(
   const unit = unitOf(dtype);
   const bits = new Uint32Array(dest.buffer, dest.byteOffset, dest.length);
   const check = options.allowNonFinite !== true;
+  const range = options.range;
+  const scan = check || range !== undefined;
   const cols = t.shape.length === 0 ? 1 : t.shape[t.shape.length - 1];
   if (t.elements === 0) return;
 
   if (rowMap === undefined && dtype === 'F32') {
     // No conversion: read straight into dest (one OS read per GiB), then check.
     await readInto(src, t.offset, new Uint8Array(dest.buffer, dest.byteOffset, t.byteLength));
-    if (check) checkFinite(src.name, t, dest, 0, t.elements, 0);
+    if (scan) checkValues(src.name, t, dest, 0, t.elements, 0, check, range);
     return;
   }
   if (rowMap === undefined) {
@@ -338,7 +407,7 @@ export async function readF32(
       const chunk = await src.read(t.offset + u0 * unit.bytes, n * unit.bytes);
       const at = u0 * unit.elements;
       decode(dtype, chunk, 0, dest, bits, at, n * unit.elements);
-      if (check) checkFinite(src.name, t, dest, at, n * unit.elements, at);
+      if (scan) checkValues(src.name, t, dest, at, n * unit.elements, at, check, range);
     }
     return;
   }
@@ -352,7 +421,7 @@ export async function readF32(
     for (let i = 0; i < n; i++) {
       const at = rowMap(r0 + i) * cols;
       decode(dtype, chunk, i * rowBytes, dest, bits, at, cols);
-      if (check) checkFinite(src.name, t, dest, at, cols, (r0 + i) * cols);
+      if (scan) checkValues(src.name, t, dest, at, cols, (r0 + i) * cols, check, range);
     }
   }
 }
@@ -420,6 +489,7 @@ export async function readQ8_0Planar(
   const rowBytes = blocksPerRow * Q8_0_BLOCK_BYTES;
   const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / rowBytes));
   const qu8 = new Uint8Array(qs.buffer, qs.byteOffset, qs.length);
+  const range = options.range;
   for (let r0 = 0; r0 < rows; r0 += perChunk) {
     const n = Math.min(perChunk, rows - r0);
     const chunk = await src.read(t.offset + r0 * rowBytes, n * rowBytes);
@@ -430,6 +500,12 @@ export async function readQ8_0Planar(
         const d = f16ToF32(chunk[pos] | (chunk[pos + 1] << 8));
         if (options.allowNonFinite !== true && d - d !== 0) {
           throw new WeightsFormatError(`${src.name}: tensor ${t.name}: block ${(r0 + i) * blocksPerRow + b} has scale ${d}; expected finite weights`);
+        }
+        if (range !== undefined && Math.abs(d) * 128 > range.limit) {
+          // the block's values are d·q with |q| ≤ 128: find its largest
+          let q = 0;
+          for (let j = 2; j < Q8_0_BLOCK_BYTES; j++) q = Math.max(q, Math.abs((chunk[pos + j]! << 24) >> 24));
+          if (Math.abs(d) * q > range.limit) range.note(t.name, d * q);
         }
         scales[r * blocksPerRow + b] = d;
         qu8.set(chunk.subarray(pos + 2, pos + Q8_0_BLOCK_BYTES), r * cols + b * Q8_0_BLOCK);

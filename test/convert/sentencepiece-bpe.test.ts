@@ -48,8 +48,7 @@ test('builder: the tokenizer.json loads in spechub and in tokenizers.js, and enc
   assert.ok(out.tokenizerJson.endsWith('}\n') && out.tokenizerConfigJson.endsWith('}\n'));
   const tok = Tokenizer.fromJson(out.tokenizerJson, out.tokenizerConfigJson);
   assert.equal(tok.vocabSize, 12);
-  assert.equal(tok.shape.byteFallback, false);
-  assert.equal(tok.shape.decodeBytes, false);
+  assert.deepEqual([tok.info.kind, tok.info.addSpacePrefix], ['sentencepiece', true]);
   // "abc": ▁ a b c → (▁,a) and (a,b) are both rank ≤ 2; (a,b) is rank 0 → ▁ ab c → (ab,c) → ▁ abc
   assert.deepEqual(Array.from(tok.encode('abc')), [1, 9, 8]);
   assert.deepEqual(Array.from(tok.encode('ab c', { bos: false })), [11, 9, 5]);

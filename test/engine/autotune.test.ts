@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { TreeTuner, candidateShapes, measureCosts, type CostCurves } from '../../src/engine/autotune.js';
 import { newStepStats } from '../../src/engine/speculative.js';
-import { treeNodeCount } from '../../src/draft/tree.js';
+import { treeNodeCount, type TreeSpec } from '../../src/draft/tree.js';
 import { createNodeRuntime, loadModelFromPath, WEIGHTS_DIR } from '../../src/node.js';
 import { Generator } from '../../src/engine/generate.js';
 import { modelDrafter } from '../../src/engine/drafters.js';
@@ -75,6 +75,38 @@ describe('engine/autotune', () => {
     const shapes = Array.from({ length: 64 }, () => tuner.choose(stats).shape.length);
     assert.ok(shapes.filter((d) => d === 0).length >= 60);
     assert.ok(shapes.some((d) => d > 0));
+  });
+
+  test('dynamic trees are arms judged by measured speed: tried once the model is measured, the fastest kept, the others revisited', () => {
+    // memory-bound curves: trees of every size could pay
+    const tuner = new TreeTuner(curves((n) => 10 + 0.01 * n, () => 0.5), candidateShapes(64), true, [8, 16, 32]);
+    const speed = new Map<string, number>([['dynamic:8', 0.2], ['dynamic:16', 0.4], ['dynamic:32', 0.3]]);
+    const label = (t: TreeSpec) => ('dynamic' in t ? `dynamic:${t.dynamic}` : 'model');
+    const seen: string[] = [];
+    for (let i = 0; i < 80; i++) {
+      const c = tuner.choose(null);
+      const l = label(c.tree);
+      seen.push(l);
+      if (l !== 'model') assert.deepEqual(c.shape, []);
+      // 8 steps of this period at the arm's speed (the model's pick runs at 0.1 tokens/ms)
+      for (let s = 0; s < 8; s++) tuner.observe(1, 1 / (speed.get(l) ?? 0.1));
+    }
+    assert.deepEqual(seen.slice(0, 2), ['model', 'model'], 'the model arm is measured first');
+    for (const d of ['dynamic:8', 'dynamic:16', 'dynamic:32']) assert.equal(seen.slice(2, 8).filter((x) => x === d).length, 2, `${d} tried twice`);
+    const late = seen.slice(8);
+    assert.ok(late.filter((x) => x === 'dynamic:16').length >= late.length - 4, `the fastest arm wins: ${late.join(' ')}`);
+    assert.ok(late.some((x) => x !== 'dynamic:16'), 'slower arms are revisited');
+    const rates = tuner.measuredRates;
+    assert.ok(Math.abs(rates[2]! - 0.4) < 1e-9 && Math.abs(rates[0]! - 0.1) < 1e-9, `rates ${rates}`);
+  });
+
+  test('a dynamic tree that cannot beat plain decoding even with every draft accepted is never tried', () => {
+    const tuner = new TreeTuner(curves((n) => n, (n) => n), candidateShapes(64), true, [8, 16, 32]);
+    for (let i = 0; i < 100; i++) {
+      const c = tuner.choose(null);
+      assert.deepEqual(c.tree, []);
+      tuner.observe(1, 1);
+    }
   });
 
   // How the measured costs grow with the rows is a timing fact: `npm run bench:autotune` prints it.

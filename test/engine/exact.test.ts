@@ -3,30 +3,39 @@
 // walk, KV commit, pending tokens, several steps) runs once per combination of outcomes of every
 // random choice, with the method's exact drafting and verification laws (the math layer) in place
 // of sampling. The law of the first emitted tokens must equal that of plain autoregressive
-// decoding of the same target, computed by the same enumeration, to 1e-12.
+// decoding of the same target, computed by the same enumeration, to 1e-12. The sequence-level
+// methods (block, traversal, spechub-traversal) run their real leaf-to-root walker, with every
+// Bernoulli test and residual draw enumerated; dynamic trees run the real planner.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createNodeRuntime } from '../../src/node.js';
-import { Stepper, type Drafter } from '../../src/engine/speculative.js';
+import { Stepper, type Drafter, type StepperOptions } from '../../src/engine/speculative.js';
 import { createRng } from '../../src/rng.js';
-import type { VerifierName } from '../../src/verify/types.js';
+import { METHOD_NAMES, type MethodName } from '../../src/verify/types.js';
+import { treeSpecLabel, type TreeSpec } from '../../src/draft/tree.js';
+import { IidNodeTests } from '../../src/verify/traversal.js';
+import { InvalidArgumentError } from '../../src/errors.js';
+import type { DraftLaw } from '../../src/verify/types.js';
+import { EDGE_CASES } from '../verify/cases.js';
 import { TableModel, enumerate, enumeratingRule, hashedTable, type Table } from './table-model.js';
 
-const V = 3;
+let V = 3;
 const PROMPT = Int32Array.of(1, 2);
 
 interface Setup {
-  method: VerifierName;
-  tree: number[];
+  method: MethodName;
+  tree: TreeSpec;
   /** Tokens whose joint law is compared. */
   tokens: number;
   /** Draft from the target's own early exit instead of a separate model. */
   earlyExit?: boolean;
   temperature?: number;
   topK?: number;
+  /** Table seeds to run (default both; the widest enumerations run one). */
+  seeds?: number[];
 }
 
-function lawOf(setup: Setup, target: Table, draft: Table, speculative: boolean): Map<string, number> {
+function lawOf(setup: Setup, target: Table, draft: Table, speculative: boolean, nodeTests?: StepperOptions['nodeTests']): Map<string, number> {
   const rt = createNodeRuntime();
   const t = new TableModel(rt, V, target, 64, 32, draft);
   const d = setup.earlyExit ? null : new TableModel(rt, V, draft, 64, 32);
@@ -43,6 +52,7 @@ function lawOf(setup: Setup, target: Table, draft: Table, speculative: boolean):
     tree: speculative ? setup.tree : [],
     sampling: { temperature: setup.temperature ?? 1, topK: setup.topK ?? 0, topP: 1 },
     rule: enumeratingRule(setup.method, () => choose),
+    ...(nodeTests ? { nodeTests } : {}),
   });
   const rng = createRng(0); // never consumed by the enumerating rule
   return enumerate((c) => {
@@ -64,6 +74,45 @@ function lawOf(setup: Setup, target: Table, draft: Table, speculative: boolean):
     }
     return out.slice(0, setup.tokens).join(',');
   });
+}
+
+/** Traversal without its sequence-level residual update: a rejected child leaves its parent's target and weight as they were. */
+class NoResidualUpdate extends IidNodeTests {
+  override fail(d: number): void {
+    const row = this.rows[d]!;
+    const saved = Float64Array.from(row);
+    const mass = this.massV[d]!;
+    super.fail(d);
+    row.set(saved);
+    this.massV[d] = mass;
+    this.exhausted[d] = 0;
+  }
+}
+
+/**
+ * Block verification without its residual correction: the acceptance weights h_i are right, but the
+ * token after the kept drafts is drawn from the target p_τ instead of norm((w_τ p_τ − q_τ)⁺).
+ */
+class NoResidualCorrection extends IidNodeTests {
+  override fail(d: number): void {
+    const row = this.rows[d]!;
+    const saved = Float64Array.from(row);
+    const before = this.massV[d]!;
+    super.fail(d);
+    const scale = before > 0 ? this.massV[d]! / before : 0;
+    for (let i = 0; i < row.length; i++) row[i] = saved[i]! * scale;
+  }
+}
+
+/** RRS tests posing as tests for the hub law: what the law check in the Stepper refuses. */
+class IidTestsOnHubLaw extends IidNodeTests {
+  override readonly laws: readonly DraftLaw[] = ['hub'];
+}
+
+function maxLawDiff(a: Map<string, number>, b: Map<string, number>): number {
+  let maxDiff = 0;
+  for (const k of new Set([...a.keys(), ...b.keys()])) maxDiff = Math.max(maxDiff, Math.abs((a.get(k) ?? 0) - (b.get(k) ?? 0)));
+  return maxDiff;
 }
 
 function assertSameLaw(a: Map<string, number>, b: Map<string, number>, what: string): void {
@@ -92,13 +141,32 @@ const SETUPS: Setup[] = [
   { method: 'spechub', tree: [2, 1], tokens: 2, earlyExit: true },
   { method: 'rrs', tree: [1, 2], tokens: 2, temperature: 0.7, topK: 2 },
   { method: 'spechub', tree: [2], tokens: 3, temperature: 0 },
+  // sequence-level methods
+  { method: 'block', tree: [1, 1], tokens: 3 },
+  { method: 'block', tree: [1, 1, 1], tokens: 2 },
+  { method: 'block', tree: [1, 1], tokens: 2, earlyExit: true },
+  { method: 'block', tree: [1, 1, 1], tokens: 2, temperature: 0.7, topK: 2 },
+  { method: 'traversal', tree: [2], tokens: 3 },
+  { method: 'traversal', tree: [2, 1], tokens: 2 },
+  { method: 'traversal', tree: [2, 2], tokens: 2, seeds: [11] },
+  { method: 'traversal', tree: [1, 2], tokens: 2, temperature: 0.7, topK: 2 },
+  { method: 'traversal', tree: [3], tokens: 2 },
+  { method: 'traversal', tree: [2, 1], tokens: 2, earlyExit: true, seeds: [12] },
+  { method: 'spechub-traversal', tree: [2, 2], tokens: 2 },
+  { method: 'spechub-traversal', tree: [2, 1], tokens: 3, seeds: [11] },
+  { method: 'spechub-traversal', tree: [3, 1], tokens: 2 },
+  { method: 'spechub-traversal', tree: [1, 2], tokens: 2, temperature: 0 },
+  // dynamic trees: every method, the planner deciding each node's children from q
+  ...METHOD_NAMES.map((method): Setup => ({ method, tree: { dynamic: 4 }, tokens: 2 })),
+  { method: 'traversal', tree: { dynamic: 3 }, tokens: 3, seeds: [12] },
+  { method: 'spechub', tree: { dynamic: 5 }, tokens: 2, temperature: 0.7, topK: 2 },
 ];
 
 describe('engine/exact: speculative output law = plain autoregressive law (exact enumeration)', () => {
   for (const s of SETUPS) {
-    const label = `${s.method} tree ${s.tree.join(',')}${s.earlyExit ? ' early exit' : ''}${s.temperature !== undefined ? ` T=${s.temperature}` : ''}${s.topK ? ` top-k ${s.topK}` : ''}: first ${s.tokens} tokens`;
+    const label = `${s.method} tree ${treeSpecLabel(s.tree)}${s.earlyExit ? ' early exit' : ''}${s.temperature !== undefined ? ` T=${s.temperature}` : ''}${s.topK ? ` top-k ${s.topK}` : ''}: first ${s.tokens} tokens`;
     test(label, () => {
-      for (const seed of [11, 12]) {
+      for (const seed of s.seeds ?? [11, 12]) {
         const target = hashedTable(seed, V);
         const draft = hashedTable(seed + 1000, V);
         const plain = lawOf(s, target, draft, false);
@@ -150,5 +218,65 @@ describe('engine/exact: speculative output law = plain autoregressive law (exact
     let maxDiff = 0;
     for (const k of new Set([...broken.keys(), ...plain.keys()])) maxDiff = Math.max(maxDiff, Math.abs((broken.get(k) ?? 0) - (plain.get(k) ?? 0)));
     assert.ok(maxDiff > 1e-3, `the broken walk should change the law, max diff ${maxDiff}`);
+  });
+
+  test('sequence-level methods on the node-level edge cases (E2–E17, zeros, ties, one-hot rows, subnormal q) as constant tables', () => {
+    const saved = V;
+    try {
+      for (const c of EDGE_CASES.filter((e) => e.p.length >= 2 && e.p.length <= 4)) {
+        V = c.p.length;
+        const norm = (x: readonly number[]) => {
+          const s = x.reduce((a, b) => a + b, 0);
+          return Float64Array.from(x, (v) => v / s);
+        };
+        const p = norm(c.p);
+        const q = norm(c.q);
+        for (const [method, tree] of [['traversal', [1, 2]], ['spechub-traversal', [1, 2]], ['spechub-traversal', [3]], ['block', [1, 1]]] as const) {
+          const setup: Setup = { method, tree: [...tree], tokens: 2 };
+          assertSameLaw(lawOf(setup, () => p, () => q, true), lawOf(setup, () => p, () => q, false), `${c.name}: ${method} ${tree}`);
+        }
+      }
+    } finally {
+      V = saved;
+    }
+  });
+
+  const BROKEN: { what: string; setup: Setup; tests: StepperOptions['nodeTests'] }[] = [
+    { what: 'traversal without its sequence-level residual update', setup: { method: 'traversal', tree: [2, 1], tokens: 2 }, tests: (s, d) => new NoResidualUpdate(s, d) },
+    { what: 'block verification without its residual correction', setup: { method: 'block', tree: [1, 1], tokens: 2 }, tests: (s, d) => new NoResidualCorrection(s, d) },
+    { what: 'traversal with i.i.d. (RRS) tests on SpecHub-drafted siblings', setup: { method: 'spechub-traversal', tree: [2, 1], tokens: 2 }, tests: (s, d) => new IidTestsOnHubLaw(s, d) },
+  ];
+  for (const b of BROKEN) {
+    test(`the enumeration catches ${b.what}`, () => {
+      let worst = 0;
+      for (const seed of [11, 12]) {
+        const target = hashedTable(seed, V);
+        const draft = hashedTable(seed + 1000, V);
+        const broken = lawOf(b.setup, target, draft, true, b.tests);
+        let total = 0;
+        for (const v of broken.values()) total += v;
+        assert.ok(Math.abs(total - 1) < 1e-9, `the broken variant still emits a distribution (total ${total})`);
+        worst = Math.max(worst, maxLawDiff(broken, lawOf(b.setup, target, draft, false)));
+      }
+      assert.ok(worst > 1e-3, `${b.what} should change the output law, max diff ${worst}`);
+    });
+  }
+
+  test('traversal refuses node tests that are not exact for the drafting law (a typed error)', () => {
+    const rt = createNodeRuntime();
+    const t = new TableModel(rt, V, hashedTable(1, V), 64, 32);
+    const d = new TableModel(rt, V, hashedTable(2, V), 64, 32);
+    const make = (method: MethodName, nodeTests?: StepperOptions['nodeTests']) =>
+      new Stepper({
+        target: t,
+        drafter: { model: d, layers: 2, sharesTargetCache: false, label: 'table' },
+        method,
+        tree: [2, 2],
+        sampling: { temperature: 1, topK: 0, topP: 1 },
+        ...(nodeTests ? { nodeTests } : {}),
+      });
+    assert.throws(() => make('spechub-traversal', (s, depth) => new IidNodeTests(s, depth)), (e: unknown) => e instanceof InvalidArgumentError && /hub law/.test(e.message));
+    assert.throws(() => make('block'), (e: unknown) => e instanceof InvalidArgumentError && /chains only/.test(e.message));
+    assert.doesNotThrow(() => make('traversal'));
   });
 });

@@ -17,7 +17,8 @@ import type { Drafter } from '../../src/engine/speculative.js';
 import { createRng } from '../../src/rng.js';
 import { TokenizerError } from '../../src/errors.js';
 import { Sampler, type SamplingParams } from '../../src/sampling.js';
-import type { VerifierName } from '../../src/verify/types.js';
+import { METHOD_NAMES, maxChildrenOf, type MethodName } from '../../src/verify/types.js';
+import { treeSpecLabel, type TreeSpec } from '../../src/draft/tree.js';
 import { chiSquareTest } from '../verify/stats.js';
 
 const rt = createNodeRuntime();
@@ -70,13 +71,20 @@ function exactMarginals(m: LoadedModel, prompt: Int32Array, params?: SamplingPar
   return { first, second };
 }
 
-const CASES: { method: VerifierName; tree: number[]; drafter: 'model' | 'exit' }[] = [
+const CASES: { method: MethodName; tree: TreeSpec; drafter: 'model' | 'exit' }[] = [
   { method: 'sd', tree: [1, 1, 1], drafter: 'model' },
   { method: 'rrs', tree: [2, 2], drafter: 'model' },
   { method: 'rrs-wo', tree: [2, 2], drafter: 'model' },
   { method: 'spechub', tree: [2, 2], drafter: 'model' },
   { method: 'spechub', tree: [3, 2], drafter: 'exit' },
   { method: 'k-seq', tree: [2, 2], drafter: 'model' },
+  { method: 'block', tree: [1, 1, 1], drafter: 'model' },
+  { method: 'traversal', tree: [2, 2], drafter: 'model' },
+  { method: 'spechub-traversal', tree: [2, 2], drafter: 'model' },
+  { method: 'spechub-traversal', tree: [3, 2], drafter: 'exit' },
+  { method: 'traversal', tree: { dynamic: 8 }, drafter: 'model' },
+  { method: 'spechub', tree: { dynamic: 8 }, drafter: 'model' },
+  { method: 'rrs-wo', tree: { dynamic: 6 }, drafter: 'model' },
 ];
 
 function drafterOf(kind: 'model' | 'exit'): Drafter {
@@ -89,7 +97,7 @@ describe('engine/generate on stories260K with the 281K draft', () => {
   const alpha = 1e-6 / (2 * CASES.length);
   const N = 2500;
   for (const c of CASES) {
-    test(`(b) ${c.method} tree ${c.tree.join(',')} (${c.drafter}): first and second tokens follow the target's exact marginals (N=${N}, false failure <= 1e-6 overall)`, async () => {
+    test(`(b) ${c.method} tree ${treeSpecLabel(c.tree)} (${c.drafter}): first and second tokens follow the target's exact marginals (N=${N}, false failure <= 1e-6 overall)`, async () => {
       const gen = new Generator(target, { drafter: drafterOf(c.drafter), method: c.method, tree: c.tree, sampling: { temperature: 1 } });
       const V = target.config.vocabSize;
       const c1 = new Float64Array(V);
@@ -117,16 +125,29 @@ describe('engine/generate on stories260K with the 281K draft', () => {
   test('(c) greedy: every method, tree and drafter reproduces plain greedy decoding token for token', async () => {
     const plain = await new Generator(target, { drafter: null, sampling: { temperature: 0 } }).generate({ prompt: PROMPT, maxTokens: 120 });
     assert.equal(plain.ids.length, 120);
-    const trees = [[2, 2, 2, 2], [1, 1, 1, 1], [3, 1, 1], [4], [2, 3]];
-    for (const method of ['sd', 'rrs', 'rrs-wo', 'spechub', 'k-seq'] as const) {
-      for (const tree of method === 'sd' ? [[1, 1, 1, 1], [1]] : trees) {
+    const trees: TreeSpec[] = [[2, 2, 2, 2], [1, 1, 1, 1], [3, 1, 1], [4], [2, 3], { dynamic: 12 }];
+    for (const method of METHOD_NAMES) {
+      const chains = method === 'sd' || method === 'block';
+      for (const tree of chains ? [[1, 1, 1, 1], [1], { dynamic: 5 }] : trees) {
         for (const kind of ['model', 'exit'] as const) {
           const gen = new Generator(target, { drafter: drafterOf(kind), method, tree, sampling: { temperature: 0 } });
           const r = await gen.generate({ prompt: PROMPT, maxTokens: 120, seed: 5 });
-          assert.deepEqual(Array.from(r.ids), Array.from(plain.ids), `${method} ${tree.join(',')} ${kind}`);
+          assert.deepEqual(Array.from(r.ids), Array.from(plain.ids), `${method} ${treeSpecLabel(tree)} ${kind}`);
           assert.equal(r.text, plain.text);
           assert.ok(r.stats.tokensPerStep >= 1 && r.stats.steps <= plain.stats.steps);
         }
+      }
+    }
+  });
+
+  test('seed for seed, a depth-1 tree gives the same tokens under traversal as under RRS, spechub-traversal as SpecHub, block as SD', async () => {
+    // the leaf-to-root walker draws its uniforms exactly where the token-level verifier does
+    for (const [seq, node, tree] of [['traversal', 'rrs', [3]], ['spechub-traversal', 'spechub', [2]], ['spechub-traversal', 'spechub', [3]], ['block', 'sd', [1]]] as const) {
+      for (const temperature of [0.6, 1]) {
+        const a = await new Generator(target, { drafter: drafterOf('model'), method: seq, tree, sampling: { temperature } }).generate({ prompt: PROMPT, maxTokens: 150, seed: 8 });
+        const b = await new Generator(target, { drafter: drafterOf('model'), method: node, tree, sampling: { temperature } }).generate({ prompt: PROMPT, maxTokens: 150, seed: 8 });
+        assert.deepEqual(Array.from(a.ids), Array.from(b.ids), `${seq} vs ${node} tree ${tree} T ${temperature}`);
+        assert.equal(a.stats.steps, b.stats.steps);
       }
     }
   });
@@ -135,11 +156,11 @@ describe('engine/generate on stories260K with the 281K draft', () => {
   // seed need not emit the same tokens; a fixed seed reproduces within a method.
   const TRUNCATED: SamplingParams = { temperature: 0.5, topK: 20, topP: 0.9 };
   const truncated = exactMarginals(target, target.tokenizer.encode(PROMPT), TRUNCATED);
-  const METHODS = ['sd', 'rrs', 'rrs-wo', 'spechub', 'k-seq'] as const;
+  const METHODS = METHOD_NAMES;
   for (const method of METHODS) {
     const NT = 1500;
     test(`(b) ${method}, temperature 0.5, top-k 20, top-p 0.9: first and second tokens follow the truncated target marginals (N=${NT}, false failure <= 1e-6 overall); a seed reproduces`, async () => {
-      const gen = new Generator(target, { drafter: drafterOf('model'), method, tree: method === 'sd' ? [1, 1] : [2, 2], sampling: TRUNCATED });
+      const gen = new Generator(target, { drafter: drafterOf('model'), method, tree: maxChildrenOf(method) === 1 ? [1, 1] : [2, 2], sampling: TRUNCATED });
       const V = target.config.vocabSize;
       const c1 = new Float64Array(V);
       const c2 = new Float64Array(V);
@@ -165,7 +186,7 @@ describe('engine/generate on stories260K with the 281K draft', () => {
     const plain = await new Generator(target, { drafter: null, sampling: { temperature: 0 } }).generate({ prompt: PROMPT, maxTokens: 40 });
     for (const method of METHODS) {
       for (const sampling of [{ temperature: 0 }, { temperature: 0, topK: 20, topP: 0.9 }]) {
-        const gen = new Generator(target, { drafter: drafterOf('model'), method, tree: method === 'sd' ? [1, 1] : [2, 2], sampling });
+        const gen = new Generator(target, { drafter: drafterOf('model'), method, tree: maxChildrenOf(method) === 1 ? [1, 1] : [2, 2], sampling });
         for (const seed of [1, 2]) {
           const r = await gen.generate({ prompt: PROMPT, maxTokens: 40, seed });
           assert.deepEqual(Array.from(r.ids), Array.from(plain.ids), `${method} seed ${seed} ${JSON.stringify(sampling)}`);
@@ -244,8 +265,8 @@ describe('engine/generate: stop reason "eos" on TinyStories-656K (its stories en
   const exit1 = () => earlyExitDrafter(story, 1);
 
   test('every method, sampled: the story ends with EOS, which is not emitted; text and stream agree; without stopAtEos the same run goes on past the same EOS', async () => {
-    for (const method of ['sd', 'rrs', 'rrs-wo', 'spechub', 'k-seq'] as const) {
-      const gen = new Generator(story, { drafter: exit1(), method, tree: method === 'sd' ? [1, 1, 1] : [2, 2] });
+    for (const method of METHOD_NAMES) {
+      const gen = new Generator(story, { drafter: exit1(), method, tree: maxChildrenOf(method) === 1 ? [1, 1, 1] : [2, 2] });
       let streamed = '';
       const tokens: number[] = [];
       const r = await gen.generate({ prompt: PROMPT, maxTokens: 500, seed: 11, onText: (t) => (streamed += t), onToken: (id) => tokens.push(id) });
@@ -265,8 +286,8 @@ describe('engine/generate: stop reason "eos" on TinyStories-656K (its stories en
   test('greedy: plain decoding ends with EOS, and every method and tree stops at the same EOS, even when it sits inside an accepted path', async () => {
     const plain = await new Generator(story, { drafter: null, sampling: { temperature: 0 } }).generate({ prompt: PROMPT, maxTokens: 500 });
     assert.equal(plain.stopReason, 'eos');
-    for (const method of ['sd', 'rrs', 'rrs-wo', 'spechub', 'k-seq'] as const) {
-      for (const tree of method === 'sd' ? [[1, 1, 1, 1]] : [[2, 2, 2], [3, 1, 1]]) {
+    for (const method of METHOD_NAMES) {
+      for (const tree of maxChildrenOf(method) === 1 ? [[1, 1, 1, 1]] : [[2, 2, 2], [3, 1, 1]]) {
         const r = await new Generator(story, { drafter: exit1(), method, tree, sampling: { temperature: 0 } }).generate({ prompt: PROMPT, maxTokens: 500 });
         assert.equal(r.stopReason, 'eos', `${method} ${tree.join(',')}`);
         assert.deepEqual(Array.from(r.ids), Array.from(plain.ids), `${method} ${tree.join(',')}`);

@@ -3,13 +3,17 @@
 // known greedy tokens of the 281K draft and of TinyStories-656K, and GGUF = safetensors.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
+import { readFileSync, mkdtempSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createNodeRuntime, loadModelFromPath, WEIGHTS_DIR } from '../../src/node.js';
 import type { LoadedModel } from '../../src/engine/load.js';
 import { ConfigError, TokenizerError } from '../../src/errors.js';
 import { argmax } from '../model/helpers.js';
+import { Tokenizer } from '../../src/tokenizer.js';
+import { tokenizerGgufMetadata } from '../../src/weights/gguf-writer.js';
+import { REAL_TOKENIZERS } from '../tokenizer/corpus.js';
+import { tinyLlamaGguf } from '../tokenizer/llama-cpp.js';
 
 const FIXTURES = new URL('../../../test/fixtures/', import.meta.url);
 
@@ -70,6 +74,29 @@ describe('engine/load', () => {
       m.model.forward(prompt.length);
     }
     assert.deepEqual(Array.from(gg.model.logits.subarray(0, 512 * 5)), Array.from(st.model.logits.subarray(0, 512 * 5)));
+  });
+
+  test('a llama GGUF with a byte-level (gpt2) tokenizer loads: SmolLM2\'s vocabulary, pre "smollm"', async () => {
+    const real = REAL_TOKENIZERS.find((r) => r.name === 'SmolLM2')!;
+    const json = Tokenizer.fromJson(real.tokenizerJson(), real.tokenizerConfigJson());
+    const dir = mkdtempSync(join(tmpdir(), 'spechub-'));
+    try {
+      const path = join(dir, 'smol.gguf');
+      writeFileSync(path, tinyLlamaGguf(tokenizerGgufMetadata(real.tokenizerJson(), real.tokenizerConfigJson()), json.vocabSize));
+      const m = await loadModelFromPath(createNodeRuntime(), path);
+      assert.deepEqual([m.tokenizer.info.kind, m.tokenizer.info.pre, m.config.vocabSize], ['byte-level', 'smollm', 49153]);
+      const text = '<|im_start|>user\nHello, world! 12345<|im_end|>';
+      for (const parseSpecial of [false, true]) assert.deepEqual(Array.from(m.tokenizer.encode(text, { parseSpecial })), Array.from(json.encode(text, { parseSpecial })));
+      const prompt = Array.from(m.tokenizer.encode('Hello', { bos: false }));
+      prompt.forEach((t, i) => {
+        m.model.tokens[i] = t;
+        m.model.positions[i] = i;
+      });
+      m.model.forward(prompt.length);
+      assert.ok(m.model.logits.subarray(0, 49153).every(Number.isFinite));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 
   test('bad paths and incomplete directories are typed errors', async () => {

@@ -19,6 +19,7 @@ const draft = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories281K-draft')
 interface Copied {
   step: number;
   shape: number[];
+  dynamic: number;
   tokens: number[];
   parents: number[];
   depths: number[];
@@ -35,6 +36,7 @@ function copy(e: StepEvent): Copied {
   return {
     step: e.step,
     shape: [...e.shape],
+    dynamic: e.dynamic,
     tokens: Array.from(e.tokens.subarray(0, e.size)),
     parents: Array.from(e.parents.subarray(0, e.size)),
     depths: Array.from(e.depths.subarray(0, e.size)),
@@ -62,8 +64,8 @@ function checkSteps(steps: Copied[], promptLast: number, ids: Int32Array, eos: n
       assert.ok(s.parents[j]! < j && s.parents[j]! >= 0, `${where}: BFS order`);
       assert.equal(s.depths[j], s.depths[s.parents[j]!]! + 1, `${where}: depth of node ${j}`);
     }
-    // a full tree of the shape, unless cut short near maxTokens (then a prefix of its levels)
-    assert.ok(n <= treeNodeCount(s.shape), `${where}: ${n} nodes for shape ${s.shape}`);
+    // a full tree of the shape, unless cut short near maxTokens (then a prefix of its levels); a dynamic tree within its budget
+    assert.ok(n <= (s.dynamic > 0 ? s.dynamic + 1 : treeNodeCount(s.shape)), `${where}: ${n} nodes for shape ${s.shape} / dynamic ${s.dynamic}`);
     assert.equal(s.path[0], 0, `${where}: the path starts at the root`);
     assert.equal(s.emitted.length, s.path.length, `${where}: one token per path node (accepted drafts + final)`);
     for (let j = 1; j < s.path.length; j++) {
@@ -106,6 +108,18 @@ describe('engine/onStep', () => {
     // the same seed without the callback: the same tokens
     const again = await gen.generate({ prompt: 'Once upon a time', maxTokens: 120, seed: 11 });
     assert.deepEqual(again.ids, res.ids);
+  });
+
+  test('sequence-level methods and dynamic trees report the path they accepted (traversal dynamic:12, block chain)', async () => {
+    for (const [method, tree] of [['traversal', 'dynamic:12'], ['spechub-traversal', [2, 2, 1]], ['block', [1, 1, 1, 1]]] as const) {
+      const gen = new Generator(target, { drafter: modelDrafter(target, draft), method, tree, sampling: { temperature: 1 } });
+      const steps: Copied[] = [];
+      const prompt = gen.promptIds({ prompt: 'Once upon a time' });
+      const res = await gen.generate({ prompt: 'Once upon a time', maxTokens: 100, seed: 4, onStep: (e) => steps.push(copy(e)) });
+      assert.equal(steps.length, res.stats.steps);
+      checkSteps(steps, prompt[prompt.length - 1]!, res.ids, target.tokenizer.eosId ?? -1);
+      if (method === 'traversal') assert.ok(steps.every((s) => s.dynamic === 12 && s.shape.length === 0));
+    }
   });
 
   test('a tree cut short by maxTokens, and EOS inside a step', async () => {

@@ -215,3 +215,20 @@ describe('end-of-generation ids and stop strings on stories260K', async () => {
     assert.deepEqual(g4.samplingDefaults, []);
   });
 });
+
+describe("end-of-generation ids include the tokenizer's end-of-generation set (llama.cpp's eog)", () => {
+  test('Phi-3 stops on <|end|> and Qwen3 on <|im_end|> even with no config or generation_config id for them', async () => {
+    const { REAL_TOKENIZERS } = await import('../tokenizer/corpus.js');
+    const { Tokenizer } = await import('../../src/tokenizer.js');
+    for (const [name, piece] of [['Phi-3', '<|end|>'], ['Qwen3', '<|im_end|>']] as const) {
+      const real = REAL_TOKENIZERS.find((t) => t.name === name)!;
+      const tokenizer = Tokenizer.fromJson(real.tokenizerJson(), real.tokenizerConfigJson());
+      const id = tokenizer.encode(piece, { parseSpecial: true, bos: false });
+      assert.equal(id.length, 1, `${piece} is one token of ${name}`);
+      const config = { vocabSize: tokenizer.vocabSize, eosTokenId: null, eosTokenIds: [] };
+      const ids = endOfGenerationIds({ name, config, tokenizer, generation: null } as unknown as LoadedModel);
+      assert.ok(ids.includes(id[0]!), `${name}: ${piece} (id ${id[0]}) ends generation; got ${ids.join(', ')}`);
+      assert.deepEqual(ids, [...new Set([...(tokenizer.eosId === null ? [] : [tokenizer.eosId]), ...tokenizer.eogIds])].sort((a, b) => a - b));
+    }
+  });
+});

@@ -8,13 +8,15 @@ import type { Runtime } from '../../src/wasm/runtime.js';
 import type { StepModel, StepRule } from '../../src/engine/speculative.js';
 import type { NodeVerifier } from '../../src/verify/node-verifier.js';
 import { draftLaw, levelOutcome } from '../../src/verify/methods.js';
-import type { NodeMeta, VerifierName } from '../../src/verify/types.js';
+import { draftingMethod, isSequenceMethod, type MethodName, type NodeMeta } from '../../src/verify/types.js';
 import { createRng } from '../../src/rng.js';
 
 export type Table = (prefix: readonly number[]) => Float64Array;
 
 export class TableModel implements StepModel {
   readonly config: { vocabSize: number; nLayers: number };
+  /** Zero-probability tokens get −∞ logits (ln 0) on purpose. */
+  readonly maskedLogits = true;
   readonly committed: number[] = [];
   private readonly staged: number[] = [];
   private readonly logitsBase: number;
@@ -158,12 +160,15 @@ export function enumerate(run: (choose: (probs: ArrayLike<number>) => number) =>
 /**
  * A StepRule that branches instead of sampling: drafting over the method's exact joint law,
  * verification over its exact outcome law (accept slot j, or each residual token), bonus tokens
- * over p. `choose` comes from `enumerate`; the real NodeVerifier rebuilds each node's metadata.
+ * over p, and — for the sequence-level methods, whose verification the real walker runs — each
+ * Bernoulli test over {true, false} and each residual draw over its tokens. `choose` comes from
+ * `enumerate`; the real NodeVerifier rebuilds each node's metadata.
  */
-export function enumeratingRule(method: VerifierName, getChoose: () => (probs: ArrayLike<number>) => number) {
+export function enumeratingRule(method: MethodName, getChoose: () => (probs: ArrayLike<number>) => number) {
+  const drafting = draftingMethod(method);
   return (verifier: NodeVerifier | null): StepRule => ({
     draftInto(q, k, _rng, out, meta: NodeMeta) {
-      const law = draftLaw(method, Float64Array.from(q), k);
+      const law = draftLaw(drafting, Float64Array.from(q), k);
       const c = getChoose()(law.map((o) => o.prob));
       const d = law[c]!.drafts;
       out.set(d);
@@ -171,6 +176,7 @@ export function enumeratingRule(method: VerifierName, getChoose: () => (probs: A
       return d.length;
     },
     verifyNode(p, q, drafts, count, meta, _rng) {
+      if (isSequenceMethod(method)) throw new Error(`${method} verifies whole trees, not nodes`);
       const hubs = method === 'spechub' ? meta.hubs.subarray(0, meta.hubCount) : undefined;
       const o = levelOutcome(method, Float64Array.from(p), Float64Array.from(q), drafts.subarray(0, count), hubs);
       const alts = new Float64Array(count + p.length);
@@ -181,6 +187,12 @@ export function enumeratingRule(method: VerifierName, getChoose: () => (probs: A
     },
     sampleTarget(p) {
       return getChoose()(p);
+    },
+    bernoulli(prob) {
+      return getChoose()([prob, 1 - prob]) === 0;
+    },
+    sampleRow(row, mass) {
+      return getChoose()(Float64Array.from(row, (x) => x / mass));
     },
   });
 }

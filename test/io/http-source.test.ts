@@ -14,7 +14,7 @@ import { memoryModelCache, type ModelCache } from '../../src/io/model-cache.js';
 import { blobByteSource, blobModelSource } from '../../src/io/blob-source.js';
 import { loadGgufModel, loadHfModel } from '../../src/engine/load.js';
 import { Generator } from '../../src/engine/generate.js';
-import { WeightsFormatError } from '../../src/errors.js';
+import { TokenizerError, WeightsFormatError } from '../../src/errors.js';
 import { fixturePath, rejectsWith } from '../weights/helpers.js';
 
 interface Server {
@@ -228,7 +228,8 @@ describe('io/http-source', () => {
     const s = server(files);
     const m = httpModelSource('https://h/stories260K', { fetch: s.fetch, cache: null, files: { 'config.json': manifest['config.json']! } });
     assert.equal(await m.exists('tokenizer.json'), false);
-    await rejectsWith(() => m.readText('tokenizer.json'), ['https://h/stories260K/tokenizer.json: expected the file, got HTTP 404 (not in the manifest)']);
+    // the error's class comes from the file (README error table): a missing tokenizer.json is a TokenizerError
+    await rejectsWith(() => m.readText('tokenizer.json'), ['https://h/stories260K/tokenizer.json: expected the file, got HTTP 404 (not in the manifest)'], TokenizerError);
     await rejectsWith(() => m.open('../secret'), [/expected a plain file name/]);
     assert.equal(await m.exists('../secret'), false);
     assert.deepEqual(s.log, []);

@@ -1,12 +1,15 @@
 // attention_f32 / attention_f32_ref against an f64 attention written here from the contract
 // (src/wasm/kernels.ts): committed rows [0, cacheLen) always, staged rows [cacheLen, cacheLen + m)
 // by mask (0 = causal; the n queries are the last n staged rows, m − n earlier staged rows first),
-// GQA head map h → h / (nHeads / nKvHeads), heads [h0, h1) only.
+// GQA head map h → h / (nHeads / nKvHeads), heads [h0, h1) only; an explicit score scale, soft-capping
+// cap·tanh(s/cap), and a sliding window over positions (committed row t at position t, staged row j
+// at pos[j]; a query at P sees keys at p with P − p < window).
 //
 // Tolerance per output element (u = 2^-24, first order, 50 % slack):
-//   (2·(headDim + 5)·S + T + 16)·u·Σ_t p_t·|v_t|
+//   (2·(headDim + 5)·S + 16·cap + T + 16)·u·Σ_t p_t·|v_t|
 // where S = max_t scale·Σ_d |q_d·k_td| bounds every score's rounding error ((headDim + 5)·u·S; the
-// softmax sees two such errors), T = cacheLen + m bounds the rounding of the sums, 16u covers exp
+// softmax sees two such errors; tanh has slope ≤ 1, so capping does not grow them), 16·cap·u covers
+// tanh (a few ulp of a value ≤ cap), T = cacheLen + m bounds the rounding of the sums, 16u covers exp
 // (≤ 4u), 1/Σ, the products and the score scaling.
 //
 // attention_f32 has two paths (assembly/attention.ts): blocks of 4 query vectors (row, head) of one
@@ -38,6 +41,12 @@ interface Case {
   h1: number;
   /** Staged rows that no query row may attend: their K/V rows hold NaN and must never be read. */
   poisonRows: number[];
+  /** Multiplies 1/sqrt(headDim) into the score scale. */
+  scaleMul: number;
+  /** Soft-capping of scores (0: none). */
+  softcap: number;
+  /** Sliding window in positions (0: none). */
+  window: number;
   seed: number;
 }
 
@@ -54,6 +63,9 @@ const caseArb: fc.Arbitrary<Case> = fc
     headA: fc.nat(),
     headB: fc.nat(),
     poison: fc.boolean(),
+    scaleMul: fc.constantFrom(1, 1, 0.75),
+    softcap: fc.constantFrom(0, 0, 0.8, 20),
+    window: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 9, max: 120 })),
     seed: fc.integer(),
   })
   .map((r) => {
@@ -65,40 +77,53 @@ const caseArb: fc.Arbitrary<Case> = fc
     const m = r.n + r.earlier;
     const poisonRows = r.poison && r.maskKind !== 'causal' ? Array.from({ length: m }, (_, j) => j).filter(() => rng.next() < 0.3) : [];
     return { n: r.n, m, nKvHeads: r.nKvHeads, group: r.group, headDim: r.headDim, cacheLen: r.cacheLen, extraCapacity: r.extraCapacity,
-      maskKind: r.maskKind, h0: Math.min(a, b), h1: Math.max(a, b), poisonRows, seed: r.seed };
+      maskKind: r.maskKind, h0: Math.min(a, b), h1: Math.max(a, b), poisonRows, scaleMul: r.scaleMul, softcap: r.softcap, window: r.window, seed: r.seed };
   });
 
-/** mask[i·m + j] for query i (staged row m − n + i): tree = j is that row or an ancestor (parents[r] < r); random = arbitrary bits. */
-function makeMask(c: Case, rng: ReturnType<typeof createRng>): Uint8Array | null {
-  const { n, m } = c;
-  if (c.maskKind === 'causal') return null;
+/**
+ * mask[i·m + j] for query i (staged row m − n + i): tree = j is that row or an ancestor (parents[r] < r);
+ * random = arbitrary bits. Positions of the staged rows: cacheLen + j (causal), cacheLen + depth (tree),
+ * cacheLen + anything below m (random).
+ */
+function makeMask(c: Case, rng: ReturnType<typeof createRng>): { mask: Uint8Array | null; pos: Int32Array } {
+  const { n, m, cacheLen } = c;
+  const pos = Int32Array.from({ length: m }, (_, j) => cacheLen + j);
+  if (c.maskKind === 'causal') return { mask: null, pos };
   const mask = new Uint8Array(n * m);
   if (c.maskKind === 'tree') {
     const parents = Array.from({ length: m }, (_, r) => (r === 0 ? -1 : rng.nextU32() % r));
+    for (let j = 0; j < m; j++) pos[j] = j === 0 ? cacheLen : pos[parents[j]] + 1;
     for (let i = 0; i < n; i++) for (let j = m - n + i; j !== -1; j = parents[j]) mask[i * m + j] = 1;
   } else {
+    for (let j = 0; j < m; j++) pos[j] = cacheLen + (rng.nextU32() % m);
     for (let k = 0; k < n * m; k++) mask[k] = rng.next() < 0.5 ? 1 : 0;
   }
   for (const j of c.poisonRows) for (let i = 0; i < n; i++) mask[i * m + j] = 0;
-  return mask;
+  return { mask, pos };
 }
 
+/** The score scale of a case. */
+const scaleOf = (c: Case): number => Math.fround(c.scaleMul / Math.sqrt(c.headDim));
+
 /** f64 attention from the contract; rows attending nothing give 0. Returns want and tol for heads [h0, h1). */
-function attentionF64(c: Case, q: Float32Array, k: Float32Array, v: Float32Array, mask: Uint8Array | null) {
+function attentionF64(c: Case, q: Float32Array, k: Float32Array, v: Float32Array, mask: Uint8Array | null, pos: Int32Array) {
   const { n, m, nKvHeads, group, headDim, cacheLen } = c;
   const nHeads = nKvHeads * group;
   const kvDim = nKvHeads * headDim;
   const T = cacheLen + m;
-  const scale = 1 / Math.sqrt(headDim);
+  const scale = scaleOf(c);
   const want = new Float64Array(n * nHeads * headDim);
   const tol = new Float64Array(want.length);
   for (let i = 0; i < n; i++) {
     for (let h = c.h0; h < c.h1; h++) {
       const kvh = Math.floor(h / group);
       const attended: number[] = [];
+      const P = pos[m - n + i];
       for (let t = 0; t < T; t++) {
         const j = t - cacheLen;
-        if (t < cacheLen || (mask === null ? j <= m - n + i : mask[i * m + j] === 1)) attended.push(t);
+        if (!(t < cacheLen || (mask === null ? j <= m - n + i : mask[i * m + j] === 1))) continue;
+        if (c.window > 0 && P - (t < cacheLen ? t : pos[j]) >= c.window) continue;
+        attended.push(t);
       }
       const s: number[] = [];
       let S = 0;
@@ -110,13 +135,13 @@ function attentionF64(c: Case, q: Float32Array, k: Float32Array, v: Float32Array
           dot += p;
           mag += Math.abs(p);
         }
-        s.push(dot * scale);
+        s.push(c.softcap > 0 ? c.softcap * Math.tanh((dot * scale) / c.softcap) : dot * scale);
         S = Math.max(S, mag * scale);
       }
       const mx = Math.max(...s);
       const e = s.map((x) => Math.exp(x - mx));
       const z = e.reduce((a, b) => a + b, 0);
-      const rel = 1.5 * (2 * (headDim + 5) * S + T + 16) * U;
+      const rel = 1.5 * (2 * (headDim + 5) * S + 16 * c.softcap + T + 16) * U;
       for (let d = 0; d < headDim; d++) {
         let o = 0;
         let om = 0;
@@ -142,9 +167,13 @@ interface Inputs {
   k: Float32Array; // [capacity, kvDim]
   v: Float32Array; // [capacity, kvDim]
   mask: Uint8Array | null; // [n, m] or causal
+  pos: Int32Array; // [m] positions of the staged rows
 }
 
-/** Random q, k, v and mask for a case; rows past cacheLen + m and the poisoned staged rows hold NaN (reading them would show). */
+/**
+ * Random q, k, v and mask for a case; rows past cacheLen + m, the poisoned staged rows and (with a
+ * window) the committed rows before every query's window hold NaN (reading them would show).
+ */
 function makeInputs(c: Case): Inputs {
   const rng = createRng(c.seed);
   const { n, m, nKvHeads, group, headDim, cacheLen } = c;
@@ -154,8 +183,16 @@ function makeInputs(c: Case): Inputs {
   const q = uniform(rng, n * qDim, -2, 2);
   const k = uniform(rng, capacity * kvDim, -2, 2);
   const v = uniform(rng, capacity * kvDim, -3, 3);
-  const mask = makeMask(c, rng);
+  const { mask, pos } = makeMask(c, rng);
   const poisonRow = (a: Float32Array, t: number) => a.fill(NaN, t * kvDim, (t + 1) * kvDim);
+  if (c.window > 0) {
+    let lo = Infinity;
+    for (let i = 0; i < n; i++) lo = Math.min(lo, pos[m - n + i] - c.window + 1);
+    for (let t = 0; t < Math.min(lo, cacheLen); t++) {
+      poisonRow(k, t);
+      poisonRow(v, t);
+    }
+  }
   for (let t = cacheLen + m; t < capacity; t++) {
     poisonRow(k, t);
     poisonRow(v, t);
@@ -164,7 +201,7 @@ function makeInputs(c: Case): Inputs {
     poisonRow(k, cacheLen + j);
     poisonRow(v, cacheLen + j);
   }
-  return { q, k, v, mask };
+  return { q, k, v, mask, pos };
 }
 
 /**
@@ -178,9 +215,11 @@ function runKernel(pool: Pool, c: Case, inp: Inputs, kernel: Kernel, h0 = c.h0, 
   const kb = pool.f32From(inp.k);
   const vb = pool.f32From(inp.v, 8);
   const mb = inp.mask === null ? null : pool.u8From(inp.mask);
+  const pb = pool.i32From(inp.pos);
   const scores = pool.alloc(4 * (cacheLen + m + headDim) * 4);
   const out = pool.alloc(n * nHeads * headDim * 4, 12);
-  pool.k[kernel](out.ptr, qb.ptr, kb.ptr, vb.ptr, scores.ptr, mb === null ? 0 : mb.ptr, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1);
+  pool.k[kernel](out.ptr, qb.ptr, kb.ptr, vb.ptr, scores.ptr, mb === null ? 0 : mb.ptr, c.window > 0 ? pb.ptr : 0, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1,
+    scaleOf(c), c.softcap, c.window);
   return pool.u32(out).slice();
 }
 
@@ -203,13 +242,13 @@ function headsOf(c: Case, bits: Uint32Array, what: string): Float64Array {
 
 describe('kernels/attention', () => {
   for (const build of BUILDS) {
-    test(`${build}: attention_f32 and _ref match f64 attention (causal, tree and arbitrary masks, earlier staged rows, GQA 1–4, odd and even head sizes, cacheLen 0 to 200, head ranges)`, () => {
+    test(`${build}: attention_f32 and _ref match f64 attention (causal, tree and arbitrary masks, earlier staged rows, GQA 1–4, odd and even head sizes, cacheLen 0 to 200, head ranges, score scales, soft-capping, sliding windows)`, () => {
       const pool = poolOf(build);
       fc.assert(
         fc.property(caseArb, (c) => {
           pool.reset();
           const inp = makeInputs(c);
-          const { want, tol } = attentionF64(c, inp.q, inp.k, inp.v, inp.mask);
+          const { want, tol } = attentionF64(c, inp.q, inp.k, inp.v, inp.mask, inp.pos);
           const results: Float64Array[] = [];
           for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
             const got = headsOf(c, runKernel(pool, c, inp, kernel), `${build} ${kernel}`);
@@ -272,7 +311,7 @@ describe('kernels/attention', () => {
       fc.assert(
         fc.property(caseArb, fc.integer(), (c0, seed) => {
           fc.pre(c0.n >= 2);
-          const c = { ...c0, poisonRows: [] };
+          const c = { ...c0, poisonRows: [], window: 0 }; // every owner sees its row
           const rng = createRng(seed);
           const inp = makeInputs(c);
           const { n, m, nKvHeads, group, headDim, cacheLen } = c;
@@ -297,7 +336,7 @@ describe('kernels/attention', () => {
             sick.add(owner);
           }
           pool.reset();
-          const { want, tol } = attentionF64(c, inp.q, inp.k, inp.v, inp.mask);
+          const { want, tol } = attentionF64(c, inp.q, inp.k, inp.v, inp.mask, inp.pos);
           const rowSize = nKvHeads * group * headDim;
           for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
             const got = headsOf(c, runKernel(pool, c, inp, kernel), `${build} ${kernel}`);
@@ -335,7 +374,7 @@ describe('kernels/attention', () => {
         const w = Math.exp(-gap) / (1 + Math.exp(-gap));
         const row = [1 / (1 + Math.exp(-gap)), w, -2 * w, 4 * w];
         for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
-          pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, mask.ptr, n, n, 1, 1, 4, 2, 0, 1);
+          pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, mask.ptr, 0, n, n, 1, 1, 4, 2, 0, 1, 0.5, 0, 0);
           const got = Array.from(pool.f32(out));
           const want = (kernel === 'attention_f32' && gap > 64 ? [1, 0, 0, 0] : row);
           assertWithin(got, Array(n).fill(want).flat(), Array(n).fill(want.map((x) => 8 * U * Math.abs(x))).flat(), `${kernel} n=${n} gap ${gap}`);
@@ -358,9 +397,9 @@ describe('kernels/attention', () => {
     const out = pool.alloc(12 * 4);
     const emptyMask = pool.u8From([0]);
     for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
-      pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 1, 1, 2, 1, headDim, 1, 0, 2);
+      pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 0, 1, 1, 2, 1, headDim, 1, 0, 2, 1 / Math.sqrt(headDim), 0, 0);
       assert.deepEqual(Array.from(pool.f32(out)), [7, -8, 9, 10, 11, -12, 7, -8, 9, 10, 11, -12], kernel);
-      pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 1, 1, 2, 1, headDim, 0, 0, 2);
+      pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 0, 1, 1, 2, 1, headDim, 0, 0, 2, 1 / Math.sqrt(headDim), 0, 0);
       assert.deepEqual(Array.from(pool.f32(out)), new Array(12).fill(0), `${kernel} with nothing to attend`);
     }
     pool.checkGuards();

@@ -187,7 +187,7 @@ async function ggufModel(bytes: Uint8Array, dtype: WeightDtype, raw: boolean, re
   const opened = await openGgufModel(bytesSource('m.gguf', bytes));
   const reader = tensorReader(opened.tensors, reads);
   if (!raw) delete reader.readBytes;
-  return load(reader, opened.config, { dtype, capacity: 64, ...(stagingBytes !== undefined ? { stagingBytes } : {}) });
+  return load(reader, opened.config, { dtype, capacity: 64, ...(stagingBytes !== undefined ? { chunkBytes: stagingBytes } : {}) });
 }
 
 describe('loading stored weights as they are', () => {

@@ -14,7 +14,7 @@ import { dequantizeQ8_0, quantizeQ8_0, writeGguf } from '../../src/weights/gguf-
 import { quantizeGgml } from '../../src/weights/ggml-quants.js';
 import { GgufFile } from '../../src/weights/gguf.js';
 import { bytesSource } from '../../src/io/source.js';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { NumericError } from '../../src/errors.js';
 
 const poolOf = poolCache();
 const bytesOf = (pool: Pool, ptr: number, n: number) => new Uint8Array(pool.rt.memory.buffer, ptr, n);
@@ -88,7 +88,7 @@ describe('kernels/quantize', () => {
         const staging = pool.rt.arena.alloc('stage', 16 * cols * 2);
         assert.throws(
           () => packLinear(pool.rt, 'blk.4.w', dtype, w, rows, cols, staging),
-          (e: unknown) => e instanceof InvalidArgumentError && e.message.startsWith(`blk.4.w: row 4, columns 32..63: expected finite weights whose ${dtype} group scale fits an f16`),
+          (e: unknown) => e instanceof NumericError && e.message.startsWith(`blk.4.w: row 4, columns 32..63: expected finite weights whose ${dtype} group scale fits an f16`),
         );
       }
     }

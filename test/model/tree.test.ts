@@ -9,7 +9,10 @@ import { createNodeRuntime } from '../../src/node.js';
 import { DraftTree } from '../../src/draft/tree.js';
 import { createRng } from '../../src/rng.js';
 import { engineModel, randomRefWeights, relDiff, stories260KRef } from './helpers.js';
-import type { LlamaModel } from '../../src/model/llama.js';
+import { LlamaModel } from '../../src/model/llama.js';
+import { parseHfConfig } from '../../src/config.js';
+import { memoryRoleReader } from '../../src/weights/llama-tensors.js';
+import { randomRoles } from './arch-models.js';
 
 const SHAPE = { dim: 32, hiddenDim: 40, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 23, maxSeqLen: 64, tied: false };
 
@@ -144,4 +147,70 @@ describe('model/tree', () => {
     }
     assert.ok(relDiff(m.logits.subarray(0, 512), ar.logits.subarray(0, 512)) < 3e-6);
   });
+
+  // Sliding windows (positions, not rows, decide what a tree node sees), soft-capping, q/k norms, biases,
+  // local RoPE: the tree paths must still equal their sequential runs, also when expanded level by level.
+  const ARCH_TREES: [string, Record<string, unknown>][] = [
+    ['Gemma-2 (window 3 on layer 0, soft-capping)', {
+      model_type: 'gemma2', hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8,
+      vocab_size: 23, max_position_embeddings: 64, query_pre_attn_scalar: 8, sliding_window: 3, attn_logit_softcapping: 2, final_logit_softcapping: 5,
+    }],
+    ['Gemma-3 (window 2, local RoPE base, q/k norms)', {
+      model_type: 'gemma3_text', hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 1, head_dim: 8,
+      vocab_size: 23, max_position_embeddings: 64, sliding_window: 2, sliding_window_pattern: 2, rope_local_base_freq: 100, rope_theta: 1e6, query_pre_attn_scalar: 8,
+    }],
+    ['Mistral (window 4 on every layer)', {
+      model_type: 'mistral', hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 23,
+      max_position_embeddings: 64, sliding_window: 4, bos_token_id: 1, eos_token_id: 2,
+    }],
+    ['Qwen2 (q/k/v biases, window 3 on layer 1)', {
+      model_type: 'qwen2', hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 23,
+      max_position_embeddings: 64, use_sliding_window: true, sliding_window: 3, max_window_layers: 1,
+    }],
+  ];
+  for (const [name, json] of ARCH_TREES) {
+    test(`${name}: tree forward and level-by-level expansion = sequential forward of each root-to-node path`, async () => {
+      const config = parseHfConfig(json, 'config.json');
+      const roles = randomRoles(config, 5);
+      const rt = createNodeRuntime();
+      const load = () => LlamaModel.load(rt, config, memoryRoleReader(config, (r) => roles.get(r)), { maxBatch: 32 });
+      const m = await load();
+      const seq = await load();
+      const V = config.vocabSize;
+      fc.assert(
+        fc.property(fc.integer(), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 12 }), (seed, size, prefixLen) => {
+          const prefix = Array.from({ length: prefixLen }, (_, i) => (seed + i * 7) & 15);
+          m.cache.truncate(0);
+          prefill(m, prefix);
+          const t = randomTree(seed, size, V);
+          const got = treeForward(m, t);
+          for (let node = 0; node < t.size; node++) {
+            seq.cache.truncate(0);
+            const toks = [...prefix, ...pathTo(t, node).map((j) => t.tokens[j]!)];
+            prefill(seq, toks);
+            const want = seq.logits.subarray((toks.length - 1) * V, toks.length * V);
+            assert.ok(relDiff(got[node]!, want) < 3e-6, `node ${node}: ${relDiff(got[node]!, want)}`);
+          }
+          // level by level, each level attending to the staged rows of the ones above
+          const P = m.cache.length;
+          let from = 0;
+          while (from < t.size) {
+            let to = from;
+            while (to < t.size && t.depths[to] === t.depths[from]) to++;
+            for (let i = from; i < to; i++) {
+              m.tokens[i - from] = t.tokens[i]!;
+              m.positions[i - from] = P + t.depths[i]!;
+            }
+            t.fillMask(m.mask, from, to, 0);
+            m.forward(to - from, 0, true, from);
+            for (let i = from; i < to; i++) {
+              assert.ok(relDiff(m.logits.subarray((i - from) * V, (i - from + 1) * V), got[i]!) < 3e-6, `level of node ${i}`);
+            }
+            from = to;
+          }
+        }),
+        { numRuns: 25 },
+      );
+    });
+  }
 });

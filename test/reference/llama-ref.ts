@@ -1,9 +1,15 @@
 /**
- * Test oracle: a plain, scalar Llama forward pass in TypeScript (a port of llama2.c's run.c
- * forward, f64 arithmetic, one token at a time). It shares no code with the engine: weights are
- * plain Float32Arrays in [out, in] layout, RoPE can be llama2.c's interleaved pairs or Hugging
- * Face's rotate-half, so it checks both the engine's forward and the converter's permutation.
- * (Only the helpers that hand its weights to the engine use the engine's tensor-role table.)
+ * Test oracle: a plain, scalar Llama-family forward pass in TypeScript (a port of llama2.c's run.c
+ * forward, f64 arithmetic, one token at a time), extended to the architectures spechub runs from
+ * their Hugging Face definitions (transformers' modeling_{llama,mistral,qwen2,qwen3,phi3,gemma2,gemma3}):
+ * explicit head_dim, q/k/v/o and MLP biases, per-head q/k RMSNorm, Gemma's sandwich norms, GeGLU with
+ * tanh GELU, √dim embedding scale, query_pre_attn_scalar, attention and final logit soft-capping,
+ * sliding windows per layer, and RoPE scaling (linear, llama3, yarn, frequency factors) with a local
+ * base on sliding layers. It shares no code with the engine: weights are plain Float32Arrays in
+ * [out, in] layout (norm weights as the multipliers the math uses, Gemma's 1 + w included), RoPE can be
+ * llama2.c's interleaved pairs or Hugging Face's rotate-half, and its RoPE frequencies are computed
+ * here from the papers' formulas. (Only the helpers that hand its weights to the engine use the
+ * engine's tensor-role table.)
  */
 import type { ModelConfig } from '../../src/config.js';
 import { tensorsToStore, type TensorRole } from '../../src/weights/llama-tensors.js';
@@ -17,7 +23,32 @@ export interface RefConfig {
   maxSeqLen: number;
   normEps: number;
   ropeTheta: number;
+  /** Per-head width (default dim / nHeads). */
+  headDim?: number;
+  /** "silu" (SwiGLU, default) or "gelu_tanh" (GeGLU). */
+  activation?: 'silu' | 'gelu_tanh';
+  /** Multiplies the embedding (default 1). */
+  embedScale?: number;
+  /** Multiplies q·k (default 1/√headDim). */
+  attnScale?: number;
+  /** Attention / final logit soft-capping caps (0 or absent: none). */
+  attnSoftcap?: number;
+  finalSoftcap?: number;
+  /** Sliding window (0 or absent: none) and the layers that use it (default all). */
+  slidingWindow?: number;
+  slidingLayers?: boolean[];
+  /** RoPE scaling of the global table (see RefRopeScaling). */
+  ropeScaling?: RefRopeScaling;
+  /** RoPE base of sliding layers, which are then unscaled (Gemma-3). */
+  localRopeTheta?: number;
 }
+
+/** RoPE scaling as the reference computes it (transformers' modeling_rope_utils formulas; llama.cpp's factors). */
+export type RefRopeScaling =
+  | { type: 'linear'; factor: number }
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number }
+  | { type: 'yarn'; factor: number; originalMaxPositions: number; betaFast: number; betaSlow: number; attentionFactor?: number }
+  | { type: 'frequencyFactors'; factors: ArrayLike<number> };
 
 export interface RefLayer {
   rmsAtt: Float32Array; // [dim]
@@ -29,6 +60,17 @@ export interface RefLayer {
   w1: Float32Array; // [hiddenDim, dim]  gate
   w2: Float32Array; // [dim, hiddenDim]  down
   w3: Float32Array; // [hiddenDim, dim]  up
+  bq?: Float32Array; // [nHeads*headDim]
+  bk?: Float32Array; // [kvDim]
+  bv?: Float32Array; // [kvDim]
+  bo?: Float32Array; // [dim]
+  qNorm?: Float32Array; // [headDim]
+  kNorm?: Float32Array; // [headDim]
+  postAtt?: Float32Array; // [dim]
+  postFfn?: Float32Array; // [dim]
+  b1?: Float32Array; // [hiddenDim]
+  b2?: Float32Array; // [dim]
+  b3?: Float32Array; // [hiddenDim]
 }
 
 export interface RefWeights {
@@ -63,6 +105,67 @@ function rmsnorm(out: Float64Array, x: Float64Array, w: Float32Array, eps: numbe
   for (let i = 0; i < x.length; i++) out[i] = x[i] * scale * w[i];
 }
 
+/** RMSNorm of each head (width hd) of v in place, one [hd] weight (Qwen3 / Gemma-3 q_norm, k_norm). */
+function headNorm(v: Float64Array, heads: number, hd: number, w: Float32Array, eps: number): void {
+  for (let h = 0; h < heads; h++) {
+    const x = v.subarray(h * hd, (h + 1) * hd);
+    rmsnorm(x, x, w, eps);
+  }
+}
+
+const addTo = (x: Float64Array, b: Float32Array | undefined) => {
+  if (b) for (let i = 0; i < x.length; i++) x[i] += b[i];
+};
+
+/**
+ * Rotation frequencies f_j (j < hd/2) and the cos/sin factor, written from the definitions:
+ * linear divides by the factor; llama3 (Meta's Llama 3.1 code) interpolates by wavelength; yarn (Peng et
+ * al., as transformers) blends interpolation and extrapolation over a linear ramp in the dimension
+ * index and scales cos/sin by 0.1·ln(factor) + 1; frequency factors divide.
+ */
+export function refRopeFrequencies(theta: number, hd: number, s: RefRopeScaling | undefined): { f: number[]; a: number } {
+  const f: number[] = [];
+  for (let j = 0; j < hd / 2; j++) f.push(1 / Math.pow(theta, (2 * j) / hd));
+  if (s === undefined) return { f, a: 1 };
+  if (s.type === 'linear') return { f: f.map((x) => x / s.factor), a: 1 };
+  if (s.type === 'frequencyFactors') return { f: f.map((x, j) => x / s.factors[j]!), a: 1 };
+  if (s.type === 'llama3') {
+    const out = f.map((x) => {
+      const wavelen = (2 * Math.PI) / x;
+      if (wavelen < s.originalMaxPositions / s.highFreqFactor) return x;
+      if (wavelen > s.originalMaxPositions / s.lowFreqFactor) return x / s.factor;
+      const smooth = (s.originalMaxPositions / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+      return (1 - smooth) * (x / s.factor) + smooth * x;
+    });
+    return { f: out, a: 1 };
+  }
+  const dimAt = (rotations: number) => (hd * Math.log(s.originalMaxPositions / (rotations * 2 * Math.PI))) / (2 * Math.log(theta));
+  const low = Math.max(Math.floor(dimAt(s.betaFast)), 0);
+  const high = Math.min(Math.ceil(dimAt(s.betaSlow)), hd - 1);
+  const out = f.map((x, j) => {
+    const ramp = Math.min(1, Math.max(0, (j - low) / (high === low ? 0.001 : high - low)));
+    const keep = 1 - ramp; // share of the extrapolated (unscaled) frequency
+    return (x / s.factor) * (1 - keep) + x * keep;
+  });
+  return { f: out, a: s.attentionFactor ?? 0.1 * Math.log(s.factor) + 1 };
+}
+
+/** Rotate one head vector (rotate-half layout) at position pos with frequencies f and cos/sin factor a. */
+function ropeWith(v: Float64Array, off: number, hd: number, pos: number, f: number[], a: number): void {
+  const half = hd / 2;
+  for (let i = 0; i < half; i++) {
+    const c = a * Math.cos(pos * f[i]!);
+    const s = a * Math.sin(pos * f[i]!);
+    const x0 = v[off + i];
+    const x1 = v[off + i + half];
+    v[off + i] = x0 * c - x1 * s;
+    v[off + i + half] = x0 * s + x1 * c;
+  }
+}
+
+/** PyTorch's gelu(approximate="tanh"). */
+const geluTanh = (g: number) => 0.5 * g * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g + 0.044715 * g * g * g)));
+
 /** Rotate one head vector (v[off .. off + headDim)) in place at position pos, in either RoPE layout. */
 export function rope(v: Float64Array, off: number, headDim: number, pos: number, theta: number, style: 'interleaved' | 'halves'): void {
   const half = headDim / 2;
@@ -86,13 +189,17 @@ export class RefModel {
   private readonly vCache: Float64Array[];
   readonly headDim: number;
   readonly kvDim: number;
+  private readonly global: { f: number[]; a: number };
+  private readonly local: { f: number[]; a: number } | null;
 
   constructor(readonly w: RefWeights) {
     const c = w.config;
-    this.headDim = c.dim / c.nHeads;
+    this.headDim = c.headDim ?? c.dim / c.nHeads;
     this.kvDim = c.nKvHeads * this.headDim;
     this.kCache = w.layers.map(() => new Float64Array(c.maxSeqLen * this.kvDim));
     this.vCache = w.layers.map(() => new Float64Array(c.maxSeqLen * this.kvDim));
+    this.global = refRopeFrequencies(c.ropeTheta, this.headDim, c.ropeScaling);
+    this.local = c.localRopeTheta !== undefined ? refRopeFrequencies(c.localRopeTheta, this.headDim, undefined) : null;
   }
 
   /** Greedy continuation: feeds `prompt`, then `steps` argmax tokens; returns prompt + generated ids. */
@@ -114,64 +221,89 @@ export class RefModel {
     const c = this.w.config;
     const { dim, hiddenDim } = c;
     const hd = this.headDim;
+    const qDim = c.nHeads * hd;
     const kvDim = this.kvDim;
     const kvMul = c.nHeads / c.nKvHeads;
+    const scale = c.attnScale ?? 1 / Math.sqrt(hd);
     const x = new Float64Array(dim);
-    for (let i = 0; i < dim; i++) x[i] = this.w.tokenEmbedding[token * dim + i];
+    for (let i = 0; i < dim; i++) x[i] = this.w.tokenEmbedding[token * dim + i] * (c.embedScale ?? 1);
     const xb = new Float64Array(dim);
-    const q = new Float64Array(dim);
+    const q = new Float64Array(qDim);
     const k = new Float64Array(kvDim);
     const v = new Float64Array(kvDim);
     const att = new Float64Array(pos + 1);
+    const o = new Float64Array(qDim);
     const xb2 = new Float64Array(dim);
     const hb = new Float64Array(hiddenDim);
     const hb2 = new Float64Array(hiddenDim);
     for (let l = 0; l < c.nLayers; l++) {
       const L = this.w.layers[l];
+      const sliding = (c.slidingWindow ?? 0) > 0 && (c.slidingLayers?.[l] ?? true);
+      const window = sliding ? c.slidingWindow! : Infinity;
       rmsnorm(xb, x, L.rmsAtt, c.normEps);
-      matvec(q, L.wq, xb, dim, dim);
+      matvec(q, L.wq, xb, qDim, dim);
       matvec(k, L.wk, xb, kvDim, dim);
       matvec(v, L.wv, xb, kvDim, dim);
-      for (let h = 0; h < c.nHeads; h++) rope(q, h * hd, hd, pos, c.ropeTheta, this.w.ropeStyle);
-      for (let h = 0; h < c.nKvHeads; h++) rope(k, h * hd, hd, pos, c.ropeTheta, this.w.ropeStyle);
+      addTo(q, L.bq);
+      addTo(k, L.bk);
+      addTo(v, L.bv);
+      if (L.qNorm) headNorm(q, c.nHeads, hd, L.qNorm, c.normEps);
+      if (L.kNorm) headNorm(k, c.nKvHeads, hd, L.kNorm, c.normEps);
+      if (this.w.ropeStyle === 'interleaved') {
+        for (let h = 0; h < c.nHeads; h++) rope(q, h * hd, hd, pos, c.ropeTheta, 'interleaved');
+        for (let h = 0; h < c.nKvHeads; h++) rope(k, h * hd, hd, pos, c.ropeTheta, 'interleaved');
+      } else {
+        const r = sliding && this.local !== null ? this.local : this.global;
+        for (let h = 0; h < c.nHeads; h++) ropeWith(q, h * hd, hd, pos, r.f, r.a);
+        for (let h = 0; h < c.nKvHeads; h++) ropeWith(k, h * hd, hd, pos, r.f, r.a);
+      }
       this.kCache[l].set(k, pos * kvDim);
       this.vCache[l].set(v, pos * kvDim);
-      xb.fill(0);
+      o.fill(0);
+      const t0 = Math.max(0, pos - window + 1); // a query at pos sees keys at pos − window + 1 … pos
       for (let h = 0; h < c.nHeads; h++) {
         const kvh = Math.floor(h / kvMul);
         let max = -Infinity;
-        for (let t = 0; t <= pos; t++) {
+        for (let t = t0; t <= pos; t++) {
           let s = 0;
           for (let i = 0; i < hd; i++) s += q[h * hd + i] * this.kCache[l][t * kvDim + kvh * hd + i];
-          s /= Math.sqrt(hd);
+          s *= scale;
+          if ((c.attnSoftcap ?? 0) > 0) s = c.attnSoftcap! * Math.tanh(s / c.attnSoftcap!);
           att[t] = s;
           if (s > max) max = s;
         }
         let sum = 0;
-        for (let t = 0; t <= pos; t++) {
+        for (let t = t0; t <= pos; t++) {
           att[t] = Math.exp(att[t] - max);
           sum += att[t];
         }
-        for (let t = 0; t <= pos; t++) {
+        for (let t = t0; t <= pos; t++) {
           const a = att[t] / sum;
-          for (let i = 0; i < hd; i++) xb[h * hd + i] += a * this.vCache[l][t * kvDim + kvh * hd + i];
+          for (let i = 0; i < hd; i++) o[h * hd + i] += a * this.vCache[l][t * kvDim + kvh * hd + i];
         }
       }
-      matvec(xb2, L.wo, xb, dim, dim);
+      matvec(xb2, L.wo, o, dim, qDim);
+      addTo(xb2, L.bo);
+      if (L.postAtt) rmsnorm(xb2, xb2, L.postAtt, c.normEps);
       for (let i = 0; i < dim; i++) x[i] += xb2[i];
       rmsnorm(xb, x, L.rmsFfn, c.normEps);
       matvec(hb, L.w1, xb, hiddenDim, dim);
       matvec(hb2, L.w3, xb, hiddenDim, dim);
+      addTo(hb, L.b1);
+      addTo(hb2, L.b3);
       for (let i = 0; i < hiddenDim; i++) {
         const g = hb[i];
-        hb[i] = (g / (1 + Math.exp(-g))) * hb2[i];
+        hb[i] = (c.activation === 'gelu_tanh' ? geluTanh(g) : g / (1 + Math.exp(-g))) * hb2[i];
       }
       matvec(xb2, L.w2, hb, dim, hiddenDim);
+      addTo(xb2, L.b2);
+      if (L.postFfn) rmsnorm(xb2, xb2, L.postFfn, c.normEps);
       for (let i = 0; i < dim; i++) x[i] += xb2[i];
     }
     rmsnorm(x, x, this.w.rmsFinal, c.normEps);
     const logits = new Float64Array(c.vocabSize);
     matvec(logits, this.w.wcls, x, c.vocabSize, dim);
+    if ((c.finalSoftcap ?? 0) > 0) for (let i = 0; i < logits.length; i++) logits[i] = c.finalSoftcap! * Math.tanh(logits[i] / c.finalSoftcap!);
     return logits;
   }
 }

@@ -7,7 +7,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SerialExecutor } from '../../src/model/executor.js';
 import { createNodeRuntime } from '../../src/node.js';
-import type { LlamaModel } from '../../src/model/llama.js';
+import { LlamaModel } from '../../src/model/llama.js';
+import { parseHfConfig } from '../../src/config.js';
+import { memoryRoleReader } from '../../src/weights/llama-tensors.js';
+import { randomRoles } from '../model/arch-models.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
 import { RefModel } from '../reference/llama-ref.js';
 import { argmax, randomRefWeights, relDiff, stories260KRef } from '../model/helpers.js';
@@ -97,6 +100,25 @@ describe('threads/model: threaded forward is bit-identical to serial', { timeout
       }
     });
   }
+
+  test('Gemma-2-like model (sliding window 3, soft-capping, post norms, GeGLU), every kernel split, 2 threads', async () => {
+    const config = parseHfConfig({
+      model_type: 'gemma2', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16,
+      vocab_size: 50, max_position_embeddings: 64, query_pre_attn_scalar: 16, sliding_window: 3, attn_logit_softcapping: 2, final_logit_softcapping: 5,
+    }, 'config.json');
+    const roles = randomRoles(config, 3);
+    const rt = mtRuntime();
+    const ex = await threaded(rt, { threads: 2, minLinearWork: 0, minAttentionWork: 0 });
+    try {
+      const load = (e: SerialExecutor | typeof ex) => LlamaModel.load(rt, config, memoryRoleReader(config, (r) => roles.get(r)), { maxBatch: 16, capacity: 64, executor: e });
+      const a = await load(new SerialExecutor(rt));
+      const b = await load(ex);
+      lockstep(a, b, [1, 40, 7, 26, 3, 44, 21, 2, 10, 1], 8);
+      assert.equal(ex.stats.serial, 0);
+    } finally {
+      await ex.close();
+    }
+  });
 
   test('stories260K with the default thresholds: decode runs entirely on the calling thread', async () => {
     const w = stories260KRef();

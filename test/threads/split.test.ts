@@ -125,7 +125,7 @@ for (const threads of [2, 3]) {
       );
     });
 
-    test('attention split by heads (GQA, causal / tree / random masks, earlier staged rows) is bit-identical to serial', () => {
+    test('attention split by heads (GQA, causal / tree / random masks, earlier staged rows, soft-capping, sliding windows) is bit-identical to serial', () => {
       fc.assert(
         fc.property(
           fc.record({
@@ -136,6 +136,8 @@ for (const threads of [2, 3]) {
             headDim: fc.integer({ min: 1, max: 20 }).map((h) => 2 * h),
             cacheLen: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40 })),
             masked: fc.boolean(),
+            softcap: fc.constantFrom(0, 0.5, 30),
+            window: fc.constantFrom(0, 1, 3, 17),
             seed: fc.integer(),
           }),
           (c) => {
@@ -152,13 +154,15 @@ for (const threads of [2, 3]) {
             const oA = rt.arena.alloc('oA', c.n * qDim * 4).ptr; // [n, qDim]
             const oB = rt.arena.alloc('oB', c.n * qDim * 4).ptr;
             const mask = rt.arena.alloc('mask', c.n * m).ptr; // u8 [n, m]
+            const pos = rt.arena.alloc('pos', m * 4).ptr; // i32 [m]: staged rows at positions cacheLen + j
+            rt.i32(pos, m).set(Array.from({ length: m }, (_, j) => c.cacheLen + j));
             fillUniform(rt, rng, q, c.n * qDim);
             fillUniform(rt, rng, k, rows * kvDim);
             fillUniform(rt, rng, v, rows * kvDim);
             const bits = rt.u8(mask, c.n * m);
             for (let i = 0; i < c.n; i++) for (let j = 0; j < m; j++) bits[i * m + j] = j === c.earlier + i || rng.next() < 0.5 ? 1 : 0;
-            const a: AttentionArgs = { outPtr: oA, qPtr: q, kPtr: k, vPtr: v, maskPtr: c.masked ? mask : 0, n: c.n, m,
-              nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, cacheLen: c.cacheLen };
+            const a: AttentionArgs = { outPtr: oA, qPtr: q, kPtr: k, vPtr: v, maskPtr: c.masked ? mask : 0, posPtr: pos, n: c.n, m,
+              nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, cacheLen: c.cacheLen, scale: 1 / Math.sqrt(c.headDim), softcap: c.softcap, window: c.window };
             for (const ex of execs) {
               poison(rt, oA, c.n * qDim);
               poison(rt, oB, c.n * qDim);
@@ -196,7 +200,8 @@ describe('threads/split: thresholds and executor creation', { timeout: 60_000 },
       const kv = rt.arena.alloc('kv', 2 * 512 * 64 * 4).ptr;
       fillUniform(rt, rng, kv, 2 * 512 * 64);
       ex.reserveAttention(4 * (512 + 64)); // attention_f32 scratch 4·(cacheLen + m + headDim) f32
-      const a: AttentionArgs = { outPtr: out, qPtr: x, kPtr: kv, vPtr: kv + 512 * 64 * 4, maskPtr: 0, n: 1, m: 1, nHeads: 8, nKvHeads: 8, headDim: 8, cacheLen: 510 };
+      const a: AttentionArgs = { outPtr: out, qPtr: x, kPtr: kv, vPtr: kv + 512 * 64 * 4, maskPtr: 0, posPtr: 0, n: 1, m: 1, nHeads: 8, nKvHeads: 8, headDim: 8, cacheLen: 510,
+        scale: 1 / Math.sqrt(8), softcap: 0, window: 0 };
       ex.attention(a); // 8·511·8 = 32704
       assert.deepEqual(ex.stats, { parallel: 2, serial: 2 });
       ex.attention({ ...a, cacheLen: 511 }); // 8·512·8 = 32768

@@ -4,8 +4,10 @@ import fc from 'fast-check';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { StreamDecoder, Tokenizer } from '../../src/tokenizer.js';
 import { Utf8ByteDecoder } from '../../src/tokenizer/utf8.js';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError, TokenizerError } from '../../src/errors.js';
 import { ADVERSARIAL, shippedJson, tinyStories, tok512, tok656K } from './fixtures.js';
+import { REAL_TOKENIZERS } from './corpus.js';
+import { BYTE_TO_CHAR } from '../../src/tokenizer/byte-level.js';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const byteId = (b: number) => 3 + b; // tok512: <0x00> is id 3
@@ -172,17 +174,26 @@ function tok512Variant(decoders: (d: any[]) => any[]): Tokenizer {
   return Tokenizer.fromJson({ ...j.tokenizer, decoder: { type: 'Sequence', decoders: decoders(j.tokenizer.decoder.decoders) } }, j.config);
 }
 
-test('decode: other decoder shapes: Strip(start=2), no Strip, no ByteFallback', () => {
+test('decode: follows llama.cpp whatever the SentencePiece decoder chain says; decoders spechub cannot honour are refused', () => {
+  // spechub decodes by llama.cpp's rules (▁ → space, <0xXX> → byte, one dummy-prefix space
+  // removed), so a different Strip count, a missing Strip or ByteFallback do not change the text
   const strip2 = tok512Variant((d) => [...d.slice(0, 3), { type: 'Strip', content: ' ', start: 2, stop: 0 }]);
   const noStrip = tok512Variant((d) => d.slice(0, 3));
   const noBytes = tok512Variant((d) => [d[0], d[2], d[3]]);
   const sp = tok512().pieceToId('\u2581')!;
-  assert.equal(strip2.shape.stripLeading, 2);
-  assert.equal(strip2.decode([sp, sp, 403]), ' Once');
-  assert.equal(strip2.decode([sp, byteId(0x41)]), 'A');
-  assert.equal(noStrip.decode([403]), ' Once');
-  assert.equal(noBytes.shape.decodeBytes, false);
-  assert.equal(noBytes.decode([403, byteId(0x41)]), ' Once<0x41>'.slice(1));
+  for (const t of [strip2, noStrip, noBytes]) {
+    assert.equal(t.decode([sp, sp, 403]), '  Once');
+    assert.equal(t.decode([403, byteId(0x41)]), 'OnceA');
+    assert.equal(t.decode([sp, byteId(0x41)]), 'A');
+  }
+  const j = shippedJson('stories260K');
+  for (const decoder of [{ type: 'ByteLevel' }, { type: 'WordPiece', prefix: '##' }, { type: 'Sequence', decoders: [{ type: 'Fuse' }] }]) {
+    assert.throws(
+      () => Tokenizer.fromJson({ ...j.tokenizer, decoder }, j.config),
+      (e: unknown) => e instanceof TokenizerError && /decoder: expected Replace\("▁" → " "\) or Metaspace/.test(e.message),
+      JSON.stringify(decoder),
+    );
+  }
 });
 
 test('stream: for every prefix of random id sequences (bytes, invalid UTF-8, specials) stream + flush equals decode', () => {
@@ -244,4 +255,66 @@ test('stream: ids out of range are typed errors; StreamDecoder is constructible 
   assert.throws(() => d.push(512), InvalidArgumentError);
   assert.throws(() => d.push(NaN), InvalidArgumentError);
   assert.equal(d.push(403), 'Once');
+});
+
+let smol: Tokenizer | null = null;
+/** SmolLM2's byte-level tokenizer (test/fixtures/tokenizers). */
+function smolLM2(): Tokenizer {
+  if (smol === null) {
+    const real = REAL_TOKENIZERS.find((r) => r.name === 'SmolLM2')!;
+    smol = Tokenizer.fromJson(real.tokenizerJson(), real.tokenizerConfigJson());
+  }
+  return smol;
+}
+
+test('byte-level: decode(encode(s)) === s and streaming never emits half a character, on random unicode text (fast-check)', () => {
+  const tok = smolLM2();
+  assert.equal(tok.info.kind, 'byte-level');
+  // SmolLM2's vocabulary has no piece for 21 bytes (04 06 13 14 16 1D C0 C1 F1 F2 F5–FF): text with
+  // them (six control characters, U+40000–U+BFFFF) loses those bytes, in llama.cpp and Hugging Face
+  // alike (U+40000's continuation bytes then decode as three U+FFFD)
+  const missing = new Set(Array.from({ length: 256 }, (_, b) => b).filter((b) => tok.pieceToId(BYTE_TO_CHAR[b]!) === undefined));
+  assert.equal(missing.size, 21);
+  const ids0 = tok.encode('a\u0004b\u{40000}c');
+  assert.equal(tok.decode(ids0), 'ab\uFFFD\uFFFD\uFFFDc');
+  const representable = (s: string) => !s.includes('\uFFFD') && !Array.from(new TextEncoder().encode(s)).some((b) => missing.has(b));
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 40, size: 'max' }).filter(representable), (s) => {
+      const ids = tok.encode(s);
+      assert.equal(tok.decode(ids), s);
+      const { chunks, tail } = stream(tok, ids);
+      assert.equal(tail, '');
+      let sofar = '';
+      for (const c of chunks) {
+        assert.ok(!c.includes('\uFFFD') && !LONE_SURROGATE.test(c), `partial character in chunk ${JSON.stringify(c)}`);
+        sofar += c;
+        assert.ok(s.startsWith(sofar));
+      }
+    }),
+    { seed: 11, numRuns: 1500 },
+  );
+  // a 4-byte emoji split over single-byte pieces: nothing until its last byte
+  const byteIds = Array.from(new TextEncoder().encode('😀'), (b) => tok.pieceToId(BYTE_TO_CHAR[b]!)!);
+  assert.deepEqual(stream(tok, byteIds).chunks, ['', '', '', '😀']);
+});
+
+test('byte-level: stream + flush equals decode on random id sequences (partial characters, invalid UTF-8, special tokens)', () => {
+  const tok = smolLM2();
+  const single = Array.from({ length: 256 }, (_, b) => tok.pieceToId(BYTE_TO_CHAR[b]!)).filter((id): id is number => id !== undefined);
+  const idArb = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...single) },
+    { weight: 2, arbitrary: fc.integer({ min: 0, max: tok.vocabSize - 1 }) },
+    { weight: 1, arbitrary: fc.constantFrom(0, 1, 2, 24211) },
+  );
+  for (const skipSpecial of [true, false]) {
+    fc.assert(
+      fc.property(fc.array(idArb, { maxLength: 24, size: 'max' }), (ids) => {
+        const { chunks, tail } = stream(tok, ids, skipSpecial);
+        assert.equal(chunks.join('') + tail, tok.decode(ids, { skipSpecial }));
+      }),
+      { seed: 12, numRuns: 1000 },
+    );
+  }
+  assert.equal(tok.decode([1, 2], { skipSpecial: false }), '<|im_start|><|im_end|>');
+  assert.equal(tok.decode([1, 2]), '');
 });

@@ -6,6 +6,7 @@ import { Tokenizer } from '../../src/tokenizer.js';
 import { InvalidArgumentError, TokenizerError } from '../../src/errors.js';
 import { HfBpeRef } from './hf-bpe-ref.js';
 import { ADVERSARIAL, llama2cOracle, shippedJson, tinyStories, tok512, tok656K } from './fixtures.js';
+import { REAL_TOKENIZERS } from './corpus.js';
 
 const ids = (a: Int32Array) => Array.from(a);
 
@@ -118,33 +119,39 @@ test('encode: merges written as "a b" strings and as [a, b] pairs give identical
   }
 });
 
-test('encode: special tokens written in the text become their ids (HF default), or plain text with parseSpecial: false', () => {
+test('encode: special-token strings are plain text by default; parseSpecial: true makes them their ids (llama.cpp parse_special)', () => {
   const tok = tok512();
-  assert.deepEqual(ids(tok.encode('<s>', { bos: false })), [1]);
-  const hi = ids(tok.encode('Hi', { bos: false }));
-  assert.deepEqual(ids(tok.encode('Hi</s>', { bos: false })), [...hi, 2]);
-  assert.deepEqual(ids(tok.encode('<unk>', { bos: false })), [0]);
-  // "<s>" is not normalized (normalized: false), so the text after it gets its own dummy prefix, as in HF legacy mode
-  assert.deepEqual(ids(tok.encode('<s>Hi', { bos: false })), [1, ...hi]);
-  // with parseSpecial false the characters are ordinary text, exactly as llama2.c encodes them
-  const raw = ids(tok.encode('<s>Hi</s>', { bos: false, parseSpecial: false }));
+  // by default "<s>" is ordinary text, exactly as llama2.c encodes it
+  const raw = ids(tok.encode('<s>Hi</s>', { bos: false }));
   assert.ok(!raw.includes(1) && !raw.includes(2));
   assert.deepEqual(raw, llama2cOracle().encode('<s>Hi</s>', false, false));
-  // 656K: its specials are normalized: true, so the special matches "▁<|start_story|>" after
-  // normalization and the following text gets no dummy prefix (same as Rust tokenizers)
+  assert.deepEqual(ids(tok.encode('<s>', { bos: false })), llama2cOracle().encode('<s>', false, false));
+  // with parseSpecial they are their ids; the text after a special token gets its own dummy prefix (llama.cpp, HF legacy)
+  const special = { bos: false, parseSpecial: true };
+  assert.deepEqual(ids(tok.encode('<s>', special)), [1]);
+  const hi = ids(tok.encode('Hi', { bos: false }));
+  assert.deepEqual(ids(tok.encode('Hi</s>', special)), [...hi, 2]);
+  assert.deepEqual(ids(tok.encode('<unk>', special)), [0]);
+  assert.deepEqual(ids(tok.encode('<s>Hi', special)), [1, ...hi]);
+  // 656K's special tokens are normalized: true in tokenizer.json; llama.cpp (and spechub) match
+  // special tokens in the raw text, so the text after one gets its dummy prefix. (Hugging Face
+  // matches "▁<|start_story|>" after normalization instead: "Once" would lose its "▁".)
   const ref = new HfBpeRef(shippedJson('tinystories-656K').tokenizer);
-  assert.deepEqual(ids(tok656K().encode('<|start_story|>Once upon a time,', { bos: false })), [1, ...ref.encodeNormalized('Once\u2581upon\u2581a\u2581time,')]);
-  assert.deepEqual(ids(tok656K().encode('The end. <|end_story|>', { bos: false })), [...ref.encode('The end.'), 2]);
-  // …and, as in Rust tokenizers, without a space before it the normalized special ("▁<|end_story|>") does not match
+  assert.deepEqual(ids(tok656K().encode('<|start_story|>Once upon a time,', special)), [1, ...ref.encode('Once upon a time,')]);
+  assert.deepEqual(ids(tok656K().encode('The end. <|end_story|>', special)), [...ref.encode('The end. '), 2]);
+  assert.deepEqual(ids(tok656K().encode('The end.<|end_story|>', special)), [...ref.encode('The end.'), 2]);
   assert.deepEqual(ids(tok656K().encode('The end.<|end_story|>', { bos: false })), ref.encode('The end.<|end_story|>'));
+  // longest special token first, as llama.cpp's partition: "<s>" inside "</s>" is not cut out
+  assert.deepEqual(ids(tok.encode('</s><s>', special)), [2, 1]);
 });
 
-test('encode: agrees with tokenizers.js used directly (add_special_tokens adds the BOS of the post-processor)', () => {
+test('encode: agrees with tokenizers.js used directly where llama.cpp and Hugging Face agree (no special tokens in the text)', () => {
   const j = shippedJson('stories260K');
   const lib = new HfTokenizer(j.tokenizer, j.config);
-  for (const s of [...ADVERSARIAL, '<s>x</s>', ...tinyStories().lines.slice(0, 200)]) {
+  for (const s of [...ADVERSARIAL.filter((a) => !a.includes('<unk>')), ...tinyStories().lines.slice(0, 200)]) {
     assert.deepEqual(ids(tok512().encode(s)), lib.encode(s).ids, JSON.stringify(s));
   }
+  assert.deepEqual(ids(tok512().encode('<s>x</s>', { parseSpecial: true })), lib.encode('<s>x</s>').ids);
 });
 
 test('encode: bad arguments and impossible requests are typed errors', () => {
@@ -163,4 +170,18 @@ test('encode: bad arguments and impossible requests are typed errors', () => {
   assert.equal(noBos.addBos, false);
   assert.deepEqual(ids(noBos.encode('hi')), ids(tok512().encode('hi', { bos: false })));
   assert.throws(() => noBos.encode('hi', { bos: true }), (e: unknown) => e instanceof TokenizerError && /names no BOS/.test(e.message));
+});
+
+test('encode: where tokenizers.js pre-tokenizers differ from Rust and llama.cpp (JavaScript \\s and \\d), spechub runs the equivalent Split', () => {
+  const real = REAL_TOKENIZERS.find((r) => r.name === 'SmolLM2')!;
+  const tj = JSON.parse(real.tokenizerJson());
+  const tok = Tokenizer.fromJson(tj, real.tokenizerConfigJson());
+  const lib = new HfTokenizer(tj, {});
+  const word = (s: string) => lib.encode(s, { add_special_tokens: false }).ids;
+  // U+0085 is White_Space (JavaScript's \s lacks it), U+FEFF is not (JavaScript's \s has it);
+  // Digits: every number character (\p{N}: Arabic-Indic digits, superscripts) is split off, not only 0-9
+  for (const s of ['x \u0085y', 'a  \u0085', ' \u0661\u0662']) assert.notDeepEqual(ids(tok.encode(s)), word(s), JSON.stringify(s));
+  assert.deepEqual(ids(tok.encode(' \u0661\u0662')), [...ids(tok.encode(' ')), ...ids(tok.encode('\u0661')), ...ids(tok.encode('\u0662'))]);
+  // elsewhere the library's own output is spechub's
+  for (const s of ['Hello, world! 123', '  two  spaces\n\ttab', "I'll be there"]) assert.deepEqual(ids(tok.encode(s)), word(s), JSON.stringify(s));
 });

@@ -85,17 +85,24 @@ test('fromJson: unsupported tokenizer.json shapes are TokenizerErrors that say w
   rejects(edited((j) => (j.model.type = 'Unigram')), /got "Unigram"/);
   rejects(edited((j) => (j.model.dropout = 0.1)), /model\.dropout: expected null.*got 0\.1/);
   rejects(edited((j) => (j.model.continuing_subword_prefix = '##')), /continuing_subword_prefix.*got "##"/);
-  rejects(edited((j) => (j.pre_tokenizer = { type: 'ByteLevel', add_prefix_space: false })), /pre_tokenizer: expected null.*ByteLevel/);
-  rejects(edited((j) => (j.pre_tokenizer = { type: 'Metaspace', replacement: '\u2581' })), /pre_tokenizer.*Metaspace/);
-  rejects(edited((j) => (j.normalizer = { type: 'NFKC' })), /normalizer: expected .*got \{"type":"NFKC"\}/);
-  rejects(edited((j) => (j.normalizer = null)), /normalizer: expected a Replace/);
-  rejects(edited((j) => (j.decoder = { type: 'ByteLevel' })), /decoder: expected Sequence.*got \{"type":"ByteLevel"\}/);
-  rejects(edited((j) => j.decoder.decoders.reverse()), /decoder: expected Sequence/);
+  // a ByteLevel pre-tokenizer makes it a byte-level vocabulary, which llama.cpp does not normalize
+  rejects(edited((j) => (j.pre_tokenizer = { type: 'ByteLevel', add_prefix_space: false })), /normalizer: expected none or NFC for a byte-level vocabulary.*Prepend/);
+  rejects(edited((j) => ((j.pre_tokenizer = { type: 'ByteLevel', add_prefix_space: false }), (j.normalizer = { type: 'NFKC' }))), /normalizer: expected none or NFC.*NFKC/);
+  rejects(edited((j) => ((j.pre_tokenizer = { type: 'ByteLevel', add_prefix_space: true }), (j.normalizer = null))), /ByteLevel: add_prefix_space: expected false/);
+  rejects(
+    edited((j) => ((j.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { String: ' ' }, behavior: 'MergedWithPrevious' }, { type: 'ByteLevel', use_regex: false }] }), (j.normalizer = null))),
+    /Split: expected behavior "Isolated" or "Removed"/,
+  );
+  rejects(edited((j) => (j.pre_tokenizer = { type: 'Metaspace', replacement: '\u2581' })), /expected Metaspace alone \(no normalizer\)/);
+  rejects(edited((j) => ((j.pre_tokenizer = { type: 'Metaspace', replacement: '_' }), (j.normalizer = null))), /pre_tokenizer\.replacement: expected "▁", got "_"/);
+  rejects(edited((j) => (j.pre_tokenizer = { type: 'Digits', individual_digits: true })), /pre_tokenizer: expected none \(SentencePiece-style BPE/);
+  rejects(edited((j) => (j.normalizer = { type: 'NFKC' })), /expected a byte-level .* or SentencePiece-style .*, got normalizer \{"type":"NFKC"\}/);
+  rejects(edited((j) => (j.normalizer = null)), /expected a byte-level .* or SentencePiece-style/);
+  rejects(edited((j) => j.normalizer.normalizers.push({ type: 'Lowercase' })), /normalizer: expected Prepend\("▁"\) and Replace.*Lowercase/);
+  rejects(edited((j) => (j.decoder = { type: 'ByteLevel' })), /decoder: expected Replace.*got \{"type":"ByteLevel"\}/);
   rejects(edited((j) => (j.decoder.decoders[3].stop = 1)), /decoder: expected/);
   rejects(edited((j) => (j.model.merges[5] = ['\u2581', 't', 'h'])), /model\.merges\[5\]: expected "left right" or \[left, right\], got \["▁","t","h"\]/);
-  rejects(edited((j) => (j.model.merges = j.model.merges.map((m: string[]) => m.join(' ')).concat(['a b c']))), /exactly one space, got "a b c"/);
-  rejects(edited((j) => (j.model.merges[0] = ['\u2581', 'zzz'])), /model\.merges\[0\]: expected two vocabulary tokens.*zzz/);
-  rejects(edited((j) => (j.model.merges[0] = 'a b')), /one format throughout|expected two vocabulary tokens/);
+  rejects(edited((j) => (j.model.merges = j.model.merges.map((m: string[]) => m.join(' ')).concat(['a b c']))), /expected "left right" where both halves.*got "a b c" \(no such splits\)/);
   rejects(
     edited((j) => {
       const p = Object.keys(j.model.vocab).find((k) => j.model.vocab[k] === 300)!;
@@ -111,15 +118,37 @@ test('fromJson: unsupported tokenizer.json shapes are TokenizerErrors that say w
   rejects(edited((j) => (j.model.unk_token = '<nope>')), /model\.unk_token: expected a token of the vocabulary, got "<nope>"/);
   rejects(base().tokenizer, /tokenizer_config\.json: bos_token: expected a token of the vocabulary, got "<bos>"/, { bos_token: '<bos>' });
   rejects(base().tokenizer, /tokenizer_config\.json: expected JSON text/, '{');
+  let deep: any = { type: 'Sequence', normalizers: [] };
+  for (let i = 0; i < 20; i++) deep = { type: 'Sequence', normalizers: [deep] };
+  rejects(edited((j) => (j.normalizer = deep)), /expected at most 8 nested Sequences/);
+  // merges whose pieces hold spaces are split where both halves and the whole are pieces (TinyLlama's "   " is [" ", " "])
+  const spaced = Tokenizer.fromJson(
+    edited((j) => {
+      j.model.vocab[' '] = 512;
+      j.model.vocab['  '] = 513;
+      j.model.merges = [...j.model.merges.map((m: string[]) => m.join(' ')), '   '];
+    }),
+  );
+  assert.equal(spaced.vocabSize, 514);
+  rejects(edited((j) => ((j.model.vocab[' '] = 512), (j.model.merges = ['   ']))), /model\.merges\[0\]: expected "left right" where both halves.*got "   " \(no such splits\)/);
 });
 
-test('fromJson: accepted variations (Replace before Prepend, no Prepend, object inputs are not aliased)', () => {
+test('fromJson: accepted variations (Replace before Prepend, no Prepend, mixed merge formats, object inputs are not aliased)', () => {
   const reversed = Tokenizer.fromJson(edited((j) => j.normalizer.normalizers.reverse()));
   assert.deepEqual(Array.from(reversed.encode('Once upon a time')), [1, 403, 407, 261, 378]);
   const noPrepend = Tokenizer.fromJson(edited((j) => (j.normalizer = j.normalizer.normalizers[1])));
-  assert.equal(noPrepend.shape.prependSpace, false);
+  assert.equal(noPrepend.info.addSpacePrefix, false);
   assert.deepEqual(Array.from(noPrepend.encode(' Once upon')), Array.from(tok512().encode('Once upon')));
   assert.notDeepEqual(Array.from(noPrepend.encode('Once upon')), Array.from(tok512().encode('Once upon')));
+  assert.equal(noPrepend.decode(noPrepend.encode(' Once upon')), ' Once upon');
+  // the Metaspace form of the same tokenizer (transformers' legacy=false) encodes as llama.cpp does: a
+  // space before every piece of raw text, also before text that starts with one
+  const meta = Tokenizer.fromJson(edited((j) => ((j.normalizer = null), (j.pre_tokenizer = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first', split: false }))));
+  for (const s of ['Once upon a time', ' Once', '  two spaces', '', 'a\u2581b']) assert.deepEqual(Array.from(meta.encode(s)), Array.from(tok512().encode(s)), JSON.stringify(s));
+  assert.deepEqual(Array.from(meta.encode('<s>Hi', { parseSpecial: true })), Array.from(tok512().encode('<s>Hi', { parseSpecial: true })));
+  assert.match(meta.info.notes.join(), /prepend_scheme "first"/);
+  const mixed = Tokenizer.fromJson(edited((j) => (j.model.merges[0] = j.model.merges[0].join(' '))));
+  assert.deepEqual(Array.from(mixed.encode('Once upon a time')), [1, 403, 407, 261, 378]);
   const j = edited(() => {});
   const t = Tokenizer.fromJson(j);
   j.model.vocab['\u2581t'] = 999; // mutating the caller's object afterwards changes nothing

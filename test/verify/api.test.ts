@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createVerifier, createNodeRuntime, otmAcceptance } from '../../src/node.js';
 import { createVerifier as createCoreVerifier } from '../../src/index.js';
 import { createRng } from '../../src/rng.js';
-import { CapacityError, InvalidArgumentError, ShapeError } from '../../src/errors.js';
+import { InvalidArgumentError, ShapeError } from '../../src/errors.js';
 import { VERIFIER_NAMES, type VerifierName } from '../../src/verify/types.js';
 import { GOLDEN } from './cases.js';
 import { mathMethod } from '../../src/verify/methods.js';
@@ -101,7 +101,7 @@ describe('public API: createVerifier(name) → draft / verify / acceptance', () 
     const oneHot = Float64Array.of(0, 1, 0);
     assert.deepEqual(Array.from(v.draft(oneHot, 8, rng)), [1]);
     assert.ok(Math.abs(v.acceptance(p, oneHot, 8) - 0.3) < 1e-15, 'one draft: α = Σ min(p, q)');
-    // k = 1024 on a three-token q is a small exact evaluation, not a CapacityError
+    // k = 1024 on a three-token q is a small exact evaluation, not refused as over budget
     assert.equal(v.acceptance(p, q, 1024), v.acceptance(p, q, 2));
   });
 
@@ -231,15 +231,16 @@ describe('public API: invalid input gets a typed error naming what was expected'
     ['spechub drafts off the hub law', () => createVerifier('spechub', { runtime: rt }).verify(G1p, G1q, [1, 2], rng), InvalidArgumentError, /hub/],
     ['missing rng', () => v.draft(G1q, 2, undefined as never), InvalidArgumentError, /expected an Rng/],
     ['unknown method', () => createVerifier('best' as VerifierName), InvalidArgumentError, /expected one of sd, rrs, rrs-wo, spechub, k-seq, got best/],
+    ['a sequence-level method is not a node verifier', () => createVerifier('traversal' as VerifierName), InvalidArgumentError, /got traversal, which verifies whole draft trees: use it through Generator or Stepper/],
     ['core without a runtime', () => createCoreVerifier('rrs'), InvalidArgumentError, /expected options.runtime/],
     ['otmAcceptance k < 1', () => otmAcceptance(G1p, G1q, 0), InvalidArgumentError, /k/],
   ];
   for (const [label, fn, type, message] of cases) {
     it(label, () => assert.throws(fn, (e: unknown) => e instanceof type && message.test((e as Error).message)));
   }
-  it('rrs-wo exact acceptance beyond its budget says so (CapacityError), not a hang', () => {
+  it('rrs-wo exact acceptance beyond its budget says so (InvalidArgumentError, as the README documents for bad verifier input), not a hang', () => {
     const n = 32000;
     const p = new Float64Array(n).fill(1 / n);
-    assert.throws(() => createVerifier('rrs-wo', { runtime: rt }).acceptance(p, p, 3), CapacityError);
+    assert.throws(() => createVerifier('rrs-wo', { runtime: rt }).acceptance(p, p, 3), (e: unknown) => e instanceof InvalidArgumentError && /estimate it by sampling/.test((e as Error).message));
   });
 });

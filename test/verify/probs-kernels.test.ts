@@ -62,7 +62,7 @@ function three(name: string, ...args: number[]): [number, number, number] {
 
 describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
   it('the .wasm exports every declared kernel and its _ref twin; the plain-TS set covers the verifier kernels', () => {
-    const others = ['checked_sum_f64', 'argmax_f32', 'exp_probs_f32', 'scale_f64', 'fill_f64', 'kth_largest_f32', 'topp_mask_f64'];
+    const others = ['checked_sum_f64', 'argmax_f32', 'first_nonfinite_f32', 'exp_probs_f32', 'scale_f64', 'fill_f64', 'kth_largest_f32', 'topp_mask_f64'];
     for (const name of [...PROB_KERNEL_NAMES, ...others]) {
       assert.equal(typeof k[name], 'function', name);
       assert.equal(typeof k[`${name}_ref`], 'function', `${name}_ref`);
@@ -338,6 +338,23 @@ describe('probs kernels: logits → probabilities', () => {
         assert.equal(k.argmax_f32_ref(A, x.length), best);
       }),
       { numRuns: 300, seed: 0xc0de08 },
+    );
+  });
+
+  it('first_nonfinite_f32: the first NaN, +Infinity or -Infinity entry (any lane, any tail), else -1', () => {
+    const entry = fc.oneof(
+      { arbitrary: fc.float({ noNaN: true, noDefaultInfinity: true }), weight: 20 },
+      { arbitrary: fc.constantFrom(NaN, Infinity, -Infinity), weight: 1 },
+      { arbitrary: fc.constantFrom(3.4028234663852886e38, -3.4028234663852886e38, 1.4e-45, -0), weight: 1 },
+    );
+    fc.assert(
+      fc.property(fc.array(entry, { minLength: 0, maxLength: 67 }), (x) => {
+        putF32(A, x);
+        const want = x.findIndex((v) => !Number.isFinite(v));
+        assert.equal(k.first_nonfinite_f32(A, x.length), want);
+        assert.equal(k.first_nonfinite_f32_ref(A, x.length), want);
+      }),
+      { numRuns: 500, seed: 0xc0de0f },
     );
   });
 

@@ -414,8 +414,10 @@ test('gguf: stories260K.gguf: header, config and every tensor equal to llama2.c 
       bosTokenId: 1,
       eosTokenId: 2,
       eosTokenIds: [2],
+      architecture: 'llama',
     },
   );
+  assert.deepEqual(model.warnings, [], 'every key and tensor of the file is read');
   assert.equal(bin.dim, config.dim);
   assert.equal(bin.nLayers, config.nLayers);
   assert.deepEqual(gguf.tensors.get('blk.0.attn_k.weight')!.dims, [64, 32]);
@@ -566,7 +568,7 @@ test('gguf: llama metadata maps to ModelConfig with defaults; eot joins the eos 
   const c = llamaConfigFromGguf(await metaFile({ 'tokenizer.ggml.eot_token_id': { type: 'INT32', value: 3 } }));
   assert.deepEqual(
     { ...c },
-    { dim: 16, hiddenDim: 24, nLayers: 1, nHeads: 4, nKvHeads: 2, headDim: 4, vocabSize: 5, maxSeqLen: 64, ropeTheta: 10000, normEps: Math.fround(1e-5), tiedEmbeddings: true, bosTokenId: 1, eosTokenId: 2, eosTokenIds: [2, 3] },
+    { dim: 16, hiddenDim: 24, nLayers: 1, nHeads: 4, nKvHeads: 2, headDim: 4, vocabSize: 5, maxSeqLen: 64, ropeTheta: 10000, normEps: Math.fround(1e-5), tiedEmbeddings: true, bosTokenId: 1, eosTokenId: 2, eosTokenIds: [2, 3], architecture: 'llama' },
   );
   const c2 = llamaConfigFromGguf(
     await metaFile({
@@ -585,8 +587,8 @@ test('gguf: llama metadata maps to ModelConfig with defaults; eot joins the eos 
 });
 
 const configErrors: [string, Record<string, GgufValue | null>, string][] = [
-  ['another architecture', { 'general.architecture': { type: 'STRING', value: 'qwen2' } }, 'general.architecture: expected "llama", got "qwen2"'],
-  ['no architecture', { 'general.architecture': null }, 'general.architecture: expected "llama", got nothing'],
+  ['another architecture', { 'general.architecture': { type: 'STRING', value: 'falcon' } }, 'general.architecture: expected one of "llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", got "falcon"'],
+  ['no architecture', { 'general.architecture': null }, 'general.architecture: expected one of "llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", got nothing'],
   ['a missing size', { 'llama.block_count': null }, 'llama.block_count: expected a positive integer, got nothing (required)'],
   ['a size of the wrong type', { 'llama.embedding_length': { type: 'STRING', value: '16' } }, 'llama.embedding_length: expected a non-negative integer, got STRING "16"'],
   ['a negative size', { 'llama.feed_forward_length': { type: 'INT32', value: -24 } }, 'llama.feed_forward_length: expected a non-negative integer, got INT32 -24'],
@@ -594,10 +596,17 @@ const configErrors: [string, Record<string, GgufValue | null>, string][] = [
   ['a zero size', { 'llama.feed_forward_length': { type: 'UINT32', value: 0 } }, 'hiddenDim: expected a positive integer, got 0'],
   ['heads not dividing the width', { 'llama.attention.head_count': { type: 'UINT32', value: 3 } }, 'expected llama.embedding_length divisible by llama.attention.head_count, got 16 and 3'],
   ['KV heads not dividing heads', { 'llama.attention.head_count_kv': { type: 'UINT32', value: 3 } }, 'expected the number of KV heads to divide the number of heads, got 3 KV heads for 4 heads'],
-  ['partial rotary', { 'llama.rope.dimension_count': { type: 'UINT32', value: 2 } }, 'llama.rope.dimension_count: expected the head dimension 4 (embedding_length / head_count), got 2'],
-  ['a wider key length', { 'llama.attention.key_length': { type: 'UINT32', value: 8 } }, 'llama.attention.key_length: expected the head dimension 4'],
-  ['RoPE scaling', { 'llama.rope.scaling.type': { type: 'STRING', value: 'yarn' } }, 'llama.rope.scaling.type: expected "none" (plain RoPE), got "yarn", which spechub does not support'],
-  ['experts', { 'llama.expert_count': { type: 'UINT32', value: 8 } }, 'llama.expert_count: mixture-of-experts is not supported, got 8 experts'],
+  ['partial rotary', { 'llama.rope.dimension_count': { type: 'UINT32', value: 2 } }, 'llama.rope.dimension_count: expected the head dimension 4 (partial rotary embeddings are not supported), got UINT32 2'],
+  ['a value length unlike the key length', { 'llama.attention.key_length': { type: 'UINT32', value: 8 } }, 'llama.attention.value_length: expected the key length 8 (different key and value head sizes are not supported), got nothing'],
+  ['YaRN without a factor', { 'llama.rope.scaling.type': { type: 'STRING', value: 'yarn' } }, 'llama.rope.scaling.factor: expected a positive YaRN factor, got nothing'],
+  ['LongRoPE', { 'llama.rope.scaling.type': { type: 'STRING', value: 'longrope' } }, 'llama.rope.scaling.type: LongRoPE (Phi-3 128k) is not supported, got STRING "longrope"'],
+  ['an unknown RoPE scaling', { 'llama.rope.scaling.type': { type: 'STRING', value: 'ntk' } }, 'llama.rope.scaling.type: expected none, linear or yarn, got STRING "ntk"'],
+  ['YaRN betas llama.cpp does not read', { 'llama.rope.scaling.yarn_beta_fast': { type: 'FLOAT32', value: 16 } }, 'llama.rope.scaling.yarn_beta_fast: llama.cpp does not read it for llama; spechub refuses values other than its default 32 rather than disagree with it, got FLOAT32 16'],
+  ['experts', { 'llama.expert_count': { type: 'UINT32', value: 8 } }, 'llama.expert_count: mixture-of-experts is not supported, got UINT32 8'],
+  ['an attention scale', { 'llama.attention.scale': { type: 'FLOAT32', value: 0.5 } }, 'llama.attention.scale: not supported (it changes the math of models spechub does not run); expected 0 or no key, got FLOAT32 0.5'],
+  ['non-causal attention', { 'llama.attention.causal': { type: 'BOOL', value: false } }, 'llama.attention.causal: not supported (it changes the math of models spechub does not run); expected true or no key, got BOOL false'],
+  ['a Qwen sliding window', { 'general.architecture': { type: 'STRING', value: 'qwen2' }, 'qwen2.embedding_length': { type: 'UINT32', value: 16 }, 'qwen2.feed_forward_length': { type: 'UINT32', value: 24 }, 'qwen2.block_count': { type: 'UINT32', value: 1 }, 'qwen2.attention.head_count': { type: 'UINT32', value: 4 }, 'qwen2.context_length': { type: 'UINT32', value: 64 }, 'qwen2.attention.layer_norm_rms_epsilon': { type: 'FLOAT32', value: 1e-6 }, 'qwen2.attention.sliding_window': { type: 'UINT32', value: 8 } }, 'qwen2.attention.sliding_window: which Qwen layers slide is not stored in GGUF (llama.cpp applies no window to them), got UINT32 8'],
+  ['a gemma key in a llama file', { 'llama.final_logit_softcapping': { type: 'FLOAT32', value: 30 } }, 'llama.final_logit_softcapping: read for gemma files only, got FLOAT32 30'],
   ['a missing epsilon', { 'llama.attention.layer_norm_rms_epsilon': null }, 'llama.attention.layer_norm_rms_epsilon: expected a float, got nothing (required)'],
   ['an integer epsilon', { 'llama.attention.layer_norm_rms_epsilon': { type: 'UINT32', value: 0 } }, 'llama.attention.layer_norm_rms_epsilon: expected a FLOAT32 or FLOAT64, got UINT32 0'],
   ['a zero epsilon', { 'llama.attention.layer_norm_rms_epsilon': { type: 'FLOAT32', value: 0 } }, 'normEps: expected a positive finite number, got 0'],

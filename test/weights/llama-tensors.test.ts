@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { WeightsFormatError } from '../../src/errors.js';
+import { ShapeError, WeightsFormatError } from '../../src/errors.js';
 import { parseConfigJson, parseHfConfig, type ModelConfig } from '../../src/config.js';
 import { bytesSource, memoryModelSource } from '../../src/io/source.js';
 import { roleShape } from '../../src/weights/llama-tensors.js';
@@ -9,6 +9,7 @@ import { SafetensorsFile } from '../../src/weights/safetensors.js';
 import { writeSafetensors, type TensorToWrite } from '../../src/weights/safetensors-writer.js';
 import { GgufFile } from '../../src/weights/gguf.js';
 import { dequantizeQ8_0, quantizeQ8_0, writeGguf, type GgufTensorToWrite } from '../../src/weights/gguf-writer.js';
+import { f32ToF16Array } from '../../src/weights/tensor.js';
 import {
   ggufToHfRopeRow,
   hfToGgufRopeRow,
@@ -75,7 +76,7 @@ test('llama-tensors: a complete untied HF checkpoint resolves every role to its 
   assert.deepEqual(m.shape('layers.0.wDown'), [16, 24]);
   assert.equal(m.get('lmHead').info.name, 'lm_head.weight');
   assert.deepEqual(m.ignored, []);
-  throwsWith(() => m.get('layers.2.wq'), ['w.safetensors: no tensor role "layers.2.wq" in this 2-layer model']);
+  throwsWith(() => m.get('layers.2.wq'), ['w.safetensors: no tensor role "layers.2.wq" in this 2-layer llama model']);
   // the engine reads through the RoleReader view of the same table
   const d = new Float32Array(16 * 16);
   await m.readF32('layers.0.wo', d);
@@ -229,7 +230,11 @@ test('llama-tensors: GGUF without output.weight is tied; rope_freqs and attn_rot
   assert.deepEqual(m.ignored, ['blk.0.attn_rot_embd']);
   const withFreqs: GgufTensorToWrite[] = [...g, { name: 'rope_freqs.weight', type: 'F32', shape: [2], data: new Float32Array(2) }];
   const f = await GgufFile.open(bytesSource('f.gguf', writeGguf({ metadata: [], tensors: withFreqs })));
-  assert.throws(() => resolveTensors(c, f), (e: unknown) => e instanceof WeightsFormatError && e.message.includes('rope_freqs.weight: RoPE frequency scaling (Llama 3.1 style) is not supported'));
+  // a config without frequency-factor scaling has no ropeFreqs role: the tensor is refused
+  assert.throws(() => resolveTensors(c, f), (e: unknown) => e instanceof WeightsFormatError && e.message.includes('rope_freqs.weight: RoPE frequency factors are read with a llama config whose ropeScaling is frequencyFactors (this llama config has no scaling)'));
+  // with frequency-factor scaling it is the ropeFreqs role
+  const m2 = resolveTensors({ ...c, ropeScaling: { type: 'frequencyFactors' } }, f);
+  assert.equal(m2.get('ropeFreqs').info.name, 'rope_freqs.weight');
 });
 
 test('llama-tensors: memoryRoleReader checks each role against the table', async () => {
@@ -247,4 +252,38 @@ test('llama-tensors: memoryRoleReader checks each role against the table', async
   assert.equal(reader.has('norm'), false);
   throwsWith(() => reader.shape('norm'), ['memory tensors: no tensor for role "norm"']);
   throwsWith(() => roleShape(tiny, 'layers.0.nope' as TensorRole), ['expected a role such as "embed" or "layers.0.wq", got "layers.0.nope"']);
+});
+
+test('tensor reads: a row slice reads just those rows (F32, F16, BF16 bytes, Q8_0 planar), with a row map inside the slice', async () => {
+  const rows = 6;
+  const cols = 64;
+  const values = finiteF32(rows * cols, 5);
+  const f = await GgufFile.open(bytesSource('s.gguf', writeGguf({
+    metadata: [],
+    tensors: [
+      { name: 'a', type: 'F32', shape: [rows, cols], data: values },
+      { name: 'h', type: 'F16', shape: [rows, cols], data: f32ToF16Array(values) },
+      { name: 'q', type: 'Q8_0', shape: [rows, cols], data: quantizeQ8_0(values) },
+    ],
+  })));
+  const slice = (a: ArrayLike<number>, r0: number, n: number) => Array.from(a).slice(r0 * cols, (r0 + n) * cols);
+  const got = new Float32Array(2 * cols);
+  await f.readTensorF32('a', got, { rows: [3, 2] });
+  assert.deepEqual(Array.from(got), slice(values, 3, 2));
+  await f.readTensorF32('a', got, { rows: [3, 2], rowMap: (r) => 1 - r });
+  assert.deepEqual(Array.from(got), [...slice(values, 4, 1), ...slice(values, 3, 1)]);
+  const half = new Float32Array(2 * cols);
+  await f.readTensorF32('h', half, { rows: [1, 2] });
+  const allHalf = new Float32Array(rows * cols);
+  await f.readTensorF32('h', allHalf);
+  assert.deepEqual(Array.from(half), slice(allHalf, 1, 2));
+  const bytes = new Uint8Array(2 * cols * 2);
+  await f.readTensorBytes('h', bytes, { rows: [4, 2] });
+  assert.deepEqual(Array.from(new Uint16Array(bytes.buffer)), slice(f32ToF16Array(values), 4, 2));
+  const scales = new Float32Array(2 * (cols / 32));
+  const qs = new Int8Array(2 * cols);
+  await f.readTensorQ8_0!('q', scales, qs, { rows: [2, 2] });
+  const deq = dequantizeQ8_0(quantizeQ8_0(values));
+  for (let i = 0; i < 2 * cols; i++) assert.equal(scales[Math.floor(i / 32)]! * qs[i]!, deq[2 * cols + i]);
+  await rejectsWith(() => f.readTensorF32('a', got, { rows: [5, 2] }), ['s.gguf: tensor a F32[6, 64]: expected a row slice inside [0, 6), got rows [5, 7)'], ShapeError);
 });
