@@ -17,7 +17,7 @@
  */
 import { kvDim as kvDimOf, qDim as qDimOf, type ModelConfig } from '../config.js';
 import { MemoryPlanError, type MemoryFit } from '../errors.js';
-import { linearInputKind, packedBytes, preparedInputCapacity, type LinearDtype } from '../kernels/linear.js';
+import { linearInputKind, packedBytes, preparedInputCapacity, WEIGHT_TYPE_ALIASES, type LinearDtype } from '../kernels/linear.js';
 import { layerRoleKinds, roleShape, type TensorRole } from '../weights/llama-tensors.js';
 
 /** KV-cache positions of a model loaded without `capacity`: min(max_position_embeddings, DEFAULT_CONTEXT). */
@@ -219,7 +219,7 @@ export function checkMemoryPlan(m: MemoryCheck): void {
   }
   const types = [...plan.linearBytes.keys()].join('/');
   const parts =
-    `weights ${formatBytes(plan.weights)} (${m.dtype === types ? m.dtype : `${m.dtype}: ${types}`}), ` +
+    `weights ${formatBytes(plan.weights)} (${m.dtype === types || WEIGHT_TYPE_ALIASES[m.dtype.toLowerCase()] === types ? m.dtype : `${m.dtype}: ${types}`}), ` +
     `KV cache ${formatBytes(plan.kvCache)} (${plan.capacity} positions), activations ${formatBytes(plan.activations)}, scratch ${formatBytes(plan.scratch)}`;
   const where = m.reason ?? `${formatBytes(free)} free of the ${formatBytes(m.limit)} WebAssembly memory`;
   const summary = `${m.name}: needs ${formatBytes(plan.total)}: ${parts}; ${where}`;

@@ -202,7 +202,8 @@ describe('loading stored weights as they are', () => {
       const slicedReads: string[] = [];
       const whole = await ggufModel(bytes, dtype, raw, oneRead);
       const sliced = await ggufModel(bytes, dtype, raw, slicedReads, 1); // slices of lcm(4, headDim = 8) = 8 rows
-      assert.ok(slicedReads.length > 3 * oneRead.length, `${dtype}: ${slicedReads.length} slice reads vs ${oneRead.length} whole reads`);
+      // the smallest staging holds one row unit of the widest matrix as f32: stored rows (Q8_0, BF16) are narrower, so more fit a slice
+      assert.ok(slicedReads.length > 2 * oneRead.length, `${dtype}: ${slicedReads.length} slice reads vs ${oneRead.length} whole reads`);
       const V = whole.config.vocabSize;
       const seq = greedy(await ggufModel(bytes, dtype, raw, []), 12);
       for (let pos = 0; pos < 12; pos++) {
