@@ -5,6 +5,7 @@
  *   spechub chat [options]
  *   spechub tokenize --model M (--text T | --text-file F | piped stdin) [--json] [--parse-special] [--no-bos]
  *   spechub convert llama2c <model.bin> <tokenizer.bin> <out-dir>
+ *   spechub bench --model M [--dtype LIST] [--threads LIST] [-p N] [-n N] [--speculative] [--repetitions N] [--json|--markdown]
  */
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
@@ -33,6 +34,7 @@ import type { Runtime } from './wasm/runtime.js';
 import type { Executor } from './model/executor.js';
 import type { LlamaModel, WeightDtype } from './model/llama.js';
 import { WEIGHT_TYPE_ALIASES } from './kernels/linear.js';
+import { benchMarkdown, runBench } from './node/bench.js';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -121,6 +123,8 @@ Usage:
   spechub tokenize --model M [options] the token ids and pieces of a text (reads no weights)
   spechub convert llama2c <model.bin> <tokenizer.bin> <out-dir>
                                       convert a llama2.c checkpoint to a Hugging Face directory
+  spechub bench [options]             prompt-processing and generation tokens/s on this machine
+                                      (like llama-bench; spechub bench --help)
   spechub --help | --version          (spechub COMMAND --help for one command)
 
 generate options:
@@ -151,6 +155,33 @@ Examples:
   spechub tokenize --model path/to/SmolLM2-360M-Instruct --text "Hello, world!"
   echo "Once upon a time" | spechub generate --stop "." --max-tokens 100
   spechub chat --model ./SmolLM2-360M-Instruct --draft ./SmolLM2-135M-Instruct --system "Be brief."
+`;
+
+const BENCH_HELP = `Usage: spechub bench [options]         measure prompt processing (pp) and generation (tg) speed
+
+Like llama.cpp's llama-bench: for every weight type × thread count (× plain / speculative), the median
+tokens/s of a prefill of -p tokens (ppN) and of -n generated tokens (tgN, greedy, end-of-sequence
+ignored), with the CPU model and this machine's measured read bandwidth (the bound of decoding: weight
+bytes per token ÷ bandwidth) in the header. The prompt is ids drawn at random from the vocabulary.
+
+  --model DIR|FILE      model directory or .gguf (default: weights/stories260K)
+  --dtype LIST          weight types, comma-separated: auto (as stored) | ${Object.keys(WEIGHT_TYPE_ALIASES).join(' | ')}
+                        (default auto)
+  --threads LIST        thread counts, comma-separated, e.g. 1,2 (default: the core count)
+  -p, --n-prompt N      prompt tokens of the pp test (default 128)
+  -n, --n-gen N         generated tokens of the tg test (default 64)
+  --speculative         also measure speculative decoding (SpecHub, tree auto) with --draft
+  --draft SPEC          the drafter of --speculative: int8 | int4 (a quantised copy of the model) |
+                        exit:N | DIR|FILE (a draft model) (default int4)
+  -r, --repetitions N   timed runs per case, after one warm-up run (default 3)
+  --relaxed MODE        relaxed SIMD: auto | on | off (default auto)
+  --markdown            print a markdown table (the default)
+  --json                print one JSON object (machine, model, parameters, rows) instead
+  --quiet               no progress lines on stderr
+  -h, --help            this text
+
+Example:
+  spechub bench --model ./qwen2.5-0.5b-instruct-q4_k_m.gguf --threads 1,2 --speculative
 `;
 
 class UsageError extends SpechubError {
@@ -737,6 +768,69 @@ async function convertCommand(argv: string[]): Promise<void> {
   await convertLlama2cFiles(model, tokenizer, out, { log: (s: string) => process.stderr.write(s + '\n') });
 }
 
+/** A comma-separated list of a flag, each item checked. */
+function listFlag<T>(flag: string, value: string, parse: (item: string) => T | undefined, what: string): T[] {
+  const items = value.split(',').map((x) => x.trim());
+  const out = items.map(parse);
+  if (items.length === 0 || out.some((x) => x === undefined)) throw new UsageError(`${flag}: expected ${what}, got "${value}"`);
+  return [...new Set(out as T[])];
+}
+
+async function benchCommand(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        model: { type: 'string' },
+        dtype: { type: 'string' },
+        threads: { type: 'string' },
+        'n-prompt': { type: 'string', short: 'p' },
+        'n-gen': { type: 'string', short: 'n' },
+        speculative: { type: 'boolean' },
+        draft: { type: 'string' },
+        repetitions: { type: 'string', short: 'r' },
+        relaxed: { type: 'string' },
+        json: { type: 'boolean' },
+        markdown: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`bench: ${(e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '')} (see spechub bench --help)`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(BENCH_HELP);
+    return;
+  }
+  if (v.json && v.markdown) throw new UsageError('bench: expected one of --json and --markdown, got both');
+  const int = (flag: string, value: string | undefined, min: number, fallback: number) =>
+    num(flag, value, (x) => Number.isSafeInteger(x) && x >= min, `an integer >= ${min}`) ?? fallback;
+  const promptTokens = int('n-prompt', v['n-prompt'], 1, 128);
+  const genTokens = int('n-gen', v['n-gen'], 1, 64);
+  const repetitions = int('repetitions', v.repetitions, 1, 3);
+  const dtypes = listFlag('--dtype', v.dtype ?? 'auto', (d) => (d === 'auto' || Object.hasOwn(WEIGHT_TYPE_ALIASES, d) ? (d as WeightDtype) : undefined), `a list of auto, ${Object.keys(WEIGHT_TYPE_ALIASES).join(', ')}`);
+  const cores = availableParallelism();
+  const threads = listFlag('--threads', v.threads ?? String(cores), (t) => (/^\d+$/.test(t) && Number(t) >= 1 && Number(t) <= 2 * cores ? Number(t) : undefined), `a list of integers in 1..${2 * cores} (twice this machine's cores)`);
+  const relaxedFlag = v.relaxed ?? 'auto';
+  if (!['auto', 'on', 'off'].includes(relaxedFlag)) throw new UsageError(`--relaxed: expected auto, on or off, got "${relaxedFlag}"`);
+  if (v.draft !== undefined && !v.speculative) throw new UsageError('bench: --draft: expected --speculative with it (plain rows use no draft)');
+  if (v.draft === 'none') throw new UsageError('bench: --draft: expected a drafter for --speculative, got "none"');
+  const modelPath = resolve(v.model ?? join(WEIGHTS_DIR, 'stories260K'));
+  const report = await runBench({
+    modelPath, dtypes, threads, promptTokens, genTokens, repetitions, speculative: v.speculative === true, ...(v.draft !== undefined ? { draft: v.draft } : {}),
+    relaxed: relaxedFlag === 'auto' ? 'auto' : relaxedFlag === 'on',
+    log: (line) => {
+      if (!v.quiet) process.stderr.write(`spechub bench: ${line}\n`);
+    },
+  });
+  process.stdout.write(v.json ? JSON.stringify(report, null, 2) + '\n' : benchMarkdown(report));
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -752,7 +846,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'chat') await chatCommand(rest);
     else if (cmd === 'tokenize') await tokenizeCommand(rest);
     else if (cmd === 'convert') await convertCommand(rest);
-    else throw new UsageError(`unknown command "${cmd}" (expected generate, chat, tokenize or convert; see spechub --help)`);
+    else if (cmd === 'bench') await benchCommand(rest);
+    else throw new UsageError(`unknown command "${cmd}" (expected generate, chat, tokenize, convert or bench; see spechub --help)`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError || e instanceof InvalidArgumentError) {

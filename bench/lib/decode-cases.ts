@@ -13,14 +13,13 @@
  */
 import { Generator, loadModelFromPath, modelDrafter, type LoadModelOptions, type LoadedModel } from '../../src/node.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
-import { importPeer } from './peers.js';
 import { progress } from './child.js';
 import { hasDtype, hasThreads, runtimeFor, type SpechubDtype } from './spechub-caps.js';
 
 export interface DecodeSpec {
   readonly kind: 'decode';
   readonly engine: 'spechub' | 'llama.cpp';
-  /** spechub: f32 | bf16 | int8 | int4; llama.cpp: f32 | f16 | q8_0. */
+  /** spechub: a weight type (`auto` keeps the file's types); llama.cpp: the file's type, for the table. */
   readonly dtype: string;
   readonly threads: number;
   /** Hugging Face directory or .gguf file. */
@@ -34,13 +33,14 @@ export interface DecodeSpec {
   readonly runs: number;
   readonly warmupRuns: number;
   readonly contextSize: number;
-  readonly peersDir?: string;
   readonly build?: WasmBuild;
+  /** spechub: rows per forward (default 64, at least the prompt: prefill is one forward). */
+  readonly maxBatch?: number;
   /**
    * spechub only: also measure speculative sampling (temperature 1) with a quantised self-draft of
    * the same weights and tree "auto", against plain sampling at temperature 1, in the same process.
    */
-  readonly speculative?: { readonly draftDtype: 'int4' | 'int8'; readonly tokens: number };
+  readonly speculative?: { readonly draftDtype: SpechubDtype; readonly tokens: number };
 }
 
 export interface TopToken {
@@ -110,7 +110,7 @@ export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> 
   const { rt, exec, build } = await runtimeFor(spec.threads, spec.build);
   try {
     progress(`spechub ${dtype} T=${spec.threads}: loading ${spec.modelPath} (build ${build})`);
-    const options: LoadModelOptions = { capacity: spec.contextSize, maxBatch: 64, executor: exec, dtype };
+    const options: LoadModelOptions = { capacity: spec.contextSize, maxBatch: Math.max(spec.maxBatch ?? 64, spec.promptTokens), executor: exec, dtype };
     const loaded = await loadModelFromPath(rt, spec.modelPath, options);
     const model = loaded.model;
     const got = model.dtype;
@@ -269,8 +269,8 @@ interface NlcModule {
 }
 
 export async function runLlamaDecode(spec: DecodeSpec): Promise<DecodeResult> {
-  if (spec.peersDir === undefined) return unsupported(spec, 'no peers directory');
-  const nlc = await importPeer<NlcModule>(spec.peersDir, 'node-llama-cpp');
+  // the node-llama-cpp devDependency (the oracle of the test suite too)
+  const nlc = (await import('node-llama-cpp')) as unknown as NlcModule;
   const llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: 'error', maxThreads: spec.threads });
   let model: NlcModel | null = null;
   let ctx: NlcContext | null = null;
@@ -278,18 +278,25 @@ export async function runLlamaDecode(spec: DecodeSpec): Promise<DecodeResult> {
     progress(`llama.cpp ${spec.dtype} T=${spec.threads}: loading ${spec.modelPath}`);
     const t0 = performance.now();
     model = await llama.loadModel({ modelPath: spec.modelPath, gpuLayers: 0 });
-    ctx = await model.createContext({ contextSize: spec.contextSize, batchSize: 512, sequences: 1, threads: { ideal: spec.threads, min: spec.threads } });
     const loadMs = performance.now() - t0;
-    const seq = ctx.getSequence();
     const prompt = spec.prompt.slice(0, spec.promptTokens);
 
-    // check: next-token distribution after the prompt
-    await seq.clearHistory();
-    const meta = seq.evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 0 });
-    const first = await meta.next();
-    await meta.return();
-    if (first.done) throw new Error('llama.cpp: no token after the prompt');
-    const top = topOf(first.value.probabilities.entries(), 5);
+    // check: next-token distribution after the prompt, in a context with an F32 KV cache (as spechub's), so
+    // that only activation quantisation and summation orders separate the engines; timed runs use the
+    // default F16 cache (what users of llama.cpp get)
+    const checkCtx = await model.createContext({ contextSize: spec.contextSize, batchSize: 512, sequences: 1, threads: { ideal: spec.threads, min: spec.threads }, flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' });
+    let top: TopToken[];
+    try {
+      const meta = checkCtx.getSequence().evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 0 });
+      const first = await meta.next();
+      await meta.return();
+      if (first.done) throw new Error('llama.cpp: no token after the prompt');
+      top = topOf(first.value.probabilities.entries(), 5);
+    } finally {
+      await checkCtx.dispose();
+    }
+    ctx = await model.createContext({ contextSize: spec.contextSize, batchSize: 512, sequences: 1, threads: { ideal: spec.threads, min: spec.threads } });
+    const seq = ctx.getSequence();
 
     const oneRun = async (): Promise<{ prefill: number; decode: number; tokens: number[] }> => {
       await seq.clearHistory();
