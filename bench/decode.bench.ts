@@ -62,7 +62,8 @@ stdout and in bench/results/decode.md; JSON in bench/results/decode.json (decode
   --shapes LIST     ${Object.keys(SHAPES).join(',')} (default both; ignored with --quick)
   --only WHAT       decode | kernels (default decode); --with-kernels runs both
   --build NAME      spechub WASM build for 1 thread: ${BUILDS.join(' | ')} (default simd; threads use its -mt twin)
-  --no-speculative  skip the speculative-sampling measurement of each spechub case
+  --no-speculative  skip the speculative-sampling measurements
+  --spec-threads LIST  thread counts with a speculative measurement (default: the largest of --threads)
   --no-llama        spechub only
   --no-install      kernel table: use onnxruntime-web only if already installed in bench/.peers/
   --cache DIR       model cache (default bench/.cache/)
@@ -84,12 +85,14 @@ interface Args {
   cacheDir: string;
   peersDir: string;
   speculative: boolean;
+  /** Thread counts whose spechub cases also measure speculative sampling (null: the largest). */
+  specThreads: number[] | null;
 }
 
 function parseArgs(argv: readonly string[]): Args {
   const a: Args = {
     quick: false, json: false, runs: 0, threads: [1, 2], types: ['Q8_0', 'Q4_K_M'], shapes: [SMOLLM2_360M, QWEN25_05B], decode: true, kernels: false,
-    build: 'simd', llama: true, install: true, cacheDir: `${BENCH_DIR}.cache`, peersDir: `${BENCH_DIR}.peers`, speculative: true,
+    build: 'simd', llama: true, install: true, cacheDir: `${BENCH_DIR}.cache`, peersDir: `${BENCH_DIR}.peers`, speculative: true, specThreads: null,
   };
   const fail = (msg: string): never => {
     process.stderr.write(`${msg}\n\n${USAGE}\n`);
@@ -157,6 +160,13 @@ function parseArgs(argv: readonly string[]): Args {
       case '--no-speculative':
         a.speculative = false;
         break;
+      case '--spec-threads': {
+        const v = value();
+        const t = v.split(',').map(Number);
+        if (t.length === 0 || !t.every((x) => Number.isSafeInteger(x) && x >= 1 && x <= 64)) fail(`--spec-threads: expected a list like 2 or 1,2, got ${v}`);
+        a.specThreads = [...new Set(t)];
+        break;
+      }
       case '--no-llama':
         a.llama = false;
         break;
@@ -175,6 +185,7 @@ function parseArgs(argv: readonly string[]): Args {
   }
   if (a.runs === 0) a.runs = a.quick ? 1 : 3;
   if (a.quick) a.shapes = [...QUICK_SHAPES];
+  if (a.specThreads === null) a.specThreads = [Math.max(...a.threads)];
   return a;
 }
 
@@ -254,8 +265,8 @@ async function main(): Promise<boolean> {
           const path = files.paths[type]!;
           const st = streamed[type]!;
           const sSpec: DecodeSpec = {
-            ...base, engine: 'spechub', dtype: 'auto', threads, modelPath: path, weightsNote: `GGUF ${type} (stored types kept)`, build: args.build, maxBatch: PROMPT_TOKENS,
-            ...(args.speculative ? { speculative: { draftDtype: DRAFT_OF[type], tokens: SPEC_TOKENS } } : {}),
+            ...base, engine: 'spechub', dtype: 'auto', threads, modelPath: path, weightsNote: `GGUF ${type} (stored types kept)`, build: args.build, maxBatch: PROMPT_TOKENS, forwardLoop: false,
+            ...(args.speculative && args.specThreads!.includes(threads) ? { speculative: { draftDtype: DRAFT_OF[type], tokens: SPEC_TOKENS } } : {}),
           };
           const label = `${shape.name} spechub ${type} T=${threads}`;
           let sOut: Outcome;

@@ -36,6 +36,8 @@ export interface DecodeSpec {
   readonly build?: WasmBuild;
   /** spechub: rows per forward (default 64, at least the prompt: prefill is one forward). */
   readonly maxBatch?: number;
+  /** spechub: also time the bare forward loop each run (default true). */
+  readonly forwardLoop?: boolean;
   /**
    * spechub only: also measure speculative sampling (temperature 1) with a quantised self-draft of
    * the same weights and tree "auto", against plain sampling at temperature 1, in the same process.
@@ -168,7 +170,7 @@ export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> 
     for (let w = 0; w < spec.warmupRuns; w++) {
       progress(`spechub ${dtype} T=${spec.threads}: warm-up ${w + 1}/${spec.warmupRuns}`);
       await oneRun();
-      forwardLoop();
+      if (spec.forwardLoop !== false) forwardLoop();
     }
     const prefillTokS: number[] = [];
     const decodeTokS: number[] = [];
@@ -178,9 +180,9 @@ export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> 
       const res = await oneRun();
       prefillTokS.push((P * 1000) / res.stats.prefillMs);
       decodeTokS.push(res.stats.tokensPerSecond);
-      forwardLoopTokS.push(forwardLoop());
+      if (spec.forwardLoop !== false) forwardLoopTokS.push(forwardLoop());
       firstTokens = Array.from(res.ids.subarray(0, 8));
-      progress(`spechub ${dtype} T=${spec.threads}: run ${r + 1}/${spec.runs}: prefill ${prefillTokS[r]!.toFixed(1)} tok/s, decode ${decodeTokS[r]!.toFixed(1)} tok/s (forward loop ${forwardLoopTokS[r]!.toFixed(1)})`);
+      progress(`spechub ${dtype} T=${spec.threads}: run ${r + 1}/${spec.runs}: prefill ${prefillTokS[r]!.toFixed(1)} tok/s, decode ${decodeTokS[r]!.toFixed(1)} tok/s${spec.forwardLoop !== false ? ` (forward loop ${forwardLoopTokS[r]!.toFixed(1)})` : ''}`);
     }
     const specResult = spec.speculative ? await measureSpeculative(loaded, options, spec) : undefined;
     return {
