@@ -1,6 +1,7 @@
 /**
  * Random-weight models at the dimensions of real checkpoints (SmolLM2-360M, Qwen2.5-0.5B: their
- * config.json from test/fixtures/real-configs/, origins in its SOURCES.md), for the decode bench:
+ * config.json from test/fixtures/real-configs/, origins in test/fixtures/real-configs/SOURCES.md), for the
+ * decode bench:
  *
  *   model-f32.gguf     spechub's GGUF writer (test/model/arch-models.ts: the tensor-role table, llama.cpp's
  *                      metadata, a plain SentencePiece-style vocabulary, weights drawn so the next-token
