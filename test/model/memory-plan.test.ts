@@ -249,7 +249,7 @@ describe('memory plan: a model that does not fit fails before anything is read',
     }
   });
 
-  test('every path gives the plan message: a huge max_position_embeddings with a huge context, the engine refusing to grow, a context made later', async () => {
+  test('defect 10: every path gives the plan message: a huge max_position_embeddings with a huge context, the engine refusing to grow, a context made later', async () => {
     // max_position_embeddings near 2^53 is harmless by default (4096 positions); asked for, it is the KV cache that does not fit
     const big = { ...SMALL.llama!, max_position_embeddings: 2 ** 53 - 1 };
     const c = parseHfConfigDetailed(big, 'big').config;
@@ -278,7 +278,7 @@ describe('memory plan: a model that does not fit fails before anything is read',
     assert.equal(m.createContext({ capacity: 2 ** 20 }).cache.capacity, 2 ** 20, 'a context that fits is made');
   });
 
-  test('huge layer counts are refused at once, before any per-layer work (num_hidden_layers, block_count 2^20 and 2^31)', async () => {
+  test('defect 2: huge layer counts are refused at once, before any per-layer work (num_hidden_layers, block_count 2^20 and 2^31)', async () => {
     for (const n of [2 ** 20, 2 ** 31]) {
       for (const base of [SMALL.llama!, SMALL.gemma3!]) {
         const t0 = performance.now();
