@@ -24,7 +24,7 @@ import type { ByteSource, ModelSource } from '../../src/io/source.js';
 import { bytesSource, memoryModelSource } from '../../src/io/source.js';
 import { loadGgufModel, loadHfModel } from '../../src/engine/load.js';
 import { LlamaModel, planLoad, type LoadProgress, type WeightDtype } from '../../src/model/llama.js';
-import { DEFAULT_CONTEXT, formatBytes } from '../../src/model/memory-plan.js';
+import { contextMemory, DEFAULT_CONTEXT, formatBytes } from '../../src/model/memory-plan.js';
 import { ggufFormOf, ggufModelMetadata } from '../../src/weights/gguf-llama.js';
 import { ggufParts, quantizeQ8_0, writeGguf } from '../../src/weights/gguf-writer.js';
 import { memoryRoleReader, modelRoles, roleNames, roleShape, tensorsToStore } from '../../src/weights/llama-tensors.js';
@@ -115,6 +115,23 @@ describe('memory plan', () => {
     assert.equal(fits('tinyllama-1.1b-chat-v1.0', 'bf16', 2048), true);
     assert.equal(fits('tinyllama-1.1b-chat-v1.0', 'f32', 2048), false);
     console.log(rows.join('\n'));
+  });
+
+  // README "Several streams on one model": what a context costs and how many fit beside the weights
+  test('the README table of streams on one model is the memory plan (per context, the load, streams in 4 GiB)', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const row = (label: string, c: ModelConfig, dtype: WeightDtype, capacity: number) => {
+      const ctx = contextMemory(c, capacity, 64);
+      const per = ctx.kvCache + ctx.activations;
+      const load = planLoad(c, { dtype, capacity, maxBatch: 64 }).total;
+      const streams = 1 + Math.floor((WASM_MEMORY - load) / per);
+      return `| ${label} | ${dtype} | ${capacity} | ${formatBytes(per)} (KV cache ${formatBytes(ctx.kvCache)}) | ${formatBytes(load)} | ${streams} |`;
+    };
+    const stories = parseHfConfigDetailed(JSON.parse(readFileSync(new URL('../../../weights/stories260K/config.json', import.meta.url), 'utf8')), 'stories260K').config;
+    const smol = realConfig('smollm2-360m-instruct-resaved', { architectures: ['LlamaForCausalLM'] });
+    const rows = [row('stories260K (shipped)', stories, 'f32', 512), row('SmolLM2-360M', smol, 'f32', 4096), row('SmolLM2-360M', smol, 'int8', 4096), row('SmolLM2-360M', smol, 'int8', 1024)];
+    const missing = rows.filter((r) => !readme.includes(r));
+    assert.deepEqual(missing, [], `README.md lacks these rows (or has other numbers):\n${missing.join('\n')}`);
   });
 });
 
