@@ -35,7 +35,8 @@ import { randomRoles } from './arch-models.js';
 
 const GiB = 2 ** 30;
 const WASM_MEMORY = 4 * GiB;
-const REAL = new URL('../../../test/fixtures/real-configs/', import.meta.url);
+const ROOT = new URL('../../../', import.meta.url);
+const REAL = new URL('test/fixtures/real-configs/', ROOT);
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
 /** A real config.json (origins in test/fixtures/real-configs/SOURCES.md), with `patch` applied. */
@@ -119,7 +120,7 @@ describe('memory plan', () => {
 
   // README "Several streams on one model": what a context costs and how many fit beside the weights
   test('the README table of streams on one model is the memory plan (per context, the load, streams in 4 GiB)', () => {
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('README.md', ROOT), 'utf8');
     const row = (label: string, c: ModelConfig, dtype: WeightDtype, capacity: number) => {
       const ctx = contextMemory(c, capacity, 64);
       const per = ctx.kvCache + ctx.activations;
@@ -127,7 +128,7 @@ describe('memory plan', () => {
       const streams = 1 + Math.floor((WASM_MEMORY - load) / per);
       return `| ${label} | ${dtype} | ${capacity} | ${formatBytes(per)} (KV cache ${formatBytes(ctx.kvCache)}) | ${formatBytes(load)} | ${streams} |`;
     };
-    const stories = parseHfConfigDetailed(JSON.parse(readFileSync(new URL('../../../weights/stories260K/config.json', import.meta.url), 'utf8')), 'stories260K').config;
+    const stories = parseHfConfigDetailed(JSON.parse(readFileSync(new URL('weights/stories260K/config.json', ROOT), 'utf8')), 'stories260K').config;
     const smol = realConfig('smollm2-360m-instruct-resaved', { architectures: ['LlamaForCausalLM'] });
     const rows = [row('stories260K (shipped)', stories, 'f32', 512), row('SmolLM2-360M', smol, 'f32', 4096), row('SmolLM2-360M', smol, 'int8', 4096), row('SmolLM2-360M', smol, 'int8', 1024)];
     const missing = rows.filter((r) => !readme.includes(r));
