@@ -37,7 +37,7 @@ import { Utf8ByteDecoder } from './tokenizer/utf8.js';
 import { byteOfChar } from './tokenizer/byte-level.js';
 import { ATTR, SpecialPartition, TOKEN_TYPE } from './tokenizer/llama-vocab.js';
 import { parseJsonInput, specFromGguf, specFromTokenizerJson, type TokenizerKind, type TokenizerSpec } from './tokenizer/spec.js';
-import type { GgufTokenizerData } from './weights/gguf-llama.js';
+import type { GgufTokenizerData } from './tokenizer/gguf-data.js';
 
 export type { TokenizerKind } from './tokenizer/spec.js';
 

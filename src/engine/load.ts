@@ -11,7 +11,7 @@ import { openGgufModel, openHfModel } from '../weights/open-model.js';
 import { LlamaModel, type LlamaLoadOptions } from '../model/llama.js';
 import type { ModelTensors, RoleReader } from '../weights/llama-tensors.js';
 import { Tokenizer } from '../tokenizer.js';
-import type { GgufTokenizerData } from '../weights/gguf-llama.js';
+import type { GgufTokenizerData } from '../tokenizer/gguf-data.js';
 import type { GgufFile } from '../weights/gguf.js';
 import { chatTemplateSet, chatTemplatesFromTokenizerConfig, type ChatTemplateSet } from '../chat/template.js';
 import type { Runtime } from '../wasm/runtime.js';

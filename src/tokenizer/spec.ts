@@ -37,8 +37,8 @@ import { TokenizerError } from '../errors.js';
 import { describeJson, jsonDepthProblem, jsonValueDepthProblem } from '../io/json.js';
 import { byteLevelPieceBytes } from './byte-level.js';
 import { ATTR, llamaCppAttributes, PRE_REGEX, preTokenizerJson, preTokenizerSpec, TOKEN_TYPE } from './llama-vocab.js';
-import type { GgufTokenizerData } from '../weights/gguf-llama.js';
-import { sentencePieceMerges } from '../convert/sentencepiece-bpe.js';
+import type { GgufTokenizerData } from './gguf-data.js';
+import { sentencePieceMerges } from './sentencepiece-merges.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };

@@ -22,13 +22,12 @@ import {
   clampRatio,
   finishOutcome,
   includes,
-  sampleIndex,
-  sampleIndexExcept,
   scaledFactor,
   sumExcept,
   supportSize,
   topHubs,
 } from './common.js';
+import { sampleIndex, sampleIndexExcept } from '../sampling.js';
 import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
 import { insertSorted } from './rrs-wo.js';
 import { assertDrafted, overlap, sdOutcome, verifySdNode } from './sd.js';
