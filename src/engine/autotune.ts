@@ -28,6 +28,7 @@
 import { treeNodeCount, type TreeSpec } from '../draft/tree.js';
 import { dynamicDepth } from '../draft/dynamic.js';
 import type { StepModel, Drafter, StepStats } from './speculative.js';
+import { median } from '../util/stats.js';
 
 /** Milliseconds of one forward by rows, index n = rows (index 0 unused). */
 export interface CostCurves {
@@ -35,11 +36,6 @@ export interface CostCurves {
   readonly draft: Float64Array; // [maxRows + 1]
   /** Context length the curves were measured at. */
   readonly context: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
 }
 
 /** Forward cost by rows for `model` running `layers` layers at `context` committed tokens. */

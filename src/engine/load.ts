@@ -12,6 +12,7 @@ import { LlamaModel, type LlamaLoadOptions } from '../model/llama.js';
 import type { ModelTensors, RoleReader } from '../weights/llama-tensors.js';
 import { Tokenizer } from '../tokenizer.js';
 import type { GgufTokenizerData } from '../tokenizer/gguf-data.js';
+import { parseJsonInput } from '../tokenizer/spec.js';
 import type { GgufFile } from '../weights/gguf.js';
 import { chatTemplateSet, chatTemplatesFromTokenizerConfig, type ChatTemplateSet } from '../chat/template.js';
 import type { Runtime } from '../wasm/runtime.js';
@@ -80,7 +81,7 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     const tokenizer = await naming(source.name, `${source.name}/`, () => Tokenizer.fromJson(tokenizerJson, tokenizerConfig));
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const jinja = (await source.exists('chat_template.jinja')) ? await source.readText('chat_template.jinja') : null;
-    const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : JSON.parse(tokenizerConfig), jinja, `${source.name}/tokenizer_config.json`);
+    const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : parseJsonInput(tokenizerConfig, `${source.name}/tokenizer_config.json`), jinja, `${source.name}/tokenizer_config.json`);
     const range = new WeightRange();
     const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range), { name: source.name, ...options }));
     return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0, warnings: [...opened.warnings, ...warningsOf(range)] };
