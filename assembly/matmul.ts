@@ -183,3 +183,17 @@ export function pack_f32(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): vo
     }
   }
 }
+
+/**
+ * Copy rows [r0, r0 + count) of f32 panels (matmul_f32's layout) into dst (f32 [count, cols],
+ * row-major): the embedding lookup when the token embedding is stored as a packed f32 linear.
+ */
+export function dequant_f32(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  const pb = <usize>((cols + 3) >> 2) << 6;
+  for (let k = 0; k < count; k++) {
+    const r = r0 + k;
+    const row = wPtr + <usize>(r >> 2) * pb + (<usize>(r & 3) << 4);
+    const dst = dstPtr + ((<usize>k * <usize>cols) << 2);
+    for (let c = 0; c < cols; c++) store<f32>(dst + (<usize>c << 2), load<f32>(row + (<usize>(c >> 2) << 6) + (<usize>(c & 3) << 2)));
+  }
+}

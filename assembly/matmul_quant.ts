@@ -1,17 +1,35 @@
-// Shared pieces of the quantised linear kernels (matmul_q8.ts, matmul_q4.ts): f16 scale codecs,
-// the integer transpose-add, and the activation quantiser that prepares x once per call.
+// Shared pieces of the quantised linear kernels (matmul_q8.ts, quant_legacy.ts, quant_k.ts): f16
+// scale codecs, the integer transpose-add, the plane dot products, and the activation quantiser that
+// prepares x once per call.
 //
-// Prepared input ("q8x"), what matmul_q8 / matmul_q4 read instead of x [n, cols] f32:
-//   G = ceil(cols / 32) groups per row.
-//   quants: i16 [n, 32·G] at dstPtr, row i at dstPtr + 64·G·i; element c of row i is
-//           q = nearest(x[i, c]·(127 / amax_g)) ∈ [−127, 127] for c < cols, 0 for cols ≤ c < 32·G
-//           (pre-widened to i16 so the kernels feed i32x4.dot_i16x8_s without widening x per row);
-//   scales: f32 [n, G] at dstPtr + 64·G·n: s[i, g] = amax_g / 127, amax_g = max |x[i, 32g .. 32g+31]|
-//           (columns < cols only). x[i, c] ≈ s[i, g]·q.
-//   Total 68·G·n bytes. A group with amax < 2^-120 (so small that 127/amax would overflow) quantises
-//   to zeros with scale 0; a group holding a NaN gets scale NaN (the outputs become NaN, as the f32
-//   kernel's would); ±Inf gives scale Inf and quants 0 (NaN outputs).
-// Only x[i, c < cols] is read.
+// Prepared input ("qx"): what every quantised kernel reads instead of x [n, cols] f32. Row i of x is
+// quantised into one record of qx_row_bytes(cols) bytes at dstPtr + i·qx_row_bytes(cols), holding one
+// or two sections:
+//   section A (always; C = cols rounded up to 32, scale groups of SG = 32: what llama.cpp's q8_0
+//     activations are, read by Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL weights) at offset 0;
+//   section B (only when cols % 256 == 0; C = cols, SG = 256: llama.cpp's q8_K, read by the K-quants
+//     and IQ4_XS) at offset qx_offset_k(cols).
+// A section of C columns and scale groups of SG:
+//   q16  i16 [C]       at 0            the quants, pre-widened (plain-SIMD kernels feed i32x4.dot_i16x8_s)
+//   q8   i8  [C]       at 2C           the same quants as bytes (relaxed kernels feed i16x8 relaxed dot)
+//   d    f32 [C/SG]    at 3C           the group scales
+//   bs16 i16 [C/16]    after d (16-byte padded)       Σ q over each 16 columns
+//   bs32 i16 [C/32]    after bs16 (16-byte padded)    Σ q over each 32 columns
+//   s    f32 [C/32]    after bs32 (16-byte padded; section A only)   d·Σ q per group, rounded to f16 as
+//                      llama.cpp's q8_1 stores it: the term Q4_1 / Q5_1 weights multiply their min by
+// Quantisation, per group of SG columns (columns ≥ cols count as 0): amax = max |x|,
+// d = amax/127, q = nearest(x·(127/amax)) ∈ [−127, 127] (ties to even): llama.cpp's q8_0 (its AVX
+// path) and q8_K activations. In section A, d is rounded to f16 as q8_0 stores it (kept in f32 only
+// beyond 65504, where llama.cpp would make it Inf), so both engines multiply the same activations. A
+// group with amax < 2^-120 (127/amax would overflow) quantises to zeros with d = 0; a group
+// holding a NaN gets d = NaN (so the outputs become NaN, as an f32 kernel's would); ±Inf gives d = Inf
+// and quants 0. Only x[i, c < cols] is read.
+//
+// Integer plane dots (the inner step of every nibble kernel): a "plane" is 16 unsigned weights u ≤ 63
+// in the bytes of a v128, matching 16 consecutive columns of x. The relaxed build multiplies it with
+// i16x8.relaxed_dot_i8x16_i7x16_s (one pmaddubsw on x64: u is the 7-bit operand, so the result is
+// fully defined); the plain build widens both to i16 and uses i32x4.dot_i16x8_s. Both give the exact
+// integer sums, so the two builds produce the same bits (kernels combine them with unfused f32 ops).
 
 import { storeTail } from './simd';
 
@@ -21,22 +39,24 @@ import { storeTail } from './simd';
 /** Below this a group's 127/amax overflows f32: the group becomes zeros. */
 // @ts-ignore: decorator
 @lazy const X_TINY: f32 = 7.52316384526264e-37; // 2^-120
+// @ts-ignore: decorator
+@lazy const F16_MAX: f32 = 65504;
 
 /**
- * Four non-negative f16 (8 bytes at ptr) → f32x4 times 2^(e − 112), where `scale` = 2^e: the bit
- * pattern shifted 13 up is an f32 2^112 times too small (exponent bias 15 vs 127), so one multiply by
- * 2^112 decodes it exactly, normal or subnormal; a kernel passes 2^(112 − k) to also fold in the 2^-k
- * of its fixed-point widening (exact). Packers store finite scales with the sign bit clear.
+ * Four finite f16 of either sign (8 bytes at ptr) → f32x4, exactly: sign-extending each to 32 bits
+ * and shifting 13 up puts the magnitude's bits where an f32's are (2^112 too small) with copies of the
+ * sign in bits 28..31; clearing bits 28..30 leaves the sign bit, and one multiply by 2^112 rescales
+ * (normal and subnormal f16 alike). Packers refuse Inf/NaN scales, so they never reach it.
  */
 // @ts-ignore: decorator
-@inline export function f16x4Scaled(ptr: usize, scale: f32): v128 {
-  return f32x4.mul(i32x4.shl(v128.load16x4_u(ptr), 13), f32x4.splat(scale));
+@inline export function f16x4(ptr: usize): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(v128.load16x4_s(ptr), 13), i32x4.splat(0x8fffffff)), f32x4.splat(F16_TO_F32_SCALE));
 }
 
-/** Scalar twin of f16x4Scaled for one non-negative f16 bit pattern (same operations, same result). */
+/** Scalar twin of f16x4 for one finite f16 bit pattern (same operations, same value). */
 // @ts-ignore: decorator
-@inline export function f16ValueScaled(h: u32, scale: f32): f32 {
-  return reinterpret<f32>(h << 13) * scale;
+@inline export function f16s(h: u32): f32 {
+  return reinterpret<f32>(((<i32>(<i16>h)) << 13) & 0x8fffffff) * F16_TO_F32_SCALE;
 }
 
 /** The value of a finite f16 bit pattern (either sign; exact). */
@@ -45,13 +65,21 @@ import { storeTail } from './simd';
   const mag = reinterpret<f32>((h & 0x7fff) << 13) * F16_TO_F32_SCALE;
   return reinterpret<f32>(reinterpret<u32>(mag) | ((h & 0x8000) << 16));
 }
-/** f32 → f16 bit pattern, round to nearest even (overflow → ±Inf, NaN → quiet NaN). */
+
+/** Whether an f16 bit pattern is Inf or NaN. */
+// @ts-ignore: decorator
+@inline export function f16NonFinite(h: u32): bool {
+  return (h & 0x7c00) == 0x7c00;
+}
+
+/** f32 → f16 bit pattern, round to nearest even (overflow → ±Inf, NaN → sign | 0x7e00, as ggml). */
 export function f32ToF16Bits(x: f32): u32 {
   const b = reinterpret<u32>(x);
   const s = (b >>> 16) & 0x8000;
+  if ((b & 0x7fffffff) > 0x7f800000) return s | 0x7e00;
   const e = <i32>((b >>> 23) & 0xff);
   const m = b & 0x7fffff;
-  if (e == 0xff) return s | 0x7c00 | (m != 0 ? 0x200 | (m >>> 13) : 0);
+  if (e == 0xff) return s | 0x7c00;
   const he = e - 112;
   if (he >= 0x1f) return s | 0x7c00;
   if (he <= 0) {
@@ -70,19 +98,6 @@ export function f32ToF16Bits(x: f32): u32 {
   return s | h;
 }
 
-/**
- * Smallest f16 ≥ t (t ≥ 0, as a bit pattern), or −1 when t is NaN or above the largest finite f16
- * (65504). t = 0 gives 0. Used for group scales: d ≥ the exact amax/qmax, so no quant is clamped
- * and |w − d·q| ≤ d/2 holds for every element.
- */
-export function f16CeilBits(t: f64): i32 {
-  if (!(t <= 65504)) return -1;
-  if (t <= 0) return 0;
-  let h = f32ToF16Bits(<f32>t);
-  while (<f64>f16Value(h) < t) h++; // at most twice: the f32 and f16 roundings are each half an ulp
-  return <i32>h;
-}
-
 /** Integer transpose-add: lane r of the result is the sum of the four i32 lanes of a_r (wrapping). */
 // @ts-ignore: decorator
 @inline export function isum4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
@@ -91,120 +106,302 @@ export function f16CeilBits(t: f64): i32 {
   return i32x4.add(i32x4.shuffle(s01, s23, 0, 1, 4, 5), i32x4.shuffle(s01, s23, 2, 3, 6, 7));
 }
 
-/** Bytes of the prepared input of n rows of cols (68·ceil(cols/32)·n). */
+/** Store the 4 outputs of one panel (lanes of v) at outPtr, only the first `valid` (1..4) of them. */
 // @ts-ignore: decorator
-@inline export function q8xBytes(n: i32, cols: i32): usize {
-  return <usize>n * <usize>((cols + 31) >> 5) * 68;
+@inline export function storePanel4(outPtr: usize, v: v128, valid: i32): void {
+  if (valid >= 4) v128.store(outPtr, v);
+  else storeTail(outPtr, v, valid);
 }
 
-/** The scale of a group from its max |x|, and the multiplier that maps x to [−127, 127]. */
+// ---- loop constants ----
+
+/**
+ * Vector constants the kernels keep in registers: V8 rematerialises a v128.const at each use inside a
+ * loop (a 64-bit immediate move and a broadcast, or a memory operand through a scratch register),
+ * while a value loaded from memory before the loop is an ordinary loop-invariant register.
+ */
+// @ts-ignore: decorator
+@lazy const KCONST: usize = memory.data<u8>([
+  15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, // K_M15: bytes 0x0f
+  1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, //                 K_ONES16: i16 lanes 1
+  16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, // K_B16: bytes 0x10
+  0xff, 0xff, 0xff, 0x8f, 0xff, 0xff, 0xff, 0x8f, 0xff, 0xff, 0xff, 0x8f, 0xff, 0xff, 0xff, 0x8f, // K_F16MASK: i32 0x8fffffff
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, //                 K_M3: bytes 0x03
+  0, 0xff, 0, 0xff, 0, 0xff, 0, 0xff, 0, 0xff, 0, 0xff, 0, 0xff, 0, 0xff, // K_HI8: i16 0xff00
+  0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, // K_M30: bytes 0x30
+  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, //                 K_B4: bytes 0x04
+  15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, //         K_W15: i16 lanes 0x000f
+  0, 0, 0x80, 0x77, 0, 0, 0x80, 0x77, 0, 0, 0x80, 0x77, 0, 0, 0x80, 0x77, // K_F16SCALE: f32 lanes 2^112
+  0, 0, 0x80, 0x73, 0, 0, 0x80, 0x73, 0, 0, 0x80, 0x73, 0, 0, 0x80, 0x73, // K_F16SCALE_Q8: f32 lanes 2^104
+  16, 0, 0, 0, 8, 0, 0, 0, 4, 0, 0, 0, 2, 0, 0, 0, //                 K_MUL5: i32 lanes 16, 8, 4, 2
+], 16);
+export const K_M15 = 0;
+export const K_ONES16 = 1;
+export const K_B16 = 2;
+export const K_F16MASK = 3;
+export const K_M3 = 4;
+export const K_HI8 = 5;
+export const K_M30 = 6;
+export const K_B4 = 7;
+export const K_W15 = 8;
+export const K_F16SCALE = 9;
+export const K_F16SCALE_Q8 = 10;
+export const K_MUL5 = 11;
+
+/** Constant `i` of KCONST (load it before a loop, not inside). */
+// @ts-ignore: decorator
+@inline export function kconst(i: i32): v128 {
+  return v128.load(KCONST + (<usize>i << 4));
+}
+
+/** f16x4 with its mask passed in (a register; see kconst). */
+// @ts-ignore: decorator
+@inline export function f16x4m(ptr: usize, mask: v128, scale: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(v128.load16x4_s(ptr), 13), mask), scale);
+}
+
+// ---- integer plane dots ----
+
+/**
+ * Σ over 32 columns of u·q as i32x4 partial sums (their lane sum is the total): plane p0 holds the
+ * unsigned weights of columns [0, 16), p1 of [16, 32), all ≤ 63; q8/q16 point at the group's
+ * activation quants (bytes / i16).
+ */
+// @ts-ignore: decorator
+@inline export function dot2(p0: v128, p1: v128, q8: usize, q16: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    // each i16 lane ≤ 2·2·63·127 = 32004: the two planes add without overflow
+    return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), p0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8, 16), p1)));
+  }
+  const a = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(p0), v128.load(q16)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(p0), v128.load(q16, 16)));
+  const b = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(p1), v128.load(q16, 32)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(p1), v128.load(q16, 48)));
+  return i32x4.add(a, b);
+}
+
+/** dot2 with the i16 ones (kconst(K_ONES16)) passed in a register. */
+// @ts-ignore: decorator
+@inline export function dot2o(p0: v128, p1: v128, q8: usize, q16: usize, ones: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), p0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8, 16), p1)), ones);
+  }
+  return dot2(p0, p1, q8, q16);
+}
+
+/** Σ over 16 columns of u·q as i32x4 partial sums: one plane of unsigned weights ≤ 63 (see dot2). */
+// @ts-ignore: decorator
+@inline export function dot1(p: v128, q8: usize, q16: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), p));
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(p), v128.load(q16)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(p), v128.load(q16, 16)));
+}
+
+/**
+ * i16 partial sums of u·q over 16 columns (their lane sum is the total; each lane ≤ 2·63·127 in
+ * magnitude): one plane of unsigned weights u ≤ 63 against the activation quants at q8 / q16. Relaxed:
+ * one i16x8.relaxed_dot_i8x16_i7x16_s (pairs of columns); plain: two i16 multiplies of the widened
+ * plane (columns j and j + 8). Lanes differ between the builds, totals do not.
+ */
+// @ts-ignore: decorator
+@inline export function pdot16(p: v128, q8: usize, q16: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), p);
+  return i16x8.add(i16x8.mul(i16x8.extend_low_i8x16_u(p), v128.load(q16)), i16x8.mul(i16x8.extend_high_i8x16_u(p), v128.load(q16, 16)));
+}
+
+/** The signed byte at p in every i16 lane. */
+// @ts-ignore: decorator
+@inline export function splatS8(p: usize): v128 {
+  return i16x8.shr_s(v128.load8_splat(p), 8);
+}
+/** The unsigned byte at p in every i16 lane. */
+// @ts-ignore: decorator
+@inline export function splatU8(p: usize): v128 {
+  return i16x8.shr_u(v128.load8_splat(p), 8);
+}
+
+/** Σ over 16 columns of w·q as i32x4 partial sums for signed byte weights (both builds: widened to i16). */
+// @ts-ignore: decorator
+@inline export function dotSigned1(p: v128, q16: usize): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(p), v128.load(q16)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(p), v128.load(q16, 16)));
+}
+
+// ---- the prepared input ----
+
+// @ts-ignore: decorator
+@inline function pad16(b: i32): i32 {
+  return (b + 15) & ~15;
+}
+
+/** Bytes of one section of C columns with scale groups of SG (see the top of this file). */
+// @ts-ignore: decorator
+@inline export function qxSectionBytes(C: i32, SG: i32): i32 {
+  return 3 * C + pad16((C / SG) << 2) + pad16(C >> 3) + pad16(C >> 4) + (SG == 32 ? pad16(C >> 3) : 0);
+}
+
+/** Byte offset of a section's d (f32 [C/SG]) from its start. */
+// @ts-ignore: decorator
+@inline export function qxD(C: i32): usize {
+  return <usize>(3 * C);
+}
+/** Byte offset of a section's bs16 (i16 [C/16]). */
+// @ts-ignore: decorator
+@inline export function qxBs16(C: i32, SG: i32): usize {
+  return <usize>(3 * C + pad16((C / SG) << 2));
+}
+/** Byte offset of a section's bs32 (i16 [C/32]). */
+// @ts-ignore: decorator
+@inline export function qxBs32(C: i32, SG: i32): usize {
+  return <usize>(3 * C + pad16((C / SG) << 2) + pad16(C >> 3));
+}
+/** Byte offset of section A's s (f32 [C/32]). */
+// @ts-ignore: decorator
+@inline export function qxS(C: i32): usize {
+  return <usize>(3 * C + pad16(C >> 3) + pad16(C >> 3) + pad16(C >> 4));
+}
+
+/** Bytes of one row's record of the prepared input for x rows of `cols` columns. */
+export function qx_row_bytes(cols: i32): i32 {
+  const a = qxSectionBytes((cols + 31) & ~31, 32);
+  return cols % 256 == 0 ? a + qxSectionBytes(cols, 256) : a;
+}
+
+/** Offset of section B (scale groups of 256) inside a row's record; only meaningful when cols % 256 == 0. */
+export function qx_offset_k(cols: i32): i32 {
+  return qxSectionBytes((cols + 31) & ~31, 32);
+}
+
+/** amax/127 (0 below 2^-120, NaN kept so it reaches the outputs). */
 // @ts-ignore: decorator
 @inline function groupScale(amax: f32): f32 {
-  if (amax != amax) return amax; // NaN: keep it, so it reaches the outputs
+  if (amax != amax) return amax;
   return amax >= X_TINY ? amax / 127 : 0;
+}
+/** A value rounded to f16 as llama.cpp stores its q8_0/q8_1 fields (nearest even, subnormals too), kept beyond ±65504. */
+// @ts-ignore: decorator
+@inline function asF16(v: f32): f32 {
+  return abs<f32>(v) <= F16_MAX ? f16Value(f32ToF16Bits(v)) : v;
 }
 // @ts-ignore: decorator
 @inline function groupInv(amax: f32): f32 {
   return amax >= X_TINY ? <f32>127 / amax : 0; // NaN and tiny → 0 (NaN lanes then truncate to 0)
 }
 
-/**
- * Quantise x [n, cols] (f32) into the prepared input at dstPtr (layout at the top of this file).
- * dst must not overlap x. Reads x only below cols.
- */
-export function quant_x_q8(dstPtr: usize, xPtr: usize, n: i32, cols: i32): void {
-  const G = (cols + 31) >> 5;
-  const fullG = cols >> 5;
-  const rowQ = <usize>G << 6;
-  const sBase = dstPtr + <usize>n * rowQ;
-  const lim = i32x4.splat(127), nlim = i32x4.splat(-127);
-  for (let i = 0; i < n; i++) {
-    const x = xPtr + ((<usize>i * <usize>cols) << 2);
-    const q = dstPtr + <usize>i * rowQ;
-    const s = sBase + ((<usize>i * <usize>G) << 2);
-    for (let g = 0; g < G; g++) {
-      const xg = x + (<usize>g << 7);
-      const qg = q + (<usize>g << 6);
-      if (g < fullG) {
-        const v0 = v128.load(xg), v1 = v128.load(xg, 16), v2 = v128.load(xg, 32), v3 = v128.load(xg, 48);
-        const v4 = v128.load(xg, 64), v5 = v128.load(xg, 80), v6 = v128.load(xg, 96), v7 = v128.load(xg, 112);
-        const m = f32x4.max(
-          f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
-          f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))),
-        );
-        // f32x4.max propagates NaN; the scalar max below keeps it too
-        const m01 = max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1));
-        const m23 = max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3));
-        const amax = max(m01, m23);
-        store<f32>(s + (<usize>g << 2), groupScale(amax));
-        const inv = f32x4.splat(groupInv(amax));
-        const q0 = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v0, inv))), lim), nlim);
-        const q1 = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v1, inv))), lim), nlim);
-        const q2 = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v2, inv))), lim), nlim);
-        const q3 = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v3, inv))), lim), nlim);
-        const q4 = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v4, inv))), lim), nlim);
-        const q5 = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v5, inv))), lim), nlim);
-        const q6 = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v6, inv))), lim), nlim);
-        const q7 = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v7, inv))), lim), nlim);
-        v128.store(qg, i16x8.narrow_i32x4_s(q0, q1));
-        v128.store(qg, i16x8.narrow_i32x4_s(q2, q3), 16);
-        v128.store(qg, i16x8.narrow_i32x4_s(q4, q5), 32);
-        v128.store(qg, i16x8.narrow_i32x4_s(q6, q7), 48);
-      } else {
-        // the partial last group: scalar over the columns that exist, zeros above
-        const count = cols - (g << 5);
-        let amax: f32 = 0;
-        for (let c = 0; c < count; c++) amax = max(amax, abs<f32>(load<f32>(xg + (<usize>c << 2))));
-        store<f32>(s + (<usize>g << 2), groupScale(amax));
-        const inv = groupInv(amax);
-        for (let c = 0; c < 32; c++) {
-          store<i16>(qg + (<usize>c << 1), c < count ? quantOne(load<f32>(xg + (<usize>c << 2)), inv) : 0);
-        }
-      }
-    }
-  }
-}
-
 /** One activation quant: nearest(x·inv) clamped to [−127, 127]; NaN → 0 (the trunc_sat rule). */
 // @ts-ignore: decorator
-@inline function quantOne(x: f32, inv: f32): i16 {
+@inline function quantOne(x: f32, inv: f32): i32 {
   const t = nearest<f32>(x * inv);
   if (t != t) return 0;
-  return <i16>(t > 127 ? 127 : t < -127 ? -127 : <i32>t);
+  return t > 127 ? 127 : t < -127 ? -127 : <i32>t;
 }
 
-/** Scalar twin of quant_x_q8 (same layout, same results bit for bit). */
-export function quant_x_q8_ref(dstPtr: usize, xPtr: usize, n: i32, cols: i32): void {
-  const G = (cols + 31) >> 5;
-  const rowQ = <usize>G << 6;
-  const sBase = dstPtr + <usize>n * rowQ;
-  for (let i = 0; i < n; i++) {
-    const x = xPtr + ((<usize>i * <usize>cols) << 2);
-    const q = dstPtr + <usize>i * rowQ;
-    const s = sBase + ((<usize>i * <usize>G) << 2);
-    for (let g = 0; g < G; g++) {
-      const c0 = g << 5;
-      const count = min(32, cols - c0);
-      let amax: f32 = 0;
-      let nan = false;
-      for (let c = 0; c < count; c++) {
-        const v = load<f32>(x + (<usize>(c0 + c) << 2));
-        if (v != v) nan = true;
-        else amax = max(amax, abs<f32>(v));
-      }
-      if (nan) amax = NaN;
-      store<f32>(s + (<usize>g << 2), groupScale(amax));
-      const inv = groupInv(amax);
-      for (let c = 0; c < 32; c++) {
-        store<i16>(q + (<usize>(c0 + c) << 1), c < count ? quantOne(load<f32>(x + (<usize>(c0 + c) << 2)), inv) : 0);
-      }
+// @ts-ignore: decorator
+@inline function q4(v: v128, inv: v128): v128 {
+  return i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v, inv))), i32x4.splat(127)), i32x4.splat(-127));
+}
+
+// @ts-ignore: decorator
+@inline function hsumI32(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+}
+
+/**
+ * Quantise the 32 columns [c0, c0 + 32) of one x row with multiplier inv into a section at sec
+ * (columns relative to the section start): q16, q8, bs16 ×2, bs32. SIMD when all 32 columns exist.
+ */
+// @ts-ignore: decorator
+@inline function quantChunk(sec: usize, C: i32, SG: i32, x: usize, cols: i32, c0: i32, inv: f32, simd: bool): i32 {
+  const q16 = sec + (<usize>c0 << 1);
+  const q8 = sec + (<usize>(2 * C + c0));
+  const bs16 = sec + qxBs16(C, SG) + (<usize>(c0 >> 4) << 1);
+  const bs32 = sec + qxBs32(C, SG) + (<usize>(c0 >> 5) << 1);
+  if (simd && c0 + 32 <= cols) {
+    const xv = x + (<usize>c0 << 2);
+    const iv = f32x4.splat(inv);
+    const a = i16x8.narrow_i32x4_s(q4(v128.load(xv), iv), q4(v128.load(xv, 16), iv));
+    const b = i16x8.narrow_i32x4_s(q4(v128.load(xv, 32), iv), q4(v128.load(xv, 48), iv));
+    const c = i16x8.narrow_i32x4_s(q4(v128.load(xv, 64), iv), q4(v128.load(xv, 80), iv));
+    const d = i16x8.narrow_i32x4_s(q4(v128.load(xv, 96), iv), q4(v128.load(xv, 112), iv));
+    v128.store(q16, a);
+    v128.store(q16, b, 16);
+    v128.store(q16, c, 32);
+    v128.store(q16, d, 48);
+    v128.store(q8, i8x16.narrow_i16x8_s(a, b));
+    v128.store(q8, i8x16.narrow_i16x8_s(c, d), 16);
+    const s0 = hsumI32(i32x4.extadd_pairwise_i16x8_s(i16x8.add(a, b)));
+    const s1 = hsumI32(i32x4.extadd_pairwise_i16x8_s(i16x8.add(c, d)));
+    store<i16>(bs16, <i16>s0);
+    store<i16>(bs16, <i16>s1, 2);
+    store<i16>(bs32, <i16>(s0 + s1));
+    return s0 + s1;
+  }
+  let s0 = 0, s1 = 0;
+  for (let j = 0; j < 32; j++) {
+    const c = c0 + j;
+    const q = c < cols ? quantOne(load<f32>(x + (<usize>c << 2)), inv) : 0;
+    store<i16>(q16 + (<usize>j << 1), <i16>q);
+    store<i8>(q8 + <usize>j, <i8>q);
+    if (j < 16) s0 += q;
+    else s1 += q;
+  }
+  store<i16>(bs16, <i16>s0);
+  store<i16>(bs16, <i16>s1, 2);
+  store<i16>(bs32, <i16>(s0 + s1));
+  return s0 + s1;
+}
+
+/** max |x| over columns [c0, c1) of one row (NaN if any is NaN); SIMD over whole 4-column runs. */
+// @ts-ignore: decorator
+@inline function rangeAmax(x: usize, c0: i32, c1: i32, simd: bool): f32 {
+  let amax: f32 = 0;
+  let c = c0;
+  if (simd) {
+    let m = f32x4.splat(0);
+    for (; c + 4 <= c1; c += 4) m = f32x4.max(m, f32x4.abs(v128.load(x + (<usize>c << 2)))); // max propagates NaN
+    amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  }
+  for (; c < c1; c++) {
+    const v = abs<f32>(load<f32>(x + (<usize>c << 2)));
+    amax = v != v ? v : max(amax, v);
+  }
+  return amax;
+}
+
+/** Quantise one x row into one section (C columns, groups of SG). */
+// @ts-ignore: decorator
+@inline function quantSection(sec: usize, C: i32, SG: i32, x: usize, cols: i32, simd: bool): void {
+  const dPtr = sec + qxD(C);
+  for (let g0 = 0; g0 < C; g0 += SG) {
+    const amax = rangeAmax(x, g0, min(g0 + SG, cols), simd);
+    const d = groupScale(amax);
+    store<f32>(dPtr + (<usize>(g0 / SG) << 2), SG == 32 ? asF16(d) : d);
+    const inv = groupInv(amax);
+    for (let c0 = g0; c0 < g0 + SG; c0 += 32) {
+      const sum = quantChunk(sec, C, SG, x, cols, c0, inv, simd);
+      if (SG == 32) store<f32>(sec + qxS(C) + (<usize>(c0 >> 5) << 2), asF16(d * <f32>sum)); // as q8_1: f16(d·Σq), d unrounded
     }
   }
 }
 
-/** Store the 4 outputs of one panel (lanes of v) at outPtr, only the first `valid` (1..4) of them. */
 // @ts-ignore: decorator
-@inline export function storePanel4(outPtr: usize, v: v128, valid: i32): void {
-  if (valid >= 4) v128.store(outPtr, v);
-  else storeTail(outPtr, v, valid);
+@inline function quantX(dstPtr: usize, xPtr: usize, n: i32, cols: i32, simd: bool): void {
+  const rowBytes = <usize>qx_row_bytes(cols);
+  const CA = (cols + 31) & ~31;
+  const offB = <usize>qxSectionBytes(CA, 32);
+  for (let i = 0; i < n; i++) {
+    const x = xPtr + ((<usize>i * <usize>cols) << 2);
+    const rec = dstPtr + <usize>i * rowBytes;
+    quantSection(rec, CA, 32, x, cols, simd);
+    if (cols % 256 == 0) quantSection(rec + offB, cols, 256, x, cols, simd);
+  }
+}
+
+/**
+ * Quantise x [n, cols] (f32) into the prepared input at dstPtr (n·qx_row_bytes(cols) bytes, layout at
+ * the top of this file). dst must not overlap x. Reads x only below cols.
+ */
+export function quant_x(dstPtr: usize, xPtr: usize, n: i32, cols: i32): void {
+  quantX(dstPtr, xPtr, n, cols, true);
+}
+
+/** Scalar twin of quant_x (same layout, same results bit for bit). */
+export function quant_x_ref(dstPtr: usize, xPtr: usize, n: i32, cols: i32): void {
+  quantX(dstPtr, xPtr, n, cols, false);
 }

@@ -31,7 +31,7 @@ import type { KernelResult, KernelRow, KernelSpec } from './lib/kernel-cases.js'
 import type { Bandwidth } from './lib/bandwidth.js';
 import { ensurePeer, LLAMA_CPP_VERSION, ORT_WEB_VERSION, type PeerStatus } from './lib/peers.js';
 import { ensureModelFiles, linearWeightsPerToken, parameterCount, promptIds, QUICK_SHAPE, SMOLLM_135M, type ModelFiles, type ModelShape } from './lib/synthetic-model.js';
-import { hasDtype, hasThreads, LINEAR_OF, type SpechubDtype } from './lib/spechub-caps.js';
+import { hasDtype, hasThreads, linearOf, type SpechubDtype } from './lib/spechub-caps.js';
 import { packedBytes } from '../src/kernels/linear.js';
 import { median } from '../src/util/stats.js';
 
@@ -196,7 +196,7 @@ function weightBytesPerToken(shape: ModelShape, engine: 'spechub' | 'llama.cpp',
     return b === undefined ? null : b * linearWeightsPerToken(shape);
   }
   if (!hasDtype(dtype)) return null;
-  const lin = LINEAR_OF[dtype];
+  const lin = linearOf(dtype);
   const hd = shape.dim / shape.nHeads;
   const q = shape.nHeads * hd;
   const kv = shape.nKvHeads * hd;

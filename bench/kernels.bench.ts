@@ -82,9 +82,9 @@ function checkClose(what: string, a: Float32Array, b: Float32Array, n: number, r
 
 /** The dtypes measured next to f32, with their kernels (quantised ones read the prepared input). */
 const DTYPE_KERNELS = {
-  bf16: { pack: 'pack_bf16', simd: 'matmul_bf16', ref: 'matmul_bf16_ref', prepared: false },
-  q8: { pack: 'pack_q8', simd: 'matmul_q8', ref: 'matmul_q8_ref', prepared: true },
-  q4: { pack: 'pack_q4', simd: 'matmul_q4', ref: 'matmul_q4_ref', prepared: true },
+  BF16: { pack: 'pack_bf16', simd: 'matmul_bf16', ref: 'matmul_bf16_ref', prepared: false },
+  Q8_0: { pack: 'quant_q8_0', simd: 'matmul_q8_0', ref: 'matmul_q8_0_ref', prepared: true },
+  Q4_0: { pack: 'quant_q4_0', simd: 'matmul_q4_0', ref: 'matmul_q4_0_ref', prepared: true },
 } as const;
 type OtherDtype = keyof typeof DTYPE_KERNELS;
 const OTHER_DTYPES = Object.keys(DTYPE_KERNELS) as OtherDtype[];
@@ -114,7 +114,7 @@ interface DtypeRow {
 function setupDtype(build: Runtime['build'], dtype: OtherDtype, rows: number, cols: number, copies: number, maxN: number, seed: number) {
   const bytes = packedBytesOf(dtype, rows, cols);
   const rawBytes = rows * cols * 4;
-  const prepBytes = linearInputBytes('q8', maxN, cols);
+  const prepBytes = linearInputBytes('Q8_0', maxN, cols);
   const rt = createNodeRuntime({ build, initialBytes: copies * bytes + rawBytes + prepBytes + 4 * maxN * (rows + cols) * 4 + (8 << 20) });
   const rng = createRng(seed);
   const raw = rt.arena.alloc('w', rawBytes);
@@ -127,7 +127,7 @@ function setupDtype(build: Runtime['build'], dtype: OtherDtype, rows: number, co
   const packedPtrs = Array.from({ length: copies }, (_, c) => {
     const p = rt.arena.alloc(`p${c}`, bytes).ptr;
     const status = k[DTYPE_KERNELS[dtype].pack](p, raw.ptr, rows, cols);
-    if (dtype !== 'bf16' && status !== -1) throw new Error(`pack ${dtype}: status ${status}`);
+    if (dtype !== 'BF16' && status !== -1) throw new Error(`pack ${dtype}: status ${status}`);
     return p;
   });
   return {
@@ -243,7 +243,7 @@ async function main(): Promise<void> {
         const spec = DTYPE_KERNELS[dtype];
         for (const n of batches) {
           const inPtr = spec.prepared ? d.prep.ptr : d.x.ptr;
-          if (spec.prepared) d.rt.k.quant_x_q8(d.prep.ptr, d.x.ptr, n, cols);
+          if (spec.prepared) d.rt.k.quant_x(d.prep.ptr, d.x.ptr, n, cols);
           // validate before timing: SIMD vs its scalar twin (equal in the plain build; within rounding in relaxed)
           kk[spec.simd](d.out.ptr, rows, d.packedPtrs[0], inPtr, n, rows, cols);
           kk[spec.ref](d.outRef.ptr, rows, d.packedPtrs[0], inPtr, n, rows, cols);
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
             { name: spec.simd, fn: () => kk[spec.simd](d.out.ptr, rows, d.packedPtrs[cs++ % dCopies], inPtr, n, rows, cols) },
             { name: spec.ref, fn: () => kk[spec.ref](d.outRef.ptr, rows, d.packedPtrs[cr++ % dCopies], inPtr, n, rows, cols) },
           ];
-          if (spec.prepared) cases.push({ name: 'quant_x_q8', fn: () => d.rt.k.quant_x_q8(d.prep.ptr, d.x.ptr, n, cols) });
+          if (spec.prepared) cases.push({ name: 'quant_x', fn: () => d.rt.k.quant_x(d.prep.ptr, d.x.ptr, n, cols) });
           const [simd, ref, prep] = await timeCases(`${key} n=${n} ${weights} ${dtype}`, cases, { quick: args.quick });
           const f32 = results.find((r) => r.rows === rows && r.cols === cols && r.n === n && r.weights === weights)!.simd;
           dtypeResults.push({ rows, cols, n, weights, dtype, copies: dCopies, weightBytes: bytes, flop: 2 * rows * cols * n, simd, ref, f32, prep: prep ?? null });

@@ -52,7 +52,7 @@ function sameBits(rt: Runtime, a: number, b: number, count: number, what: string
 function packedCopies(rt: Runtime, rows: number, cols: number, copies: number, seed: number): PackedLinear[] {
   const bytes = packedBytesF32(rows, cols);
   const out: PackedLinear[] = [];
-  for (let c = 0; c < copies; c++) out.push({ ptr: rt.arena.alloc(`w${c}`, bytes).ptr, rows, cols, bytes, dtype: 'f32' });
+  for (let c = 0; c < copies; c++) out.push({ ptr: rt.arena.alloc(`w${c}`, bytes).ptr, rows, cols, bytes, dtype: 'F32' });
   const mark = rt.arena.mark();
   const raw = rt.arena.alloc('raw', rows * cols * 4); // [rows, cols] row-major staging
   fillRandom(rt, raw.ptr, rows * cols, seed);

@@ -31,7 +31,8 @@ import type { Drafter } from './engine/speculative.js';
 import { MIN_TEMPERATURE, type SamplingParams } from './sampling.js';
 import type { Runtime } from './wasm/runtime.js';
 import type { Executor } from './model/executor.js';
-import type { WeightDtype } from './model/llama.js';
+import type { LlamaModel, WeightDtype } from './model/llama.js';
+import { WEIGHT_TYPE_ALIASES } from './kernels/linear.js';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -64,7 +65,11 @@ const MODEL_OPTIONS = `  --model DIR|FILE      model directory (config.json, mod
                         (default 2,2,2,2; 1,1,1,1 for sd and block)
   --max-context N       KV-cache positions (default: the model's max_position_embeddings, at
                         most 4096)
-  --dtype TYPE          weights of the linear layers: f32 | bf16 | int8 | int4 (default f32)
+  --dtype TYPE          weight type of every matrix (linear layers, head, embedding): auto keeps each
+                        tensor as stored (a Q4_K_M GGUF stays Q4_K + Q6_K; safetensors: F32, BF16,
+                        F16 as stored); else f32 | bf16 | f16 | int8 (= q8_0) | int4 (= q4_0) | q8_0 |
+                        q4_0 | q4_1 | q5_0 | q5_1 | iq4_nl | q2_k | q3_k | q4_k | q5_k | q6_k | iq4_xs,
+                        quantised as llama.cpp's quantizer does (default auto)
   --threads N           kernel threads over one shared memory (default: the core count; at most
                         twice the core count; small kernels stay on one thread, so tiny models
                         are never slowed down)
@@ -277,8 +282,10 @@ function commonSetup(v: Flags): CommonSetup {
   const { threads, warning: threadsWarning } = capThreads(requestedThreads, cores);
   const relaxedFlag = str('relaxed') ?? 'auto';
   if (!['auto', 'on', 'off'].includes(relaxedFlag)) throw new UsageError(`--relaxed: expected auto, on or off, got "${relaxedFlag}"`);
-  const dtype = str('dtype') ?? 'f32';
-  if (!['f32', 'bf16', 'int8', 'int4'].includes(dtype)) throw new UsageError(`--dtype: expected f32, bf16, int8 or int4, got "${dtype}"`);
+  const dtype = str('dtype') ?? 'auto';
+  if (dtype !== 'auto' && !Object.hasOwn(WEIGHT_TYPE_ALIASES, dtype)) {
+    throw new UsageError(`--dtype: expected auto or one of ${Object.keys(WEIGHT_TYPE_ALIASES).join(', ')}, got "${dtype}"`);
+  }
   const method = (str('verifier') ?? 'spechub') as MethodName;
   if (!METHOD_NAMES.includes(method)) throw new UsageError(`--verifier: expected one of ${METHOD_NAMES.join(', ')}, got "${str('verifier')}"`);
   let tree: TreeSpec | 'auto';
@@ -420,7 +427,7 @@ async function withModel(c: CommonSetup, body: (l: Loaded) => Promise<void>): Pr
     const generator = new Generator(target, { drafter, method: c.method, tree: c.tree, sampling: c.sampling, ...(chatTemplate ? { chatTemplate } : {}) });
     c.log(
       `model ${c.modelPath} (${target.config.nLayers} layers, dim ${target.config.dim}, vocab ${target.config.vocabSize}) loaded in ${target.loadMs.toFixed(0)} ms` +
-        ` [${rt.build}, ${executor.threads} thread${executor.threads > 1 ? 's' : ''}, ${c.dtype}]` +
+        ` [${rt.build}, ${executor.threads} thread${executor.threads > 1 ? 's' : ''}, ${weightSummary(target.model)}]` +
         (drafter ? `; draft ${drafter.label}, verifier ${c.method}, tree ${treeLine(c.tree)}` : '; plain decoding'),
     );
     await body({ rt, executor, target, drafter, generator });
@@ -474,6 +481,12 @@ async function generateCommand(argv: string[]): Promise<void> {
       c.log(statsLine(result.stats, result, c.seed, count > 1 ? `[${i + 1}/${count}] ` : '', generator.samplingDefaults));
     }
   });
+}
+
+/** "Q4_K 1.1 GB + Q6_K 0.3 GB": the model's packed weights by type, largest first. */
+function weightSummary(m: LlamaModel): string {
+  const mb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
+  return [...m.weightTypes].sort((a, b) => b[1] - a[1]).map(([t, b]) => `${t} ${mb(b)}`).join(' + ');
 }
 
 function treeLine(tree: TreeSpec | 'auto'): string {

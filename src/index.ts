@@ -76,8 +76,8 @@ export {
   type MemoryPlan, type MemoryPlanOptions, type ContextMemory, type LinearTypeOf, type DtypeChoice, type MemoryCheck,
 } from './model/memory-plan.js';
 export {
-  packedBytes, packLinear, runLinear, prepareLinearInput, packLinearRowsFromF32, packLinearRowsFromBf16Bits, packLinearRowsFromQ8Planar,
-  type LinearDtype, type PackedLinear,
+  packedBytes, packLinear, runLinear, prepareLinearInput, packLinearRowsFromF32, packLinearRowsFromStored, dequantRows, resolveWeightType,
+  LINEAR_DTYPES, WEIGHT_TYPE_ALIASES, type LinearDtype, type PackedLinear,
 } from './kernels/linear.js';
 export { KvCache } from './model/kv-cache.js';
 export { SerialExecutor, type Executor, type AttentionArgs } from './model/executor.js';

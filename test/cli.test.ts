@@ -142,7 +142,7 @@ describe('cli', () => {
     assert.match(mt.err, /relaxed-mt|simd-mt/);
     const q = run('generate', '--max-tokens', '40', '--dtype', 'int8', '--draft', 'int4', '--seed', '1');
     assert.equal(q.code, 0, q.err);
-    assert.match(q.err, /int8\]; draft int4/);
+    assert.match(q.err, /Q8_0 [0-9.]+ MB\]; draft int4/);
   });
 
   test('convert llama2c reproduces the shipped stories260K directory byte for byte', () => {

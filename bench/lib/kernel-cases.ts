@@ -21,7 +21,7 @@ import { timeMedian, type SimpleTimeOptions } from '../common.js';
 import { progress } from './child.js';
 import { importPeer } from './peers.js';
 import { matmulModel } from './onnx.js';
-import { hasDtype, hasThreads, LINEAR_OF, packAs, runtimeFor, type SpechubDtype } from './spechub-caps.js';
+import { hasDtype, hasThreads, linearOf, packAs, runtimeFor, type SpechubDtype } from './spechub-caps.js';
 
 export interface KernelSpec {
   readonly kind: 'kernels';
@@ -148,7 +148,7 @@ export async function runSpechubKernels(spec: KernelSpec): Promise<KernelResult>
         rt.arena.release(mark);
       }
     }
-    return { engine: 'spechub', threads: spec.threads, rows: out, skipped, info: { build, linearDtypes: spec.dtypes.map((d) => LINEAR_OF[d as SpechubDtype]), serial: exec instanceof SerialExecutor } };
+    return { engine: 'spechub', threads: spec.threads, rows: out, skipped, info: { build, linearDtypes: spec.dtypes.map((d) => linearOf(d as SpechubDtype)), serial: exec instanceof SerialExecutor } };
   } finally {
     await exec.close();
   }

@@ -5,21 +5,28 @@
  * reported as "not available" instead of failing the bench or measuring something else.
  */
 import { createNodeExecutor, createNodeRuntime, detectFeatures, packLinear, selectNodeBuild } from '../../src/node.js';
-import { LINEAR_DTYPES } from '../../src/kernels/linear.js';
+import { resolveWeightType } from '../../src/kernels/linear.js';
 import type { Executor } from '../../src/model/executor.js';
 import type { Runtime } from '../../src/wasm/runtime.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
 import type { WeightDtype } from '../../src/model/llama.js';
-import type { LinearDtype, PackedLinear } from '../../src/kernels/linear.js';
+import type { PackedLinear } from '../../src/kernels/linear.js';
 
 /** Weight dtypes of the model loader (LoadModelOptions.dtype). */
 export type SpechubDtype = WeightDtype;
-/** Kernel-level dtype of each loader dtype (src/model/llama.ts). */
-export const LINEAR_OF: Readonly<Record<SpechubDtype, LinearDtype>> = { f32: 'f32', bf16: 'bf16', int8: 'q8', int4: 'q4' };
+/** The kernel-level type of a loader dtype name (`auto` is not one: it depends on the file). */
+export function linearOf(d: SpechubDtype): ReturnType<typeof resolveWeightType> {
+  return resolveWeightType('bench', d);
+}
 
 /** Whether this build packs and multiplies `d` (checked again after loading: the model reports its dtype). */
 export function hasDtype(d: string): d is SpechubDtype {
-  return Object.hasOwn(LINEAR_OF, d) && LINEAR_DTYPES.includes(LINEAR_OF[d as SpechubDtype]);
+  try {
+    resolveWeightType('bench', d);
+    return true;
+  } catch {
+    return d === 'auto';
+  }
 }
 
 /** Whether this engine can run spechub's threaded executor (shared WebAssembly memory). */
@@ -40,5 +47,5 @@ export async function runtimeFor(threads: number, build: WasmBuild = 'simd'): Pr
 /** Pack row-major f32 `src` [rows, cols] (a view of the runtime memory) as `dtype` into a new region. Load time. */
 export function packAs(rt: Runtime, name: string, dtype: SpechubDtype, src: Float32Array, rows: number, cols: number): PackedLinear {
   if (src.buffer !== rt.memory.buffer) throw new Error(`packAs(${name}): expected a view of the runtime memory`);
-  return packLinear(rt, name, LINEAR_OF[dtype], src, rows, cols);
+  return packLinear(rt, name, resolveWeightType(name, dtype), src, rows, cols);
 }

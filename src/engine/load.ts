@@ -57,12 +57,16 @@ export function checkedReader(t: ModelTensors, range: WeightRange): RoleReader {
     storedBytes: (role) => t.get(role).bytes,
     tensorName: (role) => t.get(role).info.name,
     readF32: (role, dest, rows) => t.get(role).readF32(dest, { range, ...(rows ? { rows } : {}) }),
-    readBf16: async (role, dest, rows) => {
+    // the stored bytes (kept when the engine computes in the stored type), checked as readF32 checks
+    // values: F32 is read as f32 (the same bytes), BF16 bits are scanned; F16 and GGML blocks cannot
+    // exceed the range, and a non-finite value or scale is refused when packed
+    readBytes: async (role, dest, rows) => {
       const r = t.get(role);
-      await r.readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength), rows ? { rows } : {});
-      checkBf16Values(r.info.file, r.info.name, dest, range);
+      const opts = rows ? { rows } : {};
+      if (r.info.dtype === 'F32') return r.readF32(new Float32Array(dest.buffer, dest.byteOffset, dest.byteLength / 4), { range, ...opts });
+      await r.readBytes(dest, opts);
+      if (r.info.dtype === 'BF16') checkBf16Values(r.info.file, r.info.name, new Uint16Array(dest.buffer, dest.byteOffset, dest.byteLength / 2), range);
     },
-    readQ8_0: (role, scales, qs, rows) => t.get(role).readQ8_0(scales, qs, { range, ...(rows ? { rows } : {}) }),
   };
 }
 
@@ -72,7 +76,7 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
   const opened = await openHfModel(source);
   try {
     // a model that cannot fit is refused now, before its tokenizer or any weight is read
-    LlamaModel.checkMemory(rt, opened.config, { name: source.name, ...options });
+    LlamaModel.checkMemory(rt, opened.config, { name: source.name, storedTypes: (role) => opened.tensors.dtype(role), ...options });
     if (!(await source.exists('tokenizer.json'))) {
       throw new TokenizerError(`${source.name}: expected tokenizer.json next to config.json, found none`);
     }
@@ -95,7 +99,7 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
   const t0 = performance.now();
   const opened = await openGgufModel(source);
   try {
-    LlamaModel.checkMemory(rt, opened.config, { name: source.name, ...options });
+    LlamaModel.checkMemory(rt, opened.config, { name: source.name, storedTypes: (role) => opened.tensors.dtype(role), ...options });
     if (opened.tokenizer === null) {
       throw new TokenizerError(`${source.name}: the GGUF file embeds no tokenizer (tokenizer.ggml.model is absent)`);
     }

@@ -1,9 +1,9 @@
 /**
  * Scratch for the prepared input of quantised linears, shared by every Executor implementation.
  *
- * q8/q4 kernels read x quantised per row per group of 32 (the "q8x" input of prepareLinearInput).
+ * Quantised kernels read x quantised per row (the prepared input of prepareLinearInput).
  * An executor owns one LinearInputs: it reserves the scratch at load time, and on each linear call
- * asks `inputFor` which pointer the kernels read (x itself for f32/bf16). A threaded executor calls
+ * asks `inputFor` which pointer the kernels read (x itself for F32/BF16/F16). A threaded executor calls
  * `inputFor` on the calling thread before it splits panels, then every worker runs
  * `runLinear(k, lin, out, stride, thatPointer, n, p0, p1)` on its panels.
  *
@@ -17,12 +17,7 @@
  */
 import { CapacityError, InvalidArgumentError } from '../errors.js';
 import { Scratch, type Runtime } from '../wasm/runtime.js';
-import { Q_GROUP, linearInputKind, prepareLinearInput, type PackedLinear } from './linear.js';
-
-/** Bytes of q8x input for n rows of cols (68 per group of 32 per row). */
-function q8xBytes(n: number, cols: number): number {
-  return 68 * Math.ceil(cols / Q_GROUP) * n;
-}
+import { linearInputKind, prepareLinearInput, preparedInputBytes, preparedInputCapacity, type PackedLinear } from './linear.js';
 
 export class LinearInputs {
   private readonly implicit: Scratch; // per-call quantisation
@@ -67,7 +62,7 @@ export class LinearInputs {
     if (!Number.isSafeInteger(n) || n < 1 || !Number.isSafeInteger(cols) || cols < 1) {
       throw new InvalidArgumentError(`${this.name}: expected n and cols to be integers >= 1, got ${n} and ${cols}`);
     }
-    const bytes = q8xBytes(n, cols);
+    const bytes = preparedInputCapacity(n, cols);
     if (bytes <= this.capacity) return;
     this.implicit.reserve(bytes);
     this.explicit.reserve(bytes);
@@ -76,13 +71,13 @@ export class LinearInputs {
   }
 
   /**
-   * Quantise x [n, cols] once for several q8/q4 linears; returns the handle to pass as `prepared`.
+   * Quantise x [n, cols] once for several quantised linears; returns the handle to pass as `prepared`.
    * Throws CapacityError beyond the reservation.
    */
   prepare(xPtr: number, n: number, cols: number): number {
     this.checkFits(n, cols);
     const ptr = this.explicitPtr;
-    prepareLinearInput(this.rt.k, 'q8', xPtr, n, cols, ptr);
+    prepareLinearInput(this.rt.k, 'Q8_0', xPtr, n, cols, ptr);
     this.preparedN = n;
     this.preparedCols = cols;
     this.preparedPtr = ptr;
@@ -90,7 +85,7 @@ export class LinearInputs {
   }
 
   /**
-   * The pointer the kernels of `lin` read for x [n, lin.cols]: xPtr for f32/bf16; for q8/q4 the
+   * The pointer the kernels of `lin` read for x [n, lin.cols]: xPtr for F32/BF16/F16; for quantised types the
    * `prepared` handle (checked against the n and cols of the last prepare) or, when prepared is 0,
    * a fresh quantisation of x into the per-call scratch.
    */
@@ -109,7 +104,7 @@ export class LinearInputs {
   }
 
   private checkFits(n: number, cols: number): void {
-    const bytes = q8xBytes(n, cols);
+    const bytes = preparedInputBytes(n, cols);
     if (bytes > this.capacity) {
       throw new CapacityError(`${this.name}: expected an input within the reserved ${this.capacity} bytes (reserveLinearInput), got ${n} rows × ${cols} columns = ${bytes} bytes`);
     }

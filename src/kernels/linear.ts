@@ -1,56 +1,97 @@
 /**
- * Packed linear-layer weights: the layouts the matmul kernels stream (assembly/matmul*.ts).
+ * Packed linear-layer weights: the layouts the matmul kernels stream (assembly/matmul*.ts,
+ * quant_legacy.ts, quant_k.ts), named by their GGML type.
  *
- * W is [rows, cols] row-major, rows = output features. Every dtype uses the same scheme: panels of
- * 4 rows, each one sequential stream in which a k-block holds 16 bytes per row for the 4 rows in
- * turn; padding rows/cols hold zero weights. A thread can run whole panels [p0, p1) of any dtype:
+ * W is [rows, cols] row-major, rows = output features. Every type uses the same scheme: panels of
+ * 4 rows, each one sequential stream in which a unit of columns (a k-block, a 32-column group or a
+ * 256-column super-block) holds the 4 rows' bytes in turn, followed by their scales; padding rows/cols
+ * hold zero weights. A thread runs whole panels [p0, p1) of any type:
  * `runLinear(k, lin, out, outStride, in, n, p0, p1)`.
  *
- * | dtype  | weight storage                         | k-block      | panel bytes        | reads x as      |
- * |--------|----------------------------------------|--------------|--------------------|-----------------|
- * | `f32`  | f32                                    | 4 cols, 64 B | 64·ceil(cols/4)    | f32 [n, cols]   |
- * | `bf16` | bf16 (RNE from f32, or bf16 bits kept) | 8 cols, 64 B | 64·ceil(cols/8)    | f32 [n, cols]   |
- * | `q8`   | int8 + f16 scale per row per 32 cols   | 16 cols      | 136·ceil(cols/32)  | prepared (q8x)  |
- * | `q4`   | 4-bit + f16 scale per row per 32 cols  | 32 cols      | 72·ceil(cols/32)   | prepared (q8x)  |
+ * | type    | stored per row                                   | unit          | panel bytes per unit | file bytes ×4 |
+ * |---------|--------------------------------------------------|---------------|----------------------|---------------|
+ * | F32     | f32                                              | 4 cols        | 64                   | 64            |
+ * | BF16    | bf16 bits (RNE from f32, or a BF16 tensor's bits) | 8 cols        | 64                   | 64            |
+ * | F16     | binary16 bits (a GGUF F16 tensor's)               | 8 cols        | 64                   | 64            |
+ * | Q8_0    | int8 + f16 d per 32                               | 32 cols       | 136                  | 136           |
+ * | Q4_0    | 4-bit + f16 d per 32                              | 32 cols       | 72                   | 72            |
+ * | Q4_1    | 4-bit + f16 d, m per 32                           | 32 cols       | 80                   | 80            |
+ * | Q5_0    | 5-bit + f16 d per 32                              | 32 cols       | 88                   | 88            |
+ * | Q5_1    | 5-bit + f16 d, m per 32                           | 32 cols       | 96                   | 96            |
+ * | IQ4_NL  | 4-bit index into a 16-value table + f16 d per 32  | 32 cols       | 72                   | 72            |
+ * | Q2_K    | 2-bit, 4-bit scale/min per 16, f16 d, dmin        | 256 cols      | 336                  | 336           |
+ * | Q3_K    | 3-bit, 6-bit scale per 16, f16 d                  | 256 cols      | 456                  | 440           |
+ * | Q4_K    | 4-bit, 6-bit scale/min per 32, f16 d, dmin        | 256 cols      | 592                  | 576           |
+ * | Q5_K    | 5-bit, 6-bit scale/min per 32, f16 d, dmin        | 256 cols      | 720                  | 704           |
+ * | Q6_K    | 6-bit, int8 scale per 16, f16 d                   | 256 cols      | 840                  | 840           |
+ * | IQ4_XS  | 4-bit index, 6-bit scale per 32, f16 d            | 256 cols      | 552                  | 544           |
  *
- * f32: k-block b (cols 4b..4b+3) = 64 bytes: W[4p, 4b..4b+3], W[4p+1, 4b..], W[4p+2, 4b..], W[4p+3, 4b..].
- * bf16: k-block b (cols 8b..8b+7) = 64 bytes, 16 per row; in a row's 16 bytes, u32 lane l holds
- *   bf16(W[r, 8b+l]) in its low half and bf16(W[r, 8b+4+l]) in its high half (so `shl 16` and
- *   `and 0xffff0000` decode columns 8b..8b+3 and 8b+4..8b+7 in x's own order).
- * q8: group g (cols 32g..32g+31) of a panel = 136 bytes: [0, 64) row rr's quants of cols 32g..32g+15 at
- *   16·rr, [64, 128) cols 32g+16..32g+31 at 64 + 16·rr (in a row's 16 bytes, byte 2i is column +i and
- *   byte 2i + 1 column +8 + i), [128, 136) the 4 rows' f16 scales. Quants are symmetric int8
- *   (−127..127 when quantised here; GGUF Q8_0 data may hold −128).
- * q4: group g = 72 bytes: [0, 64) row rr's 16 bytes at 16·rr, byte 8h + i = q[32g + 16h + i] in its low
- *   nibble and q[32g + 16h + 8 + i] in its high nibble, 4-bit two's complement, q ∈ [−8, 7]; [64, 72) the
- *   4 rows' f16 scales. (test/kernels/quant-oracle.ts decodes both independently.)
- * q8/q4 weight value: d[r, g]·q[r, c]. Quantising at load (pack_q8 / pack_q4): d = the smallest f16 ≥
- * max|w|/127 (q8) or ≥ max(max⁺/7, max⁻/8) (q4), q = nearest(w/d): |w − d·q| ≤ d/2 for every weight.
- * Group size 32: GGUF Q8_0's block, so Q8_0 tensors load without re-quantising, and 2 k-blocks of 16
- * int8 = one 64-byte line of pre-widened x per group. f16 scales: the bytes per weight of q8_0
- * (8.5 bits for q8, 4.5 for q4) at 7 SIMD ops of decoding per group of 128 weights.
+ * Exact byte layouts: F32 in assembly/matmul.ts, BF16/F16 in matmul_bf16.ts, Q8_0 in matmul_q8.ts, the
+ * 32-column types in quant_legacy.ts, the 256-column types in quant_k.ts. Quantised types keep GGUF's
+ * values bit for bit (repacked, never re-rounded): their weights are exactly ggml's dequantised values
+ * (`dequantRows` reproduces dequantize_row_*); the K-quants' 6-bit scale codes are unpacked to bytes at
+ * load (≤ 3 % more memory than the file).
  *
- * Prepared input (q8x), for q8/q4: x [n, cols] quantised per row per group of 32 to int8 (stored as i16)
- * with an f32 scale: i16 [n, 32·G] then f32 [n, G] (68·G·n bytes, G = ceil(cols/32)); see
- * prepareLinearInput and assembly/matmul_quant.ts. One preparation serves every linear that reads the
- * same x (Wq, Wk, Wv; W1, W3), and every thread of a split call.
+ * Input (the x a kernel reads): F32/BF16/F16 read x [n, cols] f32 itself; quantised types read the
+ * prepared input of `prepareLinearInput` (assembly/matmul_quant.ts): every x row quantised to int8 per
+ * 32 columns (section A, for Q8_0 and the 32-column types, as llama.cpp's q8_0 activations) and, when
+ * cols % 256 == 0, per 256 columns (section B, for the K-quants, as llama.cpp's q8_K). One preparation
+ * serves every quantised linear that reads the same x (Wq, Wk, Wv; W1, W3), whatever its type, and
+ * every thread of a split call.
  *
  * Browser-safe.
  */
-import { CapacityError, InvalidArgumentError, NumericError, ShapeError } from '../errors.js';
+import { CapacityError, InvalidArgumentError, NumericError, ShapeError, WeightsFormatError } from '../errors.js';
 import type { Region, Runtime } from '../wasm/runtime.js';
 import type { Kernels } from '../wasm/kernels.js';
-import { f16ToF32 } from '../weights/tensor.js';
+import { GGML_BLOCK, quantizeGgml, type GgmlQuantType } from '../weights/ggml-quants.js';
 
 /** Rows per packed panel. */
 export const PANEL_ROWS = 4;
-/** Columns per scale group of the q8 and q4 dtypes (GGUF Q8_0's block size). */
-export const Q_GROUP = 32;
 
-/** Element type of packed weights (see the table at the top of this file). */
-export type LinearDtype = 'f32' | 'bf16' | 'q8' | 'q4';
-/** Every LinearDtype, in order of bytes per weight. */
-export const LINEAR_DTYPES: readonly LinearDtype[] = ['f32', 'bf16', 'q8', 'q4'];
+/** Weight type of a packed linear layer: its GGML type name (see the table at the top of this file). */
+export type LinearDtype = 'F32' | 'BF16' | 'F16' | GgmlQuantType;
+
+/** Every LinearDtype. */
+export const LINEAR_DTYPES: readonly LinearDtype[] = [
+  'F32', 'BF16', 'F16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'IQ4_NL', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K', 'IQ4_XS',
+];
+
+/** The quantised LinearDtypes (they read the prepared input). */
+export const QUANT_LINEAR_DTYPES: readonly GgmlQuantType[] = LINEAR_DTYPES.filter((t): t is GgmlQuantType => t !== 'F32' && t !== 'BF16' && t !== 'F16');
+
+/**
+ * The user-facing weight-type names (`--dtype`, LlamaLoadOptions.dtype) and the GGML type each one
+ * means. `auto` (not in the table) keeps every tensor as stored (GGUF) or f32 (safetensors).
+ *   f32 → F32, bf16 → BF16, f16 → F16, int8 → Q8_0, int4 → Q4_0, and each GGML quantised type by its
+ *   lower-case name: q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_xs.
+ */
+export const WEIGHT_TYPE_ALIASES: Readonly<Record<string, LinearDtype>> = {
+  f32: 'F32', bf16: 'BF16', f16: 'F16', int8: 'Q8_0', int4: 'Q4_0',
+  q8_0: 'Q8_0', q4_0: 'Q4_0', q4_1: 'Q4_1', q5_0: 'Q5_0', q5_1: 'Q5_1', iq4_nl: 'IQ4_NL',
+  q2_k: 'Q2_K', q3_k: 'Q3_K', q4_k: 'Q4_K', q5_k: 'Q5_K', q6_k: 'Q6_K', iq4_xs: 'IQ4_XS',
+};
+
+/**
+ * A weight-type name as the loaders take it: `auto`, a WEIGHT_TYPE_ALIASES key, or a GGML type name.
+ * `auto` keeps each tensor's stored type (F32, F16, BF16, or its GGML quantised type).
+ */
+export type WeightDtype =
+  | 'auto' | 'f32' | 'bf16' | 'f16' | 'int8' | 'int4' | 'q8_0' | 'q4_0' | 'q4_1' | 'q5_0' | 'q5_1' | 'iq4_nl'
+  | 'q2_k' | 'q3_k' | 'q4_k' | 'q5_k' | 'q6_k' | 'iq4_xs' | LinearDtype;
+
+/**
+ * The LinearDtype of a weight-type name: a WEIGHT_TYPE_ALIASES key (case-insensitive) or a GGML type
+ * name as written ('Q4_K'). Throws InvalidArgumentError naming the accepted names otherwise.
+ */
+export function resolveWeightType(where: string, name: string): LinearDtype {
+  if (typeof name === 'string') {
+    if ((LINEAR_DTYPES as readonly string[]).includes(name)) return name as LinearDtype;
+    const alias = WEIGHT_TYPE_ALIASES[name.toLowerCase()];
+    if (alias !== undefined && Object.hasOwn(WEIGHT_TYPE_ALIASES, name.toLowerCase())) return alias;
+  }
+  throw new InvalidArgumentError(`${where}: expected a weight type (auto, ${Object.keys(WEIGHT_TYPE_ALIASES).join(', ')}), got ${JSON.stringify(name)}`);
+}
 
 /** A packed weight matrix in the runtime memory. */
 export interface PackedLinear {
@@ -62,7 +103,7 @@ export interface PackedLinear {
   readonly cols: number;
   /** Bytes of the packed region: `packedBytes(dtype, rows, cols)`. */
   readonly bytes: number;
-  /** Element type of the packed weights. */
+  /** Weight type of the packed matrix. */
   readonly dtype: LinearDtype;
 }
 
@@ -78,17 +119,53 @@ function checkDtype(where: string, dtype: string): asserts dtype is LinearDtype 
   }
 }
 
+/** Whether a type is a 256-column super-block type. */
+export function isSuperBlockType(dtype: LinearDtype): boolean {
+  return dtype === 'Q2_K' || dtype === 'Q3_K' || dtype === 'Q4_K' || dtype === 'Q5_K' || dtype === 'Q6_K' || dtype === 'IQ4_XS';
+}
+
+/** Panel bytes per 256-column super-block of each K type. */
+const SUPER_BLOCK_PANEL_BYTES: Readonly<Record<string, number>> = { Q2_K: 336, Q3_K: 456, Q4_K: 592, Q5_K: 720, Q6_K: 840, IQ4_XS: 552 };
+/** Panel bytes per 32-column group of each 32-column type. */
+const GROUP_PANEL_BYTES: Readonly<Record<string, number>> = { Q8_0: 136, Q4_0: 72, Q4_1: 80, Q5_0: 88, Q5_1: 96, IQ4_NL: 72 };
+
+/**
+ * Why W [rows, cols] cannot be held as `dtype` (null when it can): the 256-column types need
+ * cols % 256 == 0. (32-column types pad a last partial group; GGUF data always has whole blocks.)
+ */
+export function linearShapeProblem(dtype: LinearDtype, cols: number): string | null {
+  if (isSuperBlockType(dtype) && cols % 256 !== 0) return `${dtype} needs a multiple of 256 columns, got ${cols}`;
+  return null;
+}
+
+/**
+ * The type a matrix of `cols` columns gets when `dtype` was asked for: `dtype` itself, except that a
+ * 256-column type on a column count it does not divide falls back as llama.cpp's quantizer does
+ * (tensor_type_fallback): Q2_K, Q3_K → Q4_0; Q4_K → Q5_0; Q5_K → Q5_1; Q6_K → Q8_0; IQ4_XS → IQ4_NL.
+ * (32-column types need no fallback here: a partial last group is padded.)
+ */
+export function fallbackType(dtype: LinearDtype, cols: number): LinearDtype {
+  if (!isSuperBlockType(dtype) || cols % 256 === 0) return dtype;
+  switch (dtype) {
+    case 'Q4_K': return 'Q5_0';
+    case 'Q5_K': return 'Q5_1';
+    case 'Q6_K': return 'Q8_0';
+    case 'IQ4_XS': return 'IQ4_NL';
+    default: return 'Q4_0';
+  }
+}
+
 /** Bytes of one packed 4-row panel of `cols` columns for no-check internal use. */
 function panelBytesOf(dtype: LinearDtype, cols: number): number {
   switch (dtype) {
-    case 'f32':
+    case 'F32':
       return 64 * Math.ceil(cols / 4);
-    case 'bf16':
+    case 'BF16':
+    case 'F16':
       return 64 * Math.ceil(cols / 8);
-    case 'q8':
-      return 136 * Math.ceil(cols / Q_GROUP);
-    case 'q4':
-      return 72 * Math.ceil(cols / Q_GROUP);
+    default:
+      if (isSuperBlockType(dtype)) return SUPER_BLOCK_PANEL_BYTES[dtype]! * Math.ceil(cols / 256);
+      return GROUP_PANEL_BYTES[dtype]! * Math.ceil(cols / 32);
   }
 }
 
@@ -132,16 +209,16 @@ export function packLinearF32(
   cols: number,
   staging?: Region,
 ): PackedLinear {
-  return packLinear(rt, name, 'f32', src, rows, cols, staging);
+  return packLinear(rt, name, 'F32', src, rows, cols, staging);
 }
 
 /**
  * Allocate `name` in the runtime's arena and pack row-major f32 `src` ([rows, cols]) into `dtype`:
- * f32 as is, bf16 rounded to nearest even, q8/q4 quantised group-wise (see the top of this file).
- * `src` inside the runtime memory is read in place; an outside array goes through `staging`
- * (≥ 16·cols bytes, 4-byte aligned) a chunk of whole panels at a time. Load time only: this allocates.
- * Throws NumericError when a q8/q4 group scale is not a finite f16 (non-finite weights, or a
- * group with max |w| beyond 127·65504 resp. 7·65504).
+ * F32 as is, BF16 rounded to nearest even, F16 rounded to nearest even, quantised types with ggml's
+ * reference quantisation (see packLinearFromF32). `src` inside the runtime memory is read in place;
+ * an outside array goes through `staging` (≥ 16·cols bytes, 4-byte aligned) a chunk of whole panels at
+ * a time. Load time only: this allocates. Throws InvalidArgumentError for weights the type cannot
+ * hold (non-finite values, or scales beyond f16) and ShapeError for a K type with cols % 256 ≠ 0.
  */
 export function packLinear(
   rt: Runtime,
@@ -158,6 +235,8 @@ export function packLinear(
   if (src.length !== rows * cols) {
     throw new ShapeError(`${where}: expected ${rows}×${cols} = ${rows * cols} floats, got ${src.length}`);
   }
+  const problem = linearShapeProblem(dtype, cols);
+  if (problem !== null) throw new ShapeError(`${where}: ${problem}`);
   const inMemory = src.buffer === rt.memory.buffer;
   const panelSrcBytes = 16 * cols;
   if (!inMemory) checkStaging(where, staging, panelSrcBytes);
@@ -165,14 +244,14 @@ export function packLinear(
   const srcPtr = src.byteOffset;
   const lin = allocLinear(rt, name, dtype, rows, cols);
   if (inMemory) {
-    packLinearFromF32(rt.k, lin, srcPtr, name);
+    packLinearFromF32(rt, lin, srcPtr, name);
   } else {
     const stage = staging as Region;
     const panelsPerChunk = Math.floor(stage.bytes / panelSrcBytes);
     for (let r0 = 0; r0 < rows; r0 += 4 * panelsPerChunk) {
       const r1 = Math.min(rows, r0 + 4 * panelsPerChunk);
       rt.f32(stage.ptr, (r1 - r0) * cols).set(src.subarray(r0 * cols, r1 * cols));
-      packRowsFromF32(rt.k, lin, r0, r1, stage.ptr, name);
+      packRowsFromF32(rt, lin, r0, r1, stage.ptr, name);
     }
   }
   return lin;
@@ -196,207 +275,258 @@ export function allocLinear(rt: Runtime, name: string, dtype: LinearDtype, rows:
   return { ptr: rt.arena.alloc(name, bytes, 64).ptr, rows, cols, bytes, dtype };
 }
 
-function badGroup(name: string, lin: PackedLinear, index: number, what: string): NumericError {
-  const G = Math.ceil(lin.cols / Q_GROUP);
-  const r = Math.floor(index / G);
-  const g = index % G;
-  return new NumericError(
-    `${name}: row ${r}, columns ${g * Q_GROUP}..${Math.min(lin.cols, (g + 1) * Q_GROUP) - 1}: expected ${what}, got a group that has none (non-finite or out of range)`,
-  );
+/** The error for a packing kernel's "first bad unit" index (a block, a group or an element). */
+function badUnit(name: string, lin: PackedLinear, index: number, unitCols: number, what: string, stored = false): NumericError | WeightsFormatError {
+  const perRow = Math.ceil(lin.cols / unitCols);
+  const r = Math.floor(index / perRow);
+  const u = index % perRow;
+  const cols = unitCols === 1 ? `column ${u}` : `columns ${u * unitCols}..${Math.min(lin.cols, (u + 1) * unitCols) - 1}`;
+  // weights a type cannot hold are a numeric problem of the conversion; stored data that no kernel can
+  // compute with (an Inf/NaN scale) is a broken file
+  const message = `${name}: row ${r}, ${cols}: expected ${what}, got none (non-finite or out of range)`;
+  return stored ? new WeightsFormatError(message) : new NumericError(message);
 }
 
 /** Pack rows [r0, r1) (r0 a multiple of 4) of a row-major f32 source at srcPtr (row r0 first) into lin. */
-function packRowsFromF32(k: Kernels, lin: PackedLinear, r0: number, r1: number, srcPtr: number, name: string): void {
+function packRowsFromF32(rt: Runtime, lin: PackedLinear, r0: number, r1: number, srcPtr: number, name: string): void {
+  const k = rt.k;
   const dst = lin.ptr + (r0 / PANEL_ROWS) * panelBytesOf(lin.dtype, lin.cols);
   const rows = r1 - r0;
+  const G = Math.ceil(lin.cols / 32);
   switch (lin.dtype) {
-    case 'f32':
+    case 'F32':
       k.pack_f32(dst, srcPtr, rows, lin.cols);
       return;
-    case 'bf16':
+    case 'BF16':
       k.pack_bf16(dst, srcPtr, rows, lin.cols);
       return;
-    case 'q8':
-    case 'q4': {
-      const bad = lin.dtype === 'q8' ? k.pack_q8(dst, srcPtr, rows, lin.cols) : k.pack_q4(dst, srcPtr, rows, lin.cols);
-      if (bad >= 0) {
-        throw badGroup(name, lin, bad + r0 * Math.ceil(lin.cols / Q_GROUP), `finite weights whose ${lin.dtype} group scale fits an f16`);
-      }
+    case 'Q8_0':
+    case 'Q4_0': {
+      const bad = lin.dtype === 'Q8_0' ? k.quant_q8_0(dst, srcPtr, rows, lin.cols) : k.quant_q4_0(dst, srcPtr, rows, lin.cols);
+      if (bad >= 0) throw badUnit(name, lin, bad + r0 * G, 32, `finite weights whose ${lin.dtype} group scale fits an f16`);
       return;
     }
-  }
-}
-
-/**
- * Fill an allocated `lin` from row-major f32 W [lin.rows, lin.cols] at srcPtr in the runtime memory
- * (quantising or rounding per lin.dtype). `name` is used in errors. Load time.
- */
-export function packLinearFromF32(k: Kernels, lin: PackedLinear, srcPtr: number, name: string): void {
-  packRowsFromF32(k, lin, 0, lin.rows, srcPtr, name);
-}
-
-/**
- * Fill rows [r0, r1) of an allocated `lin` (r0 a multiple of 4; r1 a multiple of 4 or lin.rows) from
- * row-major f32 at srcPtr holding those rows (row r0 first): what a loader streaming a matrix in
- * chunks of rows calls, so that no staging buffer holds a whole matrix. Load time.
- */
-export function packLinearRowsFromF32(k: Kernels, lin: PackedLinear, r0: number, r1: number, srcPtr: number, name: string): void {
-  checkRowRange(name, lin, r0, r1);
-  packRowsFromF32(k, lin, r0, r1, srcPtr, name);
-}
-
-/** packLinearFromBf16Bits for rows [r0, r1) only (see packLinearRowsFromF32). */
-export function packLinearRowsFromBf16Bits(k: Kernels, lin: PackedLinear, r0: number, r1: number, srcPtr: number, name: string): void {
-  checkRowRange(name, lin, r0, r1);
-  if (lin.dtype !== 'bf16') throw new InvalidArgumentError(`${name}: expected a bf16 linear for bf16 bits, got ${lin.dtype}`);
-  if (srcPtr % 2 !== 0) throw new InvalidArgumentError(`${name}: expected 2-byte aligned bf16 data, got ptr ${srcPtr}`);
-  k.pack_bf16_bits(lin.ptr + (r0 / PANEL_ROWS) * panelBytesOf(lin.dtype, lin.cols), srcPtr, r1 - r0, lin.cols);
-}
-
-/** packLinearFromQ8Planar for rows [r0, r1) only (scales and quants of those rows; see packLinearRowsFromF32). */
-export function packLinearRowsFromQ8Planar(k: Kernels, lin: PackedLinear, r0: number, r1: number, scalesPtr: number, qsPtr: number, name: string): void {
-  checkRowRange(name, lin, r0, r1);
-  if (lin.dtype !== 'q8') throw new InvalidArgumentError(`${name}: expected a q8 linear for Q8_0 data, got ${lin.dtype}`);
-  if (scalesPtr % 4 !== 0) throw new InvalidArgumentError(`${name}: expected 4-byte aligned scales, got ptr ${scalesPtr}`);
-  const bad = k.pack_q8_planar(lin.ptr + (r0 / PANEL_ROWS) * panelBytesOf(lin.dtype, lin.cols), scalesPtr, qsPtr, r1 - r0, lin.cols);
-  if (bad >= 0) throw badGroup(name, lin, bad + r0 * Math.ceil(lin.cols / Q_GROUP), 'a finite f16 scale');
-}
-
-function checkRowRange(name: string, lin: PackedLinear, r0: number, r1: number): void {
-  if (!(Number.isSafeInteger(r0) && Number.isSafeInteger(r1) && r0 >= 0 && r0 < r1 && r1 <= lin.rows && r0 % PANEL_ROWS === 0 && (r1 % PANEL_ROWS === 0 || r1 === lin.rows))) {
-    throw new InvalidArgumentError(`${name}: expected rows [r0, r1) of ${lin.rows} with r0 and r1 on 4-row panels (or r1 = ${lin.rows}), got [${r0}, ${r1})`);
-  }
-}
-
-/**
- * Fill an allocated bf16 `lin` from row-major bf16 bit patterns (u16 [rows, cols] at srcPtr, e.g. a
- * BF16 checkpoint's bytes): no bit changes, no f32 round trip. Load time.
- */
-export function packLinearFromBf16Bits(k: Kernels, lin: PackedLinear, srcPtr: number, name: string): void {
-  if (lin.dtype !== 'bf16') throw new InvalidArgumentError(`${name}: expected a bf16 linear for bf16 bits, got ${lin.dtype}`);
-  if (srcPtr % 2 !== 0) throw new InvalidArgumentError(`${name}: expected 2-byte aligned bf16 data, got ptr ${srcPtr}`);
-  k.pack_bf16_bits(lin.ptr, srcPtr, lin.rows, lin.cols);
-}
-
-/**
- * Fill an allocated q8 `lin` from planar int8 data without re-quantising: scales f32 [rows, G] at
- * scalesPtr (each must be a finite f16 value, as GGUF Q8_0 scales are) and quants i8 [rows, cols] at
- * qsPtr — what `readTensorQ8_0` gives. Throws InvalidArgumentError for a scale that is not an f16. Load time.
- */
-export function packLinearFromQ8Planar(k: Kernels, lin: PackedLinear, scalesPtr: number, qsPtr: number, name: string): void {
-  if (lin.dtype !== 'q8') throw new InvalidArgumentError(`${name}: expected a q8 linear for Q8_0 data, got ${lin.dtype}`);
-  if (scalesPtr % 4 !== 0) throw new InvalidArgumentError(`${name}: expected 4-byte aligned scales, got ptr ${scalesPtr}`);
-  const bad = k.pack_q8_planar(lin.ptr, scalesPtr, qsPtr, lin.rows, lin.cols);
-  if (bad >= 0) throw badGroup(name, lin, bad, 'a finite f16 scale');
-}
-
-// ---- reading rows back ----
-
-/**
- * Rows of a packed matrix read back as f32, in any dtype: what the packed weights hold (f32 as stored,
- * bf16 widened, q8/q4 as d·q with the group's f16 scale d). A model whose token embedding is packed in
- * its weight type (tied: the output head itself) looks its rows up with this: `cols` values per token,
- * decoded in TypeScript (a few µs per row; a forward's matmuls take milliseconds). Allocation-free after
- * construction; its views follow the memory when it grows.
- */
-export class PackedRows {
-  private buffer: ArrayBufferLike | null = null;
-  private f32!: Float32Array;
-  private u32!: Uint32Array;
-  private u16!: Uint16Array;
-  private u8!: Uint8Array;
-  private i8!: Int8Array;
-
-  constructor(private readonly rt: Runtime) {}
-
-  /** f32 [lin.cols] at dstPtr (4-byte aligned) ← row r of lin. */
-  read(lin: PackedLinear, r: number, dstPtr: number): void {
-    const buf = this.rt.memory.buffer;
-    if (buf !== this.buffer) {
-      this.buffer = buf;
-      this.f32 = new Float32Array(buf);
-      this.u32 = new Uint32Array(buf);
-      this.u16 = new Uint16Array(buf);
-      this.u8 = new Uint8Array(buf);
-      this.i8 = new Int8Array(buf);
-    }
-    const cols = lin.cols;
-    const rr = r & 3;
-    const base = lin.ptr + (r >>> 2) * panelBytesOf(lin.dtype, cols);
-    const out = dstPtr >>> 2;
-    const f32 = this.f32;
-    switch (lin.dtype) {
-      case 'f32': {
-        // k-block b (cols 4b..4b+3): 64 bytes, row rr's 4 floats at 16·rr
-        for (let c = 0; c < cols; c++) f32[out + c] = f32[((base + (c >>> 2) * 64 + rr * 16) >>> 2) + (c & 3)]!;
-        return;
+    default: {
+      // F16 and the other quantised types: ggml's reference quantisation in TS, then the GGUF repacker
+      const values = rt.f32(srcPtr, rows * lin.cols);
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i])) throw badUnit(name, lin, r0 * lin.cols + i, 1, `a finite weight to convert to ${lin.dtype}`);
       }
-      case 'bf16': {
-        // k-block b (cols 8b..8b+7): 64 bytes, row rr's 16 at 16·rr; lane l: col 8b+l low, 8b+4+l high
-        const u32 = this.u32;
-        for (let c = 0; c < cols; c++) {
-          const lane = u32[((base + (c >>> 3) * 64 + rr * 16) >>> 2) + (c & 3)]!;
-          u32[out + c] = (c & 4) === 0 ? lane << 16 : lane & 0xffff0000;
-        }
-        return;
-      }
-      case 'q8': {
-        // group g (cols 32g..32g+31): 136 bytes; k-block kb (cols 32g + 16kb ..) of row rr at 64kb + 16rr,
-        // byte 2i = column + i, byte 2i + 1 = column + 8 + i; the rows' f16 scales at 128 + 2rr
-        const i8 = this.i8;
-        for (let g = 0, c0 = 0; c0 < cols; g++, c0 += Q_GROUP) {
-          const at = base + g * 136;
-          const d = f16ToF32(this.u16[(at + 128 + 2 * rr) >>> 1]!);
-          for (let j = 0; j < Q_GROUP && c0 + j < cols; j++) {
-            const c = j & 15;
-            f32[out + c0 + j] = d * i8[at + 64 * (j >>> 4) + 16 * rr + (c < 8 ? 2 * c : 2 * (c - 8) + 1)]!;
-          }
-        }
-        return;
-      }
-      case 'q4': {
-        // group g: 72 bytes; row rr's 16 bytes at 16rr, byte 8h + i = column 16h + i (low nibble) and
-        // 16h + 8 + i (high nibble), 4-bit two's complement; the rows' f16 scales at 64 + 2rr
-        const u8 = this.u8;
-        for (let g = 0, c0 = 0; c0 < cols; g++, c0 += Q_GROUP) {
-          const at = base + g * 72;
-          const d = f16ToF32(this.u16[(at + 64 + 2 * rr) >>> 1]!);
-          for (let j = 0; j < Q_GROUP && c0 + j < cols; j++) {
-            const byte = u8[at + 16 * rr + 8 * (j >>> 4) + (j & 7)]!;
-            const nib = (j & 8) === 0 ? byte & 15 : byte >>> 4;
-            f32[out + c0 + j] = d * (nib >= 8 ? nib - 16 : nib);
-          }
-        }
-        return;
+      // 32-column types pad a partial last group with zeros, as ggml would quantise a zero-padded block
+      const packCols = lin.dtype === 'F16' ? lin.cols : Math.ceil(lin.cols / 32) * 32;
+      const bytes = lin.dtype === 'F16' ? f16Bytes(values) : quantizeGgml(lin.dtype, padColumns(values, rows, lin.cols, 32), rows, packCols);
+      const mark = rt.arena.mark();
+      try {
+        const blocks = rt.arena.alloc(`${name}.convert`, bytes.length, 16); // (may grow the memory: no views of it are held here)
+        rt.u8(blocks.ptr, bytes.length).set(bytes);
+        const bad = packFromGgml(k, lin.dtype, dst, blocks.ptr, rows, packCols);
+        if (bad >= 0) throw badUnit(name, lin, bad + r0 * (lin.dtype === 'F16' ? lin.cols : Math.ceil(lin.cols / GGML_BLOCK[lin.dtype].values)),
+          lin.dtype === 'F16' ? 1 : GGML_BLOCK[lin.dtype].values, `weights whose ${lin.dtype} scales are finite f16`);
+      } finally {
+        rt.arena.release(mark);
       }
     }
   }
 }
+
+/** Row-major f32 [rows, cols] with each row zero-padded to a multiple of `to` columns. */
+function padColumns(values: Float32Array, rows: number, cols: number, to: number): Float32Array {
+  const padded = Math.ceil(cols / to) * to;
+  if (padded === cols) return values;
+  const out = new Float32Array(rows * padded);
+  for (let r = 0; r < rows; r++) out.set(values.subarray(r * cols, (r + 1) * cols), r * padded);
+  return out;
+}
+
+function f16Bytes(values: Float32Array): Uint8Array {
+  const out = new Uint16Array(values.length);
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < values.length; i++) out[i] = f32BitsToF16BitsRne(bits[i]);
+  return new Uint8Array(out.buffer);
+}
+
+/** f32 bit pattern → binary16, round to nearest even (finite input). */
+function f32BitsToF16BitsRne(x: number): number {
+  const s = (x >>> 16) & 0x8000;
+  const e = (x >>> 23) & 0xff;
+  const m = x & 0x7fffff;
+  const he = e - 112;
+  if (he >= 0x1f) return s | 0x7c00;
+  if (he <= 0) {
+    if (he < -10) return s;
+    const mm = m | 0x800000;
+    const shift = 14 - he;
+    let h = mm >>> shift;
+    const rem = mm & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && (h & 1) === 1)) h++;
+    return s | h;
+  }
+  let h = (he << 10) | (m >>> 13);
+  const rem = m & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++;
+  return s | h;
+}
+
+/** The GGUF repacker of a type: raw tensor bytes (row-major) → panels; returns −1 or the first bad unit. */
+function packFromGgml(k: Kernels, dtype: LinearDtype, dst: number, src: number, rows: number, cols: number): number {
+  switch (dtype) {
+    case 'F32':
+      k.pack_f32(dst, src, rows, cols);
+      return -1;
+    case 'BF16':
+      k.pack_bf16_bits(dst, src, rows, cols);
+      return -1;
+    case 'F16': return k.pack_f16_bits(dst, src, rows, cols);
+    case 'Q8_0': return k.pack_q8_0(dst, src, rows, cols);
+    case 'Q4_0': return k.pack_q4_0(dst, src, rows, cols);
+    case 'Q4_1': return k.pack_q4_1(dst, src, rows, cols);
+    case 'Q5_0': return k.pack_q5_0(dst, src, rows, cols);
+    case 'Q5_1': return k.pack_q5_1(dst, src, rows, cols);
+    case 'IQ4_NL': return k.pack_iq4_nl(dst, src, rows, cols);
+    case 'Q2_K': return k.pack_q2_k(dst, src, rows, cols);
+    case 'Q3_K': return k.pack_q3_k(dst, src, rows, cols);
+    case 'Q4_K': return k.pack_q4_k(dst, src, rows, cols);
+    case 'Q5_K': return k.pack_q5_k(dst, src, rows, cols);
+    case 'Q6_K': return k.pack_q6_k(dst, src, rows, cols);
+    case 'IQ4_XS': return k.pack_iq4_xs(dst, src, rows, cols);
+  }
+}
+
+/**
+ * Fill an allocated `lin` from row-major f32 W [lin.rows, lin.cols] at srcPtr in the runtime memory:
+ * F32 as is; BF16 and F16 rounded to nearest even; Q8_0 and Q4_0 with ggml's quantize_row_*_ref (in
+ * the kernel, a partial last group as if zero-padded); the other quantised types with ggml's reference
+ * quantisation in TS (src/weights/ggml-quants.ts; the K-quants' scale searches run at about 1 µs per
+ * weight). `name` is used in errors. Load time (may allocate temporarily).
+ */
+export function packLinearFromF32(rt: Runtime, lin: PackedLinear, srcPtr: number, name: string): void {
+  packRowsFromF32(rt, lin, 0, lin.rows, srcPtr, name);
+}
+
+/**
+ * packLinearFromF32 for rows [r0, r0 + count) of W only (row-major f32 at srcPtr, row r0 first; r0 a
+ * multiple of 4): matrices fill in slices through a small staging region.
+ */
+export function packLinearRowsFromF32(rt: Runtime, lin: PackedLinear, r0: number, count: number, srcPtr: number, name: string): void {
+  checkRowSlice(name, lin, r0, count);
+  packRowsFromF32(rt, lin, r0, r0 + count, srcPtr, name);
+}
+
+function checkRowSlice(name: string, lin: PackedLinear, r0: number, count: number): void {
+  if (!(Number.isSafeInteger(r0) && Number.isSafeInteger(count) && r0 % PANEL_ROWS === 0 && count >= 1 && r0 + count <= lin.rows)) {
+    throw new InvalidArgumentError(`${name}: expected rows [r0, r0 + count) inside [0, ${lin.rows}) with r0 a multiple of ${PANEL_ROWS}, got [${r0}, ${r0 + count})`);
+  }
+}
+
+/** Bytes a tensor of `dtype` [rows, cols] takes as stored (GGUF / safetensors), cols whole blocks. */
+export function storedBytes(dtype: LinearDtype, rows: number, cols: number): number {
+  const b = GGML_BLOCK[dtype];
+  return rows * Math.ceil(cols / b.values) * b.bytes;
+}
+
+/**
+ * Fill an allocated `lin` from a tensor's stored bytes in the runtime memory at srcPtr (row-major, as
+ * GGUF / safetensors store it) of the same type, keeping every value: F32 floats, BF16 or F16 bit
+ * patterns, or GGML blocks of lin.dtype (cols a multiple of the block size). Throws
+ * InvalidArgumentError for an Inf/NaN scale (or F16 weight), which the kernels cannot compute with.
+ */
+export function packLinearFromStored(k: Kernels, lin: PackedLinear, srcPtr: number, name: string): void {
+  packLinearRowsFromStored(k, lin, 0, lin.rows, srcPtr, name);
+}
+
+/** packLinearFromStored for rows [r0, r0 + count) only (their stored bytes at srcPtr; r0 a multiple of 4). */
+export function packLinearRowsFromStored(k: Kernels, lin: PackedLinear, r0: number, count: number, srcPtr: number, name: string): void {
+  checkRowSlice(name, lin, r0, count);
+  const block = lin.dtype === 'F32' || lin.dtype === 'BF16' || lin.dtype === 'F16' ? 1 : GGML_BLOCK[lin.dtype].values;
+  if (lin.cols % block !== 0) throw new ShapeError(`${name}: ${lin.dtype} data needs rows of whole ${block}-value blocks, got ${lin.cols} columns`);
+  if (srcPtr % (lin.dtype === 'F32' ? 4 : 2) !== 0) throw new InvalidArgumentError(`${name}: expected aligned ${lin.dtype} data, got ptr ${srcPtr}`);
+  const dst = lin.ptr + (r0 / PANEL_ROWS) * panelBytesOf(lin.dtype, lin.cols);
+  const bad = packFromGgml(k, lin.dtype, dst, srcPtr, count, lin.cols);
+  if (bad >= 0) throw badUnit(name, lin, bad + r0 * (lin.cols / block), block, block === 1 ? 'a finite f16 weight' : `a ${lin.dtype} block with finite f16 scales`, true);
+}
+
+/**
+ * Write rows [r0, r0 + count) of `lin`'s weights, dequantised, into dst (f32 [count, lin.cols]) at
+ * dstPtr: exactly the values the kernels multiply (for quantised types, ggml's dequantize_row_*).
+ * The embedding lookup of a model whose token embedding is stored as a packed linear.
+ */
+export function dequantRows(k: Kernels, lin: PackedLinear, r0: number, count: number, dstPtr: number): void {
+  const args = [dstPtr, lin.ptr, lin.rows, lin.cols, r0, count] as const;
+  switch (lin.dtype) {
+    case 'F32': return k.dequant_f32(...args);
+    case 'BF16': return k.dequant_bf16(...args);
+    case 'F16': return k.dequant_f16(...args);
+    case 'Q8_0': return k.dequant_q8_0(...args);
+    case 'Q4_0': return k.dequant_q4_0(...args);
+    case 'Q4_1': return k.dequant_q4_1(...args);
+    case 'Q5_0': return k.dequant_q5_0(...args);
+    case 'Q5_1': return k.dequant_q5_1(...args);
+    case 'IQ4_NL': return k.dequant_iq4_nl(...args);
+    case 'Q2_K': return k.dequant_q2_k(...args);
+    case 'Q3_K': return k.dequant_q3_k(...args);
+    case 'Q4_K': return k.dequant_q4_k(...args);
+    case 'Q5_K': return k.dequant_q5_k(...args);
+    case 'Q6_K': return k.dequant_q6_k(...args);
+    case 'IQ4_XS': return k.dequant_iq4_xs(...args);
+  }
+}
+
 
 // ---- the input of a linear call ----
 
-/** What the kernels of a dtype read for x: f32 rows as they are, or the prepared int8 input (q8x). */
-export type LinearInputKind = 'f32' | 'q8x';
+/** What the kernels of a dtype read for x: f32 rows as they are, or the prepared int8 input (qx). */
+export type LinearInputKind = 'f32' | 'qx';
 
-/** The input kind of a dtype: q8 and q4 read the prepared input, f32 and bf16 read x itself. */
+/** The input kind of a dtype: quantised types read the prepared input, F32/BF16/F16 read x itself. */
 export function linearInputKind(dtype: LinearDtype): LinearInputKind {
-  return dtype === 'q8' || dtype === 'q4' ? 'q8x' : 'f32';
+  return dtype === 'F32' || dtype === 'BF16' || dtype === 'F16' ? 'f32' : 'qx';
+}
+
+function pad16(b: number): number {
+  return Math.ceil(b / 16) * 16;
+}
+
+/** Bytes of one section of the prepared input (C columns, scale groups of sg); mirrors assembly/matmul_quant.ts. */
+function qxSectionBytes(C: number, sg: number): number {
+  return 3 * C + pad16(4 * (C / sg)) + pad16(C / 8) + pad16(C / 16) + (sg === 32 ? pad16(C / 8) : 0);
+}
+
+/** Bytes of the prepared input of one x row of `cols` columns (= the kernel qx_row_bytes). */
+export function preparedRowBytes(cols: number): number {
+  const a = qxSectionBytes(Math.ceil(cols / 32) * 32, 32);
+  return cols % 256 === 0 ? a + qxSectionBytes(cols, 256) : a;
 }
 
 /** Scratch bytes prepareLinearInput needs for n rows of cols (0 for dtypes that read x itself). */
 export function linearInputBytes(dtype: LinearDtype, n: number, cols: number): number {
-  return linearInputKind(dtype) === 'q8x' ? 68 * Math.ceil(cols / Q_GROUP) * n : 0;
+  return linearInputKind(dtype) === 'qx' ? preparedInputBytes(n, cols) : 0;
+}
+
+/** Bytes of the prepared input of n rows of cols (what any quantised linear reads). */
+export function preparedInputBytes(n: number, cols: number): number {
+  return n * preparedRowBytes(cols);
+}
+
+/**
+ * Bytes that hold the prepared input of n rows of any column count ≤ cols (preparedInputBytes is not
+ * monotonic: a multiple of 256 adds the second section).
+ */
+export function preparedInputCapacity(n: number, cols: number): number {
+  const k = Math.floor(cols / 256) * 256;
+  return n * (qxSectionBytes(Math.ceil(cols / 32) * 32, 32) + (k > 0 ? qxSectionBytes(k, 256) : 0));
 }
 
 /**
  * Prepare x [n, cols] f32 for the kernels of `dtype` and return the pointer they read: xPtr itself for
- * f32/bf16; for q8/q4, scratchPtr after quantising x into it (`quant_x_q8`, linearInputBytes(dtype, n,
- * cols) bytes, 16-byte aligned, not overlapping x). Call it once per x, before splitting panels over
- * threads; the result serves every linear of the same input kind and cols. Kernels trust it: no checks here.
+ * F32/BF16/F16; for quantised types, scratchPtr after quantising x into it (`quant_x`,
+ * preparedInputBytes(n, cols) bytes, 16-byte aligned, not overlapping x). Call it once per x, before
+ * splitting panels over threads; the result serves every quantised linear of the same cols. Kernels
+ * trust it: no checks here.
  */
 export function prepareLinearInput(k: Kernels, dtype: LinearDtype, xPtr: number, n: number, cols: number, scratchPtr: number): number {
   if (linearInputKind(dtype) === 'f32') return xPtr;
-  k.quant_x_q8(scratchPtr, xPtr, n, cols);
+  k.quant_x(scratchPtr, xPtr, n, cols);
   return scratchPtr;
 }
 
@@ -404,37 +534,50 @@ export function prepareLinearInput(k: Kernels, dtype: LinearDtype, xPtr: number,
  * Compute the output columns of panels [p0, p1) of out = x·Wᵀ for a packed matrix of any dtype:
  * out[i, 4·p0 ..] for i < n. Threads call it on disjoint panel ranges; a single thread passes
  * [0, panelCount(lin)). inPtr: what prepareLinearInput returned for this dtype (x [n, lin.cols] f32
- * for f32/bf16, the prepared q8x input for q8/q4).
+ * for F32/BF16/F16, the prepared input for quantised types). scratchPtr: the calling thread's own
+ * linearScratchBytes(k, n) bytes, or 0; quantised kernels use it for batches (from 3 to 16 rows up,
+ * per type: each weight block unpacked once for all rows; the same results either way).
  */
 export function runLinear(
   k: Kernels,
   lin: PackedLinear,
   outPtr: number, // [n, outStride]
   outStride: number,
-  inPtr: number, // [n, cols] f32, or q8x [n, cols]
+  inPtr: number, // [n, cols] f32, or the prepared input of n rows of cols
   n: number,
   p0: number,
   p1: number,
+  scratchPtr = 0,
 ): void {
   const r0 = p0 * PANEL_ROWS;
   const r1 = Math.min(lin.rows, p1 * PANEL_ROWS);
   if (r1 <= r0) return;
   const w = lin.ptr + p0 * panelBytesOf(lin.dtype, lin.cols);
   const out = outPtr + r0 * 4;
+  const rows = r1 - r0;
+  const cols = lin.cols;
   switch (lin.dtype) {
-    case 'f32':
-      k.matmul_f32(out, outStride, w, inPtr, n, r1 - r0, lin.cols);
-      return;
-    case 'bf16':
-      k.matmul_bf16(out, outStride, w, inPtr, n, r1 - r0, lin.cols);
-      return;
-    case 'q8':
-      k.matmul_q8(out, outStride, w, inPtr, n, r1 - r0, lin.cols);
-      return;
-    case 'q4':
-      k.matmul_q4(out, outStride, w, inPtr, n, r1 - r0, lin.cols);
-      return;
+    case 'F32': return k.matmul_f32(out, outStride, w, inPtr, n, rows, cols);
+    case 'BF16': return k.matmul_bf16(out, outStride, w, inPtr, n, rows, cols);
+    case 'F16': return k.matmul_f16(out, outStride, w, inPtr, n, rows, cols);
+    case 'Q8_0': return k.matmul_q8_0(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q4_0': return k.matmul_q4_0(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q4_1': return k.matmul_q4_1(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q5_0': return k.matmul_q5_0(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q5_1': return k.matmul_q5_1(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'IQ4_NL': return k.matmul_iq4_nl(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q2_K': return k.matmul_q2_k(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q3_K': return k.matmul_q3_k(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q4_K': return k.matmul_q4_k(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q5_K': return k.matmul_q5_k(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'Q6_K': return k.matmul_q6_k(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
+    case 'IQ4_XS': return k.matmul_iq4_xs(out, outStride, w, inPtr, n, rows, cols, scratchPtr);
   }
+}
+
+/** Bytes of the per-thread scratch runLinear's quantised kernels use for batches of up to n rows. */
+export function linearScratchBytes(k: Kernels, n: number): number {
+  return k.quant_scratch_bytes(n);
 }
 
 /** Number of 4-row panels of a packed matrix. */

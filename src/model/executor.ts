@@ -5,15 +5,17 @@
  * directly, so it runs unchanged on one thread or many.
  *
  * Linear layers of every weight dtype (src/kernels/linear.ts): `linear` finds the pointer the kernels
- * read with a LinearInputs (src/kernels/linear-input.ts): x itself for f32/bf16, x quantised per row
- * per 32 columns for q8/q4 (done on the calling thread, before any panel split). Executors reserve
+ * read with a LinearInputs (src/kernels/linear-input.ts): x itself for F32/BF16/F16, x quantised per row
+ * (per 32 and, for 256-column multiples, per 256 columns) for the quantised types (done on the calling
+ * thread, before any panel split). Executors reserve
  * that scratch in `reserveLinearInput`. Callers whose linears share x (Wq/Wk/Wv, W1/W3) may quantise
  * once with `prepareInput` and pass the handle to each `linear`; without it every call re-quantises.
  * A threaded executor implements the three methods the same way (delegating to its LinearInputs)
- * and runs `runLinear(k, lin, out, stride, in, n, p0, p1)` with that `in` on every worker.
+ * and runs `runLinear(k, lin, out, stride, in, n, p0, p1, scratch)` with that `in` on every worker,
+ * each with its own batch scratch (linearScratchBytes, also reserved by `reserveLinearInput`).
  */
 import type { PackedLinear } from '../kernels/linear.js';
-import { panelCount, runLinear } from '../kernels/linear.js';
+import { linearScratchBytes, panelCount, runLinear } from '../kernels/linear.js';
 import { LinearInputs } from '../kernels/linear-input.js';
 import { Scratch, type Runtime } from '../wasm/runtime.js';
 
@@ -49,18 +51,18 @@ export interface Executor {
    */
   reserveAttention(floats: number): void;
   /**
-   * Make sure q8/q4 linears can take inputs of n rows of up to cols columns (load time; may allocate).
-   * Models with f32/bf16 weights only need not call it.
+   * Make sure quantised linears can take inputs of n rows of up to cols columns (load time; may allocate).
+   * Models with F32/BF16/F16 weights only need not call it.
    */
   reserveLinearInput(n: number, cols: number): void;
   /**
-   * Quantise x [n, cols] once for several q8/q4 linears reading it; returns a handle for `linear`'s
+   * Quantise x [n, cols] once for several quantised linears reading it (of any quantised types); returns a handle for `linear`'s
    * `prepared`, valid until the next prepareInput or until x is rewritten.
    */
   prepareInput(xPtr: number, n: number, cols: number): number;
   /**
    * out[i, r] = Σ_c x[i, c]·W[r, c] for i < n; out: [n, outStride], x: [n, lin.cols] f32.
-   * `prepared` (optional): a prepareInput handle for this x (used by q8/q4 weights, ignored by f32/bf16).
+   * `prepared` (optional): a prepareInput handle for this x (used by quantised weights, ignored by F32/BF16/F16).
    * Contract with `runLinear` (so executors can split it): `runLinear(k, …, p0, p1)` makes only kernel
    * calls that depend on panels [p0, p1) alone (at most 4 per range, return values unused) and never
    * reads what another range writes; input preparation happens before, on the calling thread.
@@ -78,10 +80,13 @@ export class SerialExecutor implements Executor {
   private readonly scores: Scratch;
 
   private readonly inputs: LinearInputs;
+  // the quantised kernels' batch scratch (reserveLinearInput); a batch it cannot hold runs without it
+  private readonly batchScratch: Scratch;
 
   constructor(readonly rt: Runtime) {
     this.inputs = new LinearInputs(rt);
     this.scores = new Scratch(rt.arena, 'exec.scores');
+    this.batchScratch = new Scratch(rt.arena, 'exec.linear-scratch');
   }
 
   reserveAttention(floats: number): void {
@@ -90,6 +95,7 @@ export class SerialExecutor implements Executor {
 
   reserveLinearInput(n: number, cols: number): void {
     this.inputs.reserve(n, cols);
+    this.batchScratch.reserve(linearScratchBytes(this.rt.k, n));
   }
 
   prepareInput(xPtr: number, n: number, cols: number): number {
@@ -98,7 +104,7 @@ export class SerialExecutor implements Executor {
 
   linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number, prepared = 0): void {
     const inPtr = this.inputs.inputFor(lin, xPtr, n, prepared);
-    runLinear(this.rt.k, lin, outPtr, outStride, inPtr, n, 0, panelCount(lin));
+    runLinear(this.rt.k, lin, outPtr, outStride, inPtr, n, 0, panelCount(lin), linearScratchBytes(this.rt.k, n) <= this.batchScratch.bytes ? this.batchScratch.ptr : 0);
   }
 
   attention(a: AttentionArgs): void {

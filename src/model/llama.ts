@@ -33,24 +33,26 @@ import {
   checkMemoryPlan, contextMemory, DEFAULT_CONTEXT, formatBytes, loadRowUnit, memoryAdvice, planModelMemory, stagingBytesFor, type DtypeChoice, type MemoryPlan, type MemoryPlanOptions,
 } from './memory-plan.js';
 import {
-  linearInputKind, PackedRows, packLinearRowsFromBf16Bits, packLinearRowsFromF32, packLinearRowsFromQ8Planar, packedBytes, type LinearDtype, type PackedLinear,
+  dequantRows, fallbackType, linearInputKind, packLinearRowsFromF32, packLinearRowsFromStored, packedBytes, resolveWeightType, storedBytes, LINEAR_DTYPES,
+  type LinearDtype, type PackedLinear, type WeightDtype,
 } from '../kernels/linear.js';
+import type { TensorDtype } from '../weights/tensor.js';
 import { layerRoleKinds, modelRoles, roleShape, type LayerRole, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
 import { SerialExecutor, type Executor } from './executor.js';
 import { fillRopeTablesFrom, ropeFrequencies } from '../kernels/rope.js';
 
 /**
  * Weight type of the model's matrices (every projection, lm_head and the token embedding, whose rows
- * are read back from the packed matrix; tied models keep one matrix for both): f32; bf16 (2
- * bytes/weight: bits kept from BF16 checkpoints, rounded to nearest even from f32 ones, and from f16
- * ones, which is lossy: 10 → 7 mantissa bits); int8 (q8: 8.5 bits/weight, symmetric int8 with an f16
- * scale per row per 32 columns, activations quantised to int8 per call (W8A8, as llama.cpp's q8_0);
- * GGUF Q8_0 tensors kept as stored); int4 (q4: 4.5 bits/weight, same scheme with 4-bit weights, W4A8;
- * lossy, meant for self-drafting). See src/kernels/linear.ts.
+ * are read back dequantised from the packed matrix; tied models keep one matrix for both): `auto`
+ * (default) keeps each tensor's stored type — F32, F16, BF16, or its GGML quantised type, repacked
+ * without changing a value (a Q4_K_M file stays Q4_K + Q6_K); any other name converts every matrix to
+ * one type (src/kernels/linear.ts WEIGHT_TYPE_ALIASES: f32, bf16, f16, int8 = Q8_0, int4 = Q4_0, q4_k,
+ * …), quantising with ggml's reference quantisation; a 256-column type on a matrix whose columns it
+ * does not divide falls back as llama.cpp's quantizer does (fallbackType). Quantised weights read
+ * activations quantised per call (int8, per 32 or per 256 columns: W8A8 … W2A8, as llama.cpp's CPU
+ * backend).
  */
-export type WeightDtype = 'f32' | 'bf16' | 'int8' | 'int4';
-
-const LINEAR_DTYPE_OF: Readonly<Record<WeightDtype, LinearDtype>> = { f32: 'f32', bf16: 'bf16', int8: 'q8', int4: 'q4' };
+export type { WeightDtype };
 
 export interface LlamaLoadOptions {
   /** Most rows one forward of the model's own context may take (prompt chunk or tree size); the default of createContext. Default 64. */
@@ -64,8 +66,14 @@ export interface LlamaLoadOptions {
   name?: string;
   /** How kernels run (serial by default; a threaded executor shares the runtime memory). */
   executor?: Executor;
-  /** Weight type of the matrices: linear layers, lm_head and the token embedding (default f32; see WeightDtype). */
+  /** Weight type of the matrices: linear layers, lm_head and the token embedding (default `auto`; see WeightDtype). */
   dtype?: WeightDtype;
+  /**
+   * The type each role is stored in (what `dtype: 'auto'` keeps; F32 where this says nothing or the
+   * type is not a weight type). LlamaModel.load takes it from its reader; give it to planLoad to plan
+   * a file's load exactly.
+   */
+  storedTypes?: (role: TensorRole) => TensorDtype | undefined;
   /**
    * Called as the weights are read: bytes of the files read so far, of `total`, and the tensor being
    * read (after every chunk of a matrix, ~8 MiB, and every vector; first with bytes 0). The CLI draws a
@@ -93,25 +101,37 @@ export interface LoadProgress {
   readonly tensor: string;
 }
 
-/** The weight types a load may be asked for, largest first (what-would-fit advice walks down it). */
+/** The weight types what-would-fit advice suggests, largest first. */
 const DTYPE_ORDER: readonly WeightDtype[] = ['f32', 'bf16', 'int8', 'int4'];
 
+/**
+ * How `dtype` packs every matrix: as stored (`auto`; see WeightDtype), or the one type asked for with
+ * llama.cpp's fallback for 256-column types. Throws InvalidArgumentError for an unknown name.
+ */
+function linearTypeOf(name: string, dtype: WeightDtype, stored?: (role: TensorRole) => TensorDtype | undefined): (role: TensorRole, rows: number, cols: number) => LinearDtype {
+  const asked = dtype === 'auto' ? null : resolveWeightType(`${name}: dtype`, dtype);
+  return (role, _rows, cols) => {
+    if (asked !== null) return fallbackType(asked, cols);
+    const t = stored?.(role);
+    return t !== undefined && (LINEAR_DTYPES as readonly string[]).includes(t) ? (t as LinearDtype) : 'F32';
+  };
+}
+
 /** The plan-time description of how `dtype` packs every matrix. */
-function dtypeChoice(dtype: WeightDtype): DtypeChoice {
-  const t = LINEAR_DTYPE_OF[dtype];
-  return { name: dtype, linearType: () => t };
+function dtypeChoice(dtype: WeightDtype, stored?: (role: TensorRole) => TensorDtype | undefined): DtypeChoice {
+  return { name: dtype, linearType: linearTypeOf('model', dtype, stored) };
 }
 
 /**
  * The memory plan of loading `config` with `options` (what LlamaModel.load will allocate, in bytes by
  * part; see src/model/memory-plan.ts). Allocates nothing.
  */
-export function planLoad(config: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'executor' | 'defaultContext' | 'chunkBytes' | 'name'> = {}): MemoryPlan {
+export function planLoad(config: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'storedTypes' | 'executor' | 'defaultContext' | 'chunkBytes' | 'name'> = {}): MemoryPlan {
   return planModelMemory(config, planOptions(config, options));
 }
 
-function planOptions(c: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'executor' | 'defaultContext' | 'chunkBytes' | 'name'>): MemoryPlanOptions {
-  const dtype = options.dtype ?? 'f32';
+function planOptions(c: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'storedTypes' | 'executor' | 'defaultContext' | 'chunkBytes' | 'name'>): MemoryPlanOptions {
+  const dtype = options.dtype ?? 'auto';
   const name = options.name ?? 'model';
   const chunk = options.chunkBytes;
   if (chunk !== undefined && !(Number.isSafeInteger(chunk) && chunk >= 1)) {
@@ -124,7 +144,7 @@ function planOptions(c: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' 
     throw new InvalidArgumentError(`${name}: expected 1 <= capacity <= maxSeqLen (${c.maxSeqLen}), got ${capacity}`);
   }
   return {
-    linearType: dtypeChoice(Object.hasOwn(LINEAR_DTYPE_OF, dtype) ? dtype : 'f32').linearType,
+    linearType: linearTypeOf(name, dtype, options.storedTypes),
     capacity: options.defaultContext === false ? 0 : capacity,
     maxBatch,
     threads: options.executor?.threads ?? 1,
@@ -172,7 +192,7 @@ export class LlamaModel {
   readonly kvDim: number;
   /** Runs the matmuls and attention (one thread or many). */
   readonly exec: Executor;
-  /** Weight type of the linear layers. */
+  /** Weight type asked for (the option; per-matrix types: `weightTypes`). */
   readonly dtype: WeightDtype;
   /** KV positions of a context made without `capacity` (the load's `capacity`, else min(maxSeqLen, 4096)). */
   readonly defaultCapacity: number;
@@ -180,14 +200,15 @@ export class LlamaModel {
   readonly memoryPlan: MemoryPlan;
   /** Name of the model (prefix of its arena regions). */
   readonly name: string;
-  /** Whether the linear layers read x quantised (q8/q4 weights): then x is prepared once per shared use. */
+  /** Bytes of packed weights per type (linear layers, lm_head, embedding). */
+  readonly weightTypes: ReadonlyMap<LinearDtype, number>;
+  /** Whether some linear reads x quantised: then x is prepared once per shared use. */
   private readonly quantisedInput: boolean;
 
   private readonly layers: LayerPtrs[] = [];
-  /** The token embedding [vocab, dim], packed in the weight type; a token's row is read back by `rows` (tied: lmHead itself). */
+  /** The token embedding [vocab, dim], packed in its weight type; a token's row is read back dequantised (tied: lmHead itself). */
   private readonly embed: Linear;
   private readonly lmHead: Linear;
-  private readonly rows: PackedRows;
   private readonly rmsFinal: number;
   /**
    * RoPE tables, f32 [ropeCapacity, headDim/2] each: global (every layer) and local (Gemma-3's sliding
@@ -225,16 +246,13 @@ export class LlamaModel {
     }
     this.defaultCapacity = capacity;
     if (c.headDim % 2 !== 0) throw new ShapeError(`${name}: RoPE needs an even head size, got ${c.headDim}`);
-    this.dtype = options.dtype ?? 'f32';
-    if (!Object.hasOwn(LINEAR_DTYPE_OF, this.dtype)) {
-      throw new InvalidArgumentError(`${name}: expected dtype f32, bf16, int8 or int4, got ${JSON.stringify(this.dtype)}`);
-    }
-    const dtype = LINEAR_DTYPE_OF[this.dtype];
+    this.dtype = options.dtype ?? 'auto';
+    // the type of each matrix: as stored (auto), or the one asked for (with llama.cpp's fallback)
+    const typeOf = linearTypeOf(name, this.dtype, options.storedTypes);
     this.qDim = c.nHeads * c.headDim;
     this.kvDim = kvDimOf(c);
     this.exec = options.executor ?? new SerialExecutor(rt);
     if (this.exec.rt !== rt) throw new InvalidArgumentError(`${name}: the executor belongs to another runtime`);
-    this.quantisedInput = linearInputKind(dtype) !== 'f32';
     // the plan first: a load that does not fit fails here, in one line, before anything is allocated
     const a = rt.arena;
     const planOpts = planOptions(c, options);
@@ -242,35 +260,38 @@ export class LlamaModel {
     const startTop = a.mark();
     try {
       const f32 = (label: string, count: number) => a.alloc(`${name}.${label}`, count * 4).ptr;
-      const linear = (label: string, rows: number, cols: number): Linear => {
+      const types = new Map<LinearDtype, number>();
+      const linear = (label: string, role: TensorRole, rows: number, cols: number): Linear => {
+        const dtype = typeOf(role, rows, cols);
         const bytes = packedBytes(dtype, rows, cols);
+        types.set(dtype, (types.get(dtype) ?? 0) + bytes);
         return { ptr: a.alloc(`${name}.${label}`, bytes).ptr, rows, cols, bytes, dtype };
       };
       // which optional tensors this model has: the tensor-role table's answer for this config
       const roles = new Set(layerRoleKinds(c).map((r) => r.role));
       const opt = (role: LayerRole, label: string, count: number) => (roles.has(role) ? f32(label, count) : 0);
 
-      const embed = c.tiedEmbeddings ? null : linear('embed', c.vocabSize, c.dim);
+      const embed = c.tiedEmbeddings ? null : linear('embed', 'embed', c.vocabSize, c.dim);
       this.rope = { cos: 0, sin: 0, localCos: 0, localSin: 0 };
       for (let l = 0; l < c.nLayers; l++) {
         const sliding = isSlidingLayer(c, l);
         this.layers.push({
           rmsAtt: f32(`l${l}.rms_att`, c.dim),
-          wq: linear(`l${l}.wq`, this.qDim, c.dim),
-          wk: linear(`l${l}.wk`, this.kvDim, c.dim),
-          wv: linear(`l${l}.wv`, this.kvDim, c.dim),
+          wq: linear(`l${l}.wq`, `layers.${l}.wq`, this.qDim, c.dim),
+          wk: linear(`l${l}.wk`, `layers.${l}.wk`, this.kvDim, c.dim),
+          wv: linear(`l${l}.wv`, `layers.${l}.wv`, this.kvDim, c.dim),
           bq: opt('bq', `l${l}.bq`, this.qDim),
           bk: opt('bk', `l${l}.bk`, this.kvDim),
           bv: opt('bv', `l${l}.bv`, this.kvDim),
           qNorm: opt('qNorm', `l${l}.q_norm`, c.headDim),
           kNorm: opt('kNorm', `l${l}.k_norm`, c.headDim),
-          wo: linear(`l${l}.wo`, c.dim, this.qDim),
+          wo: linear(`l${l}.wo`, `layers.${l}.wo`, c.dim, this.qDim),
           bo: opt('bo', `l${l}.bo`, c.dim),
           postAtt: opt('attnPostNorm', `l${l}.post_att`, c.dim),
           rmsFfn: f32(`l${l}.rms_ffn`, c.dim),
-          w1: linear(`l${l}.w1`, c.hiddenDim, c.dim),
-          w3: linear(`l${l}.w3`, c.hiddenDim, c.dim),
-          w2: linear(`l${l}.w2`, c.dim, c.hiddenDim),
+          w1: linear(`l${l}.w1`, `layers.${l}.wGate`, c.hiddenDim, c.dim),
+          w3: linear(`l${l}.w3`, `layers.${l}.wUp`, c.hiddenDim, c.dim),
+          w2: linear(`l${l}.w2`, `layers.${l}.wDown`, c.dim, c.hiddenDim),
           b1: opt('bGate', `l${l}.b1`, c.hiddenDim),
           b3: opt('bUp', `l${l}.b3`, c.hiddenDim),
           b2: opt('bDown', `l${l}.b2`, c.dim),
@@ -282,9 +303,10 @@ export class LlamaModel {
         });
       }
       this.rmsFinal = f32('rms_final', c.dim);
-      this.lmHead = linear('lm_head', c.vocabSize, c.dim);
+      this.lmHead = linear('lm_head', c.tiedEmbeddings ? 'embed' : 'lmHead', c.vocabSize, c.dim);
       this.embed = embed ?? this.lmHead;
-      this.rows = new PackedRows(rt);
+      this.weightTypes = types;
+      this.quantisedInput = [...types.keys()].some((t) => linearInputKind(t) !== 'f32');
       this.spec = {
         embedScale: c.embedScale ?? 1,
         finalSoftcap: c.finalSoftcap ?? 0,
@@ -315,10 +337,8 @@ export class LlamaModel {
    * after the engine refused to grow.)
    */
   static checkMemory(rt: Runtime, config: ModelConfig, options: LlamaLoadOptions = {}, limit?: { free: number; reason: string }): MemoryPlan {
-    const dtype = options.dtype ?? 'f32';
-    if (!Object.hasOwn(LINEAR_DTYPE_OF, dtype)) {
-      throw new InvalidArgumentError(`${options.name ?? 'model'}: expected dtype f32, bf16, int8 or int4, got ${JSON.stringify(dtype)}`);
-    }
+    const dtype = options.dtype ?? 'auto';
+    linearTypeOf(options.name ?? 'model', dtype); // an unknown name is refused here
     checkModelConfig(config, options.name ?? 'model');
     const planOpts = planOptions(config, options);
     const plan = planModelMemory(config, planOpts);
@@ -328,7 +348,7 @@ export class LlamaModel {
       plan,
       options: planOpts,
       dtype,
-      smaller: DTYPE_ORDER.slice(DTYPE_ORDER.indexOf(dtype) + 1).map(dtypeChoice),
+      smaller: DTYPE_ORDER.slice(DTYPE_ORDER.indexOf(dtype) + 1).map((d) => dtypeChoice(d, options.storedTypes)),
       free: limit?.free ?? rt.arena.free,
       limit: MAX_PAGES * PAGE_BYTES,
       ...(limit ? { reason: limit.reason } : {}),
@@ -350,7 +370,8 @@ export class LlamaModel {
       const mark = arena.mark();
       let m: LlamaModel;
       try {
-        m = new LlamaModel(rt, config, options);
+        // dtype auto keeps each matrix in the type the reader stores it in
+        m = new LlamaModel(rt, config, { ...options, storedTypes: options.storedTypes ?? ((role) => reader.dtype?.(role)) });
         m.plannedTop = arena.mark();
       } catch (e) {
         arena.release(mark);
@@ -379,8 +400,8 @@ export class LlamaModel {
     };
     // Progress: bytes of the files read so far, of every role the load reads
     const roles = modelRoles(c);
-    const storedBytes = (role: TensorRole) => reader.storedBytes?.(role) ?? 4 * roleShape(c, role).reduce((x, d) => x * d, 1);
-    const progress = { bytes: 0, total: roles.reduce((t, r) => t + storedBytes(r), 0), tensor: '' };
+    const fileBytes = (role: TensorRole) => reader.storedBytes?.(role) ?? 4 * roleShape(c, role).reduce((x, d) => x * d, 1);
+    const progress = { bytes: 0, total: roles.reduce((t, r) => t + fileBytes(r), 0), tensor: '' };
     const report = (role: TensorRole, bytes: number) => {
       if (!onProgress) return;
       progress.bytes += bytes;
@@ -398,35 +419,27 @@ export class LlamaModel {
     const vec = async (role: TensorRole, ptr: number) => {
       const [count] = check(role) as [number];
       await reader.readF32(role, rt.f32(ptr, count));
-      report(role, storedBytes(role));
+      report(role, fileBytes(role));
     };
-    // One matrix at a time, streamed through the staging region in chunks of whole rows: BF16 bits kept
-    // for bf16, Q8_0 blocks kept for int8, else f32 values packed (rounded / quantised) into the linear's
-    // dtype, each chunk into its place in the packed matrix.
+    // One matrix at a time, streamed through the staging region in chunks of whole rows: the stored
+    // bytes when the stored type is the matrix's type (repacked, no value changes: F16/BF16 bits, GGML
+    // blocks), else f32 values packed (rounded / quantised) into it, each chunk into its place.
     const mat = async (role: TensorRole, lin: Linear) => {
       check(role);
       const cols = lin.cols;
-      const stored = reader.dtype?.(role);
-      const bits = lin.dtype === 'bf16' && stored === 'BF16' && reader.readBf16 !== undefined;
-      const q8 = lin.dtype === 'q8' && stored === 'Q8_0' && reader.readQ8_0 !== undefined;
-      const rowBytes = bits ? 2 * cols : q8 ? cols + cols / 8 : 4 * cols; // Q8_0 planar: f32 scale per 32 + i8 per weight
+      const asStored = reader.dtype?.(role) === lin.dtype && reader.readBytes !== undefined;
+      const rowBytes = asStored ? storedBytes(lin.dtype, 1, cols) : 4 * cols;
       const chunk = lin.rows <= unit ? lin.rows : Math.max(unit, Math.floor(stagingBytes / rowBytes / unit) * unit);
-      const whole = storedBytes(role);
+      const whole = fileBytes(role);
       for (let r0 = 0; r0 < lin.rows; r0 += chunk) {
         const n = Math.min(chunk, lin.rows - r0);
         const rows = n === lin.rows ? undefined : ([r0, n] as const);
-        if (bits) {
-          await reader.readBf16!(role, new Uint16Array(rt.memory.buffer, staging.ptr, n * cols), rows);
-          packLinearRowsFromBf16Bits(rt.k, lin, r0, r0 + n, staging.ptr, role);
-        } else if (q8) {
-          const scalesPtr = staging.ptr; // f32 [n, cols/32], then i8 [n, cols]
-          const scaleCount = (n * cols) / 32;
-          const qsPtr = scalesPtr + scaleCount * 4;
-          await reader.readQ8_0!(role, rt.f32(scalesPtr, scaleCount), new Int8Array(rt.memory.buffer, qsPtr, n * cols), rows);
-          packLinearRowsFromQ8Planar(rt.k, lin, r0, r0 + n, scalesPtr, qsPtr, role);
+        if (asStored) {
+          await reader.readBytes!(role, new Uint8Array(rt.memory.buffer, staging.ptr, storedBytes(lin.dtype, n, cols)), rows);
+          packLinearRowsFromStored(rt.k, lin, r0, n, staging.ptr, role);
         } else {
           await reader.readF32(role, rt.f32(staging.ptr, n * cols), rows);
-          packLinearRowsFromF32(rt.k, lin, r0, r0 + n, staging.ptr, role);
+          packLinearRowsFromF32(rt, lin, r0, n, staging.ptr, role);
         }
         report(role, (whole * n) / lin.rows);
       }
@@ -440,7 +453,7 @@ export class LlamaModel {
         const [count] = check(role) as [number];
         freqFactors = new Float32Array(count);
         await reader.readF32(role, freqFactors);
-        report(role, storedBytes(role));
+        report(role, fileBytes(role));
       } else if (role === 'norm') {
         await vec('norm', this.rmsFinal);
       } else if (role === 'lmHead') {
@@ -670,7 +683,7 @@ export class LlamaModel {
     att.m = m;
     att.cacheLen = committed;
 
-    for (let i = 0; i < n; i++) this.rows.read(this.embed, tokens[i]!, A.x + i * dim * 4);
+    for (let i = 0; i < n; i++) dequantRows(k, this.embed, tokens[i]!, 1, A.x + i * dim * 4);
     if (S.embedScale !== 1) k.scale_f32(A.x, A.x, n * dim, S.embedScale);
     for (let l = 0; l < layers; l++) {
       const L = this.layers[l]!;

@@ -17,7 +17,7 @@
  */
 import { kvDim as kvDimOf, qDim as qDimOf, type ModelConfig } from '../config.js';
 import { MemoryPlanError, type MemoryFit } from '../errors.js';
-import { packedBytes, type LinearDtype } from '../kernels/linear.js';
+import { linearInputKind, packedBytes, preparedInputCapacity, WEIGHT_TYPE_ALIASES, type LinearDtype } from '../kernels/linear.js';
 import { layerRoleKinds, roleShape, type TensorRole } from '../weights/llama-tensors.js';
 
 /** KV-cache positions of a model loaded without `capacity`: min(max_position_embeddings, DEFAULT_CONTEXT). */
@@ -127,9 +127,11 @@ export function planModelMemory(c: ModelConfig, o: MemoryPlanOptions): MemoryPla
   const ropeTables = (c.localRopeTheta !== undefined && (c.slidingWindow ?? 0) > 0 ? 4 : 2) * f32(Math.max(1, o.capacity) * half);
   const threads = o.threads ?? 1;
   const attention = o.capacity > 0 ? threads * f32(4 * (o.capacity + o.maxBatch + c.headDim)) : 0;
-  const quantised = o.quantisedInput ?? [...byType.keys()].some((t) => t === 'q8' || t === 'q4');
+  const quantised = o.quantisedInput ?? [...byType.keys()].some((t) => linearInputKind(t) !== 'f32');
   const maxCols = Math.max(c.dim, qDimOf(c), c.hiddenDim);
-  const linearInput = quantised && o.capacity > 0 ? 2 * aligned(68 * Math.ceil(maxCols / 32) * o.maxBatch) : 0; // reserved with the first context
+  // reserved with the first context: the prepared input (per call and shared) and each thread's batch
+  // scratch of the quantised kernels (assembly/quant_k.ts quant_scratch_bytes: 3328 + 16 per row)
+  const linearInput = quantised && o.capacity > 0 ? 2 * aligned(preparedInputCapacity(o.maxBatch, maxCols)) + threads * aligned(3328 + 16 * o.maxBatch) : 0;
   const staging = o.stagingBytes ?? stagingBytesFor(c);
   const scratch = ropeTables + attention + linearInput + staging;
   const total = weights + ctx.kvCache + ctx.activations + scratch;
@@ -217,7 +219,7 @@ export function checkMemoryPlan(m: MemoryCheck): void {
   }
   const types = [...plan.linearBytes.keys()].join('/');
   const parts =
-    `weights ${formatBytes(plan.weights)} (${m.dtype === types ? m.dtype : `${m.dtype}: ${types}`}), ` +
+    `weights ${formatBytes(plan.weights)} (${m.dtype === types || WEIGHT_TYPE_ALIASES[m.dtype.toLowerCase()] === types ? m.dtype : `${m.dtype}: ${types}`}), ` +
     `KV cache ${formatBytes(plan.kvCache)} (${plan.capacity} positions), activations ${formatBytes(plan.activations)}, scratch ${formatBytes(plan.scratch)}`;
   const where = m.reason ?? `${formatBytes(free)} free of the ${formatBytes(m.limit)} WebAssembly memory`;
   const summary = `${m.name}: needs ${formatBytes(plan.total)}: ${parts}; ${where}`;

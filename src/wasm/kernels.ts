@@ -29,33 +29,97 @@ export interface Kernels {
   matmul_f32_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   /** Pack row-major W [rows, cols] (f32 at srcPtr) into the panel layout at dstPtr (packedBytesF32(rows, cols) bytes). */
   pack_f32(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
-  // ---- weight dtypes beyond f32 (assembly/matmul_bf16.ts, matmul_q8.ts, matmul_q4.ts, matmul_quant.ts) ----
-  // Same 4-row panel scheme, 16 bytes per row per k-block; exact layouts in src/kernels/linear.ts and the
-  // assembly files. bf16 reads x [n, cols] f32; q8 and q4 read the prepared input of quant_x_q8
-  // (i16 quants [n, 32·G] then f32 scales [n, G], G = ceil(cols/32); 68·G·n bytes).
+  /** Copy rows [r0, r0 + count) of f32 panels into dst (f32 [count, cols]): the embedding lookup of a packed F32 table. */
+  dequant_f32(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
 
-  /** matmul_f32 with W as bf16 panels (64·ceil(rows/4)·ceil(cols/8) bytes); f32 sums. Same read/write guarantees. */
+  // ---- weight types beyond f32 (assembly/matmul_bf16.ts, matmul_q8.ts, quant_legacy.ts, quant_k.ts, matmul_quant.ts) ----
+  // Same 4-row panel scheme; exact layouts in src/kernels/linear.ts and the assembly files. BF16/F16 read
+  // x [n, cols] f32; the quantised types read the prepared input of quant_x (qx_row_bytes(cols) bytes per
+  // x row: int8 activations per 32 columns, and per 256 when cols % 256 == 0). Per type T:
+  //   matmul_T / matmul_T_ref (out, outStride, w, x, n, rows, cols): out[i, r] = Σ_c x[i, c]·W[r, c] for
+  //     i < n, r < rows; out: [n, outStride], only columns < rows written; the SIMD kernel equals its
+  //     scalar twin bit for bit (quantised types: in every build). The quantised SIMD kernels take one
+  //     more argument, scratchPtr: quant_scratch_bytes(n) bytes of this thread's own, or 0; with it,
+  //     batches (from 3 to 16 rows up, per type) unpack each weight block once for all rows (same results);
+  //   pack_T (dst, src, rows, cols) → −1 or the first bad unit: GGUF's row-major bytes of a T tensor →
+  //     panels, every value kept (bad: an Inf/NaN scale, or F16 weight);
+  //   dequant_T (dst, w, rows, cols, r0, count): rows [r0, r0 + count) as f32 [count, cols], the exact
+  //     weight values (quantised types: ggml's dequantize_row_T, bit for bit).
+
   matmul_bf16(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   matmul_bf16_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   /** Pack row-major f32 W [rows, cols] at srcPtr into bf16 panels, rounding to nearest even (NaN kept). */
   pack_bf16(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
   /** Pack row-major bf16 bit patterns (u16 [rows, cols] at srcPtr) into bf16 panels, bits unchanged. */
   pack_bf16_bits(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
-  /** out = x·Wᵀ with W as q8 panels (136·ceil(rows/4)·G bytes) and xq the prepared input of n rows of cols. */
-  matmul_q8(outPtr: number, outStride: number, wPtr: number, xqPtr: number, n: number, rows: number, cols: number): void;
-  matmul_q8_ref(outPtr: number, outStride: number, wPtr: number, xqPtr: number, n: number, rows: number, cols: number): void;
-  /** Quantise row-major f32 W into q8 panels (f16 scale per row per 32 columns); −1, or the first bad group r·G + g. */
-  pack_q8(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
-  /** Pack planar q8 (scales f32 [rows, G], each an f16 value; quants i8 [rows, cols]) into q8 panels; −1 or the first bad group. */
-  pack_q8_planar(dstPtr: number, scalesPtr: number, qsPtr: number, rows: number, cols: number): number;
-  /** out = x·Wᵀ with W as q4 panels (72·ceil(rows/4)·G bytes) and xq the prepared input. */
-  matmul_q4(outPtr: number, outStride: number, wPtr: number, xqPtr: number, n: number, rows: number, cols: number): void;
-  matmul_q4_ref(outPtr: number, outStride: number, wPtr: number, xqPtr: number, n: number, rows: number, cols: number): void;
-  /** Quantise row-major f32 W into q4 panels (4-bit, f16 scale per row per 32 columns); −1 or the first bad group. */
-  pack_q4(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
-  /** Prepare x [n, cols] f32 for matmul_q8/q4: per row and group of 32, int8 quants (as i16) and an f32 scale. dst: 68·G·n bytes. */
-  quant_x_q8(dstPtr: number, xPtr: number, n: number, cols: number): void;
-  quant_x_q8_ref(dstPtr: number, xPtr: number, n: number, cols: number): void;
+  dequant_bf16(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  matmul_f16(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  matmul_f16_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  /** Pack row-major f16 bit patterns into f16 panels (the bf16 layout), bits unchanged; −1 or the first Inf/NaN index r·cols + c. */
+  pack_f16_bits(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_f16(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+
+  matmul_q8_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
+  matmul_q8_0_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  pack_q8_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Quantise row-major f32 W into Q8_0 panels as ggml's quantize_row_q8_0_ref; −1 or the first bad group r·G + g. */
+  quant_q8_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_q8_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  matmul_q4_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
+  matmul_q4_0_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  pack_q4_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Quantise row-major f32 W into Q4_0 panels as ggml's quantize_row_q4_0_ref; −1 or the first bad group r·G + g. */
+  quant_q4_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_q4_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  matmul_q4_1(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
+  matmul_q4_1_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  pack_q4_1(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_q4_1(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  matmul_q5_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
+  matmul_q5_0_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  pack_q5_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_q5_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  matmul_q5_1(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
+  matmul_q5_1_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  pack_q5_1(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_q5_1(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  matmul_iq4_nl(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
+  matmul_iq4_nl_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  pack_iq4_nl(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_iq4_nl(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  matmul_q2_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
+  matmul_q2_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  pack_q2_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_q2_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  matmul_q3_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
+  matmul_q3_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  pack_q3_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_q3_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  matmul_q4_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
+  matmul_q4_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  pack_q4_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_q4_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  matmul_q5_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
+  matmul_q5_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  pack_q5_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_q5_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  matmul_q6_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
+  matmul_q6_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  pack_q6_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_q6_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  matmul_iq4_xs(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
+  matmul_iq4_xs_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
+  pack_iq4_xs(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  dequant_iq4_xs(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Prepare x [n, cols] f32 for the quantised kernels (assembly/matmul_quant.ts): n·qx_row_bytes(cols) bytes at dst. */
+  quant_x(dstPtr: number, xPtr: number, n: number, cols: number): void;
+  quant_x_ref(dstPtr: number, xPtr: number, n: number, cols: number): void;
+  /** Bytes of the per-thread scratch the quantised SIMD kernels use for batches of n x rows. */
+  quant_scratch_bytes(n: number): number;
+  /** Bytes of the prepared input of one x row of cols columns. */
+  qx_row_bytes(cols: number): number;
+  /** Offset of the 256-column section inside a prepared row (cols % 256 == 0). */
+  qx_offset_k(cols: number): number;
   /**
    * out[i, :] = x[i, :] / sqrt(mean(x[i, :]²) + eps) · w. out, x: [n, dim], w: [dim]. out may equal x.
    * Also the per-head norm of Qwen3/Gemma-3 (q_norm, k_norm): rows of [n·heads, headDim] with w [headDim].

@@ -42,7 +42,7 @@
  */
 import { InvalidArgumentError, ThreadError, WasmFeatureError } from '../errors.js';
 import type { AttentionArgs, Executor } from '../model/executor.js';
-import { panelCount, runLinear, type PackedLinear } from '../kernels/linear.js';
+import { linearScratchBytes, panelCount, runLinear, type PackedLinear } from '../kernels/linear.js';
 import { LinearInputs } from '../kernels/linear-input.js';
 import type { Kernels, WasmBuild } from './kernels.js';
 import { Scratch, type Runtime } from './runtime.js';
@@ -395,6 +395,8 @@ export class ThreadedExecutor implements Executor {
   private recCalls = 0;
   private gen = 0;
   private readonly scores: Scratch[]; // per thread: f32 [rows of the largest reserveAttention]
+  /** Per job slot (thread 0 = this one): the quantised kernels' batch scratch (a batch it cannot hold runs without it). */
+  private readonly batchScratch: Scratch[];
   private readonly stealing: 'late' | 'never' | 'always';
   /** Prepared (quantised) linear inputs: made on this thread, read by every thread. */
   private readonly inputs: LinearInputs;
@@ -419,6 +421,7 @@ export class ThreadedExecutor implements Executor {
     this.stealing = options.stealing ?? 'late';
     this.inputs = new LinearInputs(rt);
     this.scores = Array.from({ length: this.threads }, (_, t) => new Scratch(rt.arena, `exec.scores.t${t}`));
+    this.batchScratch = Array.from({ length: this.threads }, (_, t) => new Scratch(rt.arena, `exec.linear-scratch.t${t}`));
     const names = exportNames(rt.module);
     this.rec = this.makeRecorder(names);
     // the loader wraps each export in (...args) => …, allocating per call; `original` is the export itself
@@ -500,30 +503,35 @@ export class ThreadedExecutor implements Executor {
     for (const s of this.scores) s.reserve(rows * 4);
   }
 
-  /** Reserve the prepared-input scratch of q8/q4 linears (see Executor). Load time only. */
+  /** Reserve the prepared-input scratch of quantised linears and each thread's batch scratch (see Executor). Load time only. */
   reserveLinearInput(n: number, cols: number): void {
     this.inputs.reserve(n, cols);
+    const bytes = linearScratchBytes(this.k, n);
+    for (const s of this.batchScratch) s.reserve(bytes);
   }
 
-  /** Quantise x once for several q8/q4 linears, on this thread (see Executor). */
+  /** Quantise x once for several quantised linears, on this thread (see Executor). */
   prepareInput(xPtr: number, n: number, cols: number): number {
     this.usable();
     return this.inputs.prepare(xPtr, n, cols);
   }
 
   /**
-   * out[i, r] = Σ_c x[i, c]·W[r, c]. The input is prepared for the dtype here first (q8/q4: quantised,
+   * out[i, r] = Σ_c x[i, c]·W[r, c]. The input is prepared for the dtype here first (quantised types: quantised,
    * unless `prepared`), then the panels are split over min(T, panels) threads when rows·cols·n ≥
    * minLinearWork, else run here.
    */
   linear(lin: PackedLinear, outPtr: number, outStride: number, xPtr: number, n: number, prepared = 0): void {
     this.usable();
-    const inPtr = this.inputs.inputFor(lin, xPtr, n, prepared); // [n, cols] f32 or q8x
+    const inPtr = this.inputs.inputFor(lin, xPtr, n, prepared); // [n, cols] f32, or the prepared input
     const P = panelCount(lin);
     const parts = Math.min(this.threads, P);
+    // each job slot has its own scratch (a stolen slot runs on one thread too); all are reserved alike
+    const batch = linearScratchBytes(this.k, n) <= this.batchScratch[0]!.bytes;
+    const scratch = (t: number) => (batch ? this.batchScratch[t]!.ptr : 0);
     if (parts < 2 || lin.rows * lin.cols * n < this.minLinearWork) {
       this.stats.serial++;
-      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, P);
+      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, P, scratch(0));
       return;
     }
     this.stats.parallel++;
@@ -531,13 +539,13 @@ export class ThreadedExecutor implements Executor {
     const align = P >= 16 * parts ? 4 : 1;
     for (let t = 1; t < this.threads; t++) {
       this.beginSlot(t - 1);
-      if (t < parts) runLinear(this.rec, lin, outPtr, outStride, inPtr, n, splitPoint(P, parts, t, align), splitPoint(P, parts, t + 1, align));
+      if (t < parts) runLinear(this.rec, lin, outPtr, outStride, inPtr, n, splitPoint(P, parts, t, align), splitPoint(P, parts, t + 1, align), scratch(t));
       this.endSlot();
     }
     this.dispatch(parts);
     let mainError: unknown = undefined;
     try {
-      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, splitPoint(P, parts, 1, align));
+      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, splitPoint(P, parts, 1, align), scratch(0));
     } catch (err) {
       mainError = err;
     }

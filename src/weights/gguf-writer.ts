@@ -2,7 +2,9 @@
  * GGUF writer (v3 by default, little-endian), producing files llama.cpp loads: metadata, tensor
  * infos with dims innermost first, data tiled in declared order with each tensor padded to the
  * alignment (default 32; a different one is written as general.alignment). Used by tests and by
- * benchmarks that write random-weight llama GGUFs at F32/F16/Q8_0.
+ * benchmarks that write random-weight llama GGUFs, in every type spechub reads: F32, F16, BF16 and the
+ * GGML quantised types, quantised with ggml's reference code (`quantizeGgml`, src/weights/ggml-quants.ts:
+ * the bytes llama.cpp's own quantizer writes from the same f32 values).
  *
  * `ggufParts` yields the file as pieces (header, then each tensor's bytes and padding, as views of
  * the caller's arrays), so multi-GB files can be streamed to disk; `writeGguf` concatenates them.
@@ -13,7 +15,7 @@
 import { InvalidArgumentError, TokenizerError } from '../errors.js';
 import { GGML_TYPE_CODES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, GGUF_VALUE_TYPES, ggmlTypeBytes } from './gguf.js';
 import type { GgmlReadableType, GgufArray, GgufValue, GgufValueType } from './gguf.js';
-import { f32BitsToF16Bits, f16ToF32, Q8_0_BLOCK, Q8_0_BLOCK_BYTES } from './tensor.js';
+import { GGML_BLOCK, dequantizeGgml, quantizeGgml } from './ggml-quants.js';
 import { parseJsonInput, specFromTokenizerJson, type TokenizerSpec } from '../tokenizer/spec.js';
 import { ATTR, llamaCppAttributes, TOKEN_TYPE } from '../tokenizer/llama-vocab.js';
 
@@ -23,7 +25,7 @@ export interface GgufTensorToWrite {
   readonly type: GgmlReadableType;
   /** Row-major shape, outermost first (written reversed, as GGUF dims). At most 4 dims. */
   readonly shape: readonly number[];
-  /** F32: Float32Array; F16/BF16: Uint16Array of bit patterns; Q8_0: Uint8Array of 34-byte blocks (see quantizeQ8_0). */
+  /** F32: Float32Array; F16/BF16: Uint16Array of bit patterns; block types: Uint8Array of GGML blocks (see quantizeGgml). */
   readonly data: Float32Array | Uint16Array | Uint8Array;
 }
 
@@ -165,9 +167,10 @@ function writeArray(o: Out, a: GgufArray, where: string): void {
 /** The bytes of each tensor, validated against its type and shape. */
 function tensorBytes(t: GgufTensorToWrite): Uint8Array {
   const elements = t.shape.reduce((a, d) => a * d, 1);
-  const want = t.type === 'F32' ? Float32Array : t.type === 'Q8_0' ? Uint8Array : Uint16Array;
+  const blockType = GGML_BLOCK[t.type].values > 1;
+  const want = t.type === 'F32' ? Float32Array : blockType ? Uint8Array : Uint16Array;
   const bytes = ggmlTypeBytes(t.type, elements);
-  const length = t.type === 'Q8_0' ? bytes : elements;
+  const length = blockType ? bytes : elements;
   if (!(t.data instanceof want) || t.data.length !== length) {
     bad(`tensor ${t.name}: ${t.type}[${t.shape.join(', ')}] needs a ${want.name} of ${length}, got ${t.data.constructor.name}(${t.data.length})`);
   }
@@ -208,7 +211,9 @@ export function ggufParts(spec: GgufWriteSpec): { readonly totalBytes: number; r
     names.add(t.name);
     if (enc.encode(t.name).length >= GGUF_MAX_NAME_BYTES) bad(`tensor ${t.name}: name must be shorter than ${GGUF_MAX_NAME_BYTES} bytes`);
     if (t.shape.length > GGUF_MAX_DIMS || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`tensor ${t.name}: bad shape [${t.shape.join(', ')}]`);
-    if (t.type === 'Q8_0' && (t.shape.length === 0 || t.shape[t.shape.length - 1] % Q8_0_BLOCK !== 0)) bad(`tensor ${t.name}: Q8_0 rows must be a multiple of 32`);
+    if (!Object.hasOwn(GGML_TYPE_CODES, t.type)) bad(`tensor ${t.name}: unknown type ${JSON.stringify(t.type)}`);
+    const block = GGML_BLOCK[t.type].values;
+    if (block > 1 && (t.shape.length === 0 || t.shape[t.shape.length - 1] % block !== 0)) bad(`tensor ${t.name}: ${t.type} rows must be a multiple of ${block}`);
     const data = tensorBytes(t);
     o.string(t.name);
     o.u32(t.shape.length);
@@ -243,44 +248,18 @@ export function writeGguf(spec: GgufWriteSpec): Uint8Array {
 }
 
 /**
- * Quantize f32 rows to Q8_0 blocks exactly as ggml's quantize_row_q8_0_ref does: per block of 32,
- * d = max|x| / 127 (f32, stored as f16), q = roundf(x / d) with roundf rounding halves away from 0.
+ * Quantize f32 values to Q8_0 blocks exactly as ggml's quantize_row_q8_0_ref does (quantizeGgml('Q8_0'));
  * `src.length` must be a multiple of 32.
  */
 export function quantizeQ8_0(src: Float32Array): Uint8Array {
-  if (src.length % Q8_0_BLOCK !== 0) throw new InvalidArgumentError(`quantizeQ8_0: expected a multiple of ${Q8_0_BLOCK} values, got ${src.length}`);
-  const blocks = src.length / Q8_0_BLOCK;
-  const out = new Uint8Array(blocks * Q8_0_BLOCK_BYTES);
-  const bits = new Uint32Array(1);
-  const f = new Float32Array(bits.buffer);
-  for (let b = 0; b < blocks; b++) {
-    let amax = 0;
-    for (let j = 0; j < Q8_0_BLOCK; j++) amax = Math.max(amax, Math.abs(src[b * Q8_0_BLOCK + j]));
-    const d = Math.fround(amax / 127);
-    const id = d !== 0 ? Math.fround(1 / d) : 0;
-    f[0] = d;
-    const h = f32BitsToF16Bits(bits[0]);
-    const pos = b * Q8_0_BLOCK_BYTES;
-    out[pos] = h & 0xff;
-    out[pos + 1] = h >>> 8;
-    for (let j = 0; j < Q8_0_BLOCK; j++) {
-      const x = Math.fround(src[b * Q8_0_BLOCK + j] * id);
-      const q = Math.sign(x) * Math.floor(Math.abs(x) + 0.5);
-      out[pos + 2 + j] = q & 0xff;
-    }
-  }
-  return out;
+  if (src.length % 32 !== 0) throw new InvalidArgumentError(`quantizeQ8_0: expected a multiple of 32 values, got ${src.length}`);
+  return quantizeGgml('Q8_0', src, 1, src.length);
 }
 
-/** Dequantize Q8_0 blocks (the inverse used by tests; readTensorF32 does the same while reading). */
+/** Dequantize Q8_0 blocks (ggml's dequantize_row_q8_0). */
 export function dequantizeQ8_0(blocks: Uint8Array): Float32Array {
-  const n = blocks.length / Q8_0_BLOCK_BYTES;
-  const out = new Float32Array(n * Q8_0_BLOCK);
-  for (let b = 0; b < n; b++) {
-    const pos = b * Q8_0_BLOCK_BYTES;
-    const d = f16ToF32(blocks[pos] | (blocks[pos + 1] << 8));
-    for (let j = 0; j < Q8_0_BLOCK; j++) out[b * Q8_0_BLOCK + j] = d * ((blocks[pos + 2 + j] << 24) >> 24);
-  }
+  const out = new Float32Array((blocks.length / 34) * 32);
+  dequantizeGgml('Q8_0', blocks, out);
   return out;
 }
 

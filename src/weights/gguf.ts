@@ -14,15 +14,16 @@
  * declared order, each starting at the previous one's end rounded up to the alignment; the file may
  * end right after the last tensor or after its padding, nothing else.
  *
- * Tensor types: F32, F16, BF16 and Q8_0 (others are refused by name). Nested arrays are read
+ * Tensor types: F32, F16, BF16 and the GGML quantised types Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K,
+ * Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS (src/weights/ggml-quants.ts); any other type is refused naming the
+ * file, the tensor and the type. Rows of a block type must hold whole blocks. Nested arrays are read
  * (depth ≤ 8), although llama.cpp refuses them.
  */
 import { WeightsFormatError } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
+import { GGML_BLOCK, GGML_OTHER_TYPE_NAMES, GGML_TYPES, GGML_TYPE_CODES, ggmlTypeOfCode, type GgmlType } from './ggml-quants.js';
 import {
   getTensor,
-  Q8_0_BLOCK,
-  Q8_0_BLOCK_BYTES,
   readBytes,
   readF32,
   readQ8_0Planar,
@@ -113,29 +114,15 @@ export type GgufValue =
   | { readonly type: 'STRING'; readonly value: string }
   | { readonly type: 'ARRAY'; readonly value: GgufArray };
 
-/** ggml tensor type codes spechub reads. */
-export const GGML_TYPE_CODES = { F32: 0, F16: 1, Q8_0: 8, BF16: 30 } as const;
-export type GgmlReadableType = keyof typeof GGML_TYPE_CODES;
+/** ggml tensor type codes spechub reads (every GgmlType). */
+export { GGML_TYPE_CODES };
+/** A ggml tensor type spechub reads. */
+export type GgmlReadableType = GgmlType;
 
-/** Names of the other ggml types, for messages about files spechub cannot read. */
-const GGML_TYPE_NAMES: Readonly<Record<number, string>> = {
-  0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0', 9: 'Q8_1', 10: 'Q2_K', 11: 'Q3_K', 12: 'Q4_K',
-  13: 'Q5_K', 14: 'Q6_K', 15: 'Q8_K', 16: 'IQ2_XXS', 17: 'IQ2_XS', 18: 'IQ3_XXS', 19: 'IQ1_S', 20: 'IQ4_NL', 21: 'IQ3_S',
-  22: 'IQ2_S', 23: 'IQ4_XS', 24: 'I8', 25: 'I16', 26: 'I32', 27: 'I64', 28: 'F64', 29: 'IQ1_M', 30: 'BF16', 34: 'TQ1_0',
-  35: 'TQ2_0', 39: 'MXFP4',
-};
-
-/** Bytes of `elements` values of a readable ggml type (Q8_0: elements % 32 == 0). */
+/** Bytes of `elements` values of a readable ggml type (block types: elements a multiple of the block). */
 export function ggmlTypeBytes(type: GgmlReadableType, elements: number): number {
-  switch (type) {
-    case 'F32':
-      return elements * 4;
-    case 'F16':
-    case 'BF16':
-      return elements * 2;
-    case 'Q8_0':
-      return (elements / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES;
-  }
+  const b = GGML_BLOCK[type];
+  return (elements / b.values) * b.bytes;
 }
 
 /** A tensor as GGUF describes it, plus the row-major view every reader shares. */
@@ -382,13 +369,14 @@ function parseHeader(file: string, buf: Uint8Array, fileSize: number): GgufHeade
       if (!Number.isSafeInteger(elements)) c.fail(`${where}: dims [${dims.join(', ')}] have more than 2^53 elements`);
     }
     const code = c.u32(`${where}: type`);
-    const dtype = (Object.keys(GGML_TYPE_CODES) as GgmlReadableType[]).find((k) => GGML_TYPE_CODES[k] === code);
+    const dtype = ggmlTypeOfCode(code);
     if (dtype === undefined) {
-      const known = GGML_TYPE_NAMES[code];
-      c.fail(`${where}: type ${known ?? `code ${code}`} is not supported; expected F32, F16, BF16 or Q8_0`);
+      const known = GGML_OTHER_TYPE_NAMES[code];
+      c.fail(`${where}: type ${known ?? `code ${code}`} is not supported; expected one of ${GGML_TYPES.join(', ')}`);
     }
-    if (dtype === 'Q8_0' && (nDims === 0 || dims[0] % Q8_0_BLOCK !== 0)) {
-      c.fail(`${where}: Q8_0 rows of ${dims[0] ?? 1} elements; expected a multiple of ${Q8_0_BLOCK}`);
+    const block = GGML_BLOCK[dtype].values;
+    if (block > 1 && (nDims === 0 || dims[0] % block !== 0)) {
+      c.fail(`${where}: ${dtype} rows of ${dims[0] ?? 1} elements; expected a multiple of ${block} (whole blocks)`);
     }
     const relOffset = c.count(`${where}: offset`, Number.MAX_SAFE_INTEGER);
     if (relOffset % alignment !== 0) c.fail(`${where}: data offset ${relOffset} is not a multiple of the alignment ${alignment}`);
@@ -488,7 +476,7 @@ export class GgufFile implements TensorDirectory {
     return readBytes(this.source, getTensor(this, name), dest, options);
   }
 
-  /** The stored bytes of tensor `name` (Q8_0: 34-byte blocks), in a new array. */
+  /** The stored bytes of tensor `name` (block types: GGML blocks), in a new array. */
   async readTensorRaw(name: string): Promise<Uint8Array> {
     const t = getTensor(this, name);
     const out = new Uint8Array(t.byteLength);

@@ -41,8 +41,8 @@
  * Ignored extras (harmless, listed in `ignored`): model.layers.L.self_attn.rotary_emb.inv_freq
  * (RoPE frequencies old transformers saved as buffers), blk.L.attn_rot_embd(.weight) (their GGUF
  * twin). Any other unused tensor is an error, as is a missing tensor, a wrong shape, or a dtype
- * other than F32/F16/BF16/Q8_0. All problems are reported together, in one WeightsFormatError naming
- * the file, the tensor and the expected shape.
+ * other than F32/F16/BF16/a GGML quantised type. All problems are reported together, in one
+ * WeightsFormatError naming the file, the tensor and the expected shape.
  *
  * Transforms (applied by reads, inverted by tensorsToStore):
  * - RoPE row order (wq, wk, bq, bk of GGUF llama files, Mistral's included): the engine rotates Hugging
@@ -59,6 +59,7 @@ import { InvalidArgumentError, ShapeError, WeightsFormatError } from '../errors.
 import type { Architecture, ModelConfig } from '../config.js';
 import {
   describeTensor,
+  FLOAT_DTYPES_TEXT,
   isFloatDtype,
   type ReadBytesOptions,
   type ReadF32Options,
@@ -374,9 +375,10 @@ export function hfToGgufRopeRow(row: number, headDim: number): number {
 
 /**
  * Where the model's tensors come from, by role: what LlamaModel loads from. The optional methods let
- * a loader keep weights as stored: BF16 bits for `dtype: 'bf16'`, Q8_0 blocks for `dtype: 'int8'`.
- * Without them every weight goes through readF32. Values are in the engine's form (Hugging Face row
- * order, transforms applied).
+ * a loader keep weights as stored: a matrix whose stored type (`dtype`) is the type it is packed into
+ * is packed from its stored bytes (`readBytes`: F32/F16/BF16 elements or GGML blocks), so no value
+ * changes. Without them every weight goes through readF32. Values are in the engine's form (Hugging
+ * Face row order, transforms applied).
  */
 export interface RoleReader {
   /** Whether the model has `role` (optional roles). */
@@ -395,10 +397,11 @@ export interface RoleReader {
   storedBytes?(role: TensorRole): number;
   /** The stored tensor's name (for load progress); the role when absent. */
   tensorName?(role: TensorRole): string;
-  /** A BF16 tensor's bit patterns, row-major (dest: exactly its element count, or `rows` of it). */
-  readBf16?(role: TensorRole, dest: Uint16Array, rows?: RoleRows): Promise<void>;
-  /** A Q8_0 tensor as planar scales [rows, cols/32] (f16 values) and quants [rows, cols] (or `rows` of them). */
-  readQ8_0?(role: TensorRole, scales: Float32Array, qs: Int8Array, rows?: RoleRows): Promise<void>;
+  /**
+   * The stored bytes of `role` (or of its rows `rows`), rows in Hugging Face order (dest: exactly that
+   * byte length): what a loader keeps when the engine computes in the stored type (F16, BF16, GGML blocks).
+   */
+  readBytes?(role: TensorRole, dest: Uint8Array, rows?: RoleRows): Promise<void>;
 }
 
 /** Rows [start, start + count) of a matrix role. */
@@ -439,8 +442,7 @@ export interface ModelTensors extends RoleReader {
   dtype(role: TensorRole): TensorDtype;
   storedBytes(role: TensorRole): number;
   tensorName(role: TensorRole): string;
-  readBf16(role: TensorRole, dest: Uint16Array, rows?: RoleRows): Promise<void>;
-  readQ8_0(role: TensorRole, scales: Float32Array, qs: Int8Array, rows?: RoleRows): Promise<void>;
+  readBytes(role: TensorRole, dest: Uint8Array, rows?: RoleRows): Promise<void>;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -555,7 +557,7 @@ export function resolveTensors(config: ModelConfig, dir: TensorDirectory): Model
       continue;
     }
     if (!isFloatDtype(t.dtype)) {
-      if (!checked.has(src.name)) problems.push(`${src.name}: dtype ${t.dtype} cannot be decoded; expected F32, F16, BF16 or Q8_0`);
+      if (!checked.has(src.name)) problems.push(`${src.name}: dtype ${t.dtype} cannot be decoded; expected ${FLOAT_DTYPES_TEXT}`);
       checked.add(src.name);
       continue;
     }
@@ -609,8 +611,7 @@ export function resolveTensors(config: ModelConfig, dir: TensorDirectory): Model
     storedBytes: (role) => get(role).bytes,
     tensorName: (role) => get(role).info.name,
     readF32: (role, dest, rows) => get(role).readF32(dest, rows ? { rows } : {}),
-    readBf16: (role, dest, rows) => get(role).readBytes(new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength), rows ? { rows } : {}),
-    readQ8_0: (role, scales, qs, rows) => get(role).readQ8_0(scales, qs, rows ? { rows } : {}),
+    readBytes: (role, dest, rows) => get(role).readBytes(dest, rows ? { rows } : {}),
   };
 }
 
@@ -632,9 +633,10 @@ export function memoryRoleReader(config: ModelConfig, arrays: (role: TensorRole)
     shape: (role) => (get(role), roleShape(config, role)),
     readF32: async (role, dest, rows) => {
       const a = get(role);
-      if (rows === undefined) return dest.set(a);
       const cols = roleShape(config, role).slice(1).reduce((x, d) => x * d, 1);
-      dest.set(a.subarray(rows[0] * cols, (rows[0] + rows[1]) * cols));
+      const src = rows ? a.subarray(rows[0] * cols, (rows[0] + rows[1]) * cols) : a;
+      if (src.length !== dest.length) throw new ShapeError(`memory tensors: role ${role}: expected a destination of ${src.length} values, got ${dest.length}`);
+      dest.set(src);
     },
   };
 }

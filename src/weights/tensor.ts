@@ -10,6 +10,7 @@
  */
 import { ShapeError, WeightsFormatError } from '../errors.js';
 import { readInto, type ByteSource } from '../io/source.js';
+import { GGML_BLOCK, GGML_QUANT_TYPES, dequantizeGgml, type GgmlQuantType } from './ggml-quants.js';
 
 /** Element types of safetensors (format v1, byte-sized ones). */
 export type SafetensorsDtype =
@@ -29,11 +30,14 @@ export type SafetensorsDtype =
   | 'F8_E4M3'
   | 'F8_E5M2';
 
-/** Every stored element type a reader may report. Only F32, F16, BF16 and Q8_0 decode to f32. */
-export type TensorDtype = SafetensorsDtype | 'Q8_0';
+/** Every stored element type a reader may report: safetensors' and GGML's quantised block types. */
+export type TensorDtype = SafetensorsDtype | GgmlQuantType;
 
-/** The dtypes `readTensorF32` decodes. */
-export type FloatDtype = 'F32' | 'F16' | 'BF16' | 'Q8_0';
+/** The dtypes `readTensorF32` decodes: F32, F16, BF16 and every GGML quantised type spechub reads. */
+export type FloatDtype = 'F32' | 'F16' | 'BF16' | GgmlQuantType;
+
+/** The decodable dtypes, for messages. */
+export const FLOAT_DTYPES_TEXT = `F32, F16, BF16 or a GGML quantised type (${GGML_QUANT_TYPES.join(', ')})`;
 
 /** Bytes per element of each safetensors dtype. */
 export const SAFETENSORS_DTYPE_BYTES: Readonly<Record<SafetensorsDtype, number>> = {
@@ -258,7 +262,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Largest chunk read at once when a tensor needs decoding (F32 is read straight into dest). */
 export const CHUNK_BYTES = 1 << 22;
 
-/** Stored bytes per decoding unit (an element, or a Q8_0 block) and elements per unit. */
+/** Stored bytes per decoding unit (an element, or a GGML block) and elements per unit. */
 function unitOf(dtype: FloatDtype): { bytes: number; elements: number } {
   switch (dtype) {
     case 'F32':
@@ -266,8 +270,8 @@ function unitOf(dtype: FloatDtype): { bytes: number; elements: number } {
     case 'F16':
     case 'BF16':
       return { bytes: 2, elements: 1 };
-    case 'Q8_0':
-      return { bytes: Q8_0_BLOCK_BYTES, elements: Q8_0_BLOCK };
+    default:
+      return { bytes: GGML_BLOCK[dtype].bytes, elements: GGML_BLOCK[dtype].values };
   }
 }
 
@@ -295,12 +299,13 @@ export function rowSlice(file: string, t: TensorInfo, rows: readonly [number, nu
 
 /** Whether `dtype` decodes to f32. */
 export function isFloatDtype(dtype: TensorDtype): dtype is FloatDtype {
-  return dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || dtype === 'Q8_0';
+  return dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || (GGML_QUANT_TYPES as readonly string[]).includes(dtype);
 }
 
 /**
  * Decode `count` elements of `dtype` from `src[pos..]` into dest[at..]. `bits` is a Uint32Array
- * over the same memory as `dest` (f16/bf16 are written as exact bit patterns).
+ * over the same memory as `dest` (f16/bf16 are written as exact bit patterns). GGML block types are
+ * dequantised exactly as ggml's dequantize_row_* (src/weights/ggml-quants.ts).
  */
 function decode(dtype: FloatDtype, src: Uint8Array, pos: number, dest: Float32Array, bits: Uint32Array, at: number, count: number): void {
   switch (dtype) {
@@ -313,12 +318,8 @@ function decode(dtype: FloatDtype, src: Uint8Array, pos: number, dest: Float32Ar
     case 'BF16':
       for (let i = 0; i < count; i++, pos += 2) bits[at + i] = ((src[pos] | (src[pos + 1] << 8)) << 16) >>> 0;
       return;
-    case 'Q8_0':
-      for (let b = 0; b < count; b += Q8_0_BLOCK, pos += Q8_0_BLOCK_BYTES) {
-        const d = f16ToF32(src[pos] | (src[pos + 1] << 8));
-        for (let j = 0; j < Q8_0_BLOCK; j++) dest[at + b + j] = d * ((src[pos + 2 + j] << 24) >> 24); // exact: 11 × 8 bits
-      }
-      return;
+    default:
+      dequantizeGgml(dtype, src, dest.subarray(at, at + count), pos);
   }
 }
 
@@ -375,7 +376,7 @@ export async function readF32(
   }
   const rowMap = options.rowMap;
   if (!isFloatDtype(t.dtype)) {
-    throw new WeightsFormatError(`${src.name}: tensor ${t.name} is ${t.dtype}; expected F32, F16, BF16 or Q8_0 to decode to f32`);
+    throw new WeightsFormatError(`${src.name}: tensor ${t.name} is ${t.dtype}; expected ${FLOAT_DTYPES_TEXT} to decode to f32`);
   }
   if (!(dest instanceof Float32Array) || dest.length !== t.elements) {
     throw new ShapeError(

@@ -232,7 +232,7 @@ describe('kernels/linear (TS packing helpers)', () => {
         const staged = packLinearF32(pool.rt, 'staged', w, rows, cols, staging);
         assert.deepEqual(
           { rows: staged.rows, cols: staged.cols, bytes: staged.bytes, dtype: staged.dtype },
-          { rows, cols, bytes: packedBytesF32(rows, cols), dtype: 'f32' },
+          { rows, cols, bytes: packedBytesF32(rows, cols), dtype: 'F32' },
         );
         assert.equal(direct.ptr % 64, 0);
         const a = new Uint8Array(pool.rt.memory.buffer, direct.ptr, direct.bytes);

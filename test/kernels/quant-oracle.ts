@@ -1,29 +1,20 @@
-// Plain-TS oracles for the bf16 / q8 / q4 weight dtypes, written from the layout documentation
-// (src/kernels/linear.ts, assembly/matmul_*.ts), independent of the AssemblyScript code:
-//  - decoders of the packed bytes (which also check that every padding byte is zero),
-//  - the activation quantiser (bit-exact model of quant_x_q8),
-//  - the kernels' f32 arithmetic (bit-exact model of the plain-SIMD build) and the exact value of the
-//    quantised math in f64 (dequantise, then an f64 dot product).
+// Plain-TS oracles written from the layout documentation (src/kernels/linear.ts, assembly/matmul_*.ts),
+// independent of the AssemblyScript code:
+//  - the decoder of BF16/F16 panels (which also checks that every padding byte is zero) and the
+//    kernels' f32 arithmetic for them (bit-exact model of the plain-SIMD build);
+//  - the activation quantiser's section A (bit-exact model of quant_x per 32 columns).
+// The quantised types' packed data is checked through dequant_* against ggml (quant-types.test.ts).
 import assert from 'node:assert/strict';
-import { f16ToF32, f32BitsToF16Bits } from '../../src/weights/tensor.js';
 
 export const GROUP = 32;
+import { ggmlFp16ToFp32, ggmlFp32ToFp16 } from '../../src/weights/ggml-quants.js';
+
 const f32 = Math.fround;
 
 /** Round half to even (JS Math.round rounds half up). */
 export function roundEven(v: number): number {
   const r = Math.round(v);
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** The smallest f16 ≥ t (t ≥ 0 finite, ≤ 65504), as a bit pattern. */
-export function f16CeilBits(t: number): number {
-  if (t <= 0) return 0;
-  const bits = new Uint32Array(new Float32Array([t]).buffer)[0];
-  let h = f32BitsToF16Bits(bits);
-  while (f16ToF32(h) < t) h++;
-  while (h > 0 && f16ToF32(h - 1) >= t) h--;
-  return h;
 }
 
 /** bf16 bits → value. */
@@ -57,81 +48,6 @@ export function decodeBf16Bits(bytes: Uint8Array, rows: number, cols: number): U
   return w;
 }
 
-/** Quantised weights: q [rows, cols] and the f16 scale bits [rows, G]. */
-export interface QuantWeights {
-  readonly q: Int8Array; // [rows, cols]
-  readonly dBits: Uint16Array; // [rows, G]
-}
-
-/** q8 panels → quants and scales, checking zero padding (quants beyond cols, whole padding rows). */
-export function decodeQ8(bytes: Uint8Array, rows: number, cols: number): QuantWeights {
-  const G = Math.ceil(cols / GROUP);
-  assert.equal(bytes.length, 136 * G * Math.ceil(rows / 4), 'q8 packed size');
-  const q = new Int8Array(rows * cols);
-  const dBits = new Uint16Array(rows * G);
-  for (let r = 0; r < Math.ceil(rows / 4) * 4; r++) {
-    const rr = r & 3;
-    for (let g = 0; g < G; g++) {
-      const grp = (r >> 2) * 136 * G + 136 * g;
-      for (let j = 0; j < GROUP; j++) {
-        const kb = j >> 4; // k-block 2g + kb, columns c0 = 32g + 16kb
-        const c = j & 15; // byte 2i = column c0 + i, byte 2i + 1 = column c0 + 8 + i
-        const at = grp + 64 * kb + 16 * rr + (c < 8 ? 2 * c : 2 * (c - 8) + 1);
-        const v = (bytes[at] << 24) >> 24;
-        const col = g * GROUP + j;
-        if (r < rows && col < cols) q[r * cols + col] = v;
-        else assert.equal(v, 0, `q8 padding quant at row ${r}, col ${col}`);
-      }
-      const h = u16(bytes, grp + 128 + 2 * rr);
-      if (r < rows) dBits[r * G + g] = h;
-      else assert.equal(h, 0, `q8 padding scale at row ${r}`);
-      assert.equal(h & 0x8000, 0, 'q8 scales are stored non-negative');
-    }
-  }
-  return { q, dBits };
-}
-
-/** q4 panels → quants and scales, checking zero padding. */
-export function decodeQ4(bytes: Uint8Array, rows: number, cols: number): QuantWeights {
-  const G = Math.ceil(cols / GROUP);
-  assert.equal(bytes.length, 72 * G * Math.ceil(rows / 4), 'q4 packed size');
-  const q = new Int8Array(rows * cols);
-  const dBits = new Uint16Array(rows * G);
-  for (let r = 0; r < Math.ceil(rows / 4) * 4; r++) {
-    const rr = r & 3;
-    for (let g = 0; g < G; g++) {
-      const grp = (r >> 2) * 72 * G + 72 * g;
-      for (let j = 0; j < GROUP; j++) {
-        // byte 8h + i: column 16h + i (bits 0..3), column 16h + 8 + i (bits 4..7)
-        const h = j >> 4;
-        const i = j & 7;
-        const high = (j & 8) !== 0;
-        const b = bytes[grp + 16 * rr + 8 * h + i];
-        const nib = high ? b >> 4 : b & 15;
-        const v = nib >= 8 ? nib - 16 : nib;
-        const col = g * GROUP + j;
-        if (r < rows && col < cols) q[r * cols + col] = v;
-        else assert.equal(v, 0, `q4 padding quant at row ${r}, col ${col}`);
-      }
-      const h = u16(bytes, grp + 64 + 2 * rr);
-      if (r < rows) dBits[r * G + g] = h;
-      else assert.equal(h, 0, `q4 padding scale at row ${r}`);
-      assert.equal(h & 0x8000, 0, 'q4 scales are stored non-negative');
-    }
-  }
-  return { q, dBits };
-}
-
-/** Dequantised weights d·q as f64 values. */
-export function dequantize(w: QuantWeights, rows: number, cols: number): Float64Array {
-  const G = Math.ceil(cols / GROUP);
-  const out = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) out[r * cols + c] = f16ToF32(w.dBits[r * G + (c >> 5)]) * w.q[r * cols + c];
-  }
-  return out;
-}
-
 /** The prepared input: quants [n, 32·G] and scales [n, G]. */
 export interface PreparedX {
   readonly q: Int16Array;
@@ -140,7 +56,12 @@ export interface PreparedX {
 
 const X_TINY = 2 ** -120;
 
-/** quant_x_q8 in plain TS (bit-exact model of the documented rule). */
+/** Section A's rounding of d and s (as llama.cpp's q8_0 / q8_1 store them): to f16, nearest even, kept beyond ±65504. */
+export function f16Round(d: number): number {
+  return Math.abs(d) <= 65504 ? ggmlFp16ToFp32(ggmlFp32ToFp16(d)) : d;
+}
+
+/** quant_x's section A in plain TS (bit-exact model of the documented rule): quants [n, 32·G], scales [n, G]. */
 export function quantizeX(x: Float32Array, n: number, cols: number): PreparedX {
   const G = Math.ceil(cols / GROUP);
   const q = new Int16Array(n * G * GROUP);
@@ -153,7 +74,7 @@ export function quantizeX(x: Float32Array, n: number, cols: number): PreparedX {
         const v = x[i * cols + c];
         amax = Number.isNaN(v) || Number.isNaN(amax) ? NaN : Math.max(amax, Math.abs(v));
       }
-      s[i * G + g] = Number.isNaN(amax) ? NaN : amax >= X_TINY ? f32(amax / 127) : 0;
+      s[i * G + g] = Number.isNaN(amax) ? NaN : amax >= X_TINY ? f16Round(f32(amax / 127)) : 0;
       const inv = amax >= X_TINY ? f32(127 / amax) : 0;
       for (let c = g * GROUP; c < c1; c++) {
         const t = roundEven(f32(x[i * cols + c] * inv));
@@ -162,52 +83,6 @@ export function quantizeX(x: Float32Array, n: number, cols: number): PreparedX {
     }
   }
   return { q, s };
-}
-
-/**
- * The q8/q4 kernels' arithmetic in the plain-SIMD build, bit for bit: per output, group by group,
- * acc ← f32(f32(2^k·Σ)·f32(d·2^-k·s)) + acc (k = 8 for q8, 12 for q4; both scalings exact).
- */
-export function quantMatmulF32(kind: 'q8' | 'q4', w: QuantWeights, x: PreparedX, n: number, rows: number, cols: number): Float32Array {
-  const G = Math.ceil(cols / GROUP);
-  const k = kind === 'q8' ? 8 : 12;
-  const out = new Float32Array(n * rows);
-  for (let i = 0; i < n; i++) {
-    for (let r = 0; r < rows; r++) {
-      let acc = 0;
-      for (let g = 0; g < G; g++) {
-        let sum = 0;
-        for (let c = g * GROUP; c < Math.min(cols, (g + 1) * GROUP); c++) sum += w.q[r * cols + c] * x.q[i * G * GROUP + c];
-        const t = f32(f32(f16ToF32(w.dBits[r * G + g]) * 2 ** -k) * x.s[i * G + g]);
-        acc = f32(f32(sum * 2 ** k * t) + acc); // sum·2^k·t is exact in f64 (≤ 48 bits): one rounding, as in f32
-      }
-      out[i * rows + r] = acc;
-    }
-  }
-  return out;
-}
-
-/** The exact value of the quantised math, Σ_c d·qw·s·qx in f64, and Σ_g |d·s·Σ_g| (the rounding scale). */
-export function quantMatmulExact(w: QuantWeights, x: PreparedX, n: number, rows: number, cols: number): { want: Float64Array; mag: Float64Array } {
-  const G = Math.ceil(cols / GROUP);
-  const want = new Float64Array(n * rows);
-  const mag = new Float64Array(n * rows);
-  for (let i = 0; i < n; i++) {
-    for (let r = 0; r < rows; r++) {
-      let total = 0;
-      let m = 0;
-      for (let g = 0; g < G; g++) {
-        let sum = 0;
-        for (let c = g * GROUP; c < Math.min(cols, (g + 1) * GROUP); c++) sum += w.q[r * cols + c] * x.q[i * G * GROUP + c];
-        const v = f16ToF32(w.dBits[r * G + g]) * x.s[i * G + g] * sum;
-        total += v;
-        m += Math.abs(v);
-      }
-      want[i * rows + r] = total;
-      mag[i * rows + r] = m;
-    }
-  }
-  return { want, mag };
 }
 
 /**

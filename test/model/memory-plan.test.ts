@@ -233,7 +233,7 @@ describe('memory plan: a model that does not fit fails before anything is read',
       const path = join(dir, 'llama-3.2-1b.gguf');
       writeFileSync(path, head);
       truncateSync(path, size); // a sparse file of the full size: only the header is on disk
-      const r = spawnSync(process.execPath, [CLI, 'generate', '--model', path, '--prompt', 'hi', '--threads', '1'], { encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(process.execPath, [CLI, 'generate', '--model', path, '--prompt', 'hi', '--dtype', 'f32', '--threads', '1'], { encoding: 'utf8', timeout: 60_000 });
       assert.equal(r.status, 1, r.stderr);
       const lines = r.stderr.trim().split('\n');
       assert.equal(lines.length, 1, r.stderr);

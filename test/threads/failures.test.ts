@@ -18,7 +18,7 @@ function halfOutOfBounds(rt: Runtime): PackedLinear {
   const cols = 16;
   const pb = panelBytesF32(cols);
   const end = rt.memory.buffer.byteLength;
-  return { ptr: end - 4 * pb, rows: 32, cols, bytes: 8 * pb, dtype: 'f32' };
+  return { ptr: end - 4 * pb, rows: 32, cols, bytes: 8 * pb, dtype: 'F32' };
 }
 
 /** A good call and its serial result, to check an executor still computes correctly. */
@@ -85,7 +85,7 @@ describe('threads/failures', { timeout: 60_000 }, () => {
       // 8 panels starting 4 panels below 2^32: this thread's share (panels 0-3) lies far beyond the memory
       // and traps; the worker's share (panels 4-7) wraps around to address 0 as a wasm i32 and runs
       const pb = panelBytesF32(16);
-      const bad: PackedLinear = { ptr: 2 ** 32 - 4 * pb, rows: 32, cols: 16, bytes: 8 * pb, dtype: 'f32' };
+      const bad: PackedLinear = { ptr: 2 ** 32 - 4 * pb, rows: 32, cols: 16, bytes: 8 * pb, dtype: 'F32' };
       const out = rt.arena.alloc('out', 32 * 4).ptr;
       poison(rt, out, 32);
       assert.throws(() => ex.linear(bad, out, 32, x, 1), WebAssembly.RuntimeError);

@@ -36,7 +36,7 @@ export function poison(rt: Runtime, ptr: number, count: number): void {
 }
 
 /** A random W [rows, cols] (uniform in [−1, 1)), packed into the arena in `dtype`. */
-export function randomLinear(rt: Runtime, rng: Rng, rows: number, cols: number, name = 'w', dtype: LinearDtype = 'f32'): PackedLinear {
+export function randomLinear(rt: Runtime, rng: Rng, rows: number, cols: number, name = 'w', dtype: LinearDtype = 'F32'): PackedLinear {
   const raw = rt.arena.alloc(`${name}.raw`, rows * cols * 4); // [rows, cols], left behind (tests release by mark)
   fillUniform(rt, rng, raw.ptr, rows * cols);
   return packLinear(rt, name, dtype, rt.f32(raw.ptr, rows * cols), rows, cols);

@@ -14,7 +14,7 @@ import { createNodeExecutor } from '../../src/node/threads.js';
 import { createRng } from '../../src/rng.js';
 import { InvalidArgumentError, WasmFeatureError } from '../../src/errors.js';
 import { createNodeRuntime } from '../../src/node.js';
-import type { PackedLinear } from '../../src/kernels/linear.js';
+import { isSuperBlockType, linearInputKind, type PackedLinear } from '../../src/kernels/linear.js';
 import type { Runtime } from '../../src/wasm/runtime.js';
 import { assertSameBits, fillUniform, mtRuntime, poison, randomLinear, threaded } from './helpers.js';
 
@@ -27,8 +27,8 @@ for (const threads of [2, 3]) {
     const execs: ThreadedExecutor[] = [];
     let x: number, outA: number, outB: number;
     const MAX_ROWS = 4 * 70;
-    const MAX_COLS = 80;
-    const MAX_N = 9;
+    const MAX_COLS = 256;
+    const MAX_N = 16;
     const MAX_STRIDE = MAX_ROWS + 7;
 
     before(async () => {
@@ -86,17 +86,18 @@ for (const threads of [2, 3]) {
       rt.arena.release(mark);
     });
 
-    test('bf16, q8 and q4 weights (input quantised per call or prepared once) are bit-identical to serial', () => {
+    test('half and quantised weights (input quantised per call or prepared once; direct and batched kernels) are bit-identical to serial', () => {
       const rng = createRng(20 + threads);
-      for (const dtype of ['bf16', 'q8', 'q4'] as const) {
+      for (const dtype of ['BF16', 'F16', 'Q8_0', 'Q4_0', 'Q5_0', 'Q5_1', 'IQ4_NL', 'Q2_K', 'Q4_K', 'Q6_K'] as const) {
         for (let panels = 1; panels <= 2 * threads + 1; panels++) {
-          for (const [rows, cols] of [[4 * panels, 64], [4 * panels - 3, 37], [4 * panels - 1, MAX_COLS]] as const) {
+          const shapes = isSuperBlockType(dtype) ? [[4 * panels, 256], [4 * panels - 3, 256]] : [[4 * panels, 64], [4 * panels - 3, 37], [4 * panels - 1, 80]];
+          for (const [rows, cols] of shapes as [number, number][]) {
             if (rows < 1) continue;
             const mark = rt.arena.mark();
             const lin = randomLinear(rt, rng, rows, cols, 'w', dtype);
-            for (const n of [1, 3]) {
+            for (const n of [1, 3, 16]) { // 16: every type's batched path (each thread unpacks into its own scratch)
               check(lin, n, rows, 0, `${dtype} ${rows}×${cols} n=${n}`);
-              if (dtype !== 'bf16') check(lin, n, rows + 2, 1, `${dtype} ${rows}×${cols} n=${n} prepared`, true);
+              if (linearInputKind(dtype) !== 'f32') check(lin, n, rows + 2, 1, `${dtype} ${rows}×${cols} n=${n} prepared`, true);
             }
             rt.arena.release(mark);
           }

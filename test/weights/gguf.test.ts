@@ -6,6 +6,7 @@ import { bytesSource, type ByteSource } from '../../src/io/source.js';
 import { GGUF_VALUE_TYPES, GgufFile, MAX_GGUF_HEADER_BYTES, type GgufArray, type GgufValue, type GgufValueType } from '../../src/weights/gguf.js';
 import { ggufTokenizerData, llamaConfigFromGguf } from '../../src/weights/gguf-llama.js';
 import { dequantizeQ8_0, ggufParts, quantizeQ8_0, writeGguf, type GgufTensorToWrite, type GgufWriteSpec } from '../../src/weights/gguf-writer.js';
+import { GGML_BLOCK, GGML_TYPES, dequantizeGgml } from '../../src/weights/ggml-quants.js';
 import { ggufToHfRopeRow, hfToGgufRopeRow, roleNames, resolveTensors } from '../../src/weights/llama-tensors.js';
 import { openGgufModel } from '../../src/weights/open-model.js';
 import { f16ToF32 } from '../../src/weights/tensor.js';
@@ -72,18 +73,19 @@ const valueArb: fc.Arbitrary<GgufValue> = fc.constantFrom(...GGUF_VALUE_TYPES).c
 );
 
 const tensorArb = (name: string): fc.Arbitrary<GgufTensorToWrite> =>
-  fc.constantFrom('F32', 'F16', 'BF16', 'Q8_0' as const).chain((type) => {
+  fc.constantFrom(...GGML_TYPES).chain((type) => {
+    const { values, bytes } = GGML_BLOCK[type];
     const shape =
-      type === 'Q8_0'
-        ? fc.tuple(fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }), fc.constantFrom(32, 64)).map(([outer, last]) => [...outer, last])
+      values > 1
+        ? fc.tuple(fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }), fc.constantFrom(values, 2 * values)).map(([outer, last]) => [...outer, last])
         : fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 4 });
     return shape.chain((s) => {
       const n = s.reduce((a, d) => a * d, 1);
       const data =
         type === 'F32'
           ? fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: n, maxLength: n }).map((a) => new Float32Array(new Uint32Array(a).buffer))
-          : type === 'Q8_0'
-            ? fc.uint8Array({ minLength: (n / 32) * 34, maxLength: (n / 32) * 34 })
+          : values > 1
+            ? fc.uint8Array({ minLength: (n / values) * bytes, maxLength: (n / values) * bytes })
             : fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: n, maxLength: n }).map((a) => new Uint16Array(a));
       return data.map((d): GgufTensorToWrite => ({ name, type, shape: s, data: d }));
     });
@@ -100,11 +102,15 @@ const specArb: fc.Arbitrary<GgufWriteSpec> = fc.record({
 
 /** What readTensorF32 must produce for a written tensor (f32 bit patterns). */
 function expectedOf(t: GgufTensorToWrite): Uint32Array {
-  if (t.type === 'Q8_0') return new Uint32Array(dequantizeQ8_0(t.data as Uint8Array).buffer);
+  if (t.type !== 'F32' && t.type !== 'F16' && t.type !== 'BF16') {
+    const out = new Float32Array(t.shape.reduce((a, d) => a * d, 1));
+    dequantizeGgml(t.type, t.data as Uint8Array, out);
+    return new Uint32Array(out.buffer);
+  }
   return expectedBits({ name: t.name, dtype: t.type, shape: t.shape, data: t.data as Float32Array & Uint16Array });
 }
 
-test('gguf: random files (every metadata type, nested arrays, F32/F16/BF16/Q8_0, any alignment, v2/v3) round-trip', { timeout: 120_000 }, async () => {
+test('gguf: random files (every metadata type, nested arrays, every tensor type spechub reads, any alignment, v2/v3) round-trip', { timeout: 120_000 }, async () => {
   await fc.assert(
     fc.asyncProperty(specArb, async (spec) => {
       const bytes = writeGguf(spec);
@@ -270,9 +276,11 @@ const errorCases: [string, () => Uint8Array, (string | RegExp)[]][] = [
   ['a tensor name too long', () => new Raw().header(1, 0).tensor('x'.repeat(64), [1], 0, 0).pad().zeros(32).bytes(), [/tensor "x{64}": name of 64 bytes; expected fewer than 64/]],
   ['a duplicate tensor name', () => new Raw().header(2, 0).tensor('w', [1], 0, 0).tensor('w', [1], 0, 32).pad().zeros(64).bytes(), ['tensor "w" appears twice']],
   ['more than 4 dimensions', () => new Raw().header(1, 0).tensor('w', [1, 1, 1, 1, 1], 0, 0).pad().zeros(32).bytes(), ['tensor w: 5 dimensions; expected at most 4']],
-  ['an unsupported tensor type', () => new Raw().header(1, 0).tensor('w', [256], 12, 0).pad().zeros(144).bytes(), ['tensor w: type Q4_K is not supported; expected F32, F16, BF16 or Q8_0']],
+  ['an unsupported tensor type', () => new Raw().header(1, 0).tensor('w', [256], 16, 0).pad().zeros(66).bytes(), ['tensor w: type IQ2_XXS is not supported; expected one of F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, BF16']],
+  ['a type of a newer ggml', () => new Raw().header(1, 0).tensor('w', [128], 41, 0).pad().zeros(32).bytes(), ['tensor w: type Q1_0 is not supported']],
+  ['Q4_K rows not a multiple of 256', () => new Raw().header(1, 0).tensor('w', [128, 2], 12, 0).pad().zeros(144).bytes(), ['tensor w: Q4_K rows of 128 elements; expected a multiple of 256 (whole blocks)']],
   ['an unknown tensor type', () => new Raw().header(1, 0).tensor('w', [1], 99, 0).pad().zeros(32).bytes(), ['tensor w: type code 99 is not supported']],
-  ['Q8_0 rows not a multiple of 32', () => new Raw().header(1, 0).tensor('w', [48, 2], 8, 0).pad().zeros(128).bytes(), ['tensor w: Q8_0 rows of 48 elements; expected a multiple of 32']],
+  ['Q8_0 rows not a multiple of 32', () => new Raw().header(1, 0).tensor('w', [48, 2], 8, 0).pad().zeros(128).bytes(), ['tensor w: Q8_0 rows of 48 elements; expected a multiple of 32 (whole blocks)']],
   ['an element count above 2^53', () => new Raw().header(1, 0).tensor('w', [2 ** 30, 2 ** 30, 2 ** 30], 0, 0).pad().bytes(), ['tensor w: dims [1073741824, 1073741824] have more than 2^53 elements']],
   ['an unaligned offset', () => new Raw().header(1, 0).tensor('w', [1], 0, 4).pad().zeros(32).bytes(), ['tensor w: data offset 4 is not a multiple of the alignment 32']],
   ['a gap between tensors', () => new Raw().header(2, 0).tensor('a', [1], 0, 0).tensor('b', [1], 0, 64).pad().zeros(96).bytes(), ['tensor b: data offset 64; expected 32 (tensors must follow each other in order, each padded to 32 bytes)']],

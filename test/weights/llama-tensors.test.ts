@@ -157,7 +157,7 @@ test('llama-tensors: rotary inv_freq buffers are ignored; undecodable dtypes are
   const patched = new Map(base.tensors);
   patched.set('model.norm.weight', { ...patched.get('model.norm.weight')!, dtype: 'I64' });
   const fake: TensorDirectory = { name: 'fake', format: 'safetensors', tensors: patched, readTensorF32: base.readTensorF32.bind(base), readTensorBytes: base.readTensorBytes.bind(base) };
-  throwsWith(() => resolveTensors(tiny, fake), ['fake: tensors do not match the model config (1 problems): model.norm.weight: dtype I64 cannot be decoded; expected F32, F16, BF16 or Q8_0']);
+  throwsWith(() => resolveTensors(tiny, fake), ['fake: tensors do not match the model config (1 problems): model.norm.weight: dtype I64 cannot be decoded; expected F32, F16, BF16 or a GGML quantised type']);
 });
 
 test('llama-tensors: the RoPE row maps are inverse permutations that keep each head', () => {

@@ -1,0 +1,836 @@
+// The K-quants (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) and IQ4_XS as linear layers: 256-column super-blocks with
+// an f16 scale d (and dmin) per row and small integer sub-scales per 16 or 32 columns, against section B
+// of the prepared input (activations quantised per 256 columns, as llama.cpp's q8_K). Per super-block
+// and output everything but two multiplies is integer arithmetic:
+//   out[i, r] += s[i, b]·d[r, b]·Σ_k sc[r, k]·(Σ_{c ∈ k} u[r, c]·qx[i, c] − off·Σ_{c ∈ k} qx[i, c])
+//              − s[i, b]·dmin[r, b]·Σ_k m[r, k]·Σ_{c ∈ k} qx[i, c]                       (Q2_K, Q4_K, Q5_K)
+// with u the stored unsigned quant (Q2_K 0..3, Q3_K 0..7 with off 4, Q4_K 0..15, Q5_K 0..31, Q6_K 0..63
+// with off 32) or IQ4_XS's signed table value; sub-blocks k of 16 columns (Q2_K, Q3_K, Q6_K) or 32
+// (Q4_K, Q5_K, IQ4_XS). The value of a weight is ggml's dequantised value (dequant_* reproduce
+// dequantize_row_* bit for bit); the kernels compute the exact product sums of the integers, so their
+// only rounding is in the two f32 multiplies and adds per super-block (unfused, in super-block order:
+// SIMD kernels and scalar twins agree bit for bit in every build).
+//
+// Packed layout, for W [rows, cols] (cols a multiple of 256): 4-row panels, S = cols/256 super-blocks
+// per panel, super-block b of panel p at p·PB·S + b·PB (PB below). Rows rr = 0..3 of the panel; f16
+// fields keep their bits; "×4" fields hold rows 0..3 in order. Columns are relative to the super-block.
+// Sub-scales (and mins) are bytes, row rr's at 8·rr or 16·rr: a kernel broadcasts one and multiplies
+// it into a row's integer sums with i32x4.dot_i16x8_s. A "plane" is 16 consecutive columns of one row.
+//   Q4_K (PB 592):  d ×4 f16 @0 · dmin ×4 @8 · sc u8 [4 rows][8 groups] @16 · m u8 [4 rows][8] @48 ·
+//                   group j (cols 32j ..) 64 B @80 + 64j: row rr's 16 bytes @16rr, byte t = u(32j + t) | u(32j + 16 + t) << 4
+//   Q5_K (PB 720):  as Q4_K up to @80, then half h (cols 128h ..) 320 B @80 + 320h: 4 rows × 16 bytes of
+//                   5th bits @16rr (byte t bit k: column 128h + 16k + t), then its 4 groups as Q4_K's
+//                   (64 B each @64 + 64j': low 4 bits of u)
+//   Q6_K (PB 840):  d ×4 @0 · sc i8 [4 rows][16 sub-blocks] @8 · chunk q (cols 64q ..) 192 B @72 + 192q:
+//                   row rr's 48 bytes @48rr: N0 (byte t: u(64q + t) & 15 | (u(64q + 16 + t) & 15) << 4),
+//                   N1 (the same for columns 64q + 32 ..), H (byte t bits 2k, 2k + 1: u(64q + 16k + t) >> 4)
+//   Q3_K (PB 456):  d ×4 @0 · sc i8 (the 6-bit scale − 32) [4 rows][16] @8 · half h (cols 128h ..) 192 B
+//                   @72 + 192h: row rr's 48 bytes @48rr: L0 (byte t bits 2k, 2k + 1: low 2 bits of column
+//                   128h + 16k + t), L1 (the same for 128h + 64 ..), H (byte t bit m: 3rd bit of 128h + 16m + t)
+//   Q2_K (PB 336):  d ×4 @0 · dmin ×4 @8 · sc u8 (scale | min << 4, as stored) [4 rows][16] @16 ·
+//                   chunk q 64 B @80 + 64q: row rr's 16 bytes @16rr (byte t bits 2k, 2k + 1: column 64q + 16k + t)
+//   IQ4_XS (PB 552): d ×4 @0 · sc i8 (the 6-bit scale − 32) [8 groups][4 rows] @8 · group j 64 B @40 + 64j
+//                   (indices into KVALUES, nibbles as Q4_K)
+// Bytes per weight: 4.625 (Q4_K; 4.5 in the file), 5.625 (5.5), 6.5625 (=), 3.5625 (3.4375), 2.625 (=),
+// 4.3125 (4.25): the scales are unpacked from their 6-bit codes at load so the kernels read bytes.
+//
+// Kernel, per super-block, x row and panel: each row rr keeps an i32x4 accumulator. A plane's quants
+// (nibbles and high bits moved into place by shifts and masks: one 16-byte vector holds the high bits
+// of 8 planes (Q5_K, Q3_K) or 4 (Q6_K)) are multiplied with the activation quants into i16 pair sums
+// (pdot16), and i32x4.dot_i16x8_s with the broadcast sub-scale adds them, scaled, to the row's
+// accumulator (Q4_K / Q5_K add a group's two planes first). The offset (Q3_K 4, Q6_K 32) and the mins
+// are Σ_k scale·Σ_{c ∈ k} qx: one dot of the row's scale bytes with the activation's sub-block sums.
+// One transpose-add per super-block gives the 4 rows' exact integer sums, combined with d·s (and
+// dmin·s) in f32 at its end. IQ4_XS (signed table values) widens to i16 and transposes per group.
+
+import {
+  dot2, dotSigned1, pdot16, splatS8, splatU8, kconst, K_M15, K_M3, K_M30, K_B16, K_B4, K_W15, K_F16MASK, K_F16SCALE, K_ONES16,
+  f16x4m, f16s, f16Value, f16NonFinite, isum4, storePanel4, qx_row_bytes, qx_offset_k, qxD, qxBs16, qxBs32,
+} from './matmul_quant';
+
+// @ts-ignore: decorator
+@lazy const Q2_K: i32 = 0;
+// @ts-ignore: decorator
+@lazy const Q3_K: i32 = 1;
+// @ts-ignore: decorator
+@lazy const Q4_K: i32 = 2;
+// @ts-ignore: decorator
+@lazy const Q5_K: i32 = 3;
+// @ts-ignore: decorator
+@lazy const Q6_K: i32 = 4;
+// @ts-ignore: decorator
+@lazy const IQ4_XS: i32 = 5;
+
+// @ts-ignore: decorator
+@lazy const KVALUES: v128 = i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+
+/** Bytes of one panel super-block. */
+// @ts-ignore: decorator
+@inline function sbBytes(kind: i32): usize {
+  return kind == Q2_K ? 336 : kind == Q3_K ? 456 : kind == Q4_K ? 592 : kind == Q5_K ? 720 : kind == Q6_K ? 840 : 552;
+}
+// @ts-ignore: decorator
+@inline function hasMin(kind: i32): bool {
+  return kind == Q2_K || kind == Q4_K || kind == Q5_K;
+}
+
+/** Address of the sub-scale byte of row-in-panel rr, sub-block k (see the layout). */
+// @ts-ignore: decorator
+@inline function scalePtr(kind: i32, sb: usize, rr: usize, k: i32): usize {
+  if (kind == Q4_K || kind == Q5_K) return sb + 16 + (rr << 3) + <usize>k;
+  if (kind == Q2_K) return sb + 16 + (rr << 4) + <usize>k;
+  if (kind == IQ4_XS) return sb + 8 + (<usize>k << 2) + rr;
+  return sb + 8 + (rr << 4) + <usize>k; // Q3_K, Q6_K
+}
+
+/** i16 shift of every lane by s (left for s > 0, right for s < 0; s a constant). */
+// @ts-ignore: decorator
+@inline function shiftBy(v: v128, s: i32): v128 {
+  if (s > 0) return i16x8.shl(v, <u32>s);
+  if (s < 0) return i16x8.shr_u(v, <u32>-s);
+  return v;
+}
+
+/** Q4_K / Q5_K: row acc + sc·Σ over one 32-column group (planes lo, hi), sc the byte at scp. */
+// @ts-ignore: decorator
+@inline function groupAcc(acc: v128, lo: v128, hi: v128, x8: usize, x16: usize, scp: usize): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.add(pdot16(lo, x8, x16), pdot16(hi, x8 + 16, x16 + 32)), splatU8(scp)));
+}
+/** Row acc + sc·Σ over one plane, sc the i16 broadcast scale. */
+// @ts-ignore: decorator
+@inline function planeAcc(acc: v128, p: v128, x8: usize, x16: usize, sc: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(pdot16(p, x8, x16), sc));
+}
+
+/** Q4_K row rr of group j (group at g, x at x8/x16). */
+// @ts-ignore: decorator
+@inline function q4kRow(acc: v128, g: usize, rr: usize, scp: usize, x8: usize, x16: usize, m15: v128): v128 {
+  const v = v128.load(g + (rr << 4));
+  return groupAcc(acc, v128.and(v, m15), v128.and(i16x8.shr_u(v, 4), m15), x8, x16, scp);
+}
+/** Q5_K row rr of group j' (0..3) of a half (half at hp, group at g). */
+// @ts-ignore: decorator
+@inline function q5kRow(acc: v128, hp: usize, g: usize, rr: usize, jj: i32, scp: usize, x8: usize, x16: usize, m15: v128, b16: v128): v128 {
+  const v = v128.load(g + (rr << 4));
+  const h = v128.load(hp + (rr << 4));
+  const lo = v128.or(v128.and(v, m15), v128.and(shiftBy(h, 4 - 2 * jj), b16));
+  const hi = v128.or(v128.and(i16x8.shr_u(v, 4), m15), v128.and(shiftBy(h, 3 - 2 * jj), b16));
+  return groupAcc(acc, lo, hi, x8, x16, scp);
+}
+/** Q6_K row (48 bytes at row) half `second` (columns 0..31 or 32..63 of the chunk); scp: its first sub-scale. */
+// @ts-ignore: decorator
+@inline function q6kRow(acc: v128, row: usize, second: bool, scp: usize, x8: usize, x16: usize, m15: v128, m30: v128): v128 {
+  const v = v128.load(row + (second ? 16 : 0));
+  const h = v128.load(row + 32);
+  const p0 = v128.or(v128.and(v, m15), v128.and(shiftBy(h, second ? 0 : 4), m30));
+  const p1 = v128.or(v128.and(i16x8.shr_u(v, 4), m15), v128.and(shiftBy(h, second ? -2 : 2), m30));
+  return planeAcc(planeAcc(acc, p0, x8, x16, splatS8(scp)), p1, x8 + 16, x16 + 32, splatS8(scp + 1));
+}
+/** Q3_K row (48 bytes at row) of a half: its 8 planes; scp: the half's first sub-scale. */
+// @ts-ignore: decorator
+@inline function q3kRow(acc: v128, row: usize, scp: usize, x8: usize, x16: usize, m3: v128, b4: v128): v128 {
+  const l0 = v128.load(row), l1 = v128.load(row + 16), h = v128.load(row + 32);
+  let a = acc;
+  a = planeAcc(a, v128.or(v128.and(l0, m3), v128.and(shiftBy(h, 2), b4)), x8, x16, splatS8(scp));
+  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l0, 2), m3), v128.and(shiftBy(h, 1), b4)), x8 + 16, x16 + 32, splatS8(scp + 1));
+  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l0, 4), m3), v128.and(h, b4)), x8 + 32, x16 + 64, splatS8(scp + 2));
+  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l0, 6), m3), v128.and(shiftBy(h, -1), b4)), x8 + 48, x16 + 96, splatS8(scp + 3));
+  a = planeAcc(a, v128.or(v128.and(l1, m3), v128.and(shiftBy(h, -2), b4)), x8 + 64, x16 + 128, splatS8(scp + 4));
+  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l1, 2), m3), v128.and(shiftBy(h, -3), b4)), x8 + 80, x16 + 160, splatS8(scp + 5));
+  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l1, 4), m3), v128.and(shiftBy(h, -4), b4)), x8 + 96, x16 + 192, splatS8(scp + 6));
+  return planeAcc(a, v128.or(v128.and(i16x8.shr_u(l1, 6), m3), v128.and(shiftBy(h, -5), b4)), x8 + 112, x16 + 224, splatS8(scp + 7));
+}
+/** Q2_K row (16 bytes at row) of a chunk: its 4 planes; scp: the chunk's first scale byte (low nibble). */
+// @ts-ignore: decorator
+@inline function q2kRow(acc: v128, row: usize, scp: usize, x8: usize, x16: usize, m3: v128, w15: v128): v128 {
+  const l = v128.load(row);
+  let a = acc;
+  a = planeAcc(a, v128.and(l, m3), x8, x16, v128.and(v128.load8_splat(scp), w15));
+  a = planeAcc(a, v128.and(i16x8.shr_u(l, 2), m3), x8 + 16, x16 + 32, v128.and(v128.load8_splat(scp + 1), w15));
+  a = planeAcc(a, v128.and(i16x8.shr_u(l, 4), m3), x8 + 32, x16 + 64, v128.and(v128.load8_splat(scp + 2), w15));
+  return planeAcc(a, v128.and(i16x8.shr_u(l, 6), m3), x8 + 48, x16 + 96, v128.and(v128.load8_splat(scp + 3), w15));
+}
+/** Σ_k sc_k·bs16_k over a row's 16 signed scale bytes at p (i32x4 partial sums). */
+// @ts-ignore: decorator
+@inline function scaleDotS(p: usize, bs16: usize): v128 {
+  const v = v128.load(p);
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), v128.load(bs16)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), v128.load(bs16, 16)));
+}
+/** Q2_K: Σ_k min_k·bs16_k over a row's 16 scale bytes at p (min: the high nibble). */
+// @ts-ignore: decorator
+@inline function minDotQ2(p: usize, bs16: usize, m15: v128): v128 {
+  const v = v128.and(i16x8.shr_u(v128.load(p), 4), m15);
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(v), v128.load(bs16)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(v), v128.load(bs16, 16)));
+}
+
+// @ts-ignore: decorator
+@inline function sc4s(p: usize): v128 {
+  return i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(p)));
+}
+/** IQ4_XS: exact Σ over one row's 32-column group (i32x4 partial sums). */
+// @ts-ignore: decorator
+@inline function iq4Group(grp: usize, rr: usize, q16: usize, m15: v128): v128 {
+  const v = v128.load(grp + (rr << 4));
+  const lo = v128.and(v, m15);
+  const hi = v128.and(i16x8.shr_u(v, 4), m15);
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.add(dotSigned1(i8x16.relaxed_swizzle(KVALUES, lo), q16), dotSigned1(i8x16.relaxed_swizzle(KVALUES, hi), q16 + 32));
+  return i32x4.add(dotSigned1(i8x16.swizzle(KVALUES, lo), q16), dotSigned1(i8x16.swizzle(KVALUES, hi), q16 + 32));
+}
+
+// ---- the batched path (n ≥ batchMin x rows; needs the per-thread scratch) ----
+//
+// Per panel super-block the 4 rows' planes are unpacked once into the scratch, ready for the dot
+// (relaxed: 16 bytes of u per plane; plain: u widened to i16, 32 bytes), with each sub-scale
+// broadcast to i16 lanes beside them; then every x row runs over them: per plane and row one i16 pair
+// sum and one i32x4.dot_i16x8_s with the scale from the scratch. The integers are the direct path's,
+// combined in the same order: the results are identical.
+// Scratch (quant_scratch_bytes): planes @0 (2048 B) · scales @2048 ([4 rows][NS][i16x8], ≤ 1024 B) ·
+// the f32x4 accumulators of the n x rows @SCRATCH_ACC.
+
+/** Smallest batch that takes the batched path (below it the direct kernel is as fast: measured). */
+// @ts-ignore: decorator
+@inline function batchMin(kind: i32): i32 {
+  return kind == Q4_K ? 16 : kind == Q2_K ? 8 : kind == Q6_K ? 6 : 3;
+}
+/** Offset of the accumulators in the scratch. */
+// @ts-ignore: decorator
+@lazy const SCRATCH_ACC: usize = 3328;
+
+/** Bytes of the scratch the quantised kernels need for batches of n x rows (per thread). */
+export function quant_scratch_bytes(n: i32): i32 {
+  return <i32>SCRATCH_ACC + 16 * max(n, 1);
+}
+
+/** Sub-blocks per super-block. */
+// @ts-ignore: decorator
+@inline function subBlocks(kind: i32): i32 {
+  return kind == Q4_K || kind == Q5_K ? 8 : 16;
+}
+
+/** Plane p (columns 16p .. 16p + 15 of the super-block) of row rr as unsigned bytes u (p a constant). */
+// @ts-ignore: decorator
+@inline function planeK(kind: i32, sb: usize, rr: usize, p: i32, m15: v128, m3: v128, m30: v128, b16: v128, b4: v128): v128 {
+  if (kind == Q4_K) {
+    const v = v128.load(sb + 80 + <usize>(64 * (p >> 1)) + (rr << 4));
+    return (p & 1) == 0 ? v128.and(v, m15) : v128.and(i16x8.shr_u(v, 4), m15);
+  }
+  if (kind == Q5_K) {
+    const half = sb + 80 + <usize>(320 * (p >> 3));
+    const pp = p & 7;
+    const v = v128.load(half + 64 + <usize>(64 * (pp >> 1)) + (rr << 4));
+    const nib = (pp & 1) == 0 ? v128.and(v, m15) : v128.and(i16x8.shr_u(v, 4), m15);
+    return v128.or(nib, v128.and(shiftBy(v128.load(half + (rr << 4)), 4 - pp), b16));
+  }
+  if (kind == Q6_K) {
+    const row = sb + 72 + <usize>(192 * (p >> 2)) + rr * 48;
+    const k = p & 3;
+    const v = v128.load(row + <usize>(16 * (k >> 1)));
+    const nib = (k & 1) == 0 ? v128.and(v, m15) : v128.and(i16x8.shr_u(v, 4), m15);
+    return v128.or(nib, v128.and(shiftBy(v128.load(row + 32), 4 - 2 * k), m30));
+  }
+  if (kind == Q3_K) {
+    const row = sb + 72 + <usize>(192 * (p >> 3)) + rr * 48;
+    const m = p & 7;
+    const low = v128.and(shiftBy(v128.load(row + <usize>(16 * (m >> 2))), -2 * (m & 3)), m3);
+    return v128.or(low, v128.and(shiftBy(v128.load(row + 32), 2 - m), b4));
+  }
+  // Q2_K
+  return v128.and(shiftBy(v128.load(sb + 80 + <usize>(64 * (p >> 2)) + (rr << 4)), -2 * (p & 3)), m3);
+}
+
+/** Store plane p of row rr into the scratch (relaxed: bytes; plain: widened to i16). */
+// @ts-ignore: decorator
+@inline function putPlane(dst: usize, rr: usize, p: i32, v: v128): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    v128.store(dst + (rr << 8) + <usize>(p << 4), v);
+  } else {
+    v128.store(dst + (rr << 9) + <usize>(p << 5), i16x8.extend_low_i8x16_u(v));
+    v128.store(dst + (rr << 9) + <usize>(p << 5), i16x8.extend_high_i8x16_u(v), 16);
+  }
+}
+
+/** Unpack one panel super-block into the scratch: 4 rows × 16 planes, and the broadcast sub-scales. */
+// @ts-ignore: decorator
+@inline function unpackK(kind: i32, sb: usize, scratch: usize, m15: v128, m3: v128, m30: v128, b16: v128, b4: v128, w15: v128): void {
+  const NS = subBlocks(kind);
+  for (let rr: usize = 0; rr < 4; rr++) {
+    putPlane(scratch, rr, 0, planeK(kind, sb, rr, 0, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 1, planeK(kind, sb, rr, 1, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 2, planeK(kind, sb, rr, 2, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 3, planeK(kind, sb, rr, 3, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 4, planeK(kind, sb, rr, 4, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 5, planeK(kind, sb, rr, 5, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 6, planeK(kind, sb, rr, 6, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 7, planeK(kind, sb, rr, 7, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 8, planeK(kind, sb, rr, 8, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 9, planeK(kind, sb, rr, 9, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 10, planeK(kind, sb, rr, 10, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 11, planeK(kind, sb, rr, 11, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 12, planeK(kind, sb, rr, 12, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 13, planeK(kind, sb, rr, 13, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 14, planeK(kind, sb, rr, 14, m15, m3, m30, b16, b4));
+    putPlane(scratch, rr, 15, planeK(kind, sb, rr, 15, m15, m3, m30, b16, b4));
+    const sc = scratch + 2048 + ((rr * <usize>NS) << 4);
+    for (let k = 0; k < NS; k++) {
+      const p = scalePtr(kind, sb, rr, k);
+      let v: v128;
+      if (kind == Q4_K || kind == Q5_K) v = splatU8(p);
+      else if (kind == Q2_K) v = v128.and(v128.load8_splat(p), w15);
+      else v = splatS8(p);
+      v128.store(sc + (<usize>k << 4), v);
+    }
+  }
+}
+
+/** i16 pair sums of one unpacked plane (at pl) with the activation quants (x8 / x16). */
+// @ts-ignore: decorator
+@inline function planeDot(pl: usize, x8: usize, x16: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), v128.load(pl));
+  return i16x8.add(i16x8.mul(v128.load(pl), v128.load(x16)), i16x8.mul(v128.load(pl, 16), v128.load(x16, 16)));
+}
+
+/** Bytes of one unpacked plane in the scratch, and of one row's 16 planes. */
+// @ts-ignore: decorator
+@inline function planeBytes(): usize {
+  return ASC_FEATURE_RELAXED_SIMD ? 16 : 32;
+}
+
+// @ts-ignore: decorator
+@inline function matmulKBatched(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const PB = sbBytes(kind);
+  const S = cols >> 8;
+  const pb = <usize>S * PB;
+  const rec = <usize>qx_row_bytes(cols);
+  const offB = <usize>qx_offset_k(cols);
+  const q8Off = <usize>cols << 1;
+  const dOff = qxD(cols);
+  const bs16Off = qxBs16(cols, 256);
+  const bs32Off = qxBs32(cols, 256);
+  const outRowBytes = <usize>outStride << 2;
+  const NS = subBlocks(kind);
+  const PLB = planeBytes();
+  const RB = PLB << 4; // one row's planes
+  const SRB = <usize>NS << 4; // one row's scales
+  const m15 = kconst(K_M15), m3 = kconst(K_M3), m30 = kconst(K_M30), b16 = kconst(K_B16), b4 = kconst(K_B4), w15 = kconst(K_W15);
+  const fmask = kconst(K_F16MASK), f16scale = kconst(K_F16SCALE);
+  const scales = scratch + 2048;
+  const accs = scratch + SCRATCH_ACC;
+  let w = wPtr;
+  for (let r = 0; r < rows; r += 4, w += pb) {
+    const valid = rows - r;
+    const o = outPtr + (<usize>r << 2);
+    for (let b = 0; b < S; b++) {
+      const sb = w + <usize>b * PB;
+      unpackK(kind, sb, scratch, m15, m3, m30, b16, b4, w15);
+      const d = f16x4m(sb, fmask, f16scale);
+      for (let i = 0; i < n; i++) {
+        const sec = xPtr + <usize>i * rec + offB; // section B of x row i
+        const bs16 = sec + bs16Off + (<usize>b << 5);
+        let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let pl = scratch, sk = scales, q8 = sec + q8Off + (<usize>b << 8), q16 = sec + (<usize>b << 9);
+        if (NS == 16) {
+          for (let k = 0; k < 16; k++, pl += PLB, sk += 16, q8 += 16, q16 += 32) {
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(planeDot(pl, q8, q16), v128.load(sk)));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(planeDot(pl + RB, q8, q16), v128.load(sk + SRB)));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(planeDot(pl + 2 * RB, q8, q16), v128.load(sk + 2 * SRB)));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(planeDot(pl + 3 * RB, q8, q16), v128.load(sk + 3 * SRB)));
+          }
+        } else {
+          for (let k = 0; k < 8; k++, pl += 2 * PLB, sk += 16, q8 += 32, q16 += 64) {
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.add(planeDot(pl, q8, q16), planeDot(pl + PLB, q8 + 16, q16 + 32)), v128.load(sk)));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.add(planeDot(pl + RB, q8, q16), planeDot(pl + RB + PLB, q8 + 16, q16 + 32)), v128.load(sk + SRB)));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.add(planeDot(pl + 2 * RB, q8, q16), planeDot(pl + 2 * RB + PLB, q8 + 16, q16 + 32)), v128.load(sk + 2 * SRB)));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.add(planeDot(pl + 3 * RB, q8, q16), planeDot(pl + 3 * RB + PLB, q8 + 16, q16 + 32)), v128.load(sk + 3 * SRB)));
+          }
+        }
+        if (kind == Q6_K || kind == Q3_K) {
+          const sh: u32 = kind == Q6_K ? 5 : 2;
+          a0 = i32x4.sub(a0, i32x4.shl(scaleDotS(sb + 8, bs16), sh));
+          a1 = i32x4.sub(a1, i32x4.shl(scaleDotS(sb + 24, bs16), sh));
+          a2 = i32x4.sub(a2, i32x4.shl(scaleDotS(sb + 40, bs16), sh));
+          a3 = i32x4.sub(a3, i32x4.shl(scaleDotS(sb + 56, bs16), sh));
+        }
+        const ai = isum4(a0, a1, a2, a3);
+        let am = i32x4.splat(0);
+        if (kind == Q4_K || kind == Q5_K) {
+          const bs = v128.load(sec + bs32Off + (<usize>b << 4));
+          am = isum4(i32x4.dot_i16x8_s(v128.load8x8_u(sb + 48), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 56), bs),
+            i32x4.dot_i16x8_s(v128.load8x8_u(sb + 64), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 72), bs));
+        } else if (kind == Q2_K) {
+          am = isum4(minDotQ2(sb + 16, bs16, m15), minDotQ2(sb + 32, bs16, m15), minDotQ2(sb + 48, bs16, m15), minDotQ2(sb + 64, bs16, m15));
+        }
+        const sx = v128.load32_splat(sec + dOff + (<usize>b << 2));
+        const ap = accs + (<usize>i << 4);
+        let acc = b == 0 ? f32x4.splat(0) : v128.load(ap);
+        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(ai), f32x4.mul(d, sx)));
+        if (hasMin(kind)) acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(am), f32x4.mul(f16x4m(sb + 8, fmask, f16scale), sx)));
+        if (b == S - 1) storePanel4(o + <usize>i * outRowBytes, acc, valid);
+        else v128.store(ap, acc);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function matmulK(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  if (kind != IQ4_XS && scratch != 0 && n >= batchMin(kind)) {
+    matmulKBatched(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
+    return;
+  }
+  const PB = sbBytes(kind);
+  const pb = <usize>(cols >> 8) * PB;
+  const rec = <usize>qx_row_bytes(cols);
+  const offB = <usize>qx_offset_k(cols);
+  const q8Off = <usize>cols << 1;
+  const dOff = qxD(cols);
+  const bs16Off = qxBs16(cols, 256);
+  const bs32Off = qxBs32(cols, 256);
+  const outRowBytes = <usize>outStride << 2;
+  const m15 = kconst(K_M15), m3 = kconst(K_M3), m30 = kconst(K_M30), b16 = kconst(K_B16), b4 = kconst(K_B4), w15 = kconst(K_W15);
+  const fmask = kconst(K_F16MASK), f16scale = kconst(K_F16SCALE);
+  let w = wPtr;
+  for (let r = 0; r < rows; r += 4, w += pb) {
+    const valid = rows - r;
+    const o = outPtr + (<usize>r << 2);
+    const wEnd = w + pb;
+    for (let i = 0; i < n; i++) {
+      const base = xPtr + <usize>i * rec + offB; // section B of x row i
+      let acc = f32x4.splat(0);
+      // x pointers advance with the super-block: q16 by 512 bytes, q8 by 256, d by 4, bs16 by 32, bs32 by 16
+      let x16 = base, x8 = base + q8Off, dx = base + dOff, bs16 = base + bs16Off, bs32 = base + bs32Off;
+      for (let sb = w; sb < wEnd; sb += PB, x16 += 512, x8 += 256, dx += 4, bs16 += 32, bs32 += 16) {
+        let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let am = a0;
+        if (kind == Q4_K) {
+          let g = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
+          for (let j = 0; j < 8; j++, g += 64, scp++, q8 += 32, q16 += 64) {
+            a0 = q4kRow(a0, g, 0, scp, q8, q16, m15);
+            a1 = q4kRow(a1, g, 1, scp + 8, q8, q16, m15);
+            a2 = q4kRow(a2, g, 2, scp + 16, q8, q16, m15);
+            a3 = q4kRow(a3, g, 3, scp + 24, q8, q16, m15);
+          }
+        } else if (kind == Q5_K) {
+          let hp = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
+          for (let h = 0; h < 2; h++, hp += 320, scp += 4, q8 += 128, q16 += 256) {
+            // the half's 4 groups unrolled: each takes its high bits from a different pair of bits
+            a0 = q5kRow(a0, hp, hp + 64, 0, 0, scp, q8, q16, m15, b16);
+            a1 = q5kRow(a1, hp, hp + 64, 1, 0, scp + 8, q8, q16, m15, b16);
+            a2 = q5kRow(a2, hp, hp + 64, 2, 0, scp + 16, q8, q16, m15, b16);
+            a3 = q5kRow(a3, hp, hp + 64, 3, 0, scp + 24, q8, q16, m15, b16);
+            a0 = q5kRow(a0, hp, hp + 128, 0, 1, scp + 1, q8 + 32, q16 + 64, m15, b16);
+            a1 = q5kRow(a1, hp, hp + 128, 1, 1, scp + 9, q8 + 32, q16 + 64, m15, b16);
+            a2 = q5kRow(a2, hp, hp + 128, 2, 1, scp + 17, q8 + 32, q16 + 64, m15, b16);
+            a3 = q5kRow(a3, hp, hp + 128, 3, 1, scp + 25, q8 + 32, q16 + 64, m15, b16);
+            a0 = q5kRow(a0, hp, hp + 192, 0, 2, scp + 2, q8 + 64, q16 + 128, m15, b16);
+            a1 = q5kRow(a1, hp, hp + 192, 1, 2, scp + 10, q8 + 64, q16 + 128, m15, b16);
+            a2 = q5kRow(a2, hp, hp + 192, 2, 2, scp + 18, q8 + 64, q16 + 128, m15, b16);
+            a3 = q5kRow(a3, hp, hp + 192, 3, 2, scp + 26, q8 + 64, q16 + 128, m15, b16);
+            a0 = q5kRow(a0, hp, hp + 256, 0, 3, scp + 3, q8 + 96, q16 + 192, m15, b16);
+            a1 = q5kRow(a1, hp, hp + 256, 1, 3, scp + 11, q8 + 96, q16 + 192, m15, b16);
+            a2 = q5kRow(a2, hp, hp + 256, 2, 3, scp + 19, q8 + 96, q16 + 192, m15, b16);
+            a3 = q5kRow(a3, hp, hp + 256, 3, 3, scp + 27, q8 + 96, q16 + 192, m15, b16);
+          }
+        } else if (kind == Q6_K) {
+          let ch = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
+          for (let q = 0; q < 4; q++, ch += 192, scp += 4, q8 += 64, q16 += 128) {
+            a0 = q6kRow(a0, ch, false, scp, q8, q16, m15, m30);
+            a1 = q6kRow(a1, ch + 48, false, scp + 16, q8, q16, m15, m30);
+            a2 = q6kRow(a2, ch + 96, false, scp + 32, q8, q16, m15, m30);
+            a3 = q6kRow(a3, ch + 144, false, scp + 48, q8, q16, m15, m30);
+            a0 = q6kRow(a0, ch, true, scp + 2, q8 + 32, q16 + 64, m15, m30);
+            a1 = q6kRow(a1, ch + 48, true, scp + 18, q8 + 32, q16 + 64, m15, m30);
+            a2 = q6kRow(a2, ch + 96, true, scp + 34, q8 + 32, q16 + 64, m15, m30);
+            a3 = q6kRow(a3, ch + 144, true, scp + 50, q8 + 32, q16 + 64, m15, m30);
+          }
+        } else if (kind == Q3_K) {
+          let hf = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
+          for (let h = 0; h < 2; h++, hf += 192, scp += 8, q8 += 128, q16 += 256) {
+            a0 = q3kRow(a0, hf, scp, q8, q16, m3, b4);
+            a1 = q3kRow(a1, hf + 48, scp + 16, q8, q16, m3, b4);
+            a2 = q3kRow(a2, hf + 96, scp + 32, q8, q16, m3, b4);
+            a3 = q3kRow(a3, hf + 144, scp + 48, q8, q16, m3, b4);
+          }
+        } else if (kind == Q2_K) {
+          let ch = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
+          for (let q = 0; q < 4; q++, ch += 64, scp += 4, q8 += 64, q16 += 128) {
+            a0 = q2kRow(a0, ch, scp, q8, q16, m3, w15);
+            a1 = q2kRow(a1, ch + 16, scp + 16, q8, q16, m3, w15);
+            a2 = q2kRow(a2, ch + 32, scp + 32, q8, q16, m3, w15);
+            a3 = q2kRow(a3, ch + 48, scp + 48, q8, q16, m3, w15);
+          }
+        }
+        let ai: v128;
+        if (kind == IQ4_XS) {
+          ai = a0;
+          let g = sb + 40, q16 = x16;
+          for (let j = 0; j < 8; j++, g += 64, q16 += 64) {
+            const t = isum4(iq4Group(g, 0, q16, m15), iq4Group(g, 1, q16, m15), iq4Group(g, 2, q16, m15), iq4Group(g, 3, q16, m15));
+            ai = i32x4.add(ai, i32x4.mul(t, sc4s(sb + 8 + (<usize>j << 2))));
+          }
+        } else {
+          if (kind == Q6_K || kind == Q3_K) {
+            // the offset: a row's sums less off·Σ_k sc_k·bs16_k (exact integers)
+            const sh: u32 = kind == Q6_K ? 5 : 2;
+            a0 = i32x4.sub(a0, i32x4.shl(scaleDotS(sb + 8, bs16), sh));
+            a1 = i32x4.sub(a1, i32x4.shl(scaleDotS(sb + 24, bs16), sh));
+            a2 = i32x4.sub(a2, i32x4.shl(scaleDotS(sb + 40, bs16), sh));
+            a3 = i32x4.sub(a3, i32x4.shl(scaleDotS(sb + 56, bs16), sh));
+          }
+          ai = isum4(a0, a1, a2, a3);
+        }
+        if (kind == Q4_K || kind == Q5_K) {
+          const bs = v128.load(bs32);
+          am = isum4(i32x4.dot_i16x8_s(v128.load8x8_u(sb + 48), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 56), bs),
+            i32x4.dot_i16x8_s(v128.load8x8_u(sb + 64), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 72), bs));
+        } else if (kind == Q2_K) {
+          am = isum4(minDotQ2(sb + 16, bs16, m15), minDotQ2(sb + 32, bs16, m15), minDotQ2(sb + 48, bs16, m15), minDotQ2(sb + 64, bs16, m15));
+        }
+        const sx = v128.load32_splat(dx);
+        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(ai), f32x4.mul(f16x4m(sb, fmask, f16scale), sx)));
+        if (hasMin(kind)) acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(am), f32x4.mul(f16x4m(sb + 8, fmask, f16scale), sx)));
+      }
+      storePanel4(o + <usize>i * outRowBytes, acc, valid);
+    }
+  }
+}
+
+// ---- scalar access to one weight (for the twins and the dequantisers) ----
+
+/** The stored quant u of row-in-panel rr at super-block column c, in the panel super-block at sb (IQ4_XS: the index). */
+// @ts-ignore: decorator
+@inline function quantAt(kind: i32, sb: usize, rr: usize, c: i32): i32 {
+  const t = <usize>(c & 15);
+  if (kind == Q2_K) {
+    return (<i32>load<u8>(sb + 80 + <usize>(c >> 6) * 64 + (rr << 4) + t) >> (2 * ((c >> 4) & 3))) & 3;
+  }
+  if (kind == Q3_K) {
+    const row = sb + 72 + <usize>(c >> 7) * 192 + rr * 48;
+    const cc = c & 127;
+    const low = (<i32>load<u8>(row + <usize>(cc >> 6) * 16 + t) >> (2 * ((cc >> 4) & 3))) & 3;
+    return low | (((<i32>load<u8>(row + 32 + t) >> (cc >> 4)) & 1) << 2);
+  }
+  if (kind == Q6_K) {
+    const row = sb + 72 + <usize>(c >> 6) * 192 + rr * 48;
+    const k = (c >> 4) & 3;
+    const nb = <i32>load<u8>(row + <usize>(k >> 1) * 16 + t);
+    return ((k & 1) == 0 ? nb & 15 : nb >> 4) | (((<i32>load<u8>(row + 32 + t) >> (2 * k)) & 3) << 4);
+  }
+  if (kind == Q5_K) {
+    const half = sb + 80 + <usize>(c >> 7) * 320;
+    const cc = c & 127;
+    const nb = <i32>load<u8>(half + 64 + <usize>(cc >> 5) * 64 + (rr << 4) + t);
+    return ((cc & 16) == 0 ? nb & 15 : nb >> 4) | (((<i32>load<u8>(half + (rr << 4) + t) >> (cc >> 4)) & 1) << 4);
+  }
+  // Q4_K, IQ4_XS
+  const nb = <i32>load<u8>(sb + (kind == Q4_K ? 80 : 40) + <usize>(c >> 5) * 64 + (rr << 4) + t);
+  return (c & 16) == 0 ? nb & 15 : nb >> 4;
+}
+
+/** Sub-scale of row-in-panel rr for sub-block k (of 16 or 32 columns, per type); Q2_K: the low nibble. */
+// @ts-ignore: decorator
+@inline function scaleAt(kind: i32, sb: usize, rr: usize, k: i32): i32 {
+  const p = scalePtr(kind, sb, rr, k);
+  if (kind == Q4_K || kind == Q5_K) return <i32>load<u8>(p);
+  if (kind == Q2_K) return <i32>load<u8>(p) & 15;
+  return <i32>load<i8>(p);
+}
+/** Min of row-in-panel rr for sub-block k (Q2_K: the high nibble; Q4_K/Q5_K: the m byte). */
+// @ts-ignore: decorator
+@inline function minAt(kind: i32, sb: usize, rr: usize, k: i32): i32 {
+  if (kind == Q2_K) return <i32>load<u8>(scalePtr(kind, sb, rr, k)) >> 4;
+  return <i32>load<u8>(sb + 48 + (rr << 3) + <usize>k);
+}
+// @ts-ignore: decorator
+@inline function subShift(kind: i32): i32 {
+  return kind == Q4_K || kind == Q5_K || kind == IQ4_XS ? 5 : 4;
+}
+// @ts-ignore: decorator
+@inline function offsetOf(kind: i32): i32 {
+  return kind == Q3_K ? 4 : kind == Q6_K ? 32 : 0;
+}
+// @ts-ignore: decorator
+@inline function kvalue(u: i32): i32 {
+  return <i32>i8x16.extract_lane_s(i8x16.swizzle(KVALUES, i8x16.splat(<i8>u)), 0);
+}
+
+// @ts-ignore: decorator
+@inline function matmulKRef(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  const S = cols >> 8;
+  const PB = sbBytes(kind);
+  const pb = <usize>S * PB;
+  const rec = <usize>qx_row_bytes(cols);
+  const offB = <usize>qx_offset_k(cols);
+  const dOff = offB + qxD(cols);
+  const bs16Off = offB + qxBs16(cols, 256);
+  const sh = subShift(kind);
+  const off = offsetOf(kind);
+  for (let i = 0; i < n; i++) {
+    const base = xPtr + <usize>i * rec;
+    const o = outPtr + ((<usize>i * <usize>outStride) << 2);
+    for (let r = 0; r < rows; r++) {
+      const rr = <usize>(r & 3);
+      let acc: f32 = 0;
+      for (let b = 0; b < S; b++) {
+        const sb = wPtr + <usize>(r >> 2) * pb + <usize>b * PB;
+        let isum: i32 = 0;
+        let msum: i32 = 0;
+        for (let k = 0; k < (256 >> sh); k++) {
+          let s: i32 = 0;
+          let bsum: i32 = 0;
+          for (let t = 0; t < (1 << sh); t++) {
+            const c = (k << sh) + t;
+            const q = <i32>load<i16>(base + offB + (<usize>((b << 8) + c) << 1));
+            const u = quantAt(kind, sb, rr, c);
+            s += (kind == IQ4_XS ? kvalue(u) : u) * q;
+          }
+          for (let h = 0; h < (1 << (sh - 4)); h++) bsum += <i32>load<i16>(base + bs16Off + (<usize>((b << 4) + (k << (sh - 4)) + h) << 1));
+          isum += scaleAt(kind, sb, rr, k) * (s - off * bsum);
+          if (hasMin(kind)) msum += minAt(kind, sb, rr, k) * bsum;
+        }
+        const dx = load<f32>(base + dOff + (<usize>b << 2));
+        acc = acc + <f32>isum * (f16s(<u32>load<u16>(sb + (rr << 1))) * dx);
+        if (hasMin(kind)) acc = acc - <f32>msum * (f16s(<u32>load<u16>(sb + 8 + (rr << 1))) * dx);
+      }
+      store<f32>(o + (<usize>r << 2), acc);
+    }
+  }
+}
+
+/** Dequantise rows [r0, r0 + count) into dst (f32 [count, cols]) exactly as ggml's dequantize_row_*. */
+// @ts-ignore: decorator
+@inline function dequantK(kind: i32, dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  const S = cols >> 8;
+  const PB = sbBytes(kind);
+  const pb = <usize>S * PB;
+  const sh = subShift(kind);
+  for (let kk = 0; kk < count; kk++) {
+    const r = r0 + kk;
+    const rr = <usize>(r & 3);
+    const dst = dstPtr + ((<usize>kk * <usize>cols) << 2);
+    for (let b = 0; b < S; b++) {
+      const sb = wPtr + <usize>(r >> 2) * pb + <usize>b * PB;
+      const d = f16Value(<u32>load<u16>(sb + (rr << 1)));
+      for (let c = 0; c < 256; c++) {
+        const k = c >> sh;
+        const u = quantAt(kind, sb, rr, c);
+        let v: f32;
+        if (kind == Q6_K) {
+          v = (d * <f32>scaleAt(kind, sb, rr, k)) * <f32>(u - 32); // d * sc * q
+        } else if (kind == Q3_K || kind == IQ4_XS) {
+          const dl = d * <f32>scaleAt(kind, sb, rr, k); // d_all * (scale − 32)
+          v = dl * <f32>(kind == Q3_K ? u - 4 : kvalue(u));
+        } else {
+          const dmin = f16Value(<u32>load<u16>(sb + 8 + (rr << 1)));
+          const dl = d * <f32>scaleAt(kind, sb, rr, k);
+          const ml = dmin * <f32>minAt(kind, sb, rr, k);
+          v = dl * <f32>u - ml;
+        }
+        store<f32>(dst + (<usize>((b << 8) + c) << 2), v);
+      }
+    }
+  }
+}
+
+// ---- repacking GGUF blocks ----
+
+// @ts-ignore: decorator
+@inline function blockBytes(kind: i32): usize {
+  return kind == Q2_K ? 84 : kind == Q3_K ? 110 : kind == Q4_K ? 144 : kind == Q5_K ? 176 : kind == Q6_K ? 210 : 136;
+}
+
+/** The 6-bit scale (which = 0) or min (1) of sub-block j of a Q4_K / Q5_K block's scales at p (get_scale_min_k4). */
+// @ts-ignore: decorator
+@inline function k4(p: usize, j: i32, which: i32): i32 {
+  if (j < 4) return <i32>load<u8>(p + <usize>(j + 4 * which)) & 63;
+  const lo = <i32>load<u8>(p + <usize>(j + 4));
+  if (which == 0) return (lo & 0xf) | ((<i32>load<u8>(p + <usize>(j - 4)) >> 6) << 4);
+  return (lo >> 4) | ((<i32>load<u8>(p + <usize>j) >> 6) << 4);
+}
+
+/** The 6-bit scale of sub-block j of a Q3_K block's 12 scale bytes at p. */
+// @ts-ignore: decorator
+@inline function q3Scale(p: usize, j: i32): i32 {
+  const low = j < 8 ? <i32>load<u8>(p + <usize>j) & 0xf : <i32>load<u8>(p + <usize>(j - 8)) >> 4;
+  return low | (((<i32>load<u8>(p + 8 + <usize>(j & 3)) >> (2 * (j >> 2))) & 3) << 4);
+}
+
+/** ggml's quant (before any offset) of block column c. */
+// @ts-ignore: decorator
+@inline function blockQuant(kind: i32, blk: usize, c: i32): i32 {
+  if (kind == Q4_K || kind == Q5_K) {
+    const qs = blk + (kind == Q4_K ? 16 : 48);
+    const j = c >> 5, l = c & 31;
+    const byte = <i32>load<u8>(qs + <usize>((j >> 1) << 5) + <usize>l);
+    let u = (j & 1) == 0 ? byte & 15 : byte >> 4;
+    if (kind == Q5_K) u |= ((<i32>load<u8>(blk + 16 + <usize>l) >> j) & 1) << 4;
+    return u;
+  }
+  if (kind == Q6_K) {
+    const n = c >> 7, cc = c & 127, l = cc & 31, quarter = cc >> 5;
+    const ql = <i32>load<u8>(blk + <usize>(64 * n + l + ((quarter & 1) << 5)));
+    const qh = <i32>load<u8>(blk + 128 + <usize>(32 * n + l));
+    return ((quarter < 2 ? ql & 15 : ql >> 4)) | (((qh >> (2 * quarter)) & 3) << 4);
+  }
+  if (kind == Q2_K || kind == Q3_K) {
+    const n = c >> 7, j = (c >> 5) & 3, l = c & 31;
+    const qs = blk + (kind == Q2_K ? 16 : 32);
+    let u = (<i32>load<u8>(qs + <usize>(32 * n + l)) >> (2 * j)) & 3;
+    if (kind == Q3_K) u |= ((<i32>load<u8>(blk + <usize>l) >> (4 * n + j)) & 1) << 2;
+    return u;
+  }
+  // IQ4_XS: index
+  const ib = c >> 5, j = c & 31;
+  const byte = <i32>load<u8>(blk + 8 + <usize>(ib << 4) + <usize>(j & 15));
+  return j < 16 ? byte & 15 : byte >> 4;
+}
+
+/** Or a byte into memory. */
+// @ts-ignore: decorator
+@inline function orByte(p: usize, v: i32): void {
+  store<u8>(p, load<u8>(p) | <u8>v);
+}
+
+/** Place quant u of row-in-panel rr at super-block column c in the panel super-block at sb (the inverse of quantAt). */
+// @ts-ignore: decorator
+@inline function placeQuant(kind: i32, sb: usize, rr: usize, c: i32, u: i32): void {
+  const t = <usize>(c & 15);
+  if (kind == Q2_K) {
+    orByte(sb + 80 + <usize>(c >> 6) * 64 + (rr << 4) + t, (u & 3) << (2 * ((c >> 4) & 3)));
+  } else if (kind == Q3_K) {
+    const row = sb + 72 + <usize>(c >> 7) * 192 + rr * 48;
+    const cc = c & 127;
+    orByte(row + <usize>(cc >> 6) * 16 + t, (u & 3) << (2 * ((cc >> 4) & 3)));
+    orByte(row + 32 + t, ((u >> 2) & 1) << (cc >> 4));
+  } else if (kind == Q6_K) {
+    const row = sb + 72 + <usize>(c >> 6) * 192 + rr * 48;
+    const k = (c >> 4) & 3;
+    orByte(row + <usize>(k >> 1) * 16 + t, (u & 15) << ((k & 1) << 2));
+    orByte(row + 32 + t, ((u >> 4) & 3) << (2 * k));
+  } else if (kind == Q5_K) {
+    const half = sb + 80 + <usize>(c >> 7) * 320;
+    const cc = c & 127;
+    orByte(half + 64 + <usize>(cc >> 5) * 64 + (rr << 4) + t, (u & 15) << ((cc & 16) >> 2));
+    orByte(half + (rr << 4) + t, ((u >> 4) & 1) << (cc >> 4));
+  } else {
+    orByte(sb + (kind == Q4_K ? 80 : 40) + <usize>(c >> 5) * 64 + (rr << 4) + t, (u & 15) << ((c & 16) >> 2));
+  }
+}
+
+/**
+ * Repack GGUF blocks (row-major [rows, cols/256] super-blocks at srcPtr) into the panel layout at
+ * dstPtr; no value changes. Returns −1, or the block
+ * index r·S + b of the first block with an Inf/NaN d or dmin (that super-block is stored as zeros).
+ */
+// @ts-ignore: decorator
+@inline function packK(kind: i32, dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  const S = cols >> 8;
+  const PB = sbBytes(kind);
+  const pb = <usize>S * PB;
+  const BB = blockBytes(kind);
+  const sh = subShift(kind);
+  let bad = -1;
+  for (let r = 0; r < rows; r++) {
+    const rr = <usize>(r & 3);
+    if (rr == 0) for (let z: usize = 0; z < pb; z += 8) store<u64>(dstPtr + <usize>(r >> 2) * pb + z, 0); // PB is a multiple of 8
+    for (let b = 0; b < S; b++) {
+      const sb = dstPtr + <usize>(r >> 2) * pb + <usize>b * PB;
+      const blk = srcPtr + <usize>(r * S + b) * BB;
+      const dAt: usize = kind == Q2_K ? 80 : kind == Q3_K ? 108 : kind == Q6_K ? 208 : 0;
+      const d = <u32>load<u16>(blk + dAt);
+      const dmin: u32 = kind == Q2_K ? <u32>load<u16>(blk, 82) : kind == Q4_K || kind == Q5_K ? <u32>load<u16>(blk, 2) : 0;
+      if (f16NonFinite(d) || f16NonFinite(dmin)) {
+        if (bad < 0) bad = r * S + b;
+        continue;
+      }
+      store<u16>(sb + (rr << 1), <u16>d);
+      if (hasMin(kind)) store<u16>(sb + 8 + (rr << 1), <u16>dmin);
+      for (let k = 0; k < (256 >> sh); k++) {
+        let sc: i32, mn: i32 = 0;
+        if (kind == Q4_K || kind == Q5_K) {
+          sc = k4(blk + 4, k, 0);
+          mn = k4(blk + 4, k, 1);
+          store<u8>(sb + 48 + (rr << 3) + <usize>k, <u8>mn);
+        } else if (kind == Q2_K) sc = <i32>load<u8>(blk + <usize>k);
+        else if (kind == Q3_K) sc = q3Scale(blk + 96, k) - 32;
+        else if (kind == Q6_K) sc = <i32>load<i8>(blk + 192 + <usize>k);
+        else sc = (((<i32>load<u8>(blk + 4 + <usize>(k >> 1)) >> (4 * (k & 1))) & 15) | (((<i32>load<u16>(blk + 2) >> (2 * k)) & 3) << 4)) - 32;
+        store<u8>(scalePtr(kind, sb, rr, k), <u8>sc);
+      }
+      for (let c = 0; c < 256; c++) placeQuant(kind, sb, rr, c, blockQuant(kind, blk, c));
+    }
+  }
+  return bad;
+}
+
+export function matmul_q2_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulK(Q2_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
+}
+export function matmul_q2_k_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  matmulKRef(Q2_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+}
+export function pack_q2_k(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packK(Q2_K, dstPtr, srcPtr, rows, cols);
+}
+export function dequant_q2_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantK(Q2_K, dstPtr, wPtr, rows, cols, r0, count);
+}
+export function matmul_q3_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulK(Q3_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
+}
+export function matmul_q3_k_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  matmulKRef(Q3_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+}
+export function pack_q3_k(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packK(Q3_K, dstPtr, srcPtr, rows, cols);
+}
+export function dequant_q3_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantK(Q3_K, dstPtr, wPtr, rows, cols, r0, count);
+}
+export function matmul_q4_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulK(Q4_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
+}
+export function matmul_q4_k_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  matmulKRef(Q4_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+}
+export function pack_q4_k(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packK(Q4_K, dstPtr, srcPtr, rows, cols);
+}
+export function dequant_q4_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantK(Q4_K, dstPtr, wPtr, rows, cols, r0, count);
+}
+export function matmul_q5_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulK(Q5_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
+}
+export function matmul_q5_k_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  matmulKRef(Q5_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+}
+export function pack_q5_k(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packK(Q5_K, dstPtr, srcPtr, rows, cols);
+}
+export function dequant_q5_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantK(Q5_K, dstPtr, wPtr, rows, cols, r0, count);
+}
+export function matmul_q6_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulK(Q6_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
+}
+export function matmul_q6_k_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  matmulKRef(Q6_K, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+}
+export function pack_q6_k(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packK(Q6_K, dstPtr, srcPtr, rows, cols);
+}
+export function dequant_q6_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantK(Q6_K, dstPtr, wPtr, rows, cols, r0, count);
+}
+export function matmul_iq4_xs(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulK(IQ4_XS, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
+}
+export function matmul_iq4_xs_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  matmulKRef(IQ4_XS, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+}
+export function pack_iq4_xs(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packK(IQ4_XS, dstPtr, srcPtr, rows, cols);
+}
+export function dequant_iq4_xs(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantK(IQ4_XS, dstPtr, wPtr, rows, cols, r0, count);
+}

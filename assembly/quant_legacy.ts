@@ -1,0 +1,498 @@
+// The 32-column block types Q4_0, Q4_1, Q5_0, Q5_1 and IQ4_NL as linear layers (weights × section A
+// of the prepared input, as llama.cpp pairs them with q8_0/q8_1 activations):
+//   out[i, r] = Σ_g s[i, g]·(d[r, g]·Σ_{c ∈ g} u[r, c]·qx[i, c] − off·d[r, g]·Σ_{c ∈ g} qx[i, c]) (+ m[r, g]·s[i, g]·Σ qx)
+// with u the stored unsigned quant (Q4: 0..15, Q5: 0..31; off = 8 for Q4_0, 16 for Q5_0, 0 for the
+// _1 types, which add m instead), or for IQ4_NL the signed table value KVALUES[u] (no offset).
+//
+// Packed layout, for W [rows, cols] (cols a multiple of 32 for GGUF data; quant_q4_0 pads a last
+// partial group as ggml would a zero-padded block): 4-row panels, G = ceil(cols/32) groups per panel,
+// group g of panel p at p·GB·G + g·GB (GB = bytes per group, below), rows rr = 0..3:
+//   [0, 64)    row rr's 16 quant bytes at 16·rr, GGML's own order: byte j = u[c0 + j] | u[c0 + 16 + j] << 4
+//              (low 4 bits of u for Q5)
+//   Q5 only:   [64, 80) row rr's 4 high-bit bytes at 64 + 4·rr, rearranged for the kernel: byte i holds
+//              in bit L the 5th bit of column c0 + 4L + i and in bit 4 + L that of column c0 + 16 + 4L + i
+//   then       f16 d of the 4 rows (8 bytes), and for Q4_1 / Q5_1 f16 m of the 4 rows (8 bytes)
+//   GB: Q4_0 72, Q4_1 80, Q5_0 88, Q5_1 96, IQ4_NL 72 — exactly GGML's bytes per row per block, ×4.
+// Scales keep their bits (either sign; Inf/NaN refused when packing). The value of a weight is ggml's
+// dequantised value; dequant_* reproduce dequantize_row_* bit for bit.
+//
+// Kernel: per group and row, the two 16-column planes (low and high nibbles, with the 5th bit or-ed in
+// for Q5: one i32x4.mul by [16, 8, 4, 2] shifts lane L's bits into place) go through dot2 (exact
+// integer sums), a transpose-add gives the 4 rows in one vector, the offset is subtracted as an
+// integer, then acc ← acc + f32(Σ)·(d·s) (and acc ← acc + m·f16(s·Σqx) for the _1 types, the product
+// rounded as llama.cpp's q8_1 activations store it) with
+// unfused f32 operations: the SIMD kernels equal their scalar twins bit for bit in every build.
+
+import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
+
+// @ts-ignore: decorator
+@lazy const Q4_0: i32 = 0;
+// @ts-ignore: decorator
+@lazy const Q4_1: i32 = 1;
+// @ts-ignore: decorator
+@lazy const Q5_0: i32 = 2;
+// @ts-ignore: decorator
+@lazy const Q5_1: i32 = 3;
+// @ts-ignore: decorator
+@lazy const IQ4_NL: i32 = 4;
+
+// @ts-ignore: decorator
+@lazy const F32_MAX: f32 = 3.4028234663852886e38;
+/** 2^112: rescales an f16 shifted into f32 position (see f16x4). */
+/** Smallest batch that takes the batched path (below it the direct kernel is as fast: measured). */
+// @ts-ignore: decorator
+@inline function batchMin(kind: i32): i32 {
+  return kind == Q4_0 || kind == Q4_1 ? 8 : 3;
+}
+
+/** IQ4_NL's 16 values (ggml's kvalues_iq4nl) as bytes, for the table lookup. */
+// @ts-ignore: decorator
+@lazy const KVALUES: v128 = i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+
+// @ts-ignore: decorator
+@inline function isQ5(kind: i32): bool {
+  return kind == Q5_0 || kind == Q5_1;
+}
+// @ts-ignore: decorator
+@inline function hasMin(kind: i32): bool {
+  return kind == Q4_1 || kind == Q5_1;
+}
+/** Bytes per group of a panel. */
+// @ts-ignore: decorator
+@inline function groupBytes(kind: i32): usize {
+  return kind == Q4_1 ? 80 : kind == Q5_0 ? 88 : kind == Q5_1 ? 96 : 72;
+}
+/** Offset of the 4 f16 d inside a group. */
+// @ts-ignore: decorator
+@inline function dAt(kind: i32): usize {
+  return isQ5(kind) ? 80 : 64;
+}
+/** The integer offset subtracted from u (Q4_0 8, Q5_0 16, else 0). */
+// @ts-ignore: decorator
+@inline function offsetOf(kind: i32): i32 {
+  return kind == Q4_0 ? 8 : kind == Q5_0 ? 16 : 0;
+}
+
+/**
+ * The low plane (columns 0..15) and high plane (16..31) of one row's group, as unsigned bytes. Q5: the
+ * 5th bits, lane L of the u32 shifted left by 4 − L (one i32x4.mul by mul5 = [16, 8, 4, 2]), land on bit 4.
+ */
+// @ts-ignore: decorator
+@inline function planeLo(kind: i32, row: usize, grp: usize, rr: usize, m15: v128, b16: v128, mul5: v128): v128 {
+  const p = v128.and(v128.load(row), m15);
+  if (!isQ5(kind)) return p;
+  const y = i32x4.mul(v128.load32_splat(grp + 64 + (rr << 2)), mul5);
+  return v128.or(p, v128.and(y, b16));
+}
+// @ts-ignore: decorator
+@inline function planeHi(kind: i32, row: usize, grp: usize, rr: usize, m15: v128, b16: v128, mul5: v128): v128 {
+  const p = v128.and(i16x8.shr_u(v128.load(row), 4), m15);
+  if (!isQ5(kind)) return p;
+  const y = i32x4.mul(i32x4.shr_u(v128.load32_splat(grp + 64 + (rr << 2)), 4), mul5);
+  return v128.or(p, v128.and(y, b16));
+}
+
+/** IQ4_NL: 16 indices → their signed table values. */
+// @ts-ignore: decorator
+@inline function lookup(idx: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(KVALUES, idx);
+  return i8x16.swizzle(KVALUES, idx);
+}
+
+/** Exact Σ over one row's group (i32x4 partial sums). */
+// @ts-ignore: decorator
+@inline function rowGroup(kind: i32, grp: usize, rr: usize, q8: usize, q16: usize, m15: v128, b16: v128, ones: v128, mul5: v128): v128 {
+  const row = grp + (rr << 4);
+  const lo = planeLo(kind, row, grp, rr, m15, b16, mul5);
+  const hi = planeHi(kind, row, grp, rr, m15, b16, mul5);
+  if (kind == IQ4_NL) return i32x4.add(dotSigned1(lookup(lo), q16), dotSigned1(lookup(hi), q16 + 32));
+  return dot2o(lo, hi, q8, q16, ones);
+}
+
+// ---- the batched path (n ≥ batchMin x rows; needs the per-thread scratch) ----
+//
+// Per panel, up to 8 groups at a time are unpacked into the scratch (planes of u ready for the dot:
+// relaxed 16 bytes each, plain and IQ4_NL 16 i16; the 4 rows' d and m decoded to f32), then every x
+// row runs over them. The integers and the f32 steps are the direct path's: identical results.
+// Scratch: planes @0 (≤ 2048 B) · d f32 [8][4] @2048 · m @2176 · the x rows' accumulators @3328
+// (quant_k.ts SCRATCH_ACC; quant_scratch_bytes there).
+
+/** Bytes of one row's two unpacked planes in the scratch. */
+// @ts-ignore: decorator
+@inline function rowPlaneBytes(kind: i32): usize {
+  return ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL ? 32 : 64;
+}
+
+/** Unpack groups [g0, g0 + count) of the panel at w into the scratch. */
+// @ts-ignore: decorator
+@inline function unpackLegacy(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, m15: v128, b16: v128, mul5: v128, fmask: v128, f16scale: v128): void {
+  const GB = groupBytes(kind);
+  const RPB = rowPlaneBytes(kind);
+  let grp = w + <usize>g0 * GB;
+  let dst = scratch;
+  for (let j = 0; j < count; j++, grp += GB, dst += RPB << 2) {
+    for (let rr: usize = 0; rr < 4; rr++) {
+      let lo = planeLo(kind, grp + (rr << 4), grp, rr, m15, b16, mul5);
+      let hi = planeHi(kind, grp + (rr << 4), grp, rr, m15, b16, mul5);
+      const p = dst + rr * RPB;
+      if (kind == IQ4_NL) {
+        lo = lookup(lo);
+        hi = lookup(hi);
+        v128.store(p, i16x8.extend_low_i8x16_s(lo));
+        v128.store(p, i16x8.extend_high_i8x16_s(lo), 16);
+        v128.store(p, i16x8.extend_low_i8x16_s(hi), 32);
+        v128.store(p, i16x8.extend_high_i8x16_s(hi), 48);
+      } else if (ASC_FEATURE_RELAXED_SIMD) {
+        v128.store(p, lo);
+        v128.store(p, hi, 16);
+      } else {
+        v128.store(p, i16x8.extend_low_i8x16_u(lo));
+        v128.store(p, i16x8.extend_high_i8x16_u(lo), 16);
+        v128.store(p, i16x8.extend_low_i8x16_u(hi), 32);
+        v128.store(p, i16x8.extend_high_i8x16_u(hi), 48);
+      }
+    }
+    v128.store(scratch + 2048 + (<usize>j << 4), f16x4m(grp + dAt(kind), fmask, f16scale));
+    if (hasMin(kind)) v128.store(scratch + 2176 + (<usize>j << 4), f16x4m(grp + dAt(kind) + 8, fmask, f16scale));
+  }
+}
+
+/** Exact Σ over one row's unpacked group at p (i32x4 partial sums); x: the group's quants. */
+// @ts-ignore: decorator
+@inline function unpackedDot(kind: i32, p: usize, q8: usize, q16: usize, ones: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL) {
+    return i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), v128.load(p)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8, 16), v128.load(p, 16))), ones);
+  }
+  const a = i32x4.add(i32x4.dot_i16x8_s(v128.load(p), v128.load(q16)), i32x4.dot_i16x8_s(v128.load(p, 16), v128.load(q16, 16)));
+  return i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(v128.load(p, 32), v128.load(q16, 32)), i32x4.dot_i16x8_s(v128.load(p, 48), v128.load(q16, 48))));
+}
+
+// @ts-ignore: decorator
+@inline function matmulLegacyBatched(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const G = (cols + 31) >> 5;
+  const GB = groupBytes(kind);
+  const pb = <usize>G * GB;
+  const CA = G << 5;
+  const rec = <usize>qx_row_bytes(cols);
+  const dOff = qxD(CA);
+  const bsOff = qxBs32(CA, 32);
+  const sOff = qxS(CA);
+  const outRowBytes = <usize>outStride << 2;
+  const off = offsetOf(kind);
+  const RPB = rowPlaneBytes(kind);
+  const m15 = kconst(K_M15), b16 = kconst(K_B16), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
+  const f16scale = kconst(K_F16SCALE);
+  const accs = scratch + 3328;
+  let w = wPtr;
+  for (let r = 0; r < rows; r += 4, w += pb) {
+    const valid = rows - r;
+    const o = outPtr + (<usize>r << 2);
+    for (let g0 = 0; g0 < G; g0 += 8) {
+      const count = min(8, G - g0);
+      const last = g0 + count == G;
+      unpackLegacy(kind, w, g0, count, scratch, m15, b16, mul5, fmask, f16scale);
+      for (let i = 0; i < n; i++) {
+        const base = xPtr + <usize>i * rec;
+        const ap = accs + (<usize>i << 4);
+        let acc = g0 == 0 ? f32x4.splat(0) : v128.load(ap);
+        let q16 = base + (<usize>g0 << 6), q8 = base + (<usize>CA << 1) + (<usize>g0 << 5), bs = base + bsOff + (<usize>g0 << 1), dx = base + dOff + (<usize>g0 << 2);
+        let p = scratch, dw = scratch + 2048;
+        for (let j = 0; j < count; j++, p += RPB << 2, dw += 16, q16 += 64, q8 += 32, bs += 2, dx += 4) {
+          let s = isum4(unpackedDot(kind, p, q8, q16, ones), unpackedDot(kind, p + RPB, q8, q16, ones), unpackedDot(kind, p + 2 * RPB, q8, q16, ones), unpackedDot(kind, p + 3 * RPB, q8, q16, ones));
+          if (off != 0) s = i32x4.sub(s, i32x4.splat(off * <i32>load<i16>(bs)));
+          acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(dw), v128.load32_splat(dx))));
+          if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(v128.load(dw, 128), v128.load32_splat(dx + (sOff - dOff))));
+        }
+        if (last) storePanel4(o + <usize>i * outRowBytes, acc, valid);
+        else v128.store(ap, acc);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function matmulLegacy(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const G = (cols + 31) >> 5;
+  const GB = groupBytes(kind);
+  const pb = <usize>G * GB;
+  const CA = G << 5;
+  const rec = <usize>qx_row_bytes(cols);
+  const dOff = qxD(CA);
+  const bsOff = qxBs32(CA, 32);
+  const sOff = qxS(CA);
+  const outRowBytes = <usize>outStride << 2;
+  const off = offsetOf(kind);
+  if (scratch != 0 && n >= batchMin(kind)) {
+    matmulLegacyBatched(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
+    return;
+  }
+  const m15 = kconst(K_M15), b16 = kconst(K_B16), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
+  const f16scale = kconst(K_F16SCALE);
+  let w = wPtr;
+  for (let r = 0; r < rows; r += 4, w += pb) {
+    const valid = rows - r;
+    const o = outPtr + (<usize>r << 2);
+    const wEnd = w + pb;
+    for (let i = 0; i < n; i++) {
+      const base = xPtr + <usize>i * rec;
+      let acc = f32x4.splat(0);
+      // x pointers advance with the group: q16 by 64 bytes, q8 by 32, bs32 by 2, d and s by 4
+      let q16 = base, q8 = base + (<usize>CA << 1), bs = base + bsOff, dx = base + dOff;
+      for (let grp = w; grp < wEnd; grp += GB, q16 += 64, q8 += 32, bs += 2, dx += 4) {
+        let s = isum4(rowGroup(kind, grp, 0, q8, q16, m15, b16, ones, mul5), rowGroup(kind, grp, 1, q8, q16, m15, b16, ones, mul5), rowGroup(kind, grp, 2, q8, q16, m15, b16, ones, mul5), rowGroup(kind, grp, 3, q8, q16, m15, b16, ones, mul5));
+        if (off != 0) s = i32x4.sub(s, i32x4.splat(off * <i32>load<i16>(bs)));
+        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4m(grp + dAt(kind), fmask, f16scale), v128.load32_splat(dx))));
+        if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(f16x4m(grp + dAt(kind) + 8, fmask, f16scale), v128.load32_splat(dx + (sOff - dOff))));
+      }
+      storePanel4(o + <usize>i * outRowBytes, acc, valid);
+    }
+  }
+}
+
+/** The stored quant u (or IQ4_NL's table value) of row-in-panel rr, group column j, in the group at grp. */
+// @ts-ignore: decorator
+@inline function quantAt(kind: i32, grp: usize, rr: usize, j: i32): i32 {
+  const b = <i32>load<u8>(grp + (rr << 4) + <usize>(j & 15));
+  let u = j < 16 ? b & 15 : b >> 4;
+  if (isQ5(kind)) {
+    const h = <i32>load<u8>(grp + 64 + (rr << 2) + <usize>(j & 3));
+    const bit = j < 16 ? j >> 2 : 4 + ((j - 16) >> 2);
+    u |= ((h >> bit) & 1) << 4;
+  }
+  if (kind == IQ4_NL) return kvalue(u);
+  return u;
+}
+
+// @ts-ignore: decorator
+@inline function kvalue(u: i32): i32 {
+  return <i32>i8x16.extract_lane_s(i8x16.swizzle(KVALUES, i8x16.splat(<i8>u)), 0);
+}
+
+// @ts-ignore: decorator
+@inline function matmulLegacyRef(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  const G = (cols + 31) >> 5;
+  const GB = groupBytes(kind);
+  const pb = <usize>G * GB;
+  const CA = G << 5;
+  const rec = <usize>qx_row_bytes(cols);
+  const dOff = qxD(CA);
+  const bsOff = qxBs32(CA, 32);
+  const sOff = qxS(CA);
+  const off = offsetOf(kind);
+  for (let i = 0; i < n; i++) {
+    const base = xPtr + <usize>i * rec;
+    const o = outPtr + ((<usize>i * <usize>outStride) << 2);
+    for (let r = 0; r < rows; r++) {
+      const rr = <usize>(r & 3);
+      let acc: f32 = 0;
+      for (let g = 0; g < G; g++) {
+        const grp = wPtr + <usize>(r >> 2) * pb + <usize>g * GB;
+        let sum: i32 = 0;
+        for (let j = 0; j < 32; j++) sum += quantAt(kind, grp, rr, j) * <i32>load<i16>(base + (<usize>((g << 5) + j) << 1));
+        const bs = <i32>load<i16>(base + bsOff + (<usize>g << 1));
+        sum -= off * bs;
+        const sx = load<f32>(base + dOff + (<usize>g << 2));
+        acc = acc + <f32>sum * (f16s(<u32>load<u16>(grp + dAt(kind) + (rr << 1))) * sx);
+        if (hasMin(kind)) acc = acc + f16s(<u32>load<u16>(grp + dAt(kind) + 8 + (rr << 1))) * load<f32>(base + sOff + (<usize>g << 2));
+      }
+      store<f32>(o + (<usize>r << 2), acc);
+    }
+  }
+}
+
+/** GGUF block bytes of each kind. */
+// @ts-ignore: decorator
+@inline function blockBytes(kind: i32): usize {
+  return kind == Q4_1 ? 20 : kind == Q5_0 ? 22 : kind == Q5_1 ? 24 : 18;
+}
+/** Offset of the nibbles inside a GGUF block. */
+// @ts-ignore: decorator
+@inline function blockQs(kind: i32): usize {
+  return kind == Q4_1 ? 4 : kind == Q5_0 ? 6 : kind == Q5_1 ? 8 : 2;
+}
+/** Offset of qh (u32) inside a GGUF Q5 block. */
+// @ts-ignore: decorator
+@inline function blockQh(kind: i32): usize {
+  return kind == Q5_0 ? 2 : 4;
+}
+
+/**
+ * Repack GGUF blocks (row-major [rows, cols/32] blocks at srcPtr) into the panel layout; no value
+ * changes. Returns −1, or the block index r·G + g of the first block with an Inf/NaN scale or min
+ * (that group is stored as zeros).
+ */
+// @ts-ignore: decorator
+@inline function packLegacy(kind: i32, dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  const G = cols >> 5;
+  const GB = groupBytes(kind);
+  const pb = <usize>G * GB;
+  const BB = blockBytes(kind);
+  let bad = -1;
+  for (let r = 0; r < ((rows + 3) & ~3); r++) {
+    const rr = <usize>(r & 3);
+    for (let g = 0; g < G; g++) {
+      const grp = dstPtr + <usize>(r >> 2) * pb + <usize>g * GB;
+      const blk = srcPtr + <usize>(r * G + g) * BB;
+      let d: u32 = r < rows ? <u32>load<u16>(blk) : 0;
+      let m: u32 = r < rows && hasMin(kind) ? <u32>load<u16>(blk, 2) : 0;
+      let ok = r < rows;
+      if (f16NonFinite(d) || f16NonFinite(m)) {
+        if (bad < 0) bad = r * G + g;
+        ok = false;
+        d = 0;
+        m = 0;
+      }
+      for (let j = 0; j < 16; j++) store<u8>(grp + (rr << 4) + <usize>j, ok ? load<u8>(blk + blockQs(kind) + <usize>j) : 0);
+      if (isQ5(kind)) {
+        const qh = ok ? load<u32>(blk + blockQh(kind)) : 0;
+        let packed: u32 = 0;
+        for (let c = 0; c < 32; c++) {
+          const bit = c < 16 ? (<u32>(c & 3) << 3) + <u32>(c >> 2) : (<u32>((c - 16) & 3) << 3) + 4 + <u32>((c - 16) >> 2);
+          packed |= ((qh >> <u32>c) & 1) << bit;
+        }
+        store<u32>(grp + 64 + (rr << 2), packed);
+      }
+      store<u16>(grp + dAt(kind) + (rr << 1), <u16>d);
+      if (hasMin(kind)) store<u16>(grp + dAt(kind) + 8 + (rr << 1), <u16>m);
+    }
+  }
+  return bad;
+}
+
+/** Dequantise rows [r0, r0 + count) into dst (f32 [count, cols]) exactly as ggml's dequantize_row_*. */
+// @ts-ignore: decorator
+@inline function dequantLegacy(kind: i32, dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  const G = (cols + 31) >> 5;
+  const GB = groupBytes(kind);
+  const pb = <usize>G * GB;
+  const off = offsetOf(kind);
+  for (let k = 0; k < count; k++) {
+    const r = r0 + k;
+    const rr = <usize>(r & 3);
+    const dst = dstPtr + ((<usize>k * <usize>cols) << 2);
+    for (let c = 0; c < cols; c++) {
+      const grp = wPtr + <usize>(r >> 2) * pb + <usize>(c >> 5) * GB;
+      const d = f16Value(<u32>load<u16>(grp + dAt(kind) + (rr << 1)));
+      const u = quantAt(kind, grp, rr, c & 31);
+      let v: f32;
+      if (kind == IQ4_NL) v = d * <f32>u; // d * kvalues[q]
+      else if (hasMin(kind)) v = <f32>u * d + f16Value(<u32>load<u16>(grp + dAt(kind) + 8 + (rr << 1)));
+      else v = <f32>(u - off) * d;
+      store<f32>(dst + (<usize>c << 2), v);
+    }
+  }
+}
+
+export function matmul_q4_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulLegacy(Q4_0, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
+}
+export function matmul_q4_0_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  matmulLegacyRef(Q4_0, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+}
+export function pack_q4_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packLegacy(Q4_0, dstPtr, srcPtr, rows, cols);
+}
+export function dequant_q4_0(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantLegacy(Q4_0, dstPtr, wPtr, rows, cols, r0, count);
+}
+
+export function matmul_q4_1(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulLegacy(Q4_1, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
+}
+export function matmul_q4_1_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  matmulLegacyRef(Q4_1, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+}
+export function pack_q4_1(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packLegacy(Q4_1, dstPtr, srcPtr, rows, cols);
+}
+export function dequant_q4_1(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantLegacy(Q4_1, dstPtr, wPtr, rows, cols, r0, count);
+}
+
+export function matmul_q5_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulLegacy(Q5_0, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
+}
+export function matmul_q5_0_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  matmulLegacyRef(Q5_0, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+}
+export function pack_q5_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packLegacy(Q5_0, dstPtr, srcPtr, rows, cols);
+}
+export function dequant_q5_0(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantLegacy(Q5_0, dstPtr, wPtr, rows, cols, r0, count);
+}
+
+export function matmul_q5_1(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulLegacy(Q5_1, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
+}
+export function matmul_q5_1_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  matmulLegacyRef(Q5_1, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+}
+export function pack_q5_1(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packLegacy(Q5_1, dstPtr, srcPtr, rows, cols);
+}
+export function dequant_q5_1(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantLegacy(Q5_1, dstPtr, wPtr, rows, cols, r0, count);
+}
+
+export function matmul_iq4_nl(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  matmulLegacy(IQ4_NL, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
+}
+export function matmul_iq4_nl_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
+  matmulLegacyRef(IQ4_NL, outPtr, outStride, wPtr, xPtr, n, rows, cols);
+}
+export function pack_iq4_nl(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packLegacy(IQ4_NL, dstPtr, srcPtr, rows, cols);
+}
+export function dequant_iq4_nl(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantLegacy(IQ4_NL, dstPtr, wPtr, rows, cols, r0, count);
+}
+
+/**
+ * Quantise row-major f32 W [rows, cols] into the Q4_0 layout exactly as ggml's quantize_row_q4_0_ref
+ * (a partial last group as if zero-padded): per group, max = the value of largest magnitude (the first
+ * one on ties), d = max/−8 (stored as f16), u = min(15, trunc(w·(1/d) + 8.5)). Returns −1, or the index
+ * r·G + g of the first group holding a NaN/Inf weight or whose f16 scale is not finite (stored as zeros).
+ */
+export function quant_q4_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  const G = (cols + 31) >> 5;
+  const pb = <usize>G * 72;
+  let bad = -1;
+  for (let r = 0; r < ((rows + 3) & ~3); r++) {
+    const rr = <usize>(r & 3);
+    const src = srcPtr + ((<usize>r * <usize>cols) << 2);
+    for (let g = 0; g < G; g++) {
+      const grp = dstPtr + <usize>(r >> 2) * pb + <usize>g * 72;
+      const c0 = g << 5;
+      const count = r < rows ? min(32, cols - c0) : 0;
+      let amax: f32 = 0, mx: f32 = 0;
+      let finite = true;
+      for (let c = 0; c < count; c++) {
+        const v = load<f32>(src + (<usize>(c0 + c) << 2));
+        if (!(abs<f32>(v) <= F32_MAX)) finite = false; // NaN / ±Inf: refused
+        if (amax < abs<f32>(v)) {
+          amax = abs<f32>(v);
+          mx = v;
+        }
+      }
+      const d: f32 = mx / -8;
+      const id: f32 = d != 0 ? <f32>1 / d : 0;
+      let h = r < rows ? f32ToF16Bits(d) : 0; // padding rows: all zero
+      let ok = r < rows;
+      if (!finite || f16NonFinite(h)) {
+        if (bad < 0) bad = r * G + g;
+        h = 0;
+        ok = false;
+      }
+      for (let j = 0; j < 16; j++) {
+        const x0: f32 = c0 + j < cols && r < rows ? load<f32>(src + (<usize>(c0 + j) << 2)) : 0;
+        const x1: f32 = c0 + 16 + j < cols && r < rows ? load<f32>(src + (<usize>(c0 + 16 + j) << 2)) : 0;
+        const u0 = ok ? min(15, <i32>(x0 * id + <f32>8.5)) : 0;
+        const u1 = ok ? min(15, <i32>(x1 * id + <f32>8.5)) : 0;
+        store<u8>(grp + (rr << 4) + <usize>j, <u8>(u0 | (u1 << 4)));
+      }
+      store<u16>(grp + 64 + (rr << 1), <u16>h);
+    }
+  }
+  return bad;
+}

@@ -1,0 +1,310 @@
+// The quantised weight types' kernels (assembly/matmul_q8.ts, quant_legacy.ts, quant_k.ts): per type,
+// GGUF blocks → pack_T → dequant_T and matmul_T / matmul_T_ref, property-tested (fast-check) on both
+// builds, with shapes that have row tails (rows % 4 ≠ 0), one to several blocks per row, n = 1 (decode)
+// and batches, output strides wider than rows and misaligned x / out:
+//  - dequant_T of the packed matrix = ggml's dequantised values of the blocks, bit for bit (the repack
+//    is lossless and the scalar twin decodes as ggml; dequantizeGgml is ggml's own, test/weights/ggml-quants.test.ts);
+//  - matmul_T = matmul_T_ref bit for bit (every build: the integer sums are exact, the f32 steps unfused),
+//    without and with the batch scratch (batches of n ≥ 3 then unpack each weight block once for all rows);
+//  - both within (2·units + 8)·u·Σ|terms| of the exact f64 value Σ_c W[r, c]·x̂[i, c], with W the exact
+//    weights (ggmlTerms) and x̂ the activations the kernel reads (the prepared input decoded);
+//  - nothing written beyond rows or outside the buffers; packed regions fully written (they start poisoned).
+// Blocks are either random bytes (every bit pattern of quants and scales; scales kept finite) or what
+// ggml's quantizer makes from random values. Plus: quant_x = its twin = a plain-TS model; Inf/NaN scales
+// are refused by the packers; quant_q8_0 / quant_q4_0 (load-time quantisation) = ggml's quantize_row_*_ref.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { BUILDS, POISON_BITS, Pool, U, assertWithin, createRng, poolCache, uniform, wide, type Buf } from './harness.js';
+import { QUANT_LINEAR_DTYPES, packedBytes, preparedRowBytes } from '../../src/kernels/linear.js';
+import { GGML_BLOCK, dequantizeGgml, ggmlTerms, quantizeGgml, type GgmlQuantType } from '../../src/weights/ggml-quants.js';
+import { sanitizeScales } from '../weights/ggml-helpers.js';
+import { f16Round } from './quant-oracle.js';
+import { ggmlRefQuantize } from '../tools/ggml-oracle.js';
+import type { Rng } from '../../src/rng.js';
+
+const poolOf = poolCache();
+const lower = (t: GgmlQuantType) => t.toLowerCase();
+const isK = (t: GgmlQuantType) => GGML_BLOCK[t].values === 256;
+
+/** Blocks of W [rows, cols]: random bytes (finite scales) or ggml-quantised random values. */
+function makeBlocks(type: GgmlQuantType, rows: number, cols: number, rng: Rng, source: 'bytes' | 'values'): Uint8Array {
+  if (source === 'values') {
+    const w = rng.next() < 0.5 ? uniform(rng, rows * cols, -1, 1) : wide(rng, rows * cols);
+    return quantizeGgml(type, w, rows, cols);
+  }
+  const { values, bytes } = GGML_BLOCK[type];
+  const blocks = (rows * cols) / values;
+  const raw = new Uint8Array(blocks * bytes);
+  for (let i = 0; i < raw.length; i++) raw[i] = rng.nextU32() & 0xff;
+  return sanitizeScales(type, raw, blocks);
+}
+
+/** The prepared input of x [n, cols] (quant_x), after checking it against quant_x_ref. */
+function prepare(pool: Pool, x: Float32Array, n: number, cols: number, misalign: number): Buf {
+  const xb = pool.f32From(x, misalign);
+  const bytes = n * pool.k.qx_row_bytes(cols);
+  const prep = pool.alloc(bytes);
+  const twin = pool.alloc(bytes);
+  pool.k.quant_x(prep.ptr, xb.ptr, n, cols);
+  pool.k.quant_x_ref(twin.ptr, xb.ptr, n, cols);
+  const a = new Uint8Array(pool.rt.memory.buffer, prep.ptr, bytes);
+  const b = new Uint8Array(pool.rt.memory.buffer, twin.ptr, bytes);
+  assert.deepEqual(a, b, 'quant_x vs quant_x_ref');
+  return prep;
+}
+
+/** x̂ [n, cols] in f64: the activations a kernel of `type` reads from the prepared input (q·d of its section). */
+function decodePrepared(pool: Pool, prep: Buf, n: number, cols: number, type: GgmlQuantType): Float64Array {
+  const rec = preparedRowBytes(cols);
+  const k = isK(type);
+  const C = k ? cols : Math.ceil(cols / 32) * 32;
+  const off = k ? pool.k.qx_offset_k(cols) : 0;
+  const sg = k ? 256 : 32;
+  const out = new Float64Array(n * cols);
+  for (let i = 0; i < n; i++) {
+    const base = prep.ptr + i * rec + off;
+    const q = new Int16Array(pool.rt.memory.buffer, base, C);
+    const d = new Float32Array(pool.rt.memory.buffer, base + 3 * C, C / sg);
+    for (let c = 0; c < cols; c++) out[i * cols + c] = q[c] * d[Math.floor(c / sg)];
+  }
+  return out;
+}
+
+/** Section A's s (f32 [n, cols/32]) of the prepared input. */
+function decodePreparedS(pool: Pool, prep: Buf, n: number, cols: number): Float64Array {
+  const rec = preparedRowBytes(cols);
+  const C = Math.ceil(cols / 32) * 32;
+  const pad16 = (b: number) => Math.ceil(b / 16) * 16;
+  const at = 3 * C + pad16(C / 8) + pad16(C / 8) + pad16(C / 16);
+  const out = new Float64Array(n * (C / 32));
+  for (let i = 0; i < n; i++) out.set(new Float32Array(pool.rt.memory.buffer, prep.ptr + i * rec + at, C / 32), i * (C / 32));
+  return out;
+}
+
+interface Case {
+  type: GgmlQuantType;
+  n: number;
+  rows: number;
+  units: number;
+  extraStride: number;
+  misalign: number;
+  source: 'bytes' | 'values';
+  xKind: 'uniform' | 'wide';
+  seed: number;
+}
+
+function caseArb(type: GgmlQuantType): fc.Arbitrary<Case> {
+  return fc.record({
+    type: fc.constant(type),
+    n: fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 10, max: 20 })),
+    rows: fc.oneof(fc.integer({ min: 1, max: 13 }), fc.integer({ min: 14, max: 40 })),
+    units: isK(type) ? fc.integer({ min: 1, max: 3 }) : fc.integer({ min: 1, max: 9 }),
+    extraStride: fc.integer({ min: 0, max: 5 }),
+    misalign: fc.constantFrom(0, 4, 8, 12),
+    source: fc.constantFrom('bytes', 'values'),
+    xKind: fc.constantFrom('uniform', 'wide'),
+    seed: fc.integer(),
+  });
+}
+
+/** Run matmul `kernel` (scratchPtr: the SIMD kernels' batch scratch, 0 = the direct path; twins take none). */
+function runKernel(pool: Pool, kernel: string, c: Case, cols: number, packed: Buf, inp: Buf, scratchPtr = 0): Float32Array {
+  const { n, rows } = c;
+  const outStride = rows + c.extraStride;
+  const out = pool.alloc(n * outStride * 4, c.misalign);
+  (pool.k as unknown as Record<string, (...a: number[]) => void>)[kernel](out.ptr, outStride, packed.ptr, inp.ptr, n, rows, cols, scratchPtr);
+  const bits = pool.u32(out);
+  const vals = pool.f32(out);
+  const got = new Float32Array(n * rows);
+  for (let i = 0; i < n; i++) {
+    for (let r = 0; r < rows; r++) got[i * rows + r] = vals[i * outStride + r];
+    for (let r = rows; r < outStride; r++) assert.equal(bits[i * outStride + r], POISON_BITS, `${kernel} wrote out[${i}, ${r}] beyond rows ${rows}`);
+  }
+  return got;
+}
+
+function checkCase(pool: Pool, c: Case): void {
+  pool.reset();
+  const { type, n, rows } = c;
+  const cols = c.units * GGML_BLOCK[type].values;
+  const rng = createRng(c.seed);
+  const blocks = makeBlocks(type, rows, cols, rng, c.source);
+  const src = pool.u8From(blocks);
+  const packed = pool.alloc(packedBytes(type, rows, cols));
+  assert.equal(pool.k[`pack_${lower(type)}` as 'pack_q4_0'](packed.ptr, src.ptr, rows, cols), -1, 'pack status');
+  // dequant_T = ggml's values, bit for bit
+  const deq = pool.alloc(rows * cols * 4);
+  pool.k[`dequant_${lower(type)}` as 'dequant_q4_0'](deq.ptr, packed.ptr, rows, cols, 0, rows);
+  const want = new Float32Array(rows * cols);
+  dequantizeGgml(type, blocks, want);
+  const got = new Uint32Array(pool.rt.memory.buffer, deq.ptr, rows * cols);
+  const wantBits = new Uint32Array(want.buffer);
+  for (let j = 0; j < rows * cols; j++) {
+    if (got[j] !== wantBits[j]) assert.fail(`dequant_${lower(type)} value ${j} (row ${Math.floor(j / cols)}, col ${j % cols}): ${new Float32Array(got.buffer, got.byteOffset + 4 * j, 1)[0]} vs ggml ${want[j]}`);
+  }
+  // kernels
+  const x = c.xKind === 'uniform' ? uniform(rng, n * cols, -1, 1) : wide(rng, n * cols);
+  const inp = prepare(pool, x, n, cols, c.misalign);
+  const simd = runKernel(pool, `matmul_${lower(type)}`, c, cols, packed, inp);
+  // with the batch scratch (poisoned): batches of n ≥ 3 take the unpacking path, the same numbers
+  const scratch = pool.alloc(pool.k.quant_scratch_bytes(n));
+  const batched = runKernel(pool, `matmul_${lower(type)}`, c, cols, packed, inp, scratch.ptr);
+  const ref = runKernel(pool, `matmul_${lower(type)}_ref`, c, cols, packed, inp);
+  pool.checkGuards();
+  assert.deepEqual(new Uint32Array(simd.buffer), new Uint32Array(ref.buffer), `matmul_${lower(type)} vs its twin ${JSON.stringify(c)}`);
+  assert.deepEqual(new Uint32Array(batched.buffer), new Uint32Array(ref.buffer), `matmul_${lower(type)} with the batch scratch vs its twin ${JSON.stringify(c)}`);
+  const xh = decodePrepared(pool, inp, n, cols, type);
+  // Q4_1 / Q5_1: the min multiplies s = f16(d·Σq) per group (llama.cpp's q8_1 term) in place of Σ x̂
+  const minTerm = type === 'Q4_1' || type === 'Q5_1' ? decodePreparedS(pool, inp, n, cols) : null;
+  const terms = ggmlTerms(type, blocks, rows * cols);
+  const exact = new Float64Array(n * rows);
+  const tol = new Float64Array(n * rows);
+  const steps = 2 * (isK(type) ? c.units : c.units) + 8;
+  for (let i = 0; i < n; i++) {
+    for (let r = 0; r < rows; r++) {
+      let s = 0, mag = 0;
+      for (let cc = 0; cc < cols; cc++) {
+        const j = r * cols + cc;
+        const a = terms.scale[j] * terms.q[j], b = terms.min[j];
+        s += a * xh[i * cols + cc];
+        mag += Math.abs(a) * Math.abs(xh[i * cols + cc]);
+        if (minTerm === null) {
+          s -= b * xh[i * cols + cc];
+          mag += Math.abs(b) * Math.abs(xh[i * cols + cc]);
+        } else if (cc % 32 === 0) {
+          s -= b * minTerm[i * (cols / 32) + cc / 32];
+          mag += Math.abs(b * minTerm[i * (cols / 32) + cc / 32]);
+        }
+      }
+      exact[i * rows + r] = s;
+      tol[i * rows + r] = steps * U * mag + 1e-38;
+    }
+  }
+  assertWithin(simd, exact, tol, `matmul_${lower(type)} vs exact ${JSON.stringify(c)}`);
+}
+
+describe('quantised weight types: pack → dequant (= ggml) and matmul (SIMD = twin ≈ exact)', () => {
+  for (const build of BUILDS) {
+    for (const type of QUANT_LINEAR_DTYPES) {
+      test(`${type} (${build}): random shapes, n = 1 and batches, row tails, strides`, () => {
+        const pool = poolOf(build);
+        fc.assert(fc.property(caseArb(type), (c) => checkCase(pool, c)), { numRuns: 12, seed: 1000 + QUANT_LINEAR_DTYPES.indexOf(type) });
+      });
+    }
+  }
+
+  test('packers refuse blocks with Inf/NaN scales, naming the first bad block', () => {
+    const pool = poolOf('simd');
+    for (const type of QUANT_LINEAR_DTYPES) {
+      pool.reset();
+      const cols = GGML_BLOCK[type].values * 2;
+      const rows = 3;
+      const blocks = makeBlocks(type, rows, cols, createRng(5), 'values');
+      const bytes = GGML_BLOCK[type].bytes;
+      const dAt: Record<GgmlQuantType, number> = { Q4_0: 0, Q4_1: 2, Q5_0: 0, Q5_1: 0, Q8_0: 0, IQ4_NL: 0, Q2_K: 82, Q3_K: 108, Q4_K: 2, Q5_K: 0, Q6_K: 208, IQ4_XS: 0 };
+      const bad = 4; // row 2, block 0
+      blocks[bad * bytes + dAt[type] + 1] = 0x7c | (blocks[bad * bytes + dAt[type] + 1] & 0x80); // Inf
+      const src = pool.u8From(blocks);
+      const packed = pool.alloc(packedBytes(type, rows, cols));
+      assert.equal(pool.k[`pack_${lower(type)}` as 'pack_q4_0'](packed.ptr, src.ptr, rows, cols), bad, type);
+    }
+  });
+});
+
+describe('quant_x: the prepared input', () => {
+  /** Plain-TS model of one row's section: quants, scales, 16- and 32-column sums. */
+  function model(x: Float32Array, cols: number, C: number, sg: number) {
+    const q = new Int16Array(C);
+    const d = new Float32Array(C / sg);
+    const dRaw = new Float32Array(C / sg);
+    for (let g = 0; g < C / sg; g++) {
+      let amax = 0;
+      for (let c = g * sg; c < Math.min(cols, (g + 1) * sg); c++) amax = Number.isNaN(x[c]) || Number.isNaN(amax) ? NaN : Math.max(amax, Math.abs(x[c]));
+      dRaw[g] = Number.isNaN(amax) ? NaN : amax >= 2 ** -120 ? Math.fround(amax / 127) : 0;
+      d[g] = sg === 32 ? f16Round(dRaw[g]) : dRaw[g];
+      const inv = amax >= 2 ** -120 ? Math.fround(127 / amax) : 0;
+      for (let c = g * sg; c < Math.min(cols, (g + 1) * sg); c++) {
+        const t = roundEven(Math.fround(x[c] * inv));
+        q[c] = Number.isNaN(t) ? 0 : Math.max(-127, Math.min(127, t));
+      }
+    }
+    const bs16 = new Int16Array(C / 16), bs32 = new Int16Array(C / 32);
+    for (let c = 0; c < C; c++) {
+      bs16[c >> 4] += q[c];
+      bs32[c >> 5] += q[c];
+    }
+    // section A's s: f16(d·Σq) with d = amax/127 before its rounding (llama.cpp's q8_1)
+    const s = Float32Array.from(bs32, (b, g) => f16Round(Math.fround(dRaw[Math.floor((g * 32) / sg)] * b)));
+    return { q, d, bs16, bs32, s };
+  }
+  function roundEven(v: number): number {
+    const r = Math.round(v);
+    return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  }
+  const pad16 = (b: number) => Math.ceil(b / 16) * 16;
+
+  for (const build of BUILDS) {
+    test(`(${build}) sections A (per 32) and B (per 256, cols % 256 = 0) = a plain-TS model; = its twin; special values`, () => {
+      const pool = poolOf(build);
+      fc.assert(
+        fc.property(fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constantFrom(256, 512, 768)), fc.integer({ min: 1, max: 4 }), fc.integer(), (cols, n, seed) => {
+          pool.reset();
+          const rng = createRng(seed);
+          const x = rng.next() < 0.5 ? uniform(rng, n * cols, -3, 3) : wide(rng, n * cols);
+          // special groups: NaN, Inf, tiny, zero
+          if (cols > 40 && n > 1) {
+            x[cols + 3] = NaN;
+            x[cols + 35 < 2 * cols ? cols + 35 : cols + 1] = Infinity;
+          }
+          if (cols >= 64) for (let c = 32; c < 64; c++) x[c] = 1e-39;
+          const prep = prepare(pool, x, n, cols, 0);
+          const rec = pool.k.qx_row_bytes(cols);
+          assert.equal(rec, preparedRowBytes(cols));
+          for (let i = 0; i < n; i++) {
+            const row = x.subarray(i * cols, (i + 1) * cols);
+            for (const [sg, C, off] of [[32, Math.ceil(cols / 32) * 32, 0], ...(cols % 256 === 0 ? [[256, cols, pool.k.qx_offset_k(cols)]] : [])] as [number, number, number][]) {
+              const m = model(row, cols, C, sg);
+              const base = prep.ptr + i * rec + off;
+              const buf = pool.rt.memory.buffer;
+              assert.deepEqual(new Int16Array(buf, base, C), m.q, `q16 sg ${sg}`);
+              assert.deepEqual(new Int8Array(buf, base + 2 * C, C), Int8Array.from(m.q), `q8 sg ${sg}`);
+              // by value: a NaN scale's payload is the engine's choice
+              assert.deepEqual(Array.from(new Float32Array(buf, base + 3 * C, C / sg)), Array.from(m.d), `d sg ${sg}`);
+              const bsAt = base + 3 * C + pad16(4 * (C / sg));
+              assert.deepEqual(new Int16Array(buf, bsAt, C / 16), m.bs16, `bs16 sg ${sg}`);
+              assert.deepEqual(new Int16Array(buf, bsAt + pad16(C / 8), C / 32), m.bs32, `bs32 sg ${sg}`);
+              if (sg === 32) assert.deepEqual(Array.from(new Float32Array(buf, bsAt + pad16(C / 8) + pad16(C / 16), C / 32)), Array.from(m.s), 's (section A)');
+            }
+          }
+        }),
+        { numRuns: 40 },
+      );
+    });
+  }
+});
+
+describe('load-time quantisation (--dtype int8 / int4) = ggml\'s reference quantizer', () => {
+  test('quant_q8_0 / quant_q4_0 pack the blocks quantize_row_q8_0_ref / quantize_row_q4_0_ref make, byte for byte', () => {
+    const pool = poolOf('simd');
+    for (const type of ['Q8_0', 'Q4_0'] as const) {
+      for (const seed of [1, 2, 3]) {
+        pool.reset();
+        const rows = 7, cols = 96;
+        const rng = createRng(seed);
+        const w = seed === 3 ? wide(rng, rows * cols) : uniform(rng, rows * cols, -2, 2);
+        w.fill(0, cols, cols + 32); // an all-zero group
+        w[2 * cols + 40] = -9.5; // a negative spike
+        for (let c = 0; c < 32; c++) w[3 * cols + c] = 1e-6 * (c - 16); // f16-subnormal scale
+        const fromF32 = pool.alloc(packedBytes(type, rows, cols));
+        const src = pool.f32From(w);
+        assert.equal(type === 'Q8_0' ? pool.k.quant_q8_0(fromF32.ptr, src.ptr, rows, cols) : pool.k.quant_q4_0(fromF32.ptr, src.ptr, rows, cols), -1);
+        const blocks = pool.u8From(ggmlRefQuantize(type, w));
+        const fromGgml = pool.alloc(packedBytes(type, rows, cols));
+        assert.equal(pool.k[`pack_${lower(type)}` as 'pack_q4_0'](fromGgml.ptr, blocks.ptr, rows, cols), -1);
+        const bytes = packedBytes(type, rows, cols);
+        assert.deepEqual(new Uint8Array(pool.rt.memory.buffer, fromF32.ptr, bytes), new Uint8Array(pool.rt.memory.buffer, fromGgml.ptr, bytes), `${type} seed ${seed}`);
+      }
+    }
+  });
+});
