@@ -80,8 +80,9 @@ function typeOnly(exported, resolved) {
 /** The doc comment's first sentence, on one line (table cells take no line breaks or pipes). */
 function summary(text) {
   const flat = text.replace(/\s+/g, ' ').trim();
-  const m = /^(.*?[.!?])(?:\s|$)/.exec(flat);
-  const first = m ? m[1] : flat;
+  // a sentence ends at . ! ? before a capital, a quote or the end; not in e.g., i.e., i.i.d., etc.
+  const end = /(?<!\b(?:e\.g|i\.e|i\.i\.d|etc|vs))[.!?](?=\s+[A-Z`'"(]|$)/.exec(flat);
+  const first = end ? flat.slice(0, end.index + 1) : flat;
   return first.replace(/\|/g, '\\|');
 }
 
@@ -109,9 +110,8 @@ export function readEntries(root = ROOT) {
   return out;
 }
 
-/** docs/api.md, from the entries' exports. */
-export function apiListing(root = ROOT) {
-  const all = readEntries(root);
+/** docs/api.md, from the entries' exports (readEntries()). */
+export function apiListing(all = readEntries()) {
   const lines = [
     '# Public API',
     '',
@@ -135,20 +135,19 @@ export function apiListing(root = ROOT) {
   }
   for (const e of ENTRIES) {
     lines.push('', `## ${e.title}`, '', e.about, '', '| name | kind | summary |', '|---|---|---|');
-    for (const r of own(e)) lines.push(`| \`${r.name}\` | ${r.value ? r.kind : `type (${r.kind})`} | ${summary(r.doc)} |`);
+    for (const r of own(e)) lines.push(`| \`${r.name}\` | ${r.value || r.kind === 'interface' || r.kind === 'type' ? r.kind : `${r.kind} (type only)`} | ${summary(r.doc)} |`);
   }
   return lines.join('\n') + '\n';
 }
 
 /** Exports without a doc comment, as "entry: name". */
-export function undocumented(root = ROOT) {
-  const all = readEntries(root);
+export function undocumented(all = readEntries()) {
   return ENTRIES.flatMap((e) => all.get(e.id).filter((r) => r.doc === '').map((r) => `${e.file}: ${r.name}`));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const arg = process.argv[2];
-  const path = join(ROOT, 'docs', 'api.md');
+  const path = join(ROOT, 'docs/api.md');
   if (arg === '--counts') {
     for (const [id, rows] of readEntries()) console.log(`${id}: ${rows.filter((r) => r.value).length} values, ${rows.filter((r) => !r.value).length} types`);
   } else if (arg === '--undocumented') {
