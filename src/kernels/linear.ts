@@ -45,6 +45,7 @@ import { CapacityError, InvalidArgumentError, NumericError, ShapeError, WeightsF
 import type { Region, Runtime } from '../wasm/runtime.js';
 import type { Kernels } from '../wasm/kernels.js';
 import { GGML_BLOCK, quantizeGgml, type GgmlQuantType } from '../weights/ggml-quants.js';
+import { f32BitsToF16Bits } from '../weights/f16.js';
 
 /** Rows per packed panel. */
 export const PANEL_ROWS = 4;
@@ -341,31 +342,8 @@ function padColumns(values: Float32Array, rows: number, cols: number, to: number
 function f16Bytes(values: Float32Array): Uint8Array {
   const out = new Uint16Array(values.length);
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  for (let i = 0; i < values.length; i++) out[i] = f32BitsToF16BitsRne(bits[i]);
+  for (let i = 0; i < values.length; i++) out[i] = f32BitsToF16Bits(bits[i]!);
   return new Uint8Array(out.buffer);
-}
-
-/** f32 bit pattern → binary16, round to nearest even (finite input). */
-function f32BitsToF16BitsRne(x: number): number {
-  const s = (x >>> 16) & 0x8000;
-  const e = (x >>> 23) & 0xff;
-  const m = x & 0x7fffff;
-  const he = e - 112;
-  if (he >= 0x1f) return s | 0x7c00;
-  if (he <= 0) {
-    if (he < -10) return s;
-    const mm = m | 0x800000;
-    const shift = 14 - he;
-    let h = mm >>> shift;
-    const rem = mm & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1) === 1)) h++;
-    return s | h;
-  }
-  let h = (he << 10) | (m >>> 13);
-  const rem = m & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++;
-  return s | h;
 }
 
 /** The GGUF repacker of a type: raw tensor bytes (row-major) → panels; returns −1 or the first bad unit. */

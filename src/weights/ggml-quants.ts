@@ -35,6 +35,7 @@
  * Browser-safe.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { f16ToF32, f32BitsToF16Bits } from './f16.js';
 
 /** ggml's tensor type codes for the types spechub reads, by GGML name. */
 export const GGML_TYPE_CODES = {
@@ -131,39 +132,13 @@ function roundf(v: number): number {
 /** ggml's GGML_FP32_TO_FP16 (round to nearest even; NaN → sign | 0x7e00). */
 export function ggmlFp32ToFp16(v: number): number {
   cvtF[0] = v;
-  const w = cvtU[0];
-  const sign = (w >>> 16) & 0x8000;
-  if ((w & 0x7fffffff) > 0x7f800000) return sign | 0x7e00;
-  const e = (w >>> 23) & 0xff;
-  const m = w & 0x7fffff;
-  if (e === 0xff) return sign | 0x7c00;
-  const he = e - 112;
-  if (he >= 0x1f) return sign | 0x7c00;
-  if (he <= 0) {
-    if (he < -10) return sign;
-    const mm = m | 0x800000;
-    const shift = 14 - he;
-    let h = mm >>> shift;
-    const rem = mm & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1) === 1)) h++;
-    return sign | h;
-  }
-  let h = (he << 10) | (m >>> 13);
-  const rem = m & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++;
-  return sign | h;
+  const w = cvtU[0]!;
+  if ((w & 0x7fffffff) > 0x7f800000) return ((w >>> 16) & 0x8000) | 0x7e00;
+  return f32BitsToF16Bits(w);
 }
 
 /** ggml's GGML_FP16_TO_FP32 (exact). */
-export function ggmlFp16ToFp32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 0x1f) return m === 0 ? sign * Infinity : NaN;
-  return sign * (1024 + m) * 2 ** (e - 25);
-}
+export const ggmlFp16ToFp32 = f16ToF32;
 
 const GROUP_MAX_EPS = f(1e-15);
 
