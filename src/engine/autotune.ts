@@ -121,6 +121,7 @@ export function candidateShapes(maxNodes: number, maxDepth = 6, maxK = 4, chains
   return out;
 }
 
+/** The tuner's pick: a tree (or plain decoding) and the tokens per step and per millisecond it expects. */
 export interface TuneChoice {
   /** The tree to use: a fixed shape ([] = plain decoding) or a dynamic tree. */
   tree: TreeSpec;

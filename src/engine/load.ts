@@ -42,6 +42,11 @@ export interface LoadedModel {
   readonly warnings: readonly string[];
 }
 
+/**
+ * Options of `loadHfModel` / `loadGgufModel` / `loadModelFromPath`: `maxBatch` (rows one forward
+ * takes: prompt chunk or tree size), `capacity` (KV positions), `dtype` (weight type), `executor`,
+ * `onProgress` (weights read so far), … (see LlamaLoadOptions).
+ */
 export type LoadModelOptions = LlamaLoadOptions;
 
 /**

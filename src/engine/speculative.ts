@@ -103,6 +103,7 @@ export interface Drafter {
   readonly label: string;
 }
 
+/** Counts of a Stepper's steps: forwards, tokens, draft nodes, and per tree level the nodes reached and accepted ([depth]). */
 export interface StepStats {
   /** Target forwards (= steps, one per step). */
   targetForwards: number;
@@ -142,6 +143,7 @@ export function newStepStats(depth: number, maxK = 8): StepStats {
   };
 }
 
+/** What a Stepper runs: target, drafter, verifier method, the tree (and the trees `setTree` may switch to), sampling. */
 export interface StepperOptions {
   target: StepModel;
   drafter: Drafter | null;

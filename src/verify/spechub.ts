@@ -63,7 +63,7 @@ export function spechubOutcome(
   return count === 2 ? pairOutcome(p, q, drafts, hubs[0]!) : multiHubOutcome(p, q, drafts, hubs);
 }
 
-/** The quantities of the k = 2 verifier for hub a (§4.3), all deterministic in (p, q, a). */
+/** The quantities of the k = 2 verifier for hub a (docs/verifiers.md §4.3), all deterministic in (p, q, a). */
 export interface HubPairState {
   /** Σ_{i≠a} q(i), summed directly (E8). */
   s: number;

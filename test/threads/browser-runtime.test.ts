@@ -6,7 +6,8 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { BUILD_DIR, createNodeRuntime } from '../../src/node.js';
+import { createNodeRuntime } from '../../src/node.js';
+import { BUILD_DIR } from '../../src/node/advanced.js';
 import { createBrowserExecutor, createBrowserRuntime, defaultBrowserThreads, threadsUnavailableReason } from '../../src/wasm/browser.js';
 import { ThreadedExecutor, browserWorkerHost } from '../../src/wasm/threads.js';
 import { SerialExecutor } from '../../src/model/executor.js';
