@@ -40,7 +40,8 @@ export {
   type GgufModelConfig, type GgufTokenizerData,
 } from './weights/gguf-llama.js';
 export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, tokenizerGgufMetadata, type GgufWriteSpec, type GgufTensorToWrite, type TokenizerGgufOptions } from './weights/gguf-writer.js';
-export { ggufTokenizer, ggufChatTemplates } from './engine/load.js';
+export { ggufTokenizer } from './tokenizer.js';
+export { ggufChatTemplates } from './chat/template.js';
 
 // ---- GGML quantisation codecs (llama.cpp's reference quantizer and dequantizer) ----
 export {

@@ -453,3 +453,8 @@ export class StreamDecoder {
     return s.charCodeAt(0) === 32 ? s.slice(1) : s;
   }
 }
+
+/** A Tokenizer from GGUF tokenizer metadata ("llama" SentencePiece or "gpt2" byte-level BPE); see Tokenizer.fromGguf. */
+export function ggufTokenizer(file: string, data: GgufTokenizerData): Tokenizer {
+  return Tokenizer.fromGguf(data, file);
+}

@@ -27,6 +27,8 @@ import { Template } from '@huggingface/jinja';
 import { ChatTemplateError, InvalidArgumentError } from '../errors.js';
 import { describeJson } from '../io/json.js';
 import type { Tokenizer } from '../tokenizer.js';
+import type { GgufTokenizerData } from '../tokenizer/gguf-data.js';
+import type { GgufFile } from '../weights/gguf.js';
 
 /** One message of a conversation. */
 export interface ChatMessage {
@@ -417,4 +419,24 @@ export function encodeChat(tokenizer: Tokenizer, template: ChatTemplate, message
     o += p.length;
   }
   return { text, ids, bosAdded };
+}
+
+/**
+ * The chat templates of a GGUF: tokenizer.chat_template (the default) and tokenizer.chat_template.<name>,
+ * rendering with the vocabulary's BOS/EOS/UNK/PAD pieces as bos_token, eos_token, unk_token, pad_token
+ * (as llama.cpp does). null when the file has none.
+ */
+export function ggufChatTemplates(gguf: GgufFile, tok: GgufTokenizerData): ChatTemplateSet | null {
+  const texts = new Map<string, string>();
+  const prefix = 'tokenizer.chat_template';
+  for (const [key, v] of gguf.metadata) {
+    if (key !== prefix && !key.startsWith(`${prefix}.`)) continue;
+    if (v.type !== 'STRING') throw new ChatTemplateError(`${gguf.name}: ${key}: expected a STRING, got ${v.type}`);
+    texts.set(key === prefix ? 'default' : key.slice(prefix.length + 1), v.value);
+  }
+  if (texts.size === 0) return null;
+  const special: Record<string, string> = {};
+  const ids = { bos_token: tok.bosId, eos_token: tok.eosId, unk_token: tok.unkId, pad_token: tok.padId };
+  for (const [k, id] of Object.entries(ids)) if (id !== null) special[k] = tok.tokens[id]!;
+  return chatTemplateSet(texts, `${gguf.name}: tokenizer.chat_template`, special);
 }

@@ -15,9 +15,10 @@
 //   - no cycles between units: a unit is a top-level folder of src/ together with the file of the
 //     same name (`tokenizer/` with `tokenizer.ts`), or a top-level file. Units of one layer may
 //     import each other one way only, so each folder can be read (and moved) without the others;
-//   - the core entry (src/index.ts), through every edge it reaches (types and dynamic imports
-//     included), reaches no `node:` module, no Node built-in and no Node-only file (src/node.ts,
-//     src/node/, src/cli.ts), and only those files import Node built-ins at all.
+//   - the browser-safe entries (src/index.ts, src/formats.ts, src/advanced.ts, src/lp.ts), through
+//     every edge they reach (types and dynamic imports included), reach no `node:` module, no Node
+//     built-in and no Node-only file (src/node.ts, src/node/, src/cli.ts), and only those files
+//     import Node built-ins at all; spechub/formats (src/formats.ts) reaches formats and base only.
 //     test/core-portability.test.ts checks the compiled output and the packages; this test names
 //     the source file and line.
 //
@@ -48,11 +49,14 @@ const LAYERS: readonly (readonly [layer: string, units: readonly string[]])[] = 
   ['verify', ['verify/']],
   ['draft', ['draft/']],
   ['engine', ['engine/']],
-  ['entry points', ['index.ts', 'node.ts', 'node/', 'cli.ts', 'lp.ts', 'browser*']],
+  ['entry points', ['index.ts', 'formats.ts', 'advanced.ts', 'node.ts', 'node/', 'cli.ts', 'lp.ts', 'browser*']],
 ];
 
 /** Files only Node can run: the core must not reach them. */
 const NODE_ONLY = ['node.ts', 'node/', 'cli.ts'];
+
+/** The browser-safe entries (package.json's non-Node conditions): spechub/core, /formats, /advanced, /lp. */
+const BROWSER_ENTRIES = ['src/index.ts', 'src/formats.ts', 'src/advanced.ts', 'src/lp.ts'];
 
 type Rule = 'layer' | 'cycle';
 
@@ -258,7 +262,19 @@ function nodeReach(edges: readonly Edge[], entry: string): string[] {
   return [...out.values()].map((e) => `${at(e)} (reached by ${chain(e.from) || entry})`);
 }
 
+/** Every source file `entry` reaches (itself included), through every kind of edge. */
+function reachable(edges: readonly Edge[], entry: string): Set<string> {
+  const reached = new Set([entry]);
+  for (let size = 0; size !== reached.size;) {
+    size = reached.size;
+    for (const e of edges) if (e.local && reached.has(e.from)) reached.add(e.to);
+  }
+  return reached;
+}
+
 // ---- the repository ----
+
+const FORMATS_LAYER = LAYERS.findIndex(([layer]) => layer === 'formats');
 
 const FILES = sourceFiles();
 const parsed = FILES.map(importsOf);
@@ -284,15 +300,18 @@ describe('layers: the import graph of src/ runs one way', () => {
     assert.deepEqual(cycleViolations(EDGES, ALLOWED_KEYS), []);
   });
 
-  it('the core entry src/index.ts reaches no node: module and no Node-only file', () => {
-    assert.deepEqual(nodeReach(EDGES, 'src/index.ts'), []);
-    // and it does reach most of the library (the walk follows the real graph)
-    const reached = new Set(['src/index.ts']);
-    for (let size = 0; size !== reached.size;) {
-      size = reached.size;
-      for (const e of EDGES) if (e.local && reached.has(e.from)) reached.add(e.to);
+  it('the browser-safe entries reach no node: module and no Node-only file', () => {
+    for (const entry of BROWSER_ENTRIES) {
+      assert.ok(FILES.includes(entry), `${entry} exists`);
+      assert.deepEqual(nodeReach(EDGES, entry), [], entry);
     }
-    assert.ok(reached.size > 50, `src/index.ts reaches ${reached.size} files`);
+    // and the walk follows the real graph: the core reaches most of the library
+    assert.ok(reachable(EDGES, 'src/index.ts').size > 50, `src/index.ts reaches ${reachable(EDGES, 'src/index.ts').size} files`);
+  });
+
+  it('spechub/formats (src/formats.ts) reaches the formats and base layers only: no engine, model or kernels', () => {
+    const beyond = [...reachable(EDGES, 'src/formats.ts')].filter((f) => f !== 'src/formats.ts' && entryOf(f)!.layer > FORMATS_LAYER);
+    assert.deepEqual(beyond, []);
   });
 
   it('Node built-ins are imported by the Node-only files alone (src/node.ts, src/node/, src/cli.ts)', () => {
