@@ -21,11 +21,11 @@ export {
 } from './kernels/linear.js';
 
 // ---- executors ----
-export { SerialExecutor, type AttentionArgs } from './model/executor.js';
+export { SerialExecutor, type AttentionArgs } from './exec/executor.js';
 export {
   ThreadedExecutor, browserWorkerHost, runKernelWorker, DEFAULT_MIN_LINEAR_WORK, DEFAULT_MIN_ATTENTION_WORK, DEFAULT_SPIN_MICROS,
   type WorkerHost, type WorkerHandle, type WorkerEvents, type WebWorkerLike, type KernelWorkerInit,
-} from './wasm/threads.js';
+} from './exec/threads.js';
 
 // ---- the model, its contexts and caches, the memory plan ----
 export { LlamaModel, planLoad, type LlamaLoadOptions } from './model/llama.js';

@@ -34,12 +34,10 @@ export { createRng, type Rng } from './rng.js';
 export { Runtime, detectFeatures, type RuntimeOptions } from './wasm/runtime.js';
 export type { WasmBuild } from './wasm/kernels.js';
 export type { WasmFeatures } from './wasm/select.js';
-export type { Executor } from './model/executor.js';
-export type { ThreadedExecutorOptions, ThreadStats } from './wasm/threads.js';
-export {
-  createBrowserRuntime, createBrowserExecutor, threadsUnavailableReason, defaultBrowserThreads,
-  type BrowserRuntimeOptions, type BrowserExecutorOptions,
-} from './wasm/browser.js';
+export type { Executor } from './exec/executor.js';
+export type { ThreadedExecutorOptions, ThreadStats } from './exec/threads.js';
+export { createBrowserRuntime, threadsUnavailableReason, defaultBrowserThreads, type BrowserRuntimeOptions } from './wasm/browser.js';
+export { createBrowserExecutor, type BrowserExecutorOptions } from './exec/browser.js';
 
 // ---- model sources and loading ----
 export { bytesSource, memoryModelSource, type ByteSource, type ModelSource } from './io/source.js';

@@ -7,7 +7,7 @@
 import { createNodeExecutor, createNodeRuntime, detectFeatures } from '../../src/node.js';
 import { packLinear, selectNodeBuild } from '../../src/node/advanced.js';
 import { resolveWeightType } from '../../src/kernels/linear.js';
-import type { Executor } from '../../src/model/executor.js';
+import type { Executor } from '../../src/exec/executor.js';
 import type { Runtime } from '../../src/wasm/runtime.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
 import type { WeightDtype } from '../../src/model/llama.js';

@@ -38,7 +38,7 @@ import {
 } from '../kernels/linear.js';
 import type { TensorDtype } from '../weights/tensor.js';
 import { layerRoleKinds, modelRoles, roleShape, type LayerRole, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
-import { SerialExecutor, type Executor } from './executor.js';
+import { SerialExecutor, type Executor } from '../exec/executor.js';
 import { fillRopeTablesFrom, ropeFrequencies } from '../kernels/rope.js';
 
 /**

@@ -26,9 +26,9 @@
 // and convert/ (converters between file formats) are formats; draft/ (tree shapes and dynamic
 // trees, drafted with the verifiers' drafting laws) comes after verify and before the engine.
 //
-// ALLOWED lists the edges that break a rule today and can only be fixed in files another branch
-// is rewriting. It is exact: an allowed edge that no longer exists, or no longer breaks the rule
-// it is listed under, fails the test, so the list shrinks as the fixes land and cannot go stale.
+// ALLOWED would list edges that break a rule with a reason (none do). It is exact: an allowed edge
+// that no longer exists, or no longer breaks the rule it is listed under, fails the test, so the
+// list cannot go stale.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { builtinModules } from 'node:module';
@@ -67,29 +67,9 @@ interface Allowed {
   readonly why: string;
 }
 
-// Each is fixed by moving the executors to src/exec/ (the serial one from src/model/executor.ts,
-// the threaded one from src/wasm/threads.ts, the browser executor factory from src/wasm/browser.ts),
-// so that wasm/ is the runtime, kernels/ the weight packing over it and exec/ the executors over
-// both. That move edits src/wasm/threads.ts, src/model/llama.ts and src/cli.ts (the importers of
-// src/model/executor.ts), which were being rewritten by the quants merge when this test was written.
-const ALLOWED: readonly Allowed[] = [
-  {
-    from: 'src/wasm/threads.ts', to: 'src/model/executor.ts', rules: ['layer'],
-    why: 'the threaded executor implements Executor (type import at src/wasm/threads.ts:44): Executor belongs to src/exec/',
-  },
-  {
-    from: 'src/wasm/browser.ts', to: 'src/model/executor.ts', rules: ['layer'],
-    why: 'the browser runtime builds a SerialExecutor (src/wasm/browser.ts:18): move src/model/executor.ts to src/exec/ with its importers',
-  },
-  {
-    from: 'src/wasm/threads.ts', to: 'src/kernels/linear.ts', rules: ['cycle'],
-    why: 'the threaded executor runs runLinear (src/wasm/threads.ts:45) while kernels/ builds on wasm/runtime: the executor belongs to src/exec/',
-  },
-  {
-    from: 'src/wasm/threads.ts', to: 'src/kernels/linear-input.ts', rules: ['cycle'],
-    why: 'the threaded executor prepares linear inputs (src/wasm/threads.ts:46): the executor belongs to src/exec/',
-  },
-];
+// Edges allowed to break a rule, each with its reason. None today: the executors live in src/exec/
+// (serial, threaded, the browser factory and worker), over wasm/ (the runtime) and kernels/.
+const ALLOWED: readonly Allowed[] = [];
 
 // ---- the graph ----
 
