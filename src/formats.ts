@@ -37,8 +37,10 @@ export {
 } from './weights/gguf.js';
 export {
   configFromGguf, configFromGgufDetailed, llamaConfigFromGguf, ggufModelMetadata, ggufFormOf, ropeFreqsOf, ggufTokenizerData,
-  type GgufModelConfig, type GgufTokenizerData,
+  type GgufModelConfig,
 } from './weights/gguf-llama.js';
+export type { GgufTokenizerData } from './tokenizer/gguf-data.js';
+export { sentencePieceMerges } from './tokenizer/sentencepiece-merges.js';
 export { writeGguf, ggufParts, quantizeQ8_0, dequantizeQ8_0, tokenizerGgufMetadata, type GgufWriteSpec, type GgufTensorToWrite, type TokenizerGgufOptions } from './weights/gguf-writer.js';
 export { ggufTokenizer } from './tokenizer.js';
 export { ggufChatTemplates } from './chat/template.js';
@@ -60,7 +62,7 @@ export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } 
 
 // ---- tokenizer and chat-template files ----
 export { chatTemplatesFromTokenizerConfig, specialTokensFromTokenizerConfig, chatTemplateSet } from './chat/template.js';
-export { sentencePieceBpeToTokenizerJson, sentencePieceMerges, type SentencePieceBpeSpec, type TokenizerFiles } from './convert/sentencepiece-bpe.js';
+export { sentencePieceBpeToTokenizerJson, type SentencePieceBpeSpec, type TokenizerFiles } from './convert/sentencepiece-bpe.js';
 
 // ---- llama2.c checkpoints ----
 export {

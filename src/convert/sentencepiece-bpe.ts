@@ -9,10 +9,6 @@
 import { TokenizerError } from '../errors.js';
 import { sentencePieceMerges } from '../tokenizer/sentencepiece-merges.js';
 
-// the merges are the tokenizer's (a GGUF SentencePiece vocabulary without merges needs them too);
-// re-exported here for the public entry (src/index.ts)
-export { sentencePieceMerges };
-
 const SP_SPACE = '\u2581';
 
 /** A SentencePiece BPE vocabulary. */

@@ -39,9 +39,6 @@ import { canonicalConfig, checkModelConfig, defaultAttnScale, isSlidingLayer, MA
 import type { GgufArray, GgufFile, GgufValue } from './gguf.js';
 import type { GgufTokenizerData } from '../tokenizer/gguf-data.js';
 
-// the shape the tokenizer reads (declared by the tokenizer); re-exported for the public entry (src/index.ts)
-export type { GgufTokenizerData };
-
 type ErrorCtor = new (message: string) => Error;
 
 /** GGUF's "no token" marker for u32 ids (and -1 for signed ones). */
