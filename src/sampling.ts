@@ -13,7 +13,6 @@
  */
 import { InvalidArgumentError, NumericError, ShapeError } from './errors.js';
 import type { Runtime } from './wasm/runtime.js';
-import { sampleIndex } from './verify/common.js';
 
 /** How a logits row becomes a probability row. */
 export interface SamplingParams {
@@ -135,6 +134,47 @@ export class Sampler {
     }
     if (x.length < 1 || x.length > this.maxVocab) throw new ShapeError(`sampling: expected ${name} of length 1..${this.maxVocab}, got ${x.length}`);
   }
+}
+
+/**
+ * Inverse-CDF draw: the first index i with p[0] + ... + p[i] > target, where target = u * mass.
+ * If rounding leaves the target at or above the total, the last index with p > 0 is returned;
+ * -1 only when every entry is 0. Zero entries are never returned.  probs: [V]
+ */
+export function sampleIndex(probs: ArrayLike<number>, target: number): number {
+  let acc = 0;
+  let last = -1;
+  for (let i = 0; i < probs.length; i++) {
+    const v = probs[i]!;
+    if (v > 0) {
+      acc += v;
+      last = i;
+      if (acc > target) return i;
+    }
+  }
+  return last;
+}
+
+/**
+ * The same draw skipping the indices in `excluded` (any order).  probs: [V]
+ */
+export function sampleIndexExcept(probs: ArrayLike<number>, target: number, excluded: ArrayLike<number>): number {
+  let acc = 0;
+  let last = -1;
+  for (let i = 0; i < probs.length; i++) {
+    const v = probs[i]!;
+    if (v > 0 && !isExcluded(excluded, i)) {
+      acc += v;
+      last = i;
+      if (acc > target) return i;
+    }
+  }
+  return last;
+}
+
+function isExcluded(excluded: ArrayLike<number>, i: number): boolean {
+  for (let j = 0; j < excluded.length; j++) if (excluded[j] === i) return true;
+  return false;
 }
 
 /**

@@ -18,7 +18,7 @@
 import { CapacityError, InvalidArgumentError } from '../errors.js';
 import type { Runtime } from '../wasm/runtime.js';
 import type { ModelConfig } from '../config.js';
-import type { AttentionArgs } from './executor.js';
+import type { AttentionArgs } from '../exec/executor.js';
 import { KvCache } from './kv-cache.js';
 import { contextMemory } from './memory-plan.js';
 import type { LlamaModel } from './llama.js';

@@ -10,6 +10,12 @@
 import { CapacityError, InvalidArgumentError } from '../errors.js';
 import type { Runtime } from '../wasm/runtime.js';
 
+/**
+ * The KV cache of one context: per layer a K and a V region of [capacity + stagingRows, kvDim] f32
+ * (kPtrs / vPtrs: byte pointers [nLayers]); rows [0, length) committed, a forward's rows staged after
+ * them until `commit(n)` keeps them all, `commitRows(rows)` keeps an accepted path (compacting it
+ * in place), or `length` is left as it was (rejected).
+ */
 export class KvCache {
   /** Byte pointers of each layer's K region. */
   readonly kPtrs: Int32Array; // [nLayers]

@@ -1,44 +1,9 @@
 /**
- * Plain f64 helpers of the math layer (no RNG, no WASM): categorical sampling by inverse CDF,
- * sums that avoid cancellation, hub selection, and turning sequential tests into an outcome law.
+ * Plain f64 helpers of the math layer (no RNG, no WASM): sums that avoid cancellation, hub
+ * selection, and turning sequential tests into an outcome law. The inverse-CDF draw is the
+ * sampling layer's (sampleIndex, sampleIndexExcept in src/sampling.ts).
  */
 import { RESIDUAL_EPS, type LevelOutcome } from './types.js';
-
-/**
- * Inverse-CDF draw: the first index i with p[0] + ... + p[i] > target, where target = u * mass.
- * If rounding leaves the target at or above the total, the last index with p > 0 is returned;
- * -1 only when every entry is 0. Zero entries are never returned.  probs: [V]
- */
-export function sampleIndex(probs: ArrayLike<number>, target: number): number {
-  let acc = 0;
-  let last = -1;
-  for (let i = 0; i < probs.length; i++) {
-    const v = probs[i]!;
-    if (v > 0) {
-      acc += v;
-      last = i;
-      if (acc > target) return i;
-    }
-  }
-  return last;
-}
-
-/**
- * The same draw skipping the indices in `excluded` (any order).  probs: [V]
- */
-export function sampleIndexExcept(probs: ArrayLike<number>, target: number, excluded: ArrayLike<number>): number {
-  let acc = 0;
-  let last = -1;
-  for (let i = 0; i < probs.length; i++) {
-    const v = probs[i]!;
-    if (v > 0 && !includes(excluded, i)) {
-      acc += v;
-      last = i;
-      if (acc > target) return i;
-    }
-  }
-  return last;
-}
 
 /** Whether `xs` contains `x` (small arrays: drafts, hub sets). */
 export function includes(xs: ArrayLike<number>, x: number): boolean {

@@ -16,7 +16,8 @@
  */
 import type { Rng } from '../rng.js';
 import { InvalidArgumentError } from '../errors.js';
-import { clampRatio, finishOutcome, includes, Q_PRESCALE, sampleIndex, sampleIndexExcept, sampleSmallRest, SCALE_BELOW, scaledFactor, sumExcept } from './common.js';
+import { clampRatio, finishOutcome, includes, Q_PRESCALE, sampleSmallRest, SCALE_BELOW, scaledFactor, sumExcept } from './common.js';
+import { sampleIndex, sampleIndexExcept } from '../sampling.js';
 import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
 import { assertDrafted, overlap } from './sd.js';
 import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type VerifyResult } from './types.js';

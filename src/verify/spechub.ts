@@ -22,8 +22,6 @@ import {
   clampRatio,
   finishOutcome,
   includes,
-  sampleIndex,
-  sampleIndexExcept,
   sampleSmallRest,
   SCALE_BELOW,
   scaledFactor,
@@ -31,6 +29,7 @@ import {
   supportSize,
   topHubs,
 } from './common.js';
+import { sampleIndex, sampleIndexExcept } from '../sampling.js';
 import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
 import { insertSorted } from './rrs-wo.js';
 import { assertDrafted, overlap, sdOutcome, verifySdNode } from './sd.js';
@@ -66,7 +65,7 @@ export function spechubOutcome(
   return count === 2 ? pairOutcome(p, q, drafts, hubs[0]!) : multiHubOutcome(p, q, drafts, hubs);
 }
 
-/** The quantities of the k = 2 verifier for hub a (§4.3), all deterministic in (p, q, a). */
+/** The quantities of the k = 2 verifier for hub a (docs/verifiers.md §4.3), all deterministic in (p, q, a). */
 export interface HubPairState {
   /** Σ_{i≠a} q(i), summed directly (E8). */
   s: number;

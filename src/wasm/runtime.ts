@@ -183,6 +183,7 @@ export class Scratch {
   }
 }
 
+/** Options of `Runtime.create` / `Runtime.createSync`: which build the bytes are, and the initial memory. */
 export interface RuntimeOptions {
   /** Which build the bytes are (checked against the module's own report). */
   build: WasmBuild;
