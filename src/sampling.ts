@@ -65,14 +65,12 @@ export function validateSamplingParams(params: SamplingParams): Required<Samplin
  */
 export class Sampler {
   private readonly histPtr: number; // 256 × 8 bytes: u32 counts for top-k, f64 masses for top-p
-  private heap: Float32Array; // the whole memory, re-derived after growth
 
   private constructor(
     readonly runtime: Runtime,
     readonly maxVocab: number,
   ) {
     this.histPtr = runtime.arena.alloc('sampling.hist', 256 * 8).ptr;
-    this.heap = new Float32Array(runtime.memory.buffer);
   }
 
   /** A sampler for rows of up to maxVocab entries. */
@@ -105,8 +103,7 @@ export class Sampler {
     const lPtr = logitsPtr;
     const pPtr = probs.byteOffset;
     const best = k.argmax_f32(lPtr, n);
-    if (this.heap.buffer !== this.runtime.memory.buffer) this.heap = new Float32Array(this.runtime.memory.buffer);
-    const max = best >= 0 ? this.heap[(lPtr >>> 2) + best]! : NaN;
+    const max = best >= 0 ? this.runtime.heapF32[(lPtr >>> 2) + best]! : NaN;
     if (!(max > -Infinity && max < Infinity)) {
       throw new NumericError(`sampling: expected finite logits (at least one), got ${best < 0 ? 'NaN' : `max ${max}`}`);
     }
@@ -129,7 +126,7 @@ export class Sampler {
   }
 
   private checkView(x: Float32Array | Float64Array, name: string): void {
-    if (x.buffer !== this.runtime.memory.buffer) {
+    if (this.runtime.stale(x)) {
       throw new InvalidArgumentError(`sampling: expected ${name} to be a view into the runtime memory, got a separate buffer`);
     }
     if (x.length < 1 || x.length > this.maxVocab) throw new ShapeError(`sampling: expected ${name} of length 1..${this.maxVocab}, got ${x.length}`);

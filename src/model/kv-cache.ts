@@ -23,8 +23,6 @@ export class KvCache {
   readonly vPtrs: Int32Array; // [nLayers]
   /** Committed rows. */
   length = 0;
-  private heap: Float32Array;
-  private epoch: number;
 
   constructor(
     private readonly rt: Runtime,
@@ -49,8 +47,6 @@ export class KvCache {
       this.kPtrs[l] = rt.arena.alloc(`${name}.k.${l}`, bytes).ptr;
       this.vPtrs[l] = rt.arena.alloc(`${name}.v.${l}`, bytes).ptr;
     }
-    this.heap = new Float32Array(rt.memory.buffer);
-    this.epoch = rt.arena.epoch;
   }
 
   /** Rows still free for staging. */
@@ -120,10 +116,6 @@ export class KvCache {
   }
 
   private view(): Float32Array {
-    if (this.epoch !== this.rt.arena.epoch || this.heap.buffer !== this.rt.memory.buffer) {
-      this.heap = new Float32Array(this.rt.memory.buffer);
-      this.epoch = this.rt.arena.epoch;
-    }
-    return this.heap;
+    return this.rt.heapF32;
   }
 }
