@@ -34,6 +34,7 @@ import {
   type BenchFileType, type RealShape, type ShapeFiles, type StreamedWeights,
 } from './lib/real-shape-model.js';
 import { hasThreads, type SpechubDtype } from './lib/spechub-caps.js';
+import { median } from '../src/util/stats.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../../bench/', import.meta.url));
 const CASE_RUNNER = fileURLToPath(new URL('./lib/case-runner.js', import.meta.url));
@@ -210,11 +211,9 @@ interface DecodeRow {
   scaling: number | null;
 }
 
-function median(xs: readonly number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+/** The median of the samples, or null when there are none (a case that did not run). */
+function medianOrNull(xs: readonly number[]): number | null {
+  return xs.length === 0 ? null : median(xs);
 }
 
 const fmt = (x: number | null | undefined, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : sig(x, d));
@@ -289,9 +288,9 @@ async function main(): Promise<boolean> {
     }
     for (const r of rows) {
       if (usable(r.outcome)) {
-        r.prefill = median(r.outcome.result.prefillTokS);
-        r.decode = median(r.outcome.result.decodeTokS);
-        r.forwardLoop = median(r.outcome.result.forwardLoopTokS ?? []);
+        r.prefill = medianOrNull(r.outcome.result.prefillTokS);
+        r.decode = medianOrNull(r.outcome.result.decodeTokS);
+        r.forwardLoop = medianOrNull(r.outcome.result.forwardLoopTokS ?? []);
       }
       r.ceiling = (bwOrAnchor(r.threads) * 1e9) / r.bytesPerToken;
     }
@@ -394,10 +393,10 @@ async function main(): Promise<boolean> {
           ['shape', 'target', 'T', 'draft', 'plain tok/s', 'speculative tok/s', 'speed-up', 'tokens/step', 'trees chosen (steps)'],
           specRows.map((r) => {
             const sp = (r.outcome as { ok: true; result: DecodeResult }).result.spec!;
-            const a = median(sp.plainTokS);
-            const b = median(sp.specTokS);
+            const a = medianOrNull(sp.plainTokS);
+            const b = medianOrNull(sp.specTokS);
             const trees = Object.entries(sp.trees).sort((x, y) => y[1] - x[1]).slice(0, 3).map(([t, n]) => `${t || 'plain'}: ${n}`).join(', ');
-            return [r.shape, r.type, r.threads, sp.draft, fmt(a), fmt(b), times(a && b ? b / a : null), fmt(median(sp.tokensPerStep)), trees];
+            return [r.shape, r.type, r.threads, sp.draft, fmt(a), fmt(b), times(a && b ? b / a : null), fmt(medianOrNull(sp.tokensPerStep)), trees];
           }),
         ),
         '',

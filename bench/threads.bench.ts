@@ -15,8 +15,8 @@
  */
 import { createNodeRuntime } from '../src/node.js';
 import { createNodeExecutor } from '../src/node/threads.js';
-import { SerialExecutor, type AttentionArgs, type Executor } from '../src/model/executor.js';
-import { ThreadedExecutor } from '../src/wasm/threads.js';
+import { SerialExecutor, type AttentionArgs, type Executor } from '../src/exec/executor.js';
+import { ThreadedExecutor } from '../src/exec/threads.js';
 import { packedBytesF32, type PackedLinear } from '../src/kernels/linear.js';
 import { createRng } from '../src/rng.js';
 import type { Runtime } from '../src/wasm/runtime.js';

@@ -23,10 +23,8 @@ import {
   httpByteSource,
   httpModelSource,
   loadGgufModel,
-  loadHfConfig,
   loadHfModel,
   modelDrafter,
-  openGgufModel,
   resolveChatTemplate,
   threadsUnavailableReason,
   type ByteSource,
@@ -41,6 +39,7 @@ import {
   type Runtime,
   type StepEvent,
 } from '../src/index.js';
+import { loadHfConfig, openGgufModel } from '../src/formats.js';
 import { suggestChatTemplate } from './templates.js';
 import type {
   ChatModelInfo, ChatTurnInfo, DraftSpec, ErrorInfo, GenerateInput, GenerateRequest, LoadRequest, ModelInfo, ModelSpec, PageMessage, PieceKind, StepRecord, TextPiece, WorkerMessage,

@@ -56,7 +56,7 @@ async function run(name, options) {
 }
 
 await run('dist/browser', {
-  entryPoints: { spechub: dist('src', 'index.js'), 'browser-kernel-worker': dist('src', 'wasm', 'browser-kernel-worker.js') },
+  entryPoints: { spechub: dist('src', 'index.js'), 'browser-kernel-worker': dist('src', 'exec', 'browser-kernel-worker.js') },
   outdir: dist('browser'),
   plugins: [wasmPathFromBundle],
 });
@@ -64,6 +64,6 @@ await run('dist/browser', {
 mkdirSync(dist('demo-page'), { recursive: true });
 for (const f of ['index.html', 'style.css']) copyFileSync(join(ROOT, 'demo', f), dist('demo-page', f));
 await run('dist/demo-page', {
-  entryPoints: { app: dist('demo', 'app.js'), worker: dist('demo', 'worker.js'), 'browser-kernel-worker': dist('src', 'wasm', 'browser-kernel-worker.js') },
+  entryPoints: { app: dist('demo', 'app.js'), worker: dist('demo', 'worker.js'), 'browser-kernel-worker': dist('src', 'exec', 'browser-kernel-worker.js') },
   outdir: dist('demo-page'),
 });

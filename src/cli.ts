@@ -31,7 +31,7 @@ import type { LoadedModel } from './engine/load.js';
 import type { Drafter } from './engine/speculative.js';
 import { MIN_TEMPERATURE, type SamplingParams } from './sampling.js';
 import type { Runtime } from './wasm/runtime.js';
-import type { Executor } from './model/executor.js';
+import type { Executor } from './exec/executor.js';
 import type { LlamaModel, WeightDtype } from './model/llama.js';
 import { WEIGHT_TYPE_ALIASES } from './kernels/linear.js';
 import { benchMarkdown, runBench } from './node/bench.js';

@@ -13,7 +13,6 @@
  */
 import { InvalidArgumentError, NumericError, ShapeError } from './errors.js';
 import type { Runtime } from './wasm/runtime.js';
-import { sampleIndex } from './verify/common.js';
 
 /** How a logits row becomes a probability row. */
 export interface SamplingParams {
@@ -66,14 +65,12 @@ export function validateSamplingParams(params: SamplingParams): Required<Samplin
  */
 export class Sampler {
   private readonly histPtr: number; // 256 × 8 bytes: u32 counts for top-k, f64 masses for top-p
-  private heap: Float32Array; // the whole memory, re-derived after growth
 
   private constructor(
     readonly runtime: Runtime,
     readonly maxVocab: number,
   ) {
     this.histPtr = runtime.arena.alloc('sampling.hist', 256 * 8).ptr;
-    this.heap = new Float32Array(runtime.memory.buffer);
   }
 
   /** A sampler for rows of up to maxVocab entries. */
@@ -106,8 +103,7 @@ export class Sampler {
     const lPtr = logitsPtr;
     const pPtr = probs.byteOffset;
     const best = k.argmax_f32(lPtr, n);
-    if (this.heap.buffer !== this.runtime.memory.buffer) this.heap = new Float32Array(this.runtime.memory.buffer);
-    const max = best >= 0 ? this.heap[(lPtr >>> 2) + best]! : NaN;
+    const max = best >= 0 ? this.runtime.heapF32[(lPtr >>> 2) + best]! : NaN;
     if (!(max > -Infinity && max < Infinity)) {
       throw new NumericError(`sampling: expected finite logits (at least one), got ${best < 0 ? 'NaN' : `max ${max}`}`);
     }
@@ -130,11 +126,52 @@ export class Sampler {
   }
 
   private checkView(x: Float32Array | Float64Array, name: string): void {
-    if (x.buffer !== this.runtime.memory.buffer) {
+    if (this.runtime.stale(x)) {
       throw new InvalidArgumentError(`sampling: expected ${name} to be a view into the runtime memory, got a separate buffer`);
     }
     if (x.length < 1 || x.length > this.maxVocab) throw new ShapeError(`sampling: expected ${name} of length 1..${this.maxVocab}, got ${x.length}`);
   }
+}
+
+/**
+ * Inverse-CDF draw: the first index i with p[0] + ... + p[i] > target, where target = u * mass.
+ * If rounding leaves the target at or above the total, the last index with p > 0 is returned;
+ * -1 only when every entry is 0. Zero entries are never returned.  probs: [V]
+ */
+export function sampleIndex(probs: ArrayLike<number>, target: number): number {
+  let acc = 0;
+  let last = -1;
+  for (let i = 0; i < probs.length; i++) {
+    const v = probs[i]!;
+    if (v > 0) {
+      acc += v;
+      last = i;
+      if (acc > target) return i;
+    }
+  }
+  return last;
+}
+
+/**
+ * The same draw skipping the indices in `excluded` (any order).  probs: [V]
+ */
+export function sampleIndexExcept(probs: ArrayLike<number>, target: number, excluded: ArrayLike<number>): number {
+  let acc = 0;
+  let last = -1;
+  for (let i = 0; i < probs.length; i++) {
+    const v = probs[i]!;
+    if (v > 0 && !isExcluded(excluded, i)) {
+      acc += v;
+      last = i;
+      if (acc > target) return i;
+    }
+  }
+  return last;
+}
+
+function isExcluded(excluded: ArrayLike<number>, i: number): boolean {
+  for (let j = 0; j < excluded.length; j++) if (excluded[j] === i) return true;
+  return false;
 }
 
 /**

@@ -37,7 +37,7 @@ import { Utf8ByteDecoder } from './tokenizer/utf8.js';
 import { byteOfChar } from './tokenizer/byte-level.js';
 import { ATTR, SpecialPartition, TOKEN_TYPE } from './tokenizer/llama-vocab.js';
 import { parseJsonInput, specFromGguf, specFromTokenizerJson, type TokenizerKind, type TokenizerSpec } from './tokenizer/spec.js';
-import type { GgufTokenizerData } from './weights/gguf-llama.js';
+import type { GgufTokenizerData } from './tokenizer/gguf-data.js';
 
 export type { TokenizerKind } from './tokenizer/spec.js';
 
@@ -452,4 +452,9 @@ export class StreamDecoder {
     this.stripLeft = 0;
     return s.charCodeAt(0) === 32 ? s.slice(1) : s;
   }
+}
+
+/** A Tokenizer from GGUF tokenizer metadata ("llama" SentencePiece or "gpt2" byte-level BPE); see Tokenizer.fromGguf. */
+export function ggufTokenizer(file: string, data: GgufTokenizerData): Tokenizer {
+  return Tokenizer.fromGguf(data, file);
 }

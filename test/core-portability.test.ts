@@ -1,6 +1,7 @@
 // The core must run in browsers: no Node-only module outside the Node entry points (src/node.ts,
 // src/cli.ts, src/node/**). Checked on the compiled output, through the whole import graph of the
-// core entry (dist/src/index.js), including what the core imports from node_modules.
+// browser-safe entries (dist/src/index.js, formats.js, advanced.js), including what they import
+// from node_modules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
@@ -25,9 +26,9 @@ function resolveBare(spec: string): string | null {
 /** Bare specifiers (packages) the core imports, by the file that imports them. */
 const bareImports = new Map<string, string>();
 
-test('core: the import graph of dist/src/index.js uses no node: module, Buffer or process', () => {
+test('core: the import graph of dist/src/index.js (and formats.js, advanced.js) uses no node: module, Buffer or process', () => {
   const seen = new Set<string>();
-  const todo = [join(DIST, 'index.js')];
+  const todo = [join(DIST, 'index.js'), join(DIST, 'formats.js'), join(DIST, 'advanced.js')];
   const problems: string[] = [];
   while (todo.length > 0) {
     const file = todo.pop()!;

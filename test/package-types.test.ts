@@ -1,8 +1,9 @@
 // The package's types as its users' TypeScript sees them, through package.json "exports":
 // a browser project (moduleResolution "bundler", DOM, no @types/node) gets the core's types for
-// 'spechub', 'spechub/core' and 'spechub/browser' — they type-check without Node's types, and
-// Node-only functions (createNodeRuntime, loadModelFromPath, …) are not there; a Node project
-// (moduleResolution "nodenext") gets the Node entry with them.
+// 'spechub', 'spechub/core' and 'spechub/browser', and the browser-safe 'spechub/formats' and
+// 'spechub/advanced' — they type-check without Node's types, and Node-only functions
+// (createNodeRuntime, loadModelFromPath, readWasm, …) are not there; a Node project (moduleResolution
+// "nodenext") gets the Node entries with them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,9 @@ test('package types: a browser project sees the core without Node; a Node projec
       `import { Generator, createBrowserRuntime, httpModelSource, loadHfModel, type StepEvent } from 'spechub';
 import * as core from 'spechub/core';
 import * as browser from 'spechub/browser';
+import { GgufFile, writeSafetensors } from 'spechub/formats';
+import { LlamaModel, Stepper, SerialExecutor } from 'spechub/advanced';
+export const tiers = [GgufFile, writeSafetensors, LlamaModel, Stepper, SerialExecutor];
 const rt = await createBrowserRuntime({ threads: 'auto' });
 const m = await loadHfModel(rt, httpModelSource('https://example.org/m/', { onProgress: (a: number, b: number) => void [a, b] }));
 await new Generator(m).generate({ onStep: (e: StepEvent) => void e.final });
@@ -43,10 +47,19 @@ export const same: typeof core.Generator = browser.Generator;
       join(dir, 'node-only.ts'),
       `import { createNodeRuntime } from 'spechub';
 import { loadModelFromPath } from 'spechub/core';
-export { createNodeRuntime, loadModelFromPath };
+import { readWasm } from 'spechub/advanced';
+export { createNodeRuntime, loadModelFromPath, readWasm };
 `,
     );
-    writeFileSync(join(dir, 'server.ts'), `import { createNodeRuntime, loadModelFromPath } from 'spechub';\nexport const rt = createNodeRuntime();\nexport { loadModelFromPath };\n`);
+    writeFileSync(
+      join(dir, 'server.ts'),
+      `import { createNodeRuntime, loadModelFromPath } from 'spechub';
+import { readWasm, LlamaModel } from 'spechub/advanced';
+import { GgufFile } from 'spechub/formats';
+export const rt = createNodeRuntime();
+export { loadModelFromPath, readWasm, LlamaModel, GgufFile };
+`,
+    );
     const web: ts.CompilerOptions = {
       module: ts.ModuleKind.ESNext,
       moduleResolution: ts.ModuleResolutionKind.Bundler,
@@ -60,9 +73,10 @@ export { createNodeRuntime, loadModelFromPath };
     assert.deepEqual(libProblems(webDiag), [], 'the core\'s declarations need nothing from Node');
     assert.deepEqual(webDiag.filter((x) => x.startsWith('web.ts')), []);
     const nodeOnly = webDiag.filter((x) => x.startsWith('node-only.ts'));
-    assert.equal(nodeOnly.length, 2, nodeOnly.join('\n'));
+    assert.equal(nodeOnly.length, 3, nodeOnly.join('\n'));
     assert.match(nodeOnly[0]!, /TS2305 Module '"spechub"' has no exported member 'createNodeRuntime'/);
     assert.match(nodeOnly[1]!, /TS2305 .* has no exported member 'loadModelFromPath'/);
+    assert.match(nodeOnly[2]!, /TS2305 Module '"spechub\/advanced"' has no exported member 'readWasm'/);
     const nodeDiag = diagnostics(dir, ['server.ts'], {
       module: ts.ModuleKind.NodeNext,
       moduleResolution: ts.ModuleResolutionKind.NodeNext,

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createNodeRuntime, enableRelaxedSimd } from '../src/node.js';
+import { createNodeRuntime } from '../src/node.js';
+import { enableRelaxedSimd } from '../src/node/advanced.js';
 import { CapacityError, WasmFeatureError } from '../src/errors.js';
 
 test('runtime: the simd build instantiates over an imported memory and reports itself', () => {
@@ -37,6 +38,6 @@ test('runtime: relaxed builds load once the V8 flag is set by the Node entry', (
 
 test('runtime: a build that does not match its name is refused', async () => {
   const { Runtime } = await import('../src/wasm/runtime.js');
-  const { readWasm } = await import('../src/node.js');
+  const { readWasm } = await import('../src/node/advanced.js');
   assert.throws(() => Runtime.createSync(readWasm('simd'), { build: 'relaxed' }), WasmFeatureError);
 });

@@ -12,7 +12,7 @@
  *            `ort.env.wasm.numThreads` (fixed per process).
  */
 import { createRng } from '../../src/rng.js';
-import { SerialExecutor } from '../../src/model/executor.js';
+import { SerialExecutor } from '../../src/exec/executor.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
 import type { Kernels } from '../../src/wasm/kernels.js';
 import type { Runtime } from '../../src/wasm/runtime.js';

@@ -4,9 +4,10 @@
  * `createNodeExecutor`). A feature this engine lacks (e.g. no SharedArrayBuffer, so no threads) is
  * reported as "not available" instead of failing the bench or measuring something else.
  */
-import { createNodeExecutor, createNodeRuntime, detectFeatures, packLinear, selectNodeBuild } from '../../src/node.js';
+import { createNodeExecutor, createNodeRuntime, detectFeatures } from '../../src/node.js';
+import { packLinear, selectNodeBuild } from '../../src/node/advanced.js';
 import { resolveWeightType } from '../../src/kernels/linear.js';
-import type { Executor } from '../../src/model/executor.js';
+import type { Executor } from '../../src/exec/executor.js';
 import type { Runtime } from '../../src/wasm/runtime.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
 import type { WeightDtype } from '../../src/model/llama.js';

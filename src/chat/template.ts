@@ -25,7 +25,10 @@
  */
 import { Template } from '@huggingface/jinja';
 import { ChatTemplateError, InvalidArgumentError } from '../errors.js';
+import { describeJson } from '../io/json.js';
 import type { Tokenizer } from '../tokenizer.js';
+import type { GgufTokenizerData } from '../tokenizer/gguf-data.js';
+import type { GgufFile } from '../weights/gguf.js';
 
 /** One message of a conversation. */
 export interface ChatMessage {
@@ -105,33 +108,23 @@ export interface ChatTemplateOptions {
   endOfTurn?: string | null;
 }
 
-function describe(v: unknown): string {
-  let s: string;
-  try {
-    s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
-  } catch {
-    s = String(v);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 }
 
 /** Throw InvalidArgumentError unless `messages` is a list of {role: string, content: string}. */
 export function checkChatMessages(messages: unknown, where = 'chat'): asserts messages is readonly ChatMessage[] {
-  if (!Array.isArray(messages)) throw new InvalidArgumentError(`${where}: expected messages to be an array of {role, content}, got ${describe(messages)}`);
+  if (!Array.isArray(messages)) throw new InvalidArgumentError(`${where}: expected messages to be an array of {role, content}, got ${describeJson(messages)}`);
   for (const [i, m] of messages.entries()) {
     if (typeof m !== 'object' || m === null || Array.isArray(m)) {
-      throw new InvalidArgumentError(`${where}: messages[${i}]: expected an object {role, content}, got ${describe(m)}`);
+      throw new InvalidArgumentError(`${where}: messages[${i}]: expected an object {role, content}, got ${describeJson(m)}`);
     }
     const { role, content } = m as { role?: unknown; content?: unknown };
     if (typeof role !== 'string' || role.length === 0) {
-      throw new InvalidArgumentError(`${where}: messages[${i}].role: expected a non-empty string, got ${describe(role)}`);
+      throw new InvalidArgumentError(`${where}: messages[${i}].role: expected a non-empty string, got ${describeJson(role)}`);
     }
     if (typeof content !== 'string') {
-      throw new InvalidArgumentError(`${where}: messages[${i}].content: expected a string, got ${describe(content)}`);
+      throw new InvalidArgumentError(`${where}: messages[${i}].content: expected a string, got ${describeJson(content)}`);
     }
   }
 }
@@ -151,10 +144,10 @@ export class ChatTemplate {
   /** @throws ChatTemplateError when the text is not a template @huggingface/jinja can parse. */
   constructor(text: string, options: ChatTemplateOptions = {}) {
     const source = options.source ?? 'chat template';
-    if (typeof text !== 'string' || text.length === 0) throw new ChatTemplateError(`${source}: expected a non-empty template string, got ${describe(text)}`);
+    if (typeof text !== 'string' || text.length === 0) throw new ChatTemplateError(`${source}: expected a non-empty template string, got ${describeJson(text)}`);
     const special: Record<string, string> = {};
     for (const [k, v] of Object.entries(options.specialTokens ?? {})) {
-      if (typeof v !== 'string') throw new InvalidArgumentError(`${source}: special token ${k}: expected a string, got ${describe(v)}`);
+      if (typeof v !== 'string') throw new InvalidArgumentError(`${source}: special token ${k}: expected a string, got ${describeJson(v)}`);
       special[k] = v;
     }
     this.text = text;
@@ -204,7 +197,7 @@ export class ChatTemplate {
   /** A built-in template by name, rendering with `specialTokens`. */
   static builtin(name: string, specialTokens: ChatSpecialTokens = {}): ChatTemplate {
     const b = Object.hasOwn(BUILTIN_CHAT_TEMPLATES, name) ? BUILTIN_CHAT_TEMPLATES[name] : undefined;
-    if (!b) throw new ChatTemplateError(`chat template: expected a built-in name (${BUILTIN_CHAT_TEMPLATE_NAMES.join(', ')}), got ${describe(name)}`);
+    if (!b) throw new ChatTemplateError(`chat template: expected a built-in name (${BUILTIN_CHAT_TEMPLATE_NAMES.join(', ')}), got ${describeJson(name)}`);
     return new ChatTemplate(b.template, { source: `built-in chat template "${name}"`, specialTokens, endOfTurn: b.endOfTurn });
   }
 }
@@ -237,7 +230,7 @@ function tokenText(v: unknown, key: string, file: string): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return v;
   if (typeof v === 'object' && !Array.isArray(v) && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
-  throw new ChatTemplateError(`${file}: ${key}: expected a token string or {content}, got ${describe(v)}`);
+  throw new ChatTemplateError(`${file}: ${key}: expected a token string or {content}, got ${describeJson(v)}`);
 }
 
 /** The special-token strings of a parsed tokenizer_config.json (only those that are set). */
@@ -289,14 +282,14 @@ export function chatTemplatesFromTokenizerConfig(
     for (const [i, item] of t.entries()) {
       const { name, template } = (typeof item === 'object' && item !== null ? item : {}) as { name?: unknown; template?: unknown };
       if (typeof name !== 'string' || typeof template !== 'string' || texts.has(name)) {
-        throw new ChatTemplateError(`${source}[${i}]: expected {name, template} with a unique name and a template string, got ${describe(item)}`);
+        throw new ChatTemplateError(`${source}[${i}]: expected {name, template} with a unique name and a template string, got ${describeJson(item)}`);
       }
       texts.set(name, template);
     }
     if (texts.size === 0) return null;
     return chatTemplateSet(texts, source, special);
   }
-  throw new ChatTemplateError(`${source}: expected a template string or a list of {name, template}, got ${describe(t)}`);
+  throw new ChatTemplateError(`${source}: expected a template string or a list of {name, template}, got ${describeJson(t)}`);
 }
 
 /** A rendered, tokenized chat prompt. */
@@ -426,4 +419,24 @@ export function encodeChat(tokenizer: Tokenizer, template: ChatTemplate, message
     o += p.length;
   }
   return { text, ids, bosAdded };
+}
+
+/**
+ * The chat templates of a GGUF: tokenizer.chat_template (the default) and tokenizer.chat_template.<name>,
+ * rendering with the vocabulary's BOS/EOS/UNK/PAD pieces as bos_token, eos_token, unk_token, pad_token
+ * (as llama.cpp does). null when the file has none.
+ */
+export function ggufChatTemplates(gguf: GgufFile, tok: GgufTokenizerData): ChatTemplateSet | null {
+  const texts = new Map<string, string>();
+  const prefix = 'tokenizer.chat_template';
+  for (const [key, v] of gguf.metadata) {
+    if (key !== prefix && !key.startsWith(`${prefix}.`)) continue;
+    if (v.type !== 'STRING') throw new ChatTemplateError(`${gguf.name}: ${key}: expected a STRING, got ${v.type}`);
+    texts.set(key === prefix ? 'default' : key.slice(prefix.length + 1), v.value);
+  }
+  if (texts.size === 0) return null;
+  const special: Record<string, string> = {};
+  const ids = { bos_token: tok.bosId, eos_token: tok.eosId, unk_token: tok.unkId, pad_token: tok.padId };
+  for (const [k, id] of Object.entries(ids)) if (id !== null) special[k] = tok.tokens[id]!;
+  return chatTemplateSet(texts, `${gguf.name}: tokenizer.chat_template`, special);
 }

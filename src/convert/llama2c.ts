@@ -374,6 +374,7 @@ export interface ConvertedLlama2c {
   readonly files: readonly ConvertedFile[];
 }
 
+/** Options of `convertLlama2c`: the file names its error messages use. */
 export interface ConvertLlama2cOptions {
   /** Names used in error messages. */
   readonly modelFileName?: string;

@@ -59,6 +59,13 @@ export function treeNodeCount(shape: readonly number[]): number {
   return total;
 }
 
+/**
+ * A draft tree in level order, root first: node i has `tokens[i]`, `parents[i]` (< i; −1 for the
+ * root), `depths[i]` (root 0), `firstChild[i]` (−1 for a leaf) and `childCount[i]`, and `qRow[i]`, the
+ * row of its draft distribution among the expanded nodes (−1 if none); all Int32Array [capacity],
+ * of which the first `size` nodes are in use. Built by the drafter each step, verified by the
+ * target in one batched forward.
+ */
 export class DraftTree {
   readonly tokens: Int32Array; // [capacity]
   readonly parents: Int32Array; // [capacity]  parents[0] = -1, parents[i] < i

@@ -28,6 +28,7 @@
 import { treeNodeCount, type TreeSpec } from '../draft/tree.js';
 import { dynamicDepth } from '../draft/dynamic.js';
 import type { StepModel, Drafter, StepStats } from './speculative.js';
+import { median } from '../util/stats.js';
 
 /** Milliseconds of one forward by rows, index n = rows (index 0 unused). */
 export interface CostCurves {
@@ -35,11 +36,6 @@ export interface CostCurves {
   readonly draft: Float64Array; // [maxRows + 1]
   /** Context length the curves were measured at. */
   readonly context: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
 }
 
 /** Forward cost by rows for `model` running `layers` layers at `context` committed tokens. */
@@ -125,6 +121,7 @@ export function candidateShapes(maxNodes: number, maxDepth = 6, maxK = 4, chains
   return out;
 }
 
+/** The tuner's pick: a tree (or plain decoding) and the tokens per step and per millisecond it expects. */
 export interface TuneChoice {
   /** The tree to use: a fixed shape ([] = plain decoding) or a dynamic tree. */
   tree: TreeSpec;

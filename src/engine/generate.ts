@@ -53,6 +53,11 @@ import { TreeTuner, candidateShapes, measureCosts } from './autotune.js';
 /** Dynamic-tree budgets tree "auto" compares with the fixed shapes (those that fit the models' batches). */
 export const AUTO_DYNAMIC_BUDGETS: readonly number[] = [8, 16, 32];
 
+/**
+ * How a Generator decodes: the context it runs in, the drafter (null: plain decoding), the verifier
+ * method, the draft tree (a shape such as [2, 2, 2, 2], a dynamic tree, or "auto"), sampling, and the
+ * chat template of `messages` requests. Every field is optional.
+ */
 export interface GeneratorOptions {
   /**
    * The context (KV cache, activations, batch buffers) the target runs in: one made with
@@ -76,8 +81,9 @@ export interface GeneratorOptions {
    * Tree branching per level, e.g. [2, 2, 2, 2] or "2,2,2,2" (default [2, 2, 2, 2]; [1, 1, 1, 1] for the
    * chain methods sd and block); a dynamic tree,
    * "dynamic:16" or { dynamic: 16 }, whose shape the drafter decides each step under a budget of 16
-   * draft nodes; or "auto", which measures the target and draft cost curves now and picks, every few
-   * steps, a fixed shape, a dynamic tree or plain decoding by the tokens per second they give.
+   * draft nodes; or "auto", which measures the target and draft cost curves on this machine (at
+   * `generator.tune()`, or else at the first generation, not in the constructor) and then picks,
+   * every few steps, a fixed shape, a dynamic tree or plain decoding by the tokens per second they give.
    */
   tree?: readonly number[] | string | DynamicTreeSpec;
   /**
@@ -101,6 +107,12 @@ export interface GeneratorOptions {
   specialInContent?: 'plain' | 'parse';
 }
 
+/**
+ * One generation: the prompt (`prompt` text, `promptIds` [n] token ids, or chat `messages`), how
+ * much to generate (`maxTokens`), where to stop (`stop` strings, `stopAtEos`), the randomness (`rng`
+ * or `seed`), an abort `signal`, and the streaming callbacks `onText` (text pieces) and `onStep`
+ * (every speculative step).
+ */
 export interface GenerateRequest {
   /**
    * Prompt text, BOS first when the tokenizer adds one; special-token strings in it are plain text
@@ -201,6 +213,11 @@ export interface StepEvent {
 /** Why generation ended: an end-of-generation token, a stop string, maxTokens, a full context, or the abort signal. */
 export type StopReason = 'eos' | 'stop' | 'max_tokens' | 'context' | 'aborted';
 
+/**
+ * Counts and times of one generation: tokens, steps, tokens per step, draft nodes per step,
+ * acceptance per tree level ([depth] rates), forwards and milliseconds of target and draft,
+ * tokens per second, prompt tokens reused from the cache and prefilled, and the trees used.
+ */
 export interface GenerationStats {
   /** Tokens of the prompt (for a chat turn: the whole rendered conversation). */
   promptTokens: number;
@@ -241,6 +258,11 @@ export interface GenerationStats {
   drafter: string;
 }
 
+/**
+ * What `Generator.generate` returns: the generated `ids` (Int32Array [count], prompt and the final
+ * end-of-generation token excluded), their `text`, why it stopped (`stopReason`, and `stopString`
+ * for a stop string), and the `stats`.
+ */
 export interface GenerationResult {
   /** Generated token ids (prompt excluded, EOS excluded). */
   ids: Int32Array;
@@ -300,8 +322,14 @@ export class Generator {
   readonly context: StepModel;
   readonly stepper: Stepper;
   readonly method: MethodName;
-  /** The tree the generator starts with (a shape, [] for plain decoding, or a dynamic tree). */
-  readonly tree: TreeSpec;
+  /**
+   * The tree the generator starts with (a shape, [] for plain decoding, or a dynamic tree). With tree
+   * "auto": [] until `tune()` has measured, then the tuner's first choice.
+   */
+  get tree(): TreeSpec {
+    return this.startTree;
+  }
+  private startTree: TreeSpec;
   readonly sampling: Required<SamplingParams>;
   /**
    * The generation_config.json settings this generator uses because the caller left them out, as
@@ -314,8 +342,13 @@ export class Generator {
   readonly eosIds: readonly number[];
   /** Default maxTokens of a request (generation_config.json's max_new_tokens, else 256). */
   readonly defaultMaxTokens: number;
-  /** Set with tree "auto". */
-  readonly tuner: TreeTuner | null = null;
+  /** With tree "auto", once `tune()` has measured (explicitly or at the first generation); else null. */
+  get tuner(): TreeTuner | null {
+    return this.tunerState;
+  }
+  private tunerState: TreeTuner | null = null;
+  /** With tree "auto": what `tune()` measures for (the largest tree and the candidates), until it has. */
+  private readonly autoTree: { drafter: Drafter; maxNodes: number; candidates: number[][]; budgets: number[] } | null = null;
   /** Acceptance counts of earlier generations (the tuner learns across calls), and a reused merge buffer. */
   private readonly pastStats: StepStats | null = null;
   private readonly tuneStats: StepStats | null = null;
@@ -376,20 +409,19 @@ export class Generator {
     if (options.tree === 'auto' && drafter) {
       const maxNodes = Math.min(context.maxBatch, 64);
       const candidates = candidateShapes(maxNodes, 6, 4, method === 'sd' || method === 'block');
-      const costs = measureCosts(context, drafter, maxNodes);
       const budgets = AUTO_DYNAMIC_BUDGETS.filter((n) => n + 1 <= maxNodes && n <= drafter.model.maxBatch);
-      this.tuner = new TreeTuner(costs, candidates, !drafter.sharesTargetCache, budgets);
+      // the cost curves are measured later (tune()): a constructor runs no timed benchmark
+      this.autoTree = { drafter, maxNodes, candidates, budgets };
       this.pastStats = newStepStats(6, 4);
       this.tuneStats = newStepStats(6, 4);
-      const first = this.tuner.choose(null).tree;
-      this.tree = first;
+      this.startTree = [];
       const altShapes: TreeSpec[] = [...candidates, ...budgets.map((n) => ({ dynamic: n }))];
-      this.stepper = new Stepper({ target: context, drafter, method, tree: first, altShapes, sampling: this.sampling });
+      this.stepper = new Stepper({ target: context, drafter, method, tree: [], altShapes, sampling: this.sampling });
     } else {
       // plain decoding ignores the tree; a drafter needs a valid one
       const chain = maxChildrenOf(method) === 1;
-      this.tree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? (chain ? [1, 1, 1, 1] : [2, 2, 2, 2]) : parseTreeSpec(options.tree);
-      this.stepper = new Stepper({ target: context, drafter, method, tree: this.tree, sampling: this.sampling });
+      this.startTree = !drafter ? [] : options.tree === undefined || options.tree === 'auto' ? (chain ? [1, 1, 1, 1] : [2, 2, 2, 2]) : parseTreeSpec(options.tree);
+      this.stepper = new Stepper({ target: context, drafter, method, tree: this.startTree, sampling: this.sampling });
     }
     const st = this.stepper;
     this.event = {
@@ -493,6 +525,41 @@ export class Generator {
     return new ChatSession(this, options);
   }
 
+  /**
+   * With tree "auto": measure what a forward of 1 … N rows costs the target and the draft on this
+   * machine (a timed benchmark: tens of milliseconds on the shipped models, longer on large ones)
+   * and set up the tuner that picks trees from it as acceptance is observed. The first generation
+   * does this itself when it has not been done; call it to choose when the time is spent (at
+   * start-up rather than in a user's first request). It runs forwards in the target's and the
+   * draft's contexts (their committed tokens are left as they were), so a generation running on
+   * this generator or on those contexts makes it a ContextBusyError. Idempotent: later calls return
+   * the same tuner. Without tree "auto": null.
+   */
+  async tune(): Promise<TreeTuner | null> {
+    if (this.autoTree === null || this.tunerState !== null) return this.tunerState;
+    return this.exclusive(async () => {
+      const st = this.stepper;
+      st.begin();
+      try {
+        return this.measureForTuner();
+      } finally {
+        st.end();
+      }
+    });
+  }
+
+  /** tune()'s measurement, with the caches held (measureCosts rolls them back to their committed rows). */
+  private measureForTuner(): TreeTuner | null {
+    const auto = this.autoTree;
+    if (auto === null || this.tunerState !== null) return this.tunerState;
+    const costs = measureCosts(this.context, auto.drafter, auto.maxNodes);
+    const tuner = new TreeTuner(costs, auto.candidates, !auto.drafter.sharesTargetCache, auto.budgets);
+    this.tunerState = tuner;
+    this.startTree = tuner.choose(null).tree;
+    this.stepper.setTree(this.startTree);
+    return tuner;
+  }
+
   /** Run `fn` as this generator's one active generation. @internal */
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     if (this.busy) {
@@ -528,6 +595,8 @@ export class Generator {
     const st = this.stepper;
     st.begin(); // the caches are this generation's until it ends (others get a ContextBusyError)
     try {
+      // tree "auto" not tuned yet: measure now (the caches' committed rows stay as they are)
+      if (this.autoTree !== null && this.tunerState === null) this.measureForTuner();
       return await this.decode(req, prompt, keep, extra, owner, maxTokens, stops, rng);
     } finally {
       st.end();

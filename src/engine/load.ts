@@ -4,16 +4,15 @@
  * Headers are validated before any tensor is read; a failed load leaves nothing half-usable.
  */
 import type { GenerationConfig, ModelConfig } from '../config.js';
-import { ChatTemplateError, SpechubError, TokenizerError } from '../errors.js';
+import { SpechubError, TokenizerError } from '../errors.js';
 import { checkBf16Values, WeightRange } from '../weights/tensor.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { openGgufModel, openHfModel } from '../weights/open-model.js';
 import { LlamaModel, type LlamaLoadOptions } from '../model/llama.js';
 import type { ModelTensors, RoleReader } from '../weights/llama-tensors.js';
-import { Tokenizer } from '../tokenizer.js';
-import type { GgufTokenizerData } from '../weights/gguf-llama.js';
-import type { GgufFile } from '../weights/gguf.js';
-import { chatTemplateSet, chatTemplatesFromTokenizerConfig, type ChatTemplateSet } from '../chat/template.js';
+import { ggufTokenizer, Tokenizer } from '../tokenizer.js';
+import { parseJsonInput } from '../tokenizer/spec.js';
+import { chatTemplatesFromTokenizerConfig, ggufChatTemplates, type ChatTemplateSet } from '../chat/template.js';
 import type { Runtime } from '../wasm/runtime.js';
 
 /** A model ready to run: the forward pass, its tokenizer and where it came from. */
@@ -41,6 +40,11 @@ export interface LoadedModel {
   readonly warnings: readonly string[];
 }
 
+/**
+ * Options of `loadHfModel` / `loadGgufModel` / `loadModelFromPath`: `maxBatch` (rows one forward
+ * takes: prompt chunk or tree size), `capacity` (KV positions), `dtype` (weight type), `executor`,
+ * `onProgress` (weights read so far), … (see LlamaLoadOptions).
+ */
 export type LoadModelOptions = LlamaLoadOptions;
 
 /**
@@ -84,7 +88,7 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     const tokenizer = await naming(source.name, `${source.name}/`, () => Tokenizer.fromJson(tokenizerJson, tokenizerConfig));
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const jinja = (await source.exists('chat_template.jinja')) ? await source.readText('chat_template.jinja') : null;
-    const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : JSON.parse(tokenizerConfig), jinja, `${source.name}/tokenizer_config.json`);
+    const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : parseJsonInput(tokenizerConfig, `${source.name}/tokenizer_config.json`), jinja, `${source.name}/tokenizer_config.json`);
     const range = new WeightRange();
     const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range), { name: source.name, ...options }));
     return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0, warnings: [...opened.warnings, ...warningsOf(range)] };
@@ -113,30 +117,6 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
   }
 }
 
-/** A Tokenizer from GGUF tokenizer metadata ("llama" SentencePiece or "gpt2" byte-level BPE); see Tokenizer.fromGguf. */
-export function ggufTokenizer(file: string, data: GgufTokenizerData): Tokenizer {
-  return Tokenizer.fromGguf(data, file);
-}
-
-/**
- * The chat templates of a GGUF: tokenizer.chat_template (the default) and tokenizer.chat_template.<name>,
- * rendering with the vocabulary's BOS/EOS/UNK/PAD pieces as bos_token, eos_token, unk_token, pad_token
- * (as llama.cpp does). null when the file has none.
- */
-export function ggufChatTemplates(gguf: GgufFile, tok: GgufTokenizerData): ChatTemplateSet | null {
-  const texts = new Map<string, string>();
-  const prefix = 'tokenizer.chat_template';
-  for (const [key, v] of gguf.metadata) {
-    if (key !== prefix && !key.startsWith(`${prefix}.`)) continue;
-    if (v.type !== 'STRING') throw new ChatTemplateError(`${gguf.name}: ${key}: expected a STRING, got ${v.type}`);
-    texts.set(key === prefix ? 'default' : key.slice(prefix.length + 1), v.value);
-  }
-  if (texts.size === 0) return null;
-  const special: Record<string, string> = {};
-  const ids = { bos_token: tok.bosId, eos_token: tok.eosId, unk_token: tok.unkId, pad_token: tok.padId };
-  for (const [k, id] of Object.entries(ids)) if (id !== null) special[k] = tok.tokens[id]!;
-  return chatTemplateSet(texts, `${gguf.name}: tokenizer.chat_template`, special);
-}
 
 /**
  * Run `step` (part of loading the model at `name`); a SpechubError whose message does not start with

@@ -103,6 +103,7 @@ export interface Drafter {
   readonly label: string;
 }
 
+/** Counts of a Stepper's steps: forwards, tokens, draft nodes, and per tree level the nodes reached and accepted ([depth]). */
 export interface StepStats {
   /** Target forwards (= steps, one per step). */
   targetForwards: number;
@@ -142,6 +143,7 @@ export function newStepStats(depth: number, maxK = 8): StepStats {
   };
 }
 
+/** What a Stepper runs: target, drafter, verifier method, the tree (and the trees `setTree` may switch to), sampling. */
 export interface StepperOptions {
   target: StepModel;
   drafter: Drafter | null;
@@ -445,6 +447,8 @@ export class Stepper {
    * One step from `root` (the last emitted token, at position target.cache.length). Writes the
    * emitted tokens to `emitted[0..emittedCount)`; commits the root and accepted drafts.
    * `maxTokens` bounds how many tokens the step may emit (the tree is cut to fit).
+   * The parts, in order: how deep a tree fits, drafting it, one target forward over it, the
+   * verifiers' walk, and committing the accepted path to both caches.
    */
   step(root: number, rng: Rng, maxTokens: number): void {
     this.checkFree();
@@ -453,11 +457,29 @@ export class Stepper {
     const P = target.cache.length;
     if (P >= target.cache.capacity) throw new CapacityError(`generate: the context of ${target.cache.capacity} positions is full`);
     this.refreshViews();
-    // depth this step can use: emitted ≤ depth + 1 tokens; every node's position must fit both
-    // models (a node at depth t sits at position P + t; the draft sees depths < depth)
+    const d = this.draftStale ? null : this.drafter;
+    const depth = this.stepDepth(P, maxTokens, d);
+    const tree = this.tree;
+    tree.reset(root);
+    const fed = d && depth > 0 ? this.draftTree(depth, rng) : 0; // tree nodes the drafter has staged (ids [0, fed))
+    this.stats.draftNodes += tree.size - 1;
+    const t1 = this.forwardTree(P);
+    const len = this.verifyTree(rng);
+    this.stats.verifyMs += performance.now() - t1;
+    this.stats.tokens += this.emittedCount;
+    this.pathLength = len;
+    this.commitPath(root, len, fed, d);
+  }
+
+  /**
+   * The tree depth this step can use from position P: emitted ≤ depth + 1 tokens, and every node's
+   * position must fit both models (a node at depth t sits at position P + t; the draft sees depths
+   * < depth). Marks the draft stale when its context is full (the steps after it are plain).
+   */
+  private stepDepth(P: number, maxTokens: number, d: Drafter | null): number {
+    const target = this.target;
     const treeDepth = this.dynamic > 0 ? dynamicDepth(this.dynamic) : this.shape.length;
     let depth = Math.min(treeDepth, maxTokens - 1, target.cache.capacity - P - 1);
-    const d = this.draftStale ? null : this.drafter;
     if (d) {
       const dc = d.model.cache;
       const draftNext = d.sharesTargetCache ? P : dc.length + this.pendingCount; // position of the root in the draft
@@ -468,13 +490,13 @@ export class Stepper {
       // the draft cannot keep up any more (its context is full): finish with plain steps
       this.draftStale = true;
     }
-    const tree = this.tree;
-    tree.reset(root);
-    let fed = 0; // tree nodes the drafter has staged (ids [0, fed))
-    if (d && depth > 0) fed = this.draftTree(depth, rng);
-    this.stats.draftNodes += tree.size - 1;
+    return depth;
+  }
 
-    // target: one forward over the whole tree
+  /** The target's one forward over the whole tree, staged at positions P + depth; returns the time it ended. */
+  private forwardTree(P: number): number {
+    const target = this.target;
+    const tree = this.tree;
     const t0 = performance.now();
     const n = tree.size;
     const tk = target.tokens;
@@ -488,16 +510,26 @@ export class Stepper {
     const t1 = performance.now();
     this.stats.targetMs += t1 - t0;
     this.stats.targetForwards++;
+    return t1;
+  }
 
+  /** The verifiers' walk over the forwarded tree (sequence-level or token-level); returns the path length. */
+  private verifyTree(rng: Rng): number {
+    const tree = this.tree;
+    const n = tree.size;
     const len = this.traversal && n > 1 ? this.walkLeafToRoot(rng) : this.walkTopDown(rng);
     if (this.dynamic > 0 && n > 1) this.planner!.observePath(this.path, len, tree.childCount);
-    this.stats.verifyMs += performance.now() - t1;
-    this.stats.tokens += this.emittedCount;
-    this.pathLength = len;
+    return len;
+  }
 
-    // commit: target keeps the accepted path (root first, node ids = staged rows)
+  /**
+   * Commit the accepted path (root first, node ids = staged rows) to the target's cache, and to the
+   * draft's: the path nodes among the `fed` it staged, the others pending for its next step.
+   */
+  private commitPath(root: number, len: number, fed: number, d: Drafter | null): void {
+    const tree = this.tree;
     for (let j = 0; j < len; j++) this.rows[j] = this.path[j]!;
-    target.cache.commitRows(this.rows, len);
+    this.target.cache.commitRows(this.rows, len);
     if (d && !d.sharesTargetCache && !this.draftStale) {
       // the drafter staged nodes [0, fed) in id order; keep the path nodes among them
       let kept = 0;

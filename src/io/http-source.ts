@@ -81,7 +81,9 @@ export interface HttpByteSource extends ByteSource {
   close(): Promise<void>;
 }
 
+/** Default `blockBytes` of an HTTP source: reads are coalesced into Range requests of 8 MiB. */
 export const DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024;
+/** Default `parallel` of an HTTP source: requests in flight at once. */
 export const DEFAULT_PARALLEL = 4;
 /** Cache keys are URLs under this origin (the Cache API keys by URL; nothing is ever fetched from it). */
 const CACHE_ORIGIN = 'https://spechub.cache/v1/';

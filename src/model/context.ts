@@ -18,7 +18,7 @@
 import { CapacityError, InvalidArgumentError } from '../errors.js';
 import type { Runtime } from '../wasm/runtime.js';
 import type { ModelConfig } from '../config.js';
-import type { AttentionArgs } from './executor.js';
+import type { AttentionArgs } from '../exec/executor.js';
 import { KvCache } from './kv-cache.js';
 import { contextMemory } from './memory-plan.js';
 import type { LlamaModel } from './llama.js';
@@ -85,7 +85,6 @@ export class LlamaContext {
   private stagedPosView: Int32Array;
   private logitsView: Float32Array;
   private heapView: Float32Array;
-  private epoch: number;
 
   /** @internal Use `LlamaModel.createContext`. */
   constructor(model: LlamaModel, capacity: number, maxBatch: number, name: string) {
@@ -132,8 +131,7 @@ export class LlamaContext {
     this.stagedPosView = rt.i32(this.stagedPosPtr, B);
     this.maskView = rt.u8(this.maskPtr, B * B);
     this.logitsView = rt.f32(this.act.logits, B * c.vocabSize);
-    this.heapView = new Float32Array(rt.memory.buffer);
-    this.epoch = a.epoch;
+    this.heapView = rt.heapF32;
   }
 
   /** Bytes a context of `capacity` positions and `maxBatch` rows takes on a model of config `c` (before alignment). */
@@ -188,15 +186,14 @@ export class LlamaContext {
 
   private refresh(): void {
     const rt = this.rt;
-    if (this.epoch !== rt.arena.epoch || this.heapView.buffer !== rt.memory.buffer) {
+    if (rt.stale(this.heapView)) {
       const B = this.maxBatch;
-      this.heapView = new Float32Array(rt.memory.buffer);
+      this.heapView = rt.heapF32;
       this.logitsView = rt.f32(this.act.logits, B * this.config.vocabSize);
       this.tokensView = rt.i32(this.tokensPtr, B);
       this.positionsView = rt.i32(this.positionsPtr, B);
       this.maskView = rt.u8(this.maskPtr, B * B);
       this.stagedPosView = rt.i32(this.stagedPosPtr, B);
-      this.epoch = rt.arena.epoch;
     }
   }
 }

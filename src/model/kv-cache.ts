@@ -10,6 +10,12 @@
 import { CapacityError, InvalidArgumentError } from '../errors.js';
 import type { Runtime } from '../wasm/runtime.js';
 
+/**
+ * The KV cache of one context: per layer a K and a V region of [capacity + stagingRows, kvDim] f32
+ * (kPtrs / vPtrs: byte pointers [nLayers]); rows [0, length) committed, a forward's rows staged after
+ * them until `commit(n)` keeps them all, `commitRows(rows)` keeps an accepted path (compacting it
+ * in place), or `length` is left as it was (rejected).
+ */
 export class KvCache {
   /** Byte pointers of each layer's K region. */
   readonly kPtrs: Int32Array; // [nLayers]
@@ -17,8 +23,6 @@ export class KvCache {
   readonly vPtrs: Int32Array; // [nLayers]
   /** Committed rows. */
   length = 0;
-  private heap: Float32Array;
-  private epoch: number;
 
   constructor(
     private readonly rt: Runtime,
@@ -43,8 +47,6 @@ export class KvCache {
       this.kPtrs[l] = rt.arena.alloc(`${name}.k.${l}`, bytes).ptr;
       this.vPtrs[l] = rt.arena.alloc(`${name}.v.${l}`, bytes).ptr;
     }
-    this.heap = new Float32Array(rt.memory.buffer);
-    this.epoch = rt.arena.epoch;
   }
 
   /** Rows still free for staging. */
@@ -114,10 +116,6 @@ export class KvCache {
   }
 
   private view(): Float32Array {
-    if (this.epoch !== this.rt.arena.epoch || this.heap.buffer !== this.rt.memory.buffer) {
-      this.heap = new Float32Array(this.rt.memory.buffer);
-      this.epoch = this.rt.arena.epoch;
-    }
-    return this.heap;
+    return this.rt.heapF32;
   }
 }

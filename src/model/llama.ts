@@ -38,7 +38,7 @@ import {
 } from '../kernels/linear.js';
 import type { TensorDtype } from '../weights/tensor.js';
 import { layerRoleKinds, modelRoles, roleShape, type LayerRole, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
-import { SerialExecutor, type Executor } from './executor.js';
+import { SerialExecutor, type Executor } from '../exec/executor.js';
 import { fillRopeTablesFrom, ropeFrequencies } from '../kernels/rope.js';
 
 /**
@@ -54,6 +54,7 @@ import { fillRopeTablesFrom, ropeFrequencies } from '../kernels/rope.js';
  */
 export type { WeightDtype };
 
+/** How `LlamaModel.load` lays a model out: batch rows, KV positions, weight type, executor, staging, progress. */
 export interface LlamaLoadOptions {
   /** Most rows one forward of the model's own context may take (prompt chunk or tree size); the default of createContext. Default 64. */
   maxBatch?: number;
@@ -185,6 +186,18 @@ interface LayerPtrs {
   window: number;
 }
 
+/**
+ * A loaded Llama-family model in runtime memory: its weights (each matrix packed in its weight type:
+ * `weightTypes`), RoPE tables, and its own context (KV cache [nLayers] × [capacity + maxBatch,
+ * kvDim] f32, batch buffers, activations, logits). Made by `LlamaModel.load` (or the loaders of
+ * `spechub/core`, whose `LoadedModel.model` it is).
+ *
+ * One forward: fill `tokens` [n] (ids), `positions` [n] and, for a tree, `mask` [n, stagedBefore + n]
+ * (1 = row i may attend staged row j), then `forward(n, logitsFrom, tree, stagedBefore, layers)`;
+ * `logits` holds [n − logitsFrom, vocabSize] f32 rows (`logitsPtr(r)` their byte offsets) and the
+ * keys/values are staged in the cache until `cache.commit(n)` / `cache.commitRows(rows)`.
+ * `createContext()` makes another context over the same weights (one per concurrent stream).
+ */
 export class LlamaModel {
   /** Rows per forward of the model's own context, and the default of createContext. */
   readonly maxBatch: number;

@@ -6,6 +6,7 @@
  * read their own buffer at the same time. GB/s = bytes read / time, median of several passes.
  */
 import { Worker } from 'node:worker_threads';
+import { median } from '../util/stats.js';
 
 const MIB = 2 ** 20;
 
@@ -165,10 +166,4 @@ export async function measureBandwidth2(mib = 256, passes = 7): Promise<Bandwidt
     Atomics.notify(f, 0);
     await w.terminate();
   }
-}
-
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }

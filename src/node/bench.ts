@@ -20,6 +20,7 @@ import { resolveDrafter } from './drafters.js';
 import { measureBandwidth1, measureBandwidth2, validateReadKernel, type Bandwidth } from './bandwidth.js';
 import { Generator } from '../engine/generate.js';
 import { createRng } from '../rng.js';
+import { median } from '../util/stats.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { WeightDtype } from '../model/llama.js';
 import type { ModelConfig } from '../config.js';
@@ -100,11 +101,6 @@ export interface BenchReport {
   readonly date: string;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
 
 function checkInt(name: string, x: number, min: number): void {
   if (!Number.isSafeInteger(x) || x < min) throw new InvalidArgumentError(`bench: ${name}: expected an integer >= ${min}, got ${x}`);

@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { convertLlama2c, type Llama2cHeader } from '../convert/llama2c.js';
 
+/** Options of `convertLlama2cFiles`. */
 export interface ConvertFilesOptions {
   /** Progress lines; default console.log. Pass `() => {}` for silence. */
   readonly log?: (line: string) => void;

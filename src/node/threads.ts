@@ -4,8 +4,8 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
-import { SerialExecutor, type Executor } from '../model/executor.js';
-import { ThreadedExecutor, type WorkerHost } from '../wasm/threads.js';
+import { SerialExecutor, type Executor } from '../exec/executor.js';
+import { ThreadedExecutor, type WorkerHost } from '../exec/threads.js';
 import type { Runtime } from '../wasm/runtime.js';
 
 /** The compiled worker entry, next to this file in dist/src/node/. */

@@ -34,11 +34,11 @@
  * (sentencePieceMerges), so the library runs it.
  */
 import { TokenizerError } from '../errors.js';
-import { describeJson, jsonDepthProblem, jsonValueDepthProblem } from '../io/json.js';
+import { describeJson, isJsonObject, jsonDepthProblem, jsonValueDepthProblem } from '../io/json.js';
 import { byteLevelPieceBytes } from './byte-level.js';
 import { ATTR, llamaCppAttributes, PRE_REGEX, preTokenizerJson, preTokenizerSpec, TOKEN_TYPE } from './llama-vocab.js';
-import type { GgufTokenizerData } from '../weights/gguf-llama.js';
-import { sentencePieceMerges } from '../convert/sentencepiece-bpe.js';
+import type { GgufTokenizerData } from './gguf-data.js';
+import { sentencePieceMerges } from './sentencepiece-merges.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -93,8 +93,9 @@ function show(v: unknown): string {
   return describeJson(v, 120);
 }
 
+/** isJsonObject, narrowed to this file's JSON type. */
 function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return isJsonObject(v);
 }
 
 /** Parse a JSON input given as text, UTF-8 bytes or an object (objects are not copied: callers must not mutate them). */

@@ -178,7 +178,7 @@ class PublicVerifier implements Verifier {
     const n = x.length;
     const ptr = isP ? this.pPtr : this.qPtr;
     let view = isP ? this.pView : this.qView;
-    if (view.length !== n || view.byteOffset !== ptr || view.buffer !== this.runtime.memory.buffer) {
+    if (view.length !== n || view.byteOffset !== ptr || this.runtime.stale(view)) {
       view = this.runtime.f64(ptr, n);
       if (isP) this.pView = view;
       else this.qView = view;

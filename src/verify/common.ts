@@ -1,44 +1,9 @@
 /**
- * Plain f64 helpers of the math layer (no RNG, no WASM): categorical sampling by inverse CDF,
- * sums that avoid cancellation, hub selection, and turning sequential tests into an outcome law.
+ * Plain f64 helpers of the math layer (no RNG, no WASM): sums that avoid cancellation, hub
+ * selection, and turning sequential tests into an outcome law. The inverse-CDF draw is the
+ * sampling layer's (sampleIndex, sampleIndexExcept in src/sampling.ts).
  */
 import { RESIDUAL_EPS, type LevelOutcome } from './types.js';
-
-/**
- * Inverse-CDF draw: the first index i with p[0] + ... + p[i] > target, where target = u * mass.
- * If rounding leaves the target at or above the total, the last index with p > 0 is returned;
- * -1 only when every entry is 0. Zero entries are never returned.  probs: [V]
- */
-export function sampleIndex(probs: ArrayLike<number>, target: number): number {
-  let acc = 0;
-  let last = -1;
-  for (let i = 0; i < probs.length; i++) {
-    const v = probs[i]!;
-    if (v > 0) {
-      acc += v;
-      last = i;
-      if (acc > target) return i;
-    }
-  }
-  return last;
-}
-
-/**
- * The same draw skipping the indices in `excluded` (any order).  probs: [V]
- */
-export function sampleIndexExcept(probs: ArrayLike<number>, target: number, excluded: ArrayLike<number>): number {
-  let acc = 0;
-  let last = -1;
-  for (let i = 0; i < probs.length; i++) {
-    const v = probs[i]!;
-    if (v > 0 && !includes(excluded, i)) {
-      acc += v;
-      last = i;
-      if (acc > target) return i;
-    }
-  }
-  return last;
-}
 
 /** Whether `xs` contains `x` (small arrays: drafts, hub sets). */
 export function includes(xs: ArrayLike<number>, x: number): boolean {
@@ -108,6 +73,32 @@ export interface ScaledFactor {
 export const SCALE_BELOW = 2 ** -1000;
 /** The power of two q is scaled by in that form. */
 export const Q_PRESCALE = 2 ** 600;
+
+/**
+ * A draw from `probs` outside the first `m` entries of `excluded`, whose mass there is `mass`, below
+ * SCALE_BELOW, for a uniform u in [0, 1): the index where the running sum first passes u·mass. The
+ * direct target u·mass would fall among f64 subnormals, whose fixed spacing (2^-1074) quantises it —
+ * three untried tokens of q = 5e-324 were drawn 1/6, 1/3 and 1/2 of the time, and rrs-wo's output
+ * left p (issue 11, E17) — so the sums and the target run on probs·Q_PRESCALE (exact: a power of
+ * two). Callers use the plain inverse CDF (sampleIndexExcept, sample_except_f64) when mass >=
+ * SCALE_BELOW. Returns the last candidate when rounding leaves the target unpassed, -1 when none.
+ */
+export function sampleSmallRest(probs: ArrayLike<number>, u: number, mass: number, excluded: ArrayLike<number>, m: number = excluded.length): number {
+  const target = u * (mass * Q_PRESCALE);
+  let acc = 0;
+  let last = -1;
+  for (let i = 0; i < probs.length; i++) {
+    const v = probs[i]!;
+    if (!(v > 0)) continue;
+    let skip = false;
+    for (let t = 0; t < m; t++) if (excluded[t] === i) skip = true;
+    if (skip) continue;
+    acc += v * Q_PRESCALE;
+    last = i;
+    if (acc > target) return i;
+  }
+  return last;
+}
 
 /** (c, qScale) for c = num/den (see ScaledFactor), written into `out` (no allocation). */
 export function scaledFactor(num: number, den: number, out: ScaledFactor = { c: 0, qScale: 1 }): ScaledFactor {

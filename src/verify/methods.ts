@@ -6,7 +6,7 @@
  */
 import type { Rng } from '../rng.js';
 import { InvalidArgumentError } from '../errors.js';
-import { sampleIndex } from './common.js';
+import { sampleIndex } from '../sampling.js';
 import { kseqAcceptance, kseqOutcome } from './kseq.js';
 import { drawIid, iidLaw, rrsAcceptance, rrsOutcome } from './rrs.js';
 import { drawWithoutReplacement, rrsWoAcceptance, rrsWoOutcome, woLaw } from './rrs-wo.js';

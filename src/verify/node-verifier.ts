@@ -188,7 +188,7 @@ export class NodeVerifier {
   }
 
   private checkRow(x: Float64Array, name: string): void {
-    if (x.buffer !== this.runtime.memory.buffer) {
+    if (this.runtime.stale(x)) {
       throw new InvalidArgumentError(`NodeVerifier: expected ${name} to be a Float64Array view into the runtime memory, got a separate buffer`);
     }
     if (x.length < 1 || x.length > this.maxVocab) throw new ShapeError(`NodeVerifier: expected ${name} of length 1..${this.maxVocab}, got ${x.length}`);

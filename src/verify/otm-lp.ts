@@ -36,7 +36,7 @@ export interface OtmLpSolver {
 /**
  * Loads HiGHS (a lazy import, so the core stays light) and returns an LP solver for α*(p, Q):
  * maximise Σ π(t, y) over y ∈ t subject to Σ_y π(t, y) <= Q(t) and Σ_t π(t, y) <= p(y) — the
- * max-flow form of §0.2. Meant for small V and k (V^k outcomes).
+ * max-flow form of docs/verifiers.md §0.2. Meant for small V and k (V^k outcomes).
  */
 export async function createOtmLpSolver(options: OtmLpOptions = {}): Promise<OtmLpSolver> {
   const tol = options.tolerance ?? 1e-10;

@@ -16,7 +16,8 @@
  */
 import type { Rng } from '../rng.js';
 import { InvalidArgumentError } from '../errors.js';
-import { clampRatio, finishOutcome, includes, Q_PRESCALE, sampleIndex, sampleIndexExcept, SCALE_BELOW, scaledFactor, sumExcept } from './common.js';
+import { clampRatio, finishOutcome, includes, Q_PRESCALE, sampleSmallRest, SCALE_BELOW, scaledFactor, sumExcept } from './common.js';
+import { sampleIndex, sampleIndexExcept } from '../sampling.js';
 import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
 import { assertDrafted, overlap } from './sd.js';
 import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type VerifyResult } from './types.js';
@@ -66,7 +67,7 @@ export function woLaw(q: Float64Array, k: number): DraftOutcome[] {
     for (let x = 0; x < q.length; x++) {
       if (!(q[x]! > 0) || includes(tried, x)) continue;
       tried.push(x);
-      rec((prob * q[x]!) / untried);
+      rec(prob * (q[x]! / untried)); // q(x)/U first: prob·q(x) can underflow when both are tiny (E17)
       tried.pop();
     }
   };
@@ -84,7 +85,8 @@ export function drawWithoutReplacement(q: ArrayLike<number>, k: number, rng: Rng
     }
     const untried = sumExcept(q, tried);
     if (!(untried > 0)) break;
-    tried.push(sampleIndexExcept(q, rng.next() * untried, tried));
+    const u = rng.next();
+    tried.push(untried < SCALE_BELOW ? sampleSmallRest(q, u, untried, tried) : sampleIndexExcept(q, u * untried, tried));
   }
   return Int32Array.from(tried);
 }
@@ -270,7 +272,11 @@ export function draftWoNode(ctx: NodeCtx): number {
       if (!(untried > 0)) break;
     }
     meta.mass[j] = untried;
-    const x = j === 0 ? ctx.kernels.sample_f64(qPtr, n, rng.next()) : ctx.kernels.sample_except_f64(qPtr, n, rng.next() * untried, ctx.idxPtr, j);
+    const u = rng.next();
+    const x =
+      j === 0 ? ctx.kernels.sample_f64(qPtr, n, u)
+      : untried < SCALE_BELOW ? sampleSmallRest(q, u, untried, idx, j) // a subnormal untried mass (E17)
+      : ctx.kernels.sample_except_f64(qPtr, n, u * untried, ctx.idxPtr, j);
     if (x < 0) break;
     out[j] = x;
     count++;

@@ -10,7 +10,8 @@
  */
 import type { Rng } from '../rng.js';
 import { InvalidArgumentError } from '../errors.js';
-import { clampRatio, finishOutcome, sampleIndex } from './common.js';
+import { clampRatio, finishOutcome } from './common.js';
+import { sampleIndex } from '../sampling.js';
 import { accept, emitResidual, type NodeCtx } from './node-ctx.js';
 import type { DraftOutcome, LevelOutcome, VerifyResult } from './types.js';
 

@@ -22,13 +22,14 @@ import {
   clampRatio,
   finishOutcome,
   includes,
-  sampleIndex,
-  sampleIndexExcept,
+  sampleSmallRest,
+  SCALE_BELOW,
   scaledFactor,
   sumExcept,
   supportSize,
   topHubs,
 } from './common.js';
+import { sampleIndex, sampleIndexExcept } from '../sampling.js';
 import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
 import { insertSorted } from './rrs-wo.js';
 import { assertDrafted, overlap, sdOutcome, verifySdNode } from './sd.js';
@@ -64,7 +65,7 @@ export function spechubOutcome(
   return count === 2 ? pairOutcome(p, q, drafts, hubs[0]!) : multiHubOutcome(p, q, drafts, hubs);
 }
 
-/** The quantities of the k = 2 verifier for hub a (§4.3), all deterministic in (p, q, a). */
+/** The quantities of the k = 2 verifier for hub a (docs/verifiers.md §4.3), all deterministic in (p, q, a). */
 export interface HubPairState {
   /** Σ_{i≠a} q(i), summed directly (E8). */
   s: number;
@@ -217,7 +218,7 @@ export function spechubLaw(q: Float64Array, k: number, hubs?: ArrayLike<number>)
       if (!(q[x]! > 0) || includes(g, x)) continue;
       const d = Int32Array.of(x1, ...g);
       d[j + 1] = x;
-      out.push({ drafts: d, prob: (q[x1]! * q[x]!) / s, hubs: g });
+      out.push({ drafts: d, prob: q[x1]! * (q[x]! / s), hubs: g }); // q(x)/s first: the product can underflow (E17)
     }
   }
   return out;
@@ -231,7 +232,11 @@ export function drawSpechub(q: Float64Array, k: number, rng: Rng, hubs?: ArrayLi
   const g = Int32Array.from(hubs ?? defaultHubs(q, count));
   const j = indexOf(g, x1);
   const d = Int32Array.of(x1, ...g);
-  if (j >= 0) d[j + 1] = sampleIndexExcept(q, rng.next() * sumExcept(q, g), g);
+  if (j >= 0) {
+    const u = rng.next();
+    const s = sumExcept(q, g);
+    d[j + 1] = s < SCALE_BELOW ? sampleSmallRest(q, u, s, g) : sampleIndexExcept(q, u * s, g);
+  }
   return { drafts: d, hubs: g };
 }
 
@@ -273,7 +278,8 @@ export function draftSpechubNode(ctx: NodeCtx): number {
   }
   if (meta.xSlot > 0) {
     sortIdx(ctx, meta.hubs, g);
-    out[meta.xSlot] = kn.sample_except_f64(qPtr, n, rng.next() * s, ctx.idxPtr, g);
+    const u = rng.next();
+    out[meta.xSlot] = s < SCALE_BELOW ? sampleSmallRest(q, u, s, ctx.idx, g) : kn.sample_except_f64(qPtr, n, u * s, ctx.idxPtr, g);
   }
   meta.count = g + 1;
   return g + 1;

@@ -126,7 +126,7 @@ export function createNodeMeta(maxK: number): NodeMeta {
 }
 
 /**
- * The exact outcome law of one verification step given the drafts (the math layer, §11.1).
+ * The exact outcome law of one verification step given the drafts (the math layer, docs/verifiers.md §11.1).
  * The step runs sequential tests: test t accepts slot `order[t]` with conditional probability
  * `ratio[t]` (given every earlier test failed), each test consuming one fresh uniform; when all
  * fail, the emitted token is a draw of `residual` (one more uniform).

@@ -9,17 +9,15 @@
  * WasmFeatureError that says so — never a raw `ReferenceError: SharedArrayBuffer is not defined`.
  *
  * Where the files are: by default next to this module as the package lays them out
- * (`build/spechub.<build>.wasm`, `dist/src/wasm/browser-kernel-worker.js`), written as
+ * (`build/spechub.<build>.wasm`, `dist/src/exec/browser-kernel-worker.js`), written as
  * `new URL('…', import.meta.url)` so that Vite copies them into a build; with esbuild or a CDN, pass
  * `wasmBaseUrl` (the folder holding the .wasm files) and keep `browser-kernel-worker.js` next to
  * the bundle (or pass `workerUrl`).
  */
 import { InvalidArgumentError, WasmFeatureError } from '../errors.js';
-import { SerialExecutor, type Executor } from '../model/executor.js';
 import { wasmFileName, type WasmBuild } from './kernels.js';
 import { detectFeatures, Runtime } from './runtime.js';
 import { selectBuild } from './select.js';
-import { ThreadedExecutor, browserWorkerHost, type WebWorkerLike } from './threads.js';
 
 /** Why this page cannot run kernel threads (no shared memory), or null when it can. */
 export function threadsUnavailableReason(): string | null {
@@ -41,7 +39,8 @@ export function defaultBrowserThreads(): number {
   return Number.isSafeInteger(n) && n! >= 1 ? n! : 1;
 }
 
-function checkThreads(where: string, threads: number | 'auto' | undefined): number {
+/** `threads` checked (an integer in [1, 256] or `auto`; more than 1 only where shared memory exists). */
+export function checkThreads(where: string, threads: number | 'auto' | undefined): number {
   if (threads === undefined) return 1;
   if (threads === 'auto') return defaultBrowserThreads();
   if (!Number.isSafeInteger(threads) || threads < 1 || threads > 256) {
@@ -116,38 +115,4 @@ async function compileWasm(url: URL): Promise<WebAssembly.Module> {
   if (!res.ok) throw new WasmFeatureError(`${url.href}: expected HTTP 200 for the WebAssembly module, got ${res.status}`);
   const streaming = typeof WebAssembly.compileStreaming === 'function' && res.headers.get('content-type')?.split(';')[0]?.trim() === 'application/wasm';
   return streaming ? WebAssembly.compileStreaming(res) : WebAssembly.compile(await res.arrayBuffer());
-}
-
-/** Options of createBrowserExecutor. */
-export interface BrowserExecutorOptions {
-  /** Threads in all, the calling thread included; 'auto' = the core count where threads are available, else 1. Default 1. */
-  threads?: number | 'auto';
-  /** URL of browser-kernel-worker.js (default: next to this module). */
-  workerUrl?: string | URL;
-  /** See ThreadedExecutorOptions. */
-  minLinearWork?: number;
-  minAttentionWork?: number;
-  spinMicros?: number;
-}
-
-/**
- * An executor for `rt`: SerialExecutor for one thread, else a ThreadedExecutor whose workers are
- * module Web Workers (needs a runtime of an -mt build: `createBrowserRuntime({ threads })`). Call
- * it from a worker, not the page's main thread: the calling thread takes a share of every kernel and
- * joins the others by blocking, which a main thread may not do (it would spin instead).
- */
-export async function createBrowserExecutor(rt: Runtime, options: BrowserExecutorOptions = {}): Promise<Executor> {
-  const threads = checkThreads('createBrowserExecutor', options.threads);
-  if (threads === 1) return new SerialExecutor(rt);
-  const create = (): WebWorkerLike =>
-    (options.workerUrl !== undefined
-      ? new Worker(options.workerUrl, { type: 'module', name: 'spechub-kernels' })
-      : new Worker(new URL('./browser-kernel-worker.js', import.meta.url), { type: 'module', name: 'spechub-kernels' })) as unknown as WebWorkerLike;
-  return ThreadedExecutor.create(rt, {
-    threads,
-    host: browserWorkerHost(create),
-    ...(options.minLinearWork !== undefined ? { minLinearWork: options.minLinearWork } : {}),
-    ...(options.minAttentionWork !== undefined ? { minAttentionWork: options.minAttentionWork } : {}),
-    ...(options.spinMicros !== undefined ? { spinMicros: options.spinMicros } : {}),
-  });
 }

@@ -183,6 +183,7 @@ export class Scratch {
   }
 }
 
+/** Options of `Runtime.create` / `Runtime.createSync`: which build the bytes are, and the initial memory. */
 export interface RuntimeOptions {
   /** Which build the bytes are (checked against the module's own report). */
   build: WasmBuild;
@@ -221,6 +222,7 @@ export function detectFeatures(): { simd: boolean; relaxedSimd: boolean; threads
 /** Kernels, memory and arena of one engine. */
 export class Runtime {
   readonly arena: Arena;
+  private heapF32View: Float32Array | null = null;
 
   private constructor(
     readonly memory: WebAssembly.Memory,
@@ -264,7 +266,23 @@ export class Runtime {
     return this.build.endsWith('-mt');
   }
 
-  /** A fresh Float32Array view (never a copy). Re-derive after `arena.epoch` changes. */
+  /**
+   * Whether `view` was made over an earlier buffer of this memory: growing the memory detaches the
+   * old buffer (or, shared, leaves it shorter), so views made before must be re-derived. The one test
+   * every holder of views uses (an identity check: nothing allocated).
+   */
+  stale(view: ArrayBufferView): boolean {
+    return view.buffer !== this.memory.buffer;
+  }
+
+  /** The whole memory as f32, re-derived here after the memory grows (for copies and reads by index). */
+  get heapF32(): Float32Array {
+    const v = this.heapF32View;
+    if (v !== null && !this.stale(v)) return v;
+    return (this.heapF32View = new Float32Array(this.memory.buffer));
+  }
+
+  /** A fresh Float32Array view (never a copy). Re-derive when `stale` says so. */
   f32(ptr: number, length: number): Float32Array {
     return new Float32Array(this.memory.buffer, ptr, length);
   }

@@ -156,19 +156,30 @@ function putHalf(b: Uint8Array, at: number, v: number): void {
   put16(b, at, ggmlFp32ToFp16(v));
 }
 
+/**
+ * The element of x[xo, xo + n) of largest magnitude, the first of equals (0 when every element is 0
+ * or NaN): the signed max that ggml's quantizers scale by.
+ */
+function signedAbsMax(x: Float32Array, xo: number, n: number): number {
+  let amax = 0;
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[xo + i]!;
+    const a = Math.abs(v);
+    if (a > amax) {
+      amax = a;
+      max = v;
+    }
+  }
+  return max;
+}
+
 // ---- the K-quants' scale searches (ggml-quants.c: make_qx_quants, make_q3_quants, make_qkx2_quants) ----
 
 /** Symmetric quants L (offset by nmax) of x[0, n) with the best least-squares scale; returns the scale. */
 function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: number, L: Int8Array | Uint8Array, lo: number, rmseType: number): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[xo + i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[xo + i];
-    }
-  }
+  const max = signedAbsMax(x, xo, n);
+  const amax = Math.abs(max);
   if (amax < GROUP_MAX_EPS) {
     for (let i = 0; i < n; i++) L[lo + i] = 0;
     return 0;
@@ -216,15 +227,8 @@ function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: number, L: I
 
 /** Q3_K's per-16 search: symmetric 3-bit quants, refined element by element (do_rmse). */
 function makeQ3Quants(n: number, nmax: number, x: Float32Array, xo: number, L: Int8Array, lo: number): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[xo + i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[xo + i];
-    }
-  }
+  const max = signedAbsMax(x, xo, n);
+  const amax = Math.abs(max);
   if (amax < GROUP_MAX_EPS) {
     for (let i = 0; i < n; i++) L[lo + i] = 0;
     return 0;
@@ -383,15 +387,7 @@ function bestIndex(v: number): number {
 
 const QUANTIZERS: Readonly<Record<GgmlQuantType, Quantizer>> = {
   Q4_0(x, xo, y, yo) {
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < 32; j++) {
-      const v = x[xo + j];
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
+    const max = signedAbsMax(x, xo, 32);
     const d = f(max / -8);
     const id = d !== 0 ? f(1 / d) : 0; // a NaN d is "true" in C
     putHalf(y, yo, d);
@@ -420,15 +416,7 @@ const QUANTIZERS: Readonly<Record<GgmlQuantType, Quantizer>> = {
     }
   },
   Q5_0(x, xo, y, yo) {
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < 32; j++) {
-      const v = x[xo + j];
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
+    const max = signedAbsMax(x, xo, 32);
     const d = f(max / -16);
     const id = d !== 0 ? f(1 / d) : 0;
     putHalf(y, yo, d);
@@ -737,15 +725,8 @@ function quantizeIq4(x: Float32Array, xo: number, superBlock: number, y: Uint8Ar
   for (let ib = 0; ib < nb; ib++) {
     const xb = xo + 32 * ib;
     for (let j = 0; j < 32; j++) weight[j] = f(x[xb + j] * x[xb + j]);
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < 32; j++) {
-      const ax = Math.abs(x[xb + j]);
-      if (ax > amax) {
-        amax = ax;
-        max = x[xb + j];
-      }
-    }
+    const max = signedAbsMax(x, xb, 32);
+    const amax = Math.abs(max);
     if (amax < GROUP_MAX_EPS) {
       scales[ib] = 0;
       continue;

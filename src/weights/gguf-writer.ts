@@ -29,6 +29,7 @@ export interface GgufTensorToWrite {
   readonly data: Float32Array | Uint16Array | Uint8Array;
 }
 
+/** What `writeGguf` writes: the version, the alignment, the metadata (key → typed value) and the tensors. */
 export interface GgufWriteSpec {
   /** 2 or 3 (default 3). */
   readonly version?: 2 | 3;

@@ -61,6 +61,7 @@ export const GGUF_VALUE_TYPES = [
   'INT64',
   'FLOAT64',
 ] as const;
+/** The name of a GGUF metadata value type (GGUF_VALUE_TYPES[code]): 'UINT8' … 'FLOAT64', 'STRING', 'ARRAY'. */
 export type GgufValueType = (typeof GGUF_VALUE_TYPES)[number];
 
 /** Bytes of one fixed-size value (strings: their length prefix; arrays: type + count). */
@@ -101,6 +102,7 @@ export type GgufArrayItems =
   | readonly string[]
   | readonly GgufArray[];
 
+/** A GGUF metadata array: the items' type and the items (a typed array for numbers; see GgufArrayItems). */
 export interface GgufArray {
   readonly itemType: GgufValueType;
   readonly items: GgufArrayItems;

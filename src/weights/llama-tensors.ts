@@ -74,9 +74,11 @@ export const LAYER_ROLES = [
   'attnNorm', 'wq', 'wk', 'wv', 'bq', 'bk', 'bv', 'qNorm', 'kNorm', 'wo', 'bo', 'attnPostNorm',
   'ffnNorm', 'wGate', 'wUp', 'wDown', 'bGate', 'bUp', 'bDown', 'ffnPostNorm',
 ] as const;
+/** One of LAYER_ROLES: a tensor every layer may have ("wq", "ffnNorm", …). */
 export type LayerRole = (typeof LAYER_ROLES)[number];
 /** Roles outside the layers. */
 export const GLOBAL_ROLES = ['embed', 'norm', 'lmHead', 'ropeFreqs'] as const;
+/** One of GLOBAL_ROLES. */
 export type GlobalRole = (typeof GLOBAL_ROLES)[number];
 /** "embed", "norm", "lmHead", "ropeFreqs" or "layers.<L>.<layer role>". */
 export type TensorRole = GlobalRole | `layers.${number}.${LayerRole}`;

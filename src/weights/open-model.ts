@@ -10,7 +10,8 @@ import { WeightsFormatError } from '../errors.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import type { TensorDirectory } from './tensor.js';
 import { GgufFile } from './gguf.js';
-import { configFromGgufDetailed, ggufTokenizerData, type GgufTokenizerData } from './gguf-llama.js';
+import { configFromGgufDetailed, ggufTokenizerData } from './gguf-llama.js';
+import type { GgufTokenizerData } from '../tokenizer/gguf-data.js';
 import { resolveTensors, type ModelTensors } from './llama-tensors.js';
 import { openSafetensorsWeights, type SafetensorsWeights } from './safetensors-index.js';
 

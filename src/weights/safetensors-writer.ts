@@ -7,8 +7,10 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 
+/** The dtypes `writeSafetensors` writes. */
 export type WritableDtype = 'F32' | 'F16' | 'BF16';
 
+/** One tensor for `writeSafetensors`: name, dtype, shape, and its data in row-major order. */
 export interface TensorToWrite {
   readonly name: string;
   readonly dtype: WritableDtype;

@@ -63,6 +63,7 @@ export const SAFETENSORS_DTYPE_BYTES: Readonly<Record<SafetensorsDtype, number>>
 
 /** Q8_0 (GGML): blocks of 32 values, each an f16 scale followed by 32 int8: 34 bytes per block. */
 export const Q8_0_BLOCK = 32;
+/** Bytes of one Q8_0 block: an f16 scale and 32 int8 values. */
 export const Q8_0_BLOCK_BYTES = 34;
 
 /** One stored tensor. */

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { sentencePieceBpeToTokenizerJson, sentencePieceMerges, type SentencePieceBpeSpec } from '../../src/convert/sentencepiece-bpe.js';
+import { sentencePieceBpeToTokenizerJson, type SentencePieceBpeSpec } from '../../src/convert/sentencepiece-bpe.js';
+import { sentencePieceMerges } from '../../src/tokenizer/sentencepiece-merges.js';
 import { Tokenizer } from '../../src/tokenizer.js';
 import { TokenizerError } from '../../src/errors.js';
 

@@ -129,5 +129,42 @@ describe('engine/autotune', () => {
     assert.deepEqual(Array.from(r.ids), Array.from(plain.ids));
     assert.equal(r.stats.treeAuto, true);
     assert.equal(r.stats.treeChoices.reduce((a, x) => a + x.steps, 0), r.stats.steps);
+    assert.ok(auto.tuner !== null, 'the first generation measured (no tune() call)');
+  });
+
+  test('tree "auto": the constructor measures nothing; tune() measures once (caches emptied), and generation uses that tuner', async () => {
+    const rt = createNodeRuntime();
+    const target = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories260K'), { maxBatch: 64 });
+    const draft = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories281K-draft'), { maxBatch: 64 });
+    const plain = await new Generator(target, { sampling: { temperature: 0 } }).generate({ prompt: 'Once upon a time', maxTokens: 60 });
+    const filled = target.model.cache.length;
+    assert.ok(filled > 0, 'the plain generation left its tokens in the cache');
+    // count the forwards of both models (the measuring is forwards, timed)
+    let forwards = 0;
+    for (const m of [target.model, draft.model]) {
+      const forward = m.forward.bind(m);
+      m.forward = (...args) => {
+        forwards++;
+        forward(...args);
+      };
+    }
+    const auto = new Generator(target, { drafter: modelDrafter(target, draft), tree: 'auto', sampling: { temperature: 0 } });
+    assert.equal(forwards, 0, 'the constructor runs no forward');
+    assert.equal(auto.tuner === null, true);
+    assert.deepEqual(auto.tree, []);
+    const tuner = await auto.tune();
+    assert.ok(tuner !== null);
+    assert.equal(auto.tuner, tuner);
+    assert.ok(forwards > 20, `tune() measured: ${forwards} forwards`);
+    assert.equal(target.model.cache.length, filled, 'measuring leaves the committed tokens as they were');
+    assert.equal(draft.model.cache.length, 0);
+    const measured = forwards;
+    assert.equal(await auto.tune(), tuner, 'a second tune() returns the same tuner');
+    assert.equal(forwards, measured, 'and measures nothing again');
+    assert.deepEqual(auto.tree, tuner.choose(null).tree);
+    const r = await auto.generate({ prompt: 'Once upon a time', maxTokens: 60 });
+    assert.equal(auto.tuner, tuner);
+    assert.deepEqual(Array.from(r.ids), Array.from(plain.ids));
+    assert.equal(await new Generator(target, { drafter: modelDrafter(target, draft), tree: [2, 2] }).tune(), null, 'tune() without tree "auto"');
   });
 });

@@ -60,7 +60,7 @@ async function concurrently(gens: [Generator, Generator], seeds: [number, number
 }
 
 describe('contexts: one model, a KV cache per stream', () => {
-  test('two generations at once on separate contexts = their sequential texts (plain; speculative with a draft model in draft contexts; early exit)', async () => {
+  test('defect 1: two Generators on one model, each with its own context, run at once = their sequential texts (plain; speculative with a draft model in draft contexts; early exit)', async () => {
     const setups = [
       { label: 'plain', make: () => ({}) },
       {
@@ -89,7 +89,7 @@ describe('contexts: one model, a KV cache per stream', () => {
     }
   });
 
-  test('two generations at once on one context: the second is refused with a ContextBusyError, the first is undisturbed', async () => {
+  test('defect 1: two generations at once on one context: the second is refused with a ContextBusyError, the first is undisturbed', async () => {
     const alone = await new Generator(target, { sampling: { temperature: 1 } }).generate({ prompt: PROMPTS[0]!, maxTokens: 160, seed: 11, stopAtEos: false });
     const ctx = target.model.createContext({ capacity: 256 });
     const a = new Generator(target, { context: ctx, sampling: { temperature: 1 } });

@@ -14,6 +14,7 @@ import { createRng } from '../../src/rng.js';
 import { METHOD_NAMES, type MethodName } from '../../src/verify/types.js';
 import { treeSpecLabel, type TreeSpec } from '../../src/draft/tree.js';
 import { IidNodeTests } from '../../src/verify/traversal.js';
+import { normalize } from '../../src/verify/common.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import type { DraftLaw } from '../../src/verify/types.js';
 import { EDGE_CASES } from '../verify/cases.js';
@@ -225,12 +226,8 @@ describe('engine/exact: speculative output law = plain autoregressive law (exact
     try {
       for (const c of EDGE_CASES.filter((e) => e.p.length >= 2 && e.p.length <= 4)) {
         V = c.p.length;
-        const norm = (x: readonly number[]) => {
-          const s = x.reduce((a, b) => a + b, 0);
-          return Float64Array.from(x, (v) => v / s);
-        };
-        const p = norm(c.p);
-        const q = norm(c.q);
+        const p = normalize(c.p);
+        const q = normalize(c.q);
         for (const [method, tree] of [['traversal', [1, 2]], ['spechub-traversal', [1, 2]], ['spechub-traversal', [3]], ['block', [1, 1]]] as const) {
           const setup: Setup = { method, tree: [...tree], tokens: 2 };
           assertSameLaw(lawOf(setup, () => p, () => q, true), lawOf(setup, () => p, () => q, false), `${c.name}: ${method} ${tree}`);

@@ -12,7 +12,7 @@
 import { NumericError, SpechubError } from '../../src/errors.js';
 import { Generator } from '../../src/engine/generate.js';
 import type { LoadedModel } from '../../src/engine/load.js';
-import { readWasm } from '../../src/node.js';
+import { readWasm } from '../../src/node/advanced.js';
 import { Runtime } from '../../src/wasm/runtime.js';
 import { isWeightRangeWarning } from '../../src/weights/tensor.js';
 import { crash, type CaseReport } from './types.js';

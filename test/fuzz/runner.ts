@@ -51,6 +51,8 @@ export interface TargetSummary {
   readonly errorNames: Record<string, number>;
   /** The first case of each error class name, for reading. */
   readonly errorExamples: Record<string, CaseRecord>;
+  /** The sum of the cases' tallies (CaseReport.tally), in the order first met. */
+  readonly tally: Record<string, number>;
   readonly wallMs: number;
   readonly workerRestarts: number;
 }
@@ -80,6 +82,7 @@ export function runTarget(o: RunOptions): Promise<TargetSummary> {
   const examples: Partial<Record<CaseClass, CaseRecord[]>> = {};
   const errorNames: Record<string, number> = {};
   const errorExamples: Record<string, CaseRecord> = {};
+  const tally: Record<string, number> = {};
   let slowest: CaseRecord[] = [];
   let next = first;
   let done = 0;
@@ -93,6 +96,7 @@ export function runTarget(o: RunOptions): Promise<TargetSummary> {
     const record = (index: number, ms: number, report: CaseReport) => {
       const rec: CaseRecord = { index, ms, report };
       counts[report.class]++;
+      for (const [k, n] of Object.entries(report.tally ?? {})) tally[k] = (tally[k] ?? 0) + n;
       if (FAILURE_CLASSES.has(report.class)) {
         if (failures.length < 200) failures.push(rec);
       } else {
@@ -113,7 +117,7 @@ export function runTarget(o: RunOptions): Promise<TargetSummary> {
       finished = true;
       await Promise.all(slots.map((s) => s.worker.terminate()));
       failures.sort((a, b) => a.index - b.index);
-      resolve({ target: o.target, seed: o.seed, first, cases: total, counts, failures, slowest, examples, errorNames, errorExamples, wallMs: performance.now() - t0, workerRestarts: restarts });
+      resolve({ target: o.target, seed: o.seed, first, cases: total, counts, failures, slowest, examples, errorNames, errorExamples, tally, wallMs: performance.now() - t0, workerRestarts: restarts });
     };
 
     const dispatch = (slot: Slot) => {

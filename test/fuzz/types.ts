@@ -38,6 +38,11 @@ export interface CaseReport {
   readonly error?: { readonly name: string; readonly message: string };
   /** Why a failure class was given (leak size, the bad message, …). */
   readonly detail?: string;
+  /**
+   * Counts this case adds to its target's tally (summed by the runner and printed per target): the
+   * verify target counts its API calls by outcome and its exact-law checks here.
+   */
+  readonly tally?: Readonly<Record<string, number>>;
 }
 
 /** One fuzz target. Modules in targets/ export one as `target`. */

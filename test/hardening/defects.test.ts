@@ -1,17 +1,19 @@
 // Issue 11 (hardening): one regression test per defect found by the fault campaign, named after it.
-// Defects 1, 2, 4, 7 and 10 belong to other work (the per-generator KV cache, the model rewrite,
-// the verifier library, the tokenizer rewrite); everything else is here.
+// Defects 1 and 2 are tested beside the code that fixed them ("defect 1: …" in
+// test/engine/contexts.test.ts, "defect 2: …" in test/model/memory-plan.test.ts, which also has a
+// "defect 10: …" for the library paths); everything else is here. `node scripts/run-tests.mjs defect`
+// runs them all.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNodeRuntime, fsModelSource, loadModelFromPath, WEIGHTS_DIR } from '../../src/node.js';
 import { loadGgufModel, loadHfModel, type LoadedModel } from '../../src/engine/load.js';
 import { Generator } from '../../src/engine/generate.js';
-import { ConfigError, InvalidArgumentError, NumericError, SpechubError, TokenizerError, WeightsFormatError } from '../../src/errors.js';
+import { ConfigError, InvalidArgumentError, MemoryPlanError, NumericError, SpechubError, TokenizerError, WeightsFormatError } from '../../src/errors.js';
 import * as errors from '../../src/errors.js';
 import { bytesSource, memoryModelSource } from '../../src/io/source.js';
 import { describeJson, jsonDepthProblem, MAX_JSON_DEPTH } from '../../src/io/json.js';
@@ -22,6 +24,12 @@ import { ShardedSafetensors } from '../../src/weights/safetensors-index.js';
 import { createVerifier } from '../../src/node.js';
 import { GgufFile } from '../../src/weights/gguf.js';
 import { writeGguf } from '../../src/weights/gguf-writer.js';
+import { parseHfConfigDetailed } from '../../src/config.js';
+import { modelRoles, roleNames, roleShape } from '../../src/weights/llama-tensors.js';
+import { mathMethod } from '../../src/verify/methods.js';
+import { VERIFIER_NAMES } from '../../src/verify/types.js';
+import { exactOutput } from '../verify/oracle.js';
+import { SUBNORMAL_CASES } from '../verify/cases.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
@@ -98,6 +106,39 @@ function rawSafetensors(header: string): Uint8Array {
   return out;
 }
 
+/**
+ * An HF model directory: stories260K's config.json with `patch`, its tokenizer files, and a sparse
+ * model.safetensors holding every tensor that config needs (BF16 matrices, F32 vectors, all zeros:
+ * only the header is on disk).
+ */
+function sparseModelDir(patch: Record<string, unknown>): string {
+  const json = { ...JSON.parse(text('config.json')), ...patch };
+  const c = parseHfConfigDetailed(json, 'config.json').config;
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const role of modelRoles(c)) {
+    const shape = roleShape(c, role);
+    const bytes = shape.reduce((a, d) => a * d, 1) * (shape.length === 2 ? 2 : 4);
+    header[roleNames(c, 'hf', role)[0]!] = { dtype: shape.length === 2 ? 'BF16' : 'F32', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const head = JSON.stringify(header);
+  const file = rawSafetensors(head.padEnd(Math.ceil(head.length / 8) * 8, ' '));
+  const dir = tempDir();
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(json));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(MODEL_DIR, f), join(dir, f));
+  writeFileSync(join(dir, 'model.safetensors'), file);
+  truncateSync(join(dir, 'model.safetensors'), file.length + offset);
+  return dir;
+}
+
+/** A one-line MemoryPlanError message naming the total need (and its parts) and a way out, and no internal region. */
+function assertPlanLine(message: string, way: RegExp): void {
+  assert.ok(!message.includes('\n'), `one line: ${message}`);
+  assert.match(message, /: (a context )?needs \d+(\.\d+)? [KMGTPE]?i?B: (weights .*, )?KV cache .*, activations .*, scratch .*; /);
+  assert.match(message, way);
+  assert.doesNotMatch(message, /arena|alloc\(|\bl\d+\.w/);
+}
 
 /** An instance of any SpechubError class with `message` (MemoryPlanError also takes its plan). */
 function makeError(Class: new (...args: never[]) => SpechubError, message: string): SpechubError {
@@ -146,6 +187,32 @@ describe('issue 11: defects found by fuzzing', () => {
     loop.self = loop;
     assert.match(describeJson(loop), /^\{"a":1,"self":\{"a":1,"self":/);
     assert.equal(describeJson({ x: [NaN, -Infinity, 'é\n'] }), '{"x":[NaN,-Infinity,"é\\n"]}');
+  });
+
+  test('defect 4: every method is exact on f64 subnormal q and p (rrs-wo gave [.75, .25] and a NaN acceptance for p = [.5, .5, 0], q = [1, 1e-310, 0])', () => {
+    const rt = createNodeRuntime();
+    for (const name of VERIFIER_NAMES) {
+      const v = createVerifier(name, { runtime: rt });
+      for (const k of name === 'sd' ? [1] : [1, 2, 3]) {
+        for (const c of SUBNORMAL_CASES) {
+          const p = Float64Array.from(c.p);
+          const q = Float64Array.from(c.q);
+          const r = exactOutput(mathMethod(name), p, q, k);
+          for (let y = 0; y < p.length; y++) assert.ok(Math.abs(r.out[y]! - p[y]!) < 1e-12, `${name} k=${k} ${c.name}: output law ${Array.from(r.out)} is not p`);
+          const alpha = v.acceptance(p, q, k);
+          assert.ok(Number.isFinite(alpha) && Math.abs(alpha - r.alpha) < 1e-12, `${name} k=${k} ${c.name}: acceptance ${alpha}, enumerated ${r.alpha}`);
+        }
+      }
+    }
+    // the reported case, through the public API: token 1 (q = 1e-310) is emitted half the time
+    const v = createVerifier('rrs-wo', { runtime: rt });
+    const rng = createRng(4);
+    const p = Float64Array.of(0.5, 0.5, 0);
+    const q = Float64Array.of(1, 1e-310, 0);
+    let ones = 0;
+    const n = 20_000;
+    for (let i = 0; i < n; i++) ones += v.verify(p, q, v.draft(q, 2, rng), rng).token === 1 ? 1 : 0;
+    assert.ok(Math.abs(ones / n - 0.5) < 0.02, `token 1 in ${ones} of ${n} draws (the defect gave 25 %)`); // 5.7 sd
   });
 
   test('defect 5: a FIFO named *.gguf (or model.safetensors) is refused before open, never blocking', async () => {
@@ -241,6 +308,26 @@ describe('issue 11: defects found by fuzzing', () => {
     assert.deepEqual(await greedy(y), await greedy(first));
   });
 
+  test('defect 7: a tokenizer.json of >= 200,000 entries with an id gap is a one-line TokenizerError naming the gap (no RangeError); without a gap it loads', async () => {
+    const tj = JSON.parse(text('tokenizer.json')) as { model: { vocab: Record<string, number> }; added_tokens: { id: number }[] };
+    const big = (skip: number) => {
+      const vocab = { ...tj.model.vocab };
+      for (let i = Object.keys(vocab).length; i < 200_003; i++) if (i !== skip) vocab[`<t${i}>`] = i;
+      return { ...tj, model: { ...tj.model, vocab } };
+    };
+    const one = (e: unknown, pattern: RegExp) => e instanceof TokenizerError && !e.message.includes('\n') && pattern.test(e.message);
+    assert.throws(() => Tokenizer.fromJson(big(150_000)), (e) => one(e, /^tokenizer\.json: vocabulary: expected ids 0\.\.200001 without gaps, got no token with id 150000 \(largest id 200002\)$/));
+    // an added token past the end makes the gap
+    const past = big(-1);
+    assert.throws(() => Tokenizer.fromJson({ ...past, added_tokens: [...past.added_tokens, { ...past.added_tokens[0]!, id: 250_000, content: '<far>' }] }), (e) =>
+      one(e, /expected ids 0\.\.200003 without gaps, got no token with id 200003 \(largest id 250000\)$/),
+    );
+    assert.equal(Tokenizer.fromJson(past).vocabSize, 200_003);
+    // through a model load: the same error, naming the model's file
+    const files = { ...FILES, 'tokenizer.json': JSON.stringify(big(150_000)) };
+    await rejectsWith(loadHfModel(createNodeRuntime(), memoryModelSource('m', files)), TokenizerError, /^m\/tokenizer\.json: .*no token with id 150000/);
+  });
+
   test('defect 8: a huge maxTokens allocates by what is produced (bounded by the context), and the CLI takes --max-tokens 1099511627776', async () => {
     const rt = createNodeRuntime();
     const m = await loadHfModel(rt, memoryModelSource('m', FILES), { capacity: 24 });
@@ -279,6 +366,45 @@ describe('issue 11: defects found by fuzzing', () => {
     const a = await gen.generate({ rng: own, maxTokens: 50 });
     const b = await gen.generate({ rng: createRng(5), maxTokens: 50 });
     assert.equal(a.text, b.text);
+  });
+
+  test('defect 10: every over-memory path is one MemoryPlanError line naming the total need and the way out, exit code 1 from the CLI, never an internal region', async () => {
+    // huge dims (hidden 16384, MLP 65536: 7 GiB of BF16 weights in one layer; a sparse file)
+    const wide = sparseModelDir({ hidden_size: 16384, intermediate_size: 65536, num_attention_heads: 128, num_key_value_heads: 8, head_dim: 128, num_hidden_layers: 1, max_position_embeddings: 4096 });
+    // max_position_embeddings near 2^53 (with stories260K's weights)
+    const long = tempDir();
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'model.safetensors']) copyFileSync(join(MODEL_DIR, f), join(long, f));
+    writeFileSync(join(long, 'config.json'), JSON.stringify({ ...JSON.parse(text('config.json')), max_position_embeddings: 2 ** 53 - 1 }));
+    try {
+      const c1 = cli(['generate', '--model', wide, '--prompt', 'hi', '--threads', '1']);
+      assert.equal(c1.code, 1, c1.err);
+      assert.match(c1.err, /^spechub: MemoryPlanError: .*: needs 7\.\d+ GiB: weights 7\.\d+ GiB \(auto: BF16\)/);
+      assertPlanLine(c1.err.trimEnd(), /; would fit: --dtype \w+ \(\d+\.\d+ GiB in all\)$/);
+      const c2 = cli(['generate', '--model', long, '--prompt', 'hi', '--threads', '1', '--max-context', String(2 ** 53 - 1)]);
+      assert.equal(c2.code, 1, c2.err);
+      assert.match(c2.err, /^spechub: MemoryPlanError: .*KV cache \d+(\.\d+)? EiB \(9007199254740991 positions\)/);
+      assertPlanLine(c2.err.trimEnd(), /; would fit: --max-context \d+ \(\d+\.\d+ GiB in all\)$/);
+      const c3 = cli(['generate', '--model', long, '--prompt', 'hi', '--threads', '1', '--max-tokens', '3', '--quiet']);
+      assert.equal(c3.code, 0, `near 2^53 positions is harmless at the default context: ${c3.err}`);
+      // the library: the same message in its own terms (dtype, capacity), also for a context made later
+      const rt = createNodeRuntime();
+      const e1 = await rejectsWith(loadModelFromPath(rt, wide), MemoryPlanError);
+      assertPlanLine(e1.message, /; would fit: dtype '\w+' \(/);
+      const e2 = await rejectsWith(loadModelFromPath(rt, long, { capacity: 2 ** 53 - 1 }), MemoryPlanError);
+      assertPlanLine(e2.message, /KV cache .* \(9007199254740991 positions\).*; would fit: capacity \d+ \(/);
+      const m = await loadModelFromPath(rt, long, { capacity: 64 });
+      let e3: unknown = null;
+      try {
+        m.model.createContext({ capacity: 2 ** 50 });
+      } catch (e) {
+        e3 = e;
+      }
+      assert.ok(e3 instanceof MemoryPlanError, String(e3));
+      assertPlanLine(e3.message, /\(1125899906842624 positions\).*; would fit: capacity \d+ \(/);
+    } finally {
+      rmSync(wide, { recursive: true, force: true });
+      rmSync(long, { recursive: true, force: true });
+    }
   });
 
   test('defect 11: every error message is one line, whatever it quotes (V8 JSON snippets, file names, user strings), for every error class', async () => {

@@ -10,7 +10,7 @@ import {
   prepareLinearInput, resolveWeightType, runLinear, type LinearDtype,
 } from '../../src/kernels/linear.js';
 import { LinearInputs } from '../../src/kernels/linear-input.js';
-import { SerialExecutor } from '../../src/model/executor.js';
+import { SerialExecutor } from '../../src/exec/executor.js';
 import { CapacityError, InvalidArgumentError } from '../../src/errors.js';
 
 describe('kernels/linear dtypes (TS API)', () => {

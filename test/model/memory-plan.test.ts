@@ -24,7 +24,7 @@ import type { ByteSource, ModelSource } from '../../src/io/source.js';
 import { bytesSource, memoryModelSource } from '../../src/io/source.js';
 import { loadGgufModel, loadHfModel } from '../../src/engine/load.js';
 import { LlamaModel, planLoad, type LoadProgress, type WeightDtype } from '../../src/model/llama.js';
-import { DEFAULT_CONTEXT, formatBytes } from '../../src/model/memory-plan.js';
+import { contextMemory, DEFAULT_CONTEXT, formatBytes } from '../../src/model/memory-plan.js';
 import { ggufFormOf, ggufModelMetadata } from '../../src/weights/gguf-llama.js';
 import { ggufParts, quantizeQ8_0, writeGguf } from '../../src/weights/gguf-writer.js';
 import { memoryRoleReader, modelRoles, roleNames, roleShape, tensorsToStore } from '../../src/weights/llama-tensors.js';
@@ -35,7 +35,8 @@ import { randomRoles } from './arch-models.js';
 
 const GiB = 2 ** 30;
 const WASM_MEMORY = 4 * GiB;
-const REAL = new URL('../../../test/fixtures/real-configs/', import.meta.url);
+const ROOT = new URL('../../../', import.meta.url);
+const REAL = new URL('test/fixtures/real-configs/', ROOT);
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
 /** A real config.json (origins in test/fixtures/real-configs/SOURCES.md), with `patch` applied. */
@@ -115,6 +116,23 @@ describe('memory plan', () => {
     assert.equal(fits('tinyllama-1.1b-chat-v1.0', 'bf16', 2048), true);
     assert.equal(fits('tinyllama-1.1b-chat-v1.0', 'f32', 2048), false);
     console.log(rows.join('\n'));
+  });
+
+  // README "Several streams on one model": what a context costs and how many fit beside the weights
+  test('the README table of streams on one model is the memory plan (per context, the load, streams in 4 GiB)', () => {
+    const readme = readFileSync(new URL('README.md', ROOT), 'utf8');
+    const row = (label: string, c: ModelConfig, dtype: WeightDtype, capacity: number) => {
+      const ctx = contextMemory(c, capacity, 64);
+      const per = ctx.kvCache + ctx.activations;
+      const load = planLoad(c, { dtype, capacity, maxBatch: 64 }).total;
+      const streams = 1 + Math.floor((WASM_MEMORY - load) / per);
+      return `| ${label} | ${dtype} | ${capacity} | ${formatBytes(per)} (KV cache ${formatBytes(ctx.kvCache)}) | ${formatBytes(load)} | ${streams} |`;
+    };
+    const stories = parseHfConfigDetailed(JSON.parse(readFileSync(new URL('weights/stories260K/config.json', ROOT), 'utf8')), 'stories260K').config;
+    const smol = realConfig('smollm2-360m-instruct-resaved', { architectures: ['LlamaForCausalLM'] });
+    const rows = [row('stories260K (shipped)', stories, 'f32', 512), row('SmolLM2-360M', smol, 'f32', 4096), row('SmolLM2-360M', smol, 'int8', 4096), row('SmolLM2-360M', smol, 'int8', 1024)];
+    const missing = rows.filter((r) => !readme.includes(r));
+    assert.deepEqual(missing, [], `README.md lacks these rows (or has other numbers):\n${missing.join('\n')}`);
   });
 });
 
@@ -249,7 +267,7 @@ describe('memory plan: a model that does not fit fails before anything is read',
     }
   });
 
-  test('every path gives the plan message: a huge max_position_embeddings with a huge context, the engine refusing to grow, a context made later', async () => {
+  test('defect 10: every path gives the plan message: a huge max_position_embeddings with a huge context, the engine refusing to grow, a context made later', async () => {
     // max_position_embeddings near 2^53 is harmless by default (4096 positions); asked for, it is the KV cache that does not fit
     const big = { ...SMALL.llama!, max_position_embeddings: 2 ** 53 - 1 };
     const c = parseHfConfigDetailed(big, 'big').config;
@@ -278,7 +296,7 @@ describe('memory plan: a model that does not fit fails before anything is read',
     assert.equal(m.createContext({ capacity: 2 ** 20 }).cache.capacity, 2 ** 20, 'a context that fits is made');
   });
 
-  test('huge layer counts are refused at once, before any per-layer work (num_hidden_layers, block_count 2^20 and 2^31)', async () => {
+  test('defect 2: huge layer counts are refused at once, before any per-layer work (num_hidden_layers, block_count 2^20 and 2^31)', async () => {
     for (const n of [2 ** 20, 2 ** 31]) {
       for (const base of [SMALL.llama!, SMALL.gemma3!]) {
         const t0 = performance.now();

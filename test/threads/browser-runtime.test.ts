@@ -6,10 +6,12 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { BUILD_DIR, createNodeRuntime } from '../../src/node.js';
-import { createBrowserExecutor, createBrowserRuntime, defaultBrowserThreads, threadsUnavailableReason } from '../../src/wasm/browser.js';
-import { ThreadedExecutor, browserWorkerHost } from '../../src/wasm/threads.js';
-import { SerialExecutor } from '../../src/model/executor.js';
+import { createNodeRuntime } from '../../src/node.js';
+import { BUILD_DIR } from '../../src/node/advanced.js';
+import { createBrowserRuntime, defaultBrowserThreads, threadsUnavailableReason } from '../../src/wasm/browser.js';
+import { createBrowserExecutor } from '../../src/exec/browser.js';
+import { ThreadedExecutor, browserWorkerHost } from '../../src/exec/threads.js';
+import { SerialExecutor } from '../../src/exec/executor.js';
 import { WasmFeatureError } from '../../src/errors.js';
 
 const g = globalThis as Record<string, unknown>;

@@ -1,11 +1,11 @@
-// The browser path: browserWorkerHost + the Web Worker entry (src/wasm/browser-kernel-worker.ts, one
+// The browser path: browserWorkerHost + the Web Worker entry (src/exec/browser-kernel-worker.ts, one
 // setup message through onmessage) run unchanged over a Web-Worker double built on worker_threads.
 // Results are bit-identical to the serial executor; a worker that fails at start rejects create().
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { ThreadedExecutor, browserWorkerHost, type WebWorkerLike } from '../../src/wasm/threads.js';
-import { SerialExecutor } from '../../src/model/executor.js';
+import { ThreadedExecutor, browserWorkerHost, type WebWorkerLike } from '../../src/exec/threads.js';
+import { SerialExecutor } from '../../src/exec/executor.js';
 import { ThreadError } from '../../src/errors.js';
 import { createNodeRuntime } from '../../src/node.js';
 import { createRng } from '../../src/rng.js';

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { createNodeRuntime } from '../../src/node.js';
 import { nodeWorkerHost } from '../../src/node/threads.js';
-import { ThreadedExecutor, type ThreadedExecutorOptions } from '../../src/wasm/threads.js';
+import { ThreadedExecutor, type ThreadedExecutorOptions } from '../../src/exec/threads.js';
 import { packLinear, type LinearDtype, type PackedLinear } from '../../src/kernels/linear.js';
 import { LlamaModel, type WeightDtype } from '../../src/model/llama.js';
-import type { Executor } from '../../src/model/executor.js';
+import type { Executor } from '../../src/exec/executor.js';
 import type { Runtime } from '../../src/wasm/runtime.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
 import type { Rng } from '../../src/rng.js';

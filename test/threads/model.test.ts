@@ -5,7 +5,7 @@
 // against the scalar reference on relaxed, simd-mt (threaded) and relaxed-mt (threaded).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SerialExecutor } from '../../src/model/executor.js';
+import { SerialExecutor } from '../../src/exec/executor.js';
 import { createNodeRuntime } from '../../src/node.js';
 import { LlamaModel } from '../../src/model/llama.js';
 import { parseHfConfig } from '../../src/config.js';

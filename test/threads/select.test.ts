@@ -4,7 +4,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectBuild, type WasmFeatures } from '../../src/wasm/select.js';
-import { createNodeRuntime, selectNodeBuild } from '../../src/node.js';
+import { createNodeRuntime } from '../../src/node.js';
+import { selectNodeBuild } from '../../src/node/advanced.js';
 import { detectFeatures } from '../../src/wasm/runtime.js';
 import { InvalidArgumentError, WasmFeatureError } from '../../src/errors.js';
 

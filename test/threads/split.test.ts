@@ -8,8 +8,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SerialExecutor, type AttentionArgs } from '../../src/model/executor.js';
-import { DEFAULT_MIN_LINEAR_WORK, DEFAULT_MIN_ATTENTION_WORK, type ThreadedExecutor } from '../../src/wasm/threads.js';
+import { SerialExecutor, type AttentionArgs } from '../../src/exec/executor.js';
+import { DEFAULT_MIN_LINEAR_WORK, DEFAULT_MIN_ATTENTION_WORK, type ThreadedExecutor } from '../../src/exec/threads.js';
 import { createNodeExecutor } from '../../src/node/threads.js';
 import { createRng } from '../../src/rng.js';
 import { InvalidArgumentError, WasmFeatureError } from '../../src/errors.js';

@@ -5,13 +5,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { clampRatio, finishOutcome, includes } from '../../src/verify/common.js';
+import { clampRatio, finishOutcome, includes, normalize } from '../../src/verify/common.js';
 import { iidLaw, rrsOutcome } from '../../src/verify/rrs.js';
 import { woLaw } from '../../src/verify/rrs-wo.js';
 import { spechubLaw, spechubOutcome } from '../../src/verify/spechub.js';
 import type { LevelOutcome } from '../../src/verify/types.js';
 import { checkPreservesTarget } from './contracts.js';
-import { exactOutput, maxAbsDiff, norm, tv } from './oracle.js';
+import { exactOutput, maxAbsDiff, tv } from './oracle.js';
 
 /** RRS that skips a sibling already seen (the authors' EAGLE RRS): no test, no residual update. */
 function rrsDedupOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<number>): LevelOutcome {
@@ -50,8 +50,8 @@ function rrsSharedUniformOutcome(p: Float64Array, q: Float64Array, drafts: Array
 
 describe('Oracle A detects broken verifiers', () => {
   it('E11: RRS that skips duplicate drafts gives [.5, .2905, .2095] on q = [.9, .05, .05], p = [.5, .3, .2], k = 3', () => {
-    const p = norm([0.5, 0.3, 0.2]);
-    const q = norm([0.9, 0.05, 0.05]);
+    const p = normalize([0.5, 0.3, 0.2]);
+    const q = normalize([0.9, 0.05, 0.05]);
     const broken = { law: iidLaw, outcome: rrsDedupOutcome };
     assert.throws(() => checkPreservesTarget(broken, p, q, 3), assert.AssertionError);
     const r = exactOutput(broken, p, q, 3);
@@ -62,8 +62,8 @@ describe('Oracle A detects broken verifiers', () => {
     assert.ok(Math.abs(r.alpha - good.alpha) < 1e-12);
   });
   it('E15: RRS reusing one uniform for both tests gives [.4867, .3133, .15, .05] on G1, k = 2', () => {
-    const p = norm([0.5, 0.3, 0.15, 0.05]);
-    const q = norm([0.4, 0.1, 0.3, 0.2]);
+    const p = normalize([0.5, 0.3, 0.15, 0.05]);
+    const q = normalize([0.4, 0.1, 0.3, 0.2]);
     const broken = { law: iidLaw, outcome: rrsSharedUniformOutcome };
     assert.throws(() => checkPreservesTarget(broken, p, q, 2), assert.AssertionError);
     const r = exactOutput(broken, p, q, 2);
@@ -71,14 +71,14 @@ describe('Oracle A detects broken verifiers', () => {
     assert.ok(Math.abs(tv(r.out, p) - 0.0133) < 1e-3);
   });
   it('RRS-w/o verified as if the drafts were i.i.d. (q instead of the conditional q_j): biased', () => {
-    const p = norm([0.5, 0.3, 0.15, 0.05]);
-    const q = norm([0.4, 0.1, 0.3, 0.2]);
+    const p = normalize([0.5, 0.3, 0.15, 0.05]);
+    const q = normalize([0.4, 0.1, 0.3, 0.2]);
     const broken = { law: woLaw, outcome: rrsOutcome };
     assert.throws(() => checkPreservesTarget(broken, p, q, 2), assert.AssertionError);
   });
   it('E9: SpecHub with the authors\' p(a) > 1 - 1e-3 short-cut is off by 1 - p(a)', () => {
-    const p = norm([1 - 1e-4, 5e-5, 5e-5]);
-    const q = norm([0.6, 0.3, 0.1]);
+    const p = normalize([1 - 1e-4, 5e-5, 5e-5]);
+    const q = normalize([0.6, 0.3, 0.1]);
     const shortcut = (pp: Float64Array, qq: Float64Array, d: ArrayLike<number>): LevelOutcome => {
       const a = 0;
       if (pp[a]! > 1 - 1e-3) {
@@ -93,8 +93,8 @@ describe('Oracle A detects broken verifiers', () => {
     assert.ok(Math.abs(tv(r.out, p) - (1 - p[0]!)) < 1e-12);
   });
   it('E7: SpecHub whose verifier recomputes a different hub than the drafter used: biased', () => {
-    const p = norm([0.1, 0.4, 0.3, 0.2]);
-    const q = norm([0.3, 0.3, 0.2, 0.2]);
+    const p = normalize([0.1, 0.4, 0.3, 0.2]);
+    const q = normalize([0.3, 0.3, 0.2, 0.2]);
     // drafted with hub 0, verified with hub 1 wherever the drafts allow it
     const broken = {
       law: (qq: Float64Array, k: number) => spechubLaw(qq, k, [0]),

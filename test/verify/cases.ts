@@ -31,6 +31,10 @@ export const SUBNORMAL_CASES: NamedCase[] = [
   { name: 'E17 several subnormal q entries, down to 3e-320', p: [0.3, 0.3, 0.2, 0.2], q: [1, 2e-310, 1e-310, 3e-320] },
   { name: 'E17 subnormal mass outside a two-token hub set', p: [0.3, 0.3, 0.4, 0], q: [0.6, 0.4, 1e-310, 0] },
   { name: 'E17 subnormal entries in p', p: [1, 1e-310, 5e-324], q: [0.5, 0.25, 0.25] },
+  // found by the fuzz target "verify": a draft from an untried (or off-hub) mass of three 5e-324 entries
+  // aimed at u·U, which f64 rounds to a multiple of 5e-324 (tokens drawn 1/6, 1/3, 1/2 of the time)
+  { name: 'E17 untried mass of three smallest subnormals', p: [0.1, 0.25, 0, 0, 0.35, 0.05, 0.25], q: [0, 0.4, 0, 5e-324, 0.6, 5e-324, 5e-324] },
+  { name: 'E17 off-hub mass of three smallest subnormals', p: [0.1, 0.1, 0.3, 0.2, 0.3], q: [0.5, 0.5, 5e-324, 5e-324, 5e-324] },
 ];
 
 /** The single-step edge cases of docs/verifiers.md §11.3, by name. */

@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { mathMethod, type MathMethod } from '../../src/verify/methods.js';
 import type { VerifierName } from '../../src/verify/types.js';
 import { EDGE_CASES, softmax } from './cases.js';
-import { exactOutput, fmt, maxAbsDiff, norm, probPair, type ExactResult, type LawAndOutcome } from './oracle.js';
+import { exactOutput, fmt, maxAbsDiff, probPair, type ExactResult, type LawAndOutcome } from './oracle.js';
+import { normalize } from '../../src/verify/common.js';
 
 /** Exactness tolerance of Oracle A (docs/verifiers.md §11.1). */
 export const EXACT_TOL = 1e-12;
@@ -64,8 +65,8 @@ export function assertPreservesTarget(name: VerifierName): void {
     }
     for (const c of EDGE_CASES) {
       it(`${c.name}: exact for k = ${ksFor(name, 3).join(', ')}`, () => {
-        const p = norm(c.p);
-        const q = norm(c.q);
+        const p = normalize(c.p);
+        const q = normalize(c.q);
         for (const k of ksFor(name, 3)) checkMethod(m, p, q, k, member);
       });
     }

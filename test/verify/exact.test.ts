@@ -12,7 +12,8 @@ import { hubAcceptance, spechubLaw, spechubOutcome } from '../../src/verify/spec
 import { iidLaw } from '../../src/verify/rrs.js';
 import { kseqC, kseqOutcome, kseqRho } from '../../src/verify/kseq.js';
 import { assertPreservesTarget, checkPreservesTarget, EXACT_TOL } from './contracts.js';
-import { exactOutput, maxAbsDiff, norm, probPair } from './oracle.js';
+import { exactOutput, maxAbsDiff, probPair } from './oracle.js';
+import { normalize } from '../../src/verify/common.js';
 
 for (const name of VERIFIER_NAMES) assertPreservesTarget(name);
 
@@ -23,16 +24,16 @@ const spechubWithHubs = {
 
 describe('spechub: any stored hub is exact (E7)', () => {
   it('E7 two-way tie: each tie member forced as the hub, output law = p, α = p(a) + Σ min(p(i), q(i)/s)', () => {
-    const p = norm([0.1, 0.4, 0.3, 0.2]);
-    const q = norm([0.3, 0.3, 0.2, 0.2]);
+    const p = normalize([0.1, 0.4, 0.3, 0.2]);
+    const q = normalize([0.3, 0.3, 0.2, 0.2]);
     for (const a of [0, 1]) {
       const r = checkPreservesTarget(spechubWithHubs, p, q, 2, [a]);
       assert.ok(Math.abs(r.alpha - hubAcceptance(p, q, [a])) < EXACT_TOL);
     }
   });
   it('E7 three-way tie: each member forced as the hub (k = 2), and each ordered pair as G (k = 3)', () => {
-    const p = norm([0.05, 0.1, 0.15, 0.3, 0.4]);
-    const q = norm([0.25, 0.25, 0.25, 0.125, 0.125]);
+    const p = normalize([0.05, 0.1, 0.15, 0.3, 0.4]);
+    const q = normalize([0.25, 0.25, 0.25, 0.125, 0.125]);
     for (const a of [0, 1, 2]) checkPreservesTarget(spechubWithHubs, p, q, 2, [a]);
     for (const g of [[0, 1], [1, 0], [0, 2], [2, 1], [1, 2]]) {
       const r = checkPreservesTarget(spechubWithHubs, p, q, 3, g);
@@ -121,8 +122,8 @@ describe('k-seq: exact for any ρ with c(ρ) <= ρ, biased when c(ρ) > ρ', () 
     );
   });
   it('G1, k = 2 at ρ = 1.2 (c(ρ) > ρ): the clipped residual breaks the law', () => {
-    const p = norm([0.5, 0.3, 0.15, 0.05]);
-    const q = norm([0.4, 0.1, 0.3, 0.2]);
+    const p = normalize([0.5, 0.3, 0.15, 0.05]);
+    const q = normalize([0.4, 0.1, 0.3, 0.2]);
     const b = q.reduce((acc, v, i) => acc + Math.min(v, p[i]! / 1.2), 0);
     assert.ok(kseqC(b, 2) > 1.2);
     const r = exactOutput(kseqAt(1.2), p, q, 2);
@@ -146,7 +147,7 @@ describe('k-seq: exact for any ρ with c(ρ) <= ρ, biased when c(ρ) > ρ', () 
 
 describe('residual guard (E10): a residual of mass <= 1e-12 falls back to p', () => {
   it('p = q: α = 1, the rejection branch has probability 0 and its law is p, for every method', () => {
-    const p = norm([0.1, 0.2, 0.3, 0.4]);
+    const p = normalize([0.1, 0.2, 0.3, 0.4]);
     for (const name of VERIFIER_NAMES) {
       const m = mathMethod(name);
       for (const k of name === 'sd' ? [1] : [1, 2, 3]) {

@@ -11,7 +11,8 @@ import { woLaw } from '../../src/verify/rrs-wo.js';
 import { hubPairState } from '../../src/verify/spechub.js';
 import type { VerifierName } from '../../src/verify/types.js';
 import { GOLDEN } from './cases.js';
-import { exactOutput, norm } from './oracle.js';
+import { exactOutput } from './oracle.js';
+import { normalize } from '../../src/verify/common.js';
 
 const TOL = 1e-6;
 
@@ -39,8 +40,8 @@ const EXPECTED: Record<keyof typeof GOLDEN, number[]> = {
 
 describe('golden vectors G1–G6 (§11.2)', () => {
   for (const [g, expected] of Object.entries(EXPECTED) as [keyof typeof GOLDEN, number[]][]) {
-    const p = norm(GOLDEN[g].p);
-    const q = norm(GOLDEN[g].q);
+    const p = normalize(GOLDEN[g].p);
+    const q = normalize(GOLDEN[g].q);
     it(`${GOLDEN[g].name}: ${COLUMNS.map(([c], i) => `${c} ${expected[i]}`).join(' / ')}`, () => {
       COLUMNS.forEach(([label, name, k], i) => {
         let closed: number;
@@ -58,32 +59,32 @@ describe('golden vectors G1–G6 (§11.2)', () => {
   }
   it('K-SEQ ρ*: G1 1.4, G2 1.638987, G6 1.8', () => {
     for (const [g, rho] of [['G1', 1.4], ['G2', 1.638987], ['G6', 1.8]] as const) {
-      const got = kseqRho(norm(GOLDEN[g].p), norm(GOLDEN[g].q), 2).rho;
+      const got = kseqRho(normalize(GOLDEN[g].p), normalize(GOLDEN[g].q), 2).rho;
       assert.ok(Math.abs(got - rho) < TOL, `${g}: ρ* ${got}, expected ${rho}`);
     }
   });
   it('SpecHub G1: a = 0, R1 = .3, R2 = .333333, residual [0, .133333, 0, 0]', () => {
-    const s = hubPairState(norm(GOLDEN.G1.p), norm(GOLDEN.G1.q), 0);
+    const s = hubPairState(normalize(GOLDEN.G1.p), normalize(GOLDEN.G1.q), 0);
     assert.ok(Math.abs(s.r1 - 0.3) < TOL && Math.abs(s.r2 - 1 / 3) < TOL);
     const want = [0, 0.133333, 0, 0];
     s.res.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < TOL, `res[${i}] = ${v}`));
   });
   it('SpecHub G2: R1 = 0, R2 = .166667, residual [0, 0, 0, .066667]', () => {
-    const s = hubPairState(norm(GOLDEN.G2.p), norm(GOLDEN.G2.q), 0);
+    const s = hubPairState(normalize(GOLDEN.G2.p), normalize(GOLDEN.G2.q), 0);
     assert.ok(Math.abs(s.r1) < TOL && Math.abs(s.r2 - 1 / 6) < TOL);
     const want = [0, 0, 0, 0.066667];
     s.res.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < TOL, `res[${i}] = ${v}`));
   });
   it('G3: the residual carries token 1, which is never drafted', () => {
-    const p = norm(GOLDEN.G3.p);
-    const q = norm(GOLDEN.G3.q);
+    const p = normalize(GOLDEN.G3.p);
+    const q = normalize(GOLDEN.G3.q);
     for (const name of ['rrs', 'rrs-wo', 'spechub', 'k-seq'] as const) {
       const r = exactOutput(mathMethod(name), p, q, 2);
       assert.ok(Math.abs(r.out[1]! - 0.6) < 1e-12, `${name}: P(token 1) = ${r.out[1]}`);
     }
   });
   it('G4: SpecHub hub a = 2 and the residual mass is 0', () => {
-    const s = hubPairState(norm(GOLDEN.G4.p), norm(GOLDEN.G4.q), 2);
+    const s = hubPairState(normalize(GOLDEN.G4.p), normalize(GOLDEN.G4.q), 2);
     assert.ok(s.mass < 1e-15);
   });
 });

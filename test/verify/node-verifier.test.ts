@@ -16,7 +16,8 @@ import { mathMethod, referenceVerify } from '../../src/verify/methods.js';
 import { NodeVerifier } from '../../src/verify/node-verifier.js';
 import { createNodeMeta, VERIFIER_NAMES, type VerifierName } from '../../src/verify/types.js';
 import { EDGE_CASES, softmax } from './cases.js';
-import { norm, probPair } from './oracle.js';
+import { probPair } from './oracle.js';
+import { normalize } from '../../src/verify/common.js';
 
 const MAX_V = 1024;
 const MAX_K = 6;
@@ -110,8 +111,8 @@ describe('NodeVerifier (WASM) = math-layer reference sampler, decision by decisi
     });
     it(`${name}: every named edge case`, () => {
       for (const c of EDGE_CASES) {
-        const p = norm(c.p);
-        const q = norm(c.q);
+        const p = normalize(c.p);
+        const q = normalize(c.q);
         // k above q's support included: spechub and rrs-wo then draft the tokens q has (E5)
         for (const k of name === 'sd' ? [1] : [1, 2, 3]) agree(name, p, q, k, 7 + k, 30);
       }
@@ -122,7 +123,7 @@ describe('NodeVerifier (WASM) = math-layer reference sampler, decision by decisi
 describe('NodeVerifier: boundaries and the decode-path contract', () => {
   it('rejects rows that are not views into the runtime memory, and shape mismatches', () => {
     const v = wasm['rrs']!;
-    const [pv, qv] = load(norm([0.5, 0.5]), norm([0.5, 0.5]));
+    const [pv, qv] = load(normalize([0.5, 0.5]), normalize([0.5, 0.5]));
     const meta = createNodeMeta(MAX_K);
     const drafts = Int32Array.of(0, 1);
     assert.throws(() => v.verifyNode(Float64Array.of(0.5, 0.5), qv, drafts, 2, meta, createRng(1)), InvalidArgumentError);
@@ -133,14 +134,14 @@ describe('NodeVerifier: boundaries and the decode-path contract', () => {
     assert.throws(() => NodeVerifier.create(rt, 'nope' as VerifierName, { maxVocab: 4 }), InvalidArgumentError);
   });
   it('E1: a drafted token with q = 0 is refused, never divided by', () => {
-    const [pv, qv] = load(norm([0.5, 0.5, 0]), norm([0.5, 0.5, 0]));
+    const [pv, qv] = load(normalize([0.5, 0.5, 0]), normalize([0.5, 0.5, 0]));
     for (const name of ['sd', 'rrs', 'k-seq'] as const) {
       assert.throws(() => wasm[name]!.verifyNode(pv, qv, Int32Array.of(2), 1, createNodeMeta(MAX_K), createRng(3)), InvalidArgumentError);
     }
   });
   it('E12: with u = 0 every time, a token with p = 0 is never accepted (strict u < ratio)', () => {
     const zero: Rng = { next: () => 0, nextU32: () => 0, fork: () => zero, clone: () => zero };
-    const [pv, qv] = load(norm([0, 0.6, 0.4, 0]), norm([0.5, 0, 0.25, 0.25]));
+    const [pv, qv] = load(normalize([0, 0.6, 0.4, 0]), normalize([0.5, 0, 0.25, 0.25]));
     for (const name of VERIFIER_NAMES) {
       const drafts = new Int32Array(MAX_K);
       const meta = createNodeMeta(MAX_K);
@@ -153,7 +154,7 @@ describe('NodeVerifier: boundaries and the decode-path contract', () => {
     }
   });
   it('verifyNode returns one reused result object (no allocation per call)', () => {
-    const [pv, qv] = load(norm([0.2, 0.8]), norm([0.6, 0.4]));
+    const [pv, qv] = load(normalize([0.2, 0.8]), normalize([0.6, 0.4]));
     const v = wasm['spechub']!;
     const drafts = new Int32Array(MAX_K);
     const meta = createNodeMeta(MAX_K);
@@ -169,8 +170,8 @@ describe('NodeVerifier: boundaries and the decode-path contract', () => {
     rt2.arena.alloc('grow', 16 * 1024 * 1024); // detaches every old view
     const p = rt2.arena.alloc('p', 32).ptr;
     const q = rt2.arena.alloc('q', 32).ptr;
-    rt2.f64(p, 4).set(norm([0, 0, 0.5, 0.5]));
-    rt2.f64(q, 4).set(norm([0.6, 0.4, 0, 0]));
+    rt2.f64(p, 4).set(normalize([0, 0, 0.5, 0.5]));
+    rt2.f64(q, 4).set(normalize([0.6, 0.4, 0, 0]));
     const r = v.verifyNode(rt2.f64(p, 4), rt2.f64(q, 4), Int32Array.of(0, 1), 2, createNodeMeta(8), createRng(9));
     assert.equal(r.accepted, -1);
     assert.ok(r.token === 2 || r.token === 3);
@@ -179,7 +180,7 @@ describe('NodeVerifier: boundaries and the decode-path contract', () => {
 
 describe('NodeVerifier on every build', () => {
   it('simd-mt (shared memory) and relaxed builds decide exactly like simd on the same streams', () => {
-    const [p, q] = [norm([0.3, 0.05, 0.2, 0, 0.25, 0.2]), norm([0.1, 0.35, 0, 0.25, 0.1, 0.2])];
+    const [p, q] = [normalize([0.3, 0.05, 0.2, 0, 0.25, 0.2]), normalize([0.1, 0.35, 0, 0.25, 0.1, 0.2])];
     const runOn = (build: 'simd' | 'simd-mt' | 'relaxed') => {
       const r = createNodeRuntime({ build });
       const pp = r.arena.alloc('p', 8 * p.length).ptr;

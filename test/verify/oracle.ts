@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import type { MathMethod } from '../../src/verify/methods.js';
+import { normalize } from '../../src/verify/common.js';
 import type { DraftOutcome, LevelOutcome } from '../../src/verify/types.js';
 
 /** What enumerating a method yields for (p, q, k). */
@@ -72,12 +73,6 @@ export function tv(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s / 2;
 }
 
-/** x / Σ x as f64. */
-export function norm(x: ArrayLike<number>): Float64Array {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]!;
-  return Float64Array.from(x, (v) => v / s);
-}
 
 /**
  * A probability row of length v with exact zeros (weight 1/6), repeated values (ties, 1/6) and
@@ -94,7 +89,7 @@ export function probRow(v: number): fc.Arbitrary<Float64Array> {
       { minLength: v, maxLength: v },
     )
     .filter((a) => a.some((x) => x > 0))
-    .map(norm);
+    .map((a) => normalize(a));
 }
 
 /** (p, q) of a common length in [minV, maxV]. */

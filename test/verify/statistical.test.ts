@@ -18,9 +18,8 @@ import { NodeVerifier } from '../../src/verify/node-verifier.js';
 import { iidLaw } from '../../src/verify/rrs.js';
 import { createNodeMeta, VERIFIER_NAMES, type VerifierName } from '../../src/verify/types.js';
 import { softmax, SUBNORMAL_CASES } from './cases.js';
-import { norm } from './oracle.js';
 import { chiSquareSurvival, chiSquareTest, normalTwoSided } from './stats.js';
-import { clampRatio, finishOutcome, includes } from '../../src/verify/common.js';
+import { clampRatio, finishOutcome, includes, normalize } from '../../src/verify/common.js';
 
 const FALSE_FAIL = 1e-6;
 const rt = createNodeRuntime();
@@ -70,8 +69,8 @@ describe('statistics helpers', () => {
     assert.ok(close(normalTwoSided(5), 5.733031e-7));
   });
   it('power: the chi-square test rejects the E11 duplicate-skipping RRS at N = 200 000 (p-value < 1e-6)', () => {
-    const p = norm([0.5, 0.3, 0.2]);
-    const q = norm([0.9, 0.05, 0.05]);
+    const p = normalize([0.5, 0.3, 0.2]);
+    const q = normalize([0.9, 0.05, 0.05]);
     const dedup = (d: ArrayLike<number>) => {
       let r = Float64Array.from(p);
       let mass = 1;
@@ -105,8 +104,8 @@ describe('statistics helpers', () => {
 });
 
 describe('Oracle C: sampled output law of the WASM verifiers (false-failure probability <= 1e-6 per test)', () => {
-  const pSmall = norm([0.3, 0.05, 0.2, 0, 0.25, 0.2]);
-  const qSmall = norm([0.1, 0.35, 0, 0.25, 0.1, 0.2]);
+  const pSmall = normalize([0.3, 0.05, 0.2, 0, 0.25, 0.2]);
+  const qSmall = normalize([0.1, 0.35, 0, 0.25, 0.1, 0.2]);
   for (const name of VERIFIER_NAMES) {
     const k = name === 'sd' ? 1 : 3;
     it(`${name}: V = 6 (zeros in p and q), k = ${k}, N = 200 000: tokens ~ p, accepted slots ~ the exact per-slot law, rate = α`, () => {
@@ -148,13 +147,13 @@ describe('Oracle C: sampled output law of the WASM verifiers (false-failure prob
       out[i] = pFull[i]!;
       mass += pFull[i]!;
     }
-    return norm(out);
+    return normalize(out);
   })();
   const qBig = (() => {
     const order = [...qFull.keys()].sort((a, b) => qFull[b]! - qFull[a]!).slice(0, 4000);
     const out = new Float64Array(v);
     for (const i of order) out[i] = qFull[i]!;
-    return norm(out);
+    return normalize(out);
   })();
   for (const name of VERIFIER_NAMES) {
     const k = name === 'sd' ? 1 : 2;
@@ -178,8 +177,8 @@ describe('Oracle C on f64 subnormal rows (E17; false-failure probability <= 1e-6
       const n = 20000;
       const each = FALSE_FAIL / (3 * SUBNORMAL_CASES.length);
       SUBNORMAL_CASES.forEach((c, ci) => {
-        const p = norm(c.p);
-        const q = norm(c.q);
+        const p = normalize(c.p);
+        const q = normalize(c.q);
         const { tokens, slots, accepted } = sample(name, p, q, k, n, 99 + ci);
         const m = mathMethod(name);
         const slotLaw = new Float64Array(k + 1);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryModelSource, type ModelSource } from '../../src/io/source.js';
 import { fsModelSource } from '../../src/node/fs-source.js';
-import { openSafetensorsWeights, parseSafetensorsIndex, SafetensorsFile, ShardedSafetensors } from '../../src/index.js';
+import { openSafetensorsWeights, parseSafetensorsIndex, SafetensorsFile, ShardedSafetensors } from '../../src/formats.js';
 import { writeSafetensors, type TensorToWrite } from '../../src/weights/safetensors-writer.js';
 import { rejectsWith, throwsWith } from './helpers.js';
 

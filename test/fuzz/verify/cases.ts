@@ -12,6 +12,7 @@
  */
 import { createRng, type Rng } from '../../../src/rng.js';
 import { VERIFIER_NAMES, type VerifierName } from '../../../src/verify/types.js';
+import { normalize, sum } from '../../../src/verify/common.js';
 
 /** How the p and q rows of a case were made. */
 export type Family =
@@ -171,41 +172,34 @@ function weights(rng: Rng, family: Family, v: number, allowed: readonly number[]
   return w;
 }
 
-function normalise(w: Float64Array): Float64Array {
-  let s = 0;
-  for (const x of w) s += x;
-  const out = new Float64Array(w.length);
-  for (let i = 0; i < w.length; i++) out[i] = w[i]! / s;
-  return out;
-}
 
 /** The rows of a case: p and q as the relation and the families say, normalised in f64. */
 function rows(rng: Rng, v: number, relation: Relation, fp: Family, fq: Family): [Float64Array, Float64Array] {
   const all = Array.from({ length: v }, (_, i) => i);
   switch (relation) {
     case 'equal': {
-      const p = normalise(weights(rng, fp, v, all));
+      const p = normalize(weights(rng, fp, v, all));
       return [p, p.slice()];
     }
     case 'disjoint': {
       if (v === 1) {
-        const p = normalise(weights(rng, fp, v, all));
+        const p = normalize(weights(rng, fp, v, all));
         return [p, p.slice()];
       }
       const cut = int(rng, 1, v - 1);
       const shuffled = shuffle(rng, all.slice());
       const a = shuffled.slice(0, cut);
       const b = shuffled.slice(cut);
-      return [normalise(weights(rng, fp, v, a)), normalise(weights(rng, fq, v, b))];
+      return [normalize(weights(rng, fp, v, a)), normalize(weights(rng, fq, v, b))];
     }
     case 'perturbed': {
-      const q = normalise(weights(rng, fq, v, all));
+      const q = normalize(weights(rng, fq, v, all));
       const noise = 0.3 * rng.next();
-      const p = normalise(q.map((x) => (x > 0 ? x * Math.exp(noise * (2 * rng.next() - 1)) : 0)));
+      const p = normalize(q.map((x) => (x > 0 ? x * Math.exp(noise * (2 * rng.next() - 1)) : 0)));
       return [p, q];
     }
     case 'one-hot-p': {
-      const q = normalise(weights(rng, fq, v, all));
+      const q = normalize(weights(rng, fq, v, all));
       const p = new Float64Array(v);
       // on q's most likely token, or on a token q never drafts
       let best = 0;
@@ -215,7 +209,7 @@ function rows(rng: Rng, v: number, relation: Relation, fp: Family, fq: Family): 
       return [p, q];
     }
     case 'independent':
-      return [normalise(weights(rng, fp, v, all)), normalise(weights(rng, fq, v, all))];
+      return [normalize(weights(rng, fp, v, all)), normalize(weights(rng, fq, v, all))];
   }
 }
 
@@ -271,10 +265,4 @@ export function makeCase(seed: number, index: number): FuzzCase {
     rounds,
     rng,
   };
-}
-
-function sum(x: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]!;
-  return s;
 }

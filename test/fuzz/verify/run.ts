@@ -25,6 +25,7 @@ import { createNodeRuntime, createVerifier, otmAcceptance } from '../../../src/n
 import { SpechubError } from '../../../src/errors.js';
 import type { Rng } from '../../../src/rng.js';
 import { mathMethod } from '../../../src/verify/methods.js';
+import { normalize, supportSize } from '../../../src/verify/common.js';
 import { RRS_WO_EXACT_BUDGET } from '../../../src/verify/rrs-wo.js';
 import { VERIFIER_NAMES, type VerifierName, type VerifyResult } from '../../../src/verify/types.js';
 import type { Verifier } from '../../../src/verify/api.js';
@@ -256,22 +257,15 @@ function informative(p: ArrayLike<number>): boolean {
   return n >= 2;
 }
 
-/** Number of tokens with q > 0. */
-function support(q: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < q.length; i++) if (q[i]! > 0) n++;
-  return n;
-}
-
 /** Paths of rrs-wo's exact acceptance for this case (support^(depth-1)). */
 function woPaths(c: FuzzCase): number {
-  const s = support(c.q);
+  const s = supportSize(c.q);
   return Math.pow(s, Math.min(c.k, s) - 1);
 }
 
 /** How many drafts the method makes for k requested on q. */
 function expectedCount(c: FuzzCase, q: ArrayLike<number>): number {
-  const s = support(q);
+  const s = supportSize(q);
   if (c.method === 'sd') return 1;
   if (c.method === 'spechub' || c.method === 'rrs-wo') return Math.min(c.k, s);
   return c.k;
@@ -307,13 +301,6 @@ function foreignDrafts(c: FuzzCase): number[] {
   return options[Math.floor(c.rng.next() * options.length)]!;
 }
 
-/** p / Σp in f64, as the verifiers see it (to rounding). */
-function normalised(x: ArrayLike<number>): Float64Array {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]!;
-  return Float64Array.from(x, (v) => v / s);
-}
-
 /**
  * The exact-law checks of one small valid case: enumeration through the math layer (when the
  * drafting law has at most 20 000 outcomes), then `draws` sampled rounds through the public API.
@@ -326,12 +313,12 @@ function checkLaw(
   draws: number,
   call: <T>(name: string, fn: () => T, check: (r: T) => [Outcome, string] | null) => T | undefined,
 ): { enumerated: boolean; pValue: number; problem: string | null } {
-  const pn = normalised(p);
-  const qn = normalised(q);
+  const pn = normalize(p);
+  const qn = normalize(q);
   const m = mathMethod(c.method);
   const alpha = m.acceptance(pn, qn, c.k);
   let enumerated = false;
-  const s = support(qn);
+  const s = supportSize(qn);
   const outcomes = c.method === 'rrs' || c.method === 'k-seq' ? Math.pow(s, c.k) : Math.pow(s, Math.min(c.k, s));
   if (outcomes <= 20000) {
     enumerated = true;

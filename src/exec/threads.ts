@@ -41,11 +41,11 @@
  *   close() still exits when its own work is done (the idle workers are parked, not spinning).
  */
 import { InvalidArgumentError, ThreadError, WasmFeatureError } from '../errors.js';
-import type { AttentionArgs, Executor } from '../model/executor.js';
+import type { AttentionArgs, Executor } from './executor.js';
 import { linearScratchBytes, panelCount, runLinear, type PackedLinear } from '../kernels/linear.js';
 import { LinearInputs } from '../kernels/linear-input.js';
-import type { Kernels, WasmBuild } from './kernels.js';
-import { Scratch, type Runtime } from './runtime.js';
+import type { Kernels, WasmBuild } from '../wasm/kernels.js';
+import { Scratch, type Runtime } from '../wasm/runtime.js';
 
 // ---- defaults (measured by bench/threads.bench.ts on 2 vCPUs, Zen 4, Node 20, a shared VM) ----
 
@@ -144,7 +144,7 @@ type KernelFn = (...args: number[]) => unknown;
 /**
  * The worker loop: instantiate the module over the shared memory, report ready, then run jobs until
  * EXIT. Blocks the worker thread for its lifetime (its event loop never runs again). Used by the
- * Node worker entry (src/node/kernel-worker.ts) and the browser one (src/wasm/browser-kernel-worker.ts).
+ * Node worker entry (src/node/kernel-worker.ts) and the browser one (src/exec/browser-kernel-worker.ts).
  */
 export function runKernelWorker(init: KernelWorkerInit, signalReady: () => void): void {
   const { module, memory, control, worker, workers, spinMicros } = init;
@@ -298,7 +298,7 @@ export interface WebWorkerLike {
 
 /**
  * Web Workers: `createWorker()` must start the module script `browser-kernel-worker.js` (next to this
- * file in dist/src/wasm/), e.g. `() => new Worker(new URL('./browser-kernel-worker.js', <URL of this
+ * file in dist/src/exec/), e.g. `() => new Worker(new URL('./browser-kernel-worker.js', <URL of this
  * module>), { type: 'module' })` as the bundler serves it. The page must be cross-origin isolated
  * (COOP/COEP headers) for shared memory to exist at all. Browsers report no worker exit, so a worker
  * lost outside a job is only seen if its loop ran (DEAD state) or through its error event.

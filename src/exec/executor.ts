@@ -41,6 +41,13 @@ export interface AttentionArgs {
   window: number;
 }
 
+/**
+ * Runs the model's kernels over one runtime: linear layers (out [n, rows] = x [n, cols] · Wᵀ, the
+ * weights packed in panels), attention, and the input preparation of quantised linears, on the
+ * calling thread (`SerialExecutor`) or split over worker threads sharing the runtime's memory
+ * (`ThreadedExecutor`, made by `createNodeExecutor` / `createBrowserExecutor`). Pointers are byte
+ * offsets into runtime memory. `close()` stops its workers.
+ */
 export interface Executor {
   readonly rt: Runtime;
   /** Number of threads kernels run on (1 = this thread only). */
