@@ -1,6 +1,6 @@
 /**
  * Executor: how the model's heavy kernels run. The serial executor calls them on this thread;
- * a threaded executor (src/wasm/threads.ts) splits the same calls over workers sharing the
+ * a threaded executor (src/exec/threads.ts) splits the same calls over workers sharing the
  * runtime's memory (matmul by panels, attention by heads). The model never calls those kernels
  * directly, so it runs unchanged on one thread or many.
  *
