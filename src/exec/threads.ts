@@ -528,10 +528,9 @@ export class ThreadedExecutor implements Executor {
     const parts = Math.min(this.threads, P);
     // each job slot has its own scratch (a stolen slot runs on one thread too); all are reserved alike
     const batch = linearScratchBytes(this.k, n) <= this.batchScratch[0]!.bytes;
-    const scratch = (t: number) => (batch ? this.batchScratch[t]!.ptr : 0);
     if (parts < 2 || lin.rows * lin.cols * n < this.minLinearWork) {
       this.stats.serial++;
-      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, P, scratch(0));
+      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, P, batch ? this.batchScratch[0]!.ptr : 0);
       return;
     }
     this.stats.parallel++;
@@ -539,13 +538,13 @@ export class ThreadedExecutor implements Executor {
     const align = P >= 16 * parts ? 4 : 1;
     for (let t = 1; t < this.threads; t++) {
       this.beginSlot(t - 1);
-      if (t < parts) runLinear(this.rec, lin, outPtr, outStride, inPtr, n, splitPoint(P, parts, t, align), splitPoint(P, parts, t + 1, align), scratch(t));
+      if (t < parts) runLinear(this.rec, lin, outPtr, outStride, inPtr, n, splitPoint(P, parts, t, align), splitPoint(P, parts, t + 1, align), batch ? this.batchScratch[t]!.ptr : 0);
       this.endSlot();
     }
     this.dispatch(parts);
     let mainError: unknown = undefined;
     try {
-      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, splitPoint(P, parts, 1, align), scratch(0));
+      runLinear(this.k, lin, outPtr, outStride, inPtr, n, 0, splitPoint(P, parts, 1, align), batch ? this.batchScratch[0]!.ptr : 0);
     } catch (err) {
       mainError = err;
     }
