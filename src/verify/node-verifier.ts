@@ -37,6 +37,15 @@ const NO_RNG: Rng = {
   clone: () => NO_RNG,
 };
 
+/** Each method's fast-layer verification of one node. */
+const VERIFY_NODE: Readonly<Record<VerifierName, (ctx: NodeCtx) => VerifyResult>> = {
+  sd: verifySdNode,
+  rrs: verifyRrsNode,
+  'rrs-wo': verifyWoNode,
+  spechub: verifySpechubNode,
+  'k-seq': verifyKseqNode,
+};
+
 /** Capacity of a NodeVerifier. */
 export interface NodeVerifierOptions {
   /** Largest vocabulary (row length) it will see. */
@@ -118,13 +127,9 @@ export class NodeVerifier {
     if (!(Number.isInteger(k) && k >= 1 && k <= this.maxK)) throw new InvalidArgumentError(`draftInto: expected 1 <= k <= ${this.maxK}, got ${k}`);
     if (this.method === 'sd' && k !== 1) throw new InvalidArgumentError(`draftInto: sd drafts k = 1, got ${k}`);
     if (out.length < k) throw new ShapeError(`draftInto: expected out with room for ${k} drafts, got length ${out.length}`);
-    const ctx = this.ctx;
-    refreshCtx(ctx);
-    ctx.q = q;
+    const ctx = this.bind(q, out, meta);
     ctx.k = k;
     ctx.rng = rng;
-    ctx.drafts = out;
-    ctx.meta = meta;
     switch (this.method) {
       case 'rrs-wo':
         return draftWoNode(ctx);
@@ -148,26 +153,11 @@ export class NodeVerifier {
     if (!(count >= 1 && count <= drafts.length && count <= this.maxK)) {
       throw new InvalidArgumentError(`verifyNode: expected 1 <= count <= ${Math.min(drafts.length, this.maxK)}, got ${count}`);
     }
-    const ctx = this.ctx;
-    refreshCtx(ctx);
+    const ctx = this.bind(q, drafts, meta);
     ctx.p = p;
-    ctx.q = q;
-    ctx.drafts = drafts;
     ctx.count = count;
-    ctx.meta = meta;
     ctx.rng = rng;
-    switch (this.method) {
-      case 'sd':
-        return verifySdNode(ctx);
-      case 'rrs':
-        return verifyRrsNode(ctx);
-      case 'rrs-wo':
-        return verifyWoNode(ctx);
-      case 'spechub':
-        return verifySpechubNode(ctx);
-      case 'k-seq':
-        return verifyKseqNode(ctx);
-    }
+    return VERIFY_NODE[this.method](ctx);
   }
 
   /**
@@ -176,15 +166,21 @@ export class NodeVerifier {
    */
   inferMeta(q: Float64Array, drafts: Int32Array, count: number, meta: NodeMeta): void {
     this.checkRow(q, 'q');
+    const ctx = this.bind(q, drafts, meta);
+    ctx.count = count;
+    meta.count = count;
+    if (this.method === 'rrs-wo') woMasses(ctx);
+    else if (this.method === 'spechub') spechubMeta(ctx);
+  }
+
+  /** The call record, its memory views refreshed, holding this call's q, drafts and meta (the caller sets the rest). */
+  private bind(q: Float64Array, drafts: Int32Array, meta: NodeMeta): NodeCtx {
     const ctx = this.ctx;
     refreshCtx(ctx);
     ctx.q = q;
     ctx.drafts = drafts;
-    ctx.count = count;
     ctx.meta = meta;
-    meta.count = count;
-    if (this.method === 'rrs-wo') woMasses(ctx);
-    else if (this.method === 'spechub') spechubMeta(ctx);
+    return ctx;
   }
 
   private checkRow(x: Float64Array, name: string): void {
