@@ -24,12 +24,9 @@ import type { ByteSource } from '../io/source.js';
 import { GGML_BLOCK, GGML_OTHER_TYPE_NAMES, GGML_TYPES, GGML_TYPE_CODES, ggmlTypeOfCode, type GgmlType } from './ggml-quants.js';
 import {
   getTensor,
-  readBytes,
-  readF32,
   readQ8_0Planar,
-  type ReadBytesOptions,
+  TensorFile,
   type ReadF32Options,
-  type TensorDirectory,
   type TensorDtype,
   type TensorInfo,
 } from './tensor.js';
@@ -418,20 +415,16 @@ function parseHeader(file: string, buf: Uint8Array, fileSize: number): GgufHeade
 }
 
 /** One validated GGUF file over a ByteSource. Tensor data is read on demand. */
-export class GgufFile implements TensorDirectory {
+export class GgufFile extends TensorFile {
   readonly format = 'gguf' as const;
-  readonly name: string;
   readonly version: number;
   readonly metadata: ReadonlyMap<string, GgufValue>;
   readonly tensors: ReadonlyMap<string, GgufTensorInfo>;
   readonly alignment: number;
   readonly dataStart: number;
 
-  private constructor(
-    readonly source: ByteSource,
-    header: GgufHeader,
-  ) {
-    this.name = source.name;
+  private constructor(source: ByteSource, header: GgufHeader) {
+    super(source);
     this.version = header.version;
     this.metadata = header.metadata;
     this.tensors = new Map(header.tensors.map((t) => [t.name, t]));
@@ -470,28 +463,8 @@ export class GgufFile implements TensorDirectory {
     return this.metadata.get(key);
   }
 
-  readTensorF32(name: string, dest: Float32Array, options?: ReadF32Options): Promise<void> {
-    return readF32(this.source, getTensor(this, name), dest, options);
-  }
-
-  readTensorBytes(name: string, dest: Uint8Array, options?: ReadBytesOptions): Promise<void> {
-    return readBytes(this.source, getTensor(this, name), dest, options);
-  }
-
-  /** The stored bytes of tensor `name` (block types: GGML blocks), in a new array. */
-  async readTensorRaw(name: string): Promise<Uint8Array> {
-    const t = getTensor(this, name);
-    const out = new Uint8Array(t.byteLength);
-    await readBytes(this.source, t, out);
-    return out;
-  }
-
   /** A Q8_0 tensor as planar scales [rows, cols/32] and int8 quants [rows, cols] (see readQ8_0Planar). */
   readTensorQ8_0(name: string, scales: Float32Array, qs: Int8Array, options?: ReadF32Options): Promise<void> {
     return readQ8_0Planar(this.source, getTensor(this, name), scales, qs, options);
-  }
-
-  async close(): Promise<void> {
-    await this.source.close?.();
   }
 }
