@@ -105,6 +105,29 @@ export interface GgufArray {
   readonly items: GgufArrayItems;
 }
 
+/**
+ * The typed array each fixed-size numeric value type is read into, little-endian as GGUF stores it
+ * (typed arrays take the platform's order; spechub's platforms, WebAssembly's memory included, are
+ * little-endian).
+ */
+const GGUF_NUMBER_ARRAYS = {
+  UINT8: Uint8Array,
+  INT8: Int8Array,
+  UINT16: Uint16Array,
+  INT16: Int16Array,
+  UINT32: Uint32Array,
+  INT32: Int32Array,
+  FLOAT32: Float32Array,
+  FLOAT64: Float64Array,
+  UINT64: BigUint64Array,
+  INT64: BigInt64Array,
+} as const;
+type GgufNumberType = keyof typeof GGUF_NUMBER_ARRAYS;
+
+function isGgufNumberType(t: GgufValueType): t is GgufNumberType {
+  return Object.hasOwn(GGUF_NUMBER_ARRAYS, t);
+}
+
 /** One metadata value: 8–32-bit ints and floats are numbers, 64-bit ints bigints. */
 export type GgufValue =
   | { readonly type: 'UINT8' | 'INT8' | 'UINT16' | 'INT16' | 'UINT32' | 'INT32' | 'FLOAT32' | 'FLOAT64'; readonly value: number }
@@ -220,37 +243,18 @@ class Cursor {
     return t;
   }
 
+  /** n values of a fixed-size numeric type, in an aligned copy. */
+  numbers(type: GgufNumberType, n: number, what: string): GgufArrayItems {
+    const Items = GGUF_NUMBER_ARRAYS[type];
+    return new Items(this.bytes(n * Items.BYTES_PER_ELEMENT, what).slice().buffer);
+  }
+
   value(type: GgufValueType, what: string, depth: number): GgufValue {
-    const dv = this.dv;
-    const at = (n: number): number => {
-      this.need(n, what);
-      const p = this.pos;
-      this.pos += n;
-      return p;
-    };
+    // numbers() reads 64-bit ints as bigints and the rest as numbers, as GgufValue pairs them with their types
+    if (isGgufNumberType(type)) return { type, value: (this.numbers(type, 1, what) as ArrayLike<number | bigint>)[0] } as GgufValue;
     switch (type) {
-      case 'UINT8':
-        return { type, value: this.buf[at(1)] };
-      case 'INT8':
-        return { type, value: dv.getInt8(at(1)) };
-      case 'UINT16':
-        return { type, value: dv.getUint16(at(2), true) };
-      case 'INT16':
-        return { type, value: dv.getInt16(at(2), true) };
-      case 'UINT32':
-        return { type, value: dv.getUint32(at(4), true) };
-      case 'INT32':
-        return { type, value: dv.getInt32(at(4), true) };
-      case 'FLOAT32':
-        return { type, value: dv.getFloat32(at(4), true) };
-      case 'FLOAT64':
-        return { type, value: dv.getFloat64(at(8), true) };
-      case 'UINT64':
-        return { type, value: dv.getBigUint64(at(8), true) };
-      case 'INT64':
-        return { type, value: dv.getBigInt64(at(8), true) };
       case 'BOOL': {
-        const b = this.buf[at(1)];
+        const b = this.u8(what);
         if (b > 1) this.fail(`${what}: expected a BOOL of 0 or 1, got ${b}`);
         return { type, value: b === 1 };
       }
@@ -266,28 +270,8 @@ class Cursor {
     const itemType = this.valueType(`${what}: array item`);
     const minBytes = GGUF_VALUE_MIN_BYTES[itemType];
     const n = this.count(`${what}: array length`, Math.floor(Math.max(0, this.left - 8) / minBytes));
-    const fixed = (bytesPer: number): ArrayBuffer => this.bytes(n * bytesPer, what).slice().buffer; // an aligned copy
+    if (isGgufNumberType(itemType)) return { itemType, items: this.numbers(itemType, n, what) };
     switch (itemType) {
-      case 'UINT8':
-        return { itemType, items: new Uint8Array(fixed(1)) };
-      case 'INT8':
-        return { itemType, items: new Int8Array(fixed(1)) };
-      case 'UINT16':
-        return { itemType, items: new Uint16Array(fixed(2)) };
-      case 'INT16':
-        return { itemType, items: new Int16Array(fixed(2)) };
-      case 'UINT32':
-        return { itemType, items: new Uint32Array(fixed(4)) };
-      case 'INT32':
-        return { itemType, items: new Int32Array(fixed(4)) };
-      case 'FLOAT32':
-        return { itemType, items: new Float32Array(fixed(4)) };
-      case 'FLOAT64':
-        return { itemType, items: new Float64Array(fixed(8)) };
-      case 'UINT64':
-        return { itemType, items: new BigUint64Array(fixed(8)) };
-      case 'INT64':
-        return { itemType, items: new BigInt64Array(fixed(8)) };
       case 'BOOL': {
         const raw = this.bytes(n, what);
         const items: boolean[] = [];
