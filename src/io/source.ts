@@ -130,6 +130,17 @@ export function bytesSource(name: string, bytes: Uint8Array): ByteSource {
   };
 }
 
+/** A file written as pieces (ggufParts, safetensorsParts: `totalBytes` in all) in one new array. */
+export function joinParts(file: { readonly totalBytes: number; readonly parts: readonly Uint8Array[] }): Uint8Array {
+  const out = new Uint8Array(file.totalBytes);
+  let at = 0;
+  for (const p of file.parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /**
  * Plain file names only: no directory separators, no "." / "..", no NUL, not empty. Index files and
  * GGUF/HF metadata come from untrusted files, so a name like "../../etc/passwd" must never reach
