@@ -54,11 +54,36 @@ export const QWEN25_05B: RealShape = {
   note: 'Qwen2.5-0.5B (qwen2: q/k/v biases, 24 layers, d 896, ffn 4864, 14/2 heads, vocab 151936, tied)',
 };
 
+/** The draft of the SmolLM2 pair (SmolLM2-135M-Instruct → SmolLM2-360M-Instruct): the instruct models' special ids. */
+export const SMOLLM2_135M: RealShape = {
+  name: 'smollm2-135m-shape',
+  folder: 'smollm2-135m',
+  // the base model's config (bos = eos = 0); the Instruct model, the natural draft of SmolLM2-360M-Instruct, has bos 1, eos 2 as the target
+  patch: { bos_token_id: 1, eos_token_id: 2 },
+  note: 'SmolLM2-135M (llama, 30 layers, d 576, ffn 1536, 9/3 heads, vocab 49152, tied; special ids of the Instruct model)',
+};
+
+/** The target of the Qwen2.5 pair (Qwen2.5-0.5B-Instruct → Qwen2.5-1.5B-Instruct): its published config.json dimensions. */
+export const QWEN25_15B: RealShape = {
+  name: 'qwen2.5-1.5b-shape',
+  folder: 'qwen2.5-0.5b-instruct',
+  patch: { _name_or_path: 'Qwen/Qwen2.5-1.5B-Instruct', hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2, max_window_layers: 21, tie_word_embeddings: true },
+  note: 'Qwen2.5-1.5B (qwen2: q/k/v biases, 28 layers, d 1536, ffn 8960, 12/2 heads, vocab 151936, tied; the 0.5B config with the 1.5B dimensions)',
+};
+
 /** --quick: the two architectures at a few layers and small widths (caches hold them: ceilings do not bind). */
 export const QUICK_SHAPES: readonly RealShape[] = [
   { name: 'quick-smollm2-shape', folder: SMOLLM2_360M.folder, patch: { ...SMOLLM2_360M.patch, num_hidden_layers: 4, hidden_size: 256, intermediate_size: 768, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 8192 }, note: 'SmolLM2-360M cut to 4 layers, d 256, ffn 768, 4/2 heads, vocab 8192' },
   { name: 'quick-qwen2.5-shape', folder: QWEN25_05B.folder, patch: { num_hidden_layers: 4, hidden_size: 256, intermediate_size: 768, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 8192, bos_token_id: 1, eos_token_id: 2 }, note: 'Qwen2.5-0.5B cut to 4 layers, d 256, ffn 768, 4/2 heads, vocab 8192' },
 ];
+
+/** --quick: a smaller model of the quick SmolLM2 shape's vocabulary and special ids, as its separate draft. */
+export const QUICK_DRAFT_SHAPE: RealShape = {
+  name: 'quick-smollm2-draft-shape',
+  folder: SMOLLM2_135M.folder,
+  patch: { ...SMOLLM2_135M.patch, num_hidden_layers: 2, hidden_size: 128, intermediate_size: 384, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 64, vocab_size: 8192 },
+  note: 'SmolLM2-135M cut to 2 layers, d 128, ffn 384, 2/1 heads, vocab 8192',
+};
 
 /** The file types the bench makes (llama.cpp's preset names). */
 export type BenchFileType = 'F32' | 'BF16' | 'Q8_0' | 'Q4_K_M';

@@ -37,15 +37,6 @@ const NO_RNG: Rng = {
   clone: () => NO_RNG,
 };
 
-/** Each method's fast-layer verification of one node. */
-const VERIFY_NODE: Readonly<Record<VerifierName, (ctx: NodeCtx) => VerifyResult>> = {
-  sd: verifySdNode,
-  rrs: verifyRrsNode,
-  'rrs-wo': verifyWoNode,
-  spechub: verifySpechubNode,
-  'k-seq': verifyKseqNode,
-};
-
 /** Capacity of a NodeVerifier. */
 export interface NodeVerifierOptions {
   /** Largest vocabulary (row length) it will see. */
@@ -145,8 +136,9 @@ export class NodeVerifier {
    * Verifies drafts[0..count) of one node against the target p. Returns the reused result
    * object { token, accepted }. meta must be what draftInto wrote for these drafts (or what
    * `inferMeta` reconstructs). p, q: f64 [V] views into the runtime memory, normalised.
+   * `residualMass` (SD only): what `checkSdRows` returned for these rows, unchanged since.
    */
-  verifyNode(p: Float64Array, q: Float64Array, drafts: Int32Array, count: number, meta: NodeMeta, rng: Rng): VerifyResult {
+  verifyNode(p: Float64Array, q: Float64Array, drafts: Int32Array, count: number, meta: NodeMeta, rng: Rng, residualMass = -1): VerifyResult {
     this.checkRow(p, 'p');
     this.checkRow(q, 'q');
     if (p.length !== q.length) throw new ShapeError(`verifyNode: expected p and q of one length, got ${p.length} and ${q.length}`);
@@ -157,7 +149,33 @@ export class NodeVerifier {
     ctx.p = p;
     ctx.count = count;
     ctx.rng = rng;
-    return VERIFY_NODE[this.method](ctx);
+    switch (this.method) {
+      case 'sd':
+        return verifySdNode(ctx, residualMass);
+      case 'rrs':
+        return verifyRrsNode(ctx);
+      case 'rrs-wo':
+        return verifyWoNode(ctx);
+      case 'spechub':
+        return verifySpechubNode(ctx);
+      case 'k-seq':
+        return verifyKseqNode(ctx);
+    }
+  }
+
+  /**
+   * The public API's pass for SD: one pass over p and q (runtime.k.checked_residual_f64) that checks
+   * both rows, writing checked_sum_f64 of p to sums[0] and of q to sums[1] (Σ, or -1 for a row with an
+   * entry that is NaN, ±Infinity or negative), and leaves max(p - q, 0) in this verifier's scratch.
+   * Returns its sum: pass it to verifyNode as `residualMass` while p and q stay as they are.
+   * p, q: f64 [V] views into the runtime memory; sumsPtr: f64 [2] in the runtime memory
+   */
+  checkSdRows(p: Float64Array, q: Float64Array, sumsPtr: number): number {
+    if (this.method !== 'sd') throw new InvalidArgumentError(`checkSdRows: expected an sd verifier, got ${this.method}`);
+    this.checkRow(p, 'p');
+    this.checkRow(q, 'q');
+    if (p.length !== q.length) throw new ShapeError(`checkSdRows: expected p and q of one length, got ${p.length} and ${q.length}`);
+    return this.runtime.k.checked_residual_f64(this.ctx.rPtr, p.byteOffset, q.byteOffset, p.length, sumsPtr);
   }
 
   /**
