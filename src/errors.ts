@@ -43,7 +43,7 @@ export class SpechubError extends Error {
  * The base of an error class whose code is fixed: its constructor takes the message (and options)
  * only. The subclass's own name becomes `.name` (SpechubError sets it from `new.target`).
  */
-function withCode(code: ErrorCode) {
+function withCode(code: ErrorCode): new (message: string, options?: ErrorOptions) => SpechubError {
   return class extends SpechubError {
     constructor(message: string, options?: ErrorOptions) {
       super(code, message, options);
