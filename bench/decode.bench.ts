@@ -5,7 +5,8 @@
  * 1. Models (bench/lib/real-shape-model.ts): random weights at the real dimensions of SmolLM2-360M and
  *    Qwen2.5-0.5B (their config.json; --quick: both cut to 4 small layers), written as F32 GGUF by
  *    spechub's writer and quantised by llama.cpp's own quantizer to Q8_0 and Q4_K_M (llama.cpp's type
- *    mix: Q4_K + Q6_K) — optionally BF16, and the F32 file itself. Cached in bench/.cache/.
+ *    mix: Q4_K + Q6_K, Q5_0 where a row is not a multiple of 256) — with --types also BF16, Q6_K, Q5_K_M
+ *    and Q4_0, and the F32 file itself. Cached in bench/.cache/.
  * 2. Per shape × type × threads, each engine in its own child process: a 128-token prompt in one forward
  *    (prefill tok/s) and 64 greedy tokens (decode tok/s); medians of --runs timed runs after warm-up.
  *    spechub keeps the stored types (dtype auto). spechub also runs speculative sampling (a quantised
@@ -64,8 +65,8 @@ const QUICK_PAIRS: readonly ShapePair[] = [{ draft: QUICK_DRAFT_SHAPE, target: Q
 /** File types a pair is measured at (both models in the same type). */
 const PAIR_TYPES: readonly BenchFileType[] = ['Q8_0', 'Q4_K_M'];
 
-/** The self-draft of each target type: the cheapest quantisation the loader makes from it at load. */
-const DRAFT_OF: Readonly<Record<BenchFileType, SpechubDtype>> = { F32: 'q8_0', BF16: 'q8_0', Q8_0: 'q4_0', Q4_K_M: 'q4_0' };
+/** The self-draft of a target type: the cheapest quantisation the loader makes from it at load (none for the 4–6-bit files but Q4_K_M). */
+const DRAFT_OF: Readonly<Partial<Record<BenchFileType, SpechubDtype>>> = { F32: 'q8_0', BF16: 'q8_0', Q8_0: 'q4_0', Q4_K_M: 'q4_0' };
 
 const USAGE = `usage: node dist/bench/decode.bench.js [options]     (npm run bench:decode -- [options])
 
@@ -78,7 +79,7 @@ stdout and in bench/results/decode.md; JSON in bench/results/decode.json (decode
   --json            print the JSON result to stdout (the table then goes to stderr)
   --runs N          timed runs per case (default 3; --quick 1)
   --threads LIST    thread counts, e.g. 1 or 1,2 (default 1,2)
-  --types LIST      GGUF types: ${BENCH_FILE_TYPES.join(',')} (default Q8_0,Q4_K_M)
+  --types LIST      GGUF types: ${BENCH_FILE_TYPES.join(',')}, or all (default Q8_0,Q4_K_M)
   --shapes LIST     ${Object.keys(SHAPES).join(',')} (default both; ignored with --quick)
   --only WHAT       decode | kernels (default decode); --with-kernels runs both
   --build NAME      spechub WASM build for 1 thread: ${BUILDS.join(' | ')} (default simd; threads use its -mt twin)
@@ -158,9 +159,11 @@ function parseArgs(argv: readonly string[]): Args {
         a.threads = [...new Set(t)].sort((x, y) => x - y);
         break;
       }
-      case '--types':
-        a.types = list('--types', value(), BENCH_FILE_TYPES) as BenchFileType[];
+      case '--types': {
+        const v = value();
+        a.types = v === 'all' ? [...BENCH_FILE_TYPES] : (list('--types', v, BENCH_FILE_TYPES) as BenchFileType[]);
         break;
+      }
       case '--shapes':
         a.shapes = list('--shapes', value(), Object.keys(SHAPES)).map((s) => SHAPES[s]!);
         break;
@@ -305,7 +308,7 @@ async function main(): Promise<boolean> {
           const st = streamed[type]!;
           const sSpec: DecodeSpec = {
             ...base, engine: 'spechub', dtype: 'auto', threads, modelPath: path, weightsNote: `GGUF ${type} (stored types kept)`, build: args.build, maxBatch: PROMPT_TOKENS, forwardLoop: false,
-            ...(args.speculative && args.specThreads!.includes(threads) ? { speculative: { draftDtype: DRAFT_OF[type], tokens: SPEC_TOKENS } } : {}),
+            ...(args.speculative && args.specThreads!.includes(threads) && DRAFT_OF[type] ? { speculative: { draftDtype: DRAFT_OF[type], tokens: SPEC_TOKENS } } : {}),
           };
           const label = `${shape.name} spechub ${type} T=${threads}`;
           let sOut: Outcome;
