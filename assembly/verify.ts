@@ -129,6 +129,57 @@ export function checked_sum_f64_ref(xPtr: usize, n: i32): f64 {
   return s < Infinity ? s : -1.0;
 }
 
+/**
+ * checked_sum_f64 of p into sums[0] and of q into sums[1] in one pass over both rows (8 entries of
+ * each a step): the public SD verify's check when the draft is accepted.  p, q: f64 [n], sums: f64 [2]
+ */
+export function checked_sums2_f64(pPtr: usize, qPtr: usize, n: i32, sumsPtr: usize): void {
+  const zero = f64x2.splat(0);
+  let ap0 = zero;
+  let ap1 = zero;
+  let aq0 = zero;
+  let aq1 = zero;
+  let m0 = zero;
+  let m1 = zero;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const off = <usize>i << 3;
+    const p0 = v128.load(pPtr + off);
+    const p1 = v128.load(pPtr + off, 16);
+    const p2 = v128.load(pPtr + off, 32);
+    const p3 = v128.load(pPtr + off, 48);
+    const q0 = v128.load(qPtr + off);
+    const q1 = v128.load(qPtr + off, 16);
+    const q2 = v128.load(qPtr + off, 32);
+    const q3 = v128.load(qPtr + off, 48);
+    ap0 = f64x2.add(ap0, f64x2.add(p0, p1));
+    ap1 = f64x2.add(ap1, f64x2.add(p2, p3));
+    aq0 = f64x2.add(aq0, f64x2.add(q0, q1));
+    aq1 = f64x2.add(aq1, f64x2.add(q2, q3));
+    m0 = f64x2.pmin(m0, f64x2.pmin(f64x2.pmin(p0, p1), f64x2.pmin(p2, p3)));
+    m1 = f64x2.pmin(m1, f64x2.pmin(f64x2.pmin(q0, q1), f64x2.pmin(q2, q3)));
+  }
+  let sp = hsum2(f64x2.add(ap0, ap1));
+  let sq = hsum2(f64x2.add(aq0, aq1));
+  let lowP = min(f64x2.extract_lane(m0, 0), f64x2.extract_lane(m0, 1));
+  let lowQ = min(f64x2.extract_lane(m1, 0), f64x2.extract_lane(m1, 1));
+  for (; i < n; i++) {
+    const pv = f64At(pPtr, i);
+    const qv = f64At(qPtr, i);
+    sp += pv;
+    sq += qv;
+    if (pv < lowP) lowP = pv;
+    if (qv < lowQ) lowQ = qv;
+  }
+  store<f64>(sumsPtr, lowP >= 0 && sp < Infinity ? sp : -1.0);
+  store<f64>(sumsPtr, lowQ >= 0 && sq < Infinity ? sq : -1.0, 8);
+}
+
+export function checked_sums2_f64_ref(pPtr: usize, qPtr: usize, n: i32, sumsPtr: usize): void {
+  store<f64>(sumsPtr, checked_sum_f64_ref(pPtr, n));
+  store<f64>(sumsPtr, checked_sum_f64_ref(qPtr, n), 8);
+}
+
 // ---- residuals ----
 
 /** out[lo..hi) = max(r - c·(q·qScale), 0); returns the sum. */

@@ -156,8 +156,10 @@ class PublicVerifier implements Verifier {
         sp = sums[0]!;
         sq = sums[1]!;
       } else {
-        sp = this.runtime.k.checked_sum_f64(this.pPtr, n);
-        sq = this.runtime.k.checked_sum_f64(this.qPtr, n);
+        this.runtime.k.checked_sums2_f64(this.pPtr, this.qPtr, n, this.sumsPtr);
+        const sums = this.runtime.f64(this.sumsPtr, 2);
+        sp = sums[0]!;
+        sq = sums[1]!;
       }
       const scaledP = this.settle(this.pPtr, p, sp, 'p', where);
       const scaledQ = this.settle(this.qPtr, q, sq, 'q', where);

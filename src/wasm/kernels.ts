@@ -204,6 +204,9 @@ export interface Kernels {
    */
   checked_residual_f64(outPtr: number, pPtr: number, qPtr: number, n: number, sumsPtr: number): number;
   checked_residual_f64_ref(outPtr: number, pPtr: number, qPtr: number, n: number, sumsPtr: number): number;
+  /** checked_sum_f64 of p into sums[0] and of q into sums[1], one pass over both (the public SD verify of an accepted draft).  p, q: f64 [n], sums: f64 [2] */
+  checked_sums2_f64(pPtr: number, qPtr: number, n: number, sumsPtr: number): void;
+  checked_sums2_f64_ref(pPtr: number, qPtr: number, n: number, sumsPtr: number): void;
   /** sample_f64(x, n, target) (the same index) fused with checked_sum_f64 of x into sum[0]: the public SD draft's one pass.  x: f64 [n], sum: f64 [1] */
   checked_sample_f64(xPtr: number, n: number, target: number, sumPtr: number): number;
   checked_sample_f64_ref(xPtr: number, n: number, target: number, sumPtr: number): number;
