@@ -114,6 +114,12 @@ export interface Kernels {
   /** Prepare x [n, cols] f32 for the quantised kernels (assembly/matmul_quant.ts): n·qx_row_bytes(cols) bytes at dst. */
   quant_x(dstPtr: number, xPtr: number, n: number, cols: number): void;
   quant_x_ref(dstPtr: number, xPtr: number, n: number, cols: number): void;
+  /**
+   * Benchmark probe (assembly/peak.ts), no model path calls it: `iters` rounds of 12 independent chains
+   * acc ← acc + i32x4.dot_i16x8_s(acc, k), i.e. 96 multiply-adds per round at the issue rate of the
+   * W8A8 kernels' inner step; returns the wrapped sum of every lane (keeps the chains alive).
+   */
+  peak_dot_i16(iters: number): number;
   /** Bytes of the per-thread scratch the quantised SIMD kernels use for batches of n x rows. */
   quant_scratch_bytes(n: number): number;
   /** Bytes of the prepared input of one x row of cols columns. */

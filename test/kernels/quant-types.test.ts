@@ -336,3 +336,23 @@ describe('load-time quantisation (--dtype int8 / int4) = ggml\'s reference quant
     }
   });
 });
+
+describe('peak_dot_i16 (the integer-dot ceiling probe of the benches)', () => {
+  /** Its 12 chains in plain JS: acc ← acc + lo16(acc)·k + hi16(acc)·k (i32, wrapping; the 4 lanes of a chain are equal). */
+  function model(iters: number): number {
+    const k = ((iters | 3) << 16) >> 16;
+    let sum = 0;
+    for (let j = 0; j < 12; j++) {
+      let a = (iters + j) | 0;
+      for (let i = 0; i < iters; i++) a = (a + Math.imul((a << 16) >> 16, k) + Math.imul(a >> 16, k)) | 0;
+      sum = (sum + Math.imul(a, 4)) | 0;
+    }
+    return sum;
+  }
+  for (const build of BUILDS) {
+    test(`(${build}) computes what its chains compute`, () => {
+      const pool = poolOf(build);
+      fc.assert(fc.property(fc.integer({ min: 0, max: 3000 }), (iters) => pool.k.peak_dot_i16(iters) === model(iters)), { numRuns: 30, seed: 9 });
+    });
+  }
+});
