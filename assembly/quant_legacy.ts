@@ -17,7 +17,7 @@
 // dequantised value; dequant_* reproduce dequantize_row_* bit for bit.
 //
 // Kernel: per group and row, the two 16-column planes (low and high nibbles, with the 5th bit or-ed in
-// for Q5: one i32x4.mul by [16, 8, 4, 2] shifts lane L's bits into place) go through dot2 (exact
+// for Q5: one i32x4.mul by [8, 4, 2, 1] moves lane L's bits of both planes into place, see high5) go through dot2 (exact
 // integer sums), a transpose-add gives the 4 rows in one vector, the offset is subtracted as an
 // integer, then acc ← acc + f32(Σ)·(d·s) (and acc ← acc + m·f16(s·Σqx) for the _1 types, the product
 // rounded as llama.cpp's q8_1 activations store it) with
@@ -71,22 +71,28 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
 }
 
 /**
- * The low plane (columns 0..15) and high plane (16..31) of one row's group, as unsigned bytes. Q5: the
- * 5th bits, lane L of the u32 shifted left by 4 − L (one i32x4.mul by mul5 = [16, 8, 4, 2]), land on bit 4.
+ * Q5: a row's 4 high-bit bytes (layout above) times mul5 = [8, 4, 2, 1] per i32 lane: lane L (plane
+ * columns 4L + i, byte i) then holds the 5th bit of low-plane column 4L + i at bit 8i + 3 and that of
+ * high-plane column 16 + 4L + i at bit 8i + 7 (nothing crosses bit 31), one multiply for both planes.
  */
 // @ts-ignore: decorator
-@inline function planeLo(kind: i32, row: usize, grp: usize, rr: usize, m15: v128, b16: v128, mul5: v128): v128 {
+@inline function high5(kind: i32, grp: usize, rr: usize, mul5: v128): v128 {
+  if (!isQ5(kind)) return i32x4.splat(0);
+  return i32x4.mul(v128.load32_splat(grp + 64 + (rr << 2)), mul5);
+}
+
+/** The low plane (columns 0..15) and high plane (16..31) of one row's group, as unsigned bytes (y: high5). */
+// @ts-ignore: decorator
+@inline function planeLo(kind: i32, row: usize, y: v128, m15: v128, b16: v128): v128 {
   const p = v128.and(v128.load(row), m15);
   if (!isQ5(kind)) return p;
-  const y = i32x4.mul(v128.load32_splat(grp + 64 + (rr << 2)), mul5);
-  return v128.or(p, v128.and(y, b16));
+  return v128.or(p, v128.and(i16x8.shl(y, 1), b16));
 }
 // @ts-ignore: decorator
-@inline function planeHi(kind: i32, row: usize, grp: usize, rr: usize, m15: v128, b16: v128, mul5: v128): v128 {
+@inline function planeHi(kind: i32, row: usize, y: v128, m15: v128, b16: v128): v128 {
   const p = v128.and(i16x8.shr_u(v128.load(row), 4), m15);
   if (!isQ5(kind)) return p;
-  const y = i32x4.mul(i32x4.shr_u(v128.load32_splat(grp + 64 + (rr << 2)), 4), mul5);
-  return v128.or(p, v128.and(y, b16));
+  return v128.or(p, v128.and(i16x8.shr_u(y, 3), b16));
 }
 
 /** IQ4_NL: 16 indices → their signed table values. */
@@ -100,8 +106,9 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
 // @ts-ignore: decorator
 @inline function rowGroup(kind: i32, grp: usize, rr: usize, q8: usize, q16: usize, m15: v128, b16: v128, ones: v128, mul5: v128): v128 {
   const row = grp + (rr << 4);
-  const lo = planeLo(kind, row, grp, rr, m15, b16, mul5);
-  const hi = planeHi(kind, row, grp, rr, m15, b16, mul5);
+  const y = high5(kind, grp, rr, mul5);
+  const lo = planeLo(kind, row, y, m15, b16);
+  const hi = planeHi(kind, row, y, m15, b16);
   if (kind == IQ4_NL) return i32x4.add(dotSigned1(lookup(lo), q16), dotSigned1(lookup(hi), q16 + 32));
   return dot2o(lo, hi, q8, q16, ones);
 }
@@ -127,8 +134,9 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
   let dst = scratch;
   for (let j = 0; j < count; j++, grp += GB, dst += 256) {
     for (let rr: usize = 0; rr < 4; rr++) {
-      let lo = planeLo(kind, grp + (rr << 4), grp, rr, m15, b16, mul5);
-      let hi = planeHi(kind, grp + (rr << 4), grp, rr, m15, b16, mul5);
+      const y = high5(kind, grp, rr, mul5);
+      let lo = planeLo(kind, grp + (rr << 4), y, m15, b16);
+      let hi = planeHi(kind, grp + (rr << 4), y, m15, b16);
       if (kind == IQ4_NL) {
         lo = lookup(lo);
         hi = lookup(hi);
@@ -257,8 +265,9 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
   let dst = scratch;
   for (let j = 0; j < count; j++, grp += GB, dst += 128) {
     for (let rr: usize = 0; rr < 4; rr++) {
-      v128.store(dst + (rr << 5), planeLo(kind, grp + (rr << 4), grp, rr, m15, b16, mul5));
-      v128.store(dst + (rr << 5), planeHi(kind, grp + (rr << 4), grp, rr, m15, b16, mul5), 16);
+      const y = high5(kind, grp, rr, mul5);
+      v128.store(dst + (rr << 5), planeLo(kind, grp + (rr << 4), y, m15, b16));
+      v128.store(dst + (rr << 5), planeHi(kind, grp + (rr << 4), y, m15, b16), 16);
     }
     v128.store(scratch + 2048 + (<usize>j << 4), f16x4m(grp + dAt(kind), fmask, f16scale));
     if (hasMin(kind)) v128.store(scratch + 2176 + (<usize>j << 4), f16x4m(grp + dAt(kind) + 8, fmask, f16scale));
