@@ -4,25 +4,26 @@
 // d per row per group of 32 columns), rearranged into 4-row panels.
 //   G = ceil(cols / 32) groups, P = ceil(rows / 4) panels, panelBytes = 136·G, total 136·G·P.
 //   Panel p (rows 4p..4p+3) starts at p·136·G; its group g (cols 32g..32g+31) is 136 bytes at 136·g:
-//     bytes [0, 128):   octet o = 0..3 (cols 32g + 8o ..) at 32·o: row rr's 8 quants at 32·o + 8·rr, in column order
+//     bytes [0, 64):    k-block 2g   (cols c0 = 32g ..):      row rr's 16 bytes at 16·rr
+//     bytes [64, 128):  k-block 2g+1 (cols c0 = 32g + 16 ..): row rr's 16 bytes at 64 + 16·rr
+//       in a row's 16 bytes: byte 2j = qw[r, c0 + j], byte 2j + 1 = qw[r, c0 + 8 + j]  (j < 8)
 //     bytes [128, 136): f16 d[4p + rr, g] at 128 + 2·rr (little-endian, either sign, finite)
 //   W[r, c] = d[r, ⌊c/32⌋]·qw[r, c] exactly as ggml's dequantize_row_q8_0 computes it. Padding rows:
 //   quants and scales 0; padding columns: quants 0. 34 bytes per row per group, as in the file.
-// Widening: v128.load8x8_s sign-extends a row's octet to i16 in the load (pmovsxbw), in x's own order.
-// Every panel is one sequential stream and a thread runs a block of whole panels (wPtr + p·panelBytes,
-// outPtr + 4p·4, rows − 4p).
+// Widening without shuffles: read as i16 lanes, `shl 8` gives 256·qw of columns c0..c0+7 and
+// `and 0xff00` gives 256·qw of columns c0+8..c0+15, both in x's own order; the factor 256 is exact
+// (|Σ| ≤ 32·256·128·127 < 2^31, and 256·Σ has at most 24 significant bits, so its f32 is exact) and
+// is folded into the f16 decoding constant (2^104 instead of 2^112). Every panel is one sequential
+// stream and a thread runs a block of whole panels (wPtr + p·panelBytes, outPtr + 4p·4, rows − 4p).
 //
-// x is section A of the prepared input (matmul_quant.ts). Per group the 4 rows' integer dot products Σ
-// are exact; then acc ← acc + f32(256·Σ)·((d·2^-8)·s) with separate multiplies and adds in group order, in
-// every build (256·Σ is exact: |Σ| ≤ 32·128·127, and the factor 256 folded into the f16 decoding constant,
-// 2^104 instead of 2^112, keeps d·2^-8 exact): the SIMD kernel and _ref agree bit for bit, and so do the
-// plain and relaxed builds.
+// Batches: pairs of x rows go through a 4×2 register tile (each widened weight vector multiplies two x
+// rows: 8 accumulators), n = 1 and an odd last row take the one-row loop; same integers, same f32 steps.
 //
-// Batches: pairs of x rows go through a 4×2 register tile (each widened octet multiplies two x rows:
-// 8 accumulators, 6 loads per step, within the 15 XMM registers); an odd last row and n = 1 take the
-// one-row loop (two octets per step).
+// x is section A of the prepared input (matmul_quant.ts). Per group the 4 rows' integer dot products
+// are exact; then acc ← acc + f32(256·Σ)·((d·2^-8)·s) with separate multiplies and adds in group
+// order, in every build: the SIMD kernel and _ref agree bit for bit, and so do the plain and relaxed builds.
 
-import { kconst, K_F16MASK, K_F16SCALE_Q8, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD } from './matmul_quant';
+import { kconst, K_HI8, K_F16MASK, K_F16SCALE_Q8, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const INV_256: f32 = 0.00390625;
@@ -35,14 +36,15 @@ import { kconst, K_F16MASK, K_F16SCALE_Q8, f16x4m, f16s, f16Value, f16NonFinite,
   return <usize>((cols + 31) >> 5) * 136;
 }
 
-/** Smallest batch that takes the 4×2 tile (two x rows per widened octet; measured). */
+/** Smallest batch that takes the 4×2 tile (two x rows per widened weight vector; measured). */
 // @ts-ignore: decorator
 @lazy const Q8_PAIR_MIN: i32 = 2;
 
-/** acc + Σ over one row's 16 columns: its two octets (at w and w + 32) against x's 16 i16 quants (x0, x1). */
+/** acc + exact 256·Σ over one row's 16-column k-block (w: its 16 bytes; x0, x1: the 16 i16 quants). */
 // @ts-ignore: decorator
-@inline function rowDot16(acc: v128, w: usize, x0: v128, x1: v128): v128 {
-  return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(v128.load8x8_s(w), x0), i32x4.dot_i16x8_s(v128.load8x8_s(w, 32), x1)));
+@inline function blockDot(acc: v128, w: usize, x0: v128, x1: v128, hi8: v128): v128 {
+  const a = v128.load(w);
+  return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(i16x8.shl(a, 8), x0), i32x4.dot_i16x8_s(v128.and(a, hi8), x1)));
 }
 
 /**
@@ -57,8 +59,8 @@ export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: us
   const rec = <usize>qx_row_bytes(cols);
   const dOff = qxD((cols + 31) & ~31);
   const outRowBytes = <usize>outStride << 2;
-  const fmask = kconst(K_F16MASK), s104 = kconst(K_F16SCALE_Q8);
-  // x rows [0, pairs) go through the 4×2 tile, the rest one by one
+  const hi8 = kconst(K_HI8), fmask = kconst(K_F16MASK), s104 = kconst(K_F16SCALE_Q8);
+  // x rows [0, pairs) go through the 4×2 tile, the rest (n = 1, an odd last row) one by one
   const pairs = n >= Q8_PAIR_MIN ? n & ~1 : 0;
   let w = wPtr;
   for (let r = 0; r < rows; r += 4, w += pb) {
@@ -73,28 +75,31 @@ export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: us
       for (let wk = w; wk < wEnd; wk += 136, sa += 4, sb += 4) {
         let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
         let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        // one octet per step: V8 issues a block's loads first, so a step holds 4 + 2 loaded vectors
-        // beside the 8 accumulators
+        // 8 columns per step (4 loaded rows + 2 loaded x rows beside the 8 accumulators): a row's
+        // columns c0..c0+7 are its even bytes, shl 8 of the 16 bytes at wb gives 256·qw; c0+8..c0+15
+        // are its odd bytes, shl 8 of the 16 bytes one further gives them (the spare top byte read
+        // is the next row's or the group's scales, always inside the panel). Steps at wb, wb + 1,
+        // wb + 64, wb + 65: the stride alternates 1, 63.
         const kEnd = wk + 128;
-        for (let wo = wk; wo < kEnd; wo += 32, xa += 16, xb += 16) {
+        let step: usize = 1;
+        for (let wb = wk; wb < kEnd; wb += step, step = 64 - step, xa += 16, xb += 16) {
           const x0 = v128.load(xa), x1 = v128.load(xb);
-          let v = v128.load8x8_s(wo);
+          let v = i16x8.shl(v128.load(wb), 8);
           a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v, x0));
           b0 = i32x4.add(b0, i32x4.dot_i16x8_s(v, x1));
-          v = v128.load8x8_s(wo, 8);
+          v = i16x8.shl(v128.load(wb, 16), 8);
           a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v, x0));
           b1 = i32x4.add(b1, i32x4.dot_i16x8_s(v, x1));
-          v = v128.load8x8_s(wo, 16);
+          v = i16x8.shl(v128.load(wb, 32), 8);
           a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v, x0));
           b2 = i32x4.add(b2, i32x4.dot_i16x8_s(v, x1));
-          v = v128.load8x8_s(wo, 24);
+          v = i16x8.shl(v128.load(wb, 48), 8);
           a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v, x0));
           b3 = i32x4.add(b3, i32x4.dot_i16x8_s(v, x1));
         }
-        // d·2^-8 (the 256 applied to the integer sum), exactly: the f16 decoded with 2^104 instead of 2^112
         const dw = f16x4m(wk + 128, fmask, s104);
-        accA = f32x4.add(accA, f32x4.mul(f32x4.convert_i32x4_s(i32x4.shl(isum4(a0, a1, a2, a3), 8)), f32x4.mul(dw, v128.load32_splat(sa))));
-        accB = f32x4.add(accB, f32x4.mul(f32x4.convert_i32x4_s(i32x4.shl(isum4(b0, b1, b2, b3), 8)), f32x4.mul(dw, v128.load32_splat(sb))));
+        accA = f32x4.add(accA, f32x4.mul(f32x4.convert_i32x4_s(isum4(a0, a1, a2, a3)), f32x4.mul(dw, v128.load32_splat(sa))));
+        accB = f32x4.add(accB, f32x4.mul(f32x4.convert_i32x4_s(isum4(b0, b1, b2, b3)), f32x4.mul(dw, v128.load32_splat(sb))));
       }
       storePanel4(o + <usize>i * outRowBytes, accA, valid);
       storePanel4(o + <usize>(i + 1) * outRowBytes, accB, valid);
@@ -104,18 +109,22 @@ export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: us
       let xs = xq + dOff;
       let acc = f32x4.splat(0);
       for (let wk = w; wk < wEnd; wk += 136, xs += 4) {
-        // two octets (16 columns) per step: 8 loads + 2 x loads + 4 accumulators stay within the registers
+        // The group's two k-blocks as a 2-step loop: V8 issues a block's loads first and its pure
+        // ops level by level, so a fully unrolled group (12 loads, 16 widened vectors live) spills;
+        // one k-block (6 loads + 4 accumulators + the mask) stays within the 15 XMM registers.
         let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
         const kEnd = wk + 128;
         for (let wb = wk; wb < kEnd; wb += 64, xq += 32) {
           const x0 = v128.load(xq), x1 = v128.load(xq, 16);
-          a0 = rowDot16(a0, wb, x0, x1);
-          a1 = rowDot16(a1, wb + 8, x0, x1);
-          a2 = rowDot16(a2, wb + 16, x0, x1);
-          a3 = rowDot16(a3, wb + 24, x0, x1);
+          a0 = blockDot(a0, wb, x0, x1, hi8);
+          a1 = blockDot(a1, wb + 16, x0, x1, hi8);
+          a2 = blockDot(a2, wb + 32, x0, x1, hi8);
+          a3 = blockDot(a3, wb + 48, x0, x1, hi8);
         }
+        const s = isum4(a0, a1, a2, a3);
+        // d·2^-8 (the widening's 256 undone), exactly: the f16 decoded with 2^104 instead of 2^112
         const scale = f32x4.mul(f16x4m(wk + 128, fmask, s104), v128.load32_splat(xs));
-        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i32x4.shl(isum4(a0, a1, a2, a3), 8)), scale));
+        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), scale));
       }
       storePanel4(o + <usize>i * outRowBytes, acc, valid);
     }
@@ -125,7 +134,9 @@ export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: us
 /** Byte offset, inside its group, of the quant of row-in-panel rr and group column j (0..31). */
 // @ts-ignore: decorator
 @inline function q8Offset(rr: usize, j: i32): usize {
-  return (<usize>(j >> 3) << 5) + (rr << 3) + <usize>(j & 7);
+  const kb = <usize>(j >> 4); // k-block within the group
+  const c = j & 15;
+  return (kb << 6) + (rr << 4) + <usize>(((c & 7) << 1) | (c >> 3));
 }
 
 /** Scalar twin of matmul_q8_0 over the same layout: per output, group by group, acc ← acc + f32(256·Σ)·((d·2^-8)·s). */
