@@ -40,7 +40,9 @@ export interface Kernels {
   //     i < n, r < rows; out: [n, outStride], only columns < rows written; the SIMD kernel equals its
   //     scalar twin bit for bit (quantised types: in every build). The quantised SIMD kernels take one
   //     more argument, scratchPtr: quant_scratch_bytes(n) bytes of this thread's own, or 0; with it,
-  //     batches (from 3 to 16 rows up, per type) unpack each weight block once for all rows (same results);
+  //     batches unpack each weight block once for all rows and run pairs of x rows through a 4×2 register
+  //     tile (from 2 rows up; the relaxed build keeps byte paths for some types' smaller batches), same
+  //     results; Q8_0 tiles pairs of x rows without the scratch too;
   //   pack_T (dst, src, rows, cols) → −1 or the first bad unit: GGUF's row-major bytes of a T tensor →
   //     panels, every value kept (bad: an Inf/NaN scale, or F16 weight);
   //   dequant_T (dst, w, rows, cols, r0, count): rows [r0, r0 + count) as f32 [count, cols], the exact
