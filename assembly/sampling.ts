@@ -7,22 +7,9 @@
 // SIMD clamps use pmax/pmin (one instruction each); they equal max/min on the NaN-free rows these
 // kernels are given, while max/min cost V8 a NaN-handling sequence.
 
-import { f64At, i32At, f32At, hsum2 } from './simd';
+import { f64At, i32At, f32At, hsum2, lastPositive } from './simd';
 
 // ---- categorical sampling ----
-
-/** The last index in [0, n) with x > 0 that is not in idx, or -1. */
-function lastPositive(xPtr: usize, n: i32, idxPtr: usize, m: i32): i32 {
-  let t = m - 1;
-  for (let i = n - 1; i >= 0; i--) {
-    if (t >= 0 && i32At(idxPtr, t) == i) {
-      t--;
-      continue;
-    }
-    if (f64At(xPtr, i) > 0) return i;
-  }
-  return -1;
-}
 
 /** Inverse-CDF draw from x.  x: f64 [n] */
 export function sample_f64(xPtr: usize, n: i32, target: f64): i32 {

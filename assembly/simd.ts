@@ -247,3 +247,16 @@
 @inline export function f32At(ptr: usize, i: i32): f32 {
   return load<f32>(ptr + (<usize>i << 2));
 }
+
+/** The last index in [0, n) with x > 0 that is not in idx, or -1. */
+export function lastPositive(xPtr: usize, n: i32, idxPtr: usize, m: i32): i32 {
+  let t = m - 1;
+  for (let i = n - 1; i >= 0; i--) {
+    if (t >= 0 && i32At(idxPtr, t) == i) {
+      t--;
+      continue;
+    }
+    if (f64At(xPtr, i) > 0) return i;
+  }
+  return -1;
+}

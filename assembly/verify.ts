@@ -10,7 +10,8 @@
 // when c = num/den would overflow because den is subnormal (src/verify/common.ts `scaledFactor`,
 // docs/verifiers.md E17); q·qScale is exact, so qScale = 1 gives c·q bit for bit.
 
-import { f64At, i32At, hsum2 } from './simd';
+import { f64At, i32At, hsum2, lastPositive } from './simd';
+import { sample_f64_ref } from './sampling';
 
 /** Σ x[lo..hi) with two f64x2 accumulators. */
 // @ts-ignore: decorator
@@ -69,11 +70,19 @@ export function sum_except_f64_ref(xPtr: usize, n: i32, idxPtr: usize, m: i32): 
 /**
  * Σ x when every entry is a probability (finite and >= 0) and the sum is finite, else -1 (an entry
  * that is NaN, ±Infinity or negative). One pass, the public API's check of a row in memory: NaN
- * and +Infinity show in the sum, negatives (and -Infinity) in a running minimum. Four sum
- * accumulators, so the pass runs at load speed rather than at the latency of one add chain.
+ * and +Infinity show in the sum, negatives (and -Infinity) in a running minimum. 16 entries a step:
+ * pairs are added and min-ed before they reach the four sum and two min accumulators, so each
+ * loop-carried chain takes one operation per step and the pass runs at load speed (the earlier
+ * 8-entry step with one add per accumulator was bound by the add latency: 2× slower at V = 32,000).
  * x: f64 [n]
  */
 export function checked_sum_f64(xPtr: usize, n: i32): f64 {
+  return checkedSumFrom(xPtr, 0, n, 0.0, 0.0);
+}
+
+/** checked_sum_f64's pass over x[lo..n), continuing a running sum s and minimum low of what came before. */
+// @ts-ignore: decorator
+@inline function checkedSumFrom(xPtr: usize, lo: i32, n: i32, s: f64, low: f64): f64 {
   const zero = f64x2.splat(0);
   let a0 = zero;
   let a1 = zero;
@@ -81,23 +90,27 @@ export function checked_sum_f64(xPtr: usize, n: i32): f64 {
   let a3 = zero;
   let m0 = zero;
   let m1 = zero;
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
+  let i = lo;
+  for (; i + 16 <= n; i += 16) {
     const p = xPtr + (<usize>i << 3);
     const v0 = v128.load(p);
     const v1 = v128.load(p, 16);
     const v2 = v128.load(p, 32);
     const v3 = v128.load(p, 48);
-    a0 = f64x2.add(a0, v0);
-    a1 = f64x2.add(a1, v1);
-    a2 = f64x2.add(a2, v2);
-    a3 = f64x2.add(a3, v3);
-    m0 = f64x2.pmin(m0, f64x2.pmin(v0, v1));
-    m1 = f64x2.pmin(m1, f64x2.pmin(v2, v3));
+    const v4 = v128.load(p, 64);
+    const v5 = v128.load(p, 80);
+    const v6 = v128.load(p, 96);
+    const v7 = v128.load(p, 112);
+    a0 = f64x2.add(a0, f64x2.add(v0, v1));
+    a1 = f64x2.add(a1, f64x2.add(v2, v3));
+    a2 = f64x2.add(a2, f64x2.add(v4, v5));
+    a3 = f64x2.add(a3, f64x2.add(v6, v7));
+    m0 = f64x2.pmin(m0, f64x2.pmin(f64x2.pmin(v0, v1), f64x2.pmin(v2, v3)));
+    m1 = f64x2.pmin(m1, f64x2.pmin(f64x2.pmin(v4, v5), f64x2.pmin(v6, v7)));
   }
-  let s = hsum2(f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)));
+  s += hsum2(f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)));
   const m = f64x2.pmin(m0, m1);
-  let lowest = min(f64x2.extract_lane(m, 0), f64x2.extract_lane(m, 1));
+  let lowest = min(low, min(f64x2.extract_lane(m, 0), f64x2.extract_lane(m, 1)));
   for (; i < n; i++) {
     const v = f64At(xPtr, i);
     s += v;
@@ -158,6 +171,129 @@ export function residual_f64_ref(outPtr: usize, rPtr: usize, qPtr: usize, n: i32
     s += d;
   }
   return s;
+}
+
+/**
+ * sample_f64's draw (the same scan, so the same index for the same target) fused with the public
+ * API's check of the whole row: writes checked_sum_f64's result to sum[0] (Σ x, or -1 when an entry
+ * is NaN, ±Infinity or negative) and returns the index. The scan's blocks feed the check; after the
+ * crossing the rest of the row is only checked. One pass instead of two for the public SD draft.
+ * x: f64 [n], sum: f64 [1]
+ */
+export function checked_sample_f64(xPtr: usize, n: i32, target: f64, sumPtr: usize): i32 {
+  const zero = f64x2.splat(0);
+  let s0 = zero;
+  let m0 = zero;
+  let acc = 0.0;
+  let found = -1;
+  let i = 0;
+  for (; found < 0 && i + 4 <= n; i += 4) {
+    const p = xPtr + (<usize>i << 3);
+    const v0 = v128.load(p);
+    const v1 = v128.load(p, 16);
+    const pair = f64x2.add(v0, v1);
+    s0 = f64x2.add(s0, pair);
+    m0 = f64x2.pmin(m0, f64x2.pmin(v0, v1));
+    const block = hsum2(pair);
+    if (acc + block > target) {
+      for (let j = i; j < i + 4; j++) {
+        const v = f64At(xPtr, j);
+        if (v > 0) {
+          acc += v;
+          if (acc > target) {
+            found = j;
+            break;
+          }
+        }
+      }
+    } else {
+      acc += block;
+    }
+  }
+  let s = hsum2(s0);
+  let lowest = min(f64x2.extract_lane(m0, 0), f64x2.extract_lane(m0, 1));
+  if (found >= 0) {
+    // the rest of the row: checked only, at checked_sum_f64's speed
+    store<f64>(sumPtr, checkedSumFrom(xPtr, i, n, s, lowest));
+    return found;
+  }
+  for (; i < n; i++) {
+    const v = f64At(xPtr, i);
+    s += v;
+    if (v < lowest) lowest = v;
+    if (found < 0 && v > 0) {
+      acc += v;
+      if (acc > target) found = i;
+    }
+  }
+  store<f64>(sumPtr, lowest >= 0 && s < Infinity ? s : -1.0);
+  return found >= 0 ? found : lastPositive(xPtr, n, 0, 0);
+}
+
+export function checked_sample_f64_ref(xPtr: usize, n: i32, target: f64, sumPtr: usize): i32 {
+  store<f64>(sumPtr, checked_sum_f64_ref(xPtr, n));
+  return sample_f64_ref(xPtr, n, target);
+}
+
+/**
+ * residual_f64(out, p, q, n, 1, 1) fused with the public API's check of both rows: writes out and
+ * returns Σ out, bit for bit what residual_f64 gives (the same steps and sum order; c = qScale = 1
+ * multiply exactly), and writes checked_sum_f64's result for p to sums[0] and for q to sums[1]
+ * (Σ, or -1 when the row has an entry that is NaN, ±Infinity or negative). One pass over p and q
+ * instead of three: the public SD verify checks its rows and has the residual ready for a rejection.
+ * out, p, q: f64 [n], sums: f64 [2]
+ */
+export function checked_residual_f64(outPtr: usize, pPtr: usize, qPtr: usize, n: i32, sumsPtr: usize): f64 {
+  const zero = f64x2.splat(0);
+  let a0 = zero;
+  let a1 = zero;
+  let sp = zero;
+  let sq = zero;
+  let mp = zero;
+  let mq = zero;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const off = <usize>i << 3;
+    const p0 = v128.load(pPtr + off);
+    const p1 = v128.load(pPtr + off, 16);
+    const q0 = v128.load(qPtr + off);
+    const q1 = v128.load(qPtr + off, 16);
+    const d0 = f64x2.pmax(zero, f64x2.sub(p0, q0));
+    const d1 = f64x2.pmax(zero, f64x2.sub(p1, q1));
+    v128.store(outPtr + off, d0);
+    v128.store(outPtr + off, d1, 16);
+    a0 = f64x2.add(a0, d0);
+    a1 = f64x2.add(a1, d1);
+    sp = f64x2.add(sp, f64x2.add(p0, p1));
+    sq = f64x2.add(sq, f64x2.add(q0, q1));
+    mp = f64x2.pmin(mp, f64x2.pmin(p0, p1));
+    mq = f64x2.pmin(mq, f64x2.pmin(q0, q1));
+  }
+  let s = hsum2(f64x2.add(a0, a1));
+  let sumP = hsum2(sp);
+  let sumQ = hsum2(sq);
+  let lowP = min(f64x2.extract_lane(mp, 0), f64x2.extract_lane(mp, 1));
+  let lowQ = min(f64x2.extract_lane(mq, 0), f64x2.extract_lane(mq, 1));
+  for (; i < n; i++) {
+    const pv = f64At(pPtr, i);
+    const qv = f64At(qPtr, i);
+    const d = max(pv - qv, 0.0);
+    store<f64>(outPtr + (<usize>i << 3), d);
+    s += d;
+    sumP += pv;
+    sumQ += qv;
+    if (pv < lowP) lowP = pv;
+    if (qv < lowQ) lowQ = qv;
+  }
+  store<f64>(sumsPtr, lowP >= 0 && sumP < Infinity ? sumP : -1.0);
+  store<f64>(sumsPtr, lowQ >= 0 && sumQ < Infinity ? sumQ : -1.0, 8);
+  return s;
+}
+
+export function checked_residual_f64_ref(outPtr: usize, pPtr: usize, qPtr: usize, n: i32, sumsPtr: usize): f64 {
+  store<f64>(sumsPtr, checked_sum_f64_ref(pPtr, n));
+  store<f64>(sumsPtr, checked_sum_f64_ref(qPtr, n), 8);
+  return residual_f64_ref(outPtr, pPtr, qPtr, n, 1.0, 1.0);
 }
 
 /** out = max(p - c·(q·qScale), 0) with out[i] = 0 for i in idx; returns Σ out.  f64 [n], idx: i32 [m] */

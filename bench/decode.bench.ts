@@ -5,11 +5,16 @@
  * 1. Models (bench/lib/real-shape-model.ts): random weights at the real dimensions of SmolLM2-360M and
  *    Qwen2.5-0.5B (their config.json; --quick: both cut to 4 small layers), written as F32 GGUF by
  *    spechub's writer and quantised by llama.cpp's own quantizer to Q8_0 and Q4_K_M (llama.cpp's type
- *    mix: Q4_K + Q6_K) — optionally BF16, and the F32 file itself. Cached in bench/.cache/.
+ *    mix: Q4_K + Q6_K, Q5_0 where a row is not a multiple of 256) — with --types also BF16, Q6_K, Q5_K_M
+ *    and Q4_0, and the F32 file itself. Cached in bench/.cache/.
  * 2. Per shape × type × threads, each engine in its own child process: a 128-token prompt in one forward
  *    (prefill tok/s) and 64 greedy tokens (decode tok/s); medians of --runs timed runs after warm-up.
  *    spechub keeps the stored types (dtype auto). spechub also runs speculative sampling (a quantised
  *    self-draft of the same file, SpecHub, tree auto) against plain sampling, same target, same process.
+ * 2b. Real draft/target pairs (issue 8 item 5): a separate draft model at the shape of a real pair's draft
+ *    (SmolLM2-135M → SmolLM2-360M, Qwen2.5-0.5B → Qwen2.5-1.5B), both files of the same type, plain vs
+ *    speculative sampling at temperature 1 in each engine (spechub: SpecHub, tree auto; llama.cpp:
+ *    node-llama-cpp's DraftSequenceTokenPredictor), same target file, same process per engine.
  * 3. Ceilings: measured WebAssembly read bandwidth (1 and 2 threads) ÷ weight bytes per token (each
  *    engine's layout of the matrices a token multiplies).
  * 4. Targets (reported, not asserted): decode ≥ 1.2× llama.cpp at 1 thread and ≥ 1.0× at 2 for Q8_0 and
@@ -26,11 +31,12 @@ import type { WasmBuild } from '../src/wasm/kernels.js';
 import { machineInfo, markdownTable, RESULTS_DIR, sig, writeResults, type MachineInfo } from './common.js';
 import { runChild, type ChildOutcome } from './lib/child.js';
 import type { DecodeResult, DecodeSpec } from './lib/decode-cases.js';
+import type { PairResult, PairSpec } from './lib/pair-cases.js';
 import type { KernelResult, KernelRow, KernelSpec } from './lib/kernel-cases.js';
 import type { Bandwidth } from './lib/bandwidth.js';
 import { ensurePeer, ORT_WEB_VERSION, type PeerStatus } from './lib/peers.js';
 import {
-  benchPromptIds, BENCH_FILE_TYPES, ensureShapeFiles, parameterCountOf, QUICK_SHAPES, QWEN25_05B, SMOLLM2_360M, streamedWeights,
+  benchPromptIds, BENCH_FILE_TYPES, ensureShapeFiles, parameterCountOf, QUICK_DRAFT_SHAPE, QUICK_SHAPES, QWEN25_05B, QWEN25_15B, SMOLLM2_135M, SMOLLM2_360M, streamedWeights,
   type BenchFileType, type RealShape, type ShapeFiles, type StreamedWeights,
 } from './lib/real-shape-model.js';
 import { hasThreads, type SpechubDtype } from './lib/spechub-caps.js';
@@ -45,8 +51,22 @@ const PROMPT_TOKENS = 128;
 const DECODE_TOKENS = 64;
 const SPEC_TOKENS = 96;
 
-/** The self-draft of each target type: the cheapest quantisation the loader makes from it at load. */
-const DRAFT_OF: Readonly<Record<BenchFileType, SpechubDtype>> = { F32: 'q8_0', BF16: 'q8_0', Q8_0: 'q4_0', Q4_K_M: 'q4_0' };
+/** A real draft/target pair, at the two models' shapes (random weights). */
+interface ShapePair {
+  readonly draft: RealShape;
+  readonly target: RealShape;
+}
+/** The pairs README "Run your own model" lists, at two families: --pairs smollm2,qwen2.5. */
+const PAIRS: Readonly<Record<string, ShapePair>> = {
+  smollm2: { draft: SMOLLM2_135M, target: SMOLLM2_360M },
+  'qwen2.5': { draft: QWEN25_05B, target: QWEN25_15B },
+};
+const QUICK_PAIRS: readonly ShapePair[] = [{ draft: QUICK_DRAFT_SHAPE, target: QUICK_SHAPES[0]! }];
+/** File types a pair is measured at (both models in the same type). */
+const PAIR_TYPES: readonly BenchFileType[] = ['Q8_0', 'Q4_K_M'];
+
+/** The self-draft of a target type: the cheapest quantisation the loader makes from it at load (none for the 4–6-bit files but Q4_K_M). */
+const DRAFT_OF: Readonly<Partial<Record<BenchFileType, SpechubDtype>>> = { F32: 'q8_0', BF16: 'q8_0', Q8_0: 'q4_0', Q4_K_M: 'q4_0' };
 
 const USAGE = `usage: node dist/bench/decode.bench.js [options]     (npm run bench:decode -- [options])
 
@@ -59,11 +79,13 @@ stdout and in bench/results/decode.md; JSON in bench/results/decode.json (decode
   --json            print the JSON result to stdout (the table then goes to stderr)
   --runs N          timed runs per case (default 3; --quick 1)
   --threads LIST    thread counts, e.g. 1 or 1,2 (default 1,2)
-  --types LIST      GGUF types: ${BENCH_FILE_TYPES.join(',')} (default Q8_0,Q4_K_M)
+  --types LIST      GGUF types: ${BENCH_FILE_TYPES.join(',')}, or all (default Q8_0,Q4_K_M)
   --shapes LIST     ${Object.keys(SHAPES).join(',')} (default both; ignored with --quick)
   --only WHAT       decode | kernels (default decode); --with-kernels runs both
   --build NAME      spechub WASM build for 1 thread: ${BUILDS.join(' | ')} (default simd; threads use its -mt twin)
-  --no-speculative  skip the speculative-sampling measurements
+  --no-speculative  skip the speculative-sampling measurements (self-draft and pairs)
+  --pairs LIST      separate-model draft pairs: ${Object.entries(PAIRS).map(([k, p]) => `${k} (${p.draft.name} → ${p.target.name})`).join(', ')}, or none
+                    (default both; --quick: a small pair); at the --types among Q8_0,Q4_K_M and the --spec-threads
   --spec-threads LIST  thread counts with a speculative measurement (default: the largest of --threads)
   --no-llama        spechub only
   --no-install      kernel table: use onnxruntime-web only if already installed in bench/.peers/
@@ -88,12 +110,14 @@ interface Args {
   speculative: boolean;
   /** Thread counts whose spechub cases also measure speculative sampling (null: the largest). */
   specThreads: number[] | null;
+  /** Separate-model draft pairs (null: the default for the mode). */
+  pairs: ShapePair[] | null;
 }
 
 function parseArgs(argv: readonly string[]): Args {
   const a: Args = {
     quick: false, json: false, runs: 0, threads: [1, 2], types: ['Q8_0', 'Q4_K_M'], shapes: [SMOLLM2_360M, QWEN25_05B], decode: true, kernels: false,
-    build: 'simd', llama: true, install: true, cacheDir: `${BENCH_DIR}.cache`, peersDir: `${BENCH_DIR}.peers`, speculative: true, specThreads: null,
+    build: 'simd', llama: true, install: true, cacheDir: `${BENCH_DIR}.cache`, peersDir: `${BENCH_DIR}.peers`, speculative: true, specThreads: null, pairs: null,
   };
   const fail = (msg: string): never => {
     process.stderr.write(`${msg}\n\n${USAGE}\n`);
@@ -135,9 +159,11 @@ function parseArgs(argv: readonly string[]): Args {
         a.threads = [...new Set(t)].sort((x, y) => x - y);
         break;
       }
-      case '--types':
-        a.types = list('--types', value(), BENCH_FILE_TYPES) as BenchFileType[];
+      case '--types': {
+        const v = value();
+        a.types = v === 'all' ? [...BENCH_FILE_TYPES] : (list('--types', v, BENCH_FILE_TYPES) as BenchFileType[]);
         break;
+      }
       case '--shapes':
         a.shapes = list('--shapes', value(), Object.keys(SHAPES)).map((s) => SHAPES[s]!);
         break;
@@ -168,6 +194,11 @@ function parseArgs(argv: readonly string[]): Args {
         a.specThreads = [...new Set(t)];
         break;
       }
+      case '--pairs': {
+        const v = value();
+        a.pairs = v === 'none' ? [] : list('--pairs', v, Object.keys(PAIRS)).map((k) => PAIRS[k]!);
+        break;
+      }
       case '--no-llama':
         a.llama = false;
         break;
@@ -187,12 +218,24 @@ function parseArgs(argv: readonly string[]): Args {
   if (a.runs === 0) a.runs = a.quick ? 1 : 3;
   if (a.quick) a.shapes = [...QUICK_SHAPES];
   if (a.specThreads === null) a.specThreads = [Math.max(...a.threads)];
+  if (a.pairs === null) a.pairs = a.quick ? [...QUICK_PAIRS] : Object.values(PAIRS);
+  if (!a.speculative) a.pairs = [];
   return a;
 }
 
 const progress = (s: string) => process.stderr.write(`[bench:decode ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
 type Outcome = ChildOutcome<DecodeResult> | { ok: false; reason: string; ms: 0 };
+type PairOutcome = ChildOutcome<PairResult> | { ok: false; reason: string; ms: 0 };
+
+/** One engine's plain-vs-speculative measurement of a draft/target pair. */
+interface PairRow {
+  readonly pair: string;
+  readonly type: BenchFileType;
+  readonly threads: number;
+  readonly engine: 'spechub' | 'llama.cpp';
+  readonly outcome: PairOutcome;
+}
 
 interface DecodeRow {
   readonly shape: string;
@@ -265,7 +308,7 @@ async function main(): Promise<boolean> {
           const st = streamed[type]!;
           const sSpec: DecodeSpec = {
             ...base, engine: 'spechub', dtype: 'auto', threads, modelPath: path, weightsNote: `GGUF ${type} (stored types kept)`, build: args.build, maxBatch: PROMPT_TOKENS, forwardLoop: false,
-            ...(args.speculative && args.specThreads!.includes(threads) ? { speculative: { draftDtype: DRAFT_OF[type], tokens: SPEC_TOKENS } } : {}),
+            ...(args.speculative && args.specThreads!.includes(threads) && DRAFT_OF[type] ? { speculative: { draftDtype: DRAFT_OF[type], tokens: SPEC_TOKENS } } : {}),
           };
           const label = `${shape.name} spechub ${type} T=${threads}`;
           let sOut: Outcome;
@@ -302,6 +345,36 @@ async function main(): Promise<boolean> {
       const peer = rows.find((q) => same(q) && q.engine === 'llama.cpp' && q.threads === r.threads);
       if (peer?.decode && r.decode) r.vsLlamaDecode = r.decode / peer.decode;
       if (peer?.prefill && r.prefill) r.vsLlamaPrefill = r.prefill / peer.prefill;
+    }
+  }
+
+  // ---- separate-model draft pairs (issue 8 item 5) ----
+  const pairRows: PairRow[] = [];
+  const pairInfo: { pair: ShapePair; types: BenchFileType[]; draft: ShapeFiles; target: ShapeFiles }[] = [];
+  if (args.decode) {
+    const types = args.types.filter((t) => PAIR_TYPES.includes(t));
+    for (const pair of types.length > 0 ? args.pairs! : []) {
+      const name = `${pair.draft.name} → ${pair.target.name}`;
+      const draft = ensureShapeFiles(args.cacheDir, pair.draft, types, seed, progress);
+      const target = ensureShapeFiles(args.cacheDir, pair.target, types, seed, progress);
+      pairInfo.push({ pair, types, draft, target });
+      const prompt = benchPromptIds(target.config, PROMPT_TOKENS + 1, seed + 1);
+      for (const threads of args.specThreads!) {
+        for (const type of types) {
+          const base = { kind: 'pair' as const, threads, targetPath: target.paths[type]!, draftPath: draft.paths[type]!, label: `${name} ${type}`, prompt, tokens: SPEC_TOKENS, runs: args.runs, warmupRuns: 1, contextSize: 1024 };
+          for (const engine of ['spechub', 'llama.cpp'] as const) {
+            let outcome: PairOutcome;
+            if (engine === 'llama.cpp' && !args.llama) outcome = { ok: false, reason: '--no-llama', ms: 0 };
+            else if (engine === 'spechub' && threads > 1 && !hasThreads()) outcome = { ok: false, reason: 'no threaded executor in this spechub build', ms: 0 };
+            else {
+              const label = `pair ${name} ${engine} ${type} T=${threads}`;
+              progress(label);
+              outcome = await runChild<PairResult>(CASE_RUNNER, { ...base, engine, build: args.build } satisfies PairSpec, { timeoutMs: caseTimeout, label });
+            }
+            pairRows.push({ pair: name, type, threads, engine, outcome });
+          }
+        }
+      }
     }
   }
 
@@ -406,6 +479,36 @@ async function main(): Promise<boolean> {
     }
   }
 
+  if (pairRows.length > 0) {
+    lines.push('## Speculative decoding with a separate draft model (real pairs\' shapes, temperature 1) vs plain, same target file, each engine', '');
+    for (const { pair, types, draft, target } of pairInfo) {
+      const sizes = types.map((t) => `${t} ${sig(draft.sizes[`model-${t.toLowerCase()}.gguf`]! / 1e6)} MB → ${sig(target.sizes[`model-${t.toLowerCase()}.gguf`]! / 1e6)} MB`).join(', ');
+      lines.push(`- **${pair.draft.name} → ${pair.target.name}**: draft ${pair.draft.note}; target ${pair.target.note}. Files (draft → target): ${sizes}.`);
+    }
+    lines.push('');
+    const notes = new Notes();
+    lines.push(
+      markdownTable(
+        ['draft → target', 'type', 'T', 'engine', 'plain tok/s', 'speculative tok/s', 'speed-up', 'tokens/step', 'drafts accepted', 'trees chosen (steps)'],
+        pairRows.map((r) => {
+          const why = r.outcome.ok ? r.outcome.result.unsupported : r.outcome.reason;
+          if (why !== undefined) return [r.pair, r.type, r.threads, r.engine, `skipped ${notes.mark(why)}`, '—', '—', '—', '—', '—'];
+          const res = (r.outcome as { ok: true; result: PairResult }).result;
+          const a = medianOrNull(res.plainTokS);
+          const b = medianOrNull(res.specTokS);
+          const pr = res.predictions;
+          const accepted = pr ? `${pr.validated} of ${pr.validated + pr.refuted} validated` : '—';
+          const trees = res.trees ? Object.entries(res.trees).sort((x, y) => y[1] - x[1]).slice(0, 3).map(([t, n]) => `${t || 'plain'}: ${n}`).join(', ') : '—';
+          return [r.pair, r.type, r.threads, r.engine, fmt(a), fmt(b), times(a && b ? b / a : null), res.tokensPerStep ? fmt(medianOrNull(res.tokensPerStep)) : '—', accepted, trees];
+        }),
+      ),
+      ...notes.lines(),
+      '',
+      `Both models of a pair in the same file type (llama.cpp's quantizer), random weights drawn independently: the draft predicts its target no better than chance, so this measures what drafting and verifying cost and how each engine copes when the draft is poor (spechub's tuner falls back to plain steps; what real pairs accept is in bench:accept). spechub: SpecHub, tree auto, ${SPEC_TOKENS} tokens per run. llama.cpp: node-llama-cpp's DraftSequenceTokenPredictor with its defaults (drafts while the draft's top token has p ≥ 0.6, up to 16). Tok/s after the first token; medians of ${args.runs} run(s) after a warm-up, plain and speculative alternating.`,
+      '',
+    );
+  }
+
   if (kernelResults.length > 0) {
     lines.push('## Kernels: matrix–vector and batched matmul (cold weights)', '');
     const byKey = new Map<string, KernelRow[]>();
@@ -487,6 +590,17 @@ async function main(): Promise<boolean> {
       runs: r.outcome.ok ? r.outcome.result : null,
     })),
     crossChecks,
+    pairs: pairRows.map((r) => ({
+      pair: r.pair,
+      type: r.type,
+      threads: r.threads,
+      engine: r.engine,
+      ok: r.outcome.ok && r.outcome.result.unsupported === undefined,
+      skipped: r.outcome.ok ? (r.outcome.result.unsupported ?? null) : r.outcome.reason,
+      plainTokS: r.outcome.ok ? medianOrNull(r.outcome.result.plainTokS) : null,
+      specTokS: r.outcome.ok ? medianOrNull(r.outcome.result.specTokS) : null,
+      runs: r.outcome.ok ? r.outcome.result : null,
+    })),
     kernels: kernelResults.map((k) => ({ engine: k.engine, threads: k.threads, ok: k.outcome.ok, error: k.outcome.ok ? null : k.outcome.reason, result: k.outcome.ok ? k.outcome.result : null })),
     targets,
   };

@@ -7,7 +7,7 @@
  *   spechub convert llama2c <model.bin> <tokenizer.bin> <out-dir>
  *   spechub bench --model M [--dtype LIST] [--threads LIST] [-p N] [-n N] [--speculative] [--repetitions N] [--json|--markdown]
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { join, resolve } from 'node:path';
 import { fstatSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -267,11 +267,26 @@ const GENERATE_FLAGS = {
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
 function parseFlags(argv: string[], options: typeof COMMON_FLAGS | typeof GENERATE_FLAGS): Flags {
+  return parseCommandFlags(joinNegativeValues(argv), options) as Flags;
+}
+
+/** Whether the flags ask for help (-h, --help); then `text` is printed and the command does nothing else. */
+function helpAsked(v: { readonly help?: unknown }, text: string): boolean {
+  if (v.help !== true) return false;
+  process.stdout.write(text);
+  return true;
+}
+
+/**
+ * The values of `options` in `args` (node:util's parseArgs: no positionals, unknown flags refused).
+ * A refusal is a UsageError of parseArgs's first line (its messages can span lines; the first says
+ * what is wrong), worded by `say`.
+ */
+function parseCommandFlags<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, say = (message: string) => message) {
   try {
-    return parseArgs({ args: joinNegativeValues(argv), allowPositionals: false, strict: true, options }).values as Flags;
+    return parseArgs({ args, allowPositionals: false, strict: true, options }).values;
   } catch (e) {
-    // node:util's messages can span lines; the first says what is wrong
-    throw new UsageError((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+    throw new UsageError(say((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '')));
   }
 }
 
@@ -469,10 +484,7 @@ async function withModel(c: CommonSetup, body: (l: Loaded) => Promise<void>): Pr
 
 async function generateCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, GENERATE_FLAGS);
-  if (v.help) {
-    process.stdout.write(GENERATE_HELP);
-    return;
-  }
+  if (helpAsked(v, GENERATE_HELP)) return;
   const c = commonSetup(v);
   const count = num('n', v.n as string | undefined, (x) => Number.isSafeInteger(x) && x >= 1, 'an integer >= 1') ?? 1;
   const json = v.json === true;
@@ -571,30 +583,16 @@ function strictUtf8(bytes: Uint8Array, what: string): string {
 }
 
 async function tokenizeCommand(argv: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        model: { type: 'string' },
-        text: { type: 'string' },
-        'text-file': { type: 'string' },
-        'parse-special': { type: 'boolean' },
-        'no-bos': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
-  }
-  const v = parsed.values;
-  if (v.help) {
-    process.stdout.write(HELP);
-    return;
-  }
+  const v = parseCommandFlags(argv, {
+    model: { type: 'string' },
+    text: { type: 'string' },
+    'text-file': { type: 'string' },
+    'parse-special': { type: 'boolean' },
+    'no-bos': { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (helpAsked(v, HELP)) return;
   if (v.text !== undefined && v['text-file'] !== undefined) throw new UsageError('tokenize: expected one of --text and --text-file, got both');
   let text: string;
   if (v.text !== undefined) text = v.text;
@@ -627,10 +625,7 @@ async function tokenizeCommand(argv: string[]): Promise<void> {
 
 async function chatCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, COMMON_FLAGS);
-  if (v.help) {
-    process.stdout.write(CHAT_HELP);
-    return;
-  }
+  if (helpAsked(v, CHAT_HELP)) return;
   const c = commonSetup(v);
   await withModel(c, async ({ generator, target }) => {
     const session = generator.chat({
@@ -777,36 +772,26 @@ function listFlag<T>(flag: string, value: string, parse: (item: string) => T | u
 }
 
 async function benchCommand(argv: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        model: { type: 'string' },
-        dtype: { type: 'string' },
-        threads: { type: 'string' },
-        'n-prompt': { type: 'string', short: 'p' },
-        'n-gen': { type: 'string', short: 'n' },
-        speculative: { type: 'boolean' },
-        draft: { type: 'string' },
-        repetitions: { type: 'string', short: 'r' },
-        relaxed: { type: 'string' },
-        json: { type: 'boolean' },
-        markdown: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`bench: ${(e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '')} (see spechub bench --help)`);
-  }
-  const v = parsed.values;
-  if (v.help) {
-    process.stdout.write(BENCH_HELP);
-    return;
-  }
+  const v = parseCommandFlags(
+    argv,
+    {
+      model: { type: 'string' },
+      dtype: { type: 'string' },
+      threads: { type: 'string' },
+      'n-prompt': { type: 'string', short: 'p' },
+      'n-gen': { type: 'string', short: 'n' },
+      speculative: { type: 'boolean' },
+      draft: { type: 'string' },
+      repetitions: { type: 'string', short: 'r' },
+      relaxed: { type: 'string' },
+      json: { type: 'boolean' },
+      markdown: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    (message) => `bench: ${message} (see spechub bench --help)`,
+  );
+  if (helpAsked(v, BENCH_HELP)) return;
   if (v.json && v.markdown) throw new UsageError('bench: expected one of --json and --markdown, got both');
   const int = (flag: string, value: string | undefined, min: number, fallback: number) =>
     num(flag, value, (x) => Number.isSafeInteger(x) && x >= min, `an integer >= ${min}`) ?? fallback;

@@ -39,40 +39,32 @@ export class SpechubError extends Error {
   }
 }
 
-/** A model config (config.json, llama2.c header, GGUF metadata) that is missing, unknown or inconsistent. */
-export class ConfigError extends SpechubError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('CONFIG', message, options);
-  }
+/**
+ * The base of an error class whose code is fixed: its constructor takes the message (and options)
+ * only. The subclass's own name becomes `.name` (SpechubError sets it from `new.target`).
+ */
+function withCode(code: ErrorCode): new (message: string, options?: ErrorOptions) => SpechubError {
+  return class extends SpechubError {
+    constructor(message: string, options?: ErrorOptions) {
+      super(code, message, options);
+    }
+  };
 }
+
+/** A model config (config.json, llama2.c header, GGUF metadata) that is missing, unknown or inconsistent. */
+export class ConfigError extends withCode('CONFIG') {}
 
 /** A weights file (safetensors, index, GGUF, llama2.c .bin) that is malformed; the message names the file. */
-export class WeightsFormatError extends SpechubError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('WEIGHTS_FORMAT', message, options);
-  }
-}
+export class WeightsFormatError extends withCode('WEIGHTS_FORMAT') {}
 
 /** A tokenizer file that cannot be used, or draft/target tokenizers that differ. */
-export class TokenizerError extends SpechubError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('TOKENIZER', message, options);
-  }
-}
+export class TokenizerError extends withCode('TOKENIZER') {}
 
 /** Arrays whose lengths or shapes do not fit together. */
-export class ShapeError extends SpechubError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('SHAPE', message, options);
-  }
-}
+export class ShapeError extends withCode('SHAPE') {}
 
 /** A fixed capacity (KV cache, memory, tree size) would be exceeded. */
-export class CapacityError extends SpechubError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('CAPACITY', message, options);
-  }
-}
+export class CapacityError extends withCode('CAPACITY') {}
 
 /** One way a load that does not fit would fit: a smaller weight type, a shorter context, or both. */
 export interface MemoryFit {
@@ -114,46 +106,26 @@ export class MemoryPlanError extends CapacityError {
  * same time on one context would overwrite each other's cache. Create one context per concurrent
  * stream (`model.createContext()`, GeneratorOptions.context) or wait for the running one to finish.
  */
-export class ContextBusyError extends SpechubError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BUSY', message, options);
-  }
-}
+export class ContextBusyError extends withCode('BUSY') {}
 
 /** A public-API argument out of its domain (negative probability, k < 1, unknown method name, …). */
-export class InvalidArgumentError extends SpechubError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('INVALID_ARGUMENT', message, options);
-  }
-}
+export class InvalidArgumentError extends withCode('INVALID_ARGUMENT') {}
 
 /** The JavaScript engine lacks a WebAssembly feature spechub needs (SIMD). */
-export class WasmFeatureError extends SpechubError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('WASM_FEATURE', message, options);
-  }
-}
+export class WasmFeatureError extends withCode('WASM_FEATURE') {}
 
 /**
  * A worker thread of a threaded executor failed: a kernel trapped on a worker, a worker died, or
  * the executor was used after such a failure or after close(). The message names the thread.
  */
-export class ThreadError extends SpechubError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('THREAD', message, options);
-  }
-}
+export class ThreadError extends withCode('THREAD') {}
 
 /**
  * A chat template that is missing (the model ships none and no fallback was chosen), does not
  * parse, or refuses the conversation while rendering (the template's own raise_exception, e.g. roles
  * that do not alternate). The message names where the template came from.
  */
-export class ChatTemplateError extends SpechubError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('CHAT_TEMPLATE', message, options);
-  }
-}
+export class ChatTemplateError extends withCode('CHAT_TEMPLATE') {}
 
 /**
  * Numbers out of the range spechub can compute with, coming from a model rather than from an
@@ -161,8 +133,4 @@ export class ChatTemplateError extends SpechubError {
  * which loading warns about: LoadedModel.warnings), or weights too large for the chosen quantisation
  * (a q8/q4 group whose scale does not fit an f16). The message names the model or tensor.
  */
-export class NumericError extends SpechubError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('NUMERIC', message, options);
-  }
-}
+export class NumericError extends withCode('NUMERIC') {}

@@ -13,6 +13,7 @@
  *   ValueInfoProto name 1, type 2;  TypeProto tensor_type 1;  TypeProto.Tensor elem_type 1, shape 2
  *   TensorShapeProto dim 1;  Dimension dim_value 1, dim_param 2
  */
+import { joinParts } from '../../src/io/source.js';
 
 class Pb {
   private chunks: Uint8Array[] = [];
@@ -43,13 +44,7 @@ class Pb {
     return this.varint((field << 3) | 2).varint(data.length).push(data);
   }
   finish(): Uint8Array {
-    const out = new Uint8Array(this.length);
-    let at = 0;
-    for (const c of this.chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return joinParts({ totalBytes: this.length, parts: this.chunks });
   }
 }
 

@@ -249,32 +249,28 @@ export function llama2cTokenizerToSentencePiece(tok: Llama2cTokenizer, fileName 
  * row 2i + j (j ∈ {0, 1}), i.e. transformers' `w.view(n_heads, hd/2, 2, cols).transpose(1, 2)`.
  */
 export function permuteRopeRows(w: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
-  // w: [nHeads * headDim, cols]
-  const half = headDim / 2;
-  const out = new Float32Array(w.length);
-  for (let h = 0; h < nHeads; h++) {
-    for (let i = 0; i < half; i++) {
-      for (let j = 0; j < 2; j++) {
-        const src = (h * headDim + 2 * i + j) * cols;
-        const dst = (h * headDim + j * half + i) * cols;
-        out.set(w.subarray(src, src + cols), dst);
-      }
-    }
-  }
-  return out;
+  return moveRopeRows(w, nHeads, headDim, cols, true);
 }
 
 /** Inverse of {@link permuteRopeRows}: Hugging Face rotate-half rows → llama2.c interleaved rows. */
 export function unpermuteRopeRows(w: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
-  // w: [nHeads * headDim, cols]
+  return moveRopeRows(w, nHeads, headDim, cols, false);
+}
+
+/**
+ * Within each head, row 2i + j of the interleaved layout is row j * headDim/2 + i of the rotate-half
+ * layout (j ∈ {0, 1}); `toRotateHalf` says which way the rows move.  w: [nHeads * headDim, cols]
+ */
+function moveRopeRows(w: Float32Array, nHeads: number, headDim: number, cols: number, toRotateHalf: boolean): Float32Array {
   const half = headDim / 2;
   const out = new Float32Array(w.length);
   for (let h = 0; h < nHeads; h++) {
     for (let i = 0; i < half; i++) {
       for (let j = 0; j < 2; j++) {
-        const src = (h * headDim + j * half + i) * cols;
-        const dst = (h * headDim + 2 * i + j) * cols;
-        out.set(w.subarray(src, src + cols), dst);
+        const interleaved = (h * headDim + 2 * i + j) * cols;
+        const rotateHalf = (h * headDim + j * half + i) * cols;
+        const src = toRotateHalf ? interleaved : rotateHalf;
+        out.set(w.subarray(src, src + cols), toRotateHalf ? rotateHalf : interleaved);
       }
     }
   }

@@ -4,7 +4,7 @@
  * into memory. Browser-safe (Node ≥ 18 has Blob too).
  */
 import { WeightsFormatError } from '../errors.js';
-import { checkPlainFileName, checkRange, decodeUtf8, isPlainFileName, MAX_TEXT_BYTES, type ByteSource, type ModelSource } from './source.js';
+import { checkPlainFileName, checkRange, tableModelSource, type ByteSource, type ModelSource } from './source.js';
 
 /** What is used of a Blob (a `File` from an input or a drop, or a test double). */
 export interface BlobLike {
@@ -53,24 +53,5 @@ export function blobModelSource(name: string, files: Readonly<Record<string, Blo
     checkPlainFileName(name, file);
     table.set(file, blob);
   }
-  const get = (file: string): BlobLike => {
-    checkPlainFileName(name, file);
-    const blob = table.get(file);
-    if (blob === undefined) throw new WeightsFormatError(`${name}: file ${file} not found`);
-    return blob;
-  };
-  return {
-    name,
-    async exists(file) {
-      return isPlainFileName(file) && table.has(file);
-    },
-    async readText(file) {
-      const blob = get(file);
-      if (blob.size > MAX_TEXT_BYTES) throw new WeightsFormatError(`${name}/${file}: expected a text file of at most ${MAX_TEXT_BYTES} bytes, got ${blob.size}`);
-      return decodeUtf8(await sliceBytes(`${name}/${file}`, blob, 0, blob.size), `${name}/${file}`);
-    },
-    async open(file) {
-      return blobByteSource(`${name}/${file}`, get(file));
-    },
-  };
+  return tableModelSource(name, table, blobByteSource);
 }

@@ -130,6 +130,17 @@ export function bytesSource(name: string, bytes: Uint8Array): ByteSource {
   };
 }
 
+/** A file written as pieces (ggufParts, safetensorsParts: `totalBytes` in all) in one new array. */
+export function joinParts(file: { readonly totalBytes: number; readonly parts: readonly Uint8Array[] }): Uint8Array {
+  const out = new Uint8Array(file.totalBytes);
+  let at = 0;
+  for (const p of file.parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /**
  * Plain file names only: no directory separators, no "." / "..", no NUL, not empty. Index files and
  * GGUF/HF metadata come from untrusted files, so a name like "../../etc/passwd" must never reach
@@ -163,24 +174,33 @@ export function memoryModelSource(name: string, files: Readonly<Record<string, U
   for (const [file, content] of Object.entries(files)) {
     table.set(file, typeof content === 'string' ? enc.encode(content) : content);
   }
-  const get = (file: string): Uint8Array => {
+  return tableModelSource(name, table, bytesSource);
+}
+
+/**
+ * A ModelSource over files the caller holds (memoryModelSource, blobModelSource): `open(where, f)`
+ * gives a file's ByteSource. A missing file, or a text file over MAX_TEXT_BYTES, is the typed error
+ * of its name (fileError), as with every other ModelSource.
+ */
+export function tableModelSource<F>(name: string, files: ReadonlyMap<string, F>, open: (where: string, f: F) => ByteSource): ModelSource {
+  const get = (file: string): ByteSource => {
     checkPlainFileName(name, file);
-    const bytes = table.get(file);
-    if (!bytes) throw fileError(file, `${name}: file ${file} not found`);
-    return bytes;
+    const f = files.get(file);
+    if (f === undefined) throw fileError(file, `${name}: file ${file} not found`);
+    return open(`${name}/${file}`, f);
   };
   return {
     name,
     async exists(file) {
-      return isPlainFileName(file) && table.has(file);
+      return isPlainFileName(file) && files.has(file);
     },
     async readText(file) {
-      const bytes = get(file);
-      if (bytes.length > MAX_TEXT_BYTES) throw textTooLarge(`${name}/${file}`, bytes.length);
-      return decodeUtf8(bytes, `${name}/${file}`);
+      const src = get(file);
+      if (src.size > MAX_TEXT_BYTES) throw textTooLarge(src.name, src.size);
+      return decodeUtf8(await src.read(0, src.size), src.name);
     },
     async open(file) {
-      return bytesSource(`${name}/${file}`, get(file));
+      return get(file);
     },
   };
 }

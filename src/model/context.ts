@@ -49,6 +49,16 @@ export interface ContextActivations {
   logits: number; // [maxBatch, vocab]
 }
 
+/** A context's views into the runtime memory (the batch buffers by their getters' names, and the whole memory as f32). */
+interface ContextViews {
+  readonly tokens: Int32Array; // [maxBatch]
+  readonly positions: Int32Array; // [maxBatch]
+  readonly stagedPos: Int32Array; // [maxBatch]
+  readonly mask: Uint8Array; // [maxBatch, maxBatch]
+  readonly logits: Float32Array; // [maxBatch, vocab]
+  readonly heap: Float32Array;
+}
+
 /**
  * One stream's KV cache, activations and batch buffers over a shared LlamaModel (see the module
  * comment). Fill `tokens`, `positions` (and `mask` for a tree), call `forward`, read `logits`.
@@ -79,12 +89,8 @@ export class LlamaContext {
   /** @internal Reused argument record of the attention calls (no allocation per forward). */
   readonly attArgs: AttentionArgs;
 
-  private tokensView: Int32Array;
-  private positionsView: Int32Array;
-  private maskView: Uint8Array;
-  private stagedPosView: Int32Array;
-  private logitsView: Float32Array;
-  private heapView: Float32Array;
+  /** The views into the runtime memory, current as of the last current(). */
+  private viewsNow: ContextViews;
 
   /** @internal Use `LlamaModel.createContext`. */
   constructor(model: LlamaModel, capacity: number, maxBatch: number, name: string) {
@@ -126,12 +132,7 @@ export class LlamaContext {
       outPtr: 0, qPtr: 0, kPtr: 0, vPtr: 0, maskPtr: 0, posPtr: this.stagedPosPtr, n: 0, m: 0, nHeads: c.nHeads, nKvHeads: c.nKvHeads,
       headDim: c.headDim, cacheLen: 0, scale: 0, softcap: 0, window: 0,
     };
-    this.tokensView = rt.i32(this.tokensPtr, B);
-    this.positionsView = rt.i32(this.positionsPtr, B);
-    this.stagedPosView = rt.i32(this.stagedPosPtr, B);
-    this.maskView = rt.u8(this.maskPtr, B * B);
-    this.logitsView = rt.f32(this.act.logits, B * c.vocabSize);
-    this.heapView = rt.heapF32;
+    this.viewsNow = this.makeViews();
   }
 
   /** Bytes a context of `capacity` positions and `maxBatch` rows takes on a model of config `c` (before alignment). */
@@ -142,32 +143,27 @@ export class LlamaContext {
 
   /** Batch input, filled by the caller before forward(): token ids [maxBatch]. */
   get tokens(): Int32Array {
-    this.refresh();
-    return this.tokensView;
+    return this.current().tokens;
   }
 
   /** Batch input: position of each row [maxBatch] (cache.length + depth in a tree). */
   get positions(): Int32Array {
-    this.refresh();
-    return this.positionsView;
+    return this.current().positions;
   }
 
   /** Batch input: tree mask [n, stagedBefore + n] of the next forward (see forward). */
   get mask(): Uint8Array {
-    this.refresh();
-    return this.maskView;
+    return this.current().mask;
   }
 
   /** Logits rows written by the last forward: row r (0-based from `logitsFrom`) at [r·vocab, (r+1)·vocab). */
   get logits(): Float32Array {
-    this.refresh();
-    return this.logitsView;
+    return this.current().logits;
   }
 
   /** @internal The staged positions [maxBatch] and the whole memory as f32, current views. */
-  views(): { stagedPos: Int32Array; heap: Float32Array } {
-    this.refresh();
-    return { stagedPos: this.stagedPosView, heap: this.heapView };
+  views(): { readonly stagedPos: Int32Array; readonly heap: Float32Array } {
+    return this.current();
   }
 
   /** Byte pointer of logits row r (for kernels that read logits in place). */
@@ -184,16 +180,22 @@ export class LlamaContext {
     this.model.forwardIn(this, n, logitsFrom, tree, stagedBefore, layers);
   }
 
-  private refresh(): void {
+  /** The views, made anew when the memory has grown since (growing detaches the old ones). */
+  private current(): ContextViews {
+    if (this.rt.stale(this.viewsNow.heap)) this.viewsNow = this.makeViews();
+    return this.viewsNow;
+  }
+
+  private makeViews(): ContextViews {
     const rt = this.rt;
-    if (rt.stale(this.heapView)) {
-      const B = this.maxBatch;
-      this.heapView = rt.heapF32;
-      this.logitsView = rt.f32(this.act.logits, B * this.config.vocabSize);
-      this.tokensView = rt.i32(this.tokensPtr, B);
-      this.positionsView = rt.i32(this.positionsPtr, B);
-      this.maskView = rt.u8(this.maskPtr, B * B);
-      this.stagedPosView = rt.i32(this.stagedPosPtr, B);
-    }
+    const B = this.maxBatch;
+    return {
+      tokens: rt.i32(this.tokensPtr, B),
+      positions: rt.i32(this.positionsPtr, B),
+      stagedPos: rt.i32(this.stagedPosPtr, B),
+      mask: rt.u8(this.maskPtr, B * B),
+      logits: rt.f32(this.act.logits, B * this.config.vocabSize),
+      heap: rt.heapF32,
+    };
   }
 }

@@ -6,6 +6,10 @@
  * than f64 rounding; then the allocation-free NodeVerifier runs, so this API and the decode path run
  * the same code. Rows obtained from `rows(V)` are already in the runtime memory and skip the copy.
  * A row that fails the check is re-examined in TypeScript to name the bad entry in the error.
+ * SD, whose decode-path node costs O(1) when it accepts, checks inside the pass it makes anyway:
+ * its draft checks q while it scans for the draw (`checked_sample_f64`); its verify decides from
+ * p(x)/q(x) first and, on a rejection, checks p and q while it computes the residual the rejection
+ * needs (`checked_residual_f64`): one pass over the rows per call.
  *
  * In Node, `import { createVerifier } from 'spechub'` supplies a runtime when none is given.
  * In browsers (the core, `spechub/core`), create one first and pass it:
@@ -100,6 +104,8 @@ class PublicVerifier implements Verifier {
   private node: NodeVerifier | null = null;
   private pPtr = 0;
   private qPtr = 0;
+  /** f64 [2]: the row sums the fused SD passes write. */
+  private sumsPtr = 0;
   private meta: NodeMeta = createNodeMeta(1);
   private drafts = new Int32Array(1);
   // cached views of the p and q rows at the last length used (re-derived after memory growth)
@@ -117,6 +123,8 @@ class PublicVerifier implements Verifier {
     checkRng(rng, where);
     const n = rowLength(q, 'q', where);
     const node = this.ensure(n, k);
+    // the fused pass reads the uniform from a clone (an rng of plain objects may lack one)
+    if (this.name === 'sd' && typeof rng.clone === 'function') return Int32Array.of(this.draftSd(q, rng, where));
     const qv = this.load(false, q, 'q', where);
     const count = node.draftInto(qv, k, rng, this.drafts, this.meta);
     return this.drafts.slice(0, count);
@@ -129,11 +137,38 @@ class PublicVerifier implements Verifier {
     checkSameLength(p, q, where);
     checkRng(rng, where);
     const node = this.ensure(n, Math.min(MAX_DRAFTS, Math.max(1, (drafts as ArrayLike<number> | undefined)?.length ?? 1)));
-    const pv = this.load(true, p, 'p', where);
-    const qv = this.load(false, q, 'q', where);
+    let pv: Float64Array;
+    let qv: Float64Array;
+    let residualMass = -1;
+    if (this.name === 'sd' && typeof rng.clone === 'function') {
+      // SD's decision needs only p(x)/q(x): read it first (the uniform from a clone), then check the
+      // rows in the pass the outcome needs anyway: a rejection's residual pass, or a plain check
+      pv = this.place(true, p);
+      qv = this.place(false, q);
+      const x = (drafts as ArrayLike<number>)[0];
+      const rejects = typeof x === 'number' && qv[x]! > 0 && !(rng.clone().next() < pv[x]! / qv[x]!);
+      let mass = -1;
+      let sp: number;
+      let sq: number;
+      if (rejects) {
+        mass = node.checkSdRows(pv, qv, this.sumsPtr);
+        const sums = this.runtime.f64(this.sumsPtr, 2);
+        sp = sums[0]!;
+        sq = sums[1]!;
+      } else {
+        sp = this.runtime.k.checked_sum_f64(this.pPtr, n);
+        sq = this.runtime.k.checked_sum_f64(this.qPtr, n);
+      }
+      const scaledP = this.settle(this.pPtr, p, sp, 'p', where);
+      const scaledQ = this.settle(this.qPtr, q, sq, 'q', where);
+      if (!scaledP && !scaledQ) residualMass = mass; // else verifyNode decides again on the scaled rows
+    } else {
+      pv = this.load(true, p, 'p', where);
+      qv = this.load(false, q, 'q', where);
+    }
     const count = checkDrafts(this.name, drafts, qv, this.drafts, where);
     node.inferMeta(qv, this.drafts, count, this.meta);
-    const r = node.verifyNode(pv, qv, this.drafts, count, this.meta, rng);
+    const r = node.verifyNode(pv, qv, this.drafts, count, this.meta, rng, residualMass);
     return { token: r.token, accepted: r.accepted };
   }
 
@@ -162,6 +197,7 @@ class PublicVerifier implements Verifier {
     const arena = this.runtime.arena;
     this.pPtr = arena.alloc(`verifier.${this.name}.p`, 8 * grownVocab).ptr; // f64 [maxVocab]
     this.qPtr = arena.alloc(`verifier.${this.name}.q`, 8 * grownVocab).ptr; // f64 [maxVocab]
+    this.sumsPtr = arena.alloc(`verifier.${this.name}.sums`, 16).ptr; // f64 [2]
     this.meta = createNodeMeta(maxK);
     this.drafts = new Int32Array(maxK);
     this.node = NodeVerifier.create(this.runtime, this.name, { maxVocab: grownVocab, maxK });
@@ -169,12 +205,17 @@ class PublicVerifier implements Verifier {
   }
 
   /**
-   * x as a normalised f64 row in the runtime memory (the p row or the q row): copied unless x is
-   * that row already (from `rows()`), checked and summed in one WASM pass, and scaled by 1/Σx
-   * unless Σx is 1 up to the rounding of an f64 sum (n·2^-52, the tolerance the decode path's
-   * Sampler rows have too). A failed check re-runs the TypeScript check for its message.
+   * x as a normalised f64 row in the runtime memory (the p row or the q row): placed there (`place`),
+   * checked and summed in one WASM pass, then settled (`settle`).
    */
   private load(isP: boolean, x: ProbVector, name: string, where: string): Float64Array {
+    const view = this.place(isP, x);
+    this.settle(view.byteOffset, x, this.runtime.k.checked_sum_f64(view.byteOffset, x.length), name, where);
+    return view;
+  }
+
+  /** The view of the p or q row at x's length, holding x: copied unless x is that row already (from `rows()`). */
+  private place(isP: boolean, x: ProbVector): Float64Array {
     const n = x.length;
     const ptr = isP ? this.pPtr : this.qPtr;
     let view = isP ? this.pView : this.qView;
@@ -184,10 +225,37 @@ class PublicVerifier implements Verifier {
       else this.qView = view;
     }
     if (!(x instanceof Float64Array && x.buffer === view.buffer && x.byteOffset === ptr)) view.set(x);
-    let s = this.runtime.k.checked_sum_f64(ptr, n);
-    if (!(Math.abs(s - 1) <= PROB_SUM_TOL)) s = checkProbs(x, name, where); // throws, or agrees at the edge
-    if (Math.abs(s - 1) > n * Number.EPSILON) this.runtime.k.scale_f64(ptr, n, 1 / s);
     return view;
+  }
+
+  /**
+   * Acts on a WASM check's result s for the row at ptr that holds x (s = Σx, or -1 when an entry is
+   * NaN, ±Infinity or negative): a failed check, or a sum off by more than PROB_SUM_TOL, re-runs the
+   * TypeScript check, which throws naming the bad entry or agrees at the edge; then the row is scaled
+   * by 1/Σ unless Σ is 1 up to the rounding of an f64 sum (n·2^-52, the tolerance the decode path's
+   * Sampler rows have too). Returns whether it scaled.
+   */
+  private settle(ptr: number, x: ProbVector, s: number, name: string, where: string): boolean {
+    const n = x.length;
+    if (!(Math.abs(s - 1) <= PROB_SUM_TOL)) s = checkProbs(x, name, where); // throws, or agrees at the edge
+    if (Math.abs(s - 1) <= n * Number.EPSILON) return false;
+    this.runtime.k.scale_f64(ptr, n, 1 / s);
+    return true;
+  }
+
+  /**
+   * SD's draft x ~ q with q's check in the same pass (checked_sample_f64 scans as sample_f64 does, so
+   * the draw equals the decode path's). The uniform is read from a clone first, so a row that fails
+   * the check leaves rng where it was; a row that needs renormalising is scaled and drawn again.
+   */
+  private draftSd(q: ProbVector, rng: Rng, where: string): number {
+    const n = q.length;
+    this.place(false, q);
+    const u = rng.clone().next();
+    let x = this.runtime.k.checked_sample_f64(this.qPtr, n, u, this.sumsPtr);
+    if (this.settle(this.qPtr, q, this.runtime.f64(this.sumsPtr, 1)[0]!, 'q', where)) x = this.runtime.k.sample_f64(this.qPtr, n, u);
+    rng.next();
+    return x;
   }
 }
 

@@ -113,6 +113,36 @@ export function scaledFactor(num: number, den: number, out: ScaledFactor = { c: 
 }
 
 /**
+ * The outcome law of the recursive rejection RRS and RRS-w/o share: drafts[j] = x is accepted with
+ * min(1, r(x) / (c·q(x)·qScale)) against the current residual r (p at first), which then becomes
+ * max(r − c·q·qScale, 0). `factor(x, mass)` checks draft x and gives (c, qScale) from the residual's
+ * mass; the law stops early when that mass runs out.  p, q: [V]
+ */
+export function rejectionOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<number>, factor: (x: number, mass: number) => ScaledFactor): LevelOutcome {
+  const n = p.length;
+  let r = Float64Array.from(p);
+  let mass = 1;
+  const order: number[] = [];
+  const ratio: number[] = [];
+  for (let j = 0; j < drafts.length; j++) {
+    const x = drafts[j]!;
+    const { c, qScale } = factor(x, mass);
+    order.push(j);
+    ratio.push(clampRatio(r[x]!, c * (q[x]! * qScale)));
+    const next = new Float64Array(n);
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      next[i] = Math.max(r[i]! - c * (q[i]! * qScale), 0);
+      m += next[i]!;
+    }
+    r = next;
+    mass = m;
+    if (!(mass > RESIDUAL_EPS)) return finishOutcome(drafts.length, order, ratio, r, mass, p, true);
+  }
+  return finishOutcome(drafts.length, order, ratio, r, mass, p, false);
+}
+
+/**
  * Builds the outcome law of sequential tests: test t accepts slot order[t] with conditional
  * probability ratio[t]. The residual is normalised here; a residual of mass <= RESIDUAL_EPS (or
  * `fallback`) is replaced by p.  residual, p: [V]

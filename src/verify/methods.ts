@@ -29,6 +29,12 @@ export interface MathMethod {
 
 const NO_HUBS = new Int32Array(0);
 
+/** The drafting of RRS and K-SEQ: k i.i.d. draws from q. */
+const IID_DRAFTING: Pick<MathMethod, 'law' | 'draft'> = {
+  law: (q, k) => iidLaw(q, k),
+  draft: (q, k, rng) => ({ drafts: drawIid(q, k, rng), hubs: NO_HUBS }),
+};
+
 const MATH: Record<VerifierName, MathMethod> = {
   sd: {
     name: 'sd',
@@ -39,10 +45,9 @@ const MATH: Record<VerifierName, MathMethod> = {
   },
   rrs: {
     name: 'rrs',
-    law: (q, k) => iidLaw(q, k),
+    ...IID_DRAFTING,
     outcome: (p, q, d) => rrsOutcome(p, q, d),
     acceptance: rrsAcceptance,
-    draft: (q, k, rng) => ({ drafts: drawIid(q, k, rng), hubs: NO_HUBS }),
   },
   'rrs-wo': {
     name: 'rrs-wo',
@@ -60,10 +65,9 @@ const MATH: Record<VerifierName, MathMethod> = {
   },
   'k-seq': {
     name: 'k-seq',
-    law: (q, k) => iidLaw(q, k),
+    ...IID_DRAFTING,
     outcome: (p, q, d) => kseqOutcome(p, q, d),
     acceptance: kseqAcceptance,
-    draft: (q, k, rng) => ({ drafts: drawIid(q, k, rng), hubs: NO_HUBS }),
   },
 };
 

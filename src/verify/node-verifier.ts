@@ -118,13 +118,9 @@ export class NodeVerifier {
     if (!(Number.isInteger(k) && k >= 1 && k <= this.maxK)) throw new InvalidArgumentError(`draftInto: expected 1 <= k <= ${this.maxK}, got ${k}`);
     if (this.method === 'sd' && k !== 1) throw new InvalidArgumentError(`draftInto: sd drafts k = 1, got ${k}`);
     if (out.length < k) throw new ShapeError(`draftInto: expected out with room for ${k} drafts, got length ${out.length}`);
-    const ctx = this.ctx;
-    refreshCtx(ctx);
-    ctx.q = q;
+    const ctx = this.bind(q, out, meta);
     ctx.k = k;
     ctx.rng = rng;
-    ctx.drafts = out;
-    ctx.meta = meta;
     switch (this.method) {
       case 'rrs-wo':
         return draftWoNode(ctx);
@@ -140,25 +136,22 @@ export class NodeVerifier {
    * Verifies drafts[0..count) of one node against the target p. Returns the reused result
    * object { token, accepted }. meta must be what draftInto wrote for these drafts (or what
    * `inferMeta` reconstructs). p, q: f64 [V] views into the runtime memory, normalised.
+   * `residualMass` (SD only): what `checkSdRows` returned for these rows, unchanged since.
    */
-  verifyNode(p: Float64Array, q: Float64Array, drafts: Int32Array, count: number, meta: NodeMeta, rng: Rng): VerifyResult {
+  verifyNode(p: Float64Array, q: Float64Array, drafts: Int32Array, count: number, meta: NodeMeta, rng: Rng, residualMass = -1): VerifyResult {
     this.checkRow(p, 'p');
     this.checkRow(q, 'q');
     if (p.length !== q.length) throw new ShapeError(`verifyNode: expected p and q of one length, got ${p.length} and ${q.length}`);
     if (!(count >= 1 && count <= drafts.length && count <= this.maxK)) {
       throw new InvalidArgumentError(`verifyNode: expected 1 <= count <= ${Math.min(drafts.length, this.maxK)}, got ${count}`);
     }
-    const ctx = this.ctx;
-    refreshCtx(ctx);
+    const ctx = this.bind(q, drafts, meta);
     ctx.p = p;
-    ctx.q = q;
-    ctx.drafts = drafts;
     ctx.count = count;
-    ctx.meta = meta;
     ctx.rng = rng;
     switch (this.method) {
       case 'sd':
-        return verifySdNode(ctx);
+        return verifySdNode(ctx, residualMass);
       case 'rrs':
         return verifyRrsNode(ctx);
       case 'rrs-wo':
@@ -171,20 +164,41 @@ export class NodeVerifier {
   }
 
   /**
+   * The public API's pass for SD: one pass over p and q (runtime.k.checked_residual_f64) that checks
+   * both rows, writing checked_sum_f64 of p to sums[0] and of q to sums[1] (Σ, or -1 for a row with an
+   * entry that is NaN, ±Infinity or negative), and leaves max(p - q, 0) in this verifier's scratch.
+   * Returns its sum: pass it to verifyNode as `residualMass` while p and q stay as they are.
+   * p, q: f64 [V] views into the runtime memory; sumsPtr: f64 [2] in the runtime memory
+   */
+  checkSdRows(p: Float64Array, q: Float64Array, sumsPtr: number): number {
+    if (this.method !== 'sd') throw new InvalidArgumentError(`checkSdRows: expected an sd verifier, got ${this.method}`);
+    this.checkRow(p, 'p');
+    this.checkRow(q, 'q');
+    if (p.length !== q.length) throw new ShapeError(`checkSdRows: expected p and q of one length, got ${p.length} and ${q.length}`);
+    return this.runtime.k.checked_residual_f64(this.ctx.rPtr, p.byteOffset, q.byteOffset, p.length, sumsPtr);
+  }
+
+  /**
    * Reconstructs the metadata the default drafting rules would have written for these drafts
    * (for callers that kept none, like the public API); validates the drafts' structure.
    */
   inferMeta(q: Float64Array, drafts: Int32Array, count: number, meta: NodeMeta): void {
     this.checkRow(q, 'q');
+    const ctx = this.bind(q, drafts, meta);
+    ctx.count = count;
+    meta.count = count;
+    if (this.method === 'rrs-wo') woMasses(ctx);
+    else if (this.method === 'spechub') spechubMeta(ctx);
+  }
+
+  /** The call record, its memory views refreshed, holding this call's q, drafts and meta (the caller sets the rest). */
+  private bind(q: Float64Array, drafts: Int32Array, meta: NodeMeta): NodeCtx {
     const ctx = this.ctx;
     refreshCtx(ctx);
     ctx.q = q;
     ctx.drafts = drafts;
-    ctx.count = count;
     ctx.meta = meta;
-    meta.count = count;
-    if (this.method === 'rrs-wo') woMasses(ctx);
-    else if (this.method === 'spechub') spechubMeta(ctx);
+    return ctx;
   }
 
   private checkRow(x: Float64Array, name: string): void {

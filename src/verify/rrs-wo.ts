@@ -16,42 +16,26 @@
  */
 import type { Rng } from '../rng.js';
 import { InvalidArgumentError } from '../errors.js';
-import { clampRatio, finishOutcome, includes, Q_PRESCALE, sampleSmallRest, SCALE_BELOW, scaledFactor, sumExcept } from './common.js';
+import { includes, Q_PRESCALE, rejectionOutcome, sampleSmallRest, SCALE_BELOW, scaledFactor, sumExcept } from './common.js';
 import { sampleIndex, sampleIndexExcept } from '../sampling.js';
-import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
+import type { NodeCtx } from './node-ctx.js';
+import { verifyRejectionNode } from './rrs.js';
 import { assertDrafted, overlap } from './sd.js';
-import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type VerifyResult } from './types.js';
+import type { DraftOutcome, LevelOutcome, VerifyResult } from './types.js';
 
 // ---- math layer ----
 
 /** Outcome law of one RRS-w/o step for distinct drafts in slot order.  p, q: [V] */
 export function rrsWoOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<number>): LevelOutcome {
-  const n = p.length;
-  let r = Float64Array.from(p);
-  let mass = 1;
-  const order: number[] = [];
-  const ratio: number[] = [];
+  // RRS-w/o scales q to the mass not yet tried: c = mass / untried
   const tried: number[] = [];
-  for (let j = 0; j < drafts.length; j++) {
-    const x = drafts[j]!;
+  return rejectionOutcome(p, q, drafts, (x, mass) => {
     assertDrafted(q, x, 'rrs-wo');
     if (includes(tried, x)) throw new InvalidArgumentError(`rrs-wo: expected distinct drafts, got ${x} twice`);
-    const untried = j === 0 ? 1 : sumExcept(q, tried);
-    const { c, qScale } = scaledFactor(mass, untried);
-    order.push(j);
-    ratio.push(clampRatio(r[x]!, c * (q[x]! * qScale)));
-    const next = new Float64Array(n);
-    let m = 0;
-    for (let i = 0; i < n; i++) {
-      next[i] = Math.max(r[i]! - c * (q[i]! * qScale), 0);
-      m += next[i]!;
-    }
-    r = next;
-    mass = m;
+    const untried = tried.length === 0 ? 1 : sumExcept(q, tried);
     tried.push(x);
-    if (!(mass > RESIDUAL_EPS)) return finishOutcome(drafts.length, order, ratio, r, mass, p, true);
-  }
-  return finishOutcome(drafts.length, order, ratio, r, mass, p, false);
+    return scaledFactor(mass, untried);
+  });
 }
 
 /** The successive-sampling law: ordered distinct tuples, stopping early when q is exhausted. */
@@ -258,11 +242,9 @@ export function insertSorted(idx: Int32Array, m: number, x: number): void {
  * go to ctx.meta.mass. Returns the count (< k when q's support is exhausted).
  */
 export function draftWoNode(ctx: NodeCtx): number {
-  const { q, k, rng, meta } = ctx;
-  const out = ctx.drafts;
+  const { q, k, rng, meta, idx, drafts: out } = ctx;
   const n = q.length;
   const qPtr = q.byteOffset;
-  const idx = ctx.idx;
   let count = 0;
   for (let j = 0; j < k; j++) {
     let untried = 1;
@@ -298,23 +280,5 @@ export function woMasses(ctx: NodeCtx): void {
 
 /** One RRS-w/o verification of ctx.count drafts with their untried masses in ctx.meta.mass. */
 export function verifyWoNode(ctx: NodeCtx): VerifyResult {
-  const { p, q, drafts, count, meta, rng } = ctx;
-  const n = p.length;
-  const qPtr = q.byteOffset;
-  const f = ctx.factor;
-  let r: Float64Array = p;
-  let srcPtr = p.byteOffset;
-  let mass = 1;
-  for (let j = 0; j < count; j++) {
-    const x = drafts[j]!;
-    const qx = q[x]!;
-    if (!(qx > 0)) assertDrafted(q, x, 'rrs-wo');
-    scaledFactor(mass, meta.mass[j]!, f);
-    if (rng.next() < r[x]! / (f.c * (qx * f.qScale))) return accept(ctx, j, x);
-    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, f.c, f.qScale);
-    r = ctx.r;
-    srcPtr = ctx.rPtr;
-    if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx);
-  }
-  return emitResidual(ctx, mass);
+  return verifyRejectionNode(ctx, 'rrs-wo', ctx.meta.mass);
 }

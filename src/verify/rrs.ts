@@ -14,7 +14,7 @@
  * the residual update must still run once per copy.
  */
 import type { Rng } from '../rng.js';
-import { clampRatio, finishOutcome } from './common.js';
+import { rejectionOutcome, scaledFactor } from './common.js';
 import { accept, emitResidual, emitTarget, type NodeCtx } from './node-ctx.js';
 import { assertDrafted, drawFromQ } from './sd.js';
 import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type VerifyResult } from './types.js';
@@ -23,27 +23,11 @@ import { RESIDUAL_EPS, type DraftOutcome, type LevelOutcome, type VerifyResult }
 
 /** Outcome law of one RRS step for the drafts in slot order.  p, q: [V] */
 export function rrsOutcome(p: Float64Array, q: Float64Array, drafts: ArrayLike<number>): LevelOutcome {
-  const n = p.length;
-  let r = Float64Array.from(p);
-  let mass = 1;
-  const order: number[] = [];
-  const ratio: number[] = [];
-  for (let j = 0; j < drafts.length; j++) {
-    const x = drafts[j]!;
+  // RRS tests every draft against the whole residual: c = its mass, q unscaled
+  return rejectionOutcome(p, q, drafts, (x, mass) => {
     assertDrafted(q, x, 'rrs');
-    order.push(j);
-    ratio.push(clampRatio(r[x]!, mass * q[x]!));
-    const next = new Float64Array(n);
-    let m = 0;
-    for (let i = 0; i < n; i++) {
-      next[i] = Math.max(r[i]! - mass * q[i]!, 0);
-      m += next[i]!;
-    }
-    r = next;
-    mass = m;
-    if (!(mass > RESIDUAL_EPS)) return finishOutcome(drafts.length, order, ratio, r, mass, p, true);
-  }
-  return finishOutcome(drafts.length, order, ratio, r, mass, p, false);
+    return { c: mass, qScale: 1 };
+  });
 }
 
 /**
@@ -108,18 +92,35 @@ export function draftIidNode(ctx: NodeCtx): number {
 
 /** One RRS verification of ctx.count drafts. */
 export function verifyRrsNode(ctx: NodeCtx): VerifyResult {
+  return verifyRejectionNode(ctx, 'rrs', null);
+}
+
+/**
+ * The decode-path recursion RRS and RRS-w/o share (the fast twin of rejectionOutcome): draft j is
+ * accepted with r(x) / (c·q(x)·qScale), else the residual becomes max(r − c·q·qScale, 0). RRS takes
+ * c = the residual's mass (`untried` null); RRS-w/o scales by its untried masses, `untried` =
+ * ctx.meta.mass.
+ */
+export function verifyRejectionNode(ctx: NodeCtx, method: 'rrs' | 'rrs-wo', untried: Float64Array | null): VerifyResult {
   const { p, q, drafts, count, rng } = ctx;
   const n = p.length;
   const qPtr = q.byteOffset;
+  const f = ctx.factor;
   let r: Float64Array = p; // the current (unnormalised) residual, p until the first rejection
   let srcPtr = p.byteOffset;
   let mass = 1;
   for (let j = 0; j < count; j++) {
     const x = drafts[j]!;
     const qx = q[x]!;
-    if (!(qx > 0)) assertDrafted(q, x, 'rrs');
-    if (rng.next() < r[x]! / (mass * qx)) return accept(ctx, j, x);
-    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, mass, 1);
+    if (!(qx > 0)) assertDrafted(q, x, method);
+    if (untried === null) {
+      f.c = mass;
+      f.qScale = 1;
+    } else {
+      scaledFactor(mass, untried[j]!, f);
+    }
+    if (rng.next() < r[x]! / (f.c * (qx * f.qScale))) return accept(ctx, j, x);
+    mass = ctx.kernels.residual_f64(ctx.rPtr, srcPtr, qPtr, n, f.c, f.qScale);
     r = ctx.r;
     srcPtr = ctx.rPtr;
     if (!(mass > RESIDUAL_EPS)) return emitTarget(ctx);

@@ -62,13 +62,17 @@ export function drawFromQ(q: ArrayLike<number>, rng: Rng): number {
 
 // ---- fast layer (kernels over runtime memory, no allocation) ----
 
-/** One SD verification of ctx.drafts[0] against ctx.p, ctx.q (views into runtime memory). */
-export function verifySdNode(ctx: NodeCtx): VerifyResult {
+/**
+ * One SD verification of ctx.drafts[0] against ctx.p, ctx.q (views into runtime memory). With
+ * `residualMass` >= 0 the residual max(p - q, 0) is already in ctx.r with that sum (the public
+ * API's checking pass made it, bit for bit as residual_f64 does); otherwise it is made on rejection.
+ */
+export function verifySdNode(ctx: NodeCtx, residualMass = -1): VerifyResult {
   const { p, q } = ctx;
   const x = ctx.drafts[0]!;
   const qx = q[x]!;
   if (!(qx > 0)) assertDrafted(q, x, 'sd');
   if (ctx.rng.next() < p[x]! / qx) return accept(ctx, 0, x);
-  const mass = ctx.kernels.residual_f64(ctx.rPtr, p.byteOffset, q.byteOffset, p.length, 1, 1);
+  const mass = residualMass >= 0 ? residualMass : ctx.kernels.residual_f64(ctx.rPtr, p.byteOffset, q.byteOffset, p.length, 1, 1);
   return emitResidual(ctx, mass);
 }

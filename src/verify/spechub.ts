@@ -247,9 +247,7 @@ export function drawSpechub(q: Float64Array, k: number, rng: Rng, hubs?: ArrayLi
  * ctx.meta. Returns min(k, |supp q|) drafts.
  */
 export function draftSpechubNode(ctx: NodeCtx): number {
-  const { q, k, rng, meta } = ctx;
-  const out = ctx.drafts;
-  const kn = ctx.kernels;
+  const { q, k, rng, meta, kernels: kn, drafts: out } = ctx;
   const n = q.length;
   const qPtr = q.byteOffset;
   // one pass: the hub set G in slot order (into idx scratch) and s = Σ_{y∉G} q(y) (into out[0])

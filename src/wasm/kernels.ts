@@ -206,6 +206,15 @@ export interface Kernels {
   /** Σ x when every entry is finite and >= 0 and the sum is finite, else -1 (the public verifier API's row check).  x: f64 [n] */
   checked_sum_f64(xPtr: number, n: number): number;
   checked_sum_f64_ref(xPtr: number, n: number): number;
+  /**
+   * residual_f64(out, p, q, n, 1, 1) (bit for bit) fused with checked_sum_f64 of p into sums[0] and of
+   * q into sums[1]: the public SD verify's one pass.  out, p, q: f64 [n], sums: f64 [2]
+   */
+  checked_residual_f64(outPtr: number, pPtr: number, qPtr: number, n: number, sumsPtr: number): number;
+  checked_residual_f64_ref(outPtr: number, pPtr: number, qPtr: number, n: number, sumsPtr: number): number;
+  /** sample_f64(x, n, target) (the same index) fused with checked_sum_f64 of x into sum[0]: the public SD draft's one pass.  x: f64 [n], sum: f64 [1] */
+  checked_sample_f64(xPtr: number, n: number, target: number, sumPtr: number): number;
+  checked_sample_f64_ref(xPtr: number, n: number, target: number, sumPtr: number): number;
   /** out = max(r - c·(q·qScale), 0); returns Σ out. out may equal r.  out, r, q: f64 [n] */
   residual_f64(outPtr: number, rPtr: number, qPtr: number, n: number, c: number, qScale: number): number;
   residual_f64_ref(outPtr: number, rPtr: number, qPtr: number, n: number, c: number, qScale: number): number;

@@ -174,7 +174,67 @@ function signedAbsMax(x: Float32Array, xo: number, n: number): number {
   return max;
 }
 
+/**
+ * The header of a Q4_1 / Q5_1 block of 32 values at x[xo]: d = (max − min) / nmax and min, written
+ * as halves at y[yo] and y[yo + 2]. Returns [min, 1/d] (1/d is 0 when d is 0) in f32, which the
+ * block's quants are computed from.
+ */
+function putMinScale(x: Float32Array, xo: number, y: Uint8Array, yo: number, nmax: 15 | 31): [number, number] {
+  let min = 3.4028234663852886e38; // FLT_MAX
+  let max = -3.4028234663852886e38;
+  for (let j = 0; j < 32; j++) {
+    const v = x[xo + j];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const d = f(f(max - min) / nmax);
+  const id = d !== 0 ? f(1 / d) : 0;
+  putHalf(y, yo, d);
+  putHalf(y, yo + 2, min);
+  return [min, id];
+}
+
+/**
+ * The 5-bit quants of a Q5_0 / Q5_1 block, quant(x[xo + j]) for its 32 values, as ggml packs them:
+ * the low nibbles of values j and j + 16 share byte y[qsAt + j], the fifth bits make the u32 at y[qhAt].
+ */
+function putQ5(x: Float32Array, xo: number, quant: (v: number) => number, y: Uint8Array, qhAt: number, qsAt: number): void {
+  let qh = 0;
+  for (let j = 0; j < 16; j++) {
+    const xi0 = quant(x[xo + j]);
+    const xi1 = quant(x[xo + 16 + j]);
+    y[qsAt + j] = (xi0 & 0xf) | ((xi1 & 0xf) << 4);
+    qh |= ((xi0 & 0x10) >>> 4) << j;
+    qh |= ((xi1 & 0x10) >>> 4) << (j + 16);
+  }
+  put16(y, qhAt, qh & 0xffff);
+  put16(y, qhAt + 2, qh >>> 16);
+}
+
 // ---- the K-quants' scale searches (ggml-quants.c: make_qx_quants, make_q3_quants, make_qkx2_quants) ----
+
+/**
+ * One least-squares pass of the symmetric searches: l = x·iscale rounded and clamped to
+ * [−nmax, nmax) for x[xo, xo + n), stored as l + offset into L[lo ..] unless L is null. Returns the
+ * sums [Σ w·x·l, Σ w·l²] with w = weight(x), accumulated in f32 as ggml does.
+ */
+function weightedSums(
+  n: number, nmax: number, x: Float32Array, xo: number, iscale: number, weight: (v: number) => number,
+  L: Int8Array | Uint8Array | null, lo: number, offset: number,
+): [number, number] {
+  let sumlx = 0;
+  let suml2 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[xo + i];
+    let l = nearestInt(f(iscale * v));
+    l = Math.max(-nmax, Math.min(nmax - 1, l));
+    if (L !== null) L[lo + i] = l + offset;
+    const w = weight(v);
+    sumlx = f(sumlx + f(f(w * v) * l));
+    suml2 = f(suml2 + f(f(w * l) * l));
+  }
+  return [sumlx, suml2];
+}
 
 /** Symmetric quants L (offset by nmax) of x[0, n) with the best least-squares scale; returns the scale. */
 function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: number, L: Int8Array | Uint8Array, lo: number, rmseType: number): number {
@@ -190,32 +250,13 @@ function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: number, L: I
     for (let i = 0; i < n; i++) L[lo + i] = nmax + Math.max(-nmax, Math.min(nmax - 1, nearestInt(f(iscale * x[xo + i]))));
     return f(1 / iscale);
   }
-  let sumlx = 0;
-  let suml2 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[xo + i];
-    let l = nearestInt(f(iscale * v));
-    l = Math.max(-nmax, Math.min(nmax - 1, l));
-    L[lo + i] = l + nmax;
-    const w = weight(v);
-    sumlx = f(sumlx + f(f(w * v) * l));
-    suml2 = f(suml2 + f(f(w * l) * l));
-  }
+  let [sumlx, suml2] = weightedSums(n, nmax, x, xo, iscale, weight, L, lo, nmax);
   let scale = suml2 !== 0 ? f(sumlx / suml2) : 0;
   let best = f(scale * sumlx);
   for (let is = -9; is <= 9; is++) {
     if (is === 0) continue;
     iscale = f(-f(nmax + f(f(0.1) * is)) / max);
-    sumlx = 0;
-    suml2 = 0;
-    for (let i = 0; i < n; i++) {
-      const v = x[xo + i];
-      let l = nearestInt(f(iscale * v));
-      l = Math.max(-nmax, Math.min(nmax - 1, l));
-      const w = weight(v);
-      sumlx = f(sumlx + f(f(w * v) * l));
-      suml2 = f(suml2 + f(f(w * l) * l));
-    }
+    [sumlx, suml2] = weightedSums(n, nmax, x, xo, iscale, weight, null, lo, nmax);
     if (suml2 > 0 && f(sumlx * sumlx) > f(best * suml2)) {
       for (let i = 0; i < n; i++) L[lo + i] = nmax + Math.max(-nmax, Math.min(nmax - 1, nearestInt(f(iscale * x[xo + i]))));
       scale = f(sumlx / suml2);
@@ -233,18 +274,7 @@ function makeQ3Quants(n: number, nmax: number, x: Float32Array, xo: number, L: I
     for (let i = 0; i < n; i++) L[lo + i] = 0;
     return 0;
   }
-  const iscale = f(-nmax / max);
-  let sumlx = 0;
-  let suml2 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[xo + i];
-    let l = nearestInt(f(iscale * v));
-    l = Math.max(-nmax, Math.min(nmax - 1, l));
-    L[lo + i] = l;
-    const w = f(v * v);
-    sumlx = f(sumlx + f(f(w * v) * l));
-    suml2 = f(suml2 + f(f(w * l) * l));
-  }
+  let [sumlx, suml2] = weightedSums(n, nmax, x, xo, f(-nmax / max), (v) => f(v * v), L, lo, 0);
   for (let itry = 0; itry < 5; itry++) {
     let nChanged = 0;
     for (let i = 0; i < n; i++) {
@@ -398,17 +428,7 @@ const QUANTIZERS: Readonly<Record<GgmlQuantType, Quantizer>> = {
     }
   },
   Q4_1(x, xo, y, yo) {
-    let min = 3.4028234663852886e38; // FLT_MAX
-    let max = -3.4028234663852886e38;
-    for (let j = 0; j < 32; j++) {
-      const v = x[xo + j];
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
-    const d = f(f(max - min) / 15);
-    const id = d !== 0 ? f(1 / d) : 0;
-    putHalf(y, yo, d);
-    putHalf(y, yo + 2, min);
+    const [min, id] = putMinScale(x, xo, y, yo, 15);
     for (let j = 0; j < 16; j++) {
       const xi0 = Math.min(15, castI8(f(f(f(x[xo + j] - min) * id) + 0.5))) & 0xff;
       const xi1 = Math.min(15, castI8(f(f(f(x[xo + 16 + j] - min) * id) + 0.5))) & 0xff;
@@ -420,39 +440,11 @@ const QUANTIZERS: Readonly<Record<GgmlQuantType, Quantizer>> = {
     const d = f(max / -16);
     const id = d !== 0 ? f(1 / d) : 0;
     putHalf(y, yo, d);
-    let qh = 0;
-    for (let j = 0; j < 16; j++) {
-      const xi0 = Math.min(31, castI8(f(f(x[xo + j] * id) + 16.5))) & 0xff;
-      const xi1 = Math.min(31, castI8(f(f(x[xo + 16 + j] * id) + 16.5))) & 0xff;
-      y[yo + 6 + j] = (xi0 & 0xf) | ((xi1 & 0xf) << 4);
-      qh |= ((xi0 & 0x10) >>> 4) << j;
-      qh |= ((xi1 & 0x10) >>> 4) << (j + 16);
-    }
-    put16(y, yo + 2, qh & 0xffff);
-    put16(y, yo + 4, qh >>> 16);
+    putQ5(x, xo, (v) => Math.min(31, castI8(f(f(v * id) + 16.5))) & 0xff, y, yo + 2, yo + 6);
   },
   Q5_1(x, xo, y, yo) {
-    let min = 3.4028234663852886e38;
-    let max = -3.4028234663852886e38;
-    for (let j = 0; j < 32; j++) {
-      const v = x[xo + j];
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
-    const d = f(f(max - min) / 31);
-    const id = d !== 0 ? f(1 / d) : 0;
-    putHalf(y, yo, d);
-    putHalf(y, yo + 2, min);
-    let qh = 0;
-    for (let j = 0; j < 16; j++) {
-      const xi0 = truncI32(f(f(f(x[xo + j] - min) * id) + 0.5)) & 0xff; // (uint8_t)(float)
-      const xi1 = truncI32(f(f(f(x[xo + 16 + j] - min) * id) + 0.5)) & 0xff;
-      y[yo + 8 + j] = (xi0 & 0xf) | ((xi1 & 0xf) << 4);
-      qh |= ((xi0 & 0x10) >>> 4) << j;
-      qh |= ((xi1 & 0x10) >>> 4) << (j + 16);
-    }
-    put16(y, yo + 4, qh & 0xffff);
-    put16(y, yo + 6, qh >>> 16);
+    const [min, id] = putMinScale(x, xo, y, yo, 31);
+    putQ5(x, xo, (v) => truncI32(f(f(f(v - min) * id) + 0.5)) & 0xff, y, yo + 4, yo + 8); // (uint8_t)(float)
   },
   Q8_0(x, xo, y, yo) {
     let amax = 0;
@@ -469,18 +461,10 @@ const QUANTIZERS: Readonly<Record<GgmlQuantType, Quantizer>> = {
     const L = new Uint8Array(256);
     const Laux = new Uint8Array(16);
     const weights = new Float32Array(16);
-    const mins = new Float32Array(16);
-    const scales = new Float32Array(16);
-    let maxScale = 0;
-    let maxMin = 0;
-    for (let j = 0; j < 16; j++) {
+    const { scales, mins, maxScale, maxMin } = subBlockScales(16, (j) => {
       for (let l = 0; l < 16; l++) weights[l] = Math.abs(x[xo + 16 * j + l]);
-      const [s, m] = makeQkx2Quants(16, 3, x, xo + 16 * j, weights, L, 16 * j, Laux, f(-0.5), f(0.1), 15, true);
-      scales[j] = s;
-      mins[j] = m;
-      if (s > maxScale) maxScale = s;
-      if (m > maxMin) maxMin = m;
-    }
+      return makeQkx2Quants(16, 3, x, xo + 16 * j, weights, L, 16 * j, Laux, f(-0.5), f(0.1), 15, true);
+    });
     // y: scales[16] at 0, qs[64] at 16, d at 80, dmin at 82
     if (maxScale > 0) {
       const iscale = f(15 / maxScale);
@@ -498,13 +482,7 @@ const QUANTIZERS: Readonly<Record<GgmlQuantType, Quantizer>> = {
       putHalf(y, yo + 82, 0);
     }
     for (let j = 0; j < 16; j++) {
-      const d = f(half(y, yo + 80) * (y[yo + j] & 0xf));
-      if (d === 0) continue;
-      const dm = f(half(y, yo + 82) * (y[yo + j] >> 4));
-      for (let ii = 0; ii < 16; ii++) {
-        const l = nearestInt(f(f(x[xo + 16 * j + ii] + dm) / d));
-        L[16 * j + ii] = Math.max(0, Math.min(3, l));
-      }
+      requantizeSubBlock(x, xo, L, 16, j, f(half(y, yo + 80) * (y[yo + j] & 0xf)), f(half(y, yo + 82) * (y[yo + j] >> 4)), 3);
     }
     for (let j = 0; j < 256; j += 128) {
       for (let l = 0; l < 32; l++) y[yo + 16 + j / 4 + l] = L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6);
@@ -514,16 +492,8 @@ const QUANTIZERS: Readonly<Record<GgmlQuantType, Quantizer>> = {
     // y: hmask[32] at 0, qs[64] at 32, scales[12] at 96, d at 108
     const L = new Int8Array(256);
     const scales = new Float32Array(16);
-    let maxScale = 0;
-    let amax = 0;
-    for (let j = 0; j < 16; j++) {
-      scales[j] = makeQ3Quants(16, 4, x, xo + 16 * j, L, 16 * j);
-      const scale = Math.abs(scales[j]);
-      if (scale > amax) {
-        amax = scale;
-        maxScale = scales[j];
-      }
-    }
+    for (let j = 0; j < 16; j++) scales[j] = makeQ3Quants(16, 4, x, xo + 16 * j, L, 16 * j);
+    const maxScale = signedAbsMax(scales, 0, 16);
     y.fill(0, yo + 96, yo + 108);
     if (maxScale !== 0) {
       const iscale = f(-32 / maxScale);
@@ -578,18 +548,9 @@ const QUANTIZERS: Readonly<Record<GgmlQuantType, Quantizer>> = {
     // y: ql[128] at 0, qh[64] at 128, scales[16] (int8) at 192, d at 208
     const L = new Int8Array(256);
     const scales = new Float32Array(16);
-    let maxScale = 0;
-    let maxAbsScale = 0;
-    for (let ib = 0; ib < 16; ib++) {
-      const scale = makeQxQuants(16, 32, x, xo + 16 * ib, L, 16 * ib, 1);
-      scales[ib] = scale;
-      const a = Math.abs(scale);
-      if (a > maxAbsScale) {
-        maxAbsScale = a;
-        maxScale = scale;
-      }
-    }
-    if (maxAbsScale < GROUP_MAX_EPS) {
+    for (let ib = 0; ib < 16; ib++) scales[ib] = makeQxQuants(16, 32, x, xo + 16 * ib, L, 16 * ib, 1);
+    const maxScale = signedAbsMax(scales, 0, 16);
+    if (Math.abs(maxScale) < GROUP_MAX_EPS) {
       y.fill(0, yo, yo + 210);
       putHalf(y, yo + 208, 0);
       return;
@@ -627,29 +588,53 @@ const QUANTIZERS: Readonly<Record<GgmlQuantType, Quantizer>> = {
   },
 };
 
+/**
+ * The first pass of an asymmetric K-quant (Q2_K, Q4_K, Q5_K): quantize(j) fits sub-block j of `count`
+ * and returns its [scale, min]. Returns them as scales[j] and mins[j] (f32), with their maxima.
+ */
+function subBlockScales(count: number, quantize: (j: number) => [number, number]): { scales: Float32Array; mins: Float32Array; maxScale: number; maxMin: number } {
+  const scales = new Float32Array(count);
+  const mins = new Float32Array(count);
+  let maxScale = 0;
+  let maxMin = 0;
+  for (let j = 0; j < count; j++) {
+    const [s, m] = quantize(j);
+    scales[j] = s;
+    mins[j] = m;
+    if (s > maxScale) maxScale = s;
+    if (m > maxMin) maxMin = m;
+  }
+  return { scales, mins, maxScale, maxMin };
+}
+
+/**
+ * The second pass of an asymmetric K-quant: sub-block j (`size` values) quantized again with the
+ * scale d and min dm the block stores, into L[size * j, size * (j + 1)) clamped to [0, nmax]. A
+ * sub-block whose d is 0 keeps the quants of the first pass.
+ */
+function requantizeSubBlock(x: Float32Array, xo: number, L: Uint8Array, size: number, j: number, d: number, dm: number, nmax: number): void {
+  if (d === 0) return;
+  for (let ii = 0; ii < size; ii++) {
+    const l = nearestInt(f(f(x[xo + size * j + ii] + dm) / d));
+    L[size * j + ii] = Math.max(0, Math.min(nmax, l));
+  }
+}
+
 /** Q4_K (nmax 15) and Q5_K (nmax 31): quantize_row_q4_K_ref / quantize_row_q5_K_ref. */
 function quantizeK45(x: Float32Array, xo: number, y: Uint8Array, yo: number, nmax: 15 | 31): void {
   // y: d at 0, dmin at 2, scales[12] at 4, then Q4_K: qs[128] at 16; Q5_K: qh[32] at 16, qs[128] at 48
   const L = new Uint8Array(256);
   const Laux = new Uint8Array(32);
   const weights = new Float32Array(32);
-  const mins = new Float32Array(8);
-  const scales = new Float32Array(8);
-  let maxScale = 0;
-  let maxMin = 0;
-  for (let j = 0; j < 8; j++) {
+  const { scales, mins, maxScale, maxMin } = subBlockScales(8, (j) => {
     let sumX2 = 0;
     for (let l = 0; l < 32; l++) sumX2 = f(sumX2 + f(x[xo + 32 * j + l] * x[xo + 32 * j + l]));
     const avX = f(Math.sqrt(f(sumX2 / 32)));
     for (let l = 0; l < 32; l++) weights[l] = f(avX + Math.abs(x[xo + 32 * j + l]));
-    const [s, m] = nmax === 15
+    return nmax === 15
       ? makeQkx2Quants(32, 15, x, xo + 32 * j, weights, L, 32 * j, Laux, -1, f(0.1), 20, false)
       : makeQkx2Quants(32, 31, x, xo + 32 * j, weights, L, 32 * j, Laux, f(-0.5), f(0.1), 15, false);
-    scales[j] = s;
-    mins[j] = m;
-    if (s > maxScale) maxScale = s;
-    if (m > maxMin) maxMin = m;
-  }
+  });
   const invScale = maxScale > 0 ? f(63 / maxScale) : 0;
   const invMin = maxMin > 0 ? f(63 / maxMin) : 0;
   const sc = yo + 4;
@@ -669,13 +654,7 @@ function quantizeK45(x: Float32Array, xo: number, y: Uint8Array, yo: number, nma
   putHalf(y, yo + 2, f(maxMin / 63));
   for (let j = 0; j < 8; j++) {
     const [s, m] = kScaleMin(y, sc, j);
-    const d = f(half(y, yo) * s);
-    if (d === 0) continue;
-    const dm = f(half(y, yo + 2) * m);
-    for (let ii = 0; ii < 32; ii++) {
-      const l = nearestInt(f(f(x[xo + 32 * j + ii] + dm) / d));
-      L[32 * j + ii] = Math.max(0, Math.min(nmax, l));
-    }
+    requantizeSubBlock(x, xo, L, 32, j, f(half(y, yo) * s), f(half(y, yo + 2) * m), nmax);
   }
   if (nmax === 15) {
     for (let j = 0; j < 256; j += 64) {
@@ -803,6 +782,30 @@ function quantizeIq4(x: Float32Array, xo: number, superBlock: number, y: Uint8Ar
 
 type Dequantizer = (b: Uint8Array, at: number, out: Float32Array, oo: number) => void;
 
+/**
+ * Q4_K and Q5_K blocks (dequantize_row_q4_K / dequantize_row_q5_K): 8 sub-blocks of 32 values with
+ * 6-bit scales and mins; Q5_K (`five`) adds each value's fifth bit from qh[32] at 16.
+ */
+function dequantizeK45(b: Uint8Array, at: number, out: Float32Array, oo: number, five: boolean): void {
+  const d = half(b, at);
+  const min = half(b, at + 2);
+  const qh = at + 16;
+  let o = oo;
+  for (let j = 0; j < 4; j++) {
+    const q = at + (five ? 48 : 16) + 32 * j;
+    const [s1, m1s] = kScaleMin(b, at + 4, 2 * j);
+    const [s2, m2s] = kScaleMin(b, at + 4, 2 * j + 1);
+    const d1 = f(d * s1);
+    const m1 = f(min * m1s);
+    const d2 = f(d * s2);
+    const m2 = f(min * m2s);
+    const u1 = 1 << (2 * j);
+    const u2 = 2 << (2 * j);
+    for (let l = 0; l < 32; l++) out[o++] = f(f(d1 * ((b[q + l] & 0xf) + (five && b[qh + l] & u1 ? 16 : 0))) - m1);
+    for (let l = 0; l < 32; l++) out[o++] = f(f(d2 * ((b[q + l] >> 4) + (five && b[qh + l] & u2 ? 16 : 0))) - m2);
+  }
+}
+
 const DEQUANTIZERS: Readonly<Record<GgmlQuantType, Dequantizer>> = {
   Q4_0(b, at, out, oo) {
     const d = half(b, at);
@@ -885,41 +888,10 @@ const DEQUANTIZERS: Readonly<Record<GgmlQuantType, Dequantizer>> = {
     }
   },
   Q4_K(b, at, out, oo) {
-    const d = half(b, at);
-    const min = half(b, at + 2);
-    let o = oo;
-    for (let j = 0; j < 4; j++) {
-      const q = at + 16 + 32 * j;
-      const [s1, m1s] = kScaleMin(b, at + 4, 2 * j);
-      const [s2, m2s] = kScaleMin(b, at + 4, 2 * j + 1);
-      const d1 = f(d * s1);
-      const m1 = f(min * m1s);
-      const d2 = f(d * s2);
-      const m2 = f(min * m2s);
-      for (let l = 0; l < 32; l++) out[o++] = f(f(d1 * (b[q + l] & 0xf)) - m1);
-      for (let l = 0; l < 32; l++) out[o++] = f(f(d2 * (b[q + l] >> 4)) - m2);
-    }
+    dequantizeK45(b, at, out, oo, false);
   },
   Q5_K(b, at, out, oo) {
-    const d = half(b, at);
-    const min = half(b, at + 2);
-    const qh = at + 16;
-    let o = oo;
-    let u1 = 1;
-    let u2 = 2;
-    for (let j = 0; j < 4; j++) {
-      const ql = at + 48 + 32 * j;
-      const [s1, m1s] = kScaleMin(b, at + 4, 2 * j);
-      const [s2, m2s] = kScaleMin(b, at + 4, 2 * j + 1);
-      const d1 = f(d * s1);
-      const m1 = f(min * m1s);
-      const d2 = f(d * s2);
-      const m2 = f(min * m2s);
-      for (let l = 0; l < 32; l++) out[o++] = f(f(d1 * ((b[ql + l] & 0xf) + (b[qh + l] & u1 ? 16 : 0))) - m1);
-      for (let l = 0; l < 32; l++) out[o++] = f(f(d2 * ((b[ql + l] >> 4) + (b[qh + l] & u2 ? 16 : 0))) - m2);
-      u1 <<= 2;
-      u2 <<= 2;
-    }
+    dequantizeK45(b, at, out, oo, true);
   },
   Q6_K(b, at, out, oo) {
     const d = half(b, at + 208);

@@ -13,6 +13,7 @@
  * with hfToGgufRopeRow (src/weights/llama-tensors.ts) before writing, as llama.cpp's converter does.
  */
 import { InvalidArgumentError, TokenizerError } from '../errors.js';
+import { joinParts } from '../io/source.js';
 import { GGML_TYPE_CODES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, GGUF_VALUE_TYPES, ggmlTypeBytes } from './gguf.js';
 import type { GgmlReadableType, GgufArray, GgufValue, GgufValueType } from './gguf.js';
 import { GGML_BLOCK, dequantizeGgml, quantizeGgml } from './ggml-quants.js';
@@ -238,14 +239,7 @@ export function ggufParts(spec: GgufWriteSpec): { readonly totalBytes: number; r
 
 /** Serialise a GGUF file to one array. */
 export function writeGguf(spec: GgufWriteSpec): Uint8Array {
-  const { totalBytes, parts } = ggufParts(spec);
-  const out = new Uint8Array(totalBytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return joinParts(ggufParts(spec));
 }
 
 /**

@@ -24,12 +24,9 @@ import type { ByteSource } from '../io/source.js';
 import { GGML_BLOCK, GGML_OTHER_TYPE_NAMES, GGML_TYPES, GGML_TYPE_CODES, ggmlTypeOfCode, type GgmlType } from './ggml-quants.js';
 import {
   getTensor,
-  readBytes,
-  readF32,
   readQ8_0Planar,
-  type ReadBytesOptions,
+  TensorFile,
   type ReadF32Options,
-  type TensorDirectory,
   type TensorDtype,
   type TensorInfo,
 } from './tensor.js';
@@ -106,6 +103,29 @@ export type GgufArrayItems =
 export interface GgufArray {
   readonly itemType: GgufValueType;
   readonly items: GgufArrayItems;
+}
+
+/**
+ * The typed array each fixed-size numeric value type is read into, little-endian as GGUF stores it
+ * (typed arrays take the platform's order; spechub's platforms, WebAssembly's memory included, are
+ * little-endian).
+ */
+const GGUF_NUMBER_ARRAYS = {
+  UINT8: Uint8Array,
+  INT8: Int8Array,
+  UINT16: Uint16Array,
+  INT16: Int16Array,
+  UINT32: Uint32Array,
+  INT32: Int32Array,
+  FLOAT32: Float32Array,
+  FLOAT64: Float64Array,
+  UINT64: BigUint64Array,
+  INT64: BigInt64Array,
+} as const;
+type GgufNumberType = keyof typeof GGUF_NUMBER_ARRAYS;
+
+function isGgufNumberType(t: GgufValueType): t is GgufNumberType {
+  return Object.hasOwn(GGUF_NUMBER_ARRAYS, t);
 }
 
 /** One metadata value: 8–32-bit ints and floats are numbers, 64-bit ints bigints. */
@@ -223,37 +243,18 @@ class Cursor {
     return t;
   }
 
+  /** n values of a fixed-size numeric type, in an aligned copy. */
+  numbers(type: GgufNumberType, n: number, what: string): GgufArrayItems {
+    const Items = GGUF_NUMBER_ARRAYS[type];
+    return new Items(this.bytes(n * Items.BYTES_PER_ELEMENT, what).slice().buffer);
+  }
+
   value(type: GgufValueType, what: string, depth: number): GgufValue {
-    const dv = this.dv;
-    const at = (n: number): number => {
-      this.need(n, what);
-      const p = this.pos;
-      this.pos += n;
-      return p;
-    };
+    // numbers() reads 64-bit ints as bigints and the rest as numbers, as GgufValue pairs them with their types
+    if (isGgufNumberType(type)) return { type, value: (this.numbers(type, 1, what) as ArrayLike<number | bigint>)[0] } as GgufValue;
     switch (type) {
-      case 'UINT8':
-        return { type, value: this.buf[at(1)] };
-      case 'INT8':
-        return { type, value: dv.getInt8(at(1)) };
-      case 'UINT16':
-        return { type, value: dv.getUint16(at(2), true) };
-      case 'INT16':
-        return { type, value: dv.getInt16(at(2), true) };
-      case 'UINT32':
-        return { type, value: dv.getUint32(at(4), true) };
-      case 'INT32':
-        return { type, value: dv.getInt32(at(4), true) };
-      case 'FLOAT32':
-        return { type, value: dv.getFloat32(at(4), true) };
-      case 'FLOAT64':
-        return { type, value: dv.getFloat64(at(8), true) };
-      case 'UINT64':
-        return { type, value: dv.getBigUint64(at(8), true) };
-      case 'INT64':
-        return { type, value: dv.getBigInt64(at(8), true) };
       case 'BOOL': {
-        const b = this.buf[at(1)];
+        const b = this.u8(what);
         if (b > 1) this.fail(`${what}: expected a BOOL of 0 or 1, got ${b}`);
         return { type, value: b === 1 };
       }
@@ -269,28 +270,8 @@ class Cursor {
     const itemType = this.valueType(`${what}: array item`);
     const minBytes = GGUF_VALUE_MIN_BYTES[itemType];
     const n = this.count(`${what}: array length`, Math.floor(Math.max(0, this.left - 8) / minBytes));
-    const fixed = (bytesPer: number): ArrayBuffer => this.bytes(n * bytesPer, what).slice().buffer; // an aligned copy
+    if (isGgufNumberType(itemType)) return { itemType, items: this.numbers(itemType, n, what) };
     switch (itemType) {
-      case 'UINT8':
-        return { itemType, items: new Uint8Array(fixed(1)) };
-      case 'INT8':
-        return { itemType, items: new Int8Array(fixed(1)) };
-      case 'UINT16':
-        return { itemType, items: new Uint16Array(fixed(2)) };
-      case 'INT16':
-        return { itemType, items: new Int16Array(fixed(2)) };
-      case 'UINT32':
-        return { itemType, items: new Uint32Array(fixed(4)) };
-      case 'INT32':
-        return { itemType, items: new Int32Array(fixed(4)) };
-      case 'FLOAT32':
-        return { itemType, items: new Float32Array(fixed(4)) };
-      case 'FLOAT64':
-        return { itemType, items: new Float64Array(fixed(8)) };
-      case 'UINT64':
-        return { itemType, items: new BigUint64Array(fixed(8)) };
-      case 'INT64':
-        return { itemType, items: new BigInt64Array(fixed(8)) };
       case 'BOOL': {
         const raw = this.bytes(n, what);
         const items: boolean[] = [];
@@ -418,20 +399,16 @@ function parseHeader(file: string, buf: Uint8Array, fileSize: number): GgufHeade
 }
 
 /** One validated GGUF file over a ByteSource. Tensor data is read on demand. */
-export class GgufFile implements TensorDirectory {
+export class GgufFile extends TensorFile {
   readonly format = 'gguf' as const;
-  readonly name: string;
   readonly version: number;
   readonly metadata: ReadonlyMap<string, GgufValue>;
   readonly tensors: ReadonlyMap<string, GgufTensorInfo>;
   readonly alignment: number;
   readonly dataStart: number;
 
-  private constructor(
-    readonly source: ByteSource,
-    header: GgufHeader,
-  ) {
-    this.name = source.name;
+  private constructor(source: ByteSource, header: GgufHeader) {
+    super(source);
     this.version = header.version;
     this.metadata = header.metadata;
     this.tensors = new Map(header.tensors.map((t) => [t.name, t]));
@@ -470,28 +447,8 @@ export class GgufFile implements TensorDirectory {
     return this.metadata.get(key);
   }
 
-  readTensorF32(name: string, dest: Float32Array, options?: ReadF32Options): Promise<void> {
-    return readF32(this.source, getTensor(this, name), dest, options);
-  }
-
-  readTensorBytes(name: string, dest: Uint8Array, options?: ReadBytesOptions): Promise<void> {
-    return readBytes(this.source, getTensor(this, name), dest, options);
-  }
-
-  /** The stored bytes of tensor `name` (block types: GGML blocks), in a new array. */
-  async readTensorRaw(name: string): Promise<Uint8Array> {
-    const t = getTensor(this, name);
-    const out = new Uint8Array(t.byteLength);
-    await readBytes(this.source, t, out);
-    return out;
-  }
-
   /** A Q8_0 tensor as planar scales [rows, cols/32] and int8 quants [rows, cols] (see readQ8_0Planar). */
   readTensorQ8_0(name: string, scales: Float32Array, qs: Int8Array, options?: ReadF32Options): Promise<void> {
     return readQ8_0Planar(this.source, getTensor(this, name), scales, qs, options);
-  }
-
-  async close(): Promise<void> {
-    await this.source.close?.();
   }
 }

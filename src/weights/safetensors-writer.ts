@@ -6,6 +6,7 @@
  * multi-GB files can be streamed to disk; `writeSafetensors` concatenates them.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { joinParts } from '../io/source.js';
 
 /** The dtypes `writeSafetensors` writes. */
 export type WritableDtype = 'F32' | 'F16' | 'BF16';
@@ -65,12 +66,5 @@ export function safetensorsParts(tensors: readonly TensorToWrite[], metadata?: R
 
 /** Serialise tensors (and optional string metadata) to safetensors bytes. */
 export function writeSafetensors(tensors: readonly TensorToWrite[], metadata?: Record<string, string>): Uint8Array {
-  const { totalBytes, parts } = safetensorsParts(tensors, metadata);
-  const out = new Uint8Array(totalBytes);
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
+  return joinParts(safetensorsParts(tensors, metadata));
 }

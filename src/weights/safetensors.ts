@@ -22,14 +22,9 @@ import { decodeUtf8, type ByteSource } from '../io/source.js';
 import { describeJson, isJsonObject, parseJsonStrict } from '../io/json.js';
 import {
   describeTensor,
-  getTensor,
-  readBytes,
-  readF32,
   SAFETENSORS_DTYPE_BYTES,
-  type ReadBytesOptions,
-  type ReadF32Options,
+  TensorFile,
   type SafetensorsDtype,
-  type TensorDirectory,
   type TensorInfo,
 } from './tensor.js';
 
@@ -161,20 +156,16 @@ export function parseSafetensorsHeader(file: string, headerBytes: Uint8Array, fi
 }
 
 /** One validated safetensors file over a ByteSource. Tensor data is read on demand. */
-export class SafetensorsFile implements TensorDirectory {
+export class SafetensorsFile extends TensorFile {
   readonly format = 'safetensors' as const;
-  readonly name: string;
   readonly tensors: ReadonlyMap<string, TensorInfo>;
   /** `__metadata__` (e.g. {"format": "pt"}); empty when absent. */
   readonly metadata: Readonly<Record<string, string>>;
   /** Absolute offset of the data area. */
   readonly dataStart: number;
 
-  private constructor(
-    readonly source: ByteSource,
-    header: SafetensorsHeader,
-  ) {
-    this.name = source.name;
+  private constructor(source: ByteSource, header: SafetensorsHeader) {
+    super(source);
     this.tensors = new Map(header.tensors.map((t) => [t.name, t]));
     this.metadata = header.metadata;
     this.dataStart = header.dataStart;
@@ -186,28 +177,5 @@ export class SafetensorsFile implements TensorDirectory {
     const n = parseHeaderLength(source.name, await source.read(0, 8), source.size);
     const header = parseSafetensorsHeader(source.name, await source.read(8, n), source.size);
     return new SafetensorsFile(source, header);
-  }
-
-  /** Decode tensor `name` to f32 into `dest` (see TensorDirectory.readTensorF32). */
-  readTensorF32(name: string, dest: Float32Array, options?: ReadF32Options): Promise<void> {
-    return readF32(this.source, getTensor(this, name), dest, options);
-  }
-
-  /** Copy the stored bytes of tensor `name` into `dest`. */
-  readTensorBytes(name: string, dest: Uint8Array, options?: ReadBytesOptions): Promise<void> {
-    return readBytes(this.source, getTensor(this, name), dest, options);
-  }
-
-  /** The stored bytes of tensor `name`, in a new array. */
-  async readTensorRaw(name: string): Promise<Uint8Array> {
-    const t = getTensor(this, name);
-    const out = new Uint8Array(t.byteLength);
-    await readBytes(this.source, t, out);
-    return out;
-  }
-
-  /** Close the underlying source (if it can be closed). */
-  async close(): Promise<void> {
-    await this.source.close?.();
   }
 }

@@ -422,6 +422,44 @@ export async function readBytes(src: ByteSource, t: TensorInfo, dest: Uint8Array
   }
 }
 
+/**
+ * A TensorDirectory held in one file (SafetensorsFile, GgufFile): its tensors are read from
+ * `source` on demand, by name; a name it does not hold is a WeightsFormatError.
+ */
+export abstract class TensorFile implements TensorDirectory {
+  abstract readonly format: 'safetensors' | 'gguf';
+  abstract readonly tensors: ReadonlyMap<string, TensorInfo>;
+  /** The file's name (the source's), used in messages. */
+  readonly name: string;
+
+  protected constructor(readonly source: ByteSource) {
+    this.name = source.name;
+  }
+
+  /** Decode tensor `name` to f32 into `dest` (see TensorDirectory.readTensorF32). */
+  readTensorF32(name: string, dest: Float32Array, options?: ReadF32Options): Promise<void> {
+    return readF32(this.source, getTensor(this, name), dest, options);
+  }
+
+  /** Copy the stored bytes of tensor `name` into `dest`. */
+  readTensorBytes(name: string, dest: Uint8Array, options?: ReadBytesOptions): Promise<void> {
+    return readBytes(this.source, getTensor(this, name), dest, options);
+  }
+
+  /** The stored bytes of tensor `name` (GGUF block types: GGML blocks), in a new array. */
+  async readTensorRaw(name: string): Promise<Uint8Array> {
+    const t = getTensor(this, name);
+    const out = new Uint8Array(t.byteLength);
+    await readBytes(this.source, t, out);
+    return out;
+  }
+
+  /** Close the underlying source (if it can be closed). */
+  async close(): Promise<void> {
+    await this.source.close?.();
+  }
+}
+
 /** "Float32Array(12)", "undefined", … for error messages. */
 export function describeArray(a: unknown): string {
   if (ArrayBuffer.isView(a)) return `${a.constructor.name}(${(a as unknown as { length: number }).length})`;

@@ -13,6 +13,8 @@ import { VERIFIER_NAMES, type VerifierName } from '../../src/verify/types.js';
 import { GOLDEN } from './cases.js';
 import { mathMethod } from '../../src/verify/methods.js';
 import { exactOutput } from './oracle.js';
+import { NodeVerifier } from '../../src/verify/node-verifier.js';
+import { createNodeMeta } from '../../src/verify/types.js';
 
 const G1p = Float64Array.from(GOLDEN.G1.p);
 const G1q = Float64Array.from(GOLDEN.G1.q);
@@ -125,6 +127,77 @@ describe('public API: createVerifier(name) → draft / verify / acceptance', () 
       const user = loose.slice();
       v.verify(user, G1q, v.draft(G1q, k, createRng(1)), createRng(2));
       assert.deepEqual(Array.from(user), Array.from(loose), 'a user array is not modified');
+    }
+  });
+
+  it('sd checks its rows inside the pass it makes anyway (draft: checked_sample_f64; verify: p(x)/q(x) first, then checked_residual_f64 on a rejection) and decides as the decode path does on the same rows and streams', () => {
+    const rt2 = createNodeRuntime();
+    const v = createVerifier('sd', { runtime: rt2 });
+    const V = 5000;
+    const node = NodeVerifier.create(rt2, 'sd', { maxVocab: V, maxK: 1 });
+    const pv = rt2.f64(rt2.arena.alloc('test.sd.p', 8 * V).ptr, V);
+    const qv = rt2.f64(rt2.arena.alloc('test.sd.q', 8 * V).ptr, V);
+    const own = v.rows(V);
+    const meta = createNodeMeta(1);
+    const drafted = new Int32Array(1);
+    const gen = createRng(2026);
+    let accepted = 0;
+    let rejected = 0;
+    for (const n of [3, 17, 1000, V]) {
+      for (let trial = 0; trial < 25; trial++) {
+        // peaked, overlapping rows with exact zeros; a fifth of them off by more than rounding (renormalised in place)
+        const row = () => {
+          const w = Array.from({ length: n }, (_, i) => (gen.next() < 0.2 ? 0 : Math.exp(-i / (1 + 50 * gen.next())) * gen.next()));
+          w[Math.floor(gen.next() * n)] = 1;
+          const s = w.reduce((t, x) => t + x, 0);
+          const loose = gen.next() < 0.2 ? 1 + 1e-6 : 1;
+          return w.map((x) => (x / s) * loose);
+        };
+        const p = row();
+        const q = row();
+        const ownP = own.p.subarray(0, n);
+        const ownQ = own.q.subarray(0, n);
+        ownP.set(p);
+        ownQ.set(q);
+        const seed = 100 * n + trial;
+        const apiRng = createRng(seed);
+        const d = v.draft(ownQ, 1, apiRng);
+        // the decode path on the rows as the API left them (renormalised in place when they were loose)
+        qv.subarray(0, n).set(ownQ);
+        const nodeRng = createRng(seed);
+        node.draftInto(qv.subarray(0, n), 1, nodeRng, drafted, meta);
+        assert.deepEqual(Array.from(d), [drafted[0]], `n ${n} trial ${trial}: draft`);
+        const r = v.verify(ownP, ownQ, d, apiRng);
+        pv.subarray(0, n).set(ownP);
+        qv.subarray(0, n).set(ownQ);
+        const want = node.verifyNode(pv.subarray(0, n), qv.subarray(0, n), drafted, 1, meta, nodeRng);
+        assert.deepEqual(r, { token: want.token, accepted: want.accepted }, `n ${n} trial ${trial}: verify`);
+        assert.equal(apiRng.next(), nodeRng.next(), 'both consumed the same uniforms');
+        if (r.accepted === 0) accepted++;
+        else rejected++;
+      }
+    }
+    assert.ok(accepted > 10 && rejected > 10, `both outcomes exercised: ${accepted} accepted, ${rejected} rejected`);
+  });
+
+  it('sd: a bad entry anywhere in p or q is a typed error naming it, and the failed call leaves the rng where it was', () => {
+    const v = createVerifier('sd', { runtime: rt });
+    const n = 40;
+    const base = () => Float64Array.from({ length: n }, () => 1 / n);
+    for (const bad of [NaN, -1e-300, Infinity]) {
+      for (const at of [0, 7, n - 1]) {
+        for (const which of ['p', 'q'] as const) {
+          const p = base();
+          const q = base();
+          (which === 'p' ? p : q)[at] = bad;
+          const rng = createRng(at + 1);
+          const next = rng.clone().next();
+          const named = new RegExp(`${which}\\[${at}\\]`);
+          assert.throws(() => v.verify(p, q, [at === 0 ? 1 : 0], rng), (e: unknown) => e instanceof InvalidArgumentError && named.test((e as Error).message), `verify, ${which}[${at}] = ${bad}`);
+          if (which === 'q') assert.throws(() => v.draft(q, 1, rng), (e: unknown) => e instanceof InvalidArgumentError && named.test((e as Error).message), `draft, q[${at}] = ${bad}`);
+          assert.equal(rng.next(), next, 'rng untouched');
+        }
+      }
     }
   });
 

@@ -62,7 +62,7 @@ function three(name: string, ...args: number[]): [number, number, number] {
 
 describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
   it('the .wasm exports every declared kernel and its _ref twin; the plain-TS set covers the verifier kernels', () => {
-    const others = ['checked_sum_f64', 'argmax_f32', 'first_nonfinite_f32', 'exp_probs_f32', 'scale_f64', 'fill_f64', 'kth_largest_f32', 'topp_mask_f64'];
+    const others = ['checked_sum_f64', 'checked_sample_f64', 'checked_residual_f64', 'argmax_f32', 'first_nonfinite_f32', 'exp_probs_f32', 'scale_f64', 'fill_f64', 'kth_largest_f32', 'topp_mask_f64'];
     for (const name of [...PROB_KERNEL_NAMES, ...others]) {
       assert.equal(typeof k[name], 'function', name);
       assert.equal(typeof k[`${name}_ref`], 'function', `${name}_ref`);
@@ -106,6 +106,64 @@ describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
         },
       ),
       { numRuns: 400, seed: 0xc0de0a },
+    );
+  });
+
+  /** A row with, sometimes, one bad entry (NaN, ±Infinity or negative); whether it is valid. */
+  const poisoned = (n: number) =>
+    fc.tuple(vec(n), fc.option(fc.tuple(fc.integer({ min: 0, max: Math.max(0, n - 1) }), fc.constantFrom(NaN, Infinity, -Infinity, -1e-300, -0.5)), { nil: null })).map(([x, poison]) => {
+      const row = x.slice();
+      if (poison && n > 0) row[poison[0]] = poison[1];
+      return row;
+    });
+  const isValid = (row: number[]) => row.every((v) => v >= 0 && v < Infinity);
+  /** checked_sum_f64's contract for one reported sum: -1 exactly when the row is bad, else Σ to 1e-13. */
+  const checkedSumOk = (got: number, row: number[]) => (isValid(row) ? close(got, row.reduce((t, v) => t + v, 0), sumAbs(row)) : got === -1);
+
+  it('checked_sample_f64 (the public SD draft): the index sample_f64 gives, bit for bit, and checked_sum_f64\'s verdict on the whole row; _ref likewise against sample_f64_ref', () => {
+    fc.assert(
+      fc.property(
+        size.chain((n) => poisoned(n)),
+        fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 1, 1.5)),
+        (row, u) => {
+          const n = row.length;
+          put(A, row);
+          const total = row.reduce((t, v) => (v > 0 && v < Infinity ? t + v : t), 0);
+          const target = u * total;
+          const sums = f64(OUT1, 1);
+          for (const [fused, plain] of [['checked_sample_f64', 'sample_f64'], ['checked_sample_f64_ref', 'sample_f64_ref']] as const) {
+            sums[0] = 12345;
+            const got = k[fused](A, n, target, OUT1);
+            assert.equal(got, k[plain](A, n, target), `${fused} index on ${row}, target ${target}`);
+            assert.ok(checkedSumOk(sums[0]!, row), `${fused} sum ${sums[0]} on ${row}`);
+          }
+        },
+      ),
+      { numRuns: 500, seed: 0xc0de0b },
+    );
+  });
+
+  it('checked_residual_f64 (the public SD verify): residual_f64(out, p, q, n, 1, 1) bit for bit (values and sum) and checked_sum_f64\'s verdicts on p and q; _ref likewise against residual_f64_ref', () => {
+    fc.assert(
+      fc.property(
+        size.chain((n) => fc.tuple(poisoned(n), poisoned(n))),
+        ([p, q]) => {
+          const n = p.length;
+          put(A, p);
+          put(B, q);
+          const sums = f64(OUT3, 2);
+          for (const [fused, plain] of [['checked_residual_f64', 'residual_f64'], ['checked_residual_f64_ref', 'residual_f64_ref']] as const) {
+            sums.fill(12345);
+            const mass = k[fused](OUT1, A, B, n, OUT3);
+            const want = k[plain](OUT2, A, B, n, 1, 1);
+            assert.ok(Object.is(mass, want), `${fused} mass ${mass} vs ${want}`);
+            assert.deepEqual(Array.from(f64(OUT1, n)), Array.from(f64(OUT2, n)), `${fused} residual`);
+            assert.ok(checkedSumOk(sums[0]!, p), `${fused} p sum ${sums[0]} on ${p}`);
+            assert.ok(checkedSumOk(sums[1]!, q), `${fused} q sum ${sums[1]} on ${q}`);
+          }
+        },
+      ),
+      { numRuns: 500, seed: 0xc0de0c },
     );
   });
 
