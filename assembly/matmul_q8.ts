@@ -16,6 +16,9 @@
 // is folded into the f16 decoding constant (2^104 instead of 2^112). Every panel is one sequential
 // stream and a thread runs a block of whole panels (wPtr + p·panelBytes, outPtr + 4p·4, rows − 4p).
 //
+// Batches: pairs of x rows go through a 4×2 register tile (each widened weight vector multiplies two x
+// rows: 8 accumulators), n = 1 and an odd last row take the one-row loop; same integers, same f32 steps.
+//
 // x is section A of the prepared input (matmul_quant.ts). Per group the 4 rows' integer dot products
 // are exact; then acc ← acc + f32(256·Σ)·((d·2^-8)·s) with separate multiplies and adds in group
 // order, in every build: the SIMD kernel and _ref agree bit for bit, and so do the plain and relaxed builds.
@@ -32,6 +35,10 @@ import { kconst, K_HI8, K_F16MASK, K_F16SCALE_Q8, f16x4m, f16s, f16Value, f16Non
 @inline function panelBytesQ8(cols: i32): usize {
   return <usize>((cols + 31) >> 5) * 136;
 }
+
+/** Smallest batch that takes the 4×2 tile (two x rows per widened weight vector; measured). */
+// @ts-ignore: decorator
+@lazy const Q8_PAIR_MIN: i32 = 2;
 
 /** acc + exact 256·Σ over one row's 16-column k-block (w: its 16 bytes; x0, x1: the 16 i16 quants). */
 // @ts-ignore: decorator
@@ -53,12 +60,51 @@ export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: us
   const dOff = qxD((cols + 31) & ~31);
   const outRowBytes = <usize>outStride << 2;
   const hi8 = kconst(K_HI8), fmask = kconst(K_F16MASK), s104 = kconst(K_F16SCALE_Q8);
+  // x rows [0, pairs) go through the 4×2 tile, the rest (n = 1, an odd last row) one by one
+  const pairs = n >= Q8_PAIR_MIN ? n & ~1 : 0;
   let w = wPtr;
   for (let r = 0; r < rows; r += 4, w += pb) {
     const valid = rows - r;
     const o = outPtr + (<usize>r << 2);
     const wEnd = w + pb;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < pairs; i += 2) {
+      let xa = xPtr + <usize>i * rec;
+      let xb = xa + rec;
+      let sa = xa + dOff, sb = xb + dOff;
+      let accA = f32x4.splat(0), accB = accA;
+      for (let wk = w; wk < wEnd; wk += 136, sa += 4, sb += 4) {
+        let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        // 8 columns per step (4 loaded rows + 2 loaded x rows beside the 8 accumulators): a row's
+        // columns c0..c0+7 are its even bytes, shl 8 of the 16 bytes at wb gives 256·qw; c0+8..c0+15
+        // are its odd bytes, shl 8 of the 16 bytes one further gives them (the spare top byte read
+        // is the next row's or the group's scales, always inside the panel). Steps at wb, wb + 1,
+        // wb + 64, wb + 65: the stride alternates 1, 63.
+        const kEnd = wk + 128;
+        let step: usize = 1;
+        for (let wb = wk; wb < kEnd; wb += step, step = 64 - step, xa += 16, xb += 16) {
+          const x0 = v128.load(xa), x1 = v128.load(xb);
+          let v = i16x8.shl(v128.load(wb), 8);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v, x0));
+          b0 = i32x4.add(b0, i32x4.dot_i16x8_s(v, x1));
+          v = i16x8.shl(v128.load(wb, 16), 8);
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v, x0));
+          b1 = i32x4.add(b1, i32x4.dot_i16x8_s(v, x1));
+          v = i16x8.shl(v128.load(wb, 32), 8);
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v, x0));
+          b2 = i32x4.add(b2, i32x4.dot_i16x8_s(v, x1));
+          v = i16x8.shl(v128.load(wb, 48), 8);
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v, x0));
+          b3 = i32x4.add(b3, i32x4.dot_i16x8_s(v, x1));
+        }
+        const dw = f16x4m(wk + 128, fmask, s104);
+        accA = f32x4.add(accA, f32x4.mul(f32x4.convert_i32x4_s(isum4(a0, a1, a2, a3)), f32x4.mul(dw, v128.load32_splat(sa))));
+        accB = f32x4.add(accB, f32x4.mul(f32x4.convert_i32x4_s(isum4(b0, b1, b2, b3)), f32x4.mul(dw, v128.load32_splat(sb))));
+      }
+      storePanel4(o + <usize>i * outRowBytes, accA, valid);
+      storePanel4(o + <usize>(i + 1) * outRowBytes, accB, valid);
+    }
+    for (let i = pairs; i < n; i++) {
       let xq = xPtr + <usize>i * rec;
       let xs = xq + dOff;
       let acc = f32x4.splat(0);

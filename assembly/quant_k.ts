@@ -177,20 +177,31 @@ import {
   return i32x4.add(dotSigned1(i8x16.swizzle(KVALUES, lo), q16), dotSigned1(i8x16.swizzle(KVALUES, hi), q16 + 32));
 }
 
-// ---- the batched path (n ≥ batchMin x rows; needs the per-thread scratch) ----
+// ---- the batched paths (needs the per-thread scratch) ----
 //
-// Per panel super-block the 4 rows' planes are unpacked once into the scratch, ready for the dot
-// (relaxed: 16 bytes of u per plane; plain: u widened to i16, 32 bytes), with each sub-scale
-// broadcast to i16 lanes beside them; then every x row runs over them: per plane and row one i16 pair
-// sum and one i32x4.dot_i16x8_s with the scale from the scratch. The integers are the direct path's,
-// combined in the same order: the results are identical.
+// Two ways to run n x rows over a panel super-block unpacked once into the scratch:
+//  - the 4×2 tile (matmulKTiled, below): every build, n ≥ tileMin;
+//  - the relaxed build's byte path (matmulKBatched), for the smaller batches where it is faster: the
+//    4 rows' planes as 16 bytes of u each with each sub-scale broadcast to i16 lanes beside them; every x
+//    row runs over them: per plane and row one i16x8.relaxed_dot_i8x16_i7x16_s pair sum and one
+//    i32x4.dot_i16x8_s with the scale from the scratch.
+// The integers are the direct path's, combined in the same order: the results are identical.
 // Scratch (quant_scratch_bytes): planes @0 (2048 B) · scales @2048 ([4 rows][NS][i16x8], ≤ 1024 B) ·
 // the f32x4 accumulators of the n x rows @SCRATCH_ACC.
 
-/** Smallest batch that takes the batched path (below it the direct kernel is as fast: measured). */
+/** Relaxed build: smallest batch that takes the byte path (below it the direct kernel is as fast: measured). */
 // @ts-ignore: decorator
 @inline function batchMin(kind: i32): i32 {
   return kind == Q4_K ? 16 : kind == Q2_K ? 8 : kind == Q6_K ? 6 : 3;
+}
+/**
+ * Smallest batch that takes the 4×2 tile (measured): 2 in the plain build; the relaxed build's byte
+ * path stays ahead up to 8 (Q6_K, Q3_K) or 16 (Q5_K, Q2_K) x rows and for Q4_K throughout.
+ */
+// @ts-ignore: decorator
+@inline function tileMin(kind: i32): i32 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return 2;
+  return kind == Q6_K || kind == Q3_K ? 8 : kind == Q4_K ? i32.MAX_VALUE : 16;
 }
 /** Offset of the accumulators in the scratch. */
 // @ts-ignore: decorator
@@ -238,15 +249,10 @@ export function quant_scratch_bytes(n: i32): i32 {
   return v128.and(shiftBy(v128.load(sb + 80 + <usize>(64 * (p >> 2)) + (rr << 4)), -2 * (p & 3)), m3);
 }
 
-/** Store plane p of row rr into the scratch (relaxed: bytes; plain: widened to i16). */
+/** Store plane p of row rr into the scratch as bytes (the relaxed byte path). */
 // @ts-ignore: decorator
 @inline function putPlane(dst: usize, rr: usize, p: i32, v: v128): void {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    v128.store(dst + (rr << 8) + <usize>(p << 4), v);
-  } else {
-    v128.store(dst + (rr << 9) + <usize>(p << 5), i16x8.extend_low_i8x16_u(v));
-    v128.store(dst + (rr << 9) + <usize>(p << 5), i16x8.extend_high_i8x16_u(v), 16);
-  }
+  v128.store(dst + (rr << 8) + <usize>(p << 4), v);
 }
 
 /** Unpack one panel super-block into the scratch: 4 rows × 16 planes, and the broadcast sub-scales. */
@@ -282,17 +288,16 @@ export function quant_scratch_bytes(n: i32): i32 {
   }
 }
 
-/** i16 pair sums of one unpacked plane (at pl) with the activation quants (x8 / x16). */
+/** i16 pair sums of one unpacked plane (at pl) with the activation quants (bytes at x8): the relaxed byte path. */
 // @ts-ignore: decorator
 @inline function planeDot(pl: usize, x8: usize, x16: usize): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), v128.load(pl));
-  return i16x8.add(i16x8.mul(v128.load(pl), v128.load(x16)), i16x8.mul(v128.load(pl, 16), v128.load(x16, 16)));
+  return i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), v128.load(pl));
 }
 
-/** Bytes of one unpacked plane in the scratch, and of one row's 16 planes. */
+/** Bytes of one unpacked plane in the scratch (the relaxed byte path). */
 // @ts-ignore: decorator
 @inline function planeBytes(): usize {
-  return ASC_FEATURE_RELAXED_SIMD ? 16 : 32;
+  return 16;
 }
 
 // @ts-ignore: decorator
@@ -371,11 +376,163 @@ export function quant_scratch_bytes(n: i32): i32 {
   }
 }
 
+// The 4×2 tile (see tileMin): the super-block is unpacked as
+// i16 weights already multiplied by their sub-scale, w = sc_k·(u − off) (|w| ≤ 128·32: Q6_K), in octets
+// (columns 8o .. 8o + 7 of row rr at 64o + 16rr: 2048 B), so that Σ_c w·x = Σ_k sc_k·(Σ_{c ∈ k} u·x − off·Σ_{c ∈ k} x)
+// is the direct path's integer; then pairs of x rows run over the octets: per octet 4 weight loads feed 8
+// pmaddwd into 8 accumulators (within the 15 XMM registers), an odd last x row takes a one-row loop. The
+// mins term and the f32 steps are the direct path's, in the same order: identical results.
+
+/** Unpack one panel super-block into the scratch as scaled i16 octets (see above). */
+// @ts-ignore: decorator
+@inline function unpackKScaled(kind: i32, sb: usize, scratch: usize, m15: v128, m3: v128, m30: v128, b16: v128, b4: v128, w15: v128): void {
+  const off = i16x8.splat(<i16>offsetOf(kind));
+  for (let rr: usize = 0; rr < 4; rr++) {
+    const dst = scratch + (rr << 4);
+    scaledPlane(kind, sb, rr, 0, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 1, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 2, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 3, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 4, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 5, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 6, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 7, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 8, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 9, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 10, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 11, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 12, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 13, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 14, dst, off, m15, m3, m30, b16, b4, w15);
+    scaledPlane(kind, sb, rr, 15, dst, off, m15, m3, m30, b16, b4, w15);
+  }
+}
+
+/** Plane p of row rr as i16 sc·(u − off) into its two octets (row base dst: octets 2p, 2p + 1). */
+// @ts-ignore: decorator
+@inline function scaledPlane(kind: i32, sb: usize, rr: usize, p: i32, dst: usize, off: v128, m15: v128, m3: v128, m30: v128, b16: v128, b4: v128, w15: v128): void {
+  const u = planeK(kind, sb, rr, p, m15, m3, m30, b16, b4);
+  const k = subBlocks(kind) == 8 ? p >> 1 : p;
+  const scp = scalePtr(kind, sb, rr, k);
+  let sc: v128;
+  if (kind == Q4_K || kind == Q5_K) sc = splatU8(scp);
+  else if (kind == Q2_K) sc = v128.and(v128.load8_splat(scp), w15);
+  else sc = splatS8(scp);
+  let lo = i16x8.extend_low_i8x16_u(u), hi = i16x8.extend_high_i8x16_u(u);
+  if (offsetOf(kind) != 0) {
+    lo = i16x8.sub(lo, off);
+    hi = i16x8.sub(hi, off);
+  }
+  v128.store(dst + <usize>(p << 7), i16x8.mul(lo, sc));
+  v128.store(dst + <usize>(p << 7), i16x8.mul(hi, sc), 64);
+}
+
+/** Q4_K / Q5_K / Q2_K: the rows' Σ_k m_k·Σ_{c ∈ k} qx over one super-block (bs16, bs32: x's sub-block sums). */
+// @ts-ignore: decorator
+@inline function minSums(kind: i32, sb: usize, bs16: usize, bs32: usize, m15: v128): v128 {
+  if (kind == Q4_K || kind == Q5_K) {
+    const bs = v128.load(bs32);
+    return isum4(i32x4.dot_i16x8_s(v128.load8x8_u(sb + 48), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 56), bs),
+      i32x4.dot_i16x8_s(v128.load8x8_u(sb + 64), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 72), bs));
+  }
+  return isum4(minDotQ2(sb + 16, bs16, m15), minDotQ2(sb + 32, bs16, m15), minDotQ2(sb + 48, bs16, m15), minDotQ2(sb + 64, bs16, m15));
+}
+
+// @ts-ignore: decorator
+@inline function matmulKTiled(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const PB = sbBytes(kind);
+  const S = cols >> 8;
+  const pb = <usize>S * PB;
+  const rec = <usize>qx_row_bytes(cols);
+  const offB = <usize>qx_offset_k(cols);
+  const dOff = qxD(cols);
+  const bs16Off = qxBs16(cols, 256);
+  const bs32Off = qxBs32(cols, 256);
+  const outRowBytes = <usize>outStride << 2;
+  const m15 = kconst(K_M15), m3 = kconst(K_M3), m30 = kconst(K_M30), b16 = kconst(K_B16), b4 = kconst(K_B4), w15 = kconst(K_W15);
+  const fmask = kconst(K_F16MASK), f16scale = kconst(K_F16SCALE);
+  const accs = scratch + SCRATCH_ACC;
+  const pEnd = scratch + 2048;
+  const pairs = n & ~1;
+  let w = wPtr;
+  for (let r = 0; r < rows; r += 4, w += pb) {
+    const valid = rows - r;
+    const o = outPtr + (<usize>r << 2);
+    for (let b = 0; b < S; b++) {
+      const sb = w + <usize>b * PB;
+      unpackKScaled(kind, sb, scratch, m15, m3, m30, b16, b4, w15);
+      const d = f16x4m(sb, fmask, f16scale);
+      for (let i = 0; i < pairs; i += 2) {
+        const secA = xPtr + <usize>i * rec + offB; // section B of x row i (row i + 1: + rec)
+        let xa = secA + (<usize>b << 9), xb = xa + rec;
+        let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (let p = scratch; p < pEnd; p += 64, xa += 16, xb += 16) {
+          const x0 = v128.load(xa), x1 = v128.load(xb);
+          let v = v128.load(p);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v, x0));
+          b0 = i32x4.add(b0, i32x4.dot_i16x8_s(v, x1));
+          v = v128.load(p, 16);
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v, x0));
+          b1 = i32x4.add(b1, i32x4.dot_i16x8_s(v, x1));
+          v = v128.load(p, 32);
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v, x0));
+          b2 = i32x4.add(b2, i32x4.dot_i16x8_s(v, x1));
+          v = v128.load(p, 48);
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v, x0));
+          b3 = i32x4.add(b3, i32x4.dot_i16x8_s(v, x1));
+        }
+        const apA = accs + (<usize>i << 4);
+        kStep(kind, isum4(a0, a1, a2, a3), sb, d, secA, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, apA, b == S - 1, o + <usize>i * outRowBytes, valid);
+        kStep(kind, isum4(b0, b1, b2, b3), sb, d, secA + rec, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, apA + 16, b == S - 1, o + <usize>(i + 1) * outRowBytes, valid);
+      }
+      if (pairs < n) {
+        // the odd last x row: two octets per step
+        const i = pairs;
+        const sec = xPtr + <usize>i * rec + offB;
+        let xq = sec + (<usize>b << 9);
+        let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        for (let p = scratch; p < pEnd; p += 128, xq += 32) {
+          const x0 = v128.load(xq), x1 = v128.load(xq, 16);
+          a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(v128.load(p), x0), i32x4.dot_i16x8_s(v128.load(p, 64), x1)));
+          a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(v128.load(p, 16), x0), i32x4.dot_i16x8_s(v128.load(p, 80), x1)));
+          a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(v128.load(p, 32), x0), i32x4.dot_i16x8_s(v128.load(p, 96), x1)));
+          a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(v128.load(p, 48), x0), i32x4.dot_i16x8_s(v128.load(p, 112), x1)));
+        }
+        kStep(kind, isum4(a0, a1, a2, a3), sb, d, sec, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, accs + (<usize>i << 4), b == S - 1, o + <usize>i * outRowBytes, valid);
+      }
+    }
+  }
+}
+
+/**
+ * One x row's f32 step for a super-block, as the direct path: acc (at ap; 0 for the first super-block)
+ * + f32(ai)·(d·s) (− f32(mins)·(dmin·s)); the last super-block stores the panel's outputs at out.
+ */
+// @ts-ignore: decorator
+@inline function kStep(kind: i32, ai: v128, sb: usize, d: v128, sec: usize, b: i32, bs16Off: usize, bs32Off: usize, dOff: usize, m15: v128, fmask: v128, f16scale: v128, ap: usize, last: bool, out: usize, valid: i32): void {
+  const sx = v128.load32_splat(sec + dOff + (<usize>b << 2));
+  let acc = b == 0 ? f32x4.splat(0) : v128.load(ap);
+  acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(ai), f32x4.mul(d, sx)));
+  if (hasMin(kind)) {
+    const am = minSums(kind, sb, sec + bs16Off + (<usize>b << 5), sec + bs32Off + (<usize>b << 4), m15);
+    acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(am), f32x4.mul(f16x4m(sb + 8, fmask, f16scale), sx)));
+  }
+  if (last) storePanel4(out, acc, valid);
+  else v128.store(ap, acc);
+}
+
 // @ts-ignore: decorator
 @inline function matmulK(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
-  if (kind != IQ4_XS && scratch != 0 && n >= batchMin(kind)) {
-    matmulKBatched(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
-    return;
+  if (kind != IQ4_XS && scratch != 0) {
+    if (n >= tileMin(kind)) {
+      matmulKTiled(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
+      return;
+    }
+    if (ASC_FEATURE_RELAXED_SIMD && n >= batchMin(kind)) {
+      matmulKBatched(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
+      return;
+    }
   }
   const PB = sbBytes(kind);
   const pb = <usize>(cols >> 8) * PB;

@@ -17,7 +17,7 @@
 // dequantised value; dequant_* reproduce dequantize_row_* bit for bit.
 //
 // Kernel: per group and row, the two 16-column planes (low and high nibbles, with the 5th bit or-ed in
-// for Q5: one i32x4.mul by [16, 8, 4, 2] shifts lane L's bits into place) go through dot2 (exact
+// for Q5: one i32x4.mul by [8, 4, 2, 1] moves lane L's bits of both planes into place, see high5) go through dot2 (exact
 // integer sums), a transpose-add gives the 4 rows in one vector, the offset is subtracted as an
 // integer, then acc ← acc + f32(Σ)·(d·s) (and acc ← acc + m·f16(s·Σqx) for the _1 types, the product
 // rounded as llama.cpp's q8_1 activations store it) with
@@ -38,12 +38,9 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
 
 // @ts-ignore: decorator
 @lazy const F32_MAX: f32 = 3.4028234663852886e38;
-/** 2^112: rescales an f16 shifted into f32 position (see f16x4). */
-/** Smallest batch that takes the batched path (below it the direct kernel is as fast: measured). */
+/** Smallest batch that takes the 4×2 tile (it wins from 2 x rows up: measured; relaxed byte path: 8 for Q4_0/Q4_1, else 3). */
 // @ts-ignore: decorator
-@inline function batchMin(kind: i32): i32 {
-  return kind == Q4_0 || kind == Q4_1 ? 8 : 3;
-}
+@lazy const BATCH_MIN: i32 = 2;
 
 /** IQ4_NL's 16 values (ggml's kvalues_iq4nl) as bytes, for the table lookup. */
 // @ts-ignore: decorator
@@ -74,22 +71,28 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
 }
 
 /**
- * The low plane (columns 0..15) and high plane (16..31) of one row's group, as unsigned bytes. Q5: the
- * 5th bits, lane L of the u32 shifted left by 4 − L (one i32x4.mul by mul5 = [16, 8, 4, 2]), land on bit 4.
+ * Q5: a row's 4 high-bit bytes (layout above) times mul5 = [8, 4, 2, 1] per i32 lane: lane L (plane
+ * columns 4L + i, byte i) then holds the 5th bit of low-plane column 4L + i at bit 8i + 3 and that of
+ * high-plane column 16 + 4L + i at bit 8i + 7 (nothing crosses bit 31), one multiply for both planes.
  */
 // @ts-ignore: decorator
-@inline function planeLo(kind: i32, row: usize, grp: usize, rr: usize, m15: v128, b16: v128, mul5: v128): v128 {
+@inline function high5(kind: i32, grp: usize, rr: usize, mul5: v128): v128 {
+  if (!isQ5(kind)) return i32x4.splat(0);
+  return i32x4.mul(v128.load32_splat(grp + 64 + (rr << 2)), mul5);
+}
+
+/** The low plane (columns 0..15) and high plane (16..31) of one row's group, as unsigned bytes (y: high5). */
+// @ts-ignore: decorator
+@inline function planeLo(kind: i32, row: usize, y: v128, m15: v128, b16: v128): v128 {
   const p = v128.and(v128.load(row), m15);
   if (!isQ5(kind)) return p;
-  const y = i32x4.mul(v128.load32_splat(grp + 64 + (rr << 2)), mul5);
-  return v128.or(p, v128.and(y, b16));
+  return v128.or(p, v128.and(i16x8.shl(y, 1), b16));
 }
 // @ts-ignore: decorator
-@inline function planeHi(kind: i32, row: usize, grp: usize, rr: usize, m15: v128, b16: v128, mul5: v128): v128 {
+@inline function planeHi(kind: i32, row: usize, y: v128, m15: v128, b16: v128): v128 {
   const p = v128.and(i16x8.shr_u(v128.load(row), 4), m15);
   if (!isQ5(kind)) return p;
-  const y = i32x4.mul(i32x4.shr_u(v128.load32_splat(grp + 64 + (rr << 2)), 4), mul5);
-  return v128.or(p, v128.and(y, b16));
+  return v128.or(p, v128.and(i16x8.shr_u(y, 3), b16));
 }
 
 /** IQ4_NL: 16 indices → their signed table values. */
@@ -103,68 +106,53 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
 // @ts-ignore: decorator
 @inline function rowGroup(kind: i32, grp: usize, rr: usize, q8: usize, q16: usize, m15: v128, b16: v128, ones: v128, mul5: v128): v128 {
   const row = grp + (rr << 4);
-  const lo = planeLo(kind, row, grp, rr, m15, b16, mul5);
-  const hi = planeHi(kind, row, grp, rr, m15, b16, mul5);
+  const y = high5(kind, grp, rr, mul5);
+  const lo = planeLo(kind, row, y, m15, b16);
+  const hi = planeHi(kind, row, y, m15, b16);
   if (kind == IQ4_NL) return i32x4.add(dotSigned1(lookup(lo), q16), dotSigned1(lookup(hi), q16 + 32));
   return dot2o(lo, hi, q8, q16, ones);
 }
 
 // ---- the batched path (n ≥ batchMin x rows; needs the per-thread scratch) ----
 //
-// Per panel, up to 8 groups at a time are unpacked into the scratch (planes of u ready for the dot:
-// relaxed 16 bytes each, plain and IQ4_NL 16 i16; the 4 rows' d and m decoded to f32), then every x
-// row runs over them. The integers and the f32 steps are the direct path's: identical results.
-// Scratch: planes @0 (≤ 2048 B) · d f32 [8][4] @2048 · m @2176 · the x rows' accumulators @3328
+// Per panel, up to 8 groups at a time are unpacked into the scratch as signed i16 weights u − off (IQ4_NL:
+// the table value) in "octets": group j's columns 8o .. 8o + 7 (o = 0..3) of row rr at 256j + 64o + 16rr,
+// with the 4 rows' d (and m) decoded to f32. Then pairs of x rows run over them in a 4×2 register tile:
+// per octet 4 weight loads feed 8 pmaddwd (two x rows), 8 accumulators, within the 15 XMM registers (V8
+// issues a block's loads first: a step holds 4 + 2 loaded vectors); an odd last x row takes a one-row
+// loop. Σ (u − off)·x = Σ u·x − off·Σ x exactly, so the integers are the direct path's and the f32 steps
+// are the same in the same order: identical results.
+// Scratch: octets @0 (2048 B) · d f32x4 [8] @2048 · m @2176 · the x rows' accumulators @3328
 // (quant_k.ts SCRATCH_ACC; quant_scratch_bytes there).
 
-/** Bytes of one row's two unpacked planes in the scratch. */
-// @ts-ignore: decorator
-@inline function rowPlaneBytes(kind: i32): usize {
-  return ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL ? 32 : 64;
-}
-
-/** Unpack groups [g0, g0 + count) of the panel at w into the scratch. */
+/** Unpack groups [g0, g0 + count) of the panel at w into the scratch (octets, d, m). */
 // @ts-ignore: decorator
 @inline function unpackLegacy(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, m15: v128, b16: v128, mul5: v128, fmask: v128, f16scale: v128): void {
   const GB = groupBytes(kind);
-  const RPB = rowPlaneBytes(kind);
+  const offv = i8x16.splat(<i8>offsetOf(kind));
   let grp = w + <usize>g0 * GB;
   let dst = scratch;
-  for (let j = 0; j < count; j++, grp += GB, dst += RPB << 2) {
+  for (let j = 0; j < count; j++, grp += GB, dst += 256) {
     for (let rr: usize = 0; rr < 4; rr++) {
-      let lo = planeLo(kind, grp + (rr << 4), grp, rr, m15, b16, mul5);
-      let hi = planeHi(kind, grp + (rr << 4), grp, rr, m15, b16, mul5);
-      const p = dst + rr * RPB;
+      const y = high5(kind, grp, rr, mul5);
+      let lo = planeLo(kind, grp + (rr << 4), y, m15, b16);
+      let hi = planeHi(kind, grp + (rr << 4), y, m15, b16);
       if (kind == IQ4_NL) {
         lo = lookup(lo);
         hi = lookup(hi);
-        v128.store(p, i16x8.extend_low_i8x16_s(lo));
-        v128.store(p, i16x8.extend_high_i8x16_s(lo), 16);
-        v128.store(p, i16x8.extend_low_i8x16_s(hi), 32);
-        v128.store(p, i16x8.extend_high_i8x16_s(hi), 48);
-      } else if (ASC_FEATURE_RELAXED_SIMD) {
-        v128.store(p, lo);
-        v128.store(p, hi, 16);
-      } else {
-        v128.store(p, i16x8.extend_low_i8x16_u(lo));
-        v128.store(p, i16x8.extend_high_i8x16_u(lo), 16);
-        v128.store(p, i16x8.extend_low_i8x16_u(hi), 32);
-        v128.store(p, i16x8.extend_high_i8x16_u(hi), 48);
+      } else if (offsetOf(kind) != 0) {
+        lo = i8x16.sub(lo, offv);
+        hi = i8x16.sub(hi, offv);
       }
+      const p = dst + (rr << 4);
+      v128.store(p, i16x8.extend_low_i8x16_s(lo));
+      v128.store(p, i16x8.extend_high_i8x16_s(lo), 64);
+      v128.store(p, i16x8.extend_low_i8x16_s(hi), 128);
+      v128.store(p, i16x8.extend_high_i8x16_s(hi), 192);
     }
     v128.store(scratch + 2048 + (<usize>j << 4), f16x4m(grp + dAt(kind), fmask, f16scale));
     if (hasMin(kind)) v128.store(scratch + 2176 + (<usize>j << 4), f16x4m(grp + dAt(kind) + 8, fmask, f16scale));
   }
-}
-
-/** Exact Σ over one row's unpacked group at p (i32x4 partial sums); x: the group's quants. */
-// @ts-ignore: decorator
-@inline function unpackedDot(kind: i32, p: usize, q8: usize, q16: usize, ones: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL) {
-    return i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), v128.load(p)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8, 16), v128.load(p, 16))), ones);
-  }
-  const a = i32x4.add(i32x4.dot_i16x8_s(v128.load(p), v128.load(q16)), i32x4.dot_i16x8_s(v128.load(p, 16), v128.load(q16, 16)));
-  return i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(v128.load(p, 32), v128.load(q16, 32)), i32x4.dot_i16x8_s(v128.load(p, 48), v128.load(q16, 48))));
 }
 
 // @ts-ignore: decorator
@@ -175,11 +163,135 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
   const CA = G << 5;
   const rec = <usize>qx_row_bytes(cols);
   const dOff = qxD(CA);
+  const sOff = qxS(CA);
+  const outRowBytes = <usize>outStride << 2;
+  const m15 = kconst(K_M15), b16 = kconst(K_B16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
+  const f16scale = kconst(K_F16SCALE);
+  const accs = scratch + 3328;
+  const pairs = n & ~1;
+  let w = wPtr;
+  for (let r = 0; r < rows; r += 4, w += pb) {
+    const valid = rows - r;
+    const o = outPtr + (<usize>r << 2);
+    for (let g0 = 0; g0 < G; g0 += 8) {
+      const count = min(8, G - g0);
+      const first = g0 == 0;
+      const last = g0 + count == G;
+      unpackLegacy(kind, w, g0, count, scratch, m15, b16, mul5, fmask, f16scale);
+      const pEnd = scratch + (<usize>count << 8);
+      for (let i = 0; i < pairs; i += 2) {
+        const baseA = xPtr + <usize>i * rec;
+        const apA = accs + (<usize>i << 4);
+        let accA = first ? f32x4.splat(0) : v128.load(apA);
+        let accB = first ? f32x4.splat(0) : v128.load(apA, 16);
+        let xa = baseA + (<usize>g0 << 6), xb = xa + rec;
+        let dx = baseA + dOff + (<usize>g0 << 2);
+        let p = scratch, dw = scratch + 2048;
+        for (; p < pEnd; dw += 16, dx += 4) {
+          let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+          let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+          const gEnd = p + 256;
+          for (; p < gEnd; p += 64, xa += 16, xb += 16) {
+            const x0 = v128.load(xa), x1 = v128.load(xb);
+            let v = v128.load(p);
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v, x0));
+            b0 = i32x4.add(b0, i32x4.dot_i16x8_s(v, x1));
+            v = v128.load(p, 16);
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v, x0));
+            b1 = i32x4.add(b1, i32x4.dot_i16x8_s(v, x1));
+            v = v128.load(p, 32);
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v, x0));
+            b2 = i32x4.add(b2, i32x4.dot_i16x8_s(v, x1));
+            v = v128.load(p, 48);
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v, x0));
+            b3 = i32x4.add(b3, i32x4.dot_i16x8_s(v, x1));
+          }
+          const d = v128.load(dw);
+          accA = f32x4.add(accA, f32x4.mul(f32x4.convert_i32x4_s(isum4(a0, a1, a2, a3)), f32x4.mul(d, v128.load32_splat(dx))));
+          accB = f32x4.add(accB, f32x4.mul(f32x4.convert_i32x4_s(isum4(b0, b1, b2, b3)), f32x4.mul(d, v128.load32_splat(dx + rec))));
+          if (hasMin(kind)) {
+            const m = v128.load(dw, 128);
+            accA = f32x4.add(accA, f32x4.mul(m, v128.load32_splat(dx + (sOff - dOff))));
+            accB = f32x4.add(accB, f32x4.mul(m, v128.load32_splat(dx + rec + (sOff - dOff))));
+          }
+        }
+        if (last) {
+          storePanel4(o + <usize>i * outRowBytes, accA, valid);
+          storePanel4(o + <usize>(i + 1) * outRowBytes, accB, valid);
+        } else {
+          v128.store(apA, accA);
+          v128.store(apA, accB, 16);
+        }
+      }
+      if (pairs < n) {
+        // the odd last x row: two octets per step
+        const i = pairs;
+        const base = xPtr + <usize>i * rec;
+        const ap = accs + (<usize>i << 4);
+        let acc = first ? f32x4.splat(0) : v128.load(ap);
+        let xq = base + (<usize>g0 << 6);
+        let dx = base + dOff + (<usize>g0 << 2);
+        let p = scratch, dw = scratch + 2048;
+        for (; p < pEnd; dw += 16, dx += 4) {
+          let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+          const gEnd = p + 256;
+          for (; p < gEnd; p += 128, xq += 32) {
+            const x0 = v128.load(xq), x1 = v128.load(xq, 16);
+            a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(v128.load(p), x0), i32x4.dot_i16x8_s(v128.load(p, 64), x1)));
+            a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(v128.load(p, 16), x0), i32x4.dot_i16x8_s(v128.load(p, 80), x1)));
+            a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(v128.load(p, 32), x0), i32x4.dot_i16x8_s(v128.load(p, 96), x1)));
+            a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(v128.load(p, 48), x0), i32x4.dot_i16x8_s(v128.load(p, 112), x1)));
+          }
+          acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(isum4(a0, a1, a2, a3)), f32x4.mul(v128.load(dw), v128.load32_splat(dx))));
+          if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(v128.load(dw, 128), v128.load32_splat(dx + (sOff - dOff))));
+        }
+        if (last) storePanel4(o + <usize>i * outRowBytes, acc, valid);
+        else v128.store(ap, acc);
+      }
+    }
+  }
+}
+
+// The relaxed build keeps a byte path for the unsigned types (everything but IQ4_NL): groups unpacked
+// as bytes u (32 per row) and multiplied with i16x8.relaxed_dot_i8x16_i7x16_s (one pmaddubsw per 16
+// columns), which beats the i16 tile there (measured); one x row at a time. Scratch as above, the
+// bytes in place of the octets (row rr's two planes at 128j + 32rr).
+
+/** Relaxed build, unsigned types: unpack groups [g0, g0 + count) as planes of bytes u. */
+// @ts-ignore: decorator
+@inline function unpackLegacyBytes(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, m15: v128, b16: v128, mul5: v128, fmask: v128, f16scale: v128): void {
+  const GB = groupBytes(kind);
+  let grp = w + <usize>g0 * GB;
+  let dst = scratch;
+  for (let j = 0; j < count; j++, grp += GB, dst += 128) {
+    for (let rr: usize = 0; rr < 4; rr++) {
+      const y = high5(kind, grp, rr, mul5);
+      v128.store(dst + (rr << 5), planeLo(kind, grp + (rr << 4), y, m15, b16));
+      v128.store(dst + (rr << 5), planeHi(kind, grp + (rr << 4), y, m15, b16), 16);
+    }
+    v128.store(scratch + 2048 + (<usize>j << 4), f16x4m(grp + dAt(kind), fmask, f16scale));
+    if (hasMin(kind)) v128.store(scratch + 2176 + (<usize>j << 4), f16x4m(grp + dAt(kind) + 8, fmask, f16scale));
+  }
+}
+
+/** Relaxed build: exact Σ u·q over one row's unpacked group at p (i32x4 partial sums). */
+// @ts-ignore: decorator
+@inline function bytesDot(p: usize, q8: usize, ones: v128): v128 {
+  return i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), v128.load(p)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8, 16), v128.load(p, 16))), ones);
+}
+
+// @ts-ignore: decorator
+@inline function matmulLegacyBytes(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const G = (cols + 31) >> 5;
+  const GB = groupBytes(kind);
+  const pb = <usize>G * GB;
+  const CA = G << 5;
+  const rec = <usize>qx_row_bytes(cols);
+  const dOff = qxD(CA);
   const bsOff = qxBs32(CA, 32);
   const sOff = qxS(CA);
   const outRowBytes = <usize>outStride << 2;
   const off = offsetOf(kind);
-  const RPB = rowPlaneBytes(kind);
   const m15 = kconst(K_M15), b16 = kconst(K_B16), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
   const f16scale = kconst(K_F16SCALE);
   const accs = scratch + 3328;
@@ -190,15 +302,15 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
     for (let g0 = 0; g0 < G; g0 += 8) {
       const count = min(8, G - g0);
       const last = g0 + count == G;
-      unpackLegacy(kind, w, g0, count, scratch, m15, b16, mul5, fmask, f16scale);
+      unpackLegacyBytes(kind, w, g0, count, scratch, m15, b16, mul5, fmask, f16scale);
       for (let i = 0; i < n; i++) {
         const base = xPtr + <usize>i * rec;
         const ap = accs + (<usize>i << 4);
         let acc = g0 == 0 ? f32x4.splat(0) : v128.load(ap);
-        let q16 = base + (<usize>g0 << 6), q8 = base + (<usize>CA << 1) + (<usize>g0 << 5), bs = base + bsOff + (<usize>g0 << 1), dx = base + dOff + (<usize>g0 << 2);
+        let q8 = base + (<usize>CA << 1) + (<usize>g0 << 5), bs = base + bsOff + (<usize>g0 << 1), dx = base + dOff + (<usize>g0 << 2);
         let p = scratch, dw = scratch + 2048;
-        for (let j = 0; j < count; j++, p += RPB << 2, dw += 16, q16 += 64, q8 += 32, bs += 2, dx += 4) {
-          let s = isum4(unpackedDot(kind, p, q8, q16, ones), unpackedDot(kind, p + RPB, q8, q16, ones), unpackedDot(kind, p + 2 * RPB, q8, q16, ones), unpackedDot(kind, p + 3 * RPB, q8, q16, ones));
+        for (let j = 0; j < count; j++, p += 128, dw += 16, q8 += 32, bs += 2, dx += 4) {
+          let s = isum4(bytesDot(p, q8, ones), bytesDot(p + 32, q8, ones), bytesDot(p + 64, q8, ones), bytesDot(p + 96, q8, ones));
           if (off != 0) s = i32x4.sub(s, i32x4.splat(off * <i32>load<i16>(bs)));
           acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(dw), v128.load32_splat(dx))));
           if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(v128.load(dw, 128), v128.load32_splat(dx + (sOff - dOff))));
@@ -222,7 +334,12 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
   const sOff = qxS(CA);
   const outRowBytes = <usize>outStride << 2;
   const off = offsetOf(kind);
-  if (scratch != 0 && n >= batchMin(kind)) {
+  if (ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL) {
+    if (scratch != 0 && n >= (kind == Q4_0 || kind == Q4_1 ? 8 : 3)) {
+      matmulLegacyBytes(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
+      return;
+    }
+  } else if (scratch != 0 && n >= BATCH_MIN) {
     matmulLegacyBatched(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
     return;
   }

@@ -7,14 +7,15 @@
  *    bytes, billions of weights per second, and the share of this machine's measured 1-thread read
  *    bandwidth (the ceiling: bytes per weight ÷ bandwidth);
  *  - batched (prefill, tree verification), hot: 1024×1024 at n = 1, 8, 32: GOP/s (2·rows·cols·n / time)
- *    of the SIMD kernel (with its batch scratch, as the executors run it) and of its scalar twin, and SIMD / twin.
+ *    of the SIMD kernel (with its batch scratch, as the executors run it) and of its scalar twin, and SIMD / twin;
+ *  - the ceiling of those: the measured integer-dot peak of one thread (measureDotPeak, bench/lib/bandwidth.ts).
  *
  * Weights are random blocks (every quant bit pattern; f16 scales set to moderate values): the kernels'
  * speed does not depend on the values. Every kernel is validated against its twin (bit-identical) before
  * it is timed. CPU model, load average and bandwidth go in the header: the machine may be shared, so
  * compare ratios from one run.
  *
- *   node dist/bench/quants.bench.js [--quick] [--json] [--build simd|relaxed]
+ *   node dist/bench/quants.bench.js [--quick] [--json] [--build simd|relaxed] [--types Q8_0,Q5_0,…]
  */
 import { loadavg } from 'node:os';
 import { createNodeRuntime } from '../src/node.js';
@@ -23,7 +24,7 @@ import { LINEAR_DTYPES, linearInputKind, packedBytes, preparedInputBytes, type L
 import { GGML_BLOCK, type GgmlQuantType } from '../src/weights/ggml-quants.js';
 import type { Runtime } from '../src/wasm/runtime.js';
 import { machineInfo, machineMarkdown, makeLog, markdownTable, parseBenchArgs, sig, timeCases, writeResults, type Timing } from './common.js';
-import { measureBandwidth1, validateReadKernel } from './lib/bandwidth.js';
+import { measureBandwidth1, measureDotPeak, validateReadKernel } from './lib/bandwidth.js';
 
 const COLD: readonly [number, number] = [16384, 1024];
 const HOT: readonly [number, number] = [1024, 1024];
@@ -126,16 +127,42 @@ function validate(s: Setup, dtype: LinearDtype, n: number, rows: number, cols: n
 interface ColdRow { dtype: LinearDtype; bytesPerWeight: number; simd: Timing; prep: Timing | null; gbps: number; gw: number; ofCeiling: number }
 interface HotRow { dtype: LinearDtype; n: number; simd: Timing; ref: Timing; gops: number; refGops: number }
 
+/** `--types A,B` (or `--types=A,B`): time only these weight types; the other arguments are returned for parseBenchArgs. */
+function takeTypes(argv: readonly string[], usage: string): { rest: string[]; only: LinearDtype[] | null } {
+  const rest: string[] = [];
+  let only: LinearDtype[] | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a !== '--types' && !a.startsWith('--types=')) {
+      rest.push(a);
+      continue;
+    }
+    const v = a === '--types' ? argv[++i] ?? '' : a.slice('--types='.length);
+    only = v.split(',').map((t) => {
+      if (!(LINEAR_DTYPES as readonly string[]).includes(t)) {
+        process.stderr.write(`--types: expected a comma-separated list of ${LINEAR_DTYPES.join(', ')}, got ${t}\nusage: ${usage}\n`);
+        process.exit(2);
+      }
+      return t as LinearDtype;
+    });
+  }
+  return { rest, only };
+}
+
 async function main(): Promise<void> {
-  const args = parseBenchArgs(process.argv.slice(2), 'node dist/bench/quants.bench.js [--quick] [--json] [--build simd|relaxed]');
+  const usage = 'node dist/bench/quants.bench.js [--quick] [--json] [--build simd|relaxed] [--types Q8_0,Q5_0,…]';
+  const { rest, only } = takeTypes(process.argv.slice(2), usage);
+  const args = parseBenchArgs(rest, usage);
   const log = makeLog(args);
   const machine = machineInfo(args.build);
   validateReadKernel();
   const bw = measureBandwidth1(args.quick ? 64 : 256, args.quick ? 3 : 7);
+  const peak = measureDotPeak(createNodeRuntime({ build: args.build }), args.quick ? 3 : 7);
   const load = loadavg();
   log(`# Quantised weight types (kernels)\n\n${machineMarkdown(machine, args.quick ? 'quick' : 'full')}`);
-  log(`- measured 1-thread read bandwidth: ${sig(bw.gbps)} GB/s (${bw.bufferMiB} MiB, median of ${bw.samples.length}); load average at start ${load.map((l) => l.toFixed(2)).join(' / ')}\n`);
-  const types = args.quick ? (['F32', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as LinearDtype[]) : LINEAR_DTYPES;
+  log(`- measured 1-thread read bandwidth: ${sig(bw.gbps)} GB/s (${bw.bufferMiB} MiB, median of ${bw.samples.length}); load average at start ${load.map((l) => l.toFixed(2)).join(' / ')}`);
+  log(`- measured integer-dot peak: ${sig(peak.gops)} GOP/s per thread (2 ops per MAC; i32x4.dot_i16x8_s + i32x4.add chains, median of ${peak.samples.length}): the ceiling of exact W8A8 matmuls in 128-bit WASM SIMD\n`);
+  const types = only ?? (args.quick ? (['F32', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as LinearDtype[]) : LINEAR_DTYPES);
   const [cr, cc] = args.quick ? [4096, 1024] : COLD;
   const [hr, hc] = HOT;
   const cold: ColdRow[] = [];
@@ -180,10 +207,10 @@ async function main(): Promise<void> {
   );
   log(`\n## Matrix–vector, cold (${cr}×${cc}, W from DRAM)\n\n${coldTable}\n`);
   const hotTable = markdownTable(
-    ['type', ...BATCHES.map((n) => `n=${n} GOP/s`), ...BATCHES.map((n) => `twin n=${n}`), 'SIMD / twin (n=1 / 8 / 32)'],
+    ['type', ...BATCHES.map((n) => `n=${n} GOP/s`), `n=${BATCHES[BATCHES.length - 1]} of int-dot peak`, ...BATCHES.map((n) => `twin n=${n}`), 'SIMD / twin (n=1 / 8 / 32)'],
     types.map((d) => {
       const rs = hot.filter((r) => r.dtype === d);
-      return [d, ...rs.map((r) => sig(r.gops)), ...rs.map((r) => sig(r.refGops)), rs.map((r) => `${sig(r.ref.medianMs / r.simd.medianMs)}×`).join(' / ')];
+      return [d, ...rs.map((r) => sig(r.gops)), `${sig((100 * rs[rs.length - 1]!.gops) / peak.gops)} %`, ...rs.map((r) => sig(r.refGops)), rs.map((r) => `${sig(r.ref.medianMs / r.simd.medianMs)}×`).join(' / ')];
     }),
   );
   log(`## Batched, hot (${hr}×${hc}, cache-resident)\n\n${hotTable}\n`);
@@ -191,7 +218,7 @@ async function main(): Promise<void> {
     'GB/s counts the packed bytes a call streams (scales included); the ceiling of a type is the read bandwidth: decode tok/s ≤ bandwidth ÷ bytes per token. ' +
       'GOP/s = 2·rows·cols·n / time whatever the type. Quantised kernels read activations quantised per call (quant_x, once per x, shared by the linears that read it: timed apart).',
   );
-  const json = { bench: 'quants', machine, loadavg: load, bandwidth: bw, mode: args.quick ? 'quick' : 'full', cold, hot };
+  const json = { bench: 'quants', machine, loadavg: load, bandwidth: bw, dotPeak: peak, mode: args.quick ? 'quick' : 'full', cold, hot };
   const path = writeResults(args.build === 'simd' ? 'quants.json' : `quants.${args.build}.json`, json);
   log(`JSON written to ${path}`);
   if (args.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');

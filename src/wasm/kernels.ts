@@ -40,7 +40,9 @@ export interface Kernels {
   //     i < n, r < rows; out: [n, outStride], only columns < rows written; the SIMD kernel equals its
   //     scalar twin bit for bit (quantised types: in every build). The quantised SIMD kernels take one
   //     more argument, scratchPtr: quant_scratch_bytes(n) bytes of this thread's own, or 0; with it,
-  //     batches (from 3 to 16 rows up, per type) unpack each weight block once for all rows (same results);
+  //     batches unpack each weight block once for all rows and run pairs of x rows through a 4×2 register
+  //     tile (from 2 rows up; the relaxed build keeps byte paths for some types' smaller batches), same
+  //     results; Q8_0 tiles pairs of x rows without the scratch too;
   //   pack_T (dst, src, rows, cols) → −1 or the first bad unit: GGUF's row-major bytes of a T tensor →
   //     panels, every value kept (bad: an Inf/NaN scale, or F16 weight);
   //   dequant_T (dst, w, rows, cols, r0, count): rows [r0, r0 + count) as f32 [count, cols], the exact
@@ -114,6 +116,12 @@ export interface Kernels {
   /** Prepare x [n, cols] f32 for the quantised kernels (assembly/matmul_quant.ts): n·qx_row_bytes(cols) bytes at dst. */
   quant_x(dstPtr: number, xPtr: number, n: number, cols: number): void;
   quant_x_ref(dstPtr: number, xPtr: number, n: number, cols: number): void;
+  /**
+   * Benchmark probe (assembly/peak.ts), no model path calls it: `iters` rounds of 12 independent chains
+   * acc ← acc + i32x4.dot_i16x8_s(acc, k), i.e. 96 multiply-adds per round at the issue rate of the
+   * W8A8 kernels' inner step; returns the wrapped sum of every lane (keeps the chains alive).
+   */
+  peak_dot_i16(iters: number): number;
   /** Bytes of the per-thread scratch the quantised SIMD kernels use for batches of n x rows. */
   quant_scratch_bytes(n: number): number;
   /** Bytes of the prepared input of one x row of cols columns. */

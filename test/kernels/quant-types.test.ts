@@ -5,7 +5,9 @@
 //  - dequant_T of the packed matrix = ggml's dequantised values of the blocks, bit for bit (the repack
 //    is lossless and the scalar twin decodes as ggml; dequantizeGgml is ggml's own, test/weights/ggml-quants.test.ts);
 //  - matmul_T = matmul_T_ref bit for bit (every build: the integer sums are exact, the f32 steps unfused),
-//    without and with the batch scratch (batches of n ≥ 3 then unpack each weight block once for all rows);
+//    without and with the batch scratch (batches then unpack each weight block once for all rows and run
+//    pairs of x rows through a 4×2 register tile; Q8_0 tiles pairs without the scratch too), plus a
+//    property aimed at those paths' edges: n around every threshold, odd n (the tile's last row), row tails;
 //  - both within (2·units + 8)·u·Σ|terms| of the exact f64 value Σ_c W[r, c]·x̂[i, c], with W the exact
 //    weights (ggmlTerms) and x̂ the activations the kernel reads (the prepared input decoded);
 //  - nothing written beyond rows or outside the buffers; packed regions fully written (they start poisoned).
@@ -108,6 +110,25 @@ function caseArb(type: GgmlQuantType): fc.Arbitrary<Case> {
   });
 }
 
+/**
+ * Cases aimed at the batched paths: n on both sides of each threshold (the tile from 2, the relaxed byte
+ * paths from 3, 6, 8 and 16 x rows), odd n (the tile's one-row remainder), rows with and without a tail,
+ * several weight blocks per row (the legacy types unpack 8 groups at a time: 9 groups cross a chunk).
+ */
+function batchCaseArb(): fc.Arbitrary<Case> {
+  return fc.constantFrom(...QUANT_LINEAR_DTYPES).chain((type) => fc.record({
+    type: fc.constant(type),
+    n: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 15, max: 17 })),
+    rows: fc.integer({ min: 1, max: 11 }),
+    units: isK(type) ? fc.integer({ min: 1, max: 2 }) : fc.constantFrom(1, 8, 9),
+    extraStride: fc.integer({ min: 0, max: 3 }),
+    misalign: fc.constantFrom(0, 4),
+    source: fc.constantFrom('bytes', 'values'),
+    xKind: fc.constantFrom('uniform', 'wide'),
+    seed: fc.integer(),
+  }));
+}
+
 /** Run matmul `kernel` (scratchPtr: the SIMD kernels' batch scratch, 0 = the direct path; twins take none). */
 function runKernel(pool: Pool, kernel: string, c: Case, cols: number, packed: Buf, inp: Buf, scratchPtr = 0): Float32Array {
   const { n, rows } = c;
@@ -192,6 +213,13 @@ describe('quantised weight types: pack → dequant (= ggml) and matmul (SIMD = t
         fc.assert(fc.property(caseArb(type), (c) => checkCase(pool, c)), { numRuns: 12, seed: 1000 + QUANT_LINEAR_DTYPES.indexOf(type) });
       });
     }
+  }
+
+  for (const build of BUILDS) {
+    test(`batched paths (${build}): every type, n around each threshold, odd n, row tails, several blocks`, () => {
+      const pool = poolOf(build);
+      fc.assert(fc.property(batchCaseArb(), (c) => checkCase(pool, c)), { numRuns: 60, seed: 4242 });
+    });
   }
 
   test('packers refuse blocks with Inf/NaN scales, naming the first bad block', () => {
@@ -307,4 +335,24 @@ describe('load-time quantisation (--dtype int8 / int4) = ggml\'s reference quant
       }
     }
   });
+});
+
+describe('peak_dot_i16 (the integer-dot ceiling probe of the benches)', () => {
+  /** Its 12 chains in plain JS: acc ← acc + lo16(acc)·k + hi16(acc)·k (i32, wrapping; the 4 lanes of a chain are equal). */
+  function model(iters: number): number {
+    const k = ((iters | 3) << 16) >> 16;
+    let sum = 0;
+    for (let j = 0; j < 12; j++) {
+      let a = (iters + j) | 0;
+      for (let i = 0; i < iters; i++) a = (a + Math.imul((a << 16) >> 16, k) + Math.imul(a >> 16, k)) | 0;
+      sum = (sum + Math.imul(a, 4)) | 0;
+    }
+    return sum;
+  }
+  for (const build of BUILDS) {
+    test(`(${build}) computes what its chains compute`, () => {
+      const pool = poolOf(build);
+      fc.assert(fc.property(fc.integer({ min: 0, max: 3000 }), (iters) => pool.k.peak_dot_i16(iters) === model(iters)), { numRuns: 30, seed: 9 });
+    });
+  }
 });
