@@ -62,7 +62,7 @@ function three(name: string, ...args: number[]): [number, number, number] {
 
 describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
   it('the .wasm exports every declared kernel and its _ref twin; the plain-TS set covers the verifier kernels', () => {
-    const others = ['checked_sum_f64', 'checked_sample_f64', 'checked_residual_f64', 'argmax_f32', 'first_nonfinite_f32', 'exp_probs_f32', 'scale_f64', 'fill_f64', 'kth_largest_f32', 'topp_mask_f64'];
+    const others = ['checked_sum_f64', 'checked_sums2_f64', 'checked_sample_f64', 'checked_residual_f64', 'argmax_f32', 'first_nonfinite_f32', 'exp_probs_f32', 'scale_f64', 'fill_f64', 'kth_largest_f32', 'topp_mask_f64'];
     for (const name of [...PROB_KERNEL_NAMES, ...others]) {
       assert.equal(typeof k[name], 'function', name);
       assert.equal(typeof k[`${name}_ref`], 'function', `${name}_ref`);
@@ -143,7 +143,7 @@ describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
     );
   });
 
-  it('checked_residual_f64 (the public SD verify): residual_f64(out, p, q, n, 1, 1) bit for bit (values and sum) and checked_sum_f64\'s verdicts on p and q; _ref likewise against residual_f64_ref', () => {
+  it('checked_sums2_f64 and checked_residual_f64 (the public SD verify): checked_sum_f64\'s verdicts on p and q; the residual is residual_f64(out, p, q, n, 1, 1) bit for bit (values and sum); _ref likewise against residual_f64_ref', () => {
     fc.assert(
       fc.property(
         size.chain((n) => fc.tuple(poisoned(n), poisoned(n))),
@@ -152,6 +152,12 @@ describe('probs kernels: SIMD = _ref = plain TS = oracle', () => {
           put(A, p);
           put(B, q);
           const sums = f64(OUT3, 2);
+          for (const name of ['checked_sums2_f64', 'checked_sums2_f64_ref']) {
+            sums.fill(12345);
+            k[name](A, B, n, OUT3);
+            assert.ok(checkedSumOk(sums[0]!, p), `${name} p sum ${sums[0]} on ${p}`);
+            assert.ok(checkedSumOk(sums[1]!, q), `${name} q sum ${sums[1]} on ${q}`);
+          }
           for (const [fused, plain] of [['checked_residual_f64', 'residual_f64'], ['checked_residual_f64_ref', 'residual_f64_ref']] as const) {
             sums.fill(12345);
             const mass = k[fused](OUT1, A, B, n, OUT3);
