@@ -33,7 +33,7 @@ import { runChild, type ChildOutcome } from './lib/child.js';
 import type { DecodeResult, DecodeSpec } from './lib/decode-cases.js';
 import type { PairResult, PairSpec } from './lib/pair-cases.js';
 import type { KernelResult, KernelRow, KernelSpec } from './lib/kernel-cases.js';
-import type { Bandwidth } from './lib/bandwidth.js';
+import type { Bandwidth, DotPeak } from './lib/bandwidth.js';
 import { ensurePeer, ORT_WEB_VERSION, type PeerStatus } from './lib/peers.js';
 import {
   benchPromptIds, BENCH_FILE_TYPES, ensureShapeFiles, parameterCountOf, QUICK_DRAFT_SHAPE, QUICK_SHAPES, QWEN25_05B, QWEN25_15B, SMOLLM2_135M, SMOLLM2_360M, streamedWeights,
@@ -285,10 +285,12 @@ async function main(): Promise<boolean> {
 
   // ---- bandwidth (ceilings) ----
   progress('measuring read bandwidth (ceilings)');
-  const bw = await runChild<{ one: Bandwidth; two: Bandwidth }>(CASE_RUNNER, { kind: 'bandwidth', mib: args.quick ? 128 : 256, passes: args.quick ? 3 : 9 }, { timeoutMs: 5 * 60_000, label: 'bandwidth' });
+  const bw = await runChild<{ one: Bandwidth; two: Bandwidth; dot: DotPeak }>(CASE_RUNNER, { kind: 'bandwidth', mib: args.quick ? 128 : 256, passes: args.quick ? 3 : 9 }, { timeoutMs: 5 * 60_000, label: 'bandwidth' });
   const bandwidth = (t: number): number | null => (bw.ok ? (t >= 2 ? bw.result.two.gbps : bw.result.one.gbps) : null);
   if (!bw.ok) progress(`bandwidth: failed (${bw.reason}); ceilings use the anchors of docs/performance.md §1`);
   const bwOrAnchor = (t: number) => bandwidth(t) ?? (t >= 2 ? 50 : 26);
+  /** GOP/s of exact integer dot products per thread (peak_dot_i16), or null. */
+  const dotPeak = bw.ok ? bw.result.dot.gops : null;
 
   // ---- decode ----
   const rows: DecodeRow[] = [];
@@ -412,6 +414,9 @@ async function main(): Promise<boolean> {
   lines.push(`- CPU: **${machine.cpu}** (${machine.logicalCpus} logical CPUs), ${machine.memGiB} GiB RAM, ${machine.os}`);
   const bwText = (t: number) => (bandwidth(t) === null ? `n/a (anchor ${t >= 2 ? 50 : 26} GB/s used)` : `**${sig(bandwidth(t)!)} GB/s**`);
   lines.push(`- Measured WASM read bandwidth: 1 thread ${bwText(1)}, 2 threads ${bwText(2)} (ceiling = bandwidth ÷ weight bytes per token)`);
+  if (dotPeak !== null) {
+    lines.push(`- Measured WASM integer-dot peak (peak_dot_i16: independent i32x4.dot_i16x8_s + add chains): **${sig(dotPeak)} GOP/s per thread** — the compute ceiling of spechub's exact W8A8 prefill: threads × peak ÷ (2 × weights per token) tok/s`);
+  }
   lines.push(`- Node ${machine.node} (V8 ${machine.v8}), spechub WASM build \`${args.build}\` (threads: its -mt twin); llama.cpp: node-llama-cpp ${LLAMA_CPP_VERSION} prebuilt CPU binaries (getLlama({gpu: false, build: 'never'})); ${mode}; ${machine.date}`);
   lines.push(`- Command: \`npm run bench:decode${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``);
   for (const { shape, files, streamed } of shapeInfo) {
@@ -543,7 +548,14 @@ async function main(): Promise<boolean> {
         const limit = (r: DecodeRow | null) => (r?.decode && r.ceiling ? `${pct(r.decode / r.ceiling)} of its ceiling (${fmt(r.ceiling)} tok/s)` : '—');
         const goal = t === 1 ? 1.2 : 1.0;
         targets.push({ target: `${shape.name} ${type} decode vs llama.cpp, T=${t}`, value: s?.vsLlamaDecode ?? null, goal, met: s?.vsLlamaDecode == null ? null : s.vsLlamaDecode >= goal, limit: `spechub ${limit(s)}; llama.cpp ${limit(l)}` });
-        targets.push({ target: `${shape.name} ${type} prefill vs llama.cpp, T=${t}`, value: s?.vsLlamaPrefill ?? null, goal: 1.0, met: s?.vsLlamaPrefill == null ? null : s.vsLlamaPrefill >= 1.0, limit: `spechub ${fmt(s?.prefill)} tok/s, llama.cpp ${fmt(l?.prefill)} tok/s` });
+        const weights = shapeInfo.find((x) => x.shape === shape)?.streamed[type]?.weights ?? null;
+        const computeCeiling = dotPeak !== null && weights !== null ? (t * dotPeak * 1e9) / (2 * weights) : null;
+        const gops = (tokS: number | null | undefined) => (tokS && weights !== null ? ` = ${sig((2 * weights * tokS) / 1e9)} GOP/s` : '');
+        const prefillLimit =
+          computeCeiling === null
+            ? `spechub ${fmt(s?.prefill)} tok/s, llama.cpp ${fmt(l?.prefill)} tok/s`
+            : `spechub ${fmt(s?.prefill)} tok/s${gops(s?.prefill)}, ${pct(s?.prefill ? s.prefill / computeCeiling : null)} of the integer-dot ceiling (${fmt(computeCeiling)} tok/s at ${t} × ${sig(dotPeak!)} GOP/s); llama.cpp ${fmt(l?.prefill)} tok/s${gops(l?.prefill)}, ${l?.prefill ? `${(l.prefill / computeCeiling).toFixed(2)}×` : '—'} that ceiling`;
+        targets.push({ target: `${shape.name} ${type} prefill vs llama.cpp, T=${t}`, value: s?.vsLlamaPrefill ?? null, goal: 1.0, met: s?.vsLlamaPrefill == null ? null : s.vsLlamaPrefill >= 1.0, limit: prefillLimit });
       }
     }
     for (const type of args.types) {
@@ -570,6 +582,7 @@ async function main(): Promise<boolean> {
     command: `npm run bench:decode${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     params: { runs: args.runs, threads: args.threads, types: args.types, build: args.build, promptTokens: PROMPT_TOKENS, decodeTokens: DECODE_TOKENS, speculativeTokens: SPEC_TOKENS, contextSize: 1024, seed, llamaCpp: LLAMA_CPP_VERSION },
     bandwidth: bw.ok ? { oneThread: bw.result.one, twoThreads: bw.result.two } : { error: bw.reason, anchors: { oneThread: 26, twoThreads: 50 } },
+    dotPeak: bw.ok ? bw.result.dot : null,
     shapes: shapeInfo.map(({ shape, files, streamed }) => ({ name: shape.name, note: shape.note, config: files.config, files: files.sizes, streamed })),
     decode: rows.map((r) => ({
       shape: r.shape,

@@ -9,7 +9,8 @@ import { childMain, progress } from './child.js';
 import { runLlamaDecode, runSpechubDecode, type DecodeSpec } from './decode-cases.js';
 import { runLlamaPair, runSpechubPair, type PairSpec } from './pair-cases.js';
 import { runOrtKernels, runSpechubKernels, type KernelSpec } from './kernel-cases.js';
-import { measureBandwidth1, measureBandwidth2, validateReadKernel } from './bandwidth.js';
+import { measureBandwidth1, measureBandwidth2, measureDotPeak, validateReadKernel } from './bandwidth.js';
+import { createNodeRuntime } from '../../src/node.js';
 
 export interface BandwidthSpec {
   readonly kind: 'bandwidth';
@@ -33,8 +34,10 @@ childMain(async (spec: CaseSpec) => {
       const one = measureBandwidth1(spec.mib, spec.passes);
       progress(`bandwidth: 1 thread ${one.gbps.toFixed(1)} GB/s; 2 threads`);
       const two = await measureBandwidth2(spec.mib, spec.passes);
-      progress(`bandwidth: 2 threads ${two.gbps.toFixed(1)} GB/s`);
-      return { one, two };
+      progress(`bandwidth: 2 threads ${two.gbps.toFixed(1)} GB/s; integer-dot peak`);
+      const dot = measureDotPeak(createNodeRuntime());
+      progress(`integer-dot peak: ${dot.gops.toFixed(1)} GOP/s per thread`);
+      return { one, two, dot };
     }
   }
 });
