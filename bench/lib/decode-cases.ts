@@ -216,10 +216,18 @@ async function measureSpeculative(loaded: LoadedModel, options: LoadModelOptions
   const draft = await loadModelFromPath(loaded.model.rt, spec.modelPath, { ...options, dtype: s.draftDtype, name: `draft-${s.draftDtype}` });
   const plain = new Generator(loaded, { drafter: null, sampling: { temperature: 1 } });
   const sp = new Generator(loaded, { drafter: modelDrafter(loaded, draft, `${s.draftDtype} self-draft`), method: 'spechub', tree: 'auto', sampling: { temperature: 1 } });
-  const promptIds = spec.prompt.slice(0, spec.promptTokens + 1);
-  const run = async (g: Generator, seed: number) => g.generate({ promptIds, maxTokens: s.tokens, stopAtEos: false, seed });
-  for (let w = 0; w < spec.warmupRuns; w++) {
-    progress(`${label}: warm-up ${w + 1}/${spec.warmupRuns}`);
+  const timed = await plainVsSpeculative(plain, sp, spec.prompt.slice(0, spec.promptTokens + 1), s.tokens, spec.runs, spec.warmupRuns, label);
+  return { draft: `${s.draftDtype} self-draft`, ...timed };
+}
+
+/**
+ * Plain against speculative sampling on one target: `warmupRuns` then `runs` runs of `tokens` tokens
+ * each, alternating (seeds 1000 + w for warm-ups, r for timed runs); tok/s from the Generator's stats.
+ */
+export async function plainVsSpeculative(plain: Generator, sp: Generator, promptIds: readonly number[], tokens: number, runs: number, warmupRuns: number, label: string): Promise<{ plainTokS: number[]; specTokS: number[]; tokensPerStep: number[]; trees: Record<string, number> }> {
+  const run = async (g: Generator, seed: number) => g.generate({ promptIds: [...promptIds], maxTokens: tokens, stopAtEos: false, seed });
+  for (let w = 0; w < warmupRuns; w++) {
+    progress(`${label}: warm-up ${w + 1}/${warmupRuns}`);
     await run(plain, 1000 + w);
     await run(sp, 1000 + w);
   }
@@ -227,16 +235,16 @@ async function measureSpeculative(loaded: LoadedModel, options: LoadModelOptions
   const specTokS: number[] = [];
   const tokensPerStep: number[] = [];
   const trees: Record<string, number> = {};
-  for (let r = 0; r < spec.runs; r++) {
+  for (let r = 0; r < runs; r++) {
     const a = await run(plain, r);
     const b = await run(sp, r);
     plainTokS.push(a.stats.tokensPerSecond);
     specTokS.push(b.stats.tokensPerSecond);
     tokensPerStep.push(b.stats.tokensPerStep);
     for (const c of b.stats.treeChoices) trees[c.tree] = (trees[c.tree] ?? 0) + c.steps;
-    progress(`${label}: run ${r + 1}/${spec.runs}: plain ${a.stats.tokensPerSecond.toFixed(1)} tok/s, speculative ${b.stats.tokensPerSecond.toFixed(1)} tok/s (${b.stats.tokensPerStep.toFixed(2)} tokens/step)`);
+    progress(`${label}: run ${r + 1}/${runs}: plain ${a.stats.tokensPerSecond.toFixed(1)} tok/s, speculative ${b.stats.tokensPerSecond.toFixed(1)} tok/s (${b.stats.tokensPerStep.toFixed(2)} tokens/step)`);
   }
-  return { draft: `${s.draftDtype} self-draft`, plainTokS, specTokS, tokensPerStep, trees };
+  return { plainTokS, specTokS, tokensPerStep, trees };
 }
 
 // ---- llama.cpp through node-llama-cpp (types: only what is used) ----

@@ -15,6 +15,7 @@
 import { Generator, loadModelFromPath, modelDrafter } from '../../src/node.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
 import { progress } from './child.js';
+import { plainVsSpeculative } from './decode-cases.js';
 import { hasThreads, runtimeFor } from './spechub-caps.js';
 
 export interface PairSpec {
@@ -63,27 +64,8 @@ export async function runSpechubPair(spec: PairSpec): Promise<PairResult> {
     const draft = await loadModelFromPath(rt, spec.draftPath, { ...options, name: 'draft' });
     const plain = new Generator(target, { drafter: null, sampling: { temperature: 1 } });
     const sp = new Generator(target, { drafter: modelDrafter(target, draft, 'separate draft model'), method: 'spechub', tree: 'auto', sampling: { temperature: 1 } });
-    const promptIds = spec.prompt;
-    const run = async (g: Generator, seed: number) => g.generate({ promptIds, maxTokens: spec.tokens, stopAtEos: false, seed });
-    for (let w = 0; w < spec.warmupRuns; w++) {
-      progress(`spechub pair ${spec.label} T=${spec.threads}: warm-up ${w + 1}/${spec.warmupRuns}`);
-      await run(plain, 1000 + w);
-      await run(sp, 1000 + w);
-    }
-    const plainTokS: number[] = [];
-    const specTokS: number[] = [];
-    const tokensPerStep: number[] = [];
-    const trees: Record<string, number> = {};
-    for (let r = 0; r < spec.runs; r++) {
-      const a = await run(plain, r);
-      const b = await run(sp, r);
-      plainTokS.push(a.stats.tokensPerSecond);
-      specTokS.push(b.stats.tokensPerSecond);
-      tokensPerStep.push(b.stats.tokensPerStep);
-      for (const c of b.stats.treeChoices) trees[c.tree] = (trees[c.tree] ?? 0) + c.steps;
-      progress(`spechub pair ${spec.label} T=${spec.threads}: run ${r + 1}/${spec.runs}: plain ${a.stats.tokensPerSecond.toFixed(1)} tok/s, speculative ${b.stats.tokensPerSecond.toFixed(1)} tok/s (${b.stats.tokensPerStep.toFixed(2)} tokens/step)`);
-    }
-    return { engine: 'spechub', threads: spec.threads, plainTokS, specTokS, tokensPerStep, trees, info: { build, memoryMiB: Math.round(rt.memory.buffer.byteLength / 2 ** 20) } };
+    const timed = await plainVsSpeculative(plain, sp, spec.prompt, spec.tokens, spec.runs, spec.warmupRuns, `spechub pair ${spec.label} T=${spec.threads}`);
+    return { engine: 'spechub', threads: spec.threads, ...timed, info: { build, memoryMiB: Math.round(rt.memory.buffer.byteLength / 2 ** 20) } };
   } finally {
     await exec.close();
   }
