@@ -145,24 +145,15 @@ class PublicVerifier implements Verifier {
       // rows in the pass the outcome needs anyway: a rejection's residual pass, or a plain check
       pv = this.place(true, p);
       qv = this.place(false, q);
-      const x = (drafts as ArrayLike<number>)[0];
+      // (bad drafts are reported by checkDrafts below, after the rows' check)
+      const x = typeof drafts === 'object' && drafts !== null ? (drafts as ArrayLike<number>)[0] : undefined;
       const rejects = typeof x === 'number' && qv[x]! > 0 && !(rng.clone().next() < pv[x]! / qv[x]!);
       let mass = -1;
-      let sp: number;
-      let sq: number;
-      if (rejects) {
-        mass = node.checkSdRows(pv, qv, this.sumsPtr);
-        const sums = this.runtime.f64(this.sumsPtr, 2);
-        sp = sums[0]!;
-        sq = sums[1]!;
-      } else {
-        this.runtime.k.checked_sums2_f64(this.pPtr, this.qPtr, n, this.sumsPtr);
-        const sums = this.runtime.f64(this.sumsPtr, 2);
-        sp = sums[0]!;
-        sq = sums[1]!;
-      }
-      const scaledP = this.settle(this.pPtr, p, sp, 'p', where);
-      const scaledQ = this.settle(this.qPtr, q, sq, 'q', where);
+      if (rejects) mass = node.checkSdRows(pv, qv, this.sumsPtr);
+      else this.runtime.k.checked_sums2_f64(this.pPtr, this.qPtr, n, this.sumsPtr);
+      const sums = this.runtime.f64(this.sumsPtr, 2);
+      const scaledP = this.settle(this.pPtr, p, sums[0]!, 'p', where);
+      const scaledQ = this.settle(this.qPtr, q, sums[1]!, 'q', where);
       if (!scaledP && !scaledQ) residualMass = mass; // else verifyNode decides again on the scaled rows
     } else {
       pv = this.load(true, p, 'p', where);

@@ -300,6 +300,8 @@ describe('public API: invalid input gets a typed error naming what was expected'
     ['draft token out of range', () => v.verify(G1p, G1q, [0, 4], rng), InvalidArgumentError, /drafts\[1\] to be a token in \[0, 4\), got 4/],
     ['draft token with q = 0 (E1)', () => v.verify(G1p, Float64Array.of(0.5, 0.5, 0, 0), [2], rng), InvalidArgumentError, /drafts\[0\] = 2 has q = 0/],
     ['no drafts', () => v.verify(G1p, G1q, [], rng), ShapeError, /at least one draft/],
+    ['sd: drafts that are not an array (its verify reads drafts[0] before the checks)', () => createVerifier('sd', { runtime: rt }).verify(G1p, G1q, null as never, rng), InvalidArgumentError, /expected drafts as an Int32Array or number\[\], got null/],
+    ['sd: a draft token out of range', () => createVerifier('sd', { runtime: rt }).verify(G1p, G1q, [9], rng), InvalidArgumentError, /drafts\[0\] to be a token in \[0, 4\), got 9/],
     ['duplicate rrs-wo drafts', () => createVerifier('rrs-wo', { runtime: rt }).verify(G1p, G1q, [1, 1], rng), InvalidArgumentError, /distinct, got 1 twice/],
     ['spechub drafts off the hub law', () => createVerifier('spechub', { runtime: rt }).verify(G1p, G1q, [1, 2], rng), InvalidArgumentError, /hub/],
     ['missing rng', () => v.draft(G1q, 2, undefined as never), InvalidArgumentError, /expected an Rng/],
