@@ -25,11 +25,11 @@ import { createVerifier } from '../../src/node.js';
 import { GgufFile } from '../../src/weights/gguf.js';
 import { writeGguf } from '../../src/weights/gguf-writer.js';
 import { parseHfConfigDetailed } from '../../src/config.js';
-import { modelRoles, roleNames, roleShape } from '../../src/weights/llama-tensors.js';
 import { mathMethod } from '../../src/verify/methods.js';
 import { VERIFIER_NAMES } from '../../src/verify/types.js';
 import { exactOutput } from '../verify/oracle.js';
 import { SUBNORMAL_CASES } from '../verify/cases.js';
+import { sparseSafetensorsHead } from '../model/arch-models.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
@@ -113,22 +113,12 @@ function rawSafetensors(header: string): Uint8Array {
  */
 function sparseModelDir(patch: Record<string, unknown>): string {
   const json = { ...JSON.parse(text('config.json')), ...patch };
-  const c = parseHfConfigDetailed(json, 'config.json').config;
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const role of modelRoles(c)) {
-    const shape = roleShape(c, role);
-    const bytes = shape.reduce((a, d) => a * d, 1) * (shape.length === 2 ? 2 : 4);
-    header[roleNames(c, 'hf', role)[0]!] = { dtype: shape.length === 2 ? 'BF16' : 'F32', shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  const head = JSON.stringify(header);
-  const file = rawSafetensors(head.padEnd(Math.ceil(head.length / 8) * 8, ' '));
+  const { head, dataBytes } = sparseSafetensorsHead(parseHfConfigDetailed(json, 'config.json').config);
   const dir = tempDir();
   writeFileSync(join(dir, 'config.json'), JSON.stringify(json));
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(MODEL_DIR, f), join(dir, f));
-  writeFileSync(join(dir, 'model.safetensors'), file);
-  truncateSync(join(dir, 'model.safetensors'), file.length + offset);
+  writeFileSync(join(dir, 'model.safetensors'), head);
+  truncateSync(join(dir, 'model.safetensors'), head.length + dataBytes);
   return dir;
 }
 

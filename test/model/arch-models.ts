@@ -10,7 +10,7 @@ import type { ModelConfig } from '../../src/config.js';
 import { ggufFormOf, ggufModelMetadata, ropeFreqsOf } from '../../src/weights/gguf-llama.js';
 import { ggufParts } from '../../src/weights/gguf-writer.js';
 import type { GgufValue } from '../../src/weights/gguf.js';
-import { modelRoles, roleShape, roleSpec, tensorsToStore, type TensorRole } from '../../src/weights/llama-tensors.js';
+import { modelRoles, roleNames, roleShape, roleSpec, tensorsToStore, type TensorRole } from '../../src/weights/llama-tensors.js';
 import { safetensorsParts } from '../../src/weights/safetensors-writer.js';
 import type { RefLayer, RefWeights } from '../reference/llama-ref.js';
 
@@ -161,4 +161,27 @@ export function refWeightsOf(c: ModelConfig, roles: ReadonlyMap<TensorRole, Floa
     rmsFinal: req('norm'),
     wcls: c.tiedEmbeddings ? req('embed') : req('lmHead'),
   };
+}
+
+/**
+ * The head of a Hugging Face model.safetensors for config `c` with every matrix BF16 and every vector
+ * F32 (the 8-byte length and the JSON header, padded to 8 bytes), and the data bytes that header
+ * declares: written alone and truncated to head.length + dataBytes it makes a sparse file, whose
+ * tensors read as zeros without being on disk (memory-plan tests of real model sizes).
+ */
+export function sparseSafetensorsHead(c: ModelConfig): { head: Uint8Array; dataBytes: number } {
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const role of modelRoles(c)) {
+    const shape = roleShape(c, role);
+    const bytes = shape.reduce((a, d) => a * d, 1) * (shape.length === 2 ? 2 : 4);
+    header[roleNames(c, 'hf', role)[0]!] = { dtype: shape.length === 2 ? 'BF16' : 'F32', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const text = JSON.stringify(header);
+  const json = new TextEncoder().encode(text.padEnd(Math.ceil(text.length / 8) * 8, ' '));
+  const head = new Uint8Array(8 + json.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(json.length), true);
+  head.set(json, 8);
+  return { head, dataBytes: offset };
 }

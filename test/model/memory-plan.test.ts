@@ -31,7 +31,7 @@ import { memoryRoleReader, modelRoles, roleNames, roleShape, tensorsToStore } fr
 import { openGgufModel, openHfModel } from '../../src/weights/open-model.js';
 import { writeSafetensors } from '../../src/weights/safetensors-writer.js';
 import { f32ToBf16Array } from '../../src/weights/tensor.js';
-import { randomRoles } from './arch-models.js';
+import { randomRoles, sparseSafetensorsHead } from './arch-models.js';
 
 const GiB = 2 ** 30;
 const WASM_MEMORY = 4 * GiB;
@@ -154,19 +154,8 @@ function syntheticSource(name: string, head: Uint8Array, size: number): ByteSour
 
 /** The header of an HF model.safetensors of config `c` with every matrix BF16 (no data). */
 function safetensorsHeader(c: ModelConfig): { head: Uint8Array; size: number } {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const role of modelRoles(c)) {
-    const shape = roleShape(c, role);
-    const bytes = shape.reduce((a, d) => a * d, 1) * (shape.length === 2 ? 2 : 4);
-    header[roleNames(c, 'hf', role)[0]!] = { dtype: shape.length === 2 ? 'BF16' : 'F32', shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  const json = new TextEncoder().encode(JSON.stringify(header).padEnd(Math.ceil(JSON.stringify(header).length / 8) * 8, ' '));
-  const head = new Uint8Array(8 + json.length);
-  new DataView(head.buffer).setBigUint64(0, BigInt(json.length), true);
-  head.set(json, 8);
-  return { head, size: head.length + offset };
+  const { head, dataBytes } = sparseSafetensorsHead(c);
+  return { head, size: head.length + dataBytes };
 }
 
 /** The header of a BF16 GGUF of config `c` (ggufParts over views of one zero buffer: nothing is written but the header). */
