@@ -68,28 +68,60 @@ export function sum_except_f64_ref(xPtr: usize, n: i32, idxPtr: usize, m: i32): 
 }
 
 /**
+ * The public API's row check in the integer domain: an f64 is finite and >= +0 exactly when its high
+ * 32 bits, unsigned, are below 0x7FF00000 (sign clear, exponent not all ones), so the lane-wise
+ * unsigned maximum of the loaded vectors (i32x4.max_u, lanes 1 and 3: the high words) flags every
+ * NaN, ±Infinity and negative entry. It runs on the integer vector ports while f64x2.add keeps the
+ * sum on the FP adders: an f64x2.pmin there shared the FP ports with the adds and bound the pass
+ * to ~58 GB/s. -0 (high word 0x80000000) is flagged too, but it is a valid entry (-0 >= 0), so a
+ * flagged row is decided again, exactly, by `entriesOk`: only rows with -0 or a bad entry pay it.
+ */
+const HIGH_WORD_LIMIT: u32 = 0x7ff00000;
+
+/** Whether the high words (lanes 1 and 3) of a running i32x4.max_u are all below HIGH_WORD_LIMIT. */
+// @ts-ignore: decorator
+@inline function highWordsOk(h: v128): bool {
+  return max(i32x4.extract_lane(h, 1) as u32, i32x4.extract_lane(h, 3) as u32) < HIGH_WORD_LIMIT;
+}
+
+/** Whether every entry of x[0..n) is finite and >= 0 (-0 included): the exact check of a flagged row. */
+function entriesOk(xPtr: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) {
+    const v = f64At(xPtr, i);
+    if (!(v >= 0 && v < Infinity)) return false;
+  }
+  return true;
+}
+
+/** checked_sum_f64's verdict on x[0..n): s when the SIMD high-word maximum h and the scalar minimum low pass (else the exact check decides) and s is finite, else -1. */
+// @ts-ignore: decorator
+@inline function checkedVerdict(xPtr: usize, n: i32, s: f64, h: v128, low: f64): f64 {
+  const ok = (highWordsOk(h) && low >= 0) || entriesOk(xPtr, n);
+  return ok && s < Infinity ? s : -1.0; // s < Infinity is false for NaN
+}
+
+/**
  * Σ x when every entry is a probability (finite and >= 0) and the sum is finite, else -1 (an entry
- * that is NaN, ±Infinity or negative). One pass, the public API's check of a row in memory: NaN
- * and +Infinity show in the sum, negatives (and -Infinity) in a running minimum. 16 entries a step:
- * pairs are added and min-ed before they reach the four sum and two min accumulators, so each
- * loop-carried chain takes one operation per step and the pass runs at load speed (the earlier
- * 8-entry step with one add per accumulator was bound by the add latency: 2× slower at V = 32,000).
+ * that is NaN, ±Infinity or negative). One pass, the public API's check of a row in memory: NaN,
+ * ±Infinity and negatives show in the high words' unsigned maximum (see HIGH_WORD_LIMIT), an
+ * overflowing sum in the sum. 16 entries a step: pairs are added (and max-ed) before they reach the
+ * four sum and two maximum accumulators, so each loop-carried chain takes one operation per step.
  * x: f64 [n]
  */
 export function checked_sum_f64(xPtr: usize, n: i32): f64 {
-  return checkedSumFrom(xPtr, 0, n, 0.0, 0.0);
+  return checkedSumFrom(xPtr, 0, n, 0.0, i32x4.splat(0), 0.0);
 }
 
-/** checked_sum_f64's pass over x[lo..n), continuing a running sum s and minimum low of what came before. */
+/** checked_sum_f64's pass over x[lo..n), continuing a running sum s, high-word maximum h and minimum low of what came before. */
 // @ts-ignore: decorator
-@inline function checkedSumFrom(xPtr: usize, lo: i32, n: i32, s: f64, low: f64): f64 {
+@inline function checkedSumFrom(xPtr: usize, lo: i32, n: i32, s: f64, h: v128, low: f64): f64 {
   const zero = f64x2.splat(0);
   let a0 = zero;
   let a1 = zero;
   let a2 = zero;
   let a3 = zero;
-  let m0 = zero;
-  let m1 = zero;
+  let h0 = h;
+  let h1 = h;
   let i = lo;
   for (; i + 16 <= n; i += 16) {
     const p = xPtr + (<usize>i << 3);
@@ -105,18 +137,17 @@ export function checked_sum_f64(xPtr: usize, n: i32): f64 {
     a1 = f64x2.add(a1, f64x2.add(v2, v3));
     a2 = f64x2.add(a2, f64x2.add(v4, v5));
     a3 = f64x2.add(a3, f64x2.add(v6, v7));
-    m0 = f64x2.pmin(m0, f64x2.pmin(f64x2.pmin(v0, v1), f64x2.pmin(v2, v3)));
-    m1 = f64x2.pmin(m1, f64x2.pmin(f64x2.pmin(v4, v5), f64x2.pmin(v6, v7)));
+    h0 = i32x4.max_u(h0, i32x4.max_u(i32x4.max_u(v0, v1), i32x4.max_u(v2, v3)));
+    h1 = i32x4.max_u(h1, i32x4.max_u(i32x4.max_u(v4, v5), i32x4.max_u(v6, v7)));
   }
   s += hsum2(f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)));
-  const m = f64x2.pmin(m0, m1);
-  let lowest = min(low, min(f64x2.extract_lane(m, 0), f64x2.extract_lane(m, 1)));
+  let lowest = low;
   for (; i < n; i++) {
     const v = f64At(xPtr, i);
     s += v;
     if (v < lowest) lowest = v;
   }
-  return lowest >= 0 && s < Infinity ? s : -1.0; // s < Infinity is false for NaN
+  return checkedVerdict(xPtr, n, s, i32x4.max_u(h0, h1), lowest);
 }
 
 export function checked_sum_f64_ref(xPtr: usize, n: i32): f64 {
@@ -139,8 +170,8 @@ export function checked_sums2_f64(pPtr: usize, qPtr: usize, n: i32, sumsPtr: usi
   let ap1 = zero;
   let aq0 = zero;
   let aq1 = zero;
-  let m0 = zero;
-  let m1 = zero;
+  let hp = zero;
+  let hq = zero;
   let i = 0;
   for (; i + 8 <= n; i += 8) {
     const off = <usize>i << 3;
@@ -156,13 +187,13 @@ export function checked_sums2_f64(pPtr: usize, qPtr: usize, n: i32, sumsPtr: usi
     ap1 = f64x2.add(ap1, f64x2.add(p2, p3));
     aq0 = f64x2.add(aq0, f64x2.add(q0, q1));
     aq1 = f64x2.add(aq1, f64x2.add(q2, q3));
-    m0 = f64x2.pmin(m0, f64x2.pmin(f64x2.pmin(p0, p1), f64x2.pmin(p2, p3)));
-    m1 = f64x2.pmin(m1, f64x2.pmin(f64x2.pmin(q0, q1), f64x2.pmin(q2, q3)));
+    hp = i32x4.max_u(hp, i32x4.max_u(i32x4.max_u(p0, p1), i32x4.max_u(p2, p3)));
+    hq = i32x4.max_u(hq, i32x4.max_u(i32x4.max_u(q0, q1), i32x4.max_u(q2, q3)));
   }
   let sp = hsum2(f64x2.add(ap0, ap1));
   let sq = hsum2(f64x2.add(aq0, aq1));
-  let lowP = min(f64x2.extract_lane(m0, 0), f64x2.extract_lane(m0, 1));
-  let lowQ = min(f64x2.extract_lane(m1, 0), f64x2.extract_lane(m1, 1));
+  let lowP = 0.0;
+  let lowQ = 0.0;
   for (; i < n; i++) {
     const pv = f64At(pPtr, i);
     const qv = f64At(qPtr, i);
@@ -171,8 +202,8 @@ export function checked_sums2_f64(pPtr: usize, qPtr: usize, n: i32, sumsPtr: usi
     if (pv < lowP) lowP = pv;
     if (qv < lowQ) lowQ = qv;
   }
-  store<f64>(sumsPtr, lowP >= 0 && sp < Infinity ? sp : -1.0);
-  store<f64>(sumsPtr, lowQ >= 0 && sq < Infinity ? sq : -1.0, 8);
+  store<f64>(sumsPtr, checkedVerdict(pPtr, n, sp, hp, lowP));
+  store<f64>(sumsPtr, checkedVerdict(qPtr, n, sq, hq, lowQ), 8);
 }
 
 export function checked_sums2_f64_ref(pPtr: usize, qPtr: usize, n: i32, sumsPtr: usize): void {
@@ -234,7 +265,7 @@ export function residual_f64_ref(outPtr: usize, rPtr: usize, qPtr: usize, n: i32
 export function checked_sample_f64(xPtr: usize, n: i32, target: f64, sumPtr: usize): i32 {
   const zero = f64x2.splat(0);
   let s0 = zero;
-  let m0 = zero;
+  let h0 = zero;
   let acc = 0.0;
   let found = -1;
   let i = 0;
@@ -244,7 +275,7 @@ export function checked_sample_f64(xPtr: usize, n: i32, target: f64, sumPtr: usi
     const v1 = v128.load(p, 16);
     const pair = f64x2.add(v0, v1);
     s0 = f64x2.add(s0, pair);
-    m0 = f64x2.pmin(m0, f64x2.pmin(v0, v1));
+    h0 = i32x4.max_u(h0, i32x4.max_u(v0, v1));
     const block = hsum2(pair);
     if (acc + block > target) {
       for (let j = i; j < i + 4; j++) {
@@ -262,10 +293,10 @@ export function checked_sample_f64(xPtr: usize, n: i32, target: f64, sumPtr: usi
     }
   }
   let s = hsum2(s0);
-  let lowest = min(f64x2.extract_lane(m0, 0), f64x2.extract_lane(m0, 1));
+  let lowest = 0.0;
   if (found >= 0) {
     // the rest of the row: checked only, at checked_sum_f64's speed
-    store<f64>(sumPtr, checkedSumFrom(xPtr, i, n, s, lowest));
+    store<f64>(sumPtr, checkedSumFrom(xPtr, i, n, s, h0, lowest));
     return found;
   }
   for (; i < n; i++) {
@@ -277,7 +308,7 @@ export function checked_sample_f64(xPtr: usize, n: i32, target: f64, sumPtr: usi
       if (acc > target) found = i;
     }
   }
-  store<f64>(sumPtr, lowest >= 0 && s < Infinity ? s : -1.0);
+  store<f64>(sumPtr, checkedVerdict(xPtr, n, s, h0, lowest));
   return found >= 0 ? found : lastPositive(xPtr, n, 0, 0);
 }
 
@@ -300,8 +331,8 @@ export function checked_residual_f64(outPtr: usize, pPtr: usize, qPtr: usize, n:
   let a1 = zero;
   let sp = zero;
   let sq = zero;
-  let mp = zero;
-  let mq = zero;
+  let hp = zero;
+  let hq = zero;
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 3;
@@ -317,14 +348,14 @@ export function checked_residual_f64(outPtr: usize, pPtr: usize, qPtr: usize, n:
     a1 = f64x2.add(a1, d1);
     sp = f64x2.add(sp, f64x2.add(p0, p1));
     sq = f64x2.add(sq, f64x2.add(q0, q1));
-    mp = f64x2.pmin(mp, f64x2.pmin(p0, p1));
-    mq = f64x2.pmin(mq, f64x2.pmin(q0, q1));
+    hp = i32x4.max_u(hp, i32x4.max_u(p0, p1));
+    hq = i32x4.max_u(hq, i32x4.max_u(q0, q1));
   }
   let s = hsum2(f64x2.add(a0, a1));
   let sumP = hsum2(sp);
   let sumQ = hsum2(sq);
-  let lowP = min(f64x2.extract_lane(mp, 0), f64x2.extract_lane(mp, 1));
-  let lowQ = min(f64x2.extract_lane(mq, 0), f64x2.extract_lane(mq, 1));
+  let lowP = 0.0;
+  let lowQ = 0.0;
   for (; i < n; i++) {
     const pv = f64At(pPtr, i);
     const qv = f64At(qPtr, i);
@@ -336,8 +367,8 @@ export function checked_residual_f64(outPtr: usize, pPtr: usize, qPtr: usize, n:
     if (pv < lowP) lowP = pv;
     if (qv < lowQ) lowQ = qv;
   }
-  store<f64>(sumsPtr, lowP >= 0 && sumP < Infinity ? sumP : -1.0);
-  store<f64>(sumsPtr, lowQ >= 0 && sumQ < Infinity ? sumQ : -1.0, 8);
+  store<f64>(sumsPtr, checkedVerdict(pPtr, n, sumP, hp, lowP));
+  store<f64>(sumsPtr, checkedVerdict(qPtr, n, sumQ, hq, lowQ), 8);
   return s;
 }
 
