@@ -508,6 +508,7 @@ export function parseHfConfigDetailed(json: unknown, fileName: string): ParsedHf
   const maxSeqLen = f.opt('max_position_embeddings', d.maxPos, isPosInt, 'a positive integer');
   const normEps = f.opt('rms_norm_eps', d.normEps, isPosFinite, 'a positive finite number');
   const tiedEmbeddings = f.bool('tie_word_embeddings', d.tied);
+  const shape = { dim, hiddenDim, nLayers, nHeads, nKvHeads, headDim, vocabSize, maxSeqLen };
 
   // activation
   let activation: 'silu' | 'gelu_tanh';
@@ -655,14 +656,7 @@ export function parseHfConfigDetailed(json: unknown, fileName: string): ParsedHf
 
   const config = checkModelConfig(
     canonicalConfig({
-      dim,
-      hiddenDim,
-      nLayers,
-      nHeads,
-      nKvHeads,
-      headDim,
-      vocabSize,
-      maxSeqLen,
+      ...shape,
       ropeTheta,
       normEps,
       tiedEmbeddings,

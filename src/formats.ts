@@ -63,6 +63,7 @@ export { openHfModel, openGgufModel, type OpenedHfModel, type OpenedGgufModel } 
 // ---- tokenizer and chat-template files ----
 export { chatTemplatesFromTokenizerConfig, specialTokensFromTokenizerConfig, chatTemplateSet } from './chat/template.js';
 export { sentencePieceBpeToTokenizerJson, type SentencePieceBpeSpec, type TokenizerFiles } from './convert/sentencepiece-bpe.js';
+export type { SpecialTokenIds } from './tokenizer/spec.js';
 
 // ---- llama2.c checkpoints ----
 export {

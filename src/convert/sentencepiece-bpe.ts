@@ -8,18 +8,16 @@
  */
 import { TokenizerError } from '../errors.js';
 import { sentencePieceMerges } from '../tokenizer/sentencepiece-merges.js';
+import type { SpecialTokenIds } from '../tokenizer/spec.js';
 
 const SP_SPACE = '\u2581';
 
 /** A SentencePiece BPE vocabulary. */
-export interface SentencePieceBpeSpec {
+export interface SentencePieceBpeSpec extends SpecialTokenIds {
   /** id → piece, with "▁" for spaces (SentencePiece form), e.g. "▁the", "<0x0A>", "<s>". */
   readonly pieces: readonly string[];
   /** id → score; a piece's merges rank by its score, highest first. */
   readonly scores: ArrayLike<number>;
-  readonly bosId: number | null;
-  readonly eosId: number | null;
-  readonly unkId: number | null;
   /** Characters outside the vocabulary become <0xXX> byte tokens (SentencePiece byte_fallback). */
   readonly byteFallback: boolean;
   /** Ids marked special (skipped by decode). Default: unk, bos and eos. */

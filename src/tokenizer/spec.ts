@@ -46,8 +46,18 @@ type JsonObject = { [key: string]: Json };
 /** The two kinds of BPE vocabulary spechub runs. */
 export type TokenizerKind = 'sentencepiece' | 'byte-level';
 
+/** The special-token ids of a vocabulary (null: the vocabulary has none). */
+export interface SpecialTokenIds {
+  /** Beginning of sequence. */
+  readonly bosId: number | null;
+  /** End of sequence. */
+  readonly eosId: number | null;
+  /** Unknown token: what text outside the vocabulary becomes (without byte fallback). */
+  readonly unkId: number | null;
+}
+
 /** A tokenizer, whatever file it came from (see the module comment). */
-export interface TokenizerSpec {
+export interface TokenizerSpec extends SpecialTokenIds {
   /** 'sentencepiece': "▁" for spaces, "<0xXX>" byte fallback (GGUF "llama"); 'byte-level': GPT-2 byte map (GGUF "gpt2"). */
   readonly kind: TokenizerKind;
   /** llama.cpp's pre-tokenizer name (byte-level only), or null when llama.cpp has none for it. */
@@ -68,13 +78,10 @@ export interface TokenizerSpec {
   readonly addSpacePrefix: boolean;
   /** Consecutive unknown pieces become one unknown token (tokenizer.json fuse_unk; the library does not implement it). */
   readonly fuseUnk: boolean;
-  readonly bosId: number | null;
-  readonly eosId: number | null;
   /** End of turn: the file's, else found by text (llama-vocab.ts). */
   readonly eotId: number | null;
   /** The end-of-turn id the file itself names (GGUF eot_token_id, tokenizer_config eot_token), or null. */
   readonly fileEotId: number | null;
-  readonly unkId: number | null;
   readonly padId: number | null;
   readonly addBos: boolean;
   readonly addEos: boolean;

@@ -262,20 +262,14 @@ export function configFromGgufDetailed(f: GgufFile): GgufModelConfig {
   if (nTokens !== undefined && nTokens !== vocabSize) {
     throw new ConfigError(`${f.name}: ${k('vocab_size')} is ${vocabSize} but tokenizer.ggml.tokens has ${nTokens} tokens`);
   }
+  const shape = { dim, hiddenDim, nLayers, nHeads, nKvHeads, headDim, vocabSize, maxSeqLen };
   const eos = tokenIdOf(f, 'tokenizer.ggml.eos_token_id', ConfigError);
   const eot = tokenIdOf(f, 'tokenizer.ggml.eot_token_id', ConfigError);
   const eosTokenIds = [eos, eot].filter((id, i, xs): id is number => id !== null && xs.indexOf(id) === i);
   const has = (name: string) => f.tensors.has(name);
   const config = checkModelConfig(
     canonicalConfig({
-      dim,
-      hiddenDim,
-      nLayers,
-      nHeads,
-      nKvHeads,
-      headDim,
-      vocabSize,
-      maxSeqLen,
+      ...shape,
       ropeTheta,
       normEps,
       tiedEmbeddings: !has('output.weight'),

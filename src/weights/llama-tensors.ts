@@ -143,10 +143,36 @@ function qkvPart(name: string, part: 0 | 1 | 2): StoredAs {
 function gateUpPart(name: string, part: 0 | 1): StoredAs {
   return { name, fused: { rows: (c) => 2 * c.hiddenDim, range: (c) => [part * c.hiddenDim, c.hiddenDim] } };
 }
-const hfAttn = (proj: 'q' | 'k' | 'v', suffix: 'weight' | 'bias', part: 0 | 1 | 2) => (c: ModelConfig): readonly StoredAs[] =>
-  archOf(c) === 'phi3' ? [qkvPart(`model.layers.{L}.self_attn.qkv_proj.${suffix}`, part)] : at(`model.layers.{L}.self_attn.${proj}_proj.${suffix}`);
-const ggufAttn = (proj: 'q' | 'k' | 'v', suffix: 'weight' | 'bias', part: 0 | 1 | 2) => (): readonly StoredAs[] =>
-  [{ name: `blk.{L}.attn_${proj}.${suffix}` }, qkvPart(`blk.{L}.attn_qkv.${suffix}`, part)];
+
+/**
+ * The row of the q, k or v projection's weight or bias: q and k rows in RoPE order; Phi-3 stores the
+ * three fused, in that order (HF qkv_proj; GGUF attn_qkv, which other files may have too).
+ */
+function qkvRow(proj: 'q' | 'k' | 'v', suffix: 'weight' | 'bias'): RoleSpec {
+  const part = (['q', 'k', 'v'] as const).indexOf(proj) as 0 | 1 | 2;
+  const rows = (c: ModelConfig) => (proj === 'q' ? qDimOf(c) : kvDimOf(c));
+  const bias = suffix === 'bias';
+  return {
+    role: `${bias ? 'b' : 'w'}${proj}`, perLayer: true, kind: bias ? 'bias' : 'matrix',
+    presence: bias ? presence(['qwen2'], ['llama', 'qwen3', 'gemma2', 'gemma3']) : EVERY,
+    ...(bias ? { enabled: (c: ModelConfig) => c.qkvBias === true } : {}),
+    ...(proj !== 'v' ? { ropeRows: true } : {}),
+    shape: (c) => (bias ? [rows(c)] : [rows(c), c.dim]),
+    hf: (c) => (archOf(c) === 'phi3' ? [qkvPart(`model.layers.{L}.self_attn.qkv_proj.${suffix}`, part)] : at(`model.layers.{L}.self_attn.${proj}_proj.${suffix}`)),
+    gguf: () => [{ name: `blk.{L}.attn_${proj}.${suffix}` }, qkvPart(`blk.{L}.attn_qkv.${suffix}`, part)],
+  };
+}
+
+/**
+ * A row whose tensor has one name in each scheme, as the module comment's table lists it: per layer
+ * when its names hold the layer index "{L}". `enabled`: for optional roles (RoleSpec.enabled).
+ */
+function named(
+  role: GlobalRole | LayerRole, kind: RoleKind, presence: Readonly<Record<Architecture, Presence>>, shape: (c: ModelConfig) => number[],
+  hf: string, gguf: string, enabled?: (c: ModelConfig) => boolean,
+): RoleSpec {
+  return { role, perLayer: hf.includes('{L}'), kind, presence, ...(enabled ? { enabled } : {}), shape, hf: () => at(hf), gguf: () => at(gguf) };
+}
 
 /** The role table (see the module comment). Order: load order within a layer / the model. */
 export const ROLE_TABLE: readonly RoleSpec[] = [
@@ -163,82 +189,14 @@ export const ROLE_TABLE: readonly RoleSpec[] = [
     hf: () => [],
     gguf: () => at('rope_freqs.weight'),
   },
-  {
-    role: 'attnNorm', perLayer: true, kind: 'norm', presence: EVERY,
-    shape: (c) => [c.dim],
-    hf: () => at('model.layers.{L}.input_layernorm.weight'),
-    gguf: () => at('blk.{L}.attn_norm.weight'),
-  },
-  {
-    role: 'wq', perLayer: true, kind: 'matrix', presence: EVERY, ropeRows: true,
-    shape: (c) => [qDimOf(c), c.dim],
-    hf: hfAttn('q', 'weight', 0),
-    gguf: ggufAttn('q', 'weight', 0),
-  },
-  {
-    role: 'wk', perLayer: true, kind: 'matrix', presence: EVERY, ropeRows: true,
-    shape: (c) => [kvDimOf(c), c.dim],
-    hf: hfAttn('k', 'weight', 1),
-    gguf: ggufAttn('k', 'weight', 1),
-  },
-  {
-    role: 'wv', perLayer: true, kind: 'matrix', presence: EVERY,
-    shape: (c) => [kvDimOf(c), c.dim],
-    hf: hfAttn('v', 'weight', 2),
-    gguf: ggufAttn('v', 'weight', 2),
-  },
-  {
-    role: 'bq', perLayer: true, kind: 'bias', presence: presence(['qwen2'], ['llama', 'qwen3', 'gemma2', 'gemma3']), ropeRows: true,
-    enabled: (c) => c.qkvBias === true,
-    shape: (c) => [qDimOf(c)],
-    hf: hfAttn('q', 'bias', 0),
-    gguf: ggufAttn('q', 'bias', 0),
-  },
-  {
-    role: 'bk', perLayer: true, kind: 'bias', presence: presence(['qwen2'], ['llama', 'qwen3', 'gemma2', 'gemma3']), ropeRows: true,
-    enabled: (c) => c.qkvBias === true,
-    shape: (c) => [kvDimOf(c)],
-    hf: hfAttn('k', 'bias', 1),
-    gguf: ggufAttn('k', 'bias', 1),
-  },
-  {
-    role: 'bv', perLayer: true, kind: 'bias', presence: presence(['qwen2'], ['llama', 'qwen3', 'gemma2', 'gemma3']),
-    enabled: (c) => c.qkvBias === true,
-    shape: (c) => [kvDimOf(c)],
-    hf: hfAttn('v', 'bias', 2),
-    gguf: ggufAttn('v', 'bias', 2),
-  },
-  {
-    role: 'qNorm', perLayer: true, kind: 'norm', presence: presence(['qwen3', 'gemma3']),
-    shape: (c) => [c.headDim],
-    hf: () => at('model.layers.{L}.self_attn.q_norm.weight'),
-    gguf: () => at('blk.{L}.attn_q_norm.weight'),
-  },
-  {
-    role: 'kNorm', perLayer: true, kind: 'norm', presence: presence(['qwen3', 'gemma3']),
-    shape: (c) => [c.headDim],
-    hf: () => at('model.layers.{L}.self_attn.k_norm.weight'),
-    gguf: () => at('blk.{L}.attn_k_norm.weight'),
-  },
-  {
-    role: 'wo', perLayer: true, kind: 'matrix', presence: EVERY,
-    shape: (c) => [c.dim, qDimOf(c)],
-    hf: () => at('model.layers.{L}.self_attn.o_proj.weight'),
-    gguf: () => at('blk.{L}.attn_output.weight'),
-  },
-  {
-    role: 'bo', perLayer: true, kind: 'bias', presence: presence([], ['llama', 'qwen3', 'gemma2', 'gemma3']),
-    enabled: (c) => c.outBias === true,
-    shape: (c) => [c.dim],
-    hf: () => at('model.layers.{L}.self_attn.o_proj.bias'),
-    gguf: () => at('blk.{L}.attn_output.bias'),
-  },
-  {
-    role: 'attnPostNorm', perLayer: true, kind: 'norm', presence: presence(['gemma2', 'gemma3']),
-    shape: (c) => [c.dim],
-    hf: () => at('model.layers.{L}.post_attention_layernorm.weight'),
-    gguf: () => at('blk.{L}.post_attention_norm.weight'),
-  },
+  named('attnNorm', 'norm', EVERY, (c) => [c.dim], 'model.layers.{L}.input_layernorm.weight', 'blk.{L}.attn_norm.weight'),
+  ...(['q', 'k', 'v'] as const).map((proj) => qkvRow(proj, 'weight')),
+  ...(['q', 'k', 'v'] as const).map((proj) => qkvRow(proj, 'bias')),
+  named('qNorm', 'norm', presence(['qwen3', 'gemma3']), (c) => [c.headDim], 'model.layers.{L}.self_attn.q_norm.weight', 'blk.{L}.attn_q_norm.weight'),
+  named('kNorm', 'norm', presence(['qwen3', 'gemma3']), (c) => [c.headDim], 'model.layers.{L}.self_attn.k_norm.weight', 'blk.{L}.attn_k_norm.weight'),
+  named('wo', 'matrix', EVERY, (c) => [c.dim, qDimOf(c)], 'model.layers.{L}.self_attn.o_proj.weight', 'blk.{L}.attn_output.weight'),
+  named('bo', 'bias', presence([], ['llama', 'qwen3', 'gemma2', 'gemma3']), (c) => [c.dim], 'model.layers.{L}.self_attn.o_proj.bias', 'blk.{L}.attn_output.bias', (c) => c.outBias === true),
+  named('attnPostNorm', 'norm', presence(['gemma2', 'gemma3']), (c) => [c.dim], 'model.layers.{L}.post_attention_layernorm.weight', 'blk.{L}.post_attention_norm.weight'),
   {
     role: 'ffnNorm', perLayer: true, kind: 'norm', presence: EVERY,
     shape: (c) => [c.dim],
@@ -257,12 +215,7 @@ export const ROLE_TABLE: readonly RoleSpec[] = [
     hf: (c) => (archOf(c) === 'phi3' ? [gateUpPart('model.layers.{L}.mlp.gate_up_proj.weight', 1)] : at('model.layers.{L}.mlp.up_proj.weight')),
     gguf: (c) => (archOf(c) === 'phi3' ? [gateUpPart('blk.{L}.ffn_up.weight', 1)] : at('blk.{L}.ffn_up.weight')),
   },
-  {
-    role: 'wDown', perLayer: true, kind: 'matrix', presence: EVERY,
-    shape: (c) => [c.dim, c.hiddenDim],
-    hf: () => at('model.layers.{L}.mlp.down_proj.weight'),
-    gguf: () => at('blk.{L}.ffn_down.weight'),
-  },
+  named('wDown', 'matrix', EVERY, (c) => [c.dim, c.hiddenDim], 'model.layers.{L}.mlp.down_proj.weight', 'blk.{L}.ffn_down.weight'),
   ...(['Gate', 'Up', 'Down'] as const).map((p): RoleSpec => ({
     role: `b${p}`, perLayer: true, kind: 'bias', presence: presence([], ['llama']),
     enabled: (c) => c.mlpBias === true,
@@ -270,25 +223,9 @@ export const ROLE_TABLE: readonly RoleSpec[] = [
     hf: () => at(`model.layers.{L}.mlp.${p.toLowerCase()}_proj.bias`),
     gguf: () => at(`blk.{L}.ffn_${p.toLowerCase()}.bias`),
   })),
-  {
-    role: 'ffnPostNorm', perLayer: true, kind: 'norm', presence: presence(['gemma2', 'gemma3']),
-    shape: (c) => [c.dim],
-    hf: () => at('model.layers.{L}.post_feedforward_layernorm.weight'),
-    gguf: () => at('blk.{L}.post_ffw_norm.weight'),
-  },
-  {
-    role: 'norm', perLayer: false, kind: 'norm', presence: EVERY,
-    shape: (c) => [c.dim],
-    hf: () => at('model.norm.weight'),
-    gguf: () => at('output_norm.weight'),
-  },
-  {
-    role: 'lmHead', perLayer: false, kind: 'matrix', presence: presence([], ALL_ARCHS),
-    enabled: (c) => !c.tiedEmbeddings,
-    shape: (c) => [c.vocabSize, c.dim],
-    hf: () => at('lm_head.weight'),
-    gguf: () => at('output.weight'),
-  },
+  named('ffnPostNorm', 'norm', presence(['gemma2', 'gemma3']), (c) => [c.dim], 'model.layers.{L}.post_feedforward_layernorm.weight', 'blk.{L}.post_ffw_norm.weight'),
+  named('norm', 'norm', EVERY, (c) => [c.dim], 'model.norm.weight', 'output_norm.weight'),
+  named('lmHead', 'matrix', presence([], ALL_ARCHS), (c) => [c.vocabSize, c.dim], 'lm_head.weight', 'output.weight', (c) => !c.tiedEmbeddings),
 ];
 
 const SPEC_BY_ROLE: ReadonlyMap<string, RoleSpec> = new Map(ROLE_TABLE.map((s) => [s.role, s]));
