@@ -37,7 +37,7 @@ import {
   type LinearDtype, type PackedLinear, type WeightDtype,
 } from '../kernels/linear.js';
 import type { TensorDtype } from '../weights/tensor.js';
-import { layerRoleKinds, modelRoles, roleShape, type LayerRole, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
+import { LAYER_ROLES, layerRoleKinds, modelRoles, roleShape, type LayerRole, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
 import { SerialExecutor, type Executor } from '../exec/executor.js';
 import { fillRopeTablesFrom, ropeFrequencies } from '../kernels/rope.js';
 
@@ -155,28 +155,17 @@ function planOptions(c: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' 
 
 type Linear = PackedLinear;
 
-/** One layer's weights in the runtime memory (0: the model has no such tensor). */
-interface LayerPtrs {
-  rmsAtt: number; // f32 [dim]
-  wq: Linear;
-  wk: Linear;
-  wv: Linear;
-  bq: number; // f32 [qDim]
-  bk: number; // f32 [kvDim]
-  bv: number; // f32 [kvDim]
-  qNorm: number; // f32 [headDim]
-  kNorm: number; // f32 [headDim]
-  wo: Linear;
-  bo: number; // f32 [dim]
-  postAtt: number; // f32 [dim]
-  rmsFfn: number; // f32 [dim]
-  w1: Linear; // gate
-  w3: Linear; // up
-  w2: Linear; // down
-  b1: number; // f32 [hiddenDim]
-  b3: number; // f32 [hiddenDim]
-  b2: number; // f32 [dim]
-  postFfn: number; // f32 [dim]
+/** The layer roles stored as matrices (packed in a weight type); the others are f32 vectors. */
+type MatrixRole = 'wq' | 'wk' | 'wv' | 'wo' | 'wGate' | 'wUp' | 'wDown';
+
+/**
+ * One layer's weights in the runtime memory, by tensor role (roleShape gives each shape): a packed
+ * matrix, or the byte offset of an f32 vector (0: the model has no such tensor).
+ */
+type LayerWeights = { [R in LayerRole]: R extends MatrixRole ? Linear : number };
+
+/** A layer: its weights, RoPE tables and attention window. */
+type LayerPtrs = LayerWeights & {
   /** RoPE tables of this layer (the local ones on Gemma-3's sliding layers). */
   cos: number;
   sin: number;
@@ -184,7 +173,7 @@ interface LayerPtrs {
   sliding: boolean;
   /** Sliding window of this layer (0: full attention). */
   window: number;
-}
+};
 
 /**
  * A loaded Llama-family model in runtime memory: its weights (each matrix packed in its weight type:
@@ -280,40 +269,18 @@ export class LlamaModel {
         types.set(dtype, (types.get(dtype) ?? 0) + bytes);
         return { ptr: a.alloc(`${name}.${label}`, bytes).ptr, rows, cols, bytes, dtype };
       };
-      // which optional tensors this model has: the tensor-role table's answer for this config
-      const roles = new Set(layerRoleKinds(c).map((r) => r.role));
-      const opt = (role: LayerRole, label: string, count: number) => (roles.has(role) ? f32(label, count) : 0);
 
       const embed = c.tiedEmbeddings ? null : linear('embed', 'embed', c.vocabSize, c.dim);
       this.rope = { cos: 0, sin: 0, localCos: 0, localSin: 0 };
       for (let l = 0; l < c.nLayers; l++) {
+        // every role of the table: allocated in table order when this config has it, else 0
+        const weights = Object.fromEntries(LAYER_ROLES.map((role) => [role, 0])) as Record<LayerRole, number | Linear>;
+        for (const { role, kind } of layerRoleKinds(c)) {
+          const shape = roleShape(c, `layers.${l}.${role}`);
+          weights[role] = kind === 'matrix' ? linear(`l${l}.${role}`, `layers.${l}.${role}`, shape[0]!, shape[1]!) : f32(`l${l}.${role}`, shape[0]!);
+        }
         const sliding = isSlidingLayer(c, l);
-        this.layers.push({
-          rmsAtt: f32(`l${l}.rms_att`, c.dim),
-          wq: linear(`l${l}.wq`, `layers.${l}.wq`, this.qDim, c.dim),
-          wk: linear(`l${l}.wk`, `layers.${l}.wk`, this.kvDim, c.dim),
-          wv: linear(`l${l}.wv`, `layers.${l}.wv`, this.kvDim, c.dim),
-          bq: opt('bq', `l${l}.bq`, this.qDim),
-          bk: opt('bk', `l${l}.bk`, this.kvDim),
-          bv: opt('bv', `l${l}.bv`, this.kvDim),
-          qNorm: opt('qNorm', `l${l}.q_norm`, c.headDim),
-          kNorm: opt('kNorm', `l${l}.k_norm`, c.headDim),
-          wo: linear(`l${l}.wo`, `layers.${l}.wo`, c.dim, this.qDim),
-          bo: opt('bo', `l${l}.bo`, c.dim),
-          postAtt: opt('attnPostNorm', `l${l}.post_att`, c.dim),
-          rmsFfn: f32(`l${l}.rms_ffn`, c.dim),
-          w1: linear(`l${l}.w1`, `layers.${l}.wGate`, c.hiddenDim, c.dim),
-          w3: linear(`l${l}.w3`, `layers.${l}.wUp`, c.hiddenDim, c.dim),
-          w2: linear(`l${l}.w2`, `layers.${l}.wDown`, c.dim, c.hiddenDim),
-          b1: opt('bGate', `l${l}.b1`, c.hiddenDim),
-          b3: opt('bUp', `l${l}.b3`, c.hiddenDim),
-          b2: opt('bDown', `l${l}.b2`, c.dim),
-          postFfn: opt('ffnPostNorm', `l${l}.post_ffn`, c.dim),
-          cos: 0,
-          sin: 0,
-          sliding,
-          window: sliding ? c.slidingWindow! : 0,
-        });
+        this.layers.push({ ...(weights as LayerWeights), cos: 0, sin: 0, sliding, window: sliding ? c.slidingWindow! : 0 });
       }
       this.rmsFinal = f32('rms_final', c.dim);
       this.lmHead = linear('lm_head', c.tiedEmbeddings ? 'embed' : 'lmHead', c.vocabSize, c.dim);
@@ -474,12 +441,7 @@ export class LlamaModel {
       } else {
         const [, l, r] = role.split('.') as [string, string, LayerRole];
         const L = this.layers[Number(l)]!;
-        const target: Record<LayerRole, number | Linear> = {
-          attnNorm: L.rmsAtt, wq: L.wq, wk: L.wk, wv: L.wv, bq: L.bq, bk: L.bk, bv: L.bv, qNorm: L.qNorm, kNorm: L.kNorm,
-          wo: L.wo, bo: L.bo, attnPostNorm: L.postAtt, ffnNorm: L.rmsFfn, wGate: L.w1, wUp: L.w3, wDown: L.w2,
-          bGate: L.b1, bUp: L.b3, bDown: L.b2, ffnPostNorm: L.postFfn,
-        };
-        const t = target[r];
+        const t: number | Linear = L[r];
         if (typeof t === 'number') await vec(role, t);
         else await mat(role, t);
       }
@@ -702,7 +664,7 @@ export class LlamaModel {
       const L = this.layers[l]!;
       const kRows = cache.kPtrs[l]! + slot0 * kvDim * 4;
       const vRows = cache.vPtrs[l]! + slot0 * kvDim * 4;
-      k.rmsnorm_f32(A.xb, A.x, L.rmsAtt, n, dim, normEps);
+      k.rmsnorm_f32(A.xb, A.x, L.attnNorm, n, dim, normEps);
       // q8/q4 weights read x quantised: do it once for the three projections that share it
       let prep = quantised ? ex.prepareInput(A.xb, n, dim) : 0;
       ex.linear(L.wq, A.q, qDim, A.xb, n, prep);
@@ -726,21 +688,21 @@ export class LlamaModel {
       ex.attention(att);
       ex.linear(L.wo, A.xb2, dim, A.att, n);
       if (L.bo !== 0) k.add_bias_f32(A.xb2, L.bo, n, dim);
-      if (S.postNorms) k.rmsnorm_f32(A.xb2, A.xb2, L.postAtt, n, dim, normEps);
+      if (S.postNorms) k.rmsnorm_f32(A.xb2, A.xb2, L.attnPostNorm, n, dim, normEps);
       k.add_f32(A.x, A.x, A.xb2, n * dim);
-      k.rmsnorm_f32(A.xb, A.x, L.rmsFfn, n, dim, normEps);
+      k.rmsnorm_f32(A.xb, A.x, L.ffnNorm, n, dim, normEps);
       prep = quantised ? ex.prepareInput(A.xb, n, dim) : 0;
-      ex.linear(L.w1, A.hb, hiddenDim, A.xb, n, prep);
-      ex.linear(L.w3, A.hb2, hiddenDim, A.xb, n, prep);
-      if (L.b1 !== 0) {
-        k.add_bias_f32(A.hb, L.b1, n, hiddenDim);
-        k.add_bias_f32(A.hb2, L.b3, n, hiddenDim);
+      ex.linear(L.wGate, A.hb, hiddenDim, A.xb, n, prep);
+      ex.linear(L.wUp, A.hb2, hiddenDim, A.xb, n, prep);
+      if (L.bGate !== 0) {
+        k.add_bias_f32(A.hb, L.bGate, n, hiddenDim);
+        k.add_bias_f32(A.hb2, L.bUp, n, hiddenDim);
       }
       if (S.gelu) k.geglu_tanh_f32(A.hb, A.hb, A.hb2, n * hiddenDim);
       else k.swiglu_f32(A.hb, A.hb, A.hb2, n * hiddenDim);
-      ex.linear(L.w2, A.xb2, dim, A.hb, n);
-      if (L.b2 !== 0) k.add_bias_f32(A.xb2, L.b2, n, dim);
-      if (S.postNorms) k.rmsnorm_f32(A.xb2, A.xb2, L.postFfn, n, dim, normEps);
+      ex.linear(L.wDown, A.xb2, dim, A.hb, n);
+      if (L.bDown !== 0) k.add_bias_f32(A.xb2, L.bDown, n, dim);
+      if (S.postNorms) k.rmsnorm_f32(A.xb2, A.xb2, L.ffnPostNorm, n, dim, normEps);
       k.add_f32(A.x, A.x, A.xb2, n * dim);
     }
     const rows = n - logitsFrom;
