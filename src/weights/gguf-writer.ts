@@ -14,8 +14,8 @@
  */
 import { InvalidArgumentError, TokenizerError } from '../errors.js';
 import { joinParts } from '../io/source.js';
-import { GGML_TYPE_CODES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, GGUF_VALUE_TYPES, ggmlTypeBytes } from './gguf.js';
-import type { GgmlReadableType, GgufArray, GgufValue, GgufValueType } from './gguf.js';
+import { GGML_TYPE_CODES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, GGUF_NUMBER_ARRAYS, GGUF_VALUE_TYPES, ggmlTypeBytes } from './gguf.js';
+import type { GgmlReadableType, GgufArray, GgufNumberType, GgufValue, GgufValueType } from './gguf.js';
 import { GGML_BLOCK, dequantizeGgml, quantizeGgml } from './ggml-quants.js';
 import { parseJsonInput, specFromTokenizerJson, type TokenizerSpec } from '../tokenizer/spec.js';
 import { ATTR, llamaCppAttributes, TOKEN_TYPE } from '../tokenizer/llama-vocab.js';
@@ -43,62 +43,58 @@ export interface GgufWriteSpec {
 
 const enc = new TextEncoder();
 
-/** Growable little-endian byte buffer for the header. */
+/**
+ * One 8-byte scratch seen through each fixed-size number type's typed array (GGUF_NUMBER_ARRAYS, what
+ * the reader reads them into: little-endian on spechub's platforms): a value stored through its
+ * type's view leaves the bytes GGUF stores in NUMBER_BYTES.
+ */
+const NUMBER_SCRATCH = new ArrayBuffer(8);
+const NUMBER_BYTES = new Uint8Array(NUMBER_SCRATCH);
+/** A one-element view of the scratch: what the typed arrays of GGUF_NUMBER_ARRAYS have in common. */
+interface NumberView {
+  [i: number]: number | bigint;
+  readonly BYTES_PER_ELEMENT: number;
+}
+const NUMBER_VIEWS = Object.fromEntries(
+  Object.entries(GGUF_NUMBER_ARRAYS).map(([type, Items]): [string, NumberView] => [type, new Items(NUMBER_SCRATCH, 0, 1)]),
+) as Readonly<Record<GgufNumberType, NumberView>>;
+
+/** The range of each integer type of at most 32 bits (values are JS numbers). */
+const INT_RANGES = {
+  UINT8: [0, 0xff],
+  INT8: [-0x80, 0x7f],
+  UINT16: [0, 0xffff],
+  INT16: [-0x8000, 0x7fff],
+  UINT32: [0, 0xffffffff],
+  INT32: [-0x80000000, 0x7fffffff],
+} as const;
+
+/** Growable byte buffer for the header (numbers little-endian, see NUMBER_VIEWS). */
 class Out {
   private buf = new Uint8Array(1024);
-  private dv = new DataView(this.buf.buffer);
   len = 0;
-  /** Reserve n bytes and return their offset; may replace buf and dv, so call it before touching them. */
+  /** Reserve n bytes and return their offset; may replace buf, so call it before touching it. */
   private room(n: number): number {
     if (this.len + n > this.buf.length) {
       const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
       bigger.set(this.buf.subarray(0, this.len));
       this.buf = bigger;
-      this.dv = new DataView(bigger.buffer);
     }
     const at = this.len;
     this.len += n;
     return at;
   }
-  u8(v: number): void {
-    const at = this.room(1);
-    this.dv.setUint8(at, v);
-  }
-  i8(v: number): void {
-    const at = this.room(1);
-    this.dv.setInt8(at, v);
-  }
-  u16(v: number): void {
-    const at = this.room(2);
-    this.dv.setUint16(at, v, true);
-  }
-  i16(v: number): void {
-    const at = this.room(2);
-    this.dv.setInt16(at, v, true);
+  /** One fixed-size number as GGUF stores it (see NUMBER_VIEWS); 64-bit types take a bigint. */
+  number(type: GgufNumberType, v: number | bigint): void {
+    const view = NUMBER_VIEWS[type];
+    view[0] = v;
+    this.bytes(NUMBER_BYTES.subarray(0, view.BYTES_PER_ELEMENT));
   }
   u32(v: number): void {
-    const at = this.room(4);
-    this.dv.setUint32(at, v, true);
-  }
-  i32(v: number): void {
-    const at = this.room(4);
-    this.dv.setInt32(at, v, true);
-  }
-  f32(v: number): void {
-    const at = this.room(4);
-    this.dv.setFloat32(at, v, true);
-  }
-  f64(v: number): void {
-    const at = this.room(8);
-    this.dv.setFloat64(at, v, true);
+    this.number('UINT32', v);
   }
   u64(v: bigint | number): void {
-    const at = this.room(8);
-    this.dv.setBigUint64(at, BigInt(v), true);
-  }
-  i64(v: bigint): void {
-    const at = this.room(8);
-    this.dv.setBigInt64(at, v, true);
+    this.number('UINT64', BigInt(v));
   }
   bytes(b: Uint8Array): void {
     const at = this.room(b.length);
@@ -122,35 +118,30 @@ function bad(what: string): never {
 }
 
 function writeScalar(o: Out, type: GgufValueType, v: unknown, where: string): void {
-  const num = (lo: number, hi: number): number => {
+  const num = ([lo, hi]: readonly [number, number]): number => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) bad(`${where}: expected an integer in [${lo}, ${hi}] for ${type}, got ${String(v)}`);
     return v;
   };
   switch (type) {
     case 'UINT8':
-      return o.u8(num(0, 0xff));
     case 'INT8':
-      return o.i8(num(-0x80, 0x7f));
     case 'UINT16':
-      return o.u16(num(0, 0xffff));
     case 'INT16':
-      return o.i16(num(-0x8000, 0x7fff));
     case 'UINT32':
-      return o.u32(num(0, 0xffffffff));
     case 'INT32':
-      return o.i32(num(-0x80000000, 0x7fffffff));
+      return o.number(type, num(INT_RANGES[type]));
     case 'FLOAT32':
     case 'FLOAT64':
       if (typeof v !== 'number') bad(`${where}: expected a number for ${type}, got ${typeof v}`);
-      return type === 'FLOAT32' ? o.f32(v) : o.f64(v);
+      return o.number(type, v);
     case 'UINT64':
     case 'INT64':
       if (typeof v !== 'bigint') bad(`${where}: expected a bigint for ${type}, got ${typeof v}`);
       if (type === 'UINT64' ? v < 0n || v >= 1n << 64n : v < -(1n << 63n) || v >= 1n << 63n) bad(`${where}: ${v} out of range for ${type}`);
-      return type === 'UINT64' ? o.u64(v) : o.i64(v);
+      return o.number(type, v);
     case 'BOOL':
       if (typeof v !== 'boolean') bad(`${where}: expected a boolean for BOOL, got ${typeof v}`);
-      return o.u8(v ? 1 : 0);
+      return o.number('UINT8', v ? 1 : 0);
     case 'STRING':
       if (typeof v !== 'string') bad(`${where}: expected a string for STRING, got ${typeof v}`);
       return o.string(v);

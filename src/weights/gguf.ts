@@ -110,7 +110,7 @@ export interface GgufArray {
  * (typed arrays take the platform's order; spechub's platforms, WebAssembly's memory included, are
  * little-endian).
  */
-const GGUF_NUMBER_ARRAYS = {
+export const GGUF_NUMBER_ARRAYS = {
   UINT8: Uint8Array,
   INT8: Int8Array,
   UINT16: Uint16Array,
@@ -122,7 +122,8 @@ const GGUF_NUMBER_ARRAYS = {
   UINT64: BigUint64Array,
   INT64: BigInt64Array,
 } as const;
-type GgufNumberType = keyof typeof GGUF_NUMBER_ARRAYS;
+/** The fixed-size numeric GGUF value types (every type but BOOL, STRING and ARRAY). */
+export type GgufNumberType = keyof typeof GGUF_NUMBER_ARRAYS;
 
 function isGgufNumberType(t: GgufValueType): t is GgufNumberType {
   return Object.hasOwn(GGUF_NUMBER_ARRAYS, t);
