@@ -7,23 +7,24 @@
 // Packed layout, for W [rows, cols] (cols a multiple of 32 for GGUF data; quant_q4_0 pads a last
 // partial group as ggml would a zero-padded block): 4-row panels, G = ceil(cols/32) groups per panel,
 // group g of panel p at p·GB·G + g·GB (GB = bytes per group, below), rows rr = 0..3:
-//   [0, 64)    row rr's 16 quant bytes at 16·rr, GGML's own order: byte j = u[c0 + j] | u[c0 + 16 + j] << 4
-//              (low 4 bits of u for Q5)
-//   Q5 only:   [64, 80) row rr's 4 high-bit bytes at 64 + 4·rr, rearranged for the kernel: byte i holds
-//              in bit L the 5th bit of column c0 + 4L + i and in bit 4 + L that of column c0 + 16 + 4L + i
+//   [0, 64)    row rr's 16 quant bytes A at 16·rr. Q4 and IQ4_NL: GGML's own order, byte j = u[c0 + j] |
+//              u[c0 + 16 + j] << 4. Q5 (u has 5 bits): byte j = u[c0 + j] | (u[c0 + 16 + j] & 7) << 5
+//   Q5 only:   [64, 80) row rr's 4 bytes B at 64 + 4·rr: the top two bits of the high plane, u[c0 + 16 + j] >> 3,
+//              in byte j & 3 at bits 2L and 2L + 1 (L = j >> 2), so that one multiply moves them all (high5)
 //   then       f16 d of the 4 rows (8 bytes), and for Q4_1 / Q5_1 f16 m of the 4 rows (8 bytes)
 //   GB: Q4_0 72, Q4_1 80, Q5_0 88, Q5_1 96, IQ4_NL 72 — exactly GGML's bytes per row per block, ×4.
 // Scales keep their bits (either sign; Inf/NaN refused when packing). The value of a weight is ggml's
 // dequantised value; dequant_* reproduce dequantize_row_* bit for bit.
 //
-// Kernel: per group and row, the two 16-column planes (low and high nibbles, with the 5th bit or-ed in
-// for Q5: one i32x4.mul by [8, 4, 2, 1] moves lane L's bits of both planes into place, see high5) go through dot2 (exact
+// Kernel: per group and row, the two 16-column planes (Q4: low and high nibbles of A; Q5: A & 0x1f, and
+// A >> 5 with B's two bits or-ed in, one i16x8.mul moving them into place, see high5;
+// the layout costs 7 SIMD operations per row and group where GGML's costs 10) go through dot2 (exact
 // integer sums), a transpose-add gives the 4 rows in one vector, the offset is subtracted as an
 // integer, then acc ← acc + f32(Σ)·(d·s) (and acc ← acc + m·f16(s·Σqx) for the _1 types, the product
 // rounded as llama.cpp's q8_1 activations store it) with
 // unfused f32 operations: the SIMD kernels equal their scalar twins bit for bit in every build.
 
-import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
+import { dot2o, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCALE, K_MUL5, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q4_0: i32 = 0;
@@ -71,28 +72,28 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
 }
 
 /**
- * Q5: a row's 4 high-bit bytes (layout above) times mul5 = [8, 4, 2, 1] per i32 lane: lane L (plane
- * columns 4L + i, byte i) then holds the 5th bit of low-plane column 4L + i at bit 8i + 3 and that of
- * high-plane column 16 + 4L + i at bit 8i + 7 (nothing crosses bit 31), one multiply for both planes.
+ * Q5: the top two bits of a row's high-plane columns (its 4 bytes B, layout above) as bits 3 and 4 of
+ * each byte. B splat, i16 lane l holds bytes (0, 1) of B for even l and (2, 3) for odd l; times
+ * mul5 = [64, 64, 16, 16, 4, 4, 1, 1] per i16 lane, lane l's two bytes (columns 2l and 2l + 1) get
+ * their fields (bits 2m, 2m + 1 with m = l >> 1) at bits 6 and 7; everything else lands below bit 6
+ * or past the lane. The 0xc0 mask keeps those, an i16 shift right by 3 puts them in place.
  */
 // @ts-ignore: decorator
-@inline function high5(kind: i32, grp: usize, rr: usize, mul5: v128): v128 {
+@inline function high5(kind: i32, grp: usize, rr: usize, mul5: v128, mc0: v128): v128 {
   if (!isQ5(kind)) return i32x4.splat(0);
-  return i32x4.mul(v128.load32_splat(grp + 64 + (rr << 2)), mul5);
+  return i16x8.shr_u(v128.and(i16x8.mul(v128.load32_splat(grp + 64 + (rr << 2)), mul5), mc0), 3);
 }
 
-/** The low plane (columns 0..15) and high plane (16..31) of one row's group, as unsigned bytes (y: high5). */
+/** The low plane (columns 0..15) of one row's group, as unsigned bytes u (lom: 0x1f for Q5, else 0x0f). */
 // @ts-ignore: decorator
-@inline function planeLo(kind: i32, row: usize, y: v128, m15: v128, b16: v128): v128 {
-  const p = v128.and(v128.load(row), m15);
-  if (!isQ5(kind)) return p;
-  return v128.or(p, v128.and(i16x8.shl(y, 1), b16));
+@inline function planeLo(row: usize, lom: v128): v128 {
+  return v128.and(v128.load(row), lom);
 }
+/** The high plane (columns 16..31), as unsigned bytes u (y: high5; him: 0x07 for Q5, else 0x0f). */
 // @ts-ignore: decorator
-@inline function planeHi(kind: i32, row: usize, y: v128, m15: v128, b16: v128): v128 {
-  const p = v128.and(i16x8.shr_u(v128.load(row), 4), m15);
-  if (!isQ5(kind)) return p;
-  return v128.or(p, v128.and(i16x8.shr_u(y, 3), b16));
+@inline function planeHi(kind: i32, row: usize, y: v128, him: v128): v128 {
+  if (!isQ5(kind)) return v128.and(i16x8.shr_u(v128.load(row), 4), him);
+  return v128.or(v128.and(i16x8.shr_u(v128.load(row), 5), him), y);
 }
 
 /** IQ4_NL: 16 indices → their signed table values. */
@@ -104,13 +105,22 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
 
 /** Exact Σ over one row's group (i32x4 partial sums). */
 // @ts-ignore: decorator
-@inline function rowGroup(kind: i32, grp: usize, rr: usize, q8: usize, q16: usize, m15: v128, b16: v128, ones: v128, mul5: v128): v128 {
+@inline function rowGroup(kind: i32, grp: usize, rr: usize, q8: usize, q16: usize, lom: v128, him: v128, mc0: v128, ones: v128, mul5: v128): v128 {
   const row = grp + (rr << 4);
-  const y = high5(kind, grp, rr, mul5);
-  const lo = planeLo(kind, row, y, m15, b16);
-  const hi = planeHi(kind, row, y, m15, b16);
+  const y = high5(kind, grp, rr, mul5, mc0);
+  const lo = planeLo(row, lom);
+  const hi = planeHi(kind, row, y, him);
   if (kind == IQ4_NL) return i32x4.add(dotSigned1(lookup(lo), q16), dotSigned1(lookup(hi), q16 + 32));
   return dot2o(lo, hi, q8, q16, ones);
+}
+
+/** Relaxed build, unsigned types: rowGroup with the group's activation bytes already loaded (xlo, xhi). */
+// @ts-ignore: decorator
+@inline function rowGroupR(kind: i32, grp: usize, rr: usize, xlo: v128, xhi: v128, lom: v128, him: v128, mc0: v128, ones: v128, mul5: v128): v128 {
+  const row = grp + (rr << 4);
+  const y = high5(kind, grp, rr, mul5, mc0);
+  const sum16 = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xlo, planeLo(row, lom)), i16x8.relaxed_dot_i8x16_i7x16_s(xhi, planeHi(kind, row, y, him)));
+  return i32x4.dot_i16x8_s(sum16, ones);
 }
 
 // ---- the batched path (n ≥ batchMin x rows; needs the per-thread scratch) ----
@@ -127,16 +137,16 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
 
 /** Unpack groups [g0, g0 + count) of the panel at w into the scratch (octets, d, m). */
 // @ts-ignore: decorator
-@inline function unpackLegacy(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, m15: v128, b16: v128, mul5: v128, fmask: v128, f16scale: v128): void {
+@inline function unpackLegacy(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, lom: v128, him: v128, mc0: v128, mul5: v128, fmask: v128, f16scale: v128): void {
   const GB = groupBytes(kind);
   const offv = i8x16.splat(<i8>offsetOf(kind));
   let grp = w + <usize>g0 * GB;
   let dst = scratch;
   for (let j = 0; j < count; j++, grp += GB, dst += 256) {
     for (let rr: usize = 0; rr < 4; rr++) {
-      const y = high5(kind, grp, rr, mul5);
-      let lo = planeLo(kind, grp + (rr << 4), y, m15, b16);
-      let hi = planeHi(kind, grp + (rr << 4), y, m15, b16);
+      const y = high5(kind, grp, rr, mul5, mc0);
+      let lo = planeLo(grp + (rr << 4), lom);
+      let hi = planeHi(kind, grp + (rr << 4), y, him);
       if (kind == IQ4_NL) {
         lo = lookup(lo);
         hi = lookup(hi);
@@ -165,7 +175,7 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
   const dOff = qxD(CA);
   const sOff = qxS(CA);
   const outRowBytes = <usize>outStride << 2;
-  const m15 = kconst(K_M15), b16 = kconst(K_B16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
+  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M7 : K_M15), mc0 = kconst(K_MC0), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
   const f16scale = kconst(K_F16SCALE);
   const accs = scratch + 3328;
   const pairs = n & ~1;
@@ -177,7 +187,7 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
       const count = min(8, G - g0);
       const first = g0 == 0;
       const last = g0 + count == G;
-      unpackLegacy(kind, w, g0, count, scratch, m15, b16, mul5, fmask, f16scale);
+      unpackLegacy(kind, w, g0, count, scratch, lom, him, mc0, mul5, fmask, f16scale);
       const pEnd = scratch + (<usize>count << 8);
       for (let i = 0; i < pairs; i += 2) {
         const baseA = xPtr + <usize>i * rec;
@@ -259,15 +269,15 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
 
 /** Relaxed build, unsigned types: unpack groups [g0, g0 + count) as planes of bytes u. */
 // @ts-ignore: decorator
-@inline function unpackLegacyBytes(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, m15: v128, b16: v128, mul5: v128, fmask: v128, f16scale: v128): void {
+@inline function unpackLegacyBytes(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, lom: v128, him: v128, mc0: v128, mul5: v128, fmask: v128, f16scale: v128): void {
   const GB = groupBytes(kind);
   let grp = w + <usize>g0 * GB;
   let dst = scratch;
   for (let j = 0; j < count; j++, grp += GB, dst += 128) {
     for (let rr: usize = 0; rr < 4; rr++) {
-      const y = high5(kind, grp, rr, mul5);
-      v128.store(dst + (rr << 5), planeLo(kind, grp + (rr << 4), y, m15, b16));
-      v128.store(dst + (rr << 5), planeHi(kind, grp + (rr << 4), y, m15, b16), 16);
+      const y = high5(kind, grp, rr, mul5, mc0);
+      v128.store(dst + (rr << 5), planeLo(grp + (rr << 4), lom));
+      v128.store(dst + (rr << 5), planeHi(kind, grp + (rr << 4), y, him), 16);
     }
     v128.store(scratch + 2048 + (<usize>j << 4), f16x4m(grp + dAt(kind), fmask, f16scale));
     if (hasMin(kind)) v128.store(scratch + 2176 + (<usize>j << 4), f16x4m(grp + dAt(kind) + 8, fmask, f16scale));
@@ -292,7 +302,7 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
   const sOff = qxS(CA);
   const outRowBytes = <usize>outStride << 2;
   const off = offsetOf(kind);
-  const m15 = kconst(K_M15), b16 = kconst(K_B16), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
+  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M7 : K_M15), mc0 = kconst(K_MC0), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
   const f16scale = kconst(K_F16SCALE);
   const accs = scratch + 3328;
   let w = wPtr;
@@ -302,7 +312,7 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
     for (let g0 = 0; g0 < G; g0 += 8) {
       const count = min(8, G - g0);
       const last = g0 + count == G;
-      unpackLegacyBytes(kind, w, g0, count, scratch, m15, b16, mul5, fmask, f16scale);
+      unpackLegacyBytes(kind, w, g0, count, scratch, lom, him, mc0, mul5, fmask, f16scale);
       for (let i = 0; i < n; i++) {
         const base = xPtr + <usize>i * rec;
         const ap = accs + (<usize>i << 4);
@@ -343,7 +353,7 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
     matmulLegacyBatched(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
     return;
   }
-  const m15 = kconst(K_M15), b16 = kconst(K_B16), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
+  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M7 : K_M15), mc0 = kconst(K_MC0), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
   const f16scale = kconst(K_F16SCALE);
   let w = wPtr;
   for (let r = 0; r < rows; r += 4, w += pb) {
@@ -356,7 +366,14 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
       // x pointers advance with the group: q16 by 64 bytes, q8 by 32, bs32 by 2, d and s by 4
       let q16 = base, q8 = base + (<usize>CA << 1), bs = base + bsOff, dx = base + dOff;
       for (let grp = w; grp < wEnd; grp += GB, q16 += 64, q8 += 32, bs += 2, dx += 4) {
-        let s = isum4(rowGroup(kind, grp, 0, q8, q16, m15, b16, ones, mul5), rowGroup(kind, grp, 1, q8, q16, m15, b16, ones, mul5), rowGroup(kind, grp, 2, q8, q16, m15, b16, ones, mul5), rowGroup(kind, grp, 3, q8, q16, m15, b16, ones, mul5));
+        let s: v128;
+        if (ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL) {
+          // the group's 32 activation bytes, loaded once for the 4 rows
+          const xlo = v128.load(q8), xhi = v128.load(q8, 16);
+          s = isum4(rowGroupR(kind, grp, 0, xlo, xhi, lom, him, mc0, ones, mul5), rowGroupR(kind, grp, 1, xlo, xhi, lom, him, mc0, ones, mul5), rowGroupR(kind, grp, 2, xlo, xhi, lom, him, mc0, ones, mul5), rowGroupR(kind, grp, 3, xlo, xhi, lom, him, mc0, ones, mul5));
+        } else {
+          s = isum4(rowGroup(kind, grp, 0, q8, q16, lom, him, mc0, ones, mul5), rowGroup(kind, grp, 1, q8, q16, lom, him, mc0, ones, mul5), rowGroup(kind, grp, 2, q8, q16, lom, him, mc0, ones, mul5), rowGroup(kind, grp, 3, q8, q16, lom, him, mc0, ones, mul5));
+        }
         if (off != 0) s = i32x4.sub(s, i32x4.splat(off * <i32>load<i16>(bs)));
         acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4m(grp + dAt(kind), fmask, f16scale), v128.load32_splat(dx))));
         if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(f16x4m(grp + dAt(kind) + 8, fmask, f16scale), v128.load32_splat(dx + (sOff - dOff))));
@@ -370,12 +387,12 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
 // @ts-ignore: decorator
 @inline function quantAt(kind: i32, grp: usize, rr: usize, j: i32): i32 {
   const b = <i32>load<u8>(grp + (rr << 4) + <usize>(j & 15));
-  let u = j < 16 ? b & 15 : b >> 4;
   if (isQ5(kind)) {
-    const h = <i32>load<u8>(grp + 64 + (rr << 2) + <usize>(j & 3));
-    const bit = j < 16 ? j >> 2 : 4 + ((j - 16) >> 2);
-    u |= ((h >> bit) & 1) << 4;
+    if (j < 16) return b & 31;
+    const t = <i32>load<u8>(grp + 64 + (rr << 2) + <usize>(j & 3)); // byte i = j & 3, field L = (j − 16) >> 2
+    return (b >> 5) | (((t >> ((j - 16) >> 1 & ~1)) & 3) << 3);
   }
+  const u = j < 16 ? b & 15 : b >> 4;
   if (kind == IQ4_NL) return kvalue(u);
   return u;
 }
@@ -459,15 +476,20 @@ import { dot2o, kconst, K_M15, K_ONES16, K_B16, K_F16MASK, K_F16SCALE, K_MUL5, f
         d = 0;
         m = 0;
       }
-      for (let j = 0; j < 16; j++) store<u8>(grp + (rr << 4) + <usize>j, ok ? load<u8>(blk + blockQs(kind) + <usize>j) : 0);
       if (isQ5(kind)) {
+        // A byte j: u[j] | (u[16 + j] & 7) << 5; B byte j & 3, bits 2L, 2L + 1 (L = j >> 2): u[16 + j] >> 3
         const qh = ok ? load<u32>(blk + blockQh(kind)) : 0;
-        let packed: u32 = 0;
-        for (let c = 0; c < 32; c++) {
-          const bit = c < 16 ? (<u32>(c & 3) << 3) + <u32>(c >> 2) : (<u32>((c - 16) & 3) << 3) + 4 + <u32>((c - 16) >> 2);
-          packed |= ((qh >> <u32>c) & 1) << bit;
+        let top: u32 = 0;
+        for (let j = 0; j < 16; j++) {
+          const b = ok ? <u32>load<u8>(blk + blockQs(kind) + <usize>j) : 0;
+          const u0 = (b & 15) | (((qh >> <u32>j) & 1) << 4);
+          const u1 = (b >> 4) | (((qh >> <u32>(j + 16)) & 1) << 4);
+          store<u8>(grp + (rr << 4) + <usize>j, <u8>(u0 | ((u1 & 7) << 5)));
+          top |= (u1 >> 3) << (<u32>(j & 3) * 8 + <u32>(j >> 2) * 2);
         }
-        store<u32>(grp + 64 + (rr << 2), packed);
+        store<u32>(grp + 64 + (rr << 2), top);
+      } else {
+        for (let j = 0; j < 16; j++) store<u8>(grp + (rr << 4) + <usize>j, ok ? load<u8>(blk + blockQs(kind) + <usize>j) : 0);
       }
       store<u16>(grp + dAt(kind) + (rr << 1), <u16>d);
       if (hasMin(kind)) store<u16>(grp + dAt(kind) + 8 + (rr << 1), <u16>m);

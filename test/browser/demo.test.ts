@@ -77,11 +77,23 @@ interface PageTurn {
 }
 
 /** Type `text` into the chat, press Enter, wait for the reply; `stop`: click Stop right after. */
+/**
+ * Press Stop right away: a DOM click, not a pointer one, so that the layout moving as the generation
+ * starts (the chat panel above the buttons grows) cannot put another button under the pointer while a
+ * short generation runs to its end; Stop must be enabled the moment the generation has started.
+ */
+async function clickStop(page: Page): Promise<void> {
+  await page.$eval('#stop-btn', (b) => {
+    if ((b as HTMLButtonElement).disabled) throw new Error('#stop-btn: expected enabled once a generation started, got disabled');
+    (b as HTMLButtonElement).click();
+  });
+}
+
 async function sendChat(page: Page, text: string, stop = false): Promise<PageTurn> {
   const before = await page.$$eval('.msg.assistant', (els) => els.length);
   await page.fill('#chat-input', text);
   await page.press('#chat-input', 'Enter');
-  if (stop) await page.click('#stop-btn');
+  if (stop) await clickStop(page);
   await page.waitForSelector('#gen-status:is([data-state="done"], [data-state="stopped"], [data-state="error"])', { timeout: 60_000 });
   const [state, status, steps] = await page.$eval('#gen-status', (el) => [(el as HTMLElement).dataset.state!, el.textContent ?? '', (el as HTMLElement).dataset.steps ?? '']);
   assert.notEqual(state, 'error', status);
@@ -222,7 +234,7 @@ describe('browser: the demo in Chromium (npm run demo, cross-origin isolated)', 
     await page.fill('#prompt', 'Once upon a time');
     await settings(page, { temperature: '1', tree: '4,4,2', 'max-tokens': '500' }, true);
     await page.click('#generate-btn');
-    await page.click('#stop-btn');
+    await clickStop(page);
     await page.waitForSelector('#gen-status:is([data-state="stopped"], [data-state="done"], [data-state="error"])');
     const stopped: Record<string, string> = await page.$eval('#gen-status', (el) => ({ ...(el as HTMLElement).dataset, text: el.textContent ?? '' }) as Record<string, string>);
     assert.equal(stopped.state, 'stopped', stopped.text);
