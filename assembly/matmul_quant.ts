@@ -184,15 +184,6 @@ export const K_MC0 = 14;
   return i32x4.add(a, b);
 }
 
-/** dot2 with the i16 ones (kconst(K_ONES16)) passed in a register. */
-// @ts-ignore: decorator
-@inline export function dot2o(p0: v128, p1: v128, q8: usize, q16: usize, ones: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), p0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8, 16), p1)), ones);
-  }
-  return dot2(p0, p1, q8, q16);
-}
-
 /** Σ over 16 columns of u·q as i32x4 partial sums: one plane of unsigned weights ≤ 63 (see dot2). */
 // @ts-ignore: decorator
 @inline export function dot1(p: v128, q8: usize, q16: usize): v128 {

@@ -24,7 +24,7 @@
 // rounded as llama.cpp's q8_1 activations store it) with
 // unfused f32 operations: the SIMD kernels equal their scalar twins bit for bit in every build.
 
-import { dot2o, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCALE, K_MUL5, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
+import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCALE, K_MUL5, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q4_0: i32 = 0;
@@ -103,24 +103,20 @@ import { dot2o, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCA
   return i8x16.swizzle(KVALUES, idx);
 }
 
-/** Exact Σ over one row's group (i32x4 partial sums). */
+/**
+ * Exact Σ over one row's group (i32x4 partial sums). Relaxed build, unsigned types: one
+ * relaxed_dot per plane against the group's activation bytes xlo, xhi (loaded once for the panel's
+ * 4 rows); otherwise the widened i16 activations at q16 (dot2, or IQ4_NL's signed table values).
+ */
 // @ts-ignore: decorator
-@inline function rowGroup(kind: i32, grp: usize, rr: usize, q8: usize, q16: usize, lom: v128, him: v128, mc0: v128, ones: v128, mul5: v128): v128 {
+@inline function rowGroup(kind: i32, grp: usize, rr: usize, xlo: v128, xhi: v128, q16: usize, lom: v128, him: v128, mc0: v128, ones: v128, mul5: v128): v128 {
   const row = grp + (rr << 4);
   const y = high5(kind, grp, rr, mul5, mc0);
   const lo = planeLo(row, lom);
   const hi = planeHi(kind, row, y, him);
   if (kind == IQ4_NL) return i32x4.add(dotSigned1(lookup(lo), q16), dotSigned1(lookup(hi), q16 + 32));
-  return dot2o(lo, hi, q8, q16, ones);
-}
-
-/** Relaxed build, unsigned types: rowGroup with the group's activation bytes already loaded (xlo, xhi). */
-// @ts-ignore: decorator
-@inline function rowGroupR(kind: i32, grp: usize, rr: usize, xlo: v128, xhi: v128, lom: v128, him: v128, mc0: v128, ones: v128, mul5: v128): v128 {
-  const row = grp + (rr << 4);
-  const y = high5(kind, grp, rr, mul5, mc0);
-  const sum16 = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xlo, planeLo(row, lom)), i16x8.relaxed_dot_i8x16_i7x16_s(xhi, planeHi(kind, row, y, him)));
-  return i32x4.dot_i16x8_s(sum16, ones);
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xlo, lo), i16x8.relaxed_dot_i8x16_i7x16_s(xhi, hi)), ones);
+  return dot2(lo, hi, 0, q16);
 }
 
 // ---- the batched path (n ≥ batchMin x rows; needs the per-thread scratch) ----
@@ -366,14 +362,10 @@ import { dot2o, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCA
       // x pointers advance with the group: q16 by 64 bytes, q8 by 32, bs32 by 2, d and s by 4
       let q16 = base, q8 = base + (<usize>CA << 1), bs = base + bsOff, dx = base + dOff;
       for (let grp = w; grp < wEnd; grp += GB, q16 += 64, q8 += 32, bs += 2, dx += 4) {
-        let s: v128;
-        if (ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL) {
-          // the group's 32 activation bytes, loaded once for the 4 rows
-          const xlo = v128.load(q8), xhi = v128.load(q8, 16);
-          s = isum4(rowGroupR(kind, grp, 0, xlo, xhi, lom, him, mc0, ones, mul5), rowGroupR(kind, grp, 1, xlo, xhi, lom, him, mc0, ones, mul5), rowGroupR(kind, grp, 2, xlo, xhi, lom, him, mc0, ones, mul5), rowGroupR(kind, grp, 3, xlo, xhi, lom, him, mc0, ones, mul5));
-        } else {
-          s = isum4(rowGroup(kind, grp, 0, q8, q16, lom, him, mc0, ones, mul5), rowGroup(kind, grp, 1, q8, q16, lom, him, mc0, ones, mul5), rowGroup(kind, grp, 2, q8, q16, lom, him, mc0, ones, mul5), rowGroup(kind, grp, 3, q8, q16, lom, him, mc0, ones, mul5));
-        }
+        // relaxed, unsigned types: the group's 32 activation bytes, loaded once for the 4 rows
+        const bytes = ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL;
+        const xlo = bytes ? v128.load(q8) : i32x4.splat(0), xhi = bytes ? v128.load(q8, 16) : i32x4.splat(0);
+        let s = isum4(rowGroup(kind, grp, 0, xlo, xhi, q16, lom, him, mc0, ones, mul5), rowGroup(kind, grp, 1, xlo, xhi, q16, lom, him, mc0, ones, mul5), rowGroup(kind, grp, 2, xlo, xhi, q16, lom, him, mc0, ones, mul5), rowGroup(kind, grp, 3, xlo, xhi, q16, lom, him, mc0, ones, mul5));
         if (off != 0) s = i32x4.sub(s, i32x4.splat(off * <i32>load<i16>(bs)));
         acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4m(grp + dAt(kind), fmask, f16scale), v128.load32_splat(dx))));
         if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(f16x4m(grp + dAt(kind) + 8, fmask, f16scale), v128.load32_splat(dx + (sOff - dOff))));

@@ -109,12 +109,12 @@ function entriesOk(xPtr: usize, n: i32): bool {
  * x: f64 [n]
  */
 export function checked_sum_f64(xPtr: usize, n: i32): f64 {
-  return checkedSumFrom(xPtr, 0, n, 0.0, i32x4.splat(0), 0.0);
+  return checkedSumFrom(xPtr, 0, n, 0.0, i32x4.splat(0));
 }
 
-/** checked_sum_f64's pass over x[lo..n), continuing a running sum s, high-word maximum h and minimum low of what came before. */
+/** checked_sum_f64's pass over x[lo..n), continuing a running sum s and high-word maximum h of what came before. */
 // @ts-ignore: decorator
-@inline function checkedSumFrom(xPtr: usize, lo: i32, n: i32, s: f64, h: v128, low: f64): f64 {
+@inline function checkedSumFrom(xPtr: usize, lo: i32, n: i32, s: f64, h: v128): f64 {
   const zero = f64x2.splat(0);
   let a0 = zero;
   let a1 = zero;
@@ -141,7 +141,7 @@ export function checked_sum_f64(xPtr: usize, n: i32): f64 {
     h1 = i32x4.max_u(h1, i32x4.max_u(i32x4.max_u(v4, v5), i32x4.max_u(v6, v7)));
   }
   s += hsum2(f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)));
-  let lowest = low;
+  let lowest = 0.0;
   for (; i < n; i++) {
     const v = f64At(xPtr, i);
     s += v;
@@ -293,12 +293,12 @@ export function checked_sample_f64(xPtr: usize, n: i32, target: f64, sumPtr: usi
     }
   }
   let s = hsum2(s0);
-  let lowest = 0.0;
   if (found >= 0) {
     // the rest of the row: checked only, at checked_sum_f64's speed
-    store<f64>(sumPtr, checkedSumFrom(xPtr, i, n, s, h0, lowest));
+    store<f64>(sumPtr, checkedSumFrom(xPtr, i, n, s, h0));
     return found;
   }
+  let lowest = 0.0;
   for (; i < n; i++) {
     const v = f64At(xPtr, i);
     s += v;
