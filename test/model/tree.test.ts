@@ -204,7 +204,11 @@ describe('model/tree', () => {
             t.fillMask(m.mask, from, to, 0);
             m.forward(to - from, 0, true, from);
             for (let i = from; i < to; i++) {
-              assert.ok(relDiff(m.logits.subarray((i - from) * V, (i - from + 1) * V), got[i]!) < 3e-6, `level of node ${i}`);
+              // both sides are f32 forwards batched differently (a level's rows against the whole tree), so
+              // the matmuls sum in another order: fast-check found 3.1e-6 (Gemma-2, seed 1773990929,
+              // counterexample [232705994, 4, 6]); 1e-5 is still far below any real masking or position error
+              const diff = relDiff(m.logits.subarray((i - from) * V, (i - from + 1) * V), got[i]!);
+              assert.ok(diff < 1e-5, `level of node ${i}: ${diff}`);
             }
             from = to;
           }
