@@ -133,10 +133,8 @@ export function f32ToF16Bits(x: f32): u32 {
   15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, 15, 0, //         K_W15: i16 lanes 0x000f
   0, 0, 0x80, 0x77, 0, 0, 0x80, 0x77, 0, 0, 0x80, 0x77, 0, 0, 0x80, 0x77, // K_F16SCALE: f32 lanes 2^112
   0, 0, 0x80, 0x73, 0, 0, 0x80, 0x73, 0, 0, 0x80, 0x73, 0, 0, 0x80, 0x73, // K_F16SCALE_Q8: f32 lanes 2^104
-  64, 0, 64, 0, 16, 0, 16, 0, 4, 0, 4, 0, 1, 0, 1, 0, //                 K_MUL5: i16 lanes 64, 64, 16, 16, 4, 4, 1, 1
   0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, // K_M1F: bytes 0x1f
-  7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, //                 K_M7: bytes 0x07
-  0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, // K_MC0: bytes 0xc0
+  0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, // K_M1C: bytes 0x1c
 ], 16);
 export const K_M15 = 0;
 export const K_ONES16 = 1;
@@ -149,10 +147,8 @@ export const K_B4 = 7;
 export const K_W15 = 8;
 export const K_F16SCALE = 9;
 export const K_F16SCALE_Q8 = 10;
-export const K_MUL5 = 11;
-export const K_M1F = 12;
-export const K_M7 = 13;
-export const K_MC0 = 14;
+export const K_M1F = 11;
+export const K_M1C = 12;
 
 /** Constant `i` of KCONST (load it before a loop, not inside). */
 // @ts-ignore: decorator

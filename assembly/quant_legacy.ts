@@ -8,23 +8,23 @@
 // partial group as ggml would a zero-padded block): 4-row panels, G = ceil(cols/32) groups per panel,
 // group g of panel p at p·GB·G + g·GB (GB = bytes per group, below), rows rr = 0..3:
 //   [0, 64)    row rr's 16 quant bytes A at 16·rr. Q4 and IQ4_NL: GGML's own order, byte j = u[c0 + j] |
-//              u[c0 + 16 + j] << 4. Q5 (u has 5 bits): byte j = u[c0 + j] | (u[c0 + 16 + j] & 7) << 5
-//   Q5 only:   [64, 80) row rr's 4 bytes B at 64 + 4·rr: the top two bits of the high plane, u[c0 + 16 + j] >> 3,
-//              in byte j & 3 at bits 2L and 2L + 1 (L = j >> 2), so that one multiply moves them all (high5)
+//              u[c0 + 16 + j] << 4. Q5 (u has 5 bits): byte j = u[c0 + j] | (u[c0 + 16 + j] >> 2) << 5
+//   Q5 only:   [64, 80) the 4 rows' 16 bytes B: byte j, bits 2·rr and 2·rr + 1, hold u[c0 + 16 + j] & 3 of
+//              row rr (the low two bits of the high plane), so one shift and one mask give a row's (high5)
 //   then       f16 d of the 4 rows (8 bytes), and for Q4_1 / Q5_1 f16 m of the 4 rows (8 bytes)
 //   GB: Q4_0 72, Q4_1 80, Q5_0 88, Q5_1 96, IQ4_NL 72 — exactly GGML's bytes per row per block, ×4.
 // Scales keep their bits (either sign; Inf/NaN refused when packing). The value of a weight is ggml's
 // dequantised value; dequant_* reproduce dequantize_row_* bit for bit.
 //
 // Kernel: per group and row, the two 16-column planes (Q4: low and high nibbles of A; Q5: A & 0x1f, and
-// A >> 5 with B's two bits or-ed in, one i16x8.mul moving them into place, see high5;
-// the layout costs 7 SIMD operations per row and group where GGML's costs 10) go through dot2 (exact
+// (A >> 3) & 0x1c with the row's two bits of B or-ed in, see high5; B is loaded once for the 4 rows:
+// the layout costs 5–6 SIMD operations per row and group where GGML's costs 10) go through dot2 (exact
 // integer sums), a transpose-add gives the 4 rows in one vector, the offset is subtracted as an
 // integer, then acc ← acc + f32(Σ)·(d·s) (and acc ← acc + m·f16(s·Σqx) for the _1 types, the product
 // rounded as llama.cpp's q8_1 activations store it) with
 // unfused f32 operations: the SIMD kernels equal their scalar twins bit for bit in every build.
 
-import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCALE, K_MUL5, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
+import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q4_0: i32 = 0;
@@ -72,16 +72,22 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
 }
 
 /**
- * Q5: the top two bits of a row's high-plane columns (its 4 bytes B, layout above) as bits 3 and 4 of
- * each byte. B splat, i16 lane l holds bytes (0, 1) of B for even l and (2, 3) for odd l; times
- * mul5 = [64, 64, 16, 16, 4, 4, 1, 1] per i16 lane, lane l's two bytes (columns 2l and 2l + 1) get
- * their fields (bits 2m, 2m + 1 with m = l >> 1) at bits 6 and 7; everything else lands below bit 6
- * or past the lane. The 0xc0 mask keeps those, an i16 shift right by 3 puts them in place.
+ * Q5: a row's two low bits of the high-plane columns as bits 0 and 1 of each byte, from the group's
+ * 16 bytes B (bq, loaded once for the 4 rows; layout above): row rr's field sits at bits 2·rr, so an
+ * i16 shift right by 2·rr (none for row 0) and the 0x03 mask (m3) take it; the bits the i16 shift
+ * pulls in from the next byte land at bit 2 or above and are masked off.
  */
 // @ts-ignore: decorator
-@inline function high5(kind: i32, grp: usize, rr: usize, mul5: v128, mc0: v128): v128 {
+@inline function high5(kind: i32, bq: v128, rr: usize, m3: v128): v128 {
   if (!isQ5(kind)) return i32x4.splat(0);
-  return i16x8.shr_u(v128.and(i16x8.mul(v128.load32_splat(grp + 64 + (rr << 2)), mul5), mc0), 3);
+  if (rr == 0) return v128.and(bq, m3);
+  return v128.and(i16x8.shr_u(bq, <i32>(rr << 1)), m3);
+}
+
+/** Q5: the group's 16 bytes B (zeros for the other kinds, unused there). */
+// @ts-ignore: decorator
+@inline function loadB(kind: i32, grp: usize): v128 {
+  return isQ5(kind) ? v128.load(grp + 64) : i32x4.splat(0);
 }
 
 /** The low plane (columns 0..15) of one row's group, as unsigned bytes u (lom: 0x1f for Q5, else 0x0f). */
@@ -89,11 +95,11 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
 @inline function planeLo(row: usize, lom: v128): v128 {
   return v128.and(v128.load(row), lom);
 }
-/** The high plane (columns 16..31), as unsigned bytes u (y: high5; him: 0x07 for Q5, else 0x0f). */
+/** The high plane (columns 16..31), as unsigned bytes u (y: high5; him: 0x1c for Q5, else 0x0f). */
 // @ts-ignore: decorator
 @inline function planeHi(kind: i32, row: usize, y: v128, him: v128): v128 {
   if (!isQ5(kind)) return v128.and(i16x8.shr_u(v128.load(row), 4), him);
-  return v128.or(v128.and(i16x8.shr_u(v128.load(row), 5), him), y);
+  return v128.or(v128.and(i16x8.shr_u(v128.load(row), 3), him), y);
 }
 
 /** IQ4_NL: 16 indices → their signed table values. */
@@ -109,9 +115,9 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
  * 4 rows); otherwise the widened i16 activations at q16 (dot2, or IQ4_NL's signed table values).
  */
 // @ts-ignore: decorator
-@inline function rowGroup(kind: i32, grp: usize, rr: usize, xlo: v128, xhi: v128, q16: usize, lom: v128, him: v128, mc0: v128, ones: v128, mul5: v128): v128 {
+@inline function rowGroup(kind: i32, grp: usize, rr: usize, bq: v128, xlo: v128, xhi: v128, q16: usize, lom: v128, him: v128, m3: v128, ones: v128): v128 {
   const row = grp + (rr << 4);
-  const y = high5(kind, grp, rr, mul5, mc0);
+  const y = high5(kind, bq, rr, m3);
   const lo = planeLo(row, lom);
   const hi = planeHi(kind, row, y, him);
   if (kind == IQ4_NL) return i32x4.add(dotSigned1(lookup(lo), q16), dotSigned1(lookup(hi), q16 + 32));
@@ -133,14 +139,15 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
 
 /** Unpack groups [g0, g0 + count) of the panel at w into the scratch (octets, d, m). */
 // @ts-ignore: decorator
-@inline function unpackLegacy(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, lom: v128, him: v128, mc0: v128, mul5: v128, fmask: v128, f16scale: v128): void {
+@inline function unpackLegacy(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, lom: v128, him: v128, m3: v128, fmask: v128, f16scale: v128): void {
   const GB = groupBytes(kind);
   const offv = i8x16.splat(<i8>offsetOf(kind));
   let grp = w + <usize>g0 * GB;
   let dst = scratch;
   for (let j = 0; j < count; j++, grp += GB, dst += 256) {
+    const bq = loadB(kind, grp);
     for (let rr: usize = 0; rr < 4; rr++) {
-      const y = high5(kind, grp, rr, mul5, mc0);
+      const y = high5(kind, bq, rr, m3);
       let lo = planeLo(grp + (rr << 4), lom);
       let hi = planeHi(kind, grp + (rr << 4), y, him);
       if (kind == IQ4_NL) {
@@ -171,7 +178,7 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
   const dOff = qxD(CA);
   const sOff = qxS(CA);
   const outRowBytes = <usize>outStride << 2;
-  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M7 : K_M15), mc0 = kconst(K_MC0), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
+  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M1C : K_M15), m3 = kconst(K_M3), fmask = kconst(K_F16MASK);
   const f16scale = kconst(K_F16SCALE);
   const accs = scratch + 3328;
   const pairs = n & ~1;
@@ -183,7 +190,7 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
       const count = min(8, G - g0);
       const first = g0 == 0;
       const last = g0 + count == G;
-      unpackLegacy(kind, w, g0, count, scratch, lom, him, mc0, mul5, fmask, f16scale);
+      unpackLegacy(kind, w, g0, count, scratch, lom, him, m3, fmask, f16scale);
       const pEnd = scratch + (<usize>count << 8);
       for (let i = 0; i < pairs; i += 2) {
         const baseA = xPtr + <usize>i * rec;
@@ -265,13 +272,14 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
 
 /** Relaxed build, unsigned types: unpack groups [g0, g0 + count) as planes of bytes u. */
 // @ts-ignore: decorator
-@inline function unpackLegacyBytes(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, lom: v128, him: v128, mc0: v128, mul5: v128, fmask: v128, f16scale: v128): void {
+@inline function unpackLegacyBytes(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, lom: v128, him: v128, m3: v128, fmask: v128, f16scale: v128): void {
   const GB = groupBytes(kind);
   let grp = w + <usize>g0 * GB;
   let dst = scratch;
   for (let j = 0; j < count; j++, grp += GB, dst += 128) {
+    const bq = loadB(kind, grp);
     for (let rr: usize = 0; rr < 4; rr++) {
-      const y = high5(kind, grp, rr, mul5, mc0);
+      const y = high5(kind, bq, rr, m3);
       v128.store(dst + (rr << 5), planeLo(grp + (rr << 4), lom));
       v128.store(dst + (rr << 5), planeHi(kind, grp + (rr << 4), y, him), 16);
     }
@@ -298,7 +306,7 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
   const sOff = qxS(CA);
   const outRowBytes = <usize>outStride << 2;
   const off = offsetOf(kind);
-  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M7 : K_M15), mc0 = kconst(K_MC0), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
+  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M1C : K_M15), m3 = kconst(K_M3), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK);
   const f16scale = kconst(K_F16SCALE);
   const accs = scratch + 3328;
   let w = wPtr;
@@ -308,7 +316,7 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
     for (let g0 = 0; g0 < G; g0 += 8) {
       const count = min(8, G - g0);
       const last = g0 + count == G;
-      unpackLegacyBytes(kind, w, g0, count, scratch, lom, him, mc0, mul5, fmask, f16scale);
+      unpackLegacyBytes(kind, w, g0, count, scratch, lom, him, m3, fmask, f16scale);
       for (let i = 0; i < n; i++) {
         const base = xPtr + <usize>i * rec;
         const ap = accs + (<usize>i << 4);
@@ -349,7 +357,7 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
     matmulLegacyBatched(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
     return;
   }
-  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M7 : K_M15), mc0 = kconst(K_MC0), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK), mul5 = kconst(K_MUL5);
+  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M1C : K_M15), m3 = kconst(K_M3), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK);
   const f16scale = kconst(K_F16SCALE);
   let w = wPtr;
   for (let r = 0; r < rows; r += 4, w += pb) {
@@ -365,7 +373,8 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
         // relaxed, unsigned types: the group's 32 activation bytes, loaded once for the 4 rows
         const bytes = ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL;
         const xlo = bytes ? v128.load(q8) : i32x4.splat(0), xhi = bytes ? v128.load(q8, 16) : i32x4.splat(0);
-        let s = isum4(rowGroup(kind, grp, 0, xlo, xhi, q16, lom, him, mc0, ones, mul5), rowGroup(kind, grp, 1, xlo, xhi, q16, lom, him, mc0, ones, mul5), rowGroup(kind, grp, 2, xlo, xhi, q16, lom, him, mc0, ones, mul5), rowGroup(kind, grp, 3, xlo, xhi, q16, lom, him, mc0, ones, mul5));
+        const bq = loadB(kind, grp);
+        let s = isum4(rowGroup(kind, grp, 0, bq, xlo, xhi, q16, lom, him, m3, ones), rowGroup(kind, grp, 1, bq, xlo, xhi, q16, lom, him, m3, ones), rowGroup(kind, grp, 2, bq, xlo, xhi, q16, lom, him, m3, ones), rowGroup(kind, grp, 3, bq, xlo, xhi, q16, lom, him, m3, ones));
         if (off != 0) s = i32x4.sub(s, i32x4.splat(off * <i32>load<i16>(bs)));
         acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4m(grp + dAt(kind), fmask, f16scale), v128.load32_splat(dx))));
         if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(f16x4m(grp + dAt(kind) + 8, fmask, f16scale), v128.load32_splat(dx + (sOff - dOff))));
@@ -381,8 +390,8 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
   const b = <i32>load<u8>(grp + (rr << 4) + <usize>(j & 15));
   if (isQ5(kind)) {
     if (j < 16) return b & 31;
-    const t = <i32>load<u8>(grp + 64 + (rr << 2) + <usize>(j & 3)); // byte i = j & 3, field L = (j − 16) >> 2
-    return (b >> 5) | (((t >> ((j - 16) >> 1 & ~1)) & 3) << 3);
+    const t = <i32>load<u8>(grp + 64 + <usize>(j & 15)); // B byte j − 16, row rr's field at bits 2·rr
+    return ((b >> 5) << 2) | ((t >> (<i32>rr << 1)) & 3);
   }
   const u = j < 16 ? b & 15 : b >> 4;
   if (kind == IQ4_NL) return kvalue(u);
@@ -469,17 +478,16 @@ import { dot2, kconst, K_M15, K_M1F, K_M7, K_MC0, K_ONES16, K_F16MASK, K_F16SCAL
         m = 0;
       }
       if (isQ5(kind)) {
-        // A byte j: u[j] | (u[16 + j] & 7) << 5; B byte j & 3, bits 2L, 2L + 1 (L = j >> 2): u[16 + j] >> 3
+        // A byte j: u[j] | (u[16 + j] >> 2) << 5; B byte j, bits 2·rr and 2·rr + 1: u[16 + j] & 3
         const qh = ok ? load<u32>(blk + blockQh(kind)) : 0;
-        let top: u32 = 0;
         for (let j = 0; j < 16; j++) {
           const b = ok ? <u32>load<u8>(blk + blockQs(kind) + <usize>j) : 0;
           const u0 = (b & 15) | (((qh >> <u32>j) & 1) << 4);
           const u1 = (b >> 4) | (((qh >> <u32>(j + 16)) & 1) << 4);
-          store<u8>(grp + (rr << 4) + <usize>j, <u8>(u0 | ((u1 & 7) << 5)));
-          top |= (u1 >> 3) << (<u32>(j & 3) * 8 + <u32>(j >> 2) * 2);
+          store<u8>(grp + (rr << 4) + <usize>j, <u8>(u0 | ((u1 >> 2) << 5)));
+          const bp = grp + 64 + <usize>j;
+          store<u8>(bp, <u8>((<u32>load<u8>(bp) & ~(<u32>3 << <u32>(rr << 1))) | ((u1 & 3) << <u32>(rr << 1))));
         }
-        store<u32>(grp + 64 + (rr << 2), top);
       } else {
         for (let j = 0; j < 16; j++) store<u8>(grp + (rr << 4) + <usize>j, ok ? load<u8>(blk + blockQs(kind) + <usize>j) : 0);
       }
