@@ -16,6 +16,11 @@
 // is folded into the f16 decoding constant (2^104 instead of 2^112). Every panel is one sequential
 // stream and a thread runs a block of whole panels (wPtr + p·panelBytes, outPtr + 4p·4, rows − 4p).
 //
+// Relaxed build, one x row: the signed weight bytes go into i16x8.relaxed_dot_i8x16_i7x16_s as they
+// are stored, against the activations' positive and negative parts (q⁺, q⁻ ≤ 127: section A's pn,
+// kept in this byte order): two dots, a subtraction and one pmaddwd per row and k-block instead of
+// the shift, mask and two pmaddwd; the integer sums are the same, ×256 by one shift per group.
+//
 // Batches: pairs of x rows go through a 4×2 register tile (each widened weight vector multiplies two x
 // rows: 8 accumulators), n = 1 and an odd last row take the one-row loop; same integers, same f32 steps.
 //
@@ -23,7 +28,7 @@
 // are exact; then acc ← acc + f32(256·Σ)·((d·2^-8)·s) with separate multiplies and adds in group
 // order, in every build: the SIMD kernel and _ref agree bit for bit, and so do the plain and relaxed builds.
 
-import { kconst, K_HI8, K_F16MASK, K_F16SCALE_Q8, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD } from './matmul_quant';
+import { kconst, K_HI8, K_F16MASK, K_F16SCALE_Q8, K_ONES16, qxPn, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const INV_256: f32 = 0.00390625;
@@ -47,6 +52,13 @@ import { kconst, K_HI8, K_F16MASK, K_F16SCALE_Q8, f16x4m, f16s, f16Value, f16Non
   return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(i16x8.shl(a, 8), x0), i32x4.dot_i16x8_s(v128.and(a, hi8), x1)));
 }
 
+/** Relaxed build: i16 lanes of Σ w·q⁺ − Σ w·q⁻ over one row's 16-column k-block at w (pairs of columns, exact). */
+// @ts-ignore: decorator
+@inline function pnDot(w: usize, xp: v128, xn: v128): v128 {
+  const a = v128.load(w);
+  return i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(a, xp), i16x8.relaxed_dot_i8x16_i7x16_s(a, xn));
+}
+
 /**
  * out[i, r] = Σ_c x[i, c]·W[r, c] for i < n, r < rows, with W packed as Q8_0 and xPtr the prepared
  * input (quant_x) of n rows of cols. out: [n, outStride]; only columns < rows are written.
@@ -59,7 +71,8 @@ export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: us
   const rec = <usize>qx_row_bytes(cols);
   const dOff = qxD((cols + 31) & ~31);
   const outRowBytes = <usize>outStride << 2;
-  const hi8 = kconst(K_HI8), fmask = kconst(K_F16MASK), s104 = kconst(K_F16SCALE_Q8);
+  const hi8 = kconst(K_HI8), fmask = kconst(K_F16MASK), s104 = kconst(K_F16SCALE_Q8), ones = kconst(K_ONES16);
+  const pnOff = qxPn((cols + 31) & ~31);
   // x rows [0, pairs) go through the 4×2 tile, the rest (n = 1, an odd last row) one by one
   const pairs = n >= Q8_PAIR_MIN ? n & ~1 : 0;
   let w = wPtr;
@@ -108,7 +121,24 @@ export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: us
       let xq = xPtr + <usize>i * rec;
       let xs = xq + dOff;
       let acc = f32x4.splat(0);
-      for (let wk = w; wk < wEnd; wk += 136, xs += 4) {
+      let pn = xPtr + <usize>i * rec + pnOff;
+      for (let wk = w; wk < wEnd; wk += 136, xs += 4, pn += 64) {
+        if (ASC_FEATURE_RELAXED_SIMD) {
+          // Σ w·q = Σ w·q⁺ − Σ w·q⁻: two relaxed dots per row and k-block on the signed weight bytes as
+          // stored (pn holds q⁺, q⁻ in their order); each i16 lane is a pair's exact sum (≤ 2·128·127), so
+          // the difference is exact; × 256 (shl 8) gives the plain path's integers and so its bits
+          let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+          for (let kb: usize = 0; kb < 128; kb += 64) {
+            const xp = v128.load(pn + (kb >> 1)), xn = v128.load(pn + (kb >> 1), 16);
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(pnDot(wk + kb, xp, xn), ones));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(pnDot(wk + kb + 16, xp, xn), ones));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(pnDot(wk + kb + 32, xp, xn), ones));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(pnDot(wk + kb + 48, xp, xn), ones));
+          }
+          const scale = f32x4.mul(f16x4m(wk + 128, fmask, s104), v128.load32_splat(xs));
+          acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i32x4.shl(isum4(a0, a1, a2, a3), 8)), scale));
+          continue;
+        }
         // The group's two k-blocks as a 2-step loop: V8 issues a block's loads first and its pure
         // ops level by level, so a fully unrolled group (12 loads, 16 widened vectors live) spills;
         // one k-block (6 loads + 4 accumulators + the mask) stays within the 15 XMM registers.

@@ -17,6 +17,10 @@
 //   bs32 i16 [C/32]    after bs16 (16-byte padded)    Σ q over each 32 columns
 //   s    f32 [C/32]    after bs32 (16-byte padded; section A only)   d·Σ q per group, rounded to f16 as
 //                      llama.cpp's q8_1 stores it: the term Q4_1 / Q5_1 weights multiply their min by
+//   pn   u8 [2C]       after s (section A only)   per 16 columns c0.., 32 bytes: max(q, 0) then max(−q, 0),
+//                      each in Q8_0's packed order (byte 2j: column c0 + j, byte 2j + 1: c0 + 8 + j), so
+//                      that Σ w·q = Σ w·q⁺ − Σ w·q⁻ takes two i16x8.relaxed_dot_i8x16_i7x16_s on signed
+//                      weight bytes (matmul_q8.ts; q⁺, q⁻ ≤ 127 are valid 7-bit operands)
 // Quantisation, per group of SG columns (columns ≥ cols count as 0): amax = max |x|,
 // d = amax/127, q = nearest(x·(127/amax)) ∈ [−127, 127] (ties to even): llama.cpp's q8_0 (its AVX
 // path) and q8_K activations. In section A, d is rounded to f16 as q8_0 stores it (kept in f32 only
@@ -226,7 +230,7 @@ export const K_M1C = 12;
 /** Bytes of one section of C columns with scale groups of SG (see the top of this file). */
 // @ts-ignore: decorator
 @inline export function qxSectionBytes(C: i32, SG: i32): i32 {
-  return 3 * C + pad16((C / SG) << 2) + pad16(C >> 3) + pad16(C >> 4) + (SG == 32 ? pad16(C >> 3) : 0);
+  return 3 * C + pad16((C / SG) << 2) + pad16(C >> 3) + pad16(C >> 4) + (SG == 32 ? pad16(C >> 3) + 2 * C : 0);
 }
 
 /** Byte offset of a section's d (f32 [C/SG]) from its start. */
@@ -248,6 +252,12 @@ export const K_M1C = 12;
 // @ts-ignore: decorator
 @inline export function qxS(C: i32): usize {
   return <usize>(3 * C + pad16(C >> 3) + pad16(C >> 3) + pad16(C >> 4));
+}
+
+/** Byte offset of section A's pn (u8 [2C]: q⁺ and q⁻ per 16 columns). */
+// @ts-ignore: decorator
+@inline export function qxPn(C: i32): usize {
+  return qxS(C) + <usize>pad16(C >> 3);
 }
 
 /** Bytes of one row's record of the prepared input for x rows of `cols` columns. */
@@ -318,6 +328,17 @@ export function qx_offset_k(cols: i32): i32 {
     v128.store(q16, d, 48);
     v128.store(q8, i8x16.narrow_i16x8_s(a, b));
     v128.store(q8, i8x16.narrow_i16x8_s(c, d), 16);
+    if (SG == 32) {
+      // Q8_0 order per 16 columns: the i16 lane j of (a & 0xff) | b << 8 holds bytes (column j, column 8 + j)
+      const pn = sec + qxPn(C) + (<usize>c0 << 1);
+      const lo = v128.or(v128.and(a, i16x8.splat(0xff)), i16x8.shl(b, 8));
+      const hi = v128.or(v128.and(c, i16x8.splat(0xff)), i16x8.shl(d, 8));
+      const z = i32x4.splat(0);
+      v128.store(pn, i8x16.max_s(lo, z));
+      v128.store(pn, i8x16.max_s(i8x16.sub(z, lo), z), 16);
+      v128.store(pn, i8x16.max_s(hi, z), 32);
+      v128.store(pn, i8x16.max_s(i8x16.sub(z, hi), z), 48);
+    }
     const s0 = hsumI32(i32x4.extadd_pairwise_i16x8_s(i16x8.add(a, b)));
     const s1 = hsumI32(i32x4.extadd_pairwise_i16x8_s(i16x8.add(c, d)));
     store<i16>(bs16, <i16>s0);
@@ -331,6 +352,12 @@ export function qx_offset_k(cols: i32): i32 {
     const q = c < cols ? quantOne(load<f32>(x + (<usize>c << 2)), inv) : 0;
     store<i16>(q16 + (<usize>j << 1), <i16>q);
     store<i8>(q8 + <usize>j, <i8>q);
+    if (SG == 32) {
+      const c = j & 15;
+      const p = sec + qxPn(C) + (<usize>c0 << 1) + (<usize>(j >> 4) << 5) + <usize>(((c & 7) << 1) | (c >> 3));
+      store<u8>(p, <u8>(q > 0 ? q : 0));
+      store<u8>(p, <u8>(q < 0 ? -q : 0), 16);
+    }
     if (j < 16) s0 += q;
     else s1 += q;
   }
