@@ -14,6 +14,8 @@
 import { Generator, loadModelFromPath, modelDrafter, type LoadModelOptions, type LoadedModel } from '../../src/node.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
 import { progress } from './child.js';
+import { measureBandwidth1, measureBandwidth2 } from './bandwidth.js';
+import { median } from '../../src/util/stats.js';
 import { hasDtype, hasThreads, runtimeFor, type SpechubDtype } from './spechub-caps.js';
 
 export interface DecodeSpec {
@@ -43,6 +45,12 @@ export interface DecodeSpec {
    * the same weights and tree "auto", against plain sampling at temperature 1, in the same process.
    */
   readonly speculative?: { readonly draftDtype: SpechubDtype; readonly tokens: number };
+  /**
+   * spechub only: also time the matrices alone — every matrix of one decode step once (n = 1, through
+   * the model's executor, x quantised per call), 5 samples per run — and then measure the read
+   * bandwidth at this thread count in this process, so the two are seen minutes apart at most.
+   */
+  readonly weightStream?: boolean;
 }
 
 export interface TopToken {
@@ -63,6 +71,10 @@ export interface DecodeResult {
   readonly decodeTokS: readonly number[];
   /** spechub: the bare forward loop, per run. */
   readonly forwardLoopTokS?: readonly number[];
+  /** spechub with `weightStream`: tokens/s of the matrices alone (1 ÷ the time to stream one step's matrices), per sample. */
+  readonly streamTokS?: readonly number[];
+  /** spechub with `weightStream`: read bandwidth at this thread count measured right after, GB/s (median). */
+  readonly streamBandwidthGBs?: number;
   /** spechub with `speculative`: plain sampling vs speculative sampling (tree auto), per run. */
   readonly spec?: {
     readonly draft: string;
@@ -184,6 +196,7 @@ export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> 
       firstTokens = Array.from(res.ids.subarray(0, 8));
       progress(`spechub ${dtype} T=${spec.threads}: run ${r + 1}/${spec.runs}: prefill ${prefillTokS[r]!.toFixed(1)} tok/s, decode ${decodeTokS[r]!.toFixed(1)} tok/s${spec.forwardLoop !== false ? ` (forward loop ${forwardLoopTokS[r]!.toFixed(1)})` : ''}`);
     }
+    const stream = spec.weightStream ? await measureWeightStream(loaded, spec) : undefined;
     const specResult = spec.speculative ? await measureSpeculative(loaded, options, spec) : undefined;
     return {
       engine: 'spechub',
@@ -194,6 +207,7 @@ export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> 
       prefillTokS,
       decodeTokS,
       forwardLoopTokS,
+      ...(stream ? { streamTokS: stream.tokS, streamBandwidthGBs: stream.bandwidth } : {}),
       ...(specResult ? { spec: specResult } : {}),
       firstTokens,
       top,
@@ -202,6 +216,36 @@ export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> 
   } finally {
     await exec.close();
   }
+}
+
+/**
+ * The matrices of one decode step alone (LlamaModel.decodeMatrices: each layer's seven and the head),
+ * n = 1, through the model's own executor (the same panel split as a forward), x a fixed random vector
+ * quantised per call; 2 warm-up passes, then 5 samples per run. Then the read bandwidth at this thread
+ * count, in this process (the executor's workers idle by then).
+ */
+async function measureWeightStream(loaded: LoadedModel, spec: DecodeSpec): Promise<{ tokS: number[]; bandwidth: number }> {
+  const model = loaded.model;
+  const rt = model.rt;
+  const mats = model.decodeMatrices();
+  const cols = Math.max(...mats.map((m) => m.cols));
+  const rows = Math.max(...mats.map((m) => m.rows));
+  const x = rt.arena.alloc('bench.stream.x', cols * 4).ptr;
+  const out = rt.arena.alloc('bench.stream.out', rows * 4).ptr;
+  const xs = new Float32Array(rt.memory.buffer, x, cols);
+  for (let i = 0; i < cols; i++) xs[i] = Math.sin(i * 0.37) * 0.5;
+  const pass = (): number => {
+    const t0 = performance.now();
+    for (const m of mats) model.exec.linear(m, out, m.rows, x, 1);
+    return 1000 / (performance.now() - t0);
+  };
+  pass();
+  pass();
+  const tokS: number[] = [];
+  for (let i = 0; i < 5 * spec.runs; i++) tokS.push(pass());
+  const bw = spec.threads >= 2 ? await measureBandwidth2(256, 7) : measureBandwidth1(256, 7);
+  progress(`spechub ${spec.dtype} T=${spec.threads}: matrices alone ${median(tokS).toFixed(1)} tok/s; bandwidth beside it ${bw.gbps.toFixed(1)} GB/s`);
+  return { tokS, bandwidth: bw.gbps };
 }
 
 /**
