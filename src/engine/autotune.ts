@@ -19,11 +19,13 @@
  * Dynamic trees (`{ dynamic: N }`, src/draft/dynamic.ts) have no fixed shape for the α model to
  * score, so the tuner treats them, and the model's own pick, as arms of a bandit judged by measured
  * speed: every decision period (the steps between two re-evaluations) run on an arm adds its
- * tokens per millisecond to that arm's running mean. Each dynamic arm that could beat plain
- * decoding at all (a full chain of its depth, every draft accepted) is tried for MIN_PERIODS periods
- * once the model arm has been measured as long; then the fastest arm is used, and every
- * REVISIT re-evaluations the arm measured least recently is run for one period again, so the
- * means follow the acceptance as it changes.
+ * tokens per millisecond to that arm's running mean. A dynamic arm's best case is a full chain of its
+ * depth with every draft accepted. An arm whose best case beats plain decoding is tried for MIN_PERIODS
+ * periods once the model arm has been measured as long, unless its best case is already below the
+ * best rate measured by then (an F32 target verifying 33 rows at once costs several single-row
+ * forwards: such an arm cannot win, and trying it would cost dozens of slow steps). Then the fastest
+ * arm is used, and every REVISIT re-evaluations the arm measured least recently whose best case could
+ * still beat the fastest is run for one period again, so the means follow the acceptance as it changes.
  */
 import { treeNodeCount, type TreeSpec } from '../draft/tree.js';
 import { dynamicDepth } from '../draft/dynamic.js';
@@ -150,6 +152,7 @@ export class TreeTuner {
   private readonly armPeriods: Int32Array;
   private readonly armSeen: Int32Array; // re-evaluation at which the arm last ran
   private readonly armTried: Uint8Array; // 1 when a dynamic arm could pay at all
+  private readonly armBest: Float64Array; // a dynamic arm's best case, tokens per millisecond
   private arm = 0;
   private periodTokens = 0;
   private periodMs = 0;
@@ -169,11 +172,13 @@ export class TreeTuner {
     this.armPeriods = new Int32Array(arms);
     this.armSeen = new Int32Array(arms);
     this.armTried = new Uint8Array(arms);
+    this.armBest = new Float64Array(arms);
     const plainRate = 1 / costs.target[1]!;
     dynamicBudgets.forEach((n, i) => {
       // best case: a chain of the tree's depth, every draft accepted, one draft forward per level
       const depth = dynamicDepth(n);
       const ms = costs.target[Math.min(n + 1, costs.target.length - 1)]! + depth * costs.draft[1]!;
+      this.armBest[i + 1] = (depth + 1) / ms;
       this.armTried[i + 1] = (depth + 1) / ms > plainRate ? 1 : 0;
     });
   }
@@ -228,15 +233,17 @@ export class TreeTuner {
     if (this.dynamicBudgets.length === 0) return this.use(0, model);
     const arms = this.armRate.length;
     const ready = this.armPeriods[0]! >= MIN_PERIODS;
+    let measured = 0; // the best rate measured so far
+    for (let a = 0; a < arms; a++) if (this.armPeriods[a]! > 0) measured = Math.max(measured, this.armRate[a]!);
     for (let a = 1; a < arms && ready; a++) {
-      if (this.armTried[a] && this.armPeriods[a]! < MIN_PERIODS) return this.use(a, model);
+      if (this.armTried[a] && this.armPeriods[a]! < MIN_PERIODS && this.armBest[a]! > measured) return this.use(a, model);
     }
     let best = 0;
-    for (let a = 1; a < arms; a++) if (this.armTried[a] && this.armRate[a]! > this.armRate[best]!) best = a;
+    for (let a = 1; a < arms; a++) if (this.armTried[a] && this.armPeriods[a]! > 0 && this.armRate[a]! > this.armRate[best]!) best = a;
     if (ready && this.evaluations % REVISIT === 0) {
       let stale = -1;
       for (let a = 0; a < arms; a++) {
-        if (a === best || (a > 0 && !this.armTried[a])) continue;
+        if (a === best || (a > 0 && (!this.armTried[a] || this.armBest[a]! <= this.armRate[best]!))) continue;
         if (stale < 0 || this.armSeen[a]! < this.armSeen[stale]!) stale = a;
       }
       if (stale >= 0) return this.use(stale, model);

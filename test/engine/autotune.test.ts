@@ -100,6 +100,22 @@ describe('engine/autotune', () => {
     assert.ok(Math.abs(rates[2]! - 0.4) < 1e-9 && Math.abs(rates[0]! - 0.1) < 1e-9, `rates ${rates}`);
   });
 
+  test('a dynamic tree whose best case is below the rate already measured is not tried (nor revisited)', () => {
+    // a target forward of n rows costs 1 + (n − 1)/2 ms, a draft forward 0.05: plain decoding makes 1 token/ms;
+    // a dynamic tree of 16 (32) nodes, a full chain of its depth accepted, would make 17/9.8 = 1.73 (33/18.6 = 1.77)
+    // tokens/ms, so both could beat plain decoding, but the model's pick is measured at 2 tokens/ms first
+    const tuner = new TreeTuner(curves((n) => 1 + 0.5 * (n - 1), () => 0.05), candidateShapes(64), true, [16, 32]);
+    const seen: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const c = tuner.choose(null);
+      seen.push('dynamic' in c.tree ? `dynamic:${c.tree.dynamic}` : 'model');
+      // the model's pick measures 2 tokens per ms
+      for (let s = 0; s < 8; s++) tuner.observe(2, 1);
+    }
+    assert.deepEqual(seen, Array(60).fill('model'), seen.join(' '));
+    assert.deepEqual(tuner.measuredRates.slice(1), [0, 0]);
+  });
+
   test('a dynamic tree that cannot beat plain decoding even with every draft accepted is never tried', () => {
     const tuner = new TreeTuner(curves((n) => n, (n) => n), candidateShapes(64), true, [8, 16, 32]);
     for (let i = 0; i < 100; i++) {
