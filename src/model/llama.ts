@@ -558,19 +558,20 @@ export class LlamaModel {
   }
 
   /**
+   * @internal Benchmarks: every matrix one decode step multiplies (each layer's matrices in the role
+   * table's order, then the head), to time the kernels' stream of a token's weights apart from the
+   * rest of a forward.
+   */
+  decodeMatrices(): PackedLinear[] {
+    const roles = layerRoleKinds(this.config).filter((k) => k.kind === 'matrix').map((k) => k.role as MatrixRole);
+    return [...this.layers.flatMap((l) => roles.map((r) => l[r])), this.lmHead];
+  }
+
+  /**
    * The model's own context (made at load with the load's capacity and maxBatch), which `forward`,
    * `cache`, `tokens`, `positions`, `mask`, `logits` and `logitsPtr` use. Throws when the model was
    * loaded with `defaultContext: false`.
    */
-  /**
-   * @internal Benchmarks: every matrix one decode step multiplies (each layer's seven, in forward order,
-   * then the head), to time the kernels' stream of a token's weights apart from the rest of a forward.
-   */
-  decodeMatrices(): PackedLinear[] {
-    const roles: MatrixRole[] = ['wq', 'wk', 'wv', 'wo', 'wGate', 'wUp', 'wDown'];
-    return [...this.layers.flatMap((l) => roles.map((r) => l[r])), this.lmHead];
-  }
-
   get context(): LlamaContext {
     if (this.ownContext === null) throw new InvalidArgumentError(`${this.name}: loaded without a context of its own (defaultContext: false); use createContext()`);
     return this.ownContext;
