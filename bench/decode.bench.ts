@@ -7,8 +7,10 @@
  *    spechub's writer and quantised by llama.cpp's own quantizer to Q8_0 and Q4_K_M (llama.cpp's type
  *    mix: Q4_K + Q6_K, Q5_0 where a row is not a multiple of 256) — with --types also BF16, Q6_K, Q5_K_M
  *    and Q4_0, and the F32 file itself. Cached in bench/.cache/.
- * 2. Per shape × type × threads, each engine in its own child process: a 128-token prompt in one forward
- *    (prefill tok/s) and 64 greedy tokens (decode tok/s); medians of --runs timed runs after warm-up.
+ * 2. Per shape × type × threads, both engines in one child process: a 128-token prompt in one forward
+ *    (prefill tok/s) and 64 greedy tokens (decode tok/s); medians of --runs timed runs after warm-up,
+ *    the two engines' timed runs interleaved (S L, L S, S L, …) so that both see the host's bandwidth
+ *    of the same minute (it moves by tens of per cent between minutes: docs/performance.md §6.11).
  *    spechub keeps the stored types (dtype auto). spechub also runs speculative sampling (a quantised
  *    self-draft of the same file, SpecHub, tree auto) against plain sampling, same target, same process.
  * 2b. Real draft/target pairs (issue 8 item 5): a separate draft model at the shape of a real pair's draft
@@ -33,7 +35,7 @@ import { fileURLToPath } from 'node:url';
 import type { WasmBuild } from '../src/wasm/kernels.js';
 import { machineInfo, markdownTable, RESULTS_DIR, sig, writeResults, type MachineInfo } from './common.js';
 import { runChild, type ChildOutcome } from './lib/child.js';
-import type { DecodeResult, DecodeSpec } from './lib/decode-cases.js';
+import type { DecodeResult, DecodeSpec, PairedDecodeResult, PairedDecodeSpec } from './lib/decode-cases.js';
 import type { PairResult, PairSpec } from './lib/pair-cases.js';
 import type { KernelResult, KernelRow, KernelSpec } from './lib/kernel-cases.js';
 import type { Bandwidth, DotPeak } from './lib/bandwidth.js';
@@ -320,19 +322,27 @@ async function main(): Promise<boolean> {
             ...(args.speculative && args.specThreads!.includes(threads) && DRAFT_OF[type] ? { speculative: { draftDtype: DRAFT_OF[type], tokens: SPEC_TOKENS } } : {}),
           };
           const label = `${shape.name} spechub ${type} T=${threads}`;
+          const lSpec: DecodeSpec = { ...base, engine: 'llama.cpp', dtype: type, threads, modelPath: path, weightsNote: `GGUF ${type}` };
           let sOut: Outcome;
+          let lOut: Outcome = { ok: false, reason: '--no-llama', ms: 0 };
           if (threads > 1 && !hasThreads()) sOut = { ok: false, reason: 'no threaded executor in this spechub build', ms: 0 };
-          else {
+          else if (args.llama) {
+            // both engines in one child, their timed runs interleaved (runPairedDecode)
+            const plabel = `${shape.name} ${type} T=${threads} spechub+llama.cpp`;
+            progress(`decode: ${plabel}, timed runs interleaved`);
+            const both = await runChild<PairedDecodeResult>(CASE_RUNNER, { kind: 'decode-paired', spechub: sSpec, llama: lSpec } satisfies PairedDecodeSpec, { timeoutMs: caseTimeout, label: plabel });
+            sOut = both.ok ? { ok: true, result: both.result.spechub, ms: both.ms } : both;
+            lOut = both.ok ? { ok: true, result: both.result.llama, ms: both.ms } : both;
+          } else {
             progress(`decode: ${label}`);
             sOut = await runChild<DecodeResult>(CASE_RUNNER, sSpec, { timeoutMs: caseTimeout, label });
           }
-          rows.push(newRow(shape.name, 'spechub', type, threads, sOut, st.spechubBytes));
-          let lOut: Outcome = { ok: false, reason: '--no-llama', ms: 0 };
-          if (args.llama) {
+          if (args.llama && threads > 1 && !hasThreads()) {
             const llabel = `${shape.name} llama.cpp ${type} T=${threads}`;
             progress(`decode: ${llabel}`);
-            lOut = await runChild<DecodeResult>(CASE_RUNNER, { ...base, engine: 'llama.cpp', dtype: type, threads, modelPath: path, weightsNote: `GGUF ${type}` } satisfies DecodeSpec, { timeoutMs: caseTimeout, label: llabel });
+            lOut = await runChild<DecodeResult>(CASE_RUNNER, lSpec, { timeoutMs: caseTimeout, label: llabel });
           }
+          rows.push(newRow(shape.name, 'spechub', type, threads, sOut, st.spechubBytes));
           rows.push(newRow(shape.name, 'llama.cpp', type, threads, lOut, st.fileBytes));
           if (usable(sOut) && usable(lOut)) crossChecks.push({ shape: shape.name, type, threads, ...crossCheck(sOut.result, lOut.result) });
         }

@@ -1,12 +1,13 @@
 /**
  * Child-process entry of the decode bench: runs one case given as a JSON argument and prints
- * `RESULT <json>` (see bench/lib/child.ts). Cases: a decode measurement (spechub or llama.cpp), a
- * speculative draft/target pair (either engine), a kernel table column (spechub or onnxruntime-web at one thread count), or the read bandwidth.
+ * `RESULT <json>` (see bench/lib/child.ts). Cases: a decode measurement (spechub or llama.cpp, or both
+ * with their timed runs interleaved), a speculative draft/target pair (either engine), a kernel table
+ * column (spechub or onnxruntime-web at one thread count), or the read bandwidth.
  *
  *   node dist/bench/lib/case-runner.js '<spec json>'     (started by dist/bench/decode.bench.js)
  */
 import { childMain, progress } from './child.js';
-import { runLlamaDecode, runSpechubDecode, type DecodeSpec } from './decode-cases.js';
+import { runLlamaDecode, runPairedDecode, runSpechubDecode, type DecodeSpec, type PairedDecodeSpec } from './decode-cases.js';
 import { runLlamaPair, runSpechubPair, type PairSpec } from './pair-cases.js';
 import { runOrtKernels, runSpechubKernels, type KernelSpec } from './kernel-cases.js';
 import { measureBandwidth1, measureBandwidth2, measureDotPeak, validateReadKernel } from './bandwidth.js';
@@ -18,12 +19,14 @@ export interface BandwidthSpec {
   readonly passes: number;
 }
 
-export type CaseSpec = DecodeSpec | PairSpec | KernelSpec | BandwidthSpec;
+export type CaseSpec = DecodeSpec | PairedDecodeSpec | PairSpec | KernelSpec | BandwidthSpec;
 
 childMain(async (spec: CaseSpec) => {
   switch (spec.kind) {
     case 'decode':
       return spec.engine === 'spechub' ? runSpechubDecode(spec) : runLlamaDecode(spec);
+    case 'decode-paired':
+      return runPairedDecode(spec);
     case 'pair':
       return spec.engine === 'spechub' ? runSpechubPair(spec) : runLlamaPair(spec);
     case 'kernels':

@@ -1,15 +1,18 @@
 /**
  * One model-level measurement (engine × weights × threads), run inside a child process
  * (bench/lib/case-runner.ts): load, check, warm up, then `runs` timed runs of
- *   prefill: one forward of the 64-token prompt (one batch);
- *   decode:  64 greedy tokens, one single-token forward each (sampling included).
+ *   prefill: one forward of the prompt (one batch; the bench uses 128 tokens);
+ *   decode:  greedy tokens (the bench uses 64), one single-token forward each (sampling included).
  * spechub runs through `Generator` (drafter null, temperature 0: what a user of the API gets);
  * the bare forward loop (forward + commit + argmax in JS) is timed too, to show the Generator's
  * own cost. llama.cpp runs through node-llama-cpp's `sequence.evaluate` (docs/performance.md §4):
- * prefill = until the first generated token, decode = the next 64 tokens.
+ * prefill = until the first generated token, decode = the tokens after it.
  *
  * Both engines also report the next-token distribution after the prompt (top 5), so the bench
  * can check that they compute the same model from the same weights.
+ *
+ * The bench runs both engines of a case in one child (runPairedDecode) with their timed runs
+ * interleaved; runSpechubDecode / runLlamaDecode run one engine alone (--no-llama).
  */
 import { Generator, loadModelFromPath, modelDrafter, type LoadModelOptions, type LoadedModel } from '../../src/node.js';
 import type { WasmBuild } from '../../src/wasm/kernels.js';
@@ -117,11 +120,105 @@ function softmaxTop(logits: Float32Array, k: number): TopToken[] {
   return best.map(([id, p]) => ({ id, p }));
 }
 
-export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> {
+/**
+ * One engine's side of a decode case, opened (loaded and checked) and then driven run by run, so
+ * that two engines' timed runs can alternate in one process (runPairedDecode).
+ */
+interface DecodeSession {
+  /** `spec.warmupRuns` untimed runs. */
+  warmUp(): Promise<void>;
+  /** Timed run r (0-based): appends its prefill and decode tok/s. */
+  timedRun(r: number): Promise<void>;
+  /** Measurements after the timed runs (spechub: matrices alone, speculative) and the result. */
+  finish(info?: Record<string, unknown>): Promise<DecodeResult>;
+  /** Releases the engine (always called, also after a failure). */
+  close(): Promise<void>;
+}
+
+/** Runs one engine's case alone: warm-up, `spec.runs` timed runs, the extras. */
+async function runSession(open: () => Promise<(DecodeSession & { runs: number }) | DecodeResult>): Promise<DecodeResult> {
+  const s = await open();
+  if (!isSession(s)) return s;
+  try {
+    await s.warmUp();
+    for (let r = 0; r < s.runs; r++) await s.timedRun(r);
+    return await s.finish();
+  } finally {
+    await s.close();
+  }
+}
+
+function isSession(s: (DecodeSession & { runs: number }) | DecodeResult): s is DecodeSession & { runs: number } {
+  return 'timedRun' in s;
+}
+
+export function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> {
+  return runSession(() => openSpechubDecode(spec));
+}
+
+export function runLlamaDecode(spec: DecodeSpec): Promise<DecodeResult> {
+  return runSession(() => openLlamaDecode(spec));
+}
+
+/** Both engines on one file, their timed runs interleaved in one process (see PairedDecodeSpec). */
+export interface PairedDecodeSpec {
+  readonly kind: 'decode-paired';
+  readonly spechub: DecodeSpec;
+  readonly llama: DecodeSpec;
+}
+
+export interface PairedDecodeResult {
+  readonly spechub: DecodeResult;
+  readonly llama: DecodeResult;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * spechub and llama.cpp on the same file in one process, timed runs interleaved: both load and warm
+ * up, then run r goes spechub → llama.cpp for even r and llama.cpp → spechub for odd r, with a pause
+ * of PAUSE_MS before each run (so that the other engine's threads have stopped spinning). The host's
+ * read bandwidth moves by tens of per cent within minutes (docs/performance.md §6.11); run back to
+ * back, the two engines see the same host, and the ratio of their medians is what they differ by.
+ * llama.cpp is released before spechub's extras (matrices alone, speculative) run.
+ */
+export async function runPairedDecode(spec: PairedDecodeSpec): Promise<PairedDecodeResult> {
+  if (spec.spechub.runs !== spec.llama.runs) throw new Error(`paired decode: spechub runs ${spec.spechub.runs} ≠ llama.cpp runs ${spec.llama.runs}`);
+  const PAUSE_MS = 250;
+  const s = await openSpechubDecode(spec.spechub);
+  if (!isSession(s)) return { spechub: s, llama: await runLlamaDecode(spec.llama) };
+  try {
+    const l = await openLlamaDecode(spec.llama);
+    let llama: DecodeResult;
+    const order: string[] = [];
+    try {
+      await s.warmUp();
+      await l.warmUp();
+      for (let r = 0; r < spec.spechub.runs; r++) {
+        const pair = r % 2 === 0 ? [s, l] : [l, s];
+        for (const e of pair) {
+          await sleep(PAUSE_MS);
+          await e.timedRun(r);
+          order.push(e === s ? 'spechub' : 'llama.cpp');
+        }
+      }
+      llama = await l.finish({ interleavedWith: 'spechub', runOrder: order });
+    } finally {
+      await l.close();
+    }
+    const spechub = await s.finish({ interleavedWith: 'llama.cpp', runOrder: order });
+    return { spechub, llama };
+  } finally {
+    await s.close();
+  }
+}
+
+async function openSpechubDecode(spec: DecodeSpec): Promise<(DecodeSession & { runs: number }) | DecodeResult> {
   const dtype = spec.dtype as SpechubDtype;
   if (!hasDtype(dtype)) return unsupported(spec, `dtype ${dtype} is not available in this spechub build`);
   if (spec.threads > 1 && !hasThreads()) return unsupported(spec, 'no threaded executor in this spechub build');
   const { rt, exec, build } = await runtimeFor(spec.threads, spec.build);
+  let ok = false;
   try {
     progress(`spechub ${dtype} T=${spec.threads}: loading ${spec.modelPath} (build ${build})`);
     const options: LoadModelOptions = { capacity: spec.contextSize, maxBatch: Math.max(spec.maxBatch ?? 64, spec.promptTokens), executor: exec, dtype };
@@ -179,42 +276,51 @@ export async function runSpechubDecode(spec: DecodeSpec): Promise<DecodeResult> 
       }
       return (spec.decodeTokens * 1000) / (performance.now() - t0);
     };
-    for (let w = 0; w < spec.warmupRuns; w++) {
-      progress(`spechub ${dtype} T=${spec.threads}: warm-up ${w + 1}/${spec.warmupRuns}`);
-      await oneRun();
-      if (spec.forwardLoop !== false) forwardLoop();
-    }
     const prefillTokS: number[] = [];
     const decodeTokS: number[] = [];
     const forwardLoopTokS: number[] = [];
     let firstTokens: number[] = [];
-    for (let r = 0; r < spec.runs; r++) {
-      const res = await oneRun();
-      prefillTokS.push((P * 1000) / res.stats.prefillMs);
-      decodeTokS.push(res.stats.tokensPerSecond);
-      if (spec.forwardLoop !== false) forwardLoopTokS.push(forwardLoop());
-      firstTokens = Array.from(res.ids.subarray(0, 8));
-      progress(`spechub ${dtype} T=${spec.threads}: run ${r + 1}/${spec.runs}: prefill ${prefillTokS[r]!.toFixed(1)} tok/s, decode ${decodeTokS[r]!.toFixed(1)} tok/s${spec.forwardLoop !== false ? ` (forward loop ${forwardLoopTokS[r]!.toFixed(1)})` : ''}`);
-    }
-    const stream = spec.weightStream ? await measureWeightStream(loaded, spec) : undefined;
-    const specResult = spec.speculative ? await measureSpeculative(loaded, options, spec) : undefined;
+    ok = true;
     return {
-      engine: 'spechub',
-      dtype,
-      threads: spec.threads,
-      weightsNote: spec.weightsNote,
-      loadMs: loaded.loadMs,
-      prefillTokS,
-      decodeTokS,
-      forwardLoopTokS,
-      ...(stream ? { streamTokS: stream.tokS, streamBandwidthGBs: stream.bandwidth } : {}),
-      ...(specResult ? { spec: specResult } : {}),
-      firstTokens,
-      top,
-      info: { build, memoryMiB: Math.round(rt.memory.buffer.byteLength / 2 ** 20), executorThreads: model.exec.threads },
+      runs: spec.runs,
+      async warmUp() {
+        for (let w = 0; w < spec.warmupRuns; w++) {
+          progress(`spechub ${dtype} T=${spec.threads}: warm-up ${w + 1}/${spec.warmupRuns}`);
+          await oneRun();
+          if (spec.forwardLoop !== false) forwardLoop();
+        }
+      },
+      async timedRun(r: number) {
+        const res = await oneRun();
+        prefillTokS.push((P * 1000) / res.stats.prefillMs);
+        decodeTokS.push(res.stats.tokensPerSecond);
+        if (spec.forwardLoop !== false) forwardLoopTokS.push(forwardLoop());
+        firstTokens = Array.from(res.ids.subarray(0, 8));
+        progress(`spechub ${dtype} T=${spec.threads}: run ${r + 1}/${spec.runs}: prefill ${prefillTokS[r]!.toFixed(1)} tok/s, decode ${decodeTokS[r]!.toFixed(1)} tok/s${spec.forwardLoop !== false ? ` (forward loop ${forwardLoopTokS[r]!.toFixed(1)})` : ''}`);
+      },
+      async finish(info?: Record<string, unknown>): Promise<DecodeResult> {
+        const stream = spec.weightStream ? await measureWeightStream(loaded, spec) : undefined;
+        const specResult = spec.speculative ? await measureSpeculative(loaded, options, spec) : undefined;
+        return {
+          engine: 'spechub',
+          dtype,
+          threads: spec.threads,
+          weightsNote: spec.weightsNote,
+          loadMs: loaded.loadMs,
+          prefillTokS,
+          decodeTokS,
+          forwardLoopTokS,
+          ...(stream ? { streamTokS: stream.tokS, streamBandwidthGBs: stream.bandwidth } : {}),
+          ...(specResult ? { spec: specResult } : {}),
+          firstTokens,
+          top,
+          info: { build, memoryMiB: Math.round(rt.memory.buffer.byteLength / 2 ** 20), executorThreads: model.exec.threads, ...info },
+        };
+      },
+      close: () => exec.close(),
     };
   } finally {
-    await exec.close();
+    if (!ok) await exec.close();
   }
 }
 
@@ -322,12 +428,17 @@ interface NlcModule {
   getLlama(o: Record<string, unknown>): Promise<NlcLlama>;
 }
 
-export async function runLlamaDecode(spec: DecodeSpec): Promise<DecodeResult> {
+async function openLlamaDecode(spec: DecodeSpec): Promise<DecodeSession & { runs: number }> {
   // the node-llama-cpp devDependency (the oracle of the test suite too)
   const nlc = (await import('node-llama-cpp')) as unknown as NlcModule;
   const llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: 'error', maxThreads: spec.threads });
   let model: NlcModel | null = null;
   let ctx: NlcContext | null = null;
+  const close = async () => {
+    await ctx?.dispose();
+    await model?.dispose();
+    await llama.dispose();
+  };
   try {
     progress(`llama.cpp ${spec.dtype} T=${spec.threads}: loading ${spec.modelPath}`);
     const t0 = performance.now();
@@ -349,8 +460,9 @@ export async function runLlamaDecode(spec: DecodeSpec): Promise<DecodeResult> {
     } finally {
       await checkCtx.dispose();
     }
-    ctx = await model.createContext({ contextSize: spec.contextSize, batchSize: 512, sequences: 1, threads: { ideal: spec.threads, min: spec.threads } });
-    const seq = ctx.getSequence();
+    const c = await model.createContext({ contextSize: spec.contextSize, batchSize: 512, sequences: 1, threads: { ideal: spec.threads, min: spec.threads } });
+    ctx = c;
+    const seq = c.getSequence();
 
     const oneRun = async (): Promise<{ prefill: number; decode: number; tokens: number[] }> => {
       await seq.clearHistory();
@@ -371,35 +483,42 @@ export async function runLlamaDecode(spec: DecodeSpec): Promise<DecodeResult> {
       const end = performance.now();
       return { prefill: (spec.promptTokens * 1000) / (tFirst - start), decode: (spec.decodeTokens * 1000) / (end - tFirst), tokens };
     };
-    for (let w = 0; w < spec.warmupRuns; w++) {
-      progress(`llama.cpp ${spec.dtype} T=${spec.threads}: warm-up ${w + 1}/${spec.warmupRuns}`);
-      await oneRun();
-    }
     const prefillTokS: number[] = [];
     const decodeTokS: number[] = [];
     let firstTokens: number[] = [];
-    for (let r = 0; r < spec.runs; r++) {
-      const res = await oneRun();
-      prefillTokS.push(res.prefill);
-      decodeTokS.push(res.decode);
-      firstTokens = res.tokens.slice(0, 8);
-      progress(`llama.cpp ${spec.dtype} T=${spec.threads}: run ${r + 1}/${spec.runs}: prefill ${res.prefill.toFixed(1)} tok/s, decode ${res.decode.toFixed(1)} tok/s`);
-    }
     return {
-      engine: 'llama.cpp',
-      dtype: spec.dtype,
-      threads: spec.threads,
-      weightsNote: spec.weightsNote,
-      loadMs,
-      prefillTokS,
-      decodeTokS,
-      firstTokens,
-      top,
-      info: { currentThreads: ctx.currentThreads, idealThreads: ctx.idealThreads, batchSize: ctx.batchSize, contextSize: ctx.contextSize, cpuMathCores: llama.cpuMathCores, maxThreads: llama.maxThreads },
+      runs: spec.runs,
+      async warmUp() {
+        for (let w = 0; w < spec.warmupRuns; w++) {
+          progress(`llama.cpp ${spec.dtype} T=${spec.threads}: warm-up ${w + 1}/${spec.warmupRuns}`);
+          await oneRun();
+        }
+      },
+      async timedRun(r: number) {
+        const res = await oneRun();
+        prefillTokS.push(res.prefill);
+        decodeTokS.push(res.decode);
+        firstTokens = res.tokens.slice(0, 8);
+        progress(`llama.cpp ${spec.dtype} T=${spec.threads}: run ${r + 1}/${spec.runs}: prefill ${res.prefill.toFixed(1)} tok/s, decode ${res.decode.toFixed(1)} tok/s`);
+      },
+      async finish(info?: Record<string, unknown>): Promise<DecodeResult> {
+        return {
+          engine: 'llama.cpp',
+          dtype: spec.dtype,
+          threads: spec.threads,
+          weightsNote: spec.weightsNote,
+          loadMs,
+          prefillTokS,
+          decodeTokS,
+          firstTokens,
+          top,
+          info: { currentThreads: c.currentThreads, idealThreads: c.idealThreads, batchSize: c.batchSize, contextSize: c.contextSize, cpuMathCores: llama.cpuMathCores, maxThreads: llama.maxThreads, ...info },
+        };
+      },
+      close,
     };
-  } finally {
-    await ctx?.dispose();
-    await model?.dispose();
-    await llama.dispose();
+  } catch (e) {
+    await close();
+    throw e;
   }
 }
