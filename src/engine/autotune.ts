@@ -19,16 +19,27 @@
  * Dynamic trees (`{ dynamic: N }`, src/draft/dynamic.ts) have no fixed shape for the α model to
  * score, so the tuner treats them, and the model's own pick, as arms of a bandit judged by measured
  * speed: every decision period (the steps between two re-evaluations) run on an arm adds its
- * tokens per millisecond to that arm's running mean. A dynamic arm's best case is a full chain of its
- * depth with every draft accepted. An arm whose best case beats plain decoding is tried for MIN_PERIODS
- * periods once the model arm has been measured as long, unless its best case is already below the
- * best rate measured by then (an F32 target verifying 33 rows at once costs several single-row
- * forwards: such an arm cannot win, and trying it would cost dozens of slow steps). Then the fastest
- * arm is used, and every REVISIT re-evaluations the arm measured least recently whose best case could
- * still beat the fastest is run for one period again, so the means follow the acceptance as it changes.
+ * tokens per millisecond to that arm's running mean. A dynamic arm's best case, recomputed at every
+ * re-evaluation from the acceptance counted so far, bounds what it can make: along the accepted path
+ * each level is reached from the one above with probability at most α* = max α(k) over the widths
+ * k = 1 … K a dynamic tree can give a node (K = DYNAMIC_MAX_K, 1 for single-draft methods; α(k) as
+ * above, so α* = 1 before any count, and while a width has too few observations to outweigh the
+ * prior), so a tree of depth h (at most D = dynamicDepth(N)) emits at most 1 + Σ_{d=1..h} α*^d
+ * tokens per step, in no less than the milliseconds of verifying N + 1 rows and h draft forwards of
+ * one row; the best case is the largest of these rates over h (with α* = 1: a full chain of depth D,
+ * every draft accepted). Early on, a width no step has used yet keeps α* at 1; the arms are tried in
+ * the order of dynamicBudgets (smallest first from generate.ts), so the counts of a smaller tree's
+ * trial can rule out the larger ones. An arm whose best case beats plain decoding is tried for
+ * MIN_PERIODS periods once the model arm has been measured as long, unless its best case is already
+ * below the best rate measured by then (an F32 target verifying 33 rows at once costs several single-row forwards:
+ * unless the draft is nearly always accepted, such an arm cannot win, and trying it would cost dozens
+ * of slow steps). Then the fastest arm is used, and every REVISIT re-evaluations the arm measured
+ * least recently whose best case could still beat the fastest is run for one period again, so the
+ * means follow the acceptance as it changes. What the best case assumes is spelled out at
+ * `dynamicBestCase`.
  */
 import { treeNodeCount, type TreeSpec } from '../draft/tree.js';
-import { dynamicDepth } from '../draft/dynamic.js';
+import { DYNAMIC_MAX_K, dynamicDepth } from '../draft/dynamic.js';
 import type { StepModel, Drafter, StepStats } from './speculative.js';
 import { median } from '../util/stats.js';
 
@@ -151,8 +162,8 @@ export class TreeTuner {
   private readonly armRate: Float64Array;
   private readonly armPeriods: Int32Array;
   private readonly armSeen: Int32Array; // re-evaluation at which the arm last ran
-  private readonly armTried: Uint8Array; // 1 when a dynamic arm could pay at all
-  private readonly armBest: Float64Array; // a dynamic arm's best case, tokens per millisecond
+  /** A dynamic arm's best case (tokens per millisecond) from the counts of the last `choose`. */
+  private readonly armBest: Float64Array;
   private arm = 0;
   private periodTokens = 0;
   private periodMs = 0;
@@ -165,22 +176,15 @@ export class TreeTuner {
     readonly separateDraftCache: boolean,
     /** Node budgets of the dynamic trees to compare with the model's pick by measured speed. */
     readonly dynamicBudgets: readonly number[] = [],
+    /** Most children a dynamic tree gives a node (1 for single-draft methods such as sd and block). */
+    readonly dynamicMaxK: number = DYNAMIC_MAX_K,
   ) {
     this.current = { tree: [], shape: [], tokensPerStep: 1, tokensPerMs: 1 / costs.target[1]! };
     const arms = 1 + dynamicBudgets.length;
     this.armRate = new Float64Array(arms);
     this.armPeriods = new Int32Array(arms);
     this.armSeen = new Int32Array(arms);
-    this.armTried = new Uint8Array(arms);
     this.armBest = new Float64Array(arms);
-    const plainRate = 1 / costs.target[1]!;
-    dynamicBudgets.forEach((n, i) => {
-      // best case: a chain of the tree's depth, every draft accepted, one draft forward per level
-      const depth = dynamicDepth(n);
-      const ms = costs.target[Math.min(n + 1, costs.target.length - 1)]! + depth * costs.draft[1]!;
-      this.armBest[i + 1] = (depth + 1) / ms;
-      this.armTried[i + 1] = (depth + 1) / ms > plainRate ? 1 : 0;
-    });
   }
 
   /** Records a step run with the current choice: tokens it emitted and its wall-clock milliseconds. */
@@ -199,6 +203,55 @@ export class TreeTuner {
     if (!stats || k >= stats.reachedByK.length) return 1;
     const w = TreeTuner.PRIOR_WEIGHT;
     return (stats.acceptedByK[k]! + w) / (stats.reachedByK[k]! + w);
+  }
+
+  /**
+   * α* = max α(k) over the widths k = 1 … dynamicMaxK a dynamic tree can give a node: an upper
+   * bound on how often its walk goes on from a node (1 without counts; a width the counts do not
+   * cover, or with too few observations to outweigh the prior, keeps it at or near 1).
+   */
+  dynamicAlpha(stats: StepStats | null): number {
+    let a = 0;
+    for (let k = 1; k <= Math.max(1, this.dynamicMaxK); k++) a = Math.max(a, this.alpha(k, stats));
+    return Math.min(1, a);
+  }
+
+  /**
+   * Best case of the dynamic tree with budget N, tokens per millisecond, given the counts so far:
+   *   max over depths h = 1 … D = dynamicDepth(N) of (1 + Σ_{d=1..h} α*^d) / (target[N + 1] + h · draft[1]).
+   * With α* = 1 (no counts) this is the old best case, a full chain of depth D with every draft
+   * accepted (for target[N + 1] ≥ draft[1]); with α* < 1 a shallower tree can be the best case.
+   * What it assumes (the same as the α model's τ, plus what a dynamic tree costs at least):
+   *  - a step emits 1 + the levels its walk went on through; from a node with k children the walk
+   *    goes on with probability α(k), whatever happened at the levels above (positional
+   *    independence). Both walks count a dynamic step's nodes like a fixed shape's (by the node's
+   *    own child count, src/engine/speculative.ts), so its reach to level d is at most α*^d. If
+   *    acceptance comes in runs (the draft right for a whole passage, wrong for the next) a deep
+   *    tree can make more than this: α(k), counted per node, does not see the runs;
+   *  - a node's acceptance does not fall when it gets more children, and the counts are
+   *    representative of the nodes a dynamic tree reaches. Fixed shapes give every node of a level the
+   *    same width whatever the draft's confidence, so their α(k) is an average over nodes; the
+   *    dynamic planner gives fewer children where the draft is confident, so its own steps count its
+   *    confident nodes at small k (α(1) read high, α(K) low). The rate a dynamic tree goes on at
+   *    is a mix of its own α(k), so at most their max; pooled with fixed-shape counts, the max can
+   *    read a little low. The prior (worth 4 observations at α = 1) leaves some slack;
+   *  - a step verifies N + 1 rows (the planner spends its budget; only a generation's last steps,
+   *    cut to fit, verify fewer) and runs one draft forward of ≥ 1 row per level it draws (the
+   *    curves do not decrease); catch-up draft forwards and the verifiers' time only add to it.
+   */
+  dynamicBestCase(budget: number, stats: StepStats | null): number {
+    const c = this.costs;
+    const a = this.dynamicAlpha(stats);
+    const targetMs = c.target[Math.min(budget + 1, c.target.length - 1)]!;
+    let best = 0;
+    let tokens = 1;
+    let reach = 1;
+    for (let h = 1; h <= dynamicDepth(budget); h++) {
+      reach *= a;
+      tokens += reach;
+      best = Math.max(best, tokens / (targetMs + h * c.draft[1]!));
+    }
+    return best;
   }
 
   /** Expected tokens per step and milliseconds per step of a shape. */
@@ -232,18 +285,23 @@ export class TreeTuner {
     const model = this.chooseModel(stats);
     if (this.dynamicBudgets.length === 0) return this.use(0, model);
     const arms = this.armRate.length;
+    const plainRate = 1 / this.costs.target[1]!;
+    // each dynamic arm's best case from the acceptance counted so far; one that cannot beat plain
+    // decoding even then is not run
+    for (let a = 1; a < arms; a++) this.armBest[a] = this.dynamicBestCase(this.dynamicBudgets[a - 1]!, stats);
     const ready = this.armPeriods[0]! >= MIN_PERIODS;
     let measured = 0; // the best rate measured so far
     for (let a = 0; a < arms; a++) if (this.armPeriods[a]! > 0) measured = Math.max(measured, this.armRate[a]!);
     for (let a = 1; a < arms && ready; a++) {
-      if (this.armTried[a] && this.armPeriods[a]! < MIN_PERIODS && this.armBest[a]! > measured) return this.use(a, model);
+      if (this.armBest[a]! > plainRate && this.armPeriods[a]! < MIN_PERIODS && this.armBest[a]! > measured) return this.use(a, model);
     }
+    // the fastest measured arm (an arm measured once stays comparable by its measured rate)
     let best = 0;
-    for (let a = 1; a < arms; a++) if (this.armTried[a] && this.armPeriods[a]! > 0 && this.armRate[a]! > this.armRate[best]!) best = a;
+    for (let a = 1; a < arms; a++) if (this.armPeriods[a]! > 0 && this.armRate[a]! > this.armRate[best]!) best = a;
     if (ready && this.evaluations % REVISIT === 0) {
       let stale = -1;
       for (let a = 0; a < arms; a++) {
-        if (a === best || (a > 0 && (!this.armTried[a] || this.armBest[a]! <= this.armRate[best]!))) continue;
+        if (a === best || (a > 0 && (this.armBest[a]! <= plainRate || this.armBest[a]! <= this.armRate[best]!))) continue;
         if (stale < 0 || this.armSeen[a]! < this.armSeen[stale]!) stale = a;
       }
       if (stale >= 0) return this.use(stale, model);

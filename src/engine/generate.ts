@@ -47,7 +47,7 @@ import { endOfGenerationIds, StopStringMatcher } from './stop.js';
 import { ChatSession, chatStops, NO_STOPS, resolveChatTemplate, type ChatSessionOptions, type ChatStops } from './chat.js';
 import { METHOD_NAMES, maxChildrenOf, type MethodName } from '../verify/types.js';
 import { parseTreeSpec, treeSpecLabel, type TreeSpec } from '../draft/tree.js';
-import type { DynamicTreeSpec } from '../draft/dynamic.js';
+import { DYNAMIC_MAX_K, type DynamicTreeSpec } from '../draft/dynamic.js';
 import { TreeTuner, candidateShapes, measureCosts } from './autotune.js';
 
 /** Dynamic-tree budgets tree "auto" compares with the fixed shapes (those that fit the models' batches). */
@@ -348,7 +348,7 @@ export class Generator {
   }
   private tunerState: TreeTuner | null = null;
   /** With tree "auto": what `tune()` measures for (the largest tree and the candidates), until it has. */
-  private readonly autoTree: { drafter: Drafter; maxNodes: number; candidates: number[][]; budgets: number[] } | null = null;
+  private readonly autoTree: { drafter: Drafter; maxNodes: number; candidates: number[][]; budgets: number[]; dynamicMaxK: number } | null = null;
   /** Acceptance counts of earlier generations (the tuner learns across calls), and a reused merge buffer. */
   private readonly pastStats: StepStats | null = null;
   private readonly tuneStats: StepStats | null = null;
@@ -411,7 +411,9 @@ export class Generator {
       const candidates = candidateShapes(maxNodes, 6, 4, method === 'sd' || method === 'block');
       const budgets = AUTO_DYNAMIC_BUDGETS.filter((n) => n + 1 <= maxNodes && n <= drafter.model.maxBatch);
       // the cost curves are measured later (tune()): a constructor runs no timed benchmark
-      this.autoTree = { drafter, maxNodes, candidates, budgets };
+      // a dynamic tree's widest node (the planner's limit): the tuner bounds its acceptance by α(1 … that)
+      const dynamicMaxK = maxChildrenOf(method) === 1 ? 1 : DYNAMIC_MAX_K;
+      this.autoTree = { drafter, maxNodes, candidates, budgets, dynamicMaxK };
       this.pastStats = newStepStats(6, 4);
       this.tuneStats = newStepStats(6, 4);
       this.startTree = [];
@@ -553,7 +555,7 @@ export class Generator {
     const auto = this.autoTree;
     if (auto === null || this.tunerState !== null) return this.tunerState;
     const costs = measureCosts(this.context, auto.drafter, auto.maxNodes);
-    const tuner = new TreeTuner(costs, auto.candidates, !auto.drafter.sharesTargetCache, auto.budgets);
+    const tuner = new TreeTuner(costs, auto.candidates, !auto.drafter.sharesTargetCache, auto.budgets, auto.dynamicMaxK);
     this.tunerState = tuner;
     this.startTree = tuner.choose(null).tree;
     this.stepper.setTree(this.startTree);

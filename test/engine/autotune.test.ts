@@ -125,6 +125,101 @@ describe('engine/autotune', () => {
     }
   });
 
+  /** StepStats with `reached` nodes counted at every width 1..4 and a share `alpha` of them continued. */
+  function acceptance(alpha: number, reached = 1000, widths = [1, 2, 3, 4]): ReturnType<typeof newStepStats> {
+    const stats = newStepStats(6, 4);
+    for (const k of widths) {
+      stats.reachedByK[k] = reached;
+      stats.acceptedByK[k] = Math.round(alpha * reached);
+    }
+    return stats;
+  }
+  const label = (t: TreeSpec) => ('dynamic' in t ? `dynamic:${t.dynamic}` : 'model');
+
+  test('a dynamic tree\'s best case uses the counted acceptance: max over depths h of (1 + Σ_{d≤h} α*^d) / (target[N+1] + h·draft[1]), α* = max α(k)', () => {
+    const c = curves((n) => 1 + 0.2 * (n - 1), () => 0.05);
+    const tuner = new TreeTuner(c, candidateShapes(64), true, [16, 32]);
+    // no counts: every draft accepted along a chain of depth D = N (the old best case)
+    assert.ok(Math.abs(tuner.dynamicBestCase(16, null) - 17 / (c.target[17]! + 16 * 0.05)) < 1e-12);
+    assert.ok(Math.abs(tuner.dynamicBestCase(32, null) - 33 / (c.target[33]! + 32 * 0.05)) < 1e-12);
+    // counts: α* is the largest α(k) (with the prior), here at k = 3
+    const stats = acceptance(0.5);
+    stats.acceptedByK[3] = 700;
+    const a = (700 + 4) / (1000 + 4);
+    assert.ok(Math.abs(tuner.dynamicAlpha(stats) - a) < 1e-12);
+    let expected = 0;
+    for (let h = 1; h <= 16; h++) {
+      let tokens = 1;
+      for (let d = 1; d <= h; d++) tokens += a ** d;
+      expected = Math.max(expected, tokens / (c.target[17]! + h * 0.05));
+    }
+    assert.ok(Math.abs(tuner.dynamicBestCase(16, stats) - expected) < 1e-12, `${tuner.dynamicBestCase(16, stats)} vs ${expected}`);
+    assert.ok(expected < 1, 'with α* = 0.7 the 16-node tree cannot beat plain decoding (1 token/ms) on these curves');
+    // a width a dynamic tree can use with no counts keeps α* at 1 …
+    assert.equal(tuner.dynamicAlpha(acceptance(0.1, 1000, [1, 2, 3])), 1);
+    // … unless the method drafts one child per node (sd, block): then only α(1) counts
+    const chains = new TreeTuner(c, candidateShapes(64, 6, 4, true), true, [16, 32], 1);
+    assert.ok(Math.abs(chains.dynamicAlpha(acceptance(0.1, 1000, [1])) - (100 + 4) / 1004) < 1e-12);
+  });
+
+  test('compute-bound target, low counted acceptance: a dynamic tree whose every-draft-accepted best case beats plain decoding is never tried', () => {
+    // target forward of n rows: 1 + 0.2 (n − 1) ms; draft 0.05 ms. Every draft accepted, the 16-node tree
+    // would make 17 / 5.0 = 3.4 tokens/ms and the 32-node one 33 / 9.0 = 3.7: both beat plain decoding
+    // (1 token/ms) and the rate the model arm measures (1 token/ms), so the old rule tried both. The
+    // counts say α ≈ 0.1 at every width: at most 1.12 tokens per step, for 4.2+ ms.
+    const tuner = new TreeTuner(curves((n) => 1 + 0.2 * (n - 1), () => 0.05), candidateShapes(64), true, [16, 32]);
+    const stats = acceptance(0.1);
+    const seen: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      seen.push(label(tuner.choose(stats).tree));
+      for (let s = 0; s < 8; s++) tuner.observe(1, 1);
+    }
+    assert.deepEqual(seen, Array(100).fill('model'), seen.join(' '));
+    assert.deepEqual(tuner.measuredRates.slice(1), [0, 0]);
+    assert.ok(tuner.dynamicBestCase(16, null) > 3 && tuner.dynamicBestCase(32, null) > 3, 'without counts both could pay');
+    assert.ok(tuner.dynamicBestCase(16, stats) < 0.3 && tuner.dynamicBestCase(32, stats) < 0.2);
+  });
+
+  test('the same target with high counted acceptance: the dynamic trees are still tried', () => {
+    // α ≈ 0.95 at every width: the 16-node tree could make up to 2.3 tokens/ms, the 32-node one 1.8,
+    // above the 1 token/ms the model arm measures
+    const tuner = new TreeTuner(curves((n) => 1 + 0.2 * (n - 1), () => 0.05), candidateShapes(64), true, [16, 32]);
+    const stats = acceptance(0.95);
+    const seen: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const l = label(tuner.choose(stats).tree);
+      seen.push(l);
+      for (let s = 0; s < 8; s++) tuner.observe(1, l === 'model' ? 1 : 2);
+    }
+    assert.deepEqual(seen.slice(0, 6), ['model', 'model', 'dynamic:16', 'dynamic:16', 'dynamic:32', 'dynamic:32'], seen.join(' '));
+    assert.ok(Math.abs(tuner.measuredRates[1]! - 0.5) < 1e-9 && Math.abs(tuner.measuredRates[2]! - 0.5) < 1e-9);
+    assert.ok(tuner.dynamicBestCase(16, stats) > 2.2 && tuner.dynamicBestCase(32, stats) > 1.7);
+  });
+
+  test('the best case is recomputed at every choice: once the counts show a poor draft, a tried dynamic tree is not revisited', () => {
+    const run = (later: number): string[] => {
+      const tuner = new TreeTuner(curves((n) => 1 + 0.2 * (n - 1), () => 0.05), candidateShapes(64), true, [16, 32]);
+      const good = acceptance(0.95);
+      const seen: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        // the first 6 re-evaluations see a good draft (both arms are tried), the later ones `later`
+        const l = label(tuner.choose(i < 6 ? good : acceptance(later)).tree);
+        seen.push(l);
+        // the model arm measures 1.5 tokens/ms, the dynamic trees 0.5
+        for (let s = 0; s < 8; s++) tuner.observe(1, l === 'model' ? 1 / 1.5 : 2);
+      }
+      return seen;
+    };
+    const poor = run(0.1);
+    assert.deepEqual(poor.slice(2, 6), ['dynamic:16', 'dynamic:16', 'dynamic:32', 'dynamic:32'], poor.join(' '));
+    assert.deepEqual(poor.slice(6), Array(94).fill('model'), `no revisit once α ≈ 0.1: ${poor.join(' ')}`);
+    // the control: with the acceptance still high, the REVISIT rule runs them again now and then
+    const still = run(0.95);
+    assert.deepEqual(still.slice(2, 6), ['dynamic:16', 'dynamic:16', 'dynamic:32', 'dynamic:32']);
+    const revisits = still.slice(6).filter((x) => x !== 'model');
+    assert.ok(revisits.includes('dynamic:16') && revisits.includes('dynamic:32'), still.join(' '));
+  });
+
   // How the measured costs grow with the rows is a timing fact: `npm run bench:autotune` prints it.
   test('tree "auto" on the shipped models: measured curves are finite, positive and non-decreasing, caches left empty; greedy output = plain greedy', async () => {
     const rt = createNodeRuntime();
