@@ -5,7 +5,8 @@
  * on the machine, the models and how well the draft predicts the target.
  *
  *   cost:  measured once at start-up: ms of a target forward of n rows and of a draft forward of
- *          n rows (medians, at a realistic context), interpolated in n;
+ *          n rows (medians of 3, at a realistic context; 1–4, 6, 8, 12, 16 rows, then doubling),
+ *          interpolated in n;
  *   gain:  α(k) = P(continue into a child | a node with k children), counted during generation
  *          and across generations, starting optimistic (α = 1, worth 4 observations) so that a
  *          tree that could pay is tried at once and dropped quickly if the draft disagrees; the
@@ -68,7 +69,9 @@ function measureModel(model: StepModel, layers: number, maxRows: number, context
     model.cache.commit(n);
   }
   const P = model.cache.length;
-  const sizes = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128].filter((n) => n <= maxRows);
+  // small trees are chosen most and their costs bend most (memory-bound → compute-bound): dense up to 16
+  // rows, then doubling (a 0.5B-parameter target's curve took a minute at every size from 1 to 64, five times)
+  const sizes = [1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128].filter((n) => n <= maxRows);
   if (sizes[sizes.length - 1] !== maxRows) sizes.push(maxRows);
   const at = new Float64Array(sizes.length);
   sizes.forEach((n, si) => {
@@ -106,12 +109,12 @@ function measureModel(model: StepModel, layers: number, maxRows: number, context
 export function measureCosts(target: StepModel, drafter: Drafter | null, maxRows: number, context = 128): CostCurves {
   const ctx = Math.max(0, Math.min(context, target.cache.capacity >> 1));
   measureModel(target, target.config.nLayers, Math.min(maxRows, 8), 8, 2); // warm-up
-  const tc = measureModel(target, target.config.nLayers, maxRows, ctx, 5);
+  const tc = measureModel(target, target.config.nLayers, maxRows, ctx, 3);
   let dc = new Float64Array(maxRows + 1);
   if (drafter) {
     const dm = drafter.model;
     const dRows = Math.min(maxRows, dm.maxBatch);
-    const part = measureModel(dm, drafter.layers, dRows, Math.min(ctx, dm.cache.capacity >> 1), 5);
+    const part = measureModel(dm, drafter.layers, dRows, Math.min(ctx, dm.cache.capacity >> 1), 3);
     dc = new Float64Array(maxRows + 1);
     for (let n = 1; n <= maxRows; n++) dc[n] = part[Math.min(n, dRows)]!;
   }
