@@ -323,10 +323,10 @@ async function main(): Promise<boolean> {
           };
           const label = `${shape.name} spechub ${type} T=${threads}`;
           const lSpec: DecodeSpec = { ...base, engine: 'llama.cpp', dtype: type, threads, modelPath: path, weightsNote: `GGUF ${type}` };
+          const noThreads = threads > 1 && !hasThreads();
           let sOut: Outcome;
           let lOut: Outcome = { ok: false, reason: '--no-llama', ms: 0 };
-          if (threads > 1 && !hasThreads()) sOut = { ok: false, reason: 'no threaded executor in this spechub build', ms: 0 };
-          else if (args.llama) {
+          if (args.llama && !noThreads) {
             // both engines in one child, their timed runs interleaved (runPairedDecode)
             const plabel = `${shape.name} ${type} T=${threads} spechub+llama.cpp`;
             progress(`decode: ${plabel}, timed runs interleaved`);
@@ -334,13 +334,16 @@ async function main(): Promise<boolean> {
             sOut = both.ok ? { ok: true, result: both.result.spechub, ms: both.ms } : both;
             lOut = both.ok ? { ok: true, result: both.result.llama, ms: both.ms } : both;
           } else {
-            progress(`decode: ${label}`);
-            sOut = await runChild<DecodeResult>(CASE_RUNNER, sSpec, { timeoutMs: caseTimeout, label });
-          }
-          if (args.llama && threads > 1 && !hasThreads()) {
-            const llabel = `${shape.name} llama.cpp ${type} T=${threads}`;
-            progress(`decode: ${llabel}`);
-            lOut = await runChild<DecodeResult>(CASE_RUNNER, lSpec, { timeoutMs: caseTimeout, label: llabel });
+            if (noThreads) sOut = { ok: false, reason: 'no threaded executor in this spechub build', ms: 0 };
+            else {
+              progress(`decode: ${label}`);
+              sOut = await runChild<DecodeResult>(CASE_RUNNER, sSpec, { timeoutMs: caseTimeout, label });
+            }
+            if (args.llama) {
+              const llabel = `${shape.name} llama.cpp ${type} T=${threads}`;
+              progress(`decode: ${llabel}`);
+              lOut = await runChild<DecodeResult>(CASE_RUNNER, lSpec, { timeoutMs: caseTimeout, label: llabel });
+            }
           }
           rows.push(newRow(shape.name, 'spechub', type, threads, sOut, st.spechubBytes));
           rows.push(newRow(shape.name, 'llama.cpp', type, threads, lOut, st.fileBytes));

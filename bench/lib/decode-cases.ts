@@ -125,6 +125,8 @@ function softmaxTop(logits: Float32Array, k: number): TopToken[] {
  * that two engines' timed runs can alternate in one process (runPairedDecode).
  */
 interface DecodeSession {
+  /** Timed runs the case asks for (`spec.runs`). */
+  readonly runs: number;
   /** `spec.warmupRuns` untimed runs. */
   warmUp(): Promise<void>;
   /** Timed run r (0-based): appends its prefill and decode tok/s. */
@@ -136,7 +138,7 @@ interface DecodeSession {
 }
 
 /** Runs one engine's case alone: warm-up, `spec.runs` timed runs, the extras. */
-async function runSession(open: () => Promise<(DecodeSession & { runs: number }) | DecodeResult>): Promise<DecodeResult> {
+async function runSession(open: () => Promise<DecodeSession | DecodeResult>): Promise<DecodeResult> {
   const s = await open();
   if (!isSession(s)) return s;
   try {
@@ -148,7 +150,7 @@ async function runSession(open: () => Promise<(DecodeSession & { runs: number })
   }
 }
 
-function isSession(s: (DecodeSession & { runs: number }) | DecodeResult): s is DecodeSession & { runs: number } {
+function isSession(s: DecodeSession | DecodeResult): s is DecodeSession {
   return 'timedRun' in s;
 }
 
@@ -213,7 +215,7 @@ export async function runPairedDecode(spec: PairedDecodeSpec): Promise<PairedDec
   }
 }
 
-async function openSpechubDecode(spec: DecodeSpec): Promise<(DecodeSession & { runs: number }) | DecodeResult> {
+async function openSpechubDecode(spec: DecodeSpec): Promise<DecodeSession | DecodeResult> {
   const dtype = spec.dtype as SpechubDtype;
   if (!hasDtype(dtype)) return unsupported(spec, `dtype ${dtype} is not available in this spechub build`);
   if (spec.threads > 1 && !hasThreads()) return unsupported(spec, 'no threaded executor in this spechub build');
@@ -428,7 +430,7 @@ interface NlcModule {
   getLlama(o: Record<string, unknown>): Promise<NlcLlama>;
 }
 
-async function openLlamaDecode(spec: DecodeSpec): Promise<DecodeSession & { runs: number }> {
+async function openLlamaDecode(spec: DecodeSpec): Promise<DecodeSession> {
   // the node-llama-cpp devDependency (the oracle of the test suite too)
   const nlc = (await import('node-llama-cpp')) as unknown as NlcModule;
   const llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: 'error', maxThreads: spec.threads });
