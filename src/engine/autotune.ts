@@ -38,6 +38,14 @@
  * least recently whose best case could still beat the fastest is run for one period again, so the
  * means follow the acceptance as it changes. What the best case assumes is spelled out at
  * `dynamicBestCase`.
+ *
+ * Exploration has a budget: a period of a dynamic arm's trial or revisit starts only if the time spent
+ * on such periods, with this one's estimate added, stays within EXPLORE_SHARE (10 %) of all the time
+ * generated so far (across generations), the estimate included. The estimate is PERIOD_STEPS steps at
+ * the arm's full-depth step (target[N + 1] + D · draft[1]). A period that would take 4 s (an F32 target
+ * verifying 17 or 33 rows at once) then waits until some 36 s have been generated, and the next one
+ * until the time explored is again a tenth of the total: a short generation is not spent on an arm
+ * that may not pay, a long one still learns whether it does.
  */
 import { treeNodeCount, type TreeSpec } from '../draft/tree.js';
 import { DYNAMIC_MAX_K, dynamicDepth } from '../draft/dynamic.js';
@@ -148,8 +156,12 @@ export interface TuneChoice {
   tokensPerMs: number;
 }
 
+/** Steps between two re-evaluations: the Generator calls `choose` every PERIOD_STEPS target forwards. */
+export const PERIOD_STEPS = 8;
 /** Decision periods each arm is measured for before the tuner compares arms. */
 const MIN_PERIODS = 2;
+/** Largest share of the time generated so far that dynamic arms' trials and revisits may take (default). */
+export const EXPLORE_SHARE = 0.1;
 /** Re-evaluations between two revisits of the least recently measured arm. */
 const REVISIT = 24;
 /** Weight of one period in an arm's running mean of tokens per millisecond. */
@@ -171,6 +183,10 @@ export class TreeTuner {
   private periodTokens = 0;
   private periodMs = 0;
   private evaluations = 0;
+  /** Whether the current period is a dynamic arm's trial or revisit (counted in exploreMs). */
+  private exploring = false;
+  private totalMs = 0;
+  private exploreMs = 0;
 
   constructor(
     readonly costs: CostCurves,
@@ -181,6 +197,8 @@ export class TreeTuner {
     readonly dynamicBudgets: readonly number[] = [],
     /** Most children a dynamic tree gives a node (1 for single-draft methods such as sd and block). */
     readonly dynamicMaxK: number = DYNAMIC_MAX_K,
+    /** Largest share of the time generated so far that dynamic arms' trials and revisits may take (1: no budget). */
+    readonly exploreShare: number = EXPLORE_SHARE,
   ) {
     this.current = { tree: [], shape: [], tokensPerStep: 1, tokensPerMs: 1 / costs.target[1]! };
     const arms = 1 + dynamicBudgets.length;
@@ -194,6 +212,26 @@ export class TreeTuner {
   observe(tokens: number, ms: number): void {
     this.periodTokens += tokens;
     this.periodMs += ms;
+    this.totalMs += ms;
+    if (this.exploring) this.exploreMs += ms;
+  }
+
+  /** Milliseconds observed so far, and the part of them spent on dynamic arms' trials and revisits. */
+  get exploration(): { totalMs: number; exploreMs: number } {
+    return { totalMs: this.totalMs, exploreMs: this.exploreMs };
+  }
+
+  /**
+   * Whether a period on dynamic arm a fits the exploration budget: the time explored so far plus the
+   * period's estimate (PERIOD_STEPS steps at the arm's full-depth step) within exploreShare of the
+   * time generated so far plus the estimate.
+   */
+  private affordable(a: number): boolean {
+    const c = this.costs;
+    const budget = this.dynamicBudgets[a - 1]!;
+    const stepMs = c.target[Math.min(budget + 1, c.target.length - 1)]! + dynamicDepth(budget) * c.draft[1]!;
+    const estimate = PERIOD_STEPS * stepMs;
+    return this.exploreMs + estimate <= this.exploreShare * (this.totalMs + estimate);
   }
 
   /** Measured tokens per millisecond of each arm so far (0 = not measured).  [1 + dynamic budgets] */
@@ -296,7 +334,9 @@ export class TreeTuner {
     let measured = 0; // the best rate measured so far
     for (let a = 0; a < arms; a++) if (this.armPeriods[a]! > 0) measured = Math.max(measured, this.armRate[a]!);
     for (let a = 1; a < arms && ready; a++) {
-      if (this.armBest[a]! > plainRate && this.armPeriods[a]! < MIN_PERIODS && this.armBest[a]! > measured) return this.use(a, model);
+      if (this.armBest[a]! > plainRate && this.armPeriods[a]! < MIN_PERIODS && this.armBest[a]! > measured && this.affordable(a)) {
+        return this.use(a, model, true);
+      }
     }
     // the fastest measured arm (an arm measured once stays comparable by its measured rate)
     let best = 0;
@@ -304,10 +344,10 @@ export class TreeTuner {
     if (ready && this.evaluations % REVISIT === 0) {
       let stale = -1;
       for (let a = 0; a < arms; a++) {
-        if (a === best || (a > 0 && (this.armBest[a]! <= plainRate || this.armBest[a]! <= this.armRate[best]!))) continue;
+        if (a === best || (a > 0 && (this.armBest[a]! <= plainRate || this.armBest[a]! <= this.armRate[best]! || !this.affordable(a)))) continue;
         if (stale < 0 || this.armSeen[a]! < this.armSeen[stale]!) stale = a;
       }
-      if (stale >= 0) return this.use(stale, model);
+      if (stale >= 0) return this.use(stale, model, stale > 0);
     }
     return this.use(best, model);
   }
@@ -324,9 +364,10 @@ export class TreeTuner {
     this.periodMs = 0;
   }
 
-  /** Switch to arm a (0: the model's pick). */
-  private use(a: number, model: TuneChoice): TuneChoice {
+  /** Switch to arm a (0: the model's pick); exploring: a dynamic arm's trial or revisit. */
+  private use(a: number, model: TuneChoice, exploring = false): TuneChoice {
     this.arm = a;
+    this.exploring = exploring;
     this.armSeen[a] = this.evaluations;
     if (a === 0) {
       this.current = model;

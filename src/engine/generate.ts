@@ -48,7 +48,7 @@ import { ChatSession, chatStops, NO_STOPS, resolveChatTemplate, type ChatSession
 import { METHOD_NAMES, maxChildrenOf, type MethodName } from '../verify/types.js';
 import { parseTreeSpec, treeSpecLabel, type TreeSpec } from '../draft/tree.js';
 import { DYNAMIC_MAX_K, type DynamicTreeSpec } from '../draft/dynamic.js';
-import { TreeTuner, candidateShapes, measureCosts } from './autotune.js';
+import { PERIOD_STEPS, TreeTuner, candidateShapes, measureCosts } from './autotune.js';
 
 /** Dynamic-tree budgets tree "auto" compares with the fixed shapes (those that fit the models' batches). */
 export const AUTO_DYNAMIC_BUDGETS: readonly number[] = [8, 16, 32];
@@ -652,7 +652,7 @@ export class Generator {
         stop = 'context';
         break;
       }
-      if (this.tuner && st.stats.targetForwards % 8 === 0) st.setTree(this.tuner.choose(this.mergedStats()).tree);
+      if (this.tuner && st.stats.targetForwards % PERIOD_STEPS === 0) st.setTree(this.tuner.choose(this.mergedStats()).tree);
       const shapeKey = treeSpecLabel(st.treeSpec);
       this.choiceSteps.set(shapeKey, (this.choiceSteps.get(shapeKey) ?? 0) + 1);
       const stepStart = this.tuner ? performance.now() : 0;

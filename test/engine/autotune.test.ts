@@ -4,7 +4,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { TreeTuner, candidateShapes, measureCosts, type CostCurves } from '../../src/engine/autotune.js';
+import { EXPLORE_SHARE, PERIOD_STEPS, TreeTuner, candidateShapes, measureCosts, type CostCurves } from '../../src/engine/autotune.js';
+import { dynamicDepth } from '../../src/draft/dynamic.js';
 import { newStepStats } from '../../src/engine/speculative.js';
 import { treeNodeCount, type TreeSpec } from '../../src/draft/tree.js';
 import { createNodeRuntime, loadModelFromPath, WEIGHTS_DIR } from '../../src/node.js';
@@ -79,7 +80,7 @@ describe('engine/autotune', () => {
 
   test('dynamic trees are arms judged by measured speed: tried once the model is measured, the fastest kept, the others revisited', () => {
     // memory-bound curves: trees of every size could pay
-    const tuner = new TreeTuner(curves((n) => 10 + 0.01 * n, () => 0.5), candidateShapes(64), true, [8, 16, 32]);
+    const tuner = new TreeTuner(curves((n) => 10 + 0.01 * n, () => 0.5), candidateShapes(64), true, [8, 16, 32], undefined, 1);
     const speed = new Map<string, number>([['dynamic:8', 0.2], ['dynamic:16', 0.4], ['dynamic:32', 0.3]]);
     const label = (t: TreeSpec) => ('dynamic' in t ? `dynamic:${t.dynamic}` : 'model');
     const seen: string[] = [];
@@ -104,7 +105,7 @@ describe('engine/autotune', () => {
     // a target forward of n rows costs 1 + (n − 1)/2 ms, a draft forward 0.05: plain decoding makes 1 token/ms;
     // a dynamic tree of 16 (32) nodes, a full chain of its depth accepted, would make 17/9.8 = 1.73 (33/18.6 = 1.77)
     // tokens/ms, so both could beat plain decoding, but the model's pick is measured at 2 tokens/ms first
-    const tuner = new TreeTuner(curves((n) => 1 + 0.5 * (n - 1), () => 0.05), candidateShapes(64), true, [16, 32]);
+    const tuner = new TreeTuner(curves((n) => 1 + 0.5 * (n - 1), () => 0.05), candidateShapes(64), true, [16, 32], undefined, 1);
     const seen: string[] = [];
     for (let i = 0; i < 60; i++) {
       const c = tuner.choose(null);
@@ -117,7 +118,7 @@ describe('engine/autotune', () => {
   });
 
   test('a dynamic tree that cannot beat plain decoding even with every draft accepted is never tried', () => {
-    const tuner = new TreeTuner(curves((n) => n, (n) => n), candidateShapes(64), true, [8, 16, 32]);
+    const tuner = new TreeTuner(curves((n) => n, (n) => n), candidateShapes(64), true, [8, 16, 32], undefined, 1);
     for (let i = 0; i < 100; i++) {
       const c = tuner.choose(null);
       assert.deepEqual(c.tree, []);
@@ -138,7 +139,7 @@ describe('engine/autotune', () => {
 
   test('a dynamic tree\'s best case uses the counted acceptance: max over depths h of (1 + Σ_{d≤h} α*^d) / (target[N+1] + h·draft[1]), α* = max α(k)', () => {
     const c = curves((n) => 1 + 0.2 * (n - 1), () => 0.05);
-    const tuner = new TreeTuner(c, candidateShapes(64), true, [16, 32]);
+    const tuner = new TreeTuner(c, candidateShapes(64), true, [16, 32], undefined, 1);
     // no counts: every draft accepted along a chain of depth D = N (the old best case)
     assert.ok(Math.abs(tuner.dynamicBestCase(16, null) - 17 / (c.target[17]! + 16 * 0.05)) < 1e-12);
     assert.ok(Math.abs(tuner.dynamicBestCase(32, null) - 33 / (c.target[33]! + 32 * 0.05)) < 1e-12);
@@ -158,7 +159,7 @@ describe('engine/autotune', () => {
     // a width a dynamic tree can use with no counts keeps α* at 1 …
     assert.equal(tuner.dynamicAlpha(acceptance(0.1, 1000, [1, 2, 3])), 1);
     // … unless the method drafts one child per node (sd, block): then only α(1) counts
-    const chains = new TreeTuner(c, candidateShapes(64, 6, 4, true), true, [16, 32], 1);
+    const chains = new TreeTuner(c, candidateShapes(64, 6, 4, true), true, [16, 32], 1, 1);
     assert.ok(Math.abs(chains.dynamicAlpha(acceptance(0.1, 1000, [1])) - (100 + 4) / 1004) < 1e-12);
   });
 
@@ -167,7 +168,7 @@ describe('engine/autotune', () => {
     // would make 17 / 5.0 = 3.4 tokens/ms and the 32-node one 33 / 9.0 = 3.7: both beat plain decoding
     // (1 token/ms) and the rate the model arm measures (1 token/ms), so the old rule tried both. The
     // counts say α ≈ 0.1 at every width: at most 1.12 tokens per step, for 4.2+ ms.
-    const tuner = new TreeTuner(curves((n) => 1 + 0.2 * (n - 1), () => 0.05), candidateShapes(64), true, [16, 32]);
+    const tuner = new TreeTuner(curves((n) => 1 + 0.2 * (n - 1), () => 0.05), candidateShapes(64), true, [16, 32], undefined, 1);
     const stats = acceptance(0.1);
     const seen: string[] = [];
     for (let i = 0; i < 100; i++) {
@@ -183,7 +184,7 @@ describe('engine/autotune', () => {
   test('the same target with high counted acceptance: the dynamic trees are still tried', () => {
     // α ≈ 0.95 at every width: the 16-node tree could make up to 2.3 tokens/ms, the 32-node one 1.8,
     // above the 1 token/ms the model arm measures
-    const tuner = new TreeTuner(curves((n) => 1 + 0.2 * (n - 1), () => 0.05), candidateShapes(64), true, [16, 32]);
+    const tuner = new TreeTuner(curves((n) => 1 + 0.2 * (n - 1), () => 0.05), candidateShapes(64), true, [16, 32], undefined, 1);
     const stats = acceptance(0.95);
     const seen: string[] = [];
     for (let i = 0; i < 20; i++) {
@@ -198,7 +199,7 @@ describe('engine/autotune', () => {
 
   test('the best case is recomputed at every choice: once the counts show a poor draft, a tried dynamic tree is not revisited', () => {
     const run = (later: number): string[] => {
-      const tuner = new TreeTuner(curves((n) => 1 + 0.2 * (n - 1), () => 0.05), candidateShapes(64), true, [16, 32]);
+      const tuner = new TreeTuner(curves((n) => 1 + 0.2 * (n - 1), () => 0.05), candidateShapes(64), true, [16, 32], undefined, 1);
       const good = acceptance(0.95);
       const seen: string[] = [];
       for (let i = 0; i < 100; i++) {
@@ -218,6 +219,47 @@ describe('engine/autotune', () => {
     assert.deepEqual(still.slice(2, 6), ['dynamic:16', 'dynamic:16', 'dynamic:32', 'dynamic:32']);
     const revisits = still.slice(6).filter((x) => x !== 'model');
     assert.ok(revisits.includes('dynamic:16') && revisits.includes('dynamic:32'), still.join(' '));
+  });
+
+  test('exploration budget: a dynamic tree\'s trial waits until its estimate fits 10 % of the time generated, and the time explored stays within it', () => {
+    // the curves and counts of the test above (α ≈ 0.95: both trees could pay); the model arm runs 8
+    // steps of 1 ms per period, a dynamic tree 8 steps of 2 ms
+    const c = curves((n) => 1 + 0.2 * (n - 1), () => 0.05);
+    const tuner = new TreeTuner(c, candidateShapes(64), true, [16, 32]);
+    assert.equal(tuner.exploreShare, EXPLORE_SHARE);
+    assert.equal(EXPLORE_SHARE, 0.1);
+    const stats = acceptance(0.95);
+    // a period's estimate: PERIOD_STEPS steps at the arm's full-depth step
+    const estimate = (n: number) => PERIOD_STEPS * (c.target[n + 1]! + dynamicDepth(n) * c.draft[1]!);
+    const seen: string[] = [];
+    const totals: number[] = []; // ms generated before each choice
+    for (let i = 0; i < 400; i++) {
+      totals.push(tuner.exploration.totalMs);
+      const l = label(tuner.choose(stats).tree);
+      seen.push(l);
+      for (let s = 0; s < PERIOD_STEPS; s++) tuner.observe(1, l === 'model' ? 1 : 2);
+      const { totalMs, exploreMs } = tuner.exploration;
+      assert.ok(exploreMs <= EXPLORE_SHARE * totalMs + 1e-9, `period ${i}: explored ${exploreMs} of ${totalMs} ms`);
+    }
+    // dynamic:16 (the cheaper arm, checked first) runs first at the first choice where 0 + E ≤ 0.1 (T + E), i.e. T ≥ 9 E
+    const first16 = seen.indexOf('dynamic:16');
+    const expected16 = totals.findIndex((t) => t >= 9 * estimate(16));
+    assert.ok(expected16 > 2, 'without the budget it would run at the third choice');
+    assert.equal(first16, expected16, seen.join(' '));
+    assert.ok(seen.indexOf('dynamic:32') > first16, seen.join(' '));
+    // both are measured in the end, the time explored near its share
+    assert.ok(seen.filter((x) => x === 'dynamic:16').length >= 2 && seen.filter((x) => x === 'dynamic:32').length >= 2, seen.join(' '));
+    const { totalMs, exploreMs } = tuner.exploration;
+    assert.ok(exploreMs > 0.05 * totalMs, `explored ${exploreMs} of ${totalMs} ms`);
+    // the default's control: with no budget both run right after the model arm's two periods
+    const free = new TreeTuner(c, candidateShapes(64), true, [16, 32], undefined, 1);
+    const freeSeen: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const l = label(free.choose(stats).tree);
+      freeSeen.push(l);
+      for (let s = 0; s < PERIOD_STEPS; s++) free.observe(1, l === 'model' ? 1 : 2);
+    }
+    assert.deepEqual(freeSeen, ['model', 'model', 'dynamic:16', 'dynamic:16', 'dynamic:32', 'dynamic:32']);
   });
 
   // How the measured costs grow with the rows is a timing fact: `npm run bench:autotune` prints it.
