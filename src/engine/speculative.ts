@@ -319,7 +319,10 @@ export class Stepper {
     this.path = new Int32Array(depth + 2);
     this.rows = new Int32Array(this.maxNodes);
     this.emitted = new Int32Array(depth + 1);
-    this.pending = new Int32Array(depth + 2);
+    // committed tokens a separate draft has not seen: a step's path, or every token of a run of plain
+    // steps (caught up in one batched feed when a tree comes back), up to the draft's whole context
+    const ownDraftCache = this.drafter !== null && !this.drafter.sharesTargetCache;
+    this.pending = new Int32Array(ownDraftCache ? Math.max(depth + 2, this.drafter!.model.cache.capacity + 1) : depth + 2);
     this.stats = newStepStats(depth, maxK);
     this.planner = this.drafter && plan.dynamic > 0 ? new DynamicPlanner(rt, this.maxNodes, maxK, draftLawOf(o.method)) : null;
     this.counts = new Int32Array(this.planner ? this.maxNodes : 0);
