@@ -39,10 +39,13 @@
  * means follow the acceptance as it changes. What the best case assumes is spelled out at
  * `dynamicBestCase`.
  *
- * Exploration has a budget: a period of a dynamic arm's trial or revisit starts only if the time spent
- * on such periods, with this one's estimate added, stays within EXPLORE_SHARE (10 %) of all the time
- * generated so far (across generations), the estimate included. The estimate is PERIOD_STEPS steps at
- * the arm's full-depth step (target[N + 1] + D · draft[1]). A period that would take 4 s (an F32 target
+ * Exploration has a budget: a period of a dynamic arm's trial or revisit, or of the α model's try of
+ * a tree while plain decoding wins, starts only if the time spent on such periods, with this one's
+ * estimate added, stays within EXPLORE_SHARE (10 %) of all the time generated so far (across
+ * generations), the estimate included. The estimate is PERIOD_STEPS steps at the arm's full-depth
+ * step (target[N + 1] + D · draft[1]), or at the tree's modelled step; what a period really took is
+ * what counts afterwards (a draft with its own cache first catches up with every token plain
+ * decoding emitted: hundreds of rows). A period that would take 4 s (an F32 target
  * verifying 17 or 33 rows at once) then waits until some 36 s have been generated, and the next one
  * until the time explored is again a tenth of the total: a short generation is not spent on an arm
  * that may not pay, a long one still learns whether it does.
@@ -183,8 +186,11 @@ export class TreeTuner {
   private periodTokens = 0;
   private periodMs = 0;
   private evaluations = 0;
-  /** Whether the current period is a dynamic arm's trial or revisit (counted in exploreMs). */
+  /** Whether the current period is an exploration (counted in exploreMs): a dynamic arm's trial or
+   * revisit, or the α model's try of a tree while plain decoding wins. */
   private exploring = false;
+  /** Whether the α model's last pick is such a try. */
+  private modelExploring = false;
   private totalMs = 0;
   private exploreMs = 0;
 
@@ -229,7 +235,11 @@ export class TreeTuner {
   private affordable(a: number): boolean {
     const c = this.costs;
     const budget = this.dynamicBudgets[a - 1]!;
-    const stepMs = c.target[Math.min(budget + 1, c.target.length - 1)]! + dynamicDepth(budget) * c.draft[1]!;
+    return this.fits(c.target[Math.min(budget + 1, c.target.length - 1)]! + dynamicDepth(budget) * c.draft[1]!);
+  }
+
+  /** Whether a period of PERIOD_STEPS steps of stepMs fits the exploration budget (see affordable). */
+  private fits(stepMs: number): boolean {
     const estimate = PERIOD_STEPS * stepMs;
     return this.exploreMs + estimate <= this.exploreShare * (this.totalMs + estimate);
   }
@@ -367,7 +377,7 @@ export class TreeTuner {
   /** Switch to arm a (0: the model's pick); exploring: a dynamic arm's trial or revisit. */
   private use(a: number, model: TuneChoice, exploring = false): TuneChoice {
     this.arm = a;
-    this.exploring = exploring;
+    this.exploring = exploring || (a === 0 && this.modelExploring);
     this.armSeen[a] = this.evaluations;
     if (a === 0) {
       this.current = model;
@@ -383,17 +393,24 @@ export class TreeTuner {
     const plainRate = 1 / this.costs.target[1]!;
     let best: TuneChoice = { tree: [], shape: [], tokensPerStep: 1, tokensPerMs: plainRate };
     let bestTree: TuneChoice | null = null;
+    let bestTreeMs = 0;
     for (const s of this.candidates) {
       const { tokens, ms } = this.evaluate(s, stats);
       const c = { tree: s, shape: s, tokensPerStep: tokens, tokensPerMs: tokens / ms };
       if (c.tokensPerMs > best.tokensPerMs) best = c;
       // a tree worth exploring: one that would beat plain decoding if every draft were accepted
-      if ((s.length + 1) / ms > plainRate && (!bestTree || c.tokensPerMs > bestTree.tokensPerMs)) bestTree = c;
+      if ((s.length + 1) / ms > plainRate && (!bestTree || c.tokensPerMs > bestTree.tokensPerMs)) {
+        bestTree = c;
+        bestTreeMs = ms;
+      }
     }
     // keep measuring α while plain decoding wins (only trees that could win at all): one try every
-    // 32 re-evaluations
-    if (best.shape.length === 0 && bestTree && ++this.sinceExplore >= 32) {
+    // 32 re-evaluations, or later, when it fits the exploration budget (its measured time includes
+    // the draft catching up with the tokens plain decoding emitted)
+    this.modelExploring = false;
+    if (best.shape.length === 0 && bestTree && ++this.sinceExplore >= 32 && this.fits(bestTreeMs)) {
       this.sinceExplore = 0;
+      this.modelExploring = true;
       return bestTree;
     }
     return best;

@@ -73,9 +73,19 @@ describe('engine/autotune', () => {
       stats.reachedByK[k] = 10000;
       stats.acceptedByK[k] = 500;
     }
-    const shapes = Array.from({ length: 64 }, () => tuner.choose(stats).shape.length);
+    // 8 steps of 1 ms per period (plain decoding's cost here): by the 32nd choice the try of a tree
+    // (8 steps of about 1.6 ms) fits the exploration budget
+    const shapes = Array.from({ length: 64 }, () => {
+      const d = tuner.choose(stats).shape.length;
+      for (let s = 0; s < PERIOD_STEPS; s++) tuner.observe(1, 1);
+      return d;
+    });
     assert.ok(shapes.filter((d) => d === 0).length >= 60);
     assert.ok(shapes.some((d) => d > 0));
+    // with no time generated no try fits the budget
+    const idle = new TreeTuner(curves((n) => 1 + 0.3 * (n - 1), () => 0.2), candidateShapes(64), true);
+    idle.choose(null);
+    assert.ok(Array.from({ length: 64 }, () => idle.choose(stats).shape.length).every((d) => d === 0));
   });
 
   test('dynamic trees are arms judged by measured speed: tried once the model is measured, the fastest kept, the others revisited', () => {
