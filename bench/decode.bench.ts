@@ -96,6 +96,8 @@ stdout and in bench/results/decode.md; JSON in bench/results/decode.json (decode
   --no-install      kernel table: use onnxruntime-web only if already installed in bench/.peers/
   --cache DIR       model cache (default bench/.cache/)
   --peers-dir DIR   where onnxruntime-web is installed for the kernel table (default bench/.peers/)
+  --out NAME        write bench/results/NAME.md and NAME.json (default decode; decode.quick with --quick),
+                    so a partial run does not replace the committed full one
   --help            this text`;
 
 interface Args {
@@ -117,12 +119,14 @@ interface Args {
   specThreads: number[] | null;
   /** Separate-model draft pairs (null: the default for the mode). */
   pairs: ShapePair[] | null;
+  /** Base name of the result files in bench/results/ (null: decode, or decode.quick with --quick). */
+  out: string | null;
 }
 
 function parseArgs(argv: readonly string[]): Args {
   const a: Args = {
     quick: false, json: false, runs: 0, threads: [1, 2], types: ['Q8_0', 'Q4_K_M'], shapes: [SMOLLM2_360M, QWEN25_05B], decode: true, kernels: false,
-    build: 'simd', llama: true, install: true, cacheDir: `${BENCH_DIR}.cache`, peersDir: `${BENCH_DIR}.peers`, speculative: true, specThreads: null, pairs: null,
+    build: 'simd', llama: true, install: true, cacheDir: `${BENCH_DIR}.cache`, peersDir: `${BENCH_DIR}.peers`, speculative: true, specThreads: null, pairs: null, out: null,
   };
   const fail = (msg: string): never => {
     process.stderr.write(`${msg}\n\n${USAGE}\n`);
@@ -202,6 +206,12 @@ function parseArgs(argv: readonly string[]): Args {
       case '--pairs': {
         const v = value();
         a.pairs = v === 'none' ? [] : list('--pairs', v, Object.keys(PAIRS)).map((k) => PAIRS[k]!);
+        break;
+      }
+      case '--out': {
+        const v = value();
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v)) fail(`--out: expected a file base name (letters, digits, '.', '_', '-'), got ${v}`);
+        a.out = v;
         break;
       }
       case '--no-llama':
@@ -665,7 +675,7 @@ async function main(): Promise<boolean> {
     kernels: kernelResults.map((k) => ({ engine: k.engine, threads: k.threads, ok: k.outcome.ok, error: k.outcome.ok ? null : k.outcome.reason, result: k.outcome.ok ? k.outcome.result : null })),
     targets,
   };
-  const base = args.quick ? 'decode.quick' : 'decode';
+  const base = args.out ?? (args.quick ? 'decode.quick' : 'decode');
   const path = writeResults(`${base}.json`, json);
   writeFileSync(`${RESULTS_DIR}${base}.md`, markdown + '\n');
   progress(`JSON written to ${path} (markdown: ${RESULTS_DIR}${base}.md)`);
