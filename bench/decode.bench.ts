@@ -96,7 +96,7 @@ stdout and in bench/results/decode.md; JSON in bench/results/decode.json (decode
   --no-install      kernel table: use onnxruntime-web only if already installed in bench/.peers/
   --cache DIR       model cache (default bench/.cache/)
   --peers-dir DIR   where onnxruntime-web is installed for the kernel table (default bench/.peers/)
-  --out NAME        write bench/results/NAME.md and NAME.json (default decode; decode.quick with --quick),
+  --out NAME        base name of the markdown and JSON results in bench/results/ (default decode; decode.quick with --quick),
                     so a partial run does not replace the committed full one
   --help            this text`;
 
