@@ -163,7 +163,7 @@ export interface TuneChoice {
 export const PERIOD_STEPS = 8;
 /** Decision periods each arm is measured for before the tuner compares arms. */
 const MIN_PERIODS = 2;
-/** Largest share of the time generated so far that dynamic arms' trials and revisits may take (default). */
+/** Largest share of the time generated so far that exploring may take (default; see the header). */
 export const EXPLORE_SHARE = 0.1;
 /** Re-evaluations between two revisits of the least recently measured arm. */
 const REVISIT = 24;
@@ -203,7 +203,7 @@ export class TreeTuner {
     readonly dynamicBudgets: readonly number[] = [],
     /** Most children a dynamic tree gives a node (1 for single-draft methods such as sd and block). */
     readonly dynamicMaxK: number = DYNAMIC_MAX_K,
-    /** Largest share of the time generated so far that dynamic arms' trials and revisits may take (1: no budget). */
+    /** Largest share of the time generated so far that exploring may take (1: no budget). */
     readonly exploreShare: number = EXPLORE_SHARE,
   ) {
     this.current = { tree: [], shape: [], tokensPerStep: 1, tokensPerMs: 1 / costs.target[1]! };
@@ -222,7 +222,7 @@ export class TreeTuner {
     if (this.exploring) this.exploreMs += ms;
   }
 
-  /** Milliseconds observed so far, and the part of them spent on dynamic arms' trials and revisits. */
+  /** Milliseconds observed so far, and the part of them spent exploring (see the header). */
   get exploration(): { totalMs: number; exploreMs: number } {
     return { totalMs: this.totalMs, exploreMs: this.exploreMs };
   }
@@ -374,7 +374,7 @@ export class TreeTuner {
     this.periodMs = 0;
   }
 
-  /** Switch to arm a (0: the model's pick); exploring: a dynamic arm's trial or revisit. */
+  /** Switch to arm a (0: the model's pick); exploring: a dynamic arm's trial or revisit (the model's try of a tree is flagged by chooseModel). */
   private use(a: number, model: TuneChoice, exploring = false): TuneChoice {
     this.arm = a;
     this.exploring = exploring || (a === 0 && this.modelExploring);
