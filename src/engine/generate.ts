@@ -611,11 +611,14 @@ export class Generator {
     const st = this.stepper;
     this.cacheOwner = null;
     const t0 = performance.now();
+    // tree auto on plain steps: a separate draft catches up on the prompt only if a tree comes back
+    const tuner = this.tuner;
+    const deferDraft = tuner !== null && treeSpecLabel(tuner.current.tree) === '';
     if (keep === null) {
       st.reset();
-      st.prefill(prompt.subarray(0, prompt.length - 1));
+      st.prefill(prompt.subarray(0, prompt.length - 1), deferDraft);
     } else {
-      st.prefillFrom(prompt.subarray(0, prompt.length - 1), keep);
+      st.prefillFrom(prompt.subarray(0, prompt.length - 1), keep, deferDraft);
     }
     const t1 = performance.now();
     this.choiceSteps.clear();

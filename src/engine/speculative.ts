@@ -431,14 +431,25 @@ export class Stepper {
 
   /**
    * Prefill: commit `tokens` (the prompt without its last token) into the target cache, and into
-   * the draft's (now, so the first step does not pay for it).
+   * the draft's: now, so the first step does not pay for it, or with `deferDraft` pending for the
+   * first tree (a caller about to run plain steps: a draft never used costs nothing).
    */
-  prefill(tokens: Int32Array): void {
+  prefill(tokens: Int32Array, deferDraft = false): void {
     this.checkFree();
     this.markCaches();
     // (timed by the caller as prefill; the step statistics cover decoding only)
     feedCausal(this.target, tokens, this.target.config.nLayers);
-    if (this.drafter && !this.drafter.sharesTargetCache) feedCausal(this.drafter.model, tokens, this.drafter.layers, this.drafter.model.config.vocabSize);
+    const d = this.drafter;
+    if (d && !d.sharesTargetCache) {
+      if (deferDraft && this.pendingCount === 0 && tokens.length + 2 <= d.model.cache.capacity) this.defer(tokens);
+      else feedCausal(d.model, tokens, d.layers, d.model.config.vocabSize);
+    }
+  }
+
+  /** Committed tokens for a separate draft's next catch-up (they fit: the buffer spans its context). */
+  private defer(tokens: Int32Array): void {
+    this.pending.set(tokens, this.pendingCount);
+    this.pendingCount += tokens.length;
   }
 
   /** Positions left in the target cache (the next root goes at position target.cache.length). */
@@ -731,10 +742,10 @@ export class Stepper {
    * Prefill that continues a cache: the first `keep` committed positions of the target already hold
    * tokens[0..keep) (the caller knows); they stay, the rest of the cache is dropped, and
    * tokens[keep..) are fed. A separate draft keeps the part of tokens it already holds and catches up
-   * on the rest now; if they do not fit its context, the generation runs on plain steps. Resets the
-   * step statistics, as reset() does.
+   * on the rest now (with `deferDraft`, at its first tree, as for prefill); if they do not fit its
+   * context, the generation runs on plain steps. Resets the step statistics, as reset() does.
    */
-  prefillFrom(tokens: Int32Array, keep: number): void {
+  prefillFrom(tokens: Int32Array, keep: number, deferDraft = false): void {
     if (!(Number.isSafeInteger(keep) && keep >= 0 && keep <= tokens.length && keep <= this.target.cache.length)) {
       throw new InvalidArgumentError(`speculative: prefillFrom expects 0 <= keep <= min(${tokens.length} tokens, ${this.target.cache.length} cached), got ${keep}`);
     }
@@ -755,6 +766,7 @@ export class Stepper {
       dc.truncate(dkeep);
       // the first step stages the root and at least one level after the prompt
       if (tokens.length + 2 > dc.capacity) this.draftStale = true;
+      else if (deferDraft) this.defer(tokens.subarray(dkeep));
       else feedCausal(d.model, tokens.subarray(dkeep), d.layers, d.model.config.vocabSize);
     }
     this.stats = newStepStats(this.plan.depth, this.plan.maxK);

@@ -295,6 +295,25 @@ describe('engine/autotune', () => {
     assert.ok(auto.tuner !== null, 'the first generation measured (no tune() call)');
   });
 
+  test('tree "auto" on plain steps: the draft model is not fed the prompt until a tree needs it; on a tree it is', async () => {
+    const rt = createNodeRuntime();
+    const target = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories260K'), { maxBatch: 64 });
+    const draft = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories281K-draft'), { maxBatch: 64 });
+    const auto = new Generator(target, { drafter: modelDrafter(target, draft), tree: 'auto', sampling: { temperature: 0 } });
+    const tuner = (await auto.tune())!;
+    const promptIds = [1, 403, 407, 261, 378, 263, 280];
+    // one token: the step has no room for a tree whatever the tuner picks, so the draft is only ever
+    // fed by the prefill
+    const runWith = async (tree: number[]) => {
+      tuner.current = { tree, shape: tree, tokensPerStep: 1, tokensPerMs: 1 };
+      const r = await auto.generate({ promptIds, maxTokens: 1 });
+      assert.equal(r.ids.length, 1);
+      return draft.model.cache.length;
+    };
+    assert.equal(await runWith([]), 0, 'plain steps: the prompt is left pending');
+    assert.equal(await runWith([1, 1]), promptIds.length - 1, 'a tree: the prompt is fed at prefill');
+  });
+
   test('tree "auto": the constructor measures nothing; tune() measures once (caches emptied), and generation uses that tuner', async () => {
     const rt = createNodeRuntime();
     const target = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories260K'), { maxBatch: 64 });
