@@ -7,6 +7,11 @@
  *    2 threads with the thresholds forced to 0: where splitting starts to pay (DEFAULT_MIN_*_WORK).
  * 3. f32 matmul 576×576, 1536×576, 49152×576 at n = 1, 8, 64: 1 thread (SerialExecutor) vs
  *    2 threads (ThreadedExecutor), same -mt runtime; small shapes cold (a pool of copies > L3).
+ * 4. How a matmul is split over 2 threads: chunks the threads claim one at a time (the default) vs one
+ *    fixed share per thread (split 'shares', the executor before chunks), on the seven matrices of a
+ *    Qwen2.5-0.5B layer in Q8_0 and F32 at n = 1, 4, 64. Blocks of calls alternate between the two
+ *    executors, each block after a pause in which the other's worker parks, and the ratio is the median
+ *    block time of one over the other.
  *
  * Every threaded result is checked bit-identical to the serial one before timing.
  *
@@ -14,10 +19,10 @@
  * (simd / relaxed mean their -mt twins: threads need the shared-memory builds.)
  */
 import { createNodeRuntime } from '../src/node.js';
-import { createNodeExecutor } from '../src/node/threads.js';
+import { createNodeExecutor, nodeWorkerHost } from '../src/node/threads.js';
 import { SerialExecutor, type AttentionArgs, type Executor } from '../src/exec/executor.js';
 import { ThreadedExecutor } from '../src/exec/threads.js';
-import { packedBytesF32, type PackedLinear } from '../src/kernels/linear.js';
+import { packLinear, packedBytesF32, type LinearDtype, type PackedLinear } from '../src/kernels/linear.js';
 import { createRng } from '../src/rng.js';
 import type { Runtime } from '../src/wasm/runtime.js';
 import type { WasmBuild } from '../src/wasm/kernels.js';
@@ -64,6 +69,62 @@ function packedCopies(rt: Runtime, rows: number, cols: number, copies: number, s
 }
 
 interface MatRow { rows: number; cols: number; n: number; weights: 'hot' | 'cold'; t1: number; t2: number }
+interface SplitRow { dtype: LinearDtype; n: number; sharesMs: number; chunksMs: number; chunksPerLayer: number }
+
+/** The seven matrices of a Qwen2.5-0.5B layer (q, k, v, o, gate, up, down), rows × cols. */
+const LAYER: readonly (readonly [number, number])[] = [[896, 896], [128, 896], [128, 896], [896, 896], [4864, 896], [4864, 896], [896, 4864]];
+
+/** Section 4: chunks vs shares, blocks of `layers` layer passes alternating between the executors. */
+async function splitCompare(rt: Runtime, quick: boolean, log: (s: string) => void): Promise<SplitRow[]> {
+  const shares = await ThreadedExecutor.create(rt, { threads: 2, host: nodeWorkerHost(), split: 'shares' });
+  const chunks = await ThreadedExecutor.create(rt, { threads: 2, host: nodeWorkerHost() });
+  const out: SplitRow[] = [];
+  try {
+    for (const dtype of ['Q8_0', 'F32'] as const) {
+      const mark = rt.arena.mark();
+      const mats = LAYER.map(([rows, cols], i) => {
+        const raw = rt.arena.alloc(`split.raw${i}`, rows * cols * 4); // staging, released with the mark
+        fillRandom(rt, raw.ptr, rows * cols, 500 + i);
+        return packLinear(rt, `split.w${i}`, dtype, rt.f32(raw.ptr, rows * cols), rows, cols);
+      });
+      const x = rt.arena.alloc('split.x', 64 * 4864 * 4);
+      fillRandom(rt, x.ptr, 64 * 4864, 9);
+      const outA = rt.arena.alloc('split.outA', 64 * 4864 * 4);
+      const outB = rt.arena.alloc('split.outB', 64 * 4864 * 4);
+      for (const ex of [shares, chunks]) ex.reserveLinearInput(64, 4864);
+      for (const n of [1, 4, 64]) {
+        for (const m of mats) {
+          shares.linear(m, outA.ptr, m.rows, x.ptr, n);
+          chunks.linear(m, outB.ptr, m.rows, x.ptr, n);
+          sameBits(rt, outA.ptr, outB.ptr, n * m.rows, `split ${dtype} ${m.rows}×${m.cols} n=${n}`);
+        }
+        const passes = Math.max(1, Math.round((n === 1 ? 40 : n === 4 ? 12 : 1) * (dtype === 'F32' ? 0.5 : 1)));
+        const times: [number[], number[]] = [[], []];
+        const c0 = chunks.stats.chunks;
+        let timedPasses = 0;
+        for (let block = 0; block < (quick ? 6 : 20); block++) {
+          for (const [i, ex] of [shares, chunks].entries()) {
+            await new Promise((r) => setTimeout(r, 5)); // > spinMicros: the other executor's worker parks
+            for (const m of mats) ex.linear(m, outB.ptr, m.rows, x.ptr, n); // wake the worker
+            const t0 = performance.now();
+            for (let p = 0; p < passes; p++) for (const m of mats) ex.linear(m, outB.ptr, m.rows, x.ptr, n);
+            times[i]!.push((performance.now() - t0) / passes);
+            if (i === 1) timedPasses += passes + 1;
+          }
+        }
+        const med = (a: number[]) => a.slice().sort((p, q) => p - q)[a.length >> 1]!;
+        const row: SplitRow = { dtype, n, sharesMs: med(times[0]), chunksMs: med(times[1]), chunksPerLayer: (chunks.stats.chunks - c0) / timedPasses };
+        out.push(row);
+        log(`  ${dtype} layer n=${n}: one share per thread ${sig(row.sharesMs)} ms, chunks ${sig(row.chunksMs)} ms (${sig(row.sharesMs / row.chunksMs)}×; ${sig(row.chunksPerLayer)} chunks per layer)`);
+      }
+      rt.arena.release(mark);
+    }
+  } finally {
+    await shares.close();
+    await chunks.close();
+  }
+  return out;
+}
 
 async function main(): Promise<void> {
   const args = parseBenchArgs();
@@ -162,6 +223,9 @@ async function main(): Promise<void> {
       rt.arena.release(mark);
     }
 
+    // ---- 4. chunks vs one share per thread ----
+    const splitRows = await splitCompare(rt, args.quick, log);
+
     log(`\n## Dispatch\n\n${markdownTable(['what', 'µs'], [
       ['dispatch + join, empty job, workers spinning', sig(ping!.medianMs * 1e3)],
       ['same, worker parked (idle > spinMicros), median', sig(wakeMedian)],
@@ -173,7 +237,12 @@ async function main(): Promise<void> {
     const gflops = (r: MatRow, ms: number) => (2 * r.rows * r.cols * r.n) / (ms * 1e-3) / 1e9;
     log(`## f32 matmul, cold weights, 1 vs 2 threads\n\n${markdownTable(['rows×cols', 'n', '1 thread ms', 'GFLOP/s', '2 threads ms', 'GFLOP/s', 'speed-up'],
       rowsOut.map((r) => [`${r.rows}×${r.cols}`, r.n, sig(r.t1), sig(gflops(r, r.t1)), sig(r.t2), sig(gflops(r, r.t2)), `${sig(r.t1 / r.t2)}×`]))}\n`);
-    log('Times are medians of benny samples; 1 thread = SerialExecutor, 2 threads = ThreadedExecutor (default thresholds), same runtime and build.');
+    log('Times are medians of benny samples; 1 thread = SerialExecutor, 2 threads = ThreadedExecutor (default thresholds), same runtime and build.\n');
+    log(`## How a matmul is split over 2 threads: chunks vs one share per thread\n\n${markdownTable(['weights', 'n', 'one share per thread, ms per layer', 'chunks, ms per layer', 'shares ÷ chunks', 'chunks per layer'],
+      splitRows.map((r) => [r.dtype, r.n, sig(r.sharesMs), sig(r.chunksMs), `${sig(r.sharesMs / r.chunksMs)}×`, sig(r.chunksPerLayer)]))}\n`);
+    log('The seven matrices of a Qwen2.5-0.5B layer (896×896, 2 × 128×896, 896×896, 2 × 4864×896, 896×4864), random weights, hot in the last-level cache as far as they fit. ' +
+      'Two 2-thread executors over one runtime; blocks of layer passes alternate between them (each after a 5 ms pause in which the other\'s worker parks); medians of the blocks. ' +
+      '"One share per thread" is the split before chunks (ThreadedExecutor option split: \'shares\'), results bit-identical.');
 
     const json = {
       bench: 'threads',
@@ -184,6 +253,7 @@ async function main(): Promise<void> {
       linearSweep: sweep,
       attentionSweep: attSweep,
       matmul: rowsOut.map((r) => ({ ...r, speedup: r.t1 / r.t2, gflops1: gflops(r, r.t1), gflops2: gflops(r, r.t2) })),
+      split: splitRows.map((r) => ({ ...r, sharesOverChunks: r.sharesMs / r.chunksMs })),
     };
     const path = writeResults(`threads.${build}.json`, json);
     log(`JSON written to ${path}`);

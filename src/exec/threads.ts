@@ -23,6 +23,16 @@
  *   machine costs at most the serial time, never a scheduler time slice), and it waits for the taken
  *   ones by spinning on their done words (parking too after `spinMicros`, where the thread may block).
  *   No allocation and no postMessage per call.
+ * - Matmuls go in chunks instead (CMD_CHUNKS): up to CHUNKS_PER_THREAD chunks of whole panels per
+ *   thread are recorded into chunk slots. Each thread, the caller included, owns a contiguous range of
+ *   them and takes its chunks from the front, in panel order (one sequential stream, as a fixed share);
+ *   a thread whose range is empty takes chunks from the back of the others' ranges. A range is one word
+ *   (front, back and the job's generation, so a late worker never takes a chunk of a later job) changed
+ *   by compare-exchange; the caller then waits for each chunk's done word. A thread that runs slower for
+ *   a while (another VM's thread on its core, an efficiency core of a hybrid CPU, a page fault) ends up
+ *   with fewer chunks instead of holding up the join with a fixed share.
+ *   The caller stops waiting early only if a worker died, and then only once every live worker has
+ *   finished the job (nothing of it still runs when the ThreadError is thrown).
  * - Small work runs serially on the calling thread (see `DEFAULT_MIN_LINEAR_WORK`), so threads never
  *   slow small models down.
  * - Start race (docs/performance.md §6.8): a worker reads the current generation before it reports ready,
@@ -85,9 +95,10 @@ const D_STATE = 1; // ST_*
 const D_MSG_LEN = 2; // length of the failure message (UTF-16 units)
 const D_CLAIM = 3; // 2·gen: this worker's share of job gen is open; 2·gen + 1: taken (by the worker or stolen by the caller)
 
-const CMD_RUN = 1;
+const CMD_RUN = 1; // each worker runs its own slot (its claim word open)
 const CMD_EXIT = 2;
 const CMD_FAULT = 3;
+const CMD_CHUNKS = 4; // every thread claims chunks (its own range first, then the others' ends) until none is left
 
 // state 0: starting (the control block starts zeroed)
 const ST_READY = 1;
@@ -103,17 +114,69 @@ const SLOT_F64 = 8 * Math.ceil((1 + MAX_CALLS * CALL_F64) / 8); // call count, t
 const MSG_CHARS = 512;
 /** Spin iterations between clock reads. */
 const SPIN_CHECK = 1024;
+/** Chunks of a chunked matmul per thread, at most (the finer, the better a slow thread is covered, the more claims). */
+const CHUNKS_PER_THREAD = 4;
+/** Most chunks of one job (chunk indices are bytes of the range words). */
+const MAX_CHUNKS = 255;
+/**
+ * Multiply-adds (rows·cols·n) per chunk, at least: a chunk costs a claim (a compare-exchange on a
+ * shared line) and a replay (one JS → WASM call per recorded kernel call), about 0.2–0.5 µs, against
+ * 10–60 µs of work per chunk at this size (int8 … f32 matrix–vector on one thread).
+ */
+const MIN_CHUNK_WORK = 1 << 18;
+
+/** Chunks a thread count can use: CHUNKS_PER_THREAD each, capped at MAX_CHUNKS. */
+function chunkCapacity(threads: number): number {
+  return Math.min(MAX_CHUNKS, CHUNKS_PER_THREAD * threads);
+}
 
 interface Layout {
+  /** Int32 index of thread t's range line (t = 0 the caller, t = w + 1 worker w): (gen & 0xffff) << 16 | front << 8 | back. */
+  readonly ranges: number;
+  readonly chunkDone: number; // Int32 index of chunk 0's done word: [chunks] (the generation that finished it)
   readonly msgByte: number; // Uint16 [workers, MSG_CHARS]
   readonly slotF64: number; // Float64 index of worker 0's slot: [workers, SLOT_F64]
+  readonly chunkF64: number; // Float64 index of chunk 0's slot: [chunks, SLOT_F64]
   readonly bytes: number;
 }
 
 function controlLayout(workers: number): Layout {
-  const msgByte = (W_WORKERS + LINE * workers) * 4;
+  const chunks = chunkCapacity(workers + 1);
+  const ranges = W_WORKERS + LINE * workers;
+  const chunkDone = ranges + LINE * (workers + 1);
+  const msgByte = (chunkDone + chunks) * 4;
   const slotByte = Math.ceil((msgByte + workers * MSG_CHARS * 2) / 64) * 64;
-  return { msgByte, slotF64: slotByte / 8, bytes: slotByte + workers * SLOT_F64 * 8 };
+  const chunkByte = slotByte + workers * SLOT_F64 * 8;
+  return { ranges, chunkDone, msgByte, slotF64: slotByte / 8, chunkF64: chunkByte / 8, bytes: chunkByte + chunks * SLOT_F64 * 8 };
+}
+
+/**
+ * Take a chunk of job `gen` from the range word at `word`: its front (`fromBack` false: the owner, which so
+ * streams its panels in order) or its back (a thread whose own range is empty). −1 if the range is empty or
+ * the word belongs to another job (a late thread never takes a chunk of a later job).
+ */
+function takeChunk(ctrl: Int32Array, word: number, gen: number, fromBack: boolean): number {
+  let v = Atomics.load(ctrl, word);
+  for (;;) {
+    if (v >>> 16 !== (gen & 0xffff)) return -1;
+    const front = (v >>> 8) & 0xff;
+    const back = v & 0xff;
+    if (front >= back) return -1;
+    const seen = Atomics.compareExchange(ctrl, word, v, fromBack ? v - 1 : v + 256);
+    if (seen === v) return fromBack ? back - 1 : front;
+    v = seen;
+  }
+}
+
+/** The next chunk of job gen for thread `self` of `threads`: from its own range, else from another's end; −1 when none is left. */
+function claimChunk(ctrl: Int32Array, ranges: number, gen: number, self: number, threads: number): number {
+  const own = takeChunk(ctrl, ranges + LINE * self, gen, false);
+  if (own >= 0) return own;
+  for (let k = 1; k < threads; k++) {
+    const c = takeChunk(ctrl, ranges + LINE * ((self + k) % threads), gen, true);
+    if (c >= 0) return c;
+  }
+  return -1;
 }
 
 /** Names of the module's exported functions, in module order (the index a recorded call carries). */
@@ -186,6 +249,31 @@ export function runKernelWorker(init: KernelWorkerInit, signalReady: () => void)
       if (cmd === CMD_EXIT) return;
       if (cmd === CMD_FAULT && Atomics.load(ctrl, W_FAULT) === worker) {
         throw new Error('fault injected by the test hook');
+      }
+      if (cmd === CMD_CHUNKS) {
+        // claim chunks until none is left; a failed chunk still counts as finished (the caller then
+        // sees this worker's ERROR state)
+        for (let c = claimChunk(ctrl, layout.ranges, gen, worker + 1, workers + 1); c >= 0; c = claimChunk(ctrl, layout.ranges, gen, worker + 1, workers + 1)) {
+          try {
+            replaySlot(fns, f64, layout.chunkF64 + c * SLOT_F64);
+          } catch (err) {
+            fail(ST_ERROR, err);
+          }
+          // the generation of the job the chunk belongs to: W_GEN cannot move before this chunk is done.
+          // (Not `gen`: a worker that slept through 65536 jobs could match a later job's 16-bit tag.)
+          Atomics.store(ctrl, layout.chunkDone + c, Atomics.load(ctrl, W_GEN));
+          if (Atomics.load(ctrl, W_MAIN_PARKED) !== 0) {
+            Atomics.add(ctrl, W_JOIN_SEQ, 1);
+            Atomics.notify(ctrl, W_JOIN_SEQ);
+          }
+        }
+        // none left: this worker is idle for the job (what the caller waits for if another worker died)
+        Atomics.store(ctrl, line + D_DONE, gen);
+        if (Atomics.load(ctrl, W_MAIN_PARKED) !== 0) {
+          Atomics.add(ctrl, W_JOIN_SEQ, 1);
+          Atomics.notify(ctrl, W_JOIN_SEQ);
+        }
+        continue;
       }
       // take the share unless the caller stole it (it does when this worker is late)
       if (cmd !== CMD_RUN || Atomics.compareExchange(ctrl, line + D_CLAIM, gen << 1, (gen << 1) | 1) !== gen << 1) continue;
@@ -338,11 +426,20 @@ export interface ThreadedExecutorOptions {
   /** Idle spin before a worker (or a joining caller) parks, µs. Default DEFAULT_SPIN_MICROS. */
   spinMicros?: number;
   /**
-   * @internal Tests only. Who runs a worker's share: 'late' (default) = the worker, unless it has not
-   * taken it by the time the caller finished its own share; 'never' = always the worker; 'always' =
-   * always the caller (the job is recorded but never published).
+   * @internal Tests only. Who runs the work the caller does not run first. Split matmuls ('chunks'):
+   * 'late' (default) = every thread claims chunks, the caller too; 'never' = the workers alone (the
+   * caller waits); 'always' = the caller runs every chunk (the job is recorded but never published).
+   * Static shares (attention, and matmuls with split 'shares'): 'late' = a worker runs its share
+   * unless it has not taken it by the time the caller finished its own; 'never' = always the worker;
+   * 'always' = always the caller.
    */
   stealing?: 'late' | 'never' | 'always';
+  /**
+   * @internal Benchmarks and tests. How a matmul is split: 'chunks' (default) = CHUNKS_PER_THREAD
+   * chunks per thread that the threads claim one at a time; 'shares' = one fixed share per thread (the
+   * split before chunks: bench:threads compares the two; tests use it to know which thread runs which panels).
+   */
+  split?: 'chunks' | 'shares';
 }
 
 /** Calls made so far (what ran where). */
@@ -351,6 +448,8 @@ export interface ThreadStats {
   parallel: number;
   /** Kernel calls run on the calling thread alone (below the thresholds, or too few panels/heads). */
   serial: number;
+  /** Chunks the split matmuls were cut into, in all (split 'chunks'). */
+  chunks: number;
 }
 
 /** Whether this thread may block in Atomics.wait (not on a browser's main thread). */
@@ -375,7 +474,7 @@ function checkCount(where: string, name: string, v: number, min: number): void {
 export class ThreadedExecutor implements Executor {
   readonly threads: number;
   /** What ran where (for tests and diagnostics). */
-  readonly stats: ThreadStats = { parallel: 0, serial: 0 };
+  readonly stats: ThreadStats = { parallel: 0, serial: 0, chunks: 0 };
   readonly minLinearWork: number;
   readonly minAttentionWork: number;
 
@@ -398,6 +497,7 @@ export class ThreadedExecutor implements Executor {
   /** Per job slot (thread 0 = this one): the quantised kernels' batch scratch (a batch it cannot hold runs without it). */
   private readonly batchScratch: Scratch[];
   private readonly stealing: 'late' | 'never' | 'always';
+  private readonly split: 'chunks' | 'shares';
   /** Prepared (quantised) linear inputs: made on this thread, read by every thread. */
   private readonly inputs: LinearInputs;
   private failure: ThreadError | null = null;
@@ -419,9 +519,10 @@ export class ThreadedExecutor implements Executor {
     this.f64 = new Float64Array(control);
     this.blocking = canBlock();
     this.stealing = options.stealing ?? 'late';
+    this.split = options.split ?? 'chunks';
     this.inputs = new LinearInputs(rt);
     this.scores = Array.from({ length: this.threads }, (_, t) => new Scratch(rt.arena, `exec.scores.t${t}`));
-    this.batchScratch = Array.from({ length: this.threads }, (_, t) => new Scratch(rt.arena, `exec.linear-scratch.t${t}`));
+    this.batchScratch = Array.from({ length: chunkCapacity(this.threads) }, (_, t) => new Scratch(rt.arena, `exec.linear-scratch.${t}`));
     const names = exportNames(rt.module);
     this.rec = this.makeRecorder(names);
     // the loader wraps each export in (...args) => …, allocating per call; `original` is the export itself
@@ -534,6 +635,10 @@ export class ThreadedExecutor implements Executor {
       return;
     }
     this.stats.parallel++;
+    if (this.split === 'chunks') {
+      this.linearChunked(lin, outPtr, outStride, inPtr, n, P, batch);
+      return;
+    }
     // shares of whole panels; multiples of 4 panels (64 output bytes) when large, against false sharing
     const align = P >= 16 * parts ? 4 : 1;
     for (let t = 1; t < this.threads; t++) {
@@ -549,6 +654,57 @@ export class ThreadedExecutor implements Executor {
       mainError = err;
     }
     this.join(parts, mainError);
+  }
+
+  /**
+   * The matmul as K chunks of whole panels, each thread (the caller too) taking its own contiguous
+   * range's chunks first and then the others' last ones, so a thread that runs slower (another process
+   * on its core, a slower core of a hybrid CPU) ends with fewer chunks instead of holding up the join;
+   * a worker that wakes late finds its chunks taken. K: CHUNKS_PER_THREAD per thread when the work
+   * allows (≥ MIN_CHUNK_WORK multiply-adds each), never fewer chunks than threads nor more than panels;
+   * chunk c writes only its own panels' outputs and uses its own batch scratch, so the result is the
+   * serial executor's, bit for bit.
+   */
+  private linearChunked(lin: PackedLinear, outPtr: number, outStride: number, inPtr: number, n: number, P: number, batch: boolean): void {
+    const parts = Math.min(this.threads, P);
+    const byWork = Math.floor((lin.rows * lin.cols * n) / MIN_CHUNK_WORK);
+    const K = Math.max(parts, Math.min(chunkCapacity(this.threads), byWork, P));
+    // multiples of 4 panels (64 output bytes) when large, against false sharing
+    const align = P >= 16 * K ? 4 : 1;
+    this.stats.chunks += K;
+    for (let c = 0; c < K; c++) {
+      this.recSlot = this.layout.chunkF64 + c * SLOT_F64;
+      this.recCalls = 0;
+      runLinear(this.rec, lin, outPtr, outStride, inPtr, n, splitPoint(P, K, c, align), splitPoint(P, K, c + 1, align), batch ? this.batchScratch[c]!.ptr : 0);
+      this.endSlot();
+    }
+    const ctrl = this.ctrl;
+    const gen = (this.gen + 1) | 0; // dispatch's generation
+    // thread t owns chunks [tK/T, (t+1)K/T) (empty when K < T), in panel order
+    for (let t = 0; t < this.threads; t++) {
+      const front = Math.floor((t * K) / this.threads);
+      const back = Math.floor(((t + 1) * K) / this.threads);
+      Atomics.store(ctrl, this.layout.ranges + LINE * t, ((gen & 0xffff) << 16) | (front << 8) | back);
+    }
+    Atomics.store(ctrl, W_CMD, CMD_CHUNKS);
+    this.dispatch(1); // (stealing 'always': not published, the loop below claims every chunk)
+    let mainError: unknown = undefined;
+    if (this.stealing !== 'never') {
+      for (let c = claimChunk(ctrl, this.layout.ranges, gen, 0, this.threads); c >= 0; c = claimChunk(ctrl, this.layout.ranges, gen, 0, this.threads)) {
+        try {
+          replaySlot(this.fns, this.f64, this.layout.chunkF64 + c * SLOT_F64);
+        } catch (err) {
+          if (mainError === undefined) mainError = err;
+        }
+        Atomics.store(ctrl, this.layout.chunkDone + c, gen);
+      }
+    }
+    for (let c = 0; c < K; c++) {
+      if (Atomics.load(ctrl, this.layout.chunkDone + c) !== gen) this.awaitChunk(c, gen);
+    }
+    Atomics.store(ctrl, W_CMD, CMD_RUN);
+    this.checkStates();
+    if (mainError !== undefined) throw mainError;
   }
 
   /** Attention split by heads over min(T, nHeads) threads (each with its own scores scratch) when big enough. */
@@ -733,6 +889,43 @@ export class ThreadedExecutor implements Executor {
       Atomics.wait(ctrl, W_JOIN_SEQ, seq);
     }
     Atomics.store(ctrl, W_MAIN_PARKED, 0);
+  }
+
+  /**
+   * Wait until chunk c of job gen is finished, or, once a worker has died (it may have held the chunk),
+   * until every live worker is done with the job, so no kernel of it still runs when the caller throws.
+   */
+  private awaitChunk(c: number, gen: number): void {
+    const ctrl = this.ctrl;
+    const word = this.layout.chunkDone + c;
+    let deadline = -1;
+    for (;;) {
+      for (let i = 0; i < SPIN_CHECK; i++) {
+        if (Atomics.load(ctrl, word) === gen || this.settledWithDead(gen)) return;
+      }
+      if (!this.blocking) continue; // a browser main thread can only spin
+      const now = performance.now();
+      if (deadline < 0) deadline = now + this.spinMs;
+      else if (now >= deadline) break;
+    }
+    Atomics.store(ctrl, W_MAIN_PARKED, 1);
+    for (;;) {
+      const seq = Atomics.load(ctrl, W_JOIN_SEQ);
+      if (Atomics.load(ctrl, word) === gen || this.settledWithDead(gen)) break;
+      Atomics.wait(ctrl, W_JOIN_SEQ, seq);
+    }
+    Atomics.store(ctrl, W_MAIN_PARKED, 0);
+  }
+
+  /** A worker is dead and every other one has finished job gen (claims nothing more, runs nothing). */
+  private settledWithDead(gen: number): boolean {
+    let dead = false;
+    for (let w = 0; w < this.workers; w++) {
+      const line = W_WORKERS + LINE * w;
+      if (Atomics.load(this.ctrl, line + D_STATE) === ST_DEAD) dead = true;
+      else if (Atomics.load(this.ctrl, line + D_DONE) !== gen) return false;
+    }
+    return dead;
   }
 
   /** Turn the first failed worker's state into the executor's failure and throw it. */

@@ -80,7 +80,7 @@ describe('threads/failures', { timeout: 60_000 }, () => {
   test('a trap in the calling thread\'s own share propagates as the trap after the workers finished', async () => {
     const rt = mtRuntime();
     const { lin: good, x, want, got } = goodCall(rt);
-    const ex = await threaded(rt, { threads: 2, minLinearWork: 0, stealing: 'never' });
+    const ex = await threaded(rt, { threads: 2, minLinearWork: 0, stealing: 'never', split: 'shares' });
     try {
       // 8 panels starting 4 panels below 2^32: this thread's share (panels 0-3) lies far beyond the memory
       // and traps; the worker's share (panels 4-7) wraps around to address 0 as a wasm i32 and runs

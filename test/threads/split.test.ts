@@ -3,8 +3,9 @@
 // matrix (1 .. 3T+2 panels, every row tail, T = 2 and 3 threads, 3 threads on a 2-core machine
 // included), for the 4-panel-aligned split of large matrices, for random shapes with a wider output
 // stride (cells outside the output columns keep their poison), and for random attention cases
-// (GQA, tree masks, earlier staged rows, empty contexts). Each case runs with the workers taking
-// their shares ('never' steal), the caller stealing every share ('always'), and the default ('late').
+// (GQA, tree masks, earlier staged rows, empty contexts). Each case runs with matmuls in chunks that
+// the threads claim (the default) and in one fixed share per thread, and with the workers doing the
+// work ('never' steal), the caller doing all of it ('always'), and the default ('late').
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -19,6 +20,7 @@ import type { Runtime } from '../../src/wasm/runtime.js';
 import { assertSameBits, fillUniform, mtRuntime, poison, randomLinear, threaded } from './helpers.js';
 
 const STEALING = ['late', 'never', 'always'] as const;
+const SPLITS = ['chunks', 'shares'] as const;
 
 for (const threads of [2, 3]) {
   describe(`threads/split: ${threads} threads`, { timeout: 60_000 }, () => {
@@ -34,7 +36,9 @@ for (const threads of [2, 3]) {
     before(async () => {
       rt = mtRuntime('simd-mt', 16 << 20);
       serial = new SerialExecutor(rt);
-      for (const stealing of STEALING) execs.push(await threaded(rt, { threads, minLinearWork: 0, minAttentionWork: 0, stealing }));
+      for (const split of SPLITS) {
+        for (const stealing of STEALING) execs.push(await threaded(rt, { threads, minLinearWork: 0, minAttentionWork: 0, stealing, split }));
+      }
       x = rt.arena.alloc('x', MAX_N * MAX_COLS * 4).ptr; // [n, cols]
       outA = rt.arena.alloc('outA', MAX_N * MAX_STRIDE * 4).ptr; // [n, outStride]
       outB = rt.arena.alloc('outB', MAX_N * MAX_STRIDE * 4).ptr;
@@ -82,6 +86,28 @@ for (const threads of [2, 3]) {
       for (const rows of [16 * 4 * threads, 16 * 4 * threads + 3, MAX_ROWS - 1]) {
         const lin = randomLinear(rt, rng, rows, 37);
         for (const n of [1, 4]) check(lin, n, rows, 0, `${rows}×37 n=${n}`);
+      }
+      rt.arena.release(mark);
+    });
+
+    test('chunked matmuls of many panels (up to CHUNKS_PER_THREAD chunks per thread, 4-panel aligned) are bit-identical to serial', () => {
+      const rng = createRng(30 + threads);
+      const mark = rt.arena.mark();
+      const rows = 1030; // 258 panels: 8 chunks of ≥ 16 panels at n = 16 (rows·cols·n ≥ 8 × 2^18), 4-panel aligned
+      const cols = 128;
+      const wide = rt.arena.alloc('outWide', 2 * MAX_N * rows * 4).ptr;
+      const lin = randomLinear(rt, rng, rows, cols);
+      for (const n of [1, 3, 16]) {
+        // chunks: one per MIN_CHUNK_WORK (2^18) multiply-adds, at least one per thread, at most 4 per thread
+        const want = Math.max(threads, Math.min(4 * threads, Math.floor((rows * cols * n) / 2 ** 18)));
+        for (const ex of execs) {
+          poison(rt, wide, 2 * n * rows);
+          serial.linear(lin, wide, rows, x, n);
+          const before = ex.stats.chunks;
+          ex.linear(lin, wide + n * rows * 4, rows, x, n);
+          assert.equal(ex.stats.chunks - before, execs.indexOf(ex) < STEALING.length ? want : 0, `chunks of ${rows}×${cols} n=${n}`);
+          assertSameBits(rt, wide, wide + n * rows * 4, n * rows, `${rows}×${cols} n=${n} (${threads} threads)`);
+        }
       }
       rt.arena.release(mark);
     });
@@ -190,11 +216,11 @@ describe('threads/split: thresholds and executor creation', { timeout: 60_000 },
       fillUniform(rt, rng, x, 256);
       assert.equal(DEFAULT_MIN_LINEAR_WORK, 256 * 256);
       ex.linear(randomLinear(rt, rng, 255, 256), out, 255, x, 1); // 65280 multiply-adds
-      assert.deepEqual(ex.stats, { parallel: 0, serial: 1 });
+      assert.deepEqual(ex.stats, { parallel: 0, serial: 1, chunks: 0 });
       ex.linear(randomLinear(rt, rng, 256, 256), out, 256, x, 1); // 65536
-      assert.deepEqual(ex.stats, { parallel: 1, serial: 1 });
+      assert.deepEqual(ex.stats, { parallel: 1, serial: 1, chunks: 2 }); // 65536 < 2^18 per chunk: one chunk per thread
       ex.linear(randomLinear(rt, rng, 64, 256), out, 64, x, 4); // 65536 over 4 rows of x
-      assert.deepEqual(ex.stats, { parallel: 2, serial: 1 });
+      assert.deepEqual(ex.stats, { parallel: 2, serial: 1, chunks: 4 });
       // attention: n·nHeads·(cacheLen + m)·headDim
       assert.equal(DEFAULT_MIN_ATTENTION_WORK, 32768);
       const kv = rt.arena.alloc('kv', 2 * 512 * 64 * 4).ptr;
@@ -203,11 +229,11 @@ describe('threads/split: thresholds and executor creation', { timeout: 60_000 },
       const a: AttentionArgs = { outPtr: out, qPtr: x, kPtr: kv, vPtr: kv + 512 * 64 * 4, maskPtr: 0, posPtr: 0, n: 1, m: 1, nHeads: 8, nKvHeads: 8, headDim: 8, cacheLen: 510,
         scale: 1 / Math.sqrt(8), softcap: 0, window: 0 };
       ex.attention(a); // 8·511·8 = 32704
-      assert.deepEqual(ex.stats, { parallel: 2, serial: 2 });
+      assert.deepEqual(ex.stats, { parallel: 2, serial: 2, chunks: 4 });
       ex.attention({ ...a, cacheLen: 511 }); // 8·512·8 = 32768
-      assert.deepEqual(ex.stats, { parallel: 3, serial: 2 });
+      assert.deepEqual(ex.stats, { parallel: 3, serial: 2, chunks: 4 });
       ex.attention({ ...a, nHeads: 1, nKvHeads: 1, headDim: 64 }); // one head: nothing to split
-      assert.deepEqual(ex.stats, { parallel: 3, serial: 3 });
+      assert.deepEqual(ex.stats, { parallel: 3, serial: 3, chunks: 4 });
     } finally {
       await ex.close();
     }
