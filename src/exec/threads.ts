@@ -869,12 +869,29 @@ export class ThreadedExecutor implements Executor {
     }
   }
 
+  /** Wait until worker `line` has finished job gen or died. */
   private awaitWorker(line: number, gen: number): void {
+    this.awaitDone(line + D_DONE, gen, line);
+  }
+
+  /**
+   * Wait until chunk c of job gen is finished, or, once a worker has died (it may have held the chunk),
+   * until every live worker is done with the job, so no kernel of it still runs when the caller throws.
+   */
+  private awaitChunk(c: number, gen: number): void {
+    this.awaitDone(this.layout.chunkDone + c, gen, -1);
+  }
+
+  /**
+   * Spin, then park, until the word holds gen or the wait is moot: worker `line` died (line ≥ 0), or
+   * (line = −1) a worker died and the live ones are done with job gen (settledWithDead).
+   */
+  private awaitDone(word: number, gen: number, line: number): void {
     const ctrl = this.ctrl;
     let deadline = -1;
     for (;;) {
       for (let i = 0; i < SPIN_CHECK; i++) {
-        if (Atomics.load(ctrl, line + D_DONE) === gen || Atomics.load(ctrl, line + D_STATE) === ST_DEAD) return;
+        if (Atomics.load(ctrl, word) === gen || this.moot(gen, line)) return;
       }
       if (!this.blocking) continue; // a browser main thread can only spin
       const now = performance.now();
@@ -885,36 +902,14 @@ export class ThreadedExecutor implements Executor {
     Atomics.store(ctrl, W_MAIN_PARKED, 1);
     for (;;) {
       const seq = Atomics.load(ctrl, W_JOIN_SEQ);
-      if (Atomics.load(ctrl, line + D_DONE) === gen || Atomics.load(ctrl, line + D_STATE) === ST_DEAD) break;
+      if (Atomics.load(ctrl, word) === gen || this.moot(gen, line)) break;
       Atomics.wait(ctrl, W_JOIN_SEQ, seq);
     }
     Atomics.store(ctrl, W_MAIN_PARKED, 0);
   }
 
-  /**
-   * Wait until chunk c of job gen is finished, or, once a worker has died (it may have held the chunk),
-   * until every live worker is done with the job, so no kernel of it still runs when the caller throws.
-   */
-  private awaitChunk(c: number, gen: number): void {
-    const ctrl = this.ctrl;
-    const word = this.layout.chunkDone + c;
-    let deadline = -1;
-    for (;;) {
-      for (let i = 0; i < SPIN_CHECK; i++) {
-        if (Atomics.load(ctrl, word) === gen || this.settledWithDead(gen)) return;
-      }
-      if (!this.blocking) continue; // a browser main thread can only spin
-      const now = performance.now();
-      if (deadline < 0) deadline = now + this.spinMs;
-      else if (now >= deadline) break;
-    }
-    Atomics.store(ctrl, W_MAIN_PARKED, 1);
-    for (;;) {
-      const seq = Atomics.load(ctrl, W_JOIN_SEQ);
-      if (Atomics.load(ctrl, word) === gen || this.settledWithDead(gen)) break;
-      Atomics.wait(ctrl, W_JOIN_SEQ, seq);
-    }
-    Atomics.store(ctrl, W_MAIN_PARKED, 0);
+  private moot(gen: number, line: number): boolean {
+    return line >= 0 ? Atomics.load(this.ctrl, line + D_STATE) === ST_DEAD : this.settledWithDead(gen);
   }
 
   /** A worker is dead and every other one has finished job gen (claims nothing more, runs nothing). */
