@@ -661,14 +661,16 @@ export class ThreadedExecutor implements Executor {
    * range's chunks first and then the others' last ones, so a thread that runs slower (another process
    * on its core, a slower core of a hybrid CPU) ends with fewer chunks instead of holding up the join;
    * a worker that wakes late finds its chunks taken. K: CHUNKS_PER_THREAD per thread when the work
-   * allows (≥ MIN_CHUNK_WORK multiply-adds each), never fewer chunks than threads nor more than panels;
+   * allows (≥ MIN_CHUNK_WORK multiply-adds each), never fewer chunks than threads (up to MAX_CHUNKS) nor
+   * more than panels;
    * chunk c writes only its own panels' outputs and uses its own batch scratch, so the result is the
    * serial executor's, bit for bit.
    */
   private linearChunked(lin: PackedLinear, outPtr: number, outStride: number, inPtr: number, n: number, P: number, batch: boolean): void {
     const parts = Math.min(this.threads, P);
     const byWork = Math.floor((lin.rows * lin.cols * n) / MIN_CHUNK_WORK);
-    const K = Math.max(parts, Math.min(chunkCapacity(this.threads), byWork, P));
+    // (capped: with more than MAX_CHUNKS threads some threads get no chunk)
+    const K = Math.min(chunkCapacity(this.threads), Math.max(parts, Math.min(byWork, P)));
     // multiples of 4 panels (64 output bytes) when large, against false sharing
     const align = P >= 16 * K ? 4 : 1;
     this.stats.chunks += K;

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SerialExecutor, type AttentionArgs } from '../../src/exec/executor.js';
-import { DEFAULT_MIN_LINEAR_WORK, DEFAULT_MIN_ATTENTION_WORK, type ThreadedExecutor } from '../../src/exec/threads.js';
+import { DEFAULT_MIN_LINEAR_WORK, DEFAULT_MIN_ATTENTION_WORK, ThreadedExecutor, type WorkerHost } from '../../src/exec/threads.js';
 import { createNodeExecutor } from '../../src/node/threads.js';
 import { createRng } from '../../src/rng.js';
 import { InvalidArgumentError, WasmFeatureError } from '../../src/errors.js';
@@ -234,6 +234,29 @@ describe('threads/split: thresholds and executor creation', { timeout: 60_000 },
       assert.deepEqual(ex.stats, { parallel: 3, serial: 2, chunks: 4 });
       ex.attention({ ...a, nHeads: 1, nKvHeads: 1, headDim: 64 }); // one head: nothing to split
       assert.deepEqual(ex.stats, { parallel: 3, serial: 3, chunks: 4 });
+    } finally {
+      await ex.close();
+    }
+  });
+
+  test('256 threads: at most 255 chunks (the range words hold chunk indices in bytes), every panel computed', async () => {
+    // test-double workers that are ready at once and never run: with stealing 'always' the caller runs every chunk
+    const host: WorkerHost = { spawn: (_init, events) => { events.ready(); return { terminate: async () => {} }; } };
+    const rt = mtRuntime('simd-mt', 8 << 20);
+    const ex = await ThreadedExecutor.create(rt, { threads: 256, host, minLinearWork: 0, stealing: 'always' });
+    try {
+      const rng = createRng(4);
+      const rows = 1024, cols = 256, n = 256; // 256 panels, 256 × 2^18 multiply-adds
+      const lin = randomLinear(rt, rng, rows, cols);
+      const x = rt.arena.alloc('x', n * cols * 4).ptr;
+      fillUniform(rt, rng, x, n * cols);
+      const want = rt.arena.alloc('want', n * rows * 4).ptr;
+      const got = rt.arena.alloc('got', n * rows * 4).ptr;
+      poison(rt, got, n * rows);
+      new SerialExecutor(rt).linear(lin, want, rows, x, n);
+      ex.linear(lin, got, rows, x, n);
+      assert.equal(ex.stats.chunks, 255);
+      assertSameBits(rt, want, got, n * rows, '256 threads');
     } finally {
       await ex.close();
     }
