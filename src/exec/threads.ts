@@ -130,6 +130,11 @@ function chunkCapacity(threads: number): number {
   return Math.min(MAX_CHUNKS, CHUNKS_PER_THREAD * threads);
 }
 
+/** Batch scratches of the quantised kernels an executor of `threads` threads reserves: one per chunk slot (one serially). */
+export function linearScratchCount(threads: number): number {
+  return threads <= 1 ? 1 : chunkCapacity(threads);
+}
+
 interface Layout {
   /** Int32 index of thread t's range line (t = 0 the caller, t = w + 1 worker w): (gen & 0xffff) << 16 | front << 8 | back. */
   readonly ranges: number;
@@ -494,7 +499,7 @@ export class ThreadedExecutor implements Executor {
   private recCalls = 0;
   private gen = 0;
   private readonly scores: Scratch[]; // per thread: f32 [rows of the largest reserveAttention]
-  /** Per job slot (thread 0 = this one): the quantised kernels' batch scratch (a batch it cannot hold runs without it). */
+  /** Per chunk slot (or, for fixed shares, per thread: 0 = this one): the quantised kernels' batch scratch (a batch it cannot hold runs without it). */
   private readonly batchScratch: Scratch[];
   private readonly stealing: 'late' | 'never' | 'always';
   private readonly split: 'chunks' | 'shares';
@@ -522,7 +527,7 @@ export class ThreadedExecutor implements Executor {
     this.split = options.split ?? 'chunks';
     this.inputs = new LinearInputs(rt);
     this.scores = Array.from({ length: this.threads }, (_, t) => new Scratch(rt.arena, `exec.scores.t${t}`));
-    this.batchScratch = Array.from({ length: chunkCapacity(this.threads) }, (_, t) => new Scratch(rt.arena, `exec.linear-scratch.${t}`));
+    this.batchScratch = Array.from({ length: linearScratchCount(this.threads) }, (_, t) => new Scratch(rt.arena, `exec.linear-scratch.${t}`));
     const names = exportNames(rt.module);
     this.rec = this.makeRecorder(names);
     // the loader wraps each export in (...args) => …, allocating per call; `original` is the export itself

@@ -19,6 +19,7 @@ import { kvDim as kvDimOf, qDim as qDimOf, type ModelConfig } from '../config.js
 import { MemoryPlanError, type MemoryFit } from '../errors.js';
 import { linearInputKind, packedBytes, preparedInputCapacity, WEIGHT_TYPE_ALIASES, type LinearDtype } from '../kernels/linear.js';
 import { layerRoleKinds, roleShape, type TensorRole } from '../weights/llama-tensors.js';
+import { linearScratchCount } from '../exec/threads.js';
 
 /** KV-cache positions of a model loaded without `capacity`: min(max_position_embeddings, DEFAULT_CONTEXT). */
 export const DEFAULT_CONTEXT = 4096;
@@ -116,9 +117,9 @@ export function planModelMemory(c: ModelConfig, o: MemoryPlanOptions): MemoryPla
   const f32 = (count: number) => aligned(count * 4);
   let weights = c.tiedEmbeddings ? 0 : matrix('embed', 1); // the token embedding, packed (tied: the head below)
   for (const { role, kind } of layerRoleKinds(c)) {
-    const r = `layers.0.${role}` as TensorRole;
-    if (kind === 'matrix') weights += matrix(r, c.nLayers);
-    else weights += c.nLayers * f32(roleShape(c, r).reduce((a, b) => a * b, 1));
+    // matrices layer by layer: a mixed file (Q4_K_M: Q4_K or Q6_K by layer) stores one role in several types
+    if (kind === 'matrix') for (let l = 0; l < c.nLayers; l++) weights += matrix(`layers.${l}.${role}` as TensorRole, 1);
+    else weights += c.nLayers * f32(roleShape(c, `layers.0.${role}` as TensorRole).reduce((a, b) => a * b, 1));
   }
   weights += f32(c.dim); // final norm
   weights += matrix(c.tiedEmbeddings ? 'embed' : 'lmHead', 1); // the output head (tied: also the embedding)
@@ -129,9 +130,9 @@ export function planModelMemory(c: ModelConfig, o: MemoryPlanOptions): MemoryPla
   const attention = o.capacity > 0 ? threads * f32(4 * (o.capacity + o.maxBatch + c.headDim)) : 0;
   const quantised = o.quantisedInput ?? [...byType.keys()].some((t) => linearInputKind(t) !== 'f32');
   const maxCols = Math.max(c.dim, qDimOf(c), c.hiddenDim);
-  // reserved with the first context: the prepared input (per call and shared) and each thread's batch
-  // scratch of the quantised kernels (assembly/quant_k.ts quant_scratch_bytes: 3328 + 16 per row)
-  const linearInput = quantised && o.capacity > 0 ? 2 * aligned(preparedInputCapacity(o.maxBatch, maxCols)) + threads * aligned(3328 + 16 * o.maxBatch) : 0;
+  // reserved with the first context: the prepared input (per call and shared) and the executor's batch
+  // scratches of the quantised kernels, one per chunk slot (assembly/quant_k.ts quant_scratch_bytes: 3328 + 16 per row)
+  const linearInput = quantised && o.capacity > 0 ? 2 * aligned(preparedInputCapacity(o.maxBatch, maxCols)) + linearScratchCount(threads) * aligned(3328 + 16 * o.maxBatch) : 0;
   const staging = o.stagingBytes ?? stagingBytesFor(c);
   const scratch = ropeTables + attention + linearInput + staging;
   const total = weights + ctx.kvCache + ctx.activations + scratch;

@@ -25,6 +25,9 @@ import { bytesSource, memoryModelSource } from '../../src/io/source.js';
 import { loadGgufModel, loadHfModel } from '../../src/engine/load.js';
 import { LlamaModel, planLoad, type LoadProgress, type WeightDtype } from '../../src/model/llama.js';
 import { contextMemory, DEFAULT_CONTEXT, formatBytes } from '../../src/model/memory-plan.js';
+import { packedBytes } from '../../src/kernels/linear.js';
+import type { GgmlType } from '../../src/weights/ggml-quants.js';
+import { randomLlamaGguf, randomLlamaTensors } from '../kernels/random-llama.js';
 import { ggufFormOf, ggufModelMetadata } from '../../src/weights/gguf-llama.js';
 import { ggufParts, quantizeQ8_0, writeGguf } from '../../src/weights/gguf-writer.js';
 import { memoryRoleReader, modelRoles, roleNames, roleShape, tensorsToStore } from '../../src/weights/llama-tensors.js';
@@ -76,6 +79,23 @@ describe('memory plan', () => {
         }
       }
     }
+  });
+
+  test('a file whose layers store one role in different types (as Q4_K_M does): the plan counts each layer as stored', async () => {
+    // layer 0's ffn_down in Q6_K, layer 1's in Q4_K, the rest Q8_0 (planning every layer as layer 0 counted Q6_K twice)
+    const typeOf = (name: string): GgmlType => (name === 'blk.0.ffn_down.weight' ? 'Q6_K' : name === 'blk.1.ffn_down.weight' ? 'Q4_K' : name.endsWith('norm.weight') ? 'F32' : 'Q8_0');
+    const bytes = randomLlamaGguf(randomLlamaTensors(5), typeOf);
+    const rt = createNodeRuntime();
+    const before = rt.arena.mark();
+    const options = { maxBatch: 16, capacity: 40 };
+    const loaded = await loadGgufModel(rt, bytesSource('mixed.gguf', bytes), options);
+    const plan = loaded.model.memoryPlan;
+    const c = loaded.config;
+    const down = (t: 'Q6_K' | 'Q4_K') => Math.ceil(packedBytes(t, c.dim, c.hiddenDim) / 64) * 64;
+    assert.equal(plan.linearBytes.get('Q6_K'), down('Q6_K'));
+    assert.equal(plan.linearBytes.get('Q4_K'), down('Q4_K'));
+    const used = rt.arena.mark() - before;
+    assert.ok(Math.abs(used - (plan.total - plan.staging)) < 128, `arena grew ${used}, plan ${plan.total - plan.staging}`);
   });
 
   test('the default context: min(max_position_embeddings, 4096); capacity overrides it', async () => {
