@@ -24,6 +24,7 @@ import { SerialExecutor, type AttentionArgs, type Executor } from '../src/exec/e
 import { ThreadedExecutor } from '../src/exec/threads.js';
 import { packLinear, packedBytesF32, type LinearDtype, type PackedLinear } from '../src/kernels/linear.js';
 import { createRng } from '../src/rng.js';
+import { median } from '../src/util/stats.js';
 import type { Runtime } from '../src/wasm/runtime.js';
 import type { WasmBuild } from '../src/wasm/kernels.js';
 import { machineInfo, machineMarkdown, makeLog, markdownTable, parseBenchArgs, sig, timeCases, writeResults } from './common.js';
@@ -74,7 +75,7 @@ interface SplitRow { dtype: LinearDtype; n: number; sharesMs: number; chunksMs: 
 /** The seven matrices of a Qwen2.5-0.5B layer (q, k, v, o, gate, up, down), rows × cols. */
 const LAYER: readonly (readonly [number, number])[] = [[896, 896], [128, 896], [128, 896], [896, 896], [4864, 896], [4864, 896], [896, 4864]];
 
-/** Section 4: chunks vs shares, blocks of `layers` layer passes alternating between the executors. */
+/** Section 4: chunks vs shares, blocks of layer passes alternating between the two executors. */
 async function splitCompare(rt: Runtime, quick: boolean, log: (s: string) => void): Promise<SplitRow[]> {
   const shares = await ThreadedExecutor.create(rt, { threads: 2, host: nodeWorkerHost(), split: 'shares' });
   const chunks = await ThreadedExecutor.create(rt, { threads: 2, host: nodeWorkerHost() });
@@ -112,8 +113,7 @@ async function splitCompare(rt: Runtime, quick: boolean, log: (s: string) => voi
             if (i === 1) timedPasses += passes + 1;
           }
         }
-        const med = (a: number[]) => a.slice().sort((p, q) => p - q)[a.length >> 1]!;
-        const row: SplitRow = { dtype, n, sharesMs: med(times[0]), chunksMs: med(times[1]), chunksPerLayer: (chunks.stats.chunks - c0) / timedPasses };
+        const row: SplitRow = { dtype, n, sharesMs: median(times[0]), chunksMs: median(times[1]), chunksPerLayer: (chunks.stats.chunks - c0) / timedPasses };
         out.push(row);
         log(`  ${dtype} layer n=${n}: one share per thread ${sig(row.sharesMs)} ms, chunks ${sig(row.chunksMs)} ms (${sig(row.sharesMs / row.chunksMs)}×; ${sig(row.chunksPerLayer)} chunks per layer)`);
       }

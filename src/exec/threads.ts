@@ -267,17 +267,11 @@ export function runKernelWorker(init: KernelWorkerInit, signalReady: () => void)
           // the generation of the job the chunk belongs to: W_GEN cannot move before this chunk is done.
           // (Not `gen`: a worker that slept through 65536 jobs could match a later job's 16-bit tag.)
           Atomics.store(ctrl, layout.chunkDone + c, Atomics.load(ctrl, W_GEN));
-          if (Atomics.load(ctrl, W_MAIN_PARKED) !== 0) {
-            Atomics.add(ctrl, W_JOIN_SEQ, 1);
-            Atomics.notify(ctrl, W_JOIN_SEQ);
-          }
+          wakeCaller(ctrl);
         }
         // none left: this worker is idle for the job (what the caller waits for if another worker died)
         Atomics.store(ctrl, line + D_DONE, gen);
-        if (Atomics.load(ctrl, W_MAIN_PARKED) !== 0) {
-          Atomics.add(ctrl, W_JOIN_SEQ, 1);
-          Atomics.notify(ctrl, W_JOIN_SEQ);
-        }
+        wakeCaller(ctrl);
         continue;
       }
       // take the share unless the caller stole it (it does when this worker is late)
@@ -288,13 +282,18 @@ export function runKernelWorker(init: KernelWorkerInit, signalReady: () => void)
         fail(ST_ERROR, err); // state before done: the caller sees both once it sees done
       }
       Atomics.store(ctrl, line + D_DONE, gen);
-      if (Atomics.load(ctrl, W_MAIN_PARKED) !== 0) {
-        Atomics.add(ctrl, W_JOIN_SEQ, 1);
-        Atomics.notify(ctrl, W_JOIN_SEQ);
-      }
+      wakeCaller(ctrl);
     }
   } catch (err) {
     fail(ST_DEAD, err);
+    Atomics.add(ctrl, W_JOIN_SEQ, 1);
+    Atomics.notify(ctrl, W_JOIN_SEQ);
+  }
+}
+
+/** Wake the caller if it is parked in a join (it re-checks what it waits for). */
+function wakeCaller(ctrl: Int32Array): void {
+  if (Atomics.load(ctrl, W_MAIN_PARKED) !== 0) {
     Atomics.add(ctrl, W_JOIN_SEQ, 1);
     Atomics.notify(ctrl, W_JOIN_SEQ);
   }
@@ -647,7 +646,7 @@ export class ThreadedExecutor implements Executor {
     // shares of whole panels; multiples of 4 panels (64 output bytes) when large, against false sharing
     const align = P >= 16 * parts ? 4 : 1;
     for (let t = 1; t < this.threads; t++) {
-      this.beginSlot(t - 1);
+      this.beginSlot(this.layout.slotF64 + (t - 1) * SLOT_F64);
       if (t < parts) runLinear(this.rec, lin, outPtr, outStride, inPtr, n, splitPoint(P, parts, t, align), splitPoint(P, parts, t + 1, align), batch ? this.batchScratch[t]!.ptr : 0);
       this.endSlot();
     }
@@ -680,8 +679,7 @@ export class ThreadedExecutor implements Executor {
     const align = P >= 16 * K ? 4 : 1;
     this.stats.chunks += K;
     for (let c = 0; c < K; c++) {
-      this.recSlot = this.layout.chunkF64 + c * SLOT_F64;
-      this.recCalls = 0;
+      this.beginSlot(this.layout.chunkF64 + c * SLOT_F64);
       runLinear(this.rec, lin, outPtr, outStride, inPtr, n, splitPoint(P, K, c, align), splitPoint(P, K, c + 1, align), batch ? this.batchScratch[c]!.ptr : 0);
       this.endSlot();
     }
@@ -727,7 +725,7 @@ export class ThreadedExecutor implements Executor {
     }
     this.stats.parallel++;
     for (let t = 1; t < this.threads; t++) {
-      this.beginSlot(t - 1);
+      this.beginSlot(this.layout.slotF64 + (t - 1) * SLOT_F64);
       if (t < parts) {
         this.rec.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[t]!.ptr, a.maskPtr, a.posPtr,
           a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, splitPoint(a.nHeads, parts, t, 1), splitPoint(a.nHeads, parts, t + 1, 1),
@@ -803,8 +801,9 @@ export class ThreadedExecutor implements Executor {
     }
   }
 
-  private beginSlot(worker: number): void {
-    this.recSlot = this.layout.slotF64 + worker * SLOT_F64;
+  /** Record the next kernel calls into the slot at f64 index `slot` (a worker's or a chunk's). */
+  private beginSlot(slot: number): void {
+    this.recSlot = slot;
     this.recCalls = 0;
   }
 
