@@ -21,14 +21,17 @@
 // kept in this byte order): two dots, a subtraction and one pmaddwd per row and k-block instead of
 // the shift, mask and two pmaddwd; the integer sums are the same, ×256 by one shift per group.
 //
-// Batches: pairs of x rows go through a 4×2 register tile (each widened weight vector multiplies two x
-// rows: 8 accumulators), n = 1 and an odd last row take the one-row loop; same integers, same f32 steps.
+// Batches: from Q8_ROWS_MIN x rows with the per-thread scratch, the row-lane path below (weights
+// unpacked once per panel group into vectors whose i32 lanes are the panel's rows, x pairs broadcast:
+// no transpose per x row). Without the scratch, or for fewer rows, pairs of x rows go through a 4×2
+// register tile (each widened weight vector multiplies two x rows: 8 accumulators), n = 1 and an odd
+// last row take the one-row loop. Every path: same integers, same f32 steps.
 //
 // x is section A of the prepared input (matmul_quant.ts). Per group the 4 rows' integer dot products
 // are exact; then acc ← acc + f32(256·Σ)·((d·2^-8)·s) with separate multiplies and adds in group
 // order, in every build: the SIMD kernel and _ref agree bit for bit, and so do the plain and relaxed builds.
 
-import { kconst, K_HI8, K_F16MASK, K_F16SCALE_Q8, K_ONES16, qxPn, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD } from './matmul_quant';
+import { kconst, K_Q8ORDER, K_HI8, K_F16MASK, K_F16SCALE_Q8, K_ONES16, qxPn, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const INV_256: f32 = 0.00390625;
@@ -67,6 +70,20 @@ import { kconst, K_HI8, K_F16MASK, K_F16SCALE_Q8, K_ONES16, qxPn, f16x4m, f16s, 
  * into one vector, and the only loop-carried value across groups is the f32 accumulator.
  */
 export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
+  if (scratchPtr == 0 || n < Q8_ROWS_MIN) {
+    matmulQ8Direct(outPtr, outStride, wPtr, xPtr, n, rows, cols);
+    return;
+  }
+  // the row-lane path takes x rows in fours; a remainder of 3 repeats a row there, one of 1 or 2 is
+  // cheaper on the direct path (measured)
+  const rem = n & 3;
+  const tiled = rem == 3 ? n : n - rem;
+  matmulQ8Rows(outPtr, outStride, wPtr, xPtr, tiled, rows, cols, scratchPtr);
+  if (tiled < n) matmulQ8Direct(outPtr + <usize>tiled * (<usize>outStride << 2), outStride, wPtr, xPtr + <usize>tiled * <usize>qx_row_bytes(cols), n - tiled, rows, cols);
+}
+
+/** matmul_q8_0 without the scratch: the 4×2 tile for pairs of x rows, the one-row loop for the rest. */
+function matmulQ8Direct(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   const pb = panelBytesQ8(cols);
   const rec = <usize>qx_row_bytes(cols);
   const dOff = qxD((cols + 31) & ~31);
@@ -157,6 +174,245 @@ export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: us
         acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), scale));
       }
       storePanel4(o + <usize>i * outRowBytes, acc, valid);
+    }
+  }
+}
+
+// ---- batches through row-lane vectors (needs the per-thread scratch) ----
+//
+// For a batch, the 4 rows' integer sums per group are better kept one row per i32 lane than
+// transposed per x row and group: groups of a panel are unpacked once into the scratch as 16 vectors
+// per group, vector t = the 4 rows' weights of columns 2t and 2t + 1 as i16 (×256: the byte in the
+// high half), lanes (row 0: c, c + 1; row 1: c, c + 1; …), so that i32x4.dot_i16x8_s with the
+// activation pair (x[2t], x[2t + 1]) broadcast (v128.load32_splat of section A's q16) adds row r's
+// two products to lane r. Per x row and group that is 16 broadcasts, 16 dots and 16 adds and no
+// transpose; the unpack (a byte shuffle to column order, a 4×8 transpose of i16 pairs, and the
+// interleave with zero bytes) costs about 70 operations per panel group, shared by all n rows.
+// The integer sums are the one-row loop's (256·Σ), and acc ← acc + f32(256·Σ)·((d·2^-8)·s) in group
+// order as everywhere else: the same bits as matmul_q8_0_ref.
+//
+// Panels go in pairs (8 rows × 4 x rows: 8 accumulators, 2 weight vectors and 4 broadcasts per step,
+// 2.75 vector operations per i32x4.dot_i16x8_s against 3.25 in the 4×2 tile plus its transposes); an
+// odd last panel runs alone. Measured against the 4×2 tile on this host (1024×1024, one process,
+// interleaved; bench:quants has the committed figures): 1.10–1.15× at n = 8–12, 1.2–1.3× from n = 32.
+//
+// Scratch (quant_scratch_bytes), two panels: groups [g0, g0 + 4) of the first panel, 256 bytes each
+// @256·j, of the second @1024 + 256·j · their f32x4 d·2^-8 @2048 + 16·j and @2112 + 16·j · the 8 rows'
+// f32x4 accumulators of the n x rows @3328 + 32·i. One panel: groups [g0, g0 + 8) @256·j · d·2^-8 @2048
+// + 16·j · accumulators @3328 + 16·i.
+
+/** Smallest batch that takes the row-lane path (measured). */
+// @ts-ignore: decorator
+@lazy const Q8_ROWS_MIN: i32 = 8;
+// @ts-ignore: decorator
+@lazy const ROWS_ACC: usize = 3328;
+
+/** A row's 16 stored bytes in column order (order: K_Q8ORDER, in a register: a constant shuffle mask would be rebuilt at every use). */
+// @ts-ignore: decorator
+@inline function colOrder(v: v128, order: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(v, order);
+  return i8x16.swizzle(v, order);
+}
+
+/** Unpack groups [0, count) of the panel groups at grp into the row-lane vectors (see above). */
+// @ts-ignore: decorator
+@inline function unpackQ8Rows(grp: usize, count: i32, scratch: usize, scales: usize, fmask: v128, s104: v128, order: v128): void {
+  const zero = i32x4.splat(0);
+  let dst = scratch;
+  for (let j = 0; j < count; j++, grp += 136, dst += 256) {
+    for (let kb: usize = 0; kb < 128; kb += 64) {
+      // a row's 16 bytes in column order (stored: byte 2j = column j, 2j + 1 = column 8 + j)
+      const v0 = colOrder(v128.load(grp + kb), order);
+      const v1 = colOrder(v128.load(grp + kb, 16), order);
+      const v2 = colOrder(v128.load(grp + kb, 32), order);
+      const v3 = colOrder(v128.load(grp + kb, 48), order);
+      // column pairs (16-bit units) of rows 0..3 side by side
+      const a = i16x8.shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11);
+      const b = i16x8.shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15);
+      const c = i16x8.shuffle(v2, v3, 0, 8, 1, 9, 2, 10, 3, 11);
+      const d = i16x8.shuffle(v2, v3, 4, 12, 5, 13, 6, 14, 7, 15);
+      const e = i32x4.shuffle(a, c, 0, 4, 1, 5); // pairs 0, 1
+      const f = i32x4.shuffle(a, c, 2, 6, 3, 7); // pairs 2, 3
+      const g = i32x4.shuffle(b, d, 0, 4, 1, 5); // pairs 4, 5
+      const h = i32x4.shuffle(b, d, 2, 6, 3, 7); // pairs 6, 7
+      // each byte into the high half of an i16 lane: 256·q, exact
+      const o = dst + (kb << 1);
+      v128.store(o, i8x16.shuffle(zero, e, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+      v128.store(o, i8x16.shuffle(zero, e, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), 16);
+      v128.store(o, i8x16.shuffle(zero, f, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), 32);
+      v128.store(o, i8x16.shuffle(zero, f, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), 48);
+      v128.store(o, i8x16.shuffle(zero, g, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), 64);
+      v128.store(o, i8x16.shuffle(zero, g, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), 80);
+      v128.store(o, i8x16.shuffle(zero, h, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), 96);
+      v128.store(o, i8x16.shuffle(zero, h, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), 112);
+    }
+    v128.store(scales + (<usize>j << 4), f16x4m(grp + 128, fmask, s104));
+  }
+}
+
+/** acc + the exact 256·Σ of the row-lane vectors [t0, t0 + 4) at p against the pairs at x (4 steps). */
+// @ts-ignore: decorator
+@inline function rowsStep4(p: usize, x: usize, a: v128): v128 {
+  a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(p), v128.load32_splat(x)));
+  a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(p, 16), v128.load32_splat(x, 4)));
+  a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(p, 32), v128.load32_splat(x, 8)));
+  return i32x4.add(a, i32x4.dot_i16x8_s(v128.load(p, 48), v128.load32_splat(x, 12)));
+}
+
+function matmulQ8Rows1(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const G = (cols + 31) >> 5;
+  const pb = panelBytesQ8(cols);
+  const rec = <usize>qx_row_bytes(cols);
+  const dOff = qxD(G << 5);
+  const outRowBytes = <usize>outStride << 2;
+  const fmask = kconst(K_F16MASK), s104 = kconst(K_F16SCALE_Q8), order = kconst(K_Q8ORDER);
+  const accs = scratch + ROWS_ACC;
+  let w = wPtr;
+  for (let r = 0; r < rows; r += 4, w += pb) {
+    const valid = rows - r;
+    const o = outPtr + (<usize>r << 2);
+    for (let g0 = 0; g0 < G; g0 += 8) {
+      const count = min(8, G - g0);
+      const last = g0 + count == G;
+      unpackQ8Rows(w + <usize>g0 * 136, count, scratch, scratch + 2048, fmask, s104, order);
+      // 4 x rows at a time; a short last block repeats its last row (same values to the same place)
+      for (let i = 0; i < n; i += 4) {
+        const i1 = min(i + 1, n - 1), i2 = min(i + 2, n - 1), i3 = min(i + 3, n - 1);
+        const b0 = xPtr + <usize>i * rec, b1 = xPtr + <usize>i1 * rec, b2 = xPtr + <usize>i2 * rec, b3 = xPtr + <usize>i3 * rec;
+        let x0 = b0 + (<usize>g0 << 6), x1 = b1 + (<usize>g0 << 6), x2 = b2 + (<usize>g0 << 6), x3 = b3 + (<usize>g0 << 6);
+        let s0 = b0 + dOff + (<usize>g0 << 2), s1 = b1 + dOff + (<usize>g0 << 2), s2 = b2 + dOff + (<usize>g0 << 2), s3 = b3 + dOff + (<usize>g0 << 2);
+        const p0 = accs + (<usize>i << 4), p1 = accs + (<usize>i1 << 4), p2 = accs + (<usize>i2 << 4), p3 = accs + (<usize>i3 << 4);
+        let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
+        if (g0 != 0) {
+          f0 = v128.load(p0);
+          f1 = v128.load(p1);
+          f2 = v128.load(p2);
+          f3 = v128.load(p3);
+        }
+        let p = scratch, ds = scratch + 2048;
+        for (let j = 0; j < count; j++, p += 256, ds += 16, x0 += 64, x1 += 64, x2 += 64, x3 += 64, s0 += 4, s1 += 4, s2 += 4, s3 += 4) {
+          let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+          // one step per iteration: V8 issues a block's loads first, and one step's 5 loads beside the
+          // 4 accumulators stay in registers
+          for (let t: usize = 0; t < 64; t += 4) {
+            const wv = v128.load(p + (t << 2));
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(x0 + t)));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(x1 + t)));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(x2 + t)));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(x3 + t)));
+          }
+          const dw = v128.load(ds);
+          f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(a0), f32x4.mul(dw, v128.load32_splat(s0))));
+          f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(a1), f32x4.mul(dw, v128.load32_splat(s1))));
+          f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(a2), f32x4.mul(dw, v128.load32_splat(s2))));
+          f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(a3), f32x4.mul(dw, v128.load32_splat(s3))));
+        }
+        if (last) {
+          storePanel4(o + <usize>i * outRowBytes, f0, valid);
+          storePanel4(o + <usize>i1 * outRowBytes, f1, valid);
+          storePanel4(o + <usize>i2 * outRowBytes, f2, valid);
+          storePanel4(o + <usize>i3 * outRowBytes, f3, valid);
+        } else {
+          v128.store(p0, f0);
+          v128.store(p1, f1);
+          v128.store(p2, f2);
+          v128.store(p3, f3);
+        }
+      }
+    }
+  }
+}
+
+function matmulQ8Rows(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const pairRows = (rows >> 3) << 3;
+  if (pairRows > 0) matmulQ8Rows2(outPtr, outStride, wPtr, xPtr, n, pairRows, cols, scratch);
+  if (pairRows < rows) matmulQ8Rows1(outPtr + (<usize>pairRows << 2), outStride, wPtr + <usize>(pairRows >> 2) * panelBytesQ8(cols), xPtr, n, rows - pairRows, cols, scratch);
+}
+
+/** Panels in pairs (8 rows, rows a multiple of 8) × 4 x rows: 8 accumulators, 2 weight vectors and 4 broadcasts per step. */
+function matmulQ8Rows2(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const G = (cols + 31) >> 5;
+  const pb = panelBytesQ8(cols);
+  const rec = <usize>qx_row_bytes(cols);
+  const dOff = qxD(G << 5);
+  const outRowBytes = <usize>outStride << 2;
+  const fmask = kconst(K_F16MASK), s104 = kconst(K_F16SCALE_Q8), order = kconst(K_Q8ORDER);
+  const accs = scratch + ROWS_ACC;
+  let w = wPtr;
+  for (let r = 0; r < rows; r += 8, w += pb << 1) {
+    const o = outPtr + (<usize>r << 2);
+    for (let g0 = 0; g0 < G; g0 += 4) {
+      const count = min(4, G - g0);
+      const last = g0 + count == G;
+      unpackQ8Rows(w + <usize>g0 * 136, count, scratch, scratch + 2048, fmask, s104, order);
+      unpackQ8Rows(w + pb + <usize>g0 * 136, count, scratch + 1024, scratch + 2112, fmask, s104, order);
+      for (let i = 0; i < n; i += 4) {
+        const i1 = min(i + 1, n - 1), i2 = min(i + 2, n - 1), i3 = min(i + 3, n - 1);
+        const b0 = xPtr + <usize>i * rec, b1 = xPtr + <usize>i1 * rec, b2 = xPtr + <usize>i2 * rec, b3 = xPtr + <usize>i3 * rec;
+        let x0 = b0 + (<usize>g0 << 6), x1 = b1 + (<usize>g0 << 6), x2 = b2 + (<usize>g0 << 6), x3 = b3 + (<usize>g0 << 6);
+        let s0 = b0 + dOff + (<usize>g0 << 2), s1 = b1 + dOff + (<usize>g0 << 2), s2 = b2 + dOff + (<usize>g0 << 2), s3 = b3 + dOff + (<usize>g0 << 2);
+        const p0 = accs + (<usize>i << 5), p1 = accs + (<usize>i1 << 5), p2 = accs + (<usize>i2 << 5), p3 = accs + (<usize>i3 << 5);
+        let e0 = f32x4.splat(0), e1 = e0, e2 = e0, e3 = e0, f0 = e0, f1 = e0, f2 = e0, f3 = e0;
+        if (g0 != 0) {
+          e0 = v128.load(p0);
+          e1 = v128.load(p1);
+          e2 = v128.load(p2);
+          e3 = v128.load(p3);
+          f0 = v128.load(p0, 16);
+          f1 = v128.load(p1, 16);
+          f2 = v128.load(p2, 16);
+          f3 = v128.load(p3, 16);
+        }
+        let p = scratch, ds = scratch + 2048;
+        for (let j = 0; j < count; j++, p += 256, ds += 16, x0 += 64, x1 += 64, x2 += 64, x3 += 64, s0 += 4, s1 += 4, s2 += 4, s3 += 4) {
+          let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+          for (let t: usize = 0; t < 64; t += 4) {
+            const wa = v128.load(p + (t << 2)), wb = v128.load(p + (t << 2), 1024);
+            const y0 = v128.load32_splat(x0 + t), y1 = v128.load32_splat(x1 + t), y2 = v128.load32_splat(x2 + t), y3 = v128.load32_splat(x3 + t);
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wa, y0));
+            c0 = i32x4.add(c0, i32x4.dot_i16x8_s(wb, y0));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wa, y1));
+            c1 = i32x4.add(c1, i32x4.dot_i16x8_s(wb, y1));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wa, y2));
+            c2 = i32x4.add(c2, i32x4.dot_i16x8_s(wb, y2));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wa, y3));
+            c3 = i32x4.add(c3, i32x4.dot_i16x8_s(wb, y3));
+          }
+          const da = v128.load(ds), db = v128.load(ds, 64);
+          let z = v128.load32_splat(s0);
+          e0 = f32x4.add(e0, f32x4.mul(f32x4.convert_i32x4_s(a0), f32x4.mul(da, z)));
+          f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(c0), f32x4.mul(db, z)));
+          z = v128.load32_splat(s1);
+          e1 = f32x4.add(e1, f32x4.mul(f32x4.convert_i32x4_s(a1), f32x4.mul(da, z)));
+          f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(c1), f32x4.mul(db, z)));
+          z = v128.load32_splat(s2);
+          e2 = f32x4.add(e2, f32x4.mul(f32x4.convert_i32x4_s(a2), f32x4.mul(da, z)));
+          f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(c2), f32x4.mul(db, z)));
+          z = v128.load32_splat(s3);
+          e3 = f32x4.add(e3, f32x4.mul(f32x4.convert_i32x4_s(a3), f32x4.mul(da, z)));
+          f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(c3), f32x4.mul(db, z)));
+        }
+        if (last) {
+          const q0 = o + <usize>i * outRowBytes, q1 = o + <usize>i1 * outRowBytes, q2 = o + <usize>i2 * outRowBytes, q3 = o + <usize>i3 * outRowBytes;
+          v128.store(q0, e0);
+          v128.store(q0, f0, 16);
+          v128.store(q1, e1);
+          v128.store(q1, f1, 16);
+          v128.store(q2, e2);
+          v128.store(q2, f2, 16);
+          v128.store(q3, e3);
+          v128.store(q3, f3, 16);
+        } else {
+          v128.store(p0, e0);
+          v128.store(p0, f0, 16);
+          v128.store(p1, e1);
+          v128.store(p1, f1, 16);
+          v128.store(p2, e2);
+          v128.store(p2, f2, 16);
+          v128.store(p3, e3);
+          v128.store(p3, f3, 16);
+        }
+      }
     }
   }
 }

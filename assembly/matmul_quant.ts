@@ -139,6 +139,7 @@ export function f32ToF16Bits(x: f32): u32 {
   0, 0, 0x80, 0x73, 0, 0, 0x80, 0x73, 0, 0, 0x80, 0x73, 0, 0, 0x80, 0x73, // K_F16SCALE_Q8: f32 lanes 2^104
   0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, // K_M1F: bytes 0x1f
   0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, // K_M1C: bytes 0x1c
+  0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, //          K_Q8ORDER: Q8_0's stored byte order → column order
 ], 16);
 export const K_M15 = 0;
 export const K_ONES16 = 1;
@@ -153,6 +154,7 @@ export const K_F16SCALE = 9;
 export const K_F16SCALE_Q8 = 10;
 export const K_M1F = 11;
 export const K_M1C = 12;
+export const K_Q8ORDER = 13;
 
 /** Constant `i` of KCONST (load it before a loop, not inside). */
 // @ts-ignore: decorator

@@ -6,8 +6,9 @@
 //    is lossless and the scalar twin decodes as ggml; dequantizeGgml is ggml's own, test/weights/ggml-quants.test.ts);
 //  - matmul_T = matmul_T_ref bit for bit (every build: the integer sums are exact, the f32 steps unfused),
 //    without and with the batch scratch (batches then unpack each weight block once for all rows and run
-//    pairs of x rows through a 4×2 register tile; Q8_0 tiles pairs without the scratch too), plus a
-//    property aimed at those paths' edges: n around every threshold, odd n (the tile's last row), row tails;
+//    pairs of x rows through a 4×2 register tile, Q8_0 from 8 rows through its row-lane path in pairs of
+//    panels; Q8_0 tiles pairs without the scratch too), plus a property aimed at those paths' edges: n
+//    around every threshold, odd n (the tile's last row), n % 4 (the row-lane path's fours), row tails;
 //  - both within (2·units + 8)·u·Σ|terms| of the exact f64 value Σ_c W[r, c]·x̂[i, c], with W the exact
 //    weights (ggmlTerms) and x̂ the activations the kernel reads (the prepared input decoded);
 //  - nothing written beyond rows or outside the buffers; packed regions fully written (they start poisoned).
@@ -112,14 +113,15 @@ function caseArb(type: GgmlQuantType): fc.Arbitrary<Case> {
 
 /**
  * Cases aimed at the batched paths: n on both sides of each threshold (the tile from 2, the relaxed byte
- * paths from 3, 6, 8 and 16 x rows), odd n (the tile's one-row remainder), rows with and without a tail,
- * several weight blocks per row (the legacy types unpack 8 groups at a time: 9 groups cross a chunk).
+ * paths from 3, 6, 8 and 16 x rows, Q8_0's row-lane path from 8), odd n (the tile's one-row remainder),
+ * rows with and without a tail and up to two pairs of panels plus one, several weight blocks per row (the
+ * legacy types unpack 8 groups at a time, Q8_0 4 per panel pair: 9 groups cross a chunk).
  */
 function batchCaseArb(): fc.Arbitrary<Case> {
   return fc.constantFrom(...QUANT_LINEAR_DTYPES).chain((type) => fc.record({
     type: fc.constant(type),
     n: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 15, max: 17 })),
-    rows: fc.integer({ min: 1, max: 11 }),
+    rows: fc.integer({ min: 1, max: 19 }),
     units: isK(type) ? fc.integer({ min: 1, max: 2 }) : fc.constantFrom(1, 8, 9),
     extraStride: fc.integer({ min: 0, max: 3 }),
     misalign: fc.constantFrom(0, 4),
