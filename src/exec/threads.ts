@@ -644,7 +644,7 @@ export class ThreadedExecutor implements Executor {
       return;
     }
     // shares of whole panels; multiples of 4 panels (64 output bytes) when large, against false sharing
-    const align = P >= 16 * parts ? 4 : 1;
+    const align = panelAlign(P, parts);
     for (let t = 1; t < this.threads; t++) {
       this.beginSlot(this.layout.slotF64 + (t - 1) * SLOT_F64);
       if (t < parts) runLinear(this.rec, lin, outPtr, outStride, inPtr, n, splitPoint(P, parts, t, align), splitPoint(P, parts, t + 1, align), batch ? this.batchScratch[t]!.ptr : 0);
@@ -675,8 +675,7 @@ export class ThreadedExecutor implements Executor {
     const byWork = Math.floor((lin.rows * lin.cols * n) / MIN_CHUNK_WORK);
     // (capped: with more than MAX_CHUNKS threads some threads get no chunk)
     const K = Math.min(chunkCapacity(this.threads), Math.max(parts, Math.min(byWork, P)));
-    // multiples of 4 panels (64 output bytes) when large, against false sharing
-    const align = P >= 16 * K ? 4 : 1;
+    const align = panelAlign(P, K);
     this.stats.chunks += K;
     for (let c = 0; c < K; c++) {
       this.beginSlot(this.layout.chunkF64 + c * SLOT_F64);
@@ -954,6 +953,14 @@ export class ThreadedExecutor implements Executor {
     Atomics.add(this.ctrl, W_JOIN_SEQ, 1);
     Atomics.notify(this.ctrl, W_JOIN_SEQ);
   }
+}
+
+/**
+ * Panel multiple of each share's start: 4 panels (64 output bytes) when large, against false sharing;
+ * else 2 when every share still gets a few (Q8_0's batches run panels in pairs, an odd one alone).
+ */
+function panelAlign(P: number, parts: number): number {
+  return P >= 16 * parts ? 4 : P >= 4 * parts ? 2 : 1;
 }
 
 /** Start of share t of `total` items over `parts` shares, rounded down to a multiple of `align` (t = parts → total). */
