@@ -209,7 +209,7 @@ import {
 
 /** Bytes of the scratch the quantised kernels need for batches of n x rows (per thread). */
 export function quant_scratch_bytes(n: i32): i32 {
-  return <i32>SCRATCH_ACC + 16 * max(n, 1);
+  return <i32>SCRATCH_ACC + 32 * max(n, 1);
 }
 
 /** Sub-blocks per super-block. */
