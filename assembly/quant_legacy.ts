@@ -45,7 +45,7 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
 
 /** Smallest batch that takes the relaxed row-lane path (measured). */
 // @ts-ignore: decorator
-@lazy const ROWS_MIN: i32 = 3;
+@lazy const ROWS_MIN: i32 = 4;
 
 /** IQ4_NL's 16 values (ggml's kvalues_iq4nl) as bytes, for the table lookup. */
 // @ts-ignore: decorator
@@ -381,105 +381,245 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
   }
 }
 
-/** One row-lane step: h + the i16 pair sums of vector wv against x's 4 bytes at x. */
+/** i16 pair sums of row-lane vector w against the 4 activation bytes at x, added to h. */
 // @ts-ignore: decorator
-@inline function laneStep(h: v128, wv: v128, x: usize): v128 {
-  return i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x), wv));
+@inline function laneStep(h: v128, w: v128, x: usize): v128 {
+  return i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x), w));
 }
 
+/**
+ * One tile of the row-lane path over the unpacked groups [0, count): P panels (1 or 2; panel B's
+ * vectors 1024 bytes after A's, its d and m 256 after) × XR x rows i .. i + XR − 1 (1, 2 or 4; all
+ * compile-time, the unused accumulators fold away). Per step 1–2 weight vectors and XR broadcasts: at
+ * P·XR = 8, 8 i16 accumulators, and a Q5 group's first run of 4 steps waits in the scratch (@2560)
+ * rather than in 8 more registers.
+ */
 // @ts-ignore: decorator
-@inline function matmulLegacyRows1(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+@inline function rowsTile(kind: i32, P: i32, XR: i32, i: i32, xPtr: usize, rec: usize, g0: i32, count: i32, CA: i32, dOff: usize, bsOff: usize, sOff: usize, scratch: usize, o: usize, outRowBytes: usize, valid: i32, ones: v128): void {
+  const off = offsetOf(kind);
+  const RUN: usize = isQ5(kind) ? 16 : 32; // x bytes per i16 run: 4 steps for Q5, all 8 for Q4 (see above)
+  const WAIT = isQ5(kind) && P * XR > 4;
+  const tmp = scratch + 2560;
+  const first = g0 == 0;
+  const last = g0 + count == (CA >> 5);
+  const b0 = xPtr + <usize>i * rec, b1 = b0 + rec, b2 = b1 + rec, b3 = b2 + rec;
+  const q8 = (<usize>CA << 1) + (<usize>g0 << 5);
+  let x0 = b0 + q8, x1 = b1 + q8, x2 = b2 + q8, x3 = b3 + q8;
+  let gx = <usize>g0 << 1; // group g's bs32 (i16) at bsOff + gx, its d and s (f32) at twice that
+  const p0 = scratch + 3328 + (<usize>i << 5), p1 = p0 + 32, p2 = p0 + 64, p3 = p0 + 96;
+  let e0 = f32x4.splat(0), e1 = e0, e2 = e0, e3 = e0, f0 = e0, f1 = e0, f2 = e0, f3 = e0;
+  if (!first) {
+    e0 = v128.load(p0);
+    if (P > 1) f0 = v128.load(p0, 16);
+    if (XR > 1) {
+      e1 = v128.load(p1);
+      if (P > 1) f1 = v128.load(p1, 16);
+    }
+    if (XR > 2) {
+      e2 = v128.load(p2);
+      e3 = v128.load(p3);
+      if (P > 1) {
+        f2 = v128.load(p2, 16);
+        f3 = v128.load(p3, 16);
+      }
+    }
+  }
+  let p = scratch, dw = scratch + 2048;
+  for (let j = 0; j < count; j++, dw += 16, gx += 2, x0 += 32, x1 += 32, x2 += 32, x3 += 32) {
+    let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+    for (let t0: usize = 0; t0 < 32; t0 += RUN) {
+      let h0 = i32x4.splat(0), h1 = h0, h2 = h0, h3 = h0, k0 = h0, k1 = h0, k2 = h0, k3 = h0;
+      // one step per iteration: V8 issues a block's loads first, and one step's loads beside the
+      // accumulators stay in registers
+      for (let t = t0; t < t0 + RUN; t += 4, p += 16) {
+        const wa = v128.load(p), wb = P > 1 ? v128.load(p, 1024) : wa;
+        if (P > 1) {
+          let y = v128.load32_splat(x0 + t);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+          k0 = i16x8.add(k0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+          if (XR > 1) {
+            y = v128.load32_splat(x1 + t);
+            h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+            k1 = i16x8.add(k1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+          }
+          if (XR > 2) {
+            y = v128.load32_splat(x2 + t);
+            h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+            k2 = i16x8.add(k2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+            y = v128.load32_splat(x3 + t);
+            h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+            k3 = i16x8.add(k3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+          }
+        } else {
+          h0 = laneStep(h0, wa, x0 + t);
+          if (XR > 1) h1 = laneStep(h1, wa, x1 + t);
+          if (XR > 2) {
+            h2 = laneStep(h2, wa, x2 + t);
+            h3 = laneStep(h3, wa, x3 + t);
+          }
+        }
+      }
+      if (WAIT && t0 == 0) {
+        v128.store(tmp, i32x4.dot_i16x8_s(h0, ones));
+        v128.store(tmp, i32x4.dot_i16x8_s(h1, ones), 16);
+        v128.store(tmp, i32x4.dot_i16x8_s(h2, ones), 32);
+        v128.store(tmp, i32x4.dot_i16x8_s(h3, ones), 48);
+        v128.store(tmp, i32x4.dot_i16x8_s(k0, ones), 64);
+        v128.store(tmp, i32x4.dot_i16x8_s(k1, ones), 80);
+        v128.store(tmp, i32x4.dot_i16x8_s(k2, ones), 96);
+        v128.store(tmp, i32x4.dot_i16x8_s(k3, ones), 112);
+      } else if (WAIT || RUN == 32) {
+        // the group's only run (Q4), or its second (Q5 with the first in the scratch): no sum is
+        // carried across the run loop
+        a0 = i32x4.dot_i16x8_s(h0, ones);
+        c0 = i32x4.dot_i16x8_s(k0, ones);
+        a1 = i32x4.dot_i16x8_s(h1, ones);
+        c1 = i32x4.dot_i16x8_s(k1, ones);
+        a2 = i32x4.dot_i16x8_s(h2, ones);
+        c2 = i32x4.dot_i16x8_s(k2, ones);
+        a3 = i32x4.dot_i16x8_s(h3, ones);
+        c3 = i32x4.dot_i16x8_s(k3, ones);
+      } else {
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(h0, ones));
+        if (P > 1) c0 = i32x4.add(c0, i32x4.dot_i16x8_s(k0, ones));
+        if (XR > 1) {
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(h1, ones));
+          if (P > 1) c1 = i32x4.add(c1, i32x4.dot_i16x8_s(k1, ones));
+        }
+        if (XR > 2) {
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(h2, ones));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(h3, ones));
+          if (P > 1) {
+            c2 = i32x4.add(c2, i32x4.dot_i16x8_s(k2, ones));
+            c3 = i32x4.add(c3, i32x4.dot_i16x8_s(k3, ones));
+          }
+        }
+      }
+    }
+    if (WAIT) {
+      a0 = i32x4.add(a0, v128.load(tmp));
+      a1 = i32x4.add(a1, v128.load(tmp, 16));
+      a2 = i32x4.add(a2, v128.load(tmp, 32));
+      a3 = i32x4.add(a3, v128.load(tmp, 48));
+      c0 = i32x4.add(c0, v128.load(tmp, 64));
+      c1 = i32x4.add(c1, v128.load(tmp, 80));
+      c2 = i32x4.add(c2, v128.load(tmp, 96));
+      c3 = i32x4.add(c3, v128.load(tmp, 112));
+    }
+    // Σ (u − off)·x = Σ u·x − off·Σ x, exact; then the f32 steps of the one-row loop, in its order
+    const da = v128.load(dw), db = P > 1 ? v128.load(dw, 256) : da;
+    const dx = dOff + (gx << 1), sx = sOff + (gx << 1);
+    const ma = hasMin(kind) ? v128.load(dw, 128) : da, mb = hasMin(kind) && P > 1 ? v128.load(dw, 384) : da;
+    let z = i32x4.splat(off * <i32>load<i16>(b0 + bsOff + gx)), y = v128.load32_splat(b0 + dx);
+    e0 = f32x4.add(e0, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(a0, z) : a0), f32x4.mul(da, y)));
+    if (P > 1) f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(c0, z) : c0), f32x4.mul(db, y)));
+    if (hasMin(kind)) {
+      y = v128.load32_splat(b0 + sx);
+      e0 = f32x4.add(e0, f32x4.mul(ma, y));
+      if (P > 1) f0 = f32x4.add(f0, f32x4.mul(mb, y));
+    }
+    if (XR > 1) {
+      z = i32x4.splat(off * <i32>load<i16>(b1 + bsOff + gx));
+      y = v128.load32_splat(b1 + dx);
+      e1 = f32x4.add(e1, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(a1, z) : a1), f32x4.mul(da, y)));
+      if (P > 1) f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(c1, z) : c1), f32x4.mul(db, y)));
+      if (hasMin(kind)) {
+        y = v128.load32_splat(b1 + sx);
+        e1 = f32x4.add(e1, f32x4.mul(ma, y));
+        if (P > 1) f1 = f32x4.add(f1, f32x4.mul(mb, y));
+      }
+    }
+    if (XR > 2) {
+      z = i32x4.splat(off * <i32>load<i16>(b2 + bsOff + gx));
+      y = v128.load32_splat(b2 + dx);
+      e2 = f32x4.add(e2, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(a2, z) : a2), f32x4.mul(da, y)));
+      if (P > 1) f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(c2, z) : c2), f32x4.mul(db, y)));
+      if (hasMin(kind)) {
+        y = v128.load32_splat(b2 + sx);
+        e2 = f32x4.add(e2, f32x4.mul(ma, y));
+        if (P > 1) f2 = f32x4.add(f2, f32x4.mul(mb, y));
+      }
+      z = i32x4.splat(off * <i32>load<i16>(b3 + bsOff + gx));
+      y = v128.load32_splat(b3 + dx);
+      e3 = f32x4.add(e3, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(a3, z) : a3), f32x4.mul(da, y)));
+      if (P > 1) f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(c3, z) : c3), f32x4.mul(db, y)));
+      if (hasMin(kind)) {
+        y = v128.load32_splat(b3 + sx);
+        e3 = f32x4.add(e3, f32x4.mul(ma, y));
+        if (P > 1) f3 = f32x4.add(f3, f32x4.mul(mb, y));
+      }
+    }
+  }
+  if (last) {
+    // P = 2 only for full panels (rows a multiple of 8); P = 1 may hold the partial last panel
+    const q0 = o + <usize>i * outRowBytes, q1 = q0 + outRowBytes, q2 = q1 + outRowBytes, q3 = q2 + outRowBytes;
+    if (P > 1) {
+      v128.store(q0, e0);
+      v128.store(q0, f0, 16);
+      if (XR > 1) {
+        v128.store(q1, e1);
+        v128.store(q1, f1, 16);
+      }
+      if (XR > 2) {
+        v128.store(q2, e2);
+        v128.store(q2, f2, 16);
+        v128.store(q3, e3);
+        v128.store(q3, f3, 16);
+      }
+    } else {
+      storePanel4(q0, e0, valid);
+      if (XR > 1) storePanel4(q1, e1, valid);
+      if (XR > 2) {
+        storePanel4(q2, e2, valid);
+        storePanel4(q3, e3, valid);
+      }
+    }
+  } else {
+    v128.store(p0, e0);
+    if (P > 1) v128.store(p0, f0, 16);
+    if (XR > 1) {
+      v128.store(p1, e1);
+      if (P > 1) v128.store(p1, f1, 16);
+    }
+    if (XR > 2) {
+      v128.store(p2, e2);
+      v128.store(p3, e3);
+      if (P > 1) {
+        v128.store(p2, f2, 16);
+        v128.store(p3, f3, 16);
+      }
+    }
+  }
+}
+
+/** The row-lane path over P-panel blocks (P = 2: rows a multiple of 8): x rows in tiles of 4, then 2, then 1. */
+// @ts-ignore: decorator
+@inline function matmulLegacyRowsP(kind: i32, P: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
   const G = (cols + 31) >> 5;
-  const GB = groupBytes(kind);
-  const pb = <usize>G * GB;
+  const pb = <usize>G * groupBytes(kind);
   const CA = G << 5;
   const rec = <usize>qx_row_bytes(cols);
   const dOff = qxD(CA);
   const bsOff = qxBs32(CA, 32);
   const sOff = qxS(CA);
   const outRowBytes = <usize>outStride << 2;
-  const off = offsetOf(kind);
   const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M1C : K_M15), m3 = kconst(K_M3), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK);
   const f16scale = kconst(K_F16SCALE);
-  const accs = scratch + 3328;
-  // bytes of x per i16 run: 4 steps (16 bytes) for Q5, all 8 (32) for Q4 (see above)
-  const RUN: usize = isQ5(kind) ? 16 : 32;
   let w = wPtr;
-  for (let r = 0; r < rows; r += 4, w += pb) {
+  for (let r = 0; r < rows; r += P << 2, w += pb * <usize>P) {
     const valid = rows - r;
     const o = outPtr + (<usize>r << 2);
     for (let g0 = 0; g0 < G; g0 += 8) {
       const count = min(8, G - g0);
-      const last = g0 + count == G;
       unpackLegacyRows(kind, w, g0, count, scratch, scratch + 2048, lom, him, m3, fmask, f16scale);
-      for (let i = 0; i < n; i += 4) {
-        const i1 = min(i + 1, n - 1), i2 = min(i + 2, n - 1), i3 = min(i + 3, n - 1);
-        const b0 = xPtr + <usize>i * rec, b1 = xPtr + <usize>i1 * rec, b2 = xPtr + <usize>i2 * rec, b3 = xPtr + <usize>i3 * rec;
-        const q8 = (<usize>CA << 1) + (<usize>g0 << 5);
-        let x0 = b0 + q8, x1 = b1 + q8, x2 = b2 + q8, x3 = b3 + q8;
-        let gx = <usize>g0 << 1; // bs32 (i16) of group g; d and s (f32) at twice that
-        const p0 = accs + (<usize>i << 4), p1 = accs + (<usize>i1 << 4), p2 = accs + (<usize>i2 << 4), p3 = accs + (<usize>i3 << 4);
-        let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
-        if (g0 != 0) {
-          f0 = v128.load(p0);
-          f1 = v128.load(p1);
-          f2 = v128.load(p2);
-          f3 = v128.load(p3);
-        }
-        let p = scratch, dw = scratch + 2048;
-        for (let j = 0; j < count; j++, dw += 16, gx += 2) {
-          let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-          for (let t0: usize = 0; t0 < 32; t0 += RUN) {
-            let h0 = i32x4.splat(0), h1 = h0, h2 = h0, h3 = h0;
-            // one step per iteration: V8 issues a block's loads first; one step's 5 loads beside the
-            // accumulators stay in registers
-            for (let t = t0; t < t0 + RUN; t += 4, p += 16) {
-              const wv = v128.load(p);
-              h0 = laneStep(h0, wv, x0 + t);
-              h1 = laneStep(h1, wv, x1 + t);
-              h2 = laneStep(h2, wv, x2 + t);
-              h3 = laneStep(h3, wv, x3 + t);
-            }
-            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(h0, ones));
-            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(h1, ones));
-            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(h2, ones));
-            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(h3, ones));
-          }
-          x0 += 32;
-          x1 += 32;
-          x2 += 32;
-          x3 += 32;
-          if (off != 0) {
-            a0 = i32x4.sub(a0, i32x4.splat(off * <i32>load<i16>(b0 + bsOff + gx)));
-            a1 = i32x4.sub(a1, i32x4.splat(off * <i32>load<i16>(b1 + bsOff + gx)));
-            a2 = i32x4.sub(a2, i32x4.splat(off * <i32>load<i16>(b2 + bsOff + gx)));
-            a3 = i32x4.sub(a3, i32x4.splat(off * <i32>load<i16>(b3 + bsOff + gx)));
-          }
-          const d = v128.load(dw), dx = dOff + (gx << 1);
-          f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(a0), f32x4.mul(d, v128.load32_splat(b0 + dx))));
-          f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(a1), f32x4.mul(d, v128.load32_splat(b1 + dx))));
-          f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(a2), f32x4.mul(d, v128.load32_splat(b2 + dx))));
-          f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(a3), f32x4.mul(d, v128.load32_splat(b3 + dx))));
-          if (hasMin(kind)) {
-            const m = v128.load(dw, 128), sx = sOff + (gx << 1);
-            f0 = f32x4.add(f0, f32x4.mul(m, v128.load32_splat(b0 + sx)));
-            f1 = f32x4.add(f1, f32x4.mul(m, v128.load32_splat(b1 + sx)));
-            f2 = f32x4.add(f2, f32x4.mul(m, v128.load32_splat(b2 + sx)));
-            f3 = f32x4.add(f3, f32x4.mul(m, v128.load32_splat(b3 + sx)));
-          }
-        }
-        if (last) {
-          storePanel4(o + <usize>i * outRowBytes, f0, valid);
-          storePanel4(o + <usize>i1 * outRowBytes, f1, valid);
-          storePanel4(o + <usize>i2 * outRowBytes, f2, valid);
-          storePanel4(o + <usize>i3 * outRowBytes, f3, valid);
-        } else {
-          v128.store(p0, f0);
-          v128.store(p1, f1);
-          v128.store(p2, f2);
-          v128.store(p3, f3);
-        }
+      if (P > 1) unpackLegacyRows(kind, w + pb, g0, count, scratch + 1024, scratch + 2304, lom, him, m3, fmask, f16scale);
+      let i = 0;
+      for (; i + 4 <= n; i += 4) rowsTile(kind, P, 4, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
+      if (i + 2 <= n) {
+        rowsTile(kind, P, 2, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
+        i += 2;
       }
+      if (i < n) rowsTile(kind, P, 1, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
     }
   }
 }
@@ -487,175 +627,8 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
 // @ts-ignore: decorator
 @inline function matmulLegacyRows(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
   const pairRows = (rows >> 3) << 3;
-  if (pairRows > 0) matmulLegacyRows2(kind, outPtr, outStride, wPtr, xPtr, n, pairRows, cols, scratch);
-  if (pairRows < rows) matmulLegacyRows1(kind, outPtr + (<usize>pairRows << 2), outStride, wPtr + <usize>(pairRows >> 2) * <usize>((cols + 31) >> 5) * groupBytes(kind), xPtr, n, rows - pairRows, cols, scratch);
-}
-
-/** Two panels (8 rows, rows a multiple of 8) × 4 x rows: 8 i16 accumulators, 2 weight vectors and 4 broadcasts per step. */
-// @ts-ignore: decorator
-@inline function matmulLegacyRows2(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
-  const G = (cols + 31) >> 5;
-  const GB = groupBytes(kind);
-  const pb = <usize>G * GB;
-  const CA = G << 5;
-  const rec = <usize>qx_row_bytes(cols);
-  const dOff = qxD(CA);
-  const bsOff = qxBs32(CA, 32);
-  const sOff = qxS(CA);
-  const outRowBytes = <usize>outStride << 2;
-  const off = offsetOf(kind);
-  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M1C : K_M15), m3 = kconst(K_M3), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK);
-  const f16scale = kconst(K_F16SCALE);
-  const accs = scratch + 3328;
-  const tmp = scratch + 2560; // Q5: the first half's i32 sums of the 8 (x row, panel) pairs
-  const RUN: usize = isQ5(kind) ? 16 : 32;
-  let w = wPtr;
-  for (let r = 0; r < rows; r += 8, w += pb << 1) {
-    const o = outPtr + (<usize>r << 2);
-    for (let g0 = 0; g0 < G; g0 += 8) {
-      const count = min(8, G - g0);
-      const last = g0 + count == G;
-      unpackLegacyRows(kind, w, g0, count, scratch, scratch + 2048, lom, him, m3, fmask, f16scale);
-      unpackLegacyRows(kind, w + pb, g0, count, scratch + 1024, scratch + 2304, lom, him, m3, fmask, f16scale);
-      for (let i = 0; i < n; i += 4) {
-        const i1 = min(i + 1, n - 1), i2 = min(i + 2, n - 1), i3 = min(i + 3, n - 1);
-        const b0 = xPtr + <usize>i * rec, b1 = xPtr + <usize>i1 * rec, b2 = xPtr + <usize>i2 * rec, b3 = xPtr + <usize>i3 * rec;
-        const q8 = (<usize>CA << 1) + (<usize>g0 << 5);
-        let x0 = b0 + q8, x1 = b1 + q8, x2 = b2 + q8, x3 = b3 + q8;
-        let gx = <usize>g0 << 1;
-        const p0 = accs + (<usize>i << 5), p1 = accs + (<usize>i1 << 5), p2 = accs + (<usize>i2 << 5), p3 = accs + (<usize>i3 << 5);
-        let e0 = f32x4.splat(0), e1 = e0, e2 = e0, e3 = e0, f0 = e0, f1 = e0, f2 = e0, f3 = e0;
-        if (g0 != 0) {
-          e0 = v128.load(p0);
-          e1 = v128.load(p1);
-          e2 = v128.load(p2);
-          e3 = v128.load(p3);
-          f0 = v128.load(p0, 16);
-          f1 = v128.load(p1, 16);
-          f2 = v128.load(p2, 16);
-          f3 = v128.load(p3, 16);
-        }
-        let p = scratch, dw = scratch + 2048;
-        for (let j = 0; j < count; j++, dw += 16, gx += 2) {
-          let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-          for (let t0: usize = 0; t0 < 32; t0 += RUN) {
-            let h0 = i32x4.splat(0), h1 = h0, h2 = h0, h3 = h0, k0 = h0, k1 = h0, k2 = h0, k3 = h0;
-            for (let t = t0; t < t0 + RUN; t += 4, p += 16) {
-              const wa = v128.load(p), wb = v128.load(p, 1024);
-              let y = v128.load32_splat(x0 + t);
-              h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
-              k0 = i16x8.add(k0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
-              y = v128.load32_splat(x1 + t);
-              h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
-              k1 = i16x8.add(k1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
-              y = v128.load32_splat(x2 + t);
-              h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
-              k2 = i16x8.add(k2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
-              y = v128.load32_splat(x3 + t);
-              h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
-              k3 = i16x8.add(k3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
-            }
-            if (isQ5(kind) && t0 == 0) {
-              // the first half's sums wait in the scratch (16 vectors would not fit the registers)
-              v128.store(tmp, i32x4.dot_i16x8_s(h0, ones));
-              v128.store(tmp, i32x4.dot_i16x8_s(h1, ones), 16);
-              v128.store(tmp, i32x4.dot_i16x8_s(h2, ones), 32);
-              v128.store(tmp, i32x4.dot_i16x8_s(h3, ones), 48);
-              v128.store(tmp, i32x4.dot_i16x8_s(k0, ones), 64);
-              v128.store(tmp, i32x4.dot_i16x8_s(k1, ones), 80);
-              v128.store(tmp, i32x4.dot_i16x8_s(k2, ones), 96);
-              v128.store(tmp, i32x4.dot_i16x8_s(k3, ones), 112);
-            } else {
-              a0 = i32x4.dot_i16x8_s(h0, ones);
-              a1 = i32x4.dot_i16x8_s(h1, ones);
-              a2 = i32x4.dot_i16x8_s(h2, ones);
-              a3 = i32x4.dot_i16x8_s(h3, ones);
-              c0 = i32x4.dot_i16x8_s(k0, ones);
-              c1 = i32x4.dot_i16x8_s(k1, ones);
-              c2 = i32x4.dot_i16x8_s(k2, ones);
-              c3 = i32x4.dot_i16x8_s(k3, ones);
-            }
-          }
-          if (isQ5(kind)) {
-            a0 = i32x4.add(a0, v128.load(tmp));
-            a1 = i32x4.add(a1, v128.load(tmp, 16));
-            a2 = i32x4.add(a2, v128.load(tmp, 32));
-            a3 = i32x4.add(a3, v128.load(tmp, 48));
-            c0 = i32x4.add(c0, v128.load(tmp, 64));
-            c1 = i32x4.add(c1, v128.load(tmp, 80));
-            c2 = i32x4.add(c2, v128.load(tmp, 96));
-            c3 = i32x4.add(c3, v128.load(tmp, 112));
-          }
-          x0 += 32;
-          x1 += 32;
-          x2 += 32;
-          x3 += 32;
-          if (off != 0) {
-            let z = i32x4.splat(off * <i32>load<i16>(b0 + bsOff + gx));
-            a0 = i32x4.sub(a0, z);
-            c0 = i32x4.sub(c0, z);
-            z = i32x4.splat(off * <i32>load<i16>(b1 + bsOff + gx));
-            a1 = i32x4.sub(a1, z);
-            c1 = i32x4.sub(c1, z);
-            z = i32x4.splat(off * <i32>load<i16>(b2 + bsOff + gx));
-            a2 = i32x4.sub(a2, z);
-            c2 = i32x4.sub(c2, z);
-            z = i32x4.splat(off * <i32>load<i16>(b3 + bsOff + gx));
-            a3 = i32x4.sub(a3, z);
-            c3 = i32x4.sub(c3, z);
-          }
-          const da = v128.load(dw), db = v128.load(dw, 256), dx = dOff + (gx << 1);
-          let z = v128.load32_splat(b0 + dx);
-          e0 = f32x4.add(e0, f32x4.mul(f32x4.convert_i32x4_s(a0), f32x4.mul(da, z)));
-          f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(c0), f32x4.mul(db, z)));
-          z = v128.load32_splat(b1 + dx);
-          e1 = f32x4.add(e1, f32x4.mul(f32x4.convert_i32x4_s(a1), f32x4.mul(da, z)));
-          f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(c1), f32x4.mul(db, z)));
-          z = v128.load32_splat(b2 + dx);
-          e2 = f32x4.add(e2, f32x4.mul(f32x4.convert_i32x4_s(a2), f32x4.mul(da, z)));
-          f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(c2), f32x4.mul(db, z)));
-          z = v128.load32_splat(b3 + dx);
-          e3 = f32x4.add(e3, f32x4.mul(f32x4.convert_i32x4_s(a3), f32x4.mul(da, z)));
-          f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(c3), f32x4.mul(db, z)));
-          if (hasMin(kind)) {
-            const ma = v128.load(dw, 128), mb = v128.load(dw, 384), sx = sOff + (gx << 1);
-            z = v128.load32_splat(b0 + sx);
-            e0 = f32x4.add(e0, f32x4.mul(ma, z));
-            f0 = f32x4.add(f0, f32x4.mul(mb, z));
-            z = v128.load32_splat(b1 + sx);
-            e1 = f32x4.add(e1, f32x4.mul(ma, z));
-            f1 = f32x4.add(f1, f32x4.mul(mb, z));
-            z = v128.load32_splat(b2 + sx);
-            e2 = f32x4.add(e2, f32x4.mul(ma, z));
-            f2 = f32x4.add(f2, f32x4.mul(mb, z));
-            z = v128.load32_splat(b3 + sx);
-            e3 = f32x4.add(e3, f32x4.mul(ma, z));
-            f3 = f32x4.add(f3, f32x4.mul(mb, z));
-          }
-        }
-        if (last) {
-          const q0 = o + <usize>i * outRowBytes, q1 = o + <usize>i1 * outRowBytes, q2 = o + <usize>i2 * outRowBytes, q3 = o + <usize>i3 * outRowBytes;
-          v128.store(q0, e0);
-          v128.store(q0, f0, 16);
-          v128.store(q1, e1);
-          v128.store(q1, f1, 16);
-          v128.store(q2, e2);
-          v128.store(q2, f2, 16);
-          v128.store(q3, e3);
-          v128.store(q3, f3, 16);
-        } else {
-          v128.store(p0, e0);
-          v128.store(p0, f0, 16);
-          v128.store(p1, e1);
-          v128.store(p1, f1, 16);
-          v128.store(p2, e2);
-          v128.store(p2, f2, 16);
-          v128.store(p3, e3);
-          v128.store(p3, f3, 16);
-        }
-      }
-    }
-  }
+  if (pairRows > 0) matmulLegacyRowsP(kind, 2, outPtr, outStride, wPtr, xPtr, n, pairRows, cols, scratch);
+  if (pairRows < rows) matmulLegacyRowsP(kind, 1, outPtr + (<usize>pairRows << 2), outStride, wPtr + <usize>(pairRows >> 2) * <usize>((cols + 31) >> 5) * groupBytes(kind), xPtr, n, rows - pairRows, cols, scratch);
 }
 
 // @ts-ignore: decorator
