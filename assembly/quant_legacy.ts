@@ -43,9 +43,14 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
 // @ts-ignore: decorator
 @lazy const BATCH_MIN: i32 = 2;
 
-/** Smallest batch that takes the relaxed row-lane path (measured). */
+/**
+ * Smallest batch that takes the relaxed row-lane path (measured against the paths below it: Q4_1 wins
+ * from 4 x rows, Q4_0 from 6, Q5_0 and Q5_1 from 8).
+ */
 // @ts-ignore: decorator
-@lazy const ROWS_MIN: i32 = 4;
+@inline function rowsMin(kind: i32): i32 {
+  return kind == Q4_1 ? 4 : kind == Q4_0 ? 6 : 8;
+}
 
 /** IQ4_NL's 16 values (ggml's kvalues_iq4nl) as bytes, for the table lookup. */
 // @ts-ignore: decorator
@@ -661,7 +666,7 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
   const outRowBytes = <usize>outStride << 2;
   const off = offsetOf(kind);
   if (ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL) {
-    if (scratch != 0 && n >= ROWS_MIN) {
+    if (scratch != 0 && n >= rowsMin(kind)) {
       matmulLegacyRows(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
       return;
     }
