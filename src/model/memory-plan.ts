@@ -131,8 +131,8 @@ export function planModelMemory(c: ModelConfig, o: MemoryPlanOptions): MemoryPla
   const quantised = o.quantisedInput ?? [...byType.keys()].some((t) => linearInputKind(t) !== 'f32');
   const maxCols = Math.max(c.dim, qDimOf(c), c.hiddenDim);
   // reserved with the first context: the prepared input (per call and shared) and the executor's batch
-  // scratches of the quantised kernels, one per chunk slot (assembly/quant_k.ts quant_scratch_bytes: 3328 + 16 per row)
-  const linearInput = quantised && o.capacity > 0 ? 2 * aligned(preparedInputCapacity(o.maxBatch, maxCols)) + linearScratchCount(threads) * aligned(3328 + 16 * o.maxBatch) : 0;
+  // scratches of the quantised kernels, one per chunk slot (assembly/quant_k.ts quant_scratch_bytes: 3328 + 32 per row)
+  const linearInput = quantised && o.capacity > 0 ? 2 * aligned(preparedInputCapacity(o.maxBatch, maxCols)) + linearScratchCount(threads) * aligned(3328 + 32 * o.maxBatch) : 0;
   const staging = o.stagingBytes ?? stagingBytesFor(c);
   const scratch = ropeTables + attention + linearInput + staging;
   const total = weights + ctx.kvCache + ctx.activations + scratch;
