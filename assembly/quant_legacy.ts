@@ -412,16 +412,13 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
 /**
  * One tile of the row-lane path over the unpacked groups [0, count): P panels (1 or 2; panel B's
  * vectors 1024 bytes after A's, its d and m 256 after) × XR x rows i .. i + XR − 1 (1, 2 or 4; all
- * compile-time, the unused accumulators fold away). Per step 1–2 weight vectors and XR broadcasts: at
- * P·XR = 8, 8 i16 accumulators, and a Q5 group's first run of 4 steps waits in the scratch (@2560)
- * rather than in 8 more registers.
+ * compile-time, the unused accumulators fold away). Per step 1–2 weight vectors, XR broadcasts and
+ * P·XR pmaddubsw into as many i16 sums (at most 8: Q5 never takes P·XR = 8, see matmulLegacyRowsP).
  */
 // @ts-ignore: decorator
 @inline function rowsTile(kind: i32, P: i32, XR: i32, i: i32, xPtr: usize, rec: usize, g0: i32, count: i32, CA: i32, dOff: usize, bsOff: usize, sOff: usize, scratch: usize, o: usize, outRowBytes: usize, valid: i32, ones: v128): void {
   const off = offsetOf(kind);
   const RUN: usize = isQ5(kind) ? 16 : 32; // x bytes per i16 run: 4 steps for Q5, all 8 for Q4 (see above)
-  const WAIT = isQ5(kind) && P * XR > 4;
-  const tmp = scratch + 2560;
   const first = g0 == 0;
   const last = g0 + count == (CA >> 5);
   const b0 = xPtr + <usize>i * rec, b1 = b0 + rec, b2 = b1 + rec, b3 = b2 + rec;
@@ -481,18 +478,8 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
           }
         }
       }
-      if (WAIT && t0 == 0) {
-        v128.store(tmp, i32x4.dot_i16x8_s(h0, ones));
-        v128.store(tmp, i32x4.dot_i16x8_s(h1, ones), 16);
-        v128.store(tmp, i32x4.dot_i16x8_s(h2, ones), 32);
-        v128.store(tmp, i32x4.dot_i16x8_s(h3, ones), 48);
-        v128.store(tmp, i32x4.dot_i16x8_s(k0, ones), 64);
-        v128.store(tmp, i32x4.dot_i16x8_s(k1, ones), 80);
-        v128.store(tmp, i32x4.dot_i16x8_s(k2, ones), 96);
-        v128.store(tmp, i32x4.dot_i16x8_s(k3, ones), 112);
-      } else if (WAIT || RUN == 32) {
-        // the group's only run (Q4), or its second (Q5 with the first in the scratch): no sum is
-        // carried across the run loop
+      if (RUN == 32) {
+        // Q4: the group's only run, nothing carried across the run loop
         a0 = i32x4.dot_i16x8_s(h0, ones);
         c0 = i32x4.dot_i16x8_s(k0, ones);
         a1 = i32x4.dot_i16x8_s(h1, ones);
@@ -517,16 +504,6 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
           }
         }
       }
-    }
-    if (WAIT) {
-      a0 = i32x4.add(a0, v128.load(tmp));
-      a1 = i32x4.add(a1, v128.load(tmp, 16));
-      a2 = i32x4.add(a2, v128.load(tmp, 32));
-      a3 = i32x4.add(a3, v128.load(tmp, 48));
-      c0 = i32x4.add(c0, v128.load(tmp, 64));
-      c1 = i32x4.add(c1, v128.load(tmp, 80));
-      c2 = i32x4.add(c2, v128.load(tmp, 96));
-      c3 = i32x4.add(c3, v128.load(tmp, 112));
     }
     // Σ (u − off)·x = Σ u·x − off·Σ x, exact; then the f32 steps of the one-row loop, in its order
     const da = v128.load(dw), db = P > 1 ? v128.load(dw, 256) : da;
@@ -636,11 +613,10 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
       unpackLegacyRows(kind, w, g0, count, scratch, scratch + 2048, lom, him, m3, fmask, f16scale);
       if (P > 1) unpackLegacyRows(kind, w + pb, g0, count, scratch + 1024, scratch + 2304, lom, him, m3, fmask, f16scale);
       let i = 0;
-      for (; i + 4 <= n; i += 4) rowsTile(kind, P, 4, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
-      if (i + 2 <= n) {
-        rowsTile(kind, P, 2, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
-        i += 2;
-      }
+      // Q5 (two runs per group): 8 i32 sums beside 8 i16 ones would not fit the registers, so panel
+      // pairs take 2 x rows at a time (as fast as 4 with the first run's sums kept in the scratch: measured)
+      if (!isQ5(kind) || P == 1) for (; i + 4 <= n; i += 4) rowsTile(kind, P, 4, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
+      for (; i + 2 <= n; i += 2) rowsTile(kind, P, 2, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
       if (i < n) rowsTile(kind, P, 1, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
     }
   }
