@@ -23,6 +23,8 @@
 // integer, then acc ← acc + f32(Σ)·(d·s) (and acc ← acc + m·f16(s·Σqx) for the _1 types, the product
 // rounded as llama.cpp's q8_1 activations store it) with
 // unfused f32 operations: the SIMD kernels equal their scalar twins bit for bit in every build.
+// Batches (given the per-thread scratch) unpack each group once for all x rows: the i16 tile, and in
+// the relaxed build the byte path and the row-lane tiles (sections below).
 
 import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
 
@@ -39,7 +41,7 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
 
 // @ts-ignore: decorator
 @lazy const F32_MAX: f32 = 3.4028234663852886e38;
-/** Smallest batch that takes the 4×2 tile (it wins from 2 x rows up: measured; relaxed byte path: 8 for Q4_0/Q4_1, else 3). */
+/** Smallest batch that takes the 4×2 tile (it wins from 2 x rows up: measured; relaxed build: rowsMin, and for Q5 the byte path from 3). */
 // @ts-ignore: decorator
 @lazy const BATCH_MIN: i32 = 2;
 
@@ -276,8 +278,9 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
 
 // The relaxed build keeps a byte path for the unsigned types (everything but IQ4_NL): groups unpacked
 // as bytes u (32 per row) and multiplied with i16x8.relaxed_dot_i8x16_i7x16_s (one pmaddubsw per 16
-// columns), which beats the i16 tile there (measured); one x row at a time. Scratch as above, the
-// bytes in place of the octets (row rr's two planes at 128j + 32rr).
+// columns), which beats the i16 tile there (measured); one x row at a time. With the row-lane path
+// below it serves only Q5_0 / Q5_1 batches of 3 to 7 x rows. Scratch as above, the bytes in place of
+// the octets (row rr's two planes at 128j + 32rr).
 
 /** Relaxed build, unsigned types: unpack groups [g0, g0 + count) as planes of bytes u. */
 // @ts-ignore: decorator
@@ -345,21 +348,31 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
   }
 }
 
-// ---- relaxed byte path, batches: row-lane vectors ----
+// ---- relaxed build, batches: row-lane vectors (unsigned types; needs the per-thread scratch) ----
 //
 // For a batch the 4 rows' integer sums are better kept one row per i32 lane than reduced per x row and
-// group by a transpose-add: each group of a panel is unpacked once into 8 "row-lane" vectors, vector t
-// (t = 0..7) = the 4 rows' bytes u of columns 4t .. 4t + 3, lanes (row 0: c .. c + 3, row 1: …, row 3)
-// (a 4×4 transpose of i32 lanes of the rows' planes). For an x row, v128.load32_splat of its 4 activation
-// bytes at q8 + 4t and i16x8.relaxed_dot_i8x16_i7x16_s (x the signed operand, u ≤ 31 the 7-bit one,
-// as in bytesDot) give i16 pair sums of row r in lanes 2r, 2r + 1; a pair is ≤ 2·31·127 = 7874 (Q4:
-// 2·15·127 = 3810), so 4 steps (Q4: all 8) are added in i16 exactly before one i32x4.dot_i16x8_s with
-// ones folds them into i32 lanes = rows. Per x row and group: 8 broadcasts, 8 pmaddubsw, 8 adds, 1–2
-// pmaddwd and no transpose. The integers are the one-row loop's, and the f32 steps are the same in the
-// same order: the same bits as matmulLegacyRef.
-// Tile: 1 panel × 4 x rows (a short last block repeats its last x row: same values to the same place).
-// Scratch: group j's 8 vectors @128·j · d f32x4 @2048 + 16·j · m @2176 + 16·j · the x rows'
-// accumulators @3328.
+// group by isum4: each group of a panel is unpacked once into 8 "row-lane" vectors, vector t (t = 0..7)
+// = the 4 rows' bytes u of columns 4t .. 4t + 3, lanes (row 0: c .. c + 3, row 1: …, row 3) (a 4×4
+// transpose of i32 lanes; Q4 transposes the stored bytes once and masks / shifts both planes out of
+// the result). For an x row, v128.load32_splat of its 4 activation bytes at q8 + 4t and
+// i16x8.relaxed_dot_i8x16_i7x16_s (x the signed operand, u ≤ 31 the 7-bit one, as in bytesDot) give
+// row r's two pair sums in i16 lanes 2r, 2r + 1; a pair is ≤ 2·31·127 = 7874 (Q4: 2·15·127 = 3810), so
+// a run of 4 steps (Q4: all 8) adds in i16 exactly before one i32x4.dot_i16x8_s with ones folds it
+// into i32 lanes = rows. Per x row, panel and group: 8 broadcasts, 8 pmaddubsw, 8 i16 adds and 1 (Q4)
+// or 2 (Q5) pmaddwd, where the byte path above takes 8 pmaddubsw, 4 adds, 4 pmaddwd and isum4's 9
+// operations (likely bound by the multiply ports: 9–10 operations there instead of 12). The offset is
+// subtracted from the exact sums as an integer and the f32 steps are the one-row loop's, in its order:
+// the same bits as matmulLegacyRef.
+// Tiles: panels in pairs (rows a multiple of 8, then 1–2 single panels, the last maybe partial) × 4
+// x rows (Q5 panel pairs: 2, as its two runs need 8 more registers), then 2 and 1 for the rest of n:
+// per step 1–2 weight loads and up to 4 broadcasts feed up to 8 i16 sums, within V8's 15 XMM
+// registers (one step per loop iteration: V8 issues a block's loads at its start).
+// Measured against the paths it replaces (their time / its time; x64 AVX-512 VM, one thread, 1024×1024,
+// 896×4864 and 4864×896, n = 6 .. 128; the same bits): Q4_0 1.2–1.65× from 8 x rows (0.96–1.19 at 6),
+// Q4_1 1.25–1.6× from 6, Q5_0 1.05–1.15× at 8 and 1.1–1.3× from 16, Q5_1 1.1–1.25× at 8 and 1.05–1.3×
+// from 16; below 6 (Q4) or 8 (Q5) the gain is within noise or a loss: the thresholds in rowsMin.
+// Scratch: panel A's group j @128·j, panel B's @1024 + 128·j · d f32x4 of A @2048 + 16·j, of B @2304
+// + 16·j (m 128 bytes after each) · the x rows' f32x4 sums @3328 + 32·i (A's, then B's).
 
 /** Relaxed build, unsigned types: the 4×4 i32 transpose of 4 rows' planes v0..v3, stored as 4 row-lane vectors at dst. */
 // @ts-ignore: decorator

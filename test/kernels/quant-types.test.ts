@@ -6,8 +6,9 @@
 //    is lossless and the scalar twin decodes as ggml; dequantizeGgml is ggml's own, test/weights/ggml-quants.test.ts);
 //  - matmul_T = matmul_T_ref bit for bit (every build: the integer sums are exact, the f32 steps unfused),
 //    without and with the batch scratch (batches then unpack each weight block once for all rows and run
-//    pairs of x rows through a 4×2 register tile; Q8_0 tiles pairs without the scratch too), plus a
-//    property aimed at those paths' edges: n around every threshold, odd n (the tile's last row), row tails;
+//    pairs of x rows through a 4×2 register tile, or in the relaxed build the legacy types' row-lane
+//    tiles; Q8_0 tiles pairs without the scratch too), plus properties aimed at those paths' edges: n
+//    around every threshold, odd n (the tile's last row), row tails, panel pairs and single panels;
 //  - both within (2·units + 8)·u·Σ|terms| of the exact f64 value Σ_c W[r, c]·x̂[i, c], with W the exact
 //    weights (ggmlTerms) and x̂ the activations the kernel reads (the prepared input decoded);
 //  - nothing written beyond rows or outside the buffers; packed regions fully written (they start poisoned).
