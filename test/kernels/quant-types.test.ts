@@ -245,7 +245,7 @@ describe('quantised weight types: pack → dequant (= ggml) and matmul (SIMD = t
   for (const build of BUILDS) {
     test(`legacy types' row-lane path (${build}): n in tiles of 4, 2 and 1, panel pairs and single panels, chunks`, () => {
       const pool = poolOf(build);
-      fc.assert(fc.property(rowLaneCaseArb(), (c) => checkCase(pool, c)), { numRuns: 48, seed: 7070 });
+      fc.assert(fc.property(rowLaneCaseArb(), (c) => checkCase(pool, c)), { numRuns: 120, seed: 7070 });
     });
   }
 
