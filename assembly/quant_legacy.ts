@@ -23,6 +23,8 @@
 // integer, then acc ← acc + f32(Σ)·(d·s) (and acc ← acc + m·f16(s·Σqx) for the _1 types, the product
 // rounded as llama.cpp's q8_1 activations store it) with
 // unfused f32 operations: the SIMD kernels equal their scalar twins bit for bit in every build.
+// Batches (given the per-thread scratch) unpack each group once for all x rows: the i16 tile, and in
+// the relaxed build the byte path and the row-lane tiles (sections below).
 
 import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
 
@@ -39,9 +41,18 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
 
 // @ts-ignore: decorator
 @lazy const F32_MAX: f32 = 3.4028234663852886e38;
-/** Smallest batch that takes the 4×2 tile (it wins from 2 x rows up: measured; relaxed byte path: 8 for Q4_0/Q4_1, else 3). */
+/** Smallest batch that takes the 4×2 tile (it wins from 2 x rows up: measured; relaxed build: rowsMin, and for Q5 the byte path from 3). */
 // @ts-ignore: decorator
 @lazy const BATCH_MIN: i32 = 2;
+
+/**
+ * Smallest batch that takes the relaxed row-lane path (measured against the paths below it: Q4_1 wins
+ * from 4 x rows, Q4_0 from 6, Q5_0 and Q5_1 from 8).
+ */
+// @ts-ignore: decorator
+@inline function rowsMin(kind: i32): i32 {
+  return kind == Q4_1 ? 4 : kind == Q4_0 ? 6 : 8;
+}
 
 /** IQ4_NL's 16 values (ggml's kvalues_iq4nl) as bytes, for the table lookup. */
 // @ts-ignore: decorator
@@ -267,8 +278,9 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
 
 // The relaxed build keeps a byte path for the unsigned types (everything but IQ4_NL): groups unpacked
 // as bytes u (32 per row) and multiplied with i16x8.relaxed_dot_i8x16_i7x16_s (one pmaddubsw per 16
-// columns), which beats the i16 tile there (measured); one x row at a time. Scratch as above, the
-// bytes in place of the octets (row rr's two planes at 128j + 32rr).
+// columns), which beats the i16 tile there (measured); one x row at a time. With the row-lane path
+// below it serves only Q5_0 / Q5_1 batches of 3 to 7 x rows. Scratch as above, the bytes in place of
+// the octets (row rr's two planes at 128j + 32rr).
 
 /** Relaxed build, unsigned types: unpack groups [g0, g0 + count) as planes of bytes u. */
 // @ts-ignore: decorator
@@ -336,6 +348,300 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
   }
 }
 
+// ---- relaxed build, batches: row-lane vectors (unsigned types; needs the per-thread scratch) ----
+//
+// For a batch the 4 rows' integer sums are better kept one row per i32 lane than reduced per x row and
+// group by isum4: each group of a panel is unpacked once into 8 "row-lane" vectors, vector t (t = 0..7)
+// = the 4 rows' bytes u of columns 4t .. 4t + 3, lanes (row 0: c .. c + 3, row 1: …, row 3) (a 4×4
+// transpose of i32 lanes; Q4 transposes the stored bytes once and masks / shifts both planes out of
+// the result). For an x row, v128.load32_splat of its 4 activation bytes at q8 + 4t and
+// i16x8.relaxed_dot_i8x16_i7x16_s (x the signed operand, u ≤ 31 the 7-bit one, as in bytesDot) give
+// row r's two pair sums in i16 lanes 2r, 2r + 1; a pair is ≤ 2·31·127 = 7874 (Q4: 2·15·127 = 3810), so
+// a run of 4 steps (Q4: all 8) adds in i16 exactly before one i32x4.dot_i16x8_s with ones folds it
+// into i32 lanes = rows. Per x row, panel and group: 8 broadcasts, 8 pmaddubsw, 8 i16 adds and 1 (Q4)
+// or 2 (Q5) pmaddwd, where the byte path above takes 8 pmaddubsw, 4 adds, 4 pmaddwd and isum4's 9
+// operations (likely bound by the multiply ports: 9–10 operations there instead of 12). The offset is
+// subtracted from the exact sums as an integer and the f32 steps are the one-row loop's, in its order:
+// the same bits as matmulLegacyRef.
+// Tiles: panels in pairs (rows a multiple of 8, then 1–2 single panels, the last maybe partial) × 4
+// x rows (Q5 panel pairs: 2, as its two runs need 8 more registers), then 2 and 1 for the rest of n:
+// per step 1–2 weight loads and up to 4 broadcasts feed up to 8 i16 sums, within V8's 15 XMM
+// registers (one step per loop iteration: V8 issues a block's loads at its start).
+// Measured against the paths it replaces (their time / its time; x64 AVX-512 VM, one thread, 1024×1024,
+// 896×4864 and 4864×896, n = 6 .. 128; the same bits): Q4_0 1.2–1.65× from 8 x rows (0.96–1.19 at 6),
+// Q4_1 1.25–1.6× from 6, Q5_0 1.05–1.15× at 8 and 1.1–1.3× from 16, Q5_1 1.1–1.25× at 8 and 1.05–1.3×
+// from 16; below 6 (Q4) or 8 (Q5) the gain is within noise or a loss: the thresholds in rowsMin.
+// Scratch: panel A's group j @128·j, panel B's @1024 + 128·j · d f32x4 of A @2048 + 16·j, of B @2304
+// + 16·j (m 128 bytes after each) · the x rows' f32x4 sums @3328 + 32·i (A's, then B's).
+
+/** Relaxed build, unsigned types: the 4×4 i32 transpose of 4 rows' planes v0..v3, stored as 4 row-lane vectors at dst. */
+// @ts-ignore: decorator
+@inline function storeRowLanes(v0: v128, v1: v128, v2: v128, v3: v128, dst: usize): void {
+  const a = i32x4.shuffle(v0, v1, 0, 4, 1, 5), b = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+  const c = i32x4.shuffle(v2, v3, 0, 4, 1, 5), d = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+  v128.store(dst, i64x2.shuffle(a, c, 0, 2));
+  v128.store(dst, i64x2.shuffle(a, c, 1, 3), 16);
+  v128.store(dst, i64x2.shuffle(b, d, 0, 2), 32);
+  v128.store(dst, i64x2.shuffle(b, d, 1, 3), 48);
+}
+
+/** Relaxed build, unsigned types: unpack groups [g0, g0 + count) into row-lane vectors (see above). */
+// @ts-ignore: decorator
+@inline function unpackLegacyRows(kind: i32, w: usize, g0: i32, count: i32, dst: usize, scales: usize, lom: v128, him: v128, m3: v128, fmask: v128, f16scale: v128): void {
+  const GB = groupBytes(kind);
+  let grp = w + <usize>g0 * GB;
+  for (let j = 0; j < count; j++, grp += GB, dst += 128) {
+    if (isQ5(kind)) {
+      const bq = loadB(kind, grp);
+      storeRowLanes(planeLo(grp, lom), planeLo(grp + 16, lom), planeLo(grp + 32, lom), planeLo(grp + 48, lom), dst);
+      storeRowLanes(planeHi(kind, grp, high5(kind, bq, 0, m3), him), planeHi(kind, grp + 16, high5(kind, bq, 1, m3), him), planeHi(kind, grp + 32, high5(kind, bq, 2, m3), him), planeHi(kind, grp + 48, high5(kind, bq, 3, m3), him), dst + 64);
+    } else {
+      // Q4: the nibble masks and shifts act on each byte alone, so the stored bytes are transposed
+      // once and both planes taken from the result (8 shuffles where two transposes would take 16)
+      const v0 = v128.load(grp), v1 = v128.load(grp, 16), v2 = v128.load(grp, 32), v3 = v128.load(grp, 48);
+      const a = i32x4.shuffle(v0, v1, 0, 4, 1, 5), b = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+      const c = i32x4.shuffle(v2, v3, 0, 4, 1, 5), d = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+      const t0 = i64x2.shuffle(a, c, 0, 2), t1 = i64x2.shuffle(a, c, 1, 3), t2 = i64x2.shuffle(b, d, 0, 2), t3 = i64x2.shuffle(b, d, 1, 3);
+      v128.store(dst, v128.and(t0, lom));
+      v128.store(dst, v128.and(t1, lom), 16);
+      v128.store(dst, v128.and(t2, lom), 32);
+      v128.store(dst, v128.and(t3, lom), 48);
+      v128.store(dst, v128.and(i16x8.shr_u(t0, 4), him), 64);
+      v128.store(dst, v128.and(i16x8.shr_u(t1, 4), him), 80);
+      v128.store(dst, v128.and(i16x8.shr_u(t2, 4), him), 96);
+      v128.store(dst, v128.and(i16x8.shr_u(t3, 4), him), 112);
+    }
+    v128.store(scales + (<usize>j << 4), f16x4m(grp + dAt(kind), fmask, f16scale));
+    if (hasMin(kind)) v128.store(scales + (<usize>j << 4), f16x4m(grp + dAt(kind) + 8, fmask, f16scale), 128);
+  }
+}
+
+/** i16 pair sums of row-lane vector w against the 4 activation bytes at x, added to h. */
+// @ts-ignore: decorator
+@inline function laneStep(h: v128, w: v128, x: usize): v128 {
+  return i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x), w));
+}
+
+/**
+ * One tile of the row-lane path over the unpacked groups [0, count): P panels (1 or 2; panel B's
+ * vectors 1024 bytes after A's, its d and m 256 after) × XR x rows i .. i + XR − 1 (1, 2 or 4; all
+ * compile-time, the unused accumulators fold away). Per step 1–2 weight vectors, XR broadcasts and
+ * P·XR pmaddubsw into as many i16 sums (at most 8: Q5 never takes P·XR = 8, see matmulLegacyRowsP).
+ */
+// @ts-ignore: decorator
+@inline function rowsTile(kind: i32, P: i32, XR: i32, i: i32, xPtr: usize, rec: usize, g0: i32, count: i32, CA: i32, dOff: usize, bsOff: usize, sOff: usize, scratch: usize, o: usize, outRowBytes: usize, valid: i32, ones: v128): void {
+  const off = offsetOf(kind);
+  const RUN: usize = isQ5(kind) ? 16 : 32; // x bytes per i16 run: 4 steps for Q5, all 8 for Q4 (see above)
+  const first = g0 == 0;
+  const last = g0 + count == (CA >> 5);
+  const b0 = xPtr + <usize>i * rec, b1 = b0 + rec, b2 = b1 + rec, b3 = b2 + rec;
+  const q8 = (<usize>CA << 1) + (<usize>g0 << 5);
+  let x0 = b0 + q8, x1 = b1 + q8, x2 = b2 + q8, x3 = b3 + q8;
+  let gx = <usize>g0 << 1; // group g's bs32 (i16) at bsOff + gx, its d and s (f32) at twice that
+  const p0 = scratch + 3328 + (<usize>i << 5), p1 = p0 + 32, p2 = p0 + 64, p3 = p0 + 96;
+  let e0 = f32x4.splat(0), e1 = e0, e2 = e0, e3 = e0, f0 = e0, f1 = e0, f2 = e0, f3 = e0;
+  if (!first) {
+    e0 = v128.load(p0);
+    if (P > 1) f0 = v128.load(p0, 16);
+    if (XR > 1) {
+      e1 = v128.load(p1);
+      if (P > 1) f1 = v128.load(p1, 16);
+    }
+    if (XR > 2) {
+      e2 = v128.load(p2);
+      e3 = v128.load(p3);
+      if (P > 1) {
+        f2 = v128.load(p2, 16);
+        f3 = v128.load(p3, 16);
+      }
+    }
+  }
+  let p = scratch, dw = scratch + 2048;
+  for (let j = 0; j < count; j++, dw += 16, gx += 2, x0 += 32, x1 += 32, x2 += 32, x3 += 32) {
+    let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+    for (let t0: usize = 0; t0 < 32; t0 += RUN) {
+      let h0 = i32x4.splat(0), h1 = h0, h2 = h0, h3 = h0, k0 = h0, k1 = h0, k2 = h0, k3 = h0;
+      // one step per iteration: V8 issues a block's loads first, and one step's loads beside the
+      // accumulators stay in registers
+      for (let t = t0; t < t0 + RUN; t += 4, p += 16) {
+        const wa = v128.load(p), wb = P > 1 ? v128.load(p, 1024) : wa;
+        if (P > 1) {
+          let y = v128.load32_splat(x0 + t);
+          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+          k0 = i16x8.add(k0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+          if (XR > 1) {
+            y = v128.load32_splat(x1 + t);
+            h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+            k1 = i16x8.add(k1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+          }
+          if (XR > 2) {
+            y = v128.load32_splat(x2 + t);
+            h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+            k2 = i16x8.add(k2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+            y = v128.load32_splat(x3 + t);
+            h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+            k3 = i16x8.add(k3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+          }
+        } else {
+          h0 = laneStep(h0, wa, x0 + t);
+          if (XR > 1) h1 = laneStep(h1, wa, x1 + t);
+          if (XR > 2) {
+            h2 = laneStep(h2, wa, x2 + t);
+            h3 = laneStep(h3, wa, x3 + t);
+          }
+        }
+      }
+      if (RUN == 32) {
+        // Q4: the group's only run, nothing carried across the run loop
+        a0 = i32x4.dot_i16x8_s(h0, ones);
+        c0 = i32x4.dot_i16x8_s(k0, ones);
+        a1 = i32x4.dot_i16x8_s(h1, ones);
+        c1 = i32x4.dot_i16x8_s(k1, ones);
+        a2 = i32x4.dot_i16x8_s(h2, ones);
+        c2 = i32x4.dot_i16x8_s(k2, ones);
+        a3 = i32x4.dot_i16x8_s(h3, ones);
+        c3 = i32x4.dot_i16x8_s(k3, ones);
+      } else {
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(h0, ones));
+        if (P > 1) c0 = i32x4.add(c0, i32x4.dot_i16x8_s(k0, ones));
+        if (XR > 1) {
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(h1, ones));
+          if (P > 1) c1 = i32x4.add(c1, i32x4.dot_i16x8_s(k1, ones));
+        }
+        if (XR > 2) {
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(h2, ones));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(h3, ones));
+          if (P > 1) {
+            c2 = i32x4.add(c2, i32x4.dot_i16x8_s(k2, ones));
+            c3 = i32x4.add(c3, i32x4.dot_i16x8_s(k3, ones));
+          }
+        }
+      }
+    }
+    // Σ (u − off)·x = Σ u·x − off·Σ x, exact; then the f32 steps of the one-row loop, in its order
+    const da = v128.load(dw), db = P > 1 ? v128.load(dw, 256) : da;
+    const dx = dOff + (gx << 1), sx = sOff + (gx << 1);
+    const ma = hasMin(kind) ? v128.load(dw, 128) : da, mb = hasMin(kind) && P > 1 ? v128.load(dw, 384) : da;
+    let z = i32x4.splat(off * <i32>load<i16>(b0 + bsOff + gx)), y = v128.load32_splat(b0 + dx);
+    e0 = f32x4.add(e0, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(a0, z) : a0), f32x4.mul(da, y)));
+    if (P > 1) f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(c0, z) : c0), f32x4.mul(db, y)));
+    if (hasMin(kind)) {
+      y = v128.load32_splat(b0 + sx);
+      e0 = f32x4.add(e0, f32x4.mul(ma, y));
+      if (P > 1) f0 = f32x4.add(f0, f32x4.mul(mb, y));
+    }
+    if (XR > 1) {
+      z = i32x4.splat(off * <i32>load<i16>(b1 + bsOff + gx));
+      y = v128.load32_splat(b1 + dx);
+      e1 = f32x4.add(e1, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(a1, z) : a1), f32x4.mul(da, y)));
+      if (P > 1) f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(c1, z) : c1), f32x4.mul(db, y)));
+      if (hasMin(kind)) {
+        y = v128.load32_splat(b1 + sx);
+        e1 = f32x4.add(e1, f32x4.mul(ma, y));
+        if (P > 1) f1 = f32x4.add(f1, f32x4.mul(mb, y));
+      }
+    }
+    if (XR > 2) {
+      z = i32x4.splat(off * <i32>load<i16>(b2 + bsOff + gx));
+      y = v128.load32_splat(b2 + dx);
+      e2 = f32x4.add(e2, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(a2, z) : a2), f32x4.mul(da, y)));
+      if (P > 1) f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(c2, z) : c2), f32x4.mul(db, y)));
+      if (hasMin(kind)) {
+        y = v128.load32_splat(b2 + sx);
+        e2 = f32x4.add(e2, f32x4.mul(ma, y));
+        if (P > 1) f2 = f32x4.add(f2, f32x4.mul(mb, y));
+      }
+      z = i32x4.splat(off * <i32>load<i16>(b3 + bsOff + gx));
+      y = v128.load32_splat(b3 + dx);
+      e3 = f32x4.add(e3, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(a3, z) : a3), f32x4.mul(da, y)));
+      if (P > 1) f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(c3, z) : c3), f32x4.mul(db, y)));
+      if (hasMin(kind)) {
+        y = v128.load32_splat(b3 + sx);
+        e3 = f32x4.add(e3, f32x4.mul(ma, y));
+        if (P > 1) f3 = f32x4.add(f3, f32x4.mul(mb, y));
+      }
+    }
+  }
+  if (last) {
+    // P = 2 only for full panels (rows a multiple of 8); P = 1 may hold the partial last panel
+    const q0 = o + <usize>i * outRowBytes, q1 = q0 + outRowBytes, q2 = q1 + outRowBytes, q3 = q2 + outRowBytes;
+    if (P > 1) {
+      v128.store(q0, e0);
+      v128.store(q0, f0, 16);
+      if (XR > 1) {
+        v128.store(q1, e1);
+        v128.store(q1, f1, 16);
+      }
+      if (XR > 2) {
+        v128.store(q2, e2);
+        v128.store(q2, f2, 16);
+        v128.store(q3, e3);
+        v128.store(q3, f3, 16);
+      }
+    } else {
+      storePanel4(q0, e0, valid);
+      if (XR > 1) storePanel4(q1, e1, valid);
+      if (XR > 2) {
+        storePanel4(q2, e2, valid);
+        storePanel4(q3, e3, valid);
+      }
+    }
+  } else {
+    v128.store(p0, e0);
+    if (P > 1) v128.store(p0, f0, 16);
+    if (XR > 1) {
+      v128.store(p1, e1);
+      if (P > 1) v128.store(p1, f1, 16);
+    }
+    if (XR > 2) {
+      v128.store(p2, e2);
+      v128.store(p3, e3);
+      if (P > 1) {
+        v128.store(p2, f2, 16);
+        v128.store(p3, f3, 16);
+      }
+    }
+  }
+}
+
+/** The row-lane path over P-panel blocks (P = 2: rows a multiple of 8): x rows in tiles of 4, then 2, then 1. */
+// @ts-ignore: decorator
+@inline function matmulLegacyRowsP(kind: i32, P: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const G = (cols + 31) >> 5;
+  const pb = <usize>G * groupBytes(kind);
+  const CA = G << 5;
+  const rec = <usize>qx_row_bytes(cols);
+  const dOff = qxD(CA);
+  const bsOff = qxBs32(CA, 32);
+  const sOff = qxS(CA);
+  const outRowBytes = <usize>outStride << 2;
+  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M1C : K_M15), m3 = kconst(K_M3), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK);
+  const f16scale = kconst(K_F16SCALE);
+  let w = wPtr;
+  for (let r = 0; r < rows; r += P << 2, w += pb * <usize>P) {
+    const valid = rows - r;
+    const o = outPtr + (<usize>r << 2);
+    for (let g0 = 0; g0 < G; g0 += 8) {
+      const count = min(8, G - g0);
+      unpackLegacyRows(kind, w, g0, count, scratch, scratch + 2048, lom, him, m3, fmask, f16scale);
+      if (P > 1) unpackLegacyRows(kind, w + pb, g0, count, scratch + 1024, scratch + 2304, lom, him, m3, fmask, f16scale);
+      let i = 0;
+      // Q5 (two runs per group): 8 i32 sums beside 8 i16 ones would not fit the registers, so panel
+      // pairs take 2 x rows at a time (as fast as 4 with the first run's sums kept in the scratch: measured)
+      if (!isQ5(kind) || P == 1) for (; i + 4 <= n; i += 4) rowsTile(kind, P, 4, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
+      for (; i + 2 <= n; i += 2) rowsTile(kind, P, 2, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
+      if (i < n) rowsTile(kind, P, 1, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function matmulLegacyRows(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const pairRows = (rows >> 3) << 3;
+  if (pairRows > 0) matmulLegacyRowsP(kind, 2, outPtr, outStride, wPtr, xPtr, n, pairRows, cols, scratch);
+  if (pairRows < rows) matmulLegacyRowsP(kind, 1, outPtr + (<usize>pairRows << 2), outStride, wPtr + <usize>(pairRows >> 2) * <usize>((cols + 31) >> 5) * groupBytes(kind), xPtr, n, rows - pairRows, cols, scratch);
+}
+
 // @ts-ignore: decorator
 @inline function matmulLegacy(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
   const G = (cols + 31) >> 5;
@@ -349,6 +655,10 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
   const outRowBytes = <usize>outStride << 2;
   const off = offsetOf(kind);
   if (ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL) {
+    if (scratch != 0 && n >= rowsMin(kind)) {
+      matmulLegacyRows(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
+      return;
+    }
     if (scratch != 0 && n >= (kind == Q4_0 || kind == Q4_1 ? 8 : 3)) {
       matmulLegacyBytes(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
       return;

@@ -6,9 +6,10 @@
 //    is lossless and the scalar twin decodes as ggml; dequantizeGgml is ggml's own, test/weights/ggml-quants.test.ts);
 //  - matmul_T = matmul_T_ref bit for bit (every build: the integer sums are exact, the f32 steps unfused),
 //    without and with the batch scratch (batches then unpack each weight block once for all rows and run
-//    pairs of x rows through a 4×2 register tile, Q8_0 from 8 rows through its row-lane path in pairs of
-//    panels; Q8_0 tiles pairs without the scratch too), plus a property aimed at those paths' edges: n
-//    around every threshold, odd n (the tile's last row), n % 4 (the row-lane path's fours), row tails;
+//    pairs of x rows through a 4×2 register tile; in the relaxed build the legacy types' row-lane tiles,
+//    and Q8_0 from 8 rows its row-lane path in pairs of panels; Q8_0 tiles pairs without the scratch too),
+//    plus properties aimed at those paths' edges: n around every threshold, odd n (the tile's last row),
+//    n % 4 (the row-lane tiles' fours), row tails, panel pairs and single panels;
 //  - both within (2·units + 8)·u·Σ|terms| of the exact f64 value Σ_c W[r, c]·x̂[i, c], with W the exact
 //    weights (ggmlTerms) and x̂ the activations the kernel reads (the prepared input decoded);
 //  - nothing written beyond rows or outside the buffers; packed regions fully written (they start poisoned).
@@ -113,9 +114,9 @@ function caseArb(type: GgmlQuantType): fc.Arbitrary<Case> {
 
 /**
  * Cases aimed at the batched paths: n on both sides of each threshold (the tile from 2, the relaxed byte
- * paths from 3, 6, 8 and 16 x rows, Q8_0's row-lane path from 8), odd n (the tile's one-row remainder),
- * rows with and without a tail and up to two pairs of panels plus one, several weight blocks per row (the
- * legacy types unpack 8 groups at a time, Q8_0 4 per panel pair: 9 groups cross a chunk).
+ * and row-lane paths from 3, 4, 6, 8 and 16 x rows, Q8_0's row-lane path from 8), odd n (the tile's
+ * one-row remainder), rows with and without a tail and up to two pairs of panels plus one, several weight
+ * blocks per row (the legacy types unpack 8 groups at a time, Q8_0 4 per panel pair: 9 groups cross a chunk).
  */
 function batchCaseArb(): fc.Arbitrary<Case> {
   return fc.constantFrom(...QUANT_LINEAR_DTYPES).chain((type) => fc.record({
@@ -123,6 +124,25 @@ function batchCaseArb(): fc.Arbitrary<Case> {
     n: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 15, max: 17 })),
     rows: fc.integer({ min: 1, max: 19 }),
     units: isK(type) ? fc.integer({ min: 1, max: 2 }) : fc.constantFrom(1, 8, 9),
+    extraStride: fc.integer({ min: 0, max: 3 }),
+    misalign: fc.constantFrom(0, 4),
+    source: fc.constantFrom('bytes', 'values'),
+    xKind: fc.constantFrom('uniform', 'wide'),
+    seed: fc.integer(),
+  }));
+}
+
+/**
+ * Cases aimed at the legacy types' relaxed row-lane path (quant_legacy.ts; Q4_1 from 4 x rows, Q4_0
+ * from 6, Q5_0 / Q5_1 from 8): x rows in tiles of 4, 2 and 1 (every n % 4), panels in pairs (rows ≥ 8)
+ * with 0–2 single panels after them, partial or not, and 1, 8, 9 or 17 groups (chunks of 8).
+ */
+function rowLaneCaseArb(): fc.Arbitrary<Case> {
+  return fc.constantFrom<GgmlQuantType>('Q4_0', 'Q4_1', 'Q5_0', 'Q5_1').chain((type) => fc.record({
+    type: fc.constant(type),
+    n: fc.oneof(fc.integer({ min: 3, max: 13 }), fc.integer({ min: 15, max: 18 }), fc.constantFrom(32, 33)),
+    rows: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 24 })),
+    units: fc.constantFrom(1, 8, 9, 17),
     extraStride: fc.integer({ min: 0, max: 3 }),
     misalign: fc.constantFrom(0, 4),
     source: fc.constantFrom('bytes', 'values'),
@@ -221,6 +241,13 @@ describe('quantised weight types: pack → dequant (= ggml) and matmul (SIMD = t
     test(`batched paths (${build}): every type, n around each threshold, odd n, row tails, several blocks`, () => {
       const pool = poolOf(build);
       fc.assert(fc.property(batchCaseArb(), (c) => checkCase(pool, c)), { numRuns: 60, seed: 4242 });
+    });
+  }
+
+  for (const build of BUILDS) {
+    test(`legacy types' row-lane path (${build}): n in tiles of 4, 2 and 1, panel pairs and single panels, chunks`, () => {
+      const pool = poolOf(build);
+      fc.assert(fc.property(rowLaneCaseArb(), (c) => checkCase(pool, c)), { numRuns: 120, seed: 7070 });
     });
   }
 
