@@ -187,8 +187,8 @@ import {
 //    i32x4.dot_i16x8_s with the scale from the scratch.
 // The integers are the direct path's, combined in the same order: the results are identical.
 // Scratch (quant_scratch_bytes): planes @0 (2048 B) · scales @2048 ([4 rows][NS][i16x8], ≤ 1024 B) ·
-// the f32x4 accumulators of the n x rows @SCRATCH_ACC (16 B per row here; 32 for Q8_0's row-lane path,
-// which runs two panels at a time: matmul_q8.ts).
+// the f32x4 accumulators of the n x rows @SCRATCH_ACC (16 B per row here; 32 for the row-lane paths of
+// Q8_0 and the 32-column types, which run two panels at a time: matmul_q8.ts, quant_legacy.ts).
 
 /** Relaxed build: smallest batch that takes the byte path (below it the direct kernel is as fast: measured). */
 // @ts-ignore: decorator
