@@ -250,167 +250,115 @@ function matmulQ8Direct(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize,
   }
 }
 
-/** acc + the exact 256·Σ of the row-lane vectors [t0, t0 + 4) at p against the pairs at x (4 steps). */
-// @ts-ignore: decorator
-@inline function rowsStep4(p: usize, x: usize, a: v128): v128 {
-  a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(p), v128.load32_splat(x)));
-  a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(p, 16), v128.load32_splat(x, 4)));
-  a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(p, 32), v128.load32_splat(x, 8)));
-  return i32x4.add(a, i32x4.dot_i16x8_s(v128.load(p, 48), v128.load32_splat(x, 12)));
+function matmulQ8Rows(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const pairRows = (rows >> 3) << 3;
+  if (pairRows > 0) q8RowsTile(2, outPtr, outStride, wPtr, xPtr, n, pairRows, cols, scratch);
+  if (pairRows < rows) q8RowsTile(1, outPtr + (<usize>pairRows << 2), outStride, wPtr + <usize>(pairRows >> 2) * panelBytesQ8(cols), xPtr, n, rows - pairRows, cols, scratch);
 }
 
-function matmulQ8Rows1(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+/**
+ * P panels (P = 1 or 2, a constant; with 2, rows is a multiple of 8) × 4 x rows: per step P weight
+ * vectors, 4 broadcasts and 4·P accumulators. Groups go in chunks of 8 / P through the scratch.
+ */
+// @ts-ignore: decorator
+@inline function q8RowsTile(P: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
   const G = (cols + 31) >> 5;
   const pb = panelBytesQ8(cols);
   const rec = <usize>qx_row_bytes(cols);
   const dOff = qxD(G << 5);
   const outRowBytes = <usize>outStride << 2;
   const fmask = kconst(K_F16MASK), s104 = kconst(K_F16SCALE_Q8), order = kconst(K_Q8ORDER);
+  const C = 8 / P; // groups per chunk
+  const dB = <usize>(C << 4); // second panel's scales after the first's
   const accs = scratch + ROWS_ACC;
   let w = wPtr;
-  for (let r = 0; r < rows; r += 4, w += pb) {
+  for (let r = 0; r < rows; r += 4 * P, w += pb * <usize>P) {
     const valid = rows - r;
     const o = outPtr + (<usize>r << 2);
-    for (let g0 = 0; g0 < G; g0 += 8) {
-      const count = min(8, G - g0);
+    for (let g0 = 0; g0 < G; g0 += C) {
+      const count = min(C, G - g0);
       const last = g0 + count == G;
       unpackQ8Rows(w + <usize>g0 * 136, count, scratch, scratch + 2048, fmask, s104, order);
+      if (P > 1) unpackQ8Rows(w + pb + <usize>g0 * 136, count, scratch + 1024, scratch + 2048 + dB, fmask, s104, order);
       // 4 x rows at a time; a short last block repeats its last row (same values to the same place)
       for (let i = 0; i < n; i += 4) {
         const i1 = min(i + 1, n - 1), i2 = min(i + 2, n - 1), i3 = min(i + 3, n - 1);
         const b0 = xPtr + <usize>i * rec, b1 = xPtr + <usize>i1 * rec, b2 = xPtr + <usize>i2 * rec, b3 = xPtr + <usize>i3 * rec;
         let x0 = b0 + (<usize>g0 << 6), x1 = b1 + (<usize>g0 << 6), x2 = b2 + (<usize>g0 << 6), x3 = b3 + (<usize>g0 << 6);
         let s0 = b0 + dOff + (<usize>g0 << 2), s1 = b1 + dOff + (<usize>g0 << 2), s2 = b2 + dOff + (<usize>g0 << 2), s3 = b3 + dOff + (<usize>g0 << 2);
-        const p0 = accs + (<usize>i << 4), p1 = accs + (<usize>i1 << 4), p2 = accs + (<usize>i2 << 4), p3 = accs + (<usize>i3 << 4);
-        let f0 = f32x4.splat(0), f1 = f0, f2 = f0, f3 = f0;
-        if (g0 != 0) {
-          f0 = v128.load(p0);
-          f1 = v128.load(p1);
-          f2 = v128.load(p2);
-          f3 = v128.load(p3);
-        }
-        let p = scratch, ds = scratch + 2048;
-        for (let j = 0; j < count; j++, p += 256, ds += 16, x0 += 64, x1 += 64, x2 += 64, x3 += 64, s0 += 4, s1 += 4, s2 += 4, s3 += 4) {
-          let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-          // one step per iteration: V8 issues a block's loads first, and one step's 5 loads beside the
-          // 4 accumulators stay in registers
-          for (let t: usize = 0; t < 64; t += 4) {
-            const wv = v128.load(p + (t << 2));
-            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wv, v128.load32_splat(x0 + t)));
-            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wv, v128.load32_splat(x1 + t)));
-            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wv, v128.load32_splat(x2 + t)));
-            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wv, v128.load32_splat(x3 + t)));
-          }
-          const dw = v128.load(ds);
-          f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(a0), f32x4.mul(dw, v128.load32_splat(s0))));
-          f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(a1), f32x4.mul(dw, v128.load32_splat(s1))));
-          f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(a2), f32x4.mul(dw, v128.load32_splat(s2))));
-          f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(a3), f32x4.mul(dw, v128.load32_splat(s3))));
-        }
-        if (last) {
-          storePanel4(o + <usize>i * outRowBytes, f0, valid);
-          storePanel4(o + <usize>i1 * outRowBytes, f1, valid);
-          storePanel4(o + <usize>i2 * outRowBytes, f2, valid);
-          storePanel4(o + <usize>i3 * outRowBytes, f3, valid);
-        } else {
-          v128.store(p0, f0);
-          v128.store(p1, f1);
-          v128.store(p2, f2);
-          v128.store(p3, f3);
-        }
-      }
-    }
-  }
-}
-
-function matmulQ8Rows(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
-  const pairRows = (rows >> 3) << 3;
-  if (pairRows > 0) matmulQ8Rows2(outPtr, outStride, wPtr, xPtr, n, pairRows, cols, scratch);
-  if (pairRows < rows) matmulQ8Rows1(outPtr + (<usize>pairRows << 2), outStride, wPtr + <usize>(pairRows >> 2) * panelBytesQ8(cols), xPtr, n, rows - pairRows, cols, scratch);
-}
-
-/** Panels in pairs (8 rows, rows a multiple of 8) × 4 x rows: 8 accumulators, 2 weight vectors and 4 broadcasts per step. */
-function matmulQ8Rows2(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
-  const G = (cols + 31) >> 5;
-  const pb = panelBytesQ8(cols);
-  const rec = <usize>qx_row_bytes(cols);
-  const dOff = qxD(G << 5);
-  const outRowBytes = <usize>outStride << 2;
-  const fmask = kconst(K_F16MASK), s104 = kconst(K_F16SCALE_Q8), order = kconst(K_Q8ORDER);
-  const accs = scratch + ROWS_ACC;
-  let w = wPtr;
-  for (let r = 0; r < rows; r += 8, w += pb << 1) {
-    const o = outPtr + (<usize>r << 2);
-    for (let g0 = 0; g0 < G; g0 += 4) {
-      const count = min(4, G - g0);
-      const last = g0 + count == G;
-      unpackQ8Rows(w + <usize>g0 * 136, count, scratch, scratch + 2048, fmask, s104, order);
-      unpackQ8Rows(w + pb + <usize>g0 * 136, count, scratch + 1024, scratch + 2112, fmask, s104, order);
-      for (let i = 0; i < n; i += 4) {
-        const i1 = min(i + 1, n - 1), i2 = min(i + 2, n - 1), i3 = min(i + 3, n - 1);
-        const b0 = xPtr + <usize>i * rec, b1 = xPtr + <usize>i1 * rec, b2 = xPtr + <usize>i2 * rec, b3 = xPtr + <usize>i3 * rec;
-        let x0 = b0 + (<usize>g0 << 6), x1 = b1 + (<usize>g0 << 6), x2 = b2 + (<usize>g0 << 6), x3 = b3 + (<usize>g0 << 6);
-        let s0 = b0 + dOff + (<usize>g0 << 2), s1 = b1 + dOff + (<usize>g0 << 2), s2 = b2 + dOff + (<usize>g0 << 2), s3 = b3 + dOff + (<usize>g0 << 2);
-        const p0 = accs + (<usize>i << 5), p1 = accs + (<usize>i1 << 5), p2 = accs + (<usize>i2 << 5), p3 = accs + (<usize>i3 << 5);
+        const AS = <usize>(3 + P); // log2 of an x row's accumulator bytes (16·P)
+        const p0 = accs + (<usize>i << AS), p1 = accs + (<usize>i1 << AS), p2 = accs + (<usize>i2 << AS), p3 = accs + (<usize>i3 << AS);
         let e0 = f32x4.splat(0), e1 = e0, e2 = e0, e3 = e0, f0 = e0, f1 = e0, f2 = e0, f3 = e0;
         if (g0 != 0) {
           e0 = v128.load(p0);
           e1 = v128.load(p1);
           e2 = v128.load(p2);
           e3 = v128.load(p3);
-          f0 = v128.load(p0, 16);
-          f1 = v128.load(p1, 16);
-          f2 = v128.load(p2, 16);
-          f3 = v128.load(p3, 16);
+          if (P > 1) {
+            f0 = v128.load(p0, 16);
+            f1 = v128.load(p1, 16);
+            f2 = v128.load(p2, 16);
+            f3 = v128.load(p3, 16);
+          }
         }
         let p = scratch, ds = scratch + 2048;
         for (let j = 0; j < count; j++, p += 256, ds += 16, x0 += 64, x1 += 64, x2 += 64, x3 += 64, s0 += 4, s1 += 4, s2 += 4, s3 += 4) {
           let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+          // one step per iteration: V8 issues a block's loads first, and one step's P + 4 loads beside
+          // the 4·P accumulators stay in registers
           for (let t: usize = 0; t < 64; t += 4) {
-            const wa = v128.load(p + (t << 2)), wb = v128.load(p + (t << 2), 1024);
+            const wa = v128.load(p + (t << 2));
             const y0 = v128.load32_splat(x0 + t), y1 = v128.load32_splat(x1 + t), y2 = v128.load32_splat(x2 + t), y3 = v128.load32_splat(x3 + t);
             a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wa, y0));
-            c0 = i32x4.add(c0, i32x4.dot_i16x8_s(wb, y0));
             a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wa, y1));
-            c1 = i32x4.add(c1, i32x4.dot_i16x8_s(wb, y1));
             a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wa, y2));
-            c2 = i32x4.add(c2, i32x4.dot_i16x8_s(wb, y2));
             a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wa, y3));
-            c3 = i32x4.add(c3, i32x4.dot_i16x8_s(wb, y3));
+            if (P > 1) {
+              const wb = v128.load(p + (t << 2), 1024);
+              c0 = i32x4.add(c0, i32x4.dot_i16x8_s(wb, y0));
+              c1 = i32x4.add(c1, i32x4.dot_i16x8_s(wb, y1));
+              c2 = i32x4.add(c2, i32x4.dot_i16x8_s(wb, y2));
+              c3 = i32x4.add(c3, i32x4.dot_i16x8_s(wb, y3));
+            }
           }
-          const da = v128.load(ds), db = v128.load(ds, 64);
+          const da = v128.load(ds), db = P > 1 ? v128.load(ds + dB) : da;
           let z = v128.load32_splat(s0);
           e0 = f32x4.add(e0, f32x4.mul(f32x4.convert_i32x4_s(a0), f32x4.mul(da, z)));
-          f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(c0), f32x4.mul(db, z)));
+          if (P > 1) f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(c0), f32x4.mul(db, z)));
           z = v128.load32_splat(s1);
           e1 = f32x4.add(e1, f32x4.mul(f32x4.convert_i32x4_s(a1), f32x4.mul(da, z)));
-          f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(c1), f32x4.mul(db, z)));
+          if (P > 1) f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(c1), f32x4.mul(db, z)));
           z = v128.load32_splat(s2);
           e2 = f32x4.add(e2, f32x4.mul(f32x4.convert_i32x4_s(a2), f32x4.mul(da, z)));
-          f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(c2), f32x4.mul(db, z)));
+          if (P > 1) f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(c2), f32x4.mul(db, z)));
           z = v128.load32_splat(s3);
           e3 = f32x4.add(e3, f32x4.mul(f32x4.convert_i32x4_s(a3), f32x4.mul(da, z)));
-          f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(c3), f32x4.mul(db, z)));
+          if (P > 1) f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(c3), f32x4.mul(db, z)));
         }
         if (last) {
+          // (a pair of panels is always whole; a single one may be the matrix's partial last)
           const q0 = o + <usize>i * outRowBytes, q1 = o + <usize>i1 * outRowBytes, q2 = o + <usize>i2 * outRowBytes, q3 = o + <usize>i3 * outRowBytes;
-          v128.store(q0, e0);
-          v128.store(q0, f0, 16);
-          v128.store(q1, e1);
-          v128.store(q1, f1, 16);
-          v128.store(q2, e2);
-          v128.store(q2, f2, 16);
-          v128.store(q3, e3);
-          v128.store(q3, f3, 16);
+          storePanel4(q0, e0, valid);
+          storePanel4(q1, e1, valid);
+          storePanel4(q2, e2, valid);
+          storePanel4(q3, e3, valid);
+          if (P > 1) {
+            v128.store(q0, f0, 16);
+            v128.store(q1, f1, 16);
+            v128.store(q2, f2, 16);
+            v128.store(q3, f3, 16);
+          }
         } else {
           v128.store(p0, e0);
-          v128.store(p0, f0, 16);
           v128.store(p1, e1);
-          v128.store(p1, f1, 16);
           v128.store(p2, e2);
-          v128.store(p2, f2, 16);
           v128.store(p3, e3);
-          v128.store(p3, f3, 16);
+          if (P > 1) {
+            v128.store(p0, f0, 16);
+            v128.store(p1, f1, 16);
+            v128.store(p2, f2, 16);
+            v128.store(p3, f3, 16);
+          }
         }
       }
     }
