@@ -423,6 +423,17 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
 }
 
 /**
+ * One panel's f32 step for a group of the row-lane tile, the one-row loop's in its order: acc + f32(a −
+ * z)·(d·y) (z = off·Σ x of the group, exact), then for the _1 types + m·ym (ym: the x row's s).
+ */
+// @ts-ignore: decorator
+@inline function rowsGroupStep(kind: i32, acc: v128, a: v128, z: v128, d: v128, y: v128, m: v128, ym: v128): v128 {
+  acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(offsetOf(kind) != 0 ? i32x4.sub(a, z) : a), f32x4.mul(d, y)));
+  if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(m, ym));
+  return acc;
+}
+
+/**
  * One tile of the row-lane path over the unpacked groups [0, count): P panels (1 or 2; panel B's
  * vectors 1024 bytes after A's, its d and m 256 after) × XR x rows i .. i + XR − 1 (1, 2 or 4; all
  * compile-time, the unused accumulators fold away). Per step 1–2 weight vectors, XR broadcasts and
@@ -522,44 +533,27 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
     const da = v128.load(dw), db = P > 1 ? v128.load(dw, 256) : da;
     const dx = dOff + (gx << 1), sx = sOff + (gx << 1);
     const ma = hasMin(kind) ? v128.load(dw, 128) : da, mb = hasMin(kind) && P > 1 ? v128.load(dw, 384) : da;
-    let z = i32x4.splat(off * <i32>load<i16>(b0 + bsOff + gx)), y = v128.load32_splat(b0 + dx);
-    e0 = f32x4.add(e0, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(a0, z) : a0), f32x4.mul(da, y)));
-    if (P > 1) f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(c0, z) : c0), f32x4.mul(db, y)));
-    if (hasMin(kind)) {
-      y = v128.load32_splat(b0 + sx);
-      e0 = f32x4.add(e0, f32x4.mul(ma, y));
-      if (P > 1) f0 = f32x4.add(f0, f32x4.mul(mb, y));
-    }
+    let z = i32x4.splat(off * <i32>load<i16>(b0 + bsOff + gx)), y = v128.load32_splat(b0 + dx), ym = hasMin(kind) ? v128.load32_splat(b0 + sx) : y;
+    e0 = rowsGroupStep(kind, e0, a0, z, da, y, ma, ym);
+    if (P > 1) f0 = rowsGroupStep(kind, f0, c0, z, db, y, mb, ym);
     if (XR > 1) {
       z = i32x4.splat(off * <i32>load<i16>(b1 + bsOff + gx));
       y = v128.load32_splat(b1 + dx);
-      e1 = f32x4.add(e1, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(a1, z) : a1), f32x4.mul(da, y)));
-      if (P > 1) f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(c1, z) : c1), f32x4.mul(db, y)));
-      if (hasMin(kind)) {
-        y = v128.load32_splat(b1 + sx);
-        e1 = f32x4.add(e1, f32x4.mul(ma, y));
-        if (P > 1) f1 = f32x4.add(f1, f32x4.mul(mb, y));
-      }
+      ym = hasMin(kind) ? v128.load32_splat(b1 + sx) : y;
+      e1 = rowsGroupStep(kind, e1, a1, z, da, y, ma, ym);
+      if (P > 1) f1 = rowsGroupStep(kind, f1, c1, z, db, y, mb, ym);
     }
     if (XR > 2) {
       z = i32x4.splat(off * <i32>load<i16>(b2 + bsOff + gx));
       y = v128.load32_splat(b2 + dx);
-      e2 = f32x4.add(e2, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(a2, z) : a2), f32x4.mul(da, y)));
-      if (P > 1) f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(c2, z) : c2), f32x4.mul(db, y)));
-      if (hasMin(kind)) {
-        y = v128.load32_splat(b2 + sx);
-        e2 = f32x4.add(e2, f32x4.mul(ma, y));
-        if (P > 1) f2 = f32x4.add(f2, f32x4.mul(mb, y));
-      }
+      ym = hasMin(kind) ? v128.load32_splat(b2 + sx) : y;
+      e2 = rowsGroupStep(kind, e2, a2, z, da, y, ma, ym);
+      if (P > 1) f2 = rowsGroupStep(kind, f2, c2, z, db, y, mb, ym);
       z = i32x4.splat(off * <i32>load<i16>(b3 + bsOff + gx));
       y = v128.load32_splat(b3 + dx);
-      e3 = f32x4.add(e3, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(a3, z) : a3), f32x4.mul(da, y)));
-      if (P > 1) f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(c3, z) : c3), f32x4.mul(db, y)));
-      if (hasMin(kind)) {
-        y = v128.load32_splat(b3 + sx);
-        e3 = f32x4.add(e3, f32x4.mul(ma, y));
-        if (P > 1) f3 = f32x4.add(f3, f32x4.mul(mb, y));
-      }
+      ym = hasMin(kind) ? v128.load32_splat(b3 + sx) : y;
+      e3 = rowsGroupStep(kind, e3, a3, z, da, y, ma, ym);
+      if (P > 1) f3 = rowsGroupStep(kind, f3, c3, z, db, y, mb, ym);
     }
   }
   if (last) {
