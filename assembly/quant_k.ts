@@ -181,12 +181,13 @@ import {
 //
 // Two ways to run n x rows over a panel super-block unpacked once into the scratch:
 //  - the 4×2 tile (matmulKTiled, below): every build, n ≥ tileMin;
-//  - the relaxed build's byte path (matmulKBatched), for the smaller batches where it is faster: the
-//    4 rows' planes as 16 bytes of u each with each sub-scale broadcast to i16 lanes beside them; every x
-//    row runs over them: per plane and row one i16x8.relaxed_dot_i8x16_i7x16_s pair sum and one
-//    i32x4.dot_i16x8_s with the scale from the scratch.
+//  - the relaxed build's byte path (matmulKBatched), below tileMin (Q4_K and Q5_K: every batch): the
+//    4 rows' planes as 16 bytes of u each with each sub-scale broadcast to i16 lanes beside them; x rows
+//    run over them in pairs, two panel rows at a time (kBytePair): per plane, row and x row one
+//    i16x8.relaxed_dot_i8x16_i7x16_s pair sum, per sub-block one i32x4.dot_i16x8_s with the scale.
 // The integers are the direct path's, combined in the same order: the results are identical.
-// Scratch (quant_scratch_bytes): planes @0 (2048 B) · scales @2048 ([4 rows][NS][i16x8], ≤ 1024 B) ·
+// Scratch (quant_scratch_bytes): planes @0 (the tile's i16 octets: 2048 B; the byte path's planes: 1024 B,
+// then kBytePair's 8 sums @1024) · scales @2048 ([4 rows][NS][i16x8], ≤ 1024 B) ·
 // the f32x4 accumulators of the n x rows @SCRATCH_ACC (16 B per row here; 32 for the row-lane paths of
 // Q8_0 and the 32-column types, which run two panels at a time: matmul_q8.ts, quant_legacy.ts).
 
@@ -196,13 +197,14 @@ import {
   return kind == Q4_K ? 16 : kind == Q2_K ? 8 : kind == Q6_K ? 6 : 3;
 }
 /**
- * Smallest batch that takes the 4×2 tile (measured): 2 in the plain build; the relaxed build's byte
- * path stays ahead up to 8 (Q6_K, Q3_K) or 16 (Q5_K, Q2_K) x rows and for Q4_K throughout.
+ * Smallest batch that takes the 4×2 tile (measured): 2 in the plain build; in the relaxed build 8 for
+ * Q6_K and Q3_K (as fast as the byte path there, 0.97–1.05×) and 16 for Q2_K, while Q4_K and Q5_K keep
+ * the byte path throughout (1.13–1.23× the tile from 16 x rows, docs/performance.md §7).
  */
 // @ts-ignore: decorator
 @inline function tileMin(kind: i32): i32 {
   if (!ASC_FEATURE_RELAXED_SIMD) return 2;
-  return kind == Q6_K || kind == Q3_K ? 8 : kind == Q4_K ? i32.MAX_VALUE : 16;
+  return kind == Q6_K || kind == Q3_K ? 8 : kind == Q2_K ? 16 : i32.MAX_VALUE;
 }
 /** Offset of the accumulators in the scratch. */
 // @ts-ignore: decorator
@@ -289,16 +291,72 @@ export function quant_scratch_bytes(n: i32): i32 {
   }
 }
 
-/** i16 pair sums of one unpacked plane (at pl) with the activation quants (bytes at x8): the relaxed byte path. */
+/** i16 pair sums of one unpacked plane (u as bytes) with 16 activation quants: the relaxed byte path. */
 // @ts-ignore: decorator
-@inline function planeDot(pl: usize, x8: usize, x16: usize): v128 {
-  return i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), v128.load(pl));
+@inline function planeDot(plane: v128, x: v128): v128 {
+  return i16x8.relaxed_dot_i8x16_i7x16_s(x, plane);
 }
 
 /** Bytes of one unpacked plane in the scratch (the relaxed byte path). */
 // @ts-ignore: decorator
 @inline function planeBytes(): usize {
   return 16;
+}
+
+/**
+ * Two panel rows (planes at pl, scales at sk) × two x rows (byte quants at xa, xb) over one super-block:
+ * stores the i32x4 partial sums [xa·row0, xa·row1, xb·row0, xb·row1] at dst. Two rows, not four, so
+ * that the 4 x loads, 4 plane loads and 2 scale loads of a step and the 4 sums stay in registers.
+ */
+// @ts-ignore: decorator
+@inline function kBytePair(NS: i32, pl: usize, sk: usize, xa: usize, xb: usize, dst: usize): void {
+  const RB = planeBytes() << 4;
+  const SRB = <usize>NS << 4;
+  let a0 = i32x4.splat(0), a1 = a0, b0 = a0, b1 = a0;
+  if (NS == 16) {
+    for (let k = 0; k < 16; k++, pl += 16, sk += 16, xa += 16, xb += 16) {
+      const x0 = v128.load(xa), x1 = v128.load(xb);
+      let p = v128.load(pl), s = v128.load(sk);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(planeDot(p, x0), s));
+      b0 = i32x4.add(b0, i32x4.dot_i16x8_s(planeDot(p, x1), s));
+      p = v128.load(pl + RB);
+      s = v128.load(sk + SRB);
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(planeDot(p, x0), s));
+      b1 = i32x4.add(b1, i32x4.dot_i16x8_s(planeDot(p, x1), s));
+    }
+  } else {
+    for (let k = 0; k < 8; k++, pl += 32, sk += 16, xa += 32, xb += 32) {
+      const xa0 = v128.load(xa), xa1 = v128.load(xa, 16), xb0 = v128.load(xb), xb1 = v128.load(xb, 16);
+      let p0 = v128.load(pl), p1 = v128.load(pl, 16), s = v128.load(sk);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.add(planeDot(p0, xa0), planeDot(p1, xa1)), s));
+      b0 = i32x4.add(b0, i32x4.dot_i16x8_s(i16x8.add(planeDot(p0, xb0), planeDot(p1, xb1)), s));
+      p0 = v128.load(pl + RB);
+      p1 = v128.load(pl + RB, 16);
+      s = v128.load(sk + SRB);
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.add(planeDot(p0, xa0), planeDot(p1, xa1)), s));
+      b1 = i32x4.add(b1, i32x4.dot_i16x8_s(i16x8.add(planeDot(p0, xb0), planeDot(p1, xb1)), s));
+    }
+  }
+  v128.store(dst, a0);
+  v128.store(dst, a1, 16);
+  v128.store(dst, b0, 32);
+  v128.store(dst, b1, 48);
+}
+
+/** Q6_K / Q3_K: row rr's sums less the offset term (sc·off·Σx per sub-block) over one super-block. */
+// @ts-ignore: decorator
+@inline function offsetCorrect(kind: i32, a: v128, sb: usize, rr: usize, bs16: usize): v128 {
+  if (kind != Q6_K && kind != Q3_K) return a;
+  return i32x4.sub(a, i32x4.shl(scaleDotS(sb + 8 + (rr << 4), bs16), kind == Q6_K ? 5 : 2));
+}
+
+/** One x row's step after its four row sums (a0..a3) over a super-block: the offset term, then kStep. */
+// @ts-ignore: decorator
+@inline function kByteStep(kind: i32, a0: v128, a1: v128, a2: v128, a3: v128, sb: usize, d: v128, sec: usize, b: i32, bs16Off: usize, bs32Off: usize, dOff: usize, m15: v128, fmask: v128, f16scale: v128, ap: usize, last: bool, out: usize, valid: i32): void {
+  const bs16 = sec + bs16Off + (<usize>b << 5);
+  const ai = isum4(offsetCorrect(kind, a0, sb, 0, bs16), offsetCorrect(kind, a1, sb, 1, bs16),
+    offsetCorrect(kind, a2, sb, 2, bs16), offsetCorrect(kind, a3, sb, 3, bs16));
+  kStep(kind, ai, sb, d, sec, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, ap, last, out, valid);
 }
 
 // @ts-ignore: decorator
@@ -320,6 +378,7 @@ export function quant_scratch_bytes(n: i32): i32 {
   const m15 = kconst(K_M15), m3 = kconst(K_M3), m30 = kconst(K_M30), b16 = kconst(K_B16), b4 = kconst(K_B4), w15 = kconst(K_W15);
   const fmask = kconst(K_F16MASK), f16scale = kconst(K_F16SCALE);
   const scales = scratch + 2048;
+  const sums = scratch + 1024; // kBytePair's results: 8 vectors
   const accs = scratch + SCRATCH_ACC;
   let w = wPtr;
   for (let r = 0; r < rows; r += 4, w += pb) {
@@ -327,51 +386,43 @@ export function quant_scratch_bytes(n: i32): i32 {
     const o = outPtr + (<usize>r << 2);
     for (let b = 0; b < S; b++) {
       const sb = w + <usize>b * PB;
+      const last = b == S - 1;
       unpackK(kind, sb, scratch, m15, m3, m30, b16, b4, w15);
       const d = f16x4m(sb, fmask, f16scale);
-      for (let i = 0; i < n; i++) {
-        const sec = xPtr + <usize>i * rec + offB; // section B of x row i
-        const bs16 = sec + bs16Off + (<usize>b << 5);
+      let i = 0;
+      for (; i + 2 <= n; i += 2) {
+        const secA = xPtr + <usize>i * rec + offB; // section B of x row i (row i + 1: + rec)
+        const xa = secA + q8Off + (<usize>b << 8);
+        kBytePair(NS, scratch, scales, xa, xa + rec, sums);
+        kBytePair(NS, scratch + 2 * RB, scales + 2 * SRB, xa, xa + rec, sums + 64);
+        kByteStep(kind, v128.load(sums), v128.load(sums, 16), v128.load(sums, 64), v128.load(sums, 80), sb, d, secA, b,
+          bs16Off, bs32Off, dOff, m15, fmask, f16scale, accs + (<usize>i << 4), last, o + <usize>i * outRowBytes, valid);
+        kByteStep(kind, v128.load(sums, 32), v128.load(sums, 48), v128.load(sums, 96), v128.load(sums, 112), sb, d, secA + rec, b,
+          bs16Off, bs32Off, dOff, m15, fmask, f16scale, accs + (<usize>(i + 1) << 4), last, o + <usize>(i + 1) * outRowBytes, valid);
+      }
+      if (i < n) {
+        // the odd last x row: all four rows per step
+        const sec = xPtr + <usize>i * rec + offB;
         let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-        let pl = scratch, sk = scales, q8 = sec + q8Off + (<usize>b << 8), q16 = sec + (<usize>b << 9);
+        let pl = scratch, sk = scales, q8 = sec + q8Off + (<usize>b << 8);
         if (NS == 16) {
-          for (let k = 0; k < 16; k++, pl += PLB, sk += 16, q8 += 16, q16 += 32) {
-            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(planeDot(pl, q8, q16), v128.load(sk)));
-            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(planeDot(pl + RB, q8, q16), v128.load(sk + SRB)));
-            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(planeDot(pl + 2 * RB, q8, q16), v128.load(sk + 2 * SRB)));
-            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(planeDot(pl + 3 * RB, q8, q16), v128.load(sk + 3 * SRB)));
+          for (let k = 0; k < 16; k++, pl += PLB, sk += 16, q8 += 16) {
+            const x = v128.load(q8);
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(planeDot(v128.load(pl), x), v128.load(sk)));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(planeDot(v128.load(pl + RB), x), v128.load(sk + SRB)));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(planeDot(v128.load(pl + 2 * RB), x), v128.load(sk + 2 * SRB)));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(planeDot(v128.load(pl + 3 * RB), x), v128.load(sk + 3 * SRB)));
           }
         } else {
-          for (let k = 0; k < 8; k++, pl += 2 * PLB, sk += 16, q8 += 32, q16 += 64) {
-            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.add(planeDot(pl, q8, q16), planeDot(pl + PLB, q8 + 16, q16 + 32)), v128.load(sk)));
-            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.add(planeDot(pl + RB, q8, q16), planeDot(pl + RB + PLB, q8 + 16, q16 + 32)), v128.load(sk + SRB)));
-            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.add(planeDot(pl + 2 * RB, q8, q16), planeDot(pl + 2 * RB + PLB, q8 + 16, q16 + 32)), v128.load(sk + 2 * SRB)));
-            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.add(planeDot(pl + 3 * RB, q8, q16), planeDot(pl + 3 * RB + PLB, q8 + 16, q16 + 32)), v128.load(sk + 3 * SRB)));
+          for (let k = 0; k < 8; k++, pl += 2 * PLB, sk += 16, q8 += 32) {
+            const x0 = v128.load(q8), x1 = v128.load(q8, 16);
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.add(planeDot(v128.load(pl), x0), planeDot(v128.load(pl + PLB), x1)), v128.load(sk)));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.add(planeDot(v128.load(pl + RB), x0), planeDot(v128.load(pl + RB + PLB), x1)), v128.load(sk + SRB)));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.add(planeDot(v128.load(pl + 2 * RB), x0), planeDot(v128.load(pl + 2 * RB + PLB), x1)), v128.load(sk + 2 * SRB)));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.add(planeDot(v128.load(pl + 3 * RB), x0), planeDot(v128.load(pl + 3 * RB + PLB), x1)), v128.load(sk + 3 * SRB)));
           }
         }
-        if (kind == Q6_K || kind == Q3_K) {
-          const sh: u32 = kind == Q6_K ? 5 : 2;
-          a0 = i32x4.sub(a0, i32x4.shl(scaleDotS(sb + 8, bs16), sh));
-          a1 = i32x4.sub(a1, i32x4.shl(scaleDotS(sb + 24, bs16), sh));
-          a2 = i32x4.sub(a2, i32x4.shl(scaleDotS(sb + 40, bs16), sh));
-          a3 = i32x4.sub(a3, i32x4.shl(scaleDotS(sb + 56, bs16), sh));
-        }
-        const ai = isum4(a0, a1, a2, a3);
-        let am = i32x4.splat(0);
-        if (kind == Q4_K || kind == Q5_K) {
-          const bs = v128.load(sec + bs32Off + (<usize>b << 4));
-          am = isum4(i32x4.dot_i16x8_s(v128.load8x8_u(sb + 48), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 56), bs),
-            i32x4.dot_i16x8_s(v128.load8x8_u(sb + 64), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 72), bs));
-        } else if (kind == Q2_K) {
-          am = isum4(minDotQ2(sb + 16, bs16, m15), minDotQ2(sb + 32, bs16, m15), minDotQ2(sb + 48, bs16, m15), minDotQ2(sb + 64, bs16, m15));
-        }
-        const sx = v128.load32_splat(sec + dOff + (<usize>b << 2));
-        const ap = accs + (<usize>i << 4);
-        let acc = b == 0 ? f32x4.splat(0) : v128.load(ap);
-        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(ai), f32x4.mul(d, sx)));
-        if (hasMin(kind)) acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(am), f32x4.mul(f16x4m(sb + 8, fmask, f16scale), sx)));
-        if (b == S - 1) storePanel4(o + <usize>i * outRowBytes, acc, valid);
-        else v128.store(ap, acc);
+        kByteStep(kind, a0, a1, a2, a3, sb, d, sec, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, accs + (<usize>i << 4), last, o + <usize>i * outRowBytes, valid);
       }
     }
   }
