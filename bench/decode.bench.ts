@@ -38,7 +38,7 @@ import { runChild, type ChildOutcome } from './lib/child.js';
 import type { DecodeResult, DecodeSpec, PairedDecodeResult, PairedDecodeSpec } from './lib/decode-cases.js';
 import type { PairResult, PairSpec } from './lib/pair-cases.js';
 import type { KernelResult, KernelRow, KernelSpec } from './lib/kernel-cases.js';
-import type { Bandwidth, DotPeak } from './lib/bandwidth.js';
+import { prefillCeiling, type Bandwidth, type DotPeak } from './lib/bandwidth.js';
 import { ensurePeer, ORT_WEB_VERSION, type PeerStatus } from './lib/peers.js';
 import {
   benchPromptIds, BENCH_FILE_TYPES, ensureShapeFiles, parameterCountOf, QUICK_DRAFT_SHAPE, QUICK_SHAPES, QWEN25_05B, QWEN25_15B, SMOLLM2_135M, SMOLLM2_360M, streamedWeights,
@@ -51,7 +51,7 @@ const BENCH_DIR = fileURLToPath(new URL('../../bench/', import.meta.url));
 const CASE_RUNNER = fileURLToPath(new URL('./lib/case-runner.js', import.meta.url));
 const BUILDS: readonly WasmBuild[] = ['simd', 'relaxed', 'simd-mt', 'relaxed-mt'];
 const LLAMA_CPP_VERSION: string = JSON.parse(readFileSync(fileURLToPath(new URL('../../node_modules/node-llama-cpp/package.json', import.meta.url)), 'utf8')).version;
-const SHAPES: Readonly<Record<string, RealShape>> = { 'smollm2-360m': SMOLLM2_360M, 'qwen2.5-0.5b': QWEN25_05B };
+const SHAPES: Readonly<Record<string, RealShape>> = { 'smollm2-360m': SMOLLM2_360M, 'qwen2.5-0.5b': QWEN25_05B, 'qwen2.5-1.5b': QWEN25_15B };
 const PROMPT_TOKENS = 128;
 const DECODE_TOKENS = 64;
 const SPEC_TOKENS = 96;
@@ -85,7 +85,7 @@ stdout and in bench/results/decode.md; JSON in bench/results/decode.json (decode
   --runs N          timed runs per case (default 3; --quick 1)
   --threads LIST    thread counts, e.g. 1 or 1,2 (default 1,2)
   --types LIST      GGUF types: ${BENCH_FILE_TYPES.join(',')}, or all (default Q8_0,Q4_K_M)
-  --shapes LIST     ${Object.keys(SHAPES).join(',')} (default both; ignored with --quick)
+  --shapes LIST     ${Object.keys(SHAPES).join(',')} (default smollm2-360m,qwen2.5-0.5b; ignored with --quick)
   --only WHAT       decode | kernels (default decode); --with-kernels runs both
   --build NAME      spechub WASM build for 1 thread: ${BUILDS.join(' | ')} (default simd; threads use its -mt twin)
   --no-speculative  skip the speculative-sampling measurements (self-draft and pairs)
@@ -304,12 +304,14 @@ async function main(): Promise<boolean> {
 
   // ---- bandwidth (ceilings) ----
   progress('measuring read bandwidth (ceilings)');
-  const bw = await runChild<{ one: Bandwidth; two: Bandwidth; dot: DotPeak }>(CASE_RUNNER, { kind: 'bandwidth', mib: args.quick ? 128 : 256, passes: args.quick ? 3 : 9 }, { timeoutMs: 5 * 60_000, label: 'bandwidth' });
+  const bw = await runChild<{ one: Bandwidth; two: Bandwidth; dot: DotPeak; dot8: DotPeak | null }>(CASE_RUNNER, { kind: 'bandwidth', mib: args.quick ? 128 : 256, passes: args.quick ? 3 : 9, build: args.build }, { timeoutMs: 5 * 60_000, label: 'bandwidth' });
   const bandwidth = (t: number): number | null => (bw.ok ? (t >= 2 ? bw.result.two.gbps : bw.result.one.gbps) : null);
   if (!bw.ok) progress(`bandwidth: failed (${bw.reason}); ceilings use the anchors of docs/performance.md §1`);
   const bwOrAnchor = (t: number) => bandwidth(t) ?? (t >= 2 ? 50 : 26);
   /** GOP/s of exact integer dot products per thread (peak_dot_i16), or null. */
   const dotPeak = bw.ok ? bw.result.dot.gops : null;
+  /** GOP/s of the byte dots per thread (peak_dot_i8; relaxed builds only), or null. */
+  const bytePeak = bw.ok ? (bw.result.dot8?.gops ?? null) : null;
 
   // ---- decode ----
   const rows: DecodeRow[] = [];
@@ -447,7 +449,13 @@ async function main(): Promise<boolean> {
   const bwText = (t: number) => (bandwidth(t) === null ? `n/a (anchor ${t >= 2 ? 50 : 26} GB/s used)` : `**${sig(bandwidth(t)!)} GB/s**`);
   lines.push(`- Measured WASM read bandwidth: 1 thread ${bwText(1)}, 2 threads ${bwText(2)} (ceiling = bandwidth ÷ weight bytes per token)`);
   if (dotPeak !== null) {
-    lines.push(`- Measured WASM integer-dot peak (peak_dot_i16: independent i32x4.dot_i16x8_s + add chains): **${sig(dotPeak)} GOP/s per thread** — the compute ceiling of spechub's exact W8A8 prefill: threads × peak ÷ (2 × weights per token) tok/s`);
+    lines.push(`- Measured WASM integer-dot peak (peak_dot_i16: independent i32x4.dot_i16x8_s + add chains): **${sig(dotPeak)} GOP/s per thread**, the op of the W8A8 batch kernels (Q8_0, Q6_K, Q3_K, Q2_K, IQ4${bytePeak === null ? ', and in this build every type' : ''})`);
+  }
+  if (bytePeak !== null) {
+    lines.push(`- Measured WASM byte-dot peak (peak_dot_i8: independent i16x8.relaxed_dot_i8x16_i7x16_s + i16 add chains): **${sig(bytePeak)} GOP/s per thread**, the op of the relaxed build's 4/5-bit batch kernels (Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K)`);
+  }
+  if (dotPeak !== null) {
+    lines.push(`- Prefill compute ceiling of a file: threads ÷ Σ over its tensor types (2 × weights a prompt token multiplies ÷ that type's peak) tok/s; the head is left out (neither engine computes logits for the prompt rows)`);
   }
   lines.push(`- Node ${machine.node} (V8 ${machine.v8}), spechub WASM build \`${args.build}\` (threads: its -mt twin); llama.cpp: node-llama-cpp ${LLAMA_CPP_VERSION} prebuilt CPU binaries (getLlama({gpu: false, build: 'never'})); ${mode}; ${machine.date}`);
   lines.push(`- Command: \`npm run bench:decode${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``);
@@ -600,13 +608,14 @@ async function main(): Promise<boolean> {
         const limit = (r: DecodeRow | null) => (r?.decode && r.ceiling ? `${pct(r.decode / r.ceiling)} of its ceiling (${fmt(r.ceiling)} tok/s)` : '—');
         const goal = t === 1 ? 1.2 : 1.0;
         targets.push({ target: `${shape.name} ${type} decode vs llama.cpp, T=${t}`, value: s?.vsLlamaDecode ?? null, goal, met: s?.vsLlamaDecode == null ? null : s.vsLlamaDecode >= goal, limit: `spechub ${limit(s)}; llama.cpp ${limit(l)}` });
-        const weights = shapeInfo.find((x) => x.shape === shape)?.streamed[type]?.weights ?? null;
-        const computeCeiling = dotPeak !== null && weights !== null ? (t * dotPeak * 1e9) / (2 * weights) : null;
+        const streamedT = shapeInfo.find((x) => x.shape === shape)?.streamed[type] ?? null;
+        const weights = streamedT ? streamedT.weights - streamedT.headWeights : null;
+        const computeCeiling = streamedT ? prefillCeiling(streamedT.prefillWeightsByType, args.build, t, { i16: dotPeak, i8: bytePeak }) : null;
         const gops = (tokS: number | null | undefined) => (tokS && weights !== null ? ` = ${sig((2 * weights * tokS) / 1e9)} GOP/s` : '');
         const prefillLimit =
           computeCeiling === null
             ? `spechub ${fmt(s?.prefill)} tok/s, llama.cpp ${fmt(l?.prefill)} tok/s`
-            : `spechub ${fmt(s?.prefill)} tok/s${gops(s?.prefill)}, ${pct(s?.prefill ? s.prefill / computeCeiling : null)} of the integer-dot ceiling (${fmt(computeCeiling)} tok/s at ${t} × ${sig(dotPeak!)} GOP/s); llama.cpp ${fmt(l?.prefill)} tok/s${gops(l?.prefill)}, ${l?.prefill ? `${(l.prefill / computeCeiling).toFixed(2)}×` : '—'} that ceiling`;
+            : `spechub ${fmt(s?.prefill)} tok/s${gops(s?.prefill)}, ${pct(s?.prefill ? s.prefill / computeCeiling : null)} of the integer-dot ceiling (${fmt(computeCeiling)} tok/s at ${t} thread${t > 1 ? 's' : ''}); llama.cpp ${fmt(l?.prefill)} tok/s${gops(l?.prefill)}, ${l?.prefill ? `${(l.prefill / computeCeiling).toFixed(2)}×` : '—'} that ceiling`;
         targets.push({ target: `${shape.name} ${type} prefill vs llama.cpp, T=${t}`, value: s?.vsLlamaPrefill ?? null, goal: 1.0, met: s?.vsLlamaPrefill == null ? null : s.vsLlamaPrefill >= 1.0, limit: prefillLimit });
       }
     }
@@ -639,6 +648,7 @@ async function main(): Promise<boolean> {
     params: { runs: args.runs, threads: args.threads, types: args.types, build: args.build, promptTokens: PROMPT_TOKENS, decodeTokens: DECODE_TOKENS, speculativeTokens: SPEC_TOKENS, contextSize: 1024, seed, llamaCpp: LLAMA_CPP_VERSION },
     bandwidth: bw.ok ? { oneThread: bw.result.one, twoThreads: bw.result.two } : { error: bw.reason, anchors: { oneThread: 26, twoThreads: 50 } },
     dotPeak: bw.ok ? bw.result.dot : null,
+    byteDotPeak: bw.ok ? bw.result.dot8 : null,
     shapes: shapeInfo.map(({ shape, files, streamed }) => ({ name: shape.name, note: shape.note, config: files.config, files: files.sizes, streamed })),
     decode: rows.map((r) => ({
       shape: r.shape,

@@ -8,7 +8,7 @@
  *    bandwidth (the ceiling: bytes per weight ÷ bandwidth);
  *  - batched (prefill, tree verification), hot: 1024×1024 at n = 1, 8, 32: GOP/s (2·rows·cols·n / time)
  *    of the SIMD kernel (with its batch scratch, as the executors run it) and of its scalar twin, and SIMD / twin;
- *  - the ceiling of those: the measured integer-dot peak of one thread (measureDotPeak, bench/lib/bandwidth.ts).
+ *  - the ceiling of those: the measured integer-dot peaks of one thread (measureDotPeak, bench/lib/bandwidth.ts: i16 dots, and the byte dots of the relaxed build's 4/5-bit kernels).
  *
  * Weights are random blocks (every quant bit pattern; f16 scales set to moderate values): the kernels'
  * speed does not depend on the values. Every kernel is validated against its twin (bit-identical) before
@@ -24,7 +24,7 @@ import { LINEAR_DTYPES, linearInputKind, packedBytes, preparedInputBytes, type L
 import { GGML_BLOCK, type GgmlQuantType } from '../src/weights/ggml-quants.js';
 import type { Runtime } from '../src/wasm/runtime.js';
 import { machineInfo, machineMarkdown, makeLog, markdownTable, parseBenchArgs, sig, timeCases, writeResults, type Timing } from './common.js';
-import { measureBandwidth1, measureDotPeak, validateReadKernel } from './lib/bandwidth.js';
+import { measureBandwidth1, measureDotPeak, prefillPeakOp, validateReadKernel } from './lib/bandwidth.js';
 
 const COLD: readonly [number, number] = [16384, 1024];
 const HOT: readonly [number, number] = [1024, 1024];
@@ -158,10 +158,16 @@ async function main(): Promise<void> {
   validateReadKernel();
   const bw = measureBandwidth1(args.quick ? 64 : 256, args.quick ? 3 : 7);
   const peak = measureDotPeak(createNodeRuntime({ build: args.build }), args.quick ? 3 : 7);
+  const bytePeak = args.build.startsWith('relaxed') ? measureDotPeak(createNodeRuntime({ build: args.build }), args.quick ? 3 : 7, 'i8') : null;
+  const peakOf = (d: string): number | null => {
+    const op = prefillPeakOp(d, args.build);
+    return op === 'i16' ? peak.gops : op === 'i8' ? (bytePeak?.gops ?? null) : null;
+  };
   const load = loadavg();
   log(`# Quantised weight types (kernels)\n\n${machineMarkdown(machine, args.quick ? 'quick' : 'full')}`);
   log(`- measured 1-thread read bandwidth: ${sig(bw.gbps)} GB/s (${bw.bufferMiB} MiB, median of ${bw.samples.length}); load average at start ${load.map((l) => l.toFixed(2)).join(' / ')}`);
-  log(`- measured integer-dot peak: ${sig(peak.gops)} GOP/s per thread (2 ops per MAC; i32x4.dot_i16x8_s + i32x4.add chains, median of ${peak.samples.length}): the ceiling of exact W8A8 matmuls in 128-bit WASM SIMD\n`);
+  log(`- measured integer-dot peak: ${sig(peak.gops)} GOP/s per thread (2 ops per MAC; i32x4.dot_i16x8_s + i32x4.add chains, median of ${peak.samples.length}): the ceiling of exact W8A8 matmuls in 128-bit WASM SIMD${bytePeak ? '' : '\n'}`);
+  if (bytePeak) log(`- measured byte-dot peak: ${sig(bytePeak.gops)} GOP/s per thread (i16x8.relaxed_dot_i8x16_i7x16_s + i16x8.add chains, median of ${bytePeak.samples.length}): the ceiling of this build's 4/5-bit batch kernels (Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K)\n`);
   const types = only ?? (args.quick ? (['F32', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as LinearDtype[]) : LINEAR_DTYPES);
   const [cr, cc] = args.quick ? [4096, 1024] : COLD;
   const [hr, hc] = HOT;
@@ -207,10 +213,10 @@ async function main(): Promise<void> {
   );
   log(`\n## Matrix–vector, cold (${cr}×${cc}, W from DRAM)\n\n${coldTable}\n`);
   const hotTable = markdownTable(
-    ['type', ...BATCHES.map((n) => `n=${n} GOP/s`), `n=${BATCHES[BATCHES.length - 1]} of int-dot peak`, ...BATCHES.map((n) => `twin n=${n}`), 'SIMD / twin (n=1 / 8 / 32)'],
+    ['type', ...BATCHES.map((n) => `n=${n} GOP/s`), `n=${BATCHES[BATCHES.length - 1]} of its op's peak`, ...BATCHES.map((n) => `twin n=${n}`), 'SIMD / twin (n=1 / 8 / 32)'],
     types.map((d) => {
       const rs = hot.filter((r) => r.dtype === d);
-      return [d, ...rs.map((r) => sig(r.gops)), `${sig((100 * rs[rs.length - 1]!.gops) / peak.gops)} %`, ...rs.map((r) => sig(r.refGops)), rs.map((r) => `${sig(r.ref.medianMs / r.simd.medianMs)}×`).join(' / ')];
+      return [d, ...rs.map((r) => sig(r.gops)), peakOf(d) === null ? '–' : `${sig((100 * rs[rs.length - 1]!.gops) / peakOf(d)!)} % (${prefillPeakOp(d, args.build)})`, ...rs.map((r) => sig(r.refGops)), rs.map((r) => `${sig(r.ref.medianMs / r.simd.medianMs)}×`).join(' / ')];
     }),
   );
   log(`## Batched, hot (${hr}×${hc}, cache-resident)\n\n${hotTable}\n`);
@@ -218,7 +224,7 @@ async function main(): Promise<void> {
     'GB/s counts the packed bytes a call streams (scales included); the ceiling of a type is the read bandwidth: decode tok/s ≤ bandwidth ÷ bytes per token. ' +
       'GOP/s = 2·rows·cols·n / time whatever the type. Quantised kernels read activations quantised per call (quant_x, once per x, shared by the linears that read it: timed apart).',
   );
-  const json = { bench: 'quants', machine, loadavg: load, bandwidth: bw, dotPeak: peak, mode: args.quick ? 'quick' : 'full', cold, hot };
+  const json = { bench: 'quants', machine, loadavg: load, bandwidth: bw, dotPeak: peak, byteDotPeak: bytePeak, mode: args.quick ? 'quick' : 'full', cold, hot };
   const path = writeResults(args.build === 'simd' ? 'quants.json' : `quants.${args.build}.json`, json);
   log(`JSON written to ${path}`);
   if (args.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');

@@ -17,6 +17,8 @@ export interface BandwidthSpec {
   readonly kind: 'bandwidth';
   readonly mib: number;
   readonly passes: number;
+  /** The bench's WASM build: a relaxed one also measures the byte-dot peak. */
+  readonly build: string;
 }
 
 export type CaseSpec = DecodeSpec | PairedDecodeSpec | PairSpec | KernelSpec | BandwidthSpec;
@@ -37,10 +39,11 @@ childMain(async (spec: CaseSpec) => {
       const one = measureBandwidth1(spec.mib, spec.passes);
       progress(`bandwidth: 1 thread ${one.gbps.toFixed(1)} GB/s; 2 threads`);
       const two = await measureBandwidth2(spec.mib, spec.passes);
-      progress(`bandwidth: 2 threads ${two.gbps.toFixed(1)} GB/s; integer-dot peak`);
+      progress(`bandwidth: 2 threads ${two.gbps.toFixed(1)} GB/s; integer-dot peaks`);
       const dot = measureDotPeak(createNodeRuntime());
-      progress(`integer-dot peak: ${dot.gops.toFixed(1)} GOP/s per thread`);
-      return { one, two, dot };
+      const dot8 = spec.build.startsWith('relaxed') ? measureDotPeak(createNodeRuntime({ build: 'relaxed' }), 7, 'i8') : null;
+      progress(`integer-dot peak: ${dot.gops.toFixed(1)} GOP/s per thread${dot8 ? `; byte-dot peak ${dot8.gops.toFixed(1)}` : ''}`);
+      return { one, two, dot, dot8 };
     }
   }
 });

@@ -195,6 +195,10 @@ export interface StreamedWeights {
   readonly spechubBytes: number;
   /** Weights (elements) multiplied per token. */
   readonly weights: number;
+  /** Weights of the head (output.weight, or the tied embedding), which a prompt row does not multiply. */
+  readonly headWeights: number;
+  /** Weights per GGML type that a prompt token multiplies in a prefill (every matrix but the head). */
+  readonly prefillWeightsByType: Readonly<Record<string, number>>;
 }
 
 /**
@@ -211,6 +215,8 @@ export async function streamedWeights(path: string): Promise<StreamedWeights> {
     let fileBytes = 0;
     let spechubBytes = 0;
     let weights = 0;
+    let headWeights = 0;
+    const prefillWeightsByType: Record<string, number> = {};
     for (const t of f.tensors.values()) {
       if (t.shape.length !== 2) continue;
       if (t.name === 'token_embd.weight' && !tied) continue;
@@ -219,8 +225,10 @@ export async function streamedWeights(path: string): Promise<StreamedWeights> {
       fileBytes += ggmlTypeBytes(t.dtype, rows * cols);
       spechubBytes += (LINEAR_DTYPES as readonly string[]).includes(t.dtype) ? packedBytes(t.dtype as LinearDtype, rows, cols) : ggmlTypeBytes(t.dtype, rows * cols);
       weights += rows * cols;
+      if (t.name === 'output.weight' || t.name === 'token_embd.weight') headWeights += rows * cols;
+      else prefillWeightsByType[t.dtype] = (prefillWeightsByType[t.dtype] ?? 0) + rows * cols;
     }
-    return { types, fileBytes, spechubBytes, weights };
+    return { types, fileBytes, spechubBytes, weights, headWeights, prefillWeightsByType };
   } finally {
     await src.close?.();
   }

@@ -122,6 +122,12 @@ export interface Kernels {
    * W8A8 kernels' inner step; returns the wrapped sum of every lane (keeps the chains alive).
    */
   peak_dot_i16(iters: number): number;
+  /**
+   * Benchmark probe (assembly/peak.ts): `iters` rounds of 12 independent chains acc ← acc + byte dot(acc, k)
+   * (i16x8.relaxed_dot_i8x16_i7x16_s in the relaxed build, the same arithmetic with i16 multiplies in the
+   * plain one), 192 multiply-adds per round; returns the wrapped sum of every lane.
+   */
+  peak_dot_i8(iters: number): number;
   /** Bytes of the per-thread scratch the quantised SIMD kernels use for batches of n x rows. */
   quant_scratch_bytes(n: number): number;
   /** Bytes of the prepared input of one x row of cols columns. */

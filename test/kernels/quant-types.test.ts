@@ -385,3 +385,26 @@ describe('peak_dot_i16 (the integer-dot ceiling probe of the benches)', () => {
     });
   }
 });
+
+describe('peak_dot_i8 (the byte-dot ceiling probe of the benches)', () => {
+  /**
+   * Its 12 chains in plain JS: per i16 lane acc ← acc + lo8(acc)·k + hi8(acc)·k (bytes signed, k = (iters | 3) & 127,
+   * i16 wrapping; the 8 lanes of a chain are equal), then the lanes' pairwise i32 sums added (wrapping).
+   */
+  function model(iters: number): number {
+    const k = (iters | 3) & 0x7f;
+    let sum = 0;
+    for (let j = 0; j < 12; j++) {
+      let a = ((iters + j) << 16) >> 16;
+      for (let i = 0; i < iters; i++) a = ((a + ((a << 24) >> 24) * k + (a >> 8) * k) << 16) >> 16;
+      sum = ((sum + a) << 16) >> 16; // the 12 chains are added in i16
+    }
+    return Math.imul(sum, 8);
+  }
+  for (const build of BUILDS) {
+    test(`(${build}) computes what its chains compute`, () => {
+      const pool = poolOf(build);
+      fc.assert(fc.property(fc.integer({ min: 0, max: 3000 }), (iters) => pool.k.peak_dot_i8(iters) === model(iters)), { numRuns: 30, seed: 10 });
+    });
+  }
+});
