@@ -449,10 +449,10 @@ async function main(): Promise<boolean> {
   const bwText = (t: number) => (bandwidth(t) === null ? `n/a (anchor ${t >= 2 ? 50 : 26} GB/s used)` : `**${sig(bandwidth(t)!)} GB/s**`);
   lines.push(`- Measured WASM read bandwidth: 1 thread ${bwText(1)}, 2 threads ${bwText(2)} (ceiling = bandwidth ÷ weight bytes per token)`);
   if (dotPeak !== null) {
-    lines.push(`- Measured WASM integer-dot peak (peak_dot_i16: independent i32x4.dot_i16x8_s + add chains): **${sig(dotPeak)} GOP/s per thread**, the op of the W8A8 batch kernels (Q8_0, Q6_K, Q3_K, Q2_K, IQ4${bytePeak === null ? ', and in this build every type' : ''})`);
+    lines.push(`- Measured WASM integer-dot peak (peak_dot_i16: independent i32x4.dot_i16x8_s + add chains, best of ${bw.ok ? bw.result.dot.samples.length : 0} samples): **${sig(dotPeak)} GOP/s per thread**, the op of the W8A8 batch kernels (Q8_0, Q6_K, Q3_K, Q2_K, IQ4${bytePeak === null ? ', and in this build every type' : ''})`);
   }
   if (bytePeak !== null) {
-    lines.push(`- Measured WASM byte-dot peak (peak_dot_i8: independent i16x8.relaxed_dot_i8x16_i7x16_s + i16 add chains): **${sig(bytePeak)} GOP/s per thread**, the op of the relaxed build's 4/5-bit batch kernels (Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K)`);
+    lines.push(`- Measured WASM byte-dot peak (peak_dot_i8: independent i16x8.relaxed_dot_i8x16_i7x16_s + i16 add chains, best of ${bw.ok ? (bw.result.dot8?.samples.length ?? 0) : 0} samples): **${sig(bytePeak)} GOP/s per thread**, the op of the relaxed build's 4/5-bit batch kernels (Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K)`);
   }
   if (dotPeak !== null) {
     lines.push(`- Prefill compute ceiling of a file: threads ÷ Σ over its tensor types (2 × weights a prompt token multiplies ÷ that type's peak) tok/s; the head is left out (neither engine computes logits for the prompt rows)`);

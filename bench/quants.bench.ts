@@ -157,8 +157,8 @@ async function main(): Promise<void> {
   const machine = machineInfo(args.build);
   validateReadKernel();
   const bw = measureBandwidth1(args.quick ? 64 : 256, args.quick ? 3 : 7);
-  const peak = measureDotPeak(createNodeRuntime({ build: args.build }), args.quick ? 3 : 7);
-  const bytePeak = args.build.startsWith('relaxed') ? measureDotPeak(createNodeRuntime({ build: args.build }), args.quick ? 3 : 7, 'i8') : null;
+  const peak = measureDotPeak(createNodeRuntime({ build: args.build }), args.quick ? 3 : 15);
+  const bytePeak = args.build.startsWith('relaxed') ? measureDotPeak(createNodeRuntime({ build: args.build }), args.quick ? 3 : 15, 'i8') : null;
   const peakOf = (d: string): number | null => {
     const op = prefillPeakOp(d, args.build);
     return op === 'i16' ? peak.gops : op === 'i8' ? (bytePeak?.gops ?? null) : null;
@@ -166,8 +166,8 @@ async function main(): Promise<void> {
   const load = loadavg();
   log(`# Quantised weight types (kernels)\n\n${machineMarkdown(machine, args.quick ? 'quick' : 'full')}`);
   log(`- measured 1-thread read bandwidth: ${sig(bw.gbps)} GB/s (${bw.bufferMiB} MiB, median of ${bw.samples.length}); load average at start ${load.map((l) => l.toFixed(2)).join(' / ')}`);
-  log(`- measured integer-dot peak: ${sig(peak.gops)} GOP/s per thread (2 ops per MAC; i32x4.dot_i16x8_s + i32x4.add chains, median of ${peak.samples.length}): the ceiling of exact W8A8 matmuls in 128-bit WASM SIMD${bytePeak ? '' : '\n'}`);
-  if (bytePeak) log(`- measured byte-dot peak: ${sig(bytePeak.gops)} GOP/s per thread (i16x8.relaxed_dot_i8x16_i7x16_s + i16x8.add chains, median of ${bytePeak.samples.length}): the ceiling of this build's 4/5-bit batch kernels (Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K)\n`);
+  log(`- measured integer-dot peak: ${sig(peak.gops)} GOP/s per thread (2 ops per MAC; i32x4.dot_i16x8_s + i32x4.add chains, best of ${peak.samples.length}; median ${sig(peak.medianGops)}): the ceiling of exact W8A8 matmuls in 128-bit WASM SIMD${bytePeak ? '' : '\n'}`);
+  if (bytePeak) log(`- measured byte-dot peak: ${sig(bytePeak.gops)} GOP/s per thread (i16x8.relaxed_dot_i8x16_i7x16_s + i16x8.add chains, best of ${bytePeak.samples.length}; median ${sig(bytePeak.medianGops)}): the ceiling of this build's 4/5-bit batch kernels (Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K)\n`);
   const types = only ?? (args.quick ? (['F32', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as LinearDtype[]) : LINEAR_DTYPES);
   const [cr, cc] = args.quick ? [4096, 1024] : COLD;
   const [hr, hc] = HOT;

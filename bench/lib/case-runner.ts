@@ -41,7 +41,7 @@ childMain(async (spec: CaseSpec) => {
       const two = await measureBandwidth2(spec.mib, spec.passes);
       progress(`bandwidth: 2 threads ${two.gbps.toFixed(1)} GB/s; integer-dot peaks`);
       const dot = measureDotPeak(createNodeRuntime());
-      const dot8 = spec.build.startsWith('relaxed') ? measureDotPeak(createNodeRuntime({ build: 'relaxed' }), 7, 'i8') : null;
+      const dot8 = spec.build.startsWith('relaxed') ? measureDotPeak(createNodeRuntime({ build: 'relaxed' }), 15, 'i8') : null;
       progress(`integer-dot peak: ${dot.gops.toFixed(1)} GOP/s per thread${dot8 ? `; byte-dot peak ${dot8.gops.toFixed(1)}` : ''}`);
       return { one, two, dot, dot8 };
     }
