@@ -677,15 +677,8 @@ export function quant_scratch_bytes(n: i32): i32 {
             ai = i32x4.add(ai, i32x4.mul(t, sc4s(sb + 8 + (<usize>j << 2))));
           }
         } else {
-          if (kind == Q6_K || kind == Q3_K) {
-            // the offset: a row's sums less off·Σ_k sc_k·bs16_k (exact integers)
-            const sh: u32 = kind == Q6_K ? 5 : 2;
-            a0 = i32x4.sub(a0, i32x4.shl(scaleDotS(sb + 8, bs16), sh));
-            a1 = i32x4.sub(a1, i32x4.shl(scaleDotS(sb + 24, bs16), sh));
-            a2 = i32x4.sub(a2, i32x4.shl(scaleDotS(sb + 40, bs16), sh));
-            a3 = i32x4.sub(a3, i32x4.shl(scaleDotS(sb + 56, bs16), sh));
-          }
-          ai = isum4(a0, a1, a2, a3);
+          // Q6_K / Q3_K: a row's sums less off·Σ_k sc_k·bs16_k (exact integers)
+          ai = isum4(offsetCorrect(kind, a0, sb, 0, bs16), offsetCorrect(kind, a1, sb, 1, bs16), offsetCorrect(kind, a2, sb, 2, bs16), offsetCorrect(kind, a3, sb, 3, bs16));
         }
         if (kind == Q4_K || kind == Q5_K) {
           const bs = v128.load(bs32);
