@@ -22,8 +22,11 @@
 //                   5th bits @16rr (byte t bit k: column 128h + 16k + t), then its 4 groups as Q4_K's
 //                   (64 B each @64 + 64j': low 4 bits of u)
 //   Q6_K (PB 840):  d ×4 @0 · sc i8 [4 rows][16 sub-blocks] @8 · chunk q (cols 64q ..) 192 B @72 + 192q:
-//                   row rr's 48 bytes @48rr: N0 (byte t: u(64q + t) & 15 | (u(64q + 16 + t) & 15) << 4),
-//                   N1 (the same for columns 64q + 32 ..), H (byte t bits 2k, 2k + 1: u(64q + 16k + t) >> 4)
+//                   row rr's 48 bytes @48rr: V0 @0, V1 @16, L @32 holding its 4 "pair planes" P0..P3 of 16
+//                   u each: P(2h + j) (half h = cols 32h .. of the chunk, sub-blocks s = 0, 1 of 16 columns)
+//                   byte 4i + 2s + e = u(32h + 16s + 8j + 2i + e) (i < 4, e < 2): columns 2i, 2i + 1 of both
+//                   sub-blocks in turn, so an i16 pair sum belongs to sub-block s = its lane & 1.
+//                   V_h byte t = P(2h)[t] | (P(2h + 1)[t] >> 4) << 6; L byte t = P1[t] & 15 | (P3[t] & 15) << 4
 //   Q3_K (PB 456):  d ×4 @0 · sc i8 (the 6-bit scale − 32) [4 rows][16] @8 · half h (cols 128h ..) 192 B
 //                   @72 + 192h: row rr's 48 bytes @48rr: L0 (byte t bits 2k, 2k + 1: low 2 bits of column
 //                   128h + 16k + t), L1 (the same for 128h + 64 ..), H (byte t bit m: 3rd bit of 128h + 16m + t)
@@ -36,15 +39,19 @@
 //
 // Kernel, per super-block, x row and panel: each row rr keeps an i32x4 accumulator. A plane's quants
 // (nibbles and high bits moved into place by shifts and masks: one 16-byte vector holds the high bits
-// of 8 planes (Q5_K, Q3_K) or 4 (Q6_K)) are multiplied with the activation quants into i16 pair sums
-// (pdot16), and i32x4.dot_i16x8_s with the broadcast sub-scale adds them, scaled, to the row's
-// accumulator (Q4_K / Q5_K add a group's two planes first). The offset (Q3_K 4, Q6_K 32) and the mins
+// of 8 planes (Q5_K, Q3_K)) are multiplied with the activation quants into i16 pair sums (pdot16), and
+// i32x4.dot_i16x8_s with the broadcast sub-scale adds them, scaled, to the row's accumulator (Q4_K /
+// Q5_K add a group's two planes first). Q6_K stores two sub-blocks interleaved in each "pair plane"
+// (layout above: P(2h)'s 6-bit u are one mask away, P(2h + 1)'s at most two shifts, two masks and an
+// or) and takes a half chunk with two pair sums, one add and one dot with both sub-scales, the
+// activations shuffled into the same order once for the panel's 4 rows (q6kHalf): 1.23–1.27× the
+// per-sub-block planes it replaced (docs/performance.md §7). The offset (Q3_K 4, Q6_K 32) and the mins
 // are Σ_k scale·Σ_{c ∈ k} qx: one dot of the row's scale bytes with the activation's sub-block sums.
 // One transpose-add per super-block gives the 4 rows' exact integer sums, combined with d·s (and
 // dmin·s) in f32 at its end. IQ4_XS (signed table values) widens to i16 and transposes per group.
 
 import {
-  dot2, dotSigned1, pdot16, splatS8, splatU8, kconst, K_M15, K_M3, K_M30, K_B16, K_B4, K_W15, K_F16MASK, K_F16SCALE, K_ONES16,
+  dot2, dotSigned1, pdot16, splatS8, splatU8, kconst, K_M15, K_M3, K_M30, K_M3F, K_B16, K_B4, K_W15, K_F16MASK, K_F16SCALE, K_ONES16,
   f16x4m, f16s, f16Value, f16NonFinite, isum4, storePanel4, qx_row_bytes, qx_offset_k, qxD, qxBs16, qxBs32,
 } from './matmul_quant';
 
@@ -117,14 +124,47 @@ import {
   const hi = v128.or(v128.and(i16x8.shr_u(v, 4), m15), v128.and(shiftBy(h, 3 - 2 * jj), b16));
   return groupAcc(acc, lo, hi, x8, x16, scp);
 }
-/** Q6_K row (48 bytes at row) half `second` (columns 0..31 or 32..63 of the chunk); scp: its first sub-scale. */
+/** Q6_K: pair plane P(2h) (j = 0) or P(2h + 1) (j = 1) of a row's chunk (48 bytes at row) as bytes u; m3f = 0x3f. */
 // @ts-ignore: decorator
-@inline function q6kRow(acc: v128, row: usize, second: bool, scp: usize, x8: usize, x16: usize, m15: v128, m30: v128): v128 {
-  const v = v128.load(row + (second ? 16 : 0));
-  const h = v128.load(row + 32);
-  const p0 = v128.or(v128.and(v, m15), v128.and(shiftBy(h, second ? 0 : 4), m30));
-  const p1 = v128.or(v128.and(i16x8.shr_u(v, 4), m15), v128.and(shiftBy(h, second ? -2 : 2), m30));
-  return planeAcc(planeAcc(acc, p0, x8, x16, splatS8(scp)), p1, x8 + 16, x16 + 32, splatS8(scp + 1));
+@inline function q6kPlane(row: usize, h: i32, j: i32, m15: v128, m30: v128, m3f: v128): v128 {
+  const v = v128.load(row + <usize>(h << 4));
+  if (j == 0) return v128.and(v, m3f);
+  const l = v128.load(row + 32);
+  return v128.or(v128.and(h == 0 ? l : i16x8.shr_u(l, 4), m15), v128.and(i16x8.shr_u(v, 2), m30));
+}
+/**
+ * Q6_K: the activations of a chunk half (x8: its 32 bytes; x16: its 32 i16) in pair-plane order, part
+ * `which`: relaxed, 0 and 2 the bytes against P(2h) and P(2h + 1) (1 and 3 unused); plain, the i16
+ * activations against their low (0, 2) and high (1, 3) 8 bytes.
+ */
+// @ts-ignore: decorator
+@inline function q6kX(x8: usize, x16: usize, which: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    if (which == 0) return i16x8.shuffle(v128.load(x8), v128.load(x8, 16), 0, 8, 1, 9, 2, 10, 3, 11);
+    if (which == 2) return i16x8.shuffle(v128.load(x8), v128.load(x8, 16), 4, 12, 5, 13, 6, 14, 7, 15);
+    return i32x4.splat(0);
+  }
+  const lo = v128.load(x16 + <usize>((which >> 1) << 4)), hi = v128.load(x16 + 32 + <usize>((which >> 1) << 4));
+  return (which & 1) == 0 ? i32x4.shuffle(lo, hi, 0, 4, 1, 5) : i32x4.shuffle(lo, hi, 2, 6, 3, 7);
+}
+/**
+ * Q6_K row (48 bytes at row), half h of its chunk: acc + Σ over the half's two sub-blocks of sc·Σ u·x.
+ * The pair planes' i16 pair sums hold both sub-blocks in alternate lanes (relaxed) or alternate lane
+ * pairs (plain), so one i32x4.dot_i16x8_s with both sub-scales spread the same way takes the half:
+ * relaxed: xa, xb the activation bytes in pair-plane order; plain: the i16 activations of the pair
+ * planes' low (xa, xb) and high (xa1, xb1) 8 bytes. A lane adds 4 products: ≤ 4·63·128 < 2^15.
+ * scp: the half's first sub-scale (the second follows it).
+ */
+// @ts-ignore: decorator
+@inline function q6kHalf(acc: v128, row: usize, h: i32, scp: usize, xa: v128, xa1: v128, xb: v128, xb1: v128, m15: v128, m30: v128, m3f: v128): v128 {
+  const a = q6kPlane(row, h, 0, m15, m30, m3f), b = q6kPlane(row, h, 1, m15, m30, m3f);
+  const s = i16x8.extend_low_i8x16_s(v128.load16_splat(scp)); // sc_k, sc_k+1 alternating
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xa, a), i16x8.relaxed_dot_i8x16_i7x16_s(xb, b)), s));
+  }
+  const sum = i16x8.add(i16x8.add(i16x8.mul(i16x8.extend_low_i8x16_u(a), xa), i16x8.mul(i16x8.extend_high_i8x16_u(a), xa1)),
+    i16x8.add(i16x8.mul(i16x8.extend_low_i8x16_u(b), xb), i16x8.mul(i16x8.extend_high_i8x16_u(b), xb1)));
+  return i32x4.add(acc, i32x4.dot_i16x8_s(sum, i16x8.shuffle(s, s, 0, 0, 1, 1, 2, 2, 3, 3)));
 }
 /** Q3_K row (48 bytes at row) of a half: its 8 planes; scp: the half's first sub-scale. */
 // @ts-ignore: decorator
@@ -191,10 +231,14 @@ import {
 // the f32x4 accumulators of the n x rows @SCRATCH_ACC (16 B per row here; 32 for the row-lane paths of
 // Q8_0 and the 32-column types, which run two panels at a time: matmul_q8.ts, quant_legacy.ts).
 
-/** Relaxed build: smallest batch that takes the byte path (below it the direct kernel is as fast: measured). */
+/**
+ * Relaxed build: smallest batch that takes the byte path (below it the direct kernel is as fast: measured).
+ * Q6_K: its tileMin, so never: the direct path's pair planes run 6–7 x rows as fast as the byte path
+ * (1.0–1.1×, which has to shuffle them back into sub-blocks when it unpacks).
+ */
 // @ts-ignore: decorator
 @inline function batchMin(kind: i32): i32 {
-  return kind == Q4_K ? 16 : kind == Q2_K ? 8 : kind == Q6_K ? 6 : 3;
+  return kind == Q4_K ? 16 : kind == Q2_K || kind == Q6_K ? 8 : 3;
 }
 /**
  * Smallest batch that takes the 4×2 tile (measured): 2 in the plain build; in the relaxed build 8 for
@@ -236,11 +280,12 @@ export function quant_scratch_bytes(n: i32): i32 {
     return v128.or(nib, v128.and(shiftBy(v128.load(half + (rr << 4)), 4 - pp), b16));
   }
   if (kind == Q6_K) {
+    // sub-block s of half h: its i16 column pairs are the pair planes' lanes s, s + 2, ..
     const row = sb + 72 + <usize>(192 * (p >> 2)) + rr * 48;
-    const k = p & 3;
-    const v = v128.load(row + <usize>(16 * (k >> 1)));
-    const nib = (k & 1) == 0 ? v128.and(v, m15) : v128.and(i16x8.shr_u(v, 4), m15);
-    return v128.or(nib, v128.and(shiftBy(v128.load(row + 32), 4 - 2 * k), m30));
+    const h = (p >> 1) & 1;
+    const a = q6kPlane(row, h, 0, m15, m30, v128.or(m15, m30)), b = q6kPlane(row, h, 1, m15, m30, m15);
+    if ((p & 1) == 0) return i16x8.shuffle(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+    return i16x8.shuffle(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
   }
   if (kind == Q3_K) {
     const row = sb + 72 + <usize>(192 * (p >> 3)) + rr * 48;
@@ -596,6 +641,7 @@ export function quant_scratch_bytes(n: i32): i32 {
   const bs32Off = qxBs32(cols, 256);
   const outRowBytes = <usize>outStride << 2;
   const m15 = kconst(K_M15), m3 = kconst(K_M3), m30 = kconst(K_M30), b16 = kconst(K_B16), b4 = kconst(K_B4), w15 = kconst(K_W15);
+  const m3f = kconst(K_M3F);
   const fmask = kconst(K_F16MASK), f16scale = kconst(K_F16SCALE);
   let w = wPtr;
   for (let r = 0; r < rows; r += 4, w += pb) {
@@ -640,16 +686,22 @@ export function quant_scratch_bytes(n: i32): i32 {
             a3 = q5kRow(a3, hp, hp + 256, 3, 3, scp + 27, q8 + 96, q16 + 192, m15, b16);
           }
         } else if (kind == Q6_K) {
+          // per half of a chunk: the activations put in pair-plane order once for the 4 rows
           let ch = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
           for (let q = 0; q < 4; q++, ch += 192, scp += 4, q8 += 64, q16 += 128) {
-            a0 = q6kRow(a0, ch, false, scp, q8, q16, m15, m30);
-            a1 = q6kRow(a1, ch + 48, false, scp + 16, q8, q16, m15, m30);
-            a2 = q6kRow(a2, ch + 96, false, scp + 32, q8, q16, m15, m30);
-            a3 = q6kRow(a3, ch + 144, false, scp + 48, q8, q16, m15, m30);
-            a0 = q6kRow(a0, ch, true, scp + 2, q8 + 32, q16 + 64, m15, m30);
-            a1 = q6kRow(a1, ch + 48, true, scp + 18, q8 + 32, q16 + 64, m15, m30);
-            a2 = q6kRow(a2, ch + 96, true, scp + 34, q8 + 32, q16 + 64, m15, m30);
-            a3 = q6kRow(a3, ch + 144, true, scp + 50, q8 + 32, q16 + 64, m15, m30);
+            let xa = q6kX(q8, q16, 0), xa1 = q6kX(q8, q16, 1), xb = q6kX(q8, q16, 2), xb1 = q6kX(q8, q16, 3);
+            a0 = q6kHalf(a0, ch, 0, scp, xa, xa1, xb, xb1, m15, m30, m3f);
+            a1 = q6kHalf(a1, ch + 48, 0, scp + 16, xa, xa1, xb, xb1, m15, m30, m3f);
+            a2 = q6kHalf(a2, ch + 96, 0, scp + 32, xa, xa1, xb, xb1, m15, m30, m3f);
+            a3 = q6kHalf(a3, ch + 144, 0, scp + 48, xa, xa1, xb, xb1, m15, m30, m3f);
+            xa = q6kX(q8 + 32, q16 + 64, 0);
+            xa1 = q6kX(q8 + 32, q16 + 64, 1);
+            xb = q6kX(q8 + 32, q16 + 64, 2);
+            xb1 = q6kX(q8 + 32, q16 + 64, 3);
+            a0 = q6kHalf(a0, ch, 1, scp + 2, xa, xa1, xb, xb1, m15, m30, m3f);
+            a1 = q6kHalf(a1, ch + 48, 1, scp + 18, xa, xa1, xb, xb1, m15, m30, m3f);
+            a2 = q6kHalf(a2, ch + 96, 1, scp + 34, xa, xa1, xb, xb1, m15, m30, m3f);
+            a3 = q6kHalf(a3, ch + 144, 1, scp + 50, xa, xa1, xb, xb1, m15, m30, m3f);
           }
         } else if (kind == Q3_K) {
           let hf = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
@@ -713,9 +765,11 @@ export function quant_scratch_bytes(n: i32): i32 {
   }
   if (kind == Q6_K) {
     const row = sb + 72 + <usize>(c >> 6) * 192 + rr * 48;
-    const k = (c >> 4) & 3;
-    const nb = <i32>load<u8>(row + <usize>(k >> 1) * 16 + t);
-    return ((k & 1) == 0 ? nb & 15 : nb >> 4) | (((<i32>load<u8>(row + 32 + t) >> (2 * k)) & 3) << 4);
+    const pos = q6Pos(c & 63);
+    const h = pos >> 5, b = <usize>(pos & 15);
+    const v = <i32>load<u8>(row + <usize>(h << 4) + b);
+    if ((pos & 16) == 0) return v & 63;
+    return ((<i32>load<u8>(row + 32 + b) >> (h << 2)) & 15) | ((v >> 6) << 4);
   }
   if (kind == Q5_K) {
     const half = sb + 80 + <usize>(c >> 7) * 320;
@@ -726,6 +780,13 @@ export function quant_scratch_bytes(n: i32): i32 {
   // Q4_K, IQ4_XS
   const nb = <i32>load<u8>(sb + (kind == Q4_K ? 80 : 40) + <usize>(c >> 5) * 64 + (rr << 4) + t);
   return (c & 16) == 0 ? nb & 15 : nb >> 4;
+}
+
+/** Q6_K: where chunk column cc (0..63) sits: (pair plane 2h + j) << 4 | byte (see the layout). */
+// @ts-ignore: decorator
+@inline function q6Pos(cc: i32): i32 {
+  const h = cc >> 5, s = (cc >> 4) & 1, j = (cc >> 3) & 1, i = (cc >> 1) & 3;
+  return (((h << 1) | j) << 4) | (i << 2) | (s << 1) | (cc & 1);
 }
 
 /** Sub-scale of row-in-panel rr for sub-block k (of 16 or 32 columns, per type); Q2_K: the low nibble. */
@@ -905,9 +966,13 @@ export function quant_scratch_bytes(n: i32): i32 {
     orByte(row + 32 + t, ((u >> 2) & 1) << (cc >> 4));
   } else if (kind == Q6_K) {
     const row = sb + 72 + <usize>(c >> 6) * 192 + rr * 48;
-    const k = (c >> 4) & 3;
-    orByte(row + <usize>(k >> 1) * 16 + t, (u & 15) << ((k & 1) << 2));
-    orByte(row + 32 + t, ((u >> 4) & 3) << (2 * k));
+    const pos = q6Pos(c & 63);
+    const h = pos >> 5, b = <usize>(pos & 15);
+    if ((pos & 16) == 0) orByte(row + <usize>(h << 4) + b, u & 63);
+    else {
+      orByte(row + 32 + b, (u & 15) << (h << 2));
+      orByte(row + <usize>(h << 4) + b, ((u >> 4) & 3) << 6);
+    }
   } else if (kind == Q5_K) {
     const half = sb + 80 + <usize>(c >> 7) * 320;
     const cc = c & 127;
