@@ -18,9 +18,9 @@
 // it into a row's integer sums with i32x4.dot_i16x8_s. A "plane" is 16 consecutive columns of one row.
 //   Q4_K (PB 592):  d ×4 f16 @0 · dmin ×4 @8 · sc u8 [4 rows][8 groups] @16 · m u8 [4 rows][8] @48 ·
 //                   group j (cols 32j ..) 64 B @80 + 64j: row rr's 16 bytes @16rr, byte t = u(32j + t) | u(32j + 16 + t) << 4
-//   Q5_K (PB 720):  as Q4_K up to @80, then half h (cols 128h ..) 320 B @80 + 320h: 4 rows × 16 bytes of
-//                   5th bits @16rr (byte t bit k: column 128h + 16k + t), then its 4 groups as Q4_K's
-//                   (64 B each @64 + 64j': low 4 bits of u)
+//   Q5_K (PB 720):  as Q4_K up to @80, then group j 80 B @80 + 80j as Q5_0's (quant_legacy.ts): row rr's
+//                   16 bytes A @16rr, byte t = u(32j + t) | (u(32j + 16 + t) >> 2) << 5, and 16 bytes B @64
+//                   shared by the 4 rows (byte t bits 2rr, 2rr + 1: u(32j + 16 + t) & 3 of row rr)
 //   Q6_K (PB 840):  d ×4 @0 · sc i8 [4 rows][16 sub-blocks] @8 · chunk q (cols 64q ..) 192 B @72 + 192q:
 //                   row rr's 48 bytes @48rr: V0 @0, V1 @16, L @32 holding its 4 "pair planes" P0..P3 of 16
 //                   u each: P(2h + j) (half h = cols 32h .. of the chunk, sub-blocks s = 0, 1 of 16 columns)
@@ -39,9 +39,10 @@
 //
 // Kernel, per super-block, x row and panel: each row rr keeps an i32x4 accumulator. A plane's quants
 // (nibbles and high bits moved into place by shifts and masks: one 16-byte vector holds the high bits
-// of 8 planes (Q5_K, Q3_K)) are multiplied with the activation quants into i16 pair sums (pdot16), and
-// i32x4.dot_i16x8_s with the broadcast sub-scale adds them, scaled, to the row's accumulator (Q4_K /
-// Q5_K add a group's two planes first). Q6_K stores two sub-blocks interleaved in each "pair plane"
+// of 8 planes (Q3_K); Q5_K's group is laid out as Q5_0's, 5 or 6 operations per row and group against
+// the 9 of its old 5th-bit planes: 1.25–1.37× its matrix–vector) are multiplied with the activation
+// quants into i16 pair sums (pdot16), and i32x4.dot_i16x8_s with the broadcast sub-scale adds them,
+// scaled, to the row's accumulator (Q4_K / Q5_K add a group's two planes first). Q6_K stores two sub-blocks interleaved in each "pair plane"
 // (layout above: P(2h)'s 6-bit u are one mask away, P(2h + 1)'s at most two shifts, two masks and an
 // or) and takes a half chunk with two pair sums, one add and one dot with both sub-scales, the
 // activations shuffled into the same order once for the panel's 4 rows (q6kHalf): 1.23–1.27× the
@@ -51,7 +52,7 @@
 // dmin·s) in f32 at its end. IQ4_XS (signed table values) widens to i16 and transposes per group.
 
 import {
-  dot2, dotSigned1, pdot16, splatS8, splatU8, kconst, K_M15, K_M3, K_M30, K_M3F, K_B16, K_B4, K_W15, K_F16MASK, K_F16SCALE, K_ONES16,
+  dot2, dotSigned1, pdot16, splatS8, splatU8, kconst, K_M15, K_M3, K_M30, K_M3F, K_M1F, K_M1C, K_B16, K_B4, K_W15, K_F16MASK, K_F16SCALE, K_ONES16,
   f16x4m, f16s, f16Value, f16NonFinite, isum4, storePanel4, qx_row_bytes, qx_offset_k, qxD, qxBs16, qxBs32,
 } from './matmul_quant';
 
@@ -115,14 +116,19 @@ import {
   const v = v128.load(g + (rr << 4));
   return groupAcc(acc, v128.and(v, m15), v128.and(i16x8.shr_u(v, 4), m15), x8, x16, scp);
 }
-/** Q5_K row rr of group j' (0..3) of a half (half at hp, group at g). */
+/** Q5_K: plane 0 (columns 0..15) or 1 of row rr in the group at g, as bytes u (bq: the group's B; m1f, m1c, m3: byte masks). */
 // @ts-ignore: decorator
-@inline function q5kRow(acc: v128, hp: usize, g: usize, rr: usize, jj: i32, scp: usize, x8: usize, x16: usize, m15: v128, b16: v128): v128 {
+@inline function q5kPlane(g: usize, rr: usize, second: bool, bq: v128, m1f: v128, m1c: v128, m3: v128): v128 {
   const v = v128.load(g + (rr << 4));
-  const h = v128.load(hp + (rr << 4));
-  const lo = v128.or(v128.and(v, m15), v128.and(shiftBy(h, 4 - 2 * jj), b16));
-  const hi = v128.or(v128.and(i16x8.shr_u(v, 4), m15), v128.and(shiftBy(h, 3 - 2 * jj), b16));
-  return groupAcc(acc, lo, hi, x8, x16, scp);
+  if (!second) return v128.and(v, m1f);
+  // the i16 shifts pull neighbouring bits in above each field: the masks drop them
+  const y = rr == 0 ? v128.and(bq, m3) : v128.and(i16x8.shr_u(bq, <i32>(rr << 1)), m3);
+  return v128.or(v128.and(i16x8.shr_u(v, 3), m1c), y);
+}
+/** Q5_K row rr of the group at g (bq: its B, loaded once for the 4 rows). */
+// @ts-ignore: decorator
+@inline function q5kRow(acc: v128, g: usize, rr: usize, bq: v128, scp: usize, x8: usize, x16: usize, m1f: v128, m1c: v128, m3: v128): v128 {
+  return groupAcc(acc, q5kPlane(g, rr, false, bq, m1f, m1c, m3), q5kPlane(g, rr, true, bq, m1f, m1c, m3), x8, x16, scp);
 }
 /** Q6_K: pair plane P(2h) (j = 0) or P(2h + 1) (j = 1) of a row's chunk (48 bytes at row) as bytes u; m3f = 0x3f. */
 // @ts-ignore: decorator
@@ -273,11 +279,8 @@ export function quant_scratch_bytes(n: i32): i32 {
     return (p & 1) == 0 ? v128.and(v, m15) : v128.and(i16x8.shr_u(v, 4), m15);
   }
   if (kind == Q5_K) {
-    const half = sb + 80 + <usize>(320 * (p >> 3));
-    const pp = p & 7;
-    const v = v128.load(half + 64 + <usize>(64 * (pp >> 1)) + (rr << 4));
-    const nib = (pp & 1) == 0 ? v128.and(v, m15) : v128.and(i16x8.shr_u(v, 4), m15);
-    return v128.or(nib, v128.and(shiftBy(v128.load(half + (rr << 4)), 4 - pp), b16));
+    const g = sb + 80 + <usize>(80 * (p >> 1));
+    return q5kPlane(g, rr, (p & 1) == 1, v128.load(g + 64), v128.or(m15, b16), kconst(K_M1C), m3);
   }
   if (kind == Q6_K) {
     // sub-block s of half h: its i16 column pairs are the pair planes' lanes s, s + 2, ..
@@ -641,7 +644,7 @@ export function quant_scratch_bytes(n: i32): i32 {
   const bs32Off = qxBs32(cols, 256);
   const outRowBytes = <usize>outStride << 2;
   const m15 = kconst(K_M15), m3 = kconst(K_M3), m30 = kconst(K_M30), b16 = kconst(K_B16), b4 = kconst(K_B4), w15 = kconst(K_W15);
-  const m3f = kconst(K_M3F);
+  const m3f = kconst(K_M3F), m1f = kconst(K_M1F), m1c = kconst(K_M1C);
   const fmask = kconst(K_F16MASK), f16scale = kconst(K_F16SCALE);
   let w = wPtr;
   for (let r = 0; r < rows; r += 4, w += pb) {
@@ -665,25 +668,13 @@ export function quant_scratch_bytes(n: i32): i32 {
             a3 = q4kRow(a3, g, 3, scp + 24, q8, q16, m15);
           }
         } else if (kind == Q5_K) {
-          let hp = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
-          for (let h = 0; h < 2; h++, hp += 320, scp += 4, q8 += 128, q16 += 256) {
-            // the half's 4 groups unrolled: each takes its high bits from a different pair of bits
-            a0 = q5kRow(a0, hp, hp + 64, 0, 0, scp, q8, q16, m15, b16);
-            a1 = q5kRow(a1, hp, hp + 64, 1, 0, scp + 8, q8, q16, m15, b16);
-            a2 = q5kRow(a2, hp, hp + 64, 2, 0, scp + 16, q8, q16, m15, b16);
-            a3 = q5kRow(a3, hp, hp + 64, 3, 0, scp + 24, q8, q16, m15, b16);
-            a0 = q5kRow(a0, hp, hp + 128, 0, 1, scp + 1, q8 + 32, q16 + 64, m15, b16);
-            a1 = q5kRow(a1, hp, hp + 128, 1, 1, scp + 9, q8 + 32, q16 + 64, m15, b16);
-            a2 = q5kRow(a2, hp, hp + 128, 2, 1, scp + 17, q8 + 32, q16 + 64, m15, b16);
-            a3 = q5kRow(a3, hp, hp + 128, 3, 1, scp + 25, q8 + 32, q16 + 64, m15, b16);
-            a0 = q5kRow(a0, hp, hp + 192, 0, 2, scp + 2, q8 + 64, q16 + 128, m15, b16);
-            a1 = q5kRow(a1, hp, hp + 192, 1, 2, scp + 10, q8 + 64, q16 + 128, m15, b16);
-            a2 = q5kRow(a2, hp, hp + 192, 2, 2, scp + 18, q8 + 64, q16 + 128, m15, b16);
-            a3 = q5kRow(a3, hp, hp + 192, 3, 2, scp + 26, q8 + 64, q16 + 128, m15, b16);
-            a0 = q5kRow(a0, hp, hp + 256, 0, 3, scp + 3, q8 + 96, q16 + 192, m15, b16);
-            a1 = q5kRow(a1, hp, hp + 256, 1, 3, scp + 11, q8 + 96, q16 + 192, m15, b16);
-            a2 = q5kRow(a2, hp, hp + 256, 2, 3, scp + 19, q8 + 96, q16 + 192, m15, b16);
-            a3 = q5kRow(a3, hp, hp + 256, 3, 3, scp + 27, q8 + 96, q16 + 192, m15, b16);
+          let g = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
+          for (let j = 0; j < 8; j++, g += 80, scp++, q8 += 32, q16 += 64) {
+            const bq = v128.load(g + 64);
+            a0 = q5kRow(a0, g, 0, bq, scp, q8, q16, m1f, m1c, m3);
+            a1 = q5kRow(a1, g, 1, bq, scp + 8, q8, q16, m1f, m1c, m3);
+            a2 = q5kRow(a2, g, 2, bq, scp + 16, q8, q16, m1f, m1c, m3);
+            a3 = q5kRow(a3, g, 3, bq, scp + 24, q8, q16, m1f, m1c, m3);
           }
         } else if (kind == Q6_K) {
           // per half of a chunk: the activations put in pair-plane order once for the 4 rows
@@ -772,10 +763,10 @@ export function quant_scratch_bytes(n: i32): i32 {
     return ((<i32>load<u8>(row + 32 + b) >> (h << 2)) & 15) | ((v >> 6) << 4);
   }
   if (kind == Q5_K) {
-    const half = sb + 80 + <usize>(c >> 7) * 320;
-    const cc = c & 127;
-    const nb = <i32>load<u8>(half + 64 + <usize>(cc >> 5) * 64 + (rr << 4) + t);
-    return ((cc & 16) == 0 ? nb & 15 : nb >> 4) | (((<i32>load<u8>(half + (rr << 4) + t) >> (cc >> 4)) & 1) << 4);
+    const g = sb + 80 + <usize>(c >> 5) * 80;
+    const a = <i32>load<u8>(g + (rr << 4) + t);
+    if ((c & 16) == 0) return a & 31;
+    return ((a >> 5) << 2) | ((<i32>load<u8>(g + 64 + t) >> (<i32>rr << 1)) & 3);
   }
   // Q4_K, IQ4_XS
   const nb = <i32>load<u8>(sb + (kind == Q4_K ? 80 : 40) + <usize>(c >> 5) * 64 + (rr << 4) + t);
@@ -974,10 +965,12 @@ export function quant_scratch_bytes(n: i32): i32 {
       orByte(row + <usize>(h << 4) + b, ((u >> 4) & 3) << 6);
     }
   } else if (kind == Q5_K) {
-    const half = sb + 80 + <usize>(c >> 7) * 320;
-    const cc = c & 127;
-    orByte(half + 64 + <usize>(cc >> 5) * 64 + (rr << 4) + t, (u & 15) << ((cc & 16) >> 2));
-    orByte(half + (rr << 4) + t, ((u >> 4) & 1) << (cc >> 4));
+    const g = sb + 80 + <usize>(c >> 5) * 80;
+    if ((c & 16) == 0) orByte(g + (rr << 4) + t, u & 31);
+    else {
+      orByte(g + (rr << 4) + t, (u >> 2) << 5);
+      orByte(g + 64 + t, (u & 3) << (<i32>rr << 1));
+    }
   } else {
     orByte(sb + (kind == Q4_K ? 80 : 40) + <usize>(c >> 5) * 64 + (rr << 4) + t, (u & 15) << ((c & 16) >> 2));
   }
