@@ -141,6 +141,7 @@ export function f32ToF16Bits(x: f32): u32 {
   0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, // K_M1C: bytes 0x1c
   0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, //          K_Q8ORDER: Q8_0's stored byte order → column order
   0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, // K_M3F: bytes 0x3f
+  7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, //                 K_M7: bytes 0x07
 ], 16);
 export const K_M15 = 0;
 export const K_ONES16 = 1;
@@ -157,6 +158,7 @@ export const K_M1F = 11;
 export const K_M1C = 12;
 export const K_Q8ORDER = 13;
 export const K_M3F = 14;
+export const K_M7 = 15;
 
 /** Constant `i` of KCONST (load it before a loop, not inside). */
 // @ts-ignore: decorator

@@ -28,8 +28,10 @@
 //                   sub-blocks in turn, so an i16 pair sum belongs to sub-block s = its lane & 1.
 //                   V_h byte t = P(2h)[t] | (P(2h + 1)[t] >> 4) << 6; L byte t = P1[t] & 15 | (P3[t] & 15) << 4
 //   Q3_K (PB 456):  d ×4 @0 · sc i8 (the 6-bit scale − 32) [4 rows][16] @8 · half h (cols 128h ..) 192 B
-//                   @72 + 192h: row rr's 48 bytes @48rr: L0 (byte t bits 2k, 2k + 1: low 2 bits of column
-//                   128h + 16k + t), L1 (the same for 128h + 64 ..), H (byte t bit m: 3rd bit of 128h + 16m + t)
+//                   @72 + 192h: row rr's 48 bytes @48rr: 8 pair planes P0..P7 of 16 u each, P(2m + j) as
+//                   Q6_K's P(j) over columns 32m .. 32m + 31 of the half (sub-blocks 2m, 2m + 1), packed
+//                   into Va @0 = P0 | P1 << 3 | (P2 & 3) << 6, Vb @16 = P3 | P4 << 3 | (P5 & 3) << 6,
+//                   Vc @32 = P6 | P7 << 3 | (P2 >> 2) << 6 | (P5 >> 2) << 7
 //   Q2_K (PB 336):  d ×4 @0 · dmin ×4 @8 · sc u8 (scale | min << 4, as stored) [4 rows][16] @16 ·
 //                   chunk q 64 B @80 + 64q: row rr's 16 bytes @16rr (byte t bits 2k, 2k + 1: column 64q + 16k + t)
 //   IQ4_XS (PB 552): d ×4 @0 · sc i8 (the 6-bit scale − 32) [8 groups][4 rows] @8 · group j 64 B @40 + 64j
@@ -38,21 +40,22 @@
 // 4.3125 (4.25): the scales are unpacked from their 6-bit codes at load so the kernels read bytes.
 //
 // Kernel, per super-block, x row and panel: each row rr keeps an i32x4 accumulator. A plane's quants
-// (nibbles and high bits moved into place by shifts and masks: one 16-byte vector holds the high bits
-// of 8 planes (Q3_K); Q5_K's group is laid out as Q5_0's, 5 or 6 operations per row and group against
-// the 9 of its old 5th-bit planes: 1.25–1.37× its matrix–vector) are multiplied with the activation
-// quants into i16 pair sums (pdot16), and i32x4.dot_i16x8_s with the broadcast sub-scale adds them,
-// scaled, to the row's accumulator (Q4_K / Q5_K add a group's two planes first). Q6_K stores two sub-blocks interleaved in each "pair plane"
-// (layout above: P(2h)'s 6-bit u are one mask away, P(2h + 1)'s at most two shifts, two masks and an
-// or) and takes a half chunk with two pair sums, one add and one dot with both sub-scales, the
-// activations shuffled into the same order once for the panel's 4 rows (q6kHalf): 1.23–1.27× the
-// per-sub-block planes it replaced (docs/performance.md §7). The offset (Q3_K 4, Q6_K 32) and the mins
-// are Σ_k scale·Σ_{c ∈ k} qx: one dot of the row's scale bytes with the activation's sub-block sums.
+// (nibbles and high bits moved into place by shifts and masks) are multiplied with the activation quants
+// into i16 pair sums (pdot16), and i32x4.dot_i16x8_s with the broadcast sub-scale adds them, scaled, to
+// the row's accumulator; Q4_K / Q5_K add a group's two planes first (Q5_K's group is laid out as Q5_0's:
+// 5–6 operations per row and group where its old 5th-bit planes took 9, 1.25–1.37× its matrix–vector).
+// Q6_K and Q3_K store two sub-blocks interleaved in each "pair plane" (layout above) and take 32 columns
+// with two pair sums, one add and one dot with both sub-scales (pairAcc), the activations shuffled into
+// the same order once for the panel's 4 rows (q6kX); their bytes put most planes one or two operations
+// away (Q6_K: P(2h) one mask, P(2h + 1) at most two shifts, two masks and an or; Q3_K: 1–5). Against the
+// per-sub-block planes they replaced: Q6_K 1.23–1.27×, Q3_K 1.39–1.56× (docs/performance.md §7).
+// The offset (Q3_K 4, Q6_K 32) and the mins are Σ_k scale·Σ_{c ∈ k} qx: one dot of the row's scale
+// bytes with the activation's sub-block sums.
 // One transpose-add per super-block gives the 4 rows' exact integer sums, combined with d·s (and
 // dmin·s) in f32 at its end. IQ4_XS (signed table values) widens to i16 and transposes per group.
 
 import {
-  dot2, dotSigned1, pdot16, splatS8, splatU8, kconst, K_M15, K_M3, K_M30, K_M3F, K_M1F, K_M1C, K_B16, K_B4, K_W15, K_F16MASK, K_F16SCALE, K_ONES16,
+  dot2, dotSigned1, pdot16, splatS8, splatU8, kconst, K_M15, K_M3, K_M30, K_M3F, K_M1F, K_M1C, K_M7, K_B16, K_B4, K_W15, K_F16MASK, K_F16SCALE, K_ONES16,
   f16x4m, f16s, f16Value, f16NonFinite, isum4, storePanel4, qx_row_bytes, qx_offset_k, qxD, qxBs16, qxBs32,
 } from './matmul_quant';
 
@@ -155,15 +158,22 @@ import {
 }
 /**
  * Q6_K row (48 bytes at row), half h of its chunk: acc + Σ over the half's two sub-blocks of sc·Σ u·x.
- * The pair planes' i16 pair sums hold both sub-blocks in alternate lanes (relaxed) or alternate lane
- * pairs (plain), so one i32x4.dot_i16x8_s with both sub-scales spread the same way takes the half:
- * relaxed: xa, xb the activation bytes in pair-plane order; plain: the i16 activations of the pair
- * planes' low (xa, xb) and high (xa1, xb1) 8 bytes. A lane adds 4 products: ≤ 4·63·128 < 2^15.
  * scp: the half's first sub-scale (the second follows it).
  */
 // @ts-ignore: decorator
 @inline function q6kHalf(acc: v128, row: usize, h: i32, scp: usize, xa: v128, xa1: v128, xb: v128, xb1: v128, m15: v128, m30: v128, m3f: v128): v128 {
-  const a = q6kPlane(row, h, 0, m15, m30, m3f), b = q6kPlane(row, h, 1, m15, m30, m3f);
+  return pairAcc(acc, q6kPlane(row, h, 0, m15, m30, m3f), q6kPlane(row, h, 1, m15, m30, m3f), scp, xa, xa1, xb, xb1);
+}
+/**
+ * Q6_K / Q3_K: acc + Σ over two 16-column sub-blocks of sc·Σ u·x, from their pair planes a, b (u ≤ 63).
+ * The pair planes' i16 pair sums hold both sub-blocks in alternate lanes (relaxed) or alternate lane
+ * pairs (plain), so one i32x4.dot_i16x8_s with both sub-scales spread the same way takes the 32 columns:
+ * relaxed: xa, xb the activation bytes in pair-plane order (q6kX); plain: the i16 activations of the pair
+ * planes' low (xa, xb) and high (xa1, xb1) 8 bytes. A lane adds 4 products: ≤ 4·63·128 < 2^15.
+ * scp: the first sub-scale (the second follows it).
+ */
+// @ts-ignore: decorator
+@inline function pairAcc(acc: v128, a: v128, b: v128, scp: usize, xa: v128, xa1: v128, xb: v128, xb1: v128): v128 {
   const s = i16x8.extend_low_i8x16_s(v128.load16_splat(scp)); // sc_k, sc_k+1 alternating
   if (ASC_FEATURE_RELAXED_SIMD) {
     return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xa, a), i16x8.relaxed_dot_i8x16_i7x16_s(xb, b)), s));
@@ -172,19 +182,22 @@ import {
     i16x8.add(i16x8.mul(i16x8.extend_low_i8x16_u(b), xb), i16x8.mul(i16x8.extend_high_i8x16_u(b), xb1)));
   return i32x4.add(acc, i32x4.dot_i16x8_s(sum, i16x8.shuffle(s, s, 0, 0, 1, 1, 2, 2, 3, 3)));
 }
-/** Q3_K row (48 bytes at row) of a half: its 8 planes; scp: the half's first sub-scale. */
+/** Q3_K: pair plane P (0..7, a constant) of a row's half (48 bytes at row) as bytes u ≤ 7 (see the layout). */
 // @ts-ignore: decorator
-@inline function q3kRow(acc: v128, row: usize, scp: usize, x8: usize, x16: usize, m3: v128, b4: v128): v128 {
-  const l0 = v128.load(row), l1 = v128.load(row + 16), h = v128.load(row + 32);
-  let a = acc;
-  a = planeAcc(a, v128.or(v128.and(l0, m3), v128.and(shiftBy(h, 2), b4)), x8, x16, splatS8(scp));
-  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l0, 2), m3), v128.and(shiftBy(h, 1), b4)), x8 + 16, x16 + 32, splatS8(scp + 1));
-  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l0, 4), m3), v128.and(h, b4)), x8 + 32, x16 + 64, splatS8(scp + 2));
-  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l0, 6), m3), v128.and(shiftBy(h, -1), b4)), x8 + 48, x16 + 96, splatS8(scp + 3));
-  a = planeAcc(a, v128.or(v128.and(l1, m3), v128.and(shiftBy(h, -2), b4)), x8 + 64, x16 + 128, splatS8(scp + 4));
-  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l1, 2), m3), v128.and(shiftBy(h, -3), b4)), x8 + 80, x16 + 160, splatS8(scp + 5));
-  a = planeAcc(a, v128.or(v128.and(i16x8.shr_u(l1, 4), m3), v128.and(shiftBy(h, -4), b4)), x8 + 96, x16 + 192, splatS8(scp + 6));
-  return planeAcc(a, v128.or(v128.and(i16x8.shr_u(l1, 6), m3), v128.and(shiftBy(h, -5), b4)), x8 + 112, x16 + 224, splatS8(scp + 7));
+@inline function q3kPlane(row: usize, P: i32, m7: v128, m3: v128, b4: v128): v128 {
+  if (P == 0) return v128.and(v128.load(row), m7);
+  if (P == 1) return v128.and(i16x8.shr_u(v128.load(row), 3), m7);
+  if (P == 2) return v128.or(v128.and(i16x8.shr_u(v128.load(row), 6), m3), v128.and(i16x8.shr_u(v128.load(row, 32), 4), b4));
+  if (P == 3) return v128.and(v128.load(row, 16), m7);
+  if (P == 4) return v128.and(i16x8.shr_u(v128.load(row, 16), 3), m7);
+  if (P == 5) return v128.or(v128.and(i16x8.shr_u(v128.load(row, 16), 6), m3), v128.and(i16x8.shr_u(v128.load(row, 32), 5), b4));
+  if (P == 6) return v128.and(v128.load(row, 32), m7);
+  return v128.and(i16x8.shr_u(v128.load(row, 32), 3), m7);
+}
+/** Q3_K row (48 bytes at row): acc + its sub-blocks 2m, 2m + 1 of the half (m a constant; x as pairAcc's). */
+// @ts-ignore: decorator
+@inline function q3kPair(acc: v128, row: usize, m: i32, scp: usize, xa: v128, xa1: v128, xb: v128, xb1: v128, m7: v128, m3: v128, b4: v128): v128 {
+  return pairAcc(acc, q3kPlane(row, 2 * m, m7, m3, b4), q3kPlane(row, 2 * m + 1, m7, m3, b4), scp + <usize>(2 * m), xa, xa1, xb, xb1);
 }
 /** Q2_K row (16 bytes at row) of a chunk: its 4 planes; scp: the chunk's first scale byte (low nibble). */
 // @ts-ignore: decorator
@@ -239,17 +252,17 @@ import {
 
 /**
  * Relaxed build: smallest batch that takes the byte path (below it the direct kernel is as fast: measured).
- * Q6_K: its tileMin, so never: the direct path's pair planes run 6–7 x rows as fast as the byte path
- * (1.0–1.1×, which has to shuffle them back into sub-blocks when it unpacks).
+ * Q6_K and Q3_K: their tileMin, so never: the direct path's pair planes run 3–7 x rows as fast as the
+ * byte path or faster (Q6_K 1.0–1.1×, Q3_K 1.06–1.25×; it has to shuffle them back into sub-blocks).
  */
 // @ts-ignore: decorator
 @inline function batchMin(kind: i32): i32 {
-  return kind == Q4_K ? 16 : kind == Q2_K || kind == Q6_K ? 8 : 3;
+  return kind == Q4_K ? 16 : kind == Q2_K || kind == Q6_K || kind == Q3_K ? 8 : 3;
 }
 /**
  * Smallest batch that takes the 4×2 tile (measured): 2 in the plain build; in the relaxed build 8 for
- * Q6_K and Q3_K (as fast as the byte path there, 0.97–1.05×) and 16 for Q2_K, while Q4_K and Q5_K keep
- * the byte path throughout (1.13–1.23× the tile from 16 x rows, docs/performance.md §7).
+ * Q6_K and Q3_K (the direct kernel ties it at 8 and loses from 12) and 16 for Q2_K, while Q4_K and Q5_K
+ * keep the byte path throughout (1.13–1.23× the tile from 16 x rows, docs/performance.md §7).
  */
 // @ts-ignore: decorator
 @inline function tileMin(kind: i32): i32 {
@@ -291,10 +304,12 @@ export function quant_scratch_bytes(n: i32): i32 {
     return i16x8.shuffle(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
   }
   if (kind == Q3_K) {
+    // sub-block p & 7 of half p >> 3: lanes (p & 1), (p & 1) + 2, .. of its pair planes, as Q6_K's
     const row = sb + 72 + <usize>(192 * (p >> 3)) + rr * 48;
-    const m = p & 7;
-    const low = v128.and(shiftBy(v128.load(row + <usize>(16 * (m >> 2))), -2 * (m & 3)), m3);
-    return v128.or(low, v128.and(shiftBy(v128.load(row + 32), 2 - m), b4));
+    const P = p & 6, m7 = v128.or(m3, b4);
+    const a = q3kPlane(row, P, m7, m3, b4), b = q3kPlane(row, P + 1, m7, m3, b4);
+    if ((p & 1) == 0) return i16x8.shuffle(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+    return i16x8.shuffle(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
   }
   // Q2_K
   return v128.and(shiftBy(v128.load(sb + 80 + <usize>(64 * (p >> 2)) + (rr << 4)), -2 * (p & 3)), m3);
@@ -644,7 +659,7 @@ export function quant_scratch_bytes(n: i32): i32 {
   const bs32Off = qxBs32(cols, 256);
   const outRowBytes = <usize>outStride << 2;
   const m15 = kconst(K_M15), m3 = kconst(K_M3), m30 = kconst(K_M30), b16 = kconst(K_B16), b4 = kconst(K_B4), w15 = kconst(K_W15);
-  const m3f = kconst(K_M3F), m1f = kconst(K_M1F), m1c = kconst(K_M1C);
+  const m3f = kconst(K_M3F), m1f = kconst(K_M1F), m1c = kconst(K_M1C), m7 = kconst(K_M7);
   const fmask = kconst(K_F16MASK), f16scale = kconst(K_F16SCALE);
   let w = wPtr;
   for (let r = 0; r < rows; r += 4, w += pb) {
@@ -695,12 +710,38 @@ export function quant_scratch_bytes(n: i32): i32 {
             a3 = q6kHalf(a3, ch + 144, 1, scp + 50, xa, xa1, xb, xb1, m15, m30, m3f);
           }
         } else if (kind == Q3_K) {
+          // per pair of sub-blocks: the activations in pair-plane order once for the 4 rows (as Q6_K)
           let hf = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
           for (let h = 0; h < 2; h++, hf += 192, scp += 8, q8 += 128, q16 += 256) {
-            a0 = q3kRow(a0, hf, scp, q8, q16, m3, b4);
-            a1 = q3kRow(a1, hf + 48, scp + 16, q8, q16, m3, b4);
-            a2 = q3kRow(a2, hf + 96, scp + 32, q8, q16, m3, b4);
-            a3 = q3kRow(a3, hf + 144, scp + 48, q8, q16, m3, b4);
+            let xa = q6kX(q8, q16, 0), xa1 = q6kX(q8, q16, 1), xb = q6kX(q8, q16, 2), xb1 = q6kX(q8, q16, 3);
+            a0 = q3kPair(a0, hf, 0, scp, xa, xa1, xb, xb1, m7, m3, b4);
+            a1 = q3kPair(a1, hf + 48, 0, scp + 16, xa, xa1, xb, xb1, m7, m3, b4);
+            a2 = q3kPair(a2, hf + 96, 0, scp + 32, xa, xa1, xb, xb1, m7, m3, b4);
+            a3 = q3kPair(a3, hf + 144, 0, scp + 48, xa, xa1, xb, xb1, m7, m3, b4);
+            xa = q6kX(q8 + 32, q16 + 64, 0);
+            xa1 = q6kX(q8 + 32, q16 + 64, 1);
+            xb = q6kX(q8 + 32, q16 + 64, 2);
+            xb1 = q6kX(q8 + 32, q16 + 64, 3);
+            a0 = q3kPair(a0, hf, 1, scp, xa, xa1, xb, xb1, m7, m3, b4);
+            a1 = q3kPair(a1, hf + 48, 1, scp + 16, xa, xa1, xb, xb1, m7, m3, b4);
+            a2 = q3kPair(a2, hf + 96, 1, scp + 32, xa, xa1, xb, xb1, m7, m3, b4);
+            a3 = q3kPair(a3, hf + 144, 1, scp + 48, xa, xa1, xb, xb1, m7, m3, b4);
+            xa = q6kX(q8 + 64, q16 + 128, 0);
+            xa1 = q6kX(q8 + 64, q16 + 128, 1);
+            xb = q6kX(q8 + 64, q16 + 128, 2);
+            xb1 = q6kX(q8 + 64, q16 + 128, 3);
+            a0 = q3kPair(a0, hf, 2, scp, xa, xa1, xb, xb1, m7, m3, b4);
+            a1 = q3kPair(a1, hf + 48, 2, scp + 16, xa, xa1, xb, xb1, m7, m3, b4);
+            a2 = q3kPair(a2, hf + 96, 2, scp + 32, xa, xa1, xb, xb1, m7, m3, b4);
+            a3 = q3kPair(a3, hf + 144, 2, scp + 48, xa, xa1, xb, xb1, m7, m3, b4);
+            xa = q6kX(q8 + 96, q16 + 192, 0);
+            xa1 = q6kX(q8 + 96, q16 + 192, 1);
+            xb = q6kX(q8 + 96, q16 + 192, 2);
+            xb1 = q6kX(q8 + 96, q16 + 192, 3);
+            a0 = q3kPair(a0, hf, 3, scp, xa, xa1, xb, xb1, m7, m3, b4);
+            a1 = q3kPair(a1, hf + 48, 3, scp + 16, xa, xa1, xb, xb1, m7, m3, b4);
+            a2 = q3kPair(a2, hf + 96, 3, scp + 32, xa, xa1, xb, xb1, m7, m3, b4);
+            a3 = q3kPair(a3, hf + 144, 3, scp + 48, xa, xa1, xb, xb1, m7, m3, b4);
           }
         } else if (kind == Q2_K) {
           let ch = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
@@ -750,9 +791,17 @@ export function quant_scratch_bytes(n: i32): i32 {
   }
   if (kind == Q3_K) {
     const row = sb + 72 + <usize>(c >> 7) * 192 + rr * 48;
-    const cc = c & 127;
-    const low = (<i32>load<u8>(row + <usize>(cc >> 6) * 16 + t) >> (2 * ((cc >> 4) & 3))) & 3;
-    return low | (((<i32>load<u8>(row + 32 + t) >> (cc >> 4)) & 1) << 2);
+    const pos = q6Pos(c & 31);
+    const P = ((c >> 4) & 6) | ((pos >> 4) & 1), b = <usize>(pos & 15);
+    const va = <i32>load<u8>(row + b), vb = <i32>load<u8>(row + 16 + b), vc = <i32>load<u8>(row + 32 + b);
+    if (P == 0) return va & 7;
+    if (P == 1) return (va >> 3) & 7;
+    if (P == 2) return (va >> 6) | (((vc >> 6) & 1) << 2);
+    if (P == 3) return vb & 7;
+    if (P == 4) return (vb >> 3) & 7;
+    if (P == 5) return (vb >> 6) | ((vc >> 7) << 2);
+    if (P == 6) return vc & 7;
+    return (vc >> 3) & 7;
   }
   if (kind == Q6_K) {
     const row = sb + 72 + <usize>(c >> 6) * 192 + rr * 48;
@@ -952,9 +1001,14 @@ export function quant_scratch_bytes(n: i32): i32 {
     orByte(sb + 80 + <usize>(c >> 6) * 64 + (rr << 4) + t, (u & 3) << (2 * ((c >> 4) & 3)));
   } else if (kind == Q3_K) {
     const row = sb + 72 + <usize>(c >> 7) * 192 + rr * 48;
-    const cc = c & 127;
-    orByte(row + <usize>(cc >> 6) * 16 + t, (u & 3) << (2 * ((cc >> 4) & 3)));
-    orByte(row + 32 + t, ((u >> 2) & 1) << (cc >> 4));
+    const pos = q6Pos(c & 31);
+    const P = ((c >> 4) & 6) | ((pos >> 4) & 1), b = <usize>(pos & 15);
+    if (P == 2 || P == 5) {
+      orByte(row + (P == 2 ? 0 : 16) + b, (u & 3) << 6);
+      orByte(row + 32 + b, (u >> 2) << (P == 2 ? 6 : 7));
+    } else {
+      orByte(row + <usize>(16 * (P / 3)) + b, u << (3 * (P % 3)));
+    }
   } else if (kind == Q6_K) {
     const row = sb + 72 + <usize>(c >> 6) * 192 + rr * 48;
     const pos = q6Pos(c & 63);
