@@ -158,11 +158,12 @@ import {
 }
 /**
  * Q6_K row (48 bytes at row), half h of its chunk: acc + Σ over the half's two sub-blocks of sc·Σ u·x.
- * scp: the half's first sub-scale (the second follows it).
+ * scp: the half's first sub-scale (the second follows it); x8, x16: the half's activations.
  */
 // @ts-ignore: decorator
-@inline function q6kHalf(acc: v128, row: usize, h: i32, scp: usize, xa: v128, xa1: v128, xb: v128, xb1: v128, m15: v128, m30: v128, m3f: v128): v128 {
-  return pairAcc(acc, q6kPlane(row, h, 0, m15, m30, m3f), q6kPlane(row, h, 1, m15, m30, m3f), scp, xa, xa1, xb, xb1);
+@inline function q6kHalf(acc: v128, row: usize, h: i32, scp: usize, x8: usize, x16: usize, m15: v128, m30: v128, m3f: v128): v128 {
+  return pairAcc(acc, q6kPlane(row, h, 0, m15, m30, m3f), q6kPlane(row, h, 1, m15, m30, m3f), scp,
+    q6kX(x8, x16, 0), q6kX(x8, x16, 1), q6kX(x8, x16, 2), q6kX(x8, x16, 3));
 }
 /**
  * Q6_K / Q3_K: acc + Σ over two 16-column sub-blocks of sc·Σ u·x, from their pair planes a, b (u ≤ 63).
@@ -194,10 +195,20 @@ import {
   if (P == 6) return v128.and(v128.load(row, 32), m7);
   return v128.and(i16x8.shr_u(v128.load(row, 32), 3), m7);
 }
-/** Q3_K row (48 bytes at row): acc + its sub-blocks 2m, 2m + 1 of the half (m a constant; x as pairAcc's). */
+/** Q3_K row (48 bytes at row): acc + its sub-blocks 2m, 2m + 1 of the half (m a constant; x8, x16: the half's activations). */
 // @ts-ignore: decorator
-@inline function q3kPair(acc: v128, row: usize, m: i32, scp: usize, xa: v128, xa1: v128, xb: v128, xb1: v128, m7: v128, m3: v128, b4: v128): v128 {
-  return pairAcc(acc, q3kPlane(row, 2 * m, m7, m3, b4), q3kPlane(row, 2 * m + 1, m7, m3, b4), scp + <usize>(2 * m), xa, xa1, xb, xb1);
+@inline function q3kPair(acc: v128, row: usize, m: i32, scp: usize, x8: usize, x16: usize, m7: v128, m3: v128, b4: v128): v128 {
+  const c8 = x8 + <usize>(32 * m), c16 = x16 + <usize>(64 * m);
+  return pairAcc(acc, q3kPlane(row, 2 * m, m7, m3, b4), q3kPlane(row, 2 * m + 1, m7, m3, b4), scp + <usize>(2 * m),
+    q6kX(c8, c16, 0), q6kX(c8, c16, 1), q6kX(c8, c16, 2), q6kX(c8, c16, 3));
+}
+/** Q3_K row (48 bytes at row): acc + its half super-block (scp: the half's first sub-scale). */
+// @ts-ignore: decorator
+@inline function q3kHalf(acc: v128, row: usize, scp: usize, x8: usize, x16: usize, m7: v128, m3: v128, b4: v128): v128 {
+  acc = q3kPair(acc, row, 0, scp, x8, x16, m7, m3, b4);
+  acc = q3kPair(acc, row, 1, scp, x8, x16, m7, m3, b4);
+  acc = q3kPair(acc, row, 2, scp, x8, x16, m7, m3, b4);
+  return q3kPair(acc, row, 3, scp, x8, x16, m7, m3, b4);
 }
 /** Q2_K row (16 bytes at row) of a chunk: its 4 planes; scp: the chunk's first scale byte (low nibble). */
 // @ts-ignore: decorator
@@ -692,56 +703,26 @@ export function quant_scratch_bytes(n: i32): i32 {
             a3 = q5kRow(a3, g, 3, bq, scp + 24, q8, q16, m1f, m1c, m3);
           }
         } else if (kind == Q6_K) {
-          // per half of a chunk: the activations put in pair-plane order once for the 4 rows
+          // per half of a chunk: the activations in pair-plane order, the same shuffles for the 4 rows
           let ch = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
           for (let q = 0; q < 4; q++, ch += 192, scp += 4, q8 += 64, q16 += 128) {
-            let xa = q6kX(q8, q16, 0), xa1 = q6kX(q8, q16, 1), xb = q6kX(q8, q16, 2), xb1 = q6kX(q8, q16, 3);
-            a0 = q6kHalf(a0, ch, 0, scp, xa, xa1, xb, xb1, m15, m30, m3f);
-            a1 = q6kHalf(a1, ch + 48, 0, scp + 16, xa, xa1, xb, xb1, m15, m30, m3f);
-            a2 = q6kHalf(a2, ch + 96, 0, scp + 32, xa, xa1, xb, xb1, m15, m30, m3f);
-            a3 = q6kHalf(a3, ch + 144, 0, scp + 48, xa, xa1, xb, xb1, m15, m30, m3f);
-            xa = q6kX(q8 + 32, q16 + 64, 0);
-            xa1 = q6kX(q8 + 32, q16 + 64, 1);
-            xb = q6kX(q8 + 32, q16 + 64, 2);
-            xb1 = q6kX(q8 + 32, q16 + 64, 3);
-            a0 = q6kHalf(a0, ch, 1, scp + 2, xa, xa1, xb, xb1, m15, m30, m3f);
-            a1 = q6kHalf(a1, ch + 48, 1, scp + 18, xa, xa1, xb, xb1, m15, m30, m3f);
-            a2 = q6kHalf(a2, ch + 96, 1, scp + 34, xa, xa1, xb, xb1, m15, m30, m3f);
-            a3 = q6kHalf(a3, ch + 144, 1, scp + 50, xa, xa1, xb, xb1, m15, m30, m3f);
+            a0 = q6kHalf(a0, ch, 0, scp, q8, q16, m15, m30, m3f);
+            a1 = q6kHalf(a1, ch + 48, 0, scp + 16, q8, q16, m15, m30, m3f);
+            a2 = q6kHalf(a2, ch + 96, 0, scp + 32, q8, q16, m15, m30, m3f);
+            a3 = q6kHalf(a3, ch + 144, 0, scp + 48, q8, q16, m15, m30, m3f);
+            a0 = q6kHalf(a0, ch, 1, scp + 2, q8 + 32, q16 + 64, m15, m30, m3f);
+            a1 = q6kHalf(a1, ch + 48, 1, scp + 18, q8 + 32, q16 + 64, m15, m30, m3f);
+            a2 = q6kHalf(a2, ch + 96, 1, scp + 34, q8 + 32, q16 + 64, m15, m30, m3f);
+            a3 = q6kHalf(a3, ch + 144, 1, scp + 50, q8 + 32, q16 + 64, m15, m30, m3f);
           }
         } else if (kind == Q3_K) {
-          // per pair of sub-blocks: the activations in pair-plane order once for the 4 rows (as Q6_K)
+          // the activations in pair-plane order: the same shuffles for the 4 rows (V8 computes them once)
           let hf = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
           for (let h = 0; h < 2; h++, hf += 192, scp += 8, q8 += 128, q16 += 256) {
-            let xa = q6kX(q8, q16, 0), xa1 = q6kX(q8, q16, 1), xb = q6kX(q8, q16, 2), xb1 = q6kX(q8, q16, 3);
-            a0 = q3kPair(a0, hf, 0, scp, xa, xa1, xb, xb1, m7, m3, b4);
-            a1 = q3kPair(a1, hf + 48, 0, scp + 16, xa, xa1, xb, xb1, m7, m3, b4);
-            a2 = q3kPair(a2, hf + 96, 0, scp + 32, xa, xa1, xb, xb1, m7, m3, b4);
-            a3 = q3kPair(a3, hf + 144, 0, scp + 48, xa, xa1, xb, xb1, m7, m3, b4);
-            xa = q6kX(q8 + 32, q16 + 64, 0);
-            xa1 = q6kX(q8 + 32, q16 + 64, 1);
-            xb = q6kX(q8 + 32, q16 + 64, 2);
-            xb1 = q6kX(q8 + 32, q16 + 64, 3);
-            a0 = q3kPair(a0, hf, 1, scp, xa, xa1, xb, xb1, m7, m3, b4);
-            a1 = q3kPair(a1, hf + 48, 1, scp + 16, xa, xa1, xb, xb1, m7, m3, b4);
-            a2 = q3kPair(a2, hf + 96, 1, scp + 32, xa, xa1, xb, xb1, m7, m3, b4);
-            a3 = q3kPair(a3, hf + 144, 1, scp + 48, xa, xa1, xb, xb1, m7, m3, b4);
-            xa = q6kX(q8 + 64, q16 + 128, 0);
-            xa1 = q6kX(q8 + 64, q16 + 128, 1);
-            xb = q6kX(q8 + 64, q16 + 128, 2);
-            xb1 = q6kX(q8 + 64, q16 + 128, 3);
-            a0 = q3kPair(a0, hf, 2, scp, xa, xa1, xb, xb1, m7, m3, b4);
-            a1 = q3kPair(a1, hf + 48, 2, scp + 16, xa, xa1, xb, xb1, m7, m3, b4);
-            a2 = q3kPair(a2, hf + 96, 2, scp + 32, xa, xa1, xb, xb1, m7, m3, b4);
-            a3 = q3kPair(a3, hf + 144, 2, scp + 48, xa, xa1, xb, xb1, m7, m3, b4);
-            xa = q6kX(q8 + 96, q16 + 192, 0);
-            xa1 = q6kX(q8 + 96, q16 + 192, 1);
-            xb = q6kX(q8 + 96, q16 + 192, 2);
-            xb1 = q6kX(q8 + 96, q16 + 192, 3);
-            a0 = q3kPair(a0, hf, 3, scp, xa, xa1, xb, xb1, m7, m3, b4);
-            a1 = q3kPair(a1, hf + 48, 3, scp + 16, xa, xa1, xb, xb1, m7, m3, b4);
-            a2 = q3kPair(a2, hf + 96, 3, scp + 32, xa, xa1, xb, xb1, m7, m3, b4);
-            a3 = q3kPair(a3, hf + 144, 3, scp + 48, xa, xa1, xb, xb1, m7, m3, b4);
+            a0 = q3kHalf(a0, hf, scp, q8, q16, m7, m3, b4);
+            a1 = q3kHalf(a1, hf + 48, scp + 16, q8, q16, m7, m3, b4);
+            a2 = q3kHalf(a2, hf + 96, scp + 32, q8, q16, m7, m3, b4);
+            a3 = q3kHalf(a3, hf + 144, scp + 48, q8, q16, m7, m3, b4);
           }
         } else if (kind == Q2_K) {
           let ch = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
