@@ -406,6 +406,15 @@ export function matmul_q8_0_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr
  * scale is Inf or NaN (that group is stored as zeros).
  */
 export function pack_q8_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packQ8(dstPtr, srcPtr, rows, cols, true);
+}
+/** Scalar twin of pack_q8_0: one quant at a time through q8Offset. */
+export function pack_q8_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packQ8(dstPtr, srcPtr, rows, cols, false);
+}
+
+// @ts-ignore: decorator
+@inline function packQ8(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32, fast: bool): i32 {
   const G = cols >> 5;
   const pb = panelBytesQ8(cols);
   let bad = -1;
@@ -422,7 +431,16 @@ export function pack_q8_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i
         h = 0;
         ok = false;
       }
-      for (let j = 0; j < 32; j++) store<i8>(grp + q8Offset(rr, j), ok ? load<i8>(blk + 2 + <usize>j) : 0);
+      if (fast) {
+        // a k-block's stored order is a byte shuffle of its 16 columns (q8Offset): c0 c8 c1 c9 ..
+        let v0 = i32x4.splat(0), v1 = v0;
+        if (ok) {
+          v0 = v128.load(blk + 2);
+          v1 = v128.load(blk + 18);
+        }
+        v128.store(grp + (rr << 4), i8x16.shuffle(v0, v0, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
+        v128.store(grp + (rr << 4), i8x16.shuffle(v1, v1, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15), 64);
+      } else for (let j = 0; j < 32; j++) store<i8>(grp + q8Offset(rr, j), ok ? load<i8>(blk + 2 + <usize>j) : 0);
       store<u16>(grp + 128 + (rr << 1), <u16>h);
     }
   }

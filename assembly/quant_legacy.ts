@@ -26,7 +26,7 @@
 // Batches (given the per-thread scratch) unpack each group once for all x rows: the i16 tile, and in
 // the relaxed build the byte path and the row-lane tiles (sections below).
 
-import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
+import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_B16, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q4_0: i32 = 0;
@@ -761,7 +761,7 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
  * (that group is stored as zeros).
  */
 // @ts-ignore: decorator
-@inline function packLegacy(kind: i32, dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+@inline function packLegacy(kind: i32, dstPtr: usize, srcPtr: usize, rows: i32, cols: i32, fast: bool): i32 {
   const G = cols >> 5;
   const GB = groupBytes(kind);
   const pb = <usize>G * GB;
@@ -781,7 +781,28 @@ import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_ONES16, K_F16MASK, K_F16SCAL
         d = 0;
         m = 0;
       }
-      if (isQ5(kind)) {
+      if (fast) {
+        let q = i32x4.splat(0), qh = q;
+        if (ok) {
+          q = v128.load(blk + blockQs(kind));
+          if (isQ5(kind)) qh = v128.load32_splat(blk + blockQh(kind));
+        }
+        if (isQ5(kind)) {
+          // qh bit j (j < 16) is the fifth bit of u[j], bit 16 + j that of u[16 + j]: spread to bytes
+          const bit = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+          const f = kconst(K_B16), m15 = kconst(K_M15);
+          const lo = v128.and(i8x16.shuffle(qh, qh, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), bit);
+          const hi = v128.and(i8x16.shuffle(qh, qh, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3), bit);
+          const u0 = v128.or(v128.and(q, m15), v128.and(i8x16.eq(lo, bit), f));
+          const u1 = v128.or(i8x16.shr_u(q, 4), v128.and(i8x16.eq(hi, bit), f));
+          v128.store(grp + (rr << 4), v128.or(u0, i8x16.shl(i8x16.shr_u(u1, 2), 5)));
+          const sh = <i32>(rr << 1);
+          const bp = grp + 64;
+          v128.store(bp, v128.or(v128.andnot(v128.load(bp), i32x4.splat(0x03030303 << sh)), i8x16.shl(v128.and(u1, kconst(K_M3)), sh)));
+        } else {
+          v128.store(grp + (rr << 4), q);
+        }
+      } else if (isQ5(kind)) {
         // A byte j: u[j] | (u[16 + j] >> 2) << 5; B byte j, bits 2·rr and 2·rr + 1: u[16 + j] & 3
         const qh = ok ? load<u32>(blk + blockQh(kind)) : 0;
         for (let j = 0; j < 16; j++) {
@@ -833,7 +854,11 @@ export function matmul_q4_0_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr
   matmulLegacyRef(Q4_0, outPtr, outStride, wPtr, xPtr, n, rows, cols);
 }
 export function pack_q4_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
-  return packLegacy(Q4_0, dstPtr, srcPtr, rows, cols);
+  return packLegacy(Q4_0, dstPtr, srcPtr, rows, cols, true);
+}
+/** Scalar twin of pack_q4_0: byte by byte. */
+export function pack_q4_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packLegacy(Q4_0, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q4_0(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantLegacy(Q4_0, dstPtr, wPtr, rows, cols, r0, count);
@@ -846,7 +871,11 @@ export function matmul_q4_1_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr
   matmulLegacyRef(Q4_1, outPtr, outStride, wPtr, xPtr, n, rows, cols);
 }
 export function pack_q4_1(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
-  return packLegacy(Q4_1, dstPtr, srcPtr, rows, cols);
+  return packLegacy(Q4_1, dstPtr, srcPtr, rows, cols, true);
+}
+/** Scalar twin of pack_q4_1: byte by byte. */
+export function pack_q4_1_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packLegacy(Q4_1, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q4_1(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantLegacy(Q4_1, dstPtr, wPtr, rows, cols, r0, count);
@@ -859,7 +888,11 @@ export function matmul_q5_0_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr
   matmulLegacyRef(Q5_0, outPtr, outStride, wPtr, xPtr, n, rows, cols);
 }
 export function pack_q5_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
-  return packLegacy(Q5_0, dstPtr, srcPtr, rows, cols);
+  return packLegacy(Q5_0, dstPtr, srcPtr, rows, cols, true);
+}
+/** Scalar twin of pack_q5_0: byte by byte. */
+export function pack_q5_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packLegacy(Q5_0, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q5_0(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantLegacy(Q5_0, dstPtr, wPtr, rows, cols, r0, count);
@@ -872,7 +905,11 @@ export function matmul_q5_1_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr
   matmulLegacyRef(Q5_1, outPtr, outStride, wPtr, xPtr, n, rows, cols);
 }
 export function pack_q5_1(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
-  return packLegacy(Q5_1, dstPtr, srcPtr, rows, cols);
+  return packLegacy(Q5_1, dstPtr, srcPtr, rows, cols, true);
+}
+/** Scalar twin of pack_q5_1: byte by byte. */
+export function pack_q5_1_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packLegacy(Q5_1, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q5_1(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantLegacy(Q5_1, dstPtr, wPtr, rows, cols, r0, count);
@@ -885,7 +922,11 @@ export function matmul_iq4_nl_ref(outPtr: usize, outStride: i32, wPtr: usize, xP
   matmulLegacyRef(IQ4_NL, outPtr, outStride, wPtr, xPtr, n, rows, cols);
 }
 export function pack_iq4_nl(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
-  return packLegacy(IQ4_NL, dstPtr, srcPtr, rows, cols);
+  return packLegacy(IQ4_NL, dstPtr, srcPtr, rows, cols, true);
+}
+/** Scalar twin of pack_iq4_nl: byte by byte. */
+export function pack_iq4_nl_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packLegacy(IQ4_NL, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_iq4_nl(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantLegacy(IQ4_NL, dstPtr, wPtr, rows, cols, r0, count);

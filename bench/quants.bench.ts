@@ -8,7 +8,10 @@
  *    bandwidth (the ceiling: bytes per weight ÷ bandwidth);
  *  - batched (prefill, tree verification), hot: 1024×1024 at n = 1, 8, 32: GOP/s (2·rows·cols·n / time)
  *    of the SIMD kernel (with its batch scratch, as the executors run it) and of its scalar twin, and SIMD / twin;
- *  - the ceiling of those: the measured integer-dot peaks of one thread (measureDotPeak, bench/lib/bandwidth.ts: i16 dots, and the byte dots of the relaxed build's 4/5-bit kernels).
+ *  - the ceiling of those: the measured integer-dot peaks of one thread (measureDotPeak, bench/lib/bandwidth.ts: i16 dots, and the byte dots of the relaxed build's 4/5-bit kernels);
+ *  - the load-time repack (pack_T: GGUF blocks → the kernels' panels, what a model load spends most of its
+ *    time in) of a 2048×4096 matrix beside its scalar twin pack_T_ref: MB/s of GGUF bytes and the ratio,
+ *    outputs checked byte for byte first.
  *
  * Weights are random blocks (every quant bit pattern; f16 scales set to moderate values): the kernels'
  * speed does not depend on the values. Every kernel is validated against its twin (bit-identical) before
@@ -124,6 +127,32 @@ function validate(s: Setup, dtype: LinearDtype, n: number, rows: number, cols: n
   }
 }
 
+interface PackRow { dtype: GgmlQuantType; fileBytes: number; packed: number; fast: Timing; ref: Timing; mbps: number; refMbps: number; ofBandwidth: number }
+
+/** pack_T vs pack_T_ref on one random matrix (moderate scales): same bytes, then both timed. */
+async function packRow(build: Runtime['build'], dtype: GgmlQuantType, rows: number, cols: number, bwGbps: number, quick: boolean): Promise<PackRow> {
+  const { values, bytes: bb } = GGML_BLOCK[dtype];
+  const fileBytes = (rows * cols / values) * bb;
+  const packed = packedBytes(dtype, rows, cols);
+  const rt = createNodeRuntime({ build, initialBytes: fileBytes + 2 * packed + (16 << 20) });
+  const raw = rt.arena.alloc('raw', fileBytes, 64).ptr;
+  const a = rt.arena.alloc('a', packed, 64).ptr, b = rt.arena.alloc('b', packed, 64).ptr;
+  const rng = createRng(21);
+  const u8 = rt.u8(raw, fileBytes);
+  for (let i = 0; i < u8.length; i++) u8[i] = rng.nextU32() & 0xff;
+  for (let k = 0; k < fileBytes / bb; k++) for (const off of HALF_FIELDS[dtype]) u8[k * bb + off + 1] = 0x20 | (u8[k * bb + off + 1]! & 0x83);
+  const k = rt.k as unknown as Record<string, (...a: number[]) => number>;
+  const fast = k[`pack_${dtype.toLowerCase()}`]!, ref = k[`pack_${dtype.toLowerCase()}_ref`]!;
+  if (fast(a, raw, rows, cols) !== -1 || ref(b, raw, rows, cols) !== -1) throw new Error(`pack ${dtype}: a block refused`);
+  const pa = rt.u8(a, packed), pb = rt.u8(b, packed);
+  for (let i = 0; i < packed; i++) if (pa[i] !== pb[i]) throw new Error(`validation failed: pack_${dtype.toLowerCase()} byte ${i} differs from its twin`);
+  const [tf, tr] = await timeCases(`pack ${dtype} ${rows}×${cols}`, [
+    { name: 'pack', fn: () => fast(a, raw, rows, cols) },
+    { name: 'twin', fn: () => ref(b, raw, rows, cols) },
+  ], { quick });
+  return { dtype, fileBytes, packed, fast: tf!, ref: tr!, mbps: fileBytes / (tf!.medianMs * 1e-3) / 1e6, refMbps: fileBytes / (tr!.medianMs * 1e-3) / 1e6, ofBandwidth: (fileBytes + packed) / (tf!.medianMs * 1e-3) / 1e9 / bwGbps };
+}
+
 interface ColdRow { dtype: LinearDtype; bytesPerWeight: number; simd: Timing; prep: Timing | null; gbps: number; gw: number; ofCeiling: number }
 interface HotRow { dtype: LinearDtype; n: number; simd: Timing; ref: Timing; gops: number; refGops: number }
 
@@ -224,7 +253,18 @@ async function main(): Promise<void> {
     'GB/s counts the packed bytes a call streams (scales included); the ceiling of a type is the read bandwidth: decode tok/s ≤ bandwidth ÷ bytes per token. ' +
       'GOP/s = 2·rows·cols·n / time whatever the type. Quantised kernels read activations quantised per call (quant_x, once per x, shared by the linears that read it: timed apart).',
   );
-  const json = { bench: 'quants', machine, loadavg: load, bandwidth: bw, dotPeak: peak, byteDotPeak: bytePeak, mode: args.quick ? 'quick' : 'full', cold, hot };
+  const packRows: PackRow[] = [];
+  const [pr, pc] = args.quick ? [512, 4096] : [2048, 4096];
+  for (const dtype of types) if (dtype in GGML_BLOCK) packRows.push(await packRow(args.build, dtype as GgmlQuantType, pr, pc, bw.gbps, args.quick));
+  if (packRows.length > 0) {
+    const packTable = markdownTable(
+      ['type', 'GGUF MB', 'pack ms', 'pack MB/s', '(read + write) % of read BW', 'twin ms', 'twin MB/s', 'pack / twin'],
+      packRows.map((r) => [r.dtype, sig(r.fileBytes / 1e6), sig(r.fast.medianMs), sig(r.mbps), `${sig(100 * r.ofBandwidth)} %`, sig(r.ref.medianMs), sig(r.refMbps), `${sig(r.ref.medianMs / r.fast.medianMs)}×`]),
+    );
+    log(`\n## Load-time repack (${pr}×${pc}: GGUF blocks → panels, pack_T vs its scalar twin pack_T_ref)\n\n${packTable}\n`);
+    log('MB/s counts the GGUF bytes read; a load streams every matrix through its packer once, so this is the load\'s speed for the weights once the file is in memory. The ceiling: reading the blocks and writing the panels at the read bandwidth.');
+  }
+  const json = { bench: 'quants', machine, loadavg: load, bandwidth: bw, dotPeak: peak, byteDotPeak: bytePeak, mode: args.quick ? 'quick' : 'full', cold, hot, pack: packRows };
   const path = writeResults(args.build === 'simd' ? 'quants.json' : `quants.${args.build}.json`, json);
   log(`JSON written to ${path}`);
   if (args.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');

@@ -64,54 +64,78 @@ export interface Kernels {
   matmul_q8_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q8_0_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q8_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_q8_0 (the layout's reference placement, one quant at a time): the same bytes and status. */
+  pack_q8_0_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Quantise row-major f32 W into Q8_0 panels as ggml's quantize_row_q8_0_ref; −1 or the first bad group r·G + g. */
   quant_q8_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q8_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q4_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q4_0_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q4_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_q4_0 (the layout's reference placement, one quant at a time): the same bytes and status. */
+  pack_q4_0_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Quantise row-major f32 W into Q4_0 panels as ggml's quantize_row_q4_0_ref; −1 or the first bad group r·G + g. */
   quant_q4_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q4_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q4_1(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q4_1_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q4_1(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_q4_1 (the layout's reference placement, one quant at a time): the same bytes and status. */
+  pack_q4_1_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q4_1(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q5_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q5_0_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q5_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_q5_0 (the layout's reference placement, one quant at a time): the same bytes and status. */
+  pack_q5_0_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q5_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q5_1(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q5_1_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q5_1(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_q5_1 (the layout's reference placement, one quant at a time): the same bytes and status. */
+  pack_q5_1_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q5_1(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_iq4_nl(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_iq4_nl_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_iq4_nl(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_iq4_nl (the layout's reference placement, one quant at a time): the same bytes and status. */
+  pack_iq4_nl_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_iq4_nl(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q2_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q2_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q2_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_q2_k (the layout's reference placement, one quant at a time): the same bytes and status. */
+  pack_q2_k_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q2_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q3_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q3_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q3_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_q3_k (the layout's reference placement, one quant at a time): the same bytes and status. */
+  pack_q3_k_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q3_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q4_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q4_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q4_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_q4_k (the layout's reference placement, one quant at a time): the same bytes and status. */
+  pack_q4_k_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q4_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q5_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q5_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q5_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_q5_k (the layout's reference placement, one quant at a time): the same bytes and status. */
+  pack_q5_k_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q5_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q6_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q6_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q6_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_q6_k (the layout's reference placement, one quant at a time): the same bytes and status. */
+  pack_q6_k_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q6_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_iq4_xs(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_iq4_xs_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_iq4_xs(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_iq4_xs (the layout's reference placement, one quant at a time): the same bytes and status. */
+  pack_iq4_xs_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_iq4_xs(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   /** Prepare x [n, cols] f32 for the quantised kernels (assembly/matmul_quant.ts): n·qx_row_bytes(cols) bytes at dst. */
   quant_x(dstPtr: number, xPtr: number, n: number, cols: number): void;

@@ -269,6 +269,58 @@ describe('quantised weight types: pack → dequant (= ggml) and matmul (SIMD = t
   });
 });
 
+/**
+ * pack_T (whole vectors per block: assembly/quant_k.ts placeBlock, the legacy and Q8_0 packers' fast
+ * branches) = pack_T_ref (the layout's reference placement, one quant at a time, which every other test
+ * here checks through dequant_T = ggml): the same bytes everywhere in the packed region and the same
+ * status, on random block bytes of every bit pattern, scales included, with some blocks' scales made
+ * Inf or NaN (stored as zeros, the first one's index returned), row tails and several blocks per row.
+ */
+describe('packers = their scalar twins, byte for byte', () => {
+  const dAt: Record<GgmlQuantType, readonly number[]> = { Q4_0: [0], Q4_1: [0, 2], Q5_0: [0], Q5_1: [0, 2], Q8_0: [0], IQ4_NL: [0], Q2_K: [80, 82], Q3_K: [108], Q4_K: [0, 2], Q5_K: [0, 2], Q6_K: [208], IQ4_XS: [0] };
+  for (const build of BUILDS) {
+    test(`every type (${build}): random bytes, Inf/NaN scales, row tails`, () => {
+      const pool = poolOf(build);
+      const arb = fc.constantFrom(...QUANT_LINEAR_DTYPES).chain((type) => fc.record({
+        type: fc.constant(type),
+        rows: fc.integer({ min: 1, max: 13 }),
+        units: isK(type) ? fc.integer({ min: 1, max: 3 }) : fc.integer({ min: 1, max: 9 }),
+        badEvery: fc.constantFrom(0, 3, 7),
+        seed: fc.integer(),
+      }));
+      let refused = 0;
+      fc.assert(fc.property(arb, ({ type, rows, units, badEvery, seed }) => {
+        pool.reset();
+        const cols = units * GGML_BLOCK[type].values;
+        const { bytes } = GGML_BLOCK[type];
+        const rng = createRng(seed);
+        const blocks = new Uint8Array((rows * cols / GGML_BLOCK[type].values) * bytes);
+        for (let i = 0; i < blocks.length; i++) blocks[i] = rng.nextU32() & 0xff;
+        const nb = blocks.length / bytes;
+        for (let b = 0; b < nb; b++) {
+          for (const o of dAt[type]) {
+            // mostly finite scales (the exponent kept below 31), every ~badEvery-th block Inf or NaN
+            if (badEvery > 0 && rng.nextU32() % badEvery === 0) blocks[b * bytes + o + 1] |= 0x7c;
+            else if ((blocks[b * bytes + o + 1] & 0x7c) === 0x7c) blocks[b * bytes + o + 1] &= 0xbf;
+          }
+        }
+        const src = pool.u8From(blocks);
+        const size = packedBytes(type, rows, cols);
+        const fast = pool.alloc(size), twin = pool.alloc(size);
+        const k = pool.k as unknown as Record<string, (...a: number[]) => number>;
+        const got = k[`pack_${lower(type)}`]!(fast.ptr, src.ptr, rows, cols);
+        const want = k[`pack_${lower(type)}_ref`]!(twin.ptr, src.ptr, rows, cols);
+        pool.checkGuards();
+        if (want !== -1) refused++;
+        assert.equal(got, want, `pack_${lower(type)} status`);
+        const a = new Uint8Array(pool.rt.memory.buffer, fast.ptr, size), b = new Uint8Array(pool.rt.memory.buffer, twin.ptr, size);
+        for (let i = 0; i < size; i++) if (a[i] !== b[i]) assert.fail(`pack_${lower(type)} byte ${i} of ${size}: ${a[i]} vs twin ${b[i]} (rows ${rows}, cols ${cols})`);
+      }), { numRuns: 200, seed: 9090 });
+      assert.ok(refused > 20, `refusing cases ran: ${refused}`);
+    });
+  }
+});
+
 describe('quant_x: the prepared input', () => {
   /** Plain-TS model of one row's section: quants, scales, 16- and 32-column sums. */
   function model(x: Float32Array, cols: number, C: number, sg: number) {
