@@ -70,6 +70,7 @@ describe('cli bench', () => {
       assert.equal(x.samples.length, 1);
       assert.equal(x.tokensPerSecond, x.samples[0]);
       assert.ok(x.weightBytes > 0);
+      assert.ok(Number.isFinite(x.loadMs) && x.loadMs > 0, `loadMs ${x.loadMs}`);
     }
     // the stored type vs the asked-for quantisation
     assert.equal(j.rows[0].weightTypes, 'F32');
@@ -90,11 +91,12 @@ describe('cli bench', () => {
     assert.match(lines[1]!, /^- Measured read bandwidth \(WebAssembly\): \d+\.\d GB\/s on 1 thread/);
     assert.match(lines[2]!, /^- Model: .*stories260K \(llama, 0\.26 M parameters/);
     const table = lines.filter((l) => l.startsWith('|'));
-    assert.match(table[0]!, /^\| dtype +\| weights +\| size MiB \| threads \| mode +\| test \| +t\/s \|/);
+    assert.match(table[0]!, /^\| dtype +\| weights +\| size MiB \| load ms \| threads \| mode +\| test \| +t\/s \|/);
     assert.match(table[1]!, /^\|[-:|]+\|$/);
     const rows = table.slice(2).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
-    assert.deepEqual(rows.map((c) => `${c[3]}/${c[4]}/${c[5]}`), ['1/plain/pp4', '1/plain/tg3', '2/plain/pp4', '2/plain/tg3']);
-    for (const c of rows) assert.ok(Number(c[6]) > 0, `t/s cell ${c[6]}`);
+    assert.deepEqual(rows.map((c) => `${c[4]}/${c[5]}/${c[6]}`), ['1/plain/pp4', '1/plain/tg3', '2/plain/pp4', '2/plain/tg3']);
+    for (const c of rows) assert.ok(Number(c[7]) > 0, `t/s cell ${c[7]}`);
+    for (const c of rows) assert.ok(Number(c[3]) >= 1, `load ms cell ${c[3]}`);
     assert.equal(r.err, '', '--quiet: nothing on stderr');
   });
 });

@@ -61,6 +61,8 @@ export interface BenchRow {
   readonly weightTypes: string;
   /** Bytes of the packed weights in memory. */
   readonly weightBytes: number;
+  /** Milliseconds the load of this (dtype, threads) took: files read, weights packed, context planned. */
+  readonly loadMs: number;
   readonly threads: number;
   readonly mode: 'plain' | 'speculative';
   /** "pp128" or "tg64". */
@@ -190,7 +192,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
             for (const t of s.treeChoices) trees.set(t.tree, (trees.get(t.tree) ?? 0) + t.steps);
             log(`${dtype} T=${threads} ${mode}: run ${r + 1}/${reps}: pp ${pp[r]!.toFixed(1)} tok/s, tg ${tg[r]!.toFixed(1)} tok/s`);
           }
-          const base = { dtype, weightTypes, weightBytes: plan.weights, threads, mode };
+          const base = { dtype, weightTypes, weightBytes: plan.weights, loadMs: target.loadMs, threads, mode };
           rows.push({ ...base, test: `pp${P}`, tokensPerSecond: median(pp), samples: pp, ...(draft !== undefined ? { draft } : {}) });
           const tree = [...trees].sort((a, b) => b[1] - a[1])[0]?.[0];
           rows.push({
@@ -238,12 +240,12 @@ export function benchMarkdown(r: BenchReport): string {
     `- Median of ${r.params.repetitions} run(s) after a warm-up; pp = prefill of a ${r.params.promptTokens}-token prompt, tg = ${r.params.genTokens} greedy tokens${r.params.speculative ? `; speculative: --draft ${r.params.draft}, tree auto` : ''}`,
     '',
   ];
-  const headers = ['dtype', 'weights', 'size MiB', 'threads', 'mode', 'test', 't/s', 'min–max', 'tokens/step', 'tree'];
+  const headers = ['dtype', 'weights', 'size MiB', 'load ms', 'threads', 'mode', 'test', 't/s', 'min–max', 'tokens/step', 'tree'];
   const cells = r.rows.map((x) => [
-    x.dtype, x.weightTypes, (x.weightBytes / 2 ** 20).toFixed(2), String(x.threads), x.mode, x.test, fixed(x.tokensPerSecond),
+    x.dtype, x.weightTypes, (x.weightBytes / 2 ** 20).toFixed(2), x.loadMs.toFixed(0), String(x.threads), x.mode, x.test, fixed(x.tokensPerSecond),
     `${fixed(Math.min(...x.samples))}–${fixed(Math.max(...x.samples))}`, x.tokensPerStep === undefined ? '' : x.tokensPerStep.toFixed(2), x.tree ?? '',
   ]);
-  const right = new Set([2, 3, 6, 8]);
+  const right = new Set([2, 3, 4, 7, 9]);
   const widths = headers.map((h, j) => Math.max(h.length, ...cells.map((c) => c[j]!.length)));
   const line = (c: readonly string[]) => `| ${c.map((s, j) => (right.has(j) ? s.padStart(widths[j]!) : s.padEnd(widths[j]!))).join(' | ')} |`;
   const sep = `|${widths.map((w, j) => (right.has(j) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
