@@ -38,6 +38,8 @@
 //                   (indices into KVALUES, nibbles as Q4_K)
 // Bytes per weight: 4.625 (Q4_K; 4.5 in the file), 5.625 (5.5), 6.5625 (=), 3.5625 (3.4375), 2.625 (=),
 // 4.3125 (4.25): the scales are unpacked from their 6-bit codes at load so the kernels read bytes.
+// pack_T repacks a GGUF block in whole vectors (placeBlock: nibble splits, pair planes by byte shuffle);
+// pack_T_ref, its scalar twin, places one quant at a time (placeQuant) and is the layout's definition.
 //
 // Kernel, per super-block, x row and panel: each row rr keeps an i32x4 accumulator. A plane's quants
 // (nibbles and high bits moved into place by shifts and masks) are multiplied with the activation quants

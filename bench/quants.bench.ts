@@ -255,7 +255,7 @@ async function main(): Promise<void> {
   );
   const packRows: PackRow[] = [];
   const [pr, pc] = args.quick ? [512, 4096] : [2048, 4096];
-  for (const dtype of types) if (dtype in GGML_BLOCK) packRows.push(await packRow(args.build, dtype as GgmlQuantType, pr, pc, bw.gbps, args.quick));
+  for (const dtype of types) if (dtype in HALF_FIELDS) packRows.push(await packRow(args.build, dtype as GgmlQuantType, pr, pc, bw.gbps, args.quick));
   if (packRows.length > 0) {
     const packTable = markdownTable(
       ['type', 'GGUF MB', 'pack ms', 'pack MB/s', '(read + write) % of read BW', 'twin ms', 'twin MB/s', 'pack / twin'],
