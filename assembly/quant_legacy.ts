@@ -15,6 +15,8 @@
 //   GB: Q4_0 72, Q4_1 80, Q5_0 88, Q5_1 96, IQ4_NL 72 — exactly GGML's bytes per row per block, ×4.
 // Scales keep their bits (either sign; Inf/NaN refused when packing). The value of a weight is ggml's
 // dequantised value; dequant_* reproduce dequantize_row_* bit for bit.
+// pack_T moves a block's 16 quant bytes (Q5: and its fifth bits, spread from qh) as one vector;
+// pack_T_ref, its scalar twin, goes byte by byte.
 //
 // Kernel: per group and row, the two 16-column planes (Q4: low and high nibbles of A; Q5: A & 0x1f, and
 // (A >> 3) & 0x1c with the row's two bits of B or-ed in, see high5; B is loaded once for the 4 rows:
@@ -939,6 +941,24 @@ export function dequant_iq4_nl(dstPtr: usize, wPtr: usize, rows: i32, cols: i32,
  * r·G + g of the first group holding a NaN/Inf weight or whose f16 scale is not finite (stored as zeros).
  */
 export function quant_q4_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return quantQ4(dstPtr, srcPtr, rows, cols, true);
+}
+/** Scalar twin of quant_q4_0: one weight at a time (whole groups of the fast one take f32x4 steps). */
+export function quant_q4_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return quantQ4(dstPtr, srcPtr, rows, cols, false);
+}
+
+/** min(15, trunc(w·id + 8.5)) of 16 weights (a..d) as bytes, as the scalar loop computes each (unfused f32). */
+// @ts-ignore: decorator
+@inline function nibbles16(a: v128, b: v128, c: v128, d: v128, id: v128): v128 {
+  const h = f32x4.splat(8.5), top = i32x4.splat(15);
+  const ab = i16x8.narrow_i32x4_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(a, id), h)), top), i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(b, id), h)), top));
+  const cd = i16x8.narrow_i32x4_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(c, id), h)), top), i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(d, id), h)), top));
+  return i8x16.narrow_i16x8_s(ab, cd);
+}
+
+// @ts-ignore: decorator
+@inline function quantQ4(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32, fast: bool): i32 {
   const G = (cols + 31) >> 5;
   const pb = <usize>G * 72;
   let bad = -1;
@@ -949,6 +969,41 @@ export function quant_q4_0(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): 
       const grp = dstPtr + <usize>(r >> 2) * pb + <usize>g * 72;
       const c0 = g << 5;
       const count = r < rows ? min(32, cols - c0) : 0;
+      if (fast && count == 32) {
+        // a whole group: the same d (from the first weight of largest magnitude), id and quants as below
+        const p = src + (<usize>c0 << 2);
+        const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+        const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
+        const m = f32x4.max(f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
+          f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))));
+        const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+        let h: u32 = 0;
+        let ok = amax <= F32_MAX; // false for NaN / ±Inf
+        let id: f32 = 0;
+        if (ok) {
+          // the first weight whose magnitude is amax gives the sign (the scalar loop's strict < keeps the first)
+          const am = f32x4.splat(amax);
+          const bits = i32x4.bitmask(f32x4.eq(f32x4.abs(v0), am)) | (i32x4.bitmask(f32x4.eq(f32x4.abs(v1), am)) << 4) |
+            (i32x4.bitmask(f32x4.eq(f32x4.abs(v2), am)) << 8) | (i32x4.bitmask(f32x4.eq(f32x4.abs(v3), am)) << 12) |
+            (i32x4.bitmask(f32x4.eq(f32x4.abs(v4), am)) << 16) | (i32x4.bitmask(f32x4.eq(f32x4.abs(v5), am)) << 20) |
+            (i32x4.bitmask(f32x4.eq(f32x4.abs(v6), am)) << 24) | (i32x4.bitmask(f32x4.eq(f32x4.abs(v7), am)) << 28);
+          const mx = amax > 0 ? load<f32>(p + (<usize>ctz(bits) << 2)) : <f32>0;
+          const d: f32 = mx / -8;
+          id = d != 0 ? <f32>1 / d : 0;
+          h = f32ToF16Bits(d);
+          ok = !f16NonFinite(h);
+        }
+        if (!ok) {
+          if (bad < 0) bad = r * G + g;
+          v128.store(grp + (rr << 4), i32x4.splat(0));
+          store<u16>(grp + 64 + (rr << 1), 0);
+          continue;
+        }
+        const s = f32x4.splat(id);
+        v128.store(grp + (rr << 4), v128.or(nibbles16(v0, v1, v2, v3, s), i8x16.shl(nibbles16(v4, v5, v6, v7, s), 4)));
+        store<u16>(grp + 64 + (rr << 1), <u16>h);
+        continue;
+      }
       let amax: f32 = 0, mx: f32 = 0;
       let finite = true;
       for (let c = 0; c < count; c++) {

@@ -68,6 +68,8 @@ export interface Kernels {
   pack_q8_0_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Quantise row-major f32 W into Q8_0 panels as ggml's quantize_row_q8_0_ref; −1 or the first bad group r·G + g. */
   quant_q8_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of quant_q8_0: one weight at a time; the same bytes and status. */
+  quant_q8_0_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q8_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q4_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q4_0_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
@@ -76,6 +78,8 @@ export interface Kernels {
   pack_q4_0_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Quantise row-major f32 W into Q4_0 panels as ggml's quantize_row_q4_0_ref; −1 or the first bad group r·G + g. */
   quant_q4_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of quant_q4_0: one weight at a time; the same bytes and status. */
+  quant_q4_0_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q4_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q4_1(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q4_1_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;

@@ -321,6 +321,55 @@ describe('packers = their scalar twins, byte for byte', () => {
   }
 });
 
+/**
+ * quant_q8_0 / quant_q4_0 (load-time quantisation: whole groups in f32x4 steps) = their scalar twins
+ * (one weight at a time; the test below checks those against ggml's reference quantizer): the same bytes
+ * and status, on weights with exact .5 ties after scaling, groups of zeros, a largest magnitude held by
+ * both signs (Q4_0 takes the first one's sign), NaN and ±Inf, huge groups whose f16 scale overflows,
+ * partial last groups (cols not a multiple of 32) and row tails.
+ */
+describe('load-time quantisers = their scalar twins, byte for byte', () => {
+  for (const build of BUILDS) {
+    test(`quant_q8_0 / quant_q4_0 (${build})`, () => {
+      const pool = poolOf(build);
+      const arb = fc.record({
+        type: fc.constantFrom('Q8_0', 'Q4_0'),
+        rows: fc.integer({ min: 1, max: 9 }),
+        cols: fc.oneof(fc.constantFrom(32, 64, 96, 160), fc.integer({ min: 1, max: 200 })),
+        seed: fc.integer(),
+      });
+      let refused = 0;
+      fc.assert(fc.property(arb, ({ type, rows, cols, seed }) => {
+        pool.reset();
+        const rng = createRng(seed);
+        const w = new Float32Array(rows * cols);
+        for (let g = 0; g * 32 < rows * cols; g++) {
+          const kind = rng.nextU32() % 8;
+          for (let j = g * 32; j < Math.min(w.length, g * 32 + 32); j++) {
+            const u = 2 * rng.next() - 1;
+            // 0: uniform · 1: wide · 2: zeros · 3: halves (ties at 1/id = 1 or 2) · 4: ± the same largest magnitude
+            w[j] = kind === 0 ? u : kind === 1 ? u * 2 ** (rng.nextU32() % 60 - 30) : kind === 2 ? 0
+              : kind === 3 ? (j % 32 === 0 ? (type === 'Q8_0' ? 127 : -16) : Math.round(u * 20) + 0.5)
+              : kind === 4 ? (j % 7 === 0 ? (u < 0 ? -3 : 3) : u) : kind === 5 ? u * 3e38 : u;
+          }
+          if (kind === 6) w[g * 32 + (rng.nextU32() % 32)] = [NaN, Infinity, -Infinity][rng.nextU32() % 3]!;
+        }
+        const src = pool.f32From(w);
+        const size = packedBytes(type, rows, cols);
+        const fast = pool.alloc(size), twin = pool.alloc(size);
+        const got = type === 'Q8_0' ? pool.k.quant_q8_0(fast.ptr, src.ptr, rows, cols) : pool.k.quant_q4_0(fast.ptr, src.ptr, rows, cols);
+        const want = type === 'Q8_0' ? pool.k.quant_q8_0_ref(twin.ptr, src.ptr, rows, cols) : pool.k.quant_q4_0_ref(twin.ptr, src.ptr, rows, cols);
+        pool.checkGuards();
+        if (want !== -1) refused++;
+        assert.equal(got, want, `quant_${lower(type)} status`);
+        const a = new Uint8Array(pool.rt.memory.buffer, fast.ptr, size), b = new Uint8Array(pool.rt.memory.buffer, twin.ptr, size);
+        for (let i = 0; i < size; i++) if (a[i] !== b[i]) assert.fail(`quant_${lower(type)} byte ${i} of ${size}: ${a[i]} vs twin ${b[i]} (rows ${rows}, cols ${cols})`);
+      }), { numRuns: 300, seed: 5151 });
+      assert.ok(refused > 20, `refusing cases ran: ${refused}`);
+    });
+  }
+});
+
 describe('quant_x: the prepared input', () => {
   /** Plain-TS model of one row's section: quants, scales, 16- and 32-column sums. */
   function model(x: Float32Array, cols: number, C: number, sg: number) {
