@@ -14,3 +14,4 @@ export { peak_dot_i16, peak_dot_i8 } from './peak';
 export { quant_x, quant_x_ref, qx_row_bytes, qx_offset_k } from './matmul_quant';
 export * from './verify';
 export * from './sampling';
+export * from './scan';

@@ -168,9 +168,39 @@ export function matmul_f32_ref(outPtr: usize, outStride: i32, wPtr: usize, xPtr:
  * Panels are independent: packing rows [4p, rows) alone = (dst + p·panelBytes, src + 4p·cols·4, rows − 4p).
  */
 export function pack_f32(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): void {
+  packF32(dstPtr, srcPtr, rows, cols, true);
+}
+/** Scalar twin of pack_f32: one weight at a time. */
+export function pack_f32_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): void {
+  packF32(dstPtr, srcPtr, rows, cols, false);
+}
+
+// @ts-ignore: decorator
+@inline function packF32(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32, fast: bool): void {
   const kBlocks = (cols + 3) >> 2;
   let d = dstPtr;
   for (let r0 = 0; r0 < rows; r0 += 4) {
+    if (fast && r0 + 4 <= rows) {
+      // a whole panel: each k-block is the 4 rows' 4 columns, one vector each (a partial last k-block below)
+      const s0 = srcPtr + ((<usize>r0 * <usize>cols) << 2), s1 = s0 + (<usize>cols << 2), s2 = s1 + (<usize>cols << 2), s3 = s2 + (<usize>cols << 2);
+      const whole = cols >> 2;
+      for (let b = 0; b < whole; b++, d += 64) {
+        const o = <usize>b << 4;
+        v128.store(d, v128.load(s0 + o));
+        v128.store(d, v128.load(s1 + o), 16);
+        v128.store(d, v128.load(s2 + o), 32);
+        v128.store(d, v128.load(s3 + o), 48);
+      }
+      if (whole == kBlocks) continue;
+      for (let rr = 0; rr < 4; rr++) {
+        const src = s0 + ((<usize>rr * <usize>cols) << 2);
+        for (let l = 0; l < 4; l++, d += 4) {
+          const c = (whole << 2) + l;
+          store<f32>(d, c < cols ? load<f32>(src + (<usize>c << 2)) : 0);
+        }
+      }
+      continue;
+    }
     for (let b = 0; b < kBlocks; b++) {
       for (let rr = 0; rr < 4; rr++) {
         const r = r0 + rr;

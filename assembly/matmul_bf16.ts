@@ -269,12 +269,32 @@ export function pack_bf16(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): v
  * bytes) into the bf16 layout at dstPtr without changing any bit; rows and columns zero-padded.
  */
 export function pack_bf16_bits(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): void {
+  packHalfBits(dstPtr, srcPtr, rows, cols, true);
+}
+/** Scalar twin of pack_bf16_bits: one weight at a time through placeBf16. */
+export function pack_bf16_bits_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): void {
+  packHalfBits(dstPtr, srcPtr, rows, cols, false);
+}
+
+/** A k-block's stored order of its 8 half-precision columns (placeBf16): c0 c4 c1 c5 c2 c6 c3 c7. */
+// @ts-ignore: decorator
+@inline function halfOrder(v: v128): v128 {
+  return i8x16.shuffle(v, v, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
+}
+
+// @ts-ignore: decorator
+@inline function packHalfBits(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32, fast: bool): void {
   const pb = panelBytesBf16(cols);
   const padCols = ((cols + 7) >> 3) << 3;
   for (let r = 0; r < ((rows + 3) & ~3); r++) {
     const panel = dstPtr + <usize>(r >> 2) * pb;
     const src = srcPtr + ((<usize>r * <usize>cols) << 1);
-    for (let c = 0; c < padCols; c++) {
+    let c0 = 0;
+    if (fast && r < rows) {
+      // whole k-blocks of a real row: one shuffle each
+      for (; c0 + 8 <= cols; c0 += 8) v128.store(panel + (<usize>(c0 >> 3) << 6) + (<usize>(r & 3) << 4), halfOrder(v128.load(src + (<usize>c0 << 1))));
+    }
+    for (let c = c0; c < padCols; c++) {
       placeBf16(panel, <usize>(r & 3), c, r < rows && c < cols ? <u32>load<u16>(src + (<usize>c << 1)) : 0);
     }
   }
@@ -286,13 +306,32 @@ export function pack_bf16_bits(dstPtr: usize, srcPtr: usize, rows: i32, cols: i3
  * r·cols + c of the first Inf/NaN weight (which the f16 kernel cannot decode; stored as 0).
  */
 export function pack_f16_bits(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packF16Bits(dstPtr, srcPtr, rows, cols, true);
+}
+/** Scalar twin of pack_f16_bits: one weight at a time through placeBf16. */
+export function pack_f16_bits_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32): i32 {
+  return packF16Bits(dstPtr, srcPtr, rows, cols, false);
+}
+
+// @ts-ignore: decorator
+@inline function packF16Bits(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32, fast: bool): i32 {
   const pb = panelBytesBf16(cols);
   const padCols = ((cols + 7) >> 3) << 3;
   let bad = -1;
+  const e5 = i16x8.splat(0x7c00);
   for (let r = 0; r < ((rows + 3) & ~3); r++) {
     const panel = dstPtr + <usize>(r >> 2) * pb;
     const src = srcPtr + ((<usize>r * <usize>cols) << 1);
-    for (let c = 0; c < padCols; c++) {
+    let c0 = 0;
+    if (fast && r < rows) {
+      // whole k-blocks of a real row without Inf/NaN: one shuffle each (the first block holding one ends the run)
+      for (; c0 + 8 <= cols; c0 += 8) {
+        const v = v128.load(src + (<usize>c0 << 1));
+        if (v128.any_true(i16x8.eq(v128.and(v, e5), e5))) break;
+        v128.store(panel + (<usize>(c0 >> 3) << 6) + (<usize>(r & 3) << 4), halfOrder(v));
+      }
+    }
+    for (let c = c0; c < padCols; c++) {
       let h: u32 = r < rows && c < cols ? <u32>load<u16>(src + (<usize>c << 1)) : 0;
       if ((h & 0x7c00) == 0x7c00) {
         if (bad < 0) bad = r * cols + c;

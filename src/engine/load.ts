@@ -5,7 +5,8 @@
  */
 import type { GenerationConfig, ModelConfig } from '../config.js';
 import { SpechubError, TokenizerError } from '../errors.js';
-import { checkBf16Values, WeightRange } from '../weights/tensor.js';
+import { checkBf16Values, JS_FINDER, WeightRange, type ValueFinder } from '../weights/tensor.js';
+import { wasmFinder } from '../kernels/scan.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { openGgufModel, openHfModel } from '../weights/open-model.js';
 import { LlamaModel, type LlamaLoadOptions } from '../model/llama.js';
@@ -50,25 +51,26 @@ export type LoadModelOptions = LlamaLoadOptions;
 /**
  * `t` as LlamaModel reads it, every value checked: non-finite weights are a WeightsFormatError
  * (BF16 bits kept as stored included), and finite values beyond a sane magnitude are counted in
- * `range` (see WeightRange) for the load's warnings.
+ * `range` (see WeightRange) for the load's warnings. `finder` finds the values that need a look (default
+ * a JavaScript loop; the loaders pass wasmFinder, the runtime's SIMD scans over its staging memory).
  */
-export function checkedReader(t: ModelTensors, range: WeightRange): RoleReader {
+export function checkedReader(t: ModelTensors, range: WeightRange, finder: ValueFinder = JS_FINDER): RoleReader {
   return {
     has: (role) => t.has(role),
     shape: (role) => t.shape(role),
     dtype: (role) => t.dtype(role),
     storedBytes: (role) => t.get(role).bytes,
     tensorName: (role) => t.get(role).info.name,
-    readF32: (role, dest, rows) => t.get(role).readF32(dest, { range, ...(rows ? { rows } : {}) }),
+    readF32: (role, dest, rows) => t.get(role).readF32(dest, { range, finder, ...(rows ? { rows } : {}) }),
     // the stored bytes (kept when the engine computes in the stored type), checked as readF32 checks
     // values: F32 is read as f32 (the same bytes), BF16 bits are scanned; F16 and GGML blocks cannot
     // exceed the range, and a non-finite value or scale is refused when packed
     readBytes: async (role, dest, rows) => {
       const r = t.get(role);
       const opts = rows ? { rows } : {};
-      if (r.info.dtype === 'F32') return r.readF32(new Float32Array(dest.buffer, dest.byteOffset, dest.byteLength / 4), { range, ...opts });
+      if (r.info.dtype === 'F32') return r.readF32(new Float32Array(dest.buffer, dest.byteOffset, dest.byteLength / 4), { range, finder, ...opts });
       await r.readBytes(dest, opts);
-      if (r.info.dtype === 'BF16') checkBf16Values(r.info.file, r.info.name, new Uint16Array(dest.buffer, dest.byteOffset, dest.byteLength / 2), range);
+      if (r.info.dtype === 'BF16') checkBf16Values(r.info.file, r.info.name, new Uint16Array(dest.buffer, dest.byteOffset, dest.byteLength / 2), range, finder);
     },
   };
 }
@@ -90,7 +92,7 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
     const jinja = (await source.exists('chat_template.jinja')) ? await source.readText('chat_template.jinja') : null;
     const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : parseJsonInput(tokenizerConfig, `${source.name}/tokenizer_config.json`), jinja, `${source.name}/tokenizer_config.json`);
     const range = new WeightRange();
-    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range), { name: source.name, ...options }));
+    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range, wasmFinder(rt)), { name: source.name, ...options }));
     return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0, warnings: [...opened.warnings, ...warningsOf(range)] };
   } finally {
     await opened.close();
@@ -110,7 +112,7 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const chatTemplates = ggufChatTemplates(opened.gguf, opened.tokenizer);
     const range = new WeightRange();
-    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range), { name: source.name, ...options }));
+    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range, wasmFinder(rt)), { name: source.name, ...options }));
     return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0, warnings: [...opened.warnings, ...warningsOf(range)] };
   } finally {
     await opened.close();

@@ -29,6 +29,16 @@ export interface Kernels {
   matmul_f32_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   /** Pack row-major W [rows, cols] (f32 at srcPtr) into the panel layout at dstPtr (packedBytesF32(rows, cols) bytes). */
   pack_f32(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
+  /** First index i < n with !(|x[i]| <= limit) (NaN included) in the f32 values at ptr, or -1 (the loaders' weight check). */
+  scan_f32(ptr: number, n: number, limit: number): number;
+  /** Scalar twin of scan_f32. */
+  scan_f32_ref(ptr: number, n: number, limit: number): number;
+  /** First index i < n whose bf16 bits at ptr have magnitude bits (& 0x7fff) above limitBits, or -1. */
+  scan_bf16(ptr: number, n: number, limitBits: number): number;
+  /** Scalar twin of scan_bf16. */
+  scan_bf16_ref(ptr: number, n: number, limitBits: number): number;
+  /** Scalar twin of pack_f32: one weight at a time; the same bytes. */
+  pack_f32_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
   /** Copy rows [r0, r0 + count) of f32 panels into dst (f32 [count, cols]): the embedding lookup of a packed F32 table. */
   dequant_f32(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
 
@@ -54,11 +64,15 @@ export interface Kernels {
   pack_bf16(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
   /** Pack row-major bf16 bit patterns (u16 [rows, cols] at srcPtr) into bf16 panels, bits unchanged. */
   pack_bf16_bits(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
+  /** Scalar twin of pack_bf16_bits: one weight at a time; the same bytes. */
+  pack_bf16_bits_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): void;
   dequant_bf16(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_f16(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   matmul_f16_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   /** Pack row-major f16 bit patterns into f16 panels (the bf16 layout), bits unchanged; −1 or the first Inf/NaN index r·cols + c. */
   pack_f16_bits(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
+  /** Scalar twin of pack_f16_bits: one weight at a time; the same bytes and status. */
+  pack_f16_bits_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_f16(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
 
   matmul_q8_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;

@@ -3,8 +3,23 @@
  * Browser-safe, no dependencies.
  */
 
-/** IEEE binary16 bit pattern → its value (exact). */
+/** Every binary16 value by bit pattern, made on first use (256 KiB): the loaders decode billions of them. */
+let F16_VALUES: Float32Array | null = null;
+
+/** IEEE binary16 bit pattern (its low 16 bits) → its value (exact), from a table made on first use. */
 export function f16ToF32(h: number): number {
+  return (F16_VALUES ?? f16Table())[h & 0xffff]!;
+}
+
+function f16Table(): Float32Array {
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) t[h] = f16Value(h);
+  F16_VALUES = t;
+  return t;
+}
+
+/** The value of binary16 bit pattern h by its fields (the table's source). */
+function f16Value(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const e = (h >>> 10) & 0x1f;
   const m = h & 0x3ff;

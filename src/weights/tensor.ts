@@ -105,7 +105,33 @@ export interface ReadF32Options extends ReadBytesOptions {
   readonly allowNonFinite?: boolean;
   /** Record finite values beyond `range.limit` here (at no cost for values within it). */
   readonly range?: WeightRange;
+  /** What finds the values that need a look (default: JS_FINDER, a loop in JavaScript). */
+  readonly finder?: ValueFinder;
 }
+
+/**
+ * Where the first value that needs a look sits (the weight checks of a load scan every value, and
+ * all but a few are fine): a JavaScript loop (JS_FINDER), or the runtime's SIMD scans over its own
+ * memory (src/kernels/scan.ts wasmFinder).
+ */
+export interface ValueFinder {
+  /** The first index i of `values` with !(|values[i]| ≤ limit) (NaN included), or −1. */
+  f32(values: Float32Array, limit: number): number;
+  /** The first index i of `bits` (bf16 patterns) whose magnitude bits (& 0x7fff) exceed limitBits, or −1. */
+  bf16(bits: Uint16Array, limitBits: number): number;
+}
+
+/** ValueFinder in plain JavaScript (any array, anywhere). */
+export const JS_FINDER: ValueFinder = {
+  f32(values, limit) {
+    for (let i = 0; i < values.length; i++) if (!(Math.abs(values[i]!) <= limit)) return i;
+    return -1;
+  },
+  bf16(bits, limitBits) {
+    for (let i = 0; i < bits.length; i++) if ((bits[i]! & 0x7fff) > limitBits) return i;
+    return -1;
+  },
+};
 
 /**
  * Largest weight magnitude a sane checkpoint has: the f16 range. Real models stay orders of
@@ -297,18 +323,20 @@ function decode(dtype: FloatDtype, src: Uint8Array, pos: number, dest: Float32Ar
  * Throw if dest[at, at + count) holds a NaN or ±Inf (when `check`); note values beyond
  * `range.limit` in `range`. One comparison per value when everything is in range.
  */
-function checkValues(file: string, t: TensorInfo, dest: Float32Array, at: number, count: number, firstElement: number, check: boolean, range: WeightRange | undefined): void {
+function checkValues(file: string, t: TensorInfo, dest: Float32Array, at: number, count: number, firstElement: number, check: boolean, range: WeightRange | undefined, finder: ValueFinder): void {
   const limit = range?.limit ?? Number.MAX_VALUE; // ±Inf is beyond MAX_VALUE
-  for (let i = 0; i < count; i++) {
-    const v = dest[at + i];
-    if (!(v <= limit && v >= -limit)) {
-      if (v - v === 0) range?.note(t.name, v);
-      else if (check) {
-        throw new WeightsFormatError(
-          `${file}: tensor ${t.name}: element ${firstElement + i} is ${v}; expected finite weights (pass allowNonFinite to read it anyway)`,
-        );
-      }
+  for (let i = 0; i < count; ) {
+    const j = finder.f32(dest.subarray(at + i, at + count), limit);
+    if (j < 0) return;
+    i += j;
+    const v = dest[at + i]!;
+    if (v - v === 0) range?.note(t.name, v);
+    else if (check) {
+      throw new WeightsFormatError(
+        `${file}: tensor ${t.name}: element ${firstElement + i} is ${v}; expected finite weights (pass allowNonFinite to read it anyway)`,
+      );
     }
+    i++;
   }
 }
 
@@ -316,17 +344,18 @@ function checkValues(file: string, t: TensorInfo, dest: Float32Array, at: number
  * Check bfloat16 bit patterns (a raw BF16 read): a NaN or ±Inf is a WeightsFormatError naming the
  * file and tensor (as readF32 refuses them); finite values beyond `range.limit` are noted in `range`.
  */
-export function checkBf16Values(file: string, tensor: string, bits: Uint16Array, range?: WeightRange): void {
+export function checkBf16Values(file: string, tensor: string, bits: Uint16Array, range?: WeightRange, finder: ValueFinder = JS_FINDER): void {
   // |x| ≤ limit ⇔ magnitude bits ≤ limitBits: the limit's f32 bits truncated to bf16 (or the largest finite)
   const limitBits = range ? Math.min(0x7f7f, new Uint32Array(new Float32Array([range.limit]).buffer)[0]! >>> 16) : 0x7f7f;
   for (let i = 0; i < bits.length; i++) {
+    const j = finder.bf16(bits.subarray(i), limitBits);
+    if (j < 0) return;
+    i += j;
     const m = bits[i]! & 0x7fff;
-    if (m > limitBits) {
-      if (m >= 0x7f80) {
-        throw new WeightsFormatError(`${file}: tensor ${tensor}: element ${i} is ${m === 0x7f80 ? 'infinite' : 'NaN'}; expected finite weights`);
-      }
-      range?.note(tensor, bf16ToF32(bits[i]!));
+    if (m >= 0x7f80) {
+      throw new WeightsFormatError(`${file}: tensor ${tensor}: element ${i} is ${m === 0x7f80 ? 'infinite' : 'NaN'}; expected finite weights`);
     }
+    range?.note(tensor, bf16ToF32(bits[i]!));
   }
 }
 
@@ -359,6 +388,7 @@ export async function readF32(
   const bits = new Uint32Array(dest.buffer, dest.byteOffset, dest.length);
   const check = options.allowNonFinite !== true;
   const range = options.range;
+  const finder = options.finder ?? JS_FINDER;
   const scan = check || range !== undefined;
   const cols = t.shape.length === 0 ? 1 : t.shape[t.shape.length - 1];
   if (t.elements === 0) return;
@@ -366,7 +396,7 @@ export async function readF32(
   if (rowMap === undefined && dtype === 'F32') {
     // No conversion: read straight into dest (one OS read per GiB), then check.
     await readInto(src, t.offset, new Uint8Array(dest.buffer, dest.byteOffset, t.byteLength));
-    if (scan) checkValues(src.name, t, dest, 0, t.elements, 0, check, range);
+    if (scan) checkValues(src.name, t, dest, 0, t.elements, 0, check, range, finder);
     return;
   }
   if (rowMap === undefined) {
@@ -377,7 +407,7 @@ export async function readF32(
       const chunk = await src.read(t.offset + u0 * unit.bytes, n * unit.bytes);
       const at = u0 * unit.elements;
       decode(dtype, chunk, 0, dest, bits, at, n * unit.elements);
-      if (scan) checkValues(src.name, t, dest, at, n * unit.elements, at, check, range);
+      if (scan) checkValues(src.name, t, dest, at, n * unit.elements, at, check, range, finder);
     }
     return;
   }
@@ -391,7 +421,7 @@ export async function readF32(
     for (let i = 0; i < n; i++) {
       const at = rowMap(r0 + i) * cols;
       decode(dtype, chunk, i * rowBytes, dest, bits, at, cols);
-      if (scan) checkValues(src.name, t, dest, at, cols, (r0 + i) * cols, check, range);
+      if (scan) checkValues(src.name, t, dest, at, cols, (r0 + i) * cols, check, range, finder);
     }
   }
 }

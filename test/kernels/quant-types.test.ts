@@ -322,6 +322,53 @@ describe('packers = their scalar twins, byte for byte', () => {
 });
 
 /**
+ * pack_f32 / pack_bf16_bits / pack_f16_bits (whole panels or k-blocks as vectors) = their scalar twins:
+ * the same bytes (and pack_f16_bits' status: the first Inf/NaN, stored as 0), any bits, row and column
+ * tails (rows % 4, cols % 4 or % 8 ≠ 0).
+ */
+describe('float packers = their scalar twins, byte for byte', () => {
+  for (const build of BUILDS) {
+    test(`pack_f32 / pack_bf16_bits / pack_f16_bits (${build})`, () => {
+      const pool = poolOf(build);
+      const arb = fc.record({
+        kind: fc.constantFrom('f32', 'bf16', 'f16'),
+        rows: fc.integer({ min: 1, max: 11 }),
+        cols: fc.oneof(fc.constantFrom(8, 16, 64), fc.integer({ min: 1, max: 90 })),
+        nonFinite: fc.constantFrom(0, 0, 40),
+        seed: fc.integer(),
+      });
+      let refused = 0;
+      fc.assert(fc.property(arb, ({ kind, rows, cols, nonFinite, seed }) => {
+        pool.reset();
+        const rng = createRng(seed);
+        const wide = kind === 'f32' ? 4 : 2;
+        const raw = new Uint8Array(rows * cols * wide);
+        for (let i = 0; i < raw.length; i++) raw[i] = rng.nextU32() & 0xff;
+        if (kind === 'f16') {
+          // mostly finite halves; some Inf/NaN (exponent 31) when asked
+          for (let i = 1; i < raw.length; i += 2) {
+            if (nonFinite > 0 && rng.nextU32() % nonFinite === 0) raw[i] = raw[i]! | 0x7c;
+            else if ((raw[i]! & 0x7c) === 0x7c) raw[i] = raw[i]! & 0xbf;
+          }
+        }
+        const src = pool.u8From(raw);
+        const size = kind === 'f32' ? 64 * Math.ceil(rows / 4) * Math.ceil(cols / 4) : 64 * Math.ceil(rows / 4) * Math.ceil(cols / 8);
+        const fast = pool.alloc(size), twin = pool.alloc(size);
+        const k = pool.k as unknown as Record<string, (...a: number[]) => number | undefined>;
+        const name = kind === 'f32' ? 'pack_f32' : kind === 'bf16' ? 'pack_bf16_bits' : 'pack_f16_bits';
+        const got = k[name]!(fast.ptr, src.ptr, rows, cols), want = k[`${name}_ref`]!(twin.ptr, src.ptr, rows, cols);
+        pool.checkGuards();
+        if (kind === 'f16' && want !== -1) refused++;
+        assert.equal(got, want, `${name} status`);
+        const a = new Uint8Array(pool.rt.memory.buffer, fast.ptr, size), b = new Uint8Array(pool.rt.memory.buffer, twin.ptr, size);
+        for (let i = 0; i < size; i++) if (a[i] !== b[i]) assert.fail(`${name} byte ${i} of ${size}: ${a[i]} vs twin ${b[i]} (rows ${rows}, cols ${cols})`);
+      }), { numRuns: 200, seed: 6262 });
+      assert.ok(refused > 10, `refusing cases ran: ${refused}`);
+    });
+  }
+});
+
+/**
  * quant_q8_0 / quant_q4_0 (load-time quantisation: whole groups in f32x4 steps) = their scalar twins
  * (one weight at a time; the test below checks those against ggml's reference quantizer): the same bytes
  * and status, on weights with exact .5 ties after scaling, groups of zeros, a largest magnitude held by
