@@ -31,7 +31,7 @@
 // are exact; then acc ← acc + f32(256·Σ)·((d·2^-8)·s) with separate multiplies and adds in group
 // order, in every build: the SIMD kernel and _ref agree bit for bit, and so do the plain and relaxed builds.
 
-import { kconst, K_Q8ORDER, K_HI8, K_F16MASK, K_F16SCALE_Q8, K_ONES16, qxPn, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD } from './matmul_quant';
+import { kconst, truncInRange, absMax8, K_Q8ORDER, K_HI8, K_F16MASK, K_F16SCALE_Q8, K_ONES16, qxPn, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const INV_256: f32 = 0.00390625;
@@ -464,8 +464,8 @@ export function quant_q8_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i3
 /** 16 weights (a..d) × id rounded as roundAway, as 16 i8 (|w·id| ≤ 127.5: no saturation). */
 // @ts-ignore: decorator
 @inline function quantBytes(a: v128, b: v128, c: v128, d: v128, id: v128): v128 {
-  const ab = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(a, id))), i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(b, id))));
-  const cd = i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(c, id))), i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(d, id))));
+  const ab = i16x8.narrow_i32x4_s(truncInRange(roundAway4(f32x4.mul(a, id))), truncInRange(roundAway4(f32x4.mul(b, id))));
+  const cd = i16x8.narrow_i32x4_s(truncInRange(roundAway4(f32x4.mul(c, id))), truncInRange(roundAway4(f32x4.mul(d, id))));
   return i8x16.narrow_i16x8_s(ab, cd);
 }
 
@@ -475,12 +475,6 @@ export function quant_q8_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i3
   const t = f32x4.trunc(v);
   const up = f32x4.ge(f32x4.abs(f32x4.sub(v, t)), f32x4.splat(0.5));
   return f32x4.add(t, v128.and(up, v128.or(v128.and(v, i32x4.splat(0x80000000)), f32x4.splat(1))));
-}
-
-/** The horizontal max of 4 lanes (f32.max: NaN propagates). */
-// @ts-ignore: decorator
-@inline function hmax4(v: v128): f32 {
-  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
 }
 
 // @ts-ignore: decorator
@@ -501,9 +495,7 @@ export function quant_q8_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i3
         const p = src + (<usize>c0 << 2);
         const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
         const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
-        const m = f32x4.max(f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
-          f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))));
-        const amax = hmax4(m); // NaN if any weight is NaN
+        const amax = absMax8(v0, v1, v2, v3, v4, v5, v6, v7); // NaN if any weight is NaN
         const d: f32 = amax / 127;
         const id: f32 = d != 0 ? <f32>1 / d : 0;
         let h = f32ToF16Bits(d);
@@ -514,12 +506,16 @@ export function quant_q8_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i3
           store<u16>(grp + 128 + (rr << 1), 0);
           continue;
         }
-        const s = f32x4.splat(id);
-        const q0 = quantBytes(v0, v1, v2, v3, s), q1 = quantBytes(v4, v5, v6, v7, s);
-        v128.store(grp + (rr << 4), i8x16.shuffle(q0, q0, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
-        v128.store(grp + (rr << 4), i8x16.shuffle(q1, q1, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15), 64);
-        store<u16>(grp + 128 + (rr << 1), <u16>h);
-        continue;
+        // an f32-subnormal d makes 1/d infinite: such a group takes the loop below (its quants are what
+        // the scalar conversion makes of Inf and NaN)
+        if (id <= F32_MAX) {
+          const s = f32x4.splat(id);
+          const q0 = quantBytes(v0, v1, v2, v3, s), q1 = quantBytes(v4, v5, v6, v7, s);
+          v128.store(grp + (rr << 4), i8x16.shuffle(q0, q0, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
+          v128.store(grp + (rr << 4), i8x16.shuffle(q1, q1, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15), 64);
+          store<u16>(grp + 128 + (rr << 1), <u16>h);
+          continue;
+        }
       }
       let amax: f32 = 0;
       let finite = true;

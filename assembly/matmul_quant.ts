@@ -47,6 +47,25 @@ import { storeTail } from './simd';
 @lazy const F16_MAX: f32 = 65504;
 
 /**
+ * i32 lanes of f32 lanes that are whole numbers or finite and well inside the i32 range (the load-time
+ * quantisers' quants): the relaxed build's plain conversion (one cvttps2dq), else the saturating one;
+ * the two agree on such values.
+ */
+/** The largest magnitude of 32 f32 lanes (a load-time quantiser's group; f32.max: NaN if any lane is NaN). */
+// @ts-ignore: decorator
+@inline export function absMax8(v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, v5: v128, v6: v128, v7: v128): f32 {
+  const m = f32x4.max(f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
+    f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))));
+  return max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+}
+
+// @ts-ignore: decorator
+@inline export function truncInRange(v: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_trunc_f32x4_s(v);
+  return i32x4.trunc_sat_f32x4_s(v);
+}
+
+/**
  * Four finite f16 of either sign (8 bytes at ptr) → f32x4, exactly: sign-extending each to 32 bits
  * and shifting 13 up puts the magnitude's bits where an f32's are (2^112 too small) with copies of the
  * sign in bits 28..31; clearing bits 28..30 leaves the sign bit, and one multiply by 2^112 rescales

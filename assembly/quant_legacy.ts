@@ -28,7 +28,7 @@
 // Batches (given the per-thread scratch) unpack each group once for all x rows: the i16 tile, and in
 // the relaxed build the byte path and the row-lane tiles (sections below).
 
-import { dot2, kconst, K_M15, K_M1F, K_M1C, K_M3, K_B16, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
+import { dot2, kconst, truncInRange, absMax8, K_M15, K_M1F, K_M1C, K_M3, K_B16, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q4_0: i32 = 0;
@@ -952,8 +952,8 @@ export function quant_q4_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i3
 // @ts-ignore: decorator
 @inline function nibbles16(a: v128, b: v128, c: v128, d: v128, id: v128): v128 {
   const h = f32x4.splat(8.5), top = i32x4.splat(15);
-  const ab = i16x8.narrow_i32x4_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(a, id), h)), top), i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(b, id), h)), top));
-  const cd = i16x8.narrow_i32x4_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(c, id), h)), top), i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(d, id), h)), top));
+  const ab = i16x8.narrow_i32x4_s(i32x4.min_s(truncInRange(f32x4.add(f32x4.mul(a, id), h)), top), i32x4.min_s(truncInRange(f32x4.add(f32x4.mul(b, id), h)), top));
+  const cd = i16x8.narrow_i32x4_s(i32x4.min_s(truncInRange(f32x4.add(f32x4.mul(c, id), h)), top), i32x4.min_s(truncInRange(f32x4.add(f32x4.mul(d, id), h)), top));
   return i8x16.narrow_i16x8_s(ab, cd);
 }
 
@@ -974,9 +974,7 @@ export function quant_q4_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i3
         const p = src + (<usize>c0 << 2);
         const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
         const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
-        const m = f32x4.max(f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
-          f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))));
-        const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+        const amax = absMax8(v0, v1, v2, v3, v4, v5, v6, v7); // NaN if any weight is NaN
         let h: u32 = 0;
         let ok = amax <= F32_MAX; // false for NaN / ±Inf
         let id: f32 = 0;
@@ -999,10 +997,14 @@ export function quant_q4_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i3
           store<u16>(grp + 64 + (rr << 1), 0);
           continue;
         }
-        const s = f32x4.splat(id);
-        v128.store(grp + (rr << 4), v128.or(nibbles16(v0, v1, v2, v3, s), i8x16.shl(nibbles16(v4, v5, v6, v7, s), 4)));
-        store<u16>(grp + 64 + (rr << 1), <u16>h);
-        continue;
+        // an f32-subnormal d makes 1/d infinite: such a group takes the loop below (its quants are what
+        // the scalar conversion makes of Inf and NaN)
+        if (abs<f32>(id) <= F32_MAX) {
+          const s = f32x4.splat(id);
+          v128.store(grp + (rr << 4), v128.or(nibbles16(v0, v1, v2, v3, s), i8x16.shl(nibbles16(v4, v5, v6, v7, s), 4)));
+          store<u16>(grp + 64 + (rr << 1), <u16>h);
+          continue;
+        }
       }
       let amax: f32 = 0, mx: f32 = 0;
       let finite = true;

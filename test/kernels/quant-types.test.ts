@@ -270,6 +270,21 @@ describe('quantised weight types: pack → dequant (= ggml) and matmul (SIMD = t
 });
 
 /**
+ * Run kernel `name` (dst, src, rows, cols) and its scalar twin `${name}_ref` into two fresh (poisoned)
+ * buffers of `size` bytes: the same status and the same bytes, or the first differing byte named.
+ */
+function sameAsTwin(pool: Pool, name: string, srcPtr: number, rows: number, cols: number, size: number): number | undefined {
+  const fast = pool.alloc(size), twin = pool.alloc(size);
+  const k = pool.k as unknown as Record<string, (...a: number[]) => number | undefined>;
+  const got = k[name]!(fast.ptr, srcPtr, rows, cols), want = k[`${name}_ref`]!(twin.ptr, srcPtr, rows, cols);
+  pool.checkGuards();
+  assert.equal(got, want, `${name} status`);
+  const a = new Uint8Array(pool.rt.memory.buffer, fast.ptr, size), b = new Uint8Array(pool.rt.memory.buffer, twin.ptr, size);
+  for (let i = 0; i < size; i++) if (a[i] !== b[i]) assert.fail(`${name} byte ${i} of ${size}: ${a[i]} vs twin ${b[i]} (rows ${rows}, cols ${cols})`);
+  return want;
+}
+
+/**
  * pack_T (whole vectors per block: assembly/quant_k.ts placeBlock, the legacy and Q8_0 packers' fast
  * branches) = pack_T_ref (the layout's reference placement, one quant at a time, which every other test
  * here checks through dequant_T = ggml): the same bytes everywhere in the packed region and the same
@@ -305,16 +320,7 @@ describe('packers = their scalar twins, byte for byte', () => {
           }
         }
         const src = pool.u8From(blocks);
-        const size = packedBytes(type, rows, cols);
-        const fast = pool.alloc(size), twin = pool.alloc(size);
-        const k = pool.k as unknown as Record<string, (...a: number[]) => number>;
-        const got = k[`pack_${lower(type)}`]!(fast.ptr, src.ptr, rows, cols);
-        const want = k[`pack_${lower(type)}_ref`]!(twin.ptr, src.ptr, rows, cols);
-        pool.checkGuards();
-        if (want !== -1) refused++;
-        assert.equal(got, want, `pack_${lower(type)} status`);
-        const a = new Uint8Array(pool.rt.memory.buffer, fast.ptr, size), b = new Uint8Array(pool.rt.memory.buffer, twin.ptr, size);
-        for (let i = 0; i < size; i++) if (a[i] !== b[i]) assert.fail(`pack_${lower(type)} byte ${i} of ${size}: ${a[i]} vs twin ${b[i]} (rows ${rows}, cols ${cols})`);
+        if (sameAsTwin(pool, `pack_${lower(type)}`, src.ptr, rows, cols, packedBytes(type, rows, cols)) !== -1) refused++;
       }), { numRuns: 200, seed: 9090 });
       assert.ok(refused > 20, `refusing cases ran: ${refused}`);
     });
@@ -353,15 +359,9 @@ describe('float packers = their scalar twins, byte for byte', () => {
         }
         const src = pool.u8From(raw);
         const size = kind === 'f32' ? 64 * Math.ceil(rows / 4) * Math.ceil(cols / 4) : 64 * Math.ceil(rows / 4) * Math.ceil(cols / 8);
-        const fast = pool.alloc(size), twin = pool.alloc(size);
-        const k = pool.k as unknown as Record<string, (...a: number[]) => number | undefined>;
         const name = kind === 'f32' ? 'pack_f32' : kind === 'bf16' ? 'pack_bf16_bits' : 'pack_f16_bits';
-        const got = k[name]!(fast.ptr, src.ptr, rows, cols), want = k[`${name}_ref`]!(twin.ptr, src.ptr, rows, cols);
-        pool.checkGuards();
-        if (kind === 'f16' && want !== -1) refused++;
-        assert.equal(got, want, `${name} status`);
-        const a = new Uint8Array(pool.rt.memory.buffer, fast.ptr, size), b = new Uint8Array(pool.rt.memory.buffer, twin.ptr, size);
-        for (let i = 0; i < size; i++) if (a[i] !== b[i]) assert.fail(`${name} byte ${i} of ${size}: ${a[i]} vs twin ${b[i]} (rows ${rows}, cols ${cols})`);
+        const status = sameAsTwin(pool, name, src.ptr, rows, cols, size);
+        if (kind === 'f16' && status !== -1) refused++;
       }), { numRuns: 200, seed: 6262 });
       assert.ok(refused > 10, `refusing cases ran: ${refused}`);
     });
@@ -394,23 +394,16 @@ describe('load-time quantisers = their scalar twins, byte for byte', () => {
           const kind = rng.nextU32() % 8;
           for (let j = g * 32; j < Math.min(w.length, g * 32 + 32); j++) {
             const u = 2 * rng.next() - 1;
-            // 0: uniform · 1: wide · 2: zeros · 3: halves (ties at 1/id = 1 or 2) · 4: ± the same largest magnitude
+            // 0: uniform · 1: wide · 2: zeros · 3: halves (ties at 1/id = 1 or 2) · 4: ± the same largest magnitude ·
+            // 5: huge (the f16 scale overflows) · 6: a NaN or ±Inf among them · 7: f32 subnormals (1/d overflows)
             w[j] = kind === 0 ? u : kind === 1 ? u * 2 ** (rng.nextU32() % 60 - 30) : kind === 2 ? 0
               : kind === 3 ? (j % 32 === 0 ? (type === 'Q8_0' ? 127 : -16) : Math.round(u * 20) + 0.5)
-              : kind === 4 ? (j % 7 === 0 ? (u < 0 ? -3 : 3) : u) : kind === 5 ? u * 3e38 : u;
+              : kind === 4 ? (j % 7 === 0 ? (u < 0 ? -3 : 3) : u) : kind === 5 ? u * 3e38 : kind === 7 ? Math.fround(u * 2 ** -(126 + (rng.nextU32() % 24))) : u;
           }
           if (kind === 6) w[g * 32 + (rng.nextU32() % 32)] = [NaN, Infinity, -Infinity][rng.nextU32() % 3]!;
         }
         const src = pool.f32From(w);
-        const size = packedBytes(type, rows, cols);
-        const fast = pool.alloc(size), twin = pool.alloc(size);
-        const got = type === 'Q8_0' ? pool.k.quant_q8_0(fast.ptr, src.ptr, rows, cols) : pool.k.quant_q4_0(fast.ptr, src.ptr, rows, cols);
-        const want = type === 'Q8_0' ? pool.k.quant_q8_0_ref(twin.ptr, src.ptr, rows, cols) : pool.k.quant_q4_0_ref(twin.ptr, src.ptr, rows, cols);
-        pool.checkGuards();
-        if (want !== -1) refused++;
-        assert.equal(got, want, `quant_${lower(type)} status`);
-        const a = new Uint8Array(pool.rt.memory.buffer, fast.ptr, size), b = new Uint8Array(pool.rt.memory.buffer, twin.ptr, size);
-        for (let i = 0; i < size; i++) if (a[i] !== b[i]) assert.fail(`quant_${lower(type)} byte ${i} of ${size}: ${a[i]} vs twin ${b[i]} (rows ${rows}, cols ${cols})`);
+        if (sameAsTwin(pool, `quant_${lower(type)}`, src.ptr, rows, cols, packedBytes(type, rows, cols)) !== -1) refused++;
       }), { numRuns: 300, seed: 5151 });
       assert.ok(refused > 20, `refusing cases ran: ${refused}`);
     });
