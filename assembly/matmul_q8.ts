@@ -557,13 +557,42 @@ export function quant_q8_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i3
  * d·q as ggml's dequantize_row_q8_0 (bit for bit). Used for embedding lookups and tests.
  */
 export function dequant_q8_0(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantQ8(dstPtr, wPtr, rows, cols, r0, count, true);
+}
+/** Scalar twin of dequant_q8_0: one weight at a time; the same values, bit for bit. */
+export function dequant_q8_0_ref(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantQ8(dstPtr, wPtr, rows, cols, r0, count, false);
+}
+
+/** A k-block's 16 quants of one row (bytes in the panel's order) → f32(q)·d at dst, columns in order. */
+// @ts-ignore: decorator
+@inline function dqQ8(dst: usize, v: v128, d: v128): void {
+  const q = i8x16.shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  const lo = i16x8.extend_low_i8x16_s(q), hi = i16x8.extend_high_i8x16_s(q);
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), d));
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), d), 16);
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), d), 32);
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), d), 48);
+}
+
+// @ts-ignore: decorator
+@inline function dequantQ8(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32, fast: bool): void {
   const pb = panelBytesQ8(cols);
+  // the vector path takes whole groups; a row's last partial group (cols % 32) goes one weight at a time
+  const whole = fast ? cols >> 5 : 0;
   for (let k = 0; k < count; k++) {
     const r = r0 + k;
     const rr = <usize>(r & 3);
     const panel = wPtr + <usize>(r >> 2) * pb;
     const dst = dstPtr + ((<usize>k * <usize>cols) << 2);
-    for (let c = 0; c < cols; c++) {
+    let grp = panel;
+    for (let g = 0; g < whole; g++, grp += 136) {
+      const d = f32x4.splat(f16Value(<u32>load<u16>(grp + 128 + (rr << 1))));
+      const o = dst + (<usize>g << 7);
+      dqQ8(o, v128.load(grp + (rr << 4)), d);
+      dqQ8(o + 64, v128.load(grp + 64 + (rr << 4)), d);
+    }
+    for (let c = whole << 5; c < cols; c++) {
       const grp = panel + <usize>(c >> 5) * 136;
       const d = f16Value(<u32>load<u16>(grp + 128 + (rr << 1)));
       store<f32>(dst + (<usize>c << 2), <f32>load<i8>(grp + q8Offset(rr, c & 31)) * d);

@@ -882,13 +882,32 @@ export function quant_scratch_bytes(n: i32): i32 {
   }
 }
 
+/**
+ * 16 quant bytes u of one row (columns in order) → their values at dst, with the scalar loop's
+ * operations in its order: Q4_K / Q5_K dl·f32(u) − ml; Q6_K dl·f32(u − 32) (dl = d·sc; ml unused).
+ */
+// @ts-ignore: decorator
+@inline function dqK16(kind: i32, dst: usize, u: v128, dl: v128, ml: v128): void {
+  const lo = i16x8.extend_low_i8x16_u(u), hi = i16x8.extend_high_i8x16_u(u);
+  v128.store(dst, dqK4(kind, i32x4.extend_low_i16x8_u(lo), dl, ml));
+  v128.store(dst, dqK4(kind, i32x4.extend_high_i16x8_u(lo), dl, ml), 16);
+  v128.store(dst, dqK4(kind, i32x4.extend_low_i16x8_u(hi), dl, ml), 32);
+  v128.store(dst, dqK4(kind, i32x4.extend_high_i16x8_u(hi), dl, ml), 48);
+}
+// @ts-ignore: decorator
+@inline function dqK4(kind: i32, u: v128, dl: v128, ml: v128): v128 {
+  if (kind == Q6_K) return f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.sub(u, i32x4.splat(32))));
+  return f32x4.sub(f32x4.mul(dl, f32x4.convert_i32x4_s(u)), ml);
+}
+
 /** Dequantise rows [r0, r0 + count) into dst (f32 [count, cols]) exactly as ggml's dequantize_row_*. */
 // @ts-ignore: decorator
-@inline function dequantK(kind: i32, dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+@inline function dequantK(kind: i32, dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32, fast: bool): void {
   const S = cols >> 8;
   const PB = sbBytes(kind);
   const pb = <usize>S * PB;
   const sh = subShift(kind);
+  const m15 = kconst(K_M15), m30 = kconst(K_M30), m3f = kconst(K_M3F), m1f = kconst(K_M1F), m1c = kconst(K_M1C), m3 = kconst(K_M3);
   for (let kk = 0; kk < count; kk++) {
     const r = r0 + kk;
     const rr = <usize>(r & 3);
@@ -896,6 +915,44 @@ export function quant_scratch_bytes(n: i32): i32 {
     for (let b = 0; b < S; b++) {
       const sb = wPtr + <usize>(r >> 2) * pb + <usize>b * PB;
       const d = f16Value(<u32>load<u16>(sb + (rr << 1)));
+      const o = dst + (<usize>b << 10);
+      if (fast && (kind == Q4_K || kind == Q5_K)) {
+        // per 32-column group: its quants as two planes of 16 bytes u, then dl·f32(u) − ml
+        const dmin = f16Value(<u32>load<u16>(sb + 8 + (rr << 1)));
+        for (let j = 0; j < 8; j++) {
+          const dl = f32x4.splat(d * <f32>scaleAt(kind, sb, rr, j)), ml = f32x4.splat(dmin * <f32>minAt(kind, sb, rr, j));
+          let lo: v128, hi: v128;
+          if (kind == Q4_K) {
+            const v = v128.load(sb + 80 + (<usize>j << 6) + (rr << 4));
+            lo = v128.and(v, m15);
+            hi = v128.and(i16x8.shr_u(v, 4), m15);
+          } else {
+            const g = sb + 80 + <usize>j * 80, bq = v128.load(g + 64);
+            lo = q5kPlane(g, rr, false, bq, m1f, m1c, m3);
+            hi = q5kPlane(g, rr, true, bq, m1f, m1c, m3);
+          }
+          dqK16(kind, o + (<usize>j << 7), lo, dl, ml);
+          dqK16(kind, o + (<usize>j << 7) + 64, hi, dl, ml);
+        }
+        continue;
+      }
+      if (fast && kind == Q6_K) {
+        // per chunk half (32 columns, sub-blocks 2·(2q + h) and the next): its two pair planes, put back
+        // into column order, then (d·sc)·f32(u − 32)
+        for (let q = 0; q < 4; q++) {
+          const row = sb + 72 + <usize>q * 192 + rr * 48;
+          for (let h = 0; h < 2; h++) {
+            const p0 = q6kPlane(row, h, 0, m15, m30, m3f), p1 = q6kPlane(row, h, 1, m15, m30, m3f);
+            const k = (q << 2) + (h << 1);
+            const s0 = i8x16.shuffle(p0, p1, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+            const s1 = i8x16.shuffle(p0, p1, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+            const at = o + (<usize>k << 6);
+            dqK16(kind, at, s0, f32x4.splat(d * <f32>scaleAt(kind, sb, rr, k)), m15);
+            dqK16(kind, at + 64, s1, f32x4.splat(d * <f32>scaleAt(kind, sb, rr, k + 1)), m15);
+          }
+        }
+        continue;
+      }
       for (let c = 0; c < 256; c++) {
         const k = c >> sh;
         const u = quantAt(kind, sb, rr, c);
@@ -1190,7 +1247,7 @@ export function pack_q2_k_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32
   return packK(Q2_K, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q2_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
-  dequantK(Q2_K, dstPtr, wPtr, rows, cols, r0, count);
+  dequantK(Q2_K, dstPtr, wPtr, rows, cols, r0, count, false);
 }
 export function matmul_q3_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
   matmulK(Q3_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
@@ -1206,7 +1263,7 @@ export function pack_q3_k_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32
   return packK(Q3_K, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q3_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
-  dequantK(Q3_K, dstPtr, wPtr, rows, cols, r0, count);
+  dequantK(Q3_K, dstPtr, wPtr, rows, cols, r0, count, false);
 }
 export function matmul_q4_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
   matmulK(Q4_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
@@ -1222,7 +1279,11 @@ export function pack_q4_k_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32
   return packK(Q4_K, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q4_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
-  dequantK(Q4_K, dstPtr, wPtr, rows, cols, r0, count);
+  dequantK(Q4_K, dstPtr, wPtr, rows, cols, r0, count, true);
+}
+/** Scalar twin of dequant_q4_k: one weight at a time; the same values, bit for bit. */
+export function dequant_q4_k_ref(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantK(Q4_K, dstPtr, wPtr, rows, cols, r0, count, false);
 }
 export function matmul_q5_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
   matmulK(Q5_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
@@ -1238,7 +1299,11 @@ export function pack_q5_k_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32
   return packK(Q5_K, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q5_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
-  dequantK(Q5_K, dstPtr, wPtr, rows, cols, r0, count);
+  dequantK(Q5_K, dstPtr, wPtr, rows, cols, r0, count, true);
+}
+/** Scalar twin of dequant_q5_k: one weight at a time; the same values, bit for bit. */
+export function dequant_q5_k_ref(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantK(Q5_K, dstPtr, wPtr, rows, cols, r0, count, false);
 }
 export function matmul_q6_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
   matmulK(Q6_K, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
@@ -1254,7 +1319,11 @@ export function pack_q6_k_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32
   return packK(Q6_K, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q6_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
-  dequantK(Q6_K, dstPtr, wPtr, rows, cols, r0, count);
+  dequantK(Q6_K, dstPtr, wPtr, rows, cols, r0, count, true);
+}
+/** Scalar twin of dequant_q6_k: one weight at a time; the same values, bit for bit. */
+export function dequant_q6_k_ref(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantK(Q6_K, dstPtr, wPtr, rows, cols, r0, count, false);
 }
 export function matmul_iq4_xs(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
   matmulK(IQ4_XS, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratchPtr);
@@ -1270,5 +1339,5 @@ export function pack_iq4_xs_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i
   return packK(IQ4_XS, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_iq4_xs(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
-  dequantK(IQ4_XS, dstPtr, wPtr, rows, cols, r0, count);
+  dequantK(IQ4_XS, dstPtr, wPtr, rows, cols, r0, count, false);
 }

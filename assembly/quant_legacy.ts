@@ -690,6 +690,33 @@ import { dot2, kconst, truncInRange, absMax8, K_M15, K_M1F, K_M1C, K_M3, K_B16, 
   }
 }
 
+/**
+ * 16 quant bytes u of one row (columns in order) → their values at dst, with the scalar loop's
+ * operations in its order: f32(u − off)·d, f32(u)·d + m (the _1 types), or d·f32(table value) (IQ4_NL).
+ */
+// @ts-ignore: decorator
+@inline function dq16(kind: i32, dst: usize, u: v128, d: v128, m: v128): void {
+  if (kind == IQ4_NL) {
+    const t = lookup(u);
+    const lo = i16x8.extend_low_i8x16_s(t), hi = i16x8.extend_high_i8x16_s(t);
+    v128.store(dst, f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo))));
+    v128.store(dst, f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo))), 16);
+    v128.store(dst, f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi))), 32);
+    v128.store(dst, f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi))), 48);
+    return;
+  }
+  const lo = i16x8.extend_low_i8x16_u(u), hi = i16x8.extend_high_i8x16_u(u);
+  v128.store(dst, dq4(kind, i32x4.extend_low_i16x8_u(lo), d, m));
+  v128.store(dst, dq4(kind, i32x4.extend_high_i16x8_u(lo), d, m), 16);
+  v128.store(dst, dq4(kind, i32x4.extend_low_i16x8_u(hi), d, m), 32);
+  v128.store(dst, dq4(kind, i32x4.extend_high_i16x8_u(hi), d, m), 48);
+}
+// @ts-ignore: decorator
+@inline function dq4(kind: i32, u: v128, d: v128, m: v128): v128 {
+  if (hasMin(kind)) return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(u), d), m);
+  return f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(u, i32x4.splat(offsetOf(kind)))), d);
+}
+
 /** The stored quant u (or IQ4_NL's table value) of row-in-panel rr, group column j, in the group at grp. */
 // @ts-ignore: decorator
 @inline function quantAt(kind: i32, grp: usize, rr: usize, j: i32): i32 {
@@ -827,16 +854,28 @@ import { dot2, kconst, truncInRange, absMax8, K_M15, K_M1F, K_M1C, K_M3, K_B16, 
 
 /** Dequantise rows [r0, r0 + count) into dst (f32 [count, cols]) exactly as ggml's dequantize_row_*. */
 // @ts-ignore: decorator
-@inline function dequantLegacy(kind: i32, dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+@inline function dequantLegacy(kind: i32, dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32, fast: bool): void {
   const G = (cols + 31) >> 5;
   const GB = groupBytes(kind);
   const pb = <usize>G * GB;
   const off = offsetOf(kind);
+  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M1C : K_M15), m3 = kconst(K_M3);
+  // the vector path takes whole groups; a row's last partial group (cols % 32) goes one weight at a time
+  const whole = fast ? cols >> 5 : 0;
   for (let k = 0; k < count; k++) {
     const r = r0 + k;
     const rr = <usize>(r & 3);
     const dst = dstPtr + ((<usize>k * <usize>cols) << 2);
-    for (let c = 0; c < cols; c++) {
+    let grp = wPtr + <usize>(r >> 2) * pb;
+    for (let g = 0; g < whole; g++, grp += GB) {
+      const d = f32x4.splat(f16Value(<u32>load<u16>(grp + dAt(kind) + (rr << 1))));
+      const m = hasMin(kind) ? f32x4.splat(f16Value(<u32>load<u16>(grp + dAt(kind) + 8 + (rr << 1)))) : d;
+      const row = grp + (rr << 4);
+      const o = dst + (<usize>g << 7);
+      dq16(kind, o, planeLo(row, lom), d, m);
+      dq16(kind, o + 64, planeHi(kind, row, high5(kind, loadB(kind, grp), rr, m3), him), d, m);
+    }
+    for (let c = whole << 5; c < cols; c++) {
       const grp = wPtr + <usize>(r >> 2) * pb + <usize>(c >> 5) * GB;
       const d = f16Value(<u32>load<u16>(grp + dAt(kind) + (rr << 1)));
       const u = quantAt(kind, grp, rr, c & 31);
@@ -863,7 +902,11 @@ export function pack_q4_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32
   return packLegacy(Q4_0, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q4_0(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
-  dequantLegacy(Q4_0, dstPtr, wPtr, rows, cols, r0, count);
+  dequantLegacy(Q4_0, dstPtr, wPtr, rows, cols, r0, count, true);
+}
+/** Scalar twin of dequant_q4_0: one weight at a time; the same values, bit for bit. */
+export function dequant_q4_0_ref(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantLegacy(Q4_0, dstPtr, wPtr, rows, cols, r0, count, false);
 }
 
 export function matmul_q4_1(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
@@ -880,7 +923,11 @@ export function pack_q4_1_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32
   return packLegacy(Q4_1, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q4_1(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
-  dequantLegacy(Q4_1, dstPtr, wPtr, rows, cols, r0, count);
+  dequantLegacy(Q4_1, dstPtr, wPtr, rows, cols, r0, count, true);
+}
+/** Scalar twin of dequant_q4_1: one weight at a time; the same values, bit for bit. */
+export function dequant_q4_1_ref(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantLegacy(Q4_1, dstPtr, wPtr, rows, cols, r0, count, false);
 }
 
 export function matmul_q5_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
@@ -897,7 +944,11 @@ export function pack_q5_0_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32
   return packLegacy(Q5_0, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q5_0(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
-  dequantLegacy(Q5_0, dstPtr, wPtr, rows, cols, r0, count);
+  dequantLegacy(Q5_0, dstPtr, wPtr, rows, cols, r0, count, true);
+}
+/** Scalar twin of dequant_q5_0: one weight at a time; the same values, bit for bit. */
+export function dequant_q5_0_ref(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantLegacy(Q5_0, dstPtr, wPtr, rows, cols, r0, count, false);
 }
 
 export function matmul_q5_1(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
@@ -914,7 +965,11 @@ export function pack_q5_1_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32
   return packLegacy(Q5_1, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q5_1(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
-  dequantLegacy(Q5_1, dstPtr, wPtr, rows, cols, r0, count);
+  dequantLegacy(Q5_1, dstPtr, wPtr, rows, cols, r0, count, true);
+}
+/** Scalar twin of dequant_q5_1: one weight at a time; the same values, bit for bit. */
+export function dequant_q5_1_ref(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantLegacy(Q5_1, dstPtr, wPtr, rows, cols, r0, count, false);
 }
 
 export function matmul_iq4_nl(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
@@ -931,7 +986,11 @@ export function pack_iq4_nl_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i
   return packLegacy(IQ4_NL, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_iq4_nl(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
-  dequantLegacy(IQ4_NL, dstPtr, wPtr, rows, cols, r0, count);
+  dequantLegacy(IQ4_NL, dstPtr, wPtr, rows, cols, r0, count, true);
+}
+/** Scalar twin of dequant_iq4_nl: one weight at a time; the same values, bit for bit. */
+export function dequant_iq4_nl_ref(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantLegacy(IQ4_NL, dstPtr, wPtr, rows, cols, r0, count, false);
 }
 
 /**

@@ -424,6 +424,38 @@ export function packLinearRowsFromStored(k: Kernels, lin: PackedLinear, r0: numb
   if (bad >= 0) throw badUnit(name, lin, bad + r0 * (lin.cols / block), block, block === 1 ? 'a finite f16 weight' : `a ${lin.dtype} block with finite f16 scales`, true);
 }
 
+/** Round up to a multiple of 64 bytes (the panels' alignment). */
+function align64(n: number): number {
+  return Math.ceil(n / 64) * 64;
+}
+
+/**
+ * Bytes of runtime memory {@link dequantStoredRows} works in for `rows` rows of `dtype` [rows, cols]:
+ * the stored blocks, then their packed panels (each region 64-byte aligned).
+ */
+export function storedDequantBytes(dtype: GgmlQuantType, rows: number, cols: number): number {
+  return align64(storedBytes(dtype, rows, cols)) + align64(packedBytes(dtype, rows, cols));
+}
+
+/**
+ * Dequantise `count` rows of `dtype` blocks, stored row-major at `workPtr` as the file holds them, into
+ * f32 [count, cols] at dstPtr, in WebAssembly: the type's packer puts them into panels right after them
+ * (workPtr + the stored bytes rounded up to 64; {@link storedDequantBytes} bytes in all), and its
+ * dequantiser writes what ggml's dequantize_row_* gives (dequantizeGgml's values, bit for bit). How a
+ * load converts a GGML matrix to another weight type without a value-by-value pass in TypeScript.
+ * A block with a non-finite scale is a WeightsFormatError naming its row (r0 + its row here) and columns.
+ */
+export function dequantStoredRows(k: Kernels, dtype: GgmlQuantType, count: number, cols: number, workPtr: number, dstPtr: number, name: string, r0 = 0): void {
+  const block = GGML_BLOCK[dtype].values;
+  if (cols % block !== 0) throw new ShapeError(`${name}: ${dtype} data needs rows of whole ${block}-value blocks, got ${cols} columns`);
+  if (workPtr % 64 !== 0) throw new InvalidArgumentError(`${name}: expected 64-byte aligned work memory, got ptr ${workPtr}`);
+  const panels = workPtr + align64(storedBytes(dtype, count, cols));
+  const bad = packFromGgml(k, dtype, panels, workPtr, count, cols);
+  const lin: PackedLinear = { ptr: panels, rows: count, cols, bytes: packedBytes(dtype, count, cols), dtype };
+  if (bad >= 0) throw badUnit(name, lin, bad + r0 * (cols / block), block, `a ${dtype} block with finite f16 scales`, true);
+  dequantRows(k, lin, 0, count, dstPtr);
+}
+
 /**
  * Write rows [r0, r0 + count) of `lin`'s weights, dequantised, into dst (f32 [count, lin.cols]) at
  * dstPtr: exactly the values the kernels multiply (for quantised types, ggml's dequantize_row_*).

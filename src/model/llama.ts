@@ -33,10 +33,12 @@ import {
   checkMemoryPlan, contextMemory, DEFAULT_CONTEXT, formatBytes, loadRowUnit, memoryAdvice, planModelMemory, stagingBytesFor, type DtypeChoice, type MemoryPlan, type MemoryPlanOptions,
 } from './memory-plan.js';
 import {
-  dequantRows, fallbackType, linearInputKind, packLinearRowsFromF32, packLinearRowsFromStored, packedBytes, resolveWeightType, storedBytes, LINEAR_DTYPES,
+  dequantRows, dequantStoredRows, fallbackType, linearInputKind, packLinearRowsFromF32, packLinearRowsFromStored, packedBytes, resolveWeightType, storedBytes,
+  storedDequantBytes, LINEAR_DTYPES, PANEL_ROWS,
   type LinearDtype, type PackedLinear, type WeightDtype,
 } from '../kernels/linear.js';
 import type { TensorDtype } from '../weights/tensor.js';
+import { GGML_BLOCK, GGML_QUANT_TYPES, type GgmlQuantType } from '../weights/ggml-quants.js';
 import { LAYER_ROLES, layerRoleKinds, modelRoles, roleShape, type LayerRole, type RoleReader, type TensorRole } from '../weights/llama-tensors.js';
 import { SerialExecutor, type Executor } from '../exec/executor.js';
 import { fillRopeTablesFrom, ropeFrequencies } from '../kernels/rope.js';
@@ -403,13 +405,29 @@ export class LlamaModel {
     };
     // One matrix at a time, streamed through the staging region in chunks of whole rows: the stored
     // bytes when the stored type is the matrix's type (repacked, no value changes: F16/BF16 bits, GGML
-    // blocks), else f32 values packed (rounded / quantised) into it, each chunk into its place.
+    // blocks), else f32 values packed (rounded / quantised) into it, each chunk into its place. GGML
+    // blocks going to another type become those f32 values in WebAssembly (blocksAsF32); other stored
+    // types, and a staging region too small for that, decode through readF32.
+    const f32Bytes = (rows: number, cols: number) => Math.ceil((4 * rows * cols) / 64) * 64;
+    const blocksAsF32 = (stored: TensorDtype | undefined, lin: Linear): { type: GgmlQuantType; chunk: number } | null => {
+      if (stored === lin.dtype || reader.readBytes === undefined || !(GGML_QUANT_TYPES as readonly string[]).includes(stored ?? '')) return null;
+      const type = stored as GgmlQuantType;
+      if (lin.cols % GGML_BLOCK[type].values !== 0) return null;
+      const fits = (n: number) => f32Bytes(n, lin.cols) + storedDequantBytes(type, n, lin.cols) <= stagingBytes;
+      const perRow = 4 * lin.cols + storedBytes(type, 1, lin.cols) + packedBytes(type, PANEL_ROWS, lin.cols) / PANEL_ROWS;
+      let chunk = lin.rows <= unit ? lin.rows : Math.min(lin.rows, Math.floor(stagingBytes / perRow / unit) * unit);
+      while (chunk > 0 && !fits(chunk)) chunk = chunk > unit ? chunk - unit : 0;
+      return chunk > 0 ? { type, chunk } : null;
+    };
     const mat = async (role: TensorRole, lin: Linear) => {
       check(role);
       const cols = lin.cols;
-      const asStored = reader.dtype?.(role) === lin.dtype && reader.readBytes !== undefined;
+      const stored = reader.dtype?.(role);
+      const asStored = stored === lin.dtype && reader.readBytes !== undefined;
+      const blocks = blocksAsF32(stored, lin);
       const rowBytes = asStored ? storedBytes(lin.dtype, 1, cols) : 4 * cols;
-      const chunk = lin.rows <= unit ? lin.rows : Math.max(unit, Math.floor(stagingBytes / rowBytes / unit) * unit);
+      const chunk = blocks !== null ? blocks.chunk : lin.rows <= unit ? lin.rows : Math.max(unit, Math.floor(stagingBytes / rowBytes / unit) * unit);
+      const work = blocks !== null ? staging.ptr + f32Bytes(chunk, cols) : 0;
       const whole = fileBytes(role);
       for (let r0 = 0; r0 < lin.rows; r0 += chunk) {
         const n = Math.min(chunk, lin.rows - r0);
@@ -417,6 +435,10 @@ export class LlamaModel {
         if (asStored) {
           await reader.readBytes!(role, new Uint8Array(rt.memory.buffer, staging.ptr, storedBytes(lin.dtype, n, cols)), rows);
           packLinearRowsFromStored(rt.k, lin, r0, n, staging.ptr, role);
+        } else if (blocks !== null) {
+          await reader.readBytes!(role, new Uint8Array(rt.memory.buffer, work, storedBytes(blocks.type, n, cols)), rows);
+          dequantStoredRows(rt.k, blocks.type, n, cols, work, staging.ptr, reader.tensorName?.(role) ?? role, r0);
+          packLinearRowsFromF32(rt, lin, r0, n, staging.ptr, role);
         } else {
           await reader.readF32(role, rt.f32(staging.ptr, n * cols), rows);
           packLinearRowsFromF32(rt, lin, r0, n, staging.ptr, role);

@@ -85,6 +85,8 @@ export interface Kernels {
   /** Scalar twin of quant_q8_0: one weight at a time; the same bytes and status. */
   quant_q8_0_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q8_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Scalar twin of dequant_q8_0 (whole groups as vectors there): one weight at a time; the same values. */
+  dequant_q8_0_ref(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q4_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q4_0_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q4_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
@@ -95,30 +97,40 @@ export interface Kernels {
   /** Scalar twin of quant_q4_0: one weight at a time; the same bytes and status. */
   quant_q4_0_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q4_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Scalar twin of dequant_q4_0 (whole groups as vectors there): one weight at a time; the same values. */
+  dequant_q4_0_ref(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q4_1(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q4_1_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q4_1(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Scalar twin of pack_q4_1 (the layout's reference placement, one quant at a time): the same bytes and status. */
   pack_q4_1_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q4_1(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Scalar twin of dequant_q4_1 (whole groups as vectors there): one weight at a time; the same values. */
+  dequant_q4_1_ref(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q5_0(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q5_0_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q5_0(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Scalar twin of pack_q5_0 (the layout's reference placement, one quant at a time): the same bytes and status. */
   pack_q5_0_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q5_0(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Scalar twin of dequant_q5_0 (whole groups as vectors there): one weight at a time; the same values. */
+  dequant_q5_0_ref(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q5_1(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q5_1_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q5_1(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Scalar twin of pack_q5_1 (the layout's reference placement, one quant at a time): the same bytes and status. */
   pack_q5_1_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q5_1(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Scalar twin of dequant_q5_1 (whole groups as vectors there): one weight at a time; the same values. */
+  dequant_q5_1_ref(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_iq4_nl(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_iq4_nl_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_iq4_nl(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Scalar twin of pack_iq4_nl (the layout's reference placement, one quant at a time): the same bytes and status. */
   pack_iq4_nl_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_iq4_nl(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Scalar twin of dequant_iq4_nl (whole groups as vectors there): one weight at a time; the same values. */
+  dequant_iq4_nl_ref(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q2_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q2_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q2_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
@@ -137,18 +149,24 @@ export interface Kernels {
   /** Scalar twin of pack_q4_k (the layout's reference placement, one quant at a time): the same bytes and status. */
   pack_q4_k_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q4_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Scalar twin of dequant_q4_k (whole groups as vectors there): one weight at a time; the same values. */
+  dequant_q4_k_ref(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q5_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q5_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q5_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Scalar twin of pack_q5_k (the layout's reference placement, one quant at a time): the same bytes and status. */
   pack_q5_k_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q5_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Scalar twin of dequant_q5_k (whole groups as vectors there): one weight at a time; the same values. */
+  dequant_q5_k_ref(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q6_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q6_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q6_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Scalar twin of pack_q6_k (the layout's reference placement, one quant at a time): the same bytes and status. */
   pack_q6_k_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q6_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Scalar twin of dequant_q6_k (whole groups as vectors there): one weight at a time; the same values. */
+  dequant_q6_k_ref(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_iq4_xs(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_iq4_xs_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_iq4_xs(dstPtr: number, srcPtr: number, rows: number, cols: number): number;

@@ -19,7 +19,8 @@ import { openGgufModel } from '../../src/weights/open-model.js';
 import type { ModelTensors, RoleReader } from '../../src/weights/llama-tensors.js';
 import { quantizeQ8_0, writeGguf, type GgufTensorToWrite } from '../../src/weights/gguf-writer.js';
 import { f32ToBf16Array, f32ToF16Array } from '../../src/weights/tensor.js';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { quantizeGgml, type GgmlQuantType } from '../../src/weights/ggml-quants.js';
+import { InvalidArgumentError, WeightsFormatError } from '../../src/errors.js';
 import type { ModelConfig } from '../../src/config.js';
 
 const POSITIONS = 300;
@@ -168,7 +169,7 @@ function tensorReader(t: ModelTensors, reads: string[]): RoleReader {
 }
 
 /** stories260K.gguf rewritten with its 2-D tensors in `type` where possible; `tied` drops output.weight. */
-async function rewriteGguf(type: 'Q8_0' | 'BF16' | 'F16', tied: boolean): Promise<Uint8Array> {
+async function rewriteGguf(type: 'Q8_0' | 'BF16' | 'F16' | GgmlQuantType, tied: boolean): Promise<Uint8Array> {
   const f = await GgufFile.open(bytesSource('stories260K.gguf', readFixture('stories260K.gguf')));
   const tensors: GgufTensorToWrite[] = [];
   for (const info of f.tensors.values()) {
@@ -176,8 +177,10 @@ async function rewriteGguf(type: 'Q8_0' | 'BF16' | 'F16', tied: boolean): Promis
     const d = new Float32Array(info.elements);
     await f.readTensorF32(info.name, d);
     const cols = info.shape[info.shape.length - 1];
-    if (info.shape.length !== 2 || (type === 'Q8_0' && cols % 32 !== 0)) tensors.push({ name: info.name, type: 'F32', shape: info.shape, data: d });
+    const quant = type !== 'BF16' && type !== 'F16';
+    if (info.shape.length !== 2 || (quant && cols % 32 !== 0)) tensors.push({ name: info.name, type: 'F32', shape: info.shape, data: d });
     else if (type === 'Q8_0') tensors.push({ name: info.name, type, shape: info.shape, data: quantizeQ8_0(d) });
+    else if (quant) tensors.push({ name: info.name, type, shape: info.shape, data: quantizeGgml(type, d, info.shape[0]!, cols) });
     else tensors.push({ name: info.name, type, shape: info.shape, data: type === 'BF16' ? f32ToBf16Array(d) : f32ToF16Array(d) });
   }
   return writeGguf({ version: 3, metadata: [...f.metadata], tensors });
@@ -216,6 +219,40 @@ describe('loading stored weights as they are', () => {
         assert.deepEqual(new Uint32Array(sliced.logits.slice(0, V).buffer), new Uint32Array(whole.logits.slice(0, V).buffer), `${dtype} pos ${pos}`);
       }
     }
+  });
+
+  test('GGML blocks converted to another type (f32, bf16, int4, int8) are read as stored and dequantised in WebAssembly: the same model as through readF32', async () => {
+    for (const type of ['Q5_0', 'Q4_1', 'Q8_0', 'IQ4_NL'] as const) {
+      const bytes = await rewriteGguf(type, false);
+      for (const dtype of ['f32', 'bf16', 'int4', 'int8'] as const) {
+        if (type === 'Q8_0' && dtype === 'int8') continue; // kept as stored: the test above
+        const reads: string[] = [];
+        const wasm = await ggufModel(bytes, dtype, true, reads);
+        const sliced = await ggufModel(bytes, dtype, true, [], 1); // one row unit per slice (GGUF q/k rows un-permuted per slice)
+        const js = await ggufModel(bytes, dtype, false, []); // readF32 only: dequantizeGgml in TypeScript
+        // every matrix with 64 columns is stored in the type: q, k, v, o, gate, up per layer, the head and the embedding
+        assert.equal(reads.filter((r) => r.startsWith(type)).length, 5 * 6 + 2, `${type} → ${dtype}: ${reads.join(', ')}`);
+        const V = js.config.vocabSize;
+        const seq = greedy(await ggufModel(bytes, dtype, false, []), 8);
+        for (let pos = 0; pos < 8; pos++) {
+          for (const m of [wasm, sliced, js]) {
+            m.tokens[0] = seq[pos];
+            m.positions[0] = pos;
+            m.forward(1);
+            m.cache.commit(1);
+          }
+          const want = new Uint32Array(js.logits.slice(0, V).buffer);
+          assert.deepEqual(new Uint32Array(wasm.logits.slice(0, V).buffer), want, `${type} → ${dtype}, pos ${pos}`);
+          assert.deepEqual(new Uint32Array(sliced.logits.slice(0, V).buffer), want, `${type} → ${dtype} in slices, pos ${pos}`);
+        }
+      }
+    }
+    // a block with an Inf scale (row 5's second block of blk.1.attn_v.weight) is refused, naming the row and its columns
+    const bytes = await rewriteGguf('Q5_0', false);
+    const info = (await GgufFile.open(bytesSource('q5.gguf', bytes))).tensors.get('blk.1.attn_v.weight')!;
+    const broken = bytes.slice();
+    broken[info.offset + (5 * 2 + 1) * 22 + 1] = 0x7c; // f16 d = +Inf
+    await assert.rejects(ggufModel(broken, 'f32', true, []), (e: unknown) => e instanceof WeightsFormatError && /row 5, columns 32\.\.63: expected a Q5_0 block with finite f16 scales/.test(e.message));
   });
 
   test('GGUF Q8_0 (tied head): int8 reads every Q8_0 matrix as stored (never through f32) and matches the f32 model of the same values', async () => {

@@ -410,6 +410,64 @@ describe('load-time quantisers = their scalar twins, byte for byte', () => {
   }
 });
 
+/**
+ * dequant_T (whole groups as vectors where a type has them: Q8_0, the legacy types, Q4_K, Q5_K, Q6_K) =
+ * dequant_T_ref (one weight at a time, the decoding the test above checks against ggml): the same f32
+ * bits for any rows [r0, r0 + count) (r0 anywhere in a panel), on random block bytes with finite scales
+ * of any size; Q8_0 and Q4_0 also from the load-time quantisers with cols % 32 ≠ 0 (a partial last group).
+ */
+describe('dequantisers = their scalar twins, bit for bit', () => {
+  const TWINNED: readonly GgmlQuantType[] = ['Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'IQ4_NL', 'Q4_K', 'Q5_K', 'Q6_K'];
+  const dAt: Partial<Record<GgmlQuantType, readonly number[]>> = { Q4_0: [0], Q4_1: [0, 2], Q5_0: [0], Q5_1: [0, 2], Q8_0: [0], IQ4_NL: [0], Q4_K: [0, 2], Q5_K: [0, 2], Q6_K: [208] };
+  for (const build of BUILDS) {
+    test(`every vector dequantiser (${build}): random blocks, any row range, partial groups`, () => {
+      const pool = poolOf(build);
+      const arb = fc.constantFrom(...TWINNED).chain((type) => fc.record({
+        type: fc.constant(type),
+        rows: fc.integer({ min: 1, max: 13 }),
+        units: isK(type) ? fc.integer({ min: 1, max: 3 }) : fc.integer({ min: 1, max: 9 }),
+        fromF32: type === 'Q8_0' || type === 'Q4_0' ? fc.boolean() : fc.constant(false),
+        tail: fc.integer({ min: 1, max: 31 }),
+        cut: fc.tuple(fc.nat(), fc.nat()),
+        seed: fc.integer(),
+      }));
+      let partial = 0;
+      fc.assert(fc.property(arb, ({ type, rows, units, fromF32, tail, cut, seed }) => {
+        pool.reset();
+        const rng = createRng(seed);
+        let cols = units * GGML_BLOCK[type].values;
+        const packed = pool.alloc(packedBytes(type, rows, cols + (fromF32 ? tail : 0)));
+        if (fromF32) {
+          cols += tail; // the quantiser pads the last group
+          partial++;
+          const w = new Float32Array(rows * cols);
+          for (let j = 0; j < w.length; j++) w[j] = (2 * rng.next() - 1) * 2 ** (rng.nextU32() % 20 - 10);
+          assert.equal(pool.k[`quant_${lower(type)}` as 'quant_q4_0'](packed.ptr, pool.f32From(w).ptr, rows, cols), -1);
+        } else {
+          const { bytes } = GGML_BLOCK[type];
+          const blocks = new Uint8Array((rows * cols / GGML_BLOCK[type].values) * bytes);
+          for (let i = 0; i < blocks.length; i++) blocks[i] = rng.nextU32() & 0xff;
+          for (let b = 0; b < blocks.length / bytes; b++) {
+            for (const o of dAt[type]!) if ((blocks[b * bytes + o + 1] & 0x7c) === 0x7c) blocks[b * bytes + o + 1] &= 0xbf; // finite f16 scales
+          }
+          assert.equal(pool.k[`pack_${lower(type)}` as 'pack_q4_0'](packed.ptr, pool.u8From(blocks).ptr, rows, cols), -1);
+        }
+        const r0 = cut[0] % rows, count = 1 + (cut[1] % (rows - r0));
+        const fast = pool.alloc(count * cols * 4), twin = pool.alloc(count * cols * 4);
+        const k = pool.k as unknown as Record<string, (...a: number[]) => void>;
+        k[`dequant_${lower(type)}`]!(fast.ptr, packed.ptr, rows, cols, r0, count);
+        k[`dequant_${lower(type)}_ref`]!(twin.ptr, packed.ptr, rows, cols, r0, count);
+        pool.checkGuards();
+        const a = pool.u32(fast), b = pool.u32(twin);
+        for (let i = 0; i < count * cols; i++) {
+          if (a[i] !== b[i]) assert.fail(`dequant_${lower(type)} row ${r0 + Math.floor(i / cols)} col ${i % cols}: bits ${a[i]} vs twin ${b[i]} (rows ${rows}, cols ${cols})`);
+        }
+      }), { numRuns: 300, seed: 6262 });
+      assert.ok(partial > 20, `partial-group cases ran: ${partial}`);
+    });
+  }
+});
+
 describe('quant_x: the prepared input', () => {
   /** Plain-TS model of one row's section: quants, scales, 16- and 32-column sums. */
   function model(x: Float32Array, cols: number, C: number, sg: number) {
