@@ -46,19 +46,22 @@ import { storeTail } from './simd';
 // @ts-ignore: decorator
 @lazy const F16_MAX: f32 = 65504;
 
+/** The largest magnitude of 32 f32 lanes (a load-time quantiser's group), or a NaN if any lane is NaN. */
+// @ts-ignore: decorator
+@inline export function absMax8(v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, v5: v128, v6: v128, v7: v128): f32 {
+  // a magnitude's bits (sign cleared) order as its value, and NaN's above +Inf's: an integer maximum
+  // (one instruction, where f32x4.max is several) gives the largest magnitude, or a NaN if any is NaN
+  const a = i32x4.splat(0x7fffffff);
+  const m = i32x4.max_s(i32x4.max_s(i32x4.max_s(v128.and(v0, a), v128.and(v1, a)), i32x4.max_s(v128.and(v2, a), v128.and(v3, a))),
+    i32x4.max_s(i32x4.max_s(v128.and(v4, a), v128.and(v5, a)), i32x4.max_s(v128.and(v6, a), v128.and(v7, a))));
+  return reinterpret<f32>(max(max(i32x4.extract_lane(m, 0), i32x4.extract_lane(m, 1)), max(i32x4.extract_lane(m, 2), i32x4.extract_lane(m, 3))));
+}
+
 /**
  * i32 lanes of f32 lanes that are whole numbers or finite and well inside the i32 range (the load-time
  * quantisers' quants): the relaxed build's plain conversion (one cvttps2dq), else the saturating one;
  * the two agree on such values.
  */
-/** The largest magnitude of 32 f32 lanes (a load-time quantiser's group; f32.max: NaN if any lane is NaN). */
-// @ts-ignore: decorator
-@inline export function absMax8(v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, v5: v128, v6: v128, v7: v128): f32 {
-  const m = f32x4.max(f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
-    f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))));
-  return max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
-}
-
 // @ts-ignore: decorator
 @inline export function truncInRange(v: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_trunc_f32x4_s(v);
@@ -115,10 +118,10 @@ export function f32ToF16Bits(x: f32): u32 {
     if (rem > half || (rem == half && (h & 1) == 1)) h++;
     return s | h;
   }
-  let h = (<u32>he << 10) | (m >>> 13);
+  // round to nearest even without a branch (the remainder is data: a branch on it mispredicts)
+  const h = (<u32>he << 10) | (m >>> 13);
   const rem = m & 0x1fff;
-  if (rem > 0x1000 || (rem == 0x1000 && (h & 1) == 1)) h++;
-  return s | h;
+  return s | (h + (<u32>(rem > 0x1000) | (<u32>(rem == 0x1000) & (h & 1))));
 }
 
 /** Integer transpose-add: lane r of the result is the sum of the four i32 lanes of a_r (wrapping). */
