@@ -143,6 +143,11 @@ describe('cli', () => {
     const q = run('generate', '--max-tokens', '40', '--dtype', 'int8', '--draft', 'int4', '--seed', '1');
     assert.equal(q.code, 0, q.err);
     assert.match(q.err, /Q8_0 [0-9.]+ MB\]; draft int4/);
+    assert.doesNotMatch(q.err, /warning/, 'an int4 draft of an int8 target reads about half its bytes: no warning');
+    // a self-draft about as large as its target is said to be pointless (it still runs)
+    const same = run('generate', '--max-tokens', '10', '--dtype', 'int4', '--draft', 'int4', '--seed', '1');
+    assert.equal(same.code, 0, same.err);
+    assert.match(same.err, /spechub: warning: --draft int4: the draft's weights \(Q4_0[^)]*\) are 1\.00× the target's \(Q4_0[^)]*\), and a draft gains only when it is much cheaper than its target: expect no speed-up/);
   });
 
   test('convert llama2c reproduces the shipped stories260K directory byte for byte', () => {

@@ -202,7 +202,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         };
         await measure(new Generator(target, { drafter: null, sampling: { temperature: 0 } }), 'plain');
         if (speculative) {
-          const drafter = await resolveDrafter(rt, target, o.modelPath, draftSpec, loadOpts);
+          const drafter = await resolveDrafter(rt, target, o.modelPath, draftSpec, loadOpts, (w) => log(`warning: ${w}`));
           if (drafter === null) throw new InvalidArgumentError('bench: speculative: expected a drafter, got --draft none');
           await measure(new Generator(target, { drafter, method: 'spechub', tree: 'auto', sampling: { temperature: 0 } }), 'speculative', draftSpec);
         }
