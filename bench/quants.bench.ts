@@ -11,7 +11,9 @@
  *  - the ceiling of those: the measured integer-dot peaks of one thread (measureDotPeak, bench/lib/bandwidth.ts: i16 dots, and the byte dots of the relaxed build's 4/5-bit kernels);
  *  - the load-time repack (pack_T: GGUF blocks → the kernels' panels, what a model load spends most of its
  *    time in) of a 2048×4096 matrix beside its scalar twin pack_T_ref: MB/s of GGUF bytes and the ratio,
- *    outputs checked byte for byte first.
+ *    outputs checked byte for byte first;
+ *  - the load-time conversions: dequant_T (panels → f32 rows) for the types that decode in vectors, and the
+ *    quantisers quant_q8_0 / quant_q4_0 (f32 rows → panels), each beside its scalar twin (same bits first).
  *
  * Weights are random blocks (every quant bit pattern; f16 scales set to moderate values): the kernels'
  * speed does not depend on the values. Every kernel is validated against its twin (bit-identical) before
@@ -127,14 +129,19 @@ function validate(s: Setup, dtype: LinearDtype, n: number, rows: number, cols: n
   }
 }
 
-interface PackRow { dtype: GgmlQuantType; fileBytes: number; packed: number; fast: Timing; ref: Timing; mbps: number; refMbps: number; ofBandwidth: number }
+interface PackRow {
+  dtype: GgmlQuantType; fileBytes: number; packed: number; fast: Timing; ref: Timing; mbps: number; refMbps: number; ofBandwidth: number;
+  /** dequant_T (panels → f32 rows, what a load converting the type to another runs) and its scalar twin, where it has one. */
+  dequant?: { fast: Timing; ref: Timing };
+}
+interface QuantRow { dtype: 'Q8_0' | 'Q4_0'; fast: Timing; ref: Timing }
 
 /** pack_T vs pack_T_ref on one random matrix (moderate scales): same bytes, then both timed. */
 async function packRow(build: Runtime['build'], dtype: GgmlQuantType, rows: number, cols: number, bwGbps: number, quick: boolean): Promise<PackRow> {
   const { values, bytes: bb } = GGML_BLOCK[dtype];
   const fileBytes = (rows * cols / values) * bb;
   const packed = packedBytes(dtype, rows, cols);
-  const rt = createNodeRuntime({ build, initialBytes: fileBytes + 2 * packed + (16 << 20) });
+  const rt = createNodeRuntime({ build, initialBytes: fileBytes + 2 * packed + 8 * rows * cols + (16 << 20) });
   const raw = rt.arena.alloc('raw', fileBytes, 64).ptr;
   const a = rt.arena.alloc('a', packed, 64).ptr, b = rt.arena.alloc('b', packed, 64).ptr;
   const rng = createRng(21);
@@ -150,7 +157,45 @@ async function packRow(build: Runtime['build'], dtype: GgmlQuantType, rows: numb
     { name: 'pack', fn: () => fast(a, raw, rows, cols) },
     { name: 'twin', fn: () => ref(b, raw, rows, cols) },
   ], { quick });
-  return { dtype, fileBytes, packed, fast: tf!, ref: tr!, mbps: fileBytes / (tf!.medianMs * 1e-3) / 1e6, refMbps: fileBytes / (tr!.medianMs * 1e-3) / 1e6, ofBandwidth: (fileBytes + packed) / (tf!.medianMs * 1e-3) / 1e9 / bwGbps };
+  const row: PackRow = { dtype, fileBytes, packed, fast: tf!, ref: tr!, mbps: fileBytes / (tf!.medianMs * 1e-3) / 1e6, refMbps: fileBytes / (tr!.medianMs * 1e-3) / 1e6, ofBandwidth: (fileBytes + packed) / (tf!.medianMs * 1e-3) / 1e9 / bwGbps };
+  const dq = k[`dequant_${dtype.toLowerCase()}`]!, dqRef = k[`dequant_${dtype.toLowerCase()}_ref`];
+  if (dqRef !== undefined) {
+    // the packed matrix a into two f32 [rows, cols] buffers: the same bits first
+    const o1 = rt.arena.alloc('o1', 4 * rows * cols, 64).ptr, o2 = rt.arena.alloc('o2', 4 * rows * cols, 64).ptr;
+    const w = a;
+    const d1 = dq, d2 = dqRef;
+    d1(o1, w, rows, cols, 0, rows);
+    d2(o2, w, rows, cols, 0, rows);
+    const x = new Uint32Array(rt.memory.buffer, o1, rows * cols), y = new Uint32Array(rt.memory.buffer, o2, rows * cols);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) throw new Error(`validation failed: dequant_${dtype.toLowerCase()} value ${i} differs from its twin`);
+    const [df, dr] = await timeCases(`dequant ${dtype} ${rows}×${cols}`, [
+      { name: 'dequant', fn: () => d1(o1, w, rows, cols, 0, rows) },
+      { name: 'twin', fn: () => d2(o2, w, rows, cols, 0, rows) },
+    ], { quick });
+    row.dequant = { fast: df!, ref: dr! };
+  }
+  return row;
+}
+
+/** quant_T vs quant_T_ref (f32 rows → panels, what --dtype int8 / int4 and the self-drafts run) on one matrix: same bytes, then both timed. */
+async function quantRow(build: Runtime['build'], dtype: 'Q8_0' | 'Q4_0', rows: number, cols: number, quick: boolean): Promise<QuantRow> {
+  const packed = packedBytes(dtype, rows, cols);
+  const rt = createNodeRuntime({ build, initialBytes: 4 * rows * cols + 2 * packed + (16 << 20) });
+  const src = rt.arena.alloc('src', 4 * rows * cols, 64).ptr;
+  const a = rt.arena.alloc('a', packed, 64).ptr, b = rt.arena.alloc('b', packed, 64).ptr;
+  const f = rt.f32(src, rows * cols);
+  const rng = createRng(22);
+  for (let i = 0; i < f.length; i++) f[i] = (2 * rng.next() - 1) * 0.05;
+  const k = rt.k as unknown as Record<string, (...a: number[]) => number>;
+  const fast = k[`quant_${dtype.toLowerCase()}`]!, ref = k[`quant_${dtype.toLowerCase()}_ref`]!;
+  if (fast(a, src, rows, cols) !== -1 || ref(b, src, rows, cols) !== -1) throw new Error(`quant ${dtype}: a group refused`);
+  const pa = rt.u8(a, packed), pb = rt.u8(b, packed);
+  for (let i = 0; i < packed; i++) if (pa[i] !== pb[i]) throw new Error(`validation failed: quant_${dtype.toLowerCase()} byte ${i} differs from its twin`);
+  const [tf, tr] = await timeCases(`quant ${dtype} ${rows}×${cols}`, [
+    { name: 'quant', fn: () => fast(a, src, rows, cols) },
+    { name: 'twin', fn: () => ref(b, src, rows, cols) },
+  ], { quick });
+  return { dtype, fast: tf!, ref: tr! };
 }
 
 interface ColdRow { dtype: LinearDtype; bytesPerWeight: number; simd: Timing; prep: Timing | null; gbps: number; gw: number; ofCeiling: number }
@@ -264,7 +309,22 @@ async function main(): Promise<void> {
     log(`\n## Load-time repack (${pr}×${pc}: GGUF blocks → panels, pack_T vs its scalar twin pack_T_ref)\n\n${packTable}\n`);
     log('MB/s counts the GGUF bytes read; a load streams every matrix through its packer once, so this is the load\'s speed for the weights once the file is in memory. The ceiling: reading the blocks and writing the panels at the read bandwidth.');
   }
-  const json = { bench: 'quants', machine, loadavg: load, bandwidth: bw, dotPeak: peak, byteDotPeak: bytePeak, mode: args.quick ? 'quick' : 'full', cold, hot, pack: packRows };
+  const quantRows: QuantRow[] = [];
+  for (const dtype of ['Q8_0', 'Q4_0'] as const) if (types.includes(dtype)) quantRows.push(await quantRow(args.build, dtype, pr, pc, args.quick));
+  const convRows = [
+    ...packRows.filter((r) => r.dequant !== undefined).map((r) => [`dequant_${r.dtype.toLowerCase()}`, r.dequant!.fast, r.dequant!.ref] as const),
+    ...quantRows.map((r) => [`quant_${r.dtype.toLowerCase()}`, r.fast, r.ref] as const),
+  ];
+  if (convRows.length > 0) {
+    const gw = (t: Timing) => sig((pr * pc) / (t.medianMs * 1e-3) / 1e9);
+    const convTable = markdownTable(
+      ['kernel', 'ms', 'G weights/s', 'twin ms', 'twin G weights/s', 'kernel / twin'],
+      convRows.map(([name, f, r]) => [name, sig(f.medianMs), gw(f), sig(r.medianMs), gw(r), `${sig(r.medianMs / f.medianMs)}×`]),
+    );
+    log(`\n## Load-time conversions (${pr}×${pc}: panels → f32 rows, f32 rows → Q8_0 / Q4_0 panels; each beside its scalar twin)\n\n${convTable}\n`);
+    log('A load that converts a quantised file to another weight type runs pack_T, dequant_T and the target type\'s packer or quantiser over every matrix (--dtype f32 / bf16 / int8 / int4, and the int8 / int4 self-drafts of a speculative run).');
+  }
+  const json = { bench: 'quants', machine, loadavg: load, bandwidth: bw, dotPeak: peak, byteDotPeak: bytePeak, mode: args.quick ? 'quick' : 'full', cold, hot, pack: packRows, quant: quantRows };
   const path = writeResults(args.build === 'simd' ? 'quants.json' : `quants.${args.build}.json`, json);
   log(`JSON written to ${path}`);
   if (args.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
