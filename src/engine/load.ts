@@ -5,7 +5,7 @@
  */
 import type { GenerationConfig, ModelConfig } from '../config.js';
 import { SpechubError, TokenizerError } from '../errors.js';
-import { checkBf16Values, JS_FINDER, WeightRange, type ValueFinder } from '../weights/tensor.js';
+import { checkBf16Values, checkF32Values, JS_FINDER, WeightRange, type ValueFinder } from '../weights/tensor.js';
 import { wasmFinder } from '../kernels/scan.js';
 import type { ByteSource, ModelSource } from '../io/source.js';
 import { openGgufModel, openHfModel } from '../weights/open-model.js';
@@ -63,14 +63,20 @@ export function checkedReader(t: ModelTensors, range: WeightRange, finder: Value
     tensorName: (role) => t.get(role).info.name,
     readF32: (role, dest, rows) => t.get(role).readF32(dest, { range, finder, ...(rows ? { rows } : {}) }),
     // the stored bytes (kept when the engine computes in the stored type), checked as readF32 checks
-    // values: F32 is read as f32 (the same bytes), BF16 bits are scanned; F16 and GGML blocks cannot
-    // exceed the range, and a non-finite value or scale is refused when packed
+    // values: F32 is read as f32 (the same bytes), BF16 bits are scanned; F16 cannot exceed the range,
+    // a non-finite F16 value or GGML scale is refused when packed, and GGML values (d·q, which can pass
+    // ±65504 only with scales no quantiser makes for sane weights) are checked when they are decoded
+    // (checkDecoded), not when kept as blocks
     readBytes: async (role, dest, rows) => {
       const r = t.get(role);
       const opts = rows ? { rows } : {};
       if (r.info.dtype === 'F32') return r.readF32(new Float32Array(dest.buffer, dest.byteOffset, dest.byteLength / 4), { range, finder, ...opts });
       await r.readBytes(dest, opts);
       if (r.info.dtype === 'BF16') checkBf16Values(r.info.file, r.info.name, new Uint16Array(dest.buffer, dest.byteOffset, dest.byteLength / 2), range, finder);
+    },
+    checkDecoded: (role, values, rows) => {
+      const r = t.get(role);
+      checkF32Values(r.info.file, r.info, values, rows ? rows[0] * (values.length / rows[1]) : 0, range, finder);
     },
   };
 }

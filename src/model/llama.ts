@@ -438,6 +438,7 @@ export class LlamaModel {
         } else if (blocks !== null) {
           await reader.readBytes!(role, new Uint8Array(rt.memory.buffer, work, storedBytes(blocks.type, n, cols)), rows);
           dequantStoredRows(rt.k, blocks.type, n, cols, work, staging.ptr, reader.tensorName?.(role) ?? role, r0);
+          reader.checkDecoded?.(role, rt.f32(staging.ptr, n * cols), rows);
           packLinearRowsFromF32(rt, lin, r0, n, staging.ptr, role);
         } else {
           await reader.readF32(role, rt.f32(staging.ptr, n * cols), rows);

@@ -341,6 +341,11 @@ export interface RoleReader {
    * byte length): what a loader keeps when the engine computes in the stored type (F16, BF16, GGML blocks).
    */
   readBytes?(role: TensorRole, dest: Uint8Array, rows?: RoleRows): Promise<void>;
+  /**
+   * Check values of `role` that a loader decoded itself from readBytes' bytes (GGML blocks converted to
+   * another type in WebAssembly) as readF32 checks what it decodes; `rows`: which rows `values` holds.
+   */
+  checkDecoded?(role: TensorRole, values: Float32Array, rows?: RoleRows): void;
 }
 
 /** Rows [start, start + count) of a matrix role. */

@@ -341,6 +341,15 @@ function checkValues(file: string, t: TensorInfo, dest: Float32Array, at: number
 }
 
 /**
+ * Check f32 weights decoded outside readF32 (GGML blocks dequantised in WebAssembly) as readF32 checks
+ * its values: a NaN or ±Inf is a WeightsFormatError naming the file, tensor and element (first: the
+ * index of values[0] in the tensor); finite values beyond `range.limit` are noted in `range`.
+ */
+export function checkF32Values(file: string, tensor: TensorInfo, values: Float32Array, first: number, range?: WeightRange, finder: ValueFinder = JS_FINDER): void {
+  checkValues(file, tensor, values, 0, values.length, first, true, range, finder);
+}
+
+/**
  * Check bfloat16 bit patterns (a raw BF16 read): a NaN or ±Inf is a WeightsFormatError naming the
  * file and tensor (as readF32 refuses them); finite values beyond `range.limit` are noted in `range`.
  */

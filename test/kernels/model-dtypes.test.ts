@@ -16,6 +16,7 @@ import { createRng } from '../../src/rng.js';
 import { bytesSource } from '../../src/io/source.js';
 import { GgufFile } from '../../src/weights/gguf.js';
 import { openGgufModel } from '../../src/weights/open-model.js';
+import { loadGgufModel } from '../../src/engine/load.js';
 import type { ModelTensors, RoleReader } from '../../src/weights/llama-tensors.js';
 import { quantizeQ8_0, writeGguf, type GgufTensorToWrite } from '../../src/weights/gguf-writer.js';
 import { f32ToBf16Array, f32ToF16Array } from '../../src/weights/tensor.js';
@@ -253,6 +254,14 @@ describe('loading stored weights as they are', () => {
     const broken = bytes.slice();
     broken[info.offset + (5 * 2 + 1) * 22 + 1] = 0x7c; // f16 d = +Inf
     await assert.rejects(ggufModel(broken, 'f32', true, []), (e: unknown) => e instanceof WeightsFormatError && /row 5, columns 32\.\.63: expected a Q5_0 block with finite f16 scales/.test(e.message));
+    // decoded values beyond ±65504 (a Q8_0 scale of 60000) are noted for the load's warning, as readF32 notes them
+    const big = (await rewriteGguf('Q8_0', false)).slice();
+    const v = (await GgufFile.open(bytesSource('q8.gguf', big))).tensors.get('blk.1.attn_v.weight')!;
+    big[v.offset] = 0x53;
+    big[v.offset + 1] = 0x7b; // block 0's d: f16 0x7b53 = 60000
+    const loaded = await loadGgufModel(createNodeRuntime(), bytesSource('big.gguf', big), { dtype: 'f32', capacity: 64 });
+    assert.equal(loaded.warnings.length, 1, loaded.warnings.join('\n'));
+    assert.match(loaded.warnings[0]!, /^\d+ weights? beyond ±65504 \(the f16 range\), the largest [0-9.e+]+ in blk\.1\.attn_v\.weight/);
   });
 
   test('GGUF Q8_0 (tied head): int8 reads every Q8_0 matrix as stored (never through f32) and matches the f32 model of the same values', async () => {
