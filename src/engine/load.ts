@@ -44,9 +44,17 @@ export interface LoadedModel {
 /**
  * Options of `loadHfModel` / `loadGgufModel` / `loadModelFromPath`: `maxBatch` (rows one forward
  * takes: prompt chunk or tree size), `capacity` (KV positions), `dtype` (weight type), `executor`,
- * `onProgress` (weights read so far), … (see LlamaLoadOptions).
+ * `onProgress` (weights read so far), … (see LlamaLoadOptions), and `tokenizer` (one already built
+ * from these files, say for a self-draft).
  */
-export type LoadModelOptions = LlamaLoadOptions;
+export type LoadModelOptions = LlamaLoadOptions & {
+  /**
+   * The model's tokenizer, when the caller holds it already (an int8 / int4 copy of a loaded model used
+   * as its self-draft): used as it is, and the files' tokenizer is not built again. It must be the
+   * tokenizer of these files; only its size is checked against the model's logits.
+   */
+  tokenizer?: Tokenizer;
+};
 
 /**
  * `t` as LlamaModel reads it, every value checked: non-finite weights are a WeightsFormatError
@@ -87,18 +95,21 @@ export async function loadHfModel(rt: Runtime, source: ModelSource, options: Loa
   const opened = await openHfModel(source);
   try {
     // a model that cannot fit is refused now, before its tokenizer or any weight is read
-    LlamaModel.checkMemory(rt, opened.config, { name: source.name, storedTypes: (role) => opened.tensors.dtype(role), ...options });
-    if (!(await source.exists('tokenizer.json'))) {
+    const { tokenizer: given, ...modelOptions } = options;
+    LlamaModel.checkMemory(rt, opened.config, { name: source.name, storedTypes: (role) => opened.tensors.dtype(role), ...modelOptions });
+    if (given === undefined && !(await source.exists('tokenizer.json'))) {
       throw new TokenizerError(`${source.name}: expected tokenizer.json next to config.json, found none`);
     }
-    const tokenizerJson = await source.readText('tokenizer.json');
     const tokenizerConfig = (await source.exists('tokenizer_config.json')) ? await source.readText('tokenizer_config.json') : null;
-    const tokenizer = await naming(source.name, `${source.name}/`, () => Tokenizer.fromJson(tokenizerJson, tokenizerConfig));
+    const tokenizer = given ?? await (async () => {
+      const tokenizerJson = await source.readText('tokenizer.json');
+      return naming(source.name, `${source.name}/`, () => Tokenizer.fromJson(tokenizerJson, tokenizerConfig));
+    })();
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const jinja = (await source.exists('chat_template.jinja')) ? await source.readText('chat_template.jinja') : null;
     const chatTemplates = chatTemplatesFromTokenizerConfig(tokenizerConfig === null ? {} : parseJsonInput(tokenizerConfig, `${source.name}/tokenizer_config.json`), jinja, `${source.name}/tokenizer_config.json`);
     const range = new WeightRange();
-    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range, wasmFinder(rt)), { name: source.name, ...options }));
+    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range, wasmFinder(rt)), { name: source.name, ...modelOptions }));
     return { name: source.name, config: opened.config, model, tokenizer, generation: opened.generation, chatTemplates, loadMs: performance.now() - t0, warnings: [...opened.warnings, ...warningsOf(range)] };
   } finally {
     await opened.close();
@@ -110,15 +121,16 @@ export async function loadGgufModel(rt: Runtime, source: ByteSource, options: Lo
   const t0 = performance.now();
   const opened = await openGgufModel(source);
   try {
-    LlamaModel.checkMemory(rt, opened.config, { name: source.name, storedTypes: (role) => opened.tensors.dtype(role), ...options });
+    const { tokenizer: given, ...modelOptions } = options;
+    LlamaModel.checkMemory(rt, opened.config, { name: source.name, storedTypes: (role) => opened.tensors.dtype(role), ...modelOptions });
     if (opened.tokenizer === null) {
       throw new TokenizerError(`${source.name}: the GGUF file embeds no tokenizer (tokenizer.ggml.model is absent)`);
     }
-    const tokenizer = await naming(source.name, `${source.name}: embedded tokenizer: `, () => ggufTokenizer(source.name, opened.tokenizer!));
+    const tokenizer = given ?? await naming(source.name, `${source.name}: embedded tokenizer: `, () => ggufTokenizer(source.name, opened.tokenizer!));
     checkTokenizerFits(source.name, tokenizer, opened.config);
     const chatTemplates = ggufChatTemplates(opened.gguf, opened.tokenizer);
     const range = new WeightRange();
-    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range, wasmFinder(rt)), { name: source.name, ...options }));
+    const model = await naming(source.name, `${source.name}: `, () => LlamaModel.load(rt, opened.config, checkedReader(opened.tensors, range, wasmFinder(rt)), { name: source.name, ...modelOptions }));
     return { name: source.name, config: opened.config, model, tokenizer, generation: null, chatTemplates, loadMs: performance.now() - t0, warnings: [...opened.warnings, ...warningsOf(range)] };
   } finally {
     await opened.close();

@@ -29,7 +29,7 @@ export async function resolveDrafter(
   if (exit) return earlyExitDrafter(target, Number(exit[1]));
   if (spec.startsWith('exit:')) throw new InvalidArgumentError(`--draft ${spec}: expected exit:N with N a layer count`);
   if (spec === 'int8' || spec === 'int4') {
-    const draft = await loadModelFromPath(rt, targetPath, { ...options, name: `${target.name}.${spec}`, dtype: spec });
+    const draft = await loadModelFromPath(rt, targetPath, { ...options, name: `${target.name}.${spec}`, dtype: spec, tokenizer: target.tokenizer }); // the same files: the target's tokenizer
     const note = selfDraftNote(target, draft, spec);
     if (note !== null) warn?.(note);
     return modelDrafter(target, draft, spec);

@@ -99,6 +99,24 @@ describe('engine/load', () => {
     }
   });
 
+  test('a tokenizer passed in (a self-draft\'s: the target\'s) is used as it is, from a GGUF and from a directory without tokenizer.json; a larger one is refused', async () => {
+    const rt = createNodeRuntime();
+    const target = await loadModelFromPath(rt, new URL('stories260K.gguf', FIXTURES).pathname);
+    const copy = await loadModelFromPath(rt, new URL('stories260K.gguf', FIXTURES).pathname, { dtype: 'int4', name: 'copy', tokenizer: target.tokenizer });
+    assert.equal(copy.tokenizer, target.tokenizer);
+    const dir = mkdtempSync(join(tmpdir(), 'spechub-'));
+    try {
+      for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(WEIGHTS_DIR, 'stories260K', f), join(dir, f));
+      const hf = await loadModelFromPath(rt, dir, { tokenizer: target.tokenizer });
+      assert.equal(hf.tokenizer, target.tokenizer);
+      const real = REAL_TOKENIZERS.find((r) => r.name === 'SmolLM2')!;
+      const big = Tokenizer.fromJson(real.tokenizerJson(), real.tokenizerConfigJson());
+      await assert.rejects(loadModelFromPath(rt, dir, { tokenizer: big }), (e: unknown) => e instanceof TokenizerError && /the tokenizer has \d+ tokens but the model only 512 logits/.test((e as Error).message));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   test('bad paths and incomplete directories are typed errors', async () => {
     const rt = createNodeRuntime();
     await assert.rejects(loadModelFromPath(rt, '/nonexistent/model'), ConfigError);
