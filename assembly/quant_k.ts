@@ -888,6 +888,16 @@ export function quant_scratch_bytes(n: i32): i32 {
  */
 // @ts-ignore: decorator
 @inline function dqK16(kind: i32, dst: usize, u: v128, dl: v128, ml: v128): void {
+  if (kind == IQ4_XS) {
+    // dl·f32(table value), the table's signed bytes widened
+    const t = i8x16.swizzle(KVALUES, u);
+    const a = i16x8.extend_low_i8x16_s(t), b = i16x8.extend_high_i8x16_s(t);
+    v128.store(dst, f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(a))));
+    v128.store(dst, f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(a))), 16);
+    v128.store(dst, f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(b))), 32);
+    v128.store(dst, f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(b))), 48);
+    return;
+  }
   const lo = i16x8.extend_low_i8x16_u(u), hi = i16x8.extend_high_i8x16_u(u);
   v128.store(dst, dqK4(kind, i32x4.extend_low_i16x8_u(lo), dl, ml));
   v128.store(dst, dqK4(kind, i32x4.extend_high_i16x8_u(lo), dl, ml), 16);
@@ -897,7 +907,21 @@ export function quant_scratch_bytes(n: i32): i32 {
 // @ts-ignore: decorator
 @inline function dqK4(kind: i32, u: v128, dl: v128, ml: v128): v128 {
   if (kind == Q6_K) return f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.sub(u, i32x4.splat(32))));
+  if (kind == Q3_K) return f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.sub(u, i32x4.splat(4))));
   return f32x4.sub(f32x4.mul(dl, f32x4.convert_i32x4_s(u)), ml);
+}
+/**
+ * Q3_K: columns 32m .. 32m + 31 of a half (its sub-blocks k, k + 1) from pair planes P(2m), P(2m + 1)
+ * of the row's 48 bytes at row (m a constant), in column order, as dl·f32(u − 4) at dst.
+ */
+// @ts-ignore: decorator
+@inline function q3kDq(dst: usize, row: usize, m: i32, sb: usize, rr: usize, k: i32, d: f32, m7: v128, m3: v128, b4: v128): void {
+  const p0 = q3kPlane(row, m << 1, m7, m3, b4), p1 = q3kPlane(row, (m << 1) + 1, m7, m3, b4);
+  const s0 = i8x16.shuffle(p0, p1, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+  const s1 = i8x16.shuffle(p0, p1, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+  const dl0 = f32x4.splat(d * <f32>scaleAt(Q3_K, sb, rr, k)), dl1 = f32x4.splat(d * <f32>scaleAt(Q3_K, sb, rr, k + 1));
+  dqK16(Q3_K, dst, s0, dl0, dl0);
+  dqK16(Q3_K, dst + 64, s1, dl1, dl1);
 }
 
 /** Dequantise rows [r0, r0 + count) into dst (f32 [count, cols]) exactly as ggml's dequantize_row_*. */
@@ -908,6 +932,7 @@ export function quant_scratch_bytes(n: i32): i32 {
   const pb = <usize>S * PB;
   const sh = subShift(kind);
   const m15 = kconst(K_M15), m30 = kconst(K_M30), m3f = kconst(K_M3F), m1f = kconst(K_M1F), m1c = kconst(K_M1C), m3 = kconst(K_M3);
+  const m7 = kconst(K_M7), b4 = kconst(K_B4);
   for (let kk = 0; kk < count; kk++) {
     const r = r0 + kk;
     const rr = <usize>(r & 3);
@@ -950,6 +975,40 @@ export function quant_scratch_bytes(n: i32): i32 {
             dqK16(kind, at, s0, f32x4.splat(d * <f32>scaleAt(kind, sb, rr, k)), m15);
             dqK16(kind, at + 64, s1, f32x4.splat(d * <f32>scaleAt(kind, sb, rr, k + 1)), m15);
           }
+        }
+        continue;
+      }
+      if (fast && kind == Q2_K) {
+        // chunk q (64 columns): one 16-byte row vector, its 4 planes (16 columns each) 2 bits apart
+        const dmin = f16Value(<u32>load<u16>(sb + 8 + (rr << 1)));
+        for (let q = 0; q < 4; q++) {
+          const v = v128.load(sb + 80 + (<usize>q << 6) + (rr << 4));
+          for (let j = 0; j < 4; j++) {
+            const k = (q << 2) + j;
+            dqK16(kind, o + (<usize>k << 6), v128.and(i16x8.shr_u(v, j << 1), m3), f32x4.splat(d * <f32>scaleAt(kind, sb, rr, k)), f32x4.splat(dmin * <f32>minAt(kind, sb, rr, k)));
+          }
+        }
+        continue;
+      }
+      if (fast && kind == Q3_K) {
+        // per half (128 columns): four pairs of pair planes, each put back into column order
+        for (let h = 0; h < 2; h++) {
+          const row = sb + 72 + <usize>h * 192 + rr * 48;
+          const at = o + (<usize>h << 9);
+          const k = h << 3;
+          q3kDq(at, row, 0, sb, rr, k, d, m7, m3, b4);
+          q3kDq(at + 128, row, 1, sb, rr, k + 2, d, m7, m3, b4);
+          q3kDq(at + 256, row, 2, sb, rr, k + 4, d, m7, m3, b4);
+          q3kDq(at + 384, row, 3, sb, rr, k + 6, d, m7, m3, b4);
+        }
+        continue;
+      }
+      if (fast && kind == IQ4_XS) {
+        for (let j = 0; j < 8; j++) {
+          const v = v128.load(sb + 40 + (<usize>j << 6) + (rr << 4));
+          const dl = f32x4.splat(d * <f32>scaleAt(kind, sb, rr, j));
+          dqK16(kind, o + (<usize>j << 7), v128.and(v, m15), dl, dl);
+          dqK16(kind, o + (<usize>j << 7) + 64, v128.and(i16x8.shr_u(v, 4), m15), dl, dl);
         }
         continue;
       }
@@ -1247,6 +1306,10 @@ export function pack_q2_k_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32
   return packK(Q2_K, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q2_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantK(Q2_K, dstPtr, wPtr, rows, cols, r0, count, true);
+}
+/** Scalar twin of dequant_q2_k: one weight at a time; the same values, bit for bit. */
+export function dequant_q2_k_ref(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantK(Q2_K, dstPtr, wPtr, rows, cols, r0, count, false);
 }
 export function matmul_q3_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
@@ -1263,6 +1326,10 @@ export function pack_q3_k_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i32
   return packK(Q3_K, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_q3_k(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantK(Q3_K, dstPtr, wPtr, rows, cols, r0, count, true);
+}
+/** Scalar twin of dequant_q3_k: one weight at a time; the same values, bit for bit. */
+export function dequant_q3_k_ref(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantK(Q3_K, dstPtr, wPtr, rows, cols, r0, count, false);
 }
 export function matmul_q4_k(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratchPtr: usize): void {
@@ -1339,5 +1406,9 @@ export function pack_iq4_xs_ref(dstPtr: usize, srcPtr: usize, rows: i32, cols: i
   return packK(IQ4_XS, dstPtr, srcPtr, rows, cols, false);
 }
 export function dequant_iq4_xs(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
+  dequantK(IQ4_XS, dstPtr, wPtr, rows, cols, r0, count, true);
+}
+/** Scalar twin of dequant_iq4_xs: one weight at a time; the same values, bit for bit. */
+export function dequant_iq4_xs_ref(dstPtr: usize, wPtr: usize, rows: i32, cols: i32, r0: i32, count: i32): void {
   dequantK(IQ4_XS, dstPtr, wPtr, rows, cols, r0, count, false);
 }

@@ -137,12 +137,16 @@ export interface Kernels {
   /** Scalar twin of pack_q2_k (the layout's reference placement, one quant at a time): the same bytes and status. */
   pack_q2_k_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q2_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Scalar twin of dequant_q2_k (whole groups as vectors there): one weight at a time; the same values. */
+  dequant_q2_k_ref(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q3_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q3_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q3_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   /** Scalar twin of pack_q3_k (the layout's reference placement, one quant at a time): the same bytes and status. */
   pack_q3_k_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_q3_k(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Scalar twin of dequant_q3_k (whole groups as vectors there): one weight at a time; the same values. */
+  dequant_q3_k_ref(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   matmul_q4_k(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number, scratchPtr: number): void;
   matmul_q4_k_ref(outPtr: number, outStride: number, wPtr: number, xPtr: number, n: number, rows: number, cols: number): void;
   pack_q4_k(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
@@ -173,6 +177,8 @@ export interface Kernels {
   /** Scalar twin of pack_iq4_xs (the layout's reference placement, one quant at a time): the same bytes and status. */
   pack_iq4_xs_ref(dstPtr: number, srcPtr: number, rows: number, cols: number): number;
   dequant_iq4_xs(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
+  /** Scalar twin of dequant_iq4_xs (whole groups as vectors there): one weight at a time; the same values. */
+  dequant_iq4_xs_ref(dstPtr: number, wPtr: number, rows: number, cols: number, r0: number, count: number): void;
   /** Prepare x [n, cols] f32 for the quantised kernels (assembly/matmul_quant.ts): n·qx_row_bytes(cols) bytes at dst. */
   quant_x(dstPtr: number, xPtr: number, n: number, cols: number): void;
   quant_x_ref(dstPtr: number, xPtr: number, n: number, cols: number): void;

@@ -411,14 +411,14 @@ describe('load-time quantisers = their scalar twins, byte for byte', () => {
 });
 
 /**
- * dequant_T (whole groups as vectors where a type has them: Q8_0, the legacy types, Q4_K, Q5_K, Q6_K) =
+ * dequant_T (whole groups or sub-blocks as vectors, every quantised type) =
  * dequant_T_ref (one weight at a time, the decoding the test above checks against ggml): the same f32
  * bits for any rows [r0, r0 + count) (r0 anywhere in a panel), on random block bytes with finite scales
  * of any size; Q8_0 and Q4_0 also from the load-time quantisers with cols % 32 ≠ 0 (a partial last group).
  */
 describe('dequantisers = their scalar twins, bit for bit', () => {
-  const TWINNED: readonly GgmlQuantType[] = ['Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'IQ4_NL', 'Q4_K', 'Q5_K', 'Q6_K'];
-  const dAt: Partial<Record<GgmlQuantType, readonly number[]>> = { Q4_0: [0], Q4_1: [0, 2], Q5_0: [0], Q5_1: [0, 2], Q8_0: [0], IQ4_NL: [0], Q4_K: [0, 2], Q5_K: [0, 2], Q6_K: [208] };
+  const TWINNED = QUANT_LINEAR_DTYPES;
+  const dAt: Record<GgmlQuantType, readonly number[]> = { Q4_0: [0], Q4_1: [0, 2], Q5_0: [0], Q5_1: [0, 2], Q8_0: [0], IQ4_NL: [0], Q2_K: [80, 82], Q3_K: [108], Q4_K: [0, 2], Q5_K: [0, 2], Q6_K: [208], IQ4_XS: [0] };
   for (const build of BUILDS) {
     test(`every vector dequantiser (${build}): random blocks, any row range, partial groups`, () => {
       const pool = poolOf(build);
@@ -448,7 +448,7 @@ describe('dequantisers = their scalar twins, bit for bit', () => {
           const blocks = new Uint8Array((rows * cols / GGML_BLOCK[type].values) * bytes);
           for (let i = 0; i < blocks.length; i++) blocks[i] = rng.nextU32() & 0xff;
           for (let b = 0; b < blocks.length / bytes; b++) {
-            for (const o of dAt[type]!) if ((blocks[b * bytes + o + 1] & 0x7c) === 0x7c) blocks[b * bytes + o + 1] &= 0xbf; // finite f16 scales
+            for (const o of dAt[type]) if ((blocks[b * bytes + o + 1] & 0x7c) === 0x7c) blocks[b * bytes + o + 1] &= 0xbf; // finite f16 scales
           }
           assert.equal(pool.k[`pack_${lower(type)}` as 'pack_q4_0'](packed.ptr, pool.u8From(blocks).ptr, rows, cols), -1);
         }
