@@ -416,7 +416,8 @@ export class LlamaModel {
       const fits = (n: number) => f32Bytes(n, lin.cols) + storedDequantBytes(type, n, lin.cols) <= stagingBytes;
       const perRow = 4 * lin.cols + storedBytes(type, 1, lin.cols) + packedBytes(type, PANEL_ROWS, lin.cols) / PANEL_ROWS;
       let chunk = lin.rows <= unit ? lin.rows : Math.min(lin.rows, Math.floor(stagingBytes / perRow / unit) * unit);
-      while (chunk > 0 && !fits(chunk)) chunk = chunk > unit ? chunk - unit : 0;
+      // smaller chunks stay whole row units (panels and heads): the largest multiple of unit below
+      while (chunk > 0 && !fits(chunk)) chunk = chunk > unit ? (Math.ceil(chunk / unit) - 1) * unit : 0;
       return chunk > 0 ? { type, chunk } : null;
     };
     const mat = async (role: TensorRole, lin: Linear) => {
