@@ -46,6 +46,35 @@ import { storeTail } from './simd';
 // @ts-ignore: decorator
 @lazy const F16_MAX: f32 = 65504;
 
+/** 16 signed bytes t, each times s, as 16 f32 at dst in lane order (s·f32(t): the dequantisers' products). */
+// @ts-ignore: decorator
+@inline export function storeScaledI8(dst: usize, t: v128, s: v128): void {
+  const a = i16x8.extend_low_i8x16_s(t), b = i16x8.extend_high_i8x16_s(t);
+  v128.store(dst, f32x4.mul(s, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(a))));
+  v128.store(dst, f32x4.mul(s, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(a))), 16);
+  v128.store(dst, f32x4.mul(s, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(b))), 32);
+  v128.store(dst, f32x4.mul(s, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(b))), 48);
+}
+
+/**
+ * 16 unsigned quants u → their f32 values at dst, in lane order: f32(u)·s + m when withMin, else
+ * s·f32(u − off) (off, withMin: constants). One rounding per operation, as the scalar dequantisers do:
+ * their dl·f32(u) − ml is f32(u)·dl + (−ml) bit for bit (a product commutes, and x − y is x + (−y)).
+ */
+// @ts-ignore: decorator
+@inline export function storeDequant16(dst: usize, u: v128, off: i32, s: v128, m: v128, withMin: bool): void {
+  const lo = i16x8.extend_low_i8x16_u(u), hi = i16x8.extend_high_i8x16_u(u);
+  v128.store(dst, dequant4(i32x4.extend_low_i16x8_u(lo), off, s, m, withMin));
+  v128.store(dst, dequant4(i32x4.extend_high_i16x8_u(lo), off, s, m, withMin), 16);
+  v128.store(dst, dequant4(i32x4.extend_low_i16x8_u(hi), off, s, m, withMin), 32);
+  v128.store(dst, dequant4(i32x4.extend_high_i16x8_u(hi), off, s, m, withMin), 48);
+}
+// @ts-ignore: decorator
+@inline function dequant4(u: v128, off: i32, s: v128, m: v128, withMin: bool): v128 {
+  if (withMin) return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(u), s), m);
+  return f32x4.mul(s, f32x4.convert_i32x4_s(off != 0 ? i32x4.sub(u, i32x4.splat(off)) : u));
+}
+
 /** The largest magnitude of 32 f32 lanes (a load-time quantiser's group), or a NaN if any lane is NaN. */
 // @ts-ignore: decorator
 @inline export function absMax8(v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, v5: v128, v6: v128, v7: v128): f32 {

@@ -57,7 +57,7 @@
 // dmin·s) in f32 at its end. IQ4_XS (signed table values) widens to i16 and transposes per group.
 
 import {
-  dot2, dotSigned1, pdot16, splatS8, splatU8, kconst, K_M15, K_M3, K_M30, K_M3F, K_M1F, K_M1C, K_M7, K_B16, K_B4, K_W15, K_F16MASK, K_F16SCALE, K_ONES16,
+  dot2, dotSigned1, pdot16, splatS8, splatU8, storeScaledI8, storeDequant16, kconst, K_M15, K_M3, K_M30, K_M3F, K_M1F, K_M1C, K_M7, K_B16, K_B4, K_W15, K_F16MASK, K_F16SCALE, K_ONES16,
   f16x4m, f16s, f16Value, f16NonFinite, isum4, storePanel4, qx_row_bytes, qx_offset_k, qxD, qxBs16, qxBs32,
 } from './matmul_quant';
 
@@ -884,31 +884,14 @@ export function quant_scratch_bytes(n: i32): i32 {
 
 /**
  * 16 quant bytes u of one row (columns in order) → their values at dst, with the scalar loop's
- * operations in its order: Q4_K / Q5_K dl·f32(u) − ml; Q6_K dl·f32(u − 32) (dl = d·sc; ml unused).
+ * operations in its order: Q2_K / Q4_K / Q5_K dl·f32(u) − ml; Q3_K dl·f32(u − 4); Q6_K dl·f32(u − 32);
+ * IQ4_XS dl·f32(table value) (dl = d·sc; ml only for the types with mins).
  */
 // @ts-ignore: decorator
 @inline function dqK16(kind: i32, dst: usize, u: v128, dl: v128, ml: v128): void {
-  if (kind == IQ4_XS) {
-    // dl·f32(table value), the table's signed bytes widened
-    const t = i8x16.swizzle(KVALUES, u);
-    const a = i16x8.extend_low_i8x16_s(t), b = i16x8.extend_high_i8x16_s(t);
-    v128.store(dst, f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(a))));
-    v128.store(dst, f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(a))), 16);
-    v128.store(dst, f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(b))), 32);
-    v128.store(dst, f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(b))), 48);
-    return;
-  }
-  const lo = i16x8.extend_low_i8x16_u(u), hi = i16x8.extend_high_i8x16_u(u);
-  v128.store(dst, dqK4(kind, i32x4.extend_low_i16x8_u(lo), dl, ml));
-  v128.store(dst, dqK4(kind, i32x4.extend_high_i16x8_u(lo), dl, ml), 16);
-  v128.store(dst, dqK4(kind, i32x4.extend_low_i16x8_u(hi), dl, ml), 32);
-  v128.store(dst, dqK4(kind, i32x4.extend_high_i16x8_u(hi), dl, ml), 48);
-}
-// @ts-ignore: decorator
-@inline function dqK4(kind: i32, u: v128, dl: v128, ml: v128): v128 {
-  if (kind == Q6_K) return f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.sub(u, i32x4.splat(32))));
-  if (kind == Q3_K) return f32x4.mul(dl, f32x4.convert_i32x4_s(i32x4.sub(u, i32x4.splat(4))));
-  return f32x4.sub(f32x4.mul(dl, f32x4.convert_i32x4_s(u)), ml);
+  if (kind == IQ4_XS) storeScaledI8(dst, i8x16.swizzle(KVALUES, u), dl); // dl·f32(table value)
+  else if (hasMin(kind)) storeDequant16(dst, u, 0, dl, f32x4.neg(ml), true);
+  else storeDequant16(dst, u, offsetOf(kind), dl, ml, false);
 }
 /**
  * Q3_K: columns 32m .. 32m + 31 of a half (its sub-blocks k, k + 1) from pair planes P(2m), P(2m + 1)

@@ -28,7 +28,7 @@
 // Batches (given the per-thread scratch) unpack each group once for all x rows: the i16 tile, and in
 // the relaxed build the byte path and the row-lane tiles (sections below).
 
-import { dot2, kconst, truncInRange, absMax8, K_M15, K_M1F, K_M1C, K_M3, K_B16, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
+import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M15, K_M1F, K_M1C, K_M3, K_B16, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q4_0: i32 = 0;
@@ -696,25 +696,8 @@ import { dot2, kconst, truncInRange, absMax8, K_M15, K_M1F, K_M1C, K_M3, K_B16, 
  */
 // @ts-ignore: decorator
 @inline function dq16(kind: i32, dst: usize, u: v128, d: v128, m: v128): void {
-  if (kind == IQ4_NL) {
-    const t = lookup(u);
-    const lo = i16x8.extend_low_i8x16_s(t), hi = i16x8.extend_high_i8x16_s(t);
-    v128.store(dst, f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo))));
-    v128.store(dst, f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo))), 16);
-    v128.store(dst, f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi))), 32);
-    v128.store(dst, f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi))), 48);
-    return;
-  }
-  const lo = i16x8.extend_low_i8x16_u(u), hi = i16x8.extend_high_i8x16_u(u);
-  v128.store(dst, dq4(kind, i32x4.extend_low_i16x8_u(lo), d, m));
-  v128.store(dst, dq4(kind, i32x4.extend_high_i16x8_u(lo), d, m), 16);
-  v128.store(dst, dq4(kind, i32x4.extend_low_i16x8_u(hi), d, m), 32);
-  v128.store(dst, dq4(kind, i32x4.extend_high_i16x8_u(hi), d, m), 48);
-}
-// @ts-ignore: decorator
-@inline function dq4(kind: i32, u: v128, d: v128, m: v128): v128 {
-  if (hasMin(kind)) return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(u), d), m);
-  return f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(u, i32x4.splat(offsetOf(kind)))), d);
+  if (kind == IQ4_NL) storeScaledI8(dst, lookup(u), d);
+  else storeDequant16(dst, u, offsetOf(kind), d, m, hasMin(kind));
 }
 
 /** The stored quant u (or IQ4_NL's table value) of row-in-panel rr, group column j, in the group at grp. */

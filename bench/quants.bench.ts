@@ -149,15 +149,9 @@ async function packRow(build: Runtime['build'], dtype: GgmlQuantType, rows: numb
   for (let i = 0; i < u8.length; i++) u8[i] = rng.nextU32() & 0xff;
   for (let k = 0; k < fileBytes / bb; k++) for (const off of HALF_FIELDS[dtype]) u8[k * bb + off + 1] = 0x20 | (u8[k * bb + off + 1]! & 0x83);
   const k = rt.k as unknown as Record<string, (...a: number[]) => number>;
-  const fast = k[`pack_${dtype.toLowerCase()}`]!, ref = k[`pack_${dtype.toLowerCase()}_ref`]!;
-  if (fast(a, raw, rows, cols) !== -1 || ref(b, raw, rows, cols) !== -1) throw new Error(`pack ${dtype}: a block refused`);
-  const pa = rt.u8(a, packed), pb = rt.u8(b, packed);
-  for (let i = 0; i < packed; i++) if (pa[i] !== pb[i]) throw new Error(`validation failed: pack_${dtype.toLowerCase()} byte ${i} differs from its twin`);
-  const [tf, tr] = await timeCases(`pack ${dtype} ${rows}×${cols}`, [
-    { name: 'pack', fn: () => fast(a, raw, rows, cols) },
-    { name: 'twin', fn: () => ref(b, raw, rows, cols) },
-  ], { quick });
-  const row: PackRow = { dtype, fileBytes, packed, fast: tf!, ref: tr!, mbps: fileBytes / (tf!.medianMs * 1e-3) / 1e6, refMbps: fileBytes / (tr!.medianMs * 1e-3) / 1e6, ofBandwidth: (fileBytes + packed) / (tf!.medianMs * 1e-3) / 1e9 / bwGbps };
+  const [tf, tr] = await beside(rt, 'pack', `pack_${dtype.toLowerCase()}`, raw, a, b, rows, cols, packed, quick);
+  const pa = rt.u8(a, packed);
+  const row: PackRow = { dtype, fileBytes, packed, fast: tf, ref: tr, mbps: fileBytes / (tf.medianMs * 1e-3) / 1e6, refMbps: fileBytes / (tr.medianMs * 1e-3) / 1e6, ofBandwidth: (fileBytes + packed) / (tf.medianMs * 1e-3) / 1e9 / bwGbps };
   const dq = k[`dequant_${dtype.toLowerCase()}`]!, dqRef = k[`dequant_${dtype.toLowerCase()}_ref`];
   if (dqRef !== undefined) {
     // the packed matrix a into two f32 [rows, cols] buffers: the same bits first
@@ -186,16 +180,25 @@ async function quantRow(build: Runtime['build'], dtype: 'Q8_0' | 'Q4_0', rows: n
   const f = rt.f32(src, rows * cols);
   const rng = createRng(22);
   for (let i = 0; i < f.length; i++) f[i] = (2 * rng.next() - 1) * 0.05;
+  const [tf, tr] = await beside(rt, 'quant', `quant_${dtype.toLowerCase()}`, src, a, b, rows, cols, packed, quick);
+  return { dtype, fast: tf, ref: tr };
+}
+
+/**
+ * Run kernel `name` (dst, src, rows, cols → −1 or a refused unit) into a and its twin `${name}_ref` into
+ * b, check that both accept and write the same `bytes` bytes, then time both (cases `label` and twin): [kernel, twin].
+ */
+async function beside(rt: Runtime, label: string, name: string, src: number, a: number, b: number, rows: number, cols: number, bytes: number, quick: boolean): Promise<[Timing, Timing]> {
   const k = rt.k as unknown as Record<string, (...a: number[]) => number>;
-  const fast = k[`quant_${dtype.toLowerCase()}`]!, ref = k[`quant_${dtype.toLowerCase()}_ref`]!;
-  if (fast(a, src, rows, cols) !== -1 || ref(b, src, rows, cols) !== -1) throw new Error(`quant ${dtype}: a group refused`);
-  const pa = rt.u8(a, packed), pb = rt.u8(b, packed);
-  for (let i = 0; i < packed; i++) if (pa[i] !== pb[i]) throw new Error(`validation failed: quant_${dtype.toLowerCase()} byte ${i} differs from its twin`);
-  const [tf, tr] = await timeCases(`quant ${dtype} ${rows}×${cols}`, [
-    { name: 'quant', fn: () => fast(a, src, rows, cols) },
+  const fast = k[name]!, ref = k[`${name}_ref`]!;
+  if (fast(a, src, rows, cols) !== -1 || ref(b, src, rows, cols) !== -1) throw new Error(`${name}: a block or group refused`);
+  const pa = rt.u8(a, bytes), pb = rt.u8(b, bytes);
+  for (let i = 0; i < bytes; i++) if (pa[i] !== pb[i]) throw new Error(`validation failed: ${name} byte ${i} differs from its twin`);
+  const [tf, tr] = await timeCases(`${label} ${name.slice(label.length + 1).toUpperCase()} ${rows}×${cols}`, [
+    { name: label, fn: () => fast(a, src, rows, cols) },
     { name: 'twin', fn: () => ref(b, src, rows, cols) },
   ], { quick });
-  return { dtype, fast: tf!, ref: tr! };
+  return [tf!, tr!];
 }
 
 interface ColdRow { dtype: LinearDtype; bytesPerWeight: number; simd: Timing; prep: Timing | null; gbps: number; gw: number; ofCeiling: number }
