@@ -884,27 +884,29 @@ export function quant_scratch_bytes(n: i32): i32 {
 
 /**
  * 16 quant bytes u of one row (columns in order) → their values at dst, with the scalar loop's
- * operations in its order: Q2_K / Q4_K / Q5_K dl·f32(u) − ml; Q3_K dl·f32(u − 4); Q6_K dl·f32(u − 32);
- * IQ4_XS dl·f32(table value) (dl = d·sc; ml only for the types with mins).
+ * operations in its order: Q2_K / Q4_K / Q5_K dl·f32(u) − ml; IQ4_XS dl·f32(table value) (dl = d·sc;
+ * ml only for the types with mins). Q6_K and Q3_K go through dqPairPlanes.
  */
 // @ts-ignore: decorator
 @inline function dqK16(kind: i32, dst: usize, u: v128, dl: v128, ml: v128): void {
   if (kind == IQ4_XS) storeScaledI8(dst, i8x16.swizzle(KVALUES, u), dl); // dl·f32(table value)
-  else if (hasMin(kind)) storeDequant16(dst, u, 0, dl, f32x4.neg(ml), true);
-  else storeDequant16(dst, u, offsetOf(kind), dl, ml, false);
+  else storeDequant16(dst, u, 0, dl, f32x4.neg(ml), true);
 }
 /**
- * Q3_K: columns 32m .. 32m + 31 of a half (its sub-blocks k, k + 1) from pair planes P(2m), P(2m + 1)
- * of the row's 48 bytes at row (m a constant), in column order, as dl·f32(u − 4) at dst.
+ * Two pair planes p0, p1 (sub-blocks k and k + 1 interleaved by column pairs: Q6_K's and Q3_K's layout)
+ * put back into column order: sub-block k as dl0·f32(u − off) at dst, then k + 1 with dl1.
  */
 // @ts-ignore: decorator
+@inline function dqPairPlanes(kind: i32, dst: usize, p0: v128, p1: v128, dl0: f32, dl1: f32): void {
+  const s0 = f32x4.splat(dl0), s1 = f32x4.splat(dl1);
+  storeDequant16(dst, i8x16.shuffle(p0, p1, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29), offsetOf(kind), s0, s0, false);
+  storeDequant16(dst + 64, i8x16.shuffle(p0, p1, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31), offsetOf(kind), s1, s1, false);
+}
+/** Q3_K: columns 32m .. 32m + 31 of a half (its sub-blocks k, k + 1) from the row's 48 bytes at row (m a constant). */
+// @ts-ignore: decorator
 @inline function q3kDq(dst: usize, row: usize, m: i32, sb: usize, rr: usize, k: i32, d: f32, m7: v128, m3: v128, b4: v128): void {
-  const p0 = q3kPlane(row, m << 1, m7, m3, b4), p1 = q3kPlane(row, (m << 1) + 1, m7, m3, b4);
-  const s0 = i8x16.shuffle(p0, p1, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
-  const s1 = i8x16.shuffle(p0, p1, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
-  const dl0 = f32x4.splat(d * <f32>scaleAt(Q3_K, sb, rr, k)), dl1 = f32x4.splat(d * <f32>scaleAt(Q3_K, sb, rr, k + 1));
-  dqK16(Q3_K, dst, s0, dl0, dl0);
-  dqK16(Q3_K, dst + 64, s1, dl1, dl1);
+  dqPairPlanes(Q3_K, dst, q3kPlane(row, m << 1, m7, m3, b4), q3kPlane(row, (m << 1) + 1, m7, m3, b4),
+    d * <f32>scaleAt(Q3_K, sb, rr, k), d * <f32>scaleAt(Q3_K, sb, rr, k + 1));
 }
 
 /** Dequantise rows [r0, r0 + count) into dst (f32 [count, cols]) exactly as ggml's dequantize_row_*. */
@@ -950,13 +952,9 @@ export function quant_scratch_bytes(n: i32): i32 {
         for (let q = 0; q < 4; q++) {
           const row = sb + 72 + <usize>q * 192 + rr * 48;
           for (let h = 0; h < 2; h++) {
-            const p0 = q6kPlane(row, h, 0, m15, m30, m3f), p1 = q6kPlane(row, h, 1, m15, m30, m3f);
             const k = (q << 2) + (h << 1);
-            const s0 = i8x16.shuffle(p0, p1, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
-            const s1 = i8x16.shuffle(p0, p1, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
-            const at = o + (<usize>k << 6);
-            dqK16(kind, at, s0, f32x4.splat(d * <f32>scaleAt(kind, sb, rr, k)), m15);
-            dqK16(kind, at + 64, s1, f32x4.splat(d * <f32>scaleAt(kind, sb, rr, k + 1)), m15);
+            dqPairPlanes(kind, o + (<usize>k << 6), q6kPlane(row, h, 0, m15, m30, m3f), q6kPlane(row, h, 1, m15, m30, m3f),
+              d * <f32>scaleAt(kind, sb, rr, k), d * <f32>scaleAt(kind, sb, rr, k + 1));
           }
         }
         continue;

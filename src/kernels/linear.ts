@@ -424,8 +424,8 @@ export function packLinearRowsFromStored(k: Kernels, lin: PackedLinear, r0: numb
   if (bad >= 0) throw badUnit(name, lin, bad + r0 * (lin.cols / block), block, block === 1 ? 'a finite f16 weight' : `a ${lin.dtype} block with finite f16 scales`, true);
 }
 
-/** Round up to a multiple of 64 bytes (the panels' alignment). */
-function align64(n: number): number {
+/** Round up to a multiple of 64 bytes (the panels' and the arena regions' alignment). */
+export function align64(n: number): number {
   return Math.ceil(n / 64) * 64;
 }
 

@@ -34,7 +34,7 @@ import {
 } from './memory-plan.js';
 import {
   dequantRows, dequantStoredRows, fallbackType, linearInputKind, packLinearRowsFromF32, packLinearRowsFromStored, packedBytes, resolveWeightType, storedBytes,
-  storedDequantBytes, LINEAR_DTYPES, PANEL_ROWS,
+  storedDequantBytes, align64, LINEAR_DTYPES, PANEL_ROWS,
   type LinearDtype, type PackedLinear, type WeightDtype,
 } from '../kernels/linear.js';
 import type { TensorDtype } from '../weights/tensor.js';
@@ -408,7 +408,7 @@ export class LlamaModel {
     // blocks), else f32 values packed (rounded / quantised) into it, each chunk into its place. GGML
     // blocks going to another type become those f32 values in WebAssembly (blocksAsF32); other stored
     // types, and a staging region too small for that, decode through readF32.
-    const f32Bytes = (rows: number, cols: number) => Math.ceil((4 * rows * cols) / 64) * 64;
+    const f32Bytes = (rows: number, cols: number) => align64(4 * rows * cols);
     const blocksAsF32 = (stored: TensorDtype | undefined, lin: Linear): { type: GgmlQuantType; chunk: number } | null => {
       if (stored === lin.dtype || reader.readBytes === undefined || !(GGML_QUANT_TYPES as readonly string[]).includes(stored ?? '')) return null;
       const type = stored as GgmlQuantType;

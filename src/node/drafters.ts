@@ -44,7 +44,7 @@ export async function resolveDrafter(
  * target: a line saying so when the draft's packed weights are more than 0.6× the target's (say an
  * int4 copy of a Q4_K_M file), else null.
  */
-export function selfDraftNote(target: LoadedModel, draft: LoadedModel, spec: string): string | null {
+function selfDraftNote(target: LoadedModel, draft: LoadedModel, spec: string): string | null {
   const bytes = (m: LoadedModel) => [...m.model.weightTypes.values()].reduce((a, b) => a + b, 0);
   const types = (m: LoadedModel) => [...m.model.weightTypes.keys()].join('+');
   const ratio = bytes(draft) / bytes(target);
