@@ -21,6 +21,9 @@
 //                      each in Q8_0's packed order (byte 2j: column c0 + j, byte 2j + 1: c0 + 8 + j), so
 //                      that Σ w·q = Σ w·q⁺ − Σ w·q⁻ takes two i16x8.relaxed_dot_i8x16_i7x16_s on signed
 //                      weight bytes (matmul_q8.ts; q⁺, q⁻ ≤ 127 are valid 7-bit operands)
+//   ls   i16 [C/16]    after pn (section A only)   per 32 columns c0.., two sums: Σ q over the columns
+//                      c0 + 4k, c0 + 4k + 1, then over c0 + 4k + 2, c0 + 4k + 3 (k = 0..7): the two i16
+//                      lanes of a row in the row-lane kernels' pmaddubsw sums (quant_legacy.ts, Q5 tiles)
 // Quantisation, per group of SG columns (columns ≥ cols count as 0): amax = max |x|,
 // d = amax/127, q = nearest(x·(127/amax)) ∈ [−127, 127] (ties to even): llama.cpp's q8_0 (its AVX
 // path) and q8_K activations. In section A, d is rounded to f16 as q8_0 stores it (kept in f32 only
@@ -287,7 +290,7 @@ export const K_M7 = 15;
 /** Bytes of one section of C columns with scale groups of SG (see the top of this file). */
 // @ts-ignore: decorator
 @inline export function qxSectionBytes(C: i32, SG: i32): i32 {
-  return 3 * C + pad16((C / SG) << 2) + pad16(C >> 3) + pad16(C >> 4) + (SG == 32 ? pad16(C >> 3) + 2 * C : 0);
+  return 3 * C + pad16((C / SG) << 2) + pad16(C >> 3) + pad16(C >> 4) + (SG == 32 ? pad16(C >> 3) + 2 * C + pad16(C >> 3) : 0);
 }
 
 /** Byte offset of a section's d (f32 [C/SG]) from its start. */
@@ -315,6 +318,12 @@ export const K_M7 = 15;
 // @ts-ignore: decorator
 @inline export function qxPn(C: i32): usize {
   return qxS(C) + <usize>pad16(C >> 3);
+}
+
+/** Byte offset of section A's ls (i16 [C/16]: two lane sums per 32 columns). */
+// @ts-ignore: decorator
+@inline export function qxLs(C: i32): usize {
+  return qxPn(C) + (<usize>C << 1);
 }
 
 /** Bytes of one row's record of the prepared input for x rows of `cols` columns. */
@@ -395,6 +404,13 @@ export function qx_offset_k(cols: i32): i32 {
       v128.store(pn, i8x16.max_s(i8x16.sub(z, lo), z), 16);
       v128.store(pn, i8x16.max_s(hi, z), 32);
       v128.store(pn, i8x16.max_s(i8x16.sub(z, hi), z), 48);
+      // lane j of a + b + c + d sums the columns ≡ j (mod 8), so lanes 0, 1, 4, 5 give the first lane
+      // sum and 2, 3, 6, 7 the second
+      const e = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.add(a, b), i16x8.add(c, d)));
+      const f = i32x4.add(e, i64x2.shuffle(e, e, 1, 0));
+      const ls = sec + qxLs(C) + (<usize>(c0 >> 5) << 2);
+      store<i16>(ls, <i16>i32x4.extract_lane(f, 0));
+      store<i16>(ls, <i16>i32x4.extract_lane(f, 1), 2);
     }
     const s0 = hsumI32(i32x4.extadd_pairwise_i16x8_s(i16x8.add(a, b)));
     const s1 = hsumI32(i32x4.extadd_pairwise_i16x8_s(i16x8.add(c, d)));
@@ -403,7 +419,7 @@ export function qx_offset_k(cols: i32): i32 {
     store<i16>(bs32, <i16>(s0 + s1));
     return s0 + s1;
   }
-  let s0 = 0, s1 = 0;
+  let s0 = 0, s1 = 0, l0 = 0, l1 = 0;
   for (let j = 0; j < 32; j++) {
     const c = c0 + j;
     const q = c < cols ? quantOne(load<f32>(x + (<usize>c << 2)), inv) : 0;
@@ -417,6 +433,13 @@ export function qx_offset_k(cols: i32): i32 {
     }
     if (j < 16) s0 += q;
     else s1 += q;
+    if ((j & 2) == 0) l0 += q;
+    else l1 += q;
+  }
+  if (SG == 32) {
+    const ls = sec + qxLs(C) + (<usize>(c0 >> 5) << 2);
+    store<i16>(ls, <i16>l0);
+    store<i16>(ls, <i16>l1, 2);
   }
   store<i16>(bs16, <i16>s0);
   store<i16>(bs16, <i16>s1, 2);

@@ -26,9 +26,9 @@
 // rounded as llama.cpp's q8_1 activations store it) with
 // unfused f32 operations: the SIMD kernels equal their scalar twins bit for bit in every build.
 // Batches (given the per-thread scratch) unpack each group once for all x rows: the i16 tile, and in
-// the relaxed build the byte path and the row-lane tiles (sections below).
+// the relaxed build the row-lane tiles (sections below).
 
-import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M15, K_M1F, K_M1C, K_M3, K_B16, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS } from './matmul_quant';
+import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M15, K_M1F, K_M1C, K_M3, K_B16, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS, qxLs } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q4_0: i32 = 0;
@@ -43,17 +43,17 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
 
 // @ts-ignore: decorator
 @lazy const F32_MAX: f32 = 3.4028234663852886e38;
-/** Smallest batch that takes the 4×2 tile (it wins from 2 x rows up: measured; relaxed build: rowsMin, and for Q5 the byte path from 3). */
+/** Smallest batch that takes the 4×2 tile (it wins from 2 x rows up: measured; relaxed build: rowsMin). */
 // @ts-ignore: decorator
 @lazy const BATCH_MIN: i32 = 2;
 
 /**
- * Smallest batch that takes the relaxed row-lane path (measured against the paths below it: Q4_1 wins
- * from 4 x rows, Q4_0 from 6, Q5_0 and Q5_1 from 8).
+ * Smallest batch that takes the relaxed row-lane path (measured against the one-row loop below it:
+ * Q4_1 wins from 4 x rows, Q4_0 from 6, Q5_0 and Q5_1 from 3).
  */
 // @ts-ignore: decorator
 @inline function rowsMin(kind: i32): i32 {
-  return kind == Q4_1 ? 4 : kind == Q4_0 ? 6 : 8;
+  return kind == Q4_1 ? 4 : kind == Q4_0 ? 6 : 3;
 }
 
 /** IQ4_NL's 16 values (ggml's kvalues_iq4nl) as bytes, for the table lookup. */
@@ -278,78 +278,6 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
   }
 }
 
-// The relaxed build keeps a byte path for the unsigned types (everything but IQ4_NL): groups unpacked
-// as bytes u (32 per row) and multiplied with i16x8.relaxed_dot_i8x16_i7x16_s (one pmaddubsw per 16
-// columns), which beats the i16 tile there (measured); one x row at a time. With the row-lane path
-// below it serves only Q5_0 / Q5_1 batches of 3 to 7 x rows. Scratch as above, the bytes in place of
-// the octets (row rr's two planes at 128j + 32rr).
-
-/** Relaxed build, unsigned types: unpack groups [g0, g0 + count) as planes of bytes u. */
-// @ts-ignore: decorator
-@inline function unpackLegacyBytes(kind: i32, w: usize, g0: i32, count: i32, scratch: usize, lom: v128, him: v128, m3: v128, fmask: v128, f16scale: v128): void {
-  const GB = groupBytes(kind);
-  let grp = w + <usize>g0 * GB;
-  let dst = scratch;
-  for (let j = 0; j < count; j++, grp += GB, dst += 128) {
-    const bq = loadB(kind, grp);
-    for (let rr: usize = 0; rr < 4; rr++) {
-      const y = high5(kind, bq, rr, m3);
-      v128.store(dst + (rr << 5), planeLo(grp + (rr << 4), lom));
-      v128.store(dst + (rr << 5), planeHi(kind, grp + (rr << 4), y, him), 16);
-    }
-    v128.store(scratch + 2048 + (<usize>j << 4), f16x4m(grp + dAt(kind), fmask, f16scale));
-    if (hasMin(kind)) v128.store(scratch + 2176 + (<usize>j << 4), f16x4m(grp + dAt(kind) + 8, fmask, f16scale));
-  }
-}
-
-/** Relaxed build: exact Σ u·q over one row's unpacked group at p (i32x4 partial sums). */
-// @ts-ignore: decorator
-@inline function bytesDot(p: usize, q8: usize, ones: v128): v128 {
-  return i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8), v128.load(p)), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q8, 16), v128.load(p, 16))), ones);
-}
-
-// @ts-ignore: decorator
-@inline function matmulLegacyBytes(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
-  const G = (cols + 31) >> 5;
-  const GB = groupBytes(kind);
-  const pb = <usize>G * GB;
-  const CA = G << 5;
-  const rec = <usize>qx_row_bytes(cols);
-  const dOff = qxD(CA);
-  const bsOff = qxBs32(CA, 32);
-  const sOff = qxS(CA);
-  const outRowBytes = <usize>outStride << 2;
-  const off = offsetOf(kind);
-  const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M1C : K_M15), m3 = kconst(K_M3), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK);
-  const f16scale = kconst(K_F16SCALE);
-  const accs = scratch + 3328;
-  let w = wPtr;
-  for (let r = 0; r < rows; r += 4, w += pb) {
-    const valid = rows - r;
-    const o = outPtr + (<usize>r << 2);
-    for (let g0 = 0; g0 < G; g0 += 8) {
-      const count = min(8, G - g0);
-      const last = g0 + count == G;
-      unpackLegacyBytes(kind, w, g0, count, scratch, lom, him, m3, fmask, f16scale);
-      for (let i = 0; i < n; i++) {
-        const base = xPtr + <usize>i * rec;
-        const ap = accs + (<usize>i << 4);
-        let acc = g0 == 0 ? f32x4.splat(0) : v128.load(ap);
-        let q8 = base + (<usize>CA << 1) + (<usize>g0 << 5), bs = base + bsOff + (<usize>g0 << 1), dx = base + dOff + (<usize>g0 << 2);
-        let p = scratch, dw = scratch + 2048;
-        for (let j = 0; j < count; j++, p += 128, dw += 16, q8 += 32, bs += 2, dx += 4) {
-          let s = isum4(bytesDot(p, q8, ones), bytesDot(p + 32, q8, ones), bytesDot(p + 64, q8, ones), bytesDot(p + 96, q8, ones));
-          if (off != 0) s = i32x4.sub(s, i32x4.splat(off * <i32>load<i16>(bs)));
-          acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(dw), v128.load32_splat(dx))));
-          if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(v128.load(dw, 128), v128.load32_splat(dx + (sOff - dOff))));
-        }
-        if (last) storePanel4(o + <usize>i * outRowBytes, acc, valid);
-        else v128.store(ap, acc);
-      }
-    }
-  }
-}
-
 // ---- relaxed build, batches: row-lane vectors (unsigned types; needs the per-thread scratch) ----
 //
 // For a batch the 4 rows' integer sums are better kept one row per i32 lane than reduced per x row and
@@ -357,22 +285,27 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
 // = the 4 rows' bytes u of columns 4t .. 4t + 3, lanes (row 0: c .. c + 3, row 1: …, row 3) (a 4×4
 // transpose of i32 lanes; Q4 transposes the stored bytes once and masks / shifts both planes out of
 // the result). For an x row, v128.load32_splat of its 4 activation bytes at q8 + 4t and
-// i16x8.relaxed_dot_i8x16_i7x16_s (x the signed operand, u ≤ 31 the 7-bit one, as in bytesDot) give
-// row r's two pair sums in i16 lanes 2r, 2r + 1; a pair is ≤ 2·31·127 = 7874 (Q4: 2·15·127 = 3810), so
-// a run of 4 steps (Q4: all 8) adds in i16 exactly before one i32x4.dot_i16x8_s with ones folds it
-// into i32 lanes = rows. Per x row, panel and group: 8 broadcasts, 8 pmaddubsw, 8 i16 adds and 1 (Q4)
-// or 2 (Q5) pmaddwd, where the byte path above takes 8 pmaddubsw, 4 adds, 4 pmaddwd and isum4's 9
-// operations (likely bound by the multiply ports: 9–10 operations there instead of 12). The offset is
-// subtracted from the exact sums as an integer and the f32 steps are the one-row loop's, in its order:
-// the same bits as matmulLegacyRef.
+// i16x8.relaxed_dot_i8x16_i7x16_s (x the signed operand, u ≤ 31 the 7-bit one) give row r's two pair
+// sums in i16 lanes 2r, 2r + 1, each lane over 16 of the group's columns (4k, 4k + 1 and 4k + 2,
+// 4k + 3). All 8 steps add in i16, then one i32x4.dot_i16x8_s with ones folds a row's two lanes into
+// its i32 lane. Q4: a lane is ≤ 16·15·127 = 30480, exact. Q5: the sum Σ u·x can reach 16·31·127 =
+// 62992 and wraps, but Σ (u − 16)·x, with u − 16 in [−16, 15], stays within ±16·16·127 = 32512; so
+// subtracting 16·Σ x over the lane's columns (the prepared input's two lane sums, ls) in wrapping i16
+// arithmetic leaves that value exactly, for Q5_0 the offset sum itself and for Q5_1 16·Σ x short of
+// Σ u·x (added back in i32). Per x row, panel and group: 8 broadcasts, 8 pmaddubsw, 8 i16 adds and 1
+// pmaddwd (Q5: and a shift and a subtraction). The offset is subtracted from the exact sums as an
+// integer and the f32 steps are the one-row loop's, in its order: the same bits as matmulLegacyRef.
 // Tiles: panels in pairs (rows a multiple of 8, then 1–2 single panels, the last maybe partial) × 4
-// x rows (Q5 panel pairs: 2, as its two runs need 8 more registers), then 2 and 1 for the rest of n:
-// per step 1–2 weight loads and up to 4 broadcasts feed up to 8 i16 sums, within V8's 15 XMM
-// registers (one step per loop iteration: V8 issues a block's loads at its start).
-// Measured against the paths it replaces (their time / its time; x64 AVX-512 VM, one thread, 1024×1024,
+// x rows, then 2 and 1 for the rest of n: per step 1–2 weight loads and up to 4 broadcasts feed up to
+// 8 i16 sums, within V8's 15 XMM registers (one step per loop iteration: V8 issues a block's loads at
+// its start).
+// Measured against the paths it replaced (their time / its time; x64 AVX-512 VM, one thread, 1024×1024,
 // 896×4864 and 4864×896, n = 6 .. 128; the same bits): Q4_0 1.2–1.65× from 8 x rows (0.96–1.19 at 6),
-// Q4_1 1.25–1.6× from 6, Q5_0 1.05–1.15× at 8 and 1.1–1.3× from 16, Q5_1 1.1–1.25× at 8 and 1.05–1.3×
-// from 16; below 6 (Q4) or 8 (Q5) the gain is within noise or a loss: the thresholds in rowsMin.
+// Q4_1 1.25–1.6× from 6; below that the gain is within noise or a loss: the thresholds in rowsMin.
+// Q5 ran its sums in two runs of 4 steps, each folded to i32 by its own pmaddwd, with panel pairs
+// taking 2 x rows at a time; the lane sums (one run, 4 x rows) made it 1.12–1.27× (Q5_0) and
+// 1.02–1.23× (Q5_1) faster at 8–128 x rows, 896×4864, and it now beats the byte path that served 3–7 x
+// rows (1.0–1.27×).
 // Scratch: panel A's group j @128·j, panel B's @1024 + 128·j · d f32x4 of A @2048 + 16·j, of B @2304
 // + 16·j (m 128 bytes after each) · the x rows' f32x4 sums @3328 + 32·i (A's, then B's).
 
@@ -430,7 +363,7 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
  */
 // @ts-ignore: decorator
 @inline function rowsGroupStep(kind: i32, acc: v128, a: v128, z: v128, d: v128, y: v128, m: v128, ym: v128): v128 {
-  acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(offsetOf(kind) != 0 ? i32x4.sub(a, z) : a), f32x4.mul(d, y)));
+  acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(kind == Q4_0 || kind == Q5_1 ? i32x4.sub(a, z) : a), f32x4.mul(d, y)));
   if (hasMin(kind)) acc = f32x4.add(acc, f32x4.mul(m, ym));
   return acc;
 }
@@ -439,12 +372,11 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
  * One tile of the row-lane path over the unpacked groups [0, count): P panels (1 or 2; panel B's
  * vectors 1024 bytes after A's, its d and m 256 after) × XR x rows i .. i + XR − 1 (1, 2 or 4; all
  * compile-time, the unused accumulators fold away). Per step 1–2 weight vectors, XR broadcasts and
- * P·XR pmaddubsw into as many i16 sums (at most 8: Q5 never takes P·XR = 8, see matmulLegacyRowsP).
+ * P·XR pmaddubsw into as many i16 sums (at most 8).
  */
 // @ts-ignore: decorator
-@inline function rowsTile(kind: i32, P: i32, XR: i32, i: i32, xPtr: usize, rec: usize, g0: i32, count: i32, CA: i32, dOff: usize, bsOff: usize, sOff: usize, scratch: usize, o: usize, outRowBytes: usize, valid: i32, ones: v128): void {
-  const off = offsetOf(kind);
-  const RUN: usize = isQ5(kind) ? 16 : 32; // x bytes per i16 run: 4 steps for Q5, all 8 for Q4 (see above)
+@inline function rowsTile(kind: i32, P: i32, XR: i32, i: i32, xPtr: usize, rec: usize, g0: i32, count: i32, CA: i32, dOff: usize, bsOff: usize, sOff: usize, lsOff: usize, scratch: usize, o: usize, outRowBytes: usize, valid: i32, ones: v128): void {
+  const zk = kind == Q5_1 ? -16 : kind == Q5_0 ? 0 : offsetOf(kind); // × Σ x of the group: subtracted from the sums
   const first = g0 == 0;
   const last = g0 + count == (CA >> 5);
   const b0 = xPtr + <usize>i * rec, b1 = b0 + rec, b2 = b1 + rec, b3 = b2 + rec;
@@ -471,87 +403,83 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
   }
   let p = scratch, dw = scratch + 2048;
   for (let j = 0; j < count; j++, dw += 16, gx += 2, x0 += 32, x1 += 32, x2 += 32, x3 += 32) {
-    let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-    for (let t0: usize = 0; t0 < 32; t0 += RUN) {
-      let h0 = i32x4.splat(0), h1 = h0, h2 = h0, h3 = h0, k0 = h0, k1 = h0, k2 = h0, k3 = h0;
-      // one step per iteration: V8 issues a block's loads first, and one step's loads beside the
-      // accumulators stay in registers
-      for (let t = t0; t < t0 + RUN; t += 4, p += 16) {
-        const wa = v128.load(p), wb = P > 1 ? v128.load(p, 1024) : wa;
-        if (P > 1) {
-          let y = v128.load32_splat(x0 + t);
-          h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
-          k0 = i16x8.add(k0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
-          if (XR > 1) {
-            y = v128.load32_splat(x1 + t);
-            h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
-            k1 = i16x8.add(k1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
-          }
-          if (XR > 2) {
-            y = v128.load32_splat(x2 + t);
-            h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
-            k2 = i16x8.add(k2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
-            y = v128.load32_splat(x3 + t);
-            h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
-            k3 = i16x8.add(k3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
-          }
-        } else {
-          h0 = laneStep(h0, wa, x0 + t);
-          if (XR > 1) h1 = laneStep(h1, wa, x1 + t);
-          if (XR > 2) {
-            h2 = laneStep(h2, wa, x2 + t);
-            h3 = laneStep(h3, wa, x3 + t);
-          }
-        }
-      }
-      if (RUN == 32) {
-        // Q4: the group's only run, nothing carried across the run loop
-        a0 = i32x4.dot_i16x8_s(h0, ones);
-        c0 = i32x4.dot_i16x8_s(k0, ones);
-        a1 = i32x4.dot_i16x8_s(h1, ones);
-        c1 = i32x4.dot_i16x8_s(k1, ones);
-        a2 = i32x4.dot_i16x8_s(h2, ones);
-        c2 = i32x4.dot_i16x8_s(k2, ones);
-        a3 = i32x4.dot_i16x8_s(h3, ones);
-        c3 = i32x4.dot_i16x8_s(k3, ones);
-      } else {
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(h0, ones));
-        if (P > 1) c0 = i32x4.add(c0, i32x4.dot_i16x8_s(k0, ones));
+    let h0 = i32x4.splat(0), h1 = h0, h2 = h0, h3 = h0, k0 = h0, k1 = h0, k2 = h0, k3 = h0;
+    // one step per iteration: V8 issues a block's loads first, and one step's loads beside the
+    // accumulators stay in registers
+    for (let t: usize = 0; t < 32; t += 4, p += 16) {
+      const wa = v128.load(p), wb = P > 1 ? v128.load(p, 1024) : wa;
+      if (P > 1) {
+        let y = v128.load32_splat(x0 + t);
+        h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+        k0 = i16x8.add(k0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
         if (XR > 1) {
-          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(h1, ones));
-          if (P > 1) c1 = i32x4.add(c1, i32x4.dot_i16x8_s(k1, ones));
+          y = v128.load32_splat(x1 + t);
+          h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+          k1 = i16x8.add(k1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
         }
         if (XR > 2) {
-          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(h2, ones));
-          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(h3, ones));
-          if (P > 1) {
-            c2 = i32x4.add(c2, i32x4.dot_i16x8_s(k2, ones));
-            c3 = i32x4.add(c3, i32x4.dot_i16x8_s(k3, ones));
-          }
+          y = v128.load32_splat(x2 + t);
+          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+          k2 = i16x8.add(k2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+          y = v128.load32_splat(x3 + t);
+          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+          k3 = i16x8.add(k3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+        }
+      } else {
+        h0 = laneStep(h0, wa, x0 + t);
+        if (XR > 1) h1 = laneStep(h1, wa, x1 + t);
+        if (XR > 2) {
+          h2 = laneStep(h2, wa, x2 + t);
+          h3 = laneStep(h3, wa, x3 + t);
         }
       }
     }
-    // Σ (u − off)·x = Σ u·x − off·Σ x, exact; then the f32 steps of the one-row loop, in its order
+    if (isQ5(kind)) {
+      // Q5: the i16 sums wrapped; Σ (u − 16)·x over a lane's 16 columns is within ±16·16·127, so
+      // subtracting 16·Σ x of those columns (ls) in i16 gives it exactly (see above)
+      let l = i16x8.shl(v128.load32_splat(b0 + lsOff + (gx << 1)), 4);
+      h0 = i16x8.sub(h0, l);
+      k0 = i16x8.sub(k0, l);
+      if (XR > 1) {
+        l = i16x8.shl(v128.load32_splat(b1 + lsOff + (gx << 1)), 4);
+        h1 = i16x8.sub(h1, l);
+        k1 = i16x8.sub(k1, l);
+      }
+      if (XR > 2) {
+        l = i16x8.shl(v128.load32_splat(b2 + lsOff + (gx << 1)), 4);
+        h2 = i16x8.sub(h2, l);
+        k2 = i16x8.sub(k2, l);
+        l = i16x8.shl(v128.load32_splat(b3 + lsOff + (gx << 1)), 4);
+        h3 = i16x8.sub(h3, l);
+        k3 = i16x8.sub(k3, l);
+      }
+    }
+    const a0 = i32x4.dot_i16x8_s(h0, ones), c0 = i32x4.dot_i16x8_s(k0, ones);
+    const a1 = i32x4.dot_i16x8_s(h1, ones), c1 = i32x4.dot_i16x8_s(k1, ones);
+    const a2 = i32x4.dot_i16x8_s(h2, ones), c2 = i32x4.dot_i16x8_s(k2, ones);
+    const a3 = i32x4.dot_i16x8_s(h3, ones), c3 = i32x4.dot_i16x8_s(k3, ones);
+    // the integer Σ (u − off)·x of the one-row loop (Q4_0: Σ u·x − 8·Σ x; Q5_0: already; Q5_1: Σ u·x =
+    // Σ (u − 16)·x + 16·Σ x), exact; then its f32 steps, in its order
     const da = v128.load(dw), db = P > 1 ? v128.load(dw, 256) : da;
     const dx = dOff + (gx << 1), sx = sOff + (gx << 1);
     const ma = hasMin(kind) ? v128.load(dw, 128) : da, mb = hasMin(kind) && P > 1 ? v128.load(dw, 384) : da;
-    let z = i32x4.splat(off * <i32>load<i16>(b0 + bsOff + gx)), y = v128.load32_splat(b0 + dx), ym = hasMin(kind) ? v128.load32_splat(b0 + sx) : y;
+    let z = i32x4.splat(zk * <i32>load<i16>(b0 + bsOff + gx)), y = v128.load32_splat(b0 + dx), ym = hasMin(kind) ? v128.load32_splat(b0 + sx) : y;
     e0 = rowsGroupStep(kind, e0, a0, z, da, y, ma, ym);
     if (P > 1) f0 = rowsGroupStep(kind, f0, c0, z, db, y, mb, ym);
     if (XR > 1) {
-      z = i32x4.splat(off * <i32>load<i16>(b1 + bsOff + gx));
+      z = i32x4.splat(zk * <i32>load<i16>(b1 + bsOff + gx));
       y = v128.load32_splat(b1 + dx);
       ym = hasMin(kind) ? v128.load32_splat(b1 + sx) : y;
       e1 = rowsGroupStep(kind, e1, a1, z, da, y, ma, ym);
       if (P > 1) f1 = rowsGroupStep(kind, f1, c1, z, db, y, mb, ym);
     }
     if (XR > 2) {
-      z = i32x4.splat(off * <i32>load<i16>(b2 + bsOff + gx));
+      z = i32x4.splat(zk * <i32>load<i16>(b2 + bsOff + gx));
       y = v128.load32_splat(b2 + dx);
       ym = hasMin(kind) ? v128.load32_splat(b2 + sx) : y;
       e2 = rowsGroupStep(kind, e2, a2, z, da, y, ma, ym);
       if (P > 1) f2 = rowsGroupStep(kind, f2, c2, z, db, y, mb, ym);
-      z = i32x4.splat(off * <i32>load<i16>(b3 + bsOff + gx));
+      z = i32x4.splat(zk * <i32>load<i16>(b3 + bsOff + gx));
       y = v128.load32_splat(b3 + dx);
       ym = hasMin(kind) ? v128.load32_splat(b3 + sx) : y;
       e3 = rowsGroupStep(kind, e3, a3, z, da, y, ma, ym);
@@ -610,6 +538,7 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
   const dOff = qxD(CA);
   const bsOff = qxBs32(CA, 32);
   const sOff = qxS(CA);
+  const lsOff = qxLs(CA);
   const outRowBytes = <usize>outStride << 2;
   const lom = kconst(isQ5(kind) ? K_M1F : K_M15), him = kconst(isQ5(kind) ? K_M1C : K_M15), m3 = kconst(K_M3), ones = kconst(K_ONES16), fmask = kconst(K_F16MASK);
   const f16scale = kconst(K_F16SCALE);
@@ -622,11 +551,9 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
       unpackLegacyRows(kind, w, g0, count, scratch, scratch + 2048, lom, him, m3, fmask, f16scale);
       if (P > 1) unpackLegacyRows(kind, w + pb, g0, count, scratch + 1024, scratch + 2304, lom, him, m3, fmask, f16scale);
       let i = 0;
-      // Q5 (two runs per group): 8 i32 sums beside 8 i16 ones would not fit the registers, so panel
-      // pairs take 2 x rows at a time (as fast as 4 with the first run's sums kept in the scratch: measured)
-      if (!isQ5(kind) || P == 1) for (; i + 4 <= n; i += 4) rowsTile(kind, P, 4, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
-      for (; i + 2 <= n; i += 2) rowsTile(kind, P, 2, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
-      if (i < n) rowsTile(kind, P, 1, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, scratch, o, outRowBytes, valid, ones);
+      for (; i + 4 <= n; i += 4) rowsTile(kind, P, 4, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, lsOff, scratch, o, outRowBytes, valid, ones);
+      for (; i + 2 <= n; i += 2) rowsTile(kind, P, 2, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, lsOff, scratch, o, outRowBytes, valid, ones);
+      if (i < n) rowsTile(kind, P, 1, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, lsOff, scratch, o, outRowBytes, valid, ones);
     }
   }
 }
@@ -653,10 +580,6 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
   if (ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL) {
     if (scratch != 0 && n >= rowsMin(kind)) {
       matmulLegacyRows(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
-      return;
-    }
-    if (scratch != 0 && n >= (kind == Q4_0 || kind == Q4_1 ? 8 : 3)) {
-      matmulLegacyBytes(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
       return;
     }
   } else if (scratch != 0 && n >= BATCH_MIN) {

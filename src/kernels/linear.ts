@@ -499,7 +499,7 @@ function pad16(b: number): number {
 
 /** Bytes of one section of the prepared input (C columns, scale groups of sg); mirrors assembly/matmul_quant.ts. */
 function qxSectionBytes(C: number, sg: number): number {
-  return 3 * C + pad16(4 * (C / sg)) + pad16(C / 8) + pad16(C / 16) + (sg === 32 ? pad16(C / 8) + 2 * C : 0);
+  return 3 * C + pad16(4 * (C / sg)) + pad16(C / 8) + pad16(C / 16) + (sg === 32 ? pad16(C / 8) + 2 * C + pad16(C / 8) : 0);
 }
 
 /** Bytes of the prepared input of one x row of `cols` columns (= the kernel qx_row_bytes). */

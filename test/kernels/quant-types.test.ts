@@ -31,8 +31,11 @@ const poolOf = poolCache();
 const lower = (t: GgmlQuantType) => t.toLowerCase();
 const isK = (t: GgmlQuantType) => GGML_BLOCK[t].values === 256;
 
-/** Blocks of W [rows, cols]: random bytes (finite scales) or ggml-quantised random values. */
-function makeBlocks(type: GgmlQuantType, rows: number, cols: number, rng: Rng, source: 'bytes' | 'values'): Uint8Array {
+/**
+ * Blocks of W [rows, cols]: random bytes (finite scales), ggml-quantised random values, or every byte
+ * 0xff with the f16 scales made finite (every quant its type's largest: the integer sums' bounds).
+ */
+function makeBlocks(type: GgmlQuantType, rows: number, cols: number, rng: Rng, source: Source): Uint8Array {
   if (source === 'values') {
     const w = rng.next() < 0.5 ? uniform(rng, rows * cols, -1, 1) : wide(rng, rows * cols);
     return quantizeGgml(type, w, rows, cols);
@@ -40,7 +43,7 @@ function makeBlocks(type: GgmlQuantType, rows: number, cols: number, rng: Rng, s
   const { values, bytes } = GGML_BLOCK[type];
   const blocks = (rows * cols) / values;
   const raw = new Uint8Array(blocks * bytes);
-  for (let i = 0; i < raw.length; i++) raw[i] = rng.nextU32() & 0xff;
+  for (let i = 0; i < raw.length; i++) raw[i] = source === 'extreme' ? 0xff : rng.nextU32() & 0xff;
   return sanitizeScales(type, raw, blocks);
 }
 
@@ -86,6 +89,17 @@ function decodePreparedS(pool: Pool, prep: Buf, n: number, cols: number): Float6
   return out;
 }
 
+type Source = 'bytes' | 'values' | 'extreme';
+
+/** x [n, cols]: uniform in ±1, wide magnitudes, or each row one value of random sign (every activation quant ±127). */
+function makeX(rng: Rng, kind: Case['xKind'], n: number, cols: number): Float32Array {
+  if (kind === 'uniform') return uniform(rng, n * cols, -1, 1);
+  if (kind === 'wide') return wide(rng, n * cols);
+  const x = new Float32Array(n * cols);
+  for (let i = 0; i < n; i++) x.fill((rng.next() < 0.5 ? -1 : 1) * (0.5 + rng.next()), i * cols, (i + 1) * cols);
+  return x;
+}
+
 interface Case {
   type: GgmlQuantType;
   n: number;
@@ -93,8 +107,8 @@ interface Case {
   units: number;
   extraStride: number;
   misalign: number;
-  source: 'bytes' | 'values';
-  xKind: 'uniform' | 'wide';
+  source: Source;
+  xKind: 'uniform' | 'wide' | 'flat';
   seed: number;
 }
 
@@ -106,8 +120,8 @@ function caseArb(type: GgmlQuantType): fc.Arbitrary<Case> {
     units: isK(type) ? fc.integer({ min: 1, max: 3 }) : fc.integer({ min: 1, max: 9 }),
     extraStride: fc.integer({ min: 0, max: 5 }),
     misalign: fc.constantFrom(0, 4, 8, 12),
-    source: fc.constantFrom('bytes', 'values'),
-    xKind: fc.constantFrom('uniform', 'wide'),
+    source: fc.constantFrom<Source>('bytes', 'values', 'extreme'),
+    xKind: fc.constantFrom<Case['xKind']>('uniform', 'wide', 'flat'),
     seed: fc.integer(),
   });
 }
@@ -126,16 +140,17 @@ function batchCaseArb(): fc.Arbitrary<Case> {
     units: isK(type) ? fc.integer({ min: 1, max: 2 }) : fc.constantFrom(1, 8, 9),
     extraStride: fc.integer({ min: 0, max: 3 }),
     misalign: fc.constantFrom(0, 4),
-    source: fc.constantFrom('bytes', 'values'),
-    xKind: fc.constantFrom('uniform', 'wide'),
+    source: fc.constantFrom<Source>('bytes', 'values', 'extreme'),
+    xKind: fc.constantFrom<Case['xKind']>('uniform', 'wide', 'flat'),
     seed: fc.integer(),
   }));
 }
 
 /**
  * Cases aimed at the legacy types' relaxed row-lane path (quant_legacy.ts; Q4_1 from 4 x rows, Q4_0
- * from 6, Q5_0 / Q5_1 from 8): x rows in tiles of 4, 2 and 1 (every n % 4), panels in pairs (rows ≥ 8)
- * with 0–2 single panels after them, partial or not, and 1, 8, 9 or 17 groups (chunks of 8).
+ * from 6, Q5_0 / Q5_1 from 3): x rows in tiles of 4, 2 and 1 (every n % 4), panels in pairs (rows ≥ 8)
+ * with 0–2 single panels after them, partial or not, and 1, 8, 9 or 17 groups (chunks of 8). With
+ * 'extreme' blocks and 'flat' x a Q5 lane's Σ u·x is ±62992, beyond i16: the lane sums' correction.
  */
 function rowLaneCaseArb(): fc.Arbitrary<Case> {
   return fc.constantFrom<GgmlQuantType>('Q4_0', 'Q4_1', 'Q5_0', 'Q5_1').chain((type) => fc.record({
@@ -145,8 +160,8 @@ function rowLaneCaseArb(): fc.Arbitrary<Case> {
     units: fc.constantFrom(1, 8, 9, 17),
     extraStride: fc.integer({ min: 0, max: 3 }),
     misalign: fc.constantFrom(0, 4),
-    source: fc.constantFrom('bytes', 'values'),
-    xKind: fc.constantFrom('uniform', 'wide'),
+    source: fc.constantFrom<Source>('bytes', 'values', 'extreme'),
+    xKind: fc.constantFrom<Case['xKind']>('uniform', 'wide', 'flat'),
     seed: fc.integer(),
   }));
 }
@@ -187,7 +202,7 @@ function checkCase(pool: Pool, c: Case): void {
     if (got[j] !== wantBits[j]) assert.fail(`dequant_${lower(type)} value ${j} (row ${Math.floor(j / cols)}, col ${j % cols}): ${new Float32Array(got.buffer, got.byteOffset + 4 * j, 1)[0]} vs ggml ${want[j]}`);
   }
   // kernels
-  const x = c.xKind === 'uniform' ? uniform(rng, n * cols, -1, 1) : wide(rng, n * cols);
+  const x = makeX(rng, c.xKind, n, cols);
   const inp = prepare(pool, x, n, cols, c.misalign);
   const simd = runKernel(pool, `matmul_${lower(type)}`, c, cols, packed, inp);
   // with the batch scratch (poisoned): batches of n ≥ 3 take the unpacking path, the same numbers
@@ -469,7 +484,7 @@ describe('dequantisers = their scalar twins, bit for bit', () => {
 });
 
 describe('quant_x: the prepared input', () => {
-  /** Plain-TS model of one row's section: quants, scales, 16- and 32-column sums. */
+  /** Plain-TS model of one row's section: quants, scales, 16- and 32-column sums, the two lane sums per 32 columns. */
   function model(x: Float32Array, cols: number, C: number, sg: number) {
     const q = new Int16Array(C);
     const d = new Float32Array(C / sg);
@@ -485,14 +500,15 @@ describe('quant_x: the prepared input', () => {
         q[c] = Number.isNaN(t) ? 0 : Math.max(-127, Math.min(127, t));
       }
     }
-    const bs16 = new Int16Array(C / 16), bs32 = new Int16Array(C / 32);
+    const bs16 = new Int16Array(C / 16), bs32 = new Int16Array(C / 32), ls = new Int16Array(C / 16);
     for (let c = 0; c < C; c++) {
       bs16[c >> 4] += q[c];
       bs32[c >> 5] += q[c];
+      ls[2 * (c >> 5) + ((c >> 1) & 1)] += q[c]; // columns 4k, 4k + 1 | 4k + 2, 4k + 3
     }
     // section A's s: f16(d·Σq) with d = amax/127 before its rounding (llama.cpp's q8_1)
     const s = Float32Array.from(bs32, (b, g) => f16Round(Math.fround(dRaw[Math.floor((g * 32) / sg)] * b)));
-    return { q, d, bs16, bs32, s };
+    return { q, d, bs16, bs32, s, ls };
   }
   function roundEven(v: number): number {
     const r = Math.round(v);
@@ -530,7 +546,11 @@ describe('quant_x: the prepared input', () => {
               const bsAt = base + 3 * C + pad16(4 * (C / sg));
               assert.deepEqual(new Int16Array(buf, bsAt, C / 16), m.bs16, `bs16 sg ${sg}`);
               assert.deepEqual(new Int16Array(buf, bsAt + pad16(C / 8), C / 32), m.bs32, `bs32 sg ${sg}`);
-              if (sg === 32) assert.deepEqual(Array.from(new Float32Array(buf, bsAt + pad16(C / 8) + pad16(C / 16), C / 32)), Array.from(m.s), 's (section A)');
+              if (sg === 32) {
+                const sAt = bsAt + pad16(C / 8) + pad16(C / 16);
+                assert.deepEqual(Array.from(new Float32Array(buf, sAt, C / 32)), Array.from(m.s), 's (section A)');
+                assert.deepEqual(new Int16Array(buf, sAt + pad16(C / 8) + 2 * C, C / 16), m.ls, 'ls (section A)');
+              }
             }
           }
         }),
