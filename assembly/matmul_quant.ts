@@ -280,6 +280,29 @@ export const K_M7 = 15;
   return i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(p), v128.load(q16)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(p), v128.load(q16, 16)));
 }
 
+/**
+ * Relaxed build, row-lane batches (quant_legacy.ts Q4_0 / Q4_1, quant_k.ts Q4_K): one 32-column group
+ * of a 4-row panel stored as 4 rows × 16 bytes at grp (row rr's byte t = u(t) | u(16 + t) << 4) → 8
+ * row-lane vectors at dst (vector v = the 4 rows' u of columns 4v .. 4v + 3, one row per i32 lane). The
+ * nibble masks and shifts act on each byte alone, so the stored bytes are transposed once and both
+ * planes taken from the result (8 shuffles where two transposes would take 16).
+ */
+// @ts-ignore: decorator
+@inline export function q4RowLanes(grp: usize, dst: usize, m15: v128): void {
+  const v0 = v128.load(grp), v1 = v128.load(grp, 16), v2 = v128.load(grp, 32), v3 = v128.load(grp, 48);
+  const a = i32x4.shuffle(v0, v1, 0, 4, 1, 5), b = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+  const c = i32x4.shuffle(v2, v3, 0, 4, 1, 5), d = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+  const t0 = i64x2.shuffle(a, c, 0, 2), t1 = i64x2.shuffle(a, c, 1, 3), t2 = i64x2.shuffle(b, d, 0, 2), t3 = i64x2.shuffle(b, d, 1, 3);
+  v128.store(dst, v128.and(t0, m15));
+  v128.store(dst, v128.and(t1, m15), 16);
+  v128.store(dst, v128.and(t2, m15), 32);
+  v128.store(dst, v128.and(t3, m15), 48);
+  v128.store(dst, v128.and(i16x8.shr_u(t0, 4), m15), 64);
+  v128.store(dst, v128.and(i16x8.shr_u(t1, 4), m15), 80);
+  v128.store(dst, v128.and(i16x8.shr_u(t2, 4), m15), 96);
+  v128.store(dst, v128.and(i16x8.shr_u(t3, 4), m15), 112);
+}
+
 // ---- the prepared input ----
 
 // @ts-ignore: decorator

@@ -58,7 +58,7 @@
 
 import {
   dot2, dotSigned1, pdot16, splatS8, splatU8, storeScaledI8, storeDequant16, kconst, K_M15, K_M3, K_M30, K_M3F, K_M1F, K_M1C, K_M7, K_B16, K_B4, K_W15, K_F16MASK, K_F16SCALE, K_ONES16,
-  f16x4m, f16s, f16Value, f16NonFinite, isum4, storePanel4, qx_row_bytes, qx_offset_k, qxD, qxBs16, qxBs32,
+  f16x4m, f16s, f16Value, f16NonFinite, isum4, storePanel4, qx_row_bytes, qx_offset_k, qxD, qxBs16, qxBs32, q4RowLanes,
 } from './matmul_quant';
 
 // @ts-ignore: decorator
@@ -251,31 +251,34 @@ import {
 
 // ---- the batched paths (needs the per-thread scratch) ----
 //
-// Two ways to run n x rows over a panel super-block unpacked once into the scratch:
+// Three ways to run n x rows over a panel super-block unpacked once into the scratch:
+//  - the relaxed build's row-lane tiles for Q4_K (matmulQ4KRows, below), n ≥ Q4K_ROWS_MIN;
 //  - the 4×2 tile (matmulKTiled, below): every build, n ≥ tileMin;
-//  - the relaxed build's byte path (matmulKBatched), below tileMin (Q4_K and Q5_K: every batch): the
+//  - the relaxed build's byte path (matmulKBatched), below tileMin (Q5_K: every batch): the
 //    4 rows' planes as 16 bytes of u each with each sub-scale broadcast to i16 lanes beside them; x rows
 //    run over them in pairs, two panel rows at a time (kBytePair): per plane, row and x row one
 //    i16x8.relaxed_dot_i8x16_i7x16_s pair sum, per sub-block one i32x4.dot_i16x8_s with the scale.
 // The integers are the direct path's, combined in the same order: the results are identical.
 // Scratch (quant_scratch_bytes): planes @0 (the tile's i16 octets: 2048 B; the byte path's planes: 1024 B,
 // then kBytePair's 8 sums @1024) · scales @2048 ([4 rows][NS][i16x8], ≤ 1024 B) ·
-// the f32x4 accumulators of the n x rows @SCRATCH_ACC (16 B per row here; 32 for the row-lane paths of
-// Q8_0 and the 32-column types, which run two panels at a time: matmul_q8.ts, quant_legacy.ts).
+// the f32x4 accumulators of the n x rows @SCRATCH_ACC (16 B per row here; 32 for the row-lane paths,
+// which run two panels at a time: Q4_K below, Q8_0 and the 32-column types in matmul_q8.ts, quant_legacy.ts).
 
 /**
  * Relaxed build: smallest batch that takes the byte path (below it the direct kernel is as fast: measured).
  * Q6_K and Q3_K: their tileMin, so never: the direct path's pair planes run 3–7 x rows as fast as the
  * byte path or faster (Q6_K 1.0–1.1×, Q3_K 1.06–1.25×; it has to shuffle them back into sub-blocks).
+ * Q4_K: never (its row lanes from Q4K_ROWS_MIN x rows, the direct kernel below; the byte path ran it from 16).
  */
 // @ts-ignore: decorator
 @inline function batchMin(kind: i32): i32 {
-  return kind == Q4_K ? 16 : kind == Q2_K || kind == Q6_K || kind == Q3_K ? 8 : 3;
+  return kind == Q4_K ? i32.MAX_VALUE : kind == Q2_K || kind == Q6_K || kind == Q3_K ? 8 : 3;
 }
 /**
  * Smallest batch that takes the 4×2 tile (measured): 2 in the plain build; in the relaxed build 8 for
- * Q6_K and Q3_K (the direct kernel ties it at 8 and loses from 12) and 16 for Q2_K, while Q4_K and Q5_K
- * keep the byte path throughout (1.13–1.23× the tile from 16 x rows, docs/performance.md §7).
+ * Q6_K and Q3_K (the direct kernel ties it at 8 and loses from 12) and 16 for Q2_K, while Q5_K keeps
+ * the byte path throughout (1.13–1.23× the tile from 16 x rows, docs/performance.md §7) and Q4_K takes
+ * its row lanes.
  */
 // @ts-ignore: decorator
 @inline function tileMin(kind: i32): i32 {
@@ -504,6 +507,143 @@ export function quant_scratch_bytes(n: i32): i32 {
   }
 }
 
+// ---- relaxed build, Q4_K batches: row-lane vectors ----
+//
+// As the 32-column legacy types' row-lane tiles (quant_legacy.ts): each 32-column group of a panel
+// super-block is unpacked into 8 row-lane vectors (q4RowLanes: Q4_K's group bytes are Q4_0's), an x
+// row's 4 activation bytes at a time are broadcast against them, and a group's 8 steps add in i16 (a
+// lane ≤ 16·15·127 = 30480). One i32x4.dot_i16x8_s with the group's sub-scales spread as (sc_r, sc_r)
+// over row r's two lanes then adds sc·Σ u·x to the row's i32 lane, so after the 8 groups the lanes hold
+// the 4 rows' integer sums of the direct path, with no transpose-add, and kStep goes on as there: the
+// same bits. Tiles as the legacy types': panels in pairs × 4, 2 and 1 x rows.
+// Scratch: panel A's groups @128·j (1 KB), panel B's @1024 + 128·j · the sub-scale vectors of A @2048 +
+// 16·j, of B @2176 + 16·j · the x rows' f32x4 sums @SCRATCH_ACC + 32·i (A's, then B's).
+
+/**
+ * Relaxed build: smallest batch that takes Q4_K's row-lane path. Against the paths it replaced (their time
+ * ÷ its time, 896×4864, one thread, the same bits): the direct kernel 1.09–1.2× at 4–7 x rows (0.88× at
+ * 3), 1.29× at 8; the byte path 1.14× at 16, 1.29–1.38× at 32–128.
+ */
+// @ts-ignore: decorator
+@lazy const Q4K_ROWS_MIN: i32 = 4;
+
+/** Unpack one Q4_K panel super-block: its 8 groups as row-lane vectors at dst, the sub-scale vectors at scd. */
+// @ts-ignore: decorator
+@inline function unpackQ4KRows(sb: usize, dst: usize, scd: usize, m15: v128): void {
+  let g = sb + 80;
+  for (let j = 0; j < 8; j++, g += 64, dst += 128) q4RowLanes(g, dst, m15);
+  for (let rr: usize = 0; rr < 4; rr++) {
+    for (let j: usize = 0; j < 8; j++) {
+      const sc = <u32>load<u8>(sb + 16 + (rr << 3) + j);
+      store<u32>(scd + (j << 4) + (rr << 2), sc | (sc << 16));
+    }
+  }
+}
+
+/**
+ * One tile of Q4_K's row-lane path over super-block b: P panels (1 or 2) × XR x rows i .. i + XR − 1
+ * (1, 2 or 4; all compile-time). Per step 1–2 weight vectors, XR broadcasts and P·XR pmaddubsw into as
+ * many i16 sums; per group P·XR dots with the sub-scales into the rows' i32 sums.
+ */
+// @ts-ignore: decorator
+@inline function q4kRowsTile(P: i32, XR: i32, i: i32, xPtr: usize, rec: usize, offB: usize, b: i32, cols: i32, scratch: usize, sbA: usize, sbB: usize, dA: v128, dB: v128, m15: v128, fmask: v128, f16scale: v128, last: bool, o: usize, outRowBytes: usize, valid: i32): void {
+  const dOff = qxD(cols), bs16Off = qxBs16(cols, 256), bs32Off = qxBs32(cols, 256);
+  const s0 = xPtr + <usize>i * rec + offB, s1 = s0 + rec, s2 = s1 + rec, s3 = s2 + rec; // section B of each x row
+  const q8 = (<usize>cols << 1) + (<usize>b << 8);
+  let x0 = s0 + q8, x1 = s1 + q8, x2 = s2 + q8, x3 = s3 + q8;
+  let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+  let p = scratch, sc = scratch + 2048;
+  for (let j = 0; j < 8; j++, sc += 16, x0 += 32, x1 += 32, x2 += 32, x3 += 32) {
+    let h0 = i32x4.splat(0), h1 = h0, h2 = h0, h3 = h0, k0 = h0, k1 = h0, k2 = h0, k3 = h0;
+    // one step per iteration (as the legacy tiles: V8 issues a block's loads first)
+    for (let t: usize = 0; t < 32; t += 4, p += 16) {
+      const wa = v128.load(p), wb = P > 1 ? v128.load(p, 1024) : wa;
+      let y = v128.load32_splat(x0 + t);
+      h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+      if (P > 1) k0 = i16x8.add(k0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+      if (XR > 1) {
+        y = v128.load32_splat(x1 + t);
+        h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+        if (P > 1) k1 = i16x8.add(k1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+      }
+      if (XR > 2) {
+        y = v128.load32_splat(x2 + t);
+        h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+        if (P > 1) k2 = i16x8.add(k2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+        y = v128.load32_splat(x3 + t);
+        h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+        if (P > 1) k3 = i16x8.add(k3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+      }
+    }
+    const sa = v128.load(sc), sbv = P > 1 ? v128.load(sc, 128) : sa;
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(h0, sa));
+    if (P > 1) c0 = i32x4.add(c0, i32x4.dot_i16x8_s(k0, sbv));
+    if (XR > 1) {
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(h1, sa));
+      if (P > 1) c1 = i32x4.add(c1, i32x4.dot_i16x8_s(k1, sbv));
+    }
+    if (XR > 2) {
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(h2, sa));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(h3, sa));
+      if (P > 1) {
+        c2 = i32x4.add(c2, i32x4.dot_i16x8_s(k2, sbv));
+        c3 = i32x4.add(c3, i32x4.dot_i16x8_s(k3, sbv));
+      }
+    }
+  }
+  const accs = scratch + SCRATCH_ACC + (<usize>i << 5), q0 = o + <usize>i * outRowBytes;
+  kStep(Q4_K, a0, sbA, dA, s0, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, accs, last, q0, valid);
+  if (P > 1) kStep(Q4_K, c0, sbB, dB, s0, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, accs + 16, last, q0 + 16, valid - 4);
+  if (XR > 1) {
+    kStep(Q4_K, a1, sbA, dA, s1, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, accs + 32, last, q0 + outRowBytes, valid);
+    if (P > 1) kStep(Q4_K, c1, sbB, dB, s1, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, accs + 48, last, q0 + outRowBytes + 16, valid - 4);
+  }
+  if (XR > 2) {
+    const q2 = q0 + 2 * outRowBytes, q3 = q2 + outRowBytes;
+    kStep(Q4_K, a2, sbA, dA, s2, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, accs + 64, last, q2, valid);
+    kStep(Q4_K, a3, sbA, dA, s3, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, accs + 96, last, q3, valid);
+    if (P > 1) {
+      kStep(Q4_K, c2, sbB, dB, s2, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, accs + 80, last, q2 + 16, valid - 4);
+      kStep(Q4_K, c3, sbB, dB, s3, b, bs16Off, bs32Off, dOff, m15, fmask, f16scale, accs + 112, last, q3 + 16, valid - 4);
+    }
+  }
+}
+
+/** Q4_K's row-lane path over P-panel blocks (P = 2: rows a multiple of 8): x rows in tiles of 4, then 2, then 1. */
+// @ts-ignore: decorator
+@inline function matmulQ4KRowsP(P: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const PB = sbBytes(Q4_K);
+  const S = cols >> 8;
+  const pb = <usize>S * PB;
+  const rec = <usize>qx_row_bytes(cols);
+  const offB = <usize>qx_offset_k(cols);
+  const outRowBytes = <usize>outStride << 2;
+  const m15 = kconst(K_M15), fmask = kconst(K_F16MASK), f16scale = kconst(K_F16SCALE);
+  let w = wPtr;
+  for (let r = 0; r < rows; r += P << 2, w += pb * <usize>P) {
+    const valid = rows - r;
+    const o = outPtr + (<usize>r << 2);
+    for (let b = 0; b < S; b++) {
+      const sbA = w + <usize>b * PB, sbB = sbA + pb;
+      unpackQ4KRows(sbA, scratch, scratch + 2048, m15);
+      if (P > 1) unpackQ4KRows(sbB, scratch + 1024, scratch + 2176, m15);
+      const dA = f16x4m(sbA, fmask, f16scale), dB = P > 1 ? f16x4m(sbB, fmask, f16scale) : dA;
+      const last = b == S - 1;
+      let i = 0;
+      for (; i + 4 <= n; i += 4) q4kRowsTile(P, 4, i, xPtr, rec, offB, b, cols, scratch, sbA, sbB, dA, dB, m15, fmask, f16scale, last, o, outRowBytes, valid);
+      for (; i + 2 <= n; i += 2) q4kRowsTile(P, 2, i, xPtr, rec, offB, b, cols, scratch, sbA, sbB, dA, dB, m15, fmask, f16scale, last, o, outRowBytes, valid);
+      if (i < n) q4kRowsTile(P, 1, i, xPtr, rec, offB, b, cols, scratch, sbA, sbB, dA, dB, m15, fmask, f16scale, last, o, outRowBytes, valid);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function matmulQ4KRows(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  const pairRows = (rows >> 3) << 3;
+  if (pairRows > 0) matmulQ4KRowsP(2, outPtr, outStride, wPtr, xPtr, n, pairRows, cols, scratch);
+  if (pairRows < rows) matmulQ4KRowsP(1, outPtr + (<usize>pairRows << 2), outStride, wPtr + <usize>(pairRows >> 2) * <usize>(cols >> 8) * sbBytes(Q4_K), xPtr, n, rows - pairRows, cols, scratch);
+}
+
 // The 4×2 tile (see tileMin): the super-block is unpacked as
 // i16 weights already multiplied by their sub-scale, w = sc_k·(u − off) (|w| ≤ 128·32: Q6_K), in octets
 // (columns 8o .. 8o + 7 of row rr at 64o + 16rr: 2048 B), so that Σ_c w·x = Σ_k sc_k·(Σ_{c ∈ k} u·x − off·Σ_{c ∈ k} x)
@@ -652,6 +792,10 @@ export function quant_scratch_bytes(n: i32): i32 {
 
 // @ts-ignore: decorator
 @inline function matmulK(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+  if (ASC_FEATURE_RELAXED_SIMD && kind == Q4_K && scratch != 0 && n >= Q4K_ROWS_MIN) {
+    matmulQ4KRows(outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);
+    return;
+  }
   if (kind != IQ4_XS && scratch != 0) {
     if (n >= tileMin(kind)) {
       matmulKTiled(kind, outPtr, outStride, wPtr, xPtr, n, rows, cols, scratch);

@@ -28,7 +28,7 @@
 // Batches (given the per-thread scratch) unpack each group once for all x rows: the i16 tile, and in
 // the relaxed build the row-lane tiles (sections below).
 
-import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M15, K_M1F, K_M1C, K_M3, K_B16, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS, qxLs } from './matmul_quant';
+import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M15, K_M1F, K_M1C, K_M3, K_B16, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS, qxLs, q4RowLanes } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q4_0: i32 = 0;
@@ -331,20 +331,7 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
       storeRowLanes(planeLo(grp, lom), planeLo(grp + 16, lom), planeLo(grp + 32, lom), planeLo(grp + 48, lom), dst);
       storeRowLanes(planeHi(kind, grp, high5(kind, bq, 0, m3), him), planeHi(kind, grp + 16, high5(kind, bq, 1, m3), him), planeHi(kind, grp + 32, high5(kind, bq, 2, m3), him), planeHi(kind, grp + 48, high5(kind, bq, 3, m3), him), dst + 64);
     } else {
-      // Q4: the nibble masks and shifts act on each byte alone, so the stored bytes are transposed
-      // once and both planes taken from the result (8 shuffles where two transposes would take 16)
-      const v0 = v128.load(grp), v1 = v128.load(grp, 16), v2 = v128.load(grp, 32), v3 = v128.load(grp, 48);
-      const a = i32x4.shuffle(v0, v1, 0, 4, 1, 5), b = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
-      const c = i32x4.shuffle(v2, v3, 0, 4, 1, 5), d = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
-      const t0 = i64x2.shuffle(a, c, 0, 2), t1 = i64x2.shuffle(a, c, 1, 3), t2 = i64x2.shuffle(b, d, 0, 2), t3 = i64x2.shuffle(b, d, 1, 3);
-      v128.store(dst, v128.and(t0, lom));
-      v128.store(dst, v128.and(t1, lom), 16);
-      v128.store(dst, v128.and(t2, lom), 32);
-      v128.store(dst, v128.and(t3, lom), 48);
-      v128.store(dst, v128.and(i16x8.shr_u(t0, 4), him), 64);
-      v128.store(dst, v128.and(i16x8.shr_u(t1, 4), him), 80);
-      v128.store(dst, v128.and(i16x8.shr_u(t2, 4), him), 96);
-      v128.store(dst, v128.and(i16x8.shr_u(t3, 4), him), 112);
+      q4RowLanes(grp, dst, lom);
     }
     v128.store(scales + (<usize>j << 4), f16x4m(grp + dAt(kind), fmask, f16scale));
     if (hasMin(kind)) v128.store(scales + (<usize>j << 4), f16x4m(grp + dAt(kind) + 8, fmask, f16scale), 128);

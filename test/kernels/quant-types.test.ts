@@ -147,17 +147,18 @@ function batchCaseArb(): fc.Arbitrary<Case> {
 }
 
 /**
- * Cases aimed at the legacy types' relaxed row-lane path (quant_legacy.ts; Q4_1 from 4 x rows, Q4_0
- * from 6, Q5_0 / Q5_1 from 3): x rows in tiles of 4, 2 and 1 (every n % 4), panels in pairs (rows ≥ 8)
- * with 0–2 single panels after them, partial or not, and 1, 8, 9 or 17 groups (chunks of 8). With
- * 'extreme' blocks and 'flat' x a Q5 lane's Σ u·x is ±62992, beyond i16: the lane sums' correction.
+ * Cases aimed at the relaxed row-lane paths (quant_legacy.ts: Q4_1 from 4 x rows, Q4_0 from 6, Q5_0 /
+ * Q5_1 from 3; quant_k.ts: Q4_K from 4): x rows in tiles of 4, 2 and 1 (every n % 4), panels in pairs
+ * (rows ≥ 8) with 0–2 single panels after them, partial or not, and 1, 8, 9 or 17 groups (chunks of 8)
+ * or 1–3 super-blocks. With 'extreme' blocks and 'flat' x a Q5 lane's Σ u·x is ±62992, beyond i16:
+ * the lane sums' correction.
  */
 function rowLaneCaseArb(): fc.Arbitrary<Case> {
-  return fc.constantFrom<GgmlQuantType>('Q4_0', 'Q4_1', 'Q5_0', 'Q5_1').chain((type) => fc.record({
+  return fc.constantFrom<GgmlQuantType>('Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K').chain((type) => fc.record({
     type: fc.constant(type),
     n: fc.oneof(fc.integer({ min: 3, max: 13 }), fc.integer({ min: 15, max: 18 }), fc.constantFrom(32, 33)),
     rows: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 24 })),
-    units: fc.constantFrom(1, 8, 9, 17),
+    units: isK(type) ? fc.constantFrom(1, 2, 3) : fc.constantFrom(1, 8, 9, 17),
     extraStride: fc.integer({ min: 0, max: 3 }),
     misalign: fc.constantFrom(0, 4),
     source: fc.constantFrom<Source>('bytes', 'values', 'extreme'),
@@ -260,7 +261,7 @@ describe('quantised weight types: pack → dequant (= ggml) and matmul (SIMD = t
   }
 
   for (const build of BUILDS) {
-    test(`legacy types' row-lane path (${build}): n in tiles of 4, 2 and 1, panel pairs and single panels, chunks`, () => {
+    test(`row-lane paths (${build}): Q4_0, Q4_1, Q5_0, Q5_1, Q4_K; n in tiles of 4, 2 and 1, panel pairs and single panels, chunks`, () => {
       const pool = poolOf(build);
       fc.assert(fc.property(rowLaneCaseArb(), (c) => checkCase(pool, c)), { numRuns: 120, seed: 7070 });
     });
