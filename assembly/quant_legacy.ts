@@ -344,6 +344,12 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
   return i16x8.add(h, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(x), w));
 }
 
+/** zk × the x row's Σ x over the group (its bs32 at p), splatted; nothing read when zk is 0 (Q4_1, Q5_0). */
+// @ts-ignore: decorator
+@inline function groupZ(zk: i32, p: usize): v128 {
+  return zk != 0 ? i32x4.splat(zk * <i32>load<i16>(p)) : i32x4.splat(0);
+}
+
 /**
  * One panel's f32 step for a group of the row-lane tile, the one-row loop's in its order: acc + f32(a −
  * z)·(d·y) (z = off·Σ x of the group, exact), then for the _1 types + m·ym (ym: the x row's s).
@@ -450,23 +456,23 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
     const da = v128.load(dw), db = P > 1 ? v128.load(dw, 256) : da;
     const dx = dOff + (gx << 1), sx = sOff + (gx << 1);
     const ma = hasMin(kind) ? v128.load(dw, 128) : da, mb = hasMin(kind) && P > 1 ? v128.load(dw, 384) : da;
-    let z = i32x4.splat(zk * <i32>load<i16>(b0 + bsOff + gx)), y = v128.load32_splat(b0 + dx), ym = hasMin(kind) ? v128.load32_splat(b0 + sx) : y;
+    let z = groupZ(zk, b0 + bsOff + gx), y = v128.load32_splat(b0 + dx), ym = hasMin(kind) ? v128.load32_splat(b0 + sx) : y;
     e0 = rowsGroupStep(kind, e0, a0, z, da, y, ma, ym);
     if (P > 1) f0 = rowsGroupStep(kind, f0, c0, z, db, y, mb, ym);
     if (XR > 1) {
-      z = i32x4.splat(zk * <i32>load<i16>(b1 + bsOff + gx));
+      z = groupZ(zk, b1 + bsOff + gx);
       y = v128.load32_splat(b1 + dx);
       ym = hasMin(kind) ? v128.load32_splat(b1 + sx) : y;
       e1 = rowsGroupStep(kind, e1, a1, z, da, y, ma, ym);
       if (P > 1) f1 = rowsGroupStep(kind, f1, c1, z, db, y, mb, ym);
     }
     if (XR > 2) {
-      z = i32x4.splat(zk * <i32>load<i16>(b2 + bsOff + gx));
+      z = groupZ(zk, b2 + bsOff + gx);
       y = v128.load32_splat(b2 + dx);
       ym = hasMin(kind) ? v128.load32_splat(b2 + sx) : y;
       e2 = rowsGroupStep(kind, e2, a2, z, da, y, ma, ym);
       if (P > 1) f2 = rowsGroupStep(kind, f2, c2, z, db, y, mb, ym);
-      z = i32x4.splat(zk * <i32>load<i16>(b3 + bsOff + gx));
+      z = groupZ(zk, b3 + bsOff + gx);
       y = v128.load32_splat(b3 + dx);
       ym = hasMin(kind) ? v128.load32_splat(b3 + sx) : y;
       e3 = rowsGroupStep(kind, e3, a3, z, da, y, ma, ym);
