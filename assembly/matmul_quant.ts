@@ -48,6 +48,8 @@ import { storeTail } from './simd';
 @lazy const X_TINY: f32 = 7.52316384526264e-37; // 2^-120
 // @ts-ignore: decorator
 @lazy const F16_MAX: f32 = 65504;
+// @ts-ignore: decorator
+@lazy const F16_MIN_NORMAL: f32 = 6.103515625e-5; // 2^-14
 
 /** 16 signed bytes t, each times s, as 16 f32 at dst in lane order (s·f32(t): the dequantisers' products). */
 // @ts-ignore: decorator
@@ -363,13 +365,18 @@ export function qx_offset_k(cols: i32): i32 {
 /** amax/127 (0 below 2^-120, NaN kept so it reaches the outputs). */
 // @ts-ignore: decorator
 @inline function groupScale(amax: f32): f32 {
-  if (amax != amax) return amax;
+  if (amax != amax) return <f32>NaN; // one NaN whatever the input's payload (SIMD and scalar amax differ there)
   return amax >= X_TINY ? amax / 127 : 0;
 }
 /** A value rounded to f16 as llama.cpp stores its q8_0/q8_1 fields (nearest even, subnormals too), kept beyond ±65504. */
 // @ts-ignore: decorator
 @inline function asF16(v: f32): f32 {
-  return abs<f32>(v) <= F16_MAX ? f16Value(f32ToF16Bits(v)) : v;
+  const a = abs<f32>(v);
+  if (!(a <= F16_MAX)) return v;
+  if (a < F16_MIN_NORMAL) return f16Value(f32ToF16Bits(v));
+  // an f16 normal: the f32 with its 13 low mantissa bits rounded off (to nearest, ties to even)
+  const b = reinterpret<u32>(v);
+  return reinterpret<f32>((b + 0xfff + ((b >>> 13) & 1)) & ~(<u32>0x1fff));
 }
 // @ts-ignore: decorator
 @inline function groupInv(amax: f32): f32 {
@@ -384,9 +391,14 @@ export function qx_offset_k(cols: i32): i32 {
   return t > 127 ? 127 : t < -127 ? -127 : <i32>t;
 }
 
+/**
+ * quantOne on 4 lanes, for inv ≠ 0 (then every x of the group is finite and |x·inv| ≤ 127·(1 + 2^-22),
+ * so neither the clamp nor the NaN rule can apply): nearest(v) for |v| < 2^22 is v + 1.5·2^23 − 1.5·2^23,
+ * the add rounding to the nearest even integer, read from the sum's low bits.
+ */
 // @ts-ignore: decorator
 @inline function q4(v: v128, inv: v128): v128 {
-  return i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v, inv))), i32x4.splat(127)), i32x4.splat(-127));
+  return i32x4.sub(f32x4.add(f32x4.mul(v, inv), f32x4.splat(12582912)), i32x4.splat(0x4b400000));
 }
 
 // @ts-ignore: decorator
@@ -407,10 +419,13 @@ export function qx_offset_k(cols: i32): i32 {
   if (simd && c0 + 32 <= cols) {
     const xv = x + (<usize>c0 << 2);
     const iv = f32x4.splat(inv);
-    const a = i16x8.narrow_i32x4_s(q4(v128.load(xv), iv), q4(v128.load(xv, 16), iv));
-    const b = i16x8.narrow_i32x4_s(q4(v128.load(xv, 32), iv), q4(v128.load(xv, 48), iv));
-    const c = i16x8.narrow_i32x4_s(q4(v128.load(xv, 64), iv), q4(v128.load(xv, 80), iv));
-    const d = i16x8.narrow_i32x4_s(q4(v128.load(xv, 96), iv), q4(v128.load(xv, 112), iv));
+    let a = i32x4.splat(0), b = a, c = a, d = a; // inv = 0 (tiny, Inf or NaN group): every quant is 0
+    if (inv != 0) {
+      a = i16x8.narrow_i32x4_s(q4(v128.load(xv), iv), q4(v128.load(xv, 16), iv));
+      b = i16x8.narrow_i32x4_s(q4(v128.load(xv, 32), iv), q4(v128.load(xv, 48), iv));
+      c = i16x8.narrow_i32x4_s(q4(v128.load(xv, 64), iv), q4(v128.load(xv, 80), iv));
+      d = i16x8.narrow_i32x4_s(q4(v128.load(xv, 96), iv), q4(v128.load(xv, 112), iv));
+    }
     v128.store(q16, a);
     v128.store(q16, b, 16);
     v128.store(q16, c, 32);
@@ -476,9 +491,18 @@ export function qx_offset_k(cols: i32): i32 {
   let amax: f32 = 0;
   let c = c0;
   if (simd) {
-    let m = f32x4.splat(0);
-    for (; c + 4 <= c1; c += 4) m = f32x4.max(m, f32x4.abs(v128.load(x + (<usize>c << 2)))); // max propagates NaN
-    amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    // |x| as i32 bits orders as |x| does, with NaN above Inf: an integer max, 1 instruction
+    const ab = i32x4.splat(0x7fffffff);
+    let m = i32x4.splat(0), m2 = m;
+    for (; c + 8 <= c1; c += 8) {
+      m = i32x4.max_s(m, v128.and(v128.load(x + (<usize>c << 2)), ab));
+      m2 = i32x4.max_s(m2, v128.and(v128.load(x + (<usize>c << 2), 16), ab));
+    }
+    for (; c + 4 <= c1; c += 4) m = i32x4.max_s(m, v128.and(v128.load(x + (<usize>c << 2)), ab));
+    m = i32x4.max_s(m, m2);
+    m = i32x4.max_s(m, i64x2.shuffle(m, m, 1, 0));
+    m = i32x4.max_s(m, i32x4.shuffle(m, m, 1, 0, 3, 2));
+    amax = reinterpret<f32>(i32x4.extract_lane(m, 0));
   }
   for (; c < c1; c++) {
     const v = abs<f32>(load<f32>(x + (<usize>c << 2)));

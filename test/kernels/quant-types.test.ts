@@ -527,7 +527,8 @@ describe('quant_x: the prepared input', () => {
           const x = rng.next() < 0.5 ? uniform(rng, n * cols, -3, 3) : wide(rng, n * cols);
           // special groups: NaN, Inf, tiny, zero
           if (cols > 40 && n > 1) {
-            x[cols + 3] = NaN;
+            // a NaN with a sign and a payload: quant_x and its twin both store one NaN scale for its group
+            new Uint32Array(x.buffer, x.byteOffset)[cols + 3] = 0xffa00001;
             x[cols + 35 < 2 * cols ? cols + 35 : cols + 1] = Infinity;
           }
           if (cols >= 64) for (let c = 32; c < 64; c++) x[c] = 1e-39;
