@@ -11,7 +11,7 @@ export * from './matmul_q8';
 export * from './quant_legacy';
 export * from './quant_k';
 export { peak_dot_i16, peak_dot_i8 } from './peak';
-export { quant_x, quant_x_ref, qx_row_bytes, qx_offset_k } from './matmul_quant';
+export { quant_x, quant_x_ref, qx_row_bytes, qx_bytes, qx_offset_k } from './matmul_quant';
 export * from './verify';
 export * from './sampling';
 export * from './scan';

@@ -24,6 +24,18 @@
 //   ls   i16 [C/16]    after pn (section A only)   per 32 columns c0.., two sums: Σ q over the columns
 //                      c0 + 4k, c0 + 4k + 1, then over c0 + 4k + 2, c0 + 4k + 3 (k = 0..7): the two i16
 //                      lanes of a row in the row-lane kernels' pmaddubsw sums (quant_legacy.ts, Q5 tiles)
+// After the n records, for x rows in whole blocks of 4 (rows 4b .. 4b + 3, b < n/4), section T: section
+// A's values rearranged for the row-lane tiles of the 32-column types (quant_legacy.ts), so that a tile
+// of 4 x rows reads everything of a group from one pointer at constant offsets. Block b's group g
+// (G = ceil(cols/32) groups) is a cell of QXT_CELL = 192 bytes at n·qx_row_bytes(cols) + (b·G + g)·192:
+//   q    i8 [8][4][4]  at 0     step t (the group's columns 4t .. 4t + 3): the 4 rows' 4 quant bytes
+//   d    f32 [4]       at 128   the rows' d
+//   ls   i16 [4][2]    at 144   the rows' two lane sums (ls), times 16
+//   s    f32 [4]       at 160   the rows' s
+//   bs32 i32 [4]       at 176   the rows' bs32
+// qx_bytes(n, cols) is the whole size. So a kernel called for n x rows needs the prepared input of
+// exactly those n rows (one made for more rows has its section T elsewhere); a single x row (decode)
+// has no section T.
 // Quantisation, per group of SG columns (columns ≥ cols count as 0): amax = max |x|,
 // d = amax/127, q = nearest(x·(127/amax)) ∈ [−127, 127] (ties to even): llama.cpp's q8_0 (its AVX
 // path) and q8_K activations. In section A, d is rounded to f16 as q8_0 stores it (kept in f32 only
@@ -357,6 +369,15 @@ export function qx_row_bytes(cols: i32): i32 {
   return cols % 256 == 0 ? a + qxSectionBytes(cols, 256) : a;
 }
 
+/** Bytes of one cell of section T (a block of 4 x rows × one 32-column group). */
+// @ts-ignore: decorator
+@lazy export const QXT_CELL: i32 = 192;
+
+/** Bytes of the whole prepared input of n x rows of `cols` columns: the n records, then section T. */
+export function qx_bytes(n: i32, cols: i32): i32 {
+  return n * qx_row_bytes(cols) + (n >> 2) * ((cols + 31) >> 5) * QXT_CELL;
+}
+
 /** Offset of section B (scale groups of 256) inside a row's record; only meaningful when cols % 256 == 0. */
 export function qx_offset_k(cols: i32): i32 {
   return qxSectionBytes((cols + 31) & ~31, 32);
@@ -527,6 +548,55 @@ export function qx_offset_k(cols: i32): i32 {
   }
 }
 
+/** 4 i32 lanes (v0..v3's lane k → vector k's lanes 0..3): the 4×4 transpose, stored as 4 vectors 16 bytes apart at dst. */
+// @ts-ignore: decorator
+@inline export function storeTransposed4(v0: v128, v1: v128, v2: v128, v3: v128, dst: usize): void {
+  const a = i32x4.shuffle(v0, v1, 0, 4, 1, 5), b = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+  const c = i32x4.shuffle(v2, v3, 0, 4, 1, 5), d = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+  v128.store(dst, i64x2.shuffle(a, c, 0, 2));
+  v128.store(dst, i64x2.shuffle(a, c, 1, 3), 16);
+  v128.store(dst, i64x2.shuffle(b, d, 0, 2), 32);
+  v128.store(dst, i64x2.shuffle(b, d, 1, 3), 48);
+}
+
+/** Section T (layout at the top of this file) from the records of rows [0, 4·(n/4)) at dstPtr. */
+// @ts-ignore: decorator
+@inline function tileX(dstPtr: usize, n: i32, cols: i32, simd: bool): void {
+  const rowBytes = <usize>qx_row_bytes(cols);
+  const CA = (cols + 31) & ~31;
+  const G = CA >> 5;
+  const q8 = <usize>(CA << 1), dOff = qxD(CA), lsOff = qxLs(CA), sOff = qxS(CA), bsOff = qxBs32(CA, 32);
+  let cell = dstPtr + <usize>n * rowBytes;
+  for (let b = 0; b < (n >> 2); b++) {
+    const r0 = dstPtr + <usize>(b << 2) * rowBytes;
+    for (let g = 0; g < G; g++, cell += <usize>QXT_CELL) {
+      transpose4Rows(r0 + q8 + (<usize>g << 5), rowBytes, cell, simd);
+      for (let r: usize = 0; r < 4; r++) {
+        const rec = r0 + r * rowBytes;
+        store<f32>(cell + (r << 2), load<f32>(rec + dOff + (<usize>g << 2)), 128);
+        const ls = rec + lsOff + (<usize>g << 2);
+        store<i16>(cell + (r << 2), <i16>(load<i16>(ls) << 4), 144);
+        store<i16>(cell + (r << 2), <i16>(load<i16>(ls, 2) << 4), 146);
+        store<f32>(cell + (r << 2), load<f32>(rec + sOff + (<usize>g << 2)), 160);
+        store<i32>(cell + (r << 2), <i32>load<i16>(rec + bsOff + (<usize>g << 1)), 176);
+      }
+    }
+  }
+}
+
+/** A group's 32 quant bytes of 4 records rowBytes apart, as section T's q (step t: the 4 rows' bytes 4t .. 4t + 3). */
+// @ts-ignore: decorator
+@inline function transpose4Rows(gq: usize, rowBytes: usize, cell: usize, simd: bool): void {
+  if (simd) {
+    storeTransposed4(v128.load(gq), v128.load(gq + rowBytes), v128.load(gq + 2 * rowBytes), v128.load(gq + 3 * rowBytes), cell);
+    storeTransposed4(v128.load(gq, 16), v128.load(gq + rowBytes, 16), v128.load(gq + 2 * rowBytes, 16), v128.load(gq + 3 * rowBytes, 16), cell + 64);
+  } else {
+    for (let t: usize = 0; t < 8; t++) {
+      for (let r: usize = 0; r < 4; r++) store<u32>(cell + (t << 4) + (r << 2), load<u32>(gq + r * rowBytes + (t << 2)));
+    }
+  }
+}
+
 // @ts-ignore: decorator
 @inline function quantX(dstPtr: usize, xPtr: usize, n: i32, cols: i32, simd: bool): void {
   const rowBytes = <usize>qx_row_bytes(cols);
@@ -538,10 +608,11 @@ export function qx_offset_k(cols: i32): i32 {
     quantSection(rec, CA, 32, x, cols, simd);
     if (cols % 256 == 0) quantSection(rec + offB, cols, 256, x, cols, simd);
   }
+  tileX(dstPtr, n, cols, simd);
 }
 
 /**
- * Quantise x [n, cols] (f32) into the prepared input at dstPtr (n·qx_row_bytes(cols) bytes, layout at
+ * Quantise x [n, cols] (f32) into the prepared input at dstPtr (qx_bytes(n, cols) bytes, layout at
  * the top of this file). dst must not overlap x. Reads x only below cols.
  */
 export function quant_x(dstPtr: usize, xPtr: usize, n: i32, cols: i32): void {

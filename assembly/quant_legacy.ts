@@ -28,7 +28,7 @@
 // Batches (given the per-thread scratch) unpack each group once for all x rows: the i16 tile, and in
 // the relaxed build the row-lane tiles (sections below).
 
-import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M15, K_M1F, K_M1C, K_M3, K_B16, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS, qxLs, q4RowLanes } from './matmul_quant';
+import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M15, K_M1F, K_M1C, K_M3, K_B16, K_ONES16, K_F16MASK, K_F16SCALE, f16x4m, dotSigned1, f16x4, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxBs32, qxS, qxLs, q4RowLanes, storeTransposed4, QXT_CELL } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const Q4_0: i32 = 0;
@@ -298,7 +298,11 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
 // Tiles: panels in pairs (rows a multiple of 8, then 1–2 single panels, the last maybe partial) × 4
 // x rows, then 2 and 1 for the rest of n: per step 1–2 weight loads and up to 4 broadcasts feed up to
 // 8 i16 sums, within V8's 15 XMM registers (one step per loop iteration: V8 issues a block's loads at
-// its start).
+// its start). A tile of 4 x rows reads the prepared input's section T (matmul_quant.ts), where a step's
+// 4 × 4 activation bytes and a group's d, ls·16, s and bs32 of the 4 rows sit at constant offsets from
+// one pointer: no address arithmetic per x row, and no shift of ls. Against the 4 separate records
+// (x64 AVX-512 VM, one thread, 896×4864, the same bits): Q5_0 1.10–1.14×, Q5_1 1.11–1.24×, Q4_0
+// 1.10–1.12×, Q4_1 1.02–1.08× at 8–128 x rows; 4864×896 Q5_0 1.10× at 128.
 // Measured against the paths it replaced (their time / its time; x64 AVX-512 VM, one thread, 1024×1024,
 // 896×4864 and 4864×896, n = 6 .. 128; the same bits): Q4_0 1.2–1.65× from 8 x rows (0.96–1.19 at 6),
 // Q4_1 1.25–1.6× from 6; below that the gain is within noise or a loss: the thresholds in rowsMin.
@@ -309,17 +313,6 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
 // Scratch: panel A's group j @128·j, panel B's @1024 + 128·j · d f32x4 of A @2048 + 16·j, of B @2304
 // + 16·j (m 128 bytes after each) · the x rows' f32x4 sums @3328 + 32·i (A's, then B's).
 
-/** Relaxed build, unsigned types: the 4×4 i32 transpose of 4 rows' planes v0..v3, stored as 4 row-lane vectors at dst. */
-// @ts-ignore: decorator
-@inline function storeRowLanes(v0: v128, v1: v128, v2: v128, v3: v128, dst: usize): void {
-  const a = i32x4.shuffle(v0, v1, 0, 4, 1, 5), b = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
-  const c = i32x4.shuffle(v2, v3, 0, 4, 1, 5), d = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
-  v128.store(dst, i64x2.shuffle(a, c, 0, 2));
-  v128.store(dst, i64x2.shuffle(a, c, 1, 3), 16);
-  v128.store(dst, i64x2.shuffle(b, d, 0, 2), 32);
-  v128.store(dst, i64x2.shuffle(b, d, 1, 3), 48);
-}
-
 /** Relaxed build, unsigned types: unpack groups [g0, g0 + count) into row-lane vectors (see above). */
 // @ts-ignore: decorator
 @inline function unpackLegacyRows(kind: i32, w: usize, g0: i32, count: i32, dst: usize, scales: usize, lom: v128, him: v128, m3: v128, fmask: v128, f16scale: v128): void {
@@ -328,8 +321,8 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
   for (let j = 0; j < count; j++, grp += GB, dst += 128) {
     if (isQ5(kind)) {
       const bq = loadB(kind, grp);
-      storeRowLanes(planeLo(grp, lom), planeLo(grp + 16, lom), planeLo(grp + 32, lom), planeLo(grp + 48, lom), dst);
-      storeRowLanes(planeHi(kind, grp, high5(kind, bq, 0, m3), him), planeHi(kind, grp + 16, high5(kind, bq, 1, m3), him), planeHi(kind, grp + 32, high5(kind, bq, 2, m3), him), planeHi(kind, grp + 48, high5(kind, bq, 3, m3), him), dst + 64);
+      storeTransposed4(planeLo(grp, lom), planeLo(grp + 16, lom), planeLo(grp + 32, lom), planeLo(grp + 48, lom), dst);
+      storeTransposed4(planeHi(kind, grp, high5(kind, bq, 0, m3), him), planeHi(kind, grp + 16, high5(kind, bq, 1, m3), him), planeHi(kind, grp + 32, high5(kind, bq, 2, m3), him), planeHi(kind, grp + 48, high5(kind, bq, 3, m3), him), dst + 64);
     } else {
       q4RowLanes(grp, dst, lom);
     }
@@ -350,6 +343,12 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
   return zk != 0 ? i32x4.splat(zk * <i32>load<i16>(p)) : i32x4.splat(0);
 }
 
+/** zk × an x row's Σ x over the group from its section-T cell (bs32 as i32 at q + off), splatted; nothing read when zk is 0. */
+// @ts-ignore: decorator
+@inline function cellZ(zk: i32, q: usize, off: usize): v128 {
+  return zk != 0 ? i32x4.splat(zk * load<i32>(q + off)) : i32x4.splat(0);
+}
+
 /**
  * One panel's f32 step for a group of the row-lane tile, the one-row loop's in its order: acc + f32(a −
  * z)·(d·y) (z = off·Σ x of the group, exact), then for the _1 types + m·ym (ym: the x row's s).
@@ -365,16 +364,19 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
  * One tile of the row-lane path over the unpacked groups [0, count): P panels (1 or 2; panel B's
  * vectors 1024 bytes after A's, its d and m 256 after) × XR x rows i .. i + XR − 1 (1, 2 or 4; all
  * compile-time, the unused accumulators fold away). Per step 1–2 weight vectors, XR broadcasts and
- * P·XR pmaddubsw into as many i16 sums (at most 8).
+ * P·XR pmaddubsw into as many i16 sums (at most 8). 4 x rows (i a multiple of 4) read their block's
+ * section-T cells (matmul_quant.ts: quants, d, ls·16, s, bs32 at constant offsets from one pointer); 1
+ * or 2 read their records.
  */
 // @ts-ignore: decorator
-@inline function rowsTile(kind: i32, P: i32, XR: i32, i: i32, xPtr: usize, rec: usize, g0: i32, count: i32, CA: i32, dOff: usize, bsOff: usize, sOff: usize, lsOff: usize, scratch: usize, o: usize, outRowBytes: usize, valid: i32, ones: v128): void {
+@inline function rowsTile(kind: i32, P: i32, XR: i32, i: i32, xPtr: usize, rec: usize, g0: i32, count: i32, CA: i32, dOff: usize, bsOff: usize, sOff: usize, lsOff: usize, scratch: usize, o: usize, outRowBytes: usize, valid: i32, ones: v128, n: i32): void {
   const zk = kind == Q5_1 ? -16 : kind == Q5_0 ? 0 : offsetOf(kind); // × Σ x of the group: subtracted from the sums
   const first = g0 == 0;
   const last = g0 + count == (CA >> 5);
-  const b0 = xPtr + <usize>i * rec, b1 = b0 + rec, b2 = b1 + rec, b3 = b2 + rec;
+  // 1 or 2 x rows: their records (section A)
+  const b0 = xPtr + <usize>i * rec, b1 = b0 + rec;
   const q8 = (<usize>CA << 1) + (<usize>g0 << 5);
-  let x0 = b0 + q8, x1 = b1 + q8, x2 = b2 + q8, x3 = b3 + q8;
+  let x0 = b0 + q8, x1 = b1 + q8;
   let gx = <usize>g0 << 1; // group g's bs32 (i16) at bsOff + gx, its d and s (f32) at twice that
   const p0 = scratch + 3328 + (<usize>i << 5), p1 = p0 + 32, p2 = p0 + 64, p3 = p0 + 96;
   let e0 = f32x4.splat(0), e1 = e0, e2 = e0, e3 = e0, f0 = e0, f1 = e0, f2 = e0, f3 = e0;
@@ -395,8 +397,68 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
     }
   }
   let p = scratch, dw = scratch + 2048;
-  for (let j = 0; j < count; j++, dw += 16, gx += 2, x0 += 32, x1 += 32, x2 += 32, x3 += 32) {
+  // 4 x rows: their block's cells of section T, one pointer for the group's quants and its x values
+  let q = XR > 2 ? xPtr + <usize>n * rec + (<usize>(i >> 2) * <usize>(CA >> 5) + <usize>g0) * <usize>QXT_CELL : 0;
+  for (let j = 0; j < count; j++, dw += 16, gx += 2, x0 += 32, x1 += 32) {
     let h0 = i32x4.splat(0), h1 = h0, h2 = h0, h3 = h0, k0 = h0, k1 = h0, k2 = h0, k3 = h0;
+    if (XR > 2) {
+      for (let t = 0; t < 8; t++, p += 16, q += 16) {
+        const wa = v128.load(p), wb = P > 1 ? v128.load(p, 1024) : wa;
+        let y = v128.load32_splat(q);
+        h0 = i16x8.add(h0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+        if (P > 1) k0 = i16x8.add(k0, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+        y = v128.load32_splat(q, 4);
+        h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+        if (P > 1) k1 = i16x8.add(k1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+        y = v128.load32_splat(q, 8);
+        h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+        if (P > 1) k2 = i16x8.add(k2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+        y = v128.load32_splat(q, 12);
+        h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
+        if (P > 1) k3 = i16x8.add(k3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
+      }
+      // q: the cell's d, ls·16, s, bs32 (at 128 .. 191 of the cell)
+      if (isQ5(kind)) {
+        let l = v128.load32_splat(q, 16);
+        h0 = i16x8.sub(h0, l);
+        k0 = i16x8.sub(k0, l);
+        l = v128.load32_splat(q, 20);
+        h1 = i16x8.sub(h1, l);
+        k1 = i16x8.sub(k1, l);
+        l = v128.load32_splat(q, 24);
+        h2 = i16x8.sub(h2, l);
+        k2 = i16x8.sub(k2, l);
+        l = v128.load32_splat(q, 28);
+        h3 = i16x8.sub(h3, l);
+        k3 = i16x8.sub(k3, l);
+      }
+      const a0 = i32x4.dot_i16x8_s(h0, ones), c0 = i32x4.dot_i16x8_s(k0, ones);
+      const a1 = i32x4.dot_i16x8_s(h1, ones), c1 = i32x4.dot_i16x8_s(k1, ones);
+      const a2 = i32x4.dot_i16x8_s(h2, ones), c2 = i32x4.dot_i16x8_s(k2, ones);
+      const a3 = i32x4.dot_i16x8_s(h3, ones), c3 = i32x4.dot_i16x8_s(k3, ones);
+      const da = v128.load(dw), db = P > 1 ? v128.load(dw, 256) : da;
+      const ma = hasMin(kind) ? v128.load(dw, 128) : da, mb = hasMin(kind) && P > 1 ? v128.load(dw, 384) : da;
+      let z = cellZ(zk, q, 48), y = v128.load32_splat(q), ym = hasMin(kind) ? v128.load32_splat(q, 32) : y;
+      e0 = rowsGroupStep(kind, e0, a0, z, da, y, ma, ym);
+      if (P > 1) f0 = rowsGroupStep(kind, f0, c0, z, db, y, mb, ym);
+      z = cellZ(zk, q, 52);
+      y = v128.load32_splat(q, 4);
+      ym = hasMin(kind) ? v128.load32_splat(q, 36) : y;
+      e1 = rowsGroupStep(kind, e1, a1, z, da, y, ma, ym);
+      if (P > 1) f1 = rowsGroupStep(kind, f1, c1, z, db, y, mb, ym);
+      z = cellZ(zk, q, 56);
+      y = v128.load32_splat(q, 8);
+      ym = hasMin(kind) ? v128.load32_splat(q, 40) : y;
+      e2 = rowsGroupStep(kind, e2, a2, z, da, y, ma, ym);
+      if (P > 1) f2 = rowsGroupStep(kind, f2, c2, z, db, y, mb, ym);
+      z = cellZ(zk, q, 60);
+      y = v128.load32_splat(q, 12);
+      ym = hasMin(kind) ? v128.load32_splat(q, 44) : y;
+      e3 = rowsGroupStep(kind, e3, a3, z, da, y, ma, ym);
+      if (P > 1) f3 = rowsGroupStep(kind, f3, c3, z, db, y, mb, ym);
+      q += <usize>QXT_CELL - 128;
+      continue;
+    }
     // one step per iteration: V8 issues a block's loads first, and one step's loads beside the
     // accumulators stay in registers
     for (let t: usize = 0; t < 32; t += 4, p += 16) {
@@ -410,21 +472,9 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
           h1 = i16x8.add(h1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
           k1 = i16x8.add(k1, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
         }
-        if (XR > 2) {
-          y = v128.load32_splat(x2 + t);
-          h2 = i16x8.add(h2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
-          k2 = i16x8.add(k2, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
-          y = v128.load32_splat(x3 + t);
-          h3 = i16x8.add(h3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wa));
-          k3 = i16x8.add(k3, i16x8.relaxed_dot_i8x16_i7x16_s(y, wb));
-        }
       } else {
         h0 = laneStep(h0, wa, x0 + t);
         if (XR > 1) h1 = laneStep(h1, wa, x1 + t);
-        if (XR > 2) {
-          h2 = laneStep(h2, wa, x2 + t);
-          h3 = laneStep(h3, wa, x3 + t);
-        }
       }
     }
     if (isQ5(kind)) {
@@ -438,19 +488,9 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
         h1 = i16x8.sub(h1, l);
         k1 = i16x8.sub(k1, l);
       }
-      if (XR > 2) {
-        l = i16x8.shl(v128.load32_splat(b2 + lsOff + (gx << 1)), 4);
-        h2 = i16x8.sub(h2, l);
-        k2 = i16x8.sub(k2, l);
-        l = i16x8.shl(v128.load32_splat(b3 + lsOff + (gx << 1)), 4);
-        h3 = i16x8.sub(h3, l);
-        k3 = i16x8.sub(k3, l);
-      }
     }
     const a0 = i32x4.dot_i16x8_s(h0, ones), c0 = i32x4.dot_i16x8_s(k0, ones);
     const a1 = i32x4.dot_i16x8_s(h1, ones), c1 = i32x4.dot_i16x8_s(k1, ones);
-    const a2 = i32x4.dot_i16x8_s(h2, ones), c2 = i32x4.dot_i16x8_s(k2, ones);
-    const a3 = i32x4.dot_i16x8_s(h3, ones), c3 = i32x4.dot_i16x8_s(k3, ones);
     // the integer Σ (u − off)·x of the one-row loop (Q4_0: Σ u·x − 8·Σ x; Q5_0: already; Q5_1: Σ u·x =
     // Σ (u − 16)·x + 16·Σ x), exact; then its f32 steps, in its order
     const da = v128.load(dw), db = P > 1 ? v128.load(dw, 256) : da;
@@ -465,18 +505,6 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
       ym = hasMin(kind) ? v128.load32_splat(b1 + sx) : y;
       e1 = rowsGroupStep(kind, e1, a1, z, da, y, ma, ym);
       if (P > 1) f1 = rowsGroupStep(kind, f1, c1, z, db, y, mb, ym);
-    }
-    if (XR > 2) {
-      z = groupZ(zk, b2 + bsOff + gx);
-      y = v128.load32_splat(b2 + dx);
-      ym = hasMin(kind) ? v128.load32_splat(b2 + sx) : y;
-      e2 = rowsGroupStep(kind, e2, a2, z, da, y, ma, ym);
-      if (P > 1) f2 = rowsGroupStep(kind, f2, c2, z, db, y, mb, ym);
-      z = groupZ(zk, b3 + bsOff + gx);
-      y = v128.load32_splat(b3 + dx);
-      ym = hasMin(kind) ? v128.load32_splat(b3 + sx) : y;
-      e3 = rowsGroupStep(kind, e3, a3, z, da, y, ma, ym);
-      if (P > 1) f3 = rowsGroupStep(kind, f3, c3, z, db, y, mb, ym);
     }
   }
   if (last) {
@@ -544,9 +572,9 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
       unpackLegacyRows(kind, w, g0, count, scratch, scratch + 2048, lom, him, m3, fmask, f16scale);
       if (P > 1) unpackLegacyRows(kind, w + pb, g0, count, scratch + 1024, scratch + 2304, lom, him, m3, fmask, f16scale);
       let i = 0;
-      for (; i + 4 <= n; i += 4) rowsTile(kind, P, 4, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, lsOff, scratch, o, outRowBytes, valid, ones);
-      for (; i + 2 <= n; i += 2) rowsTile(kind, P, 2, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, lsOff, scratch, o, outRowBytes, valid, ones);
-      if (i < n) rowsTile(kind, P, 1, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, lsOff, scratch, o, outRowBytes, valid, ones);
+      for (; i + 4 <= n; i += 4) rowsTile(kind, P, 4, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, lsOff, scratch, o, outRowBytes, valid, ones, n);
+      for (; i + 2 <= n; i += 2) rowsTile(kind, P, 2, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, lsOff, scratch, o, outRowBytes, valid, ones, n);
+      if (i < n) rowsTile(kind, P, 1, i, xPtr, rec, g0, count, CA, dOff, bsOff, sOff, lsOff, scratch, o, outRowBytes, valid, ones, n);
     }
   }
 }

@@ -5,7 +5,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatBytes, parseHfConfig, planLoad } from '../dist/src/index.js';
+import { formatBytes, planLoad } from '../dist/src/advanced.js';
+import { parseHfConfig } from '../dist/src/config.js';
 
 const DIR = fileURLToPath(new URL('../test/fixtures/real-configs/', import.meta.url));
 const LIMIT = 4 * 2 ** 30; // wasm32 memory

@@ -33,7 +33,11 @@ describe('kernels/linear dtypes (TS API)', () => {
     assert.throws(() => packedBytes('Q7_0' as LinearDtype, 4, 4), /packedBytes: expected a dtype in F32, BF16, F16, Q8_0, .*, got "Q7_0"/);
     assert.throws(() => panelBytes('Q8_0', 0), InvalidArgumentError);
     assert.equal(linearInputBytes('BF16', 3, 33), 0);
-    assert.equal(linearInputBytes('Q8_0', 3, 33), 3 * new Pool('simd', 1 << 16).k.qx_row_bytes(33));
+    const k = new Pool('simd', 1 << 16).k;
+    assert.equal(linearInputBytes('Q8_0', 3, 33), 3 * k.qx_row_bytes(33));
+    // 9 rows: the records, then section T's 2 blocks of 4 rows × 2 groups of 192 bytes
+    assert.equal(linearInputBytes('Q8_0', 9, 33), 9 * k.qx_row_bytes(33) + 2 * 2 * 192);
+    assert.equal(linearInputBytes('Q8_0', 9, 33), k.qx_bytes(9, 33));
     assert.deepEqual(LINEAR_DTYPES.map(linearInputKind), ['f32', 'f32', 'f32', ...QUANT_LINEAR_DTYPES.map(() => 'qx')]);
     // aliases: the user-facing names and GGML names resolve, anything else is a typed error naming the choices
     assert.equal(resolveWeightType('t', 'int8'), 'Q8_0');
@@ -102,7 +106,9 @@ describe('kernels/linear dtypes (TS API)', () => {
     const x = pool.f32From(uniform(createRng(2), 4 * 64));
     assert.equal(inputs.inputFor(bf, x.ptr, 4), x.ptr, 'bf16 reads x itself, no reservation needed');
     const row = pool.k.qx_row_bytes(64);
-    assert.throws(() => inputs.inputFor(q8, x.ptr, 4), (e: unknown) => e instanceof CapacityError && new RegExp(`exec\\.in: expected an input within the reserved 0 bytes \\(reserveLinearInput\\), got 4 rows × 64 columns = ${4 * row} bytes`).test(e.message));
+    const k4 = pool.k.qx_bytes(4, 64); // 4 records and one block of section T
+    assert.equal(k4, 4 * row + 2 * 192);
+    assert.throws(() => inputs.inputFor(q8, x.ptr, 4), (e: unknown) => e instanceof CapacityError && new RegExp(`exec\\.in: expected an input within the reserved 0 bytes \\(reserveLinearInput\\), got 4 rows × 64 columns = ${k4} bytes`).test(e.message));
     inputs.reserve(2, 64);
     assert.equal(inputs.reservedBytes, 2 * row);
     assert.throws(() => inputs.prepare(x.ptr, 3, 64), CapacityError);

@@ -20,7 +20,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BUILDS, POISON_BITS, Pool, U, assertWithin, createRng, poolCache, uniform, wide, type Buf } from './harness.js';
-import { QUANT_LINEAR_DTYPES, packedBytes, preparedRowBytes } from '../../src/kernels/linear.js';
+import { QUANT_LINEAR_DTYPES, packedBytes, preparedInputBytes, preparedRowBytes } from '../../src/kernels/linear.js';
 import { GGML_BLOCK, dequantizeGgml, ggmlTerms, quantizeGgml, type GgmlQuantType } from '../../src/weights/ggml-quants.js';
 import { sanitizeScales } from '../weights/ggml-helpers.js';
 import { f16Round } from './quant-oracle.js';
@@ -50,7 +50,8 @@ function makeBlocks(type: GgmlQuantType, rows: number, cols: number, rng: Rng, s
 /** The prepared input of x [n, cols] (quant_x), after checking it against quant_x_ref. */
 function prepare(pool: Pool, x: Float32Array, n: number, cols: number, misalign: number): Buf {
   const xb = pool.f32From(x, misalign);
-  const bytes = n * pool.k.qx_row_bytes(cols);
+  const bytes = pool.k.qx_bytes(n, cols);
+  assert.equal(bytes, preparedInputBytes(n, cols));
   const prep = pool.alloc(bytes);
   const twin = pool.alloc(bytes);
   pool.k.quant_x(prep.ptr, xb.ptr, n, cols);
@@ -521,7 +522,7 @@ describe('quant_x: the prepared input', () => {
     test(`(${build}) sections A (per 32) and B (per 256, cols % 256 = 0) = a plain-TS model; = its twin; special values`, () => {
       const pool = poolOf(build);
       fc.assert(
-        fc.property(fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constantFrom(256, 512, 768)), fc.integer({ min: 1, max: 4 }), fc.integer(), (cols, n, seed) => {
+        fc.property(fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constantFrom(256, 512, 768)), fc.integer({ min: 1, max: 9 }), fc.integer(), (cols, n, seed) => {
           pool.reset();
           const rng = createRng(seed);
           const x = rng.next() < 0.5 ? uniform(rng, n * cols, -3, 3) : wide(rng, n * cols);
@@ -552,6 +553,20 @@ describe('quant_x: the prepared input', () => {
                 const sAt = bsAt + pad16(C / 8) + pad16(C / 16);
                 assert.deepEqual(Array.from(new Float32Array(buf, sAt, C / 32)), Array.from(m.s), 's (section A)');
                 assert.deepEqual(new Int16Array(buf, sAt + pad16(C / 8) + 2 * C, C / 16), m.ls, 'ls (section A)');
+                if (i < n - (n % 4)) {
+                  // section T: row i is lane i % 4 of block ⌊i/4⌋'s cells, one per 32-column group
+                  const G = C / 32;
+                  for (let g = 0; g < G; g++) {
+                    const cell = prep.ptr + n * rec + (Math.floor(i / 4) * G + g) * 192;
+                    const r = i % 4;
+                    const q = new Int8Array(buf, cell, 128);
+                    for (let t = 0; t < 8; t++) for (let b = 0; b < 4; b++) assert.equal(q[16 * t + 4 * r + b], m.q[32 * g + 4 * t + b], `T q row ${i} group ${g}`);
+                    assert.deepEqual([new Float32Array(buf, cell + 128, 4)[r]], [m.d[g]], `T d row ${i} group ${g}`);
+                    assert.deepEqual(Array.from(new Int16Array(buf, cell + 144 + 4 * r, 2)), [16 * m.ls[2 * g]!, 16 * m.ls[2 * g + 1]!], `T ls row ${i} group ${g}`);
+                    assert.equal(new Float32Array(buf, cell + 160, 4)[r], m.s[g], `T s row ${i} group ${g}`);
+                    assert.equal(new Int32Array(buf, cell + 176, 4)[r], m.bs32[g], `T bs32 row ${i} group ${g}`);
+                  }
+                }
               }
             }
           }

@@ -208,7 +208,7 @@ describe('kernels/quantize', () => {
       }
       const xb = pool.f32From(x);
       const rec = pool.k.qx_row_bytes(cols);
-      const bytes = n * rec;
+      const bytes = pool.k.qx_bytes(n, cols);
       const out = pool.alloc(bytes);
       const twin = pool.alloc(bytes);
       pool.k.quant_x(out.ptr, xb.ptr, n, cols);
