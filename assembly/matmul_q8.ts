@@ -31,7 +31,7 @@
 // are exact; then acc ← acc + f32(256·Σ)·((d·2^-8)·s) with separate multiplies and adds in group
 // order, in every build: the SIMD kernel and _ref agree bit for bit, and so do the plain and relaxed builds.
 
-import { kconst, storeScaledI8, truncInRange, absMax8, K_Q8ORDER, K_HI8, K_F16MASK, K_F16SCALE_Q8, K_ONES16, qxPn, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD } from './matmul_quant';
+import { kconst, storeScaledI8, truncInRange, absMax8, K_Q8ORDER, K_HI8, K_F16MASK, K_F16SCALE_Q8, K_ONES16, qxPn, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxT16, QXT16_CELL } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const INV_256: f32 = 0.00390625;
@@ -78,7 +78,7 @@ export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: us
   // cheaper on the direct path (measured)
   const rem = n & 3;
   const tiled = rem == 3 ? n : n - rem;
-  matmulQ8Rows(outPtr, outStride, wPtr, xPtr, tiled, rows, cols, scratchPtr);
+  matmulQ8Rows(outPtr, outStride, wPtr, xPtr, tiled, n, rows, cols, scratchPtr);
   if (tiled < n) matmulQ8Direct(outPtr + <usize>tiled * (<usize>outStride << 2), outStride, wPtr, xPtr + <usize>tiled * <usize>qx_row_bytes(cols), n - tiled, rows, cols);
 }
 
@@ -195,6 +195,9 @@ function matmulQ8Direct(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize,
 // 2.75 vector operations per i32x4.dot_i16x8_s against 3.25 in the 4×2 tile plus its transposes); an
 // odd last panel runs alone. Measured against the 4×2 tile on this host (1024×1024, one process,
 // interleaved; bench:quants has the committed figures): 1.10–1.15× at n = 8–12, 1.2–1.3× from n = 32.
+// Whole blocks of 4 x rows read the prepared input's section T16 (matmul_quant.ts: a step's 4 rows'
+// column pairs side by side, then their d), one pointer at constant offsets instead of 4 records:
+// 1.03–1.10× (896×4864 and 4864×896, 8–128 x rows, one thread, the same bits).
 //
 // Scratch (quant_scratch_bytes), two panels: groups [g0, g0 + 4) of the first panel, 256 bytes each
 // @256·j, of the second @1024 + 256·j · their f32x4 d·2^-8 @2048 + 16·j and @2112 + 16·j · the 8 rows'
@@ -250,10 +253,11 @@ function matmulQ8Direct(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize,
   }
 }
 
-function matmulQ8Rows(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+/** x rows [0, n) of the prepared input of nx ≥ n rows. */
+function matmulQ8Rows(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, nx: i32, rows: i32, cols: i32, scratch: usize): void {
   const pairRows = (rows >> 3) << 3;
-  if (pairRows > 0) q8RowsTile(2, outPtr, outStride, wPtr, xPtr, n, pairRows, cols, scratch);
-  if (pairRows < rows) q8RowsTile(1, outPtr + (<usize>pairRows << 2), outStride, wPtr + <usize>(pairRows >> 2) * panelBytesQ8(cols), xPtr, n, rows - pairRows, cols, scratch);
+  if (pairRows > 0) q8RowsTile(2, outPtr, outStride, wPtr, xPtr, n, nx, pairRows, cols, scratch);
+  if (pairRows < rows) q8RowsTile(1, outPtr + (<usize>pairRows << 2), outStride, wPtr + <usize>(pairRows >> 2) * panelBytesQ8(cols), xPtr, n, nx, rows - pairRows, cols, scratch);
 }
 
 /**
@@ -261,7 +265,7 @@ function matmulQ8Rows(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n
  * vectors, 4 broadcasts and 4·P accumulators. Groups go in chunks of 8 / P through the scratch.
  */
 // @ts-ignore: decorator
-@inline function q8RowsTile(P: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
+@inline function q8RowsTile(P: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, nx: i32, rows: i32, cols: i32, scratch: usize): void {
   const G = (cols + 31) >> 5;
   const pb = panelBytesQ8(cols);
   const rec = <usize>qx_row_bytes(cols);
@@ -280,87 +284,101 @@ function matmulQ8Rows(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n
       const last = g0 + count == G;
       unpackQ8Rows(w + <usize>g0 * 136, count, scratch, scratch + 2048, fmask, s104, order);
       if (P > 1) unpackQ8Rows(w + pb + <usize>g0 * 136, count, scratch + 1024, scratch + 2048 + dB, fmask, s104, order);
-      // 4 x rows at a time; a short last block repeats its last row (same values to the same place)
-      for (let i = 0; i < n; i += 4) {
-        const i1 = min(i + 1, n - 1), i2 = min(i + 2, n - 1), i3 = min(i + 3, n - 1);
-        const b0 = xPtr + <usize>i * rec, b1 = xPtr + <usize>i1 * rec, b2 = xPtr + <usize>i2 * rec, b3 = xPtr + <usize>i3 * rec;
-        let x0 = b0 + (<usize>g0 << 6), x1 = b1 + (<usize>g0 << 6), x2 = b2 + (<usize>g0 << 6), x3 = b3 + (<usize>g0 << 6);
-        let s0 = b0 + dOff + (<usize>g0 << 2), s1 = b1 + dOff + (<usize>g0 << 2), s2 = b2 + dOff + (<usize>g0 << 2), s3 = b3 + dOff + (<usize>g0 << 2);
-        const AS = <usize>(3 + P); // log2 of an x row's accumulator bytes (16·P)
-        const p0 = accs + (<usize>i << AS), p1 = accs + (<usize>i1 << AS), p2 = accs + (<usize>i2 << AS), p3 = accs + (<usize>i3 << AS);
-        let e0 = f32x4.splat(0), e1 = e0, e2 = e0, e3 = e0, f0 = e0, f1 = e0, f2 = e0, f3 = e0;
-        if (g0 != 0) {
-          e0 = v128.load(p0);
-          e1 = v128.load(p1);
-          e2 = v128.load(p2);
-          e3 = v128.load(p3);
-          if (P > 1) {
-            f0 = v128.load(p0, 16);
-            f1 = v128.load(p1, 16);
-            f2 = v128.load(p2, 16);
-            f3 = v128.load(p3, 16);
-          }
-        }
-        let p = scratch, ds = scratch + 2048;
-        for (let j = 0; j < count; j++, p += 256, ds += 16, x0 += 64, x1 += 64, x2 += 64, x3 += 64, s0 += 4, s1 += 4, s2 += 4, s3 += 4) {
-          let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-          // one step per iteration: V8 issues a block's loads first, and one step's P + 4 loads beside
-          // the 4·P accumulators stay in registers
-          for (let t: usize = 0; t < 64; t += 4) {
-            const wa = v128.load(p + (t << 2));
-            const y0 = v128.load32_splat(x0 + t), y1 = v128.load32_splat(x1 + t), y2 = v128.load32_splat(x2 + t), y3 = v128.load32_splat(x3 + t);
-            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wa, y0));
-            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wa, y1));
-            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wa, y2));
-            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wa, y3));
-            if (P > 1) {
-              const wb = v128.load(p + (t << 2), 1024);
-              c0 = i32x4.add(c0, i32x4.dot_i16x8_s(wb, y0));
-              c1 = i32x4.add(c1, i32x4.dot_i16x8_s(wb, y1));
-              c2 = i32x4.add(c2, i32x4.dot_i16x8_s(wb, y2));
-              c3 = i32x4.add(c3, i32x4.dot_i16x8_s(wb, y3));
-            }
-          }
-          const da = v128.load(ds), db = P > 1 ? v128.load(ds + dB) : da;
-          let z = v128.load32_splat(s0);
-          e0 = f32x4.add(e0, f32x4.mul(f32x4.convert_i32x4_s(a0), f32x4.mul(da, z)));
-          if (P > 1) f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(c0), f32x4.mul(db, z)));
-          z = v128.load32_splat(s1);
-          e1 = f32x4.add(e1, f32x4.mul(f32x4.convert_i32x4_s(a1), f32x4.mul(da, z)));
-          if (P > 1) f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(c1), f32x4.mul(db, z)));
-          z = v128.load32_splat(s2);
-          e2 = f32x4.add(e2, f32x4.mul(f32x4.convert_i32x4_s(a2), f32x4.mul(da, z)));
-          if (P > 1) f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(c2), f32x4.mul(db, z)));
-          z = v128.load32_splat(s3);
-          e3 = f32x4.add(e3, f32x4.mul(f32x4.convert_i32x4_s(a3), f32x4.mul(da, z)));
-          if (P > 1) f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(c3), f32x4.mul(db, z)));
-        }
-        if (last) {
-          // (a pair of panels is always whole; a single one may be the matrix's partial last)
-          const q0 = o + <usize>i * outRowBytes, q1 = o + <usize>i1 * outRowBytes, q2 = o + <usize>i2 * outRowBytes, q3 = o + <usize>i3 * outRowBytes;
-          storePanel4(q0, e0, valid);
-          storePanel4(q1, e1, valid);
-          storePanel4(q2, e2, valid);
-          storePanel4(q3, e3, valid);
-          if (P > 1) {
-            v128.store(q0, f0, 16);
-            v128.store(q1, f1, 16);
-            v128.store(q2, f2, 16);
-            v128.store(q3, f3, 16);
-          }
-        } else {
-          v128.store(p0, e0);
-          v128.store(p1, e1);
-          v128.store(p2, e2);
-          v128.store(p3, e3);
-          if (P > 1) {
-            v128.store(p0, f0, 16);
-            v128.store(p1, f1, 16);
-            v128.store(p2, f2, 16);
-            v128.store(p3, f3, 16);
-          }
-        }
+      // 4 x rows at a time: whole blocks from section T16, a short last block (from its records)
+      // repeats its last row (same values to the same place)
+      let i = 0;
+      for (; i + 4 <= n; i += 4) q8Block(P, true, i, xPtr, n, nx, rec, dOff, cols, g0, count, last, accs, scratch, dB, o, outRowBytes, valid);
+      if (i < n) q8Block(P, false, i, xPtr, n, nx, rec, dOff, cols, g0, count, last, accs, scratch, dB, o, outRowBytes, valid);
+    }
+  }
+}
+
+/**
+ * 4 x rows i .. i + 3 (the last repeated when beyond n) over the unpacked groups [g0, g0 + count) of
+ * P panels. tiled (a constant): the rows are a whole block, read from its section-T16 cells (the
+ * prepared input of nx rows; matmul_quant.ts) at constant offsets from one pointer; else from their records.
+ */
+// @ts-ignore: decorator
+@inline function q8Block(P: i32, tiled: bool, i: i32, xPtr: usize, n: i32, nx: i32, rec: usize, dOff: usize, cols: i32, g0: i32, count: i32, last: bool, accs: usize, scratch: usize, dB: usize, o: usize, outRowBytes: usize, valid: i32): void {
+  const i1 = min(i + 1, n - 1), i2 = min(i + 2, n - 1), i3 = min(i + 3, n - 1);
+  const b0 = xPtr + <usize>i * rec, b1 = xPtr + <usize>i1 * rec, b2 = xPtr + <usize>i2 * rec, b3 = xPtr + <usize>i3 * rec;
+  let x0 = b0 + (<usize>g0 << 6), x1 = b1 + (<usize>g0 << 6), x2 = b2 + (<usize>g0 << 6), x3 = b3 + (<usize>g0 << 6);
+  let s0 = b0 + dOff + (<usize>g0 << 2), s1 = b1 + dOff + (<usize>g0 << 2), s2 = b2 + dOff + (<usize>g0 << 2), s3 = b3 + dOff + (<usize>g0 << 2);
+  let q = tiled ? xPtr + qxT16(nx, cols) + (<usize>(i >> 2) * <usize>((cols + 31) >> 5) + <usize>g0) * <usize>QXT16_CELL : 0;
+  const AS = <usize>(3 + P); // log2 of an x row's accumulator bytes (16·P)
+  const p0 = accs + (<usize>i << AS), p1 = accs + (<usize>i1 << AS), p2 = accs + (<usize>i2 << AS), p3 = accs + (<usize>i3 << AS);
+  let e0 = f32x4.splat(0), e1 = e0, e2 = e0, e3 = e0, f0 = e0, f1 = e0, f2 = e0, f3 = e0;
+  if (g0 != 0) {
+    e0 = v128.load(p0);
+    e1 = v128.load(p1);
+    e2 = v128.load(p2);
+    e3 = v128.load(p3);
+    if (P > 1) {
+      f0 = v128.load(p0, 16);
+      f1 = v128.load(p1, 16);
+      f2 = v128.load(p2, 16);
+      f3 = v128.load(p3, 16);
+    }
+  }
+  let p = scratch, ds = scratch + 2048;
+  for (let j = 0; j < count; j++, p += 256, ds += 16, x0 += 64, x1 += 64, x2 += 64, x3 += 64, s0 += 4, s1 += 4, s2 += 4, s3 += 4, q += tiled ? <usize>QXT16_CELL - 256 : 0) {
+    let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+    // one step per iteration: V8 issues a block's loads first, and one step's P + 4 loads beside
+    // the 4·P accumulators stay in registers
+    for (let t: usize = 0; t < 64; t += 4, q += tiled ? 16 : 0) {
+      const wa = v128.load(p + (t << 2));
+      const y0 = tiled ? v128.load32_splat(q) : v128.load32_splat(x0 + t), y1 = tiled ? v128.load32_splat(q, 4) : v128.load32_splat(x1 + t);
+      const y2 = tiled ? v128.load32_splat(q, 8) : v128.load32_splat(x2 + t), y3 = tiled ? v128.load32_splat(q, 12) : v128.load32_splat(x3 + t);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(wa, y0));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(wa, y1));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(wa, y2));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(wa, y3));
+      if (P > 1) {
+        const wb = v128.load(p + (t << 2), 1024);
+        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(wb, y0));
+        c1 = i32x4.add(c1, i32x4.dot_i16x8_s(wb, y1));
+        c2 = i32x4.add(c2, i32x4.dot_i16x8_s(wb, y2));
+        c3 = i32x4.add(c3, i32x4.dot_i16x8_s(wb, y3));
       }
+    }
+    const da = v128.load(ds), db = P > 1 ? v128.load(ds + dB) : da;
+    // tiled: q is at the cell's d (after its 256 bytes of quants)
+    let z = tiled ? v128.load32_splat(q, 0) : v128.load32_splat(s0);
+    e0 = f32x4.add(e0, f32x4.mul(f32x4.convert_i32x4_s(a0), f32x4.mul(da, z)));
+    if (P > 1) f0 = f32x4.add(f0, f32x4.mul(f32x4.convert_i32x4_s(c0), f32x4.mul(db, z)));
+    z = tiled ? v128.load32_splat(q, 4) : v128.load32_splat(s1);
+    e1 = f32x4.add(e1, f32x4.mul(f32x4.convert_i32x4_s(a1), f32x4.mul(da, z)));
+    if (P > 1) f1 = f32x4.add(f1, f32x4.mul(f32x4.convert_i32x4_s(c1), f32x4.mul(db, z)));
+    z = tiled ? v128.load32_splat(q, 8) : v128.load32_splat(s2);
+    e2 = f32x4.add(e2, f32x4.mul(f32x4.convert_i32x4_s(a2), f32x4.mul(da, z)));
+    if (P > 1) f2 = f32x4.add(f2, f32x4.mul(f32x4.convert_i32x4_s(c2), f32x4.mul(db, z)));
+    z = tiled ? v128.load32_splat(q, 12) : v128.load32_splat(s3);
+    e3 = f32x4.add(e3, f32x4.mul(f32x4.convert_i32x4_s(a3), f32x4.mul(da, z)));
+    if (P > 1) f3 = f32x4.add(f3, f32x4.mul(f32x4.convert_i32x4_s(c3), f32x4.mul(db, z)));
+  }
+  if (last) {
+    // (a pair of panels is always whole; a single one may be the matrix's partial last)
+    const q0 = o + <usize>i * outRowBytes, q1 = o + <usize>i1 * outRowBytes, q2 = o + <usize>i2 * outRowBytes, q3 = o + <usize>i3 * outRowBytes;
+    storePanel4(q0, e0, valid);
+    storePanel4(q1, e1, valid);
+    storePanel4(q2, e2, valid);
+    storePanel4(q3, e3, valid);
+    if (P > 1) {
+      v128.store(q0, f0, 16);
+      v128.store(q1, f1, 16);
+      v128.store(q2, f2, 16);
+      v128.store(q3, f3, 16);
+    }
+  } else {
+    v128.store(p0, e0);
+    v128.store(p1, e1);
+    v128.store(p2, e2);
+    v128.store(p3, e3);
+    if (P > 1) {
+      v128.store(p0, f0, 16);
+      v128.store(p1, f1, 16);
+      v128.store(p2, f2, 16);
+      v128.store(p3, f3, 16);
     }
   }
 }

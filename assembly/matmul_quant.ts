@@ -33,6 +33,11 @@
 //   ls   i16 [4][2]    at 144   the rows' two lane sums (ls), times 16
 //   s    f32 [4]       at 160   the rows' s
 //   bs32 i32 [4]       at 176   the rows' bs32
+// Then section T16, the same blocks for Q8_0's row-lane tile (matmul_q8.ts), which multiplies the
+// pre-widened quants: block b's group g is a cell of QXT16_CELL = 272 bytes at n·qx_row_bytes(cols) +
+// (n/4)·G·192 + (b·G + g)·272:
+//   q16  i16 [16][4][2] at 0    step t (the group's columns 2t, 2t + 1): the 4 rows' 2 quants
+//   d    f32 [4]        at 256  the rows' d
 // qx_bytes(n, cols) is the whole size. So a kernel called for n x rows needs the prepared input of
 // exactly those n rows (one made for more rows has its section T elsewhere); a single x row (decode)
 // has no section T.
@@ -373,9 +378,19 @@ export function qx_row_bytes(cols: i32): i32 {
 // @ts-ignore: decorator
 @lazy export const QXT_CELL: i32 = 192;
 
-/** Bytes of the whole prepared input of n x rows of `cols` columns: the n records, then section T. */
+/** Bytes of one cell of section T16 (a block of 4 x rows × one 32-column group, as i16). */
+// @ts-ignore: decorator
+@lazy export const QXT16_CELL: i32 = 272;
+
+/** Bytes of the whole prepared input of n x rows of `cols` columns: the n records, then sections T and T16. */
 export function qx_bytes(n: i32, cols: i32): i32 {
-  return n * qx_row_bytes(cols) + (n >> 2) * ((cols + 31) >> 5) * QXT_CELL;
+  return n * qx_row_bytes(cols) + (n >> 2) * ((cols + 31) >> 5) * (QXT_CELL + QXT16_CELL);
+}
+
+/** Offset of section T16 in the prepared input of n x rows of `cols` columns. */
+// @ts-ignore: decorator
+@inline export function qxT16(n: i32, cols: i32): usize {
+  return <usize>n * <usize>qx_row_bytes(cols) + <usize>(n >> 2) * <usize>((cols + 31) >> 5) * <usize>QXT_CELL;
 }
 
 /** Offset of section B (scale groups of 256) inside a row's record; only meaningful when cols % 256 == 0. */
@@ -559,7 +574,7 @@ export function qx_offset_k(cols: i32): i32 {
   v128.store(dst, i64x2.shuffle(b, d, 1, 3), 48);
 }
 
-/** Section T (layout at the top of this file) from the records of rows [0, 4·(n/4)) at dstPtr. */
+/** Sections T and T16 (layout at the top of this file) from the records of rows [0, 4·(n/4)) at dstPtr. */
 // @ts-ignore: decorator
 @inline function tileX(dstPtr: usize, n: i32, cols: i32, simd: bool): void {
   const rowBytes = <usize>qx_row_bytes(cols);
@@ -571,6 +586,7 @@ export function qx_offset_k(cols: i32): i32 {
     const r0 = dstPtr + <usize>(b << 2) * rowBytes;
     for (let g = 0; g < G; g++, cell += <usize>QXT_CELL) {
       transpose4Rows(r0 + q8 + (<usize>g << 5), rowBytes, cell, simd);
+      transpose4Rows(r0 + q8 + (<usize>g << 5) + 16, rowBytes, cell + 64, simd);
       for (let r: usize = 0; r < 4; r++) {
         const rec = r0 + r * rowBytes;
         store<f32>(cell + (r << 2), load<f32>(rec + dOff + (<usize>g << 2)), 128);
@@ -582,16 +598,24 @@ export function qx_offset_k(cols: i32): i32 {
       }
     }
   }
+  // section T16: the q16 of a group are 64 bytes per row, 4 runs of 16 (4 steps each)
+  for (let b = 0; b < (n >> 2); b++) {
+    const r0 = dstPtr + <usize>(b << 2) * rowBytes;
+    for (let g = 0; g < G; g++, cell += <usize>QXT16_CELL) {
+      const gq = r0 + (<usize>g << 6);
+      for (let k: usize = 0; k < 64; k += 16) transpose4Rows(gq + k, rowBytes, cell + (k << 2), simd);
+      for (let r: usize = 0; r < 4; r++) store<f32>(cell + (r << 2), load<f32>(r0 + r * rowBytes + dOff + (<usize>g << 2)), 256);
+    }
+  }
 }
 
-/** A group's 32 quant bytes of 4 records rowBytes apart, as section T's q (step t: the 4 rows' bytes 4t .. 4t + 3). */
+/** 16 bytes of 4 records rowBytes apart, as 4 steps of 4 × 4 bytes at cell (step t: the 4 rows' bytes 4t .. 4t + 3). */
 // @ts-ignore: decorator
 @inline function transpose4Rows(gq: usize, rowBytes: usize, cell: usize, simd: bool): void {
   if (simd) {
     storeTransposed4(v128.load(gq), v128.load(gq + rowBytes), v128.load(gq + 2 * rowBytes), v128.load(gq + 3 * rowBytes), cell);
-    storeTransposed4(v128.load(gq, 16), v128.load(gq + rowBytes, 16), v128.load(gq + 2 * rowBytes, 16), v128.load(gq + 3 * rowBytes, 16), cell + 64);
   } else {
-    for (let t: usize = 0; t < 8; t++) {
+    for (let t: usize = 0; t < 4; t++) {
       for (let r: usize = 0; r < 4; r++) store<u32>(cell + (t << 4) + (r << 2), load<u32>(gq + r * rowBytes + (t << 2)));
     }
   }

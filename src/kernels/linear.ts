@@ -515,10 +515,12 @@ export function linearInputBytes(dtype: LinearDtype, n: number, cols: number): n
 
 /** Bytes of one cell of the prepared input's section T (4 x rows × one 32-column group; assembly/matmul_quant.ts). */
 const QXT_CELL = 192;
+/** Bytes of one cell of section T16 (the same block and group as i16, for Q8_0's row lanes). */
+const QXT16_CELL = 272;
 
-/** Bytes of the prepared input of n rows of cols (what any quantised linear reads; = the kernel qx_bytes): n records, then section T. */
+/** Bytes of the prepared input of n rows of cols (what any quantised linear reads; = the kernel qx_bytes): n records, then sections T and T16. */
 export function preparedInputBytes(n: number, cols: number): number {
-  return n * preparedRowBytes(cols) + Math.floor(n / 4) * Math.ceil(cols / 32) * QXT_CELL;
+  return n * preparedRowBytes(cols) + Math.floor(n / 4) * Math.ceil(cols / 32) * (QXT_CELL + QXT16_CELL);
 }
 
 /**
@@ -527,7 +529,7 @@ export function preparedInputBytes(n: number, cols: number): number {
  */
 export function preparedInputCapacity(n: number, cols: number): number {
   const k = Math.floor(cols / 256) * 256;
-  return n * (qxSectionBytes(Math.ceil(cols / 32) * 32, 32) + (k > 0 ? qxSectionBytes(k, 256) : 0)) + Math.floor(n / 4) * Math.ceil(cols / 32) * QXT_CELL;
+  return n * (qxSectionBytes(Math.ceil(cols / 32) * 32, 32) + (k > 0 ? qxSectionBytes(k, 256) : 0)) + Math.floor(n / 4) * Math.ceil(cols / 32) * (QXT_CELL + QXT16_CELL);
 }
 
 /**

@@ -45,8 +45,8 @@ export interface Kernels {
   // ---- weight types beyond f32 (assembly/matmul_bf16.ts, matmul_q8.ts, quant_legacy.ts, quant_k.ts, matmul_quant.ts) ----
   // Same 4-row panel scheme; exact layouts in src/kernels/linear.ts and the assembly files. BF16/F16 read
   // x [n, cols] f32; the quantised types read the prepared input of quant_x (qx_row_bytes(cols) bytes per
-  // x row: int8 activations per 32 columns, and per 256 when cols % 256 == 0; then section T, the
-  // 32-column part again in blocks of 4 rows: qx_bytes(n, cols) in all). Per type T:
+  // x row: int8 activations per 32 columns, and per 256 when cols % 256 == 0; then sections T and
+  // T16, the 32-column part again in blocks of 4 rows: qx_bytes(n, cols) in all). Per type T:
   //   matmul_T / matmul_T_ref (out, outStride, w, x, n, rows, cols): out[i, r] = Σ_c x[i, c]·W[r, c] for
   //     i < n, r < rows; out: [n, outStride], only columns < rows written; the SIMD kernel equals its
   //     scalar twin bit for bit (quantised types: in every build). The quantised SIMD kernels take one
@@ -199,7 +199,7 @@ export interface Kernels {
   quant_scratch_bytes(n: number): number;
   /** Bytes of the prepared input of one x row of cols columns. */
   qx_row_bytes(cols: number): number;
-  /** Bytes of the whole prepared input of n rows of cols: n records of qx_row_bytes(cols), then section T. */
+  /** Bytes of the whole prepared input of n rows of cols: n records of qx_row_bytes(cols), then sections T and T16. */
   qx_bytes(n: number, cols: number): number;
   /** Offset of the 256-column section inside a prepared row (cols % 256 == 0). */
   qx_offset_k(cols: number): number;

@@ -35,8 +35,8 @@ describe('kernels/linear dtypes (TS API)', () => {
     assert.equal(linearInputBytes('BF16', 3, 33), 0);
     const k = new Pool('simd', 1 << 16).k;
     assert.equal(linearInputBytes('Q8_0', 3, 33), 3 * k.qx_row_bytes(33));
-    // 9 rows: the records, then section T's 2 blocks of 4 rows × 2 groups of 192 bytes
-    assert.equal(linearInputBytes('Q8_0', 9, 33), 9 * k.qx_row_bytes(33) + 2 * 2 * 192);
+    // 9 rows: the records, then sections T and T16: 2 blocks of 4 rows × 2 groups of 192 + 272 bytes
+    assert.equal(linearInputBytes('Q8_0', 9, 33), 9 * k.qx_row_bytes(33) + 2 * 2 * (192 + 272));
     assert.equal(linearInputBytes('Q8_0', 9, 33), k.qx_bytes(9, 33));
     assert.deepEqual(LINEAR_DTYPES.map(linearInputKind), ['f32', 'f32', 'f32', ...QUANT_LINEAR_DTYPES.map(() => 'qx')]);
     // aliases: the user-facing names and GGML names resolve, anything else is a typed error naming the choices
@@ -106,8 +106,8 @@ describe('kernels/linear dtypes (TS API)', () => {
     const x = pool.f32From(uniform(createRng(2), 4 * 64));
     assert.equal(inputs.inputFor(bf, x.ptr, 4), x.ptr, 'bf16 reads x itself, no reservation needed');
     const row = pool.k.qx_row_bytes(64);
-    const k4 = pool.k.qx_bytes(4, 64); // 4 records and one block of section T
-    assert.equal(k4, 4 * row + 2 * 192);
+    const k4 = pool.k.qx_bytes(4, 64); // 4 records and one block of sections T and T16
+    assert.equal(k4, 4 * row + 2 * (192 + 272));
     assert.throws(() => inputs.inputFor(q8, x.ptr, 4), (e: unknown) => e instanceof CapacityError && new RegExp(`exec\\.in: expected an input within the reserved 0 bytes \\(reserveLinearInput\\), got 4 rows × 64 columns = ${k4} bytes`).test(e.message));
     inputs.reserve(2, 64);
     assert.equal(inputs.reservedBytes, 2 * row);

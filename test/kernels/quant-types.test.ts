@@ -566,6 +566,14 @@ describe('quant_x: the prepared input', () => {
                     assert.equal(new Float32Array(buf, cell + 160, 4)[r], m.s[g], `T s row ${i} group ${g}`);
                     assert.equal(new Int32Array(buf, cell + 176, 4)[r], m.bs32[g], `T bs32 row ${i} group ${g}`);
                   }
+                  // section T16 (after T): the same block and group, quants as i16 in steps of 2 columns, then d
+                  for (let g = 0; g < G; g++) {
+                    const cell = prep.ptr + n * rec + Math.floor(n / 4) * G * 192 + (Math.floor(i / 4) * G + g) * 272;
+                    const r = i % 4;
+                    const q = new Int16Array(buf, cell, 128);
+                    for (let t = 0; t < 16; t++) for (let b = 0; b < 2; b++) assert.equal(q[8 * t + 2 * r + b], m.q[32 * g + 2 * t + b], `T16 q row ${i} group ${g}`);
+                    assert.deepEqual([new Float32Array(buf, cell + 256, 4)[r]], [m.d[g]], `T16 d row ${i} group ${g}`);
+                  }
                 }
               }
             }
