@@ -269,7 +269,7 @@ async function main(): Promise<void> {
     const h = setup(args.build, dtype, hr, hc, 1, Math.max(...BATCHES), 12);
     const kh = kernels(h.rt, dtype);
     for (const n of BATCHES) {
-      // the prepared input of exactly n rows (its section T follows the n records)
+      // the prepared input of exactly n rows (its sections T and T16 follow the n records)
       if (linearInputKind(dtype) === 'qx') h.rt.k.quant_x(h.input, h.x, n, hc);
       validate(h, dtype, n, hr, hc);
       const [ts, tr] = await timeCases(`${dtype} ${hr}×${hc} n=${n} hot`, [
