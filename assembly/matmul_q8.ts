@@ -31,7 +31,7 @@
 // are exact; then acc ← acc + f32(256·Σ)·((d·2^-8)·s) with separate multiplies and adds in group
 // order, in every build: the SIMD kernel and _ref agree bit for bit, and so do the plain and relaxed builds.
 
-import { kconst, storeScaledI8, truncInRange, absMax8, K_Q8ORDER, K_HI8, K_F16MASK, K_F16SCALE_Q8, K_ONES16, qxPn, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxT16, QXT16_CELL } from './matmul_quant';
+import { kconst, storeScaledI8, truncInRange, absMax8, K_Q8ORDER, K_HI8, K_F16MASK, K_F16SCALE_Q8, K_ONES16, qxPn, f16x4m, f16s, f16Value, f16NonFinite, f32ToF16Bits, isum4, storePanel4, qx_row_bytes, qxD, qxT16, QXT16_CELL, MATVEC_STREAMS, streamPart, storeStreams } from './matmul_quant';
 
 // @ts-ignore: decorator
 @lazy const INV_256: f32 = 0.00390625;
@@ -82,6 +82,42 @@ export function matmul_q8_0(outPtr: usize, outStride: i32, wPtr: usize, xPtr: us
   if (tiled < n) matmulQ8Direct(outPtr + <usize>tiled * (<usize>outStride << 2), outStride, wPtr, xPtr + <usize>tiled * <usize>qx_row_bytes(cols), n - tiled, rows, cols);
 }
 
+/**
+ * acc + the 4 rows' f32 sums over one group of the panel (at wk) for one x row: xq its i16 quants
+ * (plain build), pn its q⁺/q⁻ bytes (relaxed build), xs its scale.
+ */
+// @ts-ignore: decorator
+@inline function q8Group(acc: v128, wk: usize, xq: usize, xs: usize, pn: usize, hi8: v128, ones: v128, fmask: v128, s104: v128): v128 {
+  let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    // Σ w·q = Σ w·q⁺ − Σ w·q⁻: two relaxed dots per row and k-block on the signed weight bytes as
+    // stored (pn holds q⁺, q⁻ in their order); each i16 lane is a pair's exact sum (≤ 2·128·127), so
+    // the difference is exact; × 256 (shl 8) gives the plain path's integers and so its bits
+    for (let kb: usize = 0; kb < 128; kb += 64) {
+      const xp = v128.load(pn + (kb >> 1)), xn = v128.load(pn + (kb >> 1), 16);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(pnDot(wk + kb, xp, xn), ones));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(pnDot(wk + kb + 16, xp, xn), ones));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(pnDot(wk + kb + 32, xp, xn), ones));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(pnDot(wk + kb + 48, xp, xn), ones));
+    }
+    const scale = f32x4.mul(f16x4m(wk + 128, fmask, s104), v128.load32_splat(xs));
+    return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i32x4.shl(isum4(a0, a1, a2, a3), 8)), scale));
+  }
+  // The group's two k-blocks as a 2-step loop: V8 issues a block's loads first and its pure
+  // ops level by level, so a fully unrolled group (12 loads, 16 widened vectors live) spills;
+  // one k-block (6 loads + 4 accumulators + the mask) stays within the 15 XMM registers.
+  for (let kb: usize = 0; kb < 128; kb += 64) {
+    const x0 = v128.load(xq + (kb >> 1)), x1 = v128.load(xq + (kb >> 1), 16);
+    a0 = blockDot(a0, wk + kb, x0, x1, hi8);
+    a1 = blockDot(a1, wk + kb + 16, x0, x1, hi8);
+    a2 = blockDot(a2, wk + kb + 32, x0, x1, hi8);
+    a3 = blockDot(a3, wk + kb + 48, x0, x1, hi8);
+  }
+  // d·2^-8 (the widening's 256 undone), exactly: the f16 decoded with 2^104 instead of 2^112
+  const scale = f32x4.mul(f16x4m(wk + 128, fmask, s104), v128.load32_splat(xs));
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(isum4(a0, a1, a2, a3)), scale));
+}
+
 /** matmul_q8_0 without the scratch: the 4×2 tile for pairs of x rows, the one-row loop for the rest. */
 function matmulQ8Direct(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32): void {
   const pb = panelBytesQ8(cols);
@@ -92,8 +128,31 @@ function matmulQ8Direct(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize,
   const pnOff = qxPn((cols + 31) & ~31);
   // x rows [0, pairs) go through the 4×2 tile, the rest (n = 1, an odd last row) one by one
   const pairs = n >= Q8_PAIR_MIN ? n & ~1 : 0;
-  let w = wPtr;
-  for (let r = 0; r < rows; r += 4, w += pb) {
+  let r0 = 0;
+  if (n == 1) {
+    // one x row (decode): runs of whole panels in MATVEC_STREAMS interleaved streams (matmul_quant.ts);
+    // the panels after them take the loop below
+    const part = streamPart(rows);
+    const st = <usize>part * pb;
+    const xs = xPtr + dOff, pn = xPtr + pnOff;
+    // (the 4 streams unrolled, their sums in registers: a loop over the streams with the sums in memory
+    // measured 0.72–0.83× of this)
+    for (let j = 0; j < part; j++) {
+      const w = wPtr + <usize>j * pb, wEnd = w + pb;
+      let a = f32x4.splat(0), b = a, c = a, d = a;
+      let xq = xPtr, xd = xs, xpn = pn;
+      for (let wk = w; wk < wEnd; wk += 136, xq += 64, xd += 4, xpn += 64) {
+        a = q8Group(a, wk, xq, xd, xpn, hi8, ones, fmask, s104);
+        b = q8Group(b, wk + st, xq, xd, xpn, hi8, ones, fmask, s104);
+        c = q8Group(c, wk + 2 * st, xq, xd, xpn, hi8, ones, fmask, s104);
+        d = q8Group(d, wk + 3 * st, xq, xd, xpn, hi8, ones, fmask, s104);
+      }
+      storeStreams(outPtr, j, part, a, b, c, d);
+    }
+    r0 = part * MATVEC_STREAMS << 2;
+  }
+  let w = wPtr + <usize>(r0 >> 2) * pb;
+  for (let r = r0; r < rows; r += 4, w += pb) {
     const valid = rows - r;
     const o = outPtr + (<usize>r << 2);
     const wEnd = w + pb;
@@ -135,44 +194,10 @@ function matmulQ8Direct(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize,
       storePanel4(o + <usize>(i + 1) * outRowBytes, accB, valid);
     }
     for (let i = pairs; i < n; i++) {
-      let xq = xPtr + <usize>i * rec;
-      let xs = xq + dOff;
+      const xi = xPtr + <usize>i * rec;
+      let xq = xi, xs = xi + dOff, pn = xi + pnOff;
       let acc = f32x4.splat(0);
-      let pn = xPtr + <usize>i * rec + pnOff;
-      for (let wk = w; wk < wEnd; wk += 136, xs += 4, pn += 64) {
-        if (ASC_FEATURE_RELAXED_SIMD) {
-          // Σ w·q = Σ w·q⁺ − Σ w·q⁻: two relaxed dots per row and k-block on the signed weight bytes as
-          // stored (pn holds q⁺, q⁻ in their order); each i16 lane is a pair's exact sum (≤ 2·128·127), so
-          // the difference is exact; × 256 (shl 8) gives the plain path's integers and so its bits
-          let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-          for (let kb: usize = 0; kb < 128; kb += 64) {
-            const xp = v128.load(pn + (kb >> 1)), xn = v128.load(pn + (kb >> 1), 16);
-            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(pnDot(wk + kb, xp, xn), ones));
-            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(pnDot(wk + kb + 16, xp, xn), ones));
-            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(pnDot(wk + kb + 32, xp, xn), ones));
-            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(pnDot(wk + kb + 48, xp, xn), ones));
-          }
-          const scale = f32x4.mul(f16x4m(wk + 128, fmask, s104), v128.load32_splat(xs));
-          acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i32x4.shl(isum4(a0, a1, a2, a3), 8)), scale));
-          continue;
-        }
-        // The group's two k-blocks as a 2-step loop: V8 issues a block's loads first and its pure
-        // ops level by level, so a fully unrolled group (12 loads, 16 widened vectors live) spills;
-        // one k-block (6 loads + 4 accumulators + the mask) stays within the 15 XMM registers.
-        let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-        const kEnd = wk + 128;
-        for (let wb = wk; wb < kEnd; wb += 64, xq += 32) {
-          const x0 = v128.load(xq), x1 = v128.load(xq, 16);
-          a0 = blockDot(a0, wb, x0, x1, hi8);
-          a1 = blockDot(a1, wb + 16, x0, x1, hi8);
-          a2 = blockDot(a2, wb + 32, x0, x1, hi8);
-          a3 = blockDot(a3, wb + 48, x0, x1, hi8);
-        }
-        const s = isum4(a0, a1, a2, a3);
-        // d·2^-8 (the widening's 256 undone), exactly: the f16 decoded with 2^104 instead of 2^112
-        const scale = f32x4.mul(f16x4m(wk + 128, fmask, s104), v128.load32_splat(xs));
-        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), scale));
-      }
+      for (let wk = w; wk < wEnd; wk += 136, xq += 64, xs += 4, pn += 64) acc = q8Group(acc, wk, xq, xs, pn, hi8, ones, fmask, s104);
       storePanel4(o + <usize>i * outRowBytes, acc, valid);
     }
   }

@@ -190,6 +190,45 @@ export function f32ToF16Bits(x: f32): u32 {
   else storeTail(outPtr, v, valid);
 }
 
+// ---- matrix–vector products: interleaved panel streams ----
+
+/**
+ * The one-row (decode) kernels read their panels as MATVEC_STREAMS sequential streams at once: the
+ * panels split into that many runs of `part` consecutive panels, and each step takes the same group
+ * (or super-block) of the first panel of every run, then of the second, and so on; the panels left
+ * over after the runs (the last partial one among them) go one at a time. Each panel's sum is computed exactly as in a one-panel loop,
+ * so the results are the same bits. A core's hardware prefetcher follows each stream by itself: on an
+ * Intel Xeon (Emerald Rapids) one stream read DRAM at about 7 GB/s through any of these kernels,
+ * against 11 GB/s for a bare read loop, and four streams at 10–12.5 (docs/performance.md §7,
+ * session 16).
+ */
+export const MATVEC_STREAMS = 4;
+
+/** Panels per stream run for `rows` rows: whole panels only (0 when fewer than MATVEC_STREAMS of them). */
+// @ts-ignore: decorator
+@inline export function streamPart(rows: i32): i32 {
+  return (rows >> 2) / MATVEC_STREAMS;
+}
+
+/**
+ * Where stream s's panel of step j keeps its running sums for one x row: the panel's 4 outputs at
+ * outPtr (runs cover only whole panels, so all 4 are inside the output row). An f32 stored and loaded
+ * back is the same value: the sums are those of a register accumulator.
+ */
+// @ts-ignore: decorator
+@inline export function streamOut(outPtr: usize, j: i32, part: i32, s: i32): usize {
+  return outPtr + (<usize>(j + s * part) << 4);
+}
+
+/** Store the 4 streams' sums of step j for one x row (registers a..d; whole panels). */
+// @ts-ignore: decorator
+@inline export function storeStreams(outPtr: usize, j: i32, part: i32, a: v128, b: v128, c: v128, d: v128): void {
+  v128.store(streamOut(outPtr, j, part, 0), a);
+  v128.store(streamOut(outPtr, j, part, 1), b);
+  v128.store(streamOut(outPtr, j, part, 2), c);
+  v128.store(streamOut(outPtr, j, part, 3), d);
+}
+
 // ---- loop constants ----
 
 /**

@@ -58,7 +58,7 @@
 
 import {
   dot2, dotSigned1, pdot16, splatS8, splatU8, storeScaledI8, storeDequant16, kconst, K_M15, K_M3, K_M30, K_M3F, K_M1F, K_M1C, K_M7, K_B16, K_B4, K_W15, K_F16MASK, K_F16SCALE, K_ONES16,
-  f16x4m, f16s, f16Value, f16NonFinite, isum4, storePanel4, qx_row_bytes, qx_offset_k, qxD, qxBs16, qxBs32, q4RowLanes,
+  f16x4m, f16s, f16Value, f16NonFinite, isum4, storePanel4, qx_row_bytes, qx_offset_k, qxD, qxBs16, qxBs32, q4RowLanes, MATVEC_STREAMS, streamPart, streamOut,
 } from './matmul_quant';
 
 // @ts-ignore: decorator
@@ -790,6 +790,87 @@ export function quant_scratch_bytes(n: i32): i32 {
   else v128.store(ap, acc);
 }
 
+/**
+ * acc + the 4 rows' f32 sums over the panel super-block at sb for one x row (section B pointers of its
+ * super-block: x16 / x8 the quants as i16 / bytes, dx its scale, bs16 / bs32 its sub-block sums).
+ */
+// @ts-ignore: decorator
+@inline function kSuperBlock(kind: i32, acc: v128, sb: usize, x16: usize, x8: usize, dx: usize, bs16: usize, bs32: usize, m15: v128, m3: v128, m30: v128, b4: v128, w15: v128, m3f: v128, m1f: v128, m1c: v128, m7: v128, fmask: v128, f16scale: v128): v128 {
+  let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let am = a0;
+  if (kind == Q4_K) {
+    let g = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
+    for (let j = 0; j < 8; j++, g += 64, scp++, q8 += 32, q16 += 64) {
+      a0 = q4kRow(a0, g, 0, scp, q8, q16, m15);
+      a1 = q4kRow(a1, g, 1, scp + 8, q8, q16, m15);
+      a2 = q4kRow(a2, g, 2, scp + 16, q8, q16, m15);
+      a3 = q4kRow(a3, g, 3, scp + 24, q8, q16, m15);
+    }
+  } else if (kind == Q5_K) {
+    let g = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
+    for (let j = 0; j < 8; j++, g += 80, scp++, q8 += 32, q16 += 64) {
+      const bq = v128.load(g + 64);
+      a0 = q5kRow(a0, g, 0, bq, scp, q8, q16, m1f, m1c, m3);
+      a1 = q5kRow(a1, g, 1, bq, scp + 8, q8, q16, m1f, m1c, m3);
+      a2 = q5kRow(a2, g, 2, bq, scp + 16, q8, q16, m1f, m1c, m3);
+      a3 = q5kRow(a3, g, 3, bq, scp + 24, q8, q16, m1f, m1c, m3);
+    }
+  } else if (kind == Q6_K) {
+    // per half of a chunk: the activations in pair-plane order, the same shuffles for the 4 rows
+    let ch = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
+    for (let q = 0; q < 4; q++, ch += 192, scp += 4, q8 += 64, q16 += 128) {
+      a0 = q6kHalf(a0, ch, 0, scp, q8, q16, m15, m30, m3f);
+      a1 = q6kHalf(a1, ch + 48, 0, scp + 16, q8, q16, m15, m30, m3f);
+      a2 = q6kHalf(a2, ch + 96, 0, scp + 32, q8, q16, m15, m30, m3f);
+      a3 = q6kHalf(a3, ch + 144, 0, scp + 48, q8, q16, m15, m30, m3f);
+      a0 = q6kHalf(a0, ch, 1, scp + 2, q8 + 32, q16 + 64, m15, m30, m3f);
+      a1 = q6kHalf(a1, ch + 48, 1, scp + 18, q8 + 32, q16 + 64, m15, m30, m3f);
+      a2 = q6kHalf(a2, ch + 96, 1, scp + 34, q8 + 32, q16 + 64, m15, m30, m3f);
+      a3 = q6kHalf(a3, ch + 144, 1, scp + 50, q8 + 32, q16 + 64, m15, m30, m3f);
+    }
+  } else if (kind == Q3_K) {
+    // the activations in pair-plane order: the same shuffles for the 4 rows (V8 computes them once)
+    let hf = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
+    for (let h = 0; h < 2; h++, hf += 192, scp += 8, q8 += 128, q16 += 256) {
+      a0 = q3kHalf(a0, hf, scp, q8, q16, m7, m3, b4);
+      a1 = q3kHalf(a1, hf + 48, scp + 16, q8, q16, m7, m3, b4);
+      a2 = q3kHalf(a2, hf + 96, scp + 32, q8, q16, m7, m3, b4);
+      a3 = q3kHalf(a3, hf + 144, scp + 48, q8, q16, m7, m3, b4);
+    }
+  } else if (kind == Q2_K) {
+    let ch = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
+    for (let q = 0; q < 4; q++, ch += 64, scp += 4, q8 += 64, q16 += 128) {
+      a0 = q2kRow(a0, ch, scp, q8, q16, m3, w15);
+      a1 = q2kRow(a1, ch + 16, scp + 16, q8, q16, m3, w15);
+      a2 = q2kRow(a2, ch + 32, scp + 32, q8, q16, m3, w15);
+      a3 = q2kRow(a3, ch + 48, scp + 48, q8, q16, m3, w15);
+    }
+  }
+  let ai: v128;
+  if (kind == IQ4_XS) {
+    ai = a0;
+    let g = sb + 40, q16 = x16;
+    for (let j = 0; j < 8; j++, g += 64, q16 += 64) {
+      const t = isum4(iq4Group(g, 0, q16, m15), iq4Group(g, 1, q16, m15), iq4Group(g, 2, q16, m15), iq4Group(g, 3, q16, m15));
+      ai = i32x4.add(ai, i32x4.mul(t, sc4s(sb + 8 + (<usize>j << 2))));
+    }
+  } else {
+    // Q6_K / Q3_K: a row's sums less off·Σ_k sc_k·bs16_k (exact integers)
+    ai = isum4(offsetCorrect(kind, a0, sb, 0, bs16), offsetCorrect(kind, a1, sb, 1, bs16), offsetCorrect(kind, a2, sb, 2, bs16), offsetCorrect(kind, a3, sb, 3, bs16));
+  }
+  if (kind == Q4_K || kind == Q5_K) {
+    const bs = v128.load(bs32);
+    am = isum4(i32x4.dot_i16x8_s(v128.load8x8_u(sb + 48), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 56), bs),
+      i32x4.dot_i16x8_s(v128.load8x8_u(sb + 64), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 72), bs));
+  } else if (kind == Q2_K) {
+    am = isum4(minDotQ2(sb + 16, bs16, m15), minDotQ2(sb + 32, bs16, m15), minDotQ2(sb + 48, bs16, m15), minDotQ2(sb + 64, bs16, m15));
+  }
+  const sx = v128.load32_splat(dx);
+  acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(ai), f32x4.mul(f16x4m(sb, fmask, f16scale), sx)));
+  if (hasMin(kind)) acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(am), f32x4.mul(f16x4m(sb + 8, fmask, f16scale), sx)));
+  return acc;
+}
+
 // @ts-ignore: decorator
 @inline function matmulK(kind: i32, outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize, n: i32, rows: i32, cols: i32, scratch: usize): void {
   if (ASC_FEATURE_RELAXED_SIMD && kind == Q4_K && scratch != 0 && n >= Q4K_ROWS_MIN) {
@@ -818,8 +899,29 @@ export function quant_scratch_bytes(n: i32): i32 {
   const m15 = kconst(K_M15), m3 = kconst(K_M3), m30 = kconst(K_M30), b16 = kconst(K_B16), b4 = kconst(K_B4), w15 = kconst(K_W15);
   const m3f = kconst(K_M3F), m1f = kconst(K_M1F), m1c = kconst(K_M1C), m7 = kconst(K_M7);
   const fmask = kconst(K_F16MASK), f16scale = kconst(K_F16SCALE);
-  let w = wPtr;
-  for (let r = 0; r < rows; r += 4, w += pb) {
+  let r0 = 0;
+  if (n == 1) {
+    // one x row (decode): runs of whole panels in MATVEC_STREAMS interleaved streams (matmul_quant.ts);
+    // the panels after them take the loop below
+    const base = xPtr + offB;
+    const x16 = base, x8 = base + q8Off, dx = base + dOff, bs16 = base + bs16Off, bs32 = base + bs32Off;
+    const S = <usize>(cols >> 8);
+    const part = streamPart(rows);
+    const st = <usize>part * pb;
+    for (let j = 0; j < part; j++) {
+      for (let s = 0; s < MATVEC_STREAMS; s++) v128.store(streamOut(outPtr, j, part, s), f32x4.splat(0));
+      const w = wPtr + <usize>j * pb;
+      for (let t: usize = 0; t < S; t++) {
+        for (let s = 0; s < MATVEC_STREAMS; s++) {
+          const o = streamOut(outPtr, j, part, s);
+          v128.store(o, kSuperBlock(kind, v128.load(o), w + <usize>s * st + t * PB, x16 + (t << 9), x8 + (t << 8), dx + (t << 2), bs16 + (t << 5), bs32 + (t << 4), m15, m3, m30, b4, w15, m3f, m1f, m1c, m7, fmask, f16scale));
+        }
+      }
+    }
+    r0 = part * MATVEC_STREAMS << 2;
+  }
+  let w = wPtr + <usize>(r0 >> 2) * pb;
+  for (let r = r0; r < rows; r += 4, w += pb) {
     const valid = rows - r;
     const o = outPtr + (<usize>r << 2);
     const wEnd = w + pb;
@@ -829,78 +931,7 @@ export function quant_scratch_bytes(n: i32): i32 {
       // x pointers advance with the super-block: q16 by 512 bytes, q8 by 256, d by 4, bs16 by 32, bs32 by 16
       let x16 = base, x8 = base + q8Off, dx = base + dOff, bs16 = base + bs16Off, bs32 = base + bs32Off;
       for (let sb = w; sb < wEnd; sb += PB, x16 += 512, x8 += 256, dx += 4, bs16 += 32, bs32 += 16) {
-        let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-        let am = a0;
-        if (kind == Q4_K) {
-          let g = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
-          for (let j = 0; j < 8; j++, g += 64, scp++, q8 += 32, q16 += 64) {
-            a0 = q4kRow(a0, g, 0, scp, q8, q16, m15);
-            a1 = q4kRow(a1, g, 1, scp + 8, q8, q16, m15);
-            a2 = q4kRow(a2, g, 2, scp + 16, q8, q16, m15);
-            a3 = q4kRow(a3, g, 3, scp + 24, q8, q16, m15);
-          }
-        } else if (kind == Q5_K) {
-          let g = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
-          for (let j = 0; j < 8; j++, g += 80, scp++, q8 += 32, q16 += 64) {
-            const bq = v128.load(g + 64);
-            a0 = q5kRow(a0, g, 0, bq, scp, q8, q16, m1f, m1c, m3);
-            a1 = q5kRow(a1, g, 1, bq, scp + 8, q8, q16, m1f, m1c, m3);
-            a2 = q5kRow(a2, g, 2, bq, scp + 16, q8, q16, m1f, m1c, m3);
-            a3 = q5kRow(a3, g, 3, bq, scp + 24, q8, q16, m1f, m1c, m3);
-          }
-        } else if (kind == Q6_K) {
-          // per half of a chunk: the activations in pair-plane order, the same shuffles for the 4 rows
-          let ch = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
-          for (let q = 0; q < 4; q++, ch += 192, scp += 4, q8 += 64, q16 += 128) {
-            a0 = q6kHalf(a0, ch, 0, scp, q8, q16, m15, m30, m3f);
-            a1 = q6kHalf(a1, ch + 48, 0, scp + 16, q8, q16, m15, m30, m3f);
-            a2 = q6kHalf(a2, ch + 96, 0, scp + 32, q8, q16, m15, m30, m3f);
-            a3 = q6kHalf(a3, ch + 144, 0, scp + 48, q8, q16, m15, m30, m3f);
-            a0 = q6kHalf(a0, ch, 1, scp + 2, q8 + 32, q16 + 64, m15, m30, m3f);
-            a1 = q6kHalf(a1, ch + 48, 1, scp + 18, q8 + 32, q16 + 64, m15, m30, m3f);
-            a2 = q6kHalf(a2, ch + 96, 1, scp + 34, q8 + 32, q16 + 64, m15, m30, m3f);
-            a3 = q6kHalf(a3, ch + 144, 1, scp + 50, q8 + 32, q16 + 64, m15, m30, m3f);
-          }
-        } else if (kind == Q3_K) {
-          // the activations in pair-plane order: the same shuffles for the 4 rows (V8 computes them once)
-          let hf = sb + 72, scp = sb + 8, q8 = x8, q16 = x16;
-          for (let h = 0; h < 2; h++, hf += 192, scp += 8, q8 += 128, q16 += 256) {
-            a0 = q3kHalf(a0, hf, scp, q8, q16, m7, m3, b4);
-            a1 = q3kHalf(a1, hf + 48, scp + 16, q8, q16, m7, m3, b4);
-            a2 = q3kHalf(a2, hf + 96, scp + 32, q8, q16, m7, m3, b4);
-            a3 = q3kHalf(a3, hf + 144, scp + 48, q8, q16, m7, m3, b4);
-          }
-        } else if (kind == Q2_K) {
-          let ch = sb + 80, scp = sb + 16, q8 = x8, q16 = x16;
-          for (let q = 0; q < 4; q++, ch += 64, scp += 4, q8 += 64, q16 += 128) {
-            a0 = q2kRow(a0, ch, scp, q8, q16, m3, w15);
-            a1 = q2kRow(a1, ch + 16, scp + 16, q8, q16, m3, w15);
-            a2 = q2kRow(a2, ch + 32, scp + 32, q8, q16, m3, w15);
-            a3 = q2kRow(a3, ch + 48, scp + 48, q8, q16, m3, w15);
-          }
-        }
-        let ai: v128;
-        if (kind == IQ4_XS) {
-          ai = a0;
-          let g = sb + 40, q16 = x16;
-          for (let j = 0; j < 8; j++, g += 64, q16 += 64) {
-            const t = isum4(iq4Group(g, 0, q16, m15), iq4Group(g, 1, q16, m15), iq4Group(g, 2, q16, m15), iq4Group(g, 3, q16, m15));
-            ai = i32x4.add(ai, i32x4.mul(t, sc4s(sb + 8 + (<usize>j << 2))));
-          }
-        } else {
-          // Q6_K / Q3_K: a row's sums less off·Σ_k sc_k·bs16_k (exact integers)
-          ai = isum4(offsetCorrect(kind, a0, sb, 0, bs16), offsetCorrect(kind, a1, sb, 1, bs16), offsetCorrect(kind, a2, sb, 2, bs16), offsetCorrect(kind, a3, sb, 3, bs16));
-        }
-        if (kind == Q4_K || kind == Q5_K) {
-          const bs = v128.load(bs32);
-          am = isum4(i32x4.dot_i16x8_s(v128.load8x8_u(sb + 48), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 56), bs),
-            i32x4.dot_i16x8_s(v128.load8x8_u(sb + 64), bs), i32x4.dot_i16x8_s(v128.load8x8_u(sb + 72), bs));
-        } else if (kind == Q2_K) {
-          am = isum4(minDotQ2(sb + 16, bs16, m15), minDotQ2(sb + 32, bs16, m15), minDotQ2(sb + 48, bs16, m15), minDotQ2(sb + 64, bs16, m15));
-        }
-        const sx = v128.load32_splat(dx);
-        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(ai), f32x4.mul(f16x4m(sb, fmask, f16scale), sx)));
-        if (hasMin(kind)) acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(am), f32x4.mul(f16x4m(sb + 8, fmask, f16scale), sx)));
+        acc = kSuperBlock(kind, acc, sb, x16, x8, dx, bs16, bs32, m15, m3, m30, b4, w15, m3f, m1f, m1c, m7, fmask, f16scale);
       }
       storePanel4(o + <usize>i * outRowBytes, acc, valid);
     }
