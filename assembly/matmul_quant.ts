@@ -202,7 +202,7 @@ export function f32ToF16Bits(x: f32): u32 {
  * against 11 GB/s for a bare read loop, and four streams at 10–12.5 (docs/performance.md §7,
  * session 16).
  */
-export const MATVEC_STREAMS = 4;
+export const MATVEC_STREAMS = 8;
 
 /** Panels per stream run for `rows` rows: whole panels only (0 when fewer than MATVEC_STREAMS of them). */
 // @ts-ignore: decorator
@@ -220,13 +220,17 @@ export const MATVEC_STREAMS = 4;
   return outPtr + (<usize>(j + s * part) << 4);
 }
 
-/** Store the 4 streams' sums of step j for one x row (registers a..d; whole panels). */
+/** Store the MATVEC_STREAMS (8) streams' sums of step j for one x row (registers a..h; whole panels). */
 // @ts-ignore: decorator
-@inline export function storeStreams(outPtr: usize, j: i32, part: i32, a: v128, b: v128, c: v128, d: v128): void {
+@inline export function storeStreams(outPtr: usize, j: i32, part: i32, a: v128, b: v128, c: v128, d: v128, e: v128, f: v128, g: v128, h: v128): void {
   v128.store(streamOut(outPtr, j, part, 0), a);
   v128.store(streamOut(outPtr, j, part, 1), b);
   v128.store(streamOut(outPtr, j, part, 2), c);
   v128.store(streamOut(outPtr, j, part, 3), d);
+  v128.store(streamOut(outPtr, j, part, 4), e);
+  v128.store(streamOut(outPtr, j, part, 5), f);
+  v128.store(streamOut(outPtr, j, part, 6), g);
+  v128.store(streamOut(outPtr, j, part, 7), h);
 }
 
 // ---- loop constants ----

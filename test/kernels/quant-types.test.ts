@@ -169,15 +169,15 @@ function rowLaneCaseArb(): fc.Arbitrary<Case> {
 }
 
 /**
- * Cases aimed at the one-row kernels' interleaved streams (matmul_quant.ts, MATVEC_STREAMS = 4): n = 1,
- * rows giving 0–3 whole panels (no runs), runs of 1–4 panels per stream, and 0–3 panels after the runs,
+ * Cases aimed at the one-row kernels' interleaved streams (matmul_quant.ts, MATVEC_STREAMS = 8): n = 1,
+ * rows giving 0–7 whole panels (no runs), runs of 1–4 panels per stream, and 0–7 panels after the runs,
  * the last one partial or not; several groups or super-blocks per panel.
  */
 function streamCaseArb(type: GgmlQuantType): fc.Arbitrary<Case> {
   return fc.record({
     type: fc.constant(type),
     n: fc.constant(1),
-    rows: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 15 }), weight: 1 }, { arbitrary: fc.integer({ min: 16, max: 80 }), weight: 4 }),
+    rows: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 31 }), weight: 1 }, { arbitrary: fc.integer({ min: 32, max: 160 }), weight: 4 }),
     units: isK(type) ? fc.constantFrom(1, 2, 3) : fc.constantFrom(1, 2, 9),
     extraStride: fc.integer({ min: 0, max: 3 }),
     misalign: fc.constantFrom(0, 4),
@@ -281,7 +281,7 @@ describe('quantised weight types: pack → dequant (= ggml) and matmul (SIMD = t
   }
 
   for (const build of BUILDS) {
-    test(`one-row streams (${build}): every type, n = 1, runs of 1–4 panels per stream and 0–3 panels after them`, () => {
+    test(`one-row streams (${build}): every type, n = 1, runs of 1–4 panels per stream and 0–7 panels after them`, () => {
       const pool = poolOf(build);
       for (const type of QUANT_LINEAR_DTYPES) {
         fc.assert(fc.property(streamCaseArb(type), (c) => checkCase(pool, c)), { numRuns: 10, seed: 5151 + QUANT_LINEAR_DTYPES.indexOf(type) });
