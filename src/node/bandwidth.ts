@@ -1,8 +1,8 @@
 /**
  * Measured read bandwidth of this machine from WebAssembly, the physical ceiling of decode
  * (docs/performance.md §1: one core tops out near 26 GB/s, two near 50). A tiny hand-assembled module sums a
- * buffer far larger than the last-level cache with v128 loads (128 bytes per loop iteration, four
- * i32x4 accumulators); one thread reads its own 256 MiB, two threads (this one + a worker) each
+ * buffer far larger than the last-level cache with v128 loads in 8 interleaved streams (64 bytes of each
+ * per loop step, four i32x4 accumulators; readKernelBytes); one thread reads its own 256 MiB, two threads (this one + a worker) each
  * read their own buffer at the same time. GB/s = bytes read / time, median of several passes.
  */
 import { Worker } from 'node:worker_threads';
@@ -28,23 +28,36 @@ function section(id: number, body: number[]): number[] {
 /**
  * (module (import "env" "memory" (memory 1 65536))
  *   (func (export "read") (param $p i32) (param $n i32) (result i32) ...))
- * read(p, n): Σ of the i32 lanes of bytes [p, p + n) (n a multiple of 128); the result keeps the loads alive.
+ * read(p, n): Σ of the i32 lanes of bytes [p, p + n) (n a multiple of 512; the result keeps the loads
+ * alive), read as READ_STREAMS interleaved sequential streams, one per eighth of the range: each loop
+ * step reads 64 bytes of every stream. A core's prefetcher follows each stream by itself, and one stream
+ * leaves part of a core's bandwidth unused on some CPUs (an Intel Xeon here read 11.0 GB/s through one
+ * and 12.7 through 2–8; docs/performance.md §7, session 16), so the ceiling is measured the way the
+ * one-row kernels read (assembly/matmul_quant.ts, MATVEC_STREAMS).
  */
+export const READ_STREAMS = 8;
 export function readKernelBytes(): Uint8Array<ArrayBuffer> {
   const LG = 0x20, LS = 0x21;
+  const PART = 2, OFF = 3, Q0 = 4, ACC = 4 + READ_STREAMS;
   const load = (off: number) => [0xfd, 0x00, 4, ...leb(off)]; // v128.load align=16
   const add = [0xfd, ...leb(174)]; // i32x4.add
   const body: number[] = [
-    2, 1, 0x7f, 4, 0x7b, // locals: 1 i32 ($end = 2), 4 v128 (3..6)
-    LG, 0, LG, 1, 0x6a, LS, 2, // end = p + n
-    0x02, 0x40, 0x03, 0x40, // block, loop
-    LG, 0, LG, 2, 0x4f, 0x0d, 1, // br_if (p >= end) out
+    2, 2 + READ_STREAMS, 0x7f, 4, 0x7b, // locals: part, off, q0..q7 (i32); 4 v128 accumulators
+    LG, 1, 0x41, 3, 0x76, LS, PART, // part = n >>> 3
   ];
-  for (let j = 0; j < 8; j++) body.push(LG, 3 + (j & 3), LG, 0, ...load(16 * j), ...add, LS, 3 + (j & 3));
-  body.push(LG, 0, 0x41, ...leb(128), 0x6a, LS, 0, 0x0c, 0, 0x0b, 0x0b); // p += 128; br loop; end; end
-  body.push(LG, 3, LG, 4, ...add, LG, 5, ...add, LG, 6, ...add);
-  body.push(LS, 3);
-  for (let lane = 0; lane < 4; lane++) body.push(LG, 3, 0xfd, 0x1b, lane, ...(lane > 0 ? [0x6a] : []));
+  // q_s = p + s·part
+  for (let st = 0; st < READ_STREAMS; st++) body.push(LG, 0, LG, PART, 0x41, st, 0x6c, 0x6a, LS, Q0 + st);
+  body.push(
+    0x02, 0x40, 0x03, 0x40, // block, loop
+    LG, OFF, LG, PART, 0x4f, 0x0d, 1, // br_if (off >= part) out
+  );
+  for (let st = 0; st < READ_STREAMS; st++) {
+    for (let j = 0; j < 4; j++) body.push(LG, ACC + j, LG, Q0 + st, LG, OFF, 0x6a, ...load(16 * j), ...add, LS, ACC + j);
+  }
+  body.push(LG, OFF, 0x41, 0xc0, 0x00, 0x6a, LS, OFF, 0x0c, 0, 0x0b, 0x0b); // off += 64 (signed LEB128: 0xc0 0x00); br loop; end; end
+  body.push(LG, ACC, LG, ACC + 1, ...add, LG, ACC + 2, ...add, LG, ACC + 3, ...add);
+  body.push(LS, ACC);
+  for (let lane = 0; lane < 4; lane++) body.push(LG, ACC, 0xfd, 0x1b, lane, ...(lane > 0 ? [0x6a] : []));
   body.push(0x0b);
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,

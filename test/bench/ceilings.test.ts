@@ -2,7 +2,7 @@
 // type's prefill kernel in each build, and the mixed-type prefill ceiling of a file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { prefillCeiling, prefillPeakOp } from '../../bench/lib/bandwidth.js';
+import { prefillCeiling, prefillPeakOp, readKernelBytes, validateReadKernel } from '../../bench/lib/bandwidth.js';
 
 test('prefillPeakOp: byte dots for the 4/5-bit types in relaxed builds only, i16 otherwise, none for floats', () => {
   for (const t of ['Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'Q5_K']) {
@@ -24,4 +24,18 @@ test('prefillCeiling: threads ÷ Σ 2·weights ÷ peak over the types, null when
   assert.equal(prefillCeiling({ Q4_K: 1e9 }, 'relaxed', 1, { i16: 80, i8: null }), null);
   assert.equal(prefillCeiling({ F32: 1e9 }, 'relaxed', 1, peaks), null);
   assert.equal(prefillCeiling({}, 'relaxed', 1, peaks), null);
+});
+
+test('the read-bandwidth kernel: 8 interleaved streams sum every 32-bit word of the range exactly once', () => {
+  validateReadKernel();
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+  const read = new WebAssembly.Instance(new WebAssembly.Module(readKernelBytes()), { env: { memory } }).exports.read as (p: number, n: number) => number;
+  const u32 = new Uint32Array(memory.buffer);
+  // word i holds 1 << (i % 29) + i: a sum that misses or repeats any 64-byte piece of any stream differs
+  for (let i = 0; i < u32.length; i++) u32[i] = ((1 << (i % 29)) + i) >>> 0;
+  for (const [p, n] of [[0, 512], [512, 4096], [1024, 65536]] as const) {
+    let want = 0;
+    for (let i = p / 4; i < (p + n) / 4; i++) want = (want + u32[i]!) | 0;
+    assert.equal(read(p, n), want, `read(${p}, ${n})`);
+  }
 });
