@@ -80,8 +80,61 @@ export function matmul_f32(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usi
   const outRowBytes = <usize>outStride << 2;
   const full = cols >> 2;
   const tail = cols & 3;
-  let w = wPtr;
-  for (let r = 0; r < rows; r += 4, w += pb) {
+  let r0 = 0;
+  if (n == 1) {
+    // one x row (decode): runs of whole panels in 2 interleaved streams (as the quantised kernels read
+    // theirs: assembly/matmul_quant.ts, MATVEC_STREAMS; 2 × 4 accumulators fit the registers), each
+    // panel summed as panelDot sums it (so a thread's block of panels gives the full call's bits);
+    // the panels after the runs take panelDot
+    const part = (rows >> 2) >> 1;
+    const st = <usize>part * pb;
+    for (let j = 0; j < part; j++) {
+      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+      let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+      let wk = wPtr + <usize>j * pb, x = xPtr;
+      const pairEnd = wk + (<usize>(full >> 1) << 7);
+      for (; wk < pairEnd; wk += 128, x += 32) {
+        const x0 = v128.load(x), x1 = v128.load(x, 16);
+        a0 = f32x4.add(a0, madd(v128.load(wk), x0, f32x4.mul(v128.load(wk, 64), x1)));
+        b0 = f32x4.add(b0, madd(v128.load(wk + st), x0, f32x4.mul(v128.load(wk + st, 64), x1)));
+        a1 = f32x4.add(a1, madd(v128.load(wk, 16), x0, f32x4.mul(v128.load(wk, 80), x1)));
+        b1 = f32x4.add(b1, madd(v128.load(wk + st, 16), x0, f32x4.mul(v128.load(wk + st, 80), x1)));
+        a2 = f32x4.add(a2, madd(v128.load(wk, 32), x0, f32x4.mul(v128.load(wk, 96), x1)));
+        b2 = f32x4.add(b2, madd(v128.load(wk + st, 32), x0, f32x4.mul(v128.load(wk + st, 96), x1)));
+        a3 = f32x4.add(a3, madd(v128.load(wk, 48), x0, f32x4.mul(v128.load(wk, 112), x1)));
+        b3 = f32x4.add(b3, madd(v128.load(wk + st, 48), x0, f32x4.mul(v128.load(wk + st, 112), x1)));
+      }
+      if (full & 1) {
+        const x0 = v128.load(x);
+        a0 = madd(v128.load(wk), x0, a0);
+        b0 = madd(v128.load(wk + st), x0, b0);
+        a1 = madd(v128.load(wk, 16), x0, a1);
+        b1 = madd(v128.load(wk + st, 16), x0, b1);
+        a2 = madd(v128.load(wk, 32), x0, a2);
+        b2 = madd(v128.load(wk + st, 32), x0, b2);
+        a3 = madd(v128.load(wk, 48), x0, a3);
+        b3 = madd(v128.load(wk + st, 48), x0, b3);
+        wk += 64;
+        x += 16;
+      }
+      if (tail) {
+        const x0 = loadTail(x, tail); // zero lanes meet the zero padding of W
+        a0 = madd(v128.load(wk), x0, a0);
+        b0 = madd(v128.load(wk + st), x0, b0);
+        a1 = madd(v128.load(wk, 16), x0, a1);
+        b1 = madd(v128.load(wk + st, 16), x0, b1);
+        a2 = madd(v128.load(wk, 32), x0, a2);
+        b2 = madd(v128.load(wk + st, 32), x0, b2);
+        a3 = madd(v128.load(wk, 48), x0, a3);
+        b3 = madd(v128.load(wk + st, 48), x0, b3);
+      }
+      v128.store(outPtr + (<usize>j << 4), sum4(a0, a1, a2, a3));
+      v128.store(outPtr + (<usize>(j + part) << 4), sum4(b0, b1, b2, b3));
+    }
+    r0 = part << 3;
+  }
+  let w = wPtr + <usize>(r0 >> 2) * pb;
+  for (let r = r0; r < rows; r += 4, w += pb) {
     const valid = rows - r;
     const o = outPtr + (<usize>r << 2);
     let i = 0;

@@ -112,8 +112,48 @@ import { storePanel4 } from './matmul_quant';
   const outRowBytes = <usize>outStride << 2;
   const full = cols >> 3;
   const tail = cols & 7;
-  let w = wPtr;
-  for (let r = 0; r < rows; r += 4, w += pb) {
+  let r0 = 0;
+  if (n == 1) {
+    // one x row (decode): runs of whole panels in 2 interleaved streams (as the quantised kernels read
+    // theirs: assembly/matmul_quant.ts, MATVEC_STREAMS; 2 × 4 accumulators fit the registers), each
+    // panel summed as panelDot sums it; the panels after the runs take panelDot
+    const part = (rows >> 2) >> 1;
+    const st = <usize>part * pb;
+    for (let j = 0; j < part; j++) {
+      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+      let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+      let wk = wPtr + <usize>j * pb;
+      let off: usize = 0;
+      const wEnd = wk + (<usize>full << 6);
+      for (; wk < wEnd; wk += 64, off += 32) {
+        const x0 = v128.load(xPtr + off), x1 = v128.load(xPtr + off, 16);
+        a0 = step(kind, a0, v128.load(wk), x0, x1);
+        b0 = step(kind, b0, v128.load(wk + st), x0, x1);
+        a1 = step(kind, a1, v128.load(wk, 16), x0, x1);
+        b1 = step(kind, b1, v128.load(wk + st, 16), x0, x1);
+        a2 = step(kind, a2, v128.load(wk, 32), x0, x1);
+        b2 = step(kind, b2, v128.load(wk + st, 32), x0, x1);
+        a3 = step(kind, a3, v128.load(wk, 48), x0, x1);
+        b3 = step(kind, b3, v128.load(wk + st, 48), x0, x1);
+      }
+      if (tail) {
+        const x0 = tailLo(xPtr + off, tail), x1 = tailHi(xPtr + off, tail);
+        a0 = step(kind, a0, v128.load(wk), x0, x1);
+        b0 = step(kind, b0, v128.load(wk + st), x0, x1);
+        a1 = step(kind, a1, v128.load(wk, 16), x0, x1);
+        b1 = step(kind, b1, v128.load(wk + st, 16), x0, x1);
+        a2 = step(kind, a2, v128.load(wk, 32), x0, x1);
+        b2 = step(kind, b2, v128.load(wk + st, 32), x0, x1);
+        a3 = step(kind, a3, v128.load(wk, 48), x0, x1);
+        b3 = step(kind, b3, v128.load(wk + st, 48), x0, x1);
+      }
+      v128.store(outPtr + (<usize>j << 4), sum4(a0, a1, a2, a3));
+      v128.store(outPtr + (<usize>(j + part) << 4), sum4(b0, b1, b2, b3));
+    }
+    r0 = part << 3;
+  }
+  let w = wPtr + <usize>(r0 >> 2) * pb;
+  for (let r = r0; r < rows; r += 4, w += pb) {
     const valid = rows - r;
     const o = outPtr + (<usize>r << 2);
     let i = 0;
