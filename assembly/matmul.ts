@@ -104,21 +104,9 @@ export function matmul_f32(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usi
         a3 = f32x4.add(a3, madd(v128.load(wk, 48), x0, f32x4.mul(v128.load(wk, 112), x1)));
         b3 = f32x4.add(b3, madd(v128.load(wk + st, 48), x0, f32x4.mul(v128.load(wk + st, 112), x1)));
       }
-      if (full & 1) {
-        const x0 = v128.load(x);
-        a0 = madd(v128.load(wk), x0, a0);
-        b0 = madd(v128.load(wk + st), x0, b0);
-        a1 = madd(v128.load(wk, 16), x0, a1);
-        b1 = madd(v128.load(wk + st, 16), x0, b1);
-        a2 = madd(v128.load(wk, 32), x0, a2);
-        b2 = madd(v128.load(wk + st, 32), x0, b2);
-        a3 = madd(v128.load(wk, 48), x0, a3);
-        b3 = madd(v128.load(wk + st, 48), x0, b3);
-        wk += 64;
-        x += 16;
-      }
-      if (tail) {
-        const x0 = loadTail(x, tail); // zero lanes meet the zero padding of W
+      // an odd last whole k-block, then the partial one (zero lanes meet the zero padding of W)
+      for (let rest = (full & 1) + (tail != 0 ? 1 : 0); rest > 0; rest--, wk += 64, x += 16) {
+        const x0 = rest == 1 && tail != 0 ? loadTail(x, tail) : v128.load(x);
         a0 = madd(v128.load(wk), x0, a0);
         b0 = madd(v128.load(wk + st), x0, b0);
         a1 = madd(v128.load(wk, 16), x0, a1);

@@ -114,14 +114,11 @@ import { storePanel4 } from './matmul_quant';
   const tail = cols & 7;
   let r0 = 0;
   if (n == 1) {
-    // one x row (decode): runs of whole panels in 2 interleaved streams (as the quantised kernels read
-    // theirs: assembly/matmul_quant.ts, MATVEC_STREAMS; 2 × 4 accumulators fit the registers), each
-    // panel summed as panelDot sums it; the panels after the runs take panelDot
+    // one x row: 2 streams of panels as in matmul_f32 (assembly/matmul.ts), each panel in panelDot's order
     const part = (rows >> 2) >> 1;
     const st = <usize>part * pb;
     for (let j = 0; j < part; j++) {
-      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-      let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
       let wk = wPtr + <usize>j * pb;
       let off: usize = 0;
       const wEnd = wk + (<usize>full << 6);
