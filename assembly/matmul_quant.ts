@@ -196,11 +196,11 @@ export function f32ToF16Bits(x: f32): u32 {
  * The one-row (decode) kernels read their panels as MATVEC_STREAMS sequential streams at once: the
  * panels split into that many runs of `part` consecutive panels, and each step takes the same group
  * (or super-block) of the first panel of every run, then of the second, and so on; the panels left
- * over after the runs (the last partial one among them) go one at a time. Each panel's sum is computed exactly as in a one-panel loop,
- * so the results are the same bits. A core's hardware prefetcher follows each stream by itself: on an
- * Intel Xeon (Emerald Rapids) one stream read DRAM at about 7 GB/s through any of these kernels,
- * against 11 GB/s for a bare read loop, and four streams at 10–12.5 (docs/performance.md §7,
- * session 16).
+ * over after the runs (the last partial one among them) go one at a time. Each panel's sum is computed
+ * exactly as in a one-panel loop, so the results are the same bits. A core's hardware prefetcher
+ * follows each stream by itself: on an Intel Xeon (Emerald Rapids) one stream read DRAM at about
+ * 7 GB/s through any of these kernels, against 11 GB/s for a bare read loop, and 8 streams at 10–14
+ * (docs/performance.md §1 and §7, session 16).
  */
 export const MATVEC_STREAMS = 8;
 
