@@ -173,12 +173,13 @@ function rowLaneCaseArb(): fc.Arbitrary<Case> {
  * rows giving 0–7 whole panels (no runs), runs of 1–4 panels per stream, and 0–7 panels after the runs,
  * the last one partial or not; several groups or super-blocks per panel.
  */
-function streamCaseArb(type: GgmlQuantType): fc.Arbitrary<Case> {
+function streamCaseArb(type: GgmlQuantType, n: fc.Arbitrary<number> = fc.constant(1)): fc.Arbitrary<Case> {
   return fc.record({
     type: fc.constant(type),
-    n: fc.constant(1),
+    n,
     rows: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 31 }), weight: 1 }, { arbitrary: fc.integer({ min: 32, max: 160 }), weight: 4 }),
-    units: isK(type) ? fc.constantFrom(1, 2, 3) : fc.constantFrom(1, 2, 9),
+    // 32-column types: 1–9 groups (the small-batch streams take a stream's groups in fours)
+    units: isK(type) ? fc.constantFrom(1, 2, 3) : fc.constantFrom(1, 2, 4, 5, 9),
     extraStride: fc.integer({ min: 0, max: 3 }),
     misalign: fc.constantFrom(0, 4),
     source: fc.constantFrom<Source>('bytes', 'values', 'extreme'),
@@ -286,6 +287,13 @@ describe('quantised weight types: pack → dequant (= ggml) and matmul (SIMD = t
       for (const type of QUANT_LINEAR_DTYPES) {
         fc.assert(fc.property(streamCaseArb(type), (c) => checkCase(pool, c)), { numRuns: 10, seed: 5151 + QUANT_LINEAR_DTYPES.indexOf(type) });
       }
+    });
+  }
+
+  for (const build of BUILDS) {
+    test(`small-batch streams (${build}): Q8_0, n = 2–9 on the direct path, runs of 1–4 panels per stream, 0–7 panels after them`, () => {
+      const pool = poolOf(build);
+      fc.assert(fc.property(streamCaseArb('Q8_0', fc.integer({ min: 2, max: 9 })), (c) => checkCase(pool, c)), { numRuns: 40, seed: 6262 });
     });
   }
 
