@@ -291,9 +291,12 @@ describe('quantised weight types: pack → dequant (= ggml) and matmul (SIMD = t
   }
 
   for (const build of BUILDS) {
-    test(`small-batch streams (${build}): Q8_0, n = 2–9 on the direct path, runs of 1–4 panels per stream, 0–7 panels after them`, () => {
+    test(`small-batch streams (${build}): every type, n = 2–9 on the direct path, runs of 1–4 panels per stream, 0–7 panels after them`, () => {
       const pool = poolOf(build);
-      fc.assert(fc.property(streamCaseArb('Q8_0', fc.integer({ min: 2, max: 9 })), (c) => checkCase(pool, c)), { numRuns: 40, seed: 6262 });
+      for (const type of QUANT_LINEAR_DTYPES) {
+        const runs = type === 'Q8_0' ? 40 : 10;
+        fc.assert(fc.property(streamCaseArb(type, fc.integer({ min: 2, max: 9 })), (c) => checkCase(pool, c)), { numRuns: runs, seed: 6262 + QUANT_LINEAR_DTYPES.indexOf(type) });
+      }
     });
   }
 
