@@ -1,5 +1,5 @@
 /**
- * npm run bench:autotune [-- --quick] [-- --json] [-- --build simd|relaxed|simd-mt|relaxed-mt]
+ * npm run bench:autotune [-- --quick] [-- --json] [-- --build simd|relaxed|simd-mt|relaxed-mt] [-- --model PATH]
  *
  * The cost curves `--tree auto` measures at start-up (`measureCosts`): milliseconds of one target
  * forward and of one draft forward by the number of rows verified at once, on the shipped models —
@@ -9,7 +9,9 @@
  * (1 = exactly linear in rows, as a model whose weights sit in cache is; well below 1 = the
  * memory-bound regime where a tree is nearly free). These are the numbers the tuner weighs against
  * the acceptance it observes; the tests only check the curves' structure (finite, positive,
- * non-decreasing), since timing belongs here.
+ * non-decreasing), since timing belongs here. `--model PATH` measures a model of your own instead (up
+ * to 16 rows; the drafter is its early exit at a quarter of its layers): what a draft tree of n rows
+ * costs that target on this machine.
  */
 import { join } from 'node:path';
 import { createNodeRuntime, loadModelFromPath, WEIGHTS_DIR } from '../src/node.js';
@@ -18,10 +20,23 @@ import { earlyExitDrafter, modelDrafter } from '../src/engine/drafters.js';
 import type { Drafter } from '../src/engine/speculative.js';
 import { machineInfo, machineMarkdown, makeLog, markdownTable, parseBenchArgs, sig, writeResults } from './common.js';
 
-const args = parseBenchArgs(process.argv.slice(2));
+const USAGE = `  --model PATH  a model of your own (GGUF file or model directory) instead of the shipped pair: its
+                curves up to 16 rows, with the early exit at a quarter of its layers as the drafter`;
+const argv = process.argv.slice(2);
+let modelPath: string | null = null;
+const mi = argv.findIndex((a) => a === '--model' || a.startsWith('--model='));
+if (mi >= 0) {
+  modelPath = argv[mi] === '--model' ? argv[mi + 1] ?? '' : argv[mi]!.slice('--model='.length);
+  argv.splice(mi, argv[mi] === '--model' ? 2 : 1);
+  if (modelPath === '' || modelPath.startsWith('--')) {
+    process.stderr.write(`--model: expected a path, got ${modelPath === '' ? 'nothing' : modelPath}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+const args = parseBenchArgs(argv, USAGE);
 const log = makeLog(args);
-const MAX_ROWS = 64;
-const ROWS = [1, 2, 4, 8, 16, 32, 64];
+const MAX_ROWS = modelPath === null ? 64 : 16;
+const ROWS = modelPath === null ? [1, 2, 4, 8, 16, 32, 64] : [1, 2, 3, 4, 6, 8, 12, 16];
 
 /** Per-n median over several independent measurements of the curves. */
 function medianCurves(all: CostCurves[], pick: (c: CostCurves) => Float64Array): Float64Array {
@@ -36,15 +51,18 @@ function medianCurves(all: CostCurves[], pick: (c: CostCurves) => Float64Array):
 async function main(): Promise<void> {
   const machine = machineInfo(args.build);
   const rt = createNodeRuntime({ build: args.build });
-  const target = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories260K'), { maxBatch: MAX_ROWS });
-  const draft = await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories281K-draft'), { maxBatch: MAX_ROWS });
+  const target = await loadModelFromPath(rt, modelPath ?? join(WEIGHTS_DIR, 'stories260K'), { maxBatch: MAX_ROWS, capacity: 512 });
+  const draft = modelPath === null ? await loadModelFromPath(rt, join(WEIGHTS_DIR, 'stories281K-draft'), { maxBatch: MAX_ROWS }) : null;
+  const c = target.config;
+  const exitAt = modelPath === null ? 2 : Math.max(1, Math.round(c.nLayers / 4));
   const drafters: [string, Drafter][] = [
-    ['stories281K draft model', modelDrafter(target, draft)],
-    ['early exit, 2 of 5 layers', earlyExitDrafter(target, 2)],
+    ...(draft ? [['stories281K draft model', modelDrafter(target, draft)] as [string, Drafter]] : []),
+    [`early exit, ${exitAt} of ${c.nLayers} layers`, earlyExitDrafter(target, exitAt)],
   ];
-  const repeats = args.quick ? 3 : 9;
+  const repeats = args.quick ? 3 : modelPath === null ? 9 : 5;
+  const name = modelPath === null ? 'stories260K' : modelPath;
   log(`# bench:autotune — the cost curves of --tree auto\n\n${machineMarkdown(machine, args.quick ? 'quick' : 'full')}`);
-  log(`- target stories260K (5 layers, dim 64, vocab 512); ${repeats} measurements of the curves, per-row medians\n`);
+  log(`- target ${name} (${c.nLayers} layers, dim ${c.dim}, vocab ${c.vocabSize}; weights ${target.model.dtype === 'auto' ? 'as stored' : target.model.dtype}); ${repeats} measurements of the curves, per-row medians\n`);
   const results: unknown[] = [];
   for (const [label, drafter] of drafters) {
     const runs: CostCurves[] = [];
@@ -56,7 +74,7 @@ async function main(): Promise<void> {
         if (!ok(c.target) || !ok(c.draft)) throw new Error(`bench:autotune: a measured curve is not finite, positive and non-decreasing at ${n} rows`);
       }
     }
-    if (target.model.cache.length !== 0 || draft.model.cache.length !== 0) throw new Error('bench:autotune: measuring left a cache non-empty');
+    if (target.model.cache.length !== 0 || (draft !== null && draft.model.cache.length !== 0)) throw new Error('bench:autotune: measuring left a cache non-empty');
     const t = medianCurves(runs, (c) => c.target);
     const d = medianCurves(runs, (c) => c.draft);
     const rows = ROWS.map((n) => [
@@ -82,9 +100,9 @@ async function main(): Promise<void> {
       rows: ROWS.map((n) => ({ rows: n, targetMs: t[n], draftMs: d[n], targetVsOneRow: t[n]! / t[1]!, targetVsLinear: t[n]! / (n * t[1]!) })),
     });
   }
-  const data = { machine, quick: args.quick, results };
+  const data = { machine, quick: args.quick, model: name, results };
   if (args.json) process.stdout.write(JSON.stringify(data, null, 2) + '\n');
-  else log(`wrote ${writeResults('autotune.json', data)}`);
+  else log(`wrote ${writeResults(modelPath === null ? 'autotune.json' : 'autotune.model.json', data)}`);
 }
 
 await main();
