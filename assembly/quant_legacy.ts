@@ -122,6 +122,19 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
   return i8x16.swizzle(KVALUES, idx);
 }
 
+/** Relaxed build, unsigned types: a row's two planes lo, hi against one x row's activation bytes x0, x1: i16 pair sums (each ≤ 2·2·31·127). */
+// @ts-ignore: decorator
+@inline function planeDots(x0: v128, x1: v128, lo: v128, hi: v128): v128 {
+  return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(x1, hi));
+}
+
+/** Two rows' i16 pair sums p, q (one x row) → [Σ half of p, Σ other half of p, Σ half of q, Σ other half of q] as i32 lanes (exact). */
+// @ts-ignore: decorator
+@inline function fold2(p: v128, q: v128, ones: v128): v128 {
+  const a = i32x4.dot_i16x8_s(p, ones), b = i32x4.dot_i16x8_s(q, ones);
+  return i32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7));
+}
+
 /**
  * Exact Σ over one row's group (i32x4 partial sums). Relaxed build, unsigned types: one
  * relaxed_dot per plane against the group's activation bytes xlo, xhi (loaded once for the panel's
@@ -659,7 +672,50 @@ import { dot2, storeScaledI8, storeDequant16, kconst, truncInRange, absMax8, K_M
     const valid = rows - r;
     const o = outPtr + (<usize>r << 2);
     const wEnd = w + pb;
-    for (let i = 0; i < n; i++) {
+    let i0 = 0;
+    if (ASC_FEATURE_RELAXED_SIMD && kind != IQ4_NL) {
+      // pairs of x rows: each row's planes decoded once for both
+      for (; i0 + 2 <= n; i0 += 2) {
+        const base = xPtr + <usize>i0 * rec;
+        let accA = f32x4.splat(0), accB = accA;
+        let q8 = base + (<usize>CA << 1), bs = base + bsOff, dx = base + dOff;
+        for (let grp = w; grp < wEnd; grp += GB, q8 += 32, bs += 2, dx += 4) {
+          const xa0 = v128.load(q8), xa1 = v128.load(q8, 16), xb0 = v128.load(q8 + rec), xb1 = v128.load(q8 + rec, 16);
+          const bq = loadB(kind, grp);
+          // rows 0, 1 then 2, 3: each row's planes once, its i16 pair sums for both x rows, folded to i32 lanes
+          let lo = planeLo(grp, lom), hi = planeHi(kind, grp, high5(kind, bq, 0, m3), him);
+          let pA = planeDots(xa0, xa1, lo, hi), pB = planeDots(xb0, xb1, lo, hi);
+          lo = planeLo(grp + 16, lom);
+          hi = planeHi(kind, grp + 16, high5(kind, bq, 1, m3), him);
+          const s01A = fold2(pA, planeDots(xa0, xa1, lo, hi), ones), s01B = fold2(pB, planeDots(xb0, xb1, lo, hi), ones);
+          lo = planeLo(grp + 32, lom);
+          hi = planeHi(kind, grp + 32, high5(kind, bq, 2, m3), him);
+          pA = planeDots(xa0, xa1, lo, hi);
+          pB = planeDots(xb0, xb1, lo, hi);
+          lo = planeLo(grp + 48, lom);
+          hi = planeHi(kind, grp + 48, high5(kind, bq, 3, m3), him);
+          const s23A = fold2(pA, planeDots(xa0, xa1, lo, hi), ones), s23B = fold2(pB, planeDots(xb0, xb1, lo, hi), ones);
+          let iA = i32x4.add(i32x4.shuffle(s01A, s23A, 0, 2, 4, 6), i32x4.shuffle(s01A, s23A, 1, 3, 5, 7));
+          let iB = i32x4.add(i32x4.shuffle(s01B, s23B, 0, 2, 4, 6), i32x4.shuffle(s01B, s23B, 1, 3, 5, 7));
+          const off = offsetOf(kind);
+          if (off != 0) {
+            iA = i32x4.sub(iA, i32x4.splat(off * <i32>load<i16>(bs)));
+            iB = i32x4.sub(iB, i32x4.splat(off * <i32>load<i16>(bs + rec)));
+          }
+          const d = f16x4m(grp + dAt(kind), fmask, f16scale);
+          accA = f32x4.add(accA, f32x4.mul(f32x4.convert_i32x4_s(iA), f32x4.mul(d, v128.load32_splat(dx))));
+          accB = f32x4.add(accB, f32x4.mul(f32x4.convert_i32x4_s(iB), f32x4.mul(d, v128.load32_splat(dx + rec))));
+          if (hasMin(kind)) {
+            const m = f16x4m(grp + dAt(kind) + 8, fmask, f16scale);
+            accA = f32x4.add(accA, f32x4.mul(m, v128.load32_splat(dx + sd)));
+            accB = f32x4.add(accB, f32x4.mul(m, v128.load32_splat(dx + rec + sd)));
+          }
+        }
+        storePanel4(o + <usize>i0 * outRowBytes, accA, valid);
+        storePanel4(o + <usize>(i0 + 1) * outRowBytes, accB, valid);
+      }
+    }
+    for (let i = i0; i < n; i++) {
       const base = xPtr + <usize>i * rec;
       let acc = f32x4.splat(0);
       // x pointers advance with the group: q16 by 64 bytes, q8 by 32, bs32 by 2, d and s by 4
