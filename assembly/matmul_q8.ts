@@ -162,11 +162,11 @@ function matmulQ8Direct(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize,
   // runs of one panel each, the sums kept in the output between visits; the partial last panel row by row
   const whole = rows >> 2;
   const part = streamPart(rows);
-  const pairs = n & ~1;
-  q8Streams(outPtr, outRowBytes, wPtr, xPtr, n, pairs, G(cols), pb, rec, dOff, pnOff, MATVEC_STREAMS, part, hi8, ones, fmask, s104);
+  const groups = (cols + 31) >> 5;
+  q8Streams(outPtr, outRowBytes, wPtr, xPtr, n, groups, pb, rec, dOff, pnOff, MATVEC_STREAMS, part, hi8, ones, fmask, s104);
   const done = part * MATVEC_STREAMS;
   if (done < whole) {
-    q8Streams(outPtr + (<usize>done << 4), outRowBytes, wPtr + <usize>done * pb, xPtr, n, pairs, G(cols), pb, rec, dOff, pnOff, whole - done, 1, hi8, ones, fmask, s104);
+    q8Streams(outPtr + (<usize>done << 4), outRowBytes, wPtr + <usize>done * pb, xPtr, n, groups, pb, rec, dOff, pnOff, whole - done, 1, hi8, ones, fmask, s104);
   }
   if (whole << 2 < rows) {
     const w = wPtr + <usize>whole * pb, o = outPtr + (<usize>whole << 4);
@@ -184,22 +184,17 @@ function matmulQ8Direct(outPtr: usize, outStride: i32, wPtr: usize, xPtr: usize,
 // @ts-ignore: decorator
 @lazy const Q8_STREAM_GROUPS: i32 = 4;
 
-/** Groups of a row of cols columns. */
-// @ts-ignore: decorator
-@inline function G(cols: i32): i32 {
-  return (cols + 31) >> 5;
-}
-
 /**
  * x rows [0, n) over S runs of `part` whole panels each (run s: panels s·part .. s·part + part − 1 of
  * wPtr): step j visits panel j of every run in turn, Q8_STREAM_GROUPS groups a visit, so S sequential
  * streams are read at once. Each panel's 4 sums of each x row stay in the output between visits (an
  * f32 stored and loaded back is the same value) and are added in group order with the one-row loop's
- * steps: the same bits. Pairs of x rows [0, pairs) share each widened weight vector (4×2 register tile); an odd
+ * steps: the same bits. Pairs of x rows share each widened weight vector (4×2 register tile); an odd
  * last row takes q8Group.
  */
-function q8Streams(outPtr: usize, outRowBytes: usize, wPtr: usize, xPtr: usize, n: i32, pairs: i32, groups: i32, pb: usize, rec: usize, dOff: usize, pnOff: usize, S: i32, part: i32, hi8: v128, ones: v128, fmask: v128, s104: v128): void {
+function q8Streams(outPtr: usize, outRowBytes: usize, wPtr: usize, xPtr: usize, n: i32, groups: i32, pb: usize, rec: usize, dOff: usize, pnOff: usize, S: i32, part: i32, hi8: v128, ones: v128, fmask: v128, s104: v128): void {
   const st = <usize>part * pb;
+  const pairs = n & ~1;
   for (let j = 0; j < part; j++) {
     const w = wPtr + <usize>j * pb;
     for (let g0 = 0; g0 < groups; g0 += Q8_STREAM_GROUPS) {
