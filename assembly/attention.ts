@@ -43,6 +43,47 @@
 // ~40 cycles; exp(−∞) of masked scores used to make exp the most expensive part of attention).
 
 import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softmaxRowRef } from './simd';
+import { f16x4, f16s, f32ToF16Bits } from './matmul_quant';
+
+// The cache's element type K: f32 (4 bytes), or f16 bit patterns (u16, 2 bytes; finite values only:
+// the writer, kv_store_f16, refuses the rest). Every K and V read goes through the helpers below, which
+// widen f16 exactly, so attention on an f16 cache computes the same bits as attention_f32 on the widened
+// cache. Offsets inside a head are counted in f32 bytes (as for q and out) and turned into cache bytes
+// by kvOff; sizeof<K>() is a compile-time constant, so the f32 instance is the f32 code.
+
+/** Cache bytes of an offset of `f32Bytes` bytes of f32 elements. */
+// @ts-ignore: decorator
+@inline function kvOff<K>(f32Bytes: usize): usize {
+  return sizeof<K>() == 4 ? f32Bytes : f32Bytes >> 1;
+}
+/** Four cache elements at p as f32x4. */
+// @ts-ignore: decorator
+@inline function kvLoad4<K>(p: usize): v128 {
+  if (sizeof<K>() == 4) return v128.load(p);
+  return f16x4(p);
+}
+/** One cache element at p, in every lane. */
+// @ts-ignore: decorator
+@inline function kvSplat<K>(p: usize): v128 {
+  if (sizeof<K>() == 4) return v128.load32_splat(p);
+  return f32x4.splat(f16s(<u32>load<u16>(p)));
+}
+/** One cache element at p as f32. */
+// @ts-ignore: decorator
+@inline function kvScalar<K>(p: usize): f32 {
+  if (sizeof<K>() == 4) return load<f32>(p);
+  return f16s(<u32>load<u16>(p));
+}
+/** `count` (1..3) cache elements at p in the low lanes, zeros above; reads nothing past them. */
+// @ts-ignore: decorator
+@inline function kvLoadTail<K>(p: usize, count: i32): v128 {
+  if (sizeof<K>() == 4) return loadTail(p, count);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, kvScalar<K>(p));
+  if (count > 1) v = f32x4.replace_lane(v, 1, kvScalar<K>(p + 2));
+  if (count > 2) v = f32x4.replace_lane(v, 2, kvScalar<K>(p + 4));
+  return v;
+}
 
 /** Whether query row i attends staged row j (m staged rows, the queries are the last n). */
 // @ts-ignore: decorator
@@ -98,24 +139,26 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
  * rows. Two d-steps are summed before they meet the accumulator, which halves its dependency chain.
  */
 // @ts-ignore: decorator
-@inline function qk4(S: usize, QT: usize, k0: usize, k1: usize, k2: usize, k3: usize, headDim: i32, scale: v128, cap: f32): v128 {
+@inline function qk4<K>(S: usize, QT: usize, k0: usize, k1: usize, k2: usize, k3: usize, headDim: i32, scale: v128, cap: f32): v128 {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   const pairEnd = <usize>(headDim & ~1) << 2;
   let d: usize = 0;
   for (; d < pairEnd; d += 8) {
     const x = QT + (d << 2);
     const qa = v128.load(x), qb = v128.load(x, 16);
-    a0 = f32x4.add(a0, madd(v128.load32_splat(k0 + d), qa, f32x4.mul(v128.load32_splat(k0 + d, 4), qb)));
-    a1 = f32x4.add(a1, madd(v128.load32_splat(k1 + d), qa, f32x4.mul(v128.load32_splat(k1 + d, 4), qb)));
-    a2 = f32x4.add(a2, madd(v128.load32_splat(k2 + d), qa, f32x4.mul(v128.load32_splat(k2 + d, 4), qb)));
-    a3 = f32x4.add(a3, madd(v128.load32_splat(k3 + d), qa, f32x4.mul(v128.load32_splat(k3 + d, 4), qb)));
+    const kd = kvOff<K>(d), ke = kvOff<K>(d + 4);
+    a0 = f32x4.add(a0, madd(kvSplat<K>(k0 + kd), qa, f32x4.mul(kvSplat<K>(k0 + ke), qb)));
+    a1 = f32x4.add(a1, madd(kvSplat<K>(k1 + kd), qa, f32x4.mul(kvSplat<K>(k1 + ke), qb)));
+    a2 = f32x4.add(a2, madd(kvSplat<K>(k2 + kd), qa, f32x4.mul(kvSplat<K>(k2 + ke), qb)));
+    a3 = f32x4.add(a3, madd(kvSplat<K>(k3 + kd), qa, f32x4.mul(kvSplat<K>(k3 + ke), qb)));
   }
   if (headDim & 1) {
     const qa = v128.load(QT + (d << 2));
-    a0 = madd(v128.load32_splat(k0 + d), qa, a0);
-    a1 = madd(v128.load32_splat(k1 + d), qa, a1);
-    a2 = madd(v128.load32_splat(k2 + d), qa, a2);
-    a3 = madd(v128.load32_splat(k3 + d), qa, a3);
+    const kd = kvOff<K>(d);
+    a0 = madd(kvSplat<K>(k0 + kd), qa, a0);
+    a1 = madd(kvSplat<K>(k1 + kd), qa, a1);
+    a2 = madd(kvSplat<K>(k2 + kd), qa, a2);
+    a3 = madd(kvSplat<K>(k3 + kd), qa, a3);
   }
   a0 = capped(f32x4.mul(a0, scale), cap);
   a1 = capped(f32x4.mul(a1, scale), cap);
@@ -130,15 +173,15 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
 
 /** Scores of the 4 query lanes against one key row k: scale·Σ_d k[d]·QT[d] (soft-capped when cap > 0). */
 // @ts-ignore: decorator
-@inline function qk1(QT: usize, k: usize, headDim: i32, scale: v128, cap: f32): v128 {
+@inline function qk1<K>(QT: usize, k: usize, headDim: i32, scale: v128, cap: f32): v128 {
   let a0 = f32x4.splat(0), a1 = a0;
   const pairEnd = <usize>(headDim & ~1) << 2;
   let d: usize = 0;
   for (; d < pairEnd; d += 8) {
-    a0 = madd(v128.load32_splat(k + d), v128.load(QT + (d << 2)), a0);
-    a1 = madd(v128.load32_splat(k + d, 4), v128.load(QT + (d << 2), 16), a1);
+    a0 = madd(kvSplat<K>(k + kvOff<K>(d)), v128.load(QT + (d << 2)), a0);
+    a1 = madd(kvSplat<K>(k + kvOff<K>(d + 4)), v128.load(QT + (d << 2), 16), a1);
   }
-  if (headDim & 1) a0 = madd(v128.load32_splat(k + d), v128.load(QT + (d << 2)), a0);
+  if (headDim & 1) a0 = madd(kvSplat<K>(k + kvOff<K>(d)), v128.load(QT + (d << 2)), a0);
   return capped(f32x4.mul(f32x4.add(a0, a1), scale), cap);
 }
 
@@ -148,14 +191,14 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
  * v: this head's slice of row 0, c: byte offset inside the head.
  */
 // @ts-ignore: decorator
-@inline function pv8(S: usize, v: usize, kvStride: usize, c: usize, t0: i32, cacheLen: i32, m: i32,
+@inline function pv8<K>(S: usize, v: usize, kvStride: usize, c: usize, t0: i32, cacheLen: i32, m: i32,
   maskPtr: usize, lim: v128, mr0: usize, mr1: usize, mr2: usize, mr3: usize, window: i32, posPtr: usize, wlo: v128,
   inv: v128, o0: usize, o1: usize, o2: usize, o3: usize): void {
   let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
-  let vt = v + c + <usize>t0 * kvStride;
+  let vt = v + kvOff<K>(c) + <usize>t0 * kvStride;
   let s = S + (<usize>t0 << 4);
   for (let t = t0; t < cacheLen; t++) {
-    const x0 = v128.load(vt), x1 = v128.load(vt, 16);
+    const x0 = kvLoad4<K>(vt), x1 = kvLoad4<K>(vt + kvOff<K>(16));
     const pa = v128.load32_splat(s), pb = v128.load32_splat(s, 4);
     a0 = madd(pa, x0, a0);
     a1 = madd(pa, x1, a1);
@@ -172,7 +215,7 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
   for (let j = 0; j < m; j++, vt += kvStride, s += 16) {
     const att = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo);
     if (!v128.any_true(att)) continue;
-    const x0 = v128.load(vt), x1 = v128.load(vt, 16);
+    const x0 = kvLoad4<K>(vt), x1 = kvLoad4<K>(vt + kvOff<K>(16));
     if (i32x4.all_true(att)) {
       a0 = madd(v128.load32_splat(s), x0, a0);
       a1 = madd(v128.load32_splat(s), x1, a1);
@@ -211,14 +254,14 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
  * lane by lane so nothing past the head is touched).
  */
 // @ts-ignore: decorator
-@inline function pv4(S: usize, v: usize, kvStride: usize, c: usize, count: i32, t0: i32, cacheLen: i32, m: i32,
+@inline function pv4<K>(S: usize, v: usize, kvStride: usize, c: usize, count: i32, t0: i32, cacheLen: i32, m: i32,
   maskPtr: usize, lim: v128, mr0: usize, mr1: usize, mr2: usize, mr3: usize, window: i32, posPtr: usize, wlo: v128,
   inv: v128, o0: usize, o1: usize, o2: usize, o3: usize): void {
   let a0 = f32x4.splat(0), b0 = a0, c0 = a0, d0 = a0;
-  let vt = v + c + <usize>t0 * kvStride;
+  let vt = v + kvOff<K>(c) + <usize>t0 * kvStride;
   let s = S + (<usize>t0 << 4);
   for (let t = t0; t < cacheLen; t++, vt += kvStride, s += 16) {
-    const x0 = count == 4 ? v128.load(vt) : loadTail(vt, count);
+    const x0 = count == 4 ? kvLoad4<K>(vt) : kvLoadTail<K>(vt, count);
     a0 = madd(v128.load32_splat(s), x0, a0);
     b0 = madd(v128.load32_splat(s, 4), x0, b0);
     c0 = madd(v128.load32_splat(s, 8), x0, c0);
@@ -227,7 +270,7 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
   for (let j = 0; j < m; j++, vt += kvStride, s += 16) {
     const att = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo);
     if (!v128.any_true(att)) continue;
-    const x0 = count == 4 ? v128.load(vt) : loadTail(vt, count);
+    const x0 = count == 4 ? kvLoad4<K>(vt) : kvLoadTail<K>(vt, count);
     a0 = madd(v128.load32_splat(s), v128.and(x0, f32x4.shuffle(att, att, 0, 0, 0, 0)), a0);
     b0 = madd(v128.load32_splat(s, 4), v128.and(x0, f32x4.shuffle(att, att, 1, 1, 1, 1)), b0);
     c0 = madd(v128.load32_splat(s, 8), v128.and(x0, f32x4.shuffle(att, att, 2, 2, 2, 2)), c0);
@@ -252,13 +295,13 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
 
 /** q·k over headDim floats (SIMD, loadTail for the last 1–3), unscaled. */
 // @ts-ignore: decorator
-@inline function dot(q: usize, k: usize, headDim: i32): f32 {
+@inline function dot<K>(q: usize, k: usize, headDim: i32): f32 {
   const vecEnd = <usize>(headDim & ~3) << 2;
   let a = f32x4.splat(0);
   let off: usize = 0;
-  for (; off < vecEnd; off += 16) a = madd(v128.load(q + off), v128.load(k + off), a);
+  for (; off < vecEnd; off += 16) a = madd(v128.load(q + off), kvLoad4<K>(k + kvOff<K>(off)), a);
   const tail = headDim & 3;
-  if (tail) a = madd(loadTail(q + off, tail), loadTail(k + off, tail), a);
+  if (tail) a = madd(loadTail(q + off, tail), kvLoadTail<K>(k + kvOff<K>(off), tail), a);
   return hsum(a);
 }
 
@@ -269,26 +312,26 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
  * into two accumulators (two dependency chains).
  */
 // @ts-ignore: decorator
-@inline function pvOne4(o: usize, S: usize, v: usize, kvStride: usize, c: usize, count: i32, t0: i32, cacheLen: i32, m: i32,
+@inline function pvOne4<K>(o: usize, S: usize, v: usize, kvStride: usize, c: usize, count: i32, t0: i32, cacheLen: i32, m: i32,
   maskPtr: usize, mr: usize, lim: i32, window: i32, posPtr: usize, P: i32, inv: f32): void {
   let a0 = f32x4.splat(0), b0 = a0;
-  let vt = v + c + <usize>t0 * kvStride;
+  let vt = v + kvOff<K>(c) + <usize>t0 * kvStride;
   let p = S + (<usize>t0 << 2);
   let t = t0;
   for (; t + 2 <= cacheLen; t += 2) {
-    a0 = madd(v128.load32_splat(p), count == 4 ? v128.load(vt) : loadTail(vt, count), a0);
-    b0 = madd(v128.load32_splat(p, 4), count == 4 ? v128.load(vt + kvStride) : loadTail(vt + kvStride, count), b0);
+    a0 = madd(v128.load32_splat(p), count == 4 ? kvLoad4<K>(vt) : kvLoadTail<K>(vt, count), a0);
+    b0 = madd(v128.load32_splat(p, 4), count == 4 ? kvLoad4<K>(vt + kvStride) : kvLoadTail<K>(vt + kvStride, count), b0);
     vt += kvStride << 1;
     p += 8;
   }
   if (t < cacheLen) {
-    a0 = madd(v128.load32_splat(p), count == 4 ? v128.load(vt) : loadTail(vt, count), a0);
+    a0 = madd(v128.load32_splat(p), count == 4 ? kvLoad4<K>(vt) : kvLoadTail<K>(vt, count), a0);
     vt += kvStride;
     p += 4;
   }
   for (let j = 0; j < m; j++, vt += kvStride, p += 4) {
     if (!attendsOne(maskPtr, mr, lim, j, window, posPtr, P)) continue;
-    a0 = madd(v128.load32_splat(p), count == 4 ? v128.load(vt) : loadTail(vt, count), a0);
+    a0 = madd(v128.load32_splat(p), count == 4 ? kvLoad4<K>(vt) : kvLoadTail<K>(vt, count), a0);
   }
   const r = f32x4.mul(f32x4.add(a0, b0), f32x4.splat(inv));
   if (count == 4) v128.store(o + c, r);
@@ -297,38 +340,38 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
 
 /** pvOne4 for 16 floats at byte offset c: two committed rows at a time, their products summed before they meet the four accumulators. */
 // @ts-ignore: decorator
-@inline function pvOne16(o: usize, S: usize, v: usize, kvStride: usize, c: usize, t0: i32, cacheLen: i32, m: i32,
+@inline function pvOne16<K>(o: usize, S: usize, v: usize, kvStride: usize, c: usize, t0: i32, cacheLen: i32, m: i32,
   maskPtr: usize, mr: usize, lim: i32, window: i32, posPtr: usize, P: i32, inv: f32): void {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-  let vt = v + c + <usize>t0 * kvStride;
+  let vt = v + kvOff<K>(c) + <usize>t0 * kvStride;
   let p = S + (<usize>t0 << 2);
   let t = t0;
   for (; t + 2 <= cacheLen; t += 2) {
     const p0 = v128.load32_splat(p), p1 = v128.load32_splat(p, 4);
     const wt = vt + kvStride;
-    a0 = f32x4.add(a0, madd(p0, v128.load(vt), f32x4.mul(p1, v128.load(wt))));
-    a1 = f32x4.add(a1, madd(p0, v128.load(vt, 16), f32x4.mul(p1, v128.load(wt, 16))));
-    a2 = f32x4.add(a2, madd(p0, v128.load(vt, 32), f32x4.mul(p1, v128.load(wt, 32))));
-    a3 = f32x4.add(a3, madd(p0, v128.load(vt, 48), f32x4.mul(p1, v128.load(wt, 48))));
+    a0 = f32x4.add(a0, madd(p0, kvLoad4<K>(vt), f32x4.mul(p1, kvLoad4<K>(wt))));
+    a1 = f32x4.add(a1, madd(p0, kvLoad4<K>(vt + kvOff<K>(16)), f32x4.mul(p1, kvLoad4<K>(wt + kvOff<K>(16)))));
+    a2 = f32x4.add(a2, madd(p0, kvLoad4<K>(vt + kvOff<K>(32)), f32x4.mul(p1, kvLoad4<K>(wt + kvOff<K>(32)))));
+    a3 = f32x4.add(a3, madd(p0, kvLoad4<K>(vt + kvOff<K>(48)), f32x4.mul(p1, kvLoad4<K>(wt + kvOff<K>(48)))));
     vt += kvStride << 1;
     p += 8;
   }
   if (t < cacheLen) {
     const p0 = v128.load32_splat(p);
-    a0 = madd(p0, v128.load(vt), a0);
-    a1 = madd(p0, v128.load(vt, 16), a1);
-    a2 = madd(p0, v128.load(vt, 32), a2);
-    a3 = madd(p0, v128.load(vt, 48), a3);
+    a0 = madd(p0, kvLoad4<K>(vt), a0);
+    a1 = madd(p0, kvLoad4<K>(vt + kvOff<K>(16)), a1);
+    a2 = madd(p0, kvLoad4<K>(vt + kvOff<K>(32)), a2);
+    a3 = madd(p0, kvLoad4<K>(vt + kvOff<K>(48)), a3);
     vt += kvStride;
     p += 4;
   }
   for (let j = 0; j < m; j++, vt += kvStride, p += 4) {
     if (!attendsOne(maskPtr, mr, lim, j, window, posPtr, P)) continue;
     const p0 = v128.load32_splat(p);
-    a0 = madd(p0, v128.load(vt), a0);
-    a1 = madd(p0, v128.load(vt, 16), a1);
-    a2 = madd(p0, v128.load(vt, 32), a2);
-    a3 = madd(p0, v128.load(vt, 48), a3);
+    a0 = madd(p0, kvLoad4<K>(vt), a0);
+    a1 = madd(p0, kvLoad4<K>(vt + kvOff<K>(16)), a1);
+    a2 = madd(p0, kvLoad4<K>(vt + kvOff<K>(32)), a2);
+    a3 = madd(p0, kvLoad4<K>(vt + kvOff<K>(48)), a3);
   }
   const sc = f32x4.splat(inv);
   v128.store(o + c, f32x4.mul(a0, sc));
@@ -339,33 +382,33 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
 
 /** pvOne4 for 8 floats at byte offset c: two committed rows at a time into four accumulators. */
 // @ts-ignore: decorator
-@inline function pvOne8(o: usize, S: usize, v: usize, kvStride: usize, c: usize, t0: i32, cacheLen: i32, m: i32,
+@inline function pvOne8<K>(o: usize, S: usize, v: usize, kvStride: usize, c: usize, t0: i32, cacheLen: i32, m: i32,
   maskPtr: usize, mr: usize, lim: i32, window: i32, posPtr: usize, P: i32, inv: f32): void {
   let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0;
-  let vt = v + c + <usize>t0 * kvStride;
+  let vt = v + kvOff<K>(c) + <usize>t0 * kvStride;
   let p = S + (<usize>t0 << 2);
   let t = t0;
   for (; t + 2 <= cacheLen; t += 2) {
     const p0 = v128.load32_splat(p), p1 = v128.load32_splat(p, 4);
-    a0 = madd(p0, v128.load(vt), a0);
-    a1 = madd(p0, v128.load(vt, 16), a1);
-    b0 = madd(p1, v128.load(vt + kvStride), b0);
-    b1 = madd(p1, v128.load(vt + kvStride, 16), b1);
+    a0 = madd(p0, kvLoad4<K>(vt), a0);
+    a1 = madd(p0, kvLoad4<K>(vt + kvOff<K>(16)), a1);
+    b0 = madd(p1, kvLoad4<K>(vt + kvStride), b0);
+    b1 = madd(p1, kvLoad4<K>(vt + kvStride + kvOff<K>(16)), b1);
     vt += kvStride << 1;
     p += 8;
   }
   if (t < cacheLen) {
     const p0 = v128.load32_splat(p);
-    a0 = madd(p0, v128.load(vt), a0);
-    a1 = madd(p0, v128.load(vt, 16), a1);
+    a0 = madd(p0, kvLoad4<K>(vt), a0);
+    a1 = madd(p0, kvLoad4<K>(vt + kvOff<K>(16)), a1);
     vt += kvStride;
     p += 4;
   }
   for (let j = 0; j < m; j++, vt += kvStride, p += 4) {
     if (!attendsOne(maskPtr, mr, lim, j, window, posPtr, P)) continue;
     const p0 = v128.load32_splat(p);
-    a0 = madd(p0, v128.load(vt), a0);
-    a1 = madd(p0, v128.load(vt, 16), a1);
+    a0 = madd(p0, kvLoad4<K>(vt), a0);
+    a1 = madd(p0, kvLoad4<K>(vt + kvOff<K>(16)), a1);
   }
   const sc = f32x4.splat(inv);
   v128.store(o + c, f32x4.mul(f32x4.add(a0, b0), sc));
@@ -381,7 +424,7 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
  * (causal, maskPtr = 0) or mask byte mr[j] ≠ 0; rows not attended are not read.
  */
 // @ts-ignore: decorator
-@inline function attendOne(o: usize, q: usize, kBase: usize, vBase: usize, kvStride: usize, S: usize,
+@inline function attendOne<K>(o: usize, q: usize, kBase: usize, vBase: usize, kvStride: usize, S: usize,
   maskPtr: usize, mr: usize, lim: i32, cacheLen: i32, m: i32, headDim: i32, scale: f32, cap: f32,
   window: i32, posPtr: usize, P: i32): void {
   const vecEnd = <usize>(headDim & ~3) << 2;
@@ -398,25 +441,25 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
     // two 4-float chunks summed before they meet the accumulator (half the dependency chain)
     for (; off + 32 <= vecEnd; off += 32) {
       const qa = v128.load(q + off), qb = v128.load(q + off, 16);
-      a0 = f32x4.add(a0, madd(qa, v128.load(k0 + off), f32x4.mul(qb, v128.load(k0 + off, 16))));
-      a1 = f32x4.add(a1, madd(qa, v128.load(k1 + off), f32x4.mul(qb, v128.load(k1 + off, 16))));
-      a2 = f32x4.add(a2, madd(qa, v128.load(k2 + off), f32x4.mul(qb, v128.load(k2 + off, 16))));
-      a3 = f32x4.add(a3, madd(qa, v128.load(k3 + off), f32x4.mul(qb, v128.load(k3 + off, 16))));
+      a0 = f32x4.add(a0, madd(qa, kvLoad4<K>(k0 + kvOff<K>(off)), f32x4.mul(qb, kvLoad4<K>(k0 + kvOff<K>(off + 16)))));
+      a1 = f32x4.add(a1, madd(qa, kvLoad4<K>(k1 + kvOff<K>(off)), f32x4.mul(qb, kvLoad4<K>(k1 + kvOff<K>(off + 16)))));
+      a2 = f32x4.add(a2, madd(qa, kvLoad4<K>(k2 + kvOff<K>(off)), f32x4.mul(qb, kvLoad4<K>(k2 + kvOff<K>(off + 16)))));
+      a3 = f32x4.add(a3, madd(qa, kvLoad4<K>(k3 + kvOff<K>(off)), f32x4.mul(qb, kvLoad4<K>(k3 + kvOff<K>(off + 16)))));
     }
     if (off < vecEnd) {
       const qv = v128.load(q + off);
-      a0 = madd(qv, v128.load(k0 + off), a0);
-      a1 = madd(qv, v128.load(k1 + off), a1);
-      a2 = madd(qv, v128.load(k2 + off), a2);
-      a3 = madd(qv, v128.load(k3 + off), a3);
+      a0 = madd(qv, kvLoad4<K>(k0 + kvOff<K>(off)), a0);
+      a1 = madd(qv, kvLoad4<K>(k1 + kvOff<K>(off)), a1);
+      a2 = madd(qv, kvLoad4<K>(k2 + kvOff<K>(off)), a2);
+      a3 = madd(qv, kvLoad4<K>(k3 + kvOff<K>(off)), a3);
       off += 16;
     }
     if (tail) {
       const qv = loadTail(q + off, tail);
-      a0 = madd(qv, loadTail(k0 + off, tail), a0);
-      a1 = madd(qv, loadTail(k1 + off, tail), a1);
-      a2 = madd(qv, loadTail(k2 + off, tail), a2);
-      a3 = madd(qv, loadTail(k3 + off, tail), a3);
+      a0 = madd(qv, kvLoadTail<K>(k0 + kvOff<K>(off), tail), a0);
+      a1 = madd(qv, kvLoadTail<K>(k1 + kvOff<K>(off), tail), a1);
+      a2 = madd(qv, kvLoadTail<K>(k2 + kvOff<K>(off), tail), a2);
+      a3 = madd(qv, kvLoadTail<K>(k3 + kvOff<K>(off), tail), a3);
     }
     const s4 = capped(f32x4.mul(sum4(a0, a1, a2, a3), scaleV), cap);
     v128.store(S + (<usize>t << 2), s4);
@@ -424,14 +467,14 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
   }
   let mx = hmax(mxv);
   for (; t < cacheLen; t++) {
-    const x = cappedOne(dot(q, kBase + <usize>t * kvStride, headDim) * scale, cap);
+    const x = cappedOne(dot<K>(q, kBase + <usize>t * kvStride, headDim) * scale, cap);
     store<f32>(S + (<usize>t << 2), x);
     if (x > mx) mx = x;
   }
   for (let j = 0; j < m; j++) {
     let x: f32 = -Infinity;
     if (attendsOne(maskPtr, mr, lim, j, window, posPtr, P)) {
-      x = cappedOne(dot(q, kBase + <usize>(cacheLen + j) * kvStride, headDim) * scale, cap);
+      x = cappedOne(dot<K>(q, kBase + <usize>(cacheLen + j) * kvStride, headDim) * scale, cap);
       if (x > mx) mx = x;
     }
     store<f32>(S + (<usize>(cacheLen + j) << 2), x);
@@ -452,9 +495,9 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
   const inv: f32 = sum == 0 ? 0 : 1 / sum;
   const headBytes = <usize>headDim << 2;
   let c: usize = 0;
-  for (; c + 64 <= headBytes; c += 64) pvOne16(o, S, vBase, kvStride, c, t0, cacheLen, m, maskPtr, mr, lim, window, posPtr, P, inv);
-  for (; c + 32 <= headBytes; c += 32) pvOne8(o, S, vBase, kvStride, c, t0, cacheLen, m, maskPtr, mr, lim, window, posPtr, P, inv);
-  for (; c < headBytes; c += 16) pvOne4(o, S, vBase, kvStride, c, min(4, <i32>((headBytes - c) >> 2)), t0, cacheLen, m, maskPtr, mr, lim, window, posPtr, P, inv);
+  for (; c + 64 <= headBytes; c += 64) pvOne16<K>(o, S, vBase, kvStride, c, t0, cacheLen, m, maskPtr, mr, lim, window, posPtr, P, inv);
+  for (; c + 32 <= headBytes; c += 32) pvOne8<K>(o, S, vBase, kvStride, c, t0, cacheLen, m, maskPtr, mr, lim, window, posPtr, P, inv);
+  for (; c < headBytes; c += 16) pvOne4<K>(o, S, vBase, kvStride, c, min(4, <i32>((headBytes - c) >> 2)), t0, cacheLen, m, maskPtr, mr, lim, window, posPtr, P, inv);
 }
 
 /**
@@ -467,12 +510,29 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
  */
 export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize, posPtr: usize,
   n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32, scale1: f32, softcap: f32, window: i32): void {
+  attention<f32>(outPtr, qPtr, kPtr, vPtr, scoresPtr, maskPtr, posPtr, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1, scale1, softcap, window);
+}
+
+/**
+ * attention_f32 over an f16 cache: k, v hold f16 bit patterns (u16 [capacity, kvDim], finite values
+ * only, as kv_store_f16 writes them), widened exactly on load: the same bits as attention_f32 on the
+ * widened cache.
+ */
+export function attention_f16(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize, posPtr: usize,
+  n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32, scale1: f32, softcap: f32, window: i32): void {
+  attention<u16>(outPtr, qPtr, kPtr, vPtr, scoresPtr, maskPtr, posPtr, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1, scale1, softcap, window);
+}
+
+// @ts-ignore: decorator
+@inline function attention<K>(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize, posPtr: usize,
+  n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32, scale1: f32, softcap: f32, window: i32): void {
   if (h0 >= h1 || n <= 0) return;
   const first = m - n;
   const group = nHeads / nKvHeads;
   const headBytes = <usize>headDim << 2;
   const qStride = <usize>nHeads * headBytes;
-  const kvStride = <usize>nKvHeads * headBytes;
+  const headKv = kvOff<K>(headBytes); // a head's bytes in the cache
+  const kvStride = <usize>nKvHeads * headKv;
   const scale = f32x4.splat(scale1);
   const total = cacheLen + m;
   const S = scoresPtr; // [total][4]: the block's scores, then exp(score − max), key-major
@@ -485,8 +545,8 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
     const ha = max(h0, g * group);
     const nh = min(h1, (g + 1) * group) - ha;
     const last = n * nh - 1; // query vectors r = i·nh + (h − ha) read KV head g
-    const kBase = kPtr + <usize>g * headBytes;
-    const vBase = vPtr + <usize>g * headBytes;
+    const kBase = kPtr + <usize>g * headKv;
+    const vBase = vPtr + <usize>g * headKv;
     // Lane blocks take the vectors of the whole group's first ⌊n·group/4⌋·4 (row-major), the rest go
     // one by one: decided on the whole group, not on [h0, h1), so that a vector takes the same path
     // (and gets the same bits) however the heads are split between calls. In this call's order
@@ -498,7 +558,7 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
       const i = r / nh;
       const off = <usize>i * qStride + <usize>(ha + r - i * nh) * headBytes;
       const P = window > 0 ? load<i32>(posPtr + (<usize>(first + i) << 2)) : 0;
-      attendOne(outPtr + off, qPtr + off, kBase, vBase, kvStride, S, maskPtr, maskPtr + <usize>i * mStride, first + i, cacheLen, m, headDim, scale1, softcap,
+      attendOne<K>(outPtr + off, qPtr + off, kBase, vBase, kvStride, S, maskPtr, maskPtr + <usize>i * mStride, first + i, cacheLen, m, headDim, scale1, softcap,
         window, posPtr, P);
     }
     for (let r = 0; r < lanes; r += 4) {
@@ -546,13 +606,13 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
         const k0 = kBase + <usize>t * kvStride;
         const s = S + (<usize>t << 4);
         const tileMax = t >= t0
-          ? qk4(s, QT, k0, k0 + kvStride, k0 + 2 * kvStride, k0 + 3 * kvStride, headDim, scale, softcap)
-          : qk4(s, QT, QT, t + 1 < t0 ? QT : k0 + kvStride, t + 2 < t0 ? QT : k0 + 2 * kvStride, t + 3 < t0 ? QT : k0 + 3 * kvStride, headDim, scale, softcap);
+          ? qk4<K>(s, QT, k0, k0 + kvStride, k0 + 2 * kvStride, k0 + 3 * kvStride, headDim, scale, softcap)
+          : qk4<K>(s, QT, QT, t + 1 < t0 ? QT : k0 + kvStride, t + 2 < t0 ? QT : k0 + 2 * kvStride, t + 3 < t0 ? QT : k0 + 3 * kvStride, headDim, scale, softcap);
         if (t < tMask) mx = f32x4.pmax(mx, windowTile(s, t, wlo));
         else mx = f32x4.pmax(mx, tileMax);
       }
       for (t = max(t, t0); t < cacheLen; t++) {
-        let x = qk1(QT, kBase + <usize>t * kvStride, headDim, scale, softcap);
+        let x = qk1<K>(QT, kBase + <usize>t * kvStride, headDim, scale, softcap);
         if (t < tMask) x = v128.bitselect(x, ninf, i32x4.ge_s(i32x4.splat(t), wlo));
         v128.store(S + (<usize>t << 4), x);
         mx = f32x4.pmax(mx, x);
@@ -567,7 +627,7 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
         const a3 = laneAttends(maskPtr, j + 3, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo);
         if (v128.any_true(v128.or(v128.or(a0, a1), v128.or(a2, a3)))) {
           const k0 = kBase + <usize>(cacheLen + j) * kvStride;
-          qk4(s, QT, v128.any_true(a0) ? k0 : QT, v128.any_true(a1) ? k0 + kvStride : QT,
+          qk4<K>(s, QT, v128.any_true(a0) ? k0 : QT, v128.any_true(a1) ? k0 + kvStride : QT,
             v128.any_true(a2) ? k0 + 2 * kvStride : QT, v128.any_true(a3) ? k0 + 3 * kvStride : QT, headDim, scale, softcap);
           const x0 = v128.bitselect(v128.load(s), ninf, a0);
           const x1 = v128.bitselect(v128.load(s, 16), ninf, a1);
@@ -588,7 +648,7 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
       for (; j < m; j++) {
         const s = S + (<usize>(cacheLen + j) << 4);
         const a0 = laneAttends(maskPtr, j, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo);
-        const x = v128.any_true(a0) ? v128.bitselect(qk1(QT, kBase + <usize>(cacheLen + j) * kvStride, headDim, scale, softcap), ninf, a0) : ninf;
+        const x = v128.any_true(a0) ? v128.bitselect(qk1<K>(QT, kBase + <usize>(cacheLen + j) * kvStride, headDim, scale, softcap), ninf, a0) : ninf;
         v128.store(s, x);
         mx = f32x4.pmax(mx, x);
       }
@@ -618,10 +678,10 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
       // out = inv·Σ_t e_t·v_t, 8 then 4 floats of the head at a time
       const o0 = outPtr + offA, o1 = outPtr + offB, o2 = outPtr + offC, o3 = outPtr + offD;
       let c: usize = 0;
-      for (; c + 32 <= headBytes; c += 32) pv8(S, vBase, kvStride, c, t0, cacheLen, m, maskPtr, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo, inv, o0, o1, o2, o3);
+      for (; c + 32 <= headBytes; c += 32) pv8<K>(S, vBase, kvStride, c, t0, cacheLen, m, maskPtr, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo, inv, o0, o1, o2, o3);
       for (; c < headBytes; c += 16) {
         const count = min(4, <i32>((headBytes - c) >> 2));
-        pv4(S, vBase, kvStride, c, count, t0, cacheLen, m, maskPtr, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo, inv, o0, o1, o2, o3);
+        pv4<K>(S, vBase, kvStride, c, count, t0, cacheLen, m, maskPtr, lim, mr0, mr1, mr2, mr3, window, posPtr, wlo, inv, o0, o1, o2, o3);
       }
     }
   }
@@ -648,6 +708,18 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
 /** Scalar twin of attention_f32: one key at a time, one output element at a time. */
 export function attention_f32_ref(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize, posPtr: usize,
   n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32, scale: f32, softcap: f32, window: i32): void {
+  attentionRef<f32>(outPtr, qPtr, kPtr, vPtr, scoresPtr, maskPtr, posPtr, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1, scale, softcap, window);
+}
+
+/** Scalar twin of attention_f16 (f16 bit patterns widened one at a time). */
+export function attention_f16_ref(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize, posPtr: usize,
+  n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32, scale: f32, softcap: f32, window: i32): void {
+  attentionRef<u16>(outPtr, qPtr, kPtr, vPtr, scoresPtr, maskPtr, posPtr, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1, scale, softcap, window);
+}
+
+// @ts-ignore: decorator
+@inline function attentionRef<K>(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize, posPtr: usize,
+  n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32, scale: f32, softcap: f32, window: i32): void {
   const first = m - n;
   const group = nHeads / nKvHeads;
   const qDim = nHeads * headDim;
@@ -661,9 +733,9 @@ export function attention_f32_ref(outPtr: usize, qPtr: usize, kPtr: usize, vPtr:
       for (let t = 0; t < total; t++) {
         let s: f32 = -Infinity;
         if (visibleRef(maskPtr, posPtr, m, first, i, t, cacheLen, window, P)) {
-          const k = kPtr + ((<usize>t * <usize>kvDim + <usize>kvh * <usize>headDim) << 2);
+          const k = kPtr + (<usize>t * <usize>kvDim + <usize>kvh * <usize>headDim) * sizeof<K>();
           s = 0;
-          for (let d = 0; d < headDim; d++) s += load<f32>(q + (<usize>d << 2)) * load<f32>(k + (<usize>d << 2));
+          for (let d = 0; d < headDim; d++) s += load<f32>(q + (<usize>d << 2)) * kvScalar<K>(k + <usize>d * sizeof<K>());
           s *= scale;
           if (softcap > 0) s = softcap * Mathf.tanh(s / softcap);
         }
@@ -675,7 +747,7 @@ export function attention_f32_ref(outPtr: usize, qPtr: usize, kPtr: usize, vPtr:
         let acc: f32 = 0;
         for (let t = 0; t < total; t++) {
           if (visibleRef(maskPtr, posPtr, m, first, i, t, cacheLen, window, P)) {
-            acc += load<f32>(scoresPtr + (<usize>t << 2)) * load<f32>(vPtr + ((<usize>t * <usize>kvDim + <usize>kvh * <usize>headDim + <usize>d) << 2));
+            acc += load<f32>(scoresPtr + (<usize>t << 2)) * kvScalar<K>(vPtr + (<usize>t * <usize>kvDim + <usize>kvh * <usize>headDim + <usize>d) * sizeof<K>());
           }
         }
         store<f32>(o + (<usize>d << 2), acc);
@@ -691,4 +763,19 @@ export function attention_f32_ref(outPtr: usize, qPtr: usize, kPtr: usize, vPtr:
   if (window <= 0) return true;
   const p = t < cacheLen ? t : load<i32>(posPtr + (<usize>(t - cacheLen) << 2));
   return P - p < window;
+}
+
+/**
+ * The f16 cache's writer: dst[i] = f16 bits of src[i] for i < count (round to nearest even, as ggml's
+ * f32 → f16), returning how many results are not finite (|x| ≥ 65520 rounds to Inf, NaN stays NaN).
+ * attention_f16 reads finite values only, so a caller refuses a row that makes any.
+ */
+export function kv_store_f16(dstPtr: usize, srcPtr: usize, count: i32): i32 {
+  let bad = 0;
+  for (let i = 0; i < count; i++) {
+    const h = f32ToF16Bits(load<f32>(srcPtr + (<usize>i << 2)));
+    store<u16>(dstPtr + (<usize>i << 1), <u16>h);
+    bad += <i32>((h & 0x7c00) == 0x7c00);
+  }
+  return bad;
 }

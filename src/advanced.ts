@@ -30,7 +30,7 @@ export {
 // ---- the model, its contexts and caches, the memory plan ----
 export { LlamaModel, planLoad, type LlamaLoadOptions } from './model/llama.js';
 export { LlamaContext } from './model/context.js';
-export { KvCache } from './model/kv-cache.js';
+export { KvCache, KV_TYPES, resolveKvType, kvBytes, type KvType } from './model/kv-cache.js';
 export { kvDim, qDim, defaultAttnScale, isSlidingLayer } from './config.js';
 export {
   planModelMemory, contextMemory, checkMemoryPlan, memoryAdvice, formatBytes, stagingBytesFor, loadRowUnit, DEFAULT_CONTEXT, LOAD_CHUNK_BYTES,

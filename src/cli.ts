@@ -33,6 +33,7 @@ import { MIN_TEMPERATURE, type SamplingParams } from './sampling.js';
 import type { Runtime } from './wasm/runtime.js';
 import type { Executor } from './exec/executor.js';
 import type { LlamaModel, WeightDtype } from './model/llama.js';
+import type { KvType } from './model/kv-cache.js';
 import { WEIGHT_TYPE_ALIASES } from './kernels/linear.js';
 import { benchMarkdown, runBench } from './node/bench.js';
 
@@ -67,6 +68,8 @@ const MODEL_OPTIONS = `  --model DIR|FILE      model directory (config.json, mod
                         (default 2,2,2,2; 1,1,1,1 for sd and block)
   --max-context N       KV-cache positions (default: the model's max_position_embeddings, at
                         most 4096)
+  --kv-type TYPE        what the KV cache stores: f32 | f16 (half the memory, rounded as
+                        llama.cpp's default cache; a key or value beyond f16 fails) (default f32)
   --dtype TYPE          weight type of every matrix (linear layers, head, embedding): auto keeps each
                         tensor as stored (a Q4_K_M GGUF stays Q4_K + Q6_K; safetensors: F32, BF16,
                         F16 as stored); else f32 | bf16 | f16 | int8 (= q8_0) | int4 (= q4_0) | q8_0 |
@@ -175,6 +178,7 @@ bytes per token ÷ bandwidth) in the header. The prompt is ids drawn at random f
                         exit:N | DIR|FILE (a draft model) (default int4)
   -r, --repetitions N   timed runs per case, after one warm-up run (default 3)
   --relaxed MODE        relaxed SIMD: auto | on | off (default auto)
+  --kv-type TYPE        what the KV caches store: f32 | f16 (default f32)
   --markdown            print a markdown table (the default)
   --json                print one JSON object (machine, model, parameters, rows) instead
   --quiet               no progress lines on stderr
@@ -244,6 +248,7 @@ const COMMON_FLAGS = {
   verifier: { type: 'string' },
   tree: { type: 'string' },
   'max-context': { type: 'string' },
+  'kv-type': { type: 'string' },
   dtype: { type: 'string' },
   threads: { type: 'string' },
   relaxed: { type: 'string' },
@@ -297,6 +302,7 @@ interface CommonSetup {
   tree: TreeSpec | 'auto';
   method: MethodName;
   maxContext: number | undefined;
+  kvType: KvType;
   dtype: WeightDtype;
   threads: number;
   relaxed: 'auto' | boolean;
@@ -332,6 +338,8 @@ function commonSetup(v: Flags): CommonSetup {
   if (dtype !== 'auto' && !Object.hasOwn(WEIGHT_TYPE_ALIASES, dtype)) {
     throw new UsageError(`--dtype: expected auto or one of ${Object.keys(WEIGHT_TYPE_ALIASES).join(', ')}, got "${dtype}"`);
   }
+  const kvType = str('kv-type') ?? 'f32';
+  if (kvType !== 'f32' && kvType !== 'f16') throw new UsageError(`--kv-type: expected f32 or f16, got "${kvType}"`);
   const method = (str('verifier') ?? 'spechub') as MethodName;
   if (!METHOD_NAMES.includes(method)) throw new UsageError(`--verifier: expected one of ${METHOD_NAMES.join(', ')}, got "${str('verifier')}"`);
   let tree: TreeSpec | 'auto';
@@ -380,6 +388,7 @@ function commonSetup(v: Flags): CommonSetup {
     tree,
     method,
     maxContext,
+    kvType,
     dtype: dtype as WeightDtype,
     threads,
     relaxed: relaxedFlag === 'auto' ? 'auto' : relaxedFlag === 'on',
@@ -445,7 +454,7 @@ async function withModel(c: CommonSetup, body: (l: Loaded) => Promise<void>): Pr
   const executor = await createNodeExecutor(rt, { threads: c.threads });
   try {
     const maxBatch = c.tree === 'auto' ? 64 : Math.max(64, isDynamicSpec(c.tree) ? c.tree.dynamic + 1 : treeNodeCount(c.tree));
-    const loadOpts = { maxBatch, executor, ...(c.maxContext !== undefined ? { capacity: c.maxContext } : {}) };
+    const loadOpts = { maxBatch, executor, kvType: c.kvType, ...(c.maxContext !== undefined ? { capacity: c.maxContext } : {}) };
     // a progress line on a terminal while a model of more than a few MB loads (erased when done)
     const progress = (label: string) => (c.quiet ? null : terminalProgress(process.stderr, label));
     const withProgress = async <T>(label: string, load: (onProgress?: (p: LoadProgress) => void) => Promise<T>): Promise<T> => {
@@ -784,6 +793,7 @@ async function benchCommand(argv: string[]): Promise<void> {
       draft: { type: 'string' },
       repetitions: { type: 'string', short: 'r' },
       relaxed: { type: 'string' },
+      'kv-type': { type: 'string' },
       json: { type: 'boolean' },
       markdown: { type: 'boolean' },
       quiet: { type: 'boolean' },
@@ -803,12 +813,15 @@ async function benchCommand(argv: string[]): Promise<void> {
   const threads = listFlag('--threads', v.threads ?? String(cores), (t) => (/^\d+$/.test(t) && Number(t) >= 1 && Number(t) <= 2 * cores ? Number(t) : undefined), `a list of integers in 1..${2 * cores} (twice this machine's cores)`);
   const relaxedFlag = v.relaxed ?? 'auto';
   if (!['auto', 'on', 'off'].includes(relaxedFlag)) throw new UsageError(`--relaxed: expected auto, on or off, got "${relaxedFlag}"`);
+  const kvType = v['kv-type'] ?? 'f32';
+  if (kvType !== 'f32' && kvType !== 'f16') throw new UsageError(`--kv-type: expected f32 or f16, got "${kvType}"`);
   if (v.draft !== undefined && !v.speculative) throw new UsageError('bench: --draft: expected --speculative with it (plain rows use no draft)');
   if (v.draft === 'none') throw new UsageError('bench: --draft: expected a drafter for --speculative, got "none"');
   const modelPath = resolve(v.model ?? join(WEIGHTS_DIR, 'stories260K'));
   const report = await runBench({
     modelPath, dtypes, threads, promptTokens, genTokens, repetitions, speculative: v.speculative === true, ...(v.draft !== undefined ? { draft: v.draft } : {}),
     relaxed: relaxedFlag === 'auto' ? 'auto' : relaxedFlag === 'on',
+    kvType,
     log: (line) => {
       if (!v.quiet) process.stderr.write(`spechub bench: ${line}\n`);
     },

@@ -72,6 +72,8 @@ export interface MemoryFit {
   readonly dtype?: string;
   /** KV-cache positions (`capacity` option, `--max-context`), when shorter than asked for. */
   readonly capacity?: number;
+  /** What the KV cache stores (`kvType` option, `--kv-type`), when it differs from the one asked for. */
+  readonly kvType?: string;
   /** Bytes the load would then need. */
   readonly total: number;
 }

@@ -50,6 +50,7 @@ export { blobByteSource, blobModelSource, type BlobLike } from './io/blob-source
 export { loadHfModel, loadGgufModel, type LoadedModel, type LoadModelOptions } from './engine/load.js';
 export type { LlamaModel, LoadProgress, WeightDtype } from './model/llama.js';
 export type { LlamaContext, ContextOptions } from './model/context.js';
+export type { KvType } from './model/kv-cache.js';
 export type { ModelConfig, GenerationConfig, Architecture, RopeScaling } from './config.js';
 
 // ---- generation, chat, drafters ----

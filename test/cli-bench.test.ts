@@ -20,7 +20,7 @@ describe('cli bench', () => {
   test('--help names every flag', () => {
     const r = run('bench', '--help');
     assert.equal(r.code, 0);
-    for (const flag of ['--model', '--dtype', '--threads', '--n-prompt', '--n-gen', '--speculative', '--draft', '--repetitions', '--json', '--markdown']) {
+    for (const flag of ['--model', '--dtype', '--threads', '--n-prompt', '--n-gen', '--speculative', '--draft', '--repetitions', '--json', '--markdown', '--kv-type']) {
       assert.ok(r.out.includes(flag), `bench --help mentions ${flag}`);
     }
     assert.ok(run('--help').out.includes('spechub bench'), 'the main help lists the bench command');
@@ -39,6 +39,7 @@ describe('cli bench', () => {
       ['--draft', 'int8'],
       ['--speculative', '--draft', 'none'],
       ['--relaxed', 'maybe'],
+      ['--kv-type', 'f8'],
       ['extra-positional'],
     ]) {
       const r = run('bench', ...args);
@@ -59,7 +60,7 @@ describe('cli bench', () => {
     assert.match(j.model.path, /stories260K$/);
     assert.equal(j.model.architecture, 'llama');
     assert.ok(j.model.parameters > 200_000 && j.model.parameters < 300_000, `parameters ${j.model.parameters}`);
-    assert.deepEqual(j.params, { promptTokens: 4, genTokens: 3, repetitions: 1, dtypes: ['auto', 'int8'], threads: [1], speculative: true, draft: 'int4' });
+    assert.deepEqual(j.params, { promptTokens: 4, genTokens: 3, repetitions: 1, dtypes: ['auto', 'int8'], threads: [1], speculative: true, draft: 'int4', kvType: 'f32' });
     const keys = j.rows.map((x: { dtype: string; threads: number; mode: string; test: string }) => `${x.dtype}/${x.threads}/${x.mode}/${x.test}`);
     assert.deepEqual(keys, [
       'auto/1/plain/pp4', 'auto/1/plain/tg3', 'auto/1/speculative/pp4', 'auto/1/speculative/tg3',
@@ -84,12 +85,13 @@ describe('cli bench', () => {
   });
 
   test('markdown (the default): CPU and bandwidth in the header, one table row per test', () => {
-    const r = run('bench', '--threads', '1,2', ...TINY);
+    const r = run('bench', '--threads', '1,2', '--kv-type', 'f16', ...TINY);
     assert.equal(r.code, 0, r.err);
     const lines = r.out.trimEnd().split('\n');
     assert.match(lines[0]!, /^- CPU: .+ \(\d+ logical CPUs\)/);
     assert.match(lines[1]!, /^- Measured read bandwidth \(WebAssembly\): \d+\.\d GB\/s on 1 thread/);
     assert.match(lines[2]!, /^- Model: .*stories260K \(llama, 0\.26 M parameters/);
+    assert.match(lines[3]!, /; KV cache f16$/);
     const table = lines.filter((l) => l.startsWith('|'));
     assert.match(table[0]!, /^\| dtype +\| weights +\| size MiB \| load ms \| threads \| mode +\| test \| +t\/s \|/);
     assert.match(table[1]!, /^\|[-:|]+\|$/);

@@ -25,7 +25,7 @@ describe('cli', () => {
   test('--help prints usage with every generate flag; no command is a usage error', () => {
     const r = run('--help');
     assert.equal(r.code, 0);
-    for (const flag of ['--model', '--prompt', '--max-tokens', '--temperature', '--top-k', '--top-p', '--seed', '--n', '--json', '--draft', '--verifier', '--tree']) {
+    for (const flag of ['--model', '--prompt', '--max-tokens', '--temperature', '--top-k', '--top-p', '--seed', '--n', '--json', '--draft', '--verifier', '--tree', '--kv-type']) {
       assert.ok(r.out.includes(flag), `help mentions ${flag}`);
     }
     assert.equal(run().code, 2);
@@ -49,6 +49,7 @@ describe('cli', () => {
       ['generate', '--threads', '0'],
       ['generate', '--relaxed', 'maybe'],
       ['generate', '--dtype', 'int3'],
+      ['generate', '--kv-type', 'q8_0'],
       ['frobnicate'],
     ]) {
       const r = run(...args);
@@ -148,6 +149,12 @@ describe('cli', () => {
     const same = run('generate', '--max-tokens', '10', '--dtype', 'int4', '--draft', 'int4', '--seed', '1');
     assert.equal(same.code, 0, same.err);
     assert.match(same.err, /spechub: warning: --draft int4: the draft's weights \(Q4_0[^)]*\) are 1\.00× the target's \(Q4_0[^)]*\), and a draft gains only when it is much cheaper than its target: expect no speed-up/);
+    // an f16 KV cache (target and draft): greedy speculative = greedy plain on it
+    const f16 = run('generate', '--temperature', '0', '--max-tokens', '60', '--draft', 'none', '--kv-type', 'f16', '--quiet');
+    assert.equal(f16.code, 0, f16.err);
+    const f16spec = run('generate', '--temperature', '0', '--max-tokens', '60', '--kv-type', 'f16', '--quiet');
+    assert.equal(f16spec.code, 0, f16spec.err);
+    assert.equal(f16spec.out, f16.out);
   });
 
   test('convert llama2c reproduces the shipped stories260K directory byte for byte', () => {

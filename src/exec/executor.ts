@@ -39,6 +39,8 @@ export interface AttentionArgs {
   softcap: number;
   /** Sliding window in positions (0: none). */
   window: number;
+  /** The cache holds f16 bit patterns (attention_f16) rather than f32 (default false). */
+  f16?: boolean;
 }
 
 /**
@@ -115,7 +117,7 @@ export class SerialExecutor implements Executor {
   }
 
   attention(a: AttentionArgs): void {
-    this.rt.k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores.ptr, a.maskPtr, a.posPtr,
+    (a.f16 ? this.rt.k.attention_f16 : this.rt.k.attention_f32)(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores.ptr, a.maskPtr, a.posPtr,
       a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads, a.scale, a.softcap, a.window);
   }
 

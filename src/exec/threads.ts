@@ -718,7 +718,7 @@ export class ThreadedExecutor implements Executor {
     const parts = Math.min(this.threads, a.nHeads);
     if (parts < 2 || a.n * a.nHeads * (a.cacheLen + a.m) * a.headDim < this.minAttentionWork) {
       this.stats.serial++;
-      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr, a.posPtr,
+      (a.f16 ? k.attention_f16 : k.attention_f32)(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr, a.posPtr,
         a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads, a.scale, a.softcap, a.window);
       return;
     }
@@ -726,7 +726,7 @@ export class ThreadedExecutor implements Executor {
     for (let t = 1; t < this.threads; t++) {
       this.beginSlot(this.layout.slotF64 + (t - 1) * SLOT_F64);
       if (t < parts) {
-        this.rec.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[t]!.ptr, a.maskPtr, a.posPtr,
+        (a.f16 ? this.rec.attention_f16 : this.rec.attention_f32)(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[t]!.ptr, a.maskPtr, a.posPtr,
           a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, splitPoint(a.nHeads, parts, t, 1), splitPoint(a.nHeads, parts, t + 1, 1),
           a.scale, a.softcap, a.window);
       }
@@ -735,7 +735,7 @@ export class ThreadedExecutor implements Executor {
     this.dispatch(parts);
     let mainError: unknown = undefined;
     try {
-      k.attention_f32(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr, a.posPtr,
+      (a.f16 ? k.attention_f16 : k.attention_f32)(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr, a.posPtr,
         a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, splitPoint(a.nHeads, parts, 1, 1), a.scale, a.softcap, a.window);
     } catch (err) {
       mainError = err;

@@ -3,9 +3,10 @@
  * holds the packed weights, the RoPE tables and the kernels (its executor); a LlamaContext holds the
  * per-stream memory a forward writes and the caller reads between forwards:
  *
- *   KV cache      2 · nLayers · (capacity + maxBatch) · kvDim · 4 bytes (committed + staging rows)
+ *   KV cache      2 · nLayers · (capacity + maxBatch) · kvDim · 4 bytes (committed + staging rows; 2 bytes
+ *                 a value with kvType 'f16')
  *   activations   maxBatch · (3·dim + 2·qDim + 2·hiddenDim + vocab) · 4 bytes (x, xb, xb2, q, att, hb, hb2,
- *                 logits rows)
+ *                 logits rows; an f16 cache adds 2·kvDim: the f32 K and V rows before they are stored)
  *   batch         tokens, positions and staged positions (i32 [maxBatch] each), the tree mask (u8 [maxBatch²])
  *
  * `model.createContext({ capacity, maxBatch })` makes one (a Node service: one per user); every
@@ -19,7 +20,7 @@ import { CapacityError, InvalidArgumentError } from '../errors.js';
 import type { Runtime } from '../wasm/runtime.js';
 import type { ModelConfig } from '../config.js';
 import type { AttentionArgs } from '../exec/executor.js';
-import { KvCache } from './kv-cache.js';
+import { KvCache, type KvType } from './kv-cache.js';
 import { contextMemory } from './memory-plan.js';
 import type { LlamaModel } from './llama.js';
 
@@ -35,6 +36,11 @@ export interface ContextOptions {
   maxBatch?: number;
   /** Name prefix of its arena regions (diagnostics; default "<model>.ctx<N>"). */
   name?: string;
+  /**
+   * What the KV cache stores (default: the load's `kvType`, else 'f32'): 'f16' halves the cache, rounding
+   * keys and values as llama.cpp's default cache does (see KvType).
+   */
+  kvType?: KvType;
 }
 
 /** Byte pointers of a context's activation buffers (f32, row-major, maxBatch rows each). @internal */
@@ -47,6 +53,8 @@ export interface ContextActivations {
   hb: number; // [maxBatch, hiddenDim] gate, then the gated activation
   hb2: number; // [maxBatch, hiddenDim] up
   logits: number; // [maxBatch, vocab]
+  k: number; // [maxBatch, kvDim] keys before an f16 cache stores them (0 with an f32 cache: written in place)
+  v: number; // [maxBatch, kvDim] values, likewise
 }
 
 /** A context's views into the runtime memory (the batch buffers by their getters' names, and the whole memory as f32). */
@@ -93,7 +101,7 @@ export class LlamaContext {
   private viewsNow: ContextViews;
 
   /** @internal Use `LlamaModel.createContext`. */
-  constructor(model: LlamaModel, capacity: number, maxBatch: number, name: string) {
+  constructor(model: LlamaModel, capacity: number, maxBatch: number, name: string, kvType: KvType = 'f32') {
     const c = model.config;
     const rt = model.rt;
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
@@ -112,7 +120,8 @@ export class LlamaContext {
     const before = at64(a.mark());
     const B = maxBatch;
     const f32 = (label: string, count: number) => a.alloc(`${name}.${label}`, count * 4).ptr;
-    this.cache = new KvCache(rt, c.nLayers, model.kvDim, capacity, `${name}.kv`, B);
+    this.cache = new KvCache(rt, c.nLayers, model.kvDim, capacity, `${name}.kv`, B, kvType);
+    const f16 = kvType === 'f16';
     this.act = {
       x: f32('x', B * c.dim),
       xb: f32('xb', B * c.dim),
@@ -122,6 +131,8 @@ export class LlamaContext {
       hb: f32('hb', B * c.hiddenDim),
       hb2: f32('hb2', B * c.hiddenDim),
       logits: f32('logits', B * c.vocabSize),
+      k: f16 ? f32('k', B * model.kvDim) : 0,
+      v: f16 ? f32('v', B * model.kvDim) : 0,
     };
     this.tokensPtr = a.alloc(`${name}.tokens`, B * 4).ptr;
     this.positionsPtr = a.alloc(`${name}.positions`, B * 4).ptr;
@@ -130,14 +141,14 @@ export class LlamaContext {
     this.bytes = at64(a.mark()) - before;
     this.attArgs = {
       outPtr: 0, qPtr: 0, kPtr: 0, vPtr: 0, maskPtr: 0, posPtr: this.stagedPosPtr, n: 0, m: 0, nHeads: c.nHeads, nKvHeads: c.nKvHeads,
-      headDim: c.headDim, cacheLen: 0, scale: 0, softcap: 0, window: 0,
+      headDim: c.headDim, cacheLen: 0, scale: 0, softcap: 0, window: 0, f16,
     };
     this.viewsNow = this.makeViews();
   }
 
   /** Bytes a context of `capacity` positions and `maxBatch` rows takes on a model of config `c` (before alignment). */
-  static bytesFor(c: ModelConfig, capacity: number, maxBatch: number): number {
-    const m = contextMemory(c, capacity, maxBatch);
+  static bytesFor(c: ModelConfig, capacity: number, maxBatch: number, kvType: KvType = 'f32'): number {
+    const m = contextMemory(c, capacity, maxBatch, kvType);
     return m.kvCache + m.activations;
   }
 

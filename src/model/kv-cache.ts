@@ -1,6 +1,6 @@
 /**
- * KV cache of one model: per layer a K and a V region [capacity + stagingRows, kvDim] (f32, keys
- * already rotated by RoPE at their true positions). Rows [0, length) are committed (length ≤
+ * KV cache of one model: per layer a K and a V region [capacity + stagingRows, kvDim] (f32, or f16
+ * with `kvType: 'f16'`; keys already rotated by RoPE at their true positions). Rows [0, length) are committed (length ≤
  * capacity); a forward of n rows writes its keys/values to the staged rows [length, length + n)
  * (up to stagingRows past the capacity, so a draft tree fits even when the context is almost
  * full); the caller then keeps all of them
@@ -9,10 +9,32 @@
  */
 import { CapacityError, InvalidArgumentError } from '../errors.js';
 import type { Runtime } from '../wasm/runtime.js';
+import { f16ToF32 } from '../weights/f16.js';
 
 /**
- * The KV cache of one context: per layer a K and a V region of [capacity + stagingRows, kvDim] f32
- * (kPtrs / vPtrs: byte pointers [nLayers]); rows [0, length) committed, a forward's rows staged after
+ * What a KV cache stores: `f32` (default: keys and values exactly as computed), or `f16` (half the
+ * memory, rounded to nearest even as llama.cpp's default f16 cache rounds them; a key or value beyond
+ * f16's range, |x| ≥ 65520, fails the forward with a NumericError instead of being stored as Inf).
+ */
+export type KvType = 'f32' | 'f16';
+
+/** The KV types, as `kvType` options and `--kv-type` take them. */
+export const KV_TYPES: readonly KvType[] = ['f32', 'f16'];
+
+/** Bytes of one cached value of a KV type. */
+export function kvBytes(type: KvType): number {
+  return type === 'f16' ? 2 : 4;
+}
+
+/** A KV type by name; InvalidArgumentError naming `what` for anything else. */
+export function resolveKvType(what: string, name: unknown): KvType {
+  if (name === 'f32' || name === 'f16') return name;
+  throw new InvalidArgumentError(`${what}: expected a KV-cache type (${KV_TYPES.join(' or ')}), got ${typeof name === 'string' ? JSON.stringify(name) : String(name)}`);
+}
+
+/**
+ * The KV cache of one context: per layer a K and a V region of [capacity + stagingRows, kvDim] values
+ * of `kvType` (kPtrs / vPtrs: byte pointers [nLayers]); rows [0, length) committed, a forward's rows staged after
  * them until `commit(n)` keeps them all, `commitRows(rows)` keeps an accepted path (compacting it
  * in place), or `length` is left as it was (rejected).
  */
@@ -23,6 +45,8 @@ export class KvCache {
   readonly vPtrs: Int32Array; // [nLayers]
   /** Committed rows. */
   length = 0;
+  /** Bytes of one row of one layer's K (or V) region: kvDim values of kvType. */
+  readonly rowBytes: number;
 
   constructor(
     private readonly rt: Runtime,
@@ -33,6 +57,8 @@ export class KvCache {
     name = 'kv',
     /** Extra rows for staging beyond the capacity (a model's maxBatch). */
     readonly stagingRows = 0,
+    /** What each value is stored as (see KvType). */
+    readonly kvType: KvType = 'f32',
   ) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new InvalidArgumentError(`${name}: expected a capacity >= 1, got ${capacity}`);
@@ -42,7 +68,8 @@ export class KvCache {
     if (!Number.isSafeInteger(stagingRows) || stagingRows < 0) {
       throw new InvalidArgumentError(`${name}: expected stagingRows >= 0, got ${stagingRows}`);
     }
-    const bytes = (capacity + stagingRows) * kvDim * 4;
+    this.rowBytes = kvDim * kvBytes(kvType);
+    const bytes = (capacity + stagingRows) * this.rowBytes;
     for (let l = 0; l < nLayers; l++) {
       this.kPtrs[l] = rt.arena.alloc(`${name}.k.${l}`, bytes).ptr;
       this.vPtrs[l] = rt.arena.alloc(`${name}.v.${l}`, bytes).ptr;
@@ -81,8 +108,10 @@ export class KvCache {
    */
   commitRows(rows: Int32Array, count: number): void {
     this.checkCommit(count);
-    const heap = this.view();
-    const w = this.kvDim;
+    // rows moved in f32 units (every real head size makes an f16 row a whole number of them), else bytes
+    const unit = this.rowBytes % 4 === 0 ? 4 : 1;
+    const heap = unit === 4 ? this.rt.heapF32 : this.rt.u8(0, this.rt.memory.buffer.byteLength);
+    const w = this.rowBytes / unit;
     let prev = -1;
     for (let j = 0; j < count; j++) {
       const r = rows[j]!;
@@ -92,8 +121,8 @@ export class KvCache {
       const src = (this.length + r) * w;
       const dst = (this.length + j) * w;
       for (let l = 0; l < this.nLayers; l++) {
-        const k = this.kPtrs[l]! >>> 2;
-        const v = this.vPtrs[l]! >>> 2;
+        const k = this.kPtrs[l]! / unit;
+        const v = this.vPtrs[l]! / unit;
         heap.copyWithin(k + dst, k + src, k + src + w);
         heap.copyWithin(v + dst, v + src, v + src + w);
       }
@@ -109,13 +138,13 @@ export class KvCache {
     this.length = length;
   }
 
-  /** Copy of committed row `pos` of layer `layer` (tests and diagnostics; allocates). */
+  /** Copy of committed row `pos` of layer `layer` as f32 (f16 values widened exactly; tests and diagnostics; allocates). */
   row(kind: 'k' | 'v', layer: number, pos: number): Float32Array {
-    const base = (kind === 'k' ? this.kPtrs : this.vPtrs)[layer]! >>> 2;
-    return this.view().slice(base + pos * this.kvDim, base + (pos + 1) * this.kvDim);
-  }
-
-  private view(): Float32Array {
-    return this.rt.heapF32;
+    const at = (kind === 'k' ? this.kPtrs : this.vPtrs)[layer]! + pos * this.rowBytes;
+    if (this.kvType === 'f32') return this.rt.f32(at, this.kvDim).slice();
+    const bits = this.rt.u16(at, this.kvDim);
+    const out = new Float32Array(this.kvDim);
+    for (let i = 0; i < out.length; i++) out[i] = f16ToF32(bits[i]!);
+    return out;
   }
 }

@@ -25,9 +25,9 @@
  * fails with one line); forward allocates nothing.
  */
 import { checkModelConfig, defaultAttnScale, isSlidingLayer, kvDim as kvDimOf, type ModelConfig } from '../config.js';
-import { CapacityError, InvalidArgumentError, MemoryPlanError, ShapeError } from '../errors.js';
+import { CapacityError, InvalidArgumentError, MemoryPlanError, NumericError, ShapeError, type MemoryFit } from '../errors.js';
 import { MAX_PAGES, PAGE_BYTES, type Runtime } from '../wasm/runtime.js';
-import type { KvCache } from './kv-cache.js';
+import { resolveKvType, type KvCache, type KvType } from './kv-cache.js';
 import { LlamaContext, type ContextOptions } from './context.js';
 import {
   checkMemoryPlan, contextMemory, DEFAULT_CONTEXT, formatBytes, loadRowUnit, memoryAdvice, planModelMemory, stagingBytesFor, type DtypeChoice, type MemoryPlan, type MemoryPlanOptions,
@@ -67,6 +67,12 @@ export interface LlamaLoadOptions {
   capacity?: number;
   /** Name prefix for arena regions (diagnostics). */
   name?: string;
+  /**
+   * What the KV cache of the model's own context stores, and the default of createContext: 'f32'
+   * (default) or 'f16' (half the memory; keys and values rounded as llama.cpp's default cache rounds
+   * them; see KvType).
+   */
+  kvType?: KvType;
   /** How kernels run (serial by default; a threaded executor shares the runtime memory). */
   executor?: Executor;
   /** Weight type of the matrices: linear layers, lm_head and the token embedding (default `auto`; see WeightDtype). */
@@ -129,11 +135,11 @@ function dtypeChoice(dtype: WeightDtype, stored?: (role: TensorRole) => TensorDt
  * The memory plan of loading `config` with `options` (what LlamaModel.load will allocate, in bytes by
  * part; see src/model/memory-plan.ts). Allocates nothing.
  */
-export function planLoad(config: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'storedTypes' | 'executor' | 'defaultContext' | 'chunkBytes' | 'name'> = {}): MemoryPlan {
+export function planLoad(config: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'storedTypes' | 'executor' | 'defaultContext' | 'chunkBytes' | 'name' | 'kvType'> = {}): MemoryPlan {
   return planModelMemory(config, planOptions(config, options));
 }
 
-function planOptions(c: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'storedTypes' | 'executor' | 'defaultContext' | 'chunkBytes' | 'name'>): MemoryPlanOptions {
+function planOptions(c: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' | 'capacity' | 'dtype' | 'storedTypes' | 'executor' | 'defaultContext' | 'chunkBytes' | 'name' | 'kvType'>): MemoryPlanOptions {
   const dtype = options.dtype ?? 'auto';
   const name = options.name ?? 'model';
   const chunk = options.chunkBytes;
@@ -150,6 +156,7 @@ function planOptions(c: ModelConfig, options: Pick<LlamaLoadOptions, 'maxBatch' 
     linearType: linearTypeOf(name, dtype, options.storedTypes),
     capacity: options.defaultContext === false ? 0 : capacity,
     maxBatch,
+    kvType: resolveKvType(`${name}: kvType`, options.kvType ?? 'f32'),
     threads: options.executor?.threads ?? 1,
     stagingBytes: stagingBytesFor(c, options.chunkBytes),
   };
@@ -180,7 +187,7 @@ type LayerPtrs = LayerWeights & {
 /**
  * A loaded Llama-family model in runtime memory: its weights (each matrix packed in its weight type:
  * `weightTypes`), RoPE tables, and its own context (KV cache [nLayers] × [capacity + maxBatch,
- * kvDim] f32, batch buffers, activations, logits). Made by `LlamaModel.load` (or the loaders of
+ * kvDim] f32 or f16 (the load's kvType), batch buffers, activations, logits). Made by `LlamaModel.load` (or the loaders of
  * `spechub/core`, whose `LoadedModel.model` it is).
  *
  * One forward: fill `tokens` [n] (ids), `positions` [n] and, for a tree, `mask` [n, stagedBefore + n]
@@ -200,6 +207,8 @@ export class LlamaModel {
   readonly dtype: WeightDtype;
   /** KV positions of a context made without `capacity` (the load's `capacity`, else min(maxSeqLen, 4096)). */
   readonly defaultCapacity: number;
+  /** What a context made without `kvType` stores in its KV cache (the load's `kvType`, else f32). */
+  readonly defaultKvType: KvType;
   /** The memory plan this load was checked against (bytes by part). */
   readonly memoryPlan: MemoryPlan;
   /** Name of the model (prefix of its arena regions). */
@@ -249,6 +258,7 @@ export class LlamaModel {
       throw new InvalidArgumentError(`${name}: expected 1 <= capacity <= maxSeqLen (${c.maxSeqLen}), got ${capacity}`);
     }
     this.defaultCapacity = capacity;
+    this.defaultKvType = resolveKvType(`${name}: kvType`, options.kvType ?? 'f32');
     if (c.headDim % 2 !== 0) throw new ShapeError(`${name}: RoPE needs an even head size, got ${c.headDim}`);
     this.dtype = options.dtype ?? 'auto';
     // the type of each matrix: as stored (auto), or the one asked for (with llama.cpp's fallback)
@@ -299,7 +309,7 @@ export class LlamaModel {
         attnSoftcap: c.attnSoftcap ?? 0,
       };
       this.allocRope(Math.max(1, planOpts.capacity));
-      if (options.defaultContext !== false) this.ownContext = this.makeContext({ capacity, maxBatch: this.maxBatch }, name);
+      if (options.defaultContext !== false) this.ownContext = this.makeContext({ capacity, maxBatch: this.maxBatch, kvType: this.defaultKvType }, name);
     } catch (e) {
       // the engine would not grow the memory as far as the plan needs: the plan's message, with that limit
       const have = rt.memory.buffer.byteLength;
@@ -527,7 +537,7 @@ export class LlamaModel {
 
   /** Bytes a context of `capacity` positions and `maxBatch` rows takes (KV cache + activations; see contextMemory). */
   contextBytes(options: ContextOptions = {}): number {
-    const m = contextMemory(this.config, options.capacity ?? this.defaultCapacity, options.maxBatch ?? this.maxBatch);
+    const m = contextMemory(this.config, options.capacity ?? this.defaultCapacity, options.maxBatch ?? this.maxBatch, options.kvType ?? this.defaultKvType);
     return m.kvCache + m.activations;
   }
 
@@ -535,27 +545,28 @@ export class LlamaModel {
     const c = this.config;
     const capacity = options.capacity ?? this.defaultCapacity;
     const maxBatch = options.maxBatch ?? this.maxBatch;
+    const kvType = resolveKvType(`${name}: kvType`, options.kvType ?? this.defaultKvType);
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new InvalidArgumentError(`${name}: expected maxBatch >= 1, got ${maxBatch}`);
     if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > c.maxSeqLen) {
       throw new InvalidArgumentError(`${name}: expected 1 <= capacity <= maxSeqLen (${c.maxSeqLen}), got ${capacity}`);
     }
-    if (this.loaded) this.checkContextFits(name, capacity, maxBatch);
+    if (this.loaded) this.checkContextFits(name, capacity, maxBatch, kvType);
     if (capacity > this.ropeCapacity) {
       this.allocRope(capacity);
       if (this.loaded) this.fillRope();
     }
     this.exec.reserveAttention(4 * (capacity + maxBatch + c.headDim)); // attention_f32 scratch: 4·(cacheLen + m + headDim) f32, cacheLen + m ≤ capacity + maxBatch
     if (this.quantisedInput) this.exec.reserveLinearInput(maxBatch, Math.max(c.dim, this.qDim, c.hiddenDim));
-    return new LlamaContext(this, capacity, maxBatch, name);
+    return new LlamaContext(this, capacity, maxBatch, name, kvType);
   }
 
-  /** A context that does not fit the free memory is refused before it allocates (MemoryPlanError, with the capacity that fits). */
-  private checkContextFits(name: string, capacity: number, maxBatch: number): void {
+  /** A context that does not fit the free memory is refused before it allocates (MemoryPlanError, with what fits: an f16 cache, a shorter capacity). */
+  private checkContextFits(name: string, capacity: number, maxBatch: number, kvType: KvType): void {
     const c = this.config;
     const half = c.headDim / 2;
     const tables = this.rope.localCos !== 0 ? 4 : 2;
-    const need = (cap: number) => {
-      const m = contextMemory(c, cap, maxBatch);
+    const need = (cap: number, type = kvType) => {
+      const m = contextMemory(c, cap, maxBatch, type);
       const rope = cap > this.ropeCapacity ? tables * Math.ceil((cap * half * 4) / 64) * 64 : 0;
       const scratch = rope + this.exec.threads * Math.ceil((16 * (cap + maxBatch + c.headDim)) / 64) * 64;
       return { ...m, scratch, total: m.kvCache + m.activations + scratch };
@@ -570,7 +581,9 @@ export class LlamaModel {
       if (need(mid).total <= free) lo = mid;
       else hi = mid - 1;
     }
-    const fits = lo > 0 ? [{ capacity: lo >= 256 ? Math.floor(lo / 256) * 256 : lo, total: need(lo >= 256 ? Math.floor(lo / 256) * 256 : lo).total }] : [];
+    const fits: MemoryFit[] = lo > 0 ? [{ capacity: lo >= 256 ? Math.floor(lo / 256) * 256 : lo, total: need(lo >= 256 ? Math.floor(lo / 256) * 256 : lo).total }] : [];
+    const halved = need(capacity, 'f16').total;
+    if (kvType === 'f32' && halved <= free) fits.unshift({ kvType: 'f16', total: halved });
     const summary =
       `${name}: a context needs ${formatBytes(want.total)}: KV cache ${formatBytes(want.kvCache)} (${capacity} positions), activations ${formatBytes(want.activations)}, ` +
       `scratch ${formatBytes(want.scratch)}; ${formatBytes(free)} free of the ${formatBytes(MAX_PAGES * PAGE_BYTES)} WebAssembly memory`;
@@ -579,6 +592,27 @@ export class LlamaModel {
       free,
       fits,
     });
+  }
+
+  /**
+   * Store n rows of keys and values (f32 at kPtr, vPtr) into an f16 cache's staged rows from slot0 of
+   * layer l. A value f16 cannot hold (|x| ≥ 65520, NaN) fails the forward with a NumericError: the
+   * cache's committed rows are untouched, and attention never reads a non-finite f16.
+   */
+  private storeF16(cache: KvCache, l: number, slot0: number, kPtr: number, vPtr: number, n: number): void {
+    const k = this.rt.k;
+    const count = n * this.kvDim;
+    const badK = k.kv_store_f16(cache.kPtrs[l]! + slot0 * cache.rowBytes, kPtr, count);
+    const badV = k.kv_store_f16(cache.vPtrs[l]! + slot0 * cache.rowBytes, vPtr, count);
+    if (badK + badV > 0) {
+      const [what, ptr] = badK > 0 ? ['key', kPtr] : ['value', vPtr];
+      const values = this.rt.f32(ptr, count);
+      let i = 0;
+      while (i < count - 1 && Math.abs(values[i]!) < 65520) i++;
+      throw new NumericError(
+        `${this.name}: layer ${l} computed a ${what} of ${values[i]} (batch row ${Math.floor(i / this.kvDim)}), beyond what an f16 KV cache holds (|x| < 65520); use kvType 'f32' (--kv-type f32)`,
+      );
+    }
   }
 
   /**
@@ -694,10 +728,12 @@ export class LlamaModel {
 
     for (let i = 0; i < n; i++) dequantRows(k, this.embed, tokens[i]!, 1, A.x + i * dim * 4);
     if (S.embedScale !== 1) k.scale_f32(A.x, A.x, n * dim, S.embedScale);
+    // an f32 cache takes the new keys and values in place; an f16 one once they are final (after bias, norm, RoPE)
+    const f16 = cache.kvType === 'f16';
     for (let l = 0; l < layers; l++) {
       const L = this.layers[l]!;
-      const kRows = cache.kPtrs[l]! + slot0 * kvDim * 4;
-      const vRows = cache.vPtrs[l]! + slot0 * kvDim * 4;
+      const kRows = f16 ? A.k : cache.kPtrs[l]! + slot0 * cache.rowBytes;
+      const vRows = f16 ? A.v : cache.vPtrs[l]! + slot0 * cache.rowBytes;
       k.rmsnorm_f32(A.xb, A.x, L.attnNorm, n, dim, normEps);
       // q8/q4 weights read x quantised: do it once for the three projections that share it
       let prep = quantised ? ex.prepareInput(A.xb, n, dim) : 0;
@@ -716,6 +752,7 @@ export class LlamaModel {
       }
       k.rope_f32(A.q, qDim, n, nHeads, headDim, ctx.positionsPtr, L.cos, L.sin);
       k.rope_f32(kRows, kvDim, n, nKvHeads, headDim, ctx.positionsPtr, L.cos, L.sin);
+      if (f16) this.storeF16(cache, l, slot0, A.k, A.v, n);
       att.kPtr = cache.kPtrs[l]!;
       att.vPtr = cache.vPtrs[l]!;
       att.window = L.window;

@@ -19,6 +19,7 @@ import { kvDim as kvDimOf, qDim as qDimOf, type ModelConfig } from '../config.js
 import { MemoryPlanError, type MemoryFit } from '../errors.js';
 import { linearInputKind, packedBytes, preparedInputCapacity, WEIGHT_TYPE_ALIASES, type LinearDtype } from '../kernels/linear.js';
 import { layerRoleKinds, roleShape, type TensorRole } from '../weights/llama-tensors.js';
+import { kvBytes, type KvType } from './kv-cache.js';
 import { linearScratchCount } from '../exec/threads.js';
 
 /** KV-cache positions of a model loaded without `capacity`: min(max_position_embeddings, DEFAULT_CONTEXT). */
@@ -30,20 +31,21 @@ const aligned = (bytes: number) => Math.ceil(bytes / ALIGN) * ALIGN;
 
 /** What one context costs (bytes, aligned as the arena hands them out). */
 export interface ContextMemory {
-  /** K and V of every layer: 2 · nLayers · (capacity + maxBatch) · kvDim · 4. */
+  /** K and V of every layer: 2 · nLayers · (capacity + maxBatch) · kvDim · (4 for f32, 2 for f16). */
   kvCache: number;
-  /** Activations, logits rows and batch buffers of maxBatch rows. */
+  /** Activations, logits rows and batch buffers of maxBatch rows (and an f16 cache's f32 K and V rows). */
   activations: number;
 }
 
 /** Bytes of a context of `capacity` positions and `maxBatch` rows on a model of config `c` (see src/model/context.ts). */
-export function contextMemory(c: ModelConfig, capacity: number, maxBatch: number): ContextMemory {
+export function contextMemory(c: ModelConfig, capacity: number, maxBatch: number, kvType: KvType = 'f32'): ContextMemory {
   const B = maxBatch;
   const qDim = qDimOf(c);
-  const kvCache = 2 * c.nLayers * aligned((capacity + B) * kvDimOf(c) * 4);
+  const kvCache = 2 * c.nLayers * aligned((capacity + B) * kvDimOf(c) * kvBytes(kvType));
   const f32 = (count: number) => aligned(count * 4);
   const activations =
-    3 * f32(B * c.dim) + 2 * f32(B * qDim) + 2 * f32(B * c.hiddenDim) + f32(B * c.vocabSize) + 3 * aligned(B * 4) + aligned(B * B);
+    3 * f32(B * c.dim) + 2 * f32(B * qDim) + 2 * f32(B * c.hiddenDim) + f32(B * c.vocabSize) + 3 * aligned(B * 4) + aligned(B * B) +
+    (kvType === 'f16' ? 2 * f32(B * kvDimOf(c)) : 0);
   return { kvCache, activations };
 }
 
@@ -58,6 +60,8 @@ export interface MemoryPlanOptions {
   capacity: number;
   /** Rows per forward of the default context (and of the load's scratch). */
   maxBatch: number;
+  /** What the default context's KV cache stores (default f32). */
+  kvType?: KvType;
   /** Threads of the executor (attention scratch is per thread). Default 1. */
   threads?: number;
   /** Whether the executor needs quantised-input scratch (some matrix is q8/q4). Computed when omitted. */
@@ -123,7 +127,7 @@ export function planModelMemory(c: ModelConfig, o: MemoryPlanOptions): MemoryPla
   }
   weights += f32(c.dim); // final norm
   weights += matrix(c.tiedEmbeddings ? 'embed' : 'lmHead', 1); // the output head (tied: also the embedding)
-  const ctx = o.capacity > 0 ? contextMemory(c, o.capacity, o.maxBatch) : { kvCache: 0, activations: 0 };
+  const ctx = o.capacity > 0 ? contextMemory(c, o.capacity, o.maxBatch, o.kvType) : { kvCache: 0, activations: 0 };
   const half = c.headDim / 2;
   const ropeTables = (c.localRopeTheta !== undefined && (c.slidingWindow ?? 0) > 0 ? 4 : 2) * f32(Math.max(1, o.capacity) * half);
   const threads = o.threads ?? 1;
@@ -182,8 +186,9 @@ export interface MemoryCheck {
 
 /**
  * Throw a MemoryPlanError (one line) unless `plan.total` ≤ `free`: the bytes of weights, KV cache,
- * activations and scratch, what is free, and what would fit — the first smaller weight type that fits
- * at this context, and the longest context that fits at this weight type (else with the smallest type).
+ * activations and scratch, what is free, and what would fit — an f16 KV cache (when the cache is f32),
+ * the first smaller weight type that fits at this context, and the longest context that fits at this
+ * weight type (else with the smallest type).
  */
 export function checkMemoryPlan(m: MemoryCheck): void {
   const { plan, free } = m;
@@ -203,6 +208,11 @@ export function checkMemoryPlan(m: MemoryCheck): void {
     return lo;
   };
   const fits: MemoryFit[] = [];
+  // an f16 KV cache, when it makes the load fit as asked otherwise
+  if ((m.options.kvType ?? 'f32') === 'f32' && plan.capacity > 0) {
+    const half = planModelMemory(m.config, { ...m.options, kvType: 'f16' });
+    if (half.total <= free) fits.push({ kvType: 'f16', total: half.total });
+  }
   // the first smaller weight type that fits at this context; the longest context at this weight type;
   // if there is none, a type between the two (e.g. int8 when int4 fits) with a shorter context
   const byType = m.smaller.find((d) => replan(d.linearType, plan.capacity).total <= free);
@@ -237,6 +247,7 @@ export function memoryAdvice(fits: readonly MemoryFit[], style: 'options' | 'fla
     [
       f.dtype !== undefined ? (style === 'flags' ? `--dtype ${f.dtype}` : `dtype '${f.dtype}'`) : '',
       f.capacity !== undefined ? (style === 'flags' ? `--max-context ${f.capacity}` : `capacity ${f.capacity}`) : '',
+      f.kvType !== undefined ? (style === 'flags' ? `--kv-type ${f.kvType}` : `kvType '${f.kvType}'`) : '',
     ]
       .filter(Boolean)
       .join(style === 'flags' ? ' ' : ' with ') + ` (${formatBytes(f.total)} in all)`;

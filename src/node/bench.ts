@@ -16,6 +16,7 @@ import { statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNodeRuntime, createNodeExecutor } from '../node.js';
 import { loadModelFromPath } from './load.js';
+import { resolveKvType, type KvType } from '../model/kv-cache.js';
 import { resolveDrafter } from './drafters.js';
 import { measureBandwidth1, measureBandwidth2, validateReadKernel, type Bandwidth } from './bandwidth.js';
 import { Generator } from '../engine/generate.js';
@@ -41,6 +42,8 @@ export interface BenchOptions {
   readonly speculative?: boolean;
   /** Drafter as `spechub generate --draft` takes it (int8 | int4 | exit:N | a model path); default 'int4'. */
   readonly draft?: string;
+  /** What the KV caches store (target and draft); default 'f32'. */
+  readonly kvType?: KvType;
   /** Timed runs per case (≥ 1); default 3. */
   readonly repetitions?: number;
   /** Relaxed SIMD: 'auto' (where available), true or false. Default 'auto'. */
@@ -98,6 +101,7 @@ export interface BenchReport {
     readonly threads: readonly number[];
     readonly speculative: boolean;
     readonly draft: string | null;
+    readonly kvType: KvType;
   };
   readonly rows: readonly BenchRow[];
   readonly date: string;
@@ -135,6 +139,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const speculative = o.speculative ?? false;
   const draftSpec = o.draft ?? 'int4';
   const log = o.log ?? (() => {});
+  const kvType = resolveKvType('bench: kvType', o.kvType ?? 'f32');
   checkInt('promptTokens', P, 1);
   checkInt('genTokens', N, 1);
   checkInt('repetitions', reps, 1);
@@ -157,7 +162,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const executor = await createNodeExecutor(rt, { threads });
       try {
         log(`loading ${o.modelPath} as ${dtype}, ${threads} thread${threads === 1 ? '' : 's'}`);
-        const loadOpts = { executor, maxBatch: Math.max(64, P), capacity: P + N + 64 };
+        const loadOpts = { executor, maxBatch: Math.max(64, P), capacity: P + N + 64, kvType };
         const target = await loadModelFromPath(rt, o.modelPath, { ...loadOpts, dtype });
         const c = target.config;
         const plan = target.model.memoryPlan;
@@ -221,7 +226,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       node: process.version,
       bandwidthGBs: { oneThread: bw1.gbps, twoThreads: bw2?.gbps ?? null },
     },
-    params: { promptTokens: P, genTokens: N, repetitions: reps, dtypes: [...dtypes], threads: [...threadsList], speculative, draft: speculative ? draftSpec : null },
+    params: { promptTokens: P, genTokens: N, repetitions: reps, dtypes: [...dtypes], threads: [...threadsList], speculative, draft: speculative ? draftSpec : null, kvType },
     rows,
     date: new Date().toISOString(),
   };
@@ -237,7 +242,7 @@ export function benchMarkdown(r: BenchReport): string {
     `- CPU: ${m.cpu} (${m.logicalCpus} logical CPUs), ${m.memGiB} GiB RAM, ${m.os}, Node ${m.node}`,
     `- Measured read bandwidth (WebAssembly): ${gb(m.bandwidthGBs.oneThread)} on 1 thread${m.bandwidthGBs.twoThreads === null ? '' : `, ${gb(m.bandwidthGBs.twoThreads)} on 2`}`,
     `- Model: ${r.model.path} (${r.model.architecture}, ${(r.model.parameters / 1e6).toFixed(2)} M parameters, ${(r.model.fileBytes / 2 ** 20).toFixed(2)} MiB of weight files)`,
-    `- Median of ${r.params.repetitions} run(s) after a warm-up; pp = prefill of a ${r.params.promptTokens}-token prompt, tg = ${r.params.genTokens} greedy tokens${r.params.speculative ? `; speculative: --draft ${r.params.draft}, tree auto` : ''}`,
+    `- Median of ${r.params.repetitions} run(s) after a warm-up; pp = prefill of a ${r.params.promptTokens}-token prompt, tg = ${r.params.genTokens} greedy tokens${r.params.speculative ? `; speculative: --draft ${r.params.draft}, tree auto` : ''}; KV cache ${r.params.kvType}`,
     '',
   ];
   const headers = ['dtype', 'weights', 'size MiB', 'load ms', 'threads', 'mode', 'test', 't/s', 'min–max', 'tokens/step', 'tree'];

@@ -241,6 +241,22 @@ export interface Kernels {
   attention_f32_ref(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number, posPtr: number,
     n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number,
     scale: number, softcap: number, window: number): void;
+  /**
+   * attention_f32 over an f16 KV cache: k, v hold f16 bit patterns (u16 [capacity, kvDim], finite, as
+   * kv_store_f16 writes them), widened exactly as they are read: the same bits as attention_f32 on the
+   * widened cache.
+   */
+  attention_f16(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number, posPtr: number,
+    n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number,
+    scale: number, softcap: number, window: number): void;
+  attention_f16_ref(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number, posPtr: number,
+    n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number,
+    scale: number, softcap: number, window: number): void;
+  /**
+   * dst (u16 [count]) = the f16 bit patterns of src (f32 [count]), rounded to nearest even as ggml's
+   * f32 → f16; returns how many are not finite (|x| ≥ 65520 or NaN), which attention_f16 cannot read.
+   */
+  kv_store_f16(dstPtr: number, srcPtr: number, count: number): number;
   /** out[j] = silu(gate[j])·up[j] for j < count (SwiGLU). out may equal gate or up. */
   swiglu_f32(outPtr: number, gatePtr: number, upPtr: number, count: number): void;
   swiglu_f32_ref(outPtr: number, gatePtr: number, upPtr: number, count: number): void;

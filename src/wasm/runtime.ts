@@ -298,6 +298,10 @@ export class Runtime {
   u8(ptr: number, length: number): Uint8Array {
     return new Uint8Array(this.memory.buffer, ptr, length);
   }
+  /** A fresh Uint16Array view (never a copy). */
+  u16(ptr: number, length: number): Uint16Array {
+    return new Uint16Array(this.memory.buffer, ptr, length);
+  }
 }
 
 function newMemory(options: RuntimeOptions): WebAssembly.Memory {

@@ -26,6 +26,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BUILDS, POISON_BITS, U, assertWithin, createRng, poolCache, uniform } from './harness.js';
+import { f16ToF32, f32BitsToF16Bits } from '../../src/weights/f16.js';
 
 interface Case {
   n: number;
@@ -160,7 +161,7 @@ function attentionF64(c: Case, q: Float32Array, k: Float32Array, v: Float32Array
 
 const poolOf = poolCache();
 type Pool = ReturnType<typeof poolOf>;
-type Kernel = 'attention_f32' | 'attention_f32_ref';
+type Kernel = 'attention_f32' | 'attention_f32_ref' | 'attention_f16' | 'attention_f16_ref';
 
 interface Inputs {
   q: Float32Array; // [n, nHeads·headDim]
@@ -204,16 +205,50 @@ function makeInputs(c: Case): Inputs {
   return { q, k, v, mask, pos };
 }
 
+/** An f16 KV cache: bit patterns (u16) of k and v, and their values widened back to f32. */
+interface F16Cache {
+  k: Uint16Array;
+  v: Uint16Array;
+  /** The inputs with k and v replaced by the cache's values (NaN where the cache holds NaN bits). */
+  widened: Inputs;
+}
+
+/**
+ * The inputs' K and V rounded to f16 (nearest even). Rows poisoned with NaN keep NaN bits (0x7e00):
+ * the f16 kernels cannot tell them from a finite value (they widen finite values only), so a read of
+ * one would change the output's bits against attention_f32 on the widened cache, which holds NaN there.
+ * `scaleKv` multiplies the values first (a case can reach f16's subnormal range and its largest values).
+ */
+function toF16Cache(inp: Inputs, scaleKv = 1): F16Cache {
+  const bits = new Uint32Array(1);
+  const f = new Float32Array(bits.buffer);
+  const round = (a: Float32Array) => {
+    const h = new Uint16Array(a.length);
+    const w = new Float32Array(a.length);
+    for (let i = 0; i < a.length; i++) {
+      f[0] = a[i]! * scaleKv;
+      h[i] = f32BitsToF16Bits(bits[0]!);
+      w[i] = f16ToF32(h[i]!);
+    }
+    return { h, w };
+  };
+  const k = round(inp.k);
+  const v = round(inp.v);
+  return { k: k.h, v: v.h, widened: { ...inp, k: k.w, v: v.w } };
+}
+
 /**
  * Run one kernel on heads [h0, h1) with exactly the documented scratch (4·(cacheLen + m + headDim)
  * f32, guarded) into a poisoned output; returns a copy of the output bits.
  */
-function runKernel(pool: Pool, c: Case, inp: Inputs, kernel: Kernel, h0 = c.h0, h1 = c.h1): Uint32Array {
+function runKernel(pool: Pool, c: Case, inp: Inputs, kernel: Kernel, h0 = c.h0, h1 = c.h1, cache?: F16Cache): Uint32Array {
   const { n, m, nKvHeads, group, headDim, cacheLen } = c;
   const nHeads = nKvHeads * group;
   const qb = pool.f32From(inp.q, 4);
-  const kb = pool.f32From(inp.k);
-  const vb = pool.f32From(inp.v, 8);
+  const f16 = kernel.startsWith('attention_f16');
+  if (f16 !== (cache !== undefined)) throw new Error(`${kernel}: an f16 cache goes with the f16 kernels only`);
+  const kb = cache !== undefined ? pool.u16From(cache.k) : pool.f32From(inp.k);
+  const vb = cache !== undefined ? pool.u16From(cache.v, 6) : pool.f32From(inp.v, 8);
   const mb = inp.mask === null ? null : pool.u8From(inp.mask);
   const pb = pool.i32From(inp.pos);
   const scores = pool.alloc(4 * (cacheLen + m + headDim) * 4);
@@ -402,6 +437,72 @@ describe('kernels/attention', () => {
       pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 0, 1, 1, 2, 1, headDim, 0, 0, 2, 1 / Math.sqrt(headDim), 0, 0);
       assert.deepEqual(Array.from(pool.f32(out)), new Array(12).fill(0), `${kernel} with nothing to attend`);
     }
+    pool.checkGuards();
+  });
+  for (const build of BUILDS) {
+    test(`${build}: attention_f16 on an f16 cache gives the bits of attention_f32 on that cache widened (and the scalar twins likewise), unattended NaN rows never read`, () => {
+      const pool = poolOf(build);
+      fc.assert(
+        fc.property(caseArb, fc.constantFrom(1, 1, 2 ** -14, 3000, 16000), (c, scaleKv) => {
+          pool.reset();
+          const inp = makeInputs(c);
+          const cache = toF16Cache(inp, scaleKv);
+          for (const [f16, f32] of [['attention_f16', 'attention_f32'], ['attention_f16_ref', 'attention_f32_ref']] as const) {
+            const got = runKernel(pool, c, inp, f16, c.h0, c.h1, cache);
+            const want = runKernel(pool, c, cache.widened, f32);
+            assert.deepEqual(got, want, `${build} ${f16} vs ${f32} (values ×${scaleKv}) ${JSON.stringify(c)}`);
+          }
+          pool.checkGuards();
+        }),
+        { numRuns: build === 'simd' ? 300 : 100 },
+      );
+    });
+  }
+
+  test('attention_f16: a call split by heads gives the bits of the whole call', () => {
+    const pool = poolOf('relaxed');
+    fc.assert(
+      fc.property(caseArb, fc.nat(), (c0, splitSeed) => {
+        const nHeads = c0.nKvHeads * c0.group;
+        fc.pre(nHeads > 1);
+        const c = { ...c0, h0: 0, h1: nHeads };
+        const split = 1 + (splitSeed % (nHeads - 1));
+        pool.reset();
+        const inp = makeInputs(c);
+        const cache = toF16Cache(inp);
+        const whole = runKernel(pool, c, inp, 'attention_f16', 0, nHeads, cache);
+        const lo = runKernel(pool, c, inp, 'attention_f16', 0, split, cache);
+        const hi = runKernel(pool, c, inp, 'attention_f16', split, nHeads, cache);
+        const joined = new Uint32Array(whole.length);
+        for (let at = 0; at < whole.length; at++) joined[at] = Math.floor(at / c.headDim) % nHeads < split ? lo[at] : hi[at];
+        assert.deepEqual(joined, whole, `split at head ${split} ${JSON.stringify(c)}`);
+        pool.checkGuards();
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('kv_store_f16 rounds to nearest even as ggml does and counts what f16 cannot hold', () => {
+    const pool = poolOf('simd');
+    pool.reset();
+    const rng = createRng(7);
+    // ties, subnormals, the largest finite values and the first that round to Inf, NaN, signed zeros, random magnitudes
+    const special = [0, -0, 1, -1, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 65519.99, 65520, -65520, 2 ** -24, 2 ** -25, 2 ** -25 * 1.0001, 3 * 2 ** -26,
+      2 ** -14 - 2 ** -25, NaN, Infinity, -Infinity, 1e-30, 1e30];
+    const values = Float32Array.from([...special, ...Array.from({ length: 2000 }, () => (rng.next() - 0.5) * 2 ** (rng.nextU32() % 46 - 30))]); // below 2^15: finite
+    const src = pool.f32From(values);
+    const dst = pool.alloc(values.length * 2);
+    const bad = pool.k.kv_store_f16(dst.ptr, src.ptr, values.length);
+    const got = new Uint16Array(pool.rt.memory.buffer, dst.ptr, values.length);
+    const bits = new Uint32Array(values.buffer);
+    let nonFinite = 0;
+    for (let i = 0; i < values.length; i++) {
+      const want = f32BitsToF16Bits(bits[i]!);
+      if ((want & 0x7c00) === 0x7c00) nonFinite++;
+      assert.equal(got[i], want, `value ${values[i]}`);
+    }
+    assert.equal(bad, nonFinite);
+    assert.equal(nonFinite, 6); // 65520, -65520, NaN, ±Infinity, 1e30
     pool.checkGuards();
   });
 });

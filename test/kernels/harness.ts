@@ -81,6 +81,12 @@ export class Pool {
     new Int32Array(this.rt.memory.buffer, b.ptr, values.length).set(values);
     return b;
   }
+  /** A buffer of u16 values (misalign: as alloc's). */
+  u16From(values: ArrayLike<number>, misalign = 0): Buf {
+    const b = this.alloc(values.length * 2, misalign);
+    new Uint16Array(this.rt.memory.buffer, b.ptr, values.length).set(values);
+    return b;
+  }
   u8From(values: ArrayLike<number>): Buf {
     const b = this.alloc(values.length);
     new Uint8Array(this.rt.memory.buffer, b.ptr, values.length).set(values);

@@ -13,6 +13,7 @@
 // Vocabularies too large for a fast test (vocab × dim × heads-of-embedding > 50M values) are cut to 4096
 // tokens, keeping every layer dimension real; titles say so, and any other change to a real config.
 // Extra cases make RoPE scaling (linear, yarn, llama3), biases and a sliding window bite within the prompt.
+// A second suite runs three of the architectures with f16 KV caches in both engines (see F16_CASES).
 // Files go to a temporary directory (in memory where there is room) and are deleted.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,6 +27,7 @@ import { openGgufModel, openHfModel } from '../../src/weights/open-model.js';
 import { ggufFormOf } from '../../src/weights/gguf-llama.js';
 import { LlamaModel } from '../../src/model/llama.js';
 import type { ModelTensors } from '../../src/weights/llama-tensors.js';
+import type { KvType } from '../../src/model/kv-cache.js';
 import { randomRoles, writeGgufModel, writeHfModel } from './arch-models.js';
 
 const FIXTURES = new URL('../../../test/fixtures/real-configs/', import.meta.url);
@@ -127,8 +129,8 @@ function argmax(a: ArrayLike<number>): number {
 }
 
 /** spechub's logits of the last prompt row, through the engine's loader for this file's tensors. */
-async function spechubLogits(config: ModelConfig, tensors: ModelTensors, prompt: readonly number[]): Promise<Float32Array> {
-  const model = await LlamaModel.load(createNodeRuntime(), config, tensors, { maxBatch: prompt.length, capacity: prompt.length, name: 'oracle' });
+async function spechubLogits(config: ModelConfig, tensors: ModelTensors, prompt: readonly number[], kvType: KvType = 'f32'): Promise<Float32Array> {
+  const model = await LlamaModel.load(createNodeRuntime(), config, tensors, { maxBatch: prompt.length, capacity: prompt.length, name: 'oracle', kvType });
   prompt.forEach((t, i) => {
     model.tokens[i] = t;
     model.positions[i] = i;
@@ -137,13 +139,13 @@ async function spechubLogits(config: ModelConfig, tensors: ModelTensors, prompt:
   return model.logits.slice(0, config.vocabSize);
 }
 
-/** llama.cpp's logits of the last prompt row (F32 KV cache, no flash attention). */
-async function llamaCppLogits(llama: Llama, path: string, prompt: readonly number[], vocab: number): Promise<Float64Array> {
+/** llama.cpp's logits of the last prompt row (F32 KV cache unless told, no flash attention). */
+async function llamaCppLogits(llama: Llama, path: string, prompt: readonly number[], vocab: number, kvType: KvType = 'f32'): Promise<Float64Array> {
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   try {
     const ctx = await model.createContext({
       contextSize: 64, batchSize: 64, sequences: 1, threads: 2, flashAttention: false,
-      experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32',
+      experimentalKvCacheKeyType: kvType === 'f16' ? 'F16' : 'F32', experimentalKvCacheValueType: kvType === 'f16' ? 'F16' : 'F32',
     });
     try {
       const items = prompt.map((t, i) => (i === prompt.length - 1 ? ([t, { generateNext: { logits: true } }] as const) : t));
@@ -236,6 +238,66 @@ describe('spechub = llama.cpp on random-weight models of real architectures', ()
         assert.equal(argmax(fromGguf), argmax(ref), 'same argmax');
       } finally {
         rmSync(hfDir, { recursive: true, force: true });
+        rmSync(ggufPath, { force: true });
+      }
+    });
+  });
+});
+
+// With f16 KV caches in both engines (llama.cpp's default cache type), keys and values are rounded the same
+// way (nearest even) before attention reads them. llama.cpp's CPU mat-muls against an f16 cache also round
+// their other operand to f16 (the queries, and the attention weights before they meet V); spechub keeps
+// those in f32. So the distributions agree less closely than with f32 caches (L1 ~1e-3 against ~3e-6),
+// within the same 1e-2, and closer than spechub's f32 cache against llama.cpp's f16 one.
+const F16_CASES: readonly OracleCase[] = [
+  { folder: 'smollm2-135m', layers: 1, prompt: 24 },
+  { folder: 'qwen2.5-0.5b-instruct', layers: 2, prompt: 24 },
+  { folder: 'qwen3-0.6b', layers: 2, prompt: 24 },
+];
+
+describe('spechub = llama.cpp with f16 KV caches', () => {
+  let llama: Llama;
+  let dir: string;
+  before(async () => {
+    llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+    dir = mkdtempSync(join(scratchRoot(), 'spechub-oracle-f16-'));
+  });
+  after(async () => {
+    await llama?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  F16_CASES.forEach((c, index) => {
+    test(`${titleOf(c)}, f16 KV caches`, async (t) => {
+      const { json } = caseConfig(c);
+      const { config } = parseHfConfigDetailed(json, `${c.folder}/config.json`);
+      const ggufPath = join(dir, `model-f16-${index}.gguf`);
+      try {
+        const roles = randomRoles(config, 101 + index);
+        writeGgufModel(ggufPath, config, roles);
+        roles.clear();
+        const prompt = [1];
+        for (let i = 1; i < c.prompt; i++) prompt.push(259 + ((i * 7919 + index * 104729) % (config.vocabSize - 259)));
+        const gguf = await openGgufModel(await fileByteSource(ggufPath));
+        let ours16: Float32Array;
+        let ours32: Float32Array;
+        try {
+          ours16 = await spechubLogits(gguf.config, gguf.tensors, prompt, 'f16');
+          ours32 = await spechubLogits(gguf.config, gguf.tensors, prompt, 'f32');
+        } finally {
+          await gguf.close();
+        }
+        const ref = await llamaCppLogits(llama, ggufPath, prompt, config.vocabSize, 'f16');
+        const q = probs(ref);
+        const l1Of = (x: Float32Array) => probs(x).reduce((s, p, v) => s + Math.abs(p - q[v]!), 0);
+        const same = l1Of(ours16);
+        const mixed = l1Of(ours32);
+        t.diagnostic(`L1 against llama.cpp's f16 cache: spechub f16 ${same.toExponential(2)}, spechub f32 ${mixed.toExponential(2)}; top p ${Math.max(...q).toFixed(3)}`);
+        assert.ok(Math.max(...q) <= 0.9, `the distribution is not one-hot (top probability ${Math.max(...q)})`);
+        assert.ok(same <= 1e-2, `L1(spechub f16, llama.cpp f16) = ${same}`);
+        assert.ok(same < mixed, `the f16 caches agree more closely (${same}) than f32 against f16 (${mixed})`);
+        assert.equal(argmax(ours16), argmax(ref), 'same argmax');
+      } finally {
         rmSync(ggufPath, { force: true });
       }
     });
