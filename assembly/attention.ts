@@ -28,12 +28,13 @@
 // d-step, from broadcast loads of the keys. Per block: one pass computes the scores and their
 // maximum, one the exps e = exp(s − max) and their sums, then one pass per 8 output floats
 // accumulates Σ_t e_t·v_t (4 lanes × 8 floats in 8 accumulators) and scales by 1/Σ e.
-// The 1–3 vectors of a group that do not fill a block (all of them in decode, n·group < 4, and in
-// multi-head attention) go one at a time (attendOne): keys in lanes, 4 dot products reduced by one
-// transpose-and-add, as a block with empty lanes would cost more than they do. Which vectors take
-// which path is decided on the whole group (the first ⌊n·group/4⌋·4, row-major, take blocks), so
-// a call split by heads gives the same bits as the whole call; a block left with fewer than 4 of
-// those vectors by the split repeats its last one in the free lanes (same inputs, same output).
+// When n·group leaves 2 or 3 vectors of a group past its whole blocks, they fill a last block with
+// their last one repeated: a block reads each K and V row once for all its lanes. A single one left
+// over (multi-head decode, n·group ≡ 1 mod 4) goes alone (attendOne): keys in lanes, 4 dot products
+// reduced by one transpose-and-add, as a block of one lane would cost 4× its products and save no
+// reads. Which vectors take which path is decided on the whole group, so a call split by heads gives
+// the same bits as the whole call; a block left with fewer than 4 vectors (by the split, or by the
+// group) repeats its last one in the free lanes (same inputs, same output).
 // Staged rows: per key, the lanes that attend it form a lane mask; a key no lane of the block
 // attends is not read (groups of 4 such keys are skipped, QT stands in for a single one), masked
 // lanes get score −∞ (weight 0), and a lane that does not attend a value row another lane attends
@@ -143,6 +144,25 @@ import { f16x4, f16s, f32ToF16Bits } from './matmul_quant';
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   const pairEnd = <usize>(headDim & ~1) << 2;
   let d: usize = 0;
+  if (sizeof<K>() == 2) {
+    // an f16 cache: 4 elements of a key widened by one f16x4, then broadcast lane by lane; the pairs are
+    // summed in the order of the loop below (same bits)
+    const quadEnd = <usize>(headDim & ~3) << 2;
+    for (; d < quadEnd; d += 16) {
+      const x = QT + (d << 2);
+      const qa = v128.load(x), qb = v128.load(x, 16), qc = v128.load(x, 32), qd = v128.load(x, 48);
+      const kd = d >> 1;
+      const w0 = f16x4(k0 + kd), w1 = f16x4(k1 + kd), w2 = f16x4(k2 + kd), w3 = f16x4(k3 + kd);
+      a0 = f32x4.add(a0, madd(f32x4.shuffle(w0, w0, 0, 0, 0, 0), qa, f32x4.mul(f32x4.shuffle(w0, w0, 1, 1, 1, 1), qb)));
+      a1 = f32x4.add(a1, madd(f32x4.shuffle(w1, w1, 0, 0, 0, 0), qa, f32x4.mul(f32x4.shuffle(w1, w1, 1, 1, 1, 1), qb)));
+      a2 = f32x4.add(a2, madd(f32x4.shuffle(w2, w2, 0, 0, 0, 0), qa, f32x4.mul(f32x4.shuffle(w2, w2, 1, 1, 1, 1), qb)));
+      a3 = f32x4.add(a3, madd(f32x4.shuffle(w3, w3, 0, 0, 0, 0), qa, f32x4.mul(f32x4.shuffle(w3, w3, 1, 1, 1, 1), qb)));
+      a0 = f32x4.add(a0, madd(f32x4.shuffle(w0, w0, 2, 2, 2, 2), qc, f32x4.mul(f32x4.shuffle(w0, w0, 3, 3, 3, 3), qd)));
+      a1 = f32x4.add(a1, madd(f32x4.shuffle(w1, w1, 2, 2, 2, 2), qc, f32x4.mul(f32x4.shuffle(w1, w1, 3, 3, 3, 3), qd)));
+      a2 = f32x4.add(a2, madd(f32x4.shuffle(w2, w2, 2, 2, 2, 2), qc, f32x4.mul(f32x4.shuffle(w2, w2, 3, 3, 3, 3), qd)));
+      a3 = f32x4.add(a3, madd(f32x4.shuffle(w3, w3, 2, 2, 2, 2), qc, f32x4.mul(f32x4.shuffle(w3, w3, 3, 3, 3, 3), qd)));
+    }
+  }
   for (; d < pairEnd; d += 8) {
     const x = QT + (d << 2);
     const qa = v128.load(x), qb = v128.load(x, 16);
@@ -547,11 +567,13 @@ export function attention_f16(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
     const last = n * nh - 1; // query vectors r = i·nh + (h − ha) read KV head g
     const kBase = kPtr + <usize>g * headKv;
     const vBase = vPtr + <usize>g * headKv;
-    // Lane blocks take the vectors of the whole group's first ⌊n·group/4⌋·4 (row-major), the rest go
-    // one by one: decided on the whole group, not on [h0, h1), so that a vector takes the same path
-    // (and gets the same bits) however the heads are split between calls. In this call's order
-    // those vectors are a prefix, of length `lanes`.
-    const wholeBlocks = (n * group) & ~3;
+    // Lane blocks take the vectors of the whole group's first ⌊n·group/4⌋·4 (row-major); 2 or 3 left
+    // over share a last block with a repeated lane (they read each K and V row once there, not 2–3
+    // times: decode with 3 query heads per KV head, as SmolLM2's, 1.15× at 512 keys, 1.23× at 4096),
+    // a single one goes alone. Decided on the whole group, not on [h0, h1), so that a vector takes the
+    // same path (and gets the same bits) however the heads are split between calls. In this call's
+    // order those vectors are a prefix, of length `lanes`.
+    const wholeBlocks = ((n * group) & 3) >= 2 ? n * group : (n * group) & ~3;
     const bi = wholeBlocks / group;
     const lanes = bi * nh + min(max(g * group + wholeBlocks - bi * group - ha, 0), nh);
     for (let r = lanes; r <= last; r++) {

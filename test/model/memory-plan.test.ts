@@ -10,6 +10,7 @@
 //  - huge layer counts are refused at once;
 //  - streamed loading (chunks of rows through a small staging buffer) gives the same model as
 //    whole-matrix reads, and reports progress.
+import type { KvType } from '../../src/model/kv-cache.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -141,16 +142,16 @@ describe('memory plan', () => {
   // README "Several streams on one model": what a context costs and how many fit beside the weights
   test('the README table of streams on one model is the memory plan (per context, the load, streams in 4 GiB)', () => {
     const readme = readFileSync(new URL('README.md', ROOT), 'utf8');
-    const row = (label: string, c: ModelConfig, dtype: WeightDtype, capacity: number) => {
-      const ctx = contextMemory(c, capacity, 64);
+    const row = (label: string, c: ModelConfig, dtype: WeightDtype, capacity: number, kvType: KvType = 'f32') => {
+      const ctx = contextMemory(c, capacity, 64, kvType);
       const per = ctx.kvCache + ctx.activations;
-      const load = planLoad(c, { dtype, capacity, maxBatch: 64 }).total;
+      const load = planLoad(c, { dtype, capacity, maxBatch: 64, kvType }).total;
       const streams = 1 + Math.floor((WASM_MEMORY - load) / per);
-      return `| ${label} | ${dtype} | ${capacity} | ${formatBytes(per)} (KV cache ${formatBytes(ctx.kvCache)}) | ${formatBytes(load)} | ${streams} |`;
+      return `| ${label} | ${dtype} | ${capacity} | ${kvType} | ${formatBytes(per)} (KV cache ${formatBytes(ctx.kvCache)}) | ${formatBytes(load)} | ${streams} |`;
     };
     const stories = parseHfConfigDetailed(JSON.parse(readFileSync(new URL('weights/stories260K/config.json', ROOT), 'utf8')), 'stories260K').config;
     const smol = realConfig('smollm2-360m-instruct-resaved', { architectures: ['LlamaForCausalLM'] });
-    const rows = [row('stories260K (shipped)', stories, 'f32', 512), row('SmolLM2-360M', smol, 'f32', 4096), row('SmolLM2-360M', smol, 'int8', 4096), row('SmolLM2-360M', smol, 'int8', 1024)];
+    const rows = [row('stories260K (shipped)', stories, 'f32', 512), row('SmolLM2-360M', smol, 'f32', 4096), row('SmolLM2-360M', smol, 'int8', 4096), row('SmolLM2-360M', smol, 'int8', 4096, 'f16'), row('SmolLM2-360M', smol, 'int8', 1024)];
     const missing = rows.filter((r) => !readme.includes(r));
     assert.deepEqual(missing, [], `README.md lacks these rows (or has other numbers):\n${missing.join('\n')}`);
   });
