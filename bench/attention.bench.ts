@@ -10,8 +10,9 @@
  *   (f) long-context decode on real shapes: SmolLM2-360M (15/5 heads) and Qwen2.5-0.5B (14/2), headDim
  *       64, cacheLen 4096, one call per layer over their 32 / 24 layers' caches in turn (as a decode step
  *       reads them: 160 / 96 MiB of f32 K and V, beyond the caches), and a tree verify of 16 rows there
- * Both kernels are validated against an f64 attention on the same inputs before timing. The scratch
- * is the documented 4·(cacheLen + m + headDim) floats.
+ * Every kernel is validated against an f64 attention on the same inputs before timing. The caches are
+ * laid out as the engine lays them out, head-major (each KV head's rows one plane); the scratch is the
+ * documented 4·(cacheLen + m + headDim) floats.
  *
  *   node dist/bench/attention.bench.js [--quick] [--json] [--build simd|relaxed|simd-mt|relaxed-mt]
  */
@@ -122,8 +123,6 @@ async function main(): Promise<void> {
     const vbs = Array.from({ length: L }, (_, l) => a.alloc(`v${l}`, total * kvDim * 4));
     const khs = Array.from({ length: L }, (_, l) => a.alloc(`k16.${l}`, total * kvDim * 2));
     const vhs = Array.from({ length: L }, (_, l) => a.alloc(`v16.${l}`, total * kvDim * 2));
-    const kb = kbs[0]!;
-    const vb = vbs[0]!;
     const outB = a.alloc('out', s.n * qDim * 4);
     const scratch = a.alloc('scratch', 16 * (total + s.headDim)); // f32 [4·(cacheLen + m + headDim)]
     const maskArr = s.mask === 'tree' ? treeMask(s.n, s.m) : null;
@@ -134,13 +133,21 @@ async function main(): Promise<void> {
       return view;
     };
     const q = fill(qb.ptr, s.n * qDim);
+    // the engine's layout: head-major planes of `total` rows (kv_store_*), from row-major values
+    const rowMajor = a.alloc('rows', total * kvDim * 4);
+    let kv = new Float32Array(0);
+    let vv = new Float32Array(0);
     for (let l = 0; l < L; l++) {
-      fill(kbs[l]!.ptr, total * kvDim);
-      fill(vbs[l]!.ptr, total * kvDim);
-      if (k.kv_store_f16(khs[l]!.ptr, kbs[l]!.ptr, total * kvDim) + k.kv_store_f16(vhs[l]!.ptr, vbs[l]!.ptr, total * kvDim) !== 0) throw new Error('f16 cache: values out of range');
+      for (const [f32, f16, isK] of [[kbs[l]!, khs[l]!, true], [vbs[l]!, vhs[l]!, false]] as const) {
+        const values = fill(rowMajor.ptr, total * kvDim);
+        if (l === 0) {
+          if (isK) kv = values.slice();
+          else vv = values.slice();
+        }
+        k.kv_store_f32(f32.ptr, rowMajor.ptr, total, s.nKvHeads, s.headDim, total);
+        if (k.kv_store_f16(f16.ptr, rowMajor.ptr, total, s.nKvHeads, s.headDim, total) !== 0) throw new Error('f16 cache: values out of range');
+      }
     }
-    const kv = rt.f32(kb.ptr, total * kvDim);
-    const vv = rt.f32(vb.ptr, total * kvDim);
     if (mb !== null && maskArr !== null) rt.u8(mb.ptr, maskArr.length).set(maskArr);
     const maskPtr = mb === null ? 0 : mb.ptr;
     const want = attentionF64(s, q, kv, vv, maskArr);
@@ -149,7 +156,7 @@ async function main(): Promise<void> {
     const run = (name: 'attention_f32' | 'attention_f32_ref' | 'attention_f16') => () => {
       const [kp, vp] = name === 'attention_f16' ? [khs[layer]!.ptr, vhs[layer]!.ptr] : [kbs[layer]!.ptr, vbs[layer]!.ptr];
       layer = layer + 1 === L ? 0 : layer + 1;
-      k[name](outB.ptr, qb.ptr, kp, vp, scratch.ptr, maskPtr, 0, s.n, s.m, s.nHeads, s.nKvHeads, s.headDim, s.cacheLen, 0, s.nHeads, 1 / Math.sqrt(s.headDim), 0, 0);
+      k[name](outB.ptr, qb.ptr, kp, vp, scratch.ptr, maskPtr, 0, s.n, s.m, s.nHeads, s.nKvHeads, s.headDim, s.cacheLen, 0, s.nHeads, 1 / Math.sqrt(s.headDim), 0, 0, total);
     };
     // validate before timing, on layer 0: every kernel against f64 attention (|q|, |k|, |v| ≤ 1, so 1e-5 is
     // ~100 ulp; the f16 cache's values are each within 2^-12 of the f32 ones, so 2e-3)

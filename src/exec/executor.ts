@@ -41,6 +41,8 @@ export interface AttentionArgs {
   window: number;
   /** The cache holds f16 bit patterns (attention_f16) rather than f32 (default false). */
   f16?: boolean;
+  /** Head-major cache: rows per head plane ([nKvHeads][headRows][headDim]); 0 or absent: row-major [capacity, kvDim]. */
+  headRows?: number;
 }
 
 /**
@@ -118,7 +120,7 @@ export class SerialExecutor implements Executor {
 
   attention(a: AttentionArgs): void {
     (a.f16 ? this.rt.k.attention_f16 : this.rt.k.attention_f32)(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores.ptr, a.maskPtr, a.posPtr,
-      a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads, a.scale, a.softcap, a.window);
+      a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads, a.scale, a.softcap, a.window, a.headRows ?? 0);
   }
 
   async close(): Promise<void> {}

@@ -719,7 +719,7 @@ export class ThreadedExecutor implements Executor {
     if (parts < 2 || a.n * a.nHeads * (a.cacheLen + a.m) * a.headDim < this.minAttentionWork) {
       this.stats.serial++;
       (a.f16 ? k.attention_f16 : k.attention_f32)(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr, a.posPtr,
-        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads, a.scale, a.softcap, a.window);
+        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, a.nHeads, a.scale, a.softcap, a.window, a.headRows ?? 0);
       return;
     }
     this.stats.parallel++;
@@ -728,7 +728,7 @@ export class ThreadedExecutor implements Executor {
       if (t < parts) {
         (a.f16 ? this.rec.attention_f16 : this.rec.attention_f32)(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[t]!.ptr, a.maskPtr, a.posPtr,
           a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, splitPoint(a.nHeads, parts, t, 1), splitPoint(a.nHeads, parts, t + 1, 1),
-          a.scale, a.softcap, a.window);
+          a.scale, a.softcap, a.window, a.headRows ?? 0);
       }
       this.endSlot();
     }
@@ -736,7 +736,7 @@ export class ThreadedExecutor implements Executor {
     let mainError: unknown = undefined;
     try {
       (a.f16 ? k.attention_f16 : k.attention_f32)(a.outPtr, a.qPtr, a.kPtr, a.vPtr, this.scores[0]!.ptr, a.maskPtr, a.posPtr,
-        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, splitPoint(a.nHeads, parts, 1, 1), a.scale, a.softcap, a.window);
+        a.n, a.m, a.nHeads, a.nKvHeads, a.headDim, a.cacheLen, 0, splitPoint(a.nHeads, parts, 1, 1), a.scale, a.softcap, a.window, a.headRows ?? 0);
     } catch (err) {
       mainError = err;
     }

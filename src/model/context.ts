@@ -6,7 +6,7 @@
  *   KV cache      2 · nLayers · (capacity + maxBatch) · kvDim · 4 bytes (committed + staging rows; 2 bytes
  *                 a value with kvType 'f16')
  *   activations   maxBatch · (3·dim + 2·qDim + 2·hiddenDim + vocab) · 4 bytes (x, xb, xb2, q, att, hb, hb2,
- *                 logits rows; an f16 cache adds 2·kvDim: the f32 K and V rows before they are stored)
+ *                 logits rows; and 2·kvDim: the K and V rows before they are stored head by head)
  *   batch         tokens, positions and staged positions (i32 [maxBatch] each), the tree mask (u8 [maxBatch²])
  *
  * `model.createContext({ capacity, maxBatch })` makes one (a Node service: one per user); every
@@ -53,7 +53,7 @@ export interface ContextActivations {
   hb: number; // [maxBatch, hiddenDim] gate, then the gated activation
   hb2: number; // [maxBatch, hiddenDim] up
   logits: number; // [maxBatch, vocab]
-  k: number; // [maxBatch, kvDim] keys before an f16 cache stores them (0 with an f32 cache: written in place)
+  k: number; // [maxBatch, kvDim] keys, then stored into the cache's head planes (kv_store_f32 / _f16)
   v: number; // [maxBatch, kvDim] values, likewise
 }
 
@@ -120,7 +120,7 @@ export class LlamaContext {
     const before = at64(a.mark());
     const B = maxBatch;
     const f32 = (label: string, count: number) => a.alloc(`${name}.${label}`, count * 4).ptr;
-    this.cache = new KvCache(rt, c.nLayers, model.kvDim, capacity, `${name}.kv`, B, kvType);
+    this.cache = new KvCache(rt, c.nLayers, model.kvDim, capacity, `${name}.kv`, B, kvType, c.nKvHeads);
     const f16 = kvType === 'f16';
     this.act = {
       x: f32('x', B * c.dim),
@@ -131,8 +131,8 @@ export class LlamaContext {
       hb: f32('hb', B * c.hiddenDim),
       hb2: f32('hb2', B * c.hiddenDim),
       logits: f32('logits', B * c.vocabSize),
-      k: f16 ? f32('k', B * model.kvDim) : 0,
-      v: f16 ? f32('v', B * model.kvDim) : 0,
+      k: f32('k', B * model.kvDim),
+      v: f32('v', B * model.kvDim),
     };
     this.tokensPtr = a.alloc(`${name}.tokens`, B * 4).ptr;
     this.positionsPtr = a.alloc(`${name}.positions`, B * 4).ptr;
@@ -141,7 +141,7 @@ export class LlamaContext {
     this.bytes = at64(a.mark()) - before;
     this.attArgs = {
       outPtr: 0, qPtr: 0, kPtr: 0, vPtr: 0, maskPtr: 0, posPtr: this.stagedPosPtr, n: 0, m: 0, nHeads: c.nHeads, nKvHeads: c.nKvHeads,
-      headDim: c.headDim, cacheLen: 0, scale: 0, softcap: 0, window: 0, f16,
+      headDim: c.headDim, cacheLen: 0, scale: 0, softcap: 0, window: 0, f16, headRows: this.cache.planeRows,
     };
     this.viewsNow = this.makeViews();
   }

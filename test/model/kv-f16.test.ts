@@ -210,7 +210,8 @@ describe('model/kv-f16: an f16 KV cache', () => {
     assert.equal(f16.kvCache * 2, f32.kvCache);
     const ctx = m.createContext({ kvType: 'f16' });
     assert.equal(ctx.cache.kvType, 'f16');
-    assert.equal(ctx.cache.rowBytes, m.kvDim * 2);
+    assert.equal(ctx.cache.rowBytes, c.headDim * 2);
+    assert.equal(ctx.cache.heads * ctx.cache.planeBytes * 2 * c.nLayers, f16.kvCache);
     assert.equal(ctx.bytes, f16.kvCache + f16.activations);
     assert.equal(m.contextBytes({ kvType: 'f16' }), f16.kvCache + f16.activations);
     assert.equal(m.createContext().cache.kvType, 'f32', 'the load\'s kvType is the default');

@@ -151,7 +151,7 @@ for (const threads of [2, 3]) {
       );
     });
 
-    test('attention split by heads (GQA, causal / tree / random masks, earlier staged rows, soft-capping, sliding windows; f32 and f16 caches) is bit-identical to serial', () => {
+    test('attention split by heads (GQA, causal / tree / random masks, earlier staged rows, soft-capping, sliding windows; f32 and f16 caches, row- and head-major) is bit-identical to serial', () => {
       fc.assert(
         fc.property(
           fc.record({
@@ -189,14 +189,17 @@ for (const threads of [2, 3]) {
             for (let i = 0; i < c.n; i++) for (let j = 0; j < m; j++) bits[i * m + j] = j === c.earlier + i || rng.next() < 0.5 ? 1 : 0;
             const a: AttentionArgs = { outPtr: oA, qPtr: q, kPtr: k, vPtr: v, maskPtr: c.masked ? mask : 0, posPtr: pos, n: c.n, m,
               nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim, cacheLen: c.cacheLen, scale: 1 / Math.sqrt(c.headDim), softcap: c.softcap, window: c.window };
-            // f16: the same bytes read as an f16 cache (any bit pattern widens to a finite value: same bits or not is all this asks)
+            // f16: the same bytes read as an f16 cache (any bit pattern widens to a finite value: same bits or not is all
+            // this asks); head-major: the same bytes read as head planes of `rows` rows
             for (const ex of execs) {
               for (const f16 of [false, true]) {
-                poison(rt, oA, c.n * qDim);
-                poison(rt, oB, c.n * qDim);
-                serial.attention({ ...a, f16 });
-                ex.attention({ ...a, outPtr: oB, f16 });
-                assertSameBits(rt, oA, oB, c.n * qDim, `attention${f16 ? ' (f16 cache)' : ''} ${JSON.stringify(c)}`);
+                for (const headRows of [0, rows]) {
+                  poison(rt, oA, c.n * qDim);
+                  poison(rt, oB, c.n * qDim);
+                  serial.attention({ ...a, f16, headRows });
+                  ex.attention({ ...a, outPtr: oB, f16, headRows });
+                  assertSameBits(rt, oA, oB, c.n * qDim, `attention${f16 ? ' (f16 cache)' : ''}${headRows ? ' (head-major)' : ''} ${JSON.stringify(c)}`);
+                }
               }
             }
             rt.arena.release(mark);
