@@ -132,7 +132,7 @@ async function main(): Promise<void> {
       for (let j = 0; j < count; j++) view[j] = 2 * rng.next() - 1;
       return view;
     };
-    const q = fill(qb.ptr, s.n * qDim);
+    const q = fill(qb.ptr, s.n * qDim).slice(); // a copy: later allocations may grow the memory (detaching views)
     // the engine's layout: head-major planes of `total` rows (kv_store_*), from row-major values
     const rowMajor = a.alloc('rows', total * kvDim * 4);
     let kv = new Float32Array(0);

@@ -42,7 +42,7 @@ interface Args {
 function parseArgs(argv: readonly string[]): Args {
   const a: Args = { build: 'relaxed', contexts: [128, 1024, 4032], shapes: [SMOLLM2_360M], type: 'Q8_0', tokens: 32, json: false, llama: true };
   const fail = (msg: string): never => {
-    process.stderr.write(`long-context bench: ${msg}\nusage: node dist/bench/long-context.bench.js [--build simd|relaxed] [--contexts N,N,…] [--shapes ${SHAPES.map((s) => s.name).join(',')}] [--type Q8_0|Q4_K_M|…] [--tokens N] [--no-llama] [--quick] [--json]\n`);
+    process.stderr.write(`long-context bench: ${msg}\nusage: node dist/bench/long-context.bench.js [--build simd|relaxed] [--contexts N,N,…] [--shapes ${SHAPES.map((s) => s.name.replace(/-shape$/, '')).join(',')}] [--type Q8_0|Q4_K_M|…] [--tokens N] [--no-llama] [--quick] [--json]\n`);
     process.exit(2);
   };
   for (let i = 0; i < argv.length; i++) {
@@ -57,7 +57,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (a.contexts.some((c) => !Number.isSafeInteger(c) || c < 1)) fail('--contexts: expected integers >= 1');
       a.contexts.sort((x, y) => x - y);
     } else if (f === '--shapes') {
-      a.shapes = value().split(',').map((n) => SHAPES.find((s) => s.name === n) ?? fail(`--shapes: unknown shape ${n}`));
+      a.shapes = value().split(',').map((n) => SHAPES.find((s) => s.name === n || s.name === `${n}-shape`) ?? fail(`--shapes: unknown shape ${n}`));
     } else if (f === '--type') a.type = value() as BenchFileType;
     else if (f === '--tokens') {
       a.tokens = Number(value());
