@@ -325,7 +325,7 @@ describe('kernels/attention', () => {
     );
   });
 
-  test('a call split by heads (as threads split them, also inside a GQA group) gives the bits of the whole call', () => {
+  test('a call split by heads (as threads split them, also inside a GQA group) gives the bits of the whole call (f32 and f16 caches)', () => {
     const pool = poolOf('simd');
     fc.assert(
       fc.property(caseArb, fc.nat(), (c0, splitSeed) => {
@@ -335,10 +335,12 @@ describe('kernels/attention', () => {
         const split = 1 + (splitSeed % (nHeads - 1));
         pool.reset();
         const inp = makeInputs(c);
-        for (const kernel of ['attention_f32', 'attention_f32_ref'] as const) {
-          const whole = runKernel(pool, c, inp, kernel);
-          const lo = runKernel(pool, c, inp, kernel, 0, split);
-          const hi = runKernel(pool, c, inp, kernel, split, nHeads);
+        const f16 = toF16Cache(inp);
+        for (const kernel of ['attention_f32', 'attention_f32_ref', 'attention_f16', 'attention_f16_ref'] as const) {
+          const cache = kernel.startsWith('attention_f16') ? f16 : undefined;
+          const whole = runKernel(pool, c, inp, kernel, 0, nHeads, cache);
+          const lo = runKernel(pool, c, inp, kernel, 0, split, cache);
+          const hi = runKernel(pool, c, inp, kernel, split, nHeads, cache);
           const joined = new Uint32Array(whole.length);
           for (let at = 0; at < whole.length; at++) joined[at] = Math.floor(at / c.headDim) % nHeads < split ? lo[at] : hi[at];
           assert.deepEqual(joined, whole, `${kernel} split at head ${split} ${JSON.stringify(c)}`);
@@ -467,29 +469,6 @@ describe('kernels/attention', () => {
       );
     });
   }
-
-  test('attention_f16: a call split by heads gives the bits of the whole call', () => {
-    const pool = poolOf('relaxed');
-    fc.assert(
-      fc.property(caseArb, fc.nat(), (c0, splitSeed) => {
-        const nHeads = c0.nKvHeads * c0.group;
-        fc.pre(nHeads > 1);
-        const c = { ...c0, h0: 0, h1: nHeads };
-        const split = 1 + (splitSeed % (nHeads - 1));
-        pool.reset();
-        const inp = makeInputs(c);
-        const cache = toF16Cache(inp);
-        const whole = runKernel(pool, c, inp, 'attention_f16', 0, nHeads, cache);
-        const lo = runKernel(pool, c, inp, 'attention_f16', 0, split, cache);
-        const hi = runKernel(pool, c, inp, 'attention_f16', split, nHeads, cache);
-        const joined = new Uint32Array(whole.length);
-        for (let at = 0; at < whole.length; at++) joined[at] = Math.floor(at / c.headDim) % nHeads < split ? lo[at] : hi[at];
-        assert.deepEqual(joined, whole, `split at head ${split} ${JSON.stringify(c)}`);
-        pool.checkGuards();
-      }),
-      { numRuns: 60 },
-    );
-  });
 
   test('kv_store_f16 rounds to nearest even as ggml does and counts what f16 cannot hold', () => {
     const pool = poolOf('simd');

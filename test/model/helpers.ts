@@ -5,6 +5,7 @@ import { LlamaModel } from '../../src/model/llama.js';
 import { memoryRoleReader, type RoleReader } from '../../src/weights/llama-tensors.js';
 import type { Runtime } from '../../src/wasm/runtime.js';
 import { createRng } from '../../src/rng.js';
+import { DraftTree } from '../../src/draft/tree.js';
 import { parseLlama2cForTest, refModelConfig, refWeightsToRoles, type RefWeights } from '../reference/llama-ref.js';
 
 export const FIXTURES = new URL('../../../test/fixtures/', import.meta.url);
@@ -80,4 +81,39 @@ export function argmax(a: ArrayLike<number>, from = 0, count = a.length): number
   let best = from;
   for (let i = from + 1; i < from + count; i++) if (a[i]! > a[best]!) best = i;
   return best - from;
+}
+
+/** A random draft tree of `size` nodes over ids < V: breadth first, each node 1–3 children until full. */
+export function randomTree(seed: number, size: number, V: number): DraftTree {
+  const rng = createRng(seed);
+  const t = new DraftTree(size);
+  t.reset(rng.nextU32() % V);
+  // BFS: each node in order gets 0..3 children until the tree is full
+  const buf = new Int32Array(4);
+  for (let node = 0; node < t.size && t.size < size; node++) {
+    const k = Math.min(1 + (rng.nextU32() % 3), size - t.size);
+    for (let j = 0; j < k; j++) buf[j] = rng.nextU32() % V;
+    t.addChildren(node, buf, k);
+  }
+  return t;
+}
+
+/** The staged rows of the root-to-node path of `node`, root first. */
+export function pathTo(t: DraftTree, node: number): number[] {
+  const p: number[] = [];
+  for (let j = node; j !== -1; j = t.parents[j]!) p.unshift(j);
+  return p;
+}
+
+/** Whole tree in one forward; returns logits per node. */
+export function treeForward(m: LlamaModel, t: DraftTree): Float32Array[] {
+  const P = m.cache.length;
+  for (let i = 0; i < t.size; i++) {
+    m.tokens[i] = t.tokens[i]!;
+    m.positions[i] = P + t.depths[i]!;
+  }
+  t.fillMask(m.mask, 0, t.size, 0);
+  m.forward(t.size, 0, true);
+  const V = m.config.vocabSize;
+  return Array.from({ length: t.size }, (_, i) => m.logits.slice(i * V, (i + 1) * V));
 }

@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { createNodeRuntime, loadModelFromPath, WEIGHTS_DIR } from '../../src/node.js';
 import { Generator } from '../../src/engine/generate.js';
 import { modelDrafter } from '../../src/engine/drafters.js';
-import { DraftTree } from '../../src/draft/tree.js';
 import { LlamaModel } from '../../src/model/llama.js';
 import { contextMemory } from '../../src/model/memory-plan.js';
 import { parseHfConfig } from '../../src/config.js';
@@ -22,7 +21,7 @@ import { memoryRoleReader } from '../../src/weights/llama-tensors.js';
 import { InvalidArgumentError, NumericError } from '../../src/errors.js';
 import { f16ToF32, f32BitsToF16Bits } from '../../src/weights/f16.js';
 import { createRng } from '../../src/rng.js';
-import { configOf, refReader, relDiff, stories260KRef } from './helpers.js';
+import { configOf, pathTo, randomTree, refReader, relDiff, stories260KRef, treeForward } from './helpers.js';
 import { randomRoles } from './arch-models.js';
 
 /** x rounded to the nearest f16 (ties to even), as a number. */
@@ -84,35 +83,18 @@ describe('model/kv-f16: an f16 KV cache', () => {
       m.cache.truncate(0);
       const prefix = Array.from({ length: 1 + trial }, () => rng.nextU32() % V);
       prefill(m, prefix);
-      // a random tree of 12 nodes
-      const t = new DraftTree(12);
-      t.reset(rng.nextU32() % V);
-      const buf = new Int32Array(3);
-      for (let node = 0; node < t.size && t.size < 12; node++) {
-        const k = Math.min(1 + (rng.nextU32() % 3), 12 - t.size);
-        for (let j = 0; j < k; j++) buf[j] = rng.nextU32() % V;
-        t.addChildren(node, buf, k);
-      }
+      const t = randomTree(rng.nextU32(), 12, V);
       const P = m.cache.length;
-      for (let i = 0; i < t.size; i++) {
-        m.tokens[i] = t.tokens[i]!;
-        m.positions[i] = P + t.depths[i]!;
-      }
-      t.fillMask(m.mask, 0, t.size, 0);
-      m.forward(t.size, 0, true);
-      const logits = Array.from({ length: t.size }, (_, i) => m.logits.slice(i * V, (i + 1) * V));
+      const logits = treeForward(m, t);
       for (let node = 0; node < t.size; node++) {
-        const path: number[] = [];
-        for (let j = node; j !== -1; j = t.parents[j]!) path.unshift(j);
+        const path = pathTo(t, node);
         seq.cache.truncate(0);
         const toks = [...prefix, ...path.map((j) => t.tokens[j]!)];
         prefill(seq, toks);
         worst = Math.max(worst, relDiff(logits[node]!, seq.logits.subarray((toks.length - 1) * V, toks.length * V)));
       }
       // the deepest leaf's path, committed: the staged rows it names, moved in order
-      const leaf = t.size - 1;
-      const path: number[] = [];
-      for (let j = leaf; j !== -1; j = t.parents[j]!) path.unshift(j);
+      const path = pathTo(t, t.size - 1);
       const staged = path.map((r) => [0, 1].map((l) => (['k', 'v'] as const).map((kind) => m.cache.row(kind, l, P + r))));
       m.cache.commitRows(Int32Array.from(path), path.length);
       assert.equal(m.cache.length, P + path.length);

@@ -6,35 +6,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createNodeRuntime } from '../../src/node.js';
-import { DraftTree } from '../../src/draft/tree.js';
-import { createRng } from '../../src/rng.js';
-import { engineModel, randomRefWeights, relDiff, stories260KRef } from './helpers.js';
+import { engineModel, pathTo, randomRefWeights, randomTree, relDiff, stories260KRef, treeForward } from './helpers.js';
 import { LlamaModel } from '../../src/model/llama.js';
 import { parseHfConfig } from '../../src/config.js';
 import { memoryRoleReader } from '../../src/weights/llama-tensors.js';
 import { randomRoles } from './arch-models.js';
 
 const SHAPE = { dim: 32, hiddenDim: 40, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 23, maxSeqLen: 64, tied: false };
-
-function randomTree(seed: number, size: number, V: number): DraftTree {
-  const rng = createRng(seed);
-  const t = new DraftTree(size);
-  t.reset(rng.nextU32() % V);
-  // BFS: each node in order gets 0..3 children until the tree is full
-  const buf = new Int32Array(4);
-  for (let node = 0; node < t.size && t.size < size; node++) {
-    const k = Math.min(1 + (rng.nextU32() % 3), size - t.size);
-    for (let j = 0; j < k; j++) buf[j] = rng.nextU32() % V;
-    t.addChildren(node, buf, k);
-  }
-  return t;
-}
-
-function pathTo(t: DraftTree, node: number): number[] {
-  const p: number[] = [];
-  for (let j = node; j !== -1; j = t.parents[j]!) p.unshift(j);
-  return p;
-}
 
 function prefill(m: LlamaModel, tokens: number[]): void {
   tokens.forEach((tok, i) => {
@@ -47,18 +25,6 @@ function prefill(m: LlamaModel, tokens: number[]): void {
   }
 }
 
-/** Whole tree in one forward; returns logits per node. */
-function treeForward(m: LlamaModel, t: DraftTree): Float32Array[] {
-  const P = m.cache.length;
-  for (let i = 0; i < t.size; i++) {
-    m.tokens[i] = t.tokens[i]!;
-    m.positions[i] = P + t.depths[i]!;
-  }
-  t.fillMask(m.mask, 0, t.size, 0);
-  m.forward(t.size, 0, true);
-  const V = m.config.vocabSize;
-  return Array.from({ length: t.size }, (_, i) => m.logits.slice(i * V, (i + 1) * V));
-}
 
 describe('model/tree', () => {
   test('tree forward = sequential forward of each root-to-node path (random trees and prefixes)', async () => {
