@@ -25,7 +25,7 @@ import type { ByteSource, ModelSource } from '../../src/io/source.js';
 import { bytesSource, memoryModelSource } from '../../src/io/source.js';
 import { loadGgufModel, loadHfModel } from '../../src/engine/load.js';
 import { LlamaModel, planLoad, type LoadProgress, type WeightDtype } from '../../src/model/llama.js';
-import { contextMemory, DEFAULT_CONTEXT, formatBytes } from '../../src/model/memory-plan.js';
+import { contextMemory, DEFAULT_CONTEXT, formatBytes, memoryAdvice } from '../../src/model/memory-plan.js';
 import { packedBytes } from '../../src/kernels/linear.js';
 import type { GgmlType } from '../../src/weights/ggml-quants.js';
 import { randomLlamaGguf, randomLlamaTensors } from '../kernels/random-llama.js';
@@ -252,6 +252,22 @@ describe('memory plan: a model that does not fit fails before anything is read',
     const e = await loadGgufModel(rt, src, { dtype: 'bf16' }).catch((x: unknown) => x);
     assert.ok(e instanceof MemoryPlanError && e.fits.length === 2 && e.fits[0]!.dtype === 'int4' && e.fits[1]!.dtype === 'int8' && e.fits[1]!.capacity! < 4096);
     assert.ok(e.fits.every((f) => f.total <= WASM_MEMORY));
+  });
+
+  test('Llama-3.2-3B at int8 and 4096 positions: with its f32 cache it does not fit, with an f16 cache it does (advised first)', async () => {
+    const rt = createNodeRuntime();
+    const used = rt.arena.used;
+    const c = realConfig('llama-3.2-3b-instruct');
+    const gguf = ggufHeader(c);
+    const src = syntheticSource('llama-3.2-3b.gguf', gguf.head, gguf.size);
+    await assert.rejects(loadGgufModel(rt, src, { dtype: 'int8' }), (e) =>
+      assertPlanMessage(e, [/^llama-3\.2-3b\.gguf: needs 4\.\d\d GiB: .*KV cache 910 MiB \(4096 positions\).*; would fit: kvType 'f16' \(3\.\d\d GiB in all\), or dtype 'int4'/]),
+    );
+    assert.equal(src.dataReads, 0);
+    assert.equal(rt.arena.used, used);
+    const plan = planLoad(c, { dtype: 'int8', kvType: 'f16' });
+    assert.ok(plan.total <= WASM_MEMORY && plan.kvCache * 2 === planLoad(c, { dtype: 'int8' }).kvCache, `f16: ${plan.total} bytes`);
+    assert.equal(memoryAdvice([{ kvType: 'f16', total: plan.total }], 'flags'), `would fit: --kv-type f16 (${formatBytes(plan.total)} in all)`);
   });
 
   test('the CLI: a sparse GGUF of Llama-3.2-1B at f32 exits 1 with one line naming --dtype and --max-context', () => {
