@@ -50,7 +50,7 @@ import { madd, hsum, hmax, sum4, expSoftmax4, tanh4, loadTail, storeTail, softma
 import { f16x4, f16s, f32ToF16Bits } from './matmul_quant';
 
 // The cache's element type K: f32 (4 bytes), or f16 bit patterns (u16, 2 bytes; finite values only:
-// the writer, kv_store_f16, refuses the rest). Every K and V read goes through the helpers below, which
+// kv_store_f16 counts the rest and the forward refuses them). Every K and V read goes through the helpers below, which
 // widen f16 exactly, so attention on an f16 cache computes the same bits as attention_f32 on the widened
 // cache. Offsets inside a head are counted in f32 bytes (as for q and out) and turned into cache bytes
 // by kvOff; sizeof<K>() is a compile-time constant, so the f32 instance is the f32 code.
@@ -539,11 +539,48 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
 /**
  * attention_f32 over an f16 cache: k, v hold f16 bit patterns (u16 [capacity, kvDim], finite values
  * only, as kv_store_f16 writes them), widened exactly on load: the same bits as attention_f32 on the
- * widened cache.
+ * widened cache. A KV head whose query vectors fill two or more lane blocks (trees, prefill) would
+ * widen its rows once per block: its keys and values are widened once into f32 planes after the
+ * scores scratch instead, and attention_f32's code runs on them (same bits). scores: f32 scratch
+ * [4·(cacheLen + m + headDim) + 2·(cacheLen + m)·headDim].
  */
 export function attention_f16(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize, posPtr: usize,
   n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32, scale1: f32, softcap: f32, window: i32, headRows: i32): void {
-  attention<u16>(outPtr, qPtr, kPtr, vPtr, scoresPtr, maskPtr, posPtr, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1, scale1, softcap, window, headRows);
+  if (h0 >= h1 || n <= 0) return;
+  const group = nHeads / nKvHeads;
+  const vectors = n * group;
+  if ((vectors & 3) >= 2 ? vectors <= 4 : vectors < 8) {
+    attention<u16>(outPtr, qPtr, kPtr, vPtr, scoresPtr, maskPtr, posPtr, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1, scale1, softcap, window, headRows);
+    return;
+  }
+  const rows = cacheLen + m;
+  const rowF32 = <usize>headDim << 2;
+  const planeF32 = <usize>rows * rowF32;
+  const W = scoresPtr + ((<usize>(rows + headDim)) << 4); // after attention_f32's scratch
+  const rowKv = <usize>headDim << 1;
+  const stride = headRows > 0 ? rowKv : <usize>nKvHeads * rowKv;
+  const plane = headRows > 0 ? <usize>headRows * rowKv : rowKv;
+  const g1 = (h1 - 1) / group;
+  for (let g = h0 / group; g <= g1; g++) {
+    widenRows(W, kPtr + <usize>g * plane, stride, rows, headDim);
+    widenRows(W + planeF32, vPtr + <usize>g * plane, stride, rows, headDim);
+    // head g's planes at W, W + planeF32, as a head-major f32 cache of `rows` rows seen from head g
+    const base = W - <usize>g * planeF32;
+    attention<f32>(outPtr, qPtr, base, base + planeF32, scoresPtr, maskPtr, posPtr, n, m, nHeads, nKvHeads, headDim, cacheLen,
+      max(h0, g * group), min(h1, (g + 1) * group), scale1, softcap, window, rows);
+  }
+}
+
+/** rows f16 rows of headDim values (stride bytes apart from src) widened exactly into f32 rows at dst, packed. */
+function widenRows(dst: usize, src: usize, stride: usize, rows: i32, headDim: i32): void {
+  const quads = headDim & ~3;
+  for (let t = 0; t < rows; t++) {
+    const from = src + <usize>t * stride;
+    const to = dst + ((<usize>t * <usize>headDim) << 2);
+    let d = 0;
+    for (; d < quads; d += 4) v128.store(to + (<usize>d << 2), f16x4(from + (<usize>d << 1)));
+    for (; d < headDim; d++) store<f32>(to + (<usize>d << 2), f16s(<u32>load<u16>(from + (<usize>d << 1))));
+  }
 }
 
 // @ts-ignore: decorator

@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     const khs = Array.from({ length: L }, (_, l) => a.alloc(`k16.${l}`, total * kvDim * 2));
     const vhs = Array.from({ length: L }, (_, l) => a.alloc(`v16.${l}`, total * kvDim * 2));
     const outB = a.alloc('out', s.n * qDim * 4);
-    const scratch = a.alloc('scratch', 16 * (total + s.headDim)); // f32 [4·(cacheLen + m + headDim)]
+    const scratch = a.alloc('scratch', 16 * (total + s.headDim) + 8 * total * s.headDim); // f32 [4·(cacheLen + m + headDim) + 2·(cacheLen + m)·headDim]
     const maskArr = s.mask === 'tree' ? treeMask(s.n, s.m) : null;
     const mb = maskArr === null ? null : a.alloc('mask', maskArr.length);
     const fill = (ptr: number, count: number) => {

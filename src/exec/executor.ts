@@ -58,7 +58,8 @@ export interface Executor {
   readonly threads: number;
   /**
    * Make sure each thread has `floats` f32 of attention scratch (load time; may allocate): what
-   * attention_f32 needs as `scores` is 4·(cacheLen + m + headDim) floats.
+   * attention_f32 needs as `scores` is 4·(cacheLen + m + headDim) floats, attention_f16 2·(cacheLen + m)·headDim
+   * more (attentionScratchFloats).
    */
   reserveAttention(floats: number): void;
   /**

@@ -602,7 +602,7 @@ export class ThreadedExecutor implements Executor {
     return ex;
   }
 
-  /** Allocate one attention scratch per thread (each of `rows` f32; attention_f32 needs 4·(cacheLen + m + headDim)). Load time only. */
+  /** Allocate one attention scratch per thread (each of `rows` f32; attentionScratchFloats says how many a call needs). Load time only. */
   reserveAttention(rows: number): void {
     checkCount('ThreadedExecutor.reserveAttention', 'rows', rows, 0);
     for (const s of this.scores) s.reserve(rows * 4);

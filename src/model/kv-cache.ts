@@ -29,6 +29,15 @@ export function kvBytes(type: KvType): number {
   return type === 'f16' ? 2 : 4;
 }
 
+/**
+ * f32 scratch one attention call needs over `rows` = cacheLen + m cache rows (per thread): the block
+ * scores and transposed queries, 4·(rows + headDim), and with an f16 cache the widened keys and values
+ * of one KV head, 2·rows·headDim (attention_f16 widens a head once when its queries fill several blocks).
+ */
+export function attentionScratchFloats(rows: number, headDim: number, kvType: KvType): number {
+  return 4 * (rows + headDim) + (kvType === 'f16' ? 2 * rows * headDim : 0);
+}
+
 /** A KV type by name; InvalidArgumentError naming `what` for anything else. */
 export function resolveKvType(what: string, name: unknown): KvType {
   if (name === 'f32' || name === 'f16') return name;

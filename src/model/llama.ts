@@ -27,7 +27,7 @@
 import { checkModelConfig, defaultAttnScale, isSlidingLayer, kvDim as kvDimOf, type ModelConfig } from '../config.js';
 import { CapacityError, InvalidArgumentError, MemoryPlanError, NumericError, ShapeError, type MemoryFit } from '../errors.js';
 import { MAX_PAGES, PAGE_BYTES, type Runtime } from '../wasm/runtime.js';
-import { resolveKvType, type KvCache, type KvType } from './kv-cache.js';
+import { attentionScratchFloats, resolveKvType, type KvCache, type KvType } from './kv-cache.js';
 import { LlamaContext, type ContextOptions } from './context.js';
 import {
   checkMemoryPlan, contextMemory, DEFAULT_CONTEXT, formatBytes, loadRowUnit, memoryAdvice, planModelMemory, stagingBytesFor, type DtypeChoice, type MemoryPlan, type MemoryPlanOptions,
@@ -555,7 +555,7 @@ export class LlamaModel {
       this.allocRope(capacity);
       if (this.loaded) this.fillRope();
     }
-    this.exec.reserveAttention(4 * (capacity + maxBatch + c.headDim)); // attention_f32 scratch: 4·(cacheLen + m + headDim) f32, cacheLen + m ≤ capacity + maxBatch
+    this.exec.reserveAttention(attentionScratchFloats(capacity + maxBatch, c.headDim, kvType)); // cacheLen + m ≤ capacity + maxBatch
     if (this.quantisedInput) this.exec.reserveLinearInput(maxBatch, Math.max(c.dim, this.qDim, c.hiddenDim));
     return new LlamaContext(this, capacity, maxBatch, name, kvType);
   }
@@ -568,7 +568,7 @@ export class LlamaModel {
     const need = (cap: number, type = kvType) => {
       const m = contextMemory(c, cap, maxBatch, type);
       const rope = cap > this.ropeCapacity ? tables * Math.ceil((cap * half * 4) / 64) * 64 : 0;
-      const scratch = rope + this.exec.threads * Math.ceil((16 * (cap + maxBatch + c.headDim)) / 64) * 64;
+      const scratch = rope + this.exec.threads * Math.ceil((4 * attentionScratchFloats(cap + maxBatch, c.headDim, type)) / 64) * 64;
       return { ...m, scratch, total: m.kvCache + m.activations + scratch };
     };
     const free = this.rt.arena.free;

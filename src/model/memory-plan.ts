@@ -19,7 +19,7 @@ import { kvDim as kvDimOf, qDim as qDimOf, type ModelConfig } from '../config.js
 import { MemoryPlanError, type MemoryFit } from '../errors.js';
 import { linearInputKind, packedBytes, preparedInputCapacity, WEIGHT_TYPE_ALIASES, type LinearDtype } from '../kernels/linear.js';
 import { layerRoleKinds, roleShape, type TensorRole } from '../weights/llama-tensors.js';
-import { kvBytes, type KvType } from './kv-cache.js';
+import { attentionScratchFloats, kvBytes, type KvType } from './kv-cache.js';
 import { linearScratchCount } from '../exec/threads.js';
 
 /** KV-cache positions of a model loaded without `capacity`: min(max_position_embeddings, DEFAULT_CONTEXT). */
@@ -130,7 +130,7 @@ export function planModelMemory(c: ModelConfig, o: MemoryPlanOptions): MemoryPla
   const half = c.headDim / 2;
   const ropeTables = (c.localRopeTheta !== undefined && (c.slidingWindow ?? 0) > 0 ? 4 : 2) * f32(Math.max(1, o.capacity) * half);
   const threads = o.threads ?? 1;
-  const attention = o.capacity > 0 ? threads * f32(4 * (o.capacity + o.maxBatch + c.headDim)) : 0;
+  const attention = o.capacity > 0 ? threads * f32(attentionScratchFloats(o.capacity + o.maxBatch, c.headDim, o.kvType ?? 'f32')) : 0;
   const quantised = o.quantisedInput ?? [...byType.keys()].some((t) => linearInputKind(t) !== 'f32');
   const maxCols = Math.max(c.dim, qDimOf(c), c.hiddenDim);
   // reserved with the first context: the prepared input (per call and shared) and the executor's batch

@@ -260,7 +260,7 @@ function runKernel(pool: Pool, c: Case, inp: Inputs, kernel: Kernel, h0 = c.h0, 
   const vb = cache !== undefined ? pool.u16From(cache.v, 6) : pool.f32From(inp.v, 8);
   const mb = inp.mask === null ? null : pool.u8From(inp.mask);
   const pb = pool.i32From(inp.pos);
-  const scores = pool.alloc(4 * (cacheLen + m + headDim) * 4);
+  const scores = pool.alloc((4 * (cacheLen + m + headDim) + (f16 ? 2 * (cacheLen + m) * headDim : 0)) * 4);
   const out = pool.alloc(n * nHeads * headDim * 4, 12);
   pool.k[kernel](out.ptr, qb.ptr, kb.ptr, vb.ptr, scores.ptr, mb === null ? 0 : mb.ptr, c.window > 0 ? pb.ptr : 0, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1,
     scaleOf(c), c.softcap, c.window, headRows);

@@ -44,8 +44,8 @@ for (const threads of [2, 3]) {
       outB = rt.arena.alloc('outB', MAX_N * MAX_STRIDE * 4).ptr;
       fillUniform(rt, createRng(1), x, MAX_N * MAX_COLS);
       // attention_f32 scratch, 4·(cacheLen + m + headDim) f32: cases below have at most 40 + 3 + 6 rows, headDim ≤ 40
-      serial.reserveAttention(4 * (64 + 40));
-      for (const e of execs) e.reserveAttention(4 * (64 + 40));
+      serial.reserveAttention(4 * (64 + 40) + 2 * 64 * 40); // 4·(cacheLen + m + headDim), and an f16 cache's widened head 2·(cacheLen + m)·headDim
+      for (const e of execs) e.reserveAttention(4 * (64 + 40) + 2 * 64 * 40);
       serial.reserveLinearInput(MAX_N, MAX_COLS);
       for (const e of execs) e.reserveLinearInput(MAX_N, MAX_COLS);
     });
