@@ -539,7 +539,7 @@ export function attention_f32(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
 /**
  * attention_f32 over an f16 cache: k, v hold f16 bit patterns (u16 [capacity, kvDim], finite values
  * only, as kv_store_f16 writes them), widened exactly on load: the same bits as attention_f32 on the
- * widened cache. A KV head whose query vectors fill two or more lane blocks (trees, prefill) would
+ * widened cache. A KV head whose query vectors fill three or more lane blocks (trees, prefill) would
  * widen its rows once per block: its keys and values are widened once into f32 planes after the
  * scores scratch instead, and attention_f32's code runs on them (same bits). scores: f32 scratch
  * [4·(cacheLen + m + headDim) + 2·(cacheLen + m)·headDim].
@@ -549,8 +549,8 @@ export function attention_f16(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
   if (h0 >= h1 || n <= 0) return;
   const group = nHeads / nKvHeads;
   const vectors = n * group;
-  if ((vectors & 3) >= 2 ? vectors <= 4 : vectors < 8) {
-    attention<u16>(outPtr, qPtr, kPtr, vPtr, scoresPtr, maskPtr, posPtr, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1, scale1, softcap, window, headRows);
+  if ((vectors & 3) >= 2 ? vectors <= 8 : vectors < 12) { // fewer than 3 blocks per KV head: widening in place is cheaper
+    attentionF16InPlace(outPtr, qPtr, kPtr, vPtr, scoresPtr, maskPtr, posPtr, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1, scale1, softcap, window, headRows);
     return;
   }
   const rows = cacheLen + m;
@@ -566,9 +566,16 @@ export function attention_f16(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usi
     widenRows(W + planeF32, vPtr + <usize>g * plane, stride, rows, headDim);
     // head g's planes at W, W + planeF32, as a head-major f32 cache of `rows` rows seen from head g
     const base = W - <usize>g * planeF32;
-    attention<f32>(outPtr, qPtr, base, base + planeF32, scoresPtr, maskPtr, posPtr, n, m, nHeads, nKvHeads, headDim, cacheLen,
+    attention_f32(outPtr, qPtr, base, base + planeF32, scoresPtr, maskPtr, posPtr, n, m, nHeads, nKvHeads, headDim, cacheLen,
       max(h0, g * group), min(h1, (g + 1) * group), scale1, softcap, window, rows);
   }
+}
+
+/** attention_f16 reading the cache in place (a function of its own, as V8 compiles it best). */
+// @ts-ignore: decorator
+@noinline function attentionF16InPlace(outPtr: usize, qPtr: usize, kPtr: usize, vPtr: usize, scoresPtr: usize, maskPtr: usize, posPtr: usize,
+  n: i32, m: i32, nHeads: i32, nKvHeads: i32, headDim: i32, cacheLen: i32, h0: i32, h1: i32, scale1: f32, softcap: f32, window: i32, headRows: i32): void {
+  attention<u16>(outPtr, qPtr, kPtr, vPtr, scoresPtr, maskPtr, posPtr, n, m, nHeads, nKvHeads, headDim, cacheLen, h0, h1, scale1, softcap, window, headRows);
 }
 
 /** rows f16 rows of headDim values (stride bytes apart from src) widened exactly into f32 rows at dst, packed. */

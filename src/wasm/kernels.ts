@@ -246,7 +246,7 @@ export interface Kernels {
    * attention_f32 over an f16 KV cache: k, v hold f16 bit patterns (finite, as kv_store_f16 writes them),
    * widened exactly as they are read: the same bits as attention_f32 on the widened cache. scores: f32
    * scratch [4·(cacheLen + m + headDim) + 2·(cacheLen + m)·headDim] (a KV head whose queries fill several
-   * lane blocks is widened once into the second part).
+   * lane blocks (3 or more) is widened once into the second part).
    */
   attention_f16(outPtr: number, qPtr: number, kPtr: number, vPtr: number, scoresPtr: number, maskPtr: number, posPtr: number,
     n: number, m: number, nHeads: number, nKvHeads: number, headDim: number, cacheLen: number, h0: number, h1: number,
