@@ -14,15 +14,20 @@ import { selectBuild } from '../wasm/select.js';
 export const BUILD_DIR = fileURLToPath(new URL('../../../build/', import.meta.url));
 
 let relaxedFlagSet = false;
-/** Node 20 hides relaxed SIMD behind a V8 flag; set it once, before any relaxed module compiles. */
+/**
+ * Node 20 hides relaxed SIMD behind a V8 flag; set it once, before any relaxed module compiles, and only
+ * where the engine lacks the feature: V8 12 and later (Node 22, 24) have it on and no longer know the
+ * flag, and V8 prints an error line to stderr for a flag it does not know.
+ */
 export function enableRelaxedSimd(): boolean {
   if (!relaxedFlagSet) {
+    relaxedFlagSet = true;
+    if (detectFeatures().relaxedSimd) return true;
     try {
       setFlagsFromString('--experimental-wasm-relaxed-simd');
     } catch {
       // engines without the flag simply report no relaxed SIMD below
     }
-    relaxedFlagSet = true;
   }
   return detectFeatures().relaxedSimd;
 }
