@@ -15,9 +15,9 @@ export const BUILD_DIR = fileURLToPath(new URL('../../../build/', import.meta.ur
 
 let relaxedFlagSet = false;
 /**
- * Node 20 hides relaxed SIMD behind a V8 flag; set it once, before any relaxed module compiles, and only
- * where the engine lacks the feature: V8 12 and later (Node 22, 24) have it on and no longer know the
- * flag, and V8 prints an error line to stderr for a flag it does not know.
+ * Whether this Node has relaxed SIMD, after setting Node 20's V8 flag for it where needed (once, before
+ * any relaxed module compiles). Only where relaxed SIMD does not validate without it: V8 12 and later
+ * (Node 22, 24) have it on and no longer know the flag, and V8 prints an error line for a flag it does not know.
  */
 export function enableRelaxedSimd(): boolean {
   if (!relaxedFlagSet) {
