@@ -8,12 +8,13 @@
  * q8/q4 kernels read the prepared input (quant_x_q8 of x, once per x); its cost is timed separately
  * ("prep µs") and is not in the kernel times.
  *
- * Weights: shapes whose packed W exceeds COLD_BYTES are "cold" by themselves (they stream from
+ * Weights: shapes whose packed W exceeds COLD_BYTES (twice the last-level cache) are "cold" by themselves (they stream from
  * DRAM each call). Smaller shapes are measured "hot" (one copy, cache-resident) and "cold" (each
  * call takes the next of several copies spanning a pool larger than L3, as in docs/performance.md §2).
  *
  *   node dist/bench/kernels.bench.js [--quick] [--json] [--build simd|relaxed|simd-mt|relaxed-mt]
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { createNodeRuntime } from '../src/node.js';
 import { createRng } from '../src/rng.js';
 import { linearInputBytes, packedBytes as packedBytesOf, packedBytesF32, type LinearDtype } from '../src/kernels/linear.js';
@@ -23,8 +24,28 @@ import { machineInfo, machineMarkdown, makeLog, markdownTable, parseBenchArgs, s
 const SHAPES: readonly (readonly [number, number])[] = [[576, 576], [1536, 576], [49152, 576], [768, 768], [32000, 768]];
 const BATCHES = [1, 8, 32];
 const QUICK_CASES: readonly (readonly [number, number, number])[] = [[576, 576, 1], [576, 576, 8], [49152, 576, 1], [49152, 576, 8]];
-/** Packed weights above this do not fit the last-level cache (32 MiB L3, ~16 MiB usable in the VM). */
-const COLD_BYTES = 32 * 2 ** 20;
+/**
+ * The last-level cache this machine reports (Linux sysfs), or 32 MiB where it cannot be read: the AMD
+ * EPYC of round 1 had 32 MiB of L3 per CCD, the Intel Xeon of later sessions shows 260 MiB to one VM,
+ * which holds every shape below and a 128 MiB pool of copies, so a fixed "cold" size measured L3 there.
+ */
+function lastLevelCacheBytes(): number {
+  let best = 0;
+  try {
+    const dir = '/sys/devices/system/cpu/cpu0/cache';
+    for (const index of readdirSync(dir).filter((d) => d.startsWith('index'))) {
+      const size = readFileSync(`${dir}/${index}/size`, 'utf8').trim();
+      const m = /^(\d+)([KMG]?)$/.exec(size);
+      if (m) best = Math.max(best, Number(m[1]) * (m[2] === 'G' ? 2 ** 30 : m[2] === 'M' ? 2 ** 20 : m[2] === 'K' ? 2 ** 10 : 1));
+    }
+  } catch {
+    // not Linux, or no sysfs: the default below
+  }
+  return best > 0 ? best : 32 * 2 ** 20;
+}
+const LLC_BYTES = lastLevelCacheBytes();
+/** Packed weights above this stream from DRAM by themselves (twice the last-level cache, at least 32 MiB). */
+const COLD_BYTES = Math.max(32 * 2 ** 20, 2 * LLC_BYTES);
 
 /** Plain JS: out[i, r] = Σ_c x[i, c]·w[r, c], row-major; 4 accumulators for n = 1, a 2×2 register tile otherwise. */
 function matmulJs(out: Float32Array, w: Float32Array, x: Float32Array, n: number, rows: number, cols: number): void {
@@ -199,7 +220,9 @@ async function main(): Promise<void> {
   const plan = new Map<string, number[]>();
   if (args.quick) for (const [rows, cols, n] of QUICK_CASES) plan.set(`${rows}x${cols}`, [...(plan.get(`${rows}x${cols}`) ?? []), n]);
   else for (const [rows, cols] of SHAPES) plan.set(`${rows}x${cols}`, BATCHES);
-  const poolBytes = args.quick ? 64 * 2 ** 20 : 128 * 2 ** 20;
+  // a pool of copies twice the last-level cache, so that each call's copy comes from DRAM
+  const poolBytes = Math.max(args.quick ? 64 * 2 ** 20 : 128 * 2 ** 20, 2 * LLC_BYTES);
+  log(`- Last-level cache ${sig(LLC_BYTES / 2 ** 20)} MiB (sysfs; 32 MiB assumed where unreadable): "cold" weights are copies spanning ${sig(poolBytes / 2 ** 20)} MiB, or one matrix above ${sig(COLD_BYTES / 2 ** 20)} MiB\n`);
 
   const results: Row[] = [];
   const dtypeResults: DtypeRow[] = [];
